@@ -1,0 +1,41 @@
+"""Exceptions raised by :mod:`geodata`.
+
+Every message is safe to show to a user: it names the file, column, row or feature at fault and
+never carries SQL or driver text.
+"""
+
+
+class GeodataError(Exception):
+    """Base class of every error raised by :mod:`geodata`."""
+
+
+class InvalidFile(GeodataError, ValueError):
+    """Raised when a whole file cannot be read: empty, wrong header, wrong format or encoding."""
+
+
+class InvalidLayer(GeodataError, ValueError):
+    """Raised when a reference layer fails validation (CRS, geometry, required attributes)."""
+
+
+class InvalidTaxonomy(GeodataError, ValueError):
+    """Raised when the taxonomy data file is malformed."""
+
+
+class InvalidMapping(GeodataError, ValueError):
+    """Raised when a force-export column mapping names columns or formats that do not fit."""
+
+
+class StoreError(GeodataError):
+    """Base class of errors raised by a store."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """Raised when the store cannot be reached or opened (file locked, server down)."""
+
+
+class UnsupportedStore(StoreError, ValueError):
+    """Raised when a database URL names a store this build cannot open."""
+
+
+class StorePurposeError(StoreError, ValueError):
+    """Raised when demo data would be mixed with a force's data in one store."""

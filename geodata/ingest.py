@@ -1,0 +1,265 @@
+"""Loading a source into a store, and the report of what happened to every row.
+
+The report says, for a whole file, how many rows were accepted, skipped as duplicates and
+rejected (by reason), and row by row which lines: accepted and duplicate lines as ranges,
+rejected lines one by one with the reason. Details are capped (``max_detail``) so a file of
+junk cannot exhaust memory; counts are never capped, and ``on_rejected`` sees every rejected
+row as it happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from geodata.readers.base import IncidentReader
+from geodata.schema import PRECISION_NAMES, RejectedRow
+from geodata.stores.base import (
+    DUPLICATE_IN_STORE,
+    FORCE,
+    INSERTED,
+    REPEATED_IN_SOURCE,
+    Store,
+)
+
+MAX_DETAIL = 10_000
+"""Most rejected rows, and most line ranges, kept in a report (counts are always complete)."""
+
+
+class LineRanges:
+    """Ascending line numbers kept as ``[first, last]`` runs, at most ``cap`` of them."""
+
+    def __init__(self, cap: int = MAX_DETAIL) -> None:
+        self.cap = cap
+        self.ranges: list[list[int]] = []
+        self.truncated = False
+        self.count = 0
+
+    def add(self, lines: np.ndarray) -> None:
+        """Add ascending line numbers."""
+        self.count += int(lines.shape[0])
+        if lines.shape[0] == 0 or self.truncated:
+            return
+        breaks = np.flatnonzero(np.diff(lines) != 1)
+        firsts = np.concatenate([[lines[0]], lines[breaks + 1]])
+        lasts = np.concatenate([lines[breaks], [lines[-1]]])
+        for a, b in zip(firsts.tolist(), lasts.tolist(), strict=True):
+            if self.ranges and self.ranges[-1][1] + 1 == a:
+                self.ranges[-1][1] = b
+            elif len(self.ranges) >= self.cap:
+                self.truncated = True
+                return
+            else:
+                self.ranges.append([a, b])
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. :meth:`to_dict` is the JSON the CLI and the API print."""
+
+    source: str
+    format: str
+    records: int = 0
+    accepted: int = 0
+    duplicates_in_store: int = 0
+    repeated_in_source: int = 0
+    rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    rejected_rows: list[RejectedRow] = field(default_factory=list)
+    rejected_rows_truncated: bool = False
+    accepted_lines: LineRanges = field(default_factory=LineRanges)
+    duplicate_lines: LineRanges = field(default_factory=LineRanges)
+    categories: Counter[str] = field(default_factory=Counter)
+    precision: Counter[str] = field(default_factory=Counter)
+    period: tuple[int, int] | None = None
+    stacking: dict[str, Any] = field(default_factory=dict)
+    read: dict[str, Any] = field(default_factory=dict)
+    data_version: str = ""
+    elapsed_s: float = 0.0
+
+    @property
+    def duplicates(self) -> int:
+        """Rows skipped as duplicates (already stored, or repeated within the source)."""
+        return self.duplicates_in_store + self.repeated_in_source
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        rate = self.records / self.elapsed_s if self.elapsed_s > 0 else None
+        return {
+            "source": self.source,
+            "format": self.format,
+            "counts": {
+                "records": self.records,
+                "accepted": self.accepted,
+                "duplicates": self.duplicates,
+                "duplicates_already_stored": self.duplicates_in_store,
+                "duplicates_repeated_in_file": self.repeated_in_source,
+                "rejected": self.rejected,
+            },
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "rejected_rows": [r.to_dict() for r in self.rejected_rows],
+            "rejected_rows_truncated": self.rejected_rows_truncated,
+            "accepted_lines": self.accepted_lines.ranges,
+            "accepted_lines_truncated": self.accepted_lines.truncated,
+            "duplicate_lines": self.duplicate_lines.ranges,
+            "duplicate_lines_truncated": self.duplicate_lines.truncated,
+            "categories": dict(self.categories.most_common()),
+            "time_precision": dict(self.precision),
+            "period": None
+            if self.period is None
+            else {"first": _iso(self.period[0]), "last": _iso(self.period[1])},
+            "stacking": self.stacking,
+            "read": self.read,
+            "data_version": self.data_version,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "rows_per_s": None if rate is None else round(rate),
+        }
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def stacking_summary(
+    x: np.ndarray, y: np.ndarray, lon: np.ndarray, lat: np.ndarray, top: int = 10
+) -> dict[str, Any]:
+    """How incidents pile up on shared points (data.police.uk snaps crimes to map points).
+
+    Returns the number of distinct points, the most incidents on one point, the share of
+    incidents on the busiest 1% of points and on points holding 10 or more, and the ``top``
+    busiest points.
+    """
+    n = int(x.shape[0])
+    if n == 0:
+        return {"incidents": 0, "distinct_points": 0}
+    key = np.round(x, 1) + 1j * np.round(y, 1)
+    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    busiest_1pct = max(1, int(np.ceil(0.01 * uniq.shape[0])))
+    return {
+        "incidents": n,
+        "distinct_points": int(uniq.shape[0]),
+        "max_on_one_point": int(counts.max()),
+        "share_on_busiest_1pct_of_points": round(float(counts[order[:busiest_1pct]].sum()) / n, 4),
+        "share_on_points_with_10_or_more": round(float(counts[counts >= 10].sum()) / n, 4),
+        "busiest_points": [
+            {
+                "incidents": int(counts[k]),
+                "lon": round(float(lon[first[k]]), 6),
+                "lat": round(float(lat[first[k]]), 6),
+                "x": round(float(x[first[k]]), 1),
+                "y": round(float(y[first[k]]), 1),
+            }
+            for k in order[:top]
+        ],
+        "note": "many incidents share exact coordinates (data.police.uk moves every crime to "
+        "one of about 750,000 anonymous map points); all are kept, and a busy point can be a "
+        "hotspot by itself",
+    }
+
+
+def ingest(
+    store: Store,
+    reader: IncidentReader,
+    *,
+    purpose: str = FORCE,
+    on_rejected: Callable[[RejectedRow], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    max_detail: int = MAX_DETAIL,
+) -> IngestReport:
+    """Read a source into a store in one transaction and report on every row.
+
+    Parameters
+    ----------
+    store
+        Where the incidents go.
+    reader
+        A streaming reader (:mod:`geodata.readers`).
+    purpose
+        ``"force"`` for a force's data, ``"demo"`` for the demo area; a store never mixes them.
+    on_rejected
+        Called with every rejected row, as it is found.
+    on_progress
+        Called with ``(bytes_read, total_bytes or None)`` after every chunk.
+    max_detail
+        Most rejected rows and line ranges kept in the report.
+
+    Raises
+    ------
+    InvalidFile
+        If the source cannot be read at all (empty, wrong header); nothing is stored.
+    StorePurposeError
+        If the store holds the other kind of data; nothing is stored.
+    """
+    started = time.perf_counter()
+    report = IngestReport(source="", format=reader.format)
+    report.accepted_lines = LineRanges(max_detail)
+    report.duplicate_lines = LineRanges(max_detail)
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    lons: list[np.ndarray] = []
+    lats: list[np.ndarray] = []
+    tmin, tmax = None, None
+    with store.writer(source=_source_name(reader), format=reader.format, purpose=purpose) as w:
+        for chunk in reader:
+            table = chunk.incidents
+            status = w.add(table)
+            inserted = status == INSERTED
+            report.accepted += int(inserted.sum())
+            report.duplicates_in_store += int((status == DUPLICATE_IN_STORE).sum())
+            report.repeated_in_source += int((status == REPEATED_IN_SOURCE).sum())
+            report.accepted_lines.add(table.line[inserted])
+            report.duplicate_lines.add(table.line[~inserted])
+            for r in chunk.rejected:
+                report.rejected += 1
+                report.rejected_by_reason[r.reason] += 1
+                if len(report.rejected_rows) < max_detail:
+                    report.rejected_rows.append(r)
+                else:
+                    report.rejected_rows_truncated = True
+                if on_rejected is not None:
+                    on_rejected(r)
+            if len(table):
+                cols = table.columns
+                cats, counts = np.unique(cols["category"][inserted].astype(str), return_counts=True)
+                report.categories.update(dict(zip(cats.tolist(), counts.tolist(), strict=True)))
+                precs, pcounts = np.unique(cols["precision"][inserted], return_counts=True)
+                for p, c in zip(precs.tolist(), pcounts.tolist(), strict=True):
+                    report.precision[PRECISION_NAMES[int(p)]] += int(c)
+                t = cols["occurred_at"]
+                tmin = int(t.min()) if tmin is None else min(tmin, int(t.min()))
+                tmax = int(t.max()) if tmax is None else max(tmax, int(t.max()))
+                xs.append(cols["x"])
+                ys.append(cols["y"])
+                lons.append(cols["lon"])
+                lats.append(cols["lat"])
+            if on_progress is not None:
+                on_progress(chunk.bytes_read, reader.stats.total_bytes)
+        report.source = reader.stats.source
+        report.records = reader.stats.records
+        report.read = reader.stats.to_dict()
+        report.period = None if tmin is None else (tmin, tmax)  # type: ignore[assignment]
+        report.stacking = stacking_summary(
+            *(np.concatenate(a) if a else np.empty(0) for a in (xs, ys, lons, lats))
+        )
+        report.elapsed_s = time.perf_counter() - started
+        summary = report.to_dict()
+        summary.pop("rejected_rows")
+        summary.pop("accepted_lines")
+        summary.pop("duplicate_lines")
+        report.data_version = w.finish(summary)
+    report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+def _source_name(reader: IncidentReader) -> str:
+    name = getattr(reader, "name", "") or ""
+    if not name:
+        src = getattr(reader, "source", None)
+        name = str(src) if isinstance(src, str) else getattr(src, "name", "") or "upload"
+    return str(name)

@@ -1,0 +1,182 @@
+"""The store interface that every store implements (embedded SQLite now, PostGIS later).
+
+A store keeps incidents, reference layers and the log of ingests. It never sees settings: it
+takes what it needs (a path, a pool) when it is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from geodata.schema import IncidentColumns, IncidentFilter, IncidentTable
+
+if TYPE_CHECKING:
+    from geodata.layers import ReferenceLayer
+
+DEMO = "demo"
+FORCE = "force"
+PURPOSES = (DEMO, FORCE)
+
+# Status of each incident offered to a writer.
+INSERTED = 0
+DUPLICATE_IN_STORE = 1
+"""Already in the store before this ingest (same namespace and id)."""
+REPEATED_IN_SOURCE = 2
+"""Same id as an earlier row of the same ingest."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A reference layer as listed by a store."""
+
+    kind: str
+    source: str
+    added_at: str
+    features: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "added_at": self.added_at,
+            "features": self.features,
+            **self.info,
+        }
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of incidents with every field, for listings and GeoJSON."""
+
+    total: int
+    """Incidents matching the filter."""
+    offset: int
+    records: list[dict[str, Any]]
+    data_version: str
+
+
+@runtime_checkable
+class IncidentWriter(Protocol):
+    """Adds incidents inside one transaction; made by :meth:`Store.writer`."""
+
+    def add(self, table: IncidentTable) -> np.ndarray:
+        """Store the incidents not already stored; return an int8 status per row
+        (:data:`INSERTED`, :data:`DUPLICATE_IN_STORE`, :data:`REPEATED_IN_SOURCE`)."""
+        ...
+
+    def finish(self, summary: dict[str, Any]) -> str:
+        """Record the ingest's summary and commit; return the new data version."""
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every store offers. One test-suite runs against each implementation."""
+
+    kind: str
+    """``"sqlite"`` or ``"postgis"``."""
+    crs: str
+    """The force CRS of stored coordinates (projected, metres)."""
+    timezone: str
+    """The force's local time zone."""
+
+    def data_version(self) -> str:
+        """An opaque string that changes whenever incidents or layers change."""
+        ...
+
+    def purpose(self) -> str | None:
+        """``"demo"``, ``"force"``, or None while the store is empty."""
+        ...
+
+    def claim_purpose(self, purpose: str) -> None:
+        """Mark the store as holding demo or force data.
+
+        Raises
+        ------
+        StorePurposeError
+            If it already holds the other kind.
+        """
+        ...
+
+    def writer(
+        self, *, source: str, format: str, purpose: str = FORCE
+    ) -> AbstractContextManager[IncidentWriter]:
+        """Open a transaction for one ingest of ``purpose`` data. Leaving the block without
+        :meth:`IncidentWriter.finish` (an error, a kill) leaves the store as it was.
+
+        Raises
+        ------
+        StorePurposeError
+            If the store holds the other purpose's data.
+        """
+        ...
+
+    def incidents(
+        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = ()
+    ) -> IncidentColumns:
+        """Select incidents as columns; ``extra`` names further text columns to include."""
+        ...
+
+    def incident_records(
+        self, flt: IncidentFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> RecordPage:
+        """One page of incidents with every field, ordered by row id."""
+        ...
+
+    def count(self) -> int:
+        """Number of incidents stored."""
+        ...
+
+    def put_layer(self, layer: ReferenceLayer) -> None:
+        """Store a reference layer, replacing any layer of the same kind, atomically."""
+        ...
+
+    def get_layer(self, kind: str) -> ReferenceLayer | None:
+        """The stored layer of that kind, or None."""
+        ...
+
+    def list_layers(self) -> list[LayerInfo]:
+        """The stored layers."""
+        ...
+
+    def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent ingests, newest first."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """Whether the store answers, and what it holds (never raises)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def describe_filter(flt: IncidentFilter | None) -> dict[str, Any]:
+    """A JSON-ready description of a filter (for logs and responses)."""
+    if flt is None:
+        return {}
+    return {
+        "start": flt.start,
+        "end": flt.end,
+        "categories": list(flt.categories) if flt.categories is not None else None,
+        "bbox": list(flt.bbox) if flt.bbox is not None else None,
+    }
+
+
+def page_bounds(total: int, offset: int, limit: int) -> tuple[int, int]:
+    """Clamp a page to ``[0, total]``."""
+    start = min(max(offset, 0), total)
+    return start, min(start + max(limit, 0), total)
+
+
+def sequence_of(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """A tuple of the values, or None."""
+    return tuple(values) if values is not None else None

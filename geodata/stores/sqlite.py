@@ -1,0 +1,682 @@
+"""The embedded store: one SQLite file, incidents kept as column blocks under an R*Tree.
+
+Why blocks rather than one table row per incident: reading a million incidents back through
+``sqlite3`` one row at a time costs about a second in tuple-building alone, and inserting them
+with a unique index on a random 128-bit key costs seven. Here each ingest writes its new
+incidents as blocks of up to :data:`BLOCK_ROWS` rows, ordered along a Morton (Z-order) curve so
+every block covers a compact area; each column of a block is one BLOB (numbers as raw arrays,
+text dictionary-encoded). The R*Tree indexes the blocks' bounding boxes and each block records
+its time range, so a query reads only the blocks it can match and then filters rows with numpy.
+
+Identity: an incident is the BLAKE2b-128 hash of its namespace and id. Each ingest loads the
+stored keys (16 bytes an incident) inside its write transaction, so duplicates are found with
+two binary searches per batch and no other writer can slip in between.
+
+Durability: WAL journal, ``synchronous=FULL``, one transaction per ingest. A failed or killed
+ingest leaves the file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geodata.errors import StorePurposeError, StoreUnavailable
+from geodata.schema import (
+    DEFAULT_CRS,
+    DEFAULT_TIMEZONE,
+    NUMERIC_FIELDS,
+    PRECISION_NAMES,
+    TEXT_FIELDS,
+    IncidentColumns,
+    IncidentFilter,
+    IncidentTable,
+    Precision,
+    incident_uids,
+)
+from geodata.stores._columns import (
+    KeySet,
+    decode_numeric,
+    decode_string_values,
+    decode_strings,
+    encode_numeric,
+    encode_strings,
+    first_occurrences,
+)
+from geodata.stores.base import (
+    DEMO,
+    DUPLICATE_IN_STORE,
+    FORCE,
+    INSERTED,
+    PURPOSES,
+    REPEATED_IN_SOURCE,
+    LayerInfo,
+    RecordPage,
+    page_bounds,
+)
+
+log = logging.getLogger(__name__)
+
+BLOCK_ROWS = 16_384
+"""Most incidents in one block."""
+
+_U64 = np.dtype("uint64")
+_ALL_COLUMNS = ("uid_hi", "uid_lo", *NUMERIC_FIELDS, *TEXT_FIELDS)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.uint64) & np.uint64(0xFFFF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices that sort points along a Z-order curve over their bounding box."""
+    if x.shape[0] < 2:
+        return np.arange(x.shape[0])
+    span_x = max(float(x.max() - x.min()), 1e-9)
+    span_y = max(float(y.max() - y.min()), 1e-9)
+    qx = ((x - x.min()) / span_x * 65535).astype(np.uint32)
+    qy = ((y - y.min()) / span_y * 65535).astype(np.uint32)
+    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
+    return np.argsort(key, kind="stable")
+
+
+class SQLiteStore:
+    """The embedded store in one SQLite file.
+
+    Parameters
+    ----------
+    path
+        The store file; created (with its folder) when missing and ``create`` is True.
+    crs
+        Force CRS for a new store (projected, metres). An existing store keeps its own.
+    timezone
+        Force time zone for a new store.
+    busy_timeout_s
+        How long a writer waits for another writer to finish, in seconds.
+    create
+        Create the file when it does not exist.
+
+    Raises
+    ------
+    StoreUnavailable
+        If the file cannot be opened or is not a store of this project.
+    """
+
+    kind = "sqlite"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        crs: str = DEFAULT_CRS,
+        timezone: str = DEFAULT_TIMEZONE,
+        busy_timeout_s: float = 60.0,
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self.busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        if not self.path.exists():
+            if not create:
+                raise StoreUnavailable(f"no store at {self.path}")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create the folder for the store {self.path}: {exc.strerror}"
+                ) from exc
+        try:
+            self._migrate(crs, timezone)
+            meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreUnavailable(
+                f"{self.path} is not a hotspot store (SQLite said: {exc})"
+            ) from exc
+        self.store_id = meta["store_id"]
+        self.crs = meta["crs"]
+        self.timezone = meta["timezone"]
+
+    # -- connections and schema ------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=self.busy_timeout_s,
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = FULL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(
+                f"the store {self.path} is busy (another writer held it for "
+                f"{self.busy_timeout_s:g} s); try again"
+            ) from exc
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _migrate(self, crs: str, timezone: str) -> None:
+        conn = self._conn()
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("store %s: journal mode is %s, not WAL", self.path, mode)
+        scripts = sorted(
+            (int(p.name.split("_", 1)[0]), p)
+            for p in resources.files("geodata").joinpath("sql/sqlite").iterdir()
+            if p.name.endswith(".sql")
+        )
+        latest = scripts[-1][0] if scripts else 0
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= latest:
+            return
+        with self._transaction(immediate=True):
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                tables = conn.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                ).fetchone()[0]
+                if tables:
+                    raise sqlite3.DatabaseError("it holds tables of another application")
+            for number, script in scripts:
+                if number > version:
+                    for statement in script.read_text("utf-8").split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+            if version == 0:
+                conn.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("store_id", uuid.uuid4().hex),
+                        ("crs", crs),
+                        ("timezone", timezone),
+                        ("created_at", _now()),
+                        ("data_version", "0"),
+                    ],
+                )
+
+    def close(self) -> None:
+        """Close every connection this object opened."""
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    def _meta(self, conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _version(self, conn: sqlite3.Connection) -> str:
+        return f"{self.store_id[:8]}.{self._meta(conn, 'data_version')}"
+
+    def _bump_version(self, conn: sqlite3.Connection) -> str:
+        conn.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+            "WHERE key = 'data_version'"
+        )
+        return self._version(conn)
+
+    def data_version(self) -> str:
+        """An opaque string that changes whenever incidents or layers change."""
+        return self._version(self._conn())
+
+    def purpose(self) -> str | None:
+        """``"demo"``, ``"force"``, or None while nothing has been stored."""
+        return self._meta(self._conn(), "purpose")
+
+    def _claim(self, conn: sqlite3.Connection, purpose: str) -> None:
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}")
+        current = self._meta(conn, "purpose")
+        if current is None:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('purpose', ?)", (purpose,))
+        elif current != purpose:
+            if current == DEMO:
+                raise StorePurposeError(
+                    f"{self.path} holds the demo force area; a force's own data goes in its "
+                    "own store (give another --database)"
+                )
+            raise StorePurposeError(
+                f"{self.path} holds a force's data; the demo goes in its own store "
+                "(give another --database)"
+            )
+
+    def claim_purpose(self, purpose: str) -> None:
+        """Mark the store as holding demo or force data (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            self._claim(conn, purpose)
+
+    # -- writing incidents --------------------------------------------------------------------
+
+    @contextmanager
+    def writer(
+        self, *, source: str, format: str, purpose: str = FORCE
+    ) -> Iterator[_SQLiteWriter]:
+        """Open the write transaction of one ingest (see :meth:`Store.writer`)."""
+        with self._transaction(immediate=True) as conn:
+            self._claim(conn, purpose)
+            cur = conn.execute(
+                "INSERT INTO ingests (source, format, started_at) VALUES (?, ?, ?)",
+                (source, format, _now()),
+            )
+            his, los = [], []
+            for hi, lo in conn.execute("SELECT uid_hi, uid_lo FROM blocks"):
+                his.append(decode_numeric(hi, _U64))
+                los.append(decode_numeric(lo, _U64))
+            existing = KeySet()
+            if his:
+                existing.add(np.concatenate(his), np.concatenate(los))
+            next_rid = conn.execute(
+                "SELECT coalesce(max(rid_start + n), 1) FROM blocks"
+            ).fetchone()[0]
+            w = _SQLiteWriter(self, conn, int(cur.lastrowid or 0), existing, int(next_rid))
+            yield w
+            if not w.finished:
+                raise RuntimeError("writer left without finish(): rolled back")
+
+    # -- reading incidents --------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of incidents stored."""
+        return int(self._conn().execute("SELECT coalesce(sum(n), 0) FROM blocks").fetchone()[0])
+
+    def _scan(
+        self, conn: sqlite3.Connection, flt: IncidentFilter, columns: Sequence[str]
+    ) -> Iterator[tuple[int, int, np.ndarray, dict[str, bytes]]]:
+        """Yield ``(block_id, rid_start, mask, blobs)`` for the blocks that may match."""
+        unknown = set(columns) - set(_ALL_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown incident columns: {sorted(unknown)}")
+        need = list(dict.fromkeys(["x", "y", "occurred_at", "category", *columns]))
+        sql = [f"SELECT block_id, rid_start, n, {', '.join(need)} FROM blocks WHERE 1 = 1"]
+        params: list[Any] = []
+        if flt.start is not None:
+            sql.append("AND tmax >= ?")
+            params.append(flt.start)
+        if flt.end is not None:
+            sql.append("AND tmin < ?")
+            params.append(flt.end)
+        if flt.bbox is not None:
+            minx, miny, maxx, maxy = flt.bbox
+            sql.append(
+                "AND block_id IN (SELECT block_id FROM blocks_rtree "
+                "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)"
+            )
+            params += [minx, maxx, miny, maxy]
+        sql.append("ORDER BY block_id")
+        wanted = set(flt.categories) if flt.categories is not None else None
+        for row in conn.execute(" ".join(sql), params):
+            block_id, rid_start, n = row[0], row[1], row[2]
+            blobs = dict(zip(need, row[3:], strict=True))
+            mask = np.ones(n, dtype=bool)
+            if flt.start is not None or flt.end is not None:
+                t = decode_numeric(blobs["occurred_at"], NUMERIC_FIELDS["occurred_at"])
+                if flt.start is not None:
+                    mask &= t >= flt.start
+                if flt.end is not None:
+                    mask &= t < flt.end
+            if flt.bbox is not None:
+                minx, miny, maxx, maxy = flt.bbox
+                x = decode_numeric(blobs["x"], NUMERIC_FIELDS["x"])
+                y = decode_numeric(blobs["y"], NUMERIC_FIELDS["y"])
+                mask &= (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+            if wanted is not None:
+                codes, uniques = decode_strings(blobs["category"])
+                hit = np.array([u in wanted for u in uniques] + [False], dtype=bool)
+                mask &= hit[codes]
+            if mask.any():
+                yield int(block_id), int(rid_start), mask, blobs
+
+    def incidents(
+        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = ()
+    ) -> IncidentColumns:
+        """Select incidents as columns (see :meth:`Store.incidents`)."""
+        flt = flt or IncidentFilter()
+        bad = [c for c in extra if c not in TEXT_FIELDS]
+        if bad:
+            raise ValueError(f"extra columns must be text fields {TEXT_FIELDS}, not {bad}")
+        numeric = ("x", "y", "lon", "lat", "occurred_at", "precision", "weight")
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in (*numeric, "rid")}
+        text_cols = ("category", *[c for c in extra if c != "category"])
+        codes: dict[str, list[np.ndarray]] = {c: [] for c in text_cols}
+        vocab: dict[str, dict[str, int]] = {c: {} for c in text_cols}
+        with self._transaction() as conn:
+            version = self._version(conn)
+            for _bid, rid_start, mask, blobs in self._scan(conn, flt, [*numeric, *text_cols]):
+                for c in numeric:
+                    parts[c].append(decode_numeric(blobs[c], NUMERIC_FIELDS[c])[mask])
+                parts["rid"].append(rid_start + np.flatnonzero(mask))
+                for c in text_cols:
+                    local, uniques = decode_strings(blobs[c])
+                    seen = vocab[c]
+                    to_global = np.array(
+                        [seen.setdefault(u, len(seen)) for u in uniques] + [-1], dtype=np.int64
+                    )
+                    codes[c].append(to_global[local[mask]])
+
+        def cat(c: str) -> pd.Categorical:
+            values = np.concatenate(codes[c]) if codes[c] else np.empty(0, dtype=np.int64)
+            return pd.Categorical.from_codes(values, categories=list(vocab[c]))
+
+        def num(c: str, dtype: np.dtype) -> np.ndarray:
+            return np.concatenate(parts[c]) if parts[c] else np.empty(0, dtype=dtype)
+
+        return IncidentColumns(
+            x=num("x", NUMERIC_FIELDS["x"]),
+            y=num("y", NUMERIC_FIELDS["y"]),
+            lon=num("lon", NUMERIC_FIELDS["lon"]),
+            lat=num("lat", NUMERIC_FIELDS["lat"]),
+            occurred_at=num("occurred_at", NUMERIC_FIELDS["occurred_at"]),
+            precision=num("precision", NUMERIC_FIELDS["precision"]),
+            category=cat("category"),
+            weight=num("weight", NUMERIC_FIELDS["weight"]),
+            rid=num("rid", np.dtype("int64")),
+            crs=self.crs,
+            data_version=version,
+            extra={c: cat(c) for c in extra},
+        )
+
+    def incident_records(
+        self, flt: IncidentFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> RecordPage:
+        """One page of incidents with every field, ordered by time then row id."""
+        flt = flt or IncidentFilter()
+        rids: list[np.ndarray] = []
+        times: list[np.ndarray] = []
+        starts: list[int] = []
+        with self._transaction() as conn:
+            version = self._version(conn)
+            for _bid, rid_start, mask, blobs in self._scan(conn, flt, ["occurred_at"]):
+                idx = np.flatnonzero(mask)
+                rids.append(rid_start + idx)
+                times.append(decode_numeric(blobs["occurred_at"], NUMERIC_FIELDS["occurred_at"])[idx])
+                starts.append(rid_start)
+            rid = np.concatenate(rids) if rids else np.empty(0, dtype=np.int64)
+            t = np.concatenate(times) if times else np.empty(0, dtype=np.int64)
+            total = int(rid.shape[0])
+            lo, hi = page_bounds(total, offset, limit)
+            order = np.lexsort((rid, t))[lo:hi]
+            page = rid[order]
+            records: list[dict[str, Any]] = []
+            if page.size:
+                block_of = np.searchsorted(np.asarray(starts), page, side="right") - 1
+                wanted = sorted({starts[i] for i in block_of})
+                marks = ",".join("?" * len(wanted))
+                blocks = {
+                    int(r[0]): r
+                    for r in conn.execute(
+                        f"SELECT rid_start, namespace, {', '.join(_ALL_COLUMNS[2:])} "
+                        f"FROM blocks WHERE rid_start IN ({marks})",
+                        wanted,
+                    )
+                }
+                decoded: dict[int, dict[str, np.ndarray]] = {}
+                for rs, row in blocks.items():
+                    cols: dict[str, np.ndarray] = {"namespace": np.array([row[1]])}
+                    for name, blob in zip(_ALL_COLUMNS[2:], row[2:], strict=True):
+                        if name in NUMERIC_FIELDS:
+                            cols[name] = decode_numeric(blob, NUMERIC_FIELDS[name])
+                        else:
+                            cols[name] = decode_string_values(blob)
+                    decoded[rs] = cols
+                for r in page:
+                    rs = starts[int(np.searchsorted(np.asarray(starts), r, side="right") - 1)]
+                    records.append(self._record(decoded[rs], int(r - rs), int(r)))
+        return RecordPage(total=total, offset=lo, records=records, data_version=version)
+
+    def _record(self, cols: dict[str, np.ndarray], i: int, rid: int) -> dict[str, Any]:
+        t = int(cols["occurred_at"][i])
+        precision = int(cols["precision"][i])
+        local = pd.Timestamp(t, unit="s", tz="UTC").tz_convert(self.timezone)
+        rec: dict[str, Any] = {
+            "rid": rid,
+            "id": cols["id"][i],
+            "namespace": str(cols["namespace"][0]),
+            "occurred_at": local.isoformat(),
+            "precision": PRECISION_NAMES[precision],
+            "month": local.strftime("%Y-%m"),
+            "date": local.strftime("%Y-%m-%d") if precision <= Precision.DAY else None,
+        }
+        for name in TEXT_FIELDS[1:]:
+            rec[name] = cols[name][i] or None
+        for name in ("x", "y", "lon", "lat", "weight"):
+            rec[name] = float(cols[name][i])
+        return rec
+
+    # -- reference layers ---------------------------------------------------------------------
+
+    def put_layer(self, layer: Any) -> None:
+        """Store a reference layer, replacing the layer of that kind, atomically."""
+        frame = layer.frame
+        geoms = None
+        if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
+            geoms = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
+        props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
+        prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
+        names = (
+            [None if pd.isna(v) else str(v) for v in frame["name"]]
+            if "name" in frame.columns
+            else [None] * len(frame)
+        )
+        with self._transaction(immediate=True) as conn:
+            conn.execute("DELETE FROM layer_features WHERE kind = ?", (layer.kind,))
+            conn.execute("DELETE FROM layers WHERE kind = ?", (layer.kind,))
+            conn.execute(
+                "INSERT INTO layers (kind, source, added_at, features, info) VALUES (?,?,?,?,?)",
+                (layer.kind, layer.source, _now(), len(frame), json.dumps(layer.info)),
+            )
+            conn.executemany(
+                "INSERT INTO layer_features (kind, fid, name, props, geom) VALUES (?,?,?,?,?)",
+                (
+                    (layer.kind, i, names[i], prop_rows[i], None if geoms is None else geoms[i])
+                    for i in range(len(frame))
+                ),
+            )
+            self._bump_version(conn)
+
+    def get_layer(self, kind: str) -> Any:
+        """The stored layer of that kind (a :class:`geodata.layers.ReferenceLayer`), or None."""
+        from geodata.layers import ReferenceLayer, frame_from_rows
+
+        with self._transaction() as conn:
+            head = conn.execute(
+                "SELECT source, added_at, info FROM layers WHERE kind = ?", (kind,)
+            ).fetchone()
+            if head is None:
+                return None
+            rows = conn.execute(
+                "SELECT name, props, geom FROM layer_features WHERE kind = ? ORDER BY fid",
+                (kind,),
+            ).fetchall()
+        frame = frame_from_rows(kind, rows, self.crs)
+        return ReferenceLayer(
+            kind=kind, frame=frame, source=head[0], added_at=head[1], info=json.loads(head[2])
+        )
+
+    def list_layers(self) -> list[LayerInfo]:
+        """The stored layers."""
+        rows = self._conn().execute(
+            "SELECT kind, source, added_at, features, info FROM layers ORDER BY kind"
+        ).fetchall()
+        return [LayerInfo(r[0], r[1], r[2], int(r[3]), json.loads(r[4])) for r in rows]
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent ingests, newest first."""
+        rows = self._conn().execute(
+            "SELECT ingest_id, source, format, started_at, finished_at, records, accepted, "
+            "duplicates, rejected FROM ingests WHERE finished_at IS NOT NULL "
+            "ORDER BY ingest_id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        keys = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
+                "accepted", "duplicates", "rejected")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def health(self) -> dict[str, Any]:
+        """Whether the store answers and what it holds; never raises."""
+        try:
+            conn = self._conn()
+            return {
+                "ok": True,
+                "kind": self.kind,
+                "location": str(self.path),
+                "data_version": self._version(conn),
+                "purpose": self._meta(conn, "purpose"),
+                "incidents": self.count(),
+                "layers": [i.kind for i in self.list_layers()],
+                "crs": self.crs,
+            }
+        except (sqlite3.Error, StoreUnavailable) as exc:
+            log.exception("store health check failed")
+            return {"ok": False, "kind": self.kind, "error": f"store unavailable: {type(exc).__name__}"}
+
+
+class _SQLiteWriter:
+    """Writes incidents into one open transaction; see :meth:`SQLiteStore.writer`."""
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        conn: sqlite3.Connection,
+        ingest_id: int,
+        existing: KeySet,
+        next_rid: int,
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.ingest_id = ingest_id
+        self.existing = existing
+        self.this_ingest = KeySet()
+        self.next_rid = next_rid
+        self.finished = False
+        self.inserted = 0
+
+    def add(self, table: IncidentTable) -> np.ndarray:
+        """Store the new incidents of ``table``; return the int8 status of each row."""
+        n = len(table)
+        status = np.full(n, INSERTED, dtype=np.int8)
+        if n == 0:
+            return status
+        if table.crs != self.store.crs:
+            raise ValueError(f"incidents are in {table.crs}, the store is in {self.store.crs}")
+        hi, lo = incident_uids(table.namespace, table.columns["id"])
+        status[self.existing.contains(hi, lo)] = DUPLICATE_IN_STORE
+        repeated = ~first_occurrences(hi, lo) | self.this_ingest.contains(hi, lo)
+        status[(status == INSERTED) & repeated] = REPEATED_IN_SOURCE
+        new = np.flatnonzero(status == INSERTED)
+        if new.size:
+            self.this_ingest.add(hi[new], lo[new])
+            self._write_blocks(table.take(new), hi[new], lo[new])
+        return status
+
+    def _write_blocks(self, table: IncidentTable, hi: np.ndarray, lo: np.ndarray) -> None:
+        cols = table.columns
+        order = morton_order(cols["x"], cols["y"])
+        for start in range(0, order.shape[0], BLOCK_ROWS):
+            idx = order[start : start + BLOCK_ROWS]
+            x, y, t = cols["x"][idx], cols["y"][idx], cols["occurred_at"][idx]
+            values: list[Any] = [
+                self.ingest_id,
+                table.namespace,
+                self.next_rid,
+                int(idx.shape[0]),
+                int(t.min()),
+                int(t.max()),
+                encode_numeric(hi[idx], _U64),
+                encode_numeric(lo[idx], _U64),
+            ]
+            values += [encode_numeric(cols[c][idx], dt) for c, dt in NUMERIC_FIELDS.items()]
+            values += [encode_strings(cols[c][idx], plain=c == "id") for c in TEXT_FIELDS]
+            names = ("ingest_id", "namespace", "rid_start", "n", "tmin", "tmax", *_ALL_COLUMNS)
+            cur = self.conn.execute(
+                f"INSERT INTO blocks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                values,
+            )
+            self.conn.execute(
+                "INSERT INTO blocks_rtree (block_id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)",
+                (cur.lastrowid, float(x.min()), float(x.max()), float(y.min()), float(y.max())),
+            )
+            self.next_rid += int(idx.shape[0])
+            self.inserted += int(idx.shape[0])
+
+    def finish(self, summary: dict[str, Any]) -> str:
+        """Record the ingest and commit; return the data version after it."""
+        counts = summary.get("counts", {})
+        self.conn.execute(
+            "UPDATE ingests SET finished_at = ?, records = ?, accepted = ?, duplicates = ?, "
+            "rejected = ?, summary = ? WHERE ingest_id = ?",
+            (
+                _now(),
+                int(counts.get("records", 0)),
+                int(counts.get("accepted", 0)),
+                int(counts.get("duplicates", 0)),
+                int(counts.get("rejected", 0)),
+                json.dumps(summary, default=str),
+                self.ingest_id,
+            ),
+        )
+        version = (
+            self.store._bump_version(self.conn)
+            if self.inserted
+            else self.store._version(self.conn)
+        )
+        self.conn.execute("COMMIT")
+        self.finished = True
+        return version
