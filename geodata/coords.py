@@ -90,6 +90,17 @@ def transform(
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64), info
 
 
+def enclosing_bounds(
+    bounds: tuple[float, float, float, float], source: str, target: str
+) -> tuple[float, float, float, float]:
+    """A box in ``target`` that holds the whole ``source`` box (edges densified, 21 points)."""
+    tr, _info = _transformer(source, target)
+    if source == target:
+        return bounds
+    minx, miny, maxx, maxy = tr.transform_bounds(*bounds, densify_pts=21)
+    return float(minx), float(miny), float(maxx), float(maxy)
+
+
 def check_projected(crs: str) -> CRS:
     """Return the CRS object for ``crs``, raising ValueError if it is not a projected CRS in metres."""
     c = CRS.from_user_input(crs)

@@ -197,21 +197,25 @@ class IncidentFilter:
     ``start``/``end`` are seconds since the epoch (UTC); an incident is selected when its
     ``occurred_at`` (the start of its period, so the first instant of its month for month-only
     data) lies in ``[start, end)``. ``bbox`` is ``(minx, miny, maxx, maxy)`` in the store's CRS
-    (metres). ``categories`` are taxonomy keys. ``None`` means no constraint.
+    (metres); ``lonlat_bbox`` is ``(min lon, min lat, max lon, max lat)`` in WGS84 degrees,
+    matched exactly against each incident's longitude/latitude. ``categories`` are taxonomy
+    keys. ``None`` means no constraint.
     """
 
     start: int | None = None
     end: int | None = None
     categories: tuple[str, ...] | None = None
     bbox: tuple[float, float, float, float] | None = None
+    lonlat_bbox: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValueError("the period's start must be before its end")
-        if self.bbox is not None:
-            minx, miny, maxx, maxy = self.bbox
-            if not (minx <= maxx and miny <= maxy):
-                raise ValueError("bbox must be (minx, miny, maxx, maxy) with min <= max")
+        for box in (self.bbox, self.lonlat_bbox):
+            if box is not None:
+                minx, miny, maxx, maxy = box
+                if not (minx <= maxx and miny <= maxy):
+                    raise ValueError("bbox must be (minx, miny, maxx, maxy) with min <= max")
 
 
 @dataclass

@@ -1,0 +1,106 @@
+"""Incident readers: data.police.uk street-level CSV, force exports, GeoJSON points.
+
+Every reader streams a source in chunks (bounded memory) and returns the valid incidents and
+the rejected rows, each with its line and reason. :func:`open_reader` picks the reader from the
+file's extension and header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from geodata.errors import InvalidFile
+from geodata.readers.base import IncidentReader, ReadOptions, ReadResult, ReadStats
+from geodata.readers.force import ForceCsvReader, ForceExportMapping, read_force_csv
+from geodata.readers.geojson import GeoJsonMapping, GeoJsonReader, read_geojson
+from geodata.readers.police import (
+    POLICE_COLUMNS,
+    PoliceCsvReader,
+    looks_like_police_header,
+    read_police_csv,
+)
+
+FORMATS = ("auto", "police", "force", "geojson")
+
+__all__ = [
+    "FORMATS",
+    "POLICE_COLUMNS",
+    "ForceCsvReader",
+    "ForceExportMapping",
+    "GeoJsonMapping",
+    "GeoJsonReader",
+    "IncidentReader",
+    "PoliceCsvReader",
+    "ReadOptions",
+    "ReadResult",
+    "ReadStats",
+    "open_reader",
+    "read_force_csv",
+    "read_geojson",
+    "read_police_csv",
+]
+
+
+def sniff_format(head: bytes, name: str = "") -> str:
+    """Guess ``"police"``, ``"force"`` or ``"geojson"`` from a file's first bytes and name."""
+    suffix = Path(name).suffix.lower()
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix in (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson") or stripped[:1] in (
+        b"{",
+        b"\x1e",
+    ):
+        return "geojson"
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    return "police" if looks_like_police_header(first) else "force"
+
+
+def open_reader(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    format: str = "auto",
+    name: str = "",
+    options: ReadOptions | None = None,
+    mapping: ForceExportMapping | None = None,
+) -> IncidentReader:
+    """Return the reader for a source.
+
+    Parameters
+    ----------
+    source
+        A path or a seekable binary file object.
+    format
+        ``"auto"`` (from extension and header), ``"police"`` (data.police.uk street-level CSV),
+        ``"force"`` (force export CSV; ``mapping`` says which column is which) or ``"geojson"``.
+
+    Raises
+    ------
+    InvalidFile
+        If the source cannot be opened or the format is unknown.
+    """
+    if format not in FORMATS:
+        raise InvalidFile(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    if format == "auto":
+        if mapping is not None:
+            format = "force"
+        elif isinstance(source, (str, os.PathLike)):
+            try:
+                with open(source, "rb") as f:
+                    head = f.read(65536)
+            except OSError as exc:
+                raise InvalidFile(f"cannot open {source}: {exc.strerror}") from exc
+            format = sniff_format(head, str(source))
+        else:
+            pos = source.tell()
+            head = source.read(65536)
+            source.seek(pos)
+            format = sniff_format(head, name or str(getattr(source, "name", "")))
+    if format == "police":
+        return PoliceCsvReader(source, name=name, options=options)
+    if format == "force":
+        return ForceCsvReader(source, mapping=mapping, name=name, options=options)
+    return GeoJsonReader(source, name=name, options=options)

@@ -179,8 +179,8 @@ def check_coordinates(
         checks.flag(
             (a == 0) & (b == 0),
             UNPLACED,
-            lambda i: "coordinates 0,0: data.police.uk writes these for crimes it could not "
-            "place within 20 km of a map point",
+            lambda i: "coordinates 0,0: the source could not place this incident "
+            "(data.police.uk writes 0,0 for crimes it could not place within 20 km of a map point)",
         )
     a = np.where(finite, a, 0.0)
     b = np.where(finite, b, 0.0)
@@ -318,25 +318,28 @@ def parse_datetimes(
         if not todo.any():
             continue
         sub = s[todo]
-        dtype = "datetime64[ns, UTC]" if aware else "datetime64[ns]"
+        dtype = "datetime64[s, UTC]" if aware else "datetime64[s]"
         parsed = pd.Series(pd.NaT, index=sub.index, dtype=dtype)
         formats = (fmt,) if fmt else ("ISO8601", *(_UK_FORMATS if dayfirst else _US_FORMATS))
         for f in formats:
             missing = parsed.isna()
             if not missing.any():
                 break
-            with np.errstate(all="ignore"):
-                attempt = pd.to_datetime(sub[missing], format=f, errors="coerce", utc=aware)
-            if not aware and getattr(attempt.dt, "tz", None) is not None:
-                continue
-            parsed[missing] = attempt
+            try:
+                with np.errstate(all="ignore"):
+                    attempt = pd.to_datetime(sub[missing], format=f, errors="coerce", utc=aware)
+                if not aware and getattr(attempt.dt, "tz", None) is not None:
+                    continue
+                parsed[missing] = attempt.dt.as_unit("s")
+            except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+                continue  # such values stay unparsed and are rejected as bad dates
         if aware:
             utc = parsed
         else:
             utc = parsed.dt.tz_localize(
                 timezone, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward"
             ).dt.tz_convert("UTC")
-        good = utc.notna().to_numpy(dtype=bool)
+        good = utc.notna().to_numpy(dtype=bool).copy()
         years = utc.dt.year.to_numpy(dtype=np.float64, na_value=np.nan)
         good &= (years >= MIN_YEAR) & (years <= MAX_YEAR)
         secs = np.zeros(len(utc), dtype=np.int64)

@@ -1,0 +1,72 @@
+"""Stores: where incidents and reference layers are kept.
+
+:func:`open_store` opens a store from a database URL: a file path (or ``sqlite:///path``) for
+the embedded store; ``postgresql://`` URLs are for the PostGIS store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from geodata.errors import UnsupportedStore
+from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
+from geodata.stores.base import DEMO, FORCE, LayerInfo, RecordPage, Store
+from geodata.stores.sqlite import SQLiteStore
+
+__all__ = ["DEMO", "FORCE", "LayerInfo", "RecordPage", "SQLiteStore", "Store", "open_store",
+           "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for logs and responses)."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def open_store(
+    url: str | Path,
+    *,
+    crs: str = DEFAULT_CRS,
+    timezone: str = DEFAULT_TIMEZONE,
+    busy_timeout_s: float = 60.0,
+    create: bool = True,
+) -> Store:
+    """Open the store a database URL names.
+
+    Parameters
+    ----------
+    url
+        A file path, ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` (embedded
+        store), or ``postgresql://...`` (PostGIS).
+    crs, timezone
+        For a new store: the force CRS (projected, metres) and time zone.
+
+    Raises
+    ------
+    UnsupportedStore
+        For a URL scheme this build cannot open.
+    StoreUnavailable
+        If the store cannot be opened.
+    """
+    text = str(url)
+    if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise UnsupportedStore(
+            "the PostGIS store is not part of this release yet; use a file path for the "
+            "embedded store"
+        )
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if scheme != "sqlite":
+            raise UnsupportedStore(
+                f"unknown database URL scheme {scheme!r}: give a file path, sqlite:///path or "
+                "postgresql://..."
+            )
+        # SQLAlchemy's convention: sqlite:///relative/path and sqlite:////absolute/path
+        text = rest[1:] if rest.startswith("/") else rest
+    return SQLiteStore(
+        Path(text), crs=crs, timezone=timezone, busy_timeout_s=busy_timeout_s, create=create
+    )

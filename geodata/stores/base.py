@@ -134,8 +134,14 @@ class Store(Protocol):
         """Number of incidents stored."""
         ...
 
-    def put_layer(self, layer: ReferenceLayer) -> None:
-        """Store a reference layer, replacing any layer of the same kind, atomically."""
+    def put_layer(self, layer: ReferenceLayer, *, purpose: str = FORCE) -> None:
+        """Store a reference layer, replacing any layer of the same kind, atomically.
+
+        Raises
+        ------
+        StorePurposeError
+            If the store holds the other purpose's data.
+        """
         ...
 
     def get_layer(self, kind: str) -> ReferenceLayer | None:

@@ -28,12 +28,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.coords import WGS84, enclosing_bounds
 from geodata.errors import StorePurposeError, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
@@ -67,6 +68,9 @@ from geodata.stores.base import (
     RecordPage,
     page_bounds,
 )
+
+if TYPE_CHECKING:
+    from geodata.layers import ReferenceLayer
 
 log = logging.getLogger(__name__)
 
@@ -141,20 +145,21 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         if not self.path.exists():
             if not create:
-                raise StoreUnavailable(f"no store at {self.path}")
+                raise StoreUnavailable("no store exists at the given location")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreUnavailable(
-                    f"cannot create the folder for the store {self.path}: {exc.strerror}"
+                    f"cannot create the folder for the store: {exc.strerror}"
                 ) from exc
         try:
             self._migrate(crs, timezone)
             meta = dict(self._conn().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             self.close()
+            log.error("cannot open %s as a store: %s", self.path, exc)
             raise StoreUnavailable(
-                f"{self.path} is not a hotspot store (SQLite said: {exc})"
+                "the database file is not a hotspot store (or is damaged)"
             ) from exc
         self.store_id = meta["store_id"]
         self.crs = meta["crs"]
@@ -173,7 +178,8 @@ class SQLiteStore:
                     timeout=self.busy_timeout_s,
                 )
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open the store {self.path}: {exc}") from exc
+                log.error("cannot open %s: %s", self.path, exc)
+                raise StoreUnavailable("the store's database file cannot be opened") from exc
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
@@ -188,9 +194,10 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         except sqlite3.OperationalError as exc:
+            log.warning("store %s busy: %s", self.path, exc)
             raise StoreUnavailable(
-                f"the store {self.path} is busy (another writer held it for "
-                f"{self.busy_timeout_s:g} s); try again"
+                f"the store is busy (another writer held it for {self.busy_timeout_s:g} s); "
+                "try again"
             ) from exc
         try:
             yield conn
@@ -288,12 +295,12 @@ class SQLiteStore:
         elif current != purpose:
             if current == DEMO:
                 raise StorePurposeError(
-                    f"{self.path} holds the demo force area; a force's own data goes in its "
-                    "own store (give another --database)"
+                    "this store holds the demo force area; a force's own data goes in its "
+                    "own store (give another database)"
                 )
             raise StorePurposeError(
-                f"{self.path} holds a force's data; the demo goes in its own store "
-                "(give another --database)"
+                "this store holds a force's data; the demo goes in its own store "
+                "(give another database)"
             )
 
     def claim_purpose(self, purpose: str) -> None:
@@ -342,7 +349,10 @@ class SQLiteStore:
         unknown = set(columns) - set(_ALL_COLUMNS)
         if unknown:
             raise ValueError(f"unknown incident columns: {sorted(unknown)}")
-        need = list(dict.fromkeys(["x", "y", "occurred_at", "category", *columns]))
+        base = ["x", "y", "occurred_at", "category"]
+        if flt.lonlat_bbox is not None:
+            base += ["lon", "lat"]
+        need = list(dict.fromkeys([*base, *columns]))
         sql = [f"SELECT block_id, rid_start, n, {', '.join(need)} FROM blocks WHERE 1 = 1"]
         params: list[Any] = []
         if flt.start is not None:
@@ -351,8 +361,10 @@ class SQLiteStore:
         if flt.end is not None:
             sql.append("AND tmin < ?")
             params.append(flt.end)
-        if flt.bbox is not None:
-            minx, miny, maxx, maxy = flt.bbox
+        boxes = [flt.bbox] if flt.bbox is not None else []
+        if flt.lonlat_bbox is not None:
+            boxes.append(enclosing_bounds(flt.lonlat_bbox, WGS84, self.crs))
+        for minx, miny, maxx, maxy in boxes:
             sql.append(
                 "AND block_id IN (SELECT block_id FROM blocks_rtree "
                 "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)"
@@ -370,11 +382,12 @@ class SQLiteStore:
                     mask &= t >= flt.start
                 if flt.end is not None:
                     mask &= t < flt.end
-            if flt.bbox is not None:
-                minx, miny, maxx, maxy = flt.bbox
-                x = decode_numeric(blobs["x"], NUMERIC_FIELDS["x"])
-                y = decode_numeric(blobs["y"], NUMERIC_FIELDS["y"])
-                mask &= (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+            for box, cx, cy in ((flt.bbox, "x", "y"), (flt.lonlat_bbox, "lon", "lat")):
+                if box is not None:
+                    minx, miny, maxx, maxy = box
+                    x = decode_numeric(blobs[cx], NUMERIC_FIELDS[cx])
+                    y = decode_numeric(blobs[cy], NUMERIC_FIELDS[cy])
+                    mask &= (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
             if wanted is not None:
                 codes, uniques = decode_strings(blobs["category"])
                 hit = np.array([u in wanted for u in uniques] + [False], dtype=bool)
@@ -500,8 +513,14 @@ class SQLiteStore:
 
     # -- reference layers ---------------------------------------------------------------------
 
-    def put_layer(self, layer: Any) -> None:
-        """Store a reference layer, replacing the layer of that kind, atomically."""
+    def put_layer(self, layer: ReferenceLayer, *, purpose: str = FORCE) -> None:
+        """Store a reference layer, replacing the layer of that kind, atomically.
+
+        Raises
+        ------
+        StorePurposeError
+            If the store holds the other purpose's data.
+        """
         frame = layer.frame
         geoms = None
         if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
@@ -514,6 +533,7 @@ class SQLiteStore:
             else [None] * len(frame)
         )
         with self._transaction(immediate=True) as conn:
+            self._claim(conn, purpose)
             conn.execute("DELETE FROM layer_features WHERE kind = ?", (layer.kind,))
             conn.execute("DELETE FROM layers WHERE kind = ?", (layer.kind,))
             conn.execute(
@@ -529,8 +549,8 @@ class SQLiteStore:
             )
             self._bump_version(conn)
 
-    def get_layer(self, kind: str) -> Any:
-        """The stored layer of that kind (a :class:`geodata.layers.ReferenceLayer`), or None."""
+    def get_layer(self, kind: str) -> ReferenceLayer | None:
+        """The stored layer of that kind, or None."""
         from geodata.layers import ReferenceLayer, frame_from_rows
 
         with self._transaction() as conn:

@@ -1,0 +1,180 @@
+"""The FastAPI application: ``create_app(settings)`` is the composition root of the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.errors import UploadTooLarge
+from api.routes import incidents, layers, meta
+from api.settings import Settings
+from geodata.errors import StoreUnavailable
+from geodata.stores import Store, open_store
+from geodata.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
+"""Swagger UI and ReDoc files, installed from PyPI (fastapi-offline), served by the service."""
+
+
+def version() -> str:
+    """The installed package version."""
+    try:
+        return metadata.version("hotspot")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
+
+    A declared Content-Length over the limit is refused before anything is read; a body that
+    grows past the limit while it streams is cut off there.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _refuse(send, self.limit)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise UploadTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        {"detail": str(UploadTooLarge(limit)), "error": "upload_too_large"}
+    ).encode()
+    await send({
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                    (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    settings: Settings | None = None, *, store: Store | None = None, demo: bool = False
+) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings
+        Settings; read from the environment (``HOTSPOT_*``) when None.
+    store
+        A store to serve (tests, the CLI); otherwise the app opens the store the settings name
+        when it starts and closes it when it stops.
+    demo
+        Serve the demo store (``HOTSPOT_DEMO_DATABASE_URL``) rather than the force's.
+    """
+    settings = settings or Settings()
+    url = settings.demo_store_url() if demo else settings.store_url()
+
+    def opener() -> Store:
+        return open_store(url, busy_timeout_s=settings.busy_timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        if own:
+            try:
+                app.state.store = opener()
+            except StoreUnavailable:
+                log.exception("the store could not be opened; requests will answer 503")
+                app.state.store = None
+        yield
+        if own and app.state.store is not None:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="Hotspot: crime hotspots and patrol planning",
+        version=version(),
+        description=(
+            "Crime points in, hotspots and patrol plans out. Incidents are kept in metres in the "
+            "force's projected CRS (EPSG:27700 by default); GeoJSON out is RFC 7946 (WGS84 "
+            "longitude/latitude). Contains public sector information licensed under the Open "
+            "Government Licence v3.0 where data.police.uk data is loaded."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.open_store = opener
+    app.state.taxonomy = Taxonomy.load(settings.taxonomy_path)
+    app.state.demo = demo
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.include_router(meta.router)
+    app.include_router(incidents.router)
+    app.include_router(layers.router)
+    _offline_docs(app)
+    return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from the service's own copies (no CDN: it must work offline)."""
+    app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs-static")
+    title = app.title
+
+    def root(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger(request: Request) -> HTMLResponse:
+        r = root(request)
+        return get_swagger_ui_html(
+            openapi_url=f"{r}{app.openapi_url}",
+            title=f"{title} - API docs",
+            swagger_js_url=f"{r}/static/docs/swagger-ui-bundle.js",
+            swagger_css_url=f"{r}/static/docs/swagger-ui.css",
+            swagger_favicon_url=f"{r}/static/docs/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        r = root(request)
+        return get_redoc_html(
+            openapi_url=f"{r}{app.openapi_url}",
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{r}/static/docs/redoc.standalone.js",
+            redoc_favicon_url=f"{r}/static/docs/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+AppFactory = Callable[[], FastAPI]

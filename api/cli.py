@@ -1,0 +1,412 @@
+"""The ``hotspot`` command line: serve, ingest, demo, layers, info.
+
+Every command takes the store as ``--database`` (a file path for the embedded store), defaulting
+to ``HOTSPOT_DATABASE_URL``, then to ``hotspot.sqlite`` in the user's data folder; the demo has
+its own store (``HOTSPOT_DEMO_DATABASE_URL``, default ``demo.sqlite`` there). Every command
+prints machine-readable JSON with ``--json``. Exit status: 0 done, 1 refused (bad input or the
+wrong store), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from api.settings import Settings
+from geodata.errors import GeodataError
+from geodata.schema import RejectedRow
+
+app = typer.Typer(
+    name="hotspot",
+    help="Crime hotspot analysis and patrol planning: load incidents and reference layers, "
+    "serve the API and the planner's map.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+layers_app = typer.Typer(help="Reference layers: force boundary, town centres, built-up areas, "
+                         "rural-urban lookup, heritage sites, patrol bases.",
+                         no_args_is_help=True)
+app.add_typer(layers_app, name="layers")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", "-d", help="Store: a file path (embedded store). Default: "
+                 "$HOTSPOT_DATABASE_URL, else hotspot.sqlite in the data folder."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _open(url: str) -> Any:
+    from geodata.stores import open_store
+
+    return open_store(url, busy_timeout_s=_settings().busy_timeout_s)
+
+
+def _fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
+    if as_json:
+        print(json.dumps({"error": message}))
+    else:
+        err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _refusals(as_json: bool) -> Iterator[None]:
+    """Turn domain errors into a clear message and exit status 1 (never a traceback)."""
+    try:
+        yield
+    except GeodataError as exc:
+        raise _fail(str(exc), as_json) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), as_json) from None
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def _ranges(ranges: list[list[int]]) -> str:
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:12]]
+    more = f" … ({len(ranges) - 12} more runs)" if len(ranges) > 12 else ""
+    return ", ".join(parts) + more
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    database: DatabaseOpt = None,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Serve the demo force area from its own store, building it on first "
+        "start.")] = False,
+    as_json: JsonOpt = False,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
+) -> None:
+    """Serve the API (and its docs at /docs) over HTTP."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    if database:
+        if demo:
+            settings = settings.model_copy(update={"demo_database_url": database})
+        else:
+            settings = settings.model_copy(update={"database_url": database})
+    url = settings.demo_store_url() if demo else settings.store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        if demo and store.count() == 0:
+            _build_demo(store, settings.demo_files_dir(), as_json=as_json)
+    info = {"url": f"http://{host}:{port}/", "docs": f"http://{host}:{port}/docs",
+            "database": url, "demo": demo, "incidents": store.count()}
+    if as_json:
+        print(json.dumps({"serving": info}), flush=True)
+    else:
+        out.print(f"Serving {'the demo force area' if demo else 'the force store'} "
+                  f"({info['incidents']:,} incidents, {url})")
+        out.print(f"  API and map: {info['url']}   docs: {info['docs']}   (Ctrl+C stops)")
+    logging.basicConfig(level=log_level.upper())
+    uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
+                log_level=log_level.lower())
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level CSVs, force "
+                                                "export CSVs or GeoJSON files.")],
+    database: DatabaseOpt = None,
+    format: Annotated[str, typer.Option(
+        help="auto (from name and header), police, force or geojson.")] = "auto",
+    mapping: Annotated[Path | None, typer.Option(
+        help="TOML column mapping for a force export (see the README).")] = None,
+    unknown_crime_types: Annotated[str | None, typer.Option(
+        help="Crime types not in the taxonomy: other (keep as 'other') or reject.")] = None,
+    area_buffer_m: Annotated[float | None, typer.Option(
+        help="Tolerance around the force boundary in metres.", min=0)] = None,
+    rejects_out: Annotated[Path | None, typer.Option(
+        help="Write every rejected row (file, line, reason, detail) to this CSV.")] = None,
+    show: Annotated[int, typer.Option(help="Most rejected rows to list per file.", min=0)] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load incident files into the store and say, row by row, what was accepted, skipped as a
+    duplicate and rejected. Loading a file twice adds nothing."""
+    from geodata.ingest import ingest as run_ingest
+    from geodata.layers import force_area
+    from geodata.readers import ForceExportMapping, ReadOptions, open_reader
+    from geodata.taxonomy import Taxonomy, UnknownTypePolicy
+
+    settings = _settings()
+    url = database or settings.store_url()
+    policy_name = unknown_crime_types or settings.unknown_crime_types
+    if policy_name not in ("other", "reject"):
+        raise _fail("--unknown-crime-types must be 'other' or 'reject'", as_json, 2)
+    reports: list[dict[str, Any]] = []
+    rejects_file = rejects_out.open("w", newline="", encoding="utf-8") if rejects_out else None
+    rejects_writer = csv.writer(rejects_file) if rejects_file else None
+    if rejects_writer:
+        rejects_writer.writerow(["file", "line", "reason", "detail"])
+    try:
+        with _refusals(as_json):
+            the_mapping = ForceExportMapping.from_toml(mapping) if mapping else None
+            taxonomy = Taxonomy.load(settings.taxonomy_path)
+            store = _open(url)
+            area = force_area(store, area_buffer_m if area_buffer_m is not None
+                              else settings.area_buffer_m)
+            options = ReadOptions(taxonomy=taxonomy, area=area, crs=store.crs,
+                                  timezone=store.timezone,
+                                  unknown_types=UnknownTypePolicy(policy_name))
+            for path in files:
+                listed = 0
+
+                def on_rejected(row: RejectedRow, path: Path = path) -> None:
+                    nonlocal listed
+                    if rejects_writer:
+                        rejects_writer.writerow([path.name, row.line, row.reason, row.detail])
+                    if not as_json and listed < show:
+                        out.print(f"  line {row.line}: rejected ({row.reason}): {row.detail}",
+                                  markup=False)
+                    listed += 1
+
+                if not as_json:
+                    out.print(f"{path}:", markup=False)
+                reader = open_reader(path, format=format, options=options, mapping=the_mapping)
+                with _progress(not as_json and err.is_terminal) as bar:
+                    task = bar.add_task(path.name, total=path.stat().st_size)
+                    report = run_ingest(
+                        store, reader, on_rejected=on_rejected,
+                        on_progress=lambda done, _total: bar.update(task, completed=done),
+                    )
+                d = report.to_dict()
+                reports.append(d)
+                if not as_json:
+                    _print_report(d, listed, show, rejects_out)
+    finally:
+        if rejects_file:
+            rejects_file.close()
+    if as_json:
+        print(json.dumps({"database": url, "files": reports}, default=str))
+
+
+def _print_report(d: dict[str, Any], listed: int, show: int, rejects_out: Path | None) -> None:
+    c = d["counts"]
+    if listed > show:
+        out.print(f"  … {listed - show:,} more rejected rows"
+                  + (f" (all in {rejects_out})" if rejects_out else
+                     " (list them all with --rejects-out FILE.csv)"))
+    if d["accepted_lines"]:
+        out.print(f"  lines {_ranges(d['accepted_lines'])}: accepted")
+    if d["duplicate_lines"]:
+        out.print(f"  lines {_ranges(d['duplicate_lines'])}: skipped, already stored or repeated")
+    out.print(
+        f"  {c['records']:,} rows: [green]{c['accepted']:,} accepted[/], "
+        f"{c['duplicates']:,} skipped as duplicates ({c['duplicates_already_stored']:,} already "
+        f"stored, {c['duplicates_repeated_in_file']:,} repeated in the file), "
+        f"[red]{c['rejected']:,} rejected[/] in {d['elapsed_s']:.2f} s"
+    )
+    for reason, n in d["rejected_by_reason"].items():
+        out.print(f"    {n:,} {reason}")
+    st = d["stacking"]
+    if st.get("distinct_points"):
+        out.print(
+            f"  {st['incidents']:,} incidents on {st['distinct_points']:,} distinct points; up "
+            f"to {st['max_on_one_point']} on one point; "
+            f"{st['share_on_busiest_1pct_of_points']:.1%} on the busiest 1% of points"
+        )
+    read = d["read"]
+    tr = read.get("coordinate_transformation")
+    if tr:
+        out.print(f"  coordinates: {tr['from']} to {tr['to']} by {tr['operation']}"
+                  + ("" if tr["best_available"] else " (fallback: the OSTN15 grid is not "
+                     "installed; about 2 m off)"))
+    out.print(f"  area check: {read['area_check']}")
+    if read.get("unknown_crime_types"):
+        kinds = ", ".join(f"{k} ({v})" for k, v in read["unknown_crime_types"].items())
+        out.print(f"  crime types not in the taxonomy ({read['unknown_crime_type_policy']}): "
+                  f"{kinds}")
+    if read.get("encoding_fallback_bytes"):
+        out.print(f"  {read['encoding_fallback_bytes']:,} bytes were not UTF-8 and were read "
+                  "as Windows-1252")
+    out.print(f"  time precision: {read['time_precision']}; data version {d['data_version']}")
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+def _build_demo(store: Any, folder: Path, *, as_json: bool, seed: int | None = None,
+                incidents: int | None = None) -> dict[str, Any]:
+    from geodata.demo import DEMO_INCIDENTS, DEMO_SEED, load_demo, write_demo
+
+    with _progress(not as_json and err.is_terminal) as bar:
+        task = bar.add_task("demo force area", total=None)
+        files = write_demo(folder, seed=DEMO_SEED if seed is None else seed,
+                           incidents=DEMO_INCIDENTS if incidents is None else incidents,
+                           progress=lambda m: bar.update(task, description=m))
+        bar.update(task, description="loading into the store")
+        report = load_demo(store, files)
+    if not as_json:
+        c = report.to_dict()["counts"]
+        out.print(f"Built the demo force area: {c['accepted']:,} incidents and "
+                  f"{len(store.list_layers())} reference layers (files in {folder})")
+    return {"files": files.to_dict(), "report": report.to_dict()}
+
+
+@app.command()
+def demo(
+    database: Annotated[str | None, typer.Option(
+        "--database", "-d", help="The demo's own store. Default: $HOTSPOT_DEMO_DATABASE_URL, "
+        "else demo.sqlite in the data folder.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the demo's files. Default: demo-files beside the "
+        "store.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same data).")] = None,
+    incidents: Annotated[int | None, typer.Option(
+        help="About how many incidents (default 50,000).", min=100, max=2_000_000)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the fictional demo force area into its own store (never a force's store)."""
+    settings = _settings()
+    url = database or settings.demo_store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        if store.count() and store.purpose() == "demo":
+            raise _fail("the demo store already holds the demo; delete the file to rebuild it",
+                        as_json)
+        folder = out_dir or Path(url).expanduser().resolve().parent / "demo-files"
+        result = _build_demo(store, folder, as_json=as_json, seed=seed, incidents=incidents)
+    if as_json:
+        print(json.dumps({"database": url, **result}, default=str))
+
+
+# --- layers -----------------------------------------------------------------------------------
+
+@layers_app.command("add")
+def layers_add(
+    kind: Annotated[str, typer.Argument(help="force_boundary, town_centres, built_up_areas, "
+                                        "rural_urban_lookup, heritage_sites or patrol_bases.")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or CSV.")],
+    database: DatabaseOpt = None,
+    name_column: Annotated[str | None, typer.Option(help="Column with names.")] = None,
+    designation_column: Annotated[str | None, typer.Option(
+        help="Column with heritage designations (or grades).")] = None,
+    team_column: Annotated[str | None, typer.Option(help="Column with the team of a base.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of the file when it has none.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    select: Annotated[str | None, typer.Option(
+        help="Keep features with COLUMN=VALUE[,VALUE...] (e.g. LAD21CD=E07000136,E07000137).")
+    ] = None,
+    repair: Annotated[bool, typer.Option(help="Repair invalid geometries (make_valid) rather "
+                                         "than refusing them.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a reference layer, reproject it to the force CRS and keep it in the store
+    (replacing the layer of that kind)."""
+    from geodata.layers import read_layer
+
+    url = database or _settings().store_url()
+    chosen = None
+    if select:
+        column, _, values = select.partition("=")
+        if not column or not values:
+            raise _fail("--select takes COLUMN=VALUE[,VALUE...]", as_json, 2)
+        chosen = (column.strip(), [v.strip() for v in values.split(",") if v.strip()])
+    with _refusals(as_json):
+        store = _open(url)
+        ref = read_layer(kind, file, force_crs=store.crs, name_column=name_column,
+                         designation_column=designation_column, team_column=team_column,
+                         crs=crs, layer=layer, repair=repair, select=chosen)
+        store.put_layer(ref)
+    if as_json:
+        print(json.dumps({"database": url, "kind": kind, "source": ref.source, **ref.info},
+                         default=str))
+    else:
+        out.print(f"Stored {len(ref):,} {kind} features from {file} ({url})", markup=False)
+        for note in ref.info.get("repaired", []):
+            out.print(f"  repaired feature {note['feature']}: {note['reason']}", markup=False)
+        named = ref.info.get("named_from_reference")
+        if named:
+            out.print(f"  {named['features']:,} unnamed sites named from {named['column']}")
+
+
+@layers_app.command("list")
+def layers_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the reference layers in the store."""
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        infos = [i.to_dict() for i in _open(url).list_layers()]
+    if as_json:
+        print(json.dumps({"database": url, "layers": infos}, default=str))
+        return
+    if not infos:
+        out.print(f"No reference layers in {url}; add one with: hotspot layers add KIND FILE")
+    for i in infos:
+        out.print(f"{i['kind']:<20} {i['features']:>7,} features  from {i['source']} "
+                  f"({i['added_at']})", markup=False)
+
+
+# --- info -------------------------------------------------------------------------------------
+
+@app.command()
+def info(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """Say what the store holds: incidents, layers, recent ingests."""
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        health = store.health()
+        recent = store.ingests(10)
+    if as_json:
+        print(json.dumps({"database": url, "store": health, "ingests": recent}, default=str))
+        return
+    out.print(f"{url}: {health.get('incidents', 0):,} incidents ({health.get('purpose') or 'empty'}),"
+              f" CRS {health.get('crs')}, data version {health.get('data_version')}", markup=False)
+    out.print(f"  layers: {', '.join(health.get('layers', [])) or 'none'}")
+    for r in recent:
+        out.print(f"  {r['finished_at']}  {r['source']}: {r['accepted']:,} accepted, "
+                  f"{r['duplicates']:,} duplicates, {r['rejected']:,} rejected", markup=False)
+
+
+def main() -> None:
+    """Entry point of the ``hotspot`` console script."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Domain errors mapped to HTTP answers, in one table.
+
+Every answer carries a message safe to show (it names the field, file, row or feature at
+fault); the whole exception goes to the log. No SQL, path of the server or driver text is
+echoed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from geodata.errors import (
+    GeodataError,
+    InvalidFile,
+    InvalidLayer,
+    InvalidMapping,
+    InvalidTaxonomy,
+    StorePurposeError,
+    StoreUnavailable,
+    UnsupportedStore,
+)
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+
+
+class UploadTooLarge(Exception):
+    """Raised while reading a request body that exceeds the upload limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload is larger than the limit of {limit:,} bytes")
+        self.limit = limit
+
+
+class BadRequest(Exception):
+    """Raised by a route for a request it cannot act on (bad content type, missing file)."""
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
+    (InvalidFile, 422, "invalid_file"),
+    (InvalidMapping, 422, "invalid_mapping"),
+    (InvalidLayer, 422, "invalid_layer"),
+    (InvalidTaxonomy, 500, "invalid_taxonomy"),
+    (StorePurposeError, 409, "wrong_store"),
+    (StoreUnavailable, 503, "store_unavailable"),
+    (UnsupportedStore, 503, "store_unavailable"),
+]
+"""Exception class, HTTP status, error code: the first matching row wins."""
+
+
+def _answer(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, object] = {"detail": message, "error": code}
+    if field:
+        body["field"] = field
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+
+    @app.exception_handler(GeodataError)
+    async def geodata_error(_request: Request, exc: GeodataError) -> JSONResponse:
+        for cls, status, code in ERROR_STATUS:
+            if isinstance(exc, cls):
+                if status >= 500:
+                    log.error("request failed: %s", exc, exc_info=exc)
+                return _answer(status, code, str(exc))
+        log.error("unexpected data error", exc_info=exc)
+        return _answer(500, "internal_error", "the request could not be completed")
+
+    @app.exception_handler(UploadTooLarge)
+    async def too_large(_request: Request, exc: UploadTooLarge) -> JSONResponse:
+        return _answer(413, "upload_too_large", str(exc))
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
+        return _answer(exc.status, "bad_request", str(exc), exc.field)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        return _answer(500, "internal_error", "the request could not be completed; see the log")

@@ -1,0 +1,297 @@
+"""Incidents: upload (multipart CSV, raw CSV or GeoJSON) and paged GeoJSON queries."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import IO, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.errors import BadRequest
+from api.schemas import IncidentCollection, IngestReportOut
+from api.settings import Settings
+from geodata.ingest import ingest
+from geodata.layers import force_area
+from geodata.readers import ForceExportMapping, ReadOptions, open_reader
+from geodata.schema import IncidentFilter
+from geodata.stores import Store
+from geodata.taxonomy import Taxonomy, UnknownTypePolicy
+
+router = APIRouter(prefix="/v1", tags=["incidents"])
+
+Format = Literal["auto", "police", "force", "geojson"]
+_SPOOL = 8 * 1024 * 1024
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "description": "A data.police.uk street-level CSV, a force export CSV or GeoJSON points: "
+        "as a multipart upload (field `file`, optional `mapping` with a TOML column mapping "
+        "for a force export), or as the raw body (`text/csv`, `application/geo+json`).",
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "mapping": {"type": "string",
+                                    "description": "TOML column mapping for a force export"},
+                    },
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+            "application/geo+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _spool() -> IO[bytes]:
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by caller
+
+
+def _run_ingest(
+    store: Store,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    file: IO[bytes],
+    *,
+    name: str,
+    fmt: str,
+    mapping: ForceExportMapping | None,
+    unknown: UnknownTypePolicy,
+) -> dict[str, Any]:
+    options = ReadOptions(
+        taxonomy=taxonomy,
+        area=force_area(store, settings.area_buffer_m),
+        crs=store.crs,
+        timezone=store.timezone,
+        unknown_types=unknown,
+    )
+    file.seek(0)
+    reader = open_reader(file, format=fmt, name=name, options=options, mapping=mapping)
+    report = ingest(store, reader, max_detail=settings.report_rows)
+    return report.to_dict()
+
+
+@router.post(
+    "/incidents",
+    status_code=201,
+    response_model=IngestReportOut,
+    openapi_extra=_UPLOAD_DOC,
+    responses={
+        200: {"model": IngestReportOut, "description": "Read, but nothing new was stored."},
+        409: {"description": "The store holds the demo (or a force's data) and will not mix."},
+        413: {"description": "The upload is over the size limit (HOTSPOT_MAX_UPLOAD_BYTES)."},
+        415: {"description": "The body is not multipart, CSV or GeoJSON."},
+        422: {"description": "The file cannot be read at all (empty, wrong header...)."},
+    },
+)
+async def upload_incidents(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    taxonomy: TaxonomyDep,
+    format: Format = Query("auto", description="File format; auto looks at name and header."),
+    source: str | None = Query(None, max_length=200, description="Name shown in the report."),
+    unknown_crime_types: Literal["other", "reject"] | None = Query(
+        None, description="Crime types not in the taxonomy: map to 'other' or reject the row "
+        "(default: the HOTSPOT_UNKNOWN_CRIME_TYPES setting)."),
+) -> JSONResponse:
+    """Load incidents and answer with the ingest report: what was accepted, skipped as a
+    duplicate and rejected (with line and reason). Re-sending a file adds nothing; a file that
+    cannot be read stores nothing. 201 when something new was stored, else 200."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    mapping: ForceExportMapping | None = None
+    name = source or ""
+    unknown = UnknownTypePolicy(unknown_crime_types or settings.unknown_crime_types)
+    if ctype == "multipart/form-data":
+        async with request.form(max_files=2, max_fields=10) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise BadRequest("a multipart upload needs the file in a field named 'file'",
+                                 field="file")
+            raw_mapping = form.get("mapping")
+            if isinstance(raw_mapping, UploadFile):
+                raw_mapping = (await raw_mapping.read()).decode("utf-8", "replace")
+            if raw_mapping:
+                mapping = ForceExportMapping.from_toml_text(str(raw_mapping), source="mapping")
+            name = name or upload.filename or "upload"
+            report = await run_in_threadpool(
+                _run_ingest, store, settings, taxonomy, upload.file,
+                name=name, fmt=format, mapping=mapping, unknown=unknown,
+            )
+    elif ctype in ("text/csv", "application/csv", "text/plain", "application/geo+json",
+                   "application/json"):
+        if format == "auto" and ctype.endswith("json"):
+            format = "geojson"
+        with _spool() as body:
+            async for piece in request.stream():
+                body.write(piece)
+            report = await run_in_threadpool(
+                _run_ingest, store, settings, taxonomy, body,
+                name=name or "upload", fmt=format, mapping=None, unknown=unknown,
+            )
+    else:
+        raise BadRequest(
+            f"send the file as multipart/form-data (field 'file'), text/csv or "
+            f"application/geo+json, not {ctype or 'no content type'}",
+            field="content-type",
+            status=415,
+        )
+    status = 201 if report["counts"]["accepted"] else 200
+    return JSONResponse(report, status_code=status)
+
+
+@dataclass
+class IncidentQuery:
+    """Query parameters of GET /v1/incidents."""
+
+    from_: str | None = Query(None, alias="from", description="Start (inclusive): a date or "
+                              "date-time in the force's time zone, or with an offset.")
+    to: str | None = Query(None, description="End: a date-time (exclusive), or a date (that "
+                           "whole day included).")
+    category: list[str] | None = Query(None, description="Taxonomy categories (repeat the "
+                                       "parameter or separate with commas).")
+    priority: str | None = Query(None, description="A plan priority: all its categories.")
+    bbox: str | None = Query(None, description="min longitude,min latitude,max longitude,"
+                             "max latitude (WGS84).")
+    limit: int = Query(1000, ge=1, description="Incidents per page (at most "
+                       "HOTSPOT_MAX_PAGE_SIZE).")
+    offset: int = Query(0, ge=0, le=10**9)
+
+
+def _instant(text: str, field: str, tz: str, *, end: bool) -> int:
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            ts = pd.Timestamp(d + timedelta(days=1) if end else d).tz_localize(tz)
+        else:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            ts = pd.Timestamp(dt)
+            ts = ts.tz_localize(tz) if ts.tzinfo is None else ts
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(
+            f"{field} {value!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)", field=field
+        ) from exc
+    if not (1900 <= ts.year <= 2100):
+        raise BadRequest(f"{field} {value!r} is outside the years 1900-2100", field=field)
+    return int(ts.value // 10**9)
+
+
+def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> IncidentFilter:
+    """Validate the query against the taxonomy and turn it into an :class:`IncidentFilter`.
+
+    Raises
+    ------
+    BadRequest
+        Naming the parameter at fault.
+    """
+    start = _instant(q.from_, "from", store.timezone, end=False) if q.from_ else None
+    end = _instant(q.to, "to", store.timezone, end=True) if q.to else None
+    if start is not None and end is not None and start >= end:
+        raise BadRequest("'to' must be after 'from'", field="to")
+    categories: list[str] | None = None
+    if q.category:
+        categories = [c.strip() for part in q.category for c in part.split(",") if c.strip()]
+        unknown = sorted(set(categories) - set(taxonomy.categories))
+        if unknown:
+            raise BadRequest(
+                f"unknown category {', '.join(unknown)}; categories are "
+                f"{', '.join(sorted(taxonomy.categories))}", field="category")
+    if q.priority:
+        if q.priority not in taxonomy.priorities:
+            raise BadRequest(
+                f"unknown priority {q.priority!r}; priorities are "
+                f"{', '.join(taxonomy.priorities)}", field="priority")
+        in_priority = taxonomy.categories_for(q.priority)
+        categories = [c for c in categories if c in in_priority] if categories else in_priority
+    lonlat = None
+    if q.bbox:
+        try:
+            parts = [float(v) for v in q.bbox.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or not all(pd.notna(parts)):
+            raise BadRequest("bbox must be four numbers: min longitude,min latitude,"
+                             "max longitude,max latitude", field="bbox")
+        w, s, e, n = parts
+        if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+            raise BadRequest("bbox must have -180 <= min longitude <= max longitude <= 180 and "
+                             "-90 <= min latitude <= max latitude <= 90", field="bbox")
+        lonlat = (w, s, e, n)
+    return IncidentFilter(start=start, end=end,
+                          categories=tuple(categories) if categories is not None else None,
+                          lonlat_bbox=lonlat)
+
+
+def _page_url(request: Request, offset: int) -> str:
+    return str(request.url.include_query_params(offset=offset))
+
+
+@router.get(
+    "/incidents",
+    response_model=IncidentCollection,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def list_incidents(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    taxonomy: TaxonomyDep,
+    q: IncidentQuery = Depends(),
+) -> JSONResponse:
+    """Incidents as a GeoJSON FeatureCollection (RFC 7946: WGS84 longitude/latitude), ordered
+    by time, one page at a time (``limit``/``offset``; ``links`` has the next page).
+    Month-only incidents (data.police.uk) count at the first instant of their month."""
+    if q.limit > settings.max_page_size:
+        raise BadRequest(f"limit must be at most {settings.max_page_size}", field="limit")
+    flt = build_filter(q, store, taxonomy)
+    page = store.incident_records(flt, offset=q.offset, limit=q.limit)
+    features = []
+    for rec in page.records:
+        props = {k: v for k, v in rec.items() if k not in ("lon", "lat", "id")}
+        props["priority"] = taxonomy.categories[rec["category"]].priority \
+            if rec["category"] in taxonomy.categories else None
+        features.append({
+            "type": "Feature",
+            "id": rec["id"],
+            "geometry": {"type": "Point", "coordinates": [round(rec["lon"], 6),
+                                                          round(rec["lat"], 6)]},
+            "properties": props,
+        })
+    links = [{"rel": "self", "href": str(request.url), "type": "application/geo+json"}]
+    nxt = page.offset + len(features)
+    if nxt < page.total:
+        links.append({"rel": "next", "href": _page_url(request, nxt),
+                      "type": "application/geo+json"})
+    if page.offset > 0:
+        links.append({"rel": "prev", "href": _page_url(request, max(0, page.offset - q.limit)),
+                      "type": "application/geo+json"})
+    body = {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": page.total,
+        "numberReturned": len(features),
+        "links": links,
+        "data_version": page.data_version,
+        "filters": {
+            "from": q.from_, "to": q.to,
+            "categories": list(flt.categories) if flt.categories is not None else None,
+            "bbox": list(flt.lonlat_bbox) if flt.lonlat_bbox else None,
+            "limit": q.limit, "offset": q.offset,
+        },
+        "crs_note": f"geometry is WGS84 longitude/latitude; properties x, y are metres in "
+        f"{store.crs}",
+    }
+    return JSONResponse(body, media_type="application/geo+json")

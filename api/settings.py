@@ -1,0 +1,63 @@
+"""Settings, from environment variables with the prefix ``HOTSPOT_`` (or a ``.env`` file).
+
+Only :mod:`api` reads the environment; everything else receives what it needs as arguments.
+See ``.env.example`` for every setting with its default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The user's data folder for this application (for example ~/.local/share/hotspot)."""
+    return Path(platformdirs.user_data_dir("hotspot", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Service and CLI settings. Environment variable = ``HOTSPOT_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTSPOT_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        None,
+        description="The force's store: a file path for the embedded store (later a "
+        "postgresql:// URL). Default: hotspot.sqlite in the data folder.",
+    )
+    demo_database_url: str | None = Field(
+        None, description="The demo force area's store. Default: demo.sqlite in the data folder."
+    )
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Where default stores and demo files live.")
+    max_upload_bytes: int = Field(256 * 1024 * 1024, gt=0,
+                                  description="Largest incident upload accepted (bytes); 413 above.")
+    area_buffer_m: float = Field(2000.0, ge=0, le=50_000,
+                                 description="Tolerance around the force boundary (metres).")
+    unknown_crime_types: Literal["other", "reject"] = Field(
+        "other", description="Crime types not in the taxonomy: map to 'other' or reject the row."
+    )
+    taxonomy_path: Path | None = Field(None, description="A force's own taxonomy TOML file.")
+    max_page_size: int = Field(5000, gt=0, le=100_000,
+                               description="Most incidents in one page of GET /v1/incidents.")
+    report_rows: int = Field(1000, ge=0, le=100_000,
+                             description="Most rejected rows listed in an API ingest report.")
+    busy_timeout_s: float = Field(60.0, gt=0,
+                                  description="How long a writer waits for another (seconds).")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    def store_url(self) -> str:
+        """The force store's URL, defaulted."""
+        return self.database_url or str(self.data_dir / "hotspot.sqlite")
+
+    def demo_store_url(self) -> str:
+        """The demo store's URL, defaulted."""
+        return self.demo_database_url or str(self.data_dir / "demo.sqlite")
+
+    def demo_files_dir(self) -> Path:
+        """Where the demo's generated files go."""
+        return self.data_dir / "demo-files"

@@ -1,0 +1,303 @@
+"""Reader for incidents as GeoJSON points.
+
+A FeatureCollection is streamed with ijson, so a file of a million features is read in bounded
+memory; newline-delimited GeoJSON (one Feature per line, ``.geojsonl``/``.ndjson``) is read line
+by line. Coordinates are WGS84 longitude/latitude (RFC 7946); a legacy top-level ``crs`` member
+naming another CRS (as older QGIS exports write) is honoured. Rows are numbered by feature
+(1-based), or by line for newline-delimited files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+import numpy as np
+from pyproj import CRS
+
+from geodata.coords import WGS84
+from geodata.errors import InvalidFile
+from geodata.readers._common import (
+    BAD_DATE,
+    BAD_WEIGHT,
+    MALFORMED,
+    NOT_A_POINT,
+    RowChecks,
+    build_table,
+    check_coordinates,
+    check_crime_types,
+    derived_ids,
+    parse_datetimes,
+    parse_numbers,
+    show,
+    strip,
+)
+from geodata.readers.base import IncidentReader, ReadOptions
+from geodata.schema import ReadChunk, RejectedRow
+
+
+@dataclass(frozen=True)
+class GeoJsonMapping:
+    """Which feature property holds what; each entry lists names tried in order."""
+
+    id: tuple[str, ...] = ("incident_id", "crime_id", "id", "Crime ID")
+    occurred_at: tuple[str, ...] = ("occurred_at", "datetime", "date", "month", "Month")
+    crime_type: tuple[str, ...] = ("crime_type", "Crime type", "offence", "category", "type")
+    location: tuple[str, ...] = ("location_text", "location", "Location")
+    lsoa_code: tuple[str, ...] = ("lsoa_code", "LSOA code")
+    outcome: tuple[str, ...] = ("outcome", "Last outcome category")
+    weight: tuple[str, ...] = ("weight",)
+
+
+_CRS_NAME = re.compile(rb'"crs"\s*:\s*\{.{0,300}?"name"\s*:\s*"([^"]+)"', re.DOTALL)
+
+
+class GeoJsonReader(IncidentReader):
+    """Stream GeoJSON point features as chunks of incidents and rejected rows.
+
+    Raises
+    ------
+    InvalidFile
+        While iterating, if the file is not GeoJSON or its JSON breaks off part-way (nothing
+        of such a file is stored: the ingest is one transaction).
+    """
+
+    format = "geojson"
+    namespace = "geojson"
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        *,
+        mapping: GeoJsonMapping | None = None,
+        name: str = "",
+        options: ReadOptions | None = None,
+    ) -> None:
+        super().__init__(options)
+        self.source = source
+        self.mapping = mapping or GeoJsonMapping()
+        self.name = name
+        self.stats.unknown_type_policy = self.options.unknown_types.value
+        self.stats.time_precision = "as each feature gives it (date-time, date or month)"
+        self._occurrences: dict[bytes, int] = {}
+
+    def _open(self) -> tuple[BinaryIO, bool]:
+        if isinstance(self.source, (str, os.PathLike)):
+            path = Path(self.source)
+            self.name = self.name or path.name
+            try:
+                return open(path, "rb"), True  # noqa: SIM115 - closed by the caller
+            except OSError as exc:
+                raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
+        given = getattr(self.source, "name", "")
+        self.name = self.name or (Path(given).name if isinstance(given, str) and given else "upload")
+        return self.source, False
+
+    def __iter__(self) -> Iterator[ReadChunk]:
+        f, own = self._open()
+        self.stats.source = self.name
+        pos = 0
+        try:
+            try:
+                pos = f.tell()
+                f.seek(0, io.SEEK_END)
+                self.stats.total_bytes = f.tell() - pos
+                f.seek(pos)
+            except (OSError, ValueError):
+                self.stats.total_bytes = None
+            head = f.read(65536)
+            f.seek(pos)
+            text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not text_head:
+                raise InvalidFile(f"{self.name}: the file is empty")
+            if text_head[:1] not in (b"{", b"\x1e"):
+                raise InvalidFile(f"{self.name}: not GeoJSON (it does not start with '{{')")
+            source_crs = WGS84
+            m = _CRS_NAME.search(head)
+            if m:
+                try:
+                    source_crs = CRS.from_user_input(m.group(1).decode()).to_string()
+                except Exception as exc:  # pyproj raises its own CRSError
+                    raise InvalidFile(f"{self.name}: unknown crs {m.group(1)!r}") from exc
+                if CRS.from_user_input(source_crs).equals(CRS.from_user_input("OGC:CRS84")):
+                    source_crs = WGS84
+            first_line = text_head.split(b"\n", 1)[0]
+            sequence = text_head[:1] == b"\x1e" or _is_feature_line(first_line)
+            features = self._lines(f) if sequence else self._collection(f)
+            yield from self._chunks(features, source_crs, f)
+        finally:
+            if own:
+                f.close()
+
+    def _collection(self, f: BinaryIO) -> Iterator[tuple[int, Any]]:
+        try:
+            for k, feature in enumerate(ijson.items(f, "features.item", use_float=True), 1):
+                yield k, feature
+        except ijson.JSONError as exc:
+            raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+
+    def _lines(self, f: BinaryIO) -> Iterator[tuple[int, Any]]:
+        for k, raw in enumerate(f, 1):
+            line = raw.strip(b"\x1e \t\r\n\xef\xbb\xbf")
+            if not line:
+                continue
+            try:
+                yield k, json.loads(line)
+            except ValueError as exc:
+                yield k, RejectedRow(k, MALFORMED, f"not a JSON feature: {exc}")
+
+    def _chunks(
+        self, features: Iterator[tuple[int, Any]], source_crs: str, f: BinaryIO
+    ) -> Iterator[ReadChunk]:
+        size = self.options.chunk_rows
+        batch: list[tuple[int, Any]] = []
+        for item in features:
+            batch.append(item)
+            if len(batch) >= size:
+                yield self._chunk(batch, source_crs, f)
+                batch = []
+        if batch:
+            yield self._chunk(batch, source_crs, f)
+
+    def _chunk(self, batch: list[tuple[int, Any]], source_crs: str, f: BinaryIO) -> ReadChunk:
+        opts = self.options
+        taxonomy = opts.resolved_taxonomy()
+        area = opts.resolved_area()
+        self.stats.area_check = area.description
+        self.stats.records += len(batch)
+        pre_rejected = [item for _, item in batch if isinstance(item, RejectedRow)]
+        feats = [(k, ft) for k, ft in batch if not isinstance(ft, RejectedRow)]
+        n = len(feats)
+        lines = np.array([k for k, _ in feats], dtype=np.int64)
+        checks = RowChecks(lines)
+        a = np.empty(n, dtype=object)
+        b = np.empty(n, dtype=object)
+        not_point = np.zeros(n, dtype=bool)
+        props: list[dict[str, Any]] = []
+        for i, (_k, ft) in enumerate(feats):
+            geom = ft.get("geometry") if isinstance(ft, dict) else None
+            coords = geom.get("coordinates") if isinstance(geom, dict) else None
+            if (
+                isinstance(geom, dict)
+                and geom.get("type") == "Point"
+                and isinstance(coords, list)
+                and len(coords) >= 2
+            ):
+                a[i], b[i] = str(coords[0]), str(coords[1])
+            else:
+                a[i] = b[i] = ""
+                not_point[i] = True
+            p = ft.get("properties") if isinstance(ft, dict) else None
+            p = dict(p) if isinstance(p, dict) else {}
+            if isinstance(ft, dict) and ft.get("id") is not None:
+                p.setdefault("id", ft["id"])
+            props.append(p)
+        checks.flag(
+            not_point,
+            NOT_A_POINT,
+            lambda i: "the feature is not a Point with coordinates "
+            f"(geometry type {show(_geom_type(feats[i][1]))})",
+        )
+
+        def prop(names: tuple[str, ...]) -> np.ndarray:
+            out = np.empty(n, dtype=object)
+            for i, p in enumerate(props):
+                value = next((p[k] for k in names if p.get(k) not in (None, "")), "")
+                out[i] = "" if value is None else str(value)
+            return out
+
+        m = self.mapping
+        when = prop(m.occurred_at)
+        seconds, precision, ok = parse_datetimes(when, timezone=opts.timezone)
+        checks.flag(
+            ~ok,
+            BAD_DATE,
+            lambda i: f"date {show(when[i])} is not a date (ISO 8601, YYYY-MM or dd/mm/yyyy)",
+        )
+        coords = check_coordinates(
+            checks,
+            a,
+            b,
+            names=("longitude", "latitude") if source_crs == WGS84 else ("x", "y"),
+            source_crs=source_crs,
+            area=area,
+            zero_means_unplaced=True,
+        )
+        self.stats.transform = self.stats.transform or coords.transform
+        crime_type = prop(m.crime_type)
+        keys = check_crime_types(
+            checks, crime_type, taxonomy, opts.unknown_types, self.stats.unknown_types,
+            column="crime_type",
+        )
+        w_text = prop(m.weight)
+        values, blank, bad = parse_numbers(w_text)
+        invalid = bad | (~blank & ~(np.isfinite(values) & (values >= 0)))
+        checks.flag(invalid, BAD_WEIGHT, lambda i: f"weight {show(w_text[i])} is not >= 0")
+        weight = np.where(blank | invalid, 1.0, values).astype(np.float32)
+        ids = strip(prop(m.id))
+        blank_id = ids == ""
+        if blank_id.any():
+            content = np.array(
+                [json.dumps(feats[i][1], sort_keys=True, default=str) for i in np.flatnonzero(blank_id)],
+                dtype=object,
+            )
+            ids[blank_id] = derived_ids([content], self._occurrences)
+        table = build_table(
+            keep=checks.ok,
+            lines=lines,
+            namespace=self.namespace,
+            crs=area.crs,
+            text={
+                "id": ids,
+                "category": keys,
+                "crime_type": crime_type,
+                "location_text": prop(m.location),
+                "lsoa_code": strip(prop(m.lsoa_code)),
+                "outcome": prop(m.outcome),
+            },
+            numeric={
+                "occurred_at": seconds,
+                "precision": precision,
+                "x": coords.x,
+                "y": coords.y,
+                "lon": coords.lon,
+                "lat": coords.lat,
+                "weight": weight,
+            },
+        )
+        try:
+            done = f.tell()
+        except (OSError, ValueError):
+            done = 0
+        return ReadChunk(table, checks.rejected(pre_rejected), done)
+
+
+def _geom_type(feature: Any) -> str:
+    geom = feature.get("geometry") if isinstance(feature, dict) else None
+    return str(geom.get("type")) if isinstance(geom, dict) else "none"
+
+
+def _is_feature_line(line: bytes) -> bool:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and obj.get("type") == "Feature"
+
+
+def read_geojson(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    mapping: GeoJsonMapping | None = None,
+    name: str = "",
+    options: ReadOptions | None = None,
+) -> GeoJsonReader:
+    """Return a streaming reader for GeoJSON point incidents (see :class:`GeoJsonReader`)."""
+    return GeoJsonReader(source, mapping=mapping, name=name, options=options)

@@ -1,0 +1,87 @@
+"""Shared fixtures: the real data files, stores of every kind, a small demo area."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from geodata.demo import DemoFiles, write_demo
+from geodata.stores import SQLiteStore, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _real_data() -> Path:
+    env = os.environ.get("HOTSPOT_REAL_DATA")
+    candidates = [Path(env)] if env else []
+    candidates += [ROOT.parent / "shared" / "data" / "real", Path("/work/shared/data/real")]
+    for c in candidates:
+        if (c / "north-yorkshire-2019-01").is_dir():
+            return c
+    raise RuntimeError(
+        "the real data files were not found; set HOTSPOT_REAL_DATA to ../shared/data/real"
+    )
+
+
+REAL = _real_data()
+NORTH_YORKSHIRE = REAL / "north-yorkshire-2019-01" / "2019-01-north-yorkshire-street.csv"
+LINCOLNSHIRE = REAL / "lincolnshire-2024-03" / "2024-03-lincolnshire-street.csv"
+LAD = REAL / "lincolnshire-2024-03" / "LAD_Dec_2021_Great_Britain.geojson"
+YORK_LISTED = REAL / "york-maxcovr" / "york_listed_buildings.csv"
+LSOA_DIR = REAL / "lsoa11_by_lad"
+NORTH_YORKSHIRE_LADS = ["E06000014", *[f"E0700016{i}" for i in range(3, 10)]]
+LINCOLNSHIRE_LADS = [f"E070001{i}" for i in range(36, 43)]
+
+STORE_KINDS = ["sqlite"]
+"""Every store implementation; store tests run against each."""
+
+
+def make_store(kind: str, path: Path) -> Store:
+    """A new, empty store of a kind."""
+    if kind == "sqlite":
+        return SQLiteStore(path / "store.sqlite")
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Makes empty stores of the parametrised kind (each in its own place)."""
+    made: list[Store] = []
+
+    def factory() -> Store:
+        sub = tmp_path / f"s{len(made)}"
+        sub.mkdir()
+        store = make_store(request.param, sub)
+        made.append(store)
+        return store
+
+    yield factory
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def store(store_factory: Callable[[], Store]) -> Store:
+    """An empty store of the parametrised kind."""
+    return store_factory()
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
+    """A small demo force area (5,000 incidents), written once per test session."""
+    return write_demo(tmp_path_factory.mktemp("demo"), incidents=5_000)
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Write bytes or text to a file in the test's folder and return its path."""
+
+    def _write(name: str, content: bytes | str) -> Path:
+        p = tmp_path / name
+        p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        return p
+
+    return _write
