@@ -213,7 +213,8 @@ def ingest(
                     task = bar.add_task(path.name, total=path.stat().st_size)
                     report = run_ingest(
                         store, reader, on_rejected=on_rejected,
-                        on_progress=lambda done, _total: bar.update(task, completed=done),
+                        on_progress=lambda done, _total, task=task: bar.update(
+                            task, completed=done),
                     )
                 d = report.to_dict()
                 reports.append(d)

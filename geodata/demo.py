@@ -463,11 +463,12 @@ def _times(kind: Kind, n: int, rng: np.random.Generator, growth: float) -> pd.Da
     """Local (naive) date-times for ``n`` incidents of a kind over the demo period."""
     days = pd.date_range(DEMO_START, periods=DEMO_MONTHS, freq="MS")
     all_days = pd.date_range(days[0], days[-1] + pd.offsets.MonthEnd(0), freq="D")
-    w = np.asarray(kind.weekdays)[all_days.dayofweek.to_numpy()]
+    w = np.asarray(kind.weekdays)[all_days.day_of_week.to_numpy()]
     if kind.months:
         w = w * np.isin(all_days.month.to_numpy(), kind.months)
     frac = np.linspace(0, 1, len(all_days))
-    w = w * (1 + growth * frac) * (1 + 0.15 * np.sin(2 * np.pi * (all_days.dayofyear.to_numpy() - 80) / 365))
+    season = 1 + 0.15 * np.sin(2 * np.pi * (all_days.day_of_year.to_numpy() - 80) / 365)
+    w = w * (1 + growth * frac) * season
     day = rng.choice(len(all_days), size=n, p=w / w.sum())
     hour = rng.choice(24, size=n, p=np.asarray(kind.hours))
     minute = rng.integers(0, 60, size=n)
@@ -537,7 +538,7 @@ def _lsoas(county: _County) -> tuple[np.ndarray, list[dict[str, Any]]]:
             cell = shapely.box(x, y, x + step, y + step)
             if not cell.intersects(county.boundary):
                 continue
-            name, _c, _b, kind = min(places, key=lambda p: np.hypot(p[1][0] - x - step / 2,
+            name, _c, _b, _kind = min(places, key=lambda p: np.hypot(p[1][0] - x - step / 2,
                                                                      p[1][1] - y - step / 2))
             counters[name] = counters.get(name, 0) + 1
             urban = any(cell.intersection(p[2]).area > 0.25 * cell.area for p in places

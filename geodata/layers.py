@@ -363,7 +363,8 @@ def _read_lookup(path: Path) -> ReferenceLayer:
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InvalidLayer(f"{source}: cannot read the CSV: {exc}") from exc
     lowered = {c.strip().casefold(): c for c in table.columns}
-    for vintage, (code, ruc_code, ruc) in _LOOKUP_COLUMNS.items():
+    vintage = ""
+    for vintage, (code, ruc_code, ruc) in _LOOKUP_COLUMNS.items():  # noqa: B007 - used below
         if code in lowered and ruc in lowered:
             out = pd.DataFrame(
                 {

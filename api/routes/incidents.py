@@ -56,7 +56,7 @@ _UPLOAD_DOC = {
 
 
 def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - closed by caller
+    return tempfile.SpooledTemporaryFile(max_size=_SPOOL)
 
 
 def _run_ingest(
@@ -165,8 +165,8 @@ class IncidentQuery:
     priority: str | None = Query(None, description="A plan priority: all its categories.")
     bbox: str | None = Query(None, description="min longitude,min latitude,max longitude,"
                              "max latitude (WGS84).")
-    limit: int = Query(1000, ge=1, description="Incidents per page (at most "
-                       "HOTSPOT_MAX_PAGE_SIZE).")
+    limit: int | None = Query(None, ge=1, description="Incidents per page: default 1000, at "
+                              "most HOTSPOT_MAX_PAGE_SIZE.")
     offset: int = Query(0, ge=0, le=10**9)
 
 
@@ -254,10 +254,11 @@ def list_incidents(
     """Incidents as a GeoJSON FeatureCollection (RFC 7946: WGS84 longitude/latitude), ordered
     by time, one page at a time (``limit``/``offset``; ``links`` has the next page).
     Month-only incidents (data.police.uk) count at the first instant of their month."""
-    if q.limit > settings.max_page_size:
+    limit = q.limit or min(1000, settings.max_page_size)
+    if limit > settings.max_page_size:
         raise BadRequest(f"limit must be at most {settings.max_page_size}", field="limit")
     flt = build_filter(q, store, taxonomy)
-    page = store.incident_records(flt, offset=q.offset, limit=q.limit)
+    page = store.incident_records(flt, offset=q.offset, limit=limit)
     features = []
     for rec in page.records:
         props = {k: v for k, v in rec.items() if k not in ("lon", "lat", "id")}
@@ -276,7 +277,7 @@ def list_incidents(
         links.append({"rel": "next", "href": _page_url(request, nxt),
                       "type": "application/geo+json"})
     if page.offset > 0:
-        links.append({"rel": "prev", "href": _page_url(request, max(0, page.offset - q.limit)),
+        links.append({"rel": "prev", "href": _page_url(request, max(0, page.offset - limit)),
                       "type": "application/geo+json"})
     body = {
         "type": "FeatureCollection",
@@ -289,7 +290,7 @@ def list_incidents(
             "from": q.from_, "to": q.to,
             "categories": list(flt.categories) if flt.categories is not None else None,
             "bbox": list(flt.lonlat_bbox) if flt.lonlat_bbox else None,
-            "limit": q.limit, "offset": q.offset,
+            "limit": limit, "offset": q.offset,
         },
         "crs_note": f"geometry is WGS84 longitude/latitude; properties x, y are metres in "
         f"{store.crs}",

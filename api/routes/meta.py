@@ -26,7 +26,7 @@ def health(request: Request) -> JSONResponse:
     if store is None:
         try:
             store = request.app.state.store = request.app.state.open_store()
-        except Exception:  # noqa: BLE001 - health must answer whatever went wrong
+        except Exception:
             store = None
     part = store.health() if store is not None else {"ok": False, "error": "store unavailable"}
     ok = bool(part.get("ok"))
@@ -64,12 +64,15 @@ def landing(request: Request, store: StoreDep) -> HTMLResponse:
 code{{background:#f3f3f3;padding:0 .2em}} a{{color:#0b57d0}}</style></head>
 <body><h1>Hotspot {html.escape(version())}</h1>
 <p>Serving {html.escape(which)}: <strong>{int(info.get("incidents", 0)):,}</strong> incidents;
-reference layers: {html.escape(layers)}; data version <code>{html.escape(str(info.get("data_version")))}</code>.</p>
+reference layers: {html.escape(layers)};
+data version <code>{html.escape(str(info.get("data_version")))}</code>.</p>
 <ul>
-<li><a href="docs">API documentation</a> (<a href="redoc">ReDoc</a>, <a href="openapi.json">OpenAPI</a>)</li>
+<li><a href="docs">API documentation</a>
+ (<a href="redoc">ReDoc</a>, <a href="openapi.json">OpenAPI</a>)</li>
 <li><a href="health">Health</a></li>
 <li><a href="v1/incidents?limit=20">The first 20 incidents</a> (GeoJSON)</li>
-<li><a href="v1/layers">Reference layers</a> · <a href="v1/taxonomy">Taxonomy</a> · <a href="v1/ingests">Ingests</a></li>
+<li><a href="v1/layers">Reference layers</a> · <a href="v1/taxonomy">Taxonomy</a> ·
+ <a href="v1/ingests">Ingests</a></li>
 </ul>
 <p><small>Hotspots describe where crime was recorded, not the risk to any person.
 Where data.police.uk data is loaded: contains public sector information licensed under the

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geodata.readers._text import MALFORMED, WRONG_FIELD_COUNT
 from geodata.coords import WGS84, AreaCheck, TransformInfo, transform
 from geodata.schema import NUMERIC_FIELDS, TEXT_FIELDS, IncidentTable, Precision, RejectedRow
 from geodata.taxonomy import OTHER, Taxonomy, UnknownTypePolicy

@@ -37,17 +37,45 @@ _OVERSIZED = "\x00hotspot: over-long line skipped\x00"
 _counter = threading.local()
 
 
+def _cp1252(b: int) -> str:
+    try:
+        return bytes([b]).decode("cp1252")
+    except UnicodeDecodeError:
+        return bytes([b]).decode("latin-1")
+
+
+_BYTE_CHARS = [_cp1252(b) for b in range(256)]
+
+
+_ESCAPED_TO_CP1252 = {0xDC00 + b: _BYTE_CHARS[b] for b in range(0x80, 0x100)}
+_DROP_ESCAPED = dict.fromkeys(range(0xDC80, 0xDD00))
+
+
 def _fallback_decode(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: decode one undecodable byte as Windows-1252 (or Latin-1)."""
+    """Codec error handler: read bytes that are not UTF-8 as Windows-1252 (or Latin-1).
+
+    It decodes the rest of the piece the decoder holds in one go (UTF-8 where valid, each
+    other byte as Windows-1252, both at C speed), stopping short of a multi-byte sequence cut
+    off at the end of the piece, which the next piece completes.
+    """
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    byte = exc.object[exc.start : exc.start + 1]
-    try:
-        char = byte.decode("cp1252")
-    except UnicodeDecodeError:
-        char = byte.decode("latin-1")
-    _counter.count = getattr(_counter, "count", 0) + 1
-    return char, exc.start + 1
+    data = exc.object
+    start, end = exc.start, len(data)
+    for back in (1, 2, 3):
+        k = end - back
+        if k <= start or data[k] < 0x80:
+            break
+        if data[k] >= 0xC0:  # a lead byte: is its sequence cut off by the end of the piece?
+            size = 2 if data[k] < 0xE0 else 3 if data[k] < 0xF0 else 4
+            if k + size > end:
+                end = k
+            break
+    end = max(end, exc.end)
+    escaped = bytes(data[start:end]).decode("utf-8", "surrogateescape")
+    _counter.count = getattr(_counter, "count", 0) + len(escaped) - len(
+        escaped.translate(_DROP_ESCAPED))
+    return escaped.translate(_ESCAPED_TO_CP1252), end
 
 
 codecs.register_error("hotspot-cp1252-fallback", _fallback_decode)
@@ -245,9 +273,10 @@ class TextSource:
                     gc.enable()
             starts.append(np.arange(last + 1, last + 1 + len(lines), dtype=np.int64))
             last += len(lines)
-            if len(rows) >= chunk_rows:
-                yield self._sort_rows(np.concatenate(starts), rows, [], ncols)
-                rows, starts = [], []
+            while len(rows) >= chunk_rows:
+                all_starts = np.concatenate(starts)
+                yield self._sort_rows(all_starts[:chunk_rows], rows[:chunk_rows], [], ncols)
+                rows, starts = rows[chunk_rows:], [all_starts[chunk_rows:]]
             if not block:
                 break
         if rows:

@@ -27,7 +27,6 @@ from geodata.errors import InvalidFile
 from geodata.readers._common import (
     BAD_DATE,
     BAD_WEIGHT,
-    MALFORMED,
     NOT_A_POINT,
     RowChecks,
     build_table,
@@ -39,6 +38,7 @@ from geodata.readers._common import (
     show,
     strip,
 )
+from geodata.readers._text import MALFORMED
 from geodata.readers.base import IncidentReader, ReadOptions
 from geodata.schema import ReadChunk, RejectedRow
 
@@ -93,7 +93,7 @@ class GeoJsonReader(IncidentReader):
             path = Path(self.source)
             self.name = self.name or path.name
             try:
-                return open(path, "rb"), True  # noqa: SIM115 - closed by the caller
+                return open(path, "rb"), True
             except OSError as exc:
                 raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
         given = getattr(self.source, "name", "")
@@ -138,8 +138,7 @@ class GeoJsonReader(IncidentReader):
 
     def _collection(self, f: BinaryIO) -> Iterator[tuple[int, Any]]:
         try:
-            for k, feature in enumerate(ijson.items(f, "features.item", use_float=True), 1):
-                yield k, feature
+            yield from enumerate(ijson.items(f, "features.item", use_float=True), 1)
         except ijson.JSONError as exc:
             raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
 

@@ -77,7 +77,7 @@ def decode_strings(blob: bytes) -> tuple[np.ndarray, list[str]]:
 def decode_string_values(blob: bytes) -> np.ndarray:
     """Decode to an object array of strings."""
     codes, uniques = decode_strings(blob)
-    table = np.array(uniques + [""], dtype=object)
+    table = np.array([*uniques, ""], dtype=object)
     return table[codes] if len(codes) else np.empty(0, dtype=object)
 
 

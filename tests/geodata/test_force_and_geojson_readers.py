@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from geodata.errors import InvalidFile, InvalidMapping
-from geodata.readers import ForceExportMapping, ReadOptions, open_reader, read_force_csv, read_geojson
+from geodata.readers import (
+    ForceExportMapping,
+    ReadOptions,
+    open_reader,
+    read_force_csv,
+    read_geojson,
+)
 from geodata.schema import Precision
 
 STANDARD = "incident_id,occurred_at,crime_type,easting,northing,location,lsoa_code,outcome\n"

@@ -15,7 +15,13 @@ from geodata.layers import read_layer
 from geodata.readers import ReadOptions, read_police_csv
 from geodata.schema import Precision
 from geodata.taxonomy import UnknownTypePolicy
-from tests.conftest import LAD, LINCOLNSHIRE, LINCOLNSHIRE_LADS, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
+from tests.conftest import (
+    LAD,
+    LINCOLNSHIRE,
+    LINCOLNSHIRE_LADS,
+    NORTH_YORKSHIRE,
+    NORTH_YORKSHIRE_LADS,
+)
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
           "LSOA name,Crime type,Last outcome category,Context\n")
@@ -228,3 +234,45 @@ def test_junk_without_a_header_fails_fast(write):
     path = write("junk.csv", rng.integers(0, 256, 5_000_000, dtype=np.uint8).tobytes())
     with pytest.raises(InvalidFile):
         read_police_csv(path).read_all()
+
+
+@pytest.mark.slow
+def test_a_hundred_megabytes_of_junk_after_a_header_streams_in_bounded_memory(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import ROOT
+
+    rng = np.random.default_rng(2)
+    path = tmp_path / "junk.csv"
+    with path.open("wb") as f:
+        f.write(HEADER.encode())
+        for _ in range(100):
+            block = rng.integers(0, 256, 1 << 20, dtype=np.uint8)
+            block[rng.integers(0, 1 << 20, 4000)] = ord("\n")  # about 250-byte lines
+            f.write(block.tobytes())
+    script = textwrap.dedent(f"""
+        import json, resource, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from geodata.ingest import ingest
+        from geodata.readers import read_police_csv
+        from geodata.stores import SQLiteStore
+        reader = read_police_csv({str(path)!r})
+        report = ingest(SQLiteStore({str(tmp_path / "s.sqlite")!r}), reader)
+        print(json.dumps({{"counts": report.to_dict()["counts"],
+                          "blank": reader.stats.blank_lines,
+                          "detail": len(report.rejected_rows),
+                          "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600, check=True)
+    out = json.loads(proc.stdout)
+    counts = out["counts"]
+    assert counts["records"] > 100_000
+    # never silently dropped: every record is accepted or rejected
+    assert counts["accepted"] + counts["duplicates"] + counts["rejected"] == counts["records"]
+    assert counts["rejected"] > 0.99 * counts["records"]
+    assert out["detail"] == 10_000  # details capped, counts complete
+    assert out["rss_mb"] < 700, out

@@ -1,0 +1,137 @@
+"""The ``hotspot`` command as a user runs it: a real process, real files, a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LAD, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
+
+HOTSPOT = str(Path(sys.executable).parent / "hotspot")
+
+
+def run(tmp_path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    env.pop("HOTSPOT_DATABASE_URL", None)
+    env.pop("HOTSPOT_DEMO_DATABASE_URL", None)
+    proc = subprocess.run([HOTSPOT, *args], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    if ok:
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def test_ingest_prints_row_by_row_and_json(tmp_path: Path):
+    rejects = tmp_path / "rejects.csv"
+    first = run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "--rejects-out", str(rejects),
+                "--show", "5")
+    text = first.stdout
+    assert "line 5290: rejected (missing_coordinates)" in text
+    assert "… 34 more rejected rows" in text
+    assert "lines 2-5289: accepted" in text
+    assert "5,327 rows: 5,288 accepted, 0 skipped as duplicates" in text
+    assert "up to 28 on one point" in text
+    assert "no force-area check was made" in text
+    assert len(rejects.read_text().splitlines()) == 1 + 39
+    assert (tmp_path / "data" / "hotspot.sqlite").exists()  # the default store
+    again = json.loads(run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "--json").stdout)
+    counts = again["files"][0]["counts"]
+    assert counts["accepted"] == 0 and counts["duplicates_already_stored"] == 5288
+    info = json.loads(run(tmp_path, "info", "--json").stdout)
+    assert info["store"]["incidents"] == 5288 and len(info["ingests"]) == 2
+
+
+def test_bad_input_exits_1_with_a_message(tmp_path: Path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    proc = run(tmp_path, "ingest", str(empty), ok=False)
+    assert proc.returncode == 1 and "the file is empty" in proc.stderr
+    proc = run(tmp_path, "ingest", str(empty), "--json", ok=False)
+    assert proc.returncode == 1 and "empty" in json.loads(proc.stdout)["error"]
+    proc = run(tmp_path, "ingest", str(tmp_path / "missing.csv"), ok=False)
+    assert proc.returncode == 1 and "missing.csv" in proc.stderr
+    proc = run(tmp_path, "layers", "add", "built_up_areas", str(LAD), ok=False)
+    assert proc.returncode == 1 and "feature 170 ('Norwich') has an invalid geometry" in proc.stderr
+
+
+def test_layers_add_and_list(tmp_path: Path):
+    db = str(tmp_path / "force.sqlite")
+    added = json.loads(run(tmp_path, "layers", "add", "force_boundary", str(LAD), "--select",
+                           "LAD21CD=" + ",".join(NORTH_YORKSHIRE_LADS), "-d", db,
+                           "--json").stdout)
+    assert added["dissolved_from"] == 8
+    listed = json.loads(run(tmp_path, "layers", "list", "-d", db, "--json").stdout)
+    assert [x["kind"] for x in listed["layers"]] == ["force_boundary"]
+    report = json.loads(run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "-d", db,
+                            "--area-buffer-m", "1000", "--json").stdout)["files"][0]
+    assert report["rejected_by_reason"] == {"missing_coordinates": 39, "outside_force_area": 4}
+
+
+def test_demo_lives_in_its_own_store(tmp_path: Path):
+    built = json.loads(run(tmp_path, "demo", "--incidents", "2000", "--json").stdout)
+    assert built["database"].endswith("demo.sqlite")
+    assert built["report"]["counts"]["accepted"] > 1500
+    police_file = built["files"]["police_csvs"][0]
+    proc = run(tmp_path, "ingest", police_file, "-d", built["database"], ok=False)
+    assert proc.returncode == 1 and "holds the demo force area" in proc.stderr
+    proc = run(tmp_path, "demo", "--incidents", "2000", ok=False)
+    assert proc.returncode == 1 and "already holds the demo" in proc.stderr
+    # the demo's data.police.uk-style files load into a force store like real ones
+    force = json.loads(run(tmp_path, "ingest", police_file, "--json").stdout)["files"][0]
+    assert force["format"] == "police.uk" and force["counts"]["accepted"] > 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read()
+
+
+@pytest.mark.slow
+def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
+    port = _free_port()
+    env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("HOTSPOT_DEMO_DATABASE_URL", None)
+    proc = subprocess.Popen([HOTSPOT, "serve", "--demo", "--port", str(port), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/health")
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.time() < deadline, "the server did not come up"
+                time.sleep(0.3)
+        health = json.loads(body)
+        assert status == 200 and health["demo"] is True
+        assert health["store"]["incidents"] > 45_000
+        assert len(health["store"]["layers"]) == 6
+        status, page = _get(f"http://127.0.0.1:{port}/docs")
+        assert status == 200 and b"/static/docs/swagger-ui-bundle.js" in page
+        status, js = _get(f"http://127.0.0.1:{port}/static/docs/swagger-ui-bundle.js")
+        assert status == 200 and len(js) > 100_000
+        status, body = _get(f"http://127.0.0.1:{port}/v1/incidents?limit=5&priority=rural")
+        assert status == 200 and len(json.loads(body)["features"]) == 5
+        assert (tmp_path / "data" / "demo-files" / "force-export.csv").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()

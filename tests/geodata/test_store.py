@@ -1,0 +1,275 @@
+"""The store interface, run against every store: idempotency, atomicity, queries, versions."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geodata.errors import StorePurposeError, StoreUnavailable, UnsupportedStore
+from geodata.ingest import ingest
+from geodata.readers import ReadOptions, read_force_csv, read_police_csv
+from geodata.readers.base import IncidentReader
+from geodata.schema import IncidentFilter
+from geodata.stores import SQLiteStore, open_store
+from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_text("utf-8-sig").splitlines(keepends=True)
+
+
+def test_ingest_is_idempotent_on_a_real_file(store):
+    first = ingest(store, read_police_csv(NORTH_YORKSHIRE))
+    assert (first.accepted, first.duplicates, first.rejected) == (5288, 0, 39)
+    assert first.accepted_lines.ranges == [[2, 5289]]
+    version = store.data_version()
+    second = ingest(store, read_police_csv(NORTH_YORKSHIRE))
+    assert (second.accepted, second.duplicates_in_store, second.rejected) == (0, 5288, 39)
+    assert second.duplicate_lines.ranges == [[2, 5289]]
+    assert store.count() == 5288
+    assert store.data_version() == version  # nothing changed, so the cache stays valid
+    asb = store.incidents(IncidentFilter(categories=("asb",)))
+    assert len(asb) == 1521 - 28  # every ASB row with coordinates, identical ones included
+
+
+def test_stacking_summary_on_real_months(store_factory):
+    for path, busiest in ((NORTH_YORKSHIRE, 28), (LINCOLNSHIRE, 50)):
+        report = ingest(store_factory(), read_police_csv(path))
+        st = report.stacking
+        assert st["max_on_one_point"] == busiest
+        assert st["distinct_points"] == {NORTH_YORKSHIRE: 2849, LINCOLNSHIRE: 2750}[path]
+        assert 0 < st["share_on_busiest_1pct_of_points"] < 0.5
+        assert st["busiest_points"][0]["incidents"] == busiest
+
+
+def test_overlapping_files_store_each_incident_once(store, tmp_path):
+    rows = lines_of(LINCOLNSHIRE)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("".join(rows[:3001]))
+    b.write_text(rows[0] + "".join(rows[2001:]))
+    ids_a = set(read_police_csv(a).read_all().incidents.columns["id"])
+    ids_b = set(read_police_csv(b).read_all().incidents.columns["id"])
+    ingest(store, read_police_csv(a))
+    report = ingest(store, read_police_csv(b))
+    assert report.duplicates_in_store == len(ids_a & ids_b) > 900
+    assert store.count() == len(ids_a | ids_b)
+
+
+def test_concurrent_overlapping_ingests(store, tmp_path):
+    rows = lines_of(LINCOLNSHIRE)
+    paths = []
+    for k, (lo, hi) in enumerate([(1, 3500), (1500, 5000), (3000, 5672), (1, 5672)]):
+        p = tmp_path / f"part{k}.csv"
+        p.write_text(rows[0] + "".join(rows[lo:hi]))
+        paths.append(p)
+    errors: list[BaseException] = []
+
+    def run(p: Path) -> None:
+        try:
+            ingest(store, read_police_csv(p))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count() == 5671
+    got = store.incidents()
+    assert len(np.unique(got.rid)) == 5671
+
+
+class _Exploding(IncidentReader):
+    """A reader that gives one good chunk and then fails."""
+
+    format = "police.uk"
+    namespace = "police.uk"
+
+    def __init__(self, inner: IncidentReader) -> None:
+        super().__init__(inner.options)
+        self.inner = inner
+        self.source = "exploding.csv"
+
+    def __iter__(self) -> Iterator:
+        for k, chunk in enumerate(self.inner):
+            if k == 1:
+                raise OSError("the disk went away")
+            yield chunk
+
+
+def test_a_failed_ingest_leaves_the_store_as_it_was(store):
+    ingest(store, read_police_csv(LINCOLNSHIRE))
+    version, count = store.data_version(), store.count()
+    reader = _Exploding(read_police_csv(NORTH_YORKSHIRE, options=ReadOptions(chunk_rows=1000)))
+    with pytest.raises(OSError, match="disk went away"):
+        ingest(store, reader)
+    assert store.count() == count
+    assert store.data_version() == version
+    assert [i["source"] for i in store.ingests()] == ["2024-03-lincolnshire-street.csv"]
+
+
+@pytest.mark.slow
+def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
+    from bench._synth import write_police_csv
+
+    big = write_police_csv(tmp_path / "big.csv", 400_000)
+    path = tmp_path / "store.sqlite"
+    store = SQLiteStore(path)
+    ingest(store, read_police_csv(LINCOLNSHIRE))
+    version, count = store.data_version(), store.count()
+    store.close()
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from geodata.ingest import ingest
+        from geodata.readers import ReadOptions, read_police_csv
+        from geodata.stores import SQLiteStore
+        store = SQLiteStore({str(path)!r})
+        def progress(done, total):
+            print("chunk", done, flush=True)
+        ingest(store, read_police_csv({str(big)!r}, options=ReadOptions(chunk_rows=20000)),
+               on_progress=progress)
+        print("finished", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    seen = [proc.stdout.readline() for _ in range(3)]  # three chunks written into the transaction
+    assert all(s.startswith("chunk") for s in seen)
+    wal = Path(str(path) + "-wal")
+    assert wal.exists() and wal.stat().st_size > 1_000_000  # blocks really were being written
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    reopened = SQLiteStore(path)
+    assert reopened.count() == count
+    assert reopened.data_version() == version
+    assert reopened._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again = ingest(reopened, read_police_csv(LINCOLNSHIRE))
+    assert again.accepted == 0 and again.duplicates_in_store == 5671
+    reopened.close()
+
+
+def test_queries_match_a_brute_force_filter(store, demo_files):
+    ingest(store, read_force_csv(demo_files.force_export))
+    truth = read_force_csv(demo_files.force_export).read_all().incidents.columns
+    t, cat, x, y = truth["occurred_at"], truth["category"], truth["x"], truth["y"]
+    lon, lat = truth["lon"], truth["lat"]
+    start, end = int(np.quantile(t, 0.3)), int(np.quantile(t, 0.6))
+    bbox = (460_000.0, 468_000.0, 466_000.0, 474_000.0)
+    cases = [
+        (IncidentFilter(), np.ones(len(t), bool)),
+        (IncidentFilter(start=start, end=end), (t >= start) & (t < end)),
+        (IncidentFilter(categories=("shoplifting", "asb")), np.isin(cat, ["shoplifting", "asb"])),
+        (IncidentFilter(bbox=bbox),
+         (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])),
+        (IncidentFilter(lonlat_bbox=(-1.06, 54.12, -1.02, 54.14)),
+         (lon >= -1.06) & (lon <= -1.02) & (lat >= 54.12) & (lat <= 54.14)),
+        (IncidentFilter(start=start, categories=("violence_sexual",), bbox=bbox),
+         (t >= start) & (cat == "violence_sexual") & (x >= bbox[0]) & (x <= bbox[2])
+         & (y >= bbox[1]) & (y <= bbox[3])),
+        (IncidentFilter(categories=("poaching",), start=0, end=1), np.zeros(len(t), bool)),
+    ]
+    for flt, expected in cases:
+        got = store.incidents(flt, extra=("lsoa_code",))
+        assert len(got) == int(expected.sum()), flt
+        assert sorted(zip(got.x.tolist(), got.y.tolist(), got.occurred_at.tolist(), strict=True)) \
+            == sorted(zip(x[expected].tolist(), y[expected].tolist(), t[expected].tolist(),
+                          strict=True))
+        assert set(got.category) <= set(cat[expected])
+        assert len(got.extra["lsoa_code"]) == len(got)
+    gdf = store.incidents(IncidentFilter(categories=("shoplifting",))).to_geodataframe()
+    assert gdf.crs.to_epsg() == 27700 and (gdf["category"] == "shoplifting").all()
+
+
+def test_pages_cover_every_incident_once_in_time_order(store, demo_files):
+    ingest(store, read_force_csv(demo_files.force_export))
+    flt = IncidentFilter(categories=("asb", "shoplifting"))
+    total = len(store.incidents(flt))
+    seen: list[int] = []
+    times: list[str] = []
+    offset = 0
+    while True:
+        page = store.incident_records(flt, offset=offset, limit=333)
+        assert page.total == total
+        if not page.records:
+            break
+        seen += [r["rid"] for r in page.records]
+        times += [r["occurred_at"] for r in page.records]
+        offset += len(page.records)
+    assert len(seen) == len(set(seen)) == total
+    stamps = np.array([np.datetime64(t[:19]) for t in times])
+    assert (np.diff(stamps.astype("int64")) >= -3600).all()  # local times: only DST can step back
+    rec = page_one = store.incident_records(flt, limit=1).records[0]
+    assert rec["category"] in ("asb", "shoplifting") and rec["precision"] == "exact"
+    assert page_one["id"].startswith("DS-")
+
+
+def test_data_version_changes_with_data(store, demo_files):
+    from geodata.layers import read_layer
+
+    v0 = store.data_version()
+    ingest(store, read_police_csv(LINCOLNSHIRE))
+    v1 = store.data_version()
+    assert v1 != v0
+    ingest(store, read_police_csv(LINCOLNSHIRE))
+    assert store.data_version() == v1
+    store.put_layer(read_layer("town_centres", demo_files.layers["town_centres"]))
+    assert store.data_version() not in (v0, v1)
+
+
+def test_demo_and_force_data_never_mix(store_factory, demo_files):
+    from geodata.demo import load_demo
+
+    force = store_factory()
+    ingest(force, read_police_csv(LINCOLNSHIRE))
+    with pytest.raises(StorePurposeError, match="holds a force's data"):
+        load_demo(force, demo_files)
+    demo = store_factory()
+    load_demo(demo, demo_files)
+    with pytest.raises(StorePurposeError, match="holds the demo force area"):
+        ingest(demo, read_police_csv(LINCOLNSHIRE))
+    assert demo.purpose() == "demo" and force.purpose() == "force"
+
+
+def test_open_store_urls(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rel = open_store("sqlite:///rel.sqlite")
+    assert Path(rel.path) == Path("rel.sqlite")
+    absolute = open_store(f"sqlite:///{tmp_path}/abs.sqlite")
+    assert Path(absolute.path) == tmp_path / "abs.sqlite"
+    rel.close()
+    absolute.close()
+    with pytest.raises(UnsupportedStore, match="PostGIS store is not part of this release"):
+        open_store("postgresql://localhost/test")
+    with pytest.raises(UnsupportedStore, match="unknown database URL scheme 'mysql'"):
+        open_store("mysql://localhost/x")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreUnavailable, match="not a hotspot store"):
+        open_store(junk)
+    with pytest.raises(StoreUnavailable, match="no store exists"):
+        open_store(tmp_path / "missing.sqlite", create=False)
+
+
+def test_a_busy_store_says_so(tmp_path):
+    path = tmp_path / "s.sqlite"
+    first = SQLiteStore(path, busy_timeout_s=0.2)
+    second = SQLiteStore(path, busy_timeout_s=0.2)
+    with first.writer(source="a", format="police.uk") as w:
+        with pytest.raises(StoreUnavailable, match="the store is busy"):
+            ingest(second, read_police_csv(io.BytesIO(LINCOLNSHIRE.read_bytes())))
+        w.finish({})
+    first.close()
+    second.close()
