@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from geodata.readers.base import IncidentReader
 from geodata.schema import PRECISION_NAMES, RejectedRow
@@ -226,8 +227,8 @@ def ingest(
                     on_rejected(r)
             if len(table):
                 cols = table.columns
-                cats, counts = np.unique(cols["category"][inserted].astype(str), return_counts=True)
-                report.categories.update(dict(zip(cats.tolist(), counts.tolist(), strict=True)))
+                counts = pd.Series(cols["category"][inserted], dtype=object).value_counts()
+                report.categories.update({str(k): int(v) for k, v in counts.items()})
                 precs, pcounts = np.unique(cols["precision"][inserted], return_counts=True)
                 for p, c in zip(precs.tolist(), pcounts.tolist(), strict=True):
                     report.precision[PRECISION_NAMES[int(p)]] += int(c)

@@ -414,12 +414,6 @@ def header_index(header: list[str]) -> dict[str, int]:
     return out
 
 
-def columns_of(rows: list[list[str]], ncols: int) -> list[np.ndarray]:
-    """Transpose rows of ``ncols`` fields into object arrays, one per column."""
-    if not rows:
-        return [np.empty(0, dtype=object) for _ in range(ncols)]
-    table = np.array(rows, dtype=object)
-    if table.shape != (len(rows), ncols):  # numpy could not make a 2-D array of them
-        table = np.empty((len(rows), ncols), dtype=object)
-        table[:] = rows
-    return [table[:, i] for i in range(ncols)]
+def columns_of(table: np.ndarray) -> list[np.ndarray]:
+    """The columns of an ``(n, ncols)`` object array of fields."""
+    return [table[:, i] for i in range(table.shape[1])]

@@ -222,24 +222,28 @@ class TextSource:
 
     def chunks(
         self, ncols: int, chunk_rows: int
-    ) -> Iterator[tuple[np.ndarray, list[list[str]], list[RejectedRow]]]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[RejectedRow]]]:
         """Read the records after the header in chunks of well-formed rows.
 
-        Yields ``(lines, rows, rejected)``: the start line (int64) and fields of up to about
-        ``chunk_rows`` records that have ``ncols`` fields, and the records on the way that
-        could not be parsed or had another number of fields. Call after :meth:`header`.
+        Yields ``(lines, table, rejected)``: the start line (int64) of up to ``chunk_rows``
+        records that have ``ncols`` fields, their fields as an ``(n, ncols)`` object array, and
+        the records on the way that could not be parsed or had another number of fields. Call
+        after :meth:`header`.
 
-        Two paths, same result. While the text holds no quote character and no bare carriage
-        return (most data.police.uk files hold neither), every line is one record and is split
-        on the delimiter, which is what the csv module would do, at twice its speed. From the
-        first quote on, the csv module reads the rest; line numbers then come from
-        ``reader.line_num``, and a chunk holding a record that spans lines (a quoted line
-        break) is walked to place each record.
+        Two paths, same result. While the text holds no quote character, no NUL and no bare
+        carriage return (most data.police.uk files hold none), every line is one record: a
+        block of lines is split on line breaks and delimiters in one go and checked to have
+        ``ncols`` fields on every line (blocks that do not are split line by line), which is
+        what the csv module would do, at about twice its speed. From the first quote on, the
+        csv module reads the rest; line numbers then come from ``reader.line_num``, and a chunk
+        holding a record that spans lines (a quoted line break) is walked to place each record.
         """
         delimiter = self._delimiter
         last = self._last
-        rows: list[list[str]] = []
+        tables: list[np.ndarray] = []
         starts: list[np.ndarray] = []
+        rejected: list[RejectedRow] = []
+        pending = 0
         carry = ""
         while True:
             block = self._text.read(_BLOCK_CHARS)
@@ -256,35 +260,48 @@ class TextSource:
                 body, carry = text, ""
             if "\r" in body:
                 body = body.replace("\r\n", "\n")
-            if '"' in body or "\r" in body:  # quoting or old Mac line ends: the csv module
-                if rows:
-                    yield self._sort_rows(np.concatenate(starts), rows, [], ncols)
+            if '"' in body or "\r" in body or "\x00" in body:  # the csv module from here on
+                if pending:
+                    yield np.concatenate(starts), np.concatenate(tables), rejected
                 rest = io.StringIO(text if block else body, newline="")
                 reader = csv.reader(chain(rest, self._text), delimiter=delimiter, strict=False)
                 yield from self._csv_chunks(reader, last, ncols, chunk_rows)
                 return
-            lines = body.split("\n")
+            n = body.count("\n") + 1
+            line_starts = np.arange(last + 1, last + 1 + n, dtype=np.int64)
+            last += n
             was_enabled = gc.isenabled()
             gc.disable()  # rows of strings hold no cycles; collecting while splitting costs ~40%
             try:
-                rows.extend([line.split(delimiter) for line in lines])
+                table = _split_block(body, n, ncols, delimiter) if ncols > 1 else None
+                if table is None:  # some line has another number of fields: line by line
+                    rows = [line.split(delimiter) for line in body.split("\n")]
             finally:
                 if was_enabled:
                     gc.enable()
-            starts.append(np.arange(last + 1, last + 1 + len(lines), dtype=np.int64))
-            last += len(lines)
-            while len(rows) >= chunk_rows:
-                all_starts = np.concatenate(starts)
-                yield self._sort_rows(all_starts[:chunk_rows], rows[:chunk_rows], [], ncols)
-                rows, starts = rows[chunk_rows:], [all_starts[chunk_rows:]]
+            if table is None:
+                line_starts, good_rows, bad = self._sort_rows(line_starts, rows, [], ncols)
+                table = _as_table(good_rows, ncols)
+                rejected.extend(bad)
+            starts.append(line_starts)
+            tables.append(table)
+            pending += table.shape[0]
+            while pending >= chunk_rows:
+                all_starts, all_rows = np.concatenate(starts), np.concatenate(tables)
+                here = [r for r in rejected if r.line <= all_starts[chunk_rows - 1]]
+                rejected = rejected[len(here):]
+                yield all_starts[:chunk_rows], all_rows[:chunk_rows], here
+                starts, tables = [all_starts[chunk_rows:]], [all_rows[chunk_rows:]]
+                pending -= chunk_rows
             if not block:
                 break
-        if rows:
-            yield self._sort_rows(np.concatenate(starts), rows, [], ncols)
+        if pending or rejected:
+            yield (np.concatenate(starts) if starts else np.empty(0, dtype=np.int64),
+                   np.concatenate(tables) if tables else _as_table([], ncols), rejected)
 
     def _csv_chunks(
         self, reader: Any, base: int, ncols: int, chunk_rows: int
-    ) -> Iterator[tuple[np.ndarray, list[list[str]], list[RejectedRow]]]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[RejectedRow]]]:
         """The csv-module path of :meth:`chunks`; ``base`` is the last line read before."""
         last = base
         while True:
@@ -313,7 +330,8 @@ class TextSource:
             if error is not None:
                 errors.append(RejectedRow(after + 1, MALFORMED, f"malformed CSV: {error}"))
             last = end
-            yield self._sort_rows(starts, rows, errors, ncols)
+            starts, good_rows, bad = self._sort_rows(starts, rows, errors, ncols)
+            yield starts, _as_table(good_rows, ncols), bad
 
     def _sort_rows(
         self,
@@ -387,6 +405,31 @@ class TextSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _split_block(body: str, n: int, ncols: int, delimiter: str) -> np.ndarray | None:
+    """Split ``n`` lines into an ``(n, ncols)`` object array in one go, or None when some line
+    has another number of fields.
+
+    The line breaks become fields of their own, so a table whose every line has ``ncols``
+    fields has a line break in column ``ncols`` of every row, and only then.
+    """
+    flat = body.replace("\n", f"{delimiter}\n{delimiter}").split(delimiter)
+    flat.append("\n")
+    if len(flat) != n * (ncols + 1):
+        return None
+    table = np.array(flat, dtype=object).reshape(n, ncols + 1)
+    if not (table[:, ncols] == "\n").all():
+        return None
+    return table[:, :ncols]
+
+
+def _as_table(rows: list[list[str]], ncols: int) -> np.ndarray:
+    """Rows of ``ncols`` fields as an ``(n, ncols)`` object array."""
+    table = np.empty((len(rows), ncols), dtype=object)
+    if rows:
+        table[:] = rows
+    return table
 
 
 def _breaks(row: list[str]) -> int:

@@ -228,7 +228,7 @@ class ForceCsvReader(IncidentReader):
             occurrences: dict[bytes, int] = {}
             for lines, rows, bad_rows in text.chunks(len(header), opts.chunk_rows):
                 self.stats.records += len(rows) + len(bad_rows)
-                cols = columns_of(rows, len(header))
+                cols = columns_of(rows)
                 n = len(rows)
 
                 def col(name: str | None, cols: list[np.ndarray] = cols, n: int = n) -> np.ndarray:

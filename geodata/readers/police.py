@@ -138,7 +138,7 @@ class PoliceCsvReader(IncidentReader):
             occurrences: dict[bytes, int] = {}
             for lines, rows, bad_rows in text.chunks(len(header), opts.chunk_rows):
                 self.stats.records += len(rows) + len(bad_rows)
-                cols = columns_of(rows, len(header))
+                cols = columns_of(rows)
 
                 def col(name: str, cols: list[np.ndarray] = cols, n: int = len(rows)) -> np.ndarray:
                     i = idx.get(name.casefold())
