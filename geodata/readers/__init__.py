@@ -51,6 +51,7 @@ def sniff_format(head: bytes, name: str = "") -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if suffix in (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson") or stripped[:1] in (
         b"{",
+        b"[",
         b"\x1e",
     ):
         return "geojson"

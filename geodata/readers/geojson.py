@@ -1,10 +1,14 @@
-"""Reader for incidents as GeoJSON points.
+"""Reader for incidents as GeoJSON points (or as JSON incident records).
 
 A FeatureCollection is streamed with ijson, so a file of a million features is read in bounded
 memory; newline-delimited GeoJSON (one Feature per line, ``.geojsonl``/``.ndjson``) is read line
 by line. Coordinates are WGS84 longitude/latitude (RFC 7946); a legacy top-level ``crs`` member
 naming another CRS (as older QGIS exports write) is honoured. Rows are numbered by feature
 (1-based), or by line for newline-delimited files.
+
+Other systems may send plain JSON records instead: a list of objects (or
+``{"incidents": [...]}``) with ``occurred_at``, ``crime_type``, and ``lon``/``lat`` (WGS84) or
+``easting``/``northing`` (the force CRS), read the same way.
 """
 
 from __future__ import annotations
@@ -117,8 +121,11 @@ class GeoJsonReader(IncidentReader):
             text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
             if not text_head:
                 raise InvalidFile(f"{self.name}: the file is empty")
-            if text_head[:1] not in (b"{", b"\x1e"):
-                raise InvalidFile(f"{self.name}: not GeoJSON (it does not start with '{{')")
+            if text_head[:1] not in (b"{", b"\x1e", b"["):
+                raise InvalidFile(
+                    f"{self.name}: not GeoJSON or JSON incidents (it does not start with "
+                    "'{' or '[')"
+                )
             source_crs = WGS84
             m = _CRS_NAME.search(head)
             if m:
@@ -130,7 +137,13 @@ class GeoJsonReader(IncidentReader):
                     source_crs = WGS84
             first_line = text_head.split(b"\n", 1)[0]
             sequence = text_head[:1] == b"\x1e" or _is_feature_line(first_line)
-            features = self._lines(f) if sequence else self._collection(f)
+            records = _records_prefix(text_head)
+            if records is not None:
+                features, source_crs = self._records(f, records, source_crs)
+            elif sequence:
+                features = self._lines(f)
+            else:
+                features = self._collection(f)
             yield from self._chunks(features, source_crs, f)
         finally:
             if own:
@@ -141,6 +154,48 @@ class GeoJsonReader(IncidentReader):
             yield from enumerate(ijson.items(f, "features.item", use_float=True), 1)
         except ijson.JSONError as exc:
             raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+
+    def _records(
+        self, f: BinaryIO, prefix: str, source_crs: str
+    ) -> tuple[Iterator[tuple[int, Any]], str]:
+        """JSON incident records (a list, or ``{"incidents": [...]}``) as point features.
+
+        Each record carries ``lon``/``lat`` (or ``longitude``/``latitude``, WGS84) or
+        ``easting``/``northing`` (or ``x``/``y``, metres in the force CRS); the first record
+        decides which for the whole file.
+        """
+        items = ijson.items(f, prefix, use_float=True)
+        try:
+            first = next(items, None)
+        except ijson.JSONError as exc:
+            raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+        keys = set(first) if isinstance(first, dict) else set()
+        grid = not ({"lon", "lat"} <= keys or {"longitude", "latitude"} <= keys) and (
+            {"easting", "northing"} <= keys or {"x", "y"} <= keys)
+        crs = self.options.crs if grid else source_crs
+        pairs = (("easting", "northing"), ("x", "y")) if grid else (
+            ("lon", "lat"), ("longitude", "latitude"))
+
+        def as_feature(rec: Any, k: int) -> Any:
+            if not isinstance(rec, dict):
+                return RejectedRow(k, MALFORMED, "not a JSON object with the incident's fields")
+            a, b = next(((rec.get(p), rec.get(q)) for p, q in pairs if p in rec and q in rec),
+                        (None, None))
+            geom = None if a is None or b is None else {"type": "Point", "coordinates": [a, b]}
+            return {"type": "Feature", "id": rec.get("id"), "geometry": geom, "properties": rec}
+
+        def generate() -> Iterator[tuple[int, Any]]:
+            if first is None:
+                return
+            yield 1, as_feature(first, 1)
+            try:
+                for k, rec in enumerate(items, 2):
+                    yield k, as_feature(rec, k)
+            except ijson.JSONError as exc:
+                raise InvalidFile(
+                    f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+
+        return generate(), crs
 
     def _lines(self, f: BinaryIO) -> Iterator[tuple[int, Any]]:
         for k, raw in enumerate(f, 1):
@@ -183,7 +238,10 @@ class GeoJsonReader(IncidentReader):
         for i, (_k, ft) in enumerate(feats):
             geom = ft.get("geometry") if isinstance(ft, dict) else None
             coords = geom.get("coordinates") if isinstance(geom, dict) else None
-            if (
+            a[i] = b[i] = ""
+            if geom is None:
+                pass  # an unlocated feature: rejected below as missing coordinates
+            elif (
                 isinstance(geom, dict)
                 and geom.get("type") == "Point"
                 and isinstance(coords, list)
@@ -191,7 +249,6 @@ class GeoJsonReader(IncidentReader):
             ):
                 a[i], b[i] = str(coords[0]), str(coords[1])
             else:
-                a[i] = b[i] = ""
                 not_point[i] = True
             p = ft.get("properties") if isinstance(ft, dict) else None
             p = dict(p) if isinstance(p, dict) else {}
@@ -281,6 +338,15 @@ class GeoJsonReader(IncidentReader):
 def _geom_type(feature: Any) -> str:
     geom = feature.get("geometry") if isinstance(feature, dict) else None
     return str(geom.get("type")) if isinstance(geom, dict) else "none"
+
+
+def _records_prefix(head: bytes) -> str | None:
+    """The ijson prefix of incident records, or None for GeoJSON features."""
+    if head[:1] == b"[":
+        return "item"
+    if re.match(rb'\{\s*"incidents"\s*:', head):
+        return "incidents.item"
+    return None
 
 
 def _is_feature_line(line: bytes) -> bool:

@@ -594,7 +594,6 @@ class SQLiteStore:
             return {
                 "ok": True,
                 "kind": self.kind,
-                "location": str(self.path),
                 "data_version": self._version(conn),
                 "purpose": self._meta(conn, "purpose"),
                 "incidents": self.count(),

@@ -79,6 +79,10 @@ def test_upload_raw_csv_and_geojson_bodies(client: TestClient):
     r = client.post("/v1/incidents", content=json.dumps(gj),
                     headers={"content-type": "application/geo+json"})
     assert r.status_code == 201 and r.json()["categories"] == {"hare_coursing": 1}
+    records = [{"id": "sys-1", "occurred_at": "2024-03-06T02:00:00", "crime_type": "Fuel theft",
+                "easting": 497000, "northing": 371000}]
+    r = client.post("/v1/incidents", json=records)
+    assert r.status_code == 201 and r.json()["categories"] == {"fuel_theft": 1}
 
 
 def test_upload_a_force_export_with_a_mapping(client: TestClient):

@@ -198,3 +198,25 @@ def test_geojson_streams_in_chunks():
     assert [len(c.incidents) for c in chunks] == [50, 50, 20]
     ids = np.concatenate([c.incidents.columns["id"] for c in chunks])
     assert list(ids) == [str(i) for i in range(120)]
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_plain_json_records_with_lonlat_or_grid_references(wrap: bool):
+    records = [
+        {"id": "r1", "occurred_at": "2024-03-05T21:40:00", "crime_type": "Shoplifting",
+         "lon": -1.08, "lat": 53.96, "location": "High St"},
+        {"id": "r2", "occurred_at": "2024-03", "crime_type": "Anti-social behaviour",
+         "lon": -1.08, "lat": 53.96},
+        {"id": "r3", "occurred_at": "2024-03-05", "crime_type": "Burglary"},
+        "not a record",
+    ]
+    body = {"incidents": records} if wrap else records
+    result = read_geojson(io.BytesIO(json.dumps(body).encode())).read_all()
+    assert list(result.incidents.columns["id"]) == ["r1", "r2"]
+    assert [(r.line, r.reason) for r in result.rejected] == [
+        (3, "missing_coordinates"), (4, "malformed_row")]
+    grid = [{"id": "g1", "occurred_at": "2024-03-05", "crime_type": "Poaching",
+             "easting": 460431, "northing": 451902}]
+    result = read_geojson(io.BytesIO(json.dumps(grid).encode())).read_all()
+    assert result.incidents.columns["x"][0] == 460431
+    assert 53.95 < result.incidents.columns["lat"][0] < 53.97
