@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
@@ -176,5 +176,3 @@ def _offline_docs(app: FastAPI) -> None:
             with_google_fonts=False,
         )
 
-
-AppFactory = Callable[[], FastAPI]

@@ -101,20 +101,6 @@ def enclosing_bounds(
     return float(minx), float(miny), float(maxx), float(maxy)
 
 
-def check_projected(crs: str) -> CRS:
-    """Return the CRS object for ``crs``, raising ValueError if it is not a projected CRS in metres."""
-    c = CRS.from_user_input(crs)
-    if not c.is_projected:
-        raise ValueError(
-            f"{crs} is not a projected CRS; analysis needs metres (for Great Britain use "
-            "EPSG:27700, British National Grid)"
-        )
-    unit = c.axis_info[0].unit_name if c.axis_info else ""
-    if unit not in ("metre", "meter"):
-        raise ValueError(f"{crs} is measured in {unit or 'unknown units'}, not metres")
-    return c
-
-
 @dataclass(frozen=True)
 class AreaCheck:
     """Which coordinates a store accepts.

@@ -349,8 +349,7 @@ def _team(value: Any, source: str, frame: pd.DataFrame, i: int) -> str:
     if text in ("both", "all"):
         return "both"
     raise InvalidLayer(
-        f"{source}: {_label(frame, i)} has team {value!r}; use town_centre, rural_crime_team "
-        "or both"
+        f"{source}: {_label(frame, i)} has team {value!r}; use one of {', '.join(TEAMS)}"
     )
 
 

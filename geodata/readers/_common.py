@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -417,3 +418,72 @@ def header_index(header: list[str]) -> dict[str, int]:
 def columns_of(table: np.ndarray) -> list[np.ndarray]:
     """The columns of an ``(n, ncols)`` object array of fields."""
     return [table[:, i] for i in range(table.shape[1])]
+
+
+@dataclass
+class ChunkFields:
+    """The fields of a chunk that every reader validates the same way (see :func:`finish_chunk`).
+
+    ``coords`` are the two coordinate columns as text, named ``coord_names``, in ``coord_crs``
+    (WGS84 longitude/latitude, or eastings/northings). ``ids`` may hold blanks, which get ids
+    derived from ``id_content(mask)``: the columns whose content identifies those rows.
+    ``weight`` is a text column of weights or None. ``text`` holds the other text fields.
+    """
+
+    lines: np.ndarray
+    occurred_at: np.ndarray
+    precision: np.ndarray
+    coords: tuple[np.ndarray, np.ndarray]
+    coord_names: tuple[str, str]
+    coord_crs: str
+    crime_type: np.ndarray
+    crime_column: str
+    ids: np.ndarray
+    id_content: Callable[[np.ndarray], list[np.ndarray]]
+    text: dict[str, np.ndarray]
+    weight: np.ndarray | None = None
+    weight_name: str = "weight"
+
+
+def finish_chunk(
+    checks: RowChecks,
+    fields: ChunkFields,
+    *,
+    reader: Any,
+    occurrences: dict[bytes, int],
+) -> IncidentTable:
+    """Check coordinates, crime types and weights, give blank ids derived ids, and assemble the
+    accepted rows of a chunk (dates are checked by the caller, which knows their format)."""
+    opts = reader.options
+    area = opts.resolved_area()
+    coords = check_coordinates(
+        checks, *fields.coords, names=fields.coord_names, source_crs=fields.coord_crs,
+        area=area, zero_means_unplaced=True,
+    )
+    reader.stats.transform = reader.stats.transform or coords.transform
+    keys = check_crime_types(
+        checks, fields.crime_type, opts.resolved_taxonomy(), opts.unknown_types,
+        reader.stats.unknown_types, column=fields.crime_column,
+    )
+    numeric = {
+        "occurred_at": fields.occurred_at, "precision": fields.precision,
+        "x": coords.x, "y": coords.y, "lon": coords.lon, "lat": coords.lat,
+    }
+    if fields.weight is not None:
+        w_text, name = fields.weight, fields.weight_name
+        values, blank, bad = parse_numbers(w_text)
+        invalid = bad | (~blank & ~(np.isfinite(values) & (values >= 0)))
+        checks.flag(invalid, BAD_WEIGHT, lambda i: f"{name} {show(w_text[i])} is not a weight >= 0")
+        numeric["weight"] = np.where(blank | invalid, 1.0, values).astype(np.float32)
+    ids = strip(fields.ids)
+    blank_id = ids == ""
+    if blank_id.any():
+        ids[blank_id] = derived_ids(fields.id_content(blank_id), occurrences)
+    return build_table(
+        keep=checks.ok,
+        lines=fields.lines,
+        namespace=reader.namespace,
+        crs=area.crs,
+        text={"id": ids, "category": keys, "crime_type": fields.crime_type, **fields.text},
+        numeric=numeric,
+    )

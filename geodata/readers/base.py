@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from geodata.coords import AreaCheck, TransformInfo
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE, IncidentTable, ReadChunk, RejectedRow
@@ -93,10 +95,25 @@ class IncidentReader:
 
     format = "?"
     namespace = "?"
+    time_precision = ""
+    """What the source says about time (for reports)."""
 
-    def __init__(self, options: ReadOptions | None = None) -> None:
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        *,
+        name: str = "",
+        options: ReadOptions | None = None,
+    ) -> None:
+        self.source = source
+        self.name = name
         self.options = options or ReadOptions()
-        self.stats = ReadStats(format=self.format, source="")
+        self.stats = ReadStats(
+            format=self.format,
+            source="",
+            unknown_type_policy=self.options.unknown_types.value,
+            time_precision=self.time_precision,
+        )
 
     def __iter__(self) -> Iterator[ReadChunk]:  # pragma: no cover - abstract
         raise NotImplementedError

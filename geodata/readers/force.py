@@ -22,16 +22,12 @@ from geodata.coords import WGS84
 from geodata.errors import InvalidFile, InvalidMapping
 from geodata.readers._common import (
     BAD_DATE,
-    BAD_WEIGHT,
+    ChunkFields,
     RowChecks,
-    build_table,
-    check_coordinates,
-    check_crime_types,
     columns_of,
-    derived_ids,
+    finish_chunk,
     header_index,
     parse_datetimes,
-    parse_numbers,
     show,
     strip,
 )
@@ -177,6 +173,7 @@ class ForceCsvReader(IncidentReader):
 
     format = "force-export"
     namespace = "force"
+    time_precision = "as the export gives it (date-time, date or month)"
 
     def __init__(
         self,
@@ -186,18 +183,12 @@ class ForceCsvReader(IncidentReader):
         name: str = "",
         options: ReadOptions | None = None,
     ) -> None:
-        super().__init__(options)
-        self.source = source
+        super().__init__(source, name=name, options=options)
         self.mapping = mapping
-        self.name = name
-        self.stats.unknown_type_policy = self.options.unknown_types.value
-        self.stats.time_precision = "as the export gives it (date-time, date or month)"
 
     def __iter__(self) -> Iterator[ReadChunk]:
         opts = self.options
-        taxonomy = opts.resolved_taxonomy()
-        area = opts.resolved_area()
-        self.stats.area_check = area.description
+        self.stats.area_check = opts.resolved_area().description
         delimiter = self.mapping.delimiter if self.mapping else ","
         with TextSource(self.source, name=self.name) as text:
             self.stats.source = text.name
@@ -253,66 +244,28 @@ class ForceCsvReader(IncidentReader):
                     + (f"in the format {mapping.date_format!r}" if mapping.date_format else
                        "(ISO 8601, YYYY-MM or dd/mm/yyyy [HH:MM[:SS]])"),
                 )
-                crime_type = col(mapping.crime_type)
                 a_name = mapping.lon if geographic else mapping.x
                 b_name = mapping.lat if geographic else mapping.y
-                coords = check_coordinates(
-                    checks,
-                    col(a_name),
-                    col(b_name),
-                    names=(str(a_name), str(b_name)),
-                    source_crs=WGS84 if geographic else mapping.coordinates_crs,
-                    area=area,
-                    zero_means_unplaced=True,
-                )
-                self.stats.transform = self.stats.transform or coords.transform
-                keys = check_crime_types(
-                    checks,
-                    crime_type,
-                    taxonomy,
-                    opts.unknown_types,
-                    self.stats.unknown_types,
-                    column=mapping.crime_type,
-                )
-                weight = np.ones(n, dtype=np.float32)
-                if mapping.weight:
-                    w_text = col(mapping.weight)
-                    values, blank, bad = parse_numbers(w_text)
-                    invalid = bad | (~blank & ~(np.isfinite(values) & (values >= 0)))
-                    checks.flag(
-                        invalid,
-                        BAD_WEIGHT,
-                        lambda i, w=w_text: f"{mapping.weight} {show(w[i])} is not a weight >= 0",
-                    )
-                    weight = np.where(blank | invalid, 1.0, values).astype(np.float32)
-                ids = strip(col(mapping.id)) if mapping.id else np.full(n, "", dtype=object)
-                blank_id = ids == ""
-                if blank_id.any():
-                    content = [c[blank_id] for c in cols]  # every column counts
-                    ids[blank_id] = derived_ids(content, occurrences)
-                table = build_table(
-                    keep=checks.ok,
+                fields = ChunkFields(
                     lines=lines,
-                    namespace=self.namespace,
-                    crs=area.crs,
+                    occurred_at=seconds,
+                    precision=precision,
+                    coords=(col(a_name), col(b_name)),
+                    coord_names=(str(a_name), str(b_name)),
+                    coord_crs=WGS84 if geographic else mapping.coordinates_crs,
+                    crime_type=col(mapping.crime_type),
+                    crime_column=mapping.crime_type,
+                    ids=col(mapping.id),
+                    id_content=lambda blank, cols=cols: [c[blank] for c in cols],
                     text={
-                        "id": ids,
-                        "category": keys,
-                        "crime_type": crime_type,
                         "location_text": col(mapping.location),
                         "lsoa_code": strip(col(mapping.lsoa_code)),
                         "outcome": col(mapping.outcome),
                     },
-                    numeric={
-                        "occurred_at": seconds,
-                        "precision": precision,
-                        "x": coords.x,
-                        "y": coords.y,
-                        "lon": coords.lon,
-                        "lat": coords.lat,
-                        "weight": weight,
-                    },
+                    weight=col(mapping.weight) if mapping.weight else None,
+                    weight_name=mapping.weight or "weight",
                 )
+                table = finish_chunk(checks, fields, reader=self, occurrences=occurrences)
                 yield ReadChunk(table, checks.rejected(bad_rows), text.bytes_read)
             self.stats.blank_lines = text.blank_lines
             self.stats.encoding_fallback_bytes = text.fallback_bytes

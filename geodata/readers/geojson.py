@@ -30,15 +30,11 @@ from geodata.coords import WGS84
 from geodata.errors import InvalidFile
 from geodata.readers._common import (
     BAD_DATE,
-    BAD_WEIGHT,
     NOT_A_POINT,
+    ChunkFields,
     RowChecks,
-    build_table,
-    check_coordinates,
-    check_crime_types,
-    derived_ids,
+    finish_chunk,
     parse_datetimes,
-    parse_numbers,
     show,
     strip,
 )
@@ -75,6 +71,7 @@ class GeoJsonReader(IncidentReader):
 
     format = "geojson"
     namespace = "geojson"
+    time_precision = "as each feature gives it (date-time, date or month)"
 
     def __init__(
         self,
@@ -84,12 +81,8 @@ class GeoJsonReader(IncidentReader):
         name: str = "",
         options: ReadOptions | None = None,
     ) -> None:
-        super().__init__(options)
-        self.source = source
+        super().__init__(source, name=name, options=options)
         self.mapping = mapping or GeoJsonMapping()
-        self.name = name
-        self.stats.unknown_type_policy = self.options.unknown_types.value
-        self.stats.time_precision = "as each feature gives it (date-time, date or month)"
         self._occurrences: dict[bytes, int] = {}
 
     def _open(self) -> tuple[BinaryIO, bool]:
@@ -222,9 +215,7 @@ class GeoJsonReader(IncidentReader):
 
     def _chunk(self, batch: list[tuple[int, Any]], source_crs: str, f: BinaryIO) -> ReadChunk:
         opts = self.options
-        taxonomy = opts.resolved_taxonomy()
-        area = opts.resolved_area()
-        self.stats.area_check = area.description
+        self.stats.area_check = opts.resolved_area().description
         self.stats.records += len(batch)
         pre_rejected = [item for _, item in batch if isinstance(item, RejectedRow)]
         feats = [(k, ft) for k, ft in batch if not isinstance(ft, RejectedRow)]
@@ -277,57 +268,27 @@ class GeoJsonReader(IncidentReader):
             BAD_DATE,
             lambda i: f"date {show(when[i])} is not a date (ISO 8601, YYYY-MM or dd/mm/yyyy)",
         )
-        coords = check_coordinates(
-            checks,
-            a,
-            b,
-            names=("longitude", "latitude") if source_crs == WGS84 else ("x", "y"),
-            source_crs=source_crs,
-            area=area,
-            zero_means_unplaced=True,
-        )
-        self.stats.transform = self.stats.transform or coords.transform
-        crime_type = prop(m.crime_type)
-        keys = check_crime_types(
-            checks, crime_type, taxonomy, opts.unknown_types, self.stats.unknown_types,
-            column="crime_type",
-        )
-        w_text = prop(m.weight)
-        values, blank, bad = parse_numbers(w_text)
-        invalid = bad | (~blank & ~(np.isfinite(values) & (values >= 0)))
-        checks.flag(invalid, BAD_WEIGHT, lambda i: f"weight {show(w_text[i])} is not >= 0")
-        weight = np.where(blank | invalid, 1.0, values).astype(np.float32)
-        ids = strip(prop(m.id))
-        blank_id = ids == ""
-        if blank_id.any():
-            content = np.array(
-                [json.dumps(feats[i][1], sort_keys=True, default=str) for i in np.flatnonzero(blank_id)],
-                dtype=object,
-            )
-            ids[blank_id] = derived_ids([content], self._occurrences)
-        table = build_table(
-            keep=checks.ok,
+        fields = ChunkFields(
             lines=lines,
-            namespace=self.namespace,
-            crs=area.crs,
+            occurred_at=seconds,
+            precision=precision,
+            coords=(a, b),
+            coord_names=("longitude", "latitude") if source_crs == WGS84 else ("x", "y"),
+            coord_crs=source_crs,
+            crime_type=prop(m.crime_type),
+            crime_column="crime_type",
+            ids=prop(m.id),
+            id_content=lambda blank: [np.array(
+                [json.dumps(feats[i][1], sort_keys=True, default=str)
+                 for i in np.flatnonzero(blank)], dtype=object)],
             text={
-                "id": ids,
-                "category": keys,
-                "crime_type": crime_type,
                 "location_text": prop(m.location),
                 "lsoa_code": strip(prop(m.lsoa_code)),
                 "outcome": prop(m.outcome),
             },
-            numeric={
-                "occurred_at": seconds,
-                "precision": precision,
-                "x": coords.x,
-                "y": coords.y,
-                "lon": coords.lon,
-                "lat": coords.lat,
-                "weight": weight,
-            },
+            weight=prop(m.weight),
         )
+        table = finish_chunk(checks, fields, reader=self, occurrences=self._occurrences)
         try:
             done = f.tell()
         except (OSError, ValueError):

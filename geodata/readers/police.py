@@ -29,12 +29,10 @@ from geodata.coords import WGS84
 from geodata.errors import InvalidFile
 from geodata.readers._common import (
     BAD_DATE,
+    ChunkFields,
     RowChecks,
-    build_table,
-    check_coordinates,
-    check_crime_types,
     columns_of,
-    derived_ids,
+    finish_chunk,
     header_index,
     month_starts,
     show,
@@ -104,25 +102,11 @@ class PoliceCsvReader(IncidentReader):
 
     format = "police.uk"
     namespace = "police.uk"
-
-    def __init__(
-        self,
-        source: str | os.PathLike[str] | BinaryIO,
-        *,
-        name: str = "",
-        options: ReadOptions | None = None,
-    ) -> None:
-        super().__init__(options)
-        self.source = source
-        self.name = name
-        self.stats.time_precision = "month (data.police.uk gives the month only)"
-        self.stats.unknown_type_policy = self.options.unknown_types.value
+    time_precision = "month (data.police.uk gives the month only)"
 
     def __iter__(self) -> Iterator[ReadChunk]:
         opts = self.options
-        taxonomy = opts.resolved_taxonomy()
-        area = opts.resolved_area()
-        self.stats.area_check = area.description
+        self.stats.area_check = opts.resolved_area().description
         with TextSource(self.source, name=self.name) as text:
             self.stats.source = text.name
             self.stats.total_bytes = text.total_bytes
@@ -152,41 +136,18 @@ class PoliceCsvReader(IncidentReader):
                     BAD_DATE,
                     lambda i, m=month_text: f"Month {show(m[i])} is not a month (YYYY-MM)",
                 )
-                crime_type = col("Crime type")
-                lon_text, lat_text = col("Longitude"), col("Latitude")
-                coords = check_coordinates(
-                    checks,
-                    lon_text,
-                    lat_text,
-                    names=("Longitude", "Latitude"),
-                    source_crs=WGS84,
-                    area=area,
-                    zero_means_unplaced=True,
-                )
-                self.stats.transform = self.stats.transform or coords.transform
-                keys = check_crime_types(
-                    checks,
-                    crime_type,
-                    taxonomy,
-                    opts.unknown_types,
-                    self.stats.unknown_types,
-                    column="Crime type",
-                )
-                ids = strip(col("Crime ID"))
-                blank = ids == ""
-                if blank.any():
-                    content = [col(c)[blank] for c in _ID_CONTENT]
-                    ids[blank] = derived_ids(content, occurrences)
-                keep = checks.ok
-                table = build_table(
-                    keep=keep,
+                fields = ChunkFields(
                     lines=lines,
-                    namespace=self.namespace,
-                    crs=area.crs,
+                    occurred_at=starts,
+                    precision=np.full(len(rows), Precision.MONTH, dtype=np.uint8),
+                    coords=(col("Longitude"), col("Latitude")),
+                    coord_names=("Longitude", "Latitude"),
+                    coord_crs=WGS84,
+                    crime_type=col("Crime type"),
+                    crime_column="Crime type",
+                    ids=col("Crime ID"),
+                    id_content=lambda blank, col=col: [col(c)[blank] for c in _ID_CONTENT],
                     text={
-                        "id": ids,
-                        "category": keys,
-                        "crime_type": crime_type,
                         "location_text": col("Location"),
                         "lsoa_code": strip(col("LSOA code")),
                         "lsoa_name": col("LSOA name"),
@@ -194,15 +155,8 @@ class PoliceCsvReader(IncidentReader):
                         "context": col("Context"),
                         "force": col("Falls within"),
                     },
-                    numeric={
-                        "occurred_at": starts,
-                        "precision": np.full(len(rows), Precision.MONTH, dtype=np.uint8),
-                        "x": coords.x,
-                        "y": coords.y,
-                        "lon": coords.lon,
-                        "lat": coords.lat,
-                    },
                 )
+                table = finish_chunk(checks, fields, reader=self, occurrences=occurrences)
                 self.stats.encoding_fallback_bytes = text.fallback_bytes
                 yield ReadChunk(table, checks.rejected(bad_rows), text.bytes_read)
             self.stats.blank_lines = text.blank_lines

@@ -13,18 +13,7 @@ from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
 from geodata.stores.base import DEMO, FORCE, LayerInfo, RecordPage, Store
 from geodata.stores.sqlite import SQLiteStore
 
-__all__ = ["DEMO", "FORCE", "LayerInfo", "RecordPage", "SQLiteStore", "Store", "open_store",
-           "redact_url"]
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for logs and responses)."""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+__all__ = ["DEMO", "FORCE", "LayerInfo", "RecordPage", "SQLiteStore", "Store", "open_store"]
 
 
 def open_store(

@@ -165,24 +165,7 @@ class Store(Protocol):
         ...
 
 
-def describe_filter(flt: IncidentFilter | None) -> dict[str, Any]:
-    """A JSON-ready description of a filter (for logs and responses)."""
-    if flt is None:
-        return {}
-    return {
-        "start": flt.start,
-        "end": flt.end,
-        "categories": list(flt.categories) if flt.categories is not None else None,
-        "bbox": list(flt.bbox) if flt.bbox is not None else None,
-    }
-
-
 def page_bounds(total: int, offset: int, limit: int) -> tuple[int, int]:
     """Clamp a page to ``[0, total]``."""
     start = min(max(offset, 0), total)
     return start, min(start + max(limit, 0), total)
-
-
-def sequence_of(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    """A tuple of the values, or None."""
-    return tuple(values) if values is not None else None

@@ -98,9 +98,8 @@ class _Exploding(IncidentReader):
     namespace = "police.uk"
 
     def __init__(self, inner: IncidentReader) -> None:
-        super().__init__(inner.options)
+        super().__init__("exploding.csv", options=inner.options)
         self.inner = inner
-        self.source = "exploding.csv"
 
     def __iter__(self) -> Iterator:
         for k, chunk in enumerate(self.inner):
