@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
-## test: create the environment, lint, run the whole suite
-test: $(STAMP)
-	$(BIN)/ruff check .
+## test: create the environment, lint, type-check, run the whole suite
+test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
 bench: $(STAMP)

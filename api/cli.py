@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -97,6 +98,10 @@ def _progress(enabled: bool) -> Progress:
         transient=True,
         disable=not enabled,
     )
+
+
+def _advance(bar: Progress, task: Any, done: int, _total: int | None) -> None:
+    bar.update(task, completed=done)
 
 
 def _ranges(ranges: list[list[int]]) -> str:
@@ -213,8 +218,7 @@ def ingest(
                     task = bar.add_task(path.name, total=path.stat().st_size)
                     report = run_ingest(
                         store, reader, on_rejected=on_rejected,
-                        on_progress=lambda done, _total, task=task: bar.update(
-                            task, completed=done),
+                        on_progress=partial(_advance, bar, task),
                     )
                 d = report.to_dict()
                 reports.append(d)

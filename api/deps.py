@@ -13,7 +13,7 @@ from geodata.taxonomy import Taxonomy
 
 def get_settings(request: Request) -> Settings:
     """The app's settings."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_store(request: Request) -> Store:
@@ -21,12 +21,12 @@ def get_store(request: Request) -> Store:
     store = request.app.state.store
     if store is None:  # raises StoreUnavailable (503) while it still cannot be opened
         store = request.app.state.store = request.app.state.open_store()
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 def get_taxonomy(request: Request) -> Taxonomy:
     """The taxonomy loaded at start."""
-    return request.app.state.taxonomy  # type: ignore[no-any-return]
+    return request.app.state.taxonomy
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -127,7 +127,8 @@ class AreaCheck:
     def __post_init__(self) -> None:
         if self.buffer_m < 0:
             raise ValueError("buffer_m must be >= 0")
-        lon0, lat0, lon1, lat1 = CRS.from_user_input(self.crs).area_of_use.bounds
+        use = CRS.from_user_input(self.crs).area_of_use
+        lon0, lat0, lon1, lat1 = use.bounds if use is not None else (-180.0, -90.0, 180.0, 90.0)
         object.__setattr__(self, "_lonlat_bounds", (lon0, lat0, lon1, lat1))
         if self.boundary is not None:
             area = self.boundary.buffer(self.buffer_m) if self.buffer_m > 0 else self.boundary

@@ -245,9 +245,8 @@ def ingest(
         report.records = reader.stats.records
         report.read = reader.stats.to_dict()
         report.period = None if tmin is None else (tmin, tmax)  # type: ignore[assignment]
-        report.stacking = stacking_summary(
-            *(np.concatenate(a) if a else np.empty(0) for a in (xs, ys, lons, lats))
-        )
+        x, y, lon, lat = (np.concatenate(a) if a else np.empty(0) for a in (xs, ys, lons, lats))
+        report.stacking = stacking_summary(x, y, lon, lat)
         report.elapsed_s = time.perf_counter() - started
         summary = report.to_dict()
         summary.pop("rejected_rows")

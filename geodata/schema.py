@@ -252,12 +252,12 @@ class IncidentColumns:
     lat: np.ndarray
     occurred_at: np.ndarray
     precision: np.ndarray
-    category: pd.Categorical
+    category: pd.Categorical[str]
     weight: np.ndarray
     rid: np.ndarray
     crs: str
     data_version: str
-    extra: dict[str, pd.Categorical] = field(default_factory=dict)
+    extra: dict[str, pd.Categorical[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

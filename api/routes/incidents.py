@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import IO, Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
@@ -55,15 +55,15 @@ _UPLOAD_DOC = {
 }
 
 
-def _spool() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=_SPOOL)
+def _spool() -> BinaryIO:
+    return cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=_SPOOL))  # closed by caller
 
 
 def _run_ingest(
     store: Store,
     settings: Settings,
     taxonomy: Taxonomy,
-    file: IO[bytes],
+    file: BinaryIO,
     *,
     name: str,
     fmt: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import geopandas as gpd
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -41,7 +42,7 @@ def get_layer(kind: LayerKind, store: StoreDep) -> JSONResponse:
             status_code=404,
         )
     frame = layer.frame
-    if "geometry" not in frame.columns:
+    if not isinstance(frame, gpd.GeoDataFrame):
         rows = json.loads(frame.to_json(orient="records"))
         return JSONResponse({"kind": kind, "source": layer.source, "rows": rows})
     data = json.loads(frame.to_crs(WGS84).to_json(drop_id=True, to_wgs84=False))

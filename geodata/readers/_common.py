@@ -50,13 +50,29 @@ class RowChecks:
         self.reason = np.empty(n, dtype=object)
         self.detail = np.empty(n, dtype=object)
 
-    def flag(self, mask: np.ndarray, reason: str, detail: Callable[[int], str]) -> None:
-        """Reject the rows in ``mask`` not rejected yet, with ``detail(i)`` as the sentence."""
+    def flag(
+        self,
+        mask: np.ndarray,
+        reason: str,
+        detail: Callable[[int], str] | str,
+        *values: np.ndarray,
+    ) -> None:
+        """Reject the rows in ``mask`` not rejected yet.
+
+        ``detail`` is a function of the row index that returns the sentence, or a template
+        whose ``{}`` fields are filled with the row's ``values``, quoted.
+        """
         idx = np.flatnonzero(mask & ~self.bad)
         if idx.size:
             self.bad[idx] = True
             self.reason[idx] = reason
-            self.detail[idx] = [detail(int(i)) for i in idx]
+            if isinstance(detail, str):
+                template = detail
+                self.detail[idx] = [
+                    template.format(*(show(v[i]) for v in values)) for i in idx.tolist()
+                ]
+            else:
+                self.detail[idx] = [detail(int(i)) for i in idx]
 
     @property
     def ok(self) -> np.ndarray:
@@ -194,9 +210,10 @@ def check_coordinates(
         lon, lat = a, b
         x, y, info = transform(a, b, WGS84, area.crs)
     else:
-        x, y, info = (a, b, None) if source_crs == area.crs else transform(a, b, source_crs, area.crs)
-        lon, lat, info_ll = transform(x, y, area.crs, WGS84)
-        info = info or info_ll
+        x, y = a, b
+        if source_crs != area.crs:
+            x, y, _info = transform(a, b, source_crs, area.crs)
+        lon, lat, info = transform(x, y, area.crs, WGS84)
     good = np.isfinite(x) & np.isfinite(y) & np.isfinite(lon) & np.isfinite(lat)
     checks.flag(
         ~good | ~area.in_crs_area(lon, lat),
@@ -426,7 +443,8 @@ class ChunkFields:
 
     ``coords`` are the two coordinate columns as text, named ``coord_names``, in ``coord_crs``
     (WGS84 longitude/latitude, or eastings/northings). ``ids`` may hold blanks, which get ids
-    derived from ``id_content(mask)``: the columns whose content identifies those rows.
+    derived from ``id_content``: the columns whose content identifies a row (or a function of
+    the mask of blank ids that returns those columns, for content that is costly to build).
     ``weight`` is a text column of weights or None. ``text`` holds the other text fields.
     """
 
@@ -439,7 +457,7 @@ class ChunkFields:
     crime_type: np.ndarray
     crime_column: str
     ids: np.ndarray
-    id_content: Callable[[np.ndarray], list[np.ndarray]]
+    id_content: list[np.ndarray] | Callable[[np.ndarray], list[np.ndarray]]
     text: dict[str, np.ndarray]
     weight: np.ndarray | None = None
     weight_name: str = "weight"
@@ -473,12 +491,14 @@ def finish_chunk(
         w_text, name = fields.weight, fields.weight_name
         values, blank, bad = parse_numbers(w_text)
         invalid = bad | (~blank & ~(np.isfinite(values) & (values >= 0)))
-        checks.flag(invalid, BAD_WEIGHT, lambda i: f"{name} {show(w_text[i])} is not a weight >= 0")
+        checks.flag(invalid, BAD_WEIGHT, f"{name} {{}} is not a weight >= 0", w_text)
         numeric["weight"] = np.where(blank | invalid, 1.0, values).astype(np.float32)
     ids = strip(fields.ids)
     blank_id = ids == ""
     if blank_id.any():
-        ids[blank_id] = derived_ids(fields.id_content(blank_id), occurrences)
+        content = fields.id_content
+        columns = content(blank_id) if callable(content) else [c[blank_id] for c in content]
+        ids[blank_id] = derived_ids(columns, occurrences)
     return build_table(
         keep=checks.ok,
         lines=fields.lines,

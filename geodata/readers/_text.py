@@ -89,7 +89,7 @@ class _LineGuard(io.RawIOBase):
     place, so line numbers stay right. The wrapped file is not closed with this object.
     """
 
-    def __init__(self, inner: BinaryIO, limit: int, guard: bool) -> None:
+    def __init__(self, inner: BinaryIO | io.RawIOBase, limit: int, guard: bool) -> None:
         self._inner = inner
         self._limit = limit
         self._guard = guard
@@ -132,7 +132,7 @@ class _LineGuard(io.RawIOBase):
                 self._skipping = True
                 self._out += _OVERSIZED.encode() + b"\n"
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, b) -> int:
         self._fill(len(b))
         n = min(len(b), len(self._out))
         b[:n] = self._out[:n]
@@ -455,7 +455,7 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, n: int = -1) -> bytes:
         if self._head:
             head, self._head = self._head, b""
             if n < 0:

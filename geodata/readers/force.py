@@ -143,11 +143,11 @@ def default_mapping_for(header: list[str]) -> ForceExportMapping | None:
         coords = {"x": None, "y": None, "lon": "longitude", "lat": "latitude"}
     else:
         return None
-    optional = {
+    optional: dict[str, str | None] = {
         k: (k if k in idx else None)
-        for k in ("location", "lsoa_code", "outcome", "weight")
+        for k in ("location", "lsoa_code", "outcome", "weight", "incident_id")
     }
-    optional["id"] = "incident_id" if "incident_id" in idx else None
+    optional["id"] = optional.pop("incident_id")
     return ForceExportMapping(**coords, **optional)  # type: ignore[arg-type]
 
 
@@ -240,9 +240,10 @@ class ForceCsvReader(IncidentReader):
                 checks.flag(
                     ~ok,
                     BAD_DATE,
-                    lambda i, w=when: f"{mapping.occurred_at} {show(w[i])} is not a date "
+                    f"{mapping.occurred_at} {{}} is not a date "
                     + (f"in the format {mapping.date_format!r}" if mapping.date_format else
                        "(ISO 8601, YYYY-MM or dd/mm/yyyy [HH:MM[:SS]])"),
+                    when,
                 )
                 a_name = mapping.lon if geographic else mapping.x
                 b_name = mapping.lat if geographic else mapping.y
@@ -256,7 +257,7 @@ class ForceCsvReader(IncidentReader):
                     crime_type=col(mapping.crime_type),
                     crime_column=mapping.crime_type,
                     ids=col(mapping.id),
-                    id_content=lambda blank, cols=cols: [c[blank] for c in cols],
+                    id_content=cols,  # every column counts
                     text={
                         "location_text": col(mapping.location),
                         "lsoa_code": strip(col(mapping.lsoa_code)),

@@ -134,7 +134,8 @@ class PoliceCsvReader(IncidentReader):
                 checks.flag(
                     ~month_ok,
                     BAD_DATE,
-                    lambda i, m=month_text: f"Month {show(m[i])} is not a month (YYYY-MM)",
+                    "Month {} is not a month (YYYY-MM)",
+                    month_text,
                 )
                 fields = ChunkFields(
                     lines=lines,
@@ -146,7 +147,7 @@ class PoliceCsvReader(IncidentReader):
                     crime_type=col("Crime type"),
                     crime_column="Crime type",
                     ids=col("Crime ID"),
-                    id_content=lambda blank, col=col: [col(c)[blank] for c in _ID_CONTENT],
+                    id_content=[col(c) for c in _ID_CONTENT],
                     text={
                         "location_text": col("Location"),
                         "lsoa_code": strip(col("LSOA code")),

@@ -45,8 +45,8 @@ def encode_strings(values: np.ndarray, *, plain: bool = False) -> bytes:
     n = len(values)
     if plain:
         return _HEADER.pack(b"P", 0, n) + _join(list(values))
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    uniques = [("" if u is None else str(u)) for u in uniques]
+    codes, found = pd.factorize(values, use_na_sentinel=False)
+    uniques = [("" if u is None else str(u)) for u in found]
     if n and len(uniques) > n // 2:
         return _HEADER.pack(b"P", 0, n) + _join(list(values))
     width = 1 if len(uniques) <= 0xFF else 2 if len(uniques) <= 0xFFFF else 4

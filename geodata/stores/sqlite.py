@@ -420,9 +420,9 @@ class SQLiteStore:
                     )
                     codes[c].append(to_global[local[mask]])
 
-        def cat(c: str) -> pd.Categorical:
+        def cat(c: str) -> pd.Categorical[str]:
             values = np.concatenate(codes[c]) if codes[c] else np.empty(0, dtype=np.int64)
-            return pd.Categorical.from_codes(values, categories=list(vocab[c]))
+            return pd.Categorical.from_codes(values, categories=pd.Index(list(vocab[c])))
 
         def num(c: str, dtype: np.dtype) -> np.ndarray:
             return np.concatenate(parts[c]) if parts[c] else np.empty(0, dtype=dtype)
