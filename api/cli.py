@@ -31,7 +31,7 @@ from rich.progress import (
 )
 
 from api.settings import Settings
-from geodata.errors import GeodataError
+from geodata.errors import GeodataError, InvalidFile
 from geodata.schema import RejectedRow
 
 app = typer.Typer(
@@ -156,8 +156,8 @@ def serve(
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level CSVs, force "
-                                                "export CSVs or GeoJSON files.")],
+    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level CSVs (or "
+                                                "folders of them), force export CSVs, GeoJSON.")],
     database: DatabaseOpt = None,
     format: Annotated[str, typer.Option(
         help="auto (from name and header), police, force or geojson.")] = "auto",
@@ -172,8 +172,11 @@ def ingest(
     show: Annotated[int, typer.Option(help="Most rejected rows to list per file.", min=0)] = 200,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load incident files into the store and say, row by row, what was accepted, skipped as a
-    duplicate and rejected. Loading a file twice adds nothing."""
+    """Load incident files and say, row by row, what was accepted, skipped or rejected.
+
+    Loading a file twice adds nothing. A file that cannot be read at all is reported and the
+    others are still loaded (the exit status is then 1).
+    """
     from geodata.ingest import ingest as run_ingest
     from geodata.layers import force_area
     from geodata.readers import ForceExportMapping, ReadOptions, open_reader
@@ -185,6 +188,7 @@ def ingest(
     if policy_name not in ("other", "reject"):
         raise _fail("--unknown-crime-types must be 'other' or 'reject'", as_json, 2)
     reports: list[dict[str, Any]] = []
+    failed = 0
     rejects_file = rejects_out.open("w", newline="", encoding="utf-8") if rejects_out else None
     rejects_writer = csv.writer(rejects_file) if rejects_file else None
     if rejects_writer:
@@ -199,7 +203,7 @@ def ingest(
             options = ReadOptions(taxonomy=taxonomy, area=area, crs=store.crs,
                                   timezone=store.timezone,
                                   unknown_types=UnknownTypePolicy(policy_name))
-            for path in files:
+            for path in _expand(files):
                 listed = 0
 
                 def on_rejected(row: RejectedRow, path: Path = path) -> None:
@@ -213,13 +217,21 @@ def ingest(
 
                 if not as_json:
                     out.print(f"{path}:", markup=False)
-                reader = open_reader(path, format=format, options=options, mapping=the_mapping)
-                with _progress(not as_json and err.is_terminal) as bar:
-                    task = bar.add_task(path.name, total=path.stat().st_size)
-                    report = run_ingest(
-                        store, reader, on_rejected=on_rejected,
-                        on_progress=partial(_advance, bar, task),
-                    )
+                try:
+                    reader = open_reader(path, format=format, options=options,
+                                         mapping=the_mapping)
+                    with _progress(not as_json and err.is_terminal) as bar:
+                        task = bar.add_task(path.name, total=path.stat().st_size)
+                        report = run_ingest(
+                            store, reader, on_rejected=on_rejected,
+                            on_progress=partial(_advance, bar, task),
+                        )
+                except InvalidFile as exc:  # this file is unreadable: say so, go on with the rest
+                    failed += 1
+                    reports.append({"source": str(path), "error": str(exc)})
+                    if not as_json:
+                        err.print(f"  [bold red]not loaded:[/] {exc}", highlight=False)
+                    continue
                 d = report.to_dict()
                 reports.append(d)
                 if not as_json:
@@ -229,6 +241,22 @@ def ingest(
             rejects_file.close()
     if as_json:
         print(json.dumps({"database": url, "files": reports}, default=str))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for the data.police.uk street files inside it."""
+    out_paths: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.rglob("*-street.csv"))
+            if not found:
+                raise InvalidFile(f"{p} holds no data.police.uk street files (*-street.csv)")
+            out_paths.extend(found)
+        else:
+            out_paths.append(p)
+    return out_paths
 
 
 def _print_report(d: dict[str, Any], listed: int, show: int, rejects_out: Path | None) -> None:

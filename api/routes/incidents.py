@@ -204,7 +204,8 @@ def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> Incident
     categories: list[str] | None = None
     if q.category:
         categories = [c.strip() for part in q.category for c in part.split(",") if c.strip()]
-        unknown = sorted(set(categories) - set(taxonomy.categories))
+        categories = categories or None
+        unknown = sorted(set(categories or ()) - set(taxonomy.categories))
         if unknown:
             raise BadRequest(
                 f"unknown category {', '.join(unknown)}; categories are "

@@ -180,6 +180,7 @@ def test_incident_filters(demo_client: TestClient):
                                       "heritage_crime")
     assert matched(bbox="-1.2,54.0,-0.9,54.2") < everything
     assert matched(bbox="10,10,11,11") == 0
+    assert matched(category="") == everything
 
 
 @pytest.mark.parametrize(

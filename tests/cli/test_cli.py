@@ -56,7 +56,7 @@ def test_bad_input_exits_1_with_a_message(tmp_path: Path):
     proc = run(tmp_path, "ingest", str(empty), ok=False)
     assert proc.returncode == 1 and "the file is empty" in proc.stderr
     proc = run(tmp_path, "ingest", str(empty), "--json", ok=False)
-    assert proc.returncode == 1 and "empty" in json.loads(proc.stdout)["error"]
+    assert proc.returncode == 1 and "empty" in json.loads(proc.stdout)["files"][0]["error"]
     proc = run(tmp_path, "ingest", str(tmp_path / "missing.csv"), ok=False)
     assert proc.returncode == 1 and "missing.csv" in proc.stderr
     proc = run(tmp_path, "layers", "add", "built_up_areas", str(LAD), ok=False)
@@ -135,3 +135,23 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
+
+
+def test_a_folder_of_monthly_files_and_a_bad_file_among_them(tmp_path: Path):
+    import shutil
+
+    from tests.conftest import LINCOLNSHIRE
+
+    folder = tmp_path / "download"
+    for src in (NORTH_YORKSHIRE, LINCOLNSHIRE):
+        month = folder / src.name[:7]
+        month.mkdir(parents=True)
+        shutil.copy(src, month / src.name)
+    (folder / "2019-01" / "2019-01-north-yorkshire-outcomes.csv").write_text("Crime ID,Month\n")
+    bad = tmp_path / "broken.csv"
+    bad.write_text("not,a,police,file\n1,2,3,4\n")
+    proc = run(tmp_path, "ingest", str(bad), str(folder), "--json", ok=False)
+    assert proc.returncode == 1
+    files = json.loads(proc.stdout)["files"]
+    assert "give a column mapping" in files[0]["error"]
+    assert [f["counts"]["accepted"] for f in files[1:]] == [5288, 5671]
