@@ -163,6 +163,8 @@ def _offline_docs(app: FastAPI) -> None:
             swagger_js_url=f"{r}/static/docs/swagger-ui-bundle.js",
             swagger_css_url=f"{r}/static/docs/swagger-ui.css",
             swagger_favicon_url=f"{r}/static/docs/favicon.png",
+            # no badge from validator.swagger.io: the page must not reach the internet
+            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True},
         )
 
     @app.get("/redoc", include_in_schema=False)

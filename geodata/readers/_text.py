@@ -2,7 +2,7 @@
 
 Files are decoded as UTF-8 (with or without a byte-order mark; UTF-16 when it has a UTF-16 BOM).
 Bytes that are not valid UTF-8 are read as Windows-1252 (Latin-1 where Windows-1252 has no
-character), one byte at a time, so a file that mixes encodings still reads and every
+character), so a file that mixes encodings still reads, and every
 fallback is counted. A line longer than ``max_line_bytes`` is never held in memory: it is
 skipped at the byte level and reported as a rejected row.
 """
@@ -261,9 +261,12 @@ class TextSource:
             if "\r" in body:
                 body = body.replace("\r\n", "\n")
             if '"' in body or "\r" in body or "\x00" in body:  # the csv module from here on
-                if pending:
-                    yield np.concatenate(starts), np.concatenate(tables), rejected
-                rest = io.StringIO(text if block else body, newline="")
+                if pending or rejected:
+                    yield *_joined(starts, tables, ncols), rejected
+                unread = text if block else body
+                if block and not unread.endswith(("\n", "\r")):
+                    unread += self._text.readline()  # finish the line the block cut off
+                rest = io.StringIO(unread, newline="")
                 reader = csv.reader(chain(rest, self._text), delimiter=delimiter, strict=False)
                 yield from self._csv_chunks(reader, last, ncols, chunk_rows)
                 return
@@ -296,8 +299,7 @@ class TextSource:
             if not block:
                 break
         if pending or rejected:
-            yield (np.concatenate(starts) if starts else np.empty(0, dtype=np.int64),
-                   np.concatenate(tables) if tables else _as_table([], ncols), rejected)
+            yield *_joined(starts, tables, ncols), rejected
 
     def _csv_chunks(
         self, reader: Any, base: int, ncols: int, chunk_rows: int
@@ -422,6 +424,15 @@ def _split_block(body: str, n: int, ncols: int, delimiter: str) -> np.ndarray | 
     if not (table[:, ncols] == "\n").all():
         return None
     return table[:, :ncols]
+
+
+def _joined(
+    starts: list[np.ndarray], tables: list[np.ndarray], ncols: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate pieces of start lines and tables (which may be none)."""
+    if not tables:
+        return np.empty(0, dtype=np.int64), _as_table([], ncols)
+    return np.concatenate(starts), np.concatenate(tables)
 
 
 def _as_table(rows: list[list[str]], ncols: int) -> np.ndarray:

@@ -276,3 +276,17 @@ def test_a_hundred_megabytes_of_junk_after_a_header_streams_in_bounded_memory(tm
     assert counts["rejected"] > 0.99 * counts["records"]
     assert out["detail"] == 10_000  # details capped, counts complete
     assert out["rss_mb"] < 700, out
+
+
+@pytest.mark.parametrize("block_chars", [64, 200, 1 << 22])
+def test_a_bad_line_before_the_first_quote_is_still_reported(monkeypatch, block_chars: int):
+    # with small blocks, a block with only a bad line is read line by line before a later
+    # block's quote hands the rest to the csv module
+    import geodata.readers._text as text_module
+
+    monkeypatch.setattr(text_module, "_BLOCK_CHARS", block_chars)
+    text = HEADER + "short,line\n" + row("b", location='"On or near ""Quoted"" St"') + row("a")
+    result = read(text)
+    assert list(result.incidents.columns["id"]) == ["b", "a"]
+    assert result.incidents.columns["location_text"][0] == 'On or near "Quoted" St'
+    assert [(r.line, r.reason) for r in result.rejected] == [(2, "wrong_field_count")]
