@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geodata.coords import WGS84, enclosing_bounds
 from geodata.errors import StorePurposeError, StoreUnavailable
@@ -105,6 +106,20 @@ def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def _check_force_crs(crs: str) -> None:
+    """Refuse a CRS that is not projected in metres: distances and bandwidths are in metres."""
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError
+        raise ValueError(f"unknown CRS {crs!r}") from exc
+    unit = c.axis_info[0].unit_name if c.axis_info else ""
+    if not c.is_projected or unit not in ("metre", "meter"):
+        raise ValueError(
+            f"the force CRS must be projected in metres (for Great Britain EPSG:27700), "
+            f"not {crs}"
+        )
+
+
 class SQLiteStore:
     """The embedded store in one SQLite file.
 
@@ -125,6 +140,8 @@ class SQLiteStore:
     ------
     StoreUnavailable
         If the file cannot be opened or is not a store of this project.
+    ValueError
+        If ``crs`` is not a projected CRS in metres.
     """
 
     kind = "sqlite"
@@ -140,6 +157,7 @@ class SQLiteStore:
     ) -> None:
         self.path = Path(path).expanduser()
         self.busy_timeout_s = busy_timeout_s
+        _check_force_crs(crs)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []

@@ -272,3 +272,12 @@ def test_a_busy_store_says_so(tmp_path):
         w.finish({})
     first.close()
     second.close()
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:2263", "not a crs"])
+def test_a_store_refuses_a_force_crs_not_in_metres(tmp_path, crs: str):
+    with pytest.raises(ValueError, match="unknown CRS|projected in metres"):
+        SQLiteStore(tmp_path / "s.sqlite", crs=crs)
+    utm = SQLiteStore(tmp_path / "ok.sqlite", crs="EPSG:32630")
+    assert utm.crs == "EPSG:32630"
+    utm.close()
