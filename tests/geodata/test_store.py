@@ -276,7 +276,7 @@ def test_a_busy_store_says_so(tmp_path):
 
 @pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:2263", "not a crs"])
 def test_a_store_refuses_a_force_crs_not_in_metres(tmp_path, crs: str):
-    with pytest.raises(ValueError, match="unknown CRS|projected in metres"):
+    with pytest.raises(ValueError, match=r"unknown CRS|projected in metres"):
         SQLiteStore(tmp_path / "s.sqlite", crs=crs)
     utm = SQLiteStore(tmp_path / "ok.sqlite", crs="EPSG:32630")
     assert utm.crs == "EPSG:32630"
