@@ -229,7 +229,9 @@ class _County:
                 "town_centre": _blob(tx, ty, tc_r, rng, wobble=0.3),
             })
         self.villages: list[dict[str, Any]] = []
-        while len(self.villages) < len(_VILLAGES):
+        for _attempt in range(200_000):
+            if len(self.villages) == len(_VILLAGES):
+                break
             x, y = rng.uniform(cx - 24_000, cx + 24_000), rng.uniform(cy - 24_000, cy + 24_000)
             if not inner.contains(Point(x, y)):
                 continue
@@ -243,6 +245,8 @@ class _County:
                 "centre": (x, y),
                 "built_up": _blob(x, y, rng.uniform(300, 520), rng),
             })
+        if len(self.villages) < len(_VILLAGES):
+            raise RuntimeError("the demo county has no room for its villages")
         self._roads()
         self._map_points()
         self._heritage()
@@ -358,7 +362,9 @@ class _County:
         inner = self.boundary.buffer(-3_000)
         out: list[tuple[float, float]] = []
         places = [t["centre"] for t in self.towns] + [v["centre"] for v in self.villages]
-        while len(out) < n:
+        for _attempt in range(200_000):
+            if len(out) == n:
+                return out
             x = rng.uniform(_CENTRE[0] - 24_000, _CENTRE[0] + 24_000)
             y = rng.uniform(_CENTRE[1] - 24_000, _CENTRE[1] + 24_000)
             if not inner.contains(Point(x, y)):
@@ -368,6 +374,8 @@ class _County:
             if any(np.hypot(x - ox, y - oy) < min_gap for ox, oy in out):
                 continue
             out.append((x, y))
+        if len(out) < n:
+            raise RuntimeError(f"the demo county has no room for {n} remote places")
         return out
 
     def _farms_and_laybys(self) -> None:

@@ -117,8 +117,11 @@ def _find(columns: Sequence[str], role: str, given: str | None, source: str) -> 
 
 
 def _label(frame: pd.DataFrame, i: int) -> str:
+    """Name the i-th row of a frame by its feature number in the file (1-based) and its name."""
     name = frame["name"].iloc[i] if "name" in frame.columns else None
-    return f"feature {i + 1}" + (f" ({name!r})" if isinstance(name, str) and name else "")
+    at = frame.index[i]
+    number = int(at) + 1 if isinstance(at, (int, np.integer)) else i + 1
+    return f"feature {number}" + (f" ({name!r})" if isinstance(name, str) and name else "")
 
 
 def _read_frame(path: Path, *, crs: str | None, layer: str | None) -> gpd.GeoDataFrame:
@@ -287,7 +290,8 @@ def read_layer(
                 + "; repair them with --repair (shapely.make_valid)"
             )
         info["repaired"] = [
-            {"feature": int(i) + 1, "reason": shapely.is_valid_reason(geoms[i])} for i in invalid
+            {"feature": int(frame.index[i]) + 1, "reason": shapely.is_valid_reason(geoms[i])}
+            for i in invalid
         ]
         fixed = shapely.make_valid(geoms[invalid])
         if spec.geometry == "polygon":

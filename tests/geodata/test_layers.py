@@ -165,3 +165,10 @@ def test_layers_round_trip_through_the_store(store):
     store.put_layer(read_layer("heritage_sites", YORK_LISTED))  # replaced, not added
     assert len(store.get_layer("heritage_sites").frame) == 2944
     assert store.get_layer("town_centres") is None
+
+
+def test_errors_name_the_feature_by_its_place_in_the_file():
+    # Norwich is feature 170 of the file, whatever was selected before it
+    norfolk = ["E07000144", "E07000148", "E07000149"]
+    with pytest.raises(InvalidLayer, match=r"feature 170 \('Norwich'\)"):
+        read_layer("built_up_areas", LAD, select=("LAD21CD", norfolk))
