@@ -172,3 +172,20 @@ def test_errors_name_the_feature_by_its_place_in_the_file():
     norfolk = ["E07000144", "E07000148", "E07000149"]
     with pytest.raises(InvalidLayer, match=r"feature 170 \('Norwich'\)"):
         read_layer("built_up_areas", LAD, select=("LAD21CD", norfolk))
+
+
+def test_shapefile_and_geopackage_layers(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"NAME": ["Thornbury", "Elmsford"]},
+        geometry=[Point(462500, 471000).buffer(400), Point(481000, 483500).buffer(350)],
+        crs="EPSG:27700",
+    )
+    shp = tmp_path / "centres.shp"
+    frame.to_file(shp)
+    gpkg = tmp_path / "centres.gpkg"
+    frame.to_crs(4326).to_file(gpkg, layer="town_centres", driver="GPKG")
+    for path in (shp, gpkg):
+        layer = read_layer("town_centres", path)
+        assert list(layer.frame["name"]) == ["Thornbury", "Elmsford"]
+        assert layer.frame.crs.to_epsg() == 27700
+        assert abs(layer.frame.geometry.iloc[0].centroid.x - 462500) < 1
