@@ -1,0 +1,373 @@
+"""Exact DBSCAN in the plane on a grid, with point weights, in numpy.
+
+The grid has cells of side ``eps / sqrt(2)``, so any two points of one cell are within ``eps``
+of each other. That gives three shortcuts that keep the work close to one pass over the points:
+
+1. **Core points.** A point is core when the weight within ``eps`` of it (itself included)
+   reaches its threshold. A cell whose own weight reaches the threshold makes all its points
+   core. Otherwise each of the 20 cells that can hold neighbours is classed against the point
+   by the nearest and farthest distance to the cell's rectangle: wholly within ``eps`` (its
+   whole weight counts), wholly beyond (nothing counts), or cut by the circle; only cut cells,
+   and only for points not yet decided, are checked point by point.
+2. **Clusters.** All core points of a cell are connected. Two neighbouring cells are connected
+   when some pair of their core points is within ``eps``: decided by the bounding boxes of
+   their core points when possible, then by eight extreme points of each cell, and only then
+   by all pairs. Connected components of the cell graph are the clusters.
+3. **Border points** take the cluster of a core point within ``eps`` (the first cell found,
+   as scikit-learn leaves the choice to visiting order).
+
+Distances are compared squared (``dx*dx + dy*dy <= eps*eps``), as scikit-learn's trees do, so
+points exactly ``eps`` apart are neighbours in both. Clusters are numbered in the order of
+their first core point in the input, as scikit-learn numbers them, so core points get the same
+labels as :class:`sklearn.cluster.DBSCAN` with the same ``min_samples`` and ``sample_weight``.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+from scipy.ndimage import correlate
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+_OFFSETS = np.array(
+    [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+     if (dx, dy) != (0, 0) and not (abs(dx) == 2 and abs(dy) == 2)],
+    dtype=np.int64,
+)
+"""The 20 cells around a cell that can hold points within eps of a point in it."""
+_STENCIL = np.ones((5, 5))
+_STENCIL[[0, 0, 4, 4], [0, 4, 0, 4]] = 0.0
+_HALF = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in _OFFSETS])
+_PAIR_BUDGET = 2_000_000
+"""Most point pairs expanded at once (bounds memory to tens of MB)."""
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges ``[starts[i], starts[i]+counts[i])``: (owner i of each item, item index)."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(starts.shape[0]), counts)
+    first = np.cumsum(counts) - counts
+    item = np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
+    return owner, item
+
+
+def _batches(counts: np.ndarray, budget: int = _PAIR_BUDGET) -> list[slice]:
+    """Split consecutive items so each batch expands to at most ``budget`` pairs (at least one)."""
+    if counts.shape[0] == 0:
+        return []
+    cum = np.cumsum(counts)
+    cuts = [0]
+    while cuts[-1] < counts.shape[0]:
+        base = cum[cuts[-1] - 1] if cuts[-1] else 0
+        nxt = int(np.searchsorted(cum, base + budget, side="right"))
+        cuts.append(max(nxt, cuts[-1] + 1))
+    return [slice(a, b) for a, b in pairwise(cuts)]
+
+
+def _offset_distances(
+    fx: np.ndarray, fy: np.ndarray, dx: int, dy: int, side: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Squared nearest and farthest distances from points at (fx, fy) inside their cell to the
+    cell ``dx``, ``dy`` cells away (cells of side ``side``, the own cell at [0, side)^2)."""
+
+    def axis(f: np.ndarray, d: int) -> tuple[np.ndarray | float, np.ndarray]:
+        lo, hi = d * side - f, (d + 1) * side - f  # signed offsets to the far cell's edges
+        near = lo if d > 0 else (-hi if d < 0 else 0.0)
+        return near, np.maximum(np.abs(lo), np.abs(hi))
+
+    nx, fxx = axis(fx, dx)
+    ny, fyy = axis(fy, dy)
+    return nx * nx + ny * ny, fxx * fxx + fyy * fyy
+
+
+def _box_distances(
+    a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Squared nearest and farthest distances between boxes given as (n, 4) minx,miny,maxx,maxy."""
+    gx = np.maximum(np.maximum(b[:, 0] - a[:, 2], a[:, 0] - b[:, 2]), 0.0)
+    gy = np.maximum(np.maximum(b[:, 1] - a[:, 3], a[:, 1] - b[:, 3]), 0.0)
+    fx = np.maximum(a[:, 2] - b[:, 0], b[:, 2] - a[:, 0])
+    fy = np.maximum(a[:, 3] - b[:, 1], b[:, 3] - a[:, 1])
+    return gx * gx + gy * gy, fx * fx + fy * fy
+
+
+def grid_dbscan(
+    xy: np.ndarray, eps: float, threshold: float | np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact weighted DBSCAN of 2-D points.
+
+    Parameters
+    ----------
+    xy
+        (n, 2) float64 coordinates (metres in a projected CRS).
+    eps
+        Neighbourhood radius in the units of ``xy`` (> 0).
+    threshold
+        Weight a point's neighbourhood (itself included) must reach for it to be core: one
+        number (scikit-learn's ``min_samples``) or one per point.
+    weights
+        (n,) non-negative weights (scikit-learn's ``sample_weight``); 1 each by default.
+
+    Returns
+    -------
+    labels
+        int64 cluster of each point, -1 for noise, numbered as scikit-learn numbers them.
+    core
+        Boolean mask of the core points.
+    """
+    xy = np.asarray(xy, dtype=np.float64)
+    n = xy.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    core_out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return labels, core_out
+    w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    t_in = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,))
+    eps = float(eps)
+    eps2 = eps * eps
+    tight, loose = eps2 * (1 - 1e-9), eps2 * (1 + 1e-9)
+    side = eps / np.sqrt(2.0) * (1 - 1e-12)
+
+    # -- cells: points sorted by cell, cells as ranges --------------------------------------
+    x0, y0 = xy[:, 0].min(), xy[:, 1].min()
+    cx = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
+    cy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
+    stride = int(cy.max()) + 3
+    key = cx * stride + cy
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    px, py = xy[order, 0], xy[order, 1]
+    w, t = w_in[order], t_in[order]
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    start = np.concatenate([[0], bounds])
+    count = np.diff(np.concatenate([start, [n]]))
+    ukey = key[start]
+    ncell = ukey.shape[0]
+    cell = np.repeat(np.arange(ncell), count)
+    cell_w = np.add.reduceat(w, start)
+    rx0 = x0 + (ukey // stride - 2) * side
+    ry0 = y0 + (ukey % stride - 2) * side
+    nbr = _Neighbours(ukey, stride, int(cx.max()) + 3)
+    cell_w0 = np.append(cell_w, 0.0)  # index -1 (no cell) weighs nothing
+
+    # -- core points ------------------------------------------------------------------------
+    core = cell_w[cell] >= t
+    # a cell whose 21-cell neighbourhood weighs less than every threshold in it has no core
+    reach = nbr.stencil_sum(cell_w)
+    lowest = np.minimum.reduceat(t, start)
+    hopeless = reach < lowest
+    todo = np.flatnonzero(~core & ~hopeless[cell])
+    for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
+        if part.shape[0] == 0:
+            continue
+        c = cell[part]
+        qt = t[part]
+        fx = px[part] - rx0[c]  # position inside the own cell, in [0, side)
+        fy = py[part] - ry0[c]
+        acc = cell_w[c].copy()
+        upper = acc.copy()
+        cut_owner: list[np.ndarray] = []
+        cut_cell: list[np.ndarray] = []
+        for j, (dx, dy) in enumerate(_OFFSETS):
+            near2, far2 = _offset_distances(fx, fy, int(dx), int(dy), side)
+            other = nbr.at(c, j)
+            weight = cell_w0[other]
+            whole = far2 <= tight
+            cut = ~whole & (near2 <= loose) & (weight > 0)
+            acc += np.where(whole, weight, 0.0)
+            upper += np.where(whole | cut, weight, 0.0)
+            sel = np.flatnonzero(cut)
+            cut_owner.append(sel)
+            cut_cell.append(other[sel])
+        decided = (acc >= qt) | (upper < qt)
+        owners = np.concatenate(cut_owner)
+        cells = np.concatenate(cut_cell)
+        keep = ~decided[owners]
+        owners, cells = owners[keep], cells[keep]
+        qx, qy = px[part], py[part]
+        for b in _batches(count[cells]):
+            k, q = _expand(start[cells[b]], count[cells[b]])
+            who = owners[b][k]
+            ddx, ddy = px[q] - qx[who], py[q] - qy[who]
+            hit = ddx * ddx + ddy * ddy <= eps2
+            acc += np.bincount(who[hit], weights=w[q[hit]], minlength=part.shape[0])
+        core[part] = acc >= qt
+
+    # -- clusters of core points: connected cells -------------------------------------------
+    core_idx = np.flatnonzero(core)
+    if core_idx.shape[0] == 0:
+        return labels, core_out
+    ccell = cell[core_idx]
+    cstart = np.concatenate([[0], np.flatnonzero(np.diff(ccell)) + 1])
+    ccount = np.diff(np.concatenate([cstart, [core_idx.shape[0]]]))
+    cells_with_core = ccell[cstart]
+    slot = np.full(ncell, -1, dtype=np.int64)
+    slot[cells_with_core] = np.arange(cells_with_core.shape[0])
+    cxs, cys = px[core_idx], py[core_idx]
+    box = np.column_stack([
+        np.minimum.reduceat(cxs, cstart), np.minimum.reduceat(cys, cstart),
+        np.maximum.reduceat(cxs, cstart), np.maximum.reduceat(cys, cstart),
+    ])
+    anchors = _anchors(cxs, cys, cstart, ccount)
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
+    for j in np.flatnonzero(_HALF):
+        other = nbr.at(cells_with_core, j)
+        ok = np.flatnonzero((other >= 0) & (slot[np.maximum(other, 0)] >= 0))
+        a, b = ok, slot[other[ok]]
+        near, far = _box_distances(box[a], box[b])
+        linked = far <= tight
+        maybe = ~linked & (near <= loose)
+        if maybe.any():
+            ia, ib = a[maybe], b[maybe]
+            ax, ay = anchors[ia, :, 0][:, :, None], anchors[ia, :, 1][:, :, None]
+            bx, by = anchors[ib, :, 0][:, None, :], anchors[ib, :, 1][:, None, :]
+            by_anchor = ((ax - bx) ** 2 + (ay - by) ** 2 <= eps2).any(axis=(1, 2))
+            sub = np.flatnonzero(maybe)
+            linked[sub[by_anchor]] = True
+            rest = sub[~by_anchor]
+            if rest.shape[0]:
+                linked[rest] = _any_pair_within(
+                    cstart[a[rest]], ccount[a[rest]], cstart[b[rest]], ccount[b[rest]],
+                    cxs, cys, eps2,
+                )
+        edges_a.append(a[linked])
+        edges_b.append(b[linked])
+    m = cells_with_core.shape[0]
+    ea, eb = np.concatenate(edges_a), np.concatenate(edges_b)
+    graph = coo_matrix((np.ones(ea.shape[0], dtype=np.int8), (ea, eb)), shape=(m, m))
+    _n, comp = connected_components(graph, directed=False)
+
+    # number clusters by their first core point in the input, as scikit-learn does
+    comp_of_core = comp[np.repeat(np.arange(m), ccount)]
+    first = np.full(comp.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, comp_of_core, order[core_idx])
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
+    lab_sorted = np.full(n, -1, dtype=np.int64)
+    lab_sorted[core_idx] = rank[comp_of_core]
+
+    # -- border points ----------------------------------------------------------------------
+    cell_label = np.full(ncell, -1, dtype=np.int64)
+    cell_label[cells_with_core] = rank[comp]
+    border = np.flatnonzero(~core)
+    own = cell_label[cell[border]]
+    lab_sorted[border] = own
+    left = border[own < 0]
+    has_core = np.zeros(ncell)
+    has_core[cells_with_core] = 1.0
+    left = left[nbr.stencil_sum(has_core)[cell[left]] > 0]  # some core cell within reach
+    for j in range(_OFFSETS.shape[0]):
+        if left.shape[0] == 0:
+            break
+        other = nbr.at(cell[left], j)
+        sl = np.where(other >= 0, slot[np.maximum(other, 0)], -1)
+        has = np.flatnonzero(sl >= 0)
+        if has.shape[0] == 0:
+            continue
+        p, s = left[has], sl[has]
+        qbox = np.column_stack([px[p], py[p], px[p], py[p]])
+        near, far = _box_distances(qbox, box[s])
+        found = np.zeros(p.shape[0], dtype=bool)
+        found[far <= tight] = True
+        check = np.flatnonzero(~found & (near <= loose))
+        if check.shape[0]:
+            found[check] = _any_pair_within(
+                p[check], np.ones(check.shape[0], dtype=np.int64), cstart[s[check]],
+                ccount[s[check]], px, py, eps2, b_x=cxs, b_y=cys,
+            )
+        hit = np.flatnonzero(found)
+        lab_sorted[p[hit]] = cell_label[cells_with_core[s[hit]]]
+        still = np.ones(left.shape[0], dtype=bool)
+        still[has[hit]] = False
+        left = left[still]
+
+    labels[order] = lab_sorted
+    core_out[order] = core
+    return labels, core_out
+
+
+class _Neighbours:
+    """Finds the 20 neighbour cells of occupied cells: a dense lookup table when the grid is
+    not much larger than the number of occupied cells, else binary search over cell keys."""
+
+    def __init__(self, ukey: np.ndarray, stride: int, width: int) -> None:
+        self.ukey = ukey
+        self.stride = stride
+        self.width = width
+        n = ukey.shape[0]
+        size = width * stride
+        self.table: np.ndarray | None = None
+        if size <= max(8 * n, 4_000_000):
+            self.table = np.full(size + 2 * stride + 3, -1, dtype=np.int64)
+            self.table[ukey] = np.arange(n)
+
+    def at(self, cells: np.ndarray, j: int) -> np.ndarray:
+        """The neighbour at offset ``j`` of each cell (-1 where that cell is empty)."""
+        dx, dy = _OFFSETS[j]
+        target = self.ukey[cells] + dx * self.stride + dy
+        if self.table is not None:
+            return self.table[target]
+        idx = np.minimum(np.searchsorted(self.ukey, target), self.ukey.shape[0] - 1)
+        return np.where(self.ukey[idx] == target, idx, -1)
+
+    def stencil_sum(self, values: np.ndarray) -> np.ndarray:
+        """For each cell, the sum of ``values`` over itself and its 20 neighbours."""
+        if self.table is not None:
+            dense = np.zeros(self.width * self.stride)
+            dense[self.ukey] = values
+            grid = dense.reshape(self.width, self.stride)
+            total = correlate(grid, _STENCIL, mode="constant", cval=0.0)
+            return total.ravel()[self.ukey]
+        out = values.astype(np.float64).copy()
+        padded = np.append(values.astype(np.float64), 0.0)
+        every = np.arange(self.ukey.shape[0])
+        for j in range(_OFFSETS.shape[0]):
+            out += padded[self.at(every, j)]
+        return out
+
+
+def _anchors(x: np.ndarray, y: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Eight extreme points of each group (along x, y and the diagonals, both ways)."""
+    group = np.repeat(np.arange(start.shape[0]), count)
+    out = np.empty((start.shape[0], 8, 2))
+    for k, proj in enumerate((x, y, x + y, x - y, -x, -y, -x - y, y - x)):
+        top = np.maximum.reduceat(proj, start)
+        at = np.flatnonzero(proj == top[group])
+        first = at[np.concatenate([[0], np.flatnonzero(np.diff(group[at])) + 1])]
+        out[:, k, 0] = x[first]
+        out[:, k, 1] = y[first]
+    return out
+
+
+def _any_pair_within(
+    a_start: np.ndarray,
+    a_count: np.ndarray,
+    b_start: np.ndarray,
+    b_count: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    eps2: float,
+    *,
+    b_x: np.ndarray | None = None,
+    b_y: np.ndarray | None = None,
+) -> np.ndarray:
+    """For each i: is some point of range A_i within eps of some point of range B_i?"""
+    bx = x if b_x is None else b_x
+    by = y if b_y is None else b_y
+    result = np.zeros(a_start.shape[0], dtype=bool)
+    sizes = a_count * b_count
+    for sl in _batches(sizes):
+        ia, ra = _expand(a_start[sl], a_count[sl])  # each A point, and whose pair it is
+        k, rb = _expand(np.zeros_like(ra), b_count[sl][ia])  # each A point x each B point
+        pair = ia[k]
+        qa = ra[k]
+        qb = b_start[sl][pair] + rb
+        dx, dy = x[qa] - bx[qb], y[qa] - by[qb]
+        hit = dx * dx + dy * dy <= eps2
+        res = np.zeros(sizes[sl].shape[0], dtype=bool)
+        res[pair[hit]] = True
+        result[sl] = res
+    return result
