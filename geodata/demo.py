@@ -329,7 +329,8 @@ class _County:
             vx, vy = v["centre"]
             grade = "Listed building, grade I" if i % 3 == 0 else "Listed building, grade II*"
             sites.append({
-                "name": f"{_SAINTS[i]}'s Church, {v['name']}",
+                "name": f"{_SAINTS[i]}{chr(39) if _SAINTS[i].endswith('s') else chr(39) + 's'} "
+                        f"Church, {v['name']}",
                 "designation": grade,
                 "kind": "church",
                 "geometry": Point(vx + rng.uniform(-120, 120), vy + rng.uniform(-120, 120)),
@@ -452,9 +453,9 @@ def _planted(county: _County) -> list[_Planted]:
         for i, xy in enumerate(county.laybys)
     ]
     wild = county._remote_spots(2, min_gap=6_000)
-    out.append(_Planted("Hare coursing on the open fields", "hare_coursing", wild[0], 700, 250,
+    out.append(_Planted("Hare coursing on the open fields", "hare_coursing", wild[0], 200, 250,
                         "rural", "open country"))
-    out.append(_Planted("Deer poaching in the woods", "poaching", wild[1], 400, 100, "rural",
+    out.append(_Planted("Deer poaching in the woods", "poaching", wild[1], 150, 150, "rural",
                         "open country"))
     return out
 

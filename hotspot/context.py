@@ -1,0 +1,230 @@
+"""Context classes: which team a hotspot goes to, decided from the reference layers.
+
+Each incident gets one class, by precedence:
+
+1. ``town_centre``: inside a town-centre polygon (town centre officers);
+2. ``heritage_site``: within ``heritage_distance_m`` (default 200 m) of a heritage site that lies
+   outside the town centres (Rural Crime Team);
+3. ``rural``: outside every built-up area, or in an LSOA the ONS rural-urban lookup calls rural
+   (Rural Crime Team);
+4. ``urban``: the rest (residential streets, retail parks).
+
+A hotspot's class is the class most of its incidents have (ties go by the precedence above):
+a historic town centre has hundreds of listed buildings and its hotspots are still the town
+centre officers'. Every hotspot still reports the shares of its incidents in each class and
+the heritage sites it touches. Missing layers make no incident of that class (without
+built-up areas or a lookup, nothing is rural). All the spatial tests are vectorised joins
+(``shapely.STRtree``), not a loop over points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from hotspot.errors import InvalidParameter
+
+CLASSES = ("town_centre", "heritage_site", "rural", "urban")
+"""Context classes, in order of precedence."""
+TEAM = {
+    "town_centre": "town_centre_officers",
+    "heritage_site": "rural_crime_team",
+    "rural": "rural_crime_team",
+    "urban": "neighbourhood_policing",
+}
+
+
+@dataclass(frozen=True)
+class ContextLayers:
+    """The reference layers classification needs, in the analysis CRS (metres).
+
+    Parameters
+    ----------
+    town_centres
+        Polygons with a ``name`` column.
+    built_up_areas
+        Polygons (``name`` used to name urban and rural hotspots when present).
+    heritage_sites
+        Points or polygons with ``name`` and ``designation``.
+    rural_lsoas
+        LSOA codes the ONS rural-urban lookup calls rural.
+    heritage_distance_m
+        How near a heritage site an incident must be to count for it, metres.
+    heritage_designations
+        Keep only heritage sites whose designation matches one of these (case-insensitive,
+        whole words: ``"grade I"`` does not match grade II), e.g. ``["Scheduled monument",
+        "grade I", "grade II*", "World Heritage"]``; None keeps all.
+    """
+
+    town_centres: gpd.GeoDataFrame | None = None
+    built_up_areas: gpd.GeoDataFrame | None = None
+    heritage_sites: gpd.GeoDataFrame | None = None
+    rural_lsoas: Collection[str] | None = None
+    heritage_distance_m: float = 200.0
+    heritage_designations: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.heritage_distance_m) or not 0 <= self.heritage_distance_m <= 5000:
+            raise InvalidParameter("heritage_distance_m must be from 0 to 5,000 m")
+
+    def used(self) -> list[str]:
+        """Names of the layers present (for reports)."""
+        names = []
+        for name in ("town_centres", "built_up_areas", "heritage_sites"):
+            layer = getattr(self, name)
+            if layer is not None and len(layer):
+                names.append(name)
+        if self.rural_lsoas:
+            names.append("rural_urban_lookup")
+        return names
+
+    def sites(self) -> gpd.GeoDataFrame | None:
+        """The heritage sites kept by the designation filter, outside the town centres."""
+        sites = self.heritage_sites
+        if sites is None or len(sites) == 0:
+            return None
+        if self.heritage_designations:
+            pattern = "|".join(
+                rf"(?<![\w*]){re.escape(p.strip())}(?![\w*])" for p in self.heritage_designations
+            )
+            keep = sites["designation"].astype(str).str.contains(pattern, case=False, regex=True)
+            sites = sites[keep.to_numpy()]
+        tc = self.town_centres
+        if tc is not None and len(tc) and len(sites):
+            inside = shapely.intersects(
+                np.asarray(sites.geometry.values, dtype=object)[:, None],
+                np.asarray(tc.geometry.values, dtype=object)[None, :],
+            ).any(axis=1)
+            sites = sites[~inside]
+        return sites if len(sites) else None
+
+
+@dataclass(frozen=True)
+class IncidentContext:
+    """Per-incident context: class index into :data:`CLASSES`, town centre and nearest site."""
+
+    cls: np.ndarray
+    town_centre: np.ndarray
+    """Index of the town centre holding the incident, -1 if none."""
+    heritage: np.ndarray
+    """Index (into ``layers.sites()``) of the nearest heritage site within reach, -1 if none."""
+
+
+def _first_hit(tree_query: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -1, dtype=np.int64)
+    if tree_query.size:
+        src, tgt = tree_query
+        order = np.lexsort((tgt, src))
+        src, tgt = src[order], tgt[order]
+        first = np.concatenate([[True], src[1:] != src[:-1]])
+        out[src[first]] = tgt[first]
+    return out
+
+
+def incident_context(
+    xy: np.ndarray, lsoa_codes: np.ndarray | None, layers: ContextLayers
+) -> IncidentContext:
+    """Classify each incident (see the module docstring)."""
+    n = xy.shape[0]
+    pts = shapely.points(xy) if n else np.empty(0, dtype=object)
+    tc_idx = np.full(n, -1, dtype=np.int64)
+    if layers.town_centres is not None and len(layers.town_centres) and n:
+        tree = shapely.STRtree(np.asarray(layers.town_centres.geometry.values, dtype=object))
+        tc_idx = _first_hit(tree.query(pts, predicate="within"), n)
+    site_idx = np.full(n, -1, dtype=np.int64)
+    sites = layers.sites()
+    if sites is not None and n:
+        tree = shapely.STRtree(np.asarray(sites.geometry.values, dtype=object))
+        pairs = tree.query_nearest(pts, max_distance=layers.heritage_distance_m, all_matches=False)
+        site_idx = _first_hit(pairs, n)
+    rural = np.zeros(n, dtype=bool)
+    if layers.built_up_areas is not None and len(layers.built_up_areas) and n:
+        tree = shapely.STRtree(np.asarray(layers.built_up_areas.geometry.values, dtype=object))
+        rural |= _first_hit(tree.query(pts, predicate="within"), n) < 0
+    if layers.rural_lsoas and lsoa_codes is not None and n:
+        rural |= np.isin(np.asarray(lsoa_codes, dtype=object), list(layers.rural_lsoas))
+    cls = np.full(n, 3, dtype=np.int8)
+    cls[rural] = 2
+    cls[site_idx >= 0] = 1
+    cls[tc_idx >= 0] = 0
+    return IncidentContext(cls=cls, town_centre=tc_idx, heritage=site_idx)
+
+
+def classify_hotspots(
+    hotspots: gpd.GeoDataFrame,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    context: IncidentContext,
+    layers: ContextLayers,
+) -> dict[str, Any]:
+    """Class, shares, place name and heritage sites touched, for each hotspot.
+
+    ``labels`` give the hotspot (row of ``hotspots``) of each incident, -1 for none. Returns
+    columns as a dict of lists/arrays, one entry per hotspot.
+    """
+    k = len(hotspots)
+    member = labels >= 0
+    lab, w, cls = labels[member], weights[member], context.cls[member]
+    shares = np.zeros((k, len(CLASSES)))
+    np.add.at(shares, (lab, cls), w)
+    total = shares.sum(axis=1, keepdims=True)
+    shares = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+    # most incidents win; ties go to the class with precedence (the first column)
+    primary = np.argmax(np.round(shares, 9), axis=1)
+    names: list[str | None] = [None] * k
+    tc = layers.town_centres
+    sites = layers.sites()
+    centroids = shapely.centroid(np.asarray(hotspots.geometry.values, dtype=object))
+    for wanted, col, layer in ((0, context.town_centre, tc), (1, context.heritage, sites)):
+        sel = member & (col >= 0)
+        if not sel.any() or layer is None:
+            continue
+        # the town centre (or site) holding most of each hotspot's weight; ties: lowest index
+        sums = (
+            pd.DataFrame({"h": labels[sel], "i": col[sel], "w": weights[sel]})
+            .groupby(["h", "i"], sort=True)["w"].sum().reset_index()
+            .sort_values(["h", "w", "i"], ascending=[True, False, True], kind="stable")
+            .drop_duplicates("h")
+        )
+        layer_names = layer["name"].astype(str).to_numpy()
+        for h, i in zip(sums["h"].tolist(), sums["i"].tolist(), strict=True):
+            if primary[h] == wanted:
+                names[h] = str(layer_names[i])
+    built = layers.built_up_areas
+    if built is not None and len(built) and "name" in built.columns:
+        tree = shapely.STRtree(np.asarray(built.geometry.values, dtype=object))
+        nearest = tree.query_nearest(centroids, all_matches=False)
+        place = np.full(k, -1, dtype=np.int64)
+        if nearest.size:
+            place[nearest[0]] = nearest[1]
+        for h in range(k):
+            if names[h] is None and place[h] >= 0:
+                name = built["name"].iloc[place[h]]
+                if isinstance(name, str) and name:
+                    names[h] = f"near {name}" if primary[h] == 2 else name
+    touched: list[list[str]] = [[] for _ in range(k)]
+    if sites is not None and k:
+        tree = shapely.STRtree(np.asarray(sites.geometry.values, dtype=object))
+        pairs = tree.query(
+            np.asarray(hotspots.geometry.values, dtype=object),
+            predicate="dwithin",
+            distance=layers.heritage_distance_m,
+        )
+        site_names = sites["name"].astype(str).to_numpy()
+        for h, s in zip(*pairs.tolist(), strict=True):
+            touched[h].append(site_names[s])
+        touched = [sorted(set(t)) for t in touched]
+    return {
+        "context_class": [CLASSES[c] for c in primary],
+        "team": [TEAM[CLASSES[c]] for c in primary],
+        **{f"share_{c}": shares[:, i].round(4) for i, c in enumerate(CLASSES)},
+        "place": names,
+        "heritage_sites": touched,
+    }

@@ -1,0 +1,303 @@
+"""DBSCAN hotspots: clusters of incidents, eps in metres, thresholds that follow the background.
+
+The clustering is exact DBSCAN (see :mod:`hotspot._griddbscan`): core points and their labels
+are those of :class:`sklearn.cluster.DBSCAN` with the same ``eps``, ``min_samples`` and
+``sample_weight``. Incidents on identical coordinates are collapsed into one point weighted by
+how many incidents sit on it, so a real data.police.uk file costs what its distinct map points
+cost, and **one busy map point can be a hotspot by itself**.
+
+Fixed thresholds do not survive a change of scale: on a year of county data, ``eps`` 150 m with
+``min_samples`` 10 joins the background into one county-wide cluster. So by default
+(``min_samples="auto"``) each incident's threshold follows the density of incidents around it:
+
+    background   lambda = the median, over the occupied cells among the 25 cells of side
+                          ``background_m / 5`` in the square of side ``background_m`` (default
+                          2 km) around the point, of the incidents per square metre (a median,
+                          so that a hotspot filling a few cells does not raise its own
+                          threshold; occupied cells, so that the sea or the land beyond the
+                          force boundary does not lower it)
+    expected     mu = lambda * pi * eps^2      (incidents a Poisson background puts within eps)
+    threshold    the smallest k >= ``min_samples_floor`` (default 5) with
+                 P(Poisson(mu) >= k) <= alpha / N,
+                 N = the occupied area / (pi * eps^2), alpha = 0.05 by default
+
+so that, across the whole study area, a background with no hotspot makes a core point with
+probability about ``alpha``. The threshold scales with the selection: hotspots stay hotspots
+whether it holds 5,000 or 1,000,000 incidents. A town is dense but not a hotspot against its
+own streets; a farm with 40 thefts is one against empty fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import ConvexHull, QhullError
+from scipy.stats import poisson
+
+from hotspot._griddbscan import grid_dbscan
+from hotspot.errors import InvalidParameter
+from hotspot.points import as_xy, collapse
+
+
+def auto_min_samples(
+    xy: np.ndarray,
+    weight: np.ndarray,
+    eps_m: float,
+    *,
+    background_m: float = 2000.0,
+    alpha: float = 0.05,
+    floor: int = 5,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Per-point core thresholds from the local background (the rule in the module docstring).
+
+    The background around a point is the median weight of the occupied cells among the 25
+    cells (side ``background_m / 5``) of the ``background_m`` square around it, per square
+    metre: a median, so that a hotspot filling a few of those cells does not raise its own
+    threshold, and over occupied cells, so that the sea or the land beyond the force boundary
+    does not lower it.
+
+    Parameters
+    ----------
+    xy
+        (n, 2) coordinates in metres.
+    weight
+        (n,) weight of each point (incidents stacked on it).
+    eps_m
+        DBSCAN radius, metres.
+    background_m
+        Side of the square over which the background density is measured, metres.
+    alpha
+        Chance that a background with no hotspot anywhere in the study area yields a core point.
+    floor
+        Smallest threshold.
+
+    Returns
+    -------
+    thresholds
+        (n,) threshold of each point.
+    info
+        What the rule found (for reports): median background per km2, the per-disc level,
+        the range of thresholds.
+    """
+    if not np.isfinite(background_m) or background_m < 2 * eps_m:
+        raise InvalidParameter("background_m must be at least twice eps_m")
+    if not 0 < alpha < 1:
+        raise InvalidParameter("alpha must be between 0 and 1")
+    if floor < 1:
+        raise InvalidParameter("min_samples_floor must be at least 1")
+    n = xy.shape[0]
+    if n == 0:
+        return np.empty(0), {}
+    side = background_m / 5.0
+    x0, y0 = xy.min(axis=0)
+    ix = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
+    iy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
+    ny = int(iy.max()) + 3
+    disc = np.pi * eps_m * eps_m
+    codes, found = pd.factorize(ix * ny + iy)  # hashing: ten times faster than np.unique
+    rank = np.empty(found.shape[0], dtype=np.int64)
+    rank[np.argsort(found)] = np.arange(found.shape[0])
+    ukey, inv = np.sort(found), rank[codes]
+    cell_w = np.bincount(inv, weights=weight)
+    around = np.full((ukey.shape[0], 25), np.nan)
+    k = 0
+    for dx in range(-2, 3):
+        for dy in range(-2, 3):
+            target = ukey + dx * ny + dy
+            at = np.minimum(np.searchsorted(ukey, target), ukey.shape[0] - 1)
+            around[:, k] = np.where(ukey[at] == target, cell_w[at], np.nan)
+            k += 1
+    cell_local = np.nanmedian(around, axis=1)  # over occupied cells: no edge or coast effect
+    occupied = int(ukey.shape[0])
+    cell_mu = cell_local / (side * side) * disc
+    discs = max(1.0, occupied * side * side / disc)
+    level = alpha / discs
+    cell_k = np.maximum(poisson.isf(level, cell_mu) + 1, floor)
+    thresholds = cell_k[inv].astype(np.float64)
+    local = cell_local[inv]
+    info = {
+        "rule": "local Poisson background",
+        "background_m": background_m,
+        "alpha": alpha,
+        "per_disc_level": level,
+        "floor": floor,
+        "median_background_per_km2": float(np.median(local) / (side * side) * 1e6),
+        "min_samples_range": [float(thresholds.min()), float(thresholds.max())],
+        "min_samples_median": float(np.median(thresholds)),
+    }
+    return thresholds, info
+
+
+@dataclass
+class DBSCANHotspots:
+    """DBSCAN hotspots of incidents (estimator; see the module docstring for the defaults).
+
+    Parameters
+    ----------
+    eps_m
+        Neighbourhood radius, metres (> 0).
+    min_samples
+        Incidents (weight) needed within ``eps_m`` for a core point: a number, as in
+        scikit-learn, or ``"auto"`` to follow the local background.
+    buffer_m
+        Each hotspot polygon is the convex hull of its incidents buffered by this much (default
+        ``eps_m / 2``), so a cluster along one street, or on one map point, is not a sliver.
+    weight_by
+        ``"count"``: every incident weighs 1 (the usual DBSCAN); ``"weight"``: incidents weigh
+        their ``sample_weight`` (harm), in the core test too.
+    background_m, alpha, min_samples_floor
+        The ``"auto"`` rule's parameters.
+
+    Attributes (after :meth:`fit`)
+    ------------------------------
+    labels_
+        Cluster of each input incident (-1 noise), numbered as scikit-learn numbers them.
+    core_sample_mask_
+        True for incidents on core points.
+    min_samples_
+        The threshold used at each incident.
+    hotspots_
+        GeoDataFrame of the clusters: ``cluster``, ``incidents``, ``weight``, ``geometry``.
+    auto_
+        What the ``"auto"`` rule found (empty for a fixed ``min_samples``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0, 0], [10, 0], [0, 10], [5000, 5000]], dtype=float)
+    >>> DBSCANHotspots(eps_m=20, min_samples=3).fit(pts, crs="EPSG:27700").labels_
+    array([ 0,  0,  0, -1])
+    """
+
+    eps_m: float = 150.0
+    min_samples: float | str = "auto"
+    buffer_m: float | None = None
+    weight_by: str = "count"
+    background_m: float = 2000.0
+    alpha: float = 0.05
+    min_samples_floor: int = 5
+    labels_: np.ndarray = field(init=False, repr=False)
+    core_sample_mask_: np.ndarray = field(init=False, repr=False)
+    min_samples_: np.ndarray = field(init=False, repr=False)
+    hotspots_: gpd.GeoDataFrame = field(init=False, repr=False)
+    auto_: dict[str, Any] = field(init=False, repr=False)
+    crs_: str = field(init=False, repr=False)
+
+    def _check(self) -> None:
+        if not np.isfinite(self.eps_m) or self.eps_m <= 0:
+            raise InvalidParameter(f"eps_m must be a positive number of metres, not {self.eps_m}")
+        if self.eps_m > 50_000:
+            raise InvalidParameter("eps_m must be at most 50,000 m")
+        if isinstance(self.min_samples, str):
+            if self.min_samples != "auto":
+                raise InvalidParameter("min_samples must be a number or 'auto'")
+        elif not np.isfinite(self.min_samples) or self.min_samples <= 0:
+            raise InvalidParameter("min_samples must be a positive number or 'auto'")
+        if self.weight_by not in ("count", "weight"):
+            raise InvalidParameter("weight_by must be 'count' or 'weight'")
+        if self.buffer_m is not None and not (0 <= self.buffer_m <= 10_000):
+            raise InvalidParameter("buffer_m must be between 0 and 10,000 m")
+
+    def fit(
+        self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, *, crs: Any = None  # noqa: N803
+    ) -> DBSCANHotspots:
+        """Cluster the incidents ``X`` (an (n, 2) array in ``crs``, or a GeoDataFrame)."""
+        self._check()
+        xy, self.crs_ = as_xy(X, crs)
+        n = xy.shape[0]
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weights is not None and (weights.shape != (n,) or (weights < 0).any()
+                                    or not np.isfinite(weights).all()):
+            raise InvalidParameter("sample_weight must be one finite number >= 0 per incident")
+        stacks = collapse(xy, weights)
+        w = stacks.count if self.weight_by == "count" else stacks.weight
+        if self.min_samples == "auto":
+            thresholds, self.auto_ = auto_min_samples(
+                stacks.xy, w, self.eps_m, background_m=self.background_m, alpha=self.alpha,
+                floor=self.min_samples_floor,
+            )
+        else:
+            thresholds = np.full(stacks.xy.shape[0], float(self.min_samples))
+            self.auto_ = {}
+        labels, core = grid_dbscan(stacks.xy, self.eps_m, thresholds, w)
+        self.labels_ = labels[stacks.inverse] if n else np.empty(0, dtype=np.int64)
+        self.core_sample_mask_ = core[stacks.inverse] if n else np.empty(0, dtype=bool)
+        self.min_samples_ = thresholds[stacks.inverse] if n else np.empty(0)
+        buffer_m = self.eps_m / 2 if self.buffer_m is None else self.buffer_m
+        self.hotspots_ = cluster_polygons(
+            stacks.xy, labels, stacks.count, stacks.weight, buffer_m=buffer_m, crs=self.crs_
+        )
+        return self
+
+    @property
+    def n_clusters_(self) -> int:
+        """Number of clusters found."""
+        return int(self.hotspots_.shape[0])
+
+
+def cluster_polygons(
+    xy: np.ndarray,
+    labels: np.ndarray,
+    count: np.ndarray,
+    weight: np.ndarray,
+    *,
+    buffer_m: float,
+    crs: str,
+) -> gpd.GeoDataFrame:
+    """One polygon per cluster: the convex hull of its points, buffered by ``buffer_m`` metres."""
+    member = labels >= 0
+    k = int(labels.max()) + 1 if member.any() else 0
+    if k == 0:
+        return gpd.GeoDataFrame(
+            {"cluster": np.empty(0, dtype=np.int64), "incidents": np.empty(0, dtype=np.int64),
+             "weight": np.empty(0)},
+            geometry=gpd.GeoSeries([], crs=crs), crs=crs,
+        )
+    lab = labels[member]
+    by = np.argsort(lab, kind="stable")
+    pts_xy, lab_sorted = xy[member][by], lab[by]
+    sizes = np.bincount(lab_sorted, minlength=k)
+    big = sizes >= 500
+    small = ~big[lab_sorted]
+    hulls = np.empty(k, dtype=object)
+    if small.any():  # many small clusters: shapely, vectorised
+        idx = np.flatnonzero(~big)
+        hulls[idx] = shapely.convex_hull(
+            shapely.multipoints(pts_xy[small], indices=np.searchsorted(idx, lab_sorted[small]))
+        )
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    for c in np.flatnonzero(big):  # few big clusters: qhull on their points
+        group = pts_xy[starts[c] : starts[c] + sizes[c]]
+        try:
+            hulls[c] = shapely.Polygon(group[ConvexHull(group).vertices])
+        except QhullError:  # all on one line
+            hulls[c] = shapely.convex_hull(shapely.multipoints(group))
+    shapes = shapely.buffer(hulls, buffer_m, quad_segs=8) if buffer_m > 0 else hulls
+    return gpd.GeoDataFrame(
+        {
+            "cluster": np.arange(k),
+            "incidents": np.bincount(lab, weights=count[member], minlength=k).astype(np.int64),
+            "weight": np.bincount(lab, weights=weight[member], minlength=k),
+        },
+        geometry=shapes,
+        crs=crs,
+    )
+
+
+def dbscan_hotspots(
+    points: Any,
+    *,
+    eps_m: float = 150.0,
+    min_samples: float | str = "auto",
+    crs: Any = None,
+    sample_weight: np.ndarray | None = None,
+    **options: Any,
+) -> gpd.GeoDataFrame:
+    """Cluster polygons of :class:`DBSCANHotspots` fitted on ``points`` (the functional twin)."""
+    est = DBSCANHotspots(eps_m=eps_m, min_samples=min_samples, **options)
+    return est.fit(points, sample_weight=sample_weight, crs=crs).hotspots_

@@ -1,0 +1,206 @@
+"""The hotspot table: one row per hotspot, the same columns whichever method found it.
+
+Columns: ``id``, ``method``, ``geometry`` (polygon, analysis CRS), ``centroid_x``/``centroid_y``
+(metres) and ``centroid_lon``/``centroid_lat`` (WGS84), ``incidents``, ``weight``, ``area_m2``,
+``density_per_km2`` (incidents per km2 of the polygon), ``peak_density`` (KDE only, per km2),
+``category_mix`` (category: incidents, most first), ``top_category``, ``first_date``,
+``last_date``, ``time_precision``, ``profile`` (7 x 24 incidents by day of week, Monday first,
+and hour of day, local time; None when no incident has a time of day), ``profile_incidents``,
+``peak_hours``, ``peak_days``, ``profile_note``, ``previous_incidents``, ``trend_ratio``,
+``trend``, the context columns of :mod:`hotspot.context`, ``score`` and ``rank``.
+
+The **trend** compares a hotspot's incidents with those inside its polygon in the previous
+period of equal length: ``up`` or ``down`` when a two-sided binomial test of the split
+(current, previous) under equal rates gives p < 0.05, else ``flat``; ``unknown`` without a
+previous period.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy.stats import binomtest
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+EXACT, DAY, MONTH = 0, 1, 2
+PRECISION_NAMES = {EXACT: "exact", DAY: "day", MONTH: "month"}
+
+
+def _local_times(seconds: np.ndarray, timezone: str) -> pd.DatetimeIndex:
+    return pd.to_datetime(seconds, unit="s", utc=True).tz_convert(timezone)
+
+
+def build_table(
+    method: str,
+    incidents: pd.DataFrame,
+    labels: np.ndarray,
+    shapes: gpd.GeoDataFrame,
+    *,
+    timezone: str = "Europe/London",
+    previous: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Per-hotspot statistics of the incidents (context, score and rank are added later).
+
+    Parameters
+    ----------
+    method
+        ``"kde"`` or ``"dbscan"``.
+    incidents
+        Columns ``x``, ``y`` (metres) and optionally ``weight``, ``category``,
+        ``occurred_at`` (seconds since the epoch, UTC), ``precision`` (0 exact, 1 day, 2 month).
+    labels
+        The hotspot (row of ``shapes``) of each incident, -1 for none.
+    shapes
+        The hotspot polygons, in the analysis CRS.
+    timezone
+        Local time zone for hours and dates.
+    previous
+        Incidents (``x``, ``y``) of the previous period of equal length, for the trend.
+    """
+    k = len(shapes)
+    crs = shapes.crs
+    n = len(incidents)
+    x = incidents["x"].to_numpy(float)
+    y = incidents["y"].to_numpy(float)
+    w = incidents["weight"].to_numpy(float) if "weight" in incidents else np.ones(n)
+    member = labels >= 0
+    lab = labels[member]
+    counts = np.bincount(lab, minlength=k)
+    wsum = np.bincount(lab, weights=w[member], minlength=k)
+    safe = np.maximum(wsum, 1e-300)
+    cx = np.bincount(lab, weights=(x * w)[member], minlength=k) / safe
+    cy = np.bincount(lab, weights=(y * w)[member], minlength=k) / safe
+    geoms = np.asarray(shapes.geometry.values, dtype=object)
+    area = shapely.area(geoms) if k else np.empty(0)
+    to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(cx, cy) if k else (np.empty(0), np.empty(0))
+    table: dict[str, Any] = {
+        "method": [method] * k,
+        "centroid_x": cx.round(1),
+        "centroid_y": cy.round(1),
+        "centroid_lon": np.round(lon, 6),
+        "centroid_lat": np.round(lat, 6),
+        "incidents": counts.astype(np.int64),
+        "weight": wsum,
+        "area_m2": np.round(area, 1),
+        "density_per_km2": np.where(area > 0, counts / np.maximum(area, 1e-9) * 1e6, 0.0).round(2),
+        "peak_density": shapes["peak_density"].to_numpy(float).round(2)
+        if "peak_density" in shapes else np.full(k, np.nan),
+    }
+    table.update(_categories(incidents, labels, k))
+    table.update(_times(incidents, labels, k, timezone))
+    table.update(_trend(counts, geoms, previous))
+    return gpd.GeoDataFrame(table, geometry=shapes.geometry.values, crs=crs)
+
+
+def _categories(incidents: pd.DataFrame, labels: np.ndarray, k: int) -> dict[str, Any]:
+    if "category" not in incidents or k == 0:
+        return {"category_mix": [{} for _ in range(k)], "top_category": [None] * k}
+    member = labels >= 0
+    frame = pd.DataFrame({"h": labels[member],
+                          "c": np.asarray(incidents["category"], dtype=object)[member]})
+    counts = frame.groupby(["h", "c"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["h", "n", "c"], ascending=[True, False, True], kind="stable")
+    mix: list[dict[str, int]] = [{} for _ in range(k)]
+    for h, c, m in zip(counts["h"].tolist(), counts["c"].tolist(), counts["n"].tolist(),
+                       strict=True):
+        mix[h][str(c)] = int(m)
+    return {"category_mix": mix, "top_category": [next(iter(m), None) for m in mix]}
+
+
+def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -> dict[str, Any]:
+    empty: dict[str, Any] = {
+        "first_date": [None] * k, "last_date": [None] * k, "time_precision": [None] * k,
+        "profile": [None] * k, "profile_incidents": np.zeros(k, dtype=np.int64),
+        "peak_hours": [[] for _ in range(k)], "peak_days": [[] for _ in range(k)],
+        "profile_note": ["no dates in the data"] * k,
+    }
+    if "occurred_at" not in incidents or k == 0:
+        return empty
+    member = labels >= 0
+    lab = labels[member]
+    t = incidents["occurred_at"].to_numpy()
+    if np.issubdtype(t.dtype, np.datetime64):
+        t = t.astype("datetime64[s]").astype(np.int64)
+    t = t.astype(np.int64)[member]
+    prec = (incidents["precision"].to_numpy(np.int64)[member] if "precision" in incidents
+            else np.zeros(lab.shape[0], dtype=np.int64))
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, lab, t)
+    np.maximum.at(last, lab, t)
+    coarsest = np.zeros(k, dtype=np.int64)
+    finest = np.full(k, MONTH, dtype=np.int64)
+    np.maximum.at(coarsest, lab, prec)
+    np.minimum.at(finest, lab, prec)
+    has = np.bincount(lab, minlength=k) > 0
+    local_first = _local_times(np.where(has, first, 0), timezone)
+    local_last = _local_times(np.where(has, last, 0), timezone)
+    exact = prec == EXACT
+    profile = np.zeros((k, 7, 24), dtype=np.int64)
+    if exact.any():
+        lt = _local_times(t[exact], timezone)
+        np.add.at(profile, (lab[exact], lt.day_of_week.to_numpy(), lt.hour.to_numpy()), 1)
+    n_exact = profile.sum(axis=(1, 2))
+    out = dict(empty)
+    out["first_date"] = [_date(d, c) if h else None
+                         for d, c, h in zip(local_first, coarsest, has, strict=True)]
+    out["last_date"] = [_date(d, c) if h else None
+                        for d, c, h in zip(local_last, coarsest, has, strict=True)]
+    out["time_precision"] = [
+        None if not h else PRECISION_NAMES[int(a)] if a == b else "mixed"
+        for a, b, h in zip(coarsest, finest, has, strict=True)
+    ]
+    out["profile"] = [p.tolist() if m else None for p, m in zip(profile, n_exact, strict=True)]
+    out["profile_incidents"] = n_exact
+    hours = profile.sum(axis=1)
+    days = profile.sum(axis=2)
+    out["peak_hours"] = [_top(hh, 3) if m else [] for hh, m in zip(hours, n_exact, strict=True)]
+    out["peak_days"] = [[DAYS[d] for d in _top(dd, 2)] if m else []
+                        for dd, m in zip(days, n_exact, strict=True)]
+    out["profile_note"] = [
+        None if m == c else
+        ("times unknown: month-only data (data.police.uk gives months only)" if m == 0 else
+         f"profile from the {m} of {c} incidents with a time of day")
+        for m, c in zip(n_exact, np.bincount(lab, minlength=k), strict=True)
+    ]
+    return out
+
+
+def _date(stamp: pd.Timestamp, precision: int) -> str:
+    return stamp.strftime("%Y-%m") if precision == MONTH else stamp.strftime("%Y-%m-%d")
+
+
+def _top(values: np.ndarray, n: int) -> list[int]:
+    order = np.argsort(-values, kind="stable")[:n]
+    return [int(i) for i in order if values[i] > 0]
+
+
+def _trend(counts: np.ndarray, geoms: np.ndarray, previous: pd.DataFrame | None) -> dict[str, Any]:
+    k = counts.shape[0]
+    if previous is None:
+        return {"previous_incidents": [None] * k, "trend_ratio": [None] * k,
+                "trend": ["unknown"] * k}
+    before = np.zeros(k, dtype=np.int64)
+    if len(previous) and k:
+        pts = shapely.points(previous["x"].to_numpy(float), previous["y"].to_numpy(float))
+        tree = shapely.STRtree(geoms)
+        src, tgt = tree.query(pts, predicate="within")
+        # a point in two overlapping hotspots counts for both
+        before = np.bincount(tgt, minlength=k).astype(np.int64)
+        del src
+    ratio: list[float | None] = []
+    label: list[str] = []
+    for c, p in zip(counts.tolist(), before.tolist(), strict=True):
+        ratio.append(round(c / p, 3) if p else None)
+        if c + p == 0:
+            label.append("flat")
+            continue
+        pvalue = binomtest(c, c + p, 0.5).pvalue
+        label.append(("up" if c > p else "down") if pvalue < 0.05 else "flat")
+    return {"previous_incidents": before, "trend_ratio": ratio, "trend": label}
