@@ -79,7 +79,8 @@ def _offset_distances(
 
     nx, fxx = axis(fx, dx)
     ny, fyy = axis(fy, dy)
-    return nx * nx + ny * ny, fxx * fxx + fyy * fyy
+    near2 = np.asarray(nx * nx + ny * ny, dtype=np.float64)
+    return np.broadcast_to(near2, fx.shape), fxx * fxx + fyy * fyy
 
 
 def _box_distances(
@@ -213,7 +214,7 @@ def grid_dbscan(
     anchors = _anchors(cxs, cys, cstart, ccount)
     edges_a: list[np.ndarray] = []
     edges_b: list[np.ndarray] = []
-    for j in np.flatnonzero(_HALF):
+    for j in np.flatnonzero(_HALF).tolist():
         other = nbr.at(cells_with_core, j)
         ok = np.flatnonzero((other >= 0) & (slot[np.maximum(other, 0)] >= 0))
         a, b = ok, slot[other[ok]]

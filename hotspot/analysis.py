@@ -194,7 +194,7 @@ def _accuracy(
     area_share = covered / study_area_m2 if study_area_m2 else 0.0
     return {
         "hotspots": len(table),
-        "incidents_in_hotspots": int(round(hit)),
+        "incidents_in_hotspots": round(hit),
         "hit_rate": round(hit_rate, 4),
         "hotspot_area_km2": round(covered / 1e6, 4),
         "study_area_km2": round(study_area_m2 / 1e6, 3),

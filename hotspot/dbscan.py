@@ -18,13 +18,14 @@ Fixed thresholds do not survive a change of scale: on a year of county data, ``e
                           force boundary does not lower it)
     expected     mu = lambda * pi * eps^2      (incidents a Poisson background puts within eps)
     threshold    the smallest k >= ``min_samples_floor`` (default 5) with
-                 P(Poisson(mu) >= k) <= alpha / N,
-                 N = the occupied area / (pi * eps^2), alpha = 0.05 by default
+                 P(1 + Poisson(mu) >= k) <= alpha / n,
+                 n = the number of distinct points, alpha = 0.05 by default
 
-so that, across the whole study area, a background with no hotspot makes a core point with
-probability about ``alpha``. The threshold scales with the selection: hotspots stay hotspots
-whether it holds 5,000 or 1,000,000 incidents. A town is dense but not a hotspot against its
-own streets; a farm with 40 thefts is one against empty fields.
+(an incident counts itself, hence the 1 +), so that where there is no hotspot at all, the
+chance that any incident becomes a core point is about ``alpha``. The threshold scales with the
+selection: hotspots stay hotspots whether it holds 5,000 or 1,000,000 incidents. A town is
+dense but not a hotspot against its own streets; a farm with 40 thefts is one against empty
+fields.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def auto_min_samples(
     background_m
         Side of the square over which the background density is measured, metres.
     alpha
-        Chance that a background with no hotspot anywhere in the study area yields a core point.
+        Chance that, with no hotspot anywhere, any incident becomes a core point.
     floor
         Smallest threshold.
 
@@ -81,8 +82,8 @@ def auto_min_samples(
     thresholds
         (n,) threshold of each point.
     info
-        What the rule found (for reports): median background per km2, the per-disc level,
-        the range of thresholds.
+        What the rule found (for reports): median background per km2, the per-incident
+        level, the range of thresholds.
     """
     if not np.isfinite(background_m) or background_m < 2 * eps_m:
         raise InvalidParameter("background_m must be at least twice eps_m")
@@ -113,18 +114,17 @@ def auto_min_samples(
             around[:, k] = np.where(ukey[at] == target, cell_w[at], np.nan)
             k += 1
     cell_local = np.nanmedian(around, axis=1)  # over occupied cells: no edge or coast effect
-    occupied = int(ukey.shape[0])
     cell_mu = cell_local / (side * side) * disc
-    discs = max(1.0, occupied * side * side / disc)
-    level = alpha / discs
-    cell_k = np.maximum(poisson.isf(level, cell_mu) + 1, floor)
+    level = alpha / n
+    # an incident counts itself: its count is 1 + Poisson(mu) where the background is all
+    cell_k = np.maximum(poisson.isf(level, cell_mu) + 2, floor)
     thresholds = cell_k[inv].astype(np.float64)
     local = cell_local[inv]
     info = {
         "rule": "local Poisson background",
         "background_m": background_m,
         "alpha": alpha,
-        "per_disc_level": level,
+        "per_incident_level": level,
         "floor": floor,
         "median_background_per_km2": float(np.median(local) / (side * side) * 1e6),
         "min_samples_range": [float(thresholds.min()), float(thresholds.max())],

@@ -148,9 +148,9 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
         np.add.at(profile, (lab[exact], lt.day_of_week.to_numpy(), lt.hour.to_numpy()), 1)
     n_exact = profile.sum(axis=(1, 2))
     out = dict(empty)
-    out["first_date"] = [_date(d, c) if h else None
+    out["first_date"] = [_date(d, int(c)) if h else None
                          for d, c, h in zip(local_first, coarsest, has, strict=True)]
-    out["last_date"] = [_date(d, c) if h else None
+    out["last_date"] = [_date(d, int(c)) if h else None
                         for d, c, h in zip(local_last, coarsest, has, strict=True)]
     out["time_precision"] = [
         None if not h else PRECISION_NAMES[int(a)] if a == b else "mixed"

@@ -1,0 +1,122 @@
+"""Context classes on hand-made layers, and the hotspot table's columns."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from hotspot import ContextLayers, InvalidParameter, analyse
+from hotspot.context import incident_context
+
+CRS = "EPSG:27700"
+TOWN = box(0, 0, 2000, 2000)             # built-up
+CENTRE = box(800, 800, 1200, 1200)       # town centre inside it
+LAYERS = ContextLayers(
+    town_centres=gpd.GeoDataFrame({"name": ["Thornbury"]}, geometry=[CENTRE], crs=CRS),
+    built_up_areas=gpd.GeoDataFrame({"name": ["Thornbury"]}, geometry=[TOWN], crs=CRS),
+    heritage_sites=gpd.GeoDataFrame(
+        {"name": ["Market Cross", "St Mary's Church", "Old Barn"],
+         "designation": ["Scheduled monument", "Listed building, grade I",
+                         "Listed building, grade II"]},
+        geometry=[Point(1000, 1000), Point(1800, 300), Point(6000, 6000)], crs=CRS),
+    rural_lsoas={"E01000099"},
+)
+
+
+def test_each_incident_gets_one_class_by_precedence():
+    xy = np.array([
+        [1000, 1050],   # in the centre, beside the market cross: town centre wins
+        [1750, 350],    # near the church, outside the centre: heritage site
+        [1500, 1500],   # in town, nothing near: urban
+        [5000, 5000],   # outside the built-up area: rural
+        [1500, 1600],   # in town, but in a rural LSOA: rural
+        [6100, 6000],   # outside, near the barn: heritage site
+    ], dtype=float)
+    lsoa = np.array(["", "", "", "", "E01000099", ""], dtype=object)
+    ctx = incident_context(xy, lsoa, LAYERS)
+    assert [("town_centre", "heritage_site", "rural", "urban")[c] for c in ctx.cls] == [
+        "town_centre", "heritage_site", "urban", "rural", "rural", "heritage_site"]
+    assert list(ctx.town_centre) == [0, -1, -1, -1, -1, -1]
+
+
+def test_the_heritage_filter_matches_whole_designations():
+    only_top = ContextLayers(heritage_sites=LAYERS.heritage_sites,
+                             heritage_designations=["grade I", "Scheduled monument"])
+    assert list(only_top.sites()["name"]) == ["Market Cross", "St Mary's Church"]  # not grade II
+    # sites inside a town centre do not make heritage hotspots
+    assert list(LAYERS.sites()["name"]) == ["St Mary's Church", "Old Barn"]
+    with pytest.raises(InvalidParameter, match="heritage_distance_m"):
+        ContextLayers(heritage_distance_m=-1)
+
+
+def incidents_at(points: list[tuple[float, float, int]], **columns: object) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    parts = [rng.normal((x, y), 15, (n, 2)) for x, y, n in points]
+    xy = np.concatenate(parts)
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], **columns})
+
+
+def test_hotspots_are_classified_named_and_ranked():
+    frame = incidents_at([(1000, 1000, 60), (1780, 320, 30), (5000, 5000, 20), (1500, 1500, 40)])
+    frame["category"] = ["shoplifting"] * 60 + ["heritage_crime"] * 30 + ["agricultural_theft"] \
+        * 20 + ["residential_burglary"] * 40
+    result = analyse(frame, crs=CRS, method="dbscan", layers=LAYERS, eps_m=60, min_samples=5)
+    table = result.hotspots
+    by_class = dict(zip(table["context_class"], table["place"], strict=True))
+    assert by_class == {"town_centre": "Thornbury", "heritage_site": "St Mary's Church",
+                        "rural": "near Thornbury", "urban": "Thornbury"}
+    assert list(table["rank"]) == [1, 2, 3, 4] and table["id"].iloc[0] == "dbscan-001"
+    tc = table[table["context_class"] == "town_centre"].iloc[0]
+    assert tc["team"] == "town_centre_officers" and tc["share_town_centre"] == 1.0
+    assert tc["heritage_sites"] == []  # the market cross is inside the town centre
+    assert tc["category_mix"] == {"shoplifting": 60} and tc["top_category"] == "shoplifting"
+    heritage = table[table["context_class"] == "heritage_site"].iloc[0]
+    assert heritage["heritage_sites"] == ["St Mary's Church"]
+    assert heritage["team"] == "rural_crime_team"
+    assert sorted(set(result.labels)) == sorted(table["id"])  # every incident is in one
+
+
+def test_profiles_dates_and_trend():
+    frame = incidents_at([(1000, 1000, 50)])
+    # every incident on a Friday at 22:00 local time (summer: 21:00 UTC)
+    frame["occurred_at"] = int(pd.Timestamp("2024-07-05T21:00:00Z").value // 10**9)
+    frame["precision"] = 0
+    previous = incidents_at([(1000, 1000, 10)])
+    result = analyse(frame, crs=CRS, method="dbscan", layers=LAYERS, eps_m=60, min_samples=5,
+                     previous=previous)
+    row = result.hotspots.iloc[0]
+    assert row["peak_hours"] == [22] and row["peak_days"] == ["Fri"]
+    assert np.array(row["profile"]).shape == (7, 24) and row["profile"][4][22] == 50
+    assert row["first_date"] == row["last_date"] == "2024-07-05"
+    assert row["previous_incidents"] == 10 and row["trend"] == "up" and row["trend_ratio"] == 5.0
+    monthly = frame.assign(precision=2)
+    row = analyse(monthly, crs=CRS, method="dbscan", eps_m=60, min_samples=5).hotspots.iloc[0]
+    assert row["profile"] is None and "month-only" in row["profile_note"]
+    assert row["first_date"] == "2024-07" and row["trend"] == "unknown"
+
+
+def test_empty_selection_and_unknown_parameters():
+    empty = analyse(pd.DataFrame({"x": [], "y": []}), crs=CRS, method="kde", bandwidth_m=100)
+    assert len(empty.hotspots) == 0 and empty.info["note"] == "no incidents in the selection"
+    with pytest.raises(InvalidParameter, match="eps_m is not a parameter of kde"):
+        analyse(incidents_at([(0, 0, 5)]), crs=CRS, method="kde", eps_m=100)
+    with pytest.raises(InvalidParameter, match="method must be one of"):
+        analyse(incidents_at([(0, 0, 5)]), crs=CRS, method="kmeans")
+
+
+def test_feature_collection_is_rfc7946():
+    frame = incidents_at([(461_000, 451_000, 40)], category="asb")
+    result = analyse(frame, crs=CRS, method="kde", bandwidth_m=50, cell_size_m=10)
+    fc = json.loads(json.dumps(result.to_feature_collection({"data_version": "x.1"})))
+    assert fc["type"] == "FeatureCollection" and "crs" not in fc
+    assert fc["metadata"]["parameters"]["bandwidth_m"] == 50
+    assert fc["metadata"]["data_version"] == "x.1"
+    feature = fc["features"][0]
+    lon, lat = feature["geometry"]["coordinates"][0][0]
+    assert -2 < lon < 0 and 53 < lat < 55
+    assert feature["id"] == "kde-001" and feature["properties"]["category_mix"] == {"asb": 40}

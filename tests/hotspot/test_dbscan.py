@@ -1,0 +1,148 @@
+"""DBSCAN: the same core points and labels as scikit-learn, on hand-made and random points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.cluster import DBSCAN
+
+from hotspot import DBSCANHotspots, InvalidParameter, InvalidPoints, auto_min_samples
+from hotspot._griddbscan import grid_dbscan
+
+CRS = "EPSG:27700"
+
+
+def same_as_sklearn(xy: np.ndarray, eps: float, min_samples: float, weights=None) -> None:
+    sk = DBSCAN(eps=eps, min_samples=min_samples).fit(xy, sample_weight=weights)
+    labels, core = grid_dbscan(xy, eps, min_samples, weights)
+    sk_core = np.zeros(len(xy), dtype=bool)
+    sk_core[sk.core_sample_indices_] = True
+    np.testing.assert_array_equal(core, sk_core)
+    np.testing.assert_array_equal(labels[core], sk.labels_[core])  # core labels identical
+    np.testing.assert_array_equal(labels == -1, sk.labels_ == -1)  # same noise
+    # a border point joins a cluster of some core point within eps (either, as in sklearn)
+    for i in np.flatnonzero(~core & (labels >= 0)):
+        d = np.hypot(*(xy[core] - xy[i]).T)
+        assert labels[i] in set(labels[core][d <= eps])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_points_match_scikit_learn(seed: int):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 2500))
+    xy = rng.uniform(0, 2000, (n, 2))
+    if seed % 3 == 0:  # a lattice: many pairs exactly eps apart, many duplicates
+        xy = np.round(xy / 25) * 25
+    if seed % 3 == 1:  # dense blobs in sparse noise
+        centres = rng.uniform(0, 2000, (4, 2))
+        xy = np.concatenate([xy, *(rng.normal(c, 20, (300, 2)) for c in centres)])
+    eps = float(rng.choice([25.0, 50.0, 75.5]))
+    weights = rng.integers(1, 6, len(xy)).astype(float) if seed % 2 else None
+    same_as_sklearn(xy, eps, int(rng.integers(1, 25)), weights)
+
+
+def test_two_tight_clusters_and_scattered_noise():
+    rng = np.random.default_rng(1)
+    a = rng.normal((460_000, 450_000), 20, (40, 2))
+    b = rng.normal((462_000, 451_000), 20, (25, 2))
+    noise = np.array([[455_000, 445_000], [470_000, 455_000], [461_000, 449_000]], dtype=float)
+    est = DBSCANHotspots(eps_m=60, min_samples=5).fit(np.concatenate([a, b, noise]), crs=CRS)
+    assert est.n_clusters_ == 2
+    assert list(est.labels_[:40]) == [0] * 40 and list(est.labels_[40:65]) == [1] * 25
+    assert list(est.labels_[65:]) == [-1, -1, -1]
+    assert list(est.hotspots_["incidents"]) == [40, 25]
+    assert est.hotspots_.crs.to_epsg() == 27700
+    # polygons: the members' hull buffered by eps/2
+    assert est.hotspots_.geometry.iloc[0].contains(est.hotspots_.geometry.iloc[0].centroid)
+    assert est.hotspots_.geometry.buffer(0).area.min() > np.pi * 30**2
+
+
+def test_one_busy_map_point_is_a_hotspot_by_itself():
+    stacked = np.repeat([[460_000.0, 450_000.0]], 12, axis=0)
+    spread = np.array([[460_500.0, 450_500.0], [461_000.0, 449_000.0]])
+    est = DBSCANHotspots(eps_m=100, min_samples=10).fit(np.concatenate([stacked, spread]), crs=CRS)
+    assert est.n_clusters_ == 1
+    assert est.hotspots_["incidents"].iloc[0] == 12
+    assert est.hotspots_.geometry.iloc[0].area == pytest.approx(np.pi * 50**2, rel=0.02)
+
+
+def test_weights_count_in_the_core_test_only_when_asked():
+    xy = np.array([[0.0, 0.0], [10.0, 0.0]])
+    by_count = DBSCANHotspots(eps_m=20, min_samples=5).fit(xy, sample_weight=np.array([3, 3]),
+                                                           crs=CRS)
+    assert by_count.n_clusters_ == 0
+    by_weight = DBSCANHotspots(eps_m=20, min_samples=5, weight_by="weight").fit(
+        xy, sample_weight=np.array([3.0, 3.0]), crs=CRS)
+    assert by_weight.n_clusters_ == 1
+
+
+def test_empty_and_single_point():
+    empty = DBSCANHotspots(eps_m=100, min_samples=3).fit(np.empty((0, 2)), crs=CRS)
+    assert empty.n_clusters_ == 0 and empty.labels_.shape == (0,)
+    one = DBSCANHotspots(eps_m=100).fit(np.array([[1.0, 2.0]]), crs=CRS)
+    assert one.n_clusters_ == 0 and list(one.labels_) == [-1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"eps_m": 0}, "eps_m must be a positive"),
+        ({"eps_m": -5}, "eps_m must be a positive"),
+        ({"eps_m": float("nan")}, "eps_m must be a positive"),
+        ({"min_samples": 0}, "min_samples must be a positive"),
+        ({"min_samples": "lots"}, "min_samples must be a number or 'auto'"),
+        ({"weight_by": "harm"}, "weight_by"),
+        ({"background_m": 100}, "background_m must be at least twice eps_m"),
+        ({"alpha": 2}, "alpha"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs: dict, message: str):
+    pts = np.random.default_rng(0).uniform(0, 1000, (50, 2))
+    with pytest.raises(InvalidParameter, match=message):
+        DBSCANHotspots(**kwargs).fit(pts, crs=CRS)
+
+
+def test_geographic_or_missing_crs_is_refused():
+    pts = np.array([[-1.08, 53.96], [-1.07, 53.95]])
+    with pytest.raises(InvalidPoints, match=r"geographic CRS.*reproject"):
+        DBSCANHotspots().fit(pts, crs="EPSG:4326")
+    with pytest.raises(InvalidPoints, match="no CRS"):
+        DBSCANHotspots().fit(pts)
+
+
+def county(n_background: int, per_hotspot: int, *, side: float = 20_000.0,
+           seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Eight Gaussian hotspots (sd 150 m) over a uniform background in a square of ``side`` m."""
+    rng = np.random.default_rng(seed)
+    grid = np.array([(i, j) for i in (0.2, 0.5, 0.8) for j in (0.2, 0.5, 0.8)][:8])
+    centres = grid * side
+    hot = np.concatenate([rng.normal(c, 150, (per_hotspot, 2)) for c in centres])
+    return np.concatenate([rng.uniform(0, side, (n_background, 2)), hot]), centres
+
+
+@pytest.mark.parametrize(("background", "per_hotspot"), [(4_000, 100), (80_000, 2_000)])
+def test_auto_min_samples_keeps_hotspots_hotspots_at_any_scale(background: int, per_hotspot: int):
+    xy, centres = county(background, per_hotspot)
+    est = DBSCANHotspots(eps_m=150).fit(xy, crs="EPSG:27700")
+    # every planted hotspot is found, and little else: not one area-wide cluster
+    assert 8 <= est.n_clusters_ <= 10
+    hit = {int(est.labels_[np.argmin(np.hypot(*(xy - c).T))]) for c in centres}
+    assert -1 not in hit and len(hit) == 8
+    assert est.hotspots_["incidents"].max() < 2 * per_hotspot
+    # eps 150 m with min_samples 10 does not survive the change of scale: at 200 incidents per
+    # km2 the background itself joins into one cluster over the whole area
+    fixed = DBSCANHotspots(eps_m=150, min_samples=10).fit(xy, crs="EPSG:27700")
+    if background > 10_000:
+        assert fixed.hotspots_["incidents"].max() > 0.5 * len(xy)
+    else:
+        assert fixed.n_clusters_ >= 8
+
+
+def test_auto_rule_follows_the_local_background():
+    xy, _ = county(80_000, 2_000)
+    thresholds, info = auto_min_samples(xy, np.ones(len(xy)), 150.0)
+    # a background of 80,000 over 400 km2: 200 incidents per km2, 14 within 150 m
+    assert 170 < info["median_background_per_km2"] < 230
+    assert thresholds.min() >= 14
+    # the thresholds inside the hotspots stay near the background's (the median ignores them)
+    assert info["min_samples_range"][1] <= 3 * info["min_samples_median"]
