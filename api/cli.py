@@ -414,6 +414,152 @@ def layers_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
                   f"({i['added_at']})", markup=False)
 
 
+# --- analyse ----------------------------------------------------------------------------------
+
+def _period_bound(text: str | None, tz: str, *, end: bool, option: str) -> int | None:
+    """Seconds since the epoch for YYYY-MM or YYYY-MM-DD in the force's time zone; an end is
+    exclusive and includes the whole month or day given."""
+    import pandas as pd
+
+    if not text:
+        return None
+    value = text.strip()
+    try:
+        if len(value) == 7:
+            stamp = pd.Timestamp(f"{value}-01")
+            if end:
+                stamp = stamp + pd.offsets.MonthBegin(1)
+        elif len(value) == 10:
+            stamp = pd.Timestamp(value)
+            if end:
+                stamp = stamp + pd.Timedelta(days=1)
+        else:
+            raise ValueError(value)
+    except ValueError:
+        raise _fail(f"{option} must be YYYY-MM or YYYY-MM-DD, not {text!r}", False, 2) from None
+    return int(stamp.tz_localize(tz).value // 10**9)
+
+
+@app.command()
+def analyse(
+    database: DatabaseOpt = None,
+    method: Annotated[str, typer.Option(help="kde or dbscan.")] = "kde",
+    priority: Annotated[str | None, typer.Option(
+        help="A plan priority: serious_organised, theft_burglary_robbery, rural, asb, other."
+    )] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        help="A taxonomy category (repeat for more).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month or day (YYYY-MM or "
+                                                             "YYYY-MM-DD), local time.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last month or day, included.")] = None,
+    bandwidth_m: Annotated[float | None, typer.Option(
+        help="KDE bandwidth, metres (default: the rule of thumb; 100-300 for streets).")] = None,
+    cell_size_m: Annotated[float | None, typer.Option(help="KDE cell size, metres.")] = None,
+    kernel: Annotated[str | None, typer.Option(help="KDE kernel: gaussian or quartic.")] = None,
+    threshold: Annotated[str | None, typer.Option(help="KDE threshold: share or percentile.")
+                         ] = None,
+    share: Annotated[float | None, typer.Option(
+        help="KDE: the smallest area holding this share of the incidents (0-1).")] = None,
+    percentile: Annotated[float | None, typer.Option(
+        help="KDE: cells above this percentile of the non-zero densities.")] = None,
+    min_incidents: Annotated[int | None, typer.Option(help="KDE: smallest hotspot kept.")
+                             ] = None,
+    eps_m: Annotated[float | None, typer.Option(help="DBSCAN radius, metres (default 150).")
+                     ] = None,
+    min_samples: Annotated[str | None, typer.Option(
+        help="DBSCAN core threshold: a number, or auto (default) to follow the background.")
+    ] = None,
+    buffer_m: Annotated[float | None, typer.Option(help="DBSCAN polygon buffer, metres.")] = None,
+    background_m: Annotated[float | None, typer.Option(
+        help="DBSCAN auto: side of the background square, metres.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="DBSCAN auto: false-core chance.")] = None,
+    heritage_distance_m: Annotated[float, typer.Option(
+        help="How near a heritage site counts, metres.")] = 200.0,
+    heritage_designation: Annotated[list[str] | None, typer.Option(
+        help="Keep heritage sites of this designation only (repeat), e.g. 'Scheduled monument'."
+    )] = None,
+    weighted: Annotated[bool, typer.Option(help="Use incident weights (harm).")] = False,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the hotspots as RFC 7946 GeoJSON to this file.")] = None,
+    top: Annotated[int, typer.Option(help="Hotspots to list on screen.", min=0)] = 15,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find, classify and rank hotspots (KDE or DBSCAN) in the incidents of the store."""
+    from api.analysis import AnalysisOptions, Selection, run_analysis
+    from geodata.taxonomy import Taxonomy
+    from hotspot import HotspotError
+
+    settings = _settings()
+    url = database or settings.store_url()
+    given = {
+        "bandwidth_m": bandwidth_m, "cell_size_m": cell_size_m, "kernel": kernel,
+        "threshold": threshold, "share": share, "percentile": percentile,
+        "min_incidents": min_incidents, "eps_m": eps_m, "buffer_m": buffer_m,
+        "background_m": background_m, "alpha": alpha,
+    }
+    params: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if min_samples is not None:
+        try:
+            params["min_samples"] = min_samples if min_samples == "auto" else float(min_samples)
+        except ValueError:
+            raise _fail("--min-samples must be a number or auto", as_json, 2) from None
+    with _refusals(as_json):
+        store = _open(url)
+        taxonomy = Taxonomy.load(settings.taxonomy_path)
+        selection = Selection(
+            start=_period_bound(from_, store.timezone, end=False, option="--from"),
+            end=_period_bound(to, store.timezone, end=True, option="--to"),
+            categories=tuple(category) if category else None,
+            priority=priority,
+        )
+        if selection.start and selection.end and selection.start >= selection.end:
+            raise _fail("--to must not be before --from", as_json, 2)
+        options = AnalysisOptions(
+            heritage_distance_m=heritage_distance_m,
+            heritage_designations=tuple(heritage_designation) if heritage_designation else None,
+            weighted=weighted, parameters=params,
+        )
+        try:
+            result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
+                                            options=options)
+        except HotspotError as exc:
+            raise _fail(str(exc), as_json) from None
+    collection = result.to_feature_collection(metadata)
+    if out_file:
+        out_file.write_text(json.dumps(collection), "utf-8")
+    table = result.hotspots
+    summary = {"database": url, "method": result.method, "parameters": result.parameters,
+               "summary": result.info, "data_version": metadata["data_version"],
+               "selection": metadata["selection"], "out": str(out_file) if out_file else None,
+               "hotspots": [
+                   {k: f["properties"][k] for k in ("id", "rank", "context_class", "place",
+                                                    "incidents", "top_category", "trend")}
+                   for f in collection["features"][:top]]}
+    if as_json:
+        print(json.dumps(summary, default=str))
+        return
+    info = result.info
+    out.print(f"{result.method.upper()} on {info['incidents']:,} incidents "
+              f"({metadata['data_version']}): {info['hotspots']} hotspots hold "
+              f"{info['hit_rate']:.1%} of the incidents in {info['area_share']:.2%} of the area "
+              f"(PAI {info['pai']})", markup=False)
+    shown = {k: v for k, v in result.parameters.items() if v is not None}
+    out.print("  parameters: " + ", ".join(f"{k}={v}" for k, v in shown.items()), markup=False)
+    if "min_samples_auto" in info:
+        auto = info["min_samples_auto"]
+        out.print(f"  min_samples followed the background: {auto['min_samples_range'][0]:g} to "
+                  f"{auto['min_samples_range'][1]:g} (median {auto['min_samples_median']:g})")
+    for _, row in table.head(top).iterrows():
+        hours = ",".join(f"{h:02d}h" for h in row["peak_hours"]) or "-"
+        out.print(
+            f"  {row['rank']:>3}. {row['id']}  {row['context_class']:<13} "
+            f"{row['place'] or ''!s:<32.32} {row['incidents']:>6,} incidents  "
+            f"{row['area_m2'] / 1e6:7.3f} km2  {row['top_category']!s:<22.22} "
+            f"trend {row['trend']:<7} peak {hours}", markup=False)
+    if out_file:
+        out.print(f"  written to {out_file}", markup=False)
+
+
 # --- info -------------------------------------------------------------------------------------
 
 @app.command()

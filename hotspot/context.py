@@ -204,11 +204,13 @@ def classify_hotspots(
         place = np.full(k, -1, dtype=np.int64)
         if nearest.size:
             place[nearest[0]] = nearest[1]
+        built_geoms = np.asarray(built.geometry.values, dtype=object)
         for h in range(k):
             if names[h] is None and place[h] >= 0:
                 name = built["name"].iloc[place[h]]
                 if isinstance(name, str) and name:
-                    names[h] = f"near {name}" if primary[h] == 2 else name
+                    inside = bool(shapely.contains(built_geoms[place[h]], centroids[h]))
+                    names[h] = name if inside else f"near {name}"
     touched: list[list[str]] = [[] for _ in range(k)]
     if sites is not None and k:
         tree = shapely.STRtree(np.asarray(sites.geometry.values, dtype=object))

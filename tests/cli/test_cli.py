@@ -155,3 +155,38 @@ def test_a_folder_of_monthly_files_and_a_bad_file_among_them(tmp_path: Path):
     files = json.loads(proc.stdout)["files"]
     assert "give a column mapping" in files[0]["error"]
     assert [f["counts"]["accepted"] for f in files[1:]] == [5288, 5671]
+
+
+def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
+    built = json.loads(run(tmp_path, "demo", "--incidents", "5000", "--json").stdout)
+    db = built["database"]
+    out_file = tmp_path / "hotspots.geojson"
+    summary = json.loads(run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--priority",
+                             "rural", "--from", "2023-01", "--to", "2024-12", "--out",
+                             str(out_file), "--json").stdout)
+    assert summary["method"] == "dbscan" and summary["summary"]["hotspots"] >= 5
+    assert summary["selection"]["priority"] == "rural"
+    fc = json.loads(out_file.read_text())
+    assert fc["type"] == "FeatureCollection" and "crs" not in fc
+    assert fc["metadata"]["data_version"] == summary["data_version"]
+    assert fc["metadata"]["parameters"]["eps_m"] == 150.0
+    assert "Open Government Licence" in fc["metadata"]["attribution"]
+    props = fc["features"][0]["properties"]
+    for column in ("id", "rank", "score", "context_class", "team", "incidents", "area_m2",
+                   "density_per_km2", "category_mix", "first_date", "last_date", "profile",
+                   "peak_hours", "trend", "previous_incidents", "place", "heritage_sites",
+                   "centroid_lon", "centroid_lat", "share_rural"):
+        assert column in props, column
+    assert props["previous_incidents"] is not None  # a period was given: the trend is known
+    text = run(tmp_path, "analyse", "-d", db, "--method", "kde", "--bandwidth-m", "150",
+               "--category", "shoplifting").stdout
+    assert "KDE on" in text and "town_centre" in text and "PAI" in text
+    proc = run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--bandwidth-m", "100",
+               ok=False)
+    assert proc.returncode == 1 and "bandwidth_m is not a parameter of dbscan" in proc.stderr
+    proc = run(tmp_path, "analyse", "-d", db, "--priority", "parking", ok=False)
+    assert proc.returncode == 1 and "unknown priority 'parking'" in proc.stderr
+    proc = run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--eps-m", "0", ok=False)
+    assert proc.returncode == 1 and "eps_m must be a positive" in proc.stderr
+    proc = run(tmp_path, "analyse", "-d", db, "--from", "March", ok=False)
+    assert proc.returncode == 2 and "--from must be YYYY-MM" in proc.stderr

@@ -1,0 +1,169 @@
+"""Running a hotspot analysis on a store: the selection, the layers, the previous period.
+
+The composition of :mod:`geodata` (the store) and :mod:`hotspot` (the computation), shared by the
+CLI (``hotspot analyse``) and the HTTP API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geodata.layers import (
+    BUILT_UP_AREAS,
+    FORCE_BOUNDARY,
+    HERITAGE_SITES,
+    RURAL_URBAN_LOOKUP,
+    TOWN_CENTRES,
+)
+from geodata.schema import IncidentFilter
+from geodata.stores import Store
+from geodata.taxonomy import Taxonomy
+from hotspot import ContextLayers, HotspotResult, InvalidParameter, analyse
+
+ATTRIBUTION = (
+    "Incidents from data.police.uk contain public sector information licensed under the Open "
+    "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
+    "person."
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which incidents to analyse: a period ``[start, end)`` (seconds since the epoch, UTC),
+    categories (or a plan priority) and a bounding box in the store's CRS (metres)."""
+
+    start: int | None = None
+    end: int | None = None
+    categories: tuple[str, ...] | None = None
+    priority: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    lonlat_bbox: tuple[float, float, float, float] | None = None
+
+    def categories_for(self, taxonomy: Taxonomy) -> tuple[str, ...] | None:
+        """The categories selected, the priority's expanded (raises for unknown names)."""
+        cats: list[str] | None = list(self.categories) if self.categories else None
+        if cats:
+            unknown = sorted(set(cats) - set(taxonomy.categories))
+            if unknown:
+                raise InvalidParameter(
+                    f"unknown category {', '.join(unknown)}; categories are "
+                    f"{', '.join(sorted(taxonomy.categories))}"
+                )
+        if self.priority:
+            if self.priority not in taxonomy.priorities:
+                raise InvalidParameter(
+                    f"unknown priority {self.priority!r}; priorities are "
+                    f"{', '.join(taxonomy.priorities)}"
+                )
+            in_priority = taxonomy.categories_for(self.priority)
+            cats = [c for c in cats if c in in_priority] if cats else in_priority
+        return tuple(cats) if cats is not None else None
+
+    def to_dict(self, timezone: str) -> dict[str, Any]:
+        """JSON-ready description (dates in local time)."""
+        def iso(t: int | None) -> str | None:
+            if t is None:
+                return None
+            return pd.Timestamp(t, unit="s", tz="UTC").tz_convert(timezone).isoformat()
+        box = self.lonlat_bbox or self.bbox
+        return {"from": iso(self.start), "to": iso(self.end),
+                "categories": list(self.categories) if self.categories else None,
+                "priority": self.priority,
+                "bbox": list(box) if box is not None else None}
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Options of the analysis beyond the method's parameters."""
+
+    heritage_distance_m: float = 200.0
+    heritage_designations: tuple[str, ...] | None = None
+    weighted: bool = False
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def context_layers(store: Store, options: AnalysisOptions) -> ContextLayers:
+    """The store's reference layers, as the hotspot classification takes them."""
+    def frame(kind: str) -> Any:
+        layer = store.get_layer(kind)
+        return None if layer is None else layer.frame
+
+    lookup = frame(RURAL_URBAN_LOOKUP)
+    rural = (frozenset(lookup.loc[lookup["is_rural"].astype(bool), "lsoa_code"].astype(str))
+             if lookup is not None else None)
+    return ContextLayers(
+        town_centres=frame(TOWN_CENTRES),
+        built_up_areas=frame(BUILT_UP_AREAS),
+        heritage_sites=frame(HERITAGE_SITES),
+        rural_lsoas=rural,
+        heritage_distance_m=options.heritage_distance_m,
+        heritage_designations=options.heritage_designations,
+    )
+
+
+def _frame(store: Store, flt: IncidentFilter) -> tuple[pd.DataFrame, str]:
+    cols = store.incidents(flt, extra=("lsoa_code",))
+    frame = pd.DataFrame({
+        "x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64),
+        "category": cols.category, "occurred_at": cols.occurred_at,
+        "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
+    })
+    return frame, cols.data_version
+
+
+def run_analysis(
+    store: Store,
+    taxonomy: Taxonomy,
+    *,
+    method: str,
+    selection: Selection,
+    options: AnalysisOptions,
+) -> tuple[HotspotResult, dict[str, Any]]:
+    """Analyse a selection of the store; return the result and the metadata to publish with it.
+
+    Raises
+    ------
+    InvalidParameter
+        An unknown category or priority, or a method parameter out of range.
+    """
+    categories = selection.categories_for(taxonomy)
+    flt = IncidentFilter(start=selection.start, end=selection.end, categories=categories,
+                         bbox=selection.bbox, lonlat_bbox=selection.lonlat_bbox)
+    incidents, version = _frame(store, flt)
+    previous = None
+    period = None
+    if selection.start is not None and selection.end is not None:
+        period = (selection.start, selection.end)
+        length = selection.end - selection.start
+        prev_flt = IncidentFilter(start=selection.start - length, end=selection.start,
+                                  categories=categories, bbox=selection.bbox,
+                                  lonlat_bbox=selection.lonlat_bbox)
+        previous, _v = _frame(store, prev_flt)
+    boundary = store.get_layer(FORCE_BOUNDARY)
+    study_area = (float(shapely.area(shapely.union_all(boundary.frame.geometry.values)))
+                  if boundary is not None else None)
+    result = analyse(
+        incidents, crs=store.crs, method=method, layers=context_layers(store, options),
+        period=period, previous=previous, timezone=store.timezone,
+        study_area_m2=study_area, weighted=options.weighted, **options.parameters,
+    )
+    metadata = {
+        "data_version": version,
+        "selection": {**selection.to_dict(store.timezone),
+                      "categories": list(categories) if categories else None},
+        "crs_of_analysis": store.crs,
+        "timezone": store.timezone,
+        "heritage": {"distance_m": options.heritage_distance_m,
+                     "designations": list(options.heritage_designations or []) or None},
+        "weighted": options.weighted,
+        "previous_period": period is not None,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "attribution": ATTRIBUTION,
+    }
+    return result, metadata
