@@ -15,21 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-PRELUDE = f"""
-import json, resource, sys, time
-sys.path.insert(0, {str(ROOT)!r})
-def done(**kw):
-    kw["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(kw))
-"""
+from bench._runner import run_task
 
 TASKS = {
     "hotspot ingest (embedded store)": """
@@ -123,14 +112,6 @@ done(seconds=min(times), rows=len(rows))
 }
 
 
-def run(name: str, body: str, paths: dict[str, str]) -> dict[str, float]:
-    code = PRELUDE + "\n".join(f"{k} = {v!r}" for k, v in paths.items()) + textwrap.dedent(body)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> None:
     from bench._synth import write_police_csv
 
@@ -154,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| {'task':<44} | {'seconds':>8} | {'rows/s':>10} | {'rows':>10} | {'peak MB':>8} |")
     print(f"|{'-' * 46}|{'-' * 10}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
     for name, body in TASKS.items():
-        r = run(name, body, paths)
+        r = run_task(name, body, paths)
         results[name] = r
         rate = r["rows"] / r["seconds"] if r["seconds"] else float("inf")
         print(f"| {name:<44} | {r['seconds']:>8.3f} | {rate:>10,.0f} | {r['rows']:>10,} | "
