@@ -136,8 +136,12 @@ def grid_dbscan(
     core_out = np.zeros(n, dtype=bool)
     if n == 0:
         return labels, core_out
+    unweighted = weights is None
     w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    t_in = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (n,))
+    scalar = np.ndim(threshold) == 0
+    t_in = np.asarray(threshold, dtype=np.float64)
+    if not scalar:
+        t_in = np.broadcast_to(t_in, (n,))
     eps = float(eps)
     eps2 = eps * eps
     tight, loose = eps2 * (1 - 1e-9), eps2 * (1 + 1e-9)
@@ -152,14 +156,15 @@ def grid_dbscan(
     order = _radix_order(key)
     key = key[order]
     px, py = xy[order, 0], xy[order, 1]
-    w, t = w_in[order], t_in[order]
+    w = w_in if unweighted else w_in[order]
+    t = t_in if scalar else t_in[order]
     bounds = np.flatnonzero(np.diff(key)) + 1
     start = np.concatenate([[0], bounds])
     count = np.diff(np.concatenate([start, [n]]))
     ukey = key[start]
     ncell = ukey.shape[0]
     cell = np.repeat(np.arange(ncell), count)
-    cell_w = np.add.reduceat(w, start)
+    cell_w = count.astype(np.float64) if unweighted else np.add.reduceat(w, start)
     rx0 = x0 + (ukey // stride - 2) * side
     ry0 = y0 + (ukey % stride - 2) * side
     nbr = _Neighbours(ukey, stride, int(cx.max()) + 3)
@@ -169,14 +174,14 @@ def grid_dbscan(
     core = cell_w[cell] >= t
     # a cell whose 21-cell neighbourhood weighs less than every threshold in it has no core
     reach = nbr.stencil_sum(cell_w)
-    lowest = np.minimum.reduceat(t, start)
+    lowest = t if scalar else np.minimum.reduceat(t, start)
     hopeless = reach < lowest - 1e-6 * np.maximum(1.0, lowest)  # rounding never makes one
     todo = np.flatnonzero(~core & ~hopeless[cell])
     for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
         if part.shape[0] == 0:
             continue
         c = cell[part]
-        qt = t[part]
+        qt = t if scalar else t[part]
         fx = px[part] - rx0[c]  # position inside the own cell, in [0, side)
         fy = py[part] - ry0[c]
         acc = cell_w[c].copy()
@@ -282,30 +287,30 @@ def grid_dbscan(
     lab_sorted[border] = own
     left = border[own < 0]
     left = left[nbr.near(cells_with_core)[cell[left]]]  # some core cell within reach
-    for j in range(_OFFSETS.shape[0]):
-        if left.shape[0] == 0:
-            break
-        other = nbr.at(cell[left], j)
-        sl = np.where(other >= 0, slot[np.maximum(other, 0)], -1)
-        has = np.flatnonzero(sl >= 0)
-        if has.shape[0] == 0:
-            continue
-        p, s = left[has], sl[has]
+    if left.shape[0]:
+        # every (border candidate, neighbour cell with core points) pair, all offsets at once
+        cl = cell[left]
+        owner_parts, slot_parts = [], []
+        for j in range(_OFFSETS.shape[0]):
+            other = nbr.at(cl, j)
+            sl = np.where(other >= 0, slot[np.maximum(other, 0)], -1)
+            has = np.flatnonzero(sl >= 0)
+            owner_parts.append(has)
+            slot_parts.append(sl[has])
+        ow, sl = np.concatenate(owner_parts), np.concatenate(slot_parts)
+        p = left[ow]
         qbox = np.column_stack([px[p], py[p], px[p], py[p]])
-        near, far = _box_distances(qbox, box[s])
-        found = np.zeros(p.shape[0], dtype=bool)
-        found[far <= tight] = True
+        near, far = _box_distances(qbox, box[sl])
+        found = far <= tight
         check = np.flatnonzero(~found & (near <= loose))
         if check.shape[0]:
             found[check] = _any_pair_within(
-                p[check], np.ones(check.shape[0], dtype=np.int64), cstart[s[check]],
-                ccount[s[check]], px, py, eps2, b_x=cxs, b_y=cys,
+                p[check], np.ones(check.shape[0], dtype=np.int64), cstart[sl[check]],
+                ccount[sl[check]], px, py, eps2, b_x=cxs, b_y=cys,
             )
-        hit = np.flatnonzero(found)
-        lab_sorted[p[hit]] = cell_label[cells_with_core[s[hit]]]
-        still = np.ones(left.shape[0], dtype=bool)
-        still[has[hit]] = False
-        left = left[still]
+        hit = np.flatnonzero(found)  # in offset order within each point: the first one wins
+        first = hit[np.unique(ow[hit], return_index=True)[1]]
+        lab_sorted[left[ow[first]]] = cell_label[cells_with_core[sl[first]]]
 
     labels[order] = lab_sorted
     core_out[order] = core
