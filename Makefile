@@ -27,7 +27,9 @@ lint: $(STAMP)
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.hotspots
 
 clean:
 	rm -rf $(VENV) build *.egg-info
