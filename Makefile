@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint browser bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
-## test: create the environment, lint, type-check, run the whole suite
-test: lint
+## test: create the environment, lint, type-check, get a browser, run the whole suite
+test: lint browser
 	$(BIN)/python -m pytest
+
+## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests (apt-get install chromium)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null; \
+	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed: the browser tests need it" >&2; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

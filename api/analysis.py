@@ -24,13 +24,89 @@ from geodata.layers import (
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
-from hotspot import ContextLayers, HotspotResult, InvalidParameter, analyse
+from hotspot import ContextLayers, HotspotResult, analyse
 
 ATTRIBUTION = (
     "Incidents from data.police.uk contain public sector information licensed under the Open "
     "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
     "person."
 )
+
+
+class ParameterError(ValueError):
+    """Raised for a request parameter that cannot be used; ``field`` names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def period_bound(text: str | None, timezone: str, *, end: bool, field: str) -> int | None:
+    """Seconds since the epoch for ``YYYY-MM``, ``YYYY-MM-DD`` or an ISO date-time.
+
+    Months and days are local to ``timezone``; an end is exclusive and takes in the whole month
+    or day given (``to=2024-03`` ends at the start of April).
+
+    Raises
+    ------
+    ParameterError
+        For anything else, naming ``field``.
+    """
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    try:
+        if len(value) == 7 and value[4] == "-":
+            stamp = pd.Timestamp(f"{value}-01")
+            if end:
+                stamp = stamp + pd.offsets.MonthBegin(1)
+        elif len(value) == 10:
+            stamp = pd.Timestamp(datetime.fromisoformat(value))
+            if end:
+                stamp = stamp + pd.Timedelta(days=1)
+        else:
+            stamp = pd.Timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, TypeError):
+        raise ParameterError(
+            f"{field} must be YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time, not {text!r}", field
+        ) from None
+    if not 1900 <= stamp.year <= 2100:
+        raise ParameterError(f"{field} {text!r} is outside the years 1900-2100", field)
+    stamp = stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp
+    return int(stamp.value // 10**9)
+
+
+def town_bbox(store: Store, name: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
+    """The bounding box (store CRS, metres) of the town centre or built-up area called ``name``,
+    widened by ``margin_m``.
+
+    Raises
+    ------
+    ParameterError
+        If no town centre or built-up area has that name (case and spacing ignored).
+    """
+    wanted = " ".join(name.split()).casefold()
+    known: list[str] = []
+    for kind in (TOWN_CENTRES, BUILT_UP_AREAS):
+        layer = store.get_layer(kind)
+        if layer is None or "name" not in layer.frame.columns:
+            continue
+        names = layer.frame["name"].astype(str)
+        known += names.tolist()
+        hit = names.map(lambda n: " ".join(n.split()).casefold() == wanted).to_numpy()
+        if hit.any():
+            union = shapely.union_all(layer.frame.geometry.values[hit])
+            if kind == TOWN_CENTRES:  # the whole town, not only its centre, when known
+                built = store.get_layer(BUILT_UP_AREAS)
+                if built is not None:
+                    around = built.frame.geometry.values
+                    inside = shapely.intersects(around, union)
+                    if inside.any():
+                        union = shapely.union_all([union, *around[inside]])
+            minx, miny, maxx, maxy = union.bounds
+            return (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
+    choices = ", ".join(sorted(set(known))[:30]) or "none (no town layers are loaded)"
+    raise ParameterError(f"no town called {name!r}; towns are {choices}", "town")
 
 
 @dataclass(frozen=True)
@@ -46,20 +122,26 @@ class Selection:
     lonlat_bbox: tuple[float, float, float, float] | None = None
 
     def categories_for(self, taxonomy: Taxonomy) -> tuple[str, ...] | None:
-        """The categories selected, the priority's expanded (raises for unknown names)."""
+        """The categories selected, the priority's expanded.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown category or priority.
+        """
         cats: list[str] | None = list(self.categories) if self.categories else None
         if cats:
             unknown = sorted(set(cats) - set(taxonomy.categories))
             if unknown:
-                raise InvalidParameter(
+                raise ParameterError(
                     f"unknown category {', '.join(unknown)}; categories are "
-                    f"{', '.join(sorted(taxonomy.categories))}"
+                    f"{', '.join(sorted(taxonomy.categories))}", "category"
                 )
         if self.priority:
             if self.priority not in taxonomy.priorities:
-                raise InvalidParameter(
+                raise ParameterError(
                     f"unknown priority {self.priority!r}; priorities are "
-                    f"{', '.join(taxonomy.priorities)}"
+                    f"{', '.join(taxonomy.priorities)}", "priority"
                 )
             in_priority = taxonomy.categories_for(self.priority)
             cats = [c for c in cats if c in in_priority] if cats else in_priority
@@ -108,11 +190,12 @@ def context_layers(store: Store, options: AnalysisOptions) -> ContextLayers:
 
 
 def _frame(store: Store, flt: IncidentFilter) -> tuple[pd.DataFrame, str]:
-    cols = store.incidents(flt, extra=("lsoa_code",))
+    cols = store.incidents(flt, extra=("lsoa_code", "location_text"))
     frame = pd.DataFrame({
         "x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64),
         "category": cols.category, "occurred_at": cols.occurred_at,
         "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
+        "location_text": cols.extra["location_text"],
     })
     return frame, cols.data_version
 
@@ -129,8 +212,10 @@ def run_analysis(
 
     Raises
     ------
-    InvalidParameter
-        An unknown category or priority, or a method parameter out of range.
+    ParameterError
+        An unknown category or priority.
+    hotspot.InvalidParameter
+        A method parameter out of range (the message names it).
     """
     categories = selection.categories_for(taxonomy)
     flt = IncidentFilter(start=selection.start, end=selection.end, categories=categories,

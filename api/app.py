@@ -16,12 +16,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.cache import ResultCache
 from api.errors import UploadTooLarge
-from api.routes import incidents, layers, meta
+from api.routes import hotspots, incidents, layers, meta
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
 from geodata.stores import Store, open_store
 from geodata.taxonomy import Taxonomy
+from maps.assets import LEAFLET_DIR
+from maps.assets import OWN_DIR as MAPS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +142,13 @@ def create_app(
     app.state.demo = demo
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.state.cache = ResultCache(settings.cache_entries)
     app.include_router(meta.router)
     app.include_router(incidents.router)
     app.include_router(layers.router)
+    app.include_router(hotspots.router)
+    app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
+    app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)
     return app
 

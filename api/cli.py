@@ -32,7 +32,7 @@ from rich.progress import (
 
 from api.settings import Settings
 from geodata.errors import GeodataError, InvalidFile
-from geodata.schema import RejectedRow
+from geodata.schema import IncidentFilter, RejectedRow
 
 app = typer.Typer(
     name="hotspot",
@@ -416,30 +416,6 @@ def layers_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
 
 # --- analyse ----------------------------------------------------------------------------------
 
-def _period_bound(text: str | None, tz: str, *, end: bool, option: str) -> int | None:
-    """Seconds since the epoch for YYYY-MM or YYYY-MM-DD in the force's time zone; an end is
-    exclusive and includes the whole month or day given."""
-    import pandas as pd
-
-    if not text:
-        return None
-    value = text.strip()
-    try:
-        if len(value) == 7:
-            stamp = pd.Timestamp(f"{value}-01")
-            if end:
-                stamp = stamp + pd.offsets.MonthBegin(1)
-        elif len(value) == 10:
-            stamp = pd.Timestamp(value)
-            if end:
-                stamp = stamp + pd.Timedelta(days=1)
-        else:
-            raise ValueError(value)
-    except ValueError:
-        raise _fail(f"{option} must be YYYY-MM or YYYY-MM-DD, not {text!r}", False, 2) from None
-    return int(stamp.tz_localize(tz).value // 10**9)
-
-
 @app.command()
 def analyse(
     database: DatabaseOpt = None,
@@ -485,7 +461,13 @@ def analyse(
     as_json: JsonOpt = False,
 ) -> None:
     """Find, classify and rank hotspots (KDE or DBSCAN) in the incidents of the store."""
-    from api.analysis import AnalysisOptions, Selection, run_analysis
+    from api.analysis import (
+        AnalysisOptions,
+        ParameterError,
+        Selection,
+        period_bound,
+        run_analysis,
+    )
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
 
@@ -506,12 +488,15 @@ def analyse(
     with _refusals(as_json):
         store = _open(url)
         taxonomy = Taxonomy.load(settings.taxonomy_path)
-        selection = Selection(
-            start=_period_bound(from_, store.timezone, end=False, option="--from"),
-            end=_period_bound(to, store.timezone, end=True, option="--to"),
-            categories=tuple(category) if category else None,
-            priority=priority,
-        )
+        try:
+            selection = Selection(
+                start=period_bound(from_, store.timezone, end=False, field="--from"),
+                end=period_bound(to, store.timezone, end=True, field="--to"),
+                categories=tuple(category) if category else None,
+                priority=priority,
+            )
+        except ParameterError as exc:
+            raise _fail(str(exc), as_json, 2) from None
         if selection.start and selection.end and selection.start >= selection.end:
             raise _fail("--to must not be before --from", as_json, 2)
         options = AnalysisOptions(
@@ -522,7 +507,7 @@ def analyse(
         try:
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
                                             options=options)
-        except HotspotError as exc:
+        except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
     collection = result.to_feature_collection(metadata)
     if out_file:
@@ -558,6 +543,83 @@ def analyse(
             f"trend {row['trend']:<7} peak {hours}", markup=False)
     if out_file:
         out.print(f"  written to {out_file}", markup=False)
+
+
+@app.command("map")
+def map_command(
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    database: DatabaseOpt = None,
+    method: Annotated[str, typer.Option(help="kde or dbscan.")] = "dbscan",
+    priority: Annotated[str | None, typer.Option(help="A plan priority.")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="A category (repeat).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM or YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last month or day, included.")] = None,
+    bandwidth_m: Annotated[float, typer.Option(
+        help="Bandwidth of the density surface (and of KDE hotspots), metres.")] = 250.0,
+    eps_m: Annotated[float | None, typer.Option(help="DBSCAN radius, metres.")] = None,
+    tiles: Annotated[str | None, typer.Option(
+        help="Basemap tile URL ('none' for no basemap). Default: HOTSPOT_TILE_URL.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the planner's map as one self-contained HTML file that opens with no network."""
+    from api.analysis import (
+        ATTRIBUTION,
+        AnalysisOptions,
+        ParameterError,
+        Selection,
+        period_bound,
+        run_analysis,
+    )
+    from geodata.layers import LAYER_KINDS
+    from geodata.taxonomy import Taxonomy
+    from hotspot import HotspotError, kde_grid
+    from maps import PageOptions, density_image, planner_map
+
+    settings = _settings()
+    url = database or settings.store_url()
+    params: dict[str, Any] = {"bandwidth_m": bandwidth_m} if method == "kde" else {}
+    if eps_m is not None:
+        params["eps_m"] = eps_m
+    with _refusals(as_json):
+        store = _open(url)
+        taxonomy = Taxonomy.load(settings.taxonomy_path)
+        try:
+            selection = Selection(
+                start=period_bound(from_, store.timezone, end=False, field="--from"),
+                end=period_bound(to, store.timezone, end=True, field="--to"),
+                categories=tuple(category) if category else None, priority=priority)
+            result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
+                                            options=AnalysisOptions(parameters=params))
+        except (HotspotError, ParameterError) as exc:
+            raise _fail(str(exc), as_json) from None
+        image = None
+        if result.info["incidents"] >= 2:
+            cols = store.incidents(IncidentFilter(
+                start=selection.start, end=selection.end,
+                categories=selection.categories_for(taxonomy)))
+            image = density_image(kde_grid(cols.xy, crs=store.crs, bandwidth_m=bandwidth_m))
+        layers = {}
+        for kind in LAYER_KINDS:
+            layer = store.get_layer(kind)
+            layers[kind] = layer.frame if layer is not None else None
+        tile_url = tiles if tiles is not None else settings.tile_url
+        info = result.info
+        page = planner_map(result.hotspots, layers, PageOptions(
+            tiles_url=None if tile_url.strip().lower() in ("", "none") else tile_url,
+            tiles_attribution=settings.tile_attribution, inline=True, density=image,
+            summary=(f"{method.upper()}: {info['hotspots']} hotspots hold "
+                     f"{info['hit_rate']:.0%} of {info['incidents']:,} incidents "
+                     f"(data {metadata['data_version']})"),
+            attribution=ATTRIBUTION,
+        ))
+        out_file.write_text(page, "utf-8")
+    summary = {"out": str(out_file), "bytes": out_file.stat().st_size,
+               "hotspots": info["hotspots"], "data_version": metadata["data_version"]}
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        out.print(f"Wrote {out_file} ({summary['bytes'] / 1e6:.2f} MB, {info['hotspots']} "
+                  "hotspots): it opens from disk with no network.", markup=False)
 
 
 # --- info -------------------------------------------------------------------------------------

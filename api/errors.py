@@ -22,6 +22,7 @@ from geodata.errors import (
     StoreUnavailable,
     UnsupportedStore,
 )
+from hotspot.errors import HotspotError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class BadRequest(Exception):
 
 
 ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
+    (HotspotError, 422, "invalid_parameter"),
     (InvalidFile, 422, "invalid_file"),
     (InvalidMapping, 422, "invalid_mapping"),
     (InvalidLayer, 422, "invalid_layer"),
@@ -68,8 +70,9 @@ def _answer(status: int, code: str, message: str, field: str | None = None) -> J
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
 
+    @app.exception_handler(HotspotError)
     @app.exception_handler(GeodataError)
-    async def geodata_error(_request: Request, exc: GeodataError) -> JSONResponse:
+    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         for cls, status, code in ERROR_STATUS:
             if isinstance(exc, cls):
                 if status >= 500:

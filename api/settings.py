@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     busy_timeout_s: float = Field(60.0, gt=0,
                                   description="How long a writer waits for another (seconds).")
     log_level: str = Field("INFO", description="Python logging level.")
+    tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Basemap tiles for the maps ('none' for no basemap); the layers show "
+        "without them.",
+    )
+    tile_attribution: str = Field(
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors", description="Attribution shown for the basemap tiles (HTML).")
+    cache_entries: int = Field(64, ge=0, le=10_000,
+                               description="Hotspot results kept in memory (0: no cache).")
 
     def store_url(self) -> str:
         """The force store's URL, defaulted."""

@@ -3,7 +3,8 @@
 Columns: ``id``, ``method``, ``geometry`` (polygon, analysis CRS), ``centroid_x``/``centroid_y``
 (metres) and ``centroid_lon``/``centroid_lat`` (WGS84), ``incidents``, ``weight``, ``area_m2``,
 ``density_per_km2`` (incidents per km2 of the polygon), ``peak_density`` (KDE only, per km2),
-``category_mix`` (category: incidents, most first), ``top_category``, ``first_date``,
+``category_mix`` (category: incidents, most first), ``top_category``, ``top_locations`` (the
+three location descriptions most recorded in it), ``first_date``,
 ``last_date``, ``time_precision``, ``profile`` (7 x 24 incidents by day of week, Monday first,
 and hour of day, local time; None when no incident has a time of day), ``profile_incidents``,
 ``peak_hours``, ``peak_days``, ``profile_note``, ``previous_incidents``, ``trend_ratio``,
@@ -93,6 +94,7 @@ def build_table(
         if "peak_density" in shapes else np.full(k, np.nan),
     }
     table.update(_categories(incidents, labels, k))
+    table["top_locations"] = _locations(incidents, labels, k)
     table.update(_times(incidents, labels, k, timezone))
     table.update(_trend(counts, geoms, previous))
     return gpd.GeoDataFrame(table, geometry=shapes.geometry.values, crs=crs)
@@ -111,6 +113,23 @@ def _categories(incidents: pd.DataFrame, labels: np.ndarray, k: int) -> dict[str
                        strict=True):
         mix[h][str(c)] = int(m)
     return {"category_mix": mix, "top_category": [next(iter(m), None) for m in mix]}
+
+
+def _locations(incidents: pd.DataFrame, labels: np.ndarray, k: int, top: int = 3) -> list[list[str]]:
+    """The location descriptions most recorded in each hotspot (blanks left out)."""
+    if "location_text" not in incidents or k == 0:
+        return [[] for _ in range(k)]
+    member = labels >= 0
+    frame = pd.DataFrame({"h": labels[member],
+                          "loc": np.asarray(incidents["location_text"], dtype=object)[member]})
+    frame = frame[frame["loc"].notna() & (frame["loc"].astype(str).str.strip() != "")]
+    counts = frame.groupby(["h", "loc"], sort=False, observed=True).size().reset_index(name="n")
+    counts = counts.sort_values(["h", "n", "loc"], ascending=[True, False, True], kind="stable")
+    out: list[list[str]] = [[] for _ in range(k)]
+    for h, loc in zip(counts["h"].tolist(), counts["loc"].tolist(), strict=True):
+        if len(out[h]) < top:
+            out[h].append(str(loc))
+    return out
 
 
 def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -> dict[str, Any]:

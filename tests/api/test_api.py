@@ -233,7 +233,7 @@ def test_docs_work_offline(client: TestClient):
 
 def test_landing_page_and_taxonomy(demo_client: TestClient):
     page = demo_client.get("/").text
-    assert "Open Government Licence" in page and "demo force area" in page
+    assert "Open Government Licence" in page and 'id="hs-legend"' in page
     tax = demo_client.get("/v1/taxonomy").json()
     assert tax["categories"]["hare_coursing"]["priority"] == "rural"
     assert demo_client.get("/v1/ingests").json()[0]["format"] == "force-export"

@@ -1,0 +1,458 @@
+"""Hotspots, the density surface, and the planner's map.
+
+Every response is computed once per (data version, parameters) and then served from the cache;
+the computation runs in a worker thread, off the event loop. A new ingest changes the data
+version, so nothing stale is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.analysis import (
+    ATTRIBUTION,
+    AnalysisOptions,
+    ParameterError,
+    Selection,
+    period_bound,
+    run_analysis,
+    town_bbox,
+)
+from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.errors import BadRequest
+from api.settings import Settings
+from geodata.layers import (
+    BUILT_UP_AREAS,
+    FORCE_BOUNDARY,
+    HERITAGE_SITES,
+    PATROL_BASES,
+    TOWN_CENTRES,
+)
+from geodata.schema import IncidentFilter
+from geodata.stores import Store
+from geodata.taxonomy import Taxonomy
+from hotspot import kde_grid
+from hotspot.errors import InvalidParameter
+from maps import FormState, PageOptions, density_bands, density_image, planner_map
+
+router = APIRouter(tags=["hotspots"])
+
+DEFAULT_METHOD = "dbscan"
+DEFAULT_BANDWIDTH_M = 250.0
+"""The API's KDE bandwidth when none is given: street-level hotspots (the library's default,
+the spatial Silverman rule, suits a whole area's pattern)."""
+KDE_KEYS = ("bandwidth_m", "cell_size_m", "kernel", "threshold", "share", "percentile",
+            "min_incidents")
+DBSCAN_KEYS = ("eps_m", "min_samples", "buffer_m", "background_m", "alpha")
+CSV_COLUMNS = (
+    "id", "rank", "score", "method", "context_class", "team", "place", "incidents", "weight",
+    "area_m2", "density_per_km2", "peak_density", "centroid_lon", "centroid_lat", "centroid_x",
+    "centroid_y", "top_category", "first_date", "last_date", "time_precision", "peak_hours",
+    "peak_days", "trend", "trend_ratio", "previous_incidents", "share_town_centre",
+    "share_heritage_site", "share_rural", "share_urban", "heritage_sites", "top_locations",
+    "category_mix",
+)
+
+
+@dataclass
+class HotspotQuery:
+    """The parameters every hotspot, density and map request takes."""
+
+    method: Literal["kde", "dbscan"] = Query(
+        DEFAULT_METHOD, description="kde (kernel density areas) or dbscan (clusters).")
+    category: list[str] | None = Query(
+        None, description="Taxonomy categories (repeat, or separate with commas).")
+    priority: str | None = Query(None, description="A plan priority: all its categories.")
+    from_: str | None = Query(None, alias="from", description="Start: YYYY-MM, YYYY-MM-DD or a "
+                              "date-time, local time.")
+    to: str | None = Query(None, description="End, included: YYYY-MM (the whole month) or "
+                           "YYYY-MM-DD (the whole day), or a date-time (excluded).")
+    bbox: str | None = Query(None, description="min lon,min lat,max lon,max lat (WGS84).")
+    town: str | None = Query(None, max_length=100, description="A town centre or built-up area "
+                             "by name: its extent (plus 500 m).")
+    bandwidth_m: float | None = Query(None, gt=0, le=10_000, description="KDE bandwidth, "
+                                      f"metres (default {DEFAULT_BANDWIDTH_M:g}).")
+    cell_size_m: float | None = Query(None, gt=0, le=2_000, description="KDE cell, metres.")
+    kernel: Literal["gaussian", "quartic"] | None = Query(None, description="KDE kernel.")
+    threshold: Literal["share", "percentile"] | None = Query(None, description="KDE threshold.")
+    share: float | None = Query(None, gt=0, le=1, description="KDE: share of incidents held.")
+    percentile: float | None = Query(None, ge=0, lt=100, description="KDE: density percentile.")
+    min_incidents: int | None = Query(None, ge=1, le=1_000_000, description="KDE: smallest "
+                                      "hotspot kept.")
+    eps_m: float | None = Query(None, gt=0, le=50_000, description="DBSCAN radius, metres "
+                                "(default 150).")
+    min_samples: str | None = Query(None, max_length=20, description="DBSCAN core threshold: a "
+                                    "number, or auto (default) to follow the background.")
+    buffer_m: float | None = Query(None, ge=0, le=10_000, description="DBSCAN polygon buffer.")
+    background_m: float | None = Query(None, gt=0, le=100_000, description="DBSCAN auto: "
+                                       "background square, metres.")
+    alpha: float | None = Query(None, gt=0, lt=1, description="DBSCAN auto: false-core chance.")
+    heritage_distance_m: float = Query(200.0, ge=0, le=5_000, description="How near a "
+                                       "heritage site counts, metres.")
+    heritage_designation: list[str] | None = Query(None, description="Keep heritage sites of "
+                                                   "these designations only.")
+    weighted: bool = Query(False, description="Use incident weights (harm).")
+
+    def parameters(self) -> dict[str, Any]:
+        """The method's parameters given, with the API's defaults; 422 for another method's."""
+        own = KDE_KEYS if self.method == "kde" else DBSCAN_KEYS
+        other = DBSCAN_KEYS if self.method == "kde" else KDE_KEYS
+        wrong = [k for k in other if getattr(self, k) is not None]
+        if wrong:
+            raise BadRequest(f"{wrong[0]} is not a parameter of {self.method}", field=wrong[0])
+        params = {k: getattr(self, k) for k in own if getattr(self, k) is not None}
+        if self.method == "kde":
+            params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
+        if self.min_samples is not None:
+            text = self.min_samples.strip().lower()
+            if text != "auto":
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = float("nan")
+                if not (np.isfinite(value) and value > 0):
+                    raise BadRequest("min_samples must be a positive number or auto",
+                                     field="min_samples")
+                params["min_samples"] = value
+            else:
+                params["min_samples"] = "auto"
+        return params
+
+    def key(self) -> tuple[Any, ...]:
+        """A hashable form of every parameter (for the cache)."""
+        values = asdict(self)
+        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
+
+    def query_string(self, **changes: Any) -> str:
+        """The request's parameters as a query string, with ``changes``."""
+        values = {("from" if k == "from_" else k): v for k, v in asdict(self).items()}
+        values.update(changes)
+        pairs: list[tuple[str, str]] = []
+        for k, v in values.items():
+            if v is None or v is False or (k == "heritage_distance_m" and v == 200.0):
+                continue
+            if isinstance(v, list):
+                pairs += [(k, str(x)) for x in v]
+            else:
+                pairs.append((k, "1" if v is True else str(v)))
+        return urlencode(pairs)
+
+
+def _selection(q: HotspotQuery, store: Store) -> Selection:
+    try:
+        start = period_bound(q.from_, store.timezone, end=False, field="from")
+        end = period_bound(q.to, store.timezone, end=True, field="to")
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
+    if start is not None and end is not None and start >= end:
+        raise BadRequest("'to' must be after 'from'", field="to")
+    cats = None
+    if q.category:
+        cats = tuple(c.strip() for part in q.category for c in part.split(",") if c.strip()) or None
+    lonlat = None
+    if q.bbox:
+        try:
+            parts = [float(v) for v in q.bbox.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or not all(np.isfinite(parts)):
+            raise BadRequest("bbox must be four numbers: min longitude,min latitude,"
+                             "max longitude,max latitude", field="bbox")
+        w, s, e, n = parts
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise BadRequest("bbox must have min < max, longitudes within -180..180 and "
+                             "latitudes within -90..90", field="bbox")
+        lonlat = (w, s, e, n)
+    box = None
+    if q.town:
+        try:
+            box = town_bbox(store, q.town)
+        except ParameterError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
+    return Selection(start=start, end=end, categories=cats, priority=q.priority, bbox=box,
+                     lonlat_bbox=lonlat)
+
+
+@dataclass
+class Computed:
+    """A computed hotspot result, ready to serve."""
+
+    geojson: bytes
+    csv: bytes
+    table: gpd.GeoDataFrame
+    info: dict[str, Any]
+    metadata: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> Computed:
+    params = q.parameters()
+    selection = _selection(q, store)
+    options = AnalysisOptions(
+        heritage_distance_m=q.heritage_distance_m,
+        heritage_designations=tuple(q.heritage_designation) if q.heritage_designation else None,
+        weighted=q.weighted, parameters=params,
+    )
+    try:
+        result, metadata = run_analysis(store, taxonomy, method=q.method, selection=selection,
+                                        options=options)
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
+    collection = result.to_feature_collection(metadata)
+    collection["parameters"] = collection["metadata"]["parameters"]
+    collection["data_version"] = metadata["data_version"]
+    return Computed(
+        geojson=json.dumps(collection, separators=(",", ":")).encode(),
+        csv=_csv(result.hotspots),
+        table=result.hotspots,
+        info=result.info,
+        metadata=metadata,
+        parameters=collection["parameters"],
+    )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: lists joined, dicts as JSON, text that a spreadsheet would run as a formula
+    prefixed with an apostrophe (data text such as a location must never run)."""
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=False)
+    elif isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(table: gpd.GeoDataFrame) -> bytes:
+    frame = pd.DataFrame({c: table[c] for c in CSV_COLUMNS if c in table.columns})
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].map(_cell)
+    if len(table):
+        wgs = table.to_crs("EPSG:4326").geometry.values
+        frame["wkt_wgs84"] = shapely.to_wkt(shapely.set_precision(np.asarray(wgs, dtype=object),
+                                                                  1e-6))
+    else:
+        frame["wkt_wgs84"] = []
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+async def _computed(request: Request, store: Store, taxonomy: Taxonomy,
+                    q: HotspotQuery) -> tuple[Computed, str]:
+    version = store.data_version()
+    key = ("hotspots", version, q.key())
+    cache = request.app.state.cache
+    return await cache.get(key, lambda: _compute(store, taxonomy, q)), version
+
+
+def _etag(*parts: Any) -> str:
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+
+
+@router.get(
+    "/v1/hotspots",
+    responses={200: {"content": {"application/geo+json": {}, "text/csv": {}},
+                     "description": "The ranked hotspot table (GeoJSON, or CSV)."}},
+)
+async def hotspots(
+    request: Request,
+    store: StoreDep,
+    taxonomy: TaxonomyDep,
+    q: HotspotQuery = Depends(),
+    format: Literal["geojson", "csv"] | None = Query(None, description="Instead of the "
+                                                     "Accept header."),
+) -> Response:
+    """The ranked hotspot table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude),
+    with the parameters used and the data version; CSV with ``Accept: text/csv``."""
+    computed, version = await _computed(request, store, taxonomy, q)
+    etag = _etag(version, q.key(), format)
+    wants_csv = format == "csv" or (format is None and "text/csv" in
+                                    request.headers.get("accept", ""))
+    headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if wants_csv:
+        headers["Content-Disposition"] = 'attachment; filename="hotspots.csv"'
+        return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(computed.geojson, media_type="application/geo+json", headers=headers)
+
+
+@dataclass
+class DensityComputed:
+    """A computed density surface, ready to serve."""
+
+    png: bytes
+    description: dict[str, Any]
+    bands: bytes
+
+
+def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, bands: int) -> DensityComputed:
+    selection = _selection(q, store)
+    try:
+        cats = selection.categories_for(taxonomy)
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
+    flt = IncidentFilter(start=selection.start, end=selection.end, categories=cats,
+                         bbox=selection.bbox, lonlat_bbox=selection.lonlat_bbox)
+    cols = store.incidents(flt)
+    params = {k: getattr(q, k) for k in ("bandwidth_m", "cell_size_m", "kernel")
+              if getattr(q, k) is not None}
+    params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
+    if len(cols) == 0:
+        raise BadRequest("there are no incidents in the selection", field="category")
+    grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if q.weighted else None,
+                    **params)
+    image = density_image(grid)
+    band_frame = density_bands(grid, bands=bands)
+    band_json = json.loads(band_frame.to_crs("EPSG:4326").to_json(drop_id=True)) \
+        if len(band_frame) else {"type": "FeatureCollection", "features": []}
+    band_json.pop("crs", None)
+    band_json["data_version"] = cols.data_version
+    band_json["units"] = "incidents per km2"
+    description = {
+        **image.to_dict(),
+        "data_version": cols.data_version,
+        "incidents": len(cols),
+        "grid": {"rows": grid.shape[0], "columns": grid.shape[1],
+                 "cell_size_m": grid.cell_size_m, "bandwidth_m": grid.bandwidth_m,
+                 "kernel": grid.kernel, "crs": grid.crs, "transform": list(grid.transform),
+                 "peak_per_km2": round(grid.peak, 3)},
+    }
+    return DensityComputed(png=image.png, description=description,
+                           bands=json.dumps(band_json, separators=(",", ":")).encode())
+
+
+@router.get(
+    "/v1/density",
+    responses={200: {"content": {"application/json": {}, "image/png": {},
+                                 "application/geo+json": {}}}},
+)
+async def density(
+    request: Request,
+    store: StoreDep,
+    taxonomy: TaxonomyDep,
+    q: HotspotQuery = Depends(),
+    format: Literal["json", "png", "geojson"] = Query(
+        "json", description="json: bounds and scale; png: the overlay (Web Mercator, bounds in "
+        "X-Bounds); geojson: contour bands."),
+    bands: int = Query(5, ge=1, le=20, description="Contour bands for geojson."),
+) -> Response:
+    """The kernel density surface (incidents per km2) of the selection: a PNG overlay with its
+    bounds ([[south, west], [north, east]], WGS84), or GeoJSON contour bands."""
+    version = store.data_version()
+    key = ("density", version, q.key(), bands)
+    computed: DensityComputed = await request.app.state.cache.get(
+        key, lambda: _density(store, taxonomy, q, bands))
+    headers = {"X-Data-Version": version, "Cache-Control": "private, max-age=60"}
+    if format == "png":
+        (s, w), (n, e) = computed.description["bounds"]
+        headers["X-Bounds"] = f"{w},{s},{e},{n}"
+        return Response(computed.png, media_type="image/png", headers=headers)
+    if format == "geojson":
+        return Response(computed.bands, media_type="application/geo+json", headers=headers)
+    body = dict(computed.description)
+    body["png"] = f"{request.url.path}?{q.query_string(format='png')}"
+    return JSONResponse(body, headers=headers)
+
+
+def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
+          computed: Computed, density: DensityComputed | None, *, path: str,
+          download: bool) -> str:
+    from maps.density import DensityImage
+
+    layers = {}
+    for kind in (FORCE_BOUNDARY, TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES, PATROL_BASES):
+        layer = store.get_layer(kind)
+        layers[kind] = layer.frame if layer is not None else None
+    image = None
+    if density is not None:
+        image = DensityImage(png=density.png, bounds=density.description["bounds"],
+                             top_per_km2=density.description["top_per_km2"])
+    info = computed.info
+    summary = (f"{q.method.upper()}: {info.get('hotspots', 0)} hotspots hold "
+               f"{info.get('hit_rate', 0):.0%} of {info.get('incidents', 0):,} incidents"
+               + (f" (PAI {info['pai']})" if info.get("pai") else "")
+               + f" \u00b7 data {computed.metadata['data_version']}")
+    if info.get("note"):
+        summary = info["note"]
+    keep = [(k, v) for k, v in parse_qsl(q.query_string())
+            if k not in ("method", "priority", "from", "to")]
+    tiles = settings.tile_url if settings.tile_url.strip().lower() not in ("", "none") else None
+    options = PageOptions(
+        title="Hotspot planner",
+        tiles_url=tiles,
+        tiles_attribution=settings.tile_attribution,
+        asset_base="/static",
+        inline=download,
+        density=image,
+        density_url=f"/v1/density?{q.query_string(format='png')}" if image else None,
+        form=None if download else FormState(
+            action=path, method=q.method, priority=q.priority,
+            date_from=(q.from_ or "")[:7] or None, date_to=(q.to or "")[:7] or None,
+            priorities=[(k, k.replace("_", " ").capitalize()) for k in taxonomy.priorities],
+            keep=keep,
+        ),
+        summary=summary,
+        attribution=ATTRIBUTION,
+        download_url=None if download else f"{path}?{q.query_string(download=1)}",
+        max_zoom=19 if tiles else 18,
+    )
+    return planner_map(computed.table, layers, options)
+
+
+async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Settings,
+               q: HotspotQuery, download: bool) -> Response:
+    computed, version = await _computed(request, store, taxonomy, q)
+    dens: DensityComputed | None = None
+    if computed.info.get("incidents"):
+        try:
+            dens = await request.app.state.cache.get(
+                ("density", version, q.key(), 5), lambda: _density(store, taxonomy, q, 5))
+        except (InvalidParameter, BadRequest):
+            dens = None  # no surface for this selection (e.g. one incident): hotspots still show
+    path = request.url.path
+    page = await request.app.state.cache.get(
+        ("page", version, q.key(), path, download),
+        lambda: _page(store, taxonomy, settings, q, computed, dens, path=path,
+                      download=download))
+    headers = {"X-Data-Version": version}
+    if download:
+        headers["Content-Disposition"] = 'attachment; filename="hotspot-plan.html"'
+    return HTMLResponse(page, headers=headers)
+
+
+@router.get("/v1/hotspots/map", response_class=HTMLResponse)
+async def hotspot_map(
+    request: Request, store: StoreDep, taxonomy: TaxonomyDep, settings: SettingsDep,
+    q: HotspotQuery = Depends(),
+    download: bool = Query(False, description="One self-contained file (assets inlined)."),
+) -> Response:
+    """The planner's map of the hotspots (an HTML page; ``download=1`` for a single file that
+    opens from disk with no network)."""
+    return await _map(request, store, taxonomy, settings, q, download)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def planner(
+    request: Request, store: StoreDep, taxonomy: TaxonomyDep, settings: SettingsDep,
+    q: HotspotQuery = Depends(), download: bool = Query(False),
+) -> Response:
+    """The planner's page: the map of :func:`hotspot_map` at the root."""
+    return await _map(request, store, taxonomy, settings, q, download)

@@ -1,0 +1,47 @@
+"""The page's assets: Leaflet from the XStatic-Leaflet package (PyPI, pinned), and the
+planner's own script and style sheet. Served by the service, or inlined for a single file."""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xstatic_leaflet
+
+LEAFLET_DIR = Path(xstatic_leaflet.BASE_DIR)
+"""Leaflet 1.9.3's files (leaflet.js, leaflet.css, images/)."""
+LEAFLET_VERSION = str(xstatic_leaflet.VERSION)
+OWN_DIR = Path(__file__).parent / "static"
+"""The planner's script and style sheet (written here)."""
+
+
+def linked(base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(scripts, style sheets) as (name, URL) pairs under ``base_url`` (e.g. ``/static``)."""
+    base = base_url.rstrip("/")
+    return (
+        [("leaflet", f"{base}/leaflet/leaflet.js"), ("planner", f"{base}/maps/planner.js")],
+        [("leaflet_css", f"{base}/leaflet/leaflet.css"),
+         ("planner_css", f"{base}/maps/planner.css")],
+    )
+
+
+@lru_cache(maxsize=1)
+def inlined() -> tuple[str, str]:
+    """(script, style sheet) text with Leaflet's images as data URLs, for a page that must open
+    from disk with no network."""
+    script = (LEAFLET_DIR / "leaflet.js").read_text("utf-8") + "\n" + \
+        (OWN_DIR / "planner.js").read_text("utf-8")
+    css = (LEAFLET_DIR / "leaflet.css").read_text("utf-8")
+
+    def to_data(match: re.Match[str]) -> str:
+        path = LEAFLET_DIR / match.group(1)
+        if not path.is_file():
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes()).decode()
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", to_data, css)
+    css += "\n" + (OWN_DIR / "planner.css").read_text("utf-8")
+    return script.replace("</script", "<\\/script"), css.replace("</style", "<\\/style")

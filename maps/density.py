@@ -1,0 +1,104 @@
+"""The density surface for the map: a PNG overlay in Web Mercator, and contour bands.
+
+Leaflet stretches an image overlay linearly between its corners in Web Mercator, but the KDE
+grid is in the force's CRS (British National Grid is turned by a degree or two against
+longitude lines across a county: a kilometre at the edge of a 60 km grid). So the image is
+resampled: every pixel of a Web Mercator raster over the grid's extent takes the density of the
+grid cell under its centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from folium.utilities import write_png
+from pyproj import Transformer
+
+from hotspot.kde import DensityGrid
+from maps.styles import density_colours
+
+WEB_MERCATOR = "EPSG:3857"
+
+
+@dataclass(frozen=True)
+class DensityImage:
+    """A PNG of the density, its corners ([[south, west], [north, east]], WGS84) and scale."""
+
+    png: bytes
+    bounds: list[list[float]]
+    top_per_km2: float
+    """The density (per km2) shown at full colour (the 99.5th percentile of non-zero cells)."""
+
+    def to_dict(self, png_url: str | None = None) -> dict[str, object]:
+        """JSON-ready description (the PNG itself is served separately)."""
+        return {"bounds": self.bounds, "top_per_km2": round(self.top_per_km2, 3),
+                "units": "incidents per km2", "png": png_url}
+
+
+def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
+    """Render a density grid as a Web Mercator PNG of at most ``max_pixels`` on its long side."""
+    minx, miny, maxx, maxy = grid.bounds
+    to_merc = Transformer.from_crs(grid.crs, WEB_MERCATOR, always_xy=True)
+    from_merc = Transformer.from_crs(WEB_MERCATOR, grid.crs, always_xy=True)
+    west, south, east, north = to_merc.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+    rows, cols = grid.shape
+    scale = min(1.0, max_pixels / max(rows, cols))
+    width = max(1, round(cols * scale))
+    height = max(1, round(width * (north - south) / (east - west)))
+    px = west + (np.arange(width) + 0.5) * (east - west) / width
+    py = north - (np.arange(height) + 0.5) * (north - south) / height
+    mx, my = np.meshgrid(px, py)
+    gx, gy = from_merc.transform(mx.ravel(), my.ravel())
+    inside = (gx >= minx) & (gx < maxx) & (gy > miny) & (gy <= maxy)
+    col = np.clip(((gx - grid.x0) / grid.cell_size_m).astype(np.int64), 0, cols - 1)
+    row = np.clip(((grid.y1 - gy) / grid.cell_size_m).astype(np.int64), 0, rows - 1)
+    values = np.where(inside, grid.values[row, col], 0.0).reshape(height, width)
+    positive = grid.values[grid.values > 0]
+    top = float(np.percentile(positive, 99.5)) if positive.size else 0.0
+    png = write_png(density_colours(values, top), origin="upper")
+    to_ll = Transformer.from_crs(WEB_MERCATOR, "EPSG:4326", always_xy=True)
+    w_lon, s_lat = to_ll.transform(west, south)
+    e_lon, n_lat = to_ll.transform(east, north)
+    return DensityImage(
+        png=png,
+        bounds=[[round(s_lat, 6), round(w_lon, 6)], [round(n_lat, 6), round(e_lon, 6)]],
+        top_per_km2=top,
+    )
+
+
+def density_bands(grid: DensityGrid, *, bands: int = 5) -> gpd.GeoDataFrame:
+    """Filled contour bands of the density, in the grid's CRS: the cells between successive
+    levels, merged. Levels are quantiles of the non-zero densities (so each band is visible);
+    each band has ``lower`` and ``upper`` in incidents per km2."""
+    if bands < 1 or bands > 20:
+        raise ValueError("bands must be from 1 to 20")
+    values = grid.values
+    positive = values[values > 0]
+    if positive.size == 0:
+        return gpd.GeoDataFrame({"band": [], "lower": [], "upper": []},
+                                geometry=gpd.GeoSeries([], crs=grid.crs), crs=grid.crs)
+    # the top half of the non-zero cells in bands of equal share, the highest band open-ended
+    levels = np.asarray(np.unique(np.quantile(positive, np.linspace(0.5, 1.0, bands + 1)[:-1])),
+                        dtype=np.float64)
+    uppers = [*levels[1:].tolist(), float(positive.max())]
+    rows_, cols_ = np.mgrid[0 : values.shape[0], 0 : values.shape[1]]
+    c = grid.cell_size_m
+    shapes, lowers, highs = [], [], []
+    for low, high in zip(levels.tolist(), uppers, strict=True):
+        last = high == uppers[-1]
+        mask = (values >= low) & ((values <= high) if last else (values < high))
+        if not mask.any():
+            continue
+        x0 = grid.x0 + cols_[mask] * c
+        y1 = grid.y1 - rows_[mask] * c
+        merged = shapely.coverage_union_all(shapely.box(x0, y1 - c, x0 + c, y1))
+        shapes.append(shapely.simplify(merged, c / 2))
+        lowers.append(round(low, 4))
+        highs.append(round(high, 4))
+    return gpd.GeoDataFrame(
+        {"band": np.arange(len(shapes)) + 1, "lower": lowers, "upper": highs},
+        geometry=gpd.GeoSeries(shapes, crs=grid.crs), crs=grid.crs,
+    )
