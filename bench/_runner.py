@@ -11,11 +11,28 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
+PEAK_RSS = """
+def peak_mb():
+    # VmHWM: this process's own high-water mark (ru_maxrss would carry the parent's over
+    # fork and exec, so a big parent would inflate it)
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+"""Source of ``peak_mb()``, a process's own peak resident memory in MiB."""
+
 PRELUDE = f"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {str(ROOT)!r})
+{PEAK_RSS}
 def done(**kw):
-    kw["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kw["peak_mb"] = peak_mb()
     print(json.dumps(kw))
 """
 

@@ -132,7 +132,8 @@ def kde_grid(
     bandwidth_m
         Gaussian standard deviation or quartic radius, metres; the rule of thumb when None.
     cell_size_m
-        Grid cell side, metres; a fifth of the bandwidth (at least 5 m) when None.
+        Grid cell side, metres; a fifth of the bandwidth (at least 5 m) when None, coarsened
+        up to half the bandwidth when that grid would exceed ``max_cells``.
     kernel
         ``"gaussian"`` or ``"quartic"``.
     bounds
@@ -162,6 +163,7 @@ def kde_grid(
         bandwidth_m = rule_of_thumb_bandwidth(xy, w)
     if not np.isfinite(bandwidth_m) or bandwidth_m <= 0:
         raise InvalidParameter(f"bandwidth_m must be a positive number of metres, not {bandwidth_m}")
+    auto_cell = cell_size_m is None
     if cell_size_m is None:
         cell_size_m = max(5.0, bandwidth_m / 5)
     if not np.isfinite(cell_size_m) or cell_size_m <= 0:
@@ -189,6 +191,15 @@ def kde_grid(
             raise InvalidParameter("bandwidth_m is larger than the area to map")
     cols = int(np.ceil((maxx - minx) / cell_size_m)) + 1
     rows = int(np.ceil((maxy - miny) / cell_size_m)) + 1
+    if auto_cell and rows * cols > max_cells:
+        # a wide area: coarser cells (up to half the bandwidth, still smooth) rather than a
+        # refusal of the default
+        fit = float(np.ceil(np.sqrt((maxx - minx + cell_size_m) * (maxy - miny + cell_size_m)
+                                    / max_cells) + 1.0))
+        if fit <= bandwidth_m / 2:
+            cell_size_m = fit
+            cols = int(np.ceil((maxx - minx) / cell_size_m)) + 1
+            rows = int(np.ceil((maxy - miny) / cell_size_m)) + 1
     if rows * cols > max_cells:
         raise InvalidParameter(
             f"the grid would have {rows:,} x {cols:,} = {rows * cols:,} cells, more than the "

@@ -114,8 +114,10 @@ def planner_map(
     bounds = _bounds([layers.get("force_boundary"), hotspots, layers.get("built_up_areas")])
     centre = ([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
               if bounds else [54.0, -1.5])
-    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True,
-                   max_zoom=options.max_zoom)
+    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True)
+    # folium gives max_zoom to its own tile layer only; the map needs it whatever the tiles
+    # (with none, Leaflet has no zoom limit and marker clustering fails)
+    m.options["maxZoom"] = options.max_zoom
     # per-map assets: folium's own lists are class-level and point at CDNs
     if options.inline:
         m.default_js = []

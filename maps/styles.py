@@ -31,9 +31,11 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
 
 
 def hotspot_style(context_class: str) -> dict[str, object]:
-    """Leaflet path style of a hotspot polygon of a context class."""
+    """Leaflet path style of a hotspot polygon of a context class (its SVG path carries the
+    classes ``hs-hotspot`` and ``hs-<class>``, for style sheets and tests)."""
     colour = CLASS_COLOURS.get(context_class, "#444444")
-    return {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35}
+    return {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35,
+            "className": f"hs-hotspot hs-{context_class}"}
 
 
 def density_colours(values: np.ndarray, top: float) -> np.ndarray:

@@ -211,7 +211,7 @@ def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> Computed:
     except ParameterError as exc:
         raise BadRequest(str(exc), field=exc.field) from None
     collection = result.to_feature_collection(metadata)
-    collection["parameters"] = collection["metadata"]["parameters"]
+    collection["parameters"] = {"method": q.method, **collection["metadata"]["parameters"]}
     collection["data_version"] = metadata["data_version"]
     return Computed(
         geojson=json.dumps(collection, separators=(",", ":")).encode(),
@@ -392,8 +392,10 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
                + f" \u00b7 data {computed.metadata['data_version']}")
     if info.get("note"):
         summary = info["note"]
-    keep = [(k, v) for k, v in parse_qsl(q.query_string())
-            if k not in ("method", "priority", "from", "to")]
+    # carried through the form: not what it sets, nor one method's parameters (the planner may
+    # switch method, and another method's parameter is a 422)
+    dropped = {"method", "priority", "from", "to", *KDE_KEYS, *DBSCAN_KEYS}
+    keep = [(k, v) for k, v in parse_qsl(q.query_string()) if k not in dropped]
     tiles = settings.tile_url if settings.tile_url.strip().lower() not in ("", "none") else None
     options = PageOptions(
         title="Hotspot planner",

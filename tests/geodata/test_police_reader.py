@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from bench._runner import PEAK_RSS
 from geodata.coords import AreaCheck
 from geodata.errors import InvalidFile
 from geodata.layers import read_layer
@@ -253,8 +254,8 @@ def test_a_hundred_megabytes_of_junk_after_a_header_streams_in_bounded_memory(tm
             block = rng.integers(0, 256, 1 << 20, dtype=np.uint8)
             block[rng.integers(0, 1 << 20, 4000)] = ord("\n")  # about 250-byte lines
             f.write(block.tobytes())
-    script = textwrap.dedent(f"""
-        import json, resource, sys
+    script = PEAK_RSS + textwrap.dedent(f"""
+        import json, sys
         sys.path.insert(0, {str(ROOT)!r})
         from geodata.ingest import ingest
         from geodata.readers import read_police_csv
@@ -264,7 +265,7 @@ def test_a_hundred_megabytes_of_junk_after_a_header_streams_in_bounded_memory(tm
         print(json.dumps({{"counts": report.to_dict()["counts"],
                           "blank": reader.stats.blank_lines,
                           "detail": len(report.rejected_rows),
-                          "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                          "rss_mb": peak_mb()}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600, check=True)

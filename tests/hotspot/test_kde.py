@@ -124,3 +124,17 @@ def test_no_incidents_one_incident_and_geographic_points():
     assert len(one) == 1 and one["incidents"].iloc[0] == 1
     with pytest.raises(InvalidPoints, match="geographic"):
         kde_grid(np.array([[-1.08, 53.96], [-1.0, 54.0]]), crs="EPSG:4326", bandwidth_m=100)
+
+
+def test_a_wide_area_coarsens_the_default_cell_instead_of_refusing():
+    # two forces side by side: ~200 km across with a street-level bandwidth
+    xy = np.array([[300_000.0, 300_000.0], [500_000.0, 500_000.0], [400_000.0, 420_000.0]])
+    grid = kde_grid(xy, crs=CRS, bandwidth_m=250, max_cells=4_000_000)
+    assert 50 < grid.cell_size_m <= 125 and grid.values.size <= 4_000_000
+    assert grid.values.sum() * (grid.cell_size_m / 1000) ** 2 == pytest.approx(3, rel=1e-3)
+    # a cell size the caller chose is theirs: refused, not changed
+    with pytest.raises(InvalidParameter, match="more than the limit"):
+        kde_grid(xy, crs=CRS, bandwidth_m=250, cell_size_m=50, max_cells=4_000_000)
+    # and beyond half the bandwidth the default is refused too
+    with pytest.raises(InvalidParameter, match="more than the limit"):
+        kde_grid(xy, crs=CRS, bandwidth_m=250, max_cells=100_000)
