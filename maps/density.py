@@ -4,7 +4,10 @@ Leaflet stretches an image overlay linearly between its corners in Web Mercator,
 grid is in the force's CRS (British National Grid is turned by a degree or two against
 longitude lines across a county: a kilometre at the edge of a 60 km grid). So the image is
 resampled: every pixel of a Web Mercator raster over the grid's extent takes the density of the
-grid cell under its centre.
+grid cell under its centre. Where each pixel falls in the grid is transformed exactly on a
+lattice of every 16th pixel and interpolated between (the transformation is smooth: the error
+is a few centimetres at county scale, against pixels of tens of metres), 250 times fewer
+projections.
 """
 
 from __future__ import annotations
@@ -50,8 +53,7 @@ def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
     height = max(1, round(width * (north - south) / (east - west)))
     px = west + (np.arange(width) + 0.5) * (east - west) / width
     py = north - (np.arange(height) + 0.5) * (north - south) / height
-    mx, my = np.meshgrid(px, py)
-    gx, gy = from_merc.transform(mx.ravel(), my.ravel())
+    gx, gy = _lattice_transform(from_merc, px, py)
     inside = (gx >= minx) & (gx < maxx) & (gy > miny) & (gy <= maxy)
     col = np.clip(((gx - grid.x0) / grid.cell_size_m).astype(np.int64), 0, cols - 1)
     row = np.clip(((grid.y1 - gy) / grid.cell_size_m).astype(np.int64), 0, rows - 1)
@@ -67,6 +69,34 @@ def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
         bounds=[[round(s_lat, 6), round(w_lon, 6)], [round(n_lat, 6), round(e_lon, 6)]],
         top_per_km2=top,
     )
+
+
+def _interpolation_matrix(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice indices (every ``step``-th of ``n``, with the last) and the (n, len(lattice))
+    matrix that interpolates values on them linearly to all ``n``."""
+    nodes = np.unique(np.append(np.arange(0, n, step), n - 1))
+    weights = np.zeros((n, nodes.size))
+    at = np.clip(np.searchsorted(nodes, np.arange(n), side="right") - 1, 0, max(nodes.size - 2, 0))
+    if nodes.size == 1:
+        weights[:, 0] = 1.0
+        return nodes, weights
+    frac = (np.arange(n) - nodes[at]) / (nodes[at + 1] - nodes[at])
+    weights[np.arange(n), at] = 1 - frac
+    weights[np.arange(n), at + 1] = frac
+    return nodes, weights
+
+
+def _lattice_transform(transformer: Transformer, px: np.ndarray, py: np.ndarray,
+                       step: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Transform the mesh of ``px`` x ``py`` (flattened, rows of ``py``), exactly on a lattice
+    and linearly in between."""
+    cols, wx = _interpolation_matrix(px.size, step)
+    rows, wy = _interpolation_matrix(py.size, step)
+    lx, ly = np.meshgrid(px[cols], py[rows])
+    tx, ty = transformer.transform(lx, ly)
+    gx = wy @ np.asarray(tx) @ wx.T
+    gy = wy @ np.asarray(ty) @ wx.T
+    return gx.ravel(), gy.ravel()
 
 
 def density_bands(grid: DensityGrid, *, bands: int = 5) -> gpd.GeoDataFrame:

@@ -43,7 +43,7 @@ from geodata.layers import (
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
-from hotspot import kde_grid
+from hotspot import DensityGrid, kde_grid
 from hotspot.errors import InvalidParameter
 from maps import FormState, PageOptions, density_bands, density_image, planner_map
 
@@ -296,14 +296,14 @@ async def hotspots(
 
 @dataclass
 class DensityComputed:
-    """A computed density surface, ready to serve."""
+    """A computed density surface, ready to serve (the contour bands made on first request)."""
 
+    grid: DensityGrid
     png: bytes
     description: dict[str, Any]
-    bands: bytes
 
 
-def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, bands: int) -> DensityComputed:
+def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> DensityComputed:
     selection = _selection(q, store)
     try:
         cats = selection.categories_for(taxonomy)
@@ -320,12 +320,6 @@ def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, bands: int) -> D
     grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if q.weighted else None,
                     **params)
     image = density_image(grid)
-    band_frame = density_bands(grid, bands=bands)
-    band_json = json.loads(band_frame.to_crs("EPSG:4326").to_json(drop_id=True)) \
-        if len(band_frame) else {"type": "FeatureCollection", "features": []}
-    band_json.pop("crs", None)
-    band_json["data_version"] = cols.data_version
-    band_json["units"] = "incidents per km2"
     description = {
         **image.to_dict(),
         "data_version": cols.data_version,
@@ -335,8 +329,25 @@ def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, bands: int) -> D
                  "kernel": grid.kernel, "crs": grid.crs, "transform": list(grid.transform),
                  "peak_per_km2": round(grid.peak, 3)},
     }
-    return DensityComputed(png=image.png, description=description,
-                           bands=json.dumps(band_json, separators=(",", ":")).encode())
+    return DensityComputed(grid=grid, png=image.png, description=description)
+
+
+def _bands(computed: DensityComputed, bands: int) -> bytes:
+    frame = density_bands(computed.grid, bands=bands)
+    body = json.loads(frame.to_crs("EPSG:4326").to_json(drop_id=True)) if len(frame) else \
+        {"type": "FeatureCollection", "features": []}
+    body.pop("crs", None)
+    body["data_version"] = computed.description["data_version"]
+    body["units"] = "incidents per km2"
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def _density_cached(request: Request, store: Store, taxonomy: Taxonomy,
+                          q: HotspotQuery) -> tuple[DensityComputed, str]:
+    version = store.data_version()
+    computed = await request.app.state.cache.get(("density", version, q.key()),
+                                                 lambda: _density(store, taxonomy, q))
+    return computed, version
 
 
 @router.get(
@@ -356,20 +367,19 @@ async def density(
 ) -> Response:
     """The kernel density surface (incidents per km2) of the selection: a PNG overlay with its
     bounds ([[south, west], [north, east]], WGS84), or GeoJSON contour bands."""
-    version = store.data_version()
-    key = ("density", version, q.key(), bands)
-    computed: DensityComputed = await request.app.state.cache.get(
-        key, lambda: _density(store, taxonomy, q, bands))
+    computed, version = await _density_cached(request, store, taxonomy, q)
     headers = {"X-Data-Version": version, "Cache-Control": "private, max-age=60"}
     if format == "png":
         (s, w), (n, e) = computed.description["bounds"]
         headers["X-Bounds"] = f"{w},{s},{e},{n}"
         return Response(computed.png, media_type="image/png", headers=headers)
     if format == "geojson":
-        return Response(computed.bands, media_type="application/geo+json", headers=headers)
-    body = dict(computed.description)
-    body["png"] = f"{request.url.path}?{q.query_string(format='png')}"
-    return JSONResponse(body, headers=headers)
+        body = await request.app.state.cache.get(("bands", version, q.key(), bands),
+                                                 lambda: _bands(computed, bands))
+        return Response(body, media_type="application/geo+json", headers=headers)
+    description = dict(computed.description)
+    description["png"] = f"{request.url.path}?{q.query_string(format='png')}"
+    return JSONResponse(description, headers=headers)
 
 
 def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
@@ -425,8 +435,7 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
     dens: DensityComputed | None = None
     if computed.info.get("incidents"):
         try:
-            dens = await request.app.state.cache.get(
-                ("density", version, q.key(), 5), lambda: _density(store, taxonomy, q, 5))
+            dens, _ = await _density_cached(request, store, taxonomy, q)
         except (InvalidParameter, BadRequest):
             dens = None  # no surface for this selection (e.g. one incident): hotspots still show
     path = request.url.path

@@ -1,0 +1,143 @@
+"""The real service in its own process on a free 127.0.0.1 port (for benchmarks and the
+browser tests), and the headless Chromium that drives its pages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Route
+
+CHROMIUM = os.environ.get("HOTSPOT_CHROMIUM", "/usr/bin/chromium")
+"""Debian's chromium (``make test`` installs it); Playwright drives it, never downloads one."""
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-default-apps"]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``hotspot serve``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def peak_mb(self) -> float:
+        """The server process's peak resident memory so far, MiB (Linux)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        """Stop it (and wait)."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
+          timeout_s: float = 120.0) -> Server:
+    """Start ``hotspot serve`` on ``database`` (``tiles``: a tile URL, ``"none"``, or None for
+    the default) with its data directory and log in ``folder``; return once /health answers."""
+    port = free_port()
+    env = dict(os.environ)
+    env.pop("HOTSPOT_DATABASE_URL", None)
+    env["HOTSPOT_DATA_DIR"] = str(folder)
+    if tiles is None:
+        env.pop("HOTSPOT_TILE_URL", None)
+    else:
+        env["HOTSPOT_TILE_URL"] = tiles
+    log = folder / f"server-{port}.log"
+    args = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
+            "127.0.0.1", "--port", str(port), "--database", str(database), "--log-level",
+            "warning", *(["--demo"] if demo else [])]
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=Path(__file__).resolve().parents[1])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return Server(url, process, log)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not start in {timeout_s:g} s: {log.read_text()}")
+
+
+@contextmanager
+def serving(folder: Path, database: Path, *, demo: bool,
+            tiles: str | None) -> Iterator[Server]:
+    """:func:`start`, stopped on leaving."""
+    server = start(folder, database, demo=demo, tiles=tiles)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Watch:
+    """What a page did: console errors, uncaught errors, dialogs, and the requests it made
+    (``local``: 127.0.0.1, files and data URLs; ``outside``: blocked)."""
+
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)
+
+
+def open_offline(browser: Browser, url: str, *, wait_for: str = "path.hs-hotspot",
+                 timeout_ms: float = 15_000) -> tuple[Page, Watch]:
+    """Open ``url`` in a new page with every address but 127.0.0.1 blocked (as on a machine
+    with no internet), and wait for ``wait_for`` to be in the DOM."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    watch = Watch()
+
+    def route(r: Route) -> None:
+        host = urlsplit(r.request.url).hostname
+        if r.request.url.startswith(("data:", "blob:", "file:")) or host == "127.0.0.1":
+            watch.local.append(r.request.url)
+            r.continue_()
+        else:  # the network beyond this machine is not there
+            watch.outside.append(r.request.url)
+            r.abort("internetdisconnected")
+
+    def dialog(d: Any) -> None:  # an alert() would mean text from data ran as script
+        watch.dialogs.append(d.message)
+        d.dismiss()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watch.errors.append(f"uncaught: {e}"))
+    page.on("dialog", dialog)
+    page.goto(url, wait_until="load")
+    page.wait_for_selector(wait_for, state="attached", timeout=timeout_ms)
+    return page, watch
