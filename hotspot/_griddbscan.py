@@ -44,6 +44,10 @@ _ANCHOR_DIRECTIONS = np.array(
 _HALF = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in _OFFSETS])
 _PAIR_BUDGET = 2_000_000
 """Most point pairs expanded at once (bounds memory to tens of MB)."""
+_SQUARES_FROM = 20_000
+"""Undecided points from which the square bounds (:func:`_square_bounds`) are worth a raster."""
+_RASTER_CELLS = 8_000_000
+"""Largest fine raster for the square bounds (two float64 copies: 128 MB)."""
 
 
 def _radix_order(key: np.ndarray) -> np.ndarray:
@@ -177,6 +181,14 @@ def grid_dbscan(
     lowest = t if scalar else np.minimum.reduceat(t, start)
     hopeless = reach < lowest - 1e-6 * np.maximum(1.0, lowest)  # rounding never makes one
     todo = np.flatnonzero(~core & ~hopeless[cell])
+    if todo.shape[0] >= _SQUARES_FROM:
+        bounds_ = _square_bounds(px[todo], py[todo], px, py, w, eps)
+        if bounds_ is not None:
+            lower, upper, tol = bounds_
+            qt = t if scalar else t[todo]
+            sure = lower >= qt + tol
+            core[todo[sure]] = True
+            todo = todo[~sure & (upper >= qt - tol)]
     for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
         if part.shape[0] == 0:
             continue
@@ -315,6 +327,49 @@ def grid_dbscan(
     labels[order] = lab_sorted
     core_out[order] = core
     return labels, core_out
+
+
+def _square_bounds(
+    qx: np.ndarray, qy: np.ndarray, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Lower and upper bounds of the weight within ``eps`` of each query point, and the
+    rounding tolerance of both; None when a fine enough raster would be too large.
+
+    The lower bound is the weight of the raster cells wholly inside the square inscribed in the
+    circle (2 eps^2 of its pi eps^2), the upper bound that of the cells touching the square
+    around it.
+    """
+    x0, y0 = float(px.min()), float(py.min())
+    width, height = float(px.max()) - x0, float(py.max()) - y0
+    f = eps / 8
+    if (width / f + 2) * (height / f + 2) > _RASTER_CELLS:
+        f = float(np.sqrt((width + eps) * (height + eps) / _RASTER_CELLS))
+        if f > eps / 3:  # the inscribed square would lose most of its cells
+            return None
+    nx, ny = int(width / f) + 1, int(height / f) + 1
+    col = np.minimum(((px - x0) / f).astype(np.int64), nx - 1)
+    row = np.minimum(((py - y0) / f).astype(np.int64), ny - 1)
+    sat = np.zeros((ny + 1, nx + 1))
+    sat[1:, 1:] = np.bincount(row * nx + col, weights=w, minlength=nx * ny).reshape(ny, nx)
+    np.cumsum(sat, axis=0, out=sat)
+    np.cumsum(sat, axis=1, out=sat)
+    total = float(sat[-1, -1])
+    u, v = (qx - x0) / f, (qy - y0) / f
+
+    def block(c0: np.ndarray, c1: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> np.ndarray:
+        c0, c1 = np.clip(c0, 0, nx), np.clip(c1, 0, nx)
+        r0, r1 = np.clip(r0, 0, ny), np.clip(r1, 0, ny)
+        c1, r1 = np.maximum(c1, c0), np.maximum(r1, r0)
+        return np.asarray(sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0])
+
+    a = eps / np.sqrt(2.0) * (1 - 1e-9) / f  # inscribed: cells wholly inside [p - a, p + a]
+    lower = block(np.ceil(u - a).astype(np.int64), np.floor(u + a).astype(np.int64),
+                  np.ceil(v - a).astype(np.int64), np.floor(v + a).astype(np.int64))
+    e = eps * (1 + 1e-9) / f  # around: cells touching [p - e, p + e]
+    upper = block(np.floor(u - e).astype(np.int64), np.floor(u + e).astype(np.int64) + 1,
+                  np.floor(v - e).astype(np.int64), np.floor(v + e).astype(np.int64) + 1)
+    # a point on the raster's last edge sits in the last cell: the bounds include it there
+    return lower, upper, 1e-9 * max(total, 1.0)
 
 
 class _Neighbours:

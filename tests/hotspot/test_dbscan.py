@@ -41,6 +41,30 @@ def test_random_points_match_scikit_learn(seed: int):
     same_as_sklearn(xy, eps, int(rng.integers(1, 25)), weights)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_points_decided_by_square_bounds_match_scikit_learn(monkeypatch, seed: int):
+    # the raster bounds run only when many points are undecided: force them on small inputs
+    import hotspot._griddbscan as module
+
+    monkeypatch.setattr(module, "_SQUARES_FROM", 0)
+    rng = np.random.default_rng(100 + seed)
+    centres = rng.uniform(0, 600, (3, 2))
+    xy = np.concatenate([rng.uniform(0, 600, (800, 2)),
+                         *(rng.normal(c, 40, (600, 2)) for c in centres)])
+    if seed % 2:
+        xy = np.round(xy / 5) * 5  # stacked points and exact-eps pairs
+    weights = rng.integers(1, 4, len(xy)).astype(float) if seed % 3 == 0 else None
+    eps = 30.0
+    same_as_sklearn(xy, eps, int(rng.integers(15, 60)), weights)
+    # the raster really decided points here (so this test checks that path)
+    calls = []
+    original = module._square_bounds
+    monkeypatch.setattr(module, "_square_bounds",
+                        lambda *a: calls.append(1) or original(*a))
+    grid_dbscan(xy, eps, 30, weights)
+    assert calls
+
+
 def test_two_tight_clusters_and_scattered_noise():
     rng = np.random.default_rng(1)
     a = rng.normal((460_000, 450_000), 20, (40, 2))
