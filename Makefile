@@ -25,8 +25,9 @@ test: lint browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests (apt-get install chromium)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null; \
-	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed: the browser tests need it" >&2; exit 1; }
 
 lint: $(STAMP)
@@ -38,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.hotspots
+	$(BIN)/python -m bench.pages
 
 clean:
 	rm -rf $(VENV) build *.egg-info

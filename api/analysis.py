@@ -18,6 +18,7 @@ from geodata.layers import (
     BUILT_UP_AREAS,
     FORCE_BOUNDARY,
     HERITAGE_SITES,
+    PATROL_BASES,
     RURAL_URBAN_LOOKUP,
     TOWN_CENTRES,
 )
@@ -252,3 +253,31 @@ def run_analysis(
         "attribution": ATTRIBUTION,
     }
     return result, metadata
+
+
+MAP_LAYERS = (FORCE_BOUNDARY, TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES, PATROL_BASES)
+"""The reference layers the planner's map shows."""
+
+
+def map_layers(store: Store) -> dict[str, Any]:
+    """The store's reference layers for the map, by kind (None where the store has none)."""
+    out: dict[str, Any] = {}
+    for kind in MAP_LAYERS:
+        layer = store.get_layer(kind)
+        out[kind] = layer.frame if layer is not None else None
+    return out
+
+
+def map_summary(method: str, info: dict[str, Any], data_version: str) -> str:
+    """One line saying what a map shows: method, hotspots, hit rate, PAI, data version."""
+    if info.get("note"):
+        return str(info["note"])
+    pai = f" (PAI {info['pai']})" if info.get("pai") else ""
+    return (f"{method.upper()}: {info.get('hotspots', 0)} hotspots hold "
+            f"{info.get('hit_rate', 0):.0%} of {info.get('incidents', 0):,} incidents{pai}"
+            f" \u00b7 data {data_version}")
+
+
+def tile_url(value: str) -> str | None:
+    """A basemap tile URL setting: None for 'none' or empty (no basemap)."""
+    return None if value.strip().lower() in ("", "none") else value

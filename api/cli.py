@@ -567,10 +567,12 @@ def map_command(
         AnalysisOptions,
         ParameterError,
         Selection,
+        map_layers,
+        map_summary,
         period_bound,
         run_analysis,
+        tile_url,
     )
-    from geodata.layers import LAYER_KINDS
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError, kde_grid
     from maps import PageOptions, density_image, planner_map
@@ -598,19 +600,12 @@ def map_command(
                 start=selection.start, end=selection.end,
                 categories=selection.categories_for(taxonomy)))
             image = density_image(kde_grid(cols.xy, crs=store.crs, bandwidth_m=bandwidth_m))
-        layers = {}
-        for kind in LAYER_KINDS:
-            layer = store.get_layer(kind)
-            layers[kind] = layer.frame if layer is not None else None
-        tile_url = tiles if tiles is not None else settings.tile_url
         info = result.info
-        page = planner_map(result.hotspots, layers, PageOptions(
-            tiles_url=None if tile_url.strip().lower() in ("", "none") else tile_url,
-            tiles_attribution=settings.tile_attribution, inline=True, density=image,
-            summary=(f"{method.upper()}: {info['hotspots']} hotspots hold "
-                     f"{info['hit_rate']:.0%} of {info['incidents']:,} incidents "
-                     f"(data {metadata['data_version']})"),
-            attribution=ATTRIBUTION,
+        tiles_url = tile_url(tiles if tiles is not None else settings.tile_url)
+        page = planner_map(result.hotspots, map_layers(store), PageOptions(
+            tiles_url=tiles_url, tiles_attribution=settings.tile_attribution, inline=True,
+            density=image, summary=map_summary(method, info, metadata["data_version"]),
+            attribution=ATTRIBUTION, max_zoom=19 if tiles_url else 18,
         ))
         out_file.write_text(page, "utf-8")
     summary = {"out": str(out_file), "bytes": out_file.stat().st_size,

@@ -26,20 +26,16 @@ from api.analysis import (
     AnalysisOptions,
     ParameterError,
     Selection,
+    map_layers,
+    map_summary,
     period_bound,
     run_analysis,
+    tile_url,
     town_bbox,
 )
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.settings import Settings
-from geodata.layers import (
-    BUILT_UP_AREAS,
-    FORCE_BOUNDARY,
-    HERITAGE_SITES,
-    PATROL_BASES,
-    TOWN_CENTRES,
-)
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -387,26 +383,17 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
           download: bool) -> str:
     from maps.density import DensityImage
 
-    layers = {}
-    for kind in (FORCE_BOUNDARY, TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES, PATROL_BASES):
-        layer = store.get_layer(kind)
-        layers[kind] = layer.frame if layer is not None else None
+    layers = map_layers(store)
     image = None
     if density is not None:
         image = DensityImage(png=density.png, bounds=density.description["bounds"],
                              top_per_km2=density.description["top_per_km2"])
-    info = computed.info
-    summary = (f"{q.method.upper()}: {info.get('hotspots', 0)} hotspots hold "
-               f"{info.get('hit_rate', 0):.0%} of {info.get('incidents', 0):,} incidents"
-               + (f" (PAI {info['pai']})" if info.get("pai") else "")
-               + f" \u00b7 data {computed.metadata['data_version']}")
-    if info.get("note"):
-        summary = info["note"]
+    summary = map_summary(q.method, computed.info, computed.metadata["data_version"])
     # carried through the form: not what it sets, nor one method's parameters (the planner may
     # switch method, and another method's parameter is a 422)
     dropped = {"method", "priority", "from", "to", *KDE_KEYS, *DBSCAN_KEYS}
     keep = [(k, v) for k, v in parse_qsl(q.query_string()) if k not in dropped]
-    tiles = settings.tile_url if settings.tile_url.strip().lower() not in ("", "none") else None
+    tiles = tile_url(settings.tile_url)
     options = PageOptions(
         title="Hotspot planner",
         tiles_url=tiles,
