@@ -62,11 +62,17 @@
     row(t, "Heritage sites", p.heritage_sites && p.heritage_sites.length ? p.heritage_sites.join("; ") : null);
     root.appendChild(t);
     var mix = p.category_mix || {};
-    var keys = Object.keys(mix);
+    // the largest categories first; the rest summed on one line, so the counts add up
+    var keys = Object.keys(mix).sort(function (a, b) { return mix[b] - mix[a] || (a < b ? -1 : 1); });
     if (keys.length) {
       root.appendChild(el("div", "hs-sub", "By category"));
       var c = el("table", "hs-mix");
-      keys.slice(0, 8).forEach(function (k) { row(c, k.replace(/_/g, " "), mix[k]); });
+      var shown = keys.length > 8 ? 7 : keys.length;
+      keys.slice(0, shown).forEach(function (k) { row(c, k.replace(/_/g, " "), mix[k]); });
+      if (keys.length > shown) {
+        var rest = keys.slice(shown).reduce(function (sum, k) { return sum + mix[k]; }, 0);
+        row(c, (keys.length - shown) + " other categories", rest);
+      }
       root.appendChild(c);
     }
     if (p.top_locations && p.top_locations.length) {
@@ -95,11 +101,14 @@
 
   window.hotspotPlanner = {
     bindHotspot: function (feature, layer) {
-      layer.bindPopup(function () { return hotspotPopup(feature.properties); }, { maxWidth: 340 });
+      // pan clear of the controls along the top, so the popup is never under them
+      layer.bindPopup(function () { return hotspotPopup(feature.properties); },
+        { maxWidth: 340, autoPanPaddingTopLeft: L.point(10, 130) });
       layer.bindTooltip(function () { return hotspotTooltip(feature.properties); }, { sticky: true });
     },
     bindPlace: function (feature, layer) {
-      layer.bindPopup(function () { return placePopup(feature.properties); });
+      layer.bindPopup(function () { return placePopup(feature.properties); },
+        { autoPanPaddingTopLeft: L.point(10, 130) });
       if (feature.properties && feature.properties.name) {
         layer.bindTooltip(function () { return el("span", null, feature.properties.name); });
       }

@@ -68,6 +68,7 @@ def _click_hotspot(page: Page, rank: int = 1) -> str:
     page.mouse.click(box["width"] / 2, box["height"] / 2)
     popup = page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
     assert popup is not None
+    page.wait_for_timeout(400)  # the popup's fade-in and pan, for the screenshots
     return popup.inner_text()
 
 
@@ -88,6 +89,10 @@ def test_the_planner_page_works_with_no_network(browser: Browser, offline_server
     top = expected["features"][0]["properties"]
     assert f"#1 {top['place'] or top['id']}" in text and "Incidents" in text
     assert "By category" in text and "Trend" in text
+    # the counts by category, largest first, add up to the hotspot's incidents
+    counts = [int(v) for v in
+              page.locator(".leaflet-popup-content .hs-mix td").all_inner_texts()]
+    assert sum(counts) == top["incidents"] and counts[:-1] == sorted(counts[:-1], reverse=True)
     page.screenshot(path=str(tmp_path / "planner.png"))
     assert (tmp_path / "planner.png").stat().st_size > 10_000
     assert watch.errors == [] and watch.dialogs == []
