@@ -278,10 +278,11 @@ async def hotspots(
     """The ranked hotspot table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude),
     with the parameters used and the data version; CSV with ``Accept: text/csv``."""
     computed, version = await _computed(request, store, taxonomy, q)
-    etag = _etag(version, q.key(), format)
     wants_csv = format == "csv" or (format is None and "text/csv" in
                                     request.headers.get("accept", ""))
-    headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60"}
+    etag = _etag(version, q.key(), wants_csv)
+    headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60",
+               "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if wants_csv:

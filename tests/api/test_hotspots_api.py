@@ -162,6 +162,11 @@ def test_repeated_requests_come_from_the_cache_with_etags(demo_app: TestClient):
     r = demo_app.get("/v1/hotspots", params=params,
                      headers={"If-None-Match": first.headers["etag"]})
     assert r.status_code == 304 and r.content == b""
+    # the GeoJSON's tag does not stand for the CSV asked for by the Accept header
+    r = demo_app.get("/v1/hotspots", params=params,
+                     headers={"If-None-Match": first.headers["etag"], "Accept": "text/csv"})
+    assert r.status_code == 200 and r.headers["etag"] == as_csv.headers["etag"]
+    assert r.headers["vary"] == "Accept"
 
 
 def test_concurrent_requests_compute_once_off_the_event_loop(demo_app: TestClient):
