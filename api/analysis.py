@@ -77,6 +77,35 @@ def period_bound(text: str | None, timezone: str, *, end: bool, field: str) -> i
     return int(stamp.value // 10**9)
 
 
+def split_categories(values: list[str] | None) -> tuple[str, ...] | None:
+    """Category parameters, repeated and/or comma-separated, as one tuple (None if empty)."""
+    if not values:
+        return None
+    return tuple(c.strip() for part in values for c in part.split(",") if c.strip()) or None
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``min lon,min lat,max lon,max lat`` (WGS84 degrees) as four numbers.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``bbox``, for anything else.
+    """
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(np.isfinite(parts)):
+        raise ParameterError("bbox must be four numbers: min longitude,min latitude,"
+                             "max longitude,max latitude", "bbox")
+    w, s, e, n = parts
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise ParameterError("bbox must have -180 <= min longitude <= max longitude <= 180 and "
+                             "-90 <= min latitude <= max latitude <= 90", "bbox")
+    return w, s, e, n
+
+
 def town_bbox(store: Store, name: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
     """The bounding box (store CRS, metres) of the town centre or built-up area called ``name``,
     widened by ``margin_m``.

@@ -28,8 +28,10 @@ from api.analysis import (
     Selection,
     map_layers,
     map_summary,
+    parse_bbox,
     period_bound,
     run_analysis,
+    split_categories,
     tile_url,
     town_bbox,
 )
@@ -150,35 +152,14 @@ def _selection(q: HotspotQuery, store: Store) -> Selection:
     try:
         start = period_bound(q.from_, store.timezone, end=False, field="from")
         end = period_bound(q.to, store.timezone, end=True, field="to")
+        lonlat = parse_bbox(q.bbox) if q.bbox else None
+        box = town_bbox(store, q.town) if q.town else None
     except ParameterError as exc:
         raise BadRequest(str(exc), field=exc.field) from None
     if start is not None and end is not None and start >= end:
         raise BadRequest("'to' must be after 'from'", field="to")
-    cats = None
-    if q.category:
-        cats = tuple(c.strip() for part in q.category for c in part.split(",") if c.strip()) or None
-    lonlat = None
-    if q.bbox:
-        try:
-            parts = [float(v) for v in q.bbox.split(",")]
-        except ValueError:
-            parts = []
-        if len(parts) != 4 or not all(np.isfinite(parts)):
-            raise BadRequest("bbox must be four numbers: min longitude,min latitude,"
-                             "max longitude,max latitude", field="bbox")
-        w, s, e, n = parts
-        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-            raise BadRequest("bbox must have min < max, longitudes within -180..180 and "
-                             "latitudes within -90..90", field="bbox")
-        lonlat = (w, s, e, n)
-    box = None
-    if q.town:
-        try:
-            box = town_bbox(store, q.town)
-        except ParameterError as exc:
-            raise BadRequest(str(exc), field=exc.field) from None
-    return Selection(start=start, end=end, categories=cats, priority=q.priority, bbox=box,
-                     lonlat_bbox=lonlat)
+    return Selection(start=start, end=end, categories=split_categories(q.category),
+                     priority=q.priority, bbox=box, lonlat_bbox=lonlat)
 
 
 @dataclass

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, Literal, cast
 
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from api.analysis import ParameterError, Selection, parse_bbox, period_bound, split_categories
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.schemas import IncidentCollection, IngestReportOut
@@ -156,10 +155,11 @@ async def upload_incidents(
 class IncidentQuery:
     """Query parameters of GET /v1/incidents."""
 
-    from_: str | None = Query(None, alias="from", description="Start (inclusive): a date or "
-                              "date-time in the force's time zone, or with an offset.")
-    to: str | None = Query(None, description="End: a date-time (exclusive), or a date (that "
-                           "whole day included).")
+    from_: str | None = Query(None, alias="from", description="Start (inclusive): a month "
+                              "(YYYY-MM), date or date-time in the force's time zone, or with an "
+                              "offset.")
+    to: str | None = Query(None, description="End: a date-time (exclusive), or a month or date "
+                           "(that whole month or day included).")
     category: list[str] | None = Query(None, description="Taxonomy categories (repeat the "
                                        "parameter or separate with commas).")
     priority: str | None = Query(None, description="A plan priority: all its categories.")
@@ -170,25 +170,6 @@ class IncidentQuery:
     offset: int = Query(0, ge=0, le=10**9)
 
 
-def _instant(text: str, field: str, tz: str, *, end: bool) -> int:
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            ts = pd.Timestamp(d + timedelta(days=1) if end else d).tz_localize(tz)
-        else:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            ts = pd.Timestamp(dt)
-            ts = ts.tz_localize(tz) if ts.tzinfo is None else ts
-    except (ValueError, TypeError) as exc:
-        raise BadRequest(
-            f"{field} {value!r} is not a date (YYYY-MM-DD) or date-time (ISO 8601)", field=field
-        ) from exc
-    if not (1900 <= ts.year <= 2100):
-        raise BadRequest(f"{field} {value!r} is outside the years 1900-2100", field=field)
-    return int(ts.value // 10**9)
-
-
 def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> IncidentFilter:
     """Validate the query against the taxonomy and turn it into an :class:`IncidentFilter`.
 
@@ -197,43 +178,17 @@ def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> Incident
     BadRequest
         Naming the parameter at fault.
     """
-    start = _instant(q.from_, "from", store.timezone, end=False) if q.from_ else None
-    end = _instant(q.to, "to", store.timezone, end=True) if q.to else None
+    try:
+        start = period_bound(q.from_, store.timezone, end=False, field="from")
+        end = period_bound(q.to, store.timezone, end=True, field="to")
+        categories = Selection(categories=split_categories(q.category),
+                               priority=q.priority).categories_for(taxonomy)
+        lonlat = parse_bbox(q.bbox) if q.bbox else None
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
     if start is not None and end is not None and start >= end:
         raise BadRequest("'to' must be after 'from'", field="to")
-    categories: list[str] | None = None
-    if q.category:
-        categories = [c.strip() for part in q.category for c in part.split(",") if c.strip()]
-        categories = categories or None
-        unknown = sorted(set(categories or ()) - set(taxonomy.categories))
-        if unknown:
-            raise BadRequest(
-                f"unknown category {', '.join(unknown)}; categories are "
-                f"{', '.join(sorted(taxonomy.categories))}", field="category")
-    if q.priority:
-        if q.priority not in taxonomy.priorities:
-            raise BadRequest(
-                f"unknown priority {q.priority!r}; priorities are "
-                f"{', '.join(taxonomy.priorities)}", field="priority")
-        in_priority = taxonomy.categories_for(q.priority)
-        categories = [c for c in categories if c in in_priority] if categories else in_priority
-    lonlat = None
-    if q.bbox:
-        try:
-            parts = [float(v) for v in q.bbox.split(",")]
-        except ValueError:
-            parts = []
-        if len(parts) != 4 or not all(pd.notna(parts)):
-            raise BadRequest("bbox must be four numbers: min longitude,min latitude,"
-                             "max longitude,max latitude", field="bbox")
-        w, s, e, n = parts
-        if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
-            raise BadRequest("bbox must have -180 <= min longitude <= max longitude <= 180 and "
-                             "-90 <= min latitude <= max latitude <= 90", field="bbox")
-        lonlat = (w, s, e, n)
-    return IncidentFilter(start=start, end=end,
-                          categories=tuple(categories) if categories is not None else None,
-                          lonlat_bbox=lonlat)
+    return IncidentFilter(start=start, end=end, categories=categories, lonlat_bbox=lonlat)
 
 
 def _page_url(request: Request, offset: int) -> str:
