@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,6 +33,10 @@ from rich.progress import (
 from api.settings import Settings
 from geodata.errors import GeodataError, InvalidFile
 from geodata.schema import IncidentFilter, RejectedRow
+
+if TYPE_CHECKING:
+    from api.analysis import Selection
+    from geodata.stores import Store
 
 app = typer.Typer(
     name="hotspot",
@@ -464,8 +468,6 @@ def analyse(
     from api.analysis import (
         AnalysisOptions,
         ParameterError,
-        Selection,
-        period_bound,
         run_analysis,
     )
     from geodata.taxonomy import Taxonomy
@@ -488,17 +490,7 @@ def analyse(
     with _refusals(as_json):
         store = _open(url)
         taxonomy = Taxonomy.load(settings.taxonomy_path)
-        try:
-            selection = Selection(
-                start=period_bound(from_, store.timezone, end=False, field="--from"),
-                end=period_bound(to, store.timezone, end=True, field="--to"),
-                categories=tuple(category) if category else None,
-                priority=priority,
-            )
-        except ParameterError as exc:
-            raise _fail(str(exc), as_json, 2) from None
-        if selection.start and selection.end and selection.start >= selection.end:
-            raise _fail("--to must not be before --from", as_json, 2)
+        selection = _selection(store, from_, to, category, priority, as_json)
         options = AnalysisOptions(
             heritage_distance_m=heritage_distance_m,
             heritage_designations=tuple(heritage_designation) if heritage_designation else None,
@@ -545,6 +537,23 @@ def analyse(
         out.print(f"  written to {out_file}", markup=False)
 
 
+def _selection(store: Store, from_: str | None, to: str | None, category: list[str] | None,
+               priority: str | None, as_json: bool) -> Selection:
+    """The analysis selection of --from/--to/--category/--priority (exit 2 when invalid)."""
+    from api.analysis import ParameterError, Selection, period_bound
+
+    try:
+        selection: Selection = Selection(
+            start=period_bound(from_, store.timezone, end=False, field="--from"),
+            end=period_bound(to, store.timezone, end=True, field="--to"),
+            categories=tuple(category) if category else None, priority=priority)
+    except ParameterError as exc:
+        raise _fail(str(exc), as_json, 2) from None
+    if selection.start and selection.end and selection.start >= selection.end:
+        raise _fail("--to must not be before --from", as_json, 2)
+    return selection
+
+
 @app.command("map")
 def map_command(
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
@@ -566,10 +575,8 @@ def map_command(
         ATTRIBUTION,
         AnalysisOptions,
         ParameterError,
-        Selection,
         map_layers,
         map_summary,
-        period_bound,
         run_analysis,
         tile_url,
     )
@@ -585,11 +592,8 @@ def map_command(
     with _refusals(as_json):
         store = _open(url)
         taxonomy = Taxonomy.load(settings.taxonomy_path)
+        selection = _selection(store, from_, to, category, priority, as_json)
         try:
-            selection = Selection(
-                start=period_bound(from_, store.timezone, end=False, field="--from"),
-                end=period_bound(to, store.timezone, end=True, field="--to"),
-                categories=tuple(category) if category else None, priority=priority)
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
                                             options=AnalysisOptions(parameters=params))
         except (HotspotError, ParameterError) as exc:

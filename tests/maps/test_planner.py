@@ -217,4 +217,8 @@ def test_cli_writes_a_single_file_map(tmp_path: Path, demo_files):
     bad = CliRunner().invoke(app, ["map", "--out", str(tmp_path / "x.html"), "--database",
                                    str(db), "--priority", "nope"])
     assert bad.exit_code != 0 and "priority" in bad.output
+    backwards = CliRunner().invoke(app, ["map", "--out", str(tmp_path / "x.html"),
+                                         "--database", str(db), "--from", "2024-06",
+                                         "--to", "2024-01"])
+    assert backwards.exit_code == 2 and "--to" in backwards.output
     assert not (tmp_path / "x.html").exists()
