@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint browser bench clean
+PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+PG_MAJOR := $(or $(PG_MAJOR),15)
+
+.PHONY: run test lint browser postgres bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +20,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
-## test: create the environment, lint, type-check, get a browser, run the whole suite
-test: lint browser
+## test: create the environment, lint, type-check, get a browser and PostGIS, run the whole suite
+test: lint browser postgres
 	$(BIN)/python -m pytest
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
@@ -29,6 +32,28 @@ browser:
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed: the browser tests need it" >&2; exit 1; }
+
+## postgres: PostgreSQL with PostGIS on 127.0.0.1:5432 for the PostGIS store tests (Debian's
+## packages; skipped when HOTSPOT_TEST_POSTGRES_URL names another server)
+postgres:
+	@if [ -z "$$HOTSPOT_TEST_POSTGRES_URL" ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  install() { echo "installing Debian's $$* (apt-get install)"; \
+	    $$SUDO apt-get install -y -q "$$@" >/dev/null 2>&1 || \
+	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q "$$@" >/dev/null; }; }; \
+	  command -v pg_lsclusters >/dev/null 2>&1 || install postgresql; \
+	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || \
+	    install postgresql-$(PG_MAJOR)-postgis-3; \
+	  pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	    echo "starting PostgreSQL $(PG_MAJOR) (pg_ctlcluster $(PG_MAJOR) main start)"; \
+	    $$SUDO pg_ctlcluster --skip-systemctl-redirect $(PG_MAJOR) main start; sleep 1; }; \
+	  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on \
+	127.0.0.1:5432 and could not be started here: the PostGIS store tests need it \
+	(or set HOTSPOT_TEST_POSTGRES_URL)" >&2; exit 1; }; \
+	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || { \
+	    echo "postgresql-$(PG_MAJOR)-postgis-3 could not be installed: the PostGIS store \
+	tests need it" >&2; exit 1; }; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from geodata.demo import DemoFiles, write_demo
 from geodata.stores import SQLiteStore, Store
+from geodata.stores.postgis import PostGISStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,14 +38,59 @@ LSOA_DIR = REAL / "lsoa11_by_lad"
 NORTH_YORKSHIRE_LADS = ["E06000014", *[f"E0700016{i}" for i in range(3, 10)]]
 LINCOLNSHIRE_LADS = [f"E070001{i}" for i in range(36, 43)]
 
-STORE_KINDS = ["sqlite"]
+STORE_KINDS = ["sqlite", "postgis"]
 """Every store implementation; store tests run against each."""
 
+POSTGRES_URL = os.environ.get("HOTSPOT_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+"""A PostgreSQL server where the test run may create (and drop) its own database."""
 
-def make_store(kind: str, path: Path) -> Store:
-    """A new, empty store of a kind."""
+
+def _with_database(url: str, name: str, user: str | None = None) -> str:
+    """The URL ``url`` pointing at database ``name`` instead (and as ``user``)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc if user is None else f"{user}@{parts.netloc.rsplit('@', 1)[-1]}"
+    return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throw-away database with PostGIS for this test run, dropped at the end.
+
+    Fails (never skips) when the server cannot be reached: ``make test`` installs PostGIS and
+    starts the server; elsewhere set HOTSPOT_TEST_POSTGRES_URL.
+    """
+    name = f"hotspot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        raise RuntimeError(
+            f"the PostGIS store tests need a PostgreSQL server at {POSTGRES_URL} ({exc}); "
+            "`make test` installs PostGIS and starts the local server, or set "
+            "HOTSPOT_TEST_POSTGRES_URL"
+        ) from None
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(POSTGRES_URL, name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_store(kind: str, path: Path, request: pytest.FixtureRequest) -> Store:
+    """A new, empty store of a kind (a PostGIS store in its own schema of the run's
+    database)."""
     if kind == "sqlite":
         return SQLiteStore(path / "store.sqlite")
+    if kind == "postgis":
+        url = request.getfixturevalue("postgres_url")
+        return PostGISStore(url, schema=f"t_{uuid.uuid4().hex[:12]}")
     raise ValueError(kind)
 
 
@@ -54,7 +102,7 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
     def factory() -> Store:
         sub = tmp_path / f"s{len(made)}"
         sub.mkdir()
-        store = make_store(request.param, sub)
+        store = make_store(request.param, sub, request)
         made.append(store)
         return store
 

@@ -16,6 +16,17 @@ from geodata.stores.sqlite import SQLiteStore
 __all__ = ["DEMO", "FORCE", "LayerInfo", "RecordPage", "SQLiteStore", "Store", "open_store"]
 
 
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """A libpq URL without its ``schema=`` query parameter (not a libpq one), and the schema."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
 def open_store(
     url: str | Path,
     *,
@@ -30,7 +41,8 @@ def open_store(
     ----------
     url
         A file path, ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` (embedded
-        store), or ``postgresql://...`` (PostGIS).
+        store), or ``postgresql://user@host:5432/database`` (PostGIS; the store lives in the
+        schema ``hotspot``, or the one named by ``?schema=name``).
     crs, timezone
         For a new store: the force CRS (projected, metres) and time zone.
 
@@ -43,10 +55,11 @@ def open_store(
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        raise UnsupportedStore(
-            "the PostGIS store is not part of this release yet; use a file path for the "
-            "embedded store"
-        )
+        from geodata.stores.postgis import DEFAULT_SCHEMA, PostGISStore
+
+        conninfo, schema = _split_schema(text.replace("postgresql+psycopg://", "postgresql://"))
+        return PostGISStore(conninfo, schema=schema or DEFAULT_SCHEMA, crs=crs,
+                            timezone=timezone, busy_timeout_s=busy_timeout_s, create=create)
     if "://" in text:
         scheme, rest = text.split("://", 1)
         if scheme != "sqlite":

@@ -21,7 +21,8 @@ from geodata.readers import ReadOptions, read_force_csv, read_police_csv
 from geodata.readers.base import IncidentReader
 from geodata.schema import IncidentFilter
 from geodata.stores import SQLiteStore, open_store
-from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT
+from geodata.stores.postgis import PostGISStore
+from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT, STORE_KINDS
 
 
 def lines_of(path: Path) -> list[str]:
@@ -160,6 +161,54 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
     reopened.close()
 
 
+@pytest.mark.slow
+def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postgres_url):
+    import psycopg
+
+    from bench._synth import write_police_csv
+
+    big = write_police_csv(tmp_path / "big.csv", 400_000)
+    store = PostGISStore(postgres_url, schema="killed")
+    ingest(store, read_police_csv(LINCOLNSHIRE))
+    version, count = store.data_version(), store.count()
+    store.close()
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from geodata.ingest import ingest
+        from geodata.readers import ReadOptions, read_police_csv
+        from geodata.stores.postgis import PostGISStore
+        store = PostGISStore({postgres_url!r}, schema="killed")
+        def progress(done, total):
+            print("chunk", done, flush=True)
+        ingest(store, read_police_csv({str(big)!r}, options=ReadOptions(chunk_rows=20000)),
+               on_progress=progress)
+        print("finished", flush=True)
+    """)
+    with psycopg.connect(postgres_url, autocommit=True) as watcher:
+        size_before = watcher.execute(
+            "SELECT pg_total_relation_size('killed.incidents')").fetchone()[0]
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline() for _ in range(3)]
+        assert all(s.startswith("chunk") for s in seen)
+        # the rows really were being written, inside a transaction nobody else can see
+        grown = watcher.execute(
+            "SELECT pg_total_relation_size('killed.incidents')").fetchone()[0]
+        assert grown > size_before + 1_000_000
+        assert watcher.execute("SELECT count(*) FROM killed.incidents").fetchone()[0] == count
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        reopened = PostGISStore(postgres_url, schema="killed")
+        assert reopened.count() == count and reopened.data_version() == version
+        assert watcher.execute("SELECT count(*) FROM killed.incidents").fetchone()[0] == count
+        assert [i["source"] for i in reopened.ingests()] == ["2024-03-lincolnshire-street.csv"]
+    again = ingest(reopened, read_police_csv(LINCOLNSHIRE))
+    assert again.accepted == 0 and again.duplicates_in_store == 5671
+    reopened.close()
+
+
 def test_queries_match_a_brute_force_filter(store, demo_files):
     ingest(store, read_force_csv(demo_files.force_export))
     truth = read_force_csv(demo_files.force_export).read_all().incidents.columns
@@ -250,8 +299,6 @@ def test_open_store_urls(tmp_path, monkeypatch):
     assert Path(absolute.path) == tmp_path / "abs.sqlite"
     rel.close()
     absolute.close()
-    with pytest.raises(UnsupportedStore, match="PostGIS store is not part of this release"):
-        open_store("postgresql://localhost/test")
     with pytest.raises(UnsupportedStore, match="unknown database URL scheme 'mysql'"):
         open_store("mysql://localhost/x")
     junk = tmp_path / "junk.sqlite"
@@ -262,10 +309,15 @@ def test_open_store_urls(tmp_path, monkeypatch):
         open_store(tmp_path / "missing.sqlite", create=False)
 
 
-def test_a_busy_store_says_so(tmp_path):
-    path = tmp_path / "s.sqlite"
-    first = SQLiteStore(path, busy_timeout_s=0.2)
-    second = SQLiteStore(path, busy_timeout_s=0.2)
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_a_busy_store_says_so(tmp_path, kind: str, request):
+    if kind == "sqlite":
+        path = tmp_path / "s.sqlite"
+        first, second = SQLiteStore(path, busy_timeout_s=0.2), SQLiteStore(path, busy_timeout_s=0.2)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        first = PostGISStore(url, schema="busy", busy_timeout_s=0.2)
+        second = PostGISStore(url, schema="busy", busy_timeout_s=0.2)
     with first.writer(source="a", format="police.uk") as w:
         with pytest.raises(StoreUnavailable, match="the store is busy"):
             ingest(second, read_police_csv(io.BytesIO(LINCOLNSHIRE.read_bytes())))
@@ -281,3 +333,54 @@ def test_a_store_refuses_a_force_crs_not_in_metres(tmp_path, crs: str):
     utm = SQLiteStore(tmp_path / "ok.sqlite", crs="EPSG:32630")
     assert utm.crs == "EPSG:32630"
     utm.close()
+
+
+def test_open_store_postgis_urls(postgres_url: str):
+    store = open_store(f"{postgres_url}?schema=opened")
+    assert isinstance(store, PostGISStore) and store.schema == "opened" and store.count() == 0
+    store.close()
+    again = open_store(f"{postgres_url}?schema=opened", create=False)
+    assert again.store_id == store.store_id  # the same store, found again
+    again.close()
+    with pytest.raises(StoreUnavailable, match="no store exists"):
+        open_store(f"{postgres_url}?schema=never_made", create=False)
+    with pytest.raises(ValueError, match="schema must be"):
+        open_store(f"{postgres_url}?schema=Robert');DROP")
+    # nothing listens on port 9: a clear refusal in seconds, not a hang or a traceback
+    with pytest.raises(StoreUnavailable, match=r"does not answer|unavailable"):
+        PostGISStore("postgresql://postgres@127.0.0.1:9/test", connect_timeout_s=1)
+
+
+def test_migrations_run_once_from_two_processes_at_once(postgres_url: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _i: PostGISStore(postgres_url, schema="racing"), range(4)))
+    assert len({s.store_id for s in stores}) == 1
+    for s in stores:
+        s.close()
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT version, count(*) FROM racing.schema_migrations "
+                            "GROUP BY version").fetchall()
+    assert rows and all(n == 1 for _v, n in rows)
+
+
+def test_a_database_without_postgis_rights_is_named(postgres_url: str):
+    import psycopg
+
+    from tests.conftest import POSTGRES_URL, _with_database
+
+    name = postgres_url.rsplit("/", 1)[-1] + "_bare"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute("DO $$ BEGIN CREATE ROLE hotspot_plain LOGIN; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        admin.execute(f'CREATE DATABASE "{name}" OWNER hotspot_plain')
+    try:
+        url = _with_database(POSTGRES_URL, name, user="hotspot_plain")
+        with pytest.raises(StoreUnavailable, match="CREATE EXTENSION postgis"):
+            PostGISStore(url, schema="plain")
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

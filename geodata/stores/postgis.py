@@ -1,0 +1,742 @@
+"""The PostGIS store: the production store, the same interface as the embedded one.
+
+Layout (``geodata/sql/postgis/*.sql``, applied in order and recorded in ``schema_migrations``):
+one row per incident with a point geometry in the force CRS (GiST index) and indexes for the
+period and the category; text columns are codes into one ``strings`` dictionary, so a row is
+narrow and fixed-width. Everything lives in the store's own schema (``hotspot`` by default), so
+a database can hold several stores (a force's and a test run's) that never see each other.
+
+Writing: every batch of an ingest goes into a temporary staging table with one binary COPY
+(built with numpy, no Python object per row), then into ``incidents`` with one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``, all in the ingest's one transaction:
+re-ingesting adds nothing, a failed or cut-off ingest leaves nothing behind, and ingests of the
+same store queue on an advisory lock so that overlapping uploads at the same moment store each
+incident exactly once and never deadlock.
+
+Reading: a selection comes back as one row of ``bytea`` aggregates, one per column, each the
+column's binary values end to end (``string_agg(float8send(x), '')``): a million incidents
+arrive as a dozen byte strings that numpy reads in place.
+
+Faults: a database that is down or unreachable, or a connection cut mid-way, raise
+:class:`~geodata.errors.StoreUnavailable` (the API answers 503); the connection pool checks
+connections before use and reconnects on its own when the database is back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+from pyproj import CRS
+
+from geodata.coords import WGS84, enclosing_bounds
+from geodata.errors import StorePurposeError, StoreUnavailable
+from geodata.schema import (
+    DEFAULT_CRS,
+    DEFAULT_TIMEZONE,
+    NUMERIC_FIELDS,
+    PRECISION_NAMES,
+    TEXT_FIELDS,
+    IncidentColumns,
+    IncidentFilter,
+    IncidentTable,
+    Precision,
+    incident_uids,
+)
+from geodata.stores import _pgcopy
+from geodata.stores._columns import KeySet, first_occurrences
+from geodata.stores.base import (
+    DEMO,
+    DUPLICATE_IN_STORE,
+    FORCE,
+    INSERTED,
+    PURPOSES,
+    REPEATED_IN_SOURCE,
+    LayerInfo,
+    RecordPage,
+    page_bounds,
+)
+
+if TYPE_CHECKING:
+    from geodata.layers import ReferenceLayer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEMA = "hotspot"
+CODED = tuple(f for f in TEXT_FIELDS if f != "id")
+"""Text columns kept as codes into ``strings`` (the id is kept as text: it is mostly unique)."""
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_I8, _I4, _I2 = np.dtype("int64"), np.dtype("int32"), np.dtype("int16")
+_F8, _F4 = np.dtype("float64"), np.dtype("float32")
+_READ: dict[str, tuple[str, np.dtype]] = {
+    "rid": ("int8send", _I8), "x": ("float8send", _F8), "y": ("float8send", _F8),
+    "lon": ("float8send", _F8), "lat": ("float8send", _F8),
+    "occurred_at": ("int8send", _I8), "precision": ("int2send", _I2),
+    "weight": ("float4send", _F4), **dict.fromkeys(CODED, ("int4send", _I4)),
+}
+"""How each column travels out: its send function and width."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _srid(crs: str) -> int:
+    code = CRS.from_user_input(crs).to_epsg()
+    if code is None:
+        raise ValueError(f"the PostGIS store needs a CRS with an EPSG code, not {crs}")
+    return int(code)
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    log.error("PostGIS store unavailable: %s", exc)
+    if isinstance(exc, PoolTimeout):
+        return StoreUnavailable("the database does not answer (no connection could be made)")
+    return StoreUnavailable(f"the database is unavailable ({type(exc).__name__}); try again")
+
+
+class PostGISStore:
+    """The store in a PostgreSQL database with PostGIS, in its own schema.
+
+    Parameters
+    ----------
+    url
+        A libpq connection URL (``postgresql://user@host:5432/database``).
+    schema
+        The schema that holds this store (created when missing).
+    crs, timezone
+        For a new store: the force CRS (projected, metres, with an EPSG code) and time zone.
+        An existing store keeps its own.
+    busy_timeout_s
+        How long an ingest waits for another ingest of the same store, seconds.
+    connect_timeout_s
+        How long to wait for a connection before answering that the database is unavailable.
+    max_connections
+        Size of the connection pool.
+    create
+        Create the schema (and the postgis extension, when allowed) if missing.
+
+    Raises
+    ------
+    StoreUnavailable
+        If the database cannot be reached, PostGIS is not installed, or the schema holds
+        something else.
+    """
+
+    kind = "postgis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        crs: str = DEFAULT_CRS,
+        timezone: str = DEFAULT_TIMEZONE,
+        busy_timeout_s: float = 60.0,
+        connect_timeout_s: float = 5.0,
+        max_connections: int = 8,
+        create: bool = True,
+    ) -> None:
+        from geodata.stores.sqlite import _check_force_crs
+
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"schema must be a lower-case SQL name, not {schema!r}")
+        _check_force_crs(crs)
+        self.url = url
+        self.schema = schema
+        self.busy_timeout_s = busy_timeout_s
+        self._lock_key = zlib.crc32(f"hotspot:{schema}".encode()) & 0x7FFFFFFF
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+
+        self.pool = ConnectionPool(
+            url,
+            min_size=0,
+            max_size=max_connections,
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout_s))},
+            configure=configure,
+            check=ConnectionPool.check_connection,
+            timeout=connect_timeout_s,
+            reconnect_timeout=0,
+            open=False,
+            name=f"hotspot-{schema}",
+        )
+        self.pool.open(wait=False)
+        try:
+            meta = self._migrate(crs, timezone, create=create)
+        except BaseException:
+            self.pool.close()
+            raise
+        self.store_id = meta["store_id"]
+        self.crs = meta["crs"]
+        self.timezone = meta["timezone"]
+        self.srid = _srid(self.crs)
+
+    # -- connections and schema ------------------------------------------------------------
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; a database that is down becomes :class:`StoreUnavailable`."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise _unavailable(exc) from exc
+
+    def _migrate(self, crs: str, timezone: str, *, create: bool) -> dict[str, str]:
+        """Apply the migrations not yet applied (under an advisory lock, so two processes
+        starting together apply each once) and return the store's metadata."""
+        scripts = sorted(
+            (int(p.name.split("_", 1)[0]), p.name, p)
+            for p in resources.files("geodata").joinpath("sql/postgis").iterdir()
+            if p.name.endswith(".sql")
+        )
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
+            ).fetchone()
+            if not exists:
+                if not create:
+                    raise StoreUnavailable("no store exists in the given schema")
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
+            self._ensure_postgis(conn)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            if not done:
+                others = conn.execute(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = %s "
+                    "AND tablename <> 'schema_migrations'", (self.schema,)
+                ).fetchone()
+                if others and others[0]:
+                    raise StoreUnavailable(
+                        f"the schema {self.schema!r} holds tables of another application"
+                    )
+            for number, name, script in scripts:
+                if number not in done:
+                    log.info("store %s: applying migration %s", self.schema, name)
+                    conn.execute(script.read_text("utf-8"))
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                        (number, name),
+                    )
+            if not done:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('store_id', %s), ('crs', %s), "
+                    "('timezone', %s), ('created_at', %s), ('data_version', '0'), "
+                    "('incidents', '0')",
+                    (uuid.uuid4().hex, crs, timezone, _now()),
+                )
+            return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+
+    @staticmethod
+    def _ensure_postgis(conn: psycopg.Connection[Any]) -> None:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+            return
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+        if not available:
+            major = int(conn.info.server_version) // 10000
+            raise StoreUnavailable(
+                f"PostGIS is not installed on the database server: install the Debian package "
+                f"postgresql-{major}-postgis-3 (apt-get install postgresql-{major}-postgis-3)"
+            )
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreUnavailable(
+                "the postgis extension is not enabled in this database and this user may not "
+                f"enable it: ask an administrator to run CREATE EXTENSION postgis in "
+                f"{conn.info.dbname!r}"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.pool.close()
+
+    def drop(self) -> None:
+        """Delete the store: its schema and everything in it (for tests and tear-down)."""
+        with self._conn() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(self.schema)))
+
+    def __repr__(self) -> str:
+        return f"PostGISStore(schema={self.schema!r})"
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _meta(conn: psycopg.Connection[Any], key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _version(self, conn: psycopg.Connection[Any]) -> str:
+        return f"{self.store_id[:8]}.{self._meta(conn, 'data_version')}"
+
+    def _bump_version(self, conn: psycopg.Connection[Any]) -> str:
+        conn.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'data_version'")
+        return self._version(conn)
+
+    def data_version(self) -> str:
+        """An opaque string that changes whenever incidents or layers change."""
+        with self._conn() as conn:
+            return self._version(conn)
+
+    def purpose(self) -> str | None:
+        """``"demo"``, ``"force"``, or None while nothing has been stored."""
+        with self._conn() as conn:
+            return self._meta(conn, "purpose")
+
+    def _claim(self, conn: psycopg.Connection[Any], purpose: str) -> None:
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}")
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('purpose', %s) ON CONFLICT DO NOTHING",
+            (purpose,),
+        )
+        current = self._meta(conn, "purpose")
+        if current != purpose:
+            if current == DEMO:
+                raise StorePurposeError(
+                    "this store holds the demo force area; a force's own data goes in its "
+                    "own store (give another database)"
+                )
+            raise StorePurposeError(
+                "this store holds a force's data; the demo goes in its own store "
+                "(give another database)"
+            )
+
+    @contextmanager
+    def _writing(self) -> Iterator[psycopg.Connection[Any]]:
+        """A write transaction holding the store's write lock (writers queue, as in SQLite)."""
+        with self._conn() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        sql.SQL("SET LOCAL lock_timeout = {}").format(
+                            sql.Literal(f"{int(self.busy_timeout_s * 1000)}ms")))
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                    yield conn
+            except psycopg.errors.LockNotAvailable as exc:
+                raise StoreUnavailable(
+                    f"the store is busy (another writer held it for {self.busy_timeout_s:g} s); "
+                    "try again"
+                ) from exc
+
+    def claim_purpose(self, purpose: str) -> None:
+        """Mark the store as holding demo or force data (see :class:`Store`)."""
+        with self._writing() as conn:
+            self._claim(conn, purpose)
+
+    # -- writing incidents --------------------------------------------------------------------
+
+    @contextmanager
+    def writer(
+        self, *, source: str, format: str, purpose: str = FORCE
+    ) -> Iterator[_PostGISWriter]:
+        """Open the write transaction of one ingest (see :meth:`Store.writer`)."""
+        try:
+            with self._writing() as conn:
+                self._claim(conn, purpose)
+                row = conn.execute(
+                    "INSERT INTO ingests (source, format, started_at) VALUES (%s, %s, %s) "
+                    "RETURNING ingest_id", (source, format, _now()),
+                ).fetchone()
+                assert row is not None
+                conn.execute(
+                    "CREATE TEMPORARY TABLE staging (ord integer, uid_hi bigint, uid_lo bigint, "
+                    "occurred_at bigint, precision smallint, x double precision, "
+                    "y double precision, lon double precision, lat double precision, "
+                    "weight real, namespace integer, "
+                    + ", ".join(f"{c} integer" for c in CODED)
+                    + ", id text) ON COMMIT DROP"
+                )
+                w = _PostGISWriter(self, conn, int(row[0]))
+                yield w
+                if not w.finished:
+                    raise RuntimeError("writer left without finish(): rolled back")
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise _unavailable(exc) from exc
+
+    def _codes(self, conn: psycopg.Connection[Any], values: Sequence[str]) -> dict[str, int]:
+        """Codes of strings in the dictionary, adding the new ones (inside the transaction)."""
+        wanted = sorted(set(values))
+        if not wanted:
+            return {}
+        conn.execute(
+            "INSERT INTO strings (value) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (wanted,),
+        )
+        rows = conn.execute(
+            "SELECT value, code FROM strings WHERE value = ANY(%s)", (wanted,)
+        ).fetchall()
+        return {str(v): int(c) for v, c in rows}
+
+    # -- reading incidents --------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of incidents stored."""
+        with self._conn() as conn:
+            return int(self._meta(conn, "incidents") or 0)
+
+    def _where(
+        self, conn: psycopg.Connection[Any], flt: IncidentFilter
+    ) -> tuple[sql.Composable, list[Any]] | None:
+        """The WHERE clause of a filter (None when nothing can match)."""
+        parts: list[sql.Composable] = [sql.SQL("TRUE")]
+        params: list[Any] = []
+        if flt.start is not None:
+            parts.append(sql.SQL("occurred_at >= %s"))
+            params.append(flt.start)
+        if flt.end is not None:
+            parts.append(sql.SQL("occurred_at < %s"))
+            params.append(flt.end)
+        if flt.categories is not None:
+            codes = [c for (c,) in conn.execute(
+                "SELECT code FROM strings WHERE value = ANY(%s)", (list(flt.categories),))]
+            if not codes:
+                return None
+            parts.append(sql.SQL("category = ANY(%s)"))
+            params.append(codes)
+        boxes = [flt.bbox] if flt.bbox is not None else []
+        if flt.lonlat_bbox is not None:
+            boxes.append(enclosing_bounds(flt.lonlat_bbox, WGS84, self.crs))
+            w, s, e, n = flt.lonlat_bbox
+            parts.append(sql.SQL("lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s"))
+            params += [w, e, s, n]
+        for minx, miny, maxx, maxy in boxes:
+            parts.append(sql.SQL(
+                "geom && ST_MakeEnvelope(%s, %s, %s, %s, %s) "
+                "AND x BETWEEN %s AND %s AND y BETWEEN %s AND %s"))
+            params += [minx, miny, maxx, maxy, self.srid, minx, maxx, miny, maxy]
+        return sql.SQL(" AND ").join(parts), params
+
+    def incidents(
+        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = ()
+    ) -> IncidentColumns:
+        """Select incidents as columns (see :meth:`Store.incidents`)."""
+        flt = flt or IncidentFilter()
+        bad = [c for c in extra if c not in TEXT_FIELDS]
+        if bad:
+            raise ValueError(f"extra columns must be text fields {TEXT_FIELDS}, not {bad}")
+        if "id" in extra:
+            raise ValueError("the id is not available as a column of the PostGIS store")
+        names = ["rid", "x", "y", "lon", "lat", "occurred_at", "precision", "weight",
+                 "category", *[c for c in extra if c != "category"]]
+        cols: dict[str, np.ndarray] = {}
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = self._version(conn)
+            where = self._where(conn, flt)
+            if where is not None:
+                aggregates = sql.SQL(", ").join(
+                    sql.SQL("coalesce(string_agg({}({}), ''::bytea), ''::bytea)").format(
+                        sql.SQL(_READ[c][0]), sql.Identifier(c))
+                    for c in names
+                )
+                query = sql.SQL("SELECT {} FROM incidents WHERE {}").format(aggregates, where[0])
+                with conn.cursor(binary=True) as cur:
+                    row = cur.execute(query, where[1]).fetchone()
+                assert row is not None
+                for c, blob in zip(names, row, strict=True):
+                    cols[c] = np.frombuffer(blob, _READ[c][1].newbyteorder(">")).astype(
+                        _READ[c][1])
+            else:
+                cols = {c: np.empty(0, _READ[c][1]) for c in names}
+            order = np.argsort(cols["rid"], kind="stable")
+            cols = {c: v[order] for c, v in cols.items()}
+            coded = ["category", *[c for c in extra if c != "category"]]
+            used = np.unique(np.concatenate([cols[c] for c in coded]))
+            vocab = dict(conn.execute(
+                "SELECT code, value FROM strings WHERE code = ANY(%s)",
+                ([int(c) for c in used],)).fetchall())
+
+        def cat(c: str) -> pd.Categorical[str]:
+            uniq, inverse = np.unique(cols[c], return_inverse=True)
+            return pd.Categorical.from_codes(
+                inverse.astype(np.int64), categories=pd.Index([vocab[int(u)] for u in uniq]))
+
+        return IncidentColumns(
+            x=cols["x"], y=cols["y"], lon=cols["lon"], lat=cols["lat"],
+            occurred_at=cols["occurred_at"],
+            precision=cols["precision"].astype(NUMERIC_FIELDS["precision"]),
+            category=cat("category"), weight=cols["weight"].astype(NUMERIC_FIELDS["weight"]),
+            rid=cols["rid"], crs=self.crs, data_version=version,
+            extra={c: cat(c) for c in extra},
+        )
+
+    def incident_records(
+        self, flt: IncidentFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> RecordPage:
+        """One page of incidents with every field, ordered by time then row id."""
+        flt = flt or IncidentFilter()
+        text = ", ".join(f"(SELECT value FROM strings WHERE code = i.{c}) AS {c}" for c in CODED)
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            version = self._version(conn)
+            where = self._where(conn, flt)
+            if where is None:
+                return RecordPage(total=0, offset=0, records=[], data_version=version)
+            total_row = conn.execute(
+                sql.SQL("SELECT count(*) FROM incidents WHERE {}").format(where[0]), where[1]
+            ).fetchone()
+            total = int(total_row[0]) if total_row else 0
+            lo, hi = page_bounds(total, offset, limit)
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT rid, id, (SELECT value FROM strings WHERE code = i.namespace), "
+                    "occurred_at, precision, x, y, lon, lat, weight, " + text
+                    + " FROM incidents i WHERE {} ORDER BY occurred_at, rid LIMIT %s OFFSET %s"
+                ).format(where[0]),
+                [*where[1], hi - lo, lo],
+            ).fetchall() if hi > lo else []
+        records = [self._record(r) for r in rows]
+        return RecordPage(total=total, offset=lo, records=records, data_version=version)
+
+    def _record(self, r: tuple[Any, ...]) -> dict[str, Any]:
+        rid, ident, namespace, t, precision = r[:5]
+        local = pd.Timestamp(int(t), unit="s", tz="UTC").tz_convert(self.timezone)
+        rec: dict[str, Any] = {
+            "rid": int(rid),
+            "id": ident,
+            "namespace": namespace,
+            "occurred_at": local.isoformat(),
+            "precision": PRECISION_NAMES[int(precision)],
+            "month": local.strftime("%Y-%m"),
+            "date": local.strftime("%Y-%m-%d") if int(precision) <= Precision.DAY else None,
+        }
+        for name, value in zip(CODED, r[10:], strict=True):
+            rec[name] = value or None
+        for name, value in zip(("x", "y", "lon", "lat", "weight"), r[5:10], strict=True):
+            rec[name] = float(value)
+        return rec
+
+    # -- reference layers ---------------------------------------------------------------------
+
+    def put_layer(self, layer: ReferenceLayer, *, purpose: str = FORCE) -> None:
+        """Store a reference layer, replacing the layer of that kind, atomically.
+
+        Raises
+        ------
+        StorePurposeError
+            If the store holds the other purpose's data.
+        """
+        frame = layer.frame
+        geoms: list[bytes | None] = [None] * len(frame)
+        if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
+            geoms = list(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)))
+        props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
+        prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
+        names = (
+            [None if pd.isna(v) else str(v) for v in frame["name"]]
+            if "name" in frame.columns
+            else [None] * len(frame)
+        )
+        with self._writing() as conn:
+            self._claim(conn, purpose)
+            conn.execute("DELETE FROM layers WHERE kind = %s", (layer.kind,))
+            conn.execute(
+                "INSERT INTO layers (kind, source, added_at, features, info) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (layer.kind, layer.source, _now(), len(frame), json.dumps(layer.info)),
+            )
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO layer_features (kind, fid, name, props, geom) VALUES "
+                    "(%s, %s, %s, %s, ST_SetSRID(ST_GeomFromWKB(%s), %s))",
+                    [(layer.kind, i, names[i], prop_rows[i], geoms[i], self.srid)
+                     for i in range(len(frame))],
+                )
+            self._bump_version(conn)
+
+    def get_layer(self, kind: str) -> ReferenceLayer | None:
+        """The stored layer of that kind, or None."""
+        from geodata.layers import ReferenceLayer, frame_from_rows
+
+        with self._conn() as conn, conn.transaction():
+            head = conn.execute(
+                "SELECT source, added_at, info::text FROM layers WHERE kind = %s", (kind,)
+            ).fetchone()
+            if head is None:
+                return None
+            rows = conn.execute(
+                "SELECT name, props::text, ST_AsBinary(geom) FROM layer_features "
+                "WHERE kind = %s ORDER BY fid", (kind,),
+            ).fetchall()
+        frame = frame_from_rows(
+            kind, [(r[0], r[1], None if r[2] is None else bytes(r[2])) for r in rows], self.crs)
+        return ReferenceLayer(
+            kind=kind, frame=frame, source=head[0], added_at=head[1], info=json.loads(head[2])
+        )
+
+    def list_layers(self) -> list[LayerInfo]:
+        """The stored layers."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT kind, source, added_at, features, info::text FROM layers ORDER BY kind"
+            ).fetchall()
+        return [LayerInfo(r[0], r[1], r[2], int(r[3]), json.loads(r[4])) for r in rows]
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent ingests, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT ingest_id, source, format, started_at, finished_at, records, accepted, "
+                "duplicates, rejected FROM ingests WHERE finished_at IS NOT NULL "
+                "ORDER BY ingest_id DESC LIMIT %s", (limit,),
+            ).fetchall()
+        keys = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
+                "accepted", "duplicates", "rejected")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def health(self) -> dict[str, Any]:
+        """Whether the store answers and what it holds; never raises."""
+        try:
+            with self._conn() as conn:
+                return {
+                    "ok": True,
+                    "kind": self.kind,
+                    "schema": self.schema,
+                    "data_version": self._version(conn),
+                    "purpose": self._meta(conn, "purpose"),
+                    "incidents": int(self._meta(conn, "incidents") or 0),
+                    "layers": [r[0] for r in conn.execute("SELECT kind FROM layers ORDER BY kind")],
+                    "crs": self.crs,
+                }
+        except (StoreUnavailable, psycopg.Error) as exc:
+            return {"ok": False, "kind": self.kind,
+                    "error": f"database unavailable: {type(exc).__name__}: {exc}"}
+
+
+class _PostGISWriter:
+    """Writes incidents into one open transaction; see :meth:`PostGISStore.writer`."""
+
+    def __init__(self, store: PostGISStore, conn: psycopg.Connection[Any], ingest_id: int) -> None:
+        self.store = store
+        self.conn = conn
+        self.ingest_id = ingest_id
+        self.this_ingest = KeySet()
+        self.finished = False
+        self.inserted = 0
+
+    def add(self, table: IncidentTable) -> np.ndarray:
+        """Store the new incidents of ``table``; return the int8 status of each row."""
+        from geodata.stores.sqlite import morton_order
+
+        n = len(table)
+        status = np.full(n, INSERTED, dtype=np.int8)
+        if n == 0:
+            return status
+        if table.crs != self.store.crs:
+            raise ValueError(f"incidents are in {table.crs}, the store is in {self.store.crs}")
+        hi, lo = incident_uids(table.namespace, table.columns["id"])
+        repeated = ~first_occurrences(hi, lo) | self.this_ingest.contains(hi, lo)
+        status[repeated] = REPEATED_IN_SOURCE
+        cand = np.flatnonzero(~repeated)
+        if cand.size == 0:
+            return status
+        self.this_ingest.add(hi[cand], lo[cand])
+        cols = {k: v[cand] for k, v in table.columns.items()}
+        conn = self.conn
+        # text columns as dictionary codes: the strings of this batch, once each
+        uniques = {c: pd.unique(cols[c]) for c in CODED}
+        lookup = self.store._codes(conn, [table.namespace, *(
+            str(u) for c in CODED for u in uniques[c])])
+        # rows go in along a Z-order curve, so neighbouring incidents share pages on disk
+        rank = np.empty(cand.size, dtype=np.int64)
+        rank[morton_order(cols["x"], cols["y"])] = np.arange(cand.size)
+        fixed: list[tuple[str, np.ndarray, np.dtype]] = [
+            ("ord", rank, _I4),
+            ("uid_hi", hi[cand].view(np.int64), _I8),
+            ("uid_lo", lo[cand].view(np.int64), _I8),
+            ("occurred_at", cols["occurred_at"], _I8),
+            ("precision", cols["precision"], _I2),
+            ("x", cols["x"], _F8), ("y", cols["y"], _F8),
+            ("lon", cols["lon"], _F8), ("lat", cols["lat"], _F8),
+            ("weight", cols["weight"], _F4),
+            ("namespace", np.full(cand.size, lookup[table.namespace]), _I4),
+        ]
+        for c in CODED:
+            codes, found = pd.factorize(cols[c])
+            table_codes = np.array([lookup[str(u)] for u in found], dtype=np.int64)
+            fixed.append((c, table_codes[codes], _I4))
+        stream = _pgcopy.build(fixed, [str(v) for v in cols["id"]])
+        names = ", ".join(name for name, _v, _d in fixed)
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE staging")
+            with cur.copy(f"COPY staging ({names}, id) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(stream)
+            targets = ("uid_hi, uid_lo, ingest_id, namespace, id, occurred_at, precision, x, y, "
+                       "lon, lat, weight, " + ", ".join(CODED) + ", geom")
+            source = ("s.uid_hi, s.uid_lo, %s, s.namespace, s.id, s.occurred_at, s.precision, "
+                      "s.x, s.y, s.lon, s.lat, s.weight, "
+                      + ", ".join(f"s.{c}" for c in CODED)
+                      + ", ST_SetSRID(ST_MakePoint(s.x, s.y), %s)")
+            cur.execute(
+                f"INSERT INTO incidents ({targets}) SELECT {source} FROM staging s "
+                "ORDER BY s.ord ON CONFLICT DO NOTHING RETURNING uid_hi, uid_lo",
+                (self.ingest_id, self.store.srid),
+            )
+            got = cur.fetchall()
+        inserted = np.zeros(cand.size, dtype=bool)
+        if got:
+            pairs = np.array(got, dtype=np.int64)
+            key = np.rec.fromarrays([hi[cand].view(np.int64), lo[cand].view(np.int64)])
+            order_k = np.argsort(key, order=("f0", "f1"))
+            want = np.rec.fromarrays([pairs[:, 0], pairs[:, 1]])
+            pos = np.searchsorted(key[order_k], want)
+            inserted[order_k[pos]] = True
+        status[cand[~inserted]] = DUPLICATE_IN_STORE
+        self.inserted += int(inserted.sum())
+        return status
+
+    def finish(self, summary: dict[str, Any]) -> str:
+        """Record the ingest; return the data version after it (the store commits on leaving
+        the writer's block)."""
+        counts = summary.get("counts", {})
+        conn = self.conn
+        conn.execute(
+            "UPDATE ingests SET finished_at = %s, records = %s, accepted = %s, duplicates = %s, "
+            "rejected = %s, summary = %s WHERE ingest_id = %s",
+            (
+                _now(),
+                int(counts.get("records", 0)),
+                int(counts.get("accepted", 0)),
+                int(counts.get("duplicates", 0)),
+                int(counts.get("rejected", 0)),
+                json.dumps(summary, default=str),
+                self.ingest_id,
+            ),
+        )
+        if self.inserted:
+            conn.execute(
+                "UPDATE meta SET value = (value::bigint + %s)::text WHERE key = 'incidents'",
+                (self.inserted,),
+            )
+            version = self.store._bump_version(conn)
+        else:
+            version = self.store._version(conn)
+        self.finished = True
+        return version
