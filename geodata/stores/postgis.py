@@ -147,7 +147,7 @@ class PostGISStore:
         crs: str = DEFAULT_CRS,
         timezone: str = DEFAULT_TIMEZONE,
         busy_timeout_s: float = 60.0,
-        connect_timeout_s: float = 5.0,
+        connect_timeout_s: float = 3.0,
         max_connections: int = 8,
         create: bool = True,
     ) -> None:
@@ -161,15 +161,15 @@ class PostGISStore:
         self.busy_timeout_s = busy_timeout_s
         self._lock_key = zlib.crc32(f"hotspot:{schema}".encode()) & 0x7FFFFFFF
 
-        def configure(conn: psycopg.Connection[Any]) -> None:
-            conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-
+        self._connect_kwargs: dict[str, Any] = {
+            "autocommit": True, "connect_timeout": max(1, round(connect_timeout_s)),
+            "application_name": f"hotspot:{schema}"}
         self.pool = ConnectionPool(
             url,
             min_size=0,
             max_size=max_connections,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout_s))},
-            configure=configure,
+            kwargs=self._connect_kwargs,
+            configure=self._configure,
             check=ConnectionPool.check_connection,
             timeout=connect_timeout_s,
             reconnect_timeout=0,
@@ -189,6 +189,9 @@ class PostGISStore:
 
     # -- connections and schema ------------------------------------------------------------
 
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema)))
+
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection; a database that is down becomes :class:`StoreUnavailable`."""
@@ -206,7 +209,21 @@ class PostGISStore:
             for p in resources.files("geodata").joinpath("sql/postgis").iterdir()
             if p.name.endswith(".sql")
         )
-        with self._conn() as conn, conn.transaction():
+        try:  # a connection of its own: a refused connection answers at once, not at the
+            # pool's timeout
+            conn = psycopg.connect(self.url, **self._connect_kwargs)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
+        try:
+            with conn:
+                self._configure(conn)
+                return self._migrate_on(conn, scripts, crs, timezone, create=create)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
+
+    def _migrate_on(self, conn: psycopg.Connection[Any], scripts: list[tuple[int, str, Any]],
+                    crs: str, timezone: str, *, create: bool) -> dict[str, str]:
+        with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             exists = conn.execute(
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
