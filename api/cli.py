@@ -50,6 +50,8 @@ layers_app = typer.Typer(help="Reference layers: force boundary, town centres, b
                          "rural-urban lookup, heritage sites, patrol bases.",
                          no_args_is_help=True)
 app.add_typer(layers_app, name="layers")
+db_app = typer.Typer(help="The store's database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -353,6 +355,32 @@ def demo(
 
 
 # --- layers -----------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """Apply the store's schema migrations not yet applied (also done at start-up; safe to run
+    twice, and from two processes at once)."""
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        applied = store.migrations()
+        store.close()
+    if as_json:
+        print(json.dumps({"database": _safe_url(url), "migrations": applied}))
+        return
+    out.print(f"{_safe_url(url)}: schema at version {applied[-1]['version'] if applied else 0}",
+              markup=False)
+    for m in applied:
+        when = m["applied_at"] or "when the store opened"
+        out.print(f"  {m['version']:>4}  {m['name']:<32} applied {when}", markup=False)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
 
 @layers_app.command("add")
 def layers_add(

@@ -160,6 +160,10 @@ class Store(Protocol):
         """Whether the store answers, and what it holds (never raises)."""
         ...
 
+    def migrations(self) -> list[dict[str, Any]]:
+        """The schema migrations applied, oldest first (version, name, applied_at)."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

@@ -287,6 +287,15 @@ class PostGISStore:
                 f"{conn.info.dbname!r}"
             ) from exc
 
+    def migrations(self) -> list[dict[str, Any]]:
+        """The schema migrations applied, oldest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+            ).fetchall()
+        return [{"version": int(v), "name": n, "applied_at": a.isoformat(timespec="seconds")}
+                for v, n, a in rows]
+
     def close(self) -> None:
         """Close the connection pool."""
         self.pool.close()

@@ -266,6 +266,14 @@ class SQLiteStore:
                     ],
                 )
 
+    def migrations(self) -> list[dict[str, Any]]:
+        """The schema migrations applied (the embedded store applies them when it opens)."""
+        version = int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+        scripts = sorted(p.name for p in resources.files("geodata").joinpath("sql/sqlite")
+                         .iterdir() if p.name.endswith(".sql"))
+        return [{"version": int(n.split("_", 1)[0]), "name": n, "applied_at": None}
+                for n in scripts if int(n.split("_", 1)[0]) <= version]
+
     def close(self) -> None:
         """Close every connection this object opened."""
         with self._lock:

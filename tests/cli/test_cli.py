@@ -190,3 +190,18 @@ def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
     assert proc.returncode == 1 and "eps_m must be a positive" in proc.stderr
     proc = run(tmp_path, "analyse", "-d", db, "--from", "March", ok=False)
     assert proc.returncode == 2 and "--from must be YYYY-MM" in proc.stderr
+
+
+def test_db_upgrade_and_ingest_into_postgis(tmp_path: Path, postgres_url: str):
+    url = f"{postgres_url}?schema=cli_store"
+    first = json.loads(run(tmp_path, "db", "upgrade", "--database", url, "--json").stdout)
+    again = json.loads(run(tmp_path, "db", "upgrade", "--database", url, "--json").stdout)
+    assert [m["version"] for m in first["migrations"]] == [1]
+    assert again["migrations"] == first["migrations"]  # applied once, recorded once
+    report = json.loads(run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "--database", url,
+                            "--json").stdout)["files"][0]
+    assert report["counts"]["accepted"] == 5288
+    info = json.loads(run(tmp_path, "info", "--database", url, "--json").stdout)
+    assert info["store"]["kind"] == "postgis" and info["store"]["incidents"] == 5288
+    down = run(tmp_path, "info", "--database", "postgresql://postgres@127.0.0.1:9/x", ok=False)
+    assert down.returncode != 0 and "database" in (down.stderr + down.stdout)
