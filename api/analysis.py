@@ -219,6 +219,37 @@ def context_layers(store: Store, options: AnalysisOptions) -> ContextLayers:
     )
 
 
+ENGINES = ("numpy", "postgis")
+"""Where DBSCAN runs: here (numpy, the default: see docs/benchmarks.md) or in PostGIS."""
+
+
+def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
+                     options: AnalysisOptions) -> np.ndarray:
+    """DBSCAN labels from ST_ClusterDBSCAN, aligned with the analysed incidents' row ids."""
+    params = options.parameters
+    if store.kind != "postgis":
+        raise ParameterError("engine postgis needs the PostGIS store; this store is "
+                             f"{store.kind}", "engine")
+    min_samples = params.get("min_samples", "auto")
+    if min_samples == "auto" or float(min_samples) != int(float(min_samples)):
+        raise ParameterError("engine postgis takes a whole-number min_samples (PostGIS has no "
+                             "per-incident threshold)", "min_samples")
+    if options.weighted:
+        raise ParameterError("engine postgis counts incidents; it cannot weigh them", "weighted")
+    unsupported = sorted(set(params) - {"eps_m", "min_samples", "buffer_m", "engine"})
+    if unsupported:
+        raise ParameterError(f"{unsupported[0]} is not a parameter of engine postgis",
+                             unsupported[0])
+    got_rid, got = store.cluster_dbscan(  # type: ignore[attr-defined]
+        flt, eps_m=float(params.get("eps_m", 150.0)), min_samples=int(float(min_samples)))
+    labels = np.full(rid.shape[0], -1, dtype=np.int64)
+    pos = np.searchsorted(got_rid, rid)
+    found = (pos < got_rid.shape[0]) & (got_rid[np.minimum(pos, max(got_rid.shape[0] - 1, 0))]
+                                        == rid) if got_rid.size else np.zeros(rid.shape, bool)
+    labels[found] = got[pos[found]]
+    return labels
+
+
 def _frame(store: Store, flt: IncidentFilter) -> tuple[pd.DataFrame, str]:
     cols = store.incidents(flt, extra=("lsoa_code", "location_text"))
     frame = pd.DataFrame({
@@ -227,6 +258,7 @@ def _frame(store: Store, flt: IncidentFilter) -> tuple[pd.DataFrame, str]:
         "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
         "location_text": cols.extra["location_text"],
     })
+    frame.attrs["rid"] = cols.rid
     return frame, cols.data_version
 
 
@@ -263,11 +295,21 @@ def run_analysis(
     boundary = store.get_layer(FORCE_BOUNDARY)
     study_area = (float(shapely.area(shapely.union_all(boundary.frame.geometry.values)))
                   if boundary is not None else None)
+    params = dict(options.parameters)
+    engine = params.pop("engine", None) or "numpy"
+    if engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}", "engine")
+    labels = None
+    if engine == "postgis" and method == "dbscan":
+        labels = _database_labels(store, flt, incidents.attrs["rid"], options)
     result = analyse(
         incidents, crs=store.crs, method=method, layers=context_layers(store, options),
         period=period, previous=previous, timezone=store.timezone,
-        study_area_m2=study_area, weighted=options.weighted, **options.parameters,
+        study_area_m2=study_area, weighted=options.weighted, cluster_labels=labels, **params,
     )
+    if labels is not None:
+        result.parameters["engine"] = "postgis"
+        result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
     metadata = {
         "data_version": version,
         "selection": {**selection.to_dict(store.timezone),

@@ -481,6 +481,9 @@ def analyse(
     background_m: Annotated[float | None, typer.Option(
         help="DBSCAN auto: side of the background square, metres.")] = None,
     alpha: Annotated[float | None, typer.Option(help="DBSCAN auto: false-core chance.")] = None,
+    engine: Annotated[str | None, typer.Option(
+        help="DBSCAN: numpy (default) or postgis (ST_ClusterDBSCAN in the PostGIS store; "
+        "needs a whole-number --min-samples).")] = None,
     heritage_distance_m: Annotated[float, typer.Option(
         help="How near a heritage site counts, metres.")] = 200.0,
     heritage_designation: Annotated[list[str] | None, typer.Option(
@@ -507,7 +510,7 @@ def analyse(
         "bandwidth_m": bandwidth_m, "cell_size_m": cell_size_m, "kernel": kernel,
         "threshold": threshold, "share": share, "percentile": percentile,
         "min_incidents": min_incidents, "eps_m": eps_m, "buffer_m": buffer_m,
-        "background_m": background_m, "alpha": alpha,
+        "background_m": background_m, "alpha": alpha, "engine": engine,
     }
     params: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if min_samples is not None:

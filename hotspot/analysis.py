@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry import mapping
 
 from hotspot.context import ContextLayers, classify_hotspots, incident_context
-from hotspot.dbscan import DBSCANHotspots
+from hotspot.dbscan import DBSCANHotspots, cluster_polygons
 from hotspot.errors import InvalidParameter
 from hotspot.kde import DensityGrid, KDEHotspots
 from hotspot.points import check_crs
@@ -72,6 +72,7 @@ def analyse(
     timezone: str = "Europe/London",
     study_area_m2: float | None = None,
     weighted: bool = False,
+    cluster_labels: np.ndarray | None = None,
     **params: Any,
 ) -> HotspotResult:
     """Find, describe, classify and rank hotspots.
@@ -98,6 +99,10 @@ def analyse(
         Area for the PAI (the force area); the incidents' convex hull when None.
     weighted
         Use the ``weight`` column (harm) in the density and the score; else count incidents.
+    cluster_labels
+        With ``method="dbscan"``: the cluster of each incident computed elsewhere (for example
+        by PostGIS's ST_ClusterDBSCAN), -1 for noise. The clustering step is skipped; the
+        polygons, table, classes and ranks are made from these labels.
     **params
         The method's parameters (:data:`KDE_PARAMETERS` or :data:`DBSCAN_PARAMETERS`).
 
@@ -140,6 +145,15 @@ def analyse(
         info["density_threshold_per_km2"] = round(kde.threshold_, 4)
         info["grid"] = {"rows": grid.shape[0], "columns": grid.shape[1],
                         "peak_per_km2": round(grid.peak, 3)}
+    elif cluster_labels is not None:
+        given = np.asarray(cluster_labels, dtype=np.int64)
+        if given.shape != (n,):
+            raise InvalidParameter("cluster_labels must give one label per incident")
+        labels = _renumber(given)
+        buffer_m = used["eps_m"] / 2 if used["buffer_m"] is None else used["buffer_m"]
+        shapes = cluster_polygons(xy, labels, np.ones(n, dtype=np.int64), w,
+                                  buffer_m=float(buffer_m), crs=crs)
+        info["clustered_by"] = "given labels"
     else:
         db = DBSCANHotspots(**{k: v for k, v in used.items() if k in DBSCAN_PARAMETERS})
         db.fit(xy, sample_weight=w if weighted else None, crs=crs)
@@ -171,6 +185,18 @@ def analyse(
     info.update(_accuracy(table, labels, w, xy, study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info)
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Clusters numbered 0, 1, ... in the order of their first incident (noise stays -1)."""
+    out = np.full(labels.shape, -1, dtype=np.int64)
+    member = labels >= 0
+    if member.any():
+        uniq, first = np.unique(labels[member], return_index=True)
+        rank = np.empty(uniq.size, dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(uniq.size)
+        out[member] = rank[np.searchsorted(uniq, labels[member])]
+    return out
 
 
 def _no_shapes(crs: str) -> gpd.GeoDataFrame:

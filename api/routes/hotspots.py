@@ -53,7 +53,7 @@ DEFAULT_BANDWIDTH_M = 250.0
 the spatial Silverman rule, suits a whole area's pattern)."""
 KDE_KEYS = ("bandwidth_m", "cell_size_m", "kernel", "threshold", "share", "percentile",
             "min_incidents")
-DBSCAN_KEYS = ("eps_m", "min_samples", "buffer_m", "background_m", "alpha")
+DBSCAN_KEYS = ("eps_m", "min_samples", "buffer_m", "background_m", "alpha", "engine")
 CSV_COLUMNS = (
     "id", "rank", "score", "method", "context_class", "team", "place", "incidents", "weight",
     "area_m2", "density_per_km2", "peak_density", "centroid_lon", "centroid_lat", "centroid_x",
@@ -97,6 +97,9 @@ class HotspotQuery:
     background_m: float | None = Query(None, gt=0, le=100_000, description="DBSCAN auto: "
                                        "background square, metres.")
     alpha: float | None = Query(None, gt=0, lt=1, description="DBSCAN auto: false-core chance.")
+    engine: Literal["numpy", "postgis"] | None = Query(
+        None, description="DBSCAN: where it runs: numpy (default, the faster) or postgis "
+        "(ST_ClusterDBSCAN in the database; PostGIS store, whole-number min_samples).")
     heritage_distance_m: float = Query(200.0, ge=0, le=5_000, description="How near a "
                                        "heritage site counts, metres.")
     heritage_designation: list[str] | None = Query(None, description="Keep heritage sites of "

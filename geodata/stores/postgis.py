@@ -511,6 +511,34 @@ class PostGISStore:
             extra={c: cat(c) for c in extra},
         )
 
+    def cluster_dbscan(
+        self, flt: IncidentFilter | None, *, eps_m: float, min_samples: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """DBSCAN of the selected incidents inside the database (PostGIS's ST_ClusterDBSCAN:
+        a point is core with at least ``min_samples`` incidents, itself included, within
+        ``eps_m`` metres). Returns ``(rid, label)`` ordered by row id, -1 for noise."""
+        flt = flt or IncidentFilter()
+        if not (eps_m > 0 and int(min_samples) >= 1):
+            raise ValueError("eps_m must be > 0 and min_samples >= 1")
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            where = self._where(conn, flt)
+            if where is None:
+                return np.empty(0, np.int64), np.empty(0, np.int64)
+            query = sql.SQL(
+                "SELECT coalesce(string_agg(int8send(rid), ''::bytea), ''::bytea), "
+                "coalesce(string_agg(int4send(coalesce(cid, -1)), ''::bytea), ''::bytea) "
+                "FROM (SELECT rid, ST_ClusterDBSCAN(geom, %s, %s) OVER () AS cid "
+                "FROM incidents WHERE {}) AS clustered"
+            ).format(where[0])
+            with conn.cursor(binary=True) as cur:
+                row = cur.execute(query, [float(eps_m), int(min_samples), *where[1]]).fetchone()
+        assert row is not None
+        rid = np.frombuffer(row[0], ">i8").astype(np.int64)
+        label = np.frombuffer(row[1], ">i4").astype(np.int64)
+        order = np.argsort(rid, kind="stable")
+        return rid[order], label[order]
+
     def incident_records(
         self, flt: IncidentFilter | None = None, *, offset: int = 0, limit: int = 100
     ) -> RecordPage:
