@@ -60,11 +60,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.hotspots
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.postgis
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -715,9 +715,9 @@ class _PostGISWriter:
         cols = {k: v[cand] for k, v in table.columns.items()}
         conn = self.conn
         # text columns as dictionary codes: the strings of this batch, once each
-        uniques = {c: pd.unique(cols[c]) for c in CODED}
+        factors = {c: pd.factorize(cols[c]) for c in CODED}
         lookup = self.store._codes(conn, [table.namespace, *(
-            str(u) for c in CODED for u in uniques[c])])
+            str(u) for c in CODED for u in factors[c][1])])
         # rows go in along a Z-order curve, so neighbouring incidents share pages on disk
         rank = np.empty(cand.size, dtype=np.int64)
         rank[morton_order(cols["x"], cols["y"])] = np.arange(cand.size)
@@ -733,7 +733,7 @@ class _PostGISWriter:
             ("namespace", np.full(cand.size, lookup[table.namespace]), _I4),
         ]
         for c in CODED:
-            codes, found = pd.factorize(cols[c])
+            codes, found = factors[c]
             table_codes = np.array([lookup[str(u)] for u in found], dtype=np.int64)
             fixed.append((c, table_codes[codes], _I4))
         stream = _pgcopy.build(fixed, [str(v) for v in cols["id"]])
