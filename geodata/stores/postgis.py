@@ -31,41 +31,44 @@ import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-import shapely
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pyproj import CRS
 
 from geodata.coords import WGS84, enclosing_bounds
-from geodata.errors import StorePurposeError, StoreUnavailable
+from geodata.errors import StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
     DEFAULT_TIMEZONE,
     NUMERIC_FIELDS,
-    PRECISION_NAMES,
     TEXT_FIELDS,
     IncidentColumns,
     IncidentFilter,
     IncidentTable,
-    Precision,
-    incident_uids,
 )
 from geodata.stores import _pgcopy
-from geodata.stores._columns import KeySet, first_occurrences
+from geodata.stores._columns import KeySet
+from geodata.stores._shared import (
+    INGEST_COLUMNS,
+    batch_identities,
+    check_force_crs,
+    check_purpose,
+    incident_record,
+    ingest_counts,
+    layer_rows,
+    morton_order,
+    now,
+)
 from geodata.stores.base import (
-    DEMO,
     DUPLICATE_IN_STORE,
     FORCE,
     INSERTED,
-    PURPOSES,
-    REPEATED_IN_SOURCE,
     LayerInfo,
     RecordPage,
     page_bounds,
@@ -89,10 +92,6 @@ _READ: dict[str, tuple[str, np.dtype]] = {
     "weight": ("float4send", _F4), **dict.fromkeys(CODED, ("int4send", _I4)),
 }
 """How each column travels out: its send function and width."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _srid(crs: str) -> int:
@@ -151,11 +150,9 @@ class PostGISStore:
         max_connections: int = 8,
         create: bool = True,
     ) -> None:
-        from geodata.stores.sqlite import _check_force_crs
-
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"schema must be a lower-case SQL name, not {schema!r}")
-        _check_force_crs(crs)
+        check_force_crs(crs)
         self.url = url
         self.schema = schema
         self.busy_timeout_s = busy_timeout_s
@@ -260,7 +257,7 @@ class PostGISStore:
                     "INSERT INTO meta (key, value) VALUES ('store_id', %s), ('crs', %s), "
                     "('timezone', %s), ('created_at', %s), ('data_version', '0'), "
                     "('incidents', '0')",
-                    (uuid.uuid4().hex, crs, timezone, _now()),
+                    (uuid.uuid4().hex, crs, timezone, now()),
                 )
             return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
 
@@ -334,23 +331,11 @@ class PostGISStore:
             return self._meta(conn, "purpose")
 
     def _claim(self, conn: psycopg.Connection[Any], purpose: str) -> None:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose must be one of {PURPOSES}")
+        check_purpose(self._meta(conn, "purpose"), purpose)
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('purpose', %s) ON CONFLICT DO NOTHING",
             (purpose,),
         )
-        current = self._meta(conn, "purpose")
-        if current != purpose:
-            if current == DEMO:
-                raise StorePurposeError(
-                    "this store holds the demo force area; a force's own data goes in its "
-                    "own store (give another database)"
-                )
-            raise StorePurposeError(
-                "this store holds a force's data; the demo goes in its own store "
-                "(give another database)"
-            )
 
     @contextmanager
     def _writing(self) -> Iterator[psycopg.Connection[Any]]:
@@ -386,7 +371,7 @@ class PostGISStore:
                 self._claim(conn, purpose)
                 row = conn.execute(
                     "INSERT INTO ingests (source, format, started_at) VALUES (%s, %s, %s) "
-                    "RETURNING ingest_id", (source, format, _now()),
+                    "RETURNING ingest_id", (source, format, now()),
                 ).fetchone()
                 assert row is not None
                 conn.execute(
@@ -568,22 +553,12 @@ class PostGISStore:
         return RecordPage(total=total, offset=lo, records=records, data_version=version)
 
     def _record(self, r: tuple[Any, ...]) -> dict[str, Any]:
-        rid, ident, namespace, t, precision = r[:5]
-        local = pd.Timestamp(int(t), unit="s", tz="UTC").tz_convert(self.timezone)
-        rec: dict[str, Any] = {
-            "rid": int(rid),
-            "id": ident,
-            "namespace": namespace,
-            "occurred_at": local.isoformat(),
-            "precision": PRECISION_NAMES[int(precision)],
-            "month": local.strftime("%Y-%m"),
-            "date": local.strftime("%Y-%m-%d") if int(precision) <= Precision.DAY else None,
-        }
-        for name, value in zip(CODED, r[10:], strict=True):
-            rec[name] = value or None
-        for name, value in zip(("x", "y", "lon", "lat", "weight"), r[5:10], strict=True):
-            rec[name] = float(value)
-        return rec
+        return incident_record(
+            rid=r[0], ident=r[1], namespace=r[2], occurred_at=r[3], precision=r[4],
+            texts=dict(zip(CODED, r[10:], strict=True)),
+            numbers=dict(zip(("x", "y", "lon", "lat", "weight"), r[5:10], strict=True)),
+            timezone=self.timezone,
+        )
 
     # -- reference layers ---------------------------------------------------------------------
 
@@ -596,23 +571,14 @@ class PostGISStore:
             If the store holds the other purpose's data.
         """
         frame = layer.frame
-        geoms: list[bytes | None] = [None] * len(frame)
-        if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
-            geoms = list(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)))
-        props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
-        prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
-        names = (
-            [None if pd.isna(v) else str(v) for v in frame["name"]]
-            if "name" in frame.columns
-            else [None] * len(frame)
-        )
+        names, prop_rows, geoms = layer_rows(frame)
         with self._writing() as conn:
             self._claim(conn, purpose)
             conn.execute("DELETE FROM layers WHERE kind = %s", (layer.kind,))
             conn.execute(
                 "INSERT INTO layers (kind, source, added_at, features, info) "
                 "VALUES (%s, %s, %s, %s, %s)",
-                (layer.kind, layer.source, _now(), len(frame), json.dumps(layer.info)),
+                (layer.kind, layer.source, now(), len(frame), json.dumps(layer.info)),
             )
             with conn.cursor() as cur:
                 cur.executemany(
@@ -661,9 +627,7 @@ class PostGISStore:
                 "duplicates, rejected FROM ingests WHERE finished_at IS NOT NULL "
                 "ORDER BY ingest_id DESC LIMIT %s", (limit,),
             ).fetchall()
-        keys = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
-                "accepted", "duplicates", "rejected")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
@@ -697,17 +661,9 @@ class _PostGISWriter:
 
     def add(self, table: IncidentTable) -> np.ndarray:
         """Store the new incidents of ``table``; return the int8 status of each row."""
-        from geodata.stores.sqlite import morton_order
-
-        n = len(table)
-        status = np.full(n, INSERTED, dtype=np.int8)
-        if n == 0:
-            return status
-        if table.crs != self.store.crs:
-            raise ValueError(f"incidents are in {table.crs}, the store is in {self.store.crs}")
-        hi, lo = incident_uids(table.namespace, table.columns["id"])
-        repeated = ~first_occurrences(hi, lo) | self.this_ingest.contains(hi, lo)
-        status[repeated] = REPEATED_IN_SOURCE
+        if len(table) == 0:
+            return np.full(0, INSERTED, dtype=np.int8)
+        status, hi, lo, repeated = batch_identities(table, self.store.crs, self.this_ingest)
         cand = np.flatnonzero(~repeated)
         if cand.size == 0:
             return status
@@ -769,20 +725,11 @@ class _PostGISWriter:
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest; return the data version after it (the store commits on leaving
         the writer's block)."""
-        counts = summary.get("counts", {})
         conn = self.conn
         conn.execute(
             "UPDATE ingests SET finished_at = %s, records = %s, accepted = %s, duplicates = %s, "
             "rejected = %s, summary = %s WHERE ingest_id = %s",
-            (
-                _now(),
-                int(counts.get("records", 0)),
-                int(counts.get("accepted", 0)),
-                int(counts.get("duplicates", 0)),
-                int(counts.get("rejected", 0)),
-                json.dumps(summary, default=str),
-                self.ingest_id,
-            ),
+            (now(), *ingest_counts(summary), json.dumps(summary, default=str), self.ingest_id),
         )
         if self.inserted:
             conn.execute(

@@ -25,29 +25,23 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shapely
-from pyproj import CRS
 
 from geodata.coords import WGS84, enclosing_bounds
-from geodata.errors import StorePurposeError, StoreUnavailable
+from geodata.errors import StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
     DEFAULT_TIMEZONE,
     NUMERIC_FIELDS,
-    PRECISION_NAMES,
     TEXT_FIELDS,
     IncidentColumns,
     IncidentFilter,
     IncidentTable,
-    Precision,
-    incident_uids,
 )
 from geodata.stores._columns import (
     KeySet,
@@ -56,15 +50,22 @@ from geodata.stores._columns import (
     decode_strings,
     encode_numeric,
     encode_strings,
-    first_occurrences,
+)
+from geodata.stores._shared import (
+    INGEST_COLUMNS,
+    batch_identities,
+    check_force_crs,
+    check_purpose,
+    incident_record,
+    ingest_counts,
+    layer_rows,
+    morton_order,
+    now,
 )
 from geodata.stores.base import (
-    DEMO,
     DUPLICATE_IN_STORE,
     FORCE,
     INSERTED,
-    PURPOSES,
-    REPEATED_IN_SOURCE,
     LayerInfo,
     RecordPage,
     page_bounds,
@@ -80,44 +81,6 @@ BLOCK_ROWS = 16_384
 
 _U64 = np.dtype("uint64")
 _ALL_COLUMNS = ("uid_hi", "uid_lo", *NUMERIC_FIELDS, *TEXT_FIELDS)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _spread_bits(v: np.ndarray) -> np.ndarray:
-    v = v.astype(np.uint64) & np.uint64(0xFFFF)
-    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-
-def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Indices that sort points along a Z-order curve over their bounding box."""
-    if x.shape[0] < 2:
-        return np.arange(x.shape[0])
-    span_x = max(float(x.max() - x.min()), 1e-9)
-    span_y = max(float(y.max() - y.min()), 1e-9)
-    qx = ((x - x.min()) / span_x * 65535).astype(np.uint32)
-    qy = ((y - y.min()) / span_y * 65535).astype(np.uint32)
-    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
-    return np.argsort(key, kind="stable")
-
-
-def _check_force_crs(crs: str) -> None:
-    """Refuse a CRS that is not projected in metres: distances and bandwidths are in metres."""
-    try:
-        c = CRS.from_user_input(crs)
-    except Exception as exc:  # pyproj raises its own CRSError
-        raise ValueError(f"unknown CRS {crs!r}") from exc
-    unit = c.axis_info[0].unit_name if c.axis_info else ""
-    if not c.is_projected or unit not in ("metre", "meter"):
-        raise ValueError(
-            f"the force CRS must be projected in metres (for Great Britain EPSG:27700), "
-            f"not {crs}"
-        )
 
 
 class SQLiteStore:
@@ -157,7 +120,7 @@ class SQLiteStore:
     ) -> None:
         self.path = Path(path).expanduser()
         self.busy_timeout_s = busy_timeout_s
-        _check_force_crs(crs)
+        check_force_crs(crs)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -261,7 +224,7 @@ class SQLiteStore:
                         ("store_id", uuid.uuid4().hex),
                         ("crs", crs),
                         ("timezone", timezone),
-                        ("created_at", _now()),
+                        ("created_at", now()),
                         ("data_version", "0"),
                     ],
                 )
@@ -311,21 +274,10 @@ class SQLiteStore:
         return self._meta(self._conn(), "purpose")
 
     def _claim(self, conn: sqlite3.Connection, purpose: str) -> None:
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose must be one of {PURPOSES}")
         current = self._meta(conn, "purpose")
+        check_purpose(current, purpose)
         if current is None:
             conn.execute("INSERT INTO meta (key, value) VALUES ('purpose', ?)", (purpose,))
-        elif current != purpose:
-            if current == DEMO:
-                raise StorePurposeError(
-                    "this store holds the demo force area; a force's own data goes in its "
-                    "own store (give another database)"
-                )
-            raise StorePurposeError(
-                "this store holds a force's data; the demo goes in its own store "
-                "(give another database)"
-            )
 
     def claim_purpose(self, purpose: str) -> None:
         """Mark the store as holding demo or force data (see :class:`Store`)."""
@@ -343,7 +295,7 @@ class SQLiteStore:
             self._claim(conn, purpose)
             cur = conn.execute(
                 "INSERT INTO ingests (source, format, started_at) VALUES (?, ?, ?)",
-                (source, format, _now()),
+                (source, format, now()),
             )
             his, los = [], []
             for hi, lo in conn.execute("SELECT uid_hi, uid_lo FROM blocks"):
@@ -517,23 +469,13 @@ class SQLiteStore:
         return RecordPage(total=total, offset=lo, records=records, data_version=version)
 
     def _record(self, cols: dict[str, np.ndarray], i: int, rid: int) -> dict[str, Any]:
-        t = int(cols["occurred_at"][i])
-        precision = int(cols["precision"][i])
-        local = pd.Timestamp(t, unit="s", tz="UTC").tz_convert(self.timezone)
-        rec: dict[str, Any] = {
-            "rid": rid,
-            "id": cols["id"][i],
-            "namespace": str(cols["namespace"][0]),
-            "occurred_at": local.isoformat(),
-            "precision": PRECISION_NAMES[precision],
-            "month": local.strftime("%Y-%m"),
-            "date": local.strftime("%Y-%m-%d") if precision <= Precision.DAY else None,
-        }
-        for name in TEXT_FIELDS[1:]:
-            rec[name] = cols[name][i] or None
-        for name in ("x", "y", "lon", "lat", "weight"):
-            rec[name] = float(cols[name][i])
-        return rec
+        return incident_record(
+            rid=rid, ident=cols["id"][i], namespace=str(cols["namespace"][0]),
+            occurred_at=int(cols["occurred_at"][i]), precision=int(cols["precision"][i]),
+            texts={name: cols[name][i] for name in TEXT_FIELDS[1:]},
+            numbers={name: cols[name][i] for name in ("x", "y", "lon", "lat", "weight")},
+            timezone=self.timezone,
+        )
 
     # -- reference layers ---------------------------------------------------------------------
 
@@ -546,28 +488,19 @@ class SQLiteStore:
             If the store holds the other purpose's data.
         """
         frame = layer.frame
-        geoms = None
-        if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
-            geoms = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
-        props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
-        prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
-        names = (
-            [None if pd.isna(v) else str(v) for v in frame["name"]]
-            if "name" in frame.columns
-            else [None] * len(frame)
-        )
+        names, prop_rows, geoms = layer_rows(frame)
         with self._transaction(immediate=True) as conn:
             self._claim(conn, purpose)
             conn.execute("DELETE FROM layer_features WHERE kind = ?", (layer.kind,))
             conn.execute("DELETE FROM layers WHERE kind = ?", (layer.kind,))
             conn.execute(
                 "INSERT INTO layers (kind, source, added_at, features, info) VALUES (?,?,?,?,?)",
-                (layer.kind, layer.source, _now(), len(frame), json.dumps(layer.info)),
+                (layer.kind, layer.source, now(), len(frame), json.dumps(layer.info)),
             )
             conn.executemany(
                 "INSERT INTO layer_features (kind, fid, name, props, geom) VALUES (?,?,?,?,?)",
                 (
-                    (layer.kind, i, names[i], prop_rows[i], None if geoms is None else geoms[i])
+                    (layer.kind, i, names[i], prop_rows[i], geoms[i])
                     for i in range(len(frame))
                 ),
             )
@@ -609,9 +542,7 @@ class SQLiteStore:
             "ORDER BY ingest_id DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        keys = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
-                "accepted", "duplicates", "rejected")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
@@ -653,16 +584,10 @@ class _SQLiteWriter:
 
     def add(self, table: IncidentTable) -> np.ndarray:
         """Store the new incidents of ``table``; return the int8 status of each row."""
-        n = len(table)
-        status = np.full(n, INSERTED, dtype=np.int8)
-        if n == 0:
-            return status
-        if table.crs != self.store.crs:
-            raise ValueError(f"incidents are in {table.crs}, the store is in {self.store.crs}")
-        hi, lo = incident_uids(table.namespace, table.columns["id"])
+        if len(table) == 0:
+            return np.full(0, INSERTED, dtype=np.int8)
+        status, hi, lo, _repeated = batch_identities(table, self.store.crs, self.this_ingest)
         status[self.existing.contains(hi, lo)] = DUPLICATE_IN_STORE
-        repeated = ~first_occurrences(hi, lo) | self.this_ingest.contains(hi, lo)
-        status[(status == INSERTED) & repeated] = REPEATED_IN_SOURCE
         new = np.flatnonzero(status == INSERTED)
         if new.size:
             self.this_ingest.add(hi[new], lo[new])
@@ -701,19 +626,10 @@ class _SQLiteWriter:
 
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest and commit; return the data version after it."""
-        counts = summary.get("counts", {})
         self.conn.execute(
             "UPDATE ingests SET finished_at = ?, records = ?, accepted = ?, duplicates = ?, "
             "rejected = ?, summary = ? WHERE ingest_id = ?",
-            (
-                _now(),
-                int(counts.get("records", 0)),
-                int(counts.get("accepted", 0)),
-                int(counts.get("duplicates", 0)),
-                int(counts.get("rejected", 0)),
-                json.dumps(summary, default=str),
-                self.ingest_id,
-            ),
+            (now(), *ingest_counts(summary), json.dumps(summary, default=str), self.ingest_id),
         )
         version = (
             self.store._bump_version(self.conn)

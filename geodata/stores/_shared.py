@@ -1,0 +1,145 @@
+"""What every store does the same way: the force CRS check, the Z-order, purpose conflicts,
+reference-layer rows, the ingest log's columns, incident records and a batch's identities."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geodata.errors import StorePurposeError
+from geodata.schema import PRECISION_NAMES, IncidentTable, Precision, incident_uids
+from geodata.stores._columns import KeySet, first_occurrences
+from geodata.stores.base import DEMO, INSERTED, PURPOSES, REPEATED_IN_SOURCE
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+INGEST_COLUMNS = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
+                  "accepted", "duplicates", "rejected")
+"""The columns of the ingest log, as :meth:`Store.ingests` lists them."""
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def check_force_crs(crs: str) -> None:
+    """Refuse a CRS that is not projected in metres: distances and bandwidths are in metres."""
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError
+        raise ValueError(f"unknown CRS {crs!r}") from exc
+    unit = c.axis_info[0].unit_name if c.axis_info else ""
+    if not c.is_projected or unit not in ("metre", "meter"):
+        raise ValueError(
+            f"the force CRS must be projected in metres (for Great Britain EPSG:27700), "
+            f"not {crs}"
+        )
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.uint64) & np.uint64(0xFFFF)
+    v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+    v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+    return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices that sort points along a Z-order curve over their bounding box."""
+    if x.shape[0] < 2:
+        return np.arange(x.shape[0])
+    span_x = max(float(x.max() - x.min()), 1e-9)
+    span_y = max(float(y.max() - y.min()), 1e-9)
+    qx = ((x - x.min()) / span_x * 65535).astype(np.uint32)
+    qy = ((y - y.min()) / span_y * 65535).astype(np.uint32)
+    key = _spread_bits(qx) | (_spread_bits(qy) << np.uint64(1))
+    return np.argsort(key, kind="stable")
+
+
+def check_purpose(current: str | None, purpose: str) -> None:
+    """Refuse to put ``purpose`` data in a store that holds the other purpose's.
+
+    Raises
+    ------
+    StorePurposeError
+        Saying where the data goes instead.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}")
+    if current is None or current == purpose:
+        return
+    if current == DEMO:
+        raise StorePurposeError(
+            "this store holds the demo force area; a force's own data goes in its own store "
+            "(give another database)"
+        )
+    raise StorePurposeError(
+        "this store holds a force's data; the demo goes in its own store (give another database)"
+    )
+
+
+def layer_rows(frame: pd.DataFrame | gpd.GeoDataFrame) -> tuple[list[str | None], list[str],
+                                                                 list[bytes | None]]:
+    """A layer's features as (names, properties as JSON, WKB geometry or None) lists."""
+    geoms: list[bytes | None] = [None] * len(frame)
+    if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
+        geoms = list(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)))
+    props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
+    prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
+    names: list[str | None] = ([None if pd.isna(v) else str(v) for v in frame["name"]]
+                               if "name" in frame.columns else [None] * len(frame))
+    return names, prop_rows, geoms
+
+
+def ingest_counts(summary: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(records, accepted, duplicates, rejected) of an ingest's summary."""
+    counts = summary.get("counts", {})
+    records, accepted, duplicates, rejected = (
+        int(counts.get(k, 0)) for k in ("records", "accepted", "duplicates", "rejected"))
+    return records, accepted, duplicates, rejected
+
+
+def incident_record(*, rid: int, ident: str, namespace: str, occurred_at: int, precision: int,
+                    texts: dict[str, Any], numbers: dict[str, Any],
+                    timezone: str) -> dict[str, Any]:
+    """One incident with every field, as the API lists it (times in local time)."""
+    local = pd.Timestamp(int(occurred_at), unit="s", tz="UTC").tz_convert(timezone)
+    rec: dict[str, Any] = {
+        "rid": int(rid),
+        "id": ident,
+        "namespace": namespace,
+        "occurred_at": local.isoformat(),
+        "precision": PRECISION_NAMES[int(precision)],
+        "month": local.strftime("%Y-%m"),
+        "date": local.strftime("%Y-%m-%d") if int(precision) <= Precision.DAY else None,
+    }
+    rec.update({name: value or None for name, value in texts.items()})
+    rec.update({name: float(value) for name, value in numbers.items()})
+    return rec
+
+
+def batch_identities(table: IncidentTable, store_crs: str, this_ingest: KeySet,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The identities of a batch and the rows repeated within the ingest: ``(status, hi, lo,
+    repeated)``, status :data:`INSERTED` except :data:`REPEATED_IN_SOURCE` where repeated.
+
+    Raises
+    ------
+    ValueError
+        If the batch is not in the store's CRS.
+    """
+    if table.crs != store_crs:
+        raise ValueError(f"incidents are in {table.crs}, the store is in {store_crs}")
+    status = np.full(len(table), INSERTED, dtype=np.int8)
+    hi, lo = incident_uids(table.namespace, table.columns["id"])
+    repeated = ~first_occurrences(hi, lo) | this_ingest.contains(hi, lo)
+    status[repeated] = REPEATED_IN_SOURCE
+    return status, hi, lo, repeated
