@@ -72,6 +72,12 @@ def postgres_url() -> Iterator[str]:
             "HOTSPOT_TEST_POSTGRES_URL"
         ) from None
     with admin:
+        # databases of earlier runs that were killed before they could drop theirs
+        for (stale,) in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'hotspot_test_%'").fetchall():
+            pid = stale.split("_")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                admin.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(POSTGRES_URL, name)
     try:
