@@ -3,15 +3,20 @@
 Layout (``geodata/sql/postgis/*.sql``, applied in order and recorded in ``schema_migrations``):
 one row per incident with a point geometry in the force CRS (GiST index) and indexes for the
 period and the category; text columns are codes into one ``strings`` dictionary, so a row is
-narrow and fixed-width. Everything lives in the store's own schema (``hotspot`` by default), so
-a database can hold several stores (a force's and a test run's) that never see each other.
+narrow and fixed-width. ``incidents`` is partitioned by ingest: a large ingest is one partition
+(its indexes built once, after loading), small ingests share one. The identity of every stored
+incident is in ``incident_keys`` (a partitioned table cannot enforce uniqueness across its
+partitions). Everything lives in the store's own schema (``hotspot`` by default), so a database
+can hold several stores (a force's and a test run's) that never see each other.
 
-Writing: every batch of an ingest goes into a temporary staging table with one binary COPY
-(built with numpy, no Python object per row), then into ``incidents`` with one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING``, all in the ingest's one transaction:
-re-ingesting adds nothing, a failed or cut-off ingest leaves nothing behind, and ingests of the
-same store queue on an advisory lock so that overlapping uploads at the same moment store each
-incident exactly once and never deadlock.
+Writing: for every batch of an ingest, its identities go into ``incident_keys`` with
+``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (by way of a binary COPY into a temporary
+table), which says which incidents are new; only those are copied, by one binary COPY built
+with numpy (no Python object per row), into the ingest's own table; at the end its indexes are
+built and it is attached as a partition, or its rows join the shared partition. All of it is
+the ingest's one transaction: re-ingesting adds nothing, a failed or cut-off ingest leaves
+nothing behind, and ingests of the same store queue on an advisory lock so that overlapping
+uploads at the same moment store each incident exactly once and never deadlock.
 
 Reading: a selection comes back as one row of ``bytea`` aggregates, one per column, each the
 column's binary values end to end (``string_agg(float8send(x), '')``): a million incidents
@@ -108,6 +113,15 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"the database is unavailable ({type(exc).__name__}); try again")
 
 
+def migration_scripts() -> list[tuple[int, str, Any]]:
+    """The schema migrations, in order: (version, file name, resource)."""
+    return sorted(
+        (int(p.name.split("_", 1)[0]), p.name, p)
+        for p in resources.files("geodata").joinpath("sql/postgis").iterdir()
+        if p.name.endswith(".sql")
+    )
+
+
 class PostGISStore:
     """The store in a PostgreSQL database with PostGIS, in its own schema.
 
@@ -201,11 +215,7 @@ class PostGISStore:
     def _migrate(self, crs: str, timezone: str, *, create: bool) -> dict[str, str]:
         """Apply the migrations not yet applied (under an advisory lock, so two processes
         starting together apply each once) and return the store's metadata."""
-        scripts = sorted(
-            (int(p.name.split("_", 1)[0]), p.name, p)
-            for p in resources.files("geodata").joinpath("sql/postgis").iterdir()
-            if p.name.endswith(".sql")
-        )
+        scripts = migration_scripts()
         try:  # a connection of its own: a refused connection answers at once, not at the
             # pool's timeout
             conn = psycopg.connect(self.url, **self._connect_kwargs)
@@ -374,14 +384,8 @@ class PostGISStore:
                     "RETURNING ingest_id", (source, format, now()),
                 ).fetchone()
                 assert row is not None
-                conn.execute(
-                    "CREATE TEMPORARY TABLE staging (ord integer, uid_hi bigint, uid_lo bigint, "
-                    "occurred_at bigint, precision smallint, x double precision, "
-                    "y double precision, lon double precision, lat double precision, "
-                    "weight real, namespace integer, "
-                    + ", ".join(f"{c} integer" for c in CODED)
-                    + ", id text) ON COMMIT DROP"
-                )
+                conn.execute("CREATE TEMPORARY TABLE batch_keys (ord integer, uid_hi bigint, "
+                             "uid_lo bigint) ON COMMIT DROP")
                 w = _PostGISWriter(self, conn, int(row[0]))
                 yield w
                 if not w.finished:
@@ -648,16 +652,50 @@ class PostGISStore:
                     "error": f"database unavailable: {type(exc).__name__}: {exc}"}
 
 
+OWN_PARTITION_MIN = 20_000
+"""Incidents from which an ingest keeps its own partition (fewer join the shared one)."""
+_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+"""A point as EWKB (little-endian, with SRID): what PostGIS reads from binary COPY."""
+_EWKB_POINT_WITH_SRID = 1 | 0x20000000
+
+
 class _PostGISWriter:
-    """Writes incidents into one open transaction; see :meth:`PostGISStore.writer`."""
+    """Writes incidents into one open transaction; see :meth:`PostGISStore.writer`.
+
+    Each batch: the identities go into ``incident_keys`` first (``ON CONFLICT DO NOTHING``),
+    which says which incidents are new; only those are copied, by binary COPY, into a table of
+    this ingest's own with no index. :meth:`finish` builds its indexes once and attaches it as
+    a partition, or moves a small ingest's rows into the shared partition.
+    """
 
     def __init__(self, store: PostGISStore, conn: psycopg.Connection[Any], ingest_id: int) -> None:
         self.store = store
         self.conn = conn
         self.ingest_id = ingest_id
+        self.table = f"incidents_b{ingest_id}"
         self.this_ingest = KeySet()
         self.finished = False
         self.inserted = 0
+
+    def _new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """Record the identities in ``incident_keys``; return a mask of those that are new."""
+        keys = _pgcopy.build([("ord", np.arange(hi.size), _I4), ("uid_hi", hi.view(np.int64), _I8),
+                              ("uid_lo", lo.view(np.int64), _I8)])
+        with self.conn.cursor(binary=True) as cur:
+            cur.execute("TRUNCATE batch_keys")
+            with cur.copy("COPY batch_keys (ord, uid_hi, uid_lo) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.write(keys)
+            row = cur.execute(
+                "WITH added AS (INSERT INTO incident_keys (uid_hi, uid_lo) "
+                "SELECT uid_hi, uid_lo FROM batch_keys ON CONFLICT DO NOTHING "
+                "RETURNING uid_hi, uid_lo) "
+                "SELECT coalesce(string_agg(int4send(b.ord), ''::bytea), ''::bytea) "
+                "FROM added JOIN batch_keys b USING (uid_hi, uid_lo)"
+            ).fetchone()
+        assert row is not None
+        new = np.zeros(hi.size, dtype=bool)
+        new[np.frombuffer(row[0], ">i4").astype(np.int64)] = True
+        return new
 
     def add(self, table: IncidentTable) -> np.ndarray:
         """Store the new incidents of ``table``; return the int8 status of each row."""
@@ -668,59 +706,82 @@ class _PostGISWriter:
         if cand.size == 0:
             return status
         self.this_ingest.add(hi[cand], lo[cand])
-        cols = {k: v[cand] for k, v in table.columns.items()}
+        new = self._new_rows(hi[cand], lo[cand])
+        status[cand[~new]] = DUPLICATE_IN_STORE
+        rows = cand[new]
+        if rows.size:
+            self._copy(table, rows, hi[rows], lo[rows])
+        return status
+
+    def _copy(self, table: IncidentTable, rows: np.ndarray, hi: np.ndarray,
+              lo: np.ndarray) -> None:
         conn = self.conn
+        cols = {k: v[rows] for k, v in table.columns.items()}
+        n = rows.size
+        if self.inserted == 0:
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE incidents INCLUDING DEFAULTS)").format(
+                sql.Identifier(self.table)))
         # text columns as dictionary codes: the strings of this batch, once each
         factors = {c: pd.factorize(cols[c]) for c in CODED}
         lookup = self.store._codes(conn, [table.namespace, *(
             str(u) for c in CODED for u in factors[c][1])])
-        # rows go in along a Z-order curve, so neighbouring incidents share pages on disk
-        rank = np.empty(cand.size, dtype=np.int64)
-        rank[morton_order(cols["x"], cols["y"])] = np.arange(cand.size)
+        # row ids along a Z-order curve, taken from the sequence in one step (writers hold the
+        # store's lock, so the block is this ingest's alone)
+        last = conn.execute("SELECT setval('incident_rid', nextval('incident_rid') + %s - 1)",
+                            (n,)).fetchone()
+        assert last is not None
+        rid = np.empty(n, dtype=np.int64)
+        rid[morton_order(cols["x"], cols["y"])] = np.arange(int(last[0]) - n + 1, int(last[0]) + 1)
+        geom = np.zeros(n, dtype=_EWKB)
+        geom["order"], geom["type"], geom["srid"] = 1, _EWKB_POINT_WITH_SRID, self.store.srid
+        geom["x"], geom["y"] = cols["x"], cols["y"]
         fixed: list[tuple[str, np.ndarray, np.dtype]] = [
-            ("ord", rank, _I4),
-            ("uid_hi", hi[cand].view(np.int64), _I8),
-            ("uid_lo", lo[cand].view(np.int64), _I8),
+            ("bucket", np.full(n, self.ingest_id), _I8),
+            ("rid", rid, _I8),
+            ("uid_hi", hi.view(np.int64), _I8),
+            ("uid_lo", lo.view(np.int64), _I8),
+            ("ingest_id", np.full(n, self.ingest_id), _I8),
+            ("namespace", np.full(n, lookup[table.namespace]), _I4),
             ("occurred_at", cols["occurred_at"], _I8),
             ("precision", cols["precision"], _I2),
             ("x", cols["x"], _F8), ("y", cols["y"], _F8),
             ("lon", cols["lon"], _F8), ("lat", cols["lat"], _F8),
             ("weight", cols["weight"], _F4),
-            ("namespace", np.full(cand.size, lookup[table.namespace]), _I4),
         ]
         for c in CODED:
             codes, found = factors[c]
             table_codes = np.array([lookup[str(u)] for u in found], dtype=np.int64)
             fixed.append((c, table_codes[codes], _I4))
+        fixed.append(("geom", geom.view("V25"), np.dtype("V25")))
         stream = _pgcopy.build(fixed, [str(v) for v in cols["id"]])
         names = ", ".join(name for name, _v, _d in fixed)
-        with conn.cursor() as cur:
-            cur.execute("TRUNCATE staging")
-            with cur.copy(f"COPY staging ({names}, id) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.write(stream)
-            targets = ("uid_hi, uid_lo, ingest_id, namespace, id, occurred_at, precision, x, y, "
-                       "lon, lat, weight, " + ", ".join(CODED) + ", geom")
-            source = ("s.uid_hi, s.uid_lo, %s, s.namespace, s.id, s.occurred_at, s.precision, "
-                      "s.x, s.y, s.lon, s.lat, s.weight, "
-                      + ", ".join(f"s.{c}" for c in CODED)
-                      + ", ST_SetSRID(ST_MakePoint(s.x, s.y), %s)")
-            cur.execute(
-                f"INSERT INTO incidents ({targets}) SELECT {source} FROM staging s "
-                "ORDER BY s.ord ON CONFLICT DO NOTHING RETURNING uid_hi, uid_lo",
-                (self.ingest_id, self.store.srid),
-            )
-            got = cur.fetchall()
-        inserted = np.zeros(cand.size, dtype=bool)
-        if got:
-            pairs = np.array(got, dtype=np.int64)
-            key = np.rec.fromarrays([hi[cand].view(np.int64), lo[cand].view(np.int64)])
-            order_k = np.argsort(key, order=("f0", "f1"))
-            want = np.rec.fromarrays([pairs[:, 0], pairs[:, 1]])
-            pos = np.searchsorted(key[order_k], want)
-            inserted[order_k[pos]] = True
-        status[cand[~inserted]] = DUPLICATE_IN_STORE
-        self.inserted += int(inserted.sum())
-        return status
+        with conn.cursor() as cur, cur.copy(
+                sql.SQL("COPY {} (" + names + ", id) FROM STDIN (FORMAT BINARY)").format(
+                    sql.Identifier(self.table))) as copy:
+            copy.write(stream)
+        self.inserted += n
+
+    def _place_rows(self) -> None:
+        """Give this ingest's rows their place: a partition of their own with its indexes, or
+        the shared partition."""
+        conn, part = self.conn, sql.Identifier(self.table)
+        if self.inserted >= OWN_PARTITION_MIN:
+            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (bucket = {})").format(
+                part, sql.Identifier(f"{self.table}_bucket"), sql.Literal(self.ingest_id)))
+            for name, definition in (("geom", "USING gist (geom)"),
+                                     ("period", "(occurred_at)"),
+                                     ("category", "(category, occurred_at)")):
+                conn.execute(sql.SQL("CREATE INDEX {} ON {} " + definition).format(
+                    sql.Identifier(f"{self.table}_{name}"), part))
+            conn.execute(sql.SQL("ALTER TABLE incidents ATTACH PARTITION {} FOR VALUES IN ({})")
+                         .format(part, sql.Literal(self.ingest_id)))
+        else:
+            conn.execute(sql.SQL(
+                "INSERT INTO incidents SELECT 0, rid, uid_hi, uid_lo, ingest_id, namespace, "
+                "occurred_at, precision, x, y, lon, lat, weight, category, crime_type, "
+                "location_text, lsoa_code, lsoa_name, outcome, context, force, geom, id "
+                "FROM {}").format(part))
+            conn.execute(sql.SQL("DROP TABLE {}").format(part))
 
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest; return the data version after it (the store commits on leaving
@@ -732,6 +793,7 @@ class _PostGISWriter:
             (now(), *ingest_counts(summary), json.dumps(summary, default=str), self.ingest_id),
         )
         if self.inserted:
+            self._place_rows()
             conn.execute(
                 "UPDATE meta SET value = (value::bigint + %s)::text WHERE key = 'incidents'",
                 (self.inserted,),

@@ -196,7 +196,7 @@ def test_db_upgrade_and_ingest_into_postgis(tmp_path: Path, postgres_url: str):
     url = f"{postgres_url}?schema=cli_store"
     first = json.loads(run(tmp_path, "db", "upgrade", "--database", url, "--json").stdout)
     again = json.loads(run(tmp_path, "db", "upgrade", "--database", url, "--json").stdout)
-    assert [m["version"] for m in first["migrations"]] == [1]
+    assert [m["version"] for m in first["migrations"]] == [1, 2]
     assert again["migrations"] == first["migrations"]  # applied once, recorded once
     report = json.loads(run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "--database", url,
                             "--json").stdout)["files"][0]

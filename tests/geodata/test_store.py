@@ -187,14 +187,14 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
     """)
     with psycopg.connect(postgres_url, autocommit=True) as watcher:
         size_before = watcher.execute(
-            "SELECT pg_total_relation_size('killed.incidents')").fetchone()[0]
+            "SELECT pg_total_relation_size('killed.incident_keys')").fetchone()[0]
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         seen = [proc.stdout.readline() for _ in range(3)]
         assert all(s.startswith("chunk") for s in seen)
         # the rows really were being written, inside a transaction nobody else can see
         grown = watcher.execute(
-            "SELECT pg_total_relation_size('killed.incidents')").fetchone()[0]
+            "SELECT pg_total_relation_size('killed.incident_keys')").fetchone()[0]
         assert grown > size_before + 1_000_000
         assert watcher.execute("SELECT count(*) FROM killed.incidents").fetchone()[0] == count
         os.kill(proc.pid, signal.SIGKILL)
@@ -384,3 +384,87 @@ def test_a_database_without_postgis_rights_is_named(postgres_url: str):
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_postgis_partitions_hold_the_same_incidents(monkeypatch, postgres_url, tmp_path):
+    import psycopg
+
+    import geodata.stores.postgis as module
+    from geodata.readers import read_geojson
+
+    monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1000)  # the real files get their own
+    small = tmp_path / "three.geojson"
+    small.write_text('{"type": "FeatureCollection", "features": [' + ",".join(
+        f'{{"type": "Feature", "id": "g{i}", "geometry": {{"type": "Point", "coordinates": '
+        f'[-0.54, 53.2{i}]}}, "properties": {{"occurred_at": "2024-03-05T22:10:00Z", '
+        f'"crime_type": "Hare coursing"}}}}' for i in range(3)) + "]}")
+    pg = PostGISStore(postgres_url, schema="parts")
+    lite = SQLiteStore(tmp_path / "same.sqlite")
+    for store in (pg, lite):
+        for reader in (read_police_csv(LINCOLNSHIRE), read_geojson(small),
+                       read_police_csv(NORTH_YORKSHIRE)):
+            ingest(store, reader)
+    with psycopg.connect(postgres_url) as conn:
+        parts = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n "
+            "ON n.oid = p.relnamespace WHERE n.nspname = 'parts' AND p.relname = 'incidents' "
+            "ORDER BY 1").fetchall()
+    assert len(parts) == 3 and ("incidents_shared",) in parts  # two files, one shared
+    assert pg.count() == lite.count() == 5671 + 3 + 5288
+    for flt in (None, IncidentFilter(categories=("asb", "hare_coursing")),
+                IncidentFilter(bbox=(440000.0, 430000.0, 480000.0, 470000.0)),
+                IncidentFilter(start=1704067200, lonlat_bbox=(-1.0, 52.5, 0.5, 53.5))):
+        a, b = pg.incidents(flt), lite.incidents(flt)
+        key_a = np.lexsort((a.occurred_at, a.y, a.x))
+        key_b = np.lexsort((b.occurred_at, b.y, b.x))
+        assert len(a) == len(b) > 0
+        assert np.array_equal(a.x[key_a], b.x[key_b]) and np.array_equal(a.y[key_a], b.y[key_b])
+        assert list(np.asarray(a.category)[key_a]) == list(np.asarray(b.category)[key_b])
+        assert (pg.incident_records(flt, limit=5).total
+                == lite.incident_records(flt, limit=5).total == len(a))
+    again = ingest(pg, read_police_csv(LINCOLNSHIRE))
+    assert again.accepted == 0 and again.duplicates_in_store == 5671
+    pg.close()
+    lite.close()
+
+
+def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
+    import psycopg
+
+    from geodata.stores.postgis import migration_scripts
+
+    current = PostGISStore(postgres_url, schema="v_now")
+    ingest(current, read_police_csv(LINCOLNSHIRE))
+    first = migration_scripts()[0][2].read_text("utf-8")
+    columns = ("uid_hi, uid_lo, rid, ingest_id, namespace, id, occurred_at, precision, x, y, "
+               "lon, lat, weight, category, crime_type, location_text, lsoa_code, lsoa_name, "
+               "outcome, context, force, geom")
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        # a store as version 1 left it, holding the same incidents
+        conn.execute("CREATE SCHEMA v_old")
+        conn.execute("SET search_path TO v_old, public")
+        conn.execute(first)
+        conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text "
+                     "NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init.sql')")
+        conn.execute("INSERT INTO meta SELECT * FROM v_now.meta")
+        conn.execute("INSERT INTO strings OVERRIDING SYSTEM VALUE SELECT * FROM v_now.strings")
+        conn.execute("INSERT INTO ingests OVERRIDING SYSTEM VALUE SELECT * FROM v_now.ingests")
+        conn.execute(f"INSERT INTO incidents ({columns}) OVERRIDING SYSTEM VALUE "
+                     f"SELECT {columns} FROM v_now.incidents")
+        for table, column in (("ingests", "ingest_id"), ("strings", "code")):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('v_old.{table}', '{column}'), "
+                         f"(SELECT max({column}) FROM v_old.{table}))")
+    upgraded = PostGISStore(postgres_url, schema="v_old")
+    assert [m["version"] for m in upgraded.migrations()] == [1, 2]
+    assert upgraded.count() == current.count() == 5671
+    a, b = upgraded.incidents(), current.incidents()
+    assert np.array_equal(a.rid, b.rid) and np.array_equal(a.x, b.x)
+    again = ingest(upgraded, read_police_csv(LINCOLNSHIRE))  # the identities came along
+    assert again.accepted == 0 and again.duplicates_in_store == 5671
+    more = ingest(upgraded, read_police_csv(NORTH_YORKSHIRE))
+    assert more.accepted == 5288 and upgraded.count() == 5671 + 5288
+    assert len(np.unique(upgraded.incidents().rid)) == 5671 + 5288  # no row id used twice
+    upgraded.close()
+    current.close()
