@@ -22,10 +22,11 @@ from geodata.layers import (
     RURAL_URBAN_LOOKUP,
     TOWN_CENTRES,
 )
-from geodata.schema import IncidentFilter
+from geodata.schema import IncidentColumns, IncidentFilter
 from geodata.stores import Store
+from geodata.stores.postgis import PostGISStore
 from geodata.taxonomy import Taxonomy
-from hotspot import ContextLayers, HotspotResult, analyse
+from hotspot import ContextLayers, DensityGrid, HotspotResult, analyse, kde_grid
 
 ATTRIBUTION = (
     "Incidents from data.police.uk contain public sector information licensed under the Open "
@@ -177,6 +178,18 @@ class Selection:
             cats = [c for c in cats if c in in_priority] if cats else in_priority
         return tuple(cats) if cats is not None else None
 
+    def incident_filter(self, taxonomy: Taxonomy) -> IncidentFilter:
+        """The store filter of this selection (the priority's categories expanded).
+
+        Raises
+        ------
+        ParameterError
+            For an unknown category or priority.
+        """
+        return IncidentFilter(start=self.start, end=self.end,
+                              categories=self.categories_for(taxonomy), bbox=self.bbox,
+                              lonlat_bbox=self.lonlat_bbox)
+
     def to_dict(self, timezone: str) -> dict[str, Any]:
         """JSON-ready description (dates in local time)."""
         def iso(t: int | None) -> str | None:
@@ -227,7 +240,7 @@ def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
                      options: AnalysisOptions) -> np.ndarray:
     """DBSCAN labels from ST_ClusterDBSCAN, aligned with the analysed incidents' row ids."""
     params = options.parameters
-    if store.kind != "postgis":
+    if not isinstance(store, PostGISStore):
         raise ParameterError("engine postgis needs the PostGIS store; this store is "
                              f"{store.kind}", "engine")
     min_samples = params.get("min_samples", "auto")
@@ -240,13 +253,11 @@ def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
     if unsupported:
         raise ParameterError(f"{unsupported[0]} is not a parameter of engine postgis",
                              unsupported[0])
-    got_rid, got = store.cluster_dbscan(  # type: ignore[attr-defined]
+    got_rid, got = store.cluster_dbscan(
         flt, eps_m=float(params.get("eps_m", 150.0)), min_samples=int(float(min_samples)))
-    labels = np.full(rid.shape[0], -1, dtype=np.int64)
-    pos = np.searchsorted(got_rid, rid)
-    found = (pos < got_rid.shape[0]) & (got_rid[np.minimum(pos, max(got_rid.shape[0] - 1, 0))]
-                                        == rid) if got_rid.size else np.zeros(rid.shape, bool)
-    labels[found] = got[pos[found]]
+    labels = np.full(rid.shape[0], -1, dtype=np.int64)  # rows added since: not clustered
+    found = np.isin(rid, got_rid)
+    labels[found] = got[np.searchsorted(got_rid, rid[found])]
     return labels
 
 
@@ -279,9 +290,8 @@ def run_analysis(
     hotspot.InvalidParameter
         A method parameter out of range (the message names it).
     """
-    categories = selection.categories_for(taxonomy)
-    flt = IncidentFilter(start=selection.start, end=selection.end, categories=categories,
-                         bbox=selection.bbox, lonlat_bbox=selection.lonlat_bbox)
+    flt = selection.incident_filter(taxonomy)
+    categories = flt.categories
     incidents, version = _frame(store, flt)
     previous = None
     period = None
@@ -324,6 +334,25 @@ def run_analysis(
         "attribution": ATTRIBUTION,
     }
     return result, metadata
+
+
+def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
+                 weighted: bool = False, **kde: Any) -> tuple[DensityGrid, IncidentColumns]:
+    """The kernel density surface of a selection (``kde``: :func:`hotspot.kde_grid`'s
+    bandwidth_m, cell_size_m, kernel) and the incidents it was made from.
+
+    Raises
+    ------
+    ParameterError
+        An unknown category or priority, or no incidents in the selection.
+    hotspot.InvalidParameter
+        A KDE parameter that does not fit the selection.
+    """
+    cols = store.incidents(selection.incident_filter(taxonomy))
+    if len(cols) == 0:
+        raise ParameterError("there are no incidents in the selection", "category")
+    grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if weighted else None, **kde)
+    return grid, cols
 
 
 MAP_LAYERS = (FORCE_BOUNDARY, TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES, PATROL_BASES)

@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,7 +32,7 @@ from rich.progress import (
 
 from api.settings import Settings
 from geodata.errors import GeodataError, InvalidFile
-from geodata.schema import IncidentFilter, RejectedRow
+from geodata.schema import RejectedRow
 
 if TYPE_CHECKING:
     from api.analysis import Selection
@@ -606,13 +606,14 @@ def map_command(
         ATTRIBUTION,
         AnalysisOptions,
         ParameterError,
+        density_grid,
         map_layers,
         map_summary,
         run_analysis,
         tile_url,
     )
     from geodata.taxonomy import Taxonomy
-    from hotspot import HotspotError, kde_grid
+    from hotspot import HotspotError
     from maps import PageOptions, density_image, planner_map
 
     settings = _settings()
@@ -630,17 +631,16 @@ def map_command(
         except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
         image = None
-        if result.info["incidents"] >= 2:
-            cols = store.incidents(IncidentFilter(
-                start=selection.start, end=selection.end,
-                categories=selection.categories_for(taxonomy)))
-            image = density_image(kde_grid(cols.xy, crs=store.crs, bandwidth_m=bandwidth_m))
+        # no surface for a selection of none or one incident: the hotspots still show
+        with suppress(HotspotError, ParameterError):
+            image = density_image(density_grid(store, taxonomy, selection,
+                                               bandwidth_m=bandwidth_m)[0])
         info = result.info
         tiles_url = tile_url(tiles if tiles is not None else settings.tile_url)
         page = planner_map(result.hotspots, map_layers(store), PageOptions(
             tiles_url=tiles_url, tiles_attribution=settings.tile_attribution, inline=True,
             density=image, summary=map_summary(method, info, metadata["data_version"]),
-            attribution=ATTRIBUTION, max_zoom=19 if tiles_url else 18,
+            attribution=ATTRIBUTION,
         ))
         out_file.write_text(page, "utf-8")
     summary = {"out": str(out_file), "bytes": out_file.stat().st_size,

@@ -74,7 +74,8 @@ class PageOptions:
     summary: str = ""
     attribution: str = ""
     download_url: str | None = None
-    max_zoom: int = 19
+    max_zoom: int | None = None
+    """How far the map zooms; None: 19 over a basemap, 18 without one."""
 
 
 def _features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
@@ -117,7 +118,8 @@ def planner_map(
     m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True)
     # folium gives max_zoom to its own tile layer only; the map needs it whatever the tiles
     # (with none, Leaflet has no zoom limit and marker clustering fails)
-    m.options["maxZoom"] = options.max_zoom
+    max_zoom = options.max_zoom or (19 if options.tiles_url else 18)
+    m.options["maxZoom"] = max_zoom
     # per-map assets: folium's own lists are class-level and point at CDNs
     if options.inline:
         m.default_js = []
@@ -132,7 +134,7 @@ def planner_map(
     root.header.add_child(Element(f"<title>{html.escape(options.title)}</title>"), name="hs_title")
     if options.tiles_url:
         folium.TileLayer(tiles=options.tiles_url, attr=options.tiles_attribution,
-                         name="Basemap", max_zoom=options.max_zoom, control=False).add_to(m)
+                         name="Basemap", max_zoom=max_zoom, control=False).add_to(m)
     if options.density is not None or options.density_url:
         image = options.density_url
         if options.inline and options.density is not None:

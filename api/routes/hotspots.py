@@ -26,6 +26,7 @@ from api.analysis import (
     AnalysisOptions,
     ParameterError,
     Selection,
+    density_grid,
     map_layers,
     map_summary,
     parse_bbox,
@@ -38,12 +39,18 @@ from api.analysis import (
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.settings import Settings
-from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
-from hotspot import DensityGrid, kde_grid
+from hotspot import DensityGrid
 from hotspot.errors import InvalidParameter
-from maps import FormState, PageOptions, density_bands, density_image, planner_map
+from maps import (
+    DensityImage,
+    FormState,
+    PageOptions,
+    density_bands,
+    density_image,
+    planner_map,
+)
 
 router = APIRouter(tags=["hotspots"])
 
@@ -286,20 +293,13 @@ class DensityComputed:
 
 def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> DensityComputed:
     selection = _selection(q, store)
-    try:
-        cats = selection.categories_for(taxonomy)
-    except ParameterError as exc:
-        raise BadRequest(str(exc), field=exc.field) from None
-    flt = IncidentFilter(start=selection.start, end=selection.end, categories=cats,
-                         bbox=selection.bbox, lonlat_bbox=selection.lonlat_bbox)
-    cols = store.incidents(flt)
     params = {k: getattr(q, k) for k in ("bandwidth_m", "cell_size_m", "kernel")
               if getattr(q, k) is not None}
     params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
-    if len(cols) == 0:
-        raise BadRequest("there are no incidents in the selection", field="category")
-    grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if q.weighted else None,
-                    **params)
+    try:
+        grid, cols = density_grid(store, taxonomy, selection, weighted=q.weighted, **params)
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
     image = density_image(grid)
     description = {
         **image.to_dict(),
@@ -366,8 +366,6 @@ async def density(
 def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
           computed: Computed, density: DensityComputed | None, *, path: str,
           download: bool) -> str:
-    from maps.density import DensityImage
-
     layers = map_layers(store)
     image = None
     if density is not None:
@@ -396,7 +394,6 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
         summary=summary,
         attribution=ATTRIBUTION,
         download_url=None if download else f"{path}?{q.query_string(download=1)}",
-        max_zoom=19 if tiles else 18,
     )
     return planner_map(computed.table, layers, options)
 
