@@ -9,9 +9,10 @@ incident is in ``incident_keys`` (a partitioned table cannot enforce uniqueness 
 partitions). Everything lives in the store's own schema (``hotspot`` by default), so a database
 can hold several stores (a force's and a test run's) that never see each other.
 
-Writing: for every batch of an ingest, its identities go into ``incident_keys`` with
-``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (by way of a binary COPY into a temporary
-table), which says which incidents are new; only those are copied, by one binary COPY built
+Writing: for every batch of an ingest, its identities go by binary COPY into a temporary
+table; an anti-join against ``incident_keys`` says which incidents are new, and their keys are
+added there in key order (writers hold the store's lock, so no ``ON CONFLICT`` is needed:
+it cost twice as much); only the new incidents are copied, by one binary COPY built
 with numpy (no Python object per row), into the ingest's own table; at the end its indexes are
 built and it is attached as a partition, or its rows join the shared partition. All of it is
 the ingest's one transaction: re-ingesting adds nothing, a failed or cut-off ingest leaves
@@ -662,8 +663,8 @@ _EWKB_POINT_WITH_SRID = 1 | 0x20000000
 class _PostGISWriter:
     """Writes incidents into one open transaction; see :meth:`PostGISStore.writer`.
 
-    Each batch: the identities go into ``incident_keys`` first (``ON CONFLICT DO NOTHING``),
-    which says which incidents are new; only those are copied, by binary COPY, into a table of
+    Each batch: the identities not yet in ``incident_keys`` are the new incidents; their keys
+    are added there first, and only those are copied, by binary COPY, into a table of
     this ingest's own with no index. :meth:`finish` builds its indexes once and attaches it as
     a partition, or moves a small ingest's rows into the shared partition.
     """
@@ -686,13 +687,16 @@ class _PostGISWriter:
             cur.execute("TRUNCATE batch_keys")
             with cur.copy("COPY batch_keys (ord, uid_hi, uid_lo) FROM STDIN (FORMAT BINARY)") as cp:
                 cp.write(keys)
+            # Writers hold the store's lock, so nothing else adds keys meanwhile: an anti-join
+            # and a plain INSERT (2.3 s for a million keys) instead of INSERT ... ON CONFLICT
+            # (5 s); the primary key still refuses a doubled key, should that ever change.
             row = cur.execute(
-                "WITH added AS (INSERT INTO incident_keys (uid_hi, uid_lo) "
-                "SELECT uid_hi, uid_lo FROM batch_keys ORDER BY uid_hi, uid_lo "
-                "ON CONFLICT DO NOTHING "
-                "RETURNING uid_hi, uid_lo) "
-                "SELECT coalesce(string_agg(int4send(b.ord), ''::bytea), ''::bytea) "
-                "FROM added JOIN batch_keys b USING (uid_hi, uid_lo)"
+                "WITH new AS MATERIALIZED (SELECT ord, uid_hi, uid_lo FROM batch_keys b "
+                "WHERE NOT EXISTS (SELECT 1 FROM incident_keys k "
+                "WHERE k.uid_hi = b.uid_hi AND k.uid_lo = b.uid_lo)), "
+                "added AS (INSERT INTO incident_keys (uid_hi, uid_lo) "
+                "SELECT uid_hi, uid_lo FROM new ORDER BY uid_hi, uid_lo) "
+                "SELECT coalesce(string_agg(int4send(ord), ''::bytea), ''::bytea) FROM new"
             ).fetchone()
         assert row is not None
         new = np.zeros(hi.size, dtype=bool)
