@@ -33,6 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point, Polygon
 
@@ -391,6 +392,22 @@ class _County:
         self.layby_road = road["name"]
 
 
+def _tracks(county: Any, roads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Farm tracks: a straight track (25 km/h) from every farm and every heritage site out in
+    the country to the nearest road, so the road network reaches them."""
+    network = shapely.union_all([r["geometry"] for r in roads])
+    places = [(f"track to farm {i + 1}", Point(xy)) for i, xy in enumerate(county.farms)]
+    places += [(f"track to {s['name']}", s["geometry"].centroid) for s in county.heritage
+               if s["kind"] in ("fort", "barrow", "village", "abbey")]
+    out = []
+    for name, point in places:
+        near = shapely.ops.nearest_points(point, network)[1]
+        if point.distance(near) > 20:
+            out.append({"name": name, "kind": "track", "speed_kph": 25,
+                        "geometry": LineString([near, point])})
+    return out
+
+
 @dataclass(frozen=True)
 class _Planted:
     """A planted hotspot: where, how spread, what and how many (at 50,000 incidents)."""
@@ -615,6 +632,7 @@ def write_demo(
          "team": ["town_centre", "rural_crime_team"]},
         geometry=[Point(tx + 150, ty + 260), Point(ex - 500, ey + 420)], crs=crs))
     roads = [*county.roads, *county.streets]
+    roads += _tracks(county, roads)
     roads_path = root / ROADS_FILE
     _write_geojson(roads_path, gpd.GeoDataFrame(
         [{k: v for k, v in r.items() if k != "geometry"} for r in roads],

@@ -34,13 +34,15 @@ class UnknownTypePolicy(StrEnum):
 
 @dataclass(frozen=True)
 class Category:
-    """One taxonomy category: its key, label, plan priority and finer group."""
+    """One taxonomy category: its key, label, plan priority, finer group, and what an officer
+    should look for at a hotspot of it (``look_for``, for patrol briefings; may be empty)."""
 
     key: str
     label: str
     priority: str
     group: str
     source_types: tuple[str, ...]
+    look_for: str = ""
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -135,6 +137,7 @@ class Taxonomy:
                 priority=str(entry["priority"]),
                 group=str(entry.get("group", key)),
                 source_types=tuple(types),
+                look_for=str(entry.get("look_for", "")),
             )
         return cls({str(k): str(v) for k, v in priorities.items()}, categories, source)
 
@@ -177,6 +180,7 @@ class Taxonomy:
                     "priority": c.priority,
                     "group": c.group,
                     "source_types": list(c.source_types),
+                    "look_for": c.look_for,
                 }
                 for c in self.categories.values()
             },
