@@ -4,6 +4,7 @@ reference-layer rows, the ingest log's columns, incident records and a batch's i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -143,3 +144,36 @@ def batch_identities(table: IncidentTable, store_crs: str, this_ingest: KeySet,
     repeated = ~first_occurrences(hi, lo) | this_ingest.contains(hi, lo)
     status[repeated] = REPEATED_IN_SOURCE
     return status, hi, lo, repeated
+
+
+PLAN_COLUMNS = ("plan_id", "created_at", "shift_start", "shift_end", "data_version")
+VISIT_COLUMNS = ("visit_id", "plan_id", "stop_id", "hotspot_id", "visited_at", "received_at",
+                 "note", "officer")
+
+
+def plan_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A stored plan's columns as a dict (times as ISO 8601 text)."""
+    return dict(zip(PLAN_COLUMNS, (_text(v) for v in row), strict=True))
+
+
+def plan_summary(row: Sequence[Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """A stored plan's listing entry: its columns and the plan's totals."""
+    return {**plan_record(row), "totals": plan.get("totals", {})}
+
+
+def visit_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A stored visit as a dict (times as ISO 8601 text)."""
+    return dict(zip(VISIT_COLUMNS, (_text(v) for v in row), strict=True))
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def route_lines_wkt(plan: dict[str, Any]) -> str | None:
+    """The plan's routes (every leg, WGS84) as one MULTILINESTRING in WKT, or None."""
+    legs = [leg for r in plan.get("routes", []) for leg in r.get("legs", []) if len(leg) >= 2]
+    if not legs:
+        return None
+    return "MULTILINESTRING (" + ", ".join(
+        "(" + ", ".join(f"{x!r} {y!r}" for x, y in leg) + ")" for leg in legs) + ")"

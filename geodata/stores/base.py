@@ -156,6 +156,30 @@ class Store(Protocol):
         """The most recent ingests, newest first."""
         ...
 
+    def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
+                 request: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Store a patrol plan (the JSON document the API serves) under a new id."""
+        ...
+
+    def get_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan: its columns (``plan_id``, ``created_at``, ``shift_start``,
+        ``shift_end``, ``data_version``), ``request`` and ``plan``; None if there is none."""
+        ...
+
+    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent plans, newest first (columns and totals, not the whole plan)."""
+        ...
+
+    def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Record a visit (``visit_id``, ``plan_id``, ``stop_id``, ``hotspot_id``,
+        ``visited_at``, ``note``, ``officer``) once: a visit whose id is already stored is not
+        stored again. Returns the stored visit and whether it was new."""
+        ...
+
+    def plan_visits(self, plan_id: str) -> list[dict[str, Any]]:
+        """The visits logged against a plan, oldest first."""
+        ...
+
     def health(self) -> dict[str, Any]:
         """Whether the store answers, and what it holds (never raises)."""
         ...

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pyproj import CRS
 
@@ -62,6 +63,7 @@ from geodata.stores import _pgcopy
 from geodata.stores._columns import KeySet
 from geodata.stores._shared import (
     INGEST_COLUMNS,
+    VISIT_COLUMNS,
     batch_identities,
     check_force_crs,
     check_purpose,
@@ -70,6 +72,10 @@ from geodata.stores._shared import (
     layer_rows,
     morton_order,
     now,
+    plan_record,
+    plan_summary,
+    route_lines_wkt,
+    visit_record,
 )
 from geodata.stores.base import (
     DUPLICATE_IN_STORE,
@@ -634,6 +640,62 @@ class PostGISStore:
             ).fetchall()
         return [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in rows]
 
+    # -- patrol plans and visits --------------------------------------------------------------
+
+    def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
+                 request: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Store a patrol plan under a new id, with its routes as WGS84 lines."""
+        with self._conn() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
+                "data_version, request, plan, routes) VALUES (%s, now(), %s, %s, %s, %s, %s, "
+                "ST_Multi(ST_GeomFromText(%s, 4326)))",
+                (plan_id, shift_start, shift_end, data_version,
+                 Jsonb(request, dumps=_json_dumps), Jsonb(plan), route_lines_wkt(plan)))
+
+    def get_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan, or None (see :class:`Store`)."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT plan_id, created_at, shift_start, shift_end, data_version, request, plan "
+                "FROM patrol_plans WHERE plan_id = %s", (plan_id,)).fetchone()
+        if row is None:
+            return None
+        return {**plan_record(row[:5]), "request": row[5], "plan": row[6]}
+
+    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent plans, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
+                "plan -> 'totals' FROM patrol_plans ORDER BY created_at DESC, plan_id "
+                "LIMIT %s", (limit,)).fetchall()
+        return [plan_summary(r[:5], {"totals": r[5] or {}}) for r in rows]
+
+    def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Record a visit once (``ON CONFLICT DO NOTHING`` on the device's id)."""
+        cols = ", ".join(VISIT_COLUMNS)
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"INSERT INTO plan_visits ({cols}) VALUES (%s, %s, %s, %s, %s, now(), %s, %s) "
+                f"ON CONFLICT (visit_id) DO NOTHING RETURNING {cols}",
+                (visit["visit_id"], visit["plan_id"], visit["stop_id"], visit.get("hotspot_id"),
+                 visit["visited_at"], visit.get("note", ""), visit.get("officer", ""))).fetchone()
+            created = row is not None
+            if row is None:
+                row = conn.execute(f"SELECT {cols} FROM plan_visits WHERE visit_id = %s",
+                                   (visit["visit_id"],)).fetchone()
+        assert row is not None
+        return visit_record(row), created
+
+    def plan_visits(self, plan_id: str) -> list[dict[str, Any]]:
+        """The visits logged against a plan, oldest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits WHERE plan_id = %s "
+                "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
+        return [visit_record(r) for r in rows]
+
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
         try:
@@ -651,6 +713,10 @@ class PostGISStore:
         except (StoreUnavailable, psycopg.Error) as exc:
             return {"ok": False, "kind": self.kind,
                     "error": f"database unavailable: {type(exc).__name__}: {exc}"}
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
 
 
 OWN_PARTITION_MIN = 20_000

@@ -53,6 +53,7 @@ from geodata.stores._columns import (
 )
 from geodata.stores._shared import (
     INGEST_COLUMNS,
+    VISIT_COLUMNS,
     batch_identities,
     check_force_crs,
     check_purpose,
@@ -61,6 +62,9 @@ from geodata.stores._shared import (
     layer_rows,
     morton_order,
     now,
+    plan_record,
+    plan_summary,
+    visit_record,
 )
 from geodata.stores.base import (
     DUPLICATE_IN_STORE,
@@ -543,6 +547,56 @@ class SQLiteStore:
             (limit,),
         ).fetchall()
         return [dict(zip(INGEST_COLUMNS, r, strict=True)) for r in rows]
+
+    # -- patrol plans and visits --------------------------------------------------------------
+
+    def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
+                 request: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Store a patrol plan under a new id (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            conn.execute(
+                "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
+                "data_version, request, plan) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (plan_id, now(), shift_start, shift_end, data_version,
+                 json.dumps(request, default=str), json.dumps(plan)))
+
+    def get_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan, or None (see :class:`Store`)."""
+        row = self._conn().execute(
+            "SELECT plan_id, created_at, shift_start, shift_end, data_version, request, plan "
+            "FROM patrol_plans WHERE plan_id = ?", (plan_id,)).fetchone()
+        if row is None:
+            return None
+        return {**plan_record(row[:5]), "request": json.loads(row[5]),
+                "plan": json.loads(row[6])}
+
+    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent plans, newest first."""
+        rows = self._conn().execute(
+            "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
+            "json_extract(plan, '$.totals') FROM patrol_plans "
+            "ORDER BY created_at DESC, plan_id LIMIT ?", (limit,)).fetchall()
+        return [plan_summary(r[:5], {"totals": json.loads(r[5] or "{}")}) for r in rows]
+
+    def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Record a visit once (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO plan_visits (visit_id, plan_id, stop_id, hotspot_id, "
+                "visited_at, received_at, note, officer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (visit["visit_id"], visit["plan_id"], visit["stop_id"], visit.get("hotspot_id"),
+                 visit["visited_at"], now(), visit.get("note", ""), visit.get("officer", "")))
+            created = cur.rowcount == 1
+            row = conn.execute("SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits "
+                               "WHERE visit_id = ?", (visit["visit_id"],)).fetchone()
+        return visit_record(row), created
+
+    def plan_visits(self, plan_id: str) -> list[dict[str, Any]]:
+        """The visits logged against a plan, oldest first."""
+        rows = self._conn().execute(
+            "SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits WHERE plan_id = ? "
+            "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
+        return [visit_record(r) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

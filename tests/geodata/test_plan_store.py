@@ -1,0 +1,80 @@
+"""Patrol plans and visits in both stores (embedded and PostGIS, the real server)."""
+
+from __future__ import annotations
+
+import threading
+
+from geodata.stores import SQLiteStore
+from geodata.stores.base import Store
+from geodata.stores.postgis import PostGISStore
+
+PLAN = {
+    "shift": {"start": "2026-11-27T16:00+00:00", "end": "2026-11-28T02:00+00:00"},
+    "routes": [{"label": "Rural Crime Team vehicle 1",
+                "legs": [[[-1.5, 54.1], [-1.4, 54.2]], [[-1.4, 54.2], [-1.5, 54.1]]]}],
+    "totals": {"stops": 1, "score_covered": 12.5},
+}
+
+
+def _put(store: Store, plan_id: str = "p1") -> None:
+    store.put_plan(plan_id, shift_start="2026-11-27T16:00:00+00:00",
+                   shift_end="2026-11-28T02:00:00+00:00", data_version="3",
+                   request={"rural_vehicles": 1}, plan=PLAN)
+
+
+def test_plans_are_stored_and_listed(store: Store) -> None:
+    assert store.get_plan("p1") is None
+    _put(store, "p1")
+    _put(store, "p2")
+    got = store.get_plan("p1")
+    assert got is not None
+    assert got["plan"] == PLAN and got["request"] == {"rural_vehicles": 1}
+    assert got["data_version"] == "3" and got["plan_id"] == "p1"
+    listed = store.list_plans()
+    assert {p["plan_id"] for p in listed} == {"p1", "p2"}
+    assert listed[0]["totals"] == {"stops": 1, "score_covered": 12.5}
+    assert "plan" not in listed[0]
+
+
+def test_a_visit_sent_twice_is_stored_once(store: Store) -> None:
+    _put(store)
+    visit = {"visit_id": "dev-1-0001", "plan_id": "p1", "stop_id": "v1|1|h1|1",
+             "hotspot_id": "h1", "visited_at": "2026-11-27T18:05:00+00:00",
+             "note": "gate open, nobody about", "officer": "PC 1234"}
+    first, created = store.add_visit(visit)
+    again, created_again = store.add_visit(visit)
+    assert created and not created_again
+    assert first == again and first["note"] == "gate open, nobody about"
+    assert [v["visit_id"] for v in store.plan_visits("p1")] == ["dev-1-0001"]
+    assert store.plan_visits("other") == []
+
+
+def _reopen(store: Store) -> Store:
+    """Another handle on the same store (its own connections)."""
+    if isinstance(store, PostGISStore):
+        return PostGISStore(store.url, schema=store.schema)
+    assert isinstance(store, SQLiteStore)
+    return SQLiteStore(store.path)
+
+
+def test_concurrent_retries_store_one_visit(store: Store) -> None:
+    _put(store)
+    results: list[bool] = []
+
+    def send() -> None:
+        other = _reopen(store)
+        try:
+            _v, created = other.add_visit({
+                "visit_id": "dev-2-0001", "plan_id": "p1", "stop_id": "s", "hotspot_id": None,
+                "visited_at": "2026-11-27T19:00:00+00:00", "note": "", "officer": ""})
+            results.append(created)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(store.plan_visits("p1")) == 1
