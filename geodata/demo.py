@@ -44,6 +44,7 @@ from geodata.layers import (
     FORCE_BOUNDARY,
     HERITAGE_SITES,
     PATROL_BASES,
+    ROADS,
     RURAL_URBAN_LOOKUP,
     TOWN_CENTRES,
     force_area,
@@ -70,8 +71,9 @@ LAYER_FILES = {
     RURAL_URBAN_LOOKUP: "layers/rural_urban_lookup.csv",
     HERITAGE_SITES: "layers/heritage_sites.geojson",
     PATROL_BASES: "layers/patrol_bases.geojson",
+    ROADS: "layers/roads.geojson",
 }
-ROADS_FILE = "layers/roads.geojson"
+ROADS_FILE = LAYER_FILES[ROADS]
 FORCE_EXPORT_FILE = "force-export.csv"
 TRUTH_FILE = "truth/planted_hotspots.geojson"
 POLICE_DIR = "police-uk"

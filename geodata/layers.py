@@ -37,6 +37,7 @@ BUILT_UP_AREAS = "built_up_areas"
 RURAL_URBAN_LOOKUP = "rural_urban_lookup"
 HERITAGE_SITES = "heritage_sites"
 PATROL_BASES = "patrol_bases"
+ROADS = "roads"
 
 TEAMS = ("town_centre", "rural_crime_team", "both")
 """Teams a patrol base can host."""
@@ -63,7 +64,25 @@ LAYER_KINDS: dict[str, LayerSpec] = {
         "any", ("name", "designation"), "heritage sites (points or polygons) with designation"
     ),
     PATROL_BASES: LayerSpec("point", ("name", "team"), "patrol bases and the team each hosts"),
+    ROADS: LayerSpec("line", (), "road lines with speeds (km/h), for patrol routes"),
 }
+
+DEFAULT_ROAD_KMH = 48.0
+"""Speed of a road with no speed and no class we know (about 30 mph), km/h."""
+ROAD_CLASS_KMH = (
+    (("motorway",), 96.0),
+    (("a road", "a_road", "primary", "trunk"), 64.0),
+    (("b road", "b_road", "secondary"), 56.0),
+    (("minor", "tertiary", "unclassified", "classified unnumbered"), 48.0),
+    (("local", "residential", "street", "living"), 32.0),
+    (("track", "service", "restricted", "private", "path"), 20.0),
+)
+"""Speeds (km/h) by road class where a layer has classes but no speeds (OS Open Roads' `class`
+and OpenStreetMap's `highway`): typical speeds with junctions, not speed limits."""
+_SPEED_COLUMNS = ("speed_kph", "speed_kmh", "speed", "maxspeed", "max_speed", "speed_limit",
+                  "avg_speed")
+_MPH_COLUMNS = ("speed_mph", "maxspeed_mph", "speed_limit_mph")
+_CLASS_COLUMNS = ("class", "road_class", "roadclassification", "highway", "kind", "type")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "site_name", "title", "town", "label"),
@@ -271,7 +290,8 @@ def read_layer(
     if empty.size:
         raise InvalidLayer(f"{source}: {_label(frame, int(empty[0]))} has no geometry")
     types = np.asarray(shapely.get_type_id(geoms))
-    allowed = {"polygon": {3, 6}, "point": {0}, "any": {0, 1, 2, 3, 4, 5, 6}}[spec.geometry or "any"]
+    allowed = {"polygon": {3, 6}, "point": {0}, "line": {1, 5},
+               "any": {0, 1, 2, 3, 4, 5, 6}}[spec.geometry or "any"]
     wrong = np.flatnonzero(~np.isin(types, list(allowed)))
     if wrong.size:
         i = int(wrong[0])
@@ -298,6 +318,8 @@ def read_layer(
             fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
         frame.loc[frame.index[invalid], frame.geometry.name] = fixed
     frame = frame.to_crs(force_crs)
+    if kind == ROADS:
+        frame["speed_kph"] = _road_speeds(frame, source, info)
     if kind == FORCE_BOUNDARY:
         info["dissolved_from"] = len(frame)
         merged = shapely.union_all(frame.geometry.values)
@@ -311,6 +333,42 @@ def read_layer(
     info["features"] = len(frame)
     info["bounds"] = [round(float(v), 1) for v in frame.total_bounds]
     return ReferenceLayer(kind=kind, frame=frame, source=source, info=info)
+
+
+def _road_speeds(frame: pd.DataFrame, source: str, info: dict[str, Any]) -> np.ndarray:
+    """Each road's speed, km/h: from a speed column (km/h, or mph by its name), else from its
+    class (:data:`ROAD_CLASS_KMH`), else :data:`DEFAULT_ROAD_KMH`; ``info`` says which."""
+    lower = {str(c).casefold(): c for c in frame.columns if c != frame.geometry.name}
+    for names, factor in ((_SPEED_COLUMNS, 1.0), (_MPH_COLUMNS, 1.609344)):
+        column = next((lower[n] for n in names if n in lower), None)
+        if column is None:
+            continue
+        text = frame[column].astype(str).str.extract(r"([0-9]+(?:\.[0-9]+)?)")[0]
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        mph = frame[column].astype(str).str.contains("mph", case=False).to_numpy()
+        values = values * np.where(mph, 1.609344, factor)
+        bad = ~np.isfinite(values) | (values <= 0) | (values > 200)
+        if bad.all():
+            raise InvalidLayer(f"{source}: the speed column {column!r} has no usable speeds")
+        info["speed_column"] = column
+        if bad.any():
+            info["speeds_defaulted"] = int(bad.sum())
+            values[bad] = DEFAULT_ROAD_KMH
+        return values
+    column = next((lower[n] for n in _CLASS_COLUMNS if n in lower), None)
+    if column is not None:
+        classes = frame[column].astype(str).str.casefold()
+        values = np.full(len(frame), DEFAULT_ROAD_KMH)
+        known = np.zeros(len(frame), dtype=bool)
+        for words, kmh in reversed(ROAD_CLASS_KMH):  # the first match in the table wins
+            hit = classes.map(lambda c, w=words: any(x in c for x in w)).to_numpy(dtype=bool)
+            values[hit] = kmh
+            known |= hit
+        info["speed_from_class"] = column
+        info["speeds_defaulted"] = int((~known).sum())
+        return values
+    info["speed_default_kmh"] = DEFAULT_ROAD_KMH
+    return np.full(len(frame), DEFAULT_ROAD_KMH)
 
 
 _REFERENCE_COLUMNS = ("list_entry", "listentry", "list_entry_number", "desig_id", "reference",

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1", tags=["layers"])
 
 LayerKind = Literal[
     "force_boundary", "town_centres", "built_up_areas", "rural_urban_lookup", "heritage_sites",
-    "patrol_bases",
+    "patrol_bases", "roads",
 ]
 
 

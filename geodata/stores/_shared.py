@@ -94,10 +94,16 @@ def layer_rows(frame: pd.DataFrame | gpd.GeoDataFrame) -> tuple[list[str | None]
     if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
         geoms = list(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)))
     props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
-    prop_rows = [json.dumps(r, default=str) for r in props.to_dict("records")]
+    # missing values (NaN, NaT) become null: NaN is not JSON, and PostgreSQL refuses it
+    prop_rows = [json.dumps({k: None if _missing(v) else v for k, v in r.items()}, default=str)
+                 for r in props.to_dict("records")]
     names: list[str | None] = ([None if pd.isna(v) else str(v) for v in frame["name"]]
                                if "name" in frame.columns else [None] * len(frame))
     return names, prop_rows, geoms
+
+
+def _missing(value: Any) -> bool:
+    return bool(np.ndim(value) == 0 and pd.isna(value))
 
 
 def ingest_counts(summary: dict[str, Any]) -> tuple[int, int, int, int]:

@@ -209,13 +209,16 @@ def test_bad_query_parameters_are_422_naming_them(demo_client: TestClient, param
 def test_layers(demo_client: TestClient, client: TestClient):
     listed = demo_client.get("/v1/layers").json()
     assert {x["kind"] for x in listed} == {"force_boundary", "town_centres", "built_up_areas",
-                                           "rural_urban_lookup", "heritage_sites", "patrol_bases"}
+                                           "rural_urban_lookup", "heritage_sites", "patrol_bases",
+                                           "roads"}
     sites = demo_client.get("/v1/layers/heritage_sites").json()
     assert sites["type"] == "FeatureCollection" and "crs" not in sites
     assert len(sites["features"]) >= 10
     assert demo_client.get("/v1/layers/rural_urban_lookup").json()["rows"][0]["lsoa_code"]
     assert client.get("/v1/layers/town_centres").status_code == 404
-    assert demo_client.get("/v1/layers/roads").status_code == 422
+    roads = demo_client.get("/v1/layers/roads").json()["features"]
+    assert roads and all(f["properties"]["speed_kph"] > 0 for f in roads)
+    assert demo_client.get("/v1/layers/railways").status_code == 422
 
 
 def test_docs_work_offline(client: TestClient):

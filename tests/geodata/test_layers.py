@@ -141,8 +141,8 @@ def test_lookup_errors(tmp_path):
 
 
 def test_unknown_kind_and_missing_file(tmp_path):
-    with pytest.raises(InvalidLayer, match="unknown layer kind 'roads'"):
-        read_layer("roads", LAD)
+    with pytest.raises(InvalidLayer, match="unknown layer kind 'railways'"):
+        read_layer("railways", LAD)
     with pytest.raises(InvalidLayer, match="no such file"):
         read_layer("town_centres", tmp_path / "nope.geojson")
 
@@ -189,3 +189,24 @@ def test_shapefile_and_geopackage_layers(tmp_path):
         assert list(layer.frame["name"]) == ["Thornbury", "Elmsford"]
         assert layer.frame.crs.to_epsg() == 27700
         assert abs(layer.frame.geometry.iloc[0].centroid.x - 462500) < 1
+
+
+def test_roads_take_speeds_from_a_column_a_class_or_the_default(tmp_path):
+    lines = [{"type": "Feature", "properties": props,
+              "geometry": {"type": "LineString", "coordinates": [[-1.5, 54.0], [-1.4, 54.1]]}}
+             for props in ({"maxspeed": "30 mph"}, {"maxspeed": "50"}, {"maxspeed": None})]
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": lines}))
+    layer = read_layer("roads", path)
+    assert layer.frame["speed_kph"].round(1).tolist() == [48.3, 50.0, 48.0]
+    assert layer.info["speed_column"] == "maxspeed" and layer.info["speeds_defaulted"] == 1
+    for f, cls in zip(lines, ("A Road", "Local Road", "Motorway"), strict=True):
+        f["properties"] = {"class": cls}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": lines}))
+    assert read_layer("roads", path).frame["speed_kph"].tolist() == [64.0, 32.0, 96.0]
+    for f in lines:
+        f["properties"] = {}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": lines}))
+    assert read_layer("roads", path).info["speed_default_kmh"] == 48.0
+    with pytest.raises(InvalidLayer, match="needs lines"):
+        read_layer("roads", LAD)
