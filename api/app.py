@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.cache import ResultCache
 from api.errors import UploadTooLarge
-from api.routes import hotspots, incidents, layers, meta
+from api.routes import hotspots, incidents, layers, meta, plans
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
 from geodata.stores import Store, open_store
@@ -147,6 +147,7 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(layers.router)
     app.include_router(hotspots.router)
+    app.include_router(plans.router)
     app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)

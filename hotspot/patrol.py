@@ -615,6 +615,8 @@ def plan_patrols(
     visits_wanted = np.zeros(len(cand), dtype=np.int64)
     routes: list[Route] = []
     info: dict[str, Any] = {}
+    if not len(cand):
+        info["notes"] = ["the selection has no hotspots: there is nothing to visit"]
 
     def no_window(i: int) -> bool:
         if not windows[i]:

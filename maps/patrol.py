@@ -1,0 +1,280 @@
+"""Patrol plan pages: the planner's view, the printable briefing, the field view, and the plan as
+GeoJSON.
+
+All take the plan document the API serves (WGS84 longitude/latitude, local ISO times). Pages
+load the service's own Leaflet and scripts (``asset_base``), never a CDN; the plan travels as
+JSON in a ``<script type="application/json">`` element or from the API, and every text from
+data is written with ``textContent`` by the scripts or escaped by Jinja2 here: no data text is
+ever run as HTML or JavaScript. The briefing draws its maps as inline SVG, so it prints with no
+tiles and no script.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from jinja2 import Environment
+
+from maps.planner import OSM_ATTRIBUTION, OSM_TILES
+
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+UNIT_NAMES = {"rural_crime_team": "Rural Crime Team", "town_centre_officers":
+              "Town centre officers"}
+ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
+
+
+def _json_script(value: Any) -> str:
+    """JSON safe inside a script element (no ``</script>``, no ``<!--``)."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def _finite(*values: Any) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def plan_feature_collection(document: dict[str, Any]) -> dict[str, Any]:
+    """The plan as an RFC 7946 FeatureCollection: one MultiLineString per route (its legs),
+    a Point per stop (``kind`` stop or base, numbered ``seq``), a Point per hotspot left out
+    with its reason; the plan's totals and shift in ``metadata``."""
+    features: list[dict[str, Any]] = []
+    for r in document["routes"]:
+        legs = [leg for leg in r["legs"] if len(leg) >= 2]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "MultiLineString", "coordinates": legs},
+            "properties": {"kind": "route", "route": r["label"], "unit": r["unit"],
+                           "town": r["town"], **r["totals"]},
+        })
+        for s in r["stops"]:
+            if not _finite(s["lon"], s["lat"]):
+                continue
+            props = {k: v for k, v in s.items() if k not in ("lon", "lat")}
+            props["kind"] = "stop" if s["kind"] == "hotspot" else "base"
+            props["route"] = r["label"]
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                             "properties": props})
+    for h in document["hotspots"]:
+        if h["left_out"] and _finite(h["lon"], h["lat"]):
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [h["lon"], h["lat"]]},
+                "properties": {"kind": "left_out", "hotspot_id": h["hotspot_id"],
+                               "label": h["label"], "reason": h["left_out"], "why": h["why"],
+                               "score": h["score"]},
+            })
+    return {"type": "FeatureCollection", "features": features,
+            "metadata": {"plan_id": document.get("plan_id"), "shift": document["shift"],
+                         "totals": document["totals"], "travel": document["travel"],
+                         "attribution": document.get("attribution", "")}}
+
+
+_PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Patrol plan {{ plan_id }}</title>
+<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css">
+<link rel="stylesheet" href="{{ base }}/maps/plan.css">
+</head><body class="plan-page">
+<header><h1>Patrol plan {{ name or plan_id }}</h1>
+<p>{{ shift.start }} to {{ shift.end }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
+routes &middot; {{ totals.hotspots_visited }} hotspots visited, {{ totals.hotspots_left_out }}
+left out &middot; score covered {{ share }}
+&middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
+view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
+<main><div id="map" role="region" aria-label="Map of the plan"></div>
+<aside id="side"><h2>Routes</h2><div id="routes"></div>
+<h2>Visits against the plan</h2><p id="visit-summary">Loading visits&hellip;</p>
+<h2>Left out</h2><ul id="left-out"></ul></aside></main>
+<footer>{{ attribution }}</footer>
+<script type="application/json" id="plan-data">{{ data|safe }}</script>
+<script type="application/json" id="page-options">{{ options|safe }}</script>
+<script src="{{ base }}/leaflet/leaflet.js"></script>
+<script src="{{ base }}/maps/plan.js"></script>
+</body></html>
+""")
+
+
+def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES,
+                  tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static") -> str:
+    """The planner's view of a plan: route lines, numbered stops with their time windows,
+    the hotspots left out, and the visits logged so far (fetched from the API)."""
+    share = document["totals"].get("share_covered")
+    return _PLAN_PAGE.render(
+        plan_id=document.get("plan_id", ""), name=document.get("name"),
+        shift=document["shift"], totals=document["totals"],
+        share="-" if share is None else f"{share:.0%}", links=document.get("links", {}),
+        attribution=document.get("attribution", ""), base=asset_base.rstrip("/"),
+        data=_json_script(document),
+        options=_json_script({"tiles": tiles_url, "attribution": tiles_attribution,
+                              "colours": ROUTE_COLOURS,
+                              "visits": document.get("links", {}).get("visits")}),
+    )
+
+
+_FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="theme-color" content="#0b3d91">
+<title>Field view {{ plan_id }}</title>
+<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css">
+<link rel="stylesheet" href="{{ base }}/maps/field.css">
+</head><body>
+<header id="bar"><span id="status" role="status" aria-live="polite">Loading&hellip;</span>
+<button id="route-button" type="button">Route</button></header>
+<section id="next" aria-label="Next stop"></section>
+<div id="map" role="region" aria-label="Map"></div>
+<section id="stops" aria-label="Stops"><ol id="stop-list"></ol></section>
+<dialog id="visit-dialog"><form method="dialog" id="visit-form">
+<h2 id="visit-title">Mark visited</h2>
+<label for="visit-note">Note (optional)</label>
+<textarea id="visit-note" rows="4" maxlength="2000"></textarea>
+<div class="actions"><button type="button" id="visit-cancel" class="secondary">Cancel</button>
+<button type="submit" id="visit-save">Save visit</button></div></form></dialog>
+<dialog id="route-dialog"><form method="dialog"><h2>Which route?</h2>
+<div id="route-choices"></div></form></dialog>
+<script type="application/json" id="page-options">{{ options|safe }}</script>
+<script src="{{ base }}/leaflet/leaflet.js"></script>
+<script src="{{ base }}/maps/field.js"></script>
+</body></html>
+""")
+
+
+def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
+               tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static") -> str:
+    """The field view's page: a shell that fetches the plan (and keeps it offline)."""
+    base = asset_base.rstrip("/")
+    return _FIELD_PAGE.render(
+        plan_id=plan_id, base=base,
+        options=_json_script({
+            "plan_id": plan_id, "tiles": tiles_url, "attribution": tiles_attribution,
+            "data": f"/v1/patrol-plans/{plan_id}/field-data",
+            "visits": f"/v1/patrol-plans/{plan_id}/visits",
+            "worker": "/field/sw.js",
+            "assets": [f"{base}/leaflet/leaflet.js", f"{base}/leaflet/leaflet.css",
+                       f"{base}/maps/field.js", f"{base}/maps/field.css"],
+            "colours": ROUTE_COLOURS,
+        }),
+    )
+
+
+# --- the briefing --------------------------------------------------------------------------
+
+
+def _teams(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Routes grouped by team: the Rural Crime Team, then each town's officers."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in document["routes"]:
+        title = (UNIT_NAMES["rural_crime_team"] if r["unit"] == "rural_crime_team"
+                 else f"Town centre officers, {r['town']}")
+        groups.setdefault(title, []).append(r)
+    return list(groups.items())
+
+
+def _svg_map(routes: list[dict[str, Any]], width: float = 680.0, height: float = 360.0) -> str:
+    """The routes as an SVG (equirectangular, scaled by the latitude's cosine): lines, numbered
+    stops, bases as squares. Escaped text only."""
+    points = [(x, y) for r in routes for leg in r["legs"] for x, y in leg if _finite(x, y)]
+    points += [(s["lon"], s["lat"]) for r in routes for s in r["stops"]
+               if _finite(s["lon"], s["lat"])]
+    if not points:
+        return '<p class="no-map">No route to draw.</p>'
+    lons = [p[0] for p in points]
+    lats = [p[1] for p in points]
+    k = math.cos(math.radians((min(lats) + max(lats)) / 2))
+    span_x = max((max(lons) - min(lons)) * k, 1e-4)
+    span_y = max(max(lats) - min(lats), 1e-4)
+    pad = 24.0
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return (pad + (lon - min(lons)) * k * scale, height - pad - (lat - min(lats)) * scale)
+
+    parts = [f'<svg class="route-map" viewBox="0 0 {width:.0f} {height:.0f}" '
+             f'width="100%" role="img" aria-label="Map of the routes">',
+             f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#fff" '
+             'stroke="#999"/>']
+    for n, r in enumerate(routes):
+        colour = ROUTE_COLOURS[n % len(ROUTE_COLOURS)]
+        for leg in r["legs"]:
+            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in (xy(x, y) for x, y in leg
+                                                            if _finite(x, y)))
+            parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" '
+                         'stroke-width="3" stroke-linejoin="round"/>')
+        for s in r["stops"]:
+            if not _finite(s["lon"], s["lat"]):
+                continue
+            a, b = xy(s["lon"], s["lat"])
+            if s["kind"] == "base":
+                parts.append(f'<rect x="{a - 7:.1f}" y="{b - 7:.1f}" width="14" height="14" '
+                             'fill="#111"/>')
+            else:
+                parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="10" fill="{colour}" '
+                             'stroke="#fff" stroke-width="2"/>'
+                             f'<text x="{a:.1f}" y="{b + 4:.1f}" text-anchor="middle" '
+                             f'font-size="11" fill="#fff">{int(s["seq"])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_BRIEFING = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Briefing: patrol plan {{ plan_id }}</title>
+<style>
+@page { size: A4; margin: 12mm; }
+body { font: 11pt/1.35 system-ui, sans-serif; color: #111; margin: 0 auto; max-width: 190mm; }
+section.team { page-break-after: always; break-after: page; padding: 4mm 0; }
+section.team:last-of-type { page-break-after: auto; break-after: auto; }
+h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 13pt; margin: 3mm 0 1mm; }
+p.meta { margin: 0 0 2mm; color: #333; }
+table { border-collapse: collapse; width: 100%; font-size: 9.5pt; }
+th, td { border-bottom: 1px solid #bbb; padding: 1mm 1.5mm; text-align: left;
+  vertical-align: top; }
+th { background: #eee; } td.n { text-align: right; white-space: nowrap; }
+ul.look { margin: 0; padding-left: 4mm; } .route-map { max-height: 95mm; }
+footer { font-size: 8pt; color: #555; margin-top: 2mm; }
+@media screen { section.team { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
+</style></head><body>
+{% for title, routes in teams %}
+<section class="team">
+<h1>{{ title }}</h1>
+<p class="meta">Plan {{ name or plan_id }} &middot; shift {{ shift.start }} to {{ shift.end }}
+&middot; {{ routes|length }} {{ "route" if routes|length == 1 else "routes" }}</p>
+{{ maps[loop.index0]|safe }}
+{% for r in routes %}
+<h2>{{ r.label }}: {{ r.totals.stops }} stops, {{ (r.totals.distance_m / 1000)|round(1) }} km,
+{{ r.totals.start[11:16] }}&ndash;{{ r.totals.end[11:16] }}</h2>
+<table><thead><tr><th>#</th><th>Where</th><th>Arrive</th><th>Patrol</th><th>Window</th>
+<th>Look for</th></tr></thead><tbody>
+{% for s in r.stops %}
+<tr><td class="n">{{ s.seq }}</td><td>{{ s.name }}{% if s.visits and s.visits > 1 %}
+(visit {{ s.visit }} of {{ s.visits }}){% endif %}</td>
+<td class="n">{{ s.arrival[11:16] }}</td>
+<td class="n">{% if s.kind == "hotspot" %}{{ s.start[11:16] }}&ndash;{{ s.departure[11:16] }}
+{% else %}{{ "leave" if loop.first else "back" }}{% endif %}</td>
+<td>{% for w in s.windows or [] %}{{ w[0][11:16] }}&ndash;{{ w[1][11:16] }} {% endfor %}</td>
+<td>{% if s.look_for %}<ul class="look">{% for item in s.look_for %}<li><b>{{ item.label
+}}</b>{% if item.incidents %} ({{ item.incidents }}){% endif %}: {{ item.advice }}</li>
+{% endfor %}</ul>{% endif %}</td></tr>
+{% endfor %}
+</tbody></table>
+{% endfor %}
+<footer>{{ attribution }}</footer>
+</section>
+{% endfor %}
+{% if not teams %}<p>This plan has no routes.</p>{% endif %}
+</body></html>
+""")
+
+
+def briefing_page(document: dict[str, Any]) -> str:
+    """A printable briefing: one A4 page per team (the Rural Crime Team; each town's
+    officers) with an SVG map of its routes, the stops in order with times and windows, and
+    what to look for at each hotspot."""
+    teams = _teams(document)
+    return _BRIEFING.render(
+        teams=teams, maps=[_svg_map(routes) for _t, routes in teams],
+        plan_id=document.get("plan_id", ""), name=document.get("name"),
+        shift=document["shift"], attribution=document.get("attribution", ""))

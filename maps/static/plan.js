@@ -1,0 +1,101 @@
+/* The planner's view of a patrol plan: routes, numbered stops, time windows, left-out hotspots
+ * and the visits logged so far. Every text from data goes in with textContent. */
+(function () {
+  "use strict";
+  var plan = JSON.parse(document.getElementById("plan-data").textContent);
+  var opts = JSON.parse(document.getElementById("page-options").textContent);
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function hm(iso) { return iso ? iso.slice(11, 16) : ""; }
+  function windows(s) {
+    return (s.windows || []).map(function (w) { return hm(w[0]) + "\u2013" + hm(w[1]); }).join(", ");
+  }
+  function finite(v) { return typeof v === "number" && isFinite(v); }
+
+  var map = L.map("map", { zoomControl: true });
+  if (opts.tiles) {
+    L.tileLayer(opts.tiles, { attribution: opts.attribution, maxZoom: 19 }).addTo(map);
+  }
+  var bounds = L.latLngBounds([]);
+  var markers = {};
+  var items = {};
+  var routesBox = document.getElementById("routes");
+
+  plan.routes.forEach(function (r, i) {
+    var colour = opts.colours[i % opts.colours.length];
+    var lines = r.legs.map(function (leg) { return leg.map(function (p) { return [p[1], p[0]]; }); });
+    if (lines.length) {
+      var line = L.polyline(lines, { color: colour, weight: 5, opacity: 0.85 }).addTo(map);
+      line.bindTooltip(r.label, { sticky: true });
+      bounds.extend(line.getBounds());
+    }
+    var box = el("div", "route");
+    var h = el("h3");
+    var sw = el("span", "swatch"); sw.style.background = colour;
+    h.appendChild(sw);
+    h.appendChild(document.createTextNode(r.label + ": " + r.totals.stops + " stops, " +
+      (r.totals.distance_m / 1000).toFixed(1) + " km, " + hm(r.totals.start) + "\u2013" + hm(r.totals.end)));
+    box.appendChild(h);
+    var ol = el("ol");
+    r.stops.forEach(function (s) {
+      if (!finite(s.lon) || !finite(s.lat)) return;
+      if (s.kind === "base") {
+        var bm = L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: el("div", "base-mark"), iconSize: [20, 20] }) });
+        bm.bindTooltip(s.name).addTo(map);
+        return;
+      }
+      var num = el("div", "stop-number", s.seq);
+      num.style.background = colour;
+      var m = L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: num, iconSize: [28, 28] }) }).addTo(map);
+      var pop = el("div");
+      pop.appendChild(el("b", null, s.seq + ". " + s.name));
+      pop.appendChild(el("div", null, "Arrive " + hm(s.arrival) + ", patrol " + hm(s.start) + "\u2013" + hm(s.departure)));
+      pop.appendChild(el("div", null, "Window " + windows(s)));
+      if (s.visits > 1) pop.appendChild(el("div", null, "Visit " + s.visit + " of " + s.visits));
+      (s.look_for || []).forEach(function (item) {
+        pop.appendChild(el("div", null, item.label + ": " + item.advice));
+      });
+      m.bindPopup(pop);
+      m.bindTooltip(s.seq + ". " + s.name + " " + hm(s.start));
+      var li = el("li", null, hm(s.start) + " " + s.name + " (window " + windows(s) + ")");
+      ol.appendChild(li);
+      markers[s.stop_id] = num;
+      items[s.stop_id] = li;
+      bounds.extend([s.lat, s.lon]);
+    });
+    box.appendChild(ol);
+    routesBox.appendChild(box);
+  });
+
+  var left = document.getElementById("left-out");
+  plan.hotspots.forEach(function (h) {
+    if (!h.left_out) return;
+    left.appendChild(el("li", null, h.label + ": " + h.why));
+    if (finite(h.lon) && finite(h.lat)) {
+      L.circleMarker([h.lat, h.lon], { radius: 6, color: "#666", fillColor: "#bbb", fillOpacity: 0.8, weight: 1 })
+        .bindTooltip(h.label + ": " + h.why).addTo(map);
+      bounds.extend([h.lat, h.lon]);
+    }
+  });
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.1)); else map.setView([54, -1.5], 9);
+
+  var summary = document.getElementById("visit-summary");
+  if (opts.visits) {
+    fetch(opts.visits, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    }).then(function (v) {
+      summary.textContent = v.stops_visited + " of " + v.stops_planned + " stops visited (" +
+        v.visits.length + " visits logged)";
+      Object.keys(v.by_stop).forEach(function (id) {
+        if (markers[id]) markers[id].classList.add("visited");
+        if (items[id]) items[id].classList.add("visited");
+      });
+    }).catch(function () { summary.textContent = "Visits could not be loaded."; });
+  }
+})();
