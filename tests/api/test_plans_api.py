@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_a_plan_is_made_stored_and_served(app: TestClient, plan: dict) -> None:
         stops = r["stops"]
         assert stops[0]["kind"] == stops[-1]["kind"] == "base"
         assert stops[0]["name"] == stops[-1]["name"]
-        for a, b in zip(stops[:-1], stops[1:], strict=False):
+        for a, b in itertools.pairwise(stops):
             assert datetime.fromisoformat(b["arrival"]) >= datetime.fromisoformat(a["departure"])
         assert stops[-1]["arrival"] <= "2024-06-15T02:00+01:00"
         for s in stops[1:-1]:
