@@ -145,7 +145,18 @@ def serve(
         store = _open(url)
         if demo and store.count() == 0:
             _build_demo(store, settings.demo_files_dir(), as_json=as_json)
-    info = {"url": f"http://{host}:{port}/", "docs": f"http://{host}:{port}/docs",
+    certfile: str | None = None
+    keyfile: str | None = None
+    if settings.tls_certfile or settings.tls_keyfile:
+        missing = [n for n, f in (("HOTSPOT_TLS_CERTFILE", settings.tls_certfile),
+                                  ("HOTSPOT_TLS_KEYFILE", settings.tls_keyfile))
+                   if f is None or not Path(f).is_file()]
+        if missing:
+            raise _fail(f"HTTPS needs a certificate and its key: {', '.join(missing)} is not set or "
+                  "not a file", as_json)
+        certfile, keyfile = str(settings.tls_certfile), str(settings.tls_keyfile)
+    scheme = "https" if certfile else "http"
+    info = {"url": f"{scheme}://{host}:{port}/", "docs": f"{scheme}://{host}:{port}/docs",
             "database": url, "demo": demo, "incidents": store.count()}
     if as_json:
         print(json.dumps({"serving": info}), flush=True)
@@ -155,7 +166,7 @@ def serve(
         out.print(f"  API and map: {info['url']}   docs: {info['docs']}   (Ctrl+C stops)")
     logging.basicConfig(level=log_level.upper())
     uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
-                log_level=log_level.lower())
+                log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 # --- ingest -----------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "contributors", description="Attribution shown for the basemap tiles (HTML).")
     cache_entries: int = Field(64, ge=0, le=10_000,
                                description="Hotspot results kept in memory (0: no cache).")
+    tls_certfile: Path | None = Field(
+        None, description="A PEM certificate (with its chain): `hotspot serve` then speaks "
+        "HTTPS, which tablets need for the field view's offline mode and the officer's position "
+        "(browsers allow them only on https:// or on 127.0.0.1).")
+    tls_keyfile: Path | None = Field(None, description="The certificate's private key (PEM).")
 
     def store_url(self) -> str:
         """The force store's URL, defaulted."""

@@ -126,7 +126,8 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <button id="route-button" type="button">Route</button></header>
 <section id="next" aria-label="Next stop"></section>
 <div id="map" role="region" aria-label="Map"></div>
-<section id="stops" aria-label="Stops"><ol id="stop-list"></ol></section>
+<section id="stops" aria-label="Stops"><ol id="stop-list"></ol>
+<p id="attribution"></p></section>
 <dialog id="visit-dialog"><form method="dialog" id="visit-form">
 <h2 id="visit-title">Mark visited</h2>
 <label for="visit-note">Note (optional)</label>

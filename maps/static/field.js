@@ -242,7 +242,7 @@
       what.appendChild(el("small", null, hm(s.start) + "\u2013" + hm(s.departure) + " \u00b7 window " + windows(s) +
         (done[s.stop_id] ? " \u00b7 visited" : "")));
       li.appendChild(what);
-      var b = el("button", done[s.stop_id] ? "secondary" : "", done[s.stop_id] ? "Again" : "Visited");
+      var b = el("button", done[s.stop_id] ? "secondary" : "", done[s.stop_id] ? "Again" : "Mark visited");
       b.type = "button";
       b.setAttribute("aria-label", "Mark stop " + s.seq + " visited");
       b.addEventListener("click", function () { askVisit(s); });
@@ -301,6 +301,7 @@
   getJSON(opts.data).then(function (data) {
     state.plan = data.plan;
     state.heritage = data.heritage_sites;
+    document.getElementById("attribution").textContent = data.plan.attribution || "";
     drawHeritage();
     chooseRoute(load(ROUTE, null));
     document.body.setAttribute("data-ready", "1");

@@ -206,3 +206,43 @@ def test_db_upgrade_and_ingest_into_postgis(tmp_path: Path, postgres_url: str):
     assert info["store"]["kind"] == "postgis" and info["store"]["incidents"] == 5288
     down = run(tmp_path, "info", "--database", "postgresql://postgres@127.0.0.1:9/x", ok=False)
     assert down.returncode != 0 and "database" in (down.stderr + down.stdout)
+
+
+def test_serve_speaks_https_with_a_certificate(tmp_path: Path):
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    port = _free_port()
+    env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data"),
+           "HOTSPOT_TLS_CERTFILE": str(cert), "HOTSPOT_TLS_KEYFILE": str(key)}
+    env.pop("HOTSPOT_DATABASE_URL", None)
+    trust = ssl.create_default_context(cafile=str(cert))
+    with subprocess.Popen([HOTSPOT, "serve", "--port", str(port), "--database",
+                           str(tmp_path / "force.sqlite"), "--json"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            first = json.loads(proc.stdout.readline()) if proc.stdout else {}
+            assert first["serving"]["url"] == f"https://127.0.0.1:{port}/"
+            deadline = time.time() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"https://127.0.0.1:{port}/health", timeout=5,
+                                                context=trust) as r:
+                        assert r.status == 200
+                        break
+                except OSError:
+                    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                    assert time.time() < deadline, "the server did not come up"
+                    time.sleep(0.3)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    env.pop("HOTSPOT_TLS_KEYFILE")
+    half = subprocess.run([HOTSPOT, "serve", "--port", str(port), "--database",
+                           str(tmp_path / "force.sqlite"), "--json"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert half.returncode == 1
+    assert "HOTSPOT_TLS_KEYFILE" in json.loads(half.stdout)["error"]

@@ -1,0 +1,157 @@
+"""The Rural Crime Team's field view in a real headless Chromium with a tablet's viewport and
+touch, served by the real service: it keeps working offline once opened, and a stop marked
+visited with no signal reaches the server exactly once when the signal is back. The planner's
+view then shows the visit against the plan. Tiles point at a port where nothing listens: the
+layers must show without them.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from bench._server import CHROMIUM, CHROMIUM_ARGS, Server, serving
+from geodata.demo import load_demo
+from geodata.stores import SQLiteStore
+
+pytestmark = pytest.mark.browser
+DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+TABLET = {"viewport": {"width": 800, "height": 1280}, "device_scale_factor": 2,
+          "is_mobile": True, "has_touch": True,
+          "geolocation": {"latitude": 54.23, "longitude": -1.35},
+          "permissions": ["geolocation"]}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("field-demo") / "demo.sqlite"
+    store = SQLiteStore(db)
+    load_demo(store, demo_files)
+    store.close()
+    with serving(tmp_path_factory.mktemp("field-srv"), db, demo=True, tiles=DEAD_TILES) as s:
+        yield s
+
+
+def _json(url: str, body: dict | None = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def plan(server: Server) -> dict:
+    return _json(server.url + "/v1/patrol-plans", {
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 2}, "town_centre_officers": {"Thornbury": 1},
+        "time_limit_s": 0.5})
+
+
+def _outbox(page) -> int:
+    return page.evaluate("(k) => JSON.parse(localStorage.getItem(k) || '[]').length",
+                         "hotspot-outbox-" + page.evaluate(
+                             "JSON.parse(document.getElementById('page-options').textContent)"
+                             ".plan_id"))
+
+
+def test_field_view_works_offline_and_sends_a_visit_exactly_once(
+        browser: Browser, server: Server, plan: dict, tmp_path: Path) -> None:
+    context: BrowserContext = browser.new_context(**TABLET)
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    url = f"{server.url}/field/{plan['plan_id']}"
+    page.goto(url)
+    page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+                           timeout=20_000)
+    rural = next(r for r in plan["routes"] if r["unit"] == "rural_crime_team")
+    stops = [s for s in rural["stops"] if s["kind"] == "hotspot"]
+    assert page.locator("#stop-list li").count() == len(stops) > 3
+    assert page.locator(".stop-icon").count() == len(stops)  # drawn with no tiles
+    assert "Next: 1." in page.locator("#next h2").inner_text()
+    for b in page.locator("button").all():  # large touch targets
+        if b.is_visible():
+            box = b.bounding_box()
+            assert box and box["height"] >= 44 and box["width"] >= 44, b.inner_text()
+    page.locator(".leaflet-control.locate button").tap()
+    page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length > 0")
+
+    # no signal: the page, Leaflet and the plan come from the device
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    assert page.locator("#stop-list li").count() == len(stops)
+    assert "Offline" in page.locator("#status").inner_text()
+    page.locator("#next .mark-next").tap()
+    page.locator("#visit-note").fill("Gate open at the yard, quad bikes moved inside")
+    page.locator("#visit-save").tap()
+    assert _outbox(page) == 1
+    assert "waiting to send" in page.locator("#status").inner_text()
+    assert page.locator("#stop-list li.visited").count() == 1
+    assert "Next: 2." in page.locator("#next h2").inner_text()
+    page.screenshot(path=str(tmp_path / "field-offline.png"))
+    visits_url = f"{server.url}/v1/patrol-plans/{plan['plan_id']}/visits"
+    assert _json(visits_url)["visits"] == []
+
+    # the signal is back: the visit goes, once
+    context.set_offline(False)
+    page.wait_for_function("(k) => (localStorage.getItem(k) || '[]') === '[]'",
+                           arg="hotspot-outbox-" + plan["plan_id"], timeout=20_000)
+    page.reload()
+    page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
+    page.wait_for_timeout(500)
+    got = _json(visits_url)
+    assert len(got["visits"]) == 1
+    visit = got["visits"][0]
+    assert visit["stop_id"] == stops[0]["stop_id"]
+    assert visit["note"] == "Gate open at the yard, quad bikes moved inside"
+    assert page.locator("#stop-list li.visited").count() == 1  # known from the server now
+    assert "all visits sent" in page.locator("#status").inner_text()
+    assert not errors, errors
+
+    # the planner sees the visit against the plan
+    planner = browser.new_page()
+    planner.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/map")
+    planner.wait_for_selector(".stop-number.visited", timeout=10_000)
+    assert planner.locator(".stop-number.visited").count() == 1
+    assert "1 of" in planner.locator("#visit-summary").inner_text()
+    planner.close()
+    context.close()
+
+
+def test_first_load_is_under_one_megabyte_without_tiles(browser: Browser, server: Server,
+                                                        plan: dict) -> None:
+    context = browser.new_context(**TABLET)
+    page = context.new_page()
+    sizes: dict[str, int] = {}
+
+    def seen(response) -> None:
+        if response.url.startswith(server.url):
+            try:
+                sizes[response.url] = len(response.body())
+            except Exception:  # a redirect or an aborted request has no body
+                sizes.setdefault(response.url, 0)
+
+    page.on("response", seen)
+    page.goto(f"{server.url}/field/{plan['plan_id']}")
+    page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
+    page.wait_for_timeout(300)
+    total = sum(sizes.values())
+    assert 0 < total < 1_000_000, sizes
+    context.close()
