@@ -66,6 +66,7 @@ bench: $(STAMP) postgres
 	$(BIN)/python -m bench.hotspots
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.postgis
+	$(BIN)/python -m bench.patrol
 
 clean:
 	rm -rf $(VENV) build *.egg-info

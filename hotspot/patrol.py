@@ -636,6 +636,10 @@ def plan_patrols(
             for i, good in zip(rows, ok.tolist(), strict=True):
                 if not good:
                     reason[i] = "unreachable"
+            if not ok.any():
+                info.setdefault("notes", []).append(
+                    f"no hotspot can be reached from {rural_base.name}: is the base on the road "
+                    "network (near a road, on a piece joined to the rest)?")
             rows = [i for i, good in zip(rows, ok.tolist(), strict=True) if good]
         nodes = [_Node(i, 1, 1, windows[i], float(cand.score[i])) for i in rows]
         labels = [f"Rural Crime Team vehicle {v + 1}" for v in range(rural_vehicles)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
@@ -20,6 +21,18 @@ from jinja2 import Environment
 from maps.planner import OSM_ATTRIBUTION, OSM_TILES
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def when(iso: str) -> str:
+    """A local ISO time as a person reads it: ``Fri 14 Jun 2024 16:00``."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    return moment.strftime("%a %d %b %Y %H:%M")
+
+
+_ENV.filters["when"] = when
 UNIT_NAMES = {"rural_crime_team": "Rural Crime Team", "town_centre_officers":
               "Town centre officers"}
 ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
@@ -79,7 +92,7 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <link rel="stylesheet" href="{{ base }}/maps/plan.css">
 </head><body class="plan-page">
 <header><h1>Patrol plan {{ name or plan_id }}</h1>
-<p>{{ shift.start }} to {{ shift.end }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
+<p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
 routes &middot; {{ totals.hotspots_visited }} hotspots visited, {{ totals.hotspots_left_out }}
 left out &middot; score covered {{ share }}
 &middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
@@ -241,7 +254,8 @@ footer { font-size: 8pt; color: #555; margin-top: 2mm; }
 {% for title, routes in teams %}
 <section class="team">
 <h1>{{ title }}</h1>
-<p class="meta">Plan {{ name or plan_id }} &middot; shift {{ shift.start }} to {{ shift.end }}
+<p class="meta">Plan {{ name or plan_id }} &middot; shift {{ shift.start|when }} to
+{{ shift.end|when }}
 &middot; {{ routes|length }} {{ "route" if routes|length == 1 else "routes" }}</p>
 {{ maps[loop.index0]|safe }}
 {% for r in routes %}

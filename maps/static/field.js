@@ -123,6 +123,7 @@
   }
   var routeLayer = L.layerGroup().addTo(map);
   var heritageLayer = L.layerGroup().addTo(map);
+  var otherLayer = L.layerGroup().addTo(map);
   var me = null;
   var Locate = L.Control.extend({
     options: { position: "topright" },
@@ -251,6 +252,18 @@
     });
   }
 
+  function drawOthers() {
+    // the plan's other hotspots (other routes, left out): small grey marks, for what is nearby
+    otherLayer.clearLayers();
+    var mine = {};
+    routeStops().forEach(function (s) { mine[s.hotspot_id] = true; });
+    state.plan.hotspots.forEach(function (h) {
+      if (mine[h.hotspot_id] || !finite(h.lat) || !finite(h.lon)) return;
+      L.circleMarker([h.lat, h.lon], { radius: 6, color: "#444", weight: 1, fillColor: "#bbb", fillOpacity: 0.9 })
+        .bindTooltip(h.label + (h.why ? ": " + h.why : "")).addTo(otherLayer);
+    });
+  }
+
   function drawHeritage() {
     heritageLayer.clearLayers();
     if (!state.heritage) return;
@@ -271,6 +284,7 @@
     state.route = routes.filter(function (r) { return r.label === label; })[0] ||
       routes.filter(function (r) { return r.unit === "rural_crime_team"; })[0] || routes[0] || null;
     if (state.route) save(ROUTE, state.route.label);
+    drawOthers();
     document.getElementById("route-button").textContent = state.route ? state.route.label : "Route";
     render();
     var b = L.latLngBounds([]);

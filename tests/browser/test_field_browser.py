@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from bench._server import CHROMIUM, CHROMIUM_ARGS, Server, serving
+from bench.patrol import FIRST_LOAD_BYTES
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 
@@ -139,19 +140,9 @@ def test_first_load_is_under_one_megabyte_without_tiles(browser: Browser, server
                                                         plan: dict) -> None:
     context = browser.new_context(**TABLET)
     page = context.new_page()
-    sizes: dict[str, int] = {}
-
-    def seen(response) -> None:
-        if response.url.startswith(server.url):
-            try:
-                sizes[response.url] = len(response.body())
-            except Exception:  # a redirect or an aborted request has no body
-                sizes.setdefault(response.url, 0)
-
-    page.on("response", seen)
     page.goto(f"{server.url}/field/{plan['plan_id']}")
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
-    page.wait_for_timeout(300)
-    total = sum(sizes.values())
-    assert 0 < total < 1_000_000, sizes
+    sizes = page.evaluate(FIRST_LOAD_BYTES)
+    assert len(sizes) >= 5  # the page, Leaflet's script and style, the view's, the plan
+    assert 50_000 < sum(sizes) < 1_000_000, sizes
     context.close()

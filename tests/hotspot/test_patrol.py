@@ -324,3 +324,12 @@ def test_road_network_times_follow_speeds() -> None:
     assert foot[0, 1] == pytest.approx(10_000 / (4.8 / 3.6), rel=1e-6)  # walkers go direct
     line, dist = net.leg((0.0, 0.0), (10_000.0, 0.0), "vehicle")
     assert dist == pytest.approx(16_000) and len(line) >= 4
+
+
+def test_a_base_off_the_road_network_is_named() -> None:
+    net = RoadNetwork([LineString([(449_000, 450_000), (460_000, 450_000)])], [60.0])
+    d = plan_patrols(_table([{"x": 455_000, "y": 450_050}]), shift=SHIFT, travel=net, crs=CRS,
+                     rural_vehicles=1, rural_base=Base("Moor Top", 455_000.0, 480_000.0),
+                     options=PlanOptions(time_limit_s=0.1)).to_dict()
+    assert d["hotspots"][0]["left_out"] == "unreachable"
+    assert "Moor Top" in d["notes"][0]
