@@ -60,7 +60,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
-bench: $(STAMP) postgres
+bench: $(STAMP) postgres browser
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.hotspots

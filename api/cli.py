@@ -396,7 +396,7 @@ def _safe_url(url: str) -> str:
 @layers_app.command("add")
 def layers_add(
     kind: Annotated[str, typer.Argument(help="force_boundary, town_centres, built_up_areas, "
-                                        "rural_urban_lookup, heritage_sites or patrol_bases.")],
+                                        "rural_urban_lookup, heritage_sites, patrol_bases or roads.")],
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile or CSV.")],
     database: DatabaseOpt = None,
     name_column: Annotated[str | None, typer.Option(help="Column with names.")] = None,
