@@ -24,7 +24,8 @@ their peak hours. The busiest hotspots are revisited: the visits the officers ca
 shift (shift x officers / (dwell + a typical walk)) are shared out by score, at most one visit per
 two ``min_gap_min`` of a hotspot's peak hours; the peak hours of a hotspot visited k times are
 cut into k consecutive parts at randomly moved boundaries (seeded: the same request gives the
-same plan, another seed or day gives other gaps), and visit i must start in part i, at least
+same parts, another seed or day gives other gaps; the search itself runs for a set time, so a
+busier machine may find a slightly different route), and visit i must start in part i, at least
 half a gap from its boundaries, so that two visits start at least ``min_gap_min`` apart.
 Unpredictable gaps and short dwells are what the hot-spot policing trials found to work (Koper
 1995; Sherman and Weisburd 1995). The same OR-Tools model routes the officers, a revisit worth
