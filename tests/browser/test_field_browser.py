@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
-from bench._server import CHROMIUM, CHROMIUM_ARGS, Server, serving
+from bench._server import Server, serving
 from bench.patrol import FIRST_LOAD_BYTES
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
@@ -26,16 +26,6 @@ TABLET = {"viewport": {"width": 800, "height": 1280}, "device_scale_factor": 2,
           "is_mobile": True, "has_touch": True,
           "geolocation": {"latitude": 54.23, "longitude": -1.35},
           "permissions": ["geolocation"]}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

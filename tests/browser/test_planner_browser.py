@@ -14,26 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from bench._server import CHROMIUM, CHROMIUM_ARGS, Server, open_offline, serving
+from bench._server import Server, open_offline, serving
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 
 EVIL = ["<img src=x onerror=alert(1)>", "${alert(1)}", "Back`tick` Lane `+alert(1)+`"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
-                    "(or set HOTSPOT_CHROMIUM)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
