@@ -177,17 +177,43 @@ def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
 # --- the briefing --------------------------------------------------------------------------
 
 
-def _teams(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Routes grouped by team: the Rural Crime Team, then each town's officers."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+def _crews(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The routes with stops, each with its team's title: the Rural Crime Team's vehicles,
+    then each town's officers."""
+    out = []
     for r in document["routes"]:
+        if not r["totals"]["stops"]:
+            continue
         title = (UNIT_NAMES["rural_crime_team"] if r["unit"] == "rural_crime_team"
                  else f"Town centre officers, {r['town']}")
-        groups.setdefault(title, []).append(r)
-    return list(groups.items())
+        out.append((title, r))
+    return out
 
 
-def _svg_map(routes: list[dict[str, Any]], width: float = 680.0, height: float = 360.0) -> str:
+def _look_for_labels(stop: dict[str, Any]) -> str:
+    """A stop's two main categories by name (their advice is in the page's legend) and the
+    heritage sites it touches."""
+    items = stop.get("look_for") or []
+    cats = [i["label"] for i in items if i["category"] != "heritage_sites"][:2]
+    sites = [i["advice"] for i in items if i["category"] == "heritage_sites"]
+    return "; ".join(cats + sites)
+
+
+def _legend(route: dict[str, Any]) -> list[tuple[str, str]]:
+    """(category label, advice) for every category on the route, once, most frequent first."""
+    seen: dict[str, tuple[str, str, int]] = {}
+    for stop in route["stops"]:
+        cats = [i for i in stop.get("look_for") or [] if i["category"] != "heritage_sites"]
+        for item in cats[:2]:
+            if not item.get("advice"):
+                continue
+            label, advice, count = seen.get(item["category"], (item["label"], item["advice"], 0))
+            seen[item["category"]] = (label, advice, count + 1)
+    return [(label, advice) for label, advice, _c in
+            sorted(seen.values(), key=lambda v: -v[2])]
+
+
+def _svg_map(routes: list[dict[str, Any]], width: float = 680.0, height: float = 300.0) -> str:
     """The routes as an SVG (equirectangular, scaled by the latitude's cosine): lines, numbered
     stops, bases as squares. Escaped text only."""
     points = [(x, y) for r in routes for leg in r["legs"] for x, y in leg if _finite(x, y)]
@@ -237,59 +263,63 @@ _BRIEFING = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Briefing: patrol plan {{ plan_id }}</title>
 <style>
-@page { size: A4; margin: 12mm; }
-body { font: 11pt/1.35 system-ui, sans-serif; color: #111; margin: 0 auto; max-width: 190mm; }
-section.team { page-break-after: always; break-after: page; padding: 4mm 0; }
-section.team:last-of-type { page-break-after: auto; break-after: auto; }
-h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 13pt; margin: 3mm 0 1mm; }
+@page { size: A4; margin: 10mm; }
+body { font: 9.5pt/1.3 system-ui, sans-serif; color: #111; margin: 0 auto; max-width: 190mm; }
+section.crew { page-break-after: always; break-after: page; padding: 2mm 0; }
+section.crew:last-of-type { page-break-after: auto; break-after: auto; }
+h1 { font-size: 14pt; margin: 0 0 1mm; } h2 { font-size: 11pt; margin: 2mm 0 1mm; }
 p.meta { margin: 0 0 2mm; color: #333; }
-table { border-collapse: collapse; width: 100%; font-size: 9.5pt; }
-th, td { border-bottom: 1px solid #bbb; padding: 1mm 1.5mm; text-align: left;
+table { border-collapse: collapse; width: 100%; font-size: 8pt; table-layout: fixed; }
+col.n { width: 6mm; } col.where { width: 42mm; } col.t { width: 11mm; } col.p { width: 20mm; }
+col.w { width: 30mm; }
+th, td { border-bottom: 1px solid #bbb; padding: 0.6mm 1.2mm; text-align: left;
   vertical-align: top; }
 th { background: #eee; } td.n { text-align: right; white-space: nowrap; }
-ul.look { margin: 0; padding-left: 4mm; } .route-map { max-height: 95mm; }
-footer { font-size: 8pt; color: #555; margin-top: 2mm; }
-@media screen { section.team { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
+.route-map { display: block; }
+dl.legend { margin: 1.5mm 0 0; font-size: 8pt; } dl.legend dt { font-weight: 600; float: left;
+  margin-right: 1.5mm; } dl.legend dd { margin: 0 0 0.6mm; }
+footer { font-size: 7pt; color: #555; margin-top: 1mm; }
+@media screen { section.crew { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
 </style></head><body>
-{% for title, routes in teams %}
-<section class="team">
-<h1>{{ title }}</h1>
-<p class="meta">Plan {{ name or plan_id }} &middot; shift {{ shift.start|when }} to
-{{ shift.end|when }}
-&middot; {{ routes|length }} {{ "route" if routes|length == 1 else "routes" }}</p>
+{% for title, r in crews %}
+<section class="crew">
+<h1>{{ r.label }}</h1>
+<p class="meta">{{ title }} &middot; plan {{ name or plan_id }} &middot; shift {{ shift.start|when }} to
+{{ shift.end|when }} &middot; {{ r.totals.stops }} stops, {{ (r.totals.distance_m / 1000)|round(1) }} km,
+out {{ r.totals.start[11:16] }}, back {{ r.totals.end[11:16] }}</p>
 {{ maps[loop.index0]|safe }}
-{% for r in routes %}
-<h2>{{ r.label }}: {{ r.totals.stops }} stops, {{ (r.totals.distance_m / 1000)|round(1) }} km,
-{{ r.totals.start[11:16] }}&ndash;{{ r.totals.end[11:16] }}</h2>
-<table><thead><tr><th>#</th><th>Where</th><th>Arrive</th><th>Patrol</th><th>Window</th>
+<table><colgroup><col class="n"><col class="where"><col class="t"><col class="p"><col class="w">
+<col></colgroup>
+<thead><tr><th>#</th><th>Where</th><th>Arrive</th><th>Patrol</th><th>Window</th>
 <th>Look for</th></tr></thead><tbody>
 {% for s in r.stops %}
 <tr><td class="n">{{ s.seq }}</td><td>{{ s.name }}{% if s.visits and s.visits > 1 %}
-(visit {{ s.visit }} of {{ s.visits }}){% endif %}</td>
+(visit {{ s.visit }}/{{ s.visits }}){% endif %}</td>
 <td class="n">{{ s.arrival[11:16] }}</td>
 <td class="n">{% if s.kind == "hotspot" %}{{ s.start[11:16] }}&ndash;{{ s.departure[11:16] }}
 {% else %}{{ "leave" if loop.first else "back" }}{% endif %}</td>
 <td>{% for w in s.windows or [] %}{{ w[0][11:16] }}&ndash;{{ w[1][11:16] }} {% endfor %}</td>
-<td>{% if s.look_for %}<ul class="look">{% for item in s.look_for %}<li><b>{{ item.label
-}}</b>{% if item.incidents %} ({{ item.incidents }}){% endif %}: {{ item.advice }}</li>
-{% endfor %}</ul>{% endif %}</td></tr>
+<td>{{ labels(s) }}</td></tr>
 {% endfor %}
 </tbody></table>
-{% endfor %}
+<dl class="legend">{% for label, text in legend(r) %}<dt>{{ label }}:</dt><dd>{{ text }}</dd>
+{% endfor %}</dl>
 <footer>{{ attribution }}</footer>
 </section>
 {% endfor %}
-{% if not teams %}<p>This plan has no routes.</p>{% endif %}
+{% if not crews %}<p>This plan has no stops.</p>{% endif %}
 </body></html>
 """)
 
 
 def briefing_page(document: dict[str, Any]) -> str:
-    """A printable briefing: one A4 page per team (the Rural Crime Team; each town's
-    officers) with an SVG map of its routes, the stops in order with times and windows, and
-    what to look for at each hotspot."""
-    teams = _teams(document)
+    """A printable briefing: one A4 page per crew (each Rural Crime Team vehicle, each town
+    centre officer) with an SVG map of its route, the stops in order with times and windows,
+    and what to look for at each hotspot from its category mix."""
+    crews = _crews(document)
     return _BRIEFING.render(
-        teams=teams, maps=[_svg_map(routes) for _t, routes in teams],
+        crews=crews, legend=_legend, labels=_look_for_labels,
+        maps=[_svg_map([r], height=200.0 if r["totals"]["stops"] > 16 else 300.0)
+              for _t, r in crews],
         plan_id=document.get("plan_id", ""), name=document.get("name"),
         shift=document["shift"], attribution=document.get("attribution", ""))

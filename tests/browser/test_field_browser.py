@@ -8,6 +8,7 @@ layers must show without them.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +137,14 @@ def test_first_load_is_under_one_megabyte_without_tiles(browser: Browser, server
     assert len(sizes) >= 5  # the page, Leaflet's script and style, the view's, the plan
     assert 50_000 < sum(sizes) < 1_000_000, sizes
     context.close()
+
+
+def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Server,
+                                                  plan: dict) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/briefing")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    crews = [r for r in plan["routes"] if r["totals"]["stops"]]
+    assert pages == len(crews) >= 3
+    page.close()
