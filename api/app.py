@@ -10,15 +10,18 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.analysis import tile_url
 from api.cache import ResultCache
 from api.errors import UploadTooLarge
 from api.routes import hotspots, incidents, layers, meta, plans
+from api.security import SecurityHeaders
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
 from geodata.stores import Store, open_store
@@ -142,6 +145,14 @@ def create_app(
     app.state.demo = demo
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
+                           allow_headers=["Content-Type", "Authorization", "Accept"],
+                           expose_headers=["ETag", "X-Data-Version", "X-Bounds", "Location"],
+                           max_age=600)
+    app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
+                       https=settings.tls_certfile is not None)
     app.state.cache = ResultCache(settings.cache_entries)
     app.include_router(meta.router)
     app.include_router(incidents.router)

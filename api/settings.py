@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         "HTTPS, which tablets need for the field view's offline mode and the officer's position "
         "(browsers allow them only on https:// or on 127.0.0.1).")
     tls_keyfile: Path | None = Field(None, description="The certificate's private key (PEM).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins whose pages may call the API from a browser "
+        "(CORS), e.g. [\"https://intranet.force.local\"]; none by default.")
 
     def store_url(self) -> str:
         """The force store's URL, defaulted."""

@@ -67,6 +67,8 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     errors: list[str] = []
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and "Content Security Policy" in m.text else None)
     url = f"{server.url}/field/{plan['plan_id']}"
     page.goto(url)
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
@@ -119,10 +121,12 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
 
     # the planner sees the visit against the plan
     planner = browser.new_page()
+    planner.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     planner.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/map")
     planner.wait_for_selector(".stop-number.visited", timeout=10_000)
     assert planner.locator(".stop-number.visited").count() == 1
     assert "1 of" in planner.locator("#visit-summary").inner_text()
+    assert not [e for e in errors if "Failed to load resource" not in e], errors  # CSP holds
     planner.close()
     context.close()
 
