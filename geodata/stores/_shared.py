@@ -183,3 +183,20 @@ def route_lines_wkt(plan: dict[str, Any]) -> str | None:
         return None
     return "MULTILINESTRING (" + ", ".join(
         "(" + ", ".join(f"{x!r} {y!r}" for x, y in leg) + ")" for leg in legs) + ")"
+
+
+KEY_COLUMNS = ("key_id", "name", "role", "created_at", "revoked_at")
+AUDIT_COLUMNS = ("entry_id", "at", "key_id", "role", "action", "path", "filter", "rows")
+
+
+def key_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A stored API key (without its hash) as a dict."""
+    return dict(zip(KEY_COLUMNS, (_text(v) for v in row), strict=True))
+
+
+def audit_record(row: Sequence[Any]) -> dict[str, Any]:
+    """An audit log entry as a dict (the filter as JSON data)."""
+    out = dict(zip(AUDIT_COLUMNS, (_text(v) for v in row), strict=True))
+    if isinstance(out["filter"], str):
+        out["filter"] = json.loads(out["filter"])
+    return out

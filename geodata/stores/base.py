@@ -180,6 +180,36 @@ class Store(Protocol):
         """The visits logged against a plan, oldest first."""
         ...
 
+    def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
+        """Store an API key (its secret only as a hash); return it without the hash."""
+        ...
+
+    def key_hash(self, key_id: str) -> tuple[str, str] | None:
+        """(role, secret hash) of a key that is not revoked, or None."""
+        ...
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key, revoked ones too (never their hashes), oldest first."""
+        ...
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key; False if there is no such key or it was revoked already."""
+        ...
+
+    def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
+              filter: dict[str, Any], rows: int) -> None:
+        """Append an entry to the audit log (entries are never changed or deleted)."""
+        ...
+
+    def audit_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """Audit log entries, newest first (``before``: entries with a smaller id)."""
+        ...
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in the store under ``name``, made on first use (the session
+        signing key)."""
+        ...
+
     def health(self) -> dict[str, Any]:
         """Whether the store answers, and what it holds (never raises)."""
         ...

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
@@ -62,13 +63,17 @@ from geodata.schema import (
 from geodata.stores import _pgcopy
 from geodata.stores._columns import KeySet
 from geodata.stores._shared import (
+    AUDIT_COLUMNS,
     INGEST_COLUMNS,
+    KEY_COLUMNS,
     VISIT_COLUMNS,
+    audit_record,
     batch_identities,
     check_force_crs,
     check_purpose,
     incident_record,
     ingest_counts,
+    key_record,
     layer_rows,
     morton_order,
     now,
@@ -695,6 +700,66 @@ class PostGISStore:
                 "SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits WHERE plan_id = %s "
                 "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
         return [visit_record(r) for r in rows]
+
+    # -- access: keys, audit, secrets --------------------------------------------------------
+
+    def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
+        """Store an API key (see :class:`Store`)."""
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                "INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) "
+                "VALUES (%s, %s, %s, %s, now()) RETURNING " + ", ".join(KEY_COLUMNS),
+                (key_id, name, role, secret_hash)).fetchone()
+        assert row is not None
+        return key_record(row)
+
+    def key_hash(self, key_id: str) -> tuple[str, str] | None:
+        """(role, hash) of a live key, or None."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT role, secret_hash FROM api_keys WHERE key_id = %s "
+                               "AND revoked_at IS NULL", (key_id,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key, without hashes."""
+        with self._conn() as conn:
+            rows = conn.execute("SELECT " + ", ".join(KEY_COLUMNS) + " FROM api_keys "
+                                "ORDER BY created_at, key_id").fetchall()
+        return [key_record(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key."""
+        with self._conn() as conn, conn.transaction():
+            cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = %s "
+                               "AND revoked_at IS NULL", (key_id,))
+            return cur.rowcount == 1
+
+    def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
+              filter: dict[str, Any], rows: int) -> None:
+        """Append to the audit log."""
+        with self._conn() as conn, conn.transaction():
+            conn.execute("INSERT INTO audit_log (at, key_id, role, action, path, filter, rows) "
+                         "VALUES (now(), %s, %s, %s, %s, %s, %s)",
+                         (key_id, role, action, path, Jsonb(filter, dumps=_json_dumps),
+                          int(rows)))
+
+    def audit_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """Audit entries, newest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT " + ", ".join(AUDIT_COLUMNS) + " FROM audit_log WHERE entry_id < %s "
+                "ORDER BY entry_id DESC LIMIT %s", (before or 2**62, limit)).fetchall()
+        return [audit_record(r) for r in rows]
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in the store's metadata, made on first use."""
+        key = f"secret:{name}"
+        with self._conn() as conn, conn.transaction():
+            conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                         (key, secrets.token_hex(32)))
+            value = self._meta(conn, key)
+        assert value is not None
+        return value
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -52,13 +53,17 @@ from geodata.stores._columns import (
     encode_strings,
 )
 from geodata.stores._shared import (
+    AUDIT_COLUMNS,
     INGEST_COLUMNS,
+    KEY_COLUMNS,
     VISIT_COLUMNS,
+    audit_record,
     batch_identities,
     check_force_crs,
     check_purpose,
     incident_record,
     ingest_counts,
+    key_record,
     layer_rows,
     morton_order,
     now,
@@ -597,6 +602,60 @@ class SQLiteStore:
             "SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits WHERE plan_id = ? "
             "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
         return [visit_record(r) for r in rows]
+
+    # -- access: keys, audit, secrets --------------------------------------------------------
+
+    def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
+        """Store an API key (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            conn.execute("INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (key_id, name, role, secret_hash, now()))
+            row = conn.execute("SELECT " + ", ".join(KEY_COLUMNS) + " FROM api_keys "
+                               "WHERE key_id = ?", (key_id,)).fetchone()
+        return key_record(row)
+
+    def key_hash(self, key_id: str) -> tuple[str, str] | None:
+        """(role, hash) of a live key, or None."""
+        row = self._conn().execute("SELECT role, secret_hash FROM api_keys WHERE key_id = ? "
+                                   "AND revoked_at IS NULL", (key_id,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key, without hashes."""
+        rows = self._conn().execute("SELECT " + ", ".join(KEY_COLUMNS) + " FROM api_keys "
+                                    "ORDER BY created_at, key_id").fetchall()
+        return [key_record(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key."""
+        with self._transaction(immediate=True) as conn:
+            cur = conn.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? "
+                               "AND revoked_at IS NULL", (now(), key_id))
+        return cur.rowcount == 1
+
+    def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
+              filter: dict[str, Any], rows: int) -> None:
+        """Append to the audit log."""
+        with self._transaction(immediate=True) as conn:
+            conn.execute("INSERT INTO audit_log (at, key_id, role, action, path, filter, rows) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (now(), key_id, role, action, path,
+                          json.dumps(filter, default=str, sort_keys=True), int(rows)))
+
+    def audit_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        """Audit entries, newest first."""
+        rows = self._conn().execute(
+            "SELECT " + ", ".join(AUDIT_COLUMNS) + " FROM audit_log WHERE entry_id < ? "
+            "ORDER BY entry_id DESC LIMIT ?", (before or 2**62, limit)).fetchall()
+        return [audit_record(r) for r in rows]
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in the store's metadata, made on first use."""
+        key = f"secret:{name}"
+        with self._transaction(immediate=True) as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                         (key, secrets.token_hex(32)))
+            return str(self._meta(conn, key))
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
