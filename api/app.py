@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -17,10 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.access import openapi_roles
 from api.analysis import tile_url
 from api.cache import ResultCache
+from api.deps import authorize
 from api.errors import UploadTooLarge
-from api.routes import hotspots, incidents, layers, meta, plans
+from api.routes import access, hotspots, incidents, layers, meta, plans
 from api.security import SecurityHeaders
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
@@ -137,6 +140,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
     app.state.store = store
@@ -154,6 +158,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
     app.state.cache = ResultCache(settings.cache_entries)
+    app.include_router(access.router)
     app.include_router(meta.router)
     app.include_router(incidents.router)
     app.include_router(layers.router)
@@ -162,7 +167,20 @@ def create_app(
     app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)
+    _roles_in_openapi(app)
     return app
+
+
+def _roles_in_openapi(app: FastAPI) -> None:
+    """The OpenAPI document with each operation's roles (from :data:`api.access.ACCESS`)."""
+    plain = app.openapi
+
+    def with_roles() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_roles(plain())
+        return app.openapi_schema
+
+    app.openapi = with_roles  # type: ignore[method-assign]
 
 
 def _offline_docs(app: FastAPI) -> None:

@@ -52,6 +52,9 @@ layers_app = typer.Typer(help="Reference layers: force boundary, town centres, b
 app.add_typer(layers_app, name="layers")
 db_app = typer.Typer(help="The store's database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys: who may call the service, with which role.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -156,14 +159,27 @@ def serve(
                   "not a file", as_json)
         certfile, keyfile = str(settings.tls_certfile), str(settings.tls_keyfile)
     scheme = "https" if certfile else "http"
-    info = {"url": f"{scheme}://{host}:{port}/", "docs": f"{scheme}://{host}:{port}/docs",
-            "database": url, "demo": demo, "incidents": store.count()}
+    info: dict[str, Any] = {"url": f"{scheme}://{host}:{port}/",
+                            "docs": f"{scheme}://{host}:{port}/docs", "database": url,
+                            "demo": demo, "incidents": store.count()}
+    if demo:
+        info["keys"] = _demo_keys(store, settings.data_dir)
+        info["login"] = f"{scheme}://{host}:{port}/login"
     if as_json:
         print(json.dumps({"serving": info}), flush=True)
     else:
         out.print(f"Serving {'the demo force area' if demo else 'the force store'} "
                   f"({info['incidents']:,} incidents, {url})")
         out.print(f"  API and map: {info['url']}   docs: {info['docs']}   (Ctrl+C stops)")
+        if demo:
+            out.print(f"  Sign in at {info['login']} with the demo's admin key (every role's "
+                      f"key is in {settings.data_dir / 'demo-keys.json'}):")
+            out.print(f"  {info['keys']['admin']}", markup=False, highlight=False)
+            out.print(f"  API: curl -H 'Authorization: Bearer {info['keys']['analyst']}' "
+                      f"{info['url']}v1/hotspots", markup=False, highlight=False)
+        elif not store.list_keys():
+            out.print("  No API keys yet: make the first with "
+                      "hotspot keys create --name YOU --role admin")
     logging.basicConfig(level=log_level.upper())
     uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
                 log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile)
@@ -455,6 +471,81 @@ def layers_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
     for i in infos:
         out.print(f"{i['kind']:<20} {i['features']:>7,} features  from {i['source']} "
                   f"({i['added_at']})", markup=False)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+RoleOpt = Annotated[str, typer.Option(
+    help="admin, analyst (ingest, every read, plans), rural_team (hotspots, plans, visits) or "
+    "partner (aggregated hotspots only).")]
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Option(help="Who or what holds the key.")],
+                role: RoleOpt, database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """Make an API key; it is shown this once (the store keeps only a hash)."""
+    from api.access import ROLES, new_key
+
+    if role not in ROLES:
+        raise _fail(f"role must be one of {', '.join(ROLES)}", as_json)
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        token, record = new_key(_open(url), name=name, role=role)
+    if as_json:
+        print(json.dumps({"database": url, **record, "key": token}))
+        return
+    out.print(f"Key {record['key_id']} for {name} ({role}); keep it safe, it is shown once:")
+    out.print(token, markup=False, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the keys (never their secrets)."""
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        keys = _open(url).list_keys()
+    if as_json:
+        print(json.dumps({"database": url, "keys": keys}))
+        return
+    if not keys:
+        out.print("No keys yet: hotspot keys create --name NAME --role admin")
+    for k in keys:
+        state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "live"
+        out.print(f"{k['key_id']}  {k['role']:<11} {k['name']}  ({state})", markup=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (hotspot keys list).")],
+                database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """Revoke a key: it and its sessions stop working at once."""
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        done = _open(url).revoke_key(key_id)
+    if not done:
+        raise _fail(f"no live key {key_id}", as_json)
+    if as_json:
+        print(json.dumps({"key_id": key_id, "revoked": True}))
+    else:
+        out.print(f"Revoked {key_id}")
+
+
+def _demo_keys(store: Any, folder: Path) -> dict[str, str]:
+    """The demo's keys, one per role, kept in ``folder/demo-keys.json`` (the demo is
+    fictional; a force's keys are never written down)."""
+    from api.access import ROLES, check_key, new_key
+
+    path = folder / "demo-keys.json"
+    try:
+        kept = json.loads(path.read_text())
+        if all(check_key(store, kept.get(role, "")) for role in ROLES):
+            return {role: kept[role] for role in ROLES}
+    except (OSError, ValueError, AttributeError):
+        pass
+    keys = {role: new_key(store, name=f"demo {role}", role=role)[0] for role in ROLES}
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=1))
+    path.chmod(0o600)
+    return keys
 
 
 # --- analyse ----------------------------------------------------------------------------------

@@ -29,6 +29,28 @@ def get_taxonomy(request: Request) -> Taxonomy:
     return request.app.state.taxonomy
 
 
+def authorize(request: Request) -> None:
+    """Every route's gate: the roles :data:`api.access.ACCESS` declares for it (an endpoint not
+    declared there is refused to everyone)."""
+    from api.access import allowed_roles, principal
+    from api.errors import Forbidden, Unauthorized
+
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    roles = allowed_roles(request.method, path)
+    if roles is None:
+        raise Forbidden("nobody", ())
+    if not roles:
+        request.state.principal = None
+        return
+    who = principal(request, get_store(request))
+    if who is None:
+        raise Unauthorized()
+    if who.role not in roles:
+        raise Forbidden(who.role, roles)
+    request.state.principal = who
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]

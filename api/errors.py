@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from geodata.errors import (
     GeodataError,
@@ -35,6 +35,18 @@ class UploadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit:,} bytes")
         self.limit = limit
+
+
+class Unauthorized(Exception):
+    """No valid credentials (401; pages redirect to the sign-in page)."""
+
+
+class Forbidden(Exception):
+    """Valid credentials whose role may not do this (403)."""
+
+    def __init__(self, role: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"the {role} role may not do this; it needs one of: "
+                         f"{', '.join(allowed)}")
 
 
 class BadRequest(Exception):
@@ -80,6 +92,22 @@ def install(app: FastAPI) -> None:
                 return _answer(status, code, str(exc))
         log.error("unexpected data error", exc_info=exc)
         return _answer(500, "internal_error", "the request could not be completed")
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, _exc: Unauthorized) -> Response:
+        accept = request.headers.get("accept", "")
+        if request.method == "GET" and "text/html" in accept:
+            from api.routes.access import login_redirect
+
+            return login_redirect(request)
+        response = _answer(401, "unauthorized", "sign in: send an API key as "
+                           "'Authorization: Bearer hsk_...' (or sign in at /login for the pages)")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hotspot"'
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return _answer(403, "forbidden", str(exc))
 
     @app.exception_handler(UploadTooLarge)
     async def too_large(_request: Request, exc: UploadTooLarge) -> JSONResponse:

@@ -3,6 +3,7 @@ browser tests), and the headless Chromium that drives its pages."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -40,6 +41,23 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    key: str = ""
+    """An admin API key made for this run."""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The header that carries :attr:`key`."""
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def json(self, path: str, body: Any = None, *, content_type: str = "application/json",
+             timeout_s: float = 300.0) -> Any:
+        """GET (or POST ``body``) ``path`` with the admin key; the answer as JSON."""
+        data = None if body is None else (body if isinstance(body, bytes)
+                                          else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data,
+                                     headers={**self.auth, "Content-Type": content_type})
+        with urllib.request.urlopen(req, timeout=timeout_s) as r:
+            return json.loads(r.read())
 
     def peak_mb(self) -> float:
         """The server process's peak resident memory so far, MiB (Linux)."""
@@ -61,7 +79,16 @@ class Server:
 def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
           timeout_s: float = 120.0) -> Server:
     """Start ``hotspot serve`` on ``database`` (``tiles``: a tile URL, ``"none"``, or None for
-    the default) with its data directory and log in ``folder``; return once /health answers."""
+    the default) with its data directory and log in ``folder``; return once /health answers.
+    An admin key is made in the store first (:attr:`Server.key`)."""
+    from api.access import new_key
+    from geodata.stores import SQLiteStore
+
+    store = SQLiteStore(database)
+    try:
+        key, _record = new_key(store, name="benchmark or test run", role="admin")
+    finally:
+        store.close()
     port = free_port()
     env = dict(os.environ)
     env.pop("HOTSPOT_DATABASE_URL", None)
@@ -85,7 +112,7 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
                 if r.status == 200:
-                    return Server(url, process, log)
+                    return Server(url, process, log, key)
         except OSError:
             time.sleep(0.2)
     process.kill()
@@ -114,10 +141,19 @@ class Watch:
     local: list[str] = field(default_factory=list)
 
 
+def sign_in(page: Page, server_url: str, key: str) -> None:
+    """Sign in on the service's sign-in page, as a person would."""
+    page.goto(f"{server_url}/login")
+    page.fill("#key", key)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
 def open_offline(browser: Browser, url: str, *, wait_for: str = "path.hs-hotspot",
-                 timeout_ms: float = 15_000) -> tuple[Page, Watch]:
+                 timeout_ms: float = 15_000, key: str | None = None) -> tuple[Page, Watch]:
     """Open ``url`` in a new page with every address but 127.0.0.1 blocked (as on a machine
-    with no internet), and wait for ``wait_for`` to be in the DOM."""
+    with no internet), signed in with ``key`` first, and wait for ``wait_for`` to be in the
+    DOM."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     watch = Watch()
 
@@ -138,6 +174,9 @@ def open_offline(browser: Browser, url: str, *, wait_for: str = "path.hs-hotspot
     page.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watch.errors.append(f"uncaught: {e}"))
     page.on("dialog", dialog)
+    if key:
+        parts = urlsplit(url)
+        sign_in(page, f"{parts.scheme}://{parts.netloc}", key)
     page.goto(url, wait_until="load")
     page.wait_for_selector(wait_for, state="attached", timeout=timeout_ms)
     return page, watch

@@ -59,7 +59,8 @@ done(seconds=time.perf_counter() - t, bytes=size)
 class Client:
     """One kept-alive HTTP connection to the service."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: str = "") -> None:
+        self.auth = {"Authorization": f"Bearer {key}"} if key else {}
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
                                                timeout=600)
@@ -67,7 +68,7 @@ class Client:
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[float, bytes]:
         """(seconds, body) of a GET that must answer 200."""
         t = time.perf_counter()
-        self.conn.request("GET", path, headers=headers or {})
+        self.conn.request("GET", path, headers={**self.auth, **(headers or {})})
         r = self.conn.getresponse()
         body = r.read()
         seconds = time.perf_counter() - t
@@ -81,7 +82,7 @@ def _row(name: str, seconds: float, peak_mb: float, extra: str) -> None:
 
 
 def _api(server: Server, label: str, repeats: int) -> dict[str, float]:
-    c = Client(server.url)
+    c = Client(server.url, server.key)
     first, _ = c.get("/v1/hotspots?eps_m=149")  # the first request of a fresh process
     uncached = [c.get(f"/v1/hotspots?eps_m={150 + i / 10:g}")[0] for i in range(repeats)]
     kde = [c.get(f"/v1/hotspots?method=kde&bandwidth_m={250 + i:g}")[0] for i in range(repeats)]
@@ -104,7 +105,7 @@ def _api(server: Server, label: str, repeats: int) -> dict[str, float]:
 def _page(server: Server, label: str, browser_runs: int) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    c = Client(server.url)
+    c = Client(server.url, server.key)
     uncached, html = c.get("/?eps_m=151")
     cached, html = c.get("/?eps_m=151")
     assets = sum(len(c.get(p)[1]) for p in (
@@ -124,7 +125,8 @@ def _page(server: Server, label: str, browser_runs: int) -> dict[str, float]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for i in range(browser_runs + 1):
             t = time.perf_counter()
-            page, watch = open_offline(browser, f"{server.url}/?eps_m=151", timeout_ms=60_000)
+            page, watch = open_offline(browser, f"{server.url}/?eps_m=151", timeout_ms=60_000,
+                                       key=server.key)
             # interactive: Leaflet has drawn the hotspots and a click opens a popup
             page.evaluate("""() => {
                 const map = Object.values(window).find(v => v instanceof L.Map);

@@ -21,10 +21,8 @@ Run: ``make bench`` or ``python -m bench.patrol``.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from bench._runner import print_header, print_row, run_task
@@ -173,7 +171,7 @@ FIRST_LOAD_BYTES = """() => {
 def _field_first_load(n_incidents: int) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
-    from bench._server import CHROMIUM, CHROMIUM_ARGS, serving
+    from bench._server import CHROMIUM, CHROMIUM_ARGS, serving, sign_in
     from geodata.demo import load_demo, write_demo
     from geodata.stores import SQLiteStore
 
@@ -185,20 +183,17 @@ def _field_first_load(n_incidents: int) -> dict[str, float]:
         load_demo(store, files)
         store.close()
         with serving(folder, db, demo=True, tiles="none") as server:
-            body = json.dumps({"shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
-                               "rural_crime_team": {"vehicles": 2},
-                               "town_centre_officers": {"Thornbury": 2}}).encode()
-            req = urllib.request.Request(server.url + "/v1/patrol-plans", data=body,
-                                         headers={"Content-Type": "application/json"})
             t = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=300) as r:
-                plan = json.loads(r.read())
+            plan = server.json("/v1/patrol-plans", {
+                "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+                "rural_crime_team": {"vehicles": 2}, "town_centre_officers": {"Thornbury": 2}})
             post_s = time.perf_counter() - t
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                             args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 800, "height": 1280},
                                         is_mobile=True, has_touch=True)
+                sign_in(page, server.url, server.key)
                 t = time.perf_counter()
                 page.goto(f"{server.url}/field/{plan['plan_id']}")
                 page.wait_for_selector("body[data-ready='1']")

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -139,3 +140,14 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return p
 
     return _write
+
+
+def as_role(client: Any, role: str = "admin") -> Any:
+    """Give a started TestClient an API key of ``role``, made in its app's store."""
+    from api.access import new_key
+
+    app = client.app
+    store = app.state.store or app.state.open_store()
+    token, _record = new_key(store, name=f"test {role}", role=role)
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client

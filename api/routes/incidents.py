@@ -148,7 +148,18 @@ async def upload_incidents(
             status=415,
         )
     status = 201 if report["counts"]["accepted"] else 200
+    _audit(request, store, "ingest", {"source": report.get("source"), "format": format,
+                                      "records": report["counts"].get("records")},
+           int(report["counts"]["accepted"]))
     return JSONResponse(report, status_code=status)
+
+
+def _audit(request: Request, store: Store, action: str, filter: dict[str, Any],
+           rows: int) -> None:
+    """Append to the audit log: who did it (the caller's key), the filter, how many rows."""
+    who = getattr(request.state, "principal", None)
+    store.audit(key_id=who.key_id if who else None, role=who.role if who else None,
+                action=action, path=request.url.path, filter=filter, rows=rows)
 
 
 @dataclass
@@ -251,4 +262,6 @@ def list_incidents(
         "crs_note": f"geometry is WGS84 longitude/latitude; properties x, y are metres in "
         f"{store.crs}",
     }
+    _audit(request, store, "read_incidents", cast(dict[str, Any], body["filters"]),
+           len(features))
     return JSONResponse(body, media_type="application/geo+json")

@@ -14,7 +14,7 @@ from api.app import create_app
 from api.settings import Settings
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
-from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE
+from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
 LIMIT = 3 * 1024 * 1024
 
@@ -27,7 +27,7 @@ def settings_for(tmp_path: Path, **extra: object) -> Settings:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(tmp_path))) as c:
-        yield c
+        yield as_role(c)
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def demo_client(tmp_path: Path, demo_files) -> Iterator[TestClient]:
     store = SQLiteStore(tmp_path / "demo.sqlite")
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(tmp_path), store=store, demo=True)) as c:
-        yield c
+        yield as_role(c)
     store.close()
 
 

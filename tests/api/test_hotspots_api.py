@@ -18,7 +18,7 @@ from api.app import create_app
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for, upload
-from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE
+from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,14 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[T
     store = SQLiteStore(root / "demo.sqlite")
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
-        yield c
+        yield as_role(c)
     store.close()
 
 
 @pytest.fixture
 def force_client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(tmp_path))) as c:
-        yield c
+        yield as_role(c)
 
 
 def test_hotspots_are_rfc7946_geojson_with_parameters_and_version(demo_app: TestClient):
@@ -175,7 +175,8 @@ def test_concurrent_requests_compute_once_off_the_event_loop(demo_app: TestClien
 
     async def both() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     headers=dict(demo_app.headers)) as client:
             params = {"priority": "rural", "eps_m": "175"}
             return list(await asyncio.gather(
                 client.get("/v1/hotspots", params=params),

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from geodata.demo import load_demo
 from tests.api.test_api import settings_for
-from tests.conftest import STORE_KINDS, make_store
+from tests.conftest import STORE_KINDS, as_role, make_store
 
 SHIFT = {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"}  # a Friday evening
 BODY = {"name": "Friday lates", "shift": SHIFT, "rural_crime_team": {"vehicles": 2},
@@ -28,7 +28,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     store = make_store(request.param, root, request)
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
-        yield c
+        yield as_role(c)
     store.close()
 
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, POSTGRES_URL
+from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, POSTGRES_URL, as_role
 
 SCHEMA = "faults"
 
@@ -34,7 +34,7 @@ def app_url(postgres_url: str) -> str:
 def client(tmp_path: Path, app_url: str) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, database_url=app_url)
     with TestClient(create_app(settings)) as c:
-        yield c
+        yield as_role(c)
     with psycopg.connect(app_url.split("?")[0], autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 

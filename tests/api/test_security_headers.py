@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.security import tile_origin
 from tests.api.test_api import settings_for
+from tests.conftest import as_role
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = settings_for(tmp_path, tile_url="https://{s}.tiles.example.org/{z}/{x}/{y}.png")
     with TestClient(create_app(settings)) as c:
-        yield c
+        yield as_role(c)
 
 
 def _csp(headers) -> dict[str, str]:

@@ -7,16 +7,14 @@ layers must show without them.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from bench._server import Server, serving
+from bench._server import Server, serving, sign_in
 from bench.patrol import FIRST_LOAD_BYTES
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
@@ -39,19 +37,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Ser
         yield s
 
 
-def _json(url: str, body: dict | None = None) -> dict:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.loads(r.read())
-
-
 @pytest.fixture(scope="module")
 def plan(server: Server) -> dict:
-    return _json(server.url + "/v1/patrol-plans", {
+    return server.json("/v1/patrol-plans", {
         "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
         "rural_crime_team": {"vehicles": 2}, "town_centre_officers": {"Thornbury": 1},
         "time_limit_s": 0.5})
+
+
+def rural_key(server: Server) -> str:
+    """A key of the Rural Crime Team's role (what a tablet signs in with)."""
+    return server.json("/v1/keys", {"name": "RCT tablet", "role": "rural_team"})["key"]
 
 
 def _outbox(page) -> int:
@@ -70,6 +66,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     page.on("console", lambda m: errors.append(m.text)
             if m.type == "error" and "Content Security Policy" in m.text else None)
     url = f"{server.url}/field/{plan['plan_id']}"
+    sign_in(page, server.url, rural_key(server))
     page.goto(url)
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
@@ -100,8 +97,8 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     assert page.locator("#stop-list li.visited").count() == 1
     assert "Next: 2." in page.locator("#next h2").inner_text()
     page.screenshot(path=str(tmp_path / "field-offline.png"))
-    visits_url = f"{server.url}/v1/patrol-plans/{plan['plan_id']}/visits"
-    assert _json(visits_url)["visits"] == []
+    visits_path = f"/v1/patrol-plans/{plan['plan_id']}/visits"
+    assert server.json(visits_path)["visits"] == []
 
     # the signal is back: the visit goes, once
     context.set_offline(False)
@@ -110,7 +107,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     page.reload()
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
     page.wait_for_timeout(500)
-    got = _json(visits_url)
+    got = server.json(visits_path)
     assert len(got["visits"]) == 1
     visit = got["visits"][0]
     assert visit["stop_id"] == stops[0]["stop_id"]
@@ -121,6 +118,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
 
     # the planner sees the visit against the plan
     planner = browser.new_page()
+    sign_in(planner, server.url, server.key)
     planner.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     planner.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/map")
     planner.wait_for_selector(".stop-number.visited", timeout=10_000)
@@ -135,6 +133,7 @@ def test_first_load_is_under_one_megabyte_without_tiles(browser: Browser, server
                                                         plan: dict) -> None:
     context = browser.new_context(**TABLET)
     page = context.new_page()
+    sign_in(page, server.url, rural_key(server))
     page.goto(f"{server.url}/field/{plan['plan_id']}")
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
     sizes = page.evaluate(FIRST_LOAD_BYTES)
@@ -146,6 +145,7 @@ def test_first_load_is_under_one_megabyte_without_tiles(browser: Browser, server
 def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Server,
                                                   plan: dict) -> None:
     page = browser.new_page()
+    sign_in(page, server.url, server.key)
     page.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/briefing")
     pdf = page.pdf(format="A4", prefer_css_page_size=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))

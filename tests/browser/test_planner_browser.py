@@ -8,7 +8,6 @@ through ``executable_path`` (no browser download).
 
 from __future__ import annotations
 
-import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +62,8 @@ def _click_hotspot(page: Page, rank: int = 1) -> str:
 
 def test_the_planner_page_works_with_no_network(browser: Browser, offline_server: Server,
                                                 tmp_path: Path):
-    page, watch = open_offline(browser, offline_server.url + "/")
-    expected = json.loads(urllib.request.urlopen(offline_server.url + "/v1/hotspots").read())
+    page, watch = open_offline(browser, offline_server.url + "/", key=offline_server.key)
+    expected = offline_server.json("/v1/hotspots")
     hotspots = page.locator("path.hs-hotspot")
     assert hotspots.count() == len(expected["features"]) > 5
     for cls in ("town_centre", "rural", "heritage_site", "urban"):
@@ -91,7 +90,7 @@ def test_the_planner_page_works_with_no_network(browser: Browser, offline_server
 
 
 def test_the_controls_reload_the_page_through_the_api(browser: Browser, offline_server: Server):
-    page, watch = open_offline(browser, offline_server.url + "/")
+    page, watch = open_offline(browser, offline_server.url + "/", key=offline_server.key)
     everything = page.locator("path.hs-hotspot").count()
     page.select_option("#hs-controls select[name=priority]", "rural")
     page.select_option("#hs-controls select[name=method]", "kde")
@@ -111,7 +110,7 @@ def test_layers_still_show_when_the_basemap_cannot_load(browser: Browser, demo_d
                                                         tmp_path: Path):
     # the default basemap: OpenStreetMap, which cannot be reached from here
     with serving(tmp_path, demo_db, demo=True, tiles=None) as server:
-        page, watch = open_offline(browser, server.url + "/")
+        page, watch = open_offline(browser, server.url + "/", key=server.key)
         assert page.locator("path.hs-hotspot").count() > 5
         assert page.locator("#hs-legend").is_visible()
         assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
@@ -125,7 +124,9 @@ def test_layers_still_show_when_the_basemap_cannot_load(browser: Browser, demo_d
 
 def test_the_downloaded_page_opens_from_disk(browser: Browser, offline_server: Server,
                                              tmp_path: Path):
-    html = urllib.request.urlopen(offline_server.url + "/?download=1").read()
+    request = urllib.request.Request(offline_server.url + "/?download=1",
+                                     headers=offline_server.auth)
+    html = urllib.request.urlopen(request).read()
     plan = tmp_path / "plan.html"
     plan.write_bytes(html)
     page, watch = open_offline(browser, plan.as_uri())
@@ -147,12 +148,11 @@ def test_text_from_data_stays_text(browser: Browser, tmp_path: Path):
                      "properties": {"occurred_at": "2024-03-05T22:10:00Z",
                                     "crime_type": "Shoplifting", "location": EVIL[i % 3]}}
                     for i in range(12)]
-        request = urllib.request.Request(
-            server.url + "/v1/incidents", method="POST",
-            data=json.dumps({"type": "FeatureCollection", "features": features}).encode(),
-            headers={"content-type": "application/geo+json"})
-        assert urllib.request.urlopen(request).status == 201
-        page, watch = open_offline(browser, server.url + "/?min_samples=5")
+        report = server.json("/v1/incidents", {"type": "FeatureCollection",
+                                               "features": features},
+                             content_type="application/geo+json")
+        assert report["counts"]["accepted"] == 12
+        page, watch = open_offline(browser, server.url + "/?min_samples=5", key=server.key)
         assert page.locator("path.hs-hotspot").count() == 1
         text = _click_hotspot(page)
         for evil in EVIL:

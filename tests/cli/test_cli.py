@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str | urllib.request.Request) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.status, r.read()
 
@@ -127,7 +128,20 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
         assert status == 200 and b"/static/docs/swagger-ui-bundle.js" in page
         status, js = _get(f"http://127.0.0.1:{port}/static/docs/swagger-ui-bundle.js")
         assert status == 200 and len(js) > 100_000
-        status, body = _get(f"http://127.0.0.1:{port}/v1/incidents?limit=5&priority=rural")
+        serving = json.loads(proc.stdout.readline())["serving"] if proc.stdout else {}
+        assert serving["login"] == f"http://127.0.0.1:{port}/login"
+        assert set(serving["keys"]) == {"admin", "analyst", "rural_team", "partner"}
+        kept = tmp_path / "data" / "demo-keys.json"
+        assert json.loads(kept.read_text()) == serving["keys"]
+        assert kept.stat().st_mode & 0o777 == 0o600
+        url = f"http://127.0.0.1:{port}/v1/incidents?limit=5&priority=rural"
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
+            _get(url)
+        assert anonymous.value.code == 401
+        anonymous.value.close()
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {serving['keys']['analyst']}"})
+        status, body = _get(request)
         assert status == 200 and len(json.loads(body)["features"]) == 5
         assert (tmp_path / "data" / "demo-files" / "force-export.csv").exists()
     finally:
@@ -246,3 +260,19 @@ def test_serve_speaks_https_with_a_certificate(tmp_path: Path):
                           text=True, env=env, timeout=60)
     assert half.returncode == 1
     assert "HOTSPOT_TLS_KEYFILE" in json.loads(half.stdout)["error"]
+
+
+def test_keys_are_made_listed_and_revoked(tmp_path: Path):
+    db = str(tmp_path / "force.sqlite")
+    made = json.loads(run(tmp_path, "keys", "create", "--name", "PC Smith", "--role",
+                          "rural_team", "--database", db, "--json").stdout)
+    assert made["key"].startswith(f"hsk_{made['key_id']}_") and made["role"] == "rural_team"
+    listed = json.loads(run(tmp_path, "keys", "list", "--database", db, "--json").stdout)
+    assert [k["key_id"] for k in listed["keys"]] == [made["key_id"]]
+    assert "key" not in listed["keys"][0]
+    run(tmp_path, "keys", "revoke", made["key_id"], "--database", db, "--json")
+    again = run(tmp_path, "keys", "revoke", made["key_id"], "--database", db, "--json", ok=False)
+    assert again.returncode == 1 and "no live key" in json.loads(again.stdout)["error"]
+    bad = run(tmp_path, "keys", "create", "--name", "x", "--role", "root", "--database", db,
+              "--json", ok=False)
+    assert bad.returncode == 1 and "role must be one of" in json.loads(bad.stdout)["error"]

@@ -20,6 +20,7 @@ from geodata.stores import SQLiteStore
 from geodata.stores.postgis import PostGISStore
 from geodata.taxonomy import Taxonomy
 from hotspot import DBSCANHotspots
+from tests.conftest import as_role
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,7 @@ def test_the_analysis_and_the_api_cluster_in_the_database(demo_store: PostGISSto
     assert auto.value.field == "min_samples"
     settings = Settings(data_dir=tmp_path, database_url=f"{postgres_url}?schema=demo_dbscan")
     with TestClient(create_app(settings, demo=False)) as c:
+        as_role(c)
         r = c.get("/v1/hotspots", params={"engine": "postgis", "min_samples": 20,
                                           "priority": "rural"})
         assert r.status_code == 200, r.text
@@ -77,6 +79,7 @@ def test_the_analysis_and_the_api_cluster_in_the_database(demo_store: PostGISSto
             assert r.status_code == 422 and field in r.text, (bad, r.text)
     sqlite = SQLiteStore(tmp_path / "s.sqlite")
     with TestClient(create_app(Settings(data_dir=tmp_path), store=sqlite)) as c:
+        as_role(c)
         r = c.get("/v1/hotspots", params={"engine": "postgis", "min_samples": 5})
         assert r.status_code == 422 and r.json()["field"] == "engine"
     sqlite.close()

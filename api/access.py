@@ -1,0 +1,198 @@
+"""Who may call what: API keys, page sessions, roles, and the one table of each endpoint's roles.
+
+**Keys.** ``hsk_<key id>_<secret>``: the id is public (it names the key in lists and the audit
+log), the secret is 32 random bytes shown once, when the key is made (``hotspot keys create``
+or ``POST /v1/keys``); the store keeps only its SHA-256 (a random 256-bit secret needs no slow
+hash). A request presents a key as ``Authorization: Bearer <key>`` (or ``X-API-Key``).
+
+**Pages.** A person signs in at ``/login`` with a key; the service answers with a session
+cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS) holding a bearer token signed
+with the store's own secret (HMAC-SHA-256): the key id, the role and an expiry (12 hours). A
+revoked key ends its sessions at once (every request checks the key is live).
+
+**Roles.** ``admin`` (everything, keys, the audit log), ``analyst`` (ingest, every read, plans),
+``rural_team`` (hotspots, plans and their pages, logging visits), ``partner`` (aggregated
+hotspots only, once issue 7's privacy layer is in: today the taxonomy and health). No
+anonymous access to anything but ``/health``, the sign-in page, the API documentation and
+static files. :data:`ACCESS` is the one place each endpoint's roles are declared; the OpenAPI
+document shows them (``security`` and ``x-roles`` on every operation), and an endpoint missing
+from it is refused to everyone (a test checks every route is in it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from api.errors import BadRequest
+from geodata.stores import Store
+
+ROLES = ("admin", "analyst", "rural_team", "partner")
+PUBLIC: tuple[str, ...] = ()
+"""No role needed."""
+STAFF = ("admin", "analyst")
+FIELD = ("admin", "analyst", "rural_team")
+EVERYONE = ROLES
+SESSION_COOKIE = "hotspot_session"
+SESSION_S = 12 * 3600
+_KEY = re.compile(r"^hsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/field/sw.js"): PUBLIC,
+    ("GET", "/v1/taxonomy"): EVERYONE,
+    ("GET", "/v1/whoami"): EVERYONE,
+    ("GET", "/v1/ingests"): STAFF,
+    ("POST", "/v1/incidents"): STAFF,
+    ("GET", "/v1/incidents"): STAFF,
+    ("GET", "/v1/layers"): FIELD,
+    ("GET", "/v1/layers/{kind}"): FIELD,
+    ("GET", "/v1/hotspots"): FIELD,
+    ("GET", "/v1/density"): FIELD,
+    ("GET", "/v1/hotspots/map"): FIELD,
+    ("GET", "/"): FIELD,
+    ("POST", "/v1/patrol-plans"): STAFF,
+    ("GET", "/v1/patrol-plans"): FIELD,
+    ("GET", "/v1/patrol-plans/{plan_id}"): FIELD,
+    ("GET", "/v1/patrol-plans/{plan_id}/map"): FIELD,
+    ("GET", "/v1/patrol-plans/{plan_id}/briefing"): FIELD,
+    ("GET", "/v1/patrol-plans/{plan_id}/field-data"): FIELD,
+    ("POST", "/v1/patrol-plans/{plan_id}/visits"): FIELD,
+    ("GET", "/v1/patrol-plans/{plan_id}/visits"): FIELD,
+    ("GET", "/field/{plan_id}"): FIELD,
+    ("GET", "/v1/keys"): ("admin",),
+    ("POST", "/v1/keys"): ("admin",),
+    ("DELETE", "/v1/keys/{key_id}"): ("admin",),
+    ("GET", "/v1/audit"): ("admin",),
+}
+"""(method, path template) -> the roles allowed; ``PUBLIC`` (empty): anyone."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's id and role, and how it came (``key`` or ``session``)."""
+
+    key_id: str
+    role: str
+    via: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_key(store: Store, *, name: str, role: str) -> tuple[str, dict[str, Any]]:
+    """Make a key: return the full key (shown once) and its stored record."""
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}", field="role")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise BadRequest("a key needs a name of 1 to 100 characters", field="name")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    record = store.add_key(key_id, name=name, role=role, secret_hash=_hash(secret))
+    return f"hsk_{key_id}_{secret}", record
+
+
+def check_key(store: Store, token: str) -> Principal | None:
+    """The principal of a live key, or None."""
+    match = _KEY.match(token.strip())
+    if not match:
+        return None
+    found = store.key_hash(match.group(1))
+    if found is None:
+        return None
+    role, stored = found
+    if not hmac.compare_digest(stored, _hash(match.group(2))):
+        return None
+    return Principal(match.group(1), role, "key")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def session_token(store: Store, principal: Principal, now: float | None = None) -> str:
+    """A signed session token for ``principal`` (expires after :data:`SESSION_S`)."""
+    body = json.dumps({"k": principal.key_id, "r": principal.role,
+                       "e": int((now or time.time()) + SESSION_S)}, separators=(",", ":"))
+    payload = _b64(body.encode())
+    sig = hmac.new(store.secret("session").encode(), payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(sig)}"
+
+
+def check_session(store: Store, token: str) -> Principal | None:
+    """The principal of a valid, unexpired session whose key is still live, or None."""
+    try:
+        payload, sig = token.split(".", 1)
+        want = hmac.new(store.secret("session").encode(), payload.encode(),
+                        hashlib.sha256).digest()
+        if not hmac.compare_digest(want, _unb64(sig)):
+            return None
+        data = json.loads(_unb64(payload))
+        if int(data["e"]) < time.time():
+            return None
+        found = store.key_hash(str(data["k"]))
+        if found is None or found[0] != data["r"]:
+            return None
+        return Principal(str(data["k"]), str(data["r"]), "session")
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def principal(request: Request, store: Store) -> Principal | None:
+    """Who the request comes from (a key in a header, else a session cookie), or None."""
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else \
+        request.headers.get("x-api-key", "").strip()
+    if token:
+        return check_key(store, token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return check_session(store, cookie) if cookie else None
+
+
+def allowed_roles(method: str, path: str) -> tuple[str, ...] | None:
+    """The roles allowed on an endpoint; None if the endpoint is not in :data:`ACCESS`."""
+    if method == "HEAD":
+        method = "GET"
+    return ACCESS.get((method, path))
+
+
+def openapi_roles(schema: dict[str, Any]) -> dict[str, Any]:
+    """Mark every operation of an OpenAPI document with its roles and security schemes."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {}).update({
+        "apiKey": {"type": "http", "scheme": "bearer",
+                   "description": "An API key (hsk_...) as a bearer token"},
+        "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                    "description": "The pages' session, from /login"},
+    })
+    for path, operations in schema.get("paths", {}).items():
+        for method, op in operations.items():
+            roles = allowed_roles(method.upper(), path)
+            if roles is None:
+                continue
+            op["x-roles"] = list(roles) or ["public"]
+            if roles:
+                op["security"] = [{"apiKey": []}, {"session": []}]
+                op.setdefault("description", "")
+                op["description"] = (op["description"] + f"\n\nRoles: {', '.join(roles)}.")
+    return schema

@@ -1,0 +1,143 @@
+"""Signing in and out of the pages, who am I, API keys (admin) and the audit log (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.access import (
+    ROLES,
+    SESSION_COOKIE,
+    SESSION_S,
+    check_key,
+    new_key,
+    session_token,
+)
+from api.deps import SettingsDep, StoreDep
+from api.errors import BadRequest
+
+router = APIRouter(tags=["access"])
+
+_LOGIN = Environment(autoescape=True).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in: Hotspot</title>
+<style>
+body { font: 18px/1.4 system-ui, sans-serif; max-width: 30rem; margin: 3rem auto; padding: 0 1rem; }
+label { display: block; margin: 1rem 0 0.3rem; font-weight: 600; }
+input { width: 100%; box-sizing: border-box; font: 16px monospace; min-height: 48px; padding: 0 8px; }
+button { margin-top: 1rem; min-height: 48px; padding: 0 24px; font: 600 18px system-ui;
+  background: #0b3d91; color: #fff; border: 0; border-radius: 8px; }
+.error { color: #b91c1c; font-weight: 600; }
+</style></head><body>
+<h1>Sign in</h1>
+<p>Paste the API key you were given (it starts <code>hsk_</code>). An administrator makes keys
+with <code>hotspot keys create</code>.</p>
+{% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
+<form method="post" action="/login">
+<label for="key">API key</label>
+<input id="key" name="key" type="password" autocomplete="off" required>
+<input type="hidden" name="next" value="{{ next }}">
+<button type="submit">Sign in</button>
+</form></body></html>
+""")
+
+
+def _safe_next(value: str | None) -> str:
+    """A local path to go back to (never another site)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(next: str | None = Query(None, max_length=2000)) -> HTMLResponse:
+    """The sign-in page of the pages (the planner's map, plans, the field view)."""
+    return HTMLResponse(_LOGIN.render(next=_safe_next(next), error=None))
+
+
+@router.post("/login", include_in_schema=False)
+def login(request: Request, store: StoreDep, settings: SettingsDep,
+          key: Annotated[str, Form(max_length=200)],
+          next: Annotated[str | None, Form(max_length=2000)] = None) -> Response:
+    """Check the key and start a session (a signed cookie), then go back where the person
+    was going."""
+    who = check_key(store, key)
+    if who is None:
+        return HTMLResponse(_LOGIN.render(next=_safe_next(next),
+                                          error="That key is not valid (or was revoked)."),
+                            status_code=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_token(store, who), max_age=SESSION_S,
+                        httponly=True, samesite="strict",
+                        secure=settings.tls_certfile is not None, path="/")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout() -> Response:
+    """End the session."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/v1/whoami")
+def whoami(request: Request) -> dict[str, Any]:
+    """The caller's key id and role."""
+    p = request.state.principal
+    return {"key_id": p.key_id, "role": p.role, "via": p.via}
+
+
+class KeyIn(BaseModel):
+    """A key to make."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100, description="Who or what holds it.")
+    role: Literal["admin", "analyst", "rural_team", "partner"]
+
+
+@router.get("/v1/keys")
+def list_keys(store: StoreDep) -> list[dict[str, Any]]:
+    """Every key (never its secret), revoked ones too."""
+    return store.list_keys()
+
+
+@router.post("/v1/keys", status_code=201)
+def create_key(body: KeyIn, store: StoreDep) -> JSONResponse:
+    """Make a key; the answer holds the key itself, shown this once."""
+    token, record = new_key(store, name=body.name, role=body.role)
+    return JSONResponse({**record, "key": token}, status_code=201)
+
+
+@router.delete("/v1/keys/{key_id}")
+def revoke_key(key_id: str, store: StoreDep) -> dict[str, Any]:
+    """Revoke a key (its sessions end too)."""
+    if not store.revoke_key(key_id):
+        raise BadRequest(f"no live key {key_id}", field="key_id", status=404)
+    return {"key_id": key_id, "revoked": True}
+
+
+@router.get("/v1/audit")
+def audit(store: StoreDep, limit: int = Query(100, ge=1, le=1000),
+          before: int | None = Query(None, ge=1)) -> dict[str, Any]:
+    """The audit log, newest first: who read incident-level data or ingested, when, with
+    which filter, how many rows (``before``: the next page)."""
+    entries = store.audit_log(limit, before)
+    more = f"/v1/audit?limit={limit}&before={entries[-1]['entry_id']}" \
+        if len(entries) == limit else None
+    return {"entries": entries, "next": more}
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Where a person with no session is sent: the sign-in page, then back."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+__all__ = ["ROLES", "login_redirect", "router"]

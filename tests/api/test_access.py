@@ -1,0 +1,161 @@
+"""Access control through the real app: keys, roles, sessions for the pages, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.access import ACCESS, ROLES, new_key
+from api.app import create_app
+from geodata.demo import load_demo
+from geodata.stores import SQLiteStore
+from tests.api.test_api import settings_for, upload
+from tests.conftest import NORTH_YORKSHIRE
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[tuple[TestClient,
+                                                                                 dict[str, str]]]:
+    root = tmp_path_factory.mktemp("access")
+    store = SQLiteStore(root / "demo.sqlite")
+    load_demo(store, demo_files)
+    keys = {role: new_key(store, name=role, role=role)[0] for role in ROLES}
+    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+        yield c, keys
+    store.close()
+
+
+def _as(keys: dict[str, str], role: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys[role]}"} if role else {}
+
+
+def test_nothing_but_health_docs_and_sign_in_is_open(demo) -> None:
+    c, _keys = demo
+    for path in ("/health", "/docs", "/redoc", "/openapi.json", "/login", "/field/sw.js",
+                 "/static/leaflet/leaflet.js"):
+        assert c.get(path).status_code == 200, path
+    for path in ("/v1/incidents", "/v1/hotspots", "/v1/density", "/v1/layers",
+                 "/v1/patrol-plans", "/v1/taxonomy", "/v1/ingests", "/v1/keys", "/v1/audit"):
+        r = c.get(path)
+        assert r.status_code == 401, path
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert "Authorization: Bearer" in r.json()["detail"]
+    page = c.get("/v1/hotspots/map", params={"priority": "rural"},
+                 headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fv1%2Fhotspots%2Fmap%3Fpriority%3Drural"
+    bad = {"Authorization": "Bearer hsk_000000000000_" + "x" * 43}
+    assert c.get("/v1/hotspots", headers=bad).status_code == 401
+    assert c.get("/v1/hotspots", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("GET", "/v1/incidents?limit=1", {"admin", "analyst"}),
+    ("GET", "/v1/hotspots?priority=rural", {"admin", "analyst", "rural_team"}),
+    ("GET", "/v1/layers", {"admin", "analyst", "rural_team"}),
+    ("GET", "/v1/patrol-plans", {"admin", "analyst", "rural_team"}),
+    ("GET", "/v1/taxonomy", set(ROLES)),
+    ("GET", "/v1/ingests", {"admin", "analyst"}),
+    ("GET", "/v1/keys", {"admin"}),
+    ("GET", "/v1/audit", {"admin"}),
+])
+def test_roles(demo, method: str, path: str, allowed: set[str]) -> None:
+    c, keys = demo
+    for role in ROLES:
+        r = c.request(method, path, headers=_as(keys, role))
+        if role in allowed:
+            assert r.status_code == 200, (role, path, r.text)
+        else:
+            assert r.status_code == 403, (role, path)
+            assert role in r.json()["detail"]
+
+
+def test_only_staff_ingest_and_make_plans(demo) -> None:
+    c, keys = demo
+    for role in ("rural_team", "partner"):
+        with NORTH_YORKSHIRE.open("rb") as f:
+            r = c.post("/v1/incidents", headers=_as(keys, role),
+                       files={"file": ("x.csv", f, "text/csv")})
+        assert r.status_code == 403
+        assert c.post("/v1/patrol-plans", headers=_as(keys, role), json={}).status_code == 403
+
+
+def test_every_endpoint_declares_its_roles(demo) -> None:
+    c, _keys = demo
+    spec = c.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            assert (method.upper(), path) in ACCESS, (method, path)
+            assert op["x-roles"], (method, path)
+            if op["x-roles"] != ["public"]:
+                assert op["security"] == [{"apiKey": []}, {"session": []}]
+    hidden = [("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
+              ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/field/sw.js")]
+    assert all(h in ACCESS for h in hidden)
+    assert "apiKey" in spec["components"]["securitySchemes"]
+
+
+def test_pages_sign_in_with_a_session_cookie(demo) -> None:
+    c, keys = demo
+    with TestClient(c.app) as browser:
+        form = browser.get("/login?next=/v1/hotspots/map%3Fpriority%3Drural")
+        assert 'name="next" value="/v1/hotspots/map?priority=rural"' in form.text
+        wrong = browser.post("/login", data={"key": "hsk_nope", "next": "/"})
+        assert wrong.status_code == 401 and "not valid" in wrong.text
+        r = browser.post("/login", data={"key": keys["rural_team"], "next": "//evil.example/x"},
+                         follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"  # never off-site
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert browser.get("/v1/whoami").json() == {"key_id": keys["rural_team"][4:16],
+                                                    "role": "rural_team", "via": "session"}
+        assert browser.get("/", params={"priority": "rural"}).status_code == 200
+        assert browser.get("/v1/incidents").status_code == 403  # the role still counts
+        forged = browser.cookies["hotspot_session"][:-2] + "xx"
+        browser.cookies.clear()
+        browser.cookies.set("hotspot_session", forged)
+        assert browser.get("/v1/whoami").status_code == 401  # a forged signature
+
+
+def test_keys_are_made_and_revoked_by_admins(demo) -> None:
+    c, keys = demo
+    made = c.post("/v1/keys", headers=_as(keys, "admin"),
+                  json={"name": "BCRP partner", "role": "partner"})
+    assert made.status_code == 201 and made.json()["key"].startswith("hsk_")
+    token = made.json()["key"]
+    listed = c.get("/v1/keys", headers=_as(keys, "admin")).json()
+    assert made.json()["key_id"] in {k["key_id"] for k in listed}
+    assert all("key" not in k and "secret_hash" not in k for k in listed)
+    assert c.get("/v1/taxonomy", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert c.post("/v1/keys", headers=_as(keys, "admin"),
+                  json={"name": "x", "role": "superuser"}).status_code == 422
+    with TestClient(c.app) as browser:  # a session of the key ends with it
+        browser.post("/login", data={"key": token})
+        assert browser.get("/v1/whoami").status_code == 200
+        gone = c.delete(f"/v1/keys/{made.json()['key_id']}", headers=_as(keys, "admin"))
+        assert gone.status_code == 200
+        assert browser.get("/v1/whoami").status_code == 401
+    assert c.get("/v1/taxonomy", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert c.delete(f"/v1/keys/{made.json()['key_id']}",
+                    headers=_as(keys, "admin")).status_code == 404
+
+
+def test_incident_reads_and_ingests_are_audited(tmp_path: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path))) as c:
+        store = c.app.state.store
+        token, record = new_key(store, name="analyst", role="analyst")
+        c.headers["Authorization"] = f"Bearer {token}"
+        assert upload(c, NORTH_YORKSHIRE).status_code == 201
+        r = c.get("/v1/incidents", params={"priority": "rural", "limit": 7})
+        assert r.status_code == 200
+        c.get("/v1/hotspots")  # not incident-level: not audited
+        admin, _ = new_key(store, name="admin", role="admin")
+        log = c.get("/v1/audit", headers={"Authorization": f"Bearer {admin}"}).json()["entries"]
+        assert [e["action"] for e in log] == ["read_incidents", "ingest"]
+        read, ingested = log
+        assert read["key_id"] == record["key_id"] and read["role"] == "analyst"
+        assert read["rows"] == len(r.json()["features"]) and read["filter"]["limit"] == 7
+        assert ingested["rows"] == 5288 and ingested["path"] == "/v1/incidents"
