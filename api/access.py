@@ -12,7 +12,7 @@ revoked key ends its sessions at once (every request checks the key is live).
 
 **Roles.** ``admin`` (everything, keys, the audit log), ``analyst`` (ingest, every read, plans),
 ``rural_team`` (hotspots, plans and their pages, logging visits), ``partner`` (aggregated
-hotspots only, once issue 7's privacy layer is in: today the taxonomy and health). No
+hotspots only: :mod:`api.privacy`). No
 anonymous access to anything but ``/health``, the sign-in page, the API documentation and
 static files. :data:`ACCESS` is the one place each endpoint's roles are declared; the OpenAPI
 document shows them (``security`` and ``x-roles`` on every operation), and an endpoint missing
@@ -61,7 +61,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents"): STAFF,
     ("GET", "/v1/layers"): FIELD,
     ("GET", "/v1/layers/{kind}"): FIELD,
-    ("GET", "/v1/hotspots"): FIELD,
+    ("GET", "/v1/hotspots"): EVERYONE,  # partners get the aggregated view (api.privacy)
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,

@@ -6,6 +6,7 @@ CLI (``hotspot analyse``) and the HTTP API.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -381,3 +382,18 @@ def map_summary(method: str, info: dict[str, Any], data_version: str) -> str:
 def tile_url(value: str) -> str | None:
     """A basemap tile URL setting: None for 'none' or empty (no basemap)."""
     return None if value.strip().lower() in ("", "none") else value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: lists joined, dicts as JSON, text that a spreadsheet would run as a formula
+    prefixed with an apostrophe (data text such as a location must never run)."""
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=False)
+    elif isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         "HTTPS, which tablets need for the field view's offline mode and the officer's position "
         "(browsers allow them only on https:// or on 127.0.0.1).")
     tls_keyfile: Path | None = Field(None, description="The certificate's private key (PEM).")
+    partner_min_incidents: int = Field(5, ge=1, le=1000, description="Partners: hotspots "
+                                       "(and categories) with fewer incidents are suppressed.")
+    partner_grid_m: float = Field(250.0, ge=50, le=5000, description="Partners: hotspot shapes "
+                                  "are the squares of this size (metres) they touch.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins whose pages may call the API from a browser "
         "(CORS), e.g. [\"https://intranet.force.local\"]; none by default.")

@@ -26,6 +26,7 @@ from api.analysis import (
     AnalysisOptions,
     ParameterError,
     Selection,
+    csv_cell,
     density_grid,
     map_layers,
     map_summary,
@@ -38,6 +39,7 @@ from api.analysis import (
 )
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
+from api.privacy import partner_geojson
 from api.settings import Settings
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -210,26 +212,11 @@ def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> Computed:
     )
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    """A CSV cell: lists joined, dicts as JSON, text that a spreadsheet would run as a formula
-    prefixed with an apostrophe (data text such as a location must never run)."""
-    if isinstance(value, dict):
-        value = json.dumps(value, sort_keys=False)
-    elif isinstance(value, (list, tuple)):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv(table: gpd.GeoDataFrame) -> bytes:
     frame = pd.DataFrame({c: table[c] for c in CSV_COLUMNS if c in table.columns})
     for c in frame.columns:
         if frame[c].dtype == object:
-            frame[c] = frame[c].map(_cell)
+            frame[c] = frame[c].map(csv_cell)
     if len(table):
         wgs = table.to_crs("EPSG:4326").geometry.values
         frame["wkt_wgs84"] = shapely.to_wkt(shapely.set_precision(np.asarray(wgs, dtype=object),
@@ -271,15 +258,23 @@ async def hotspots(
     computed, version = await _computed(request, store, taxonomy, q)
     wants_csv = format == "csv" or (format is None and "text/csv" in
                                     request.headers.get("accept", ""))
-    etag = _etag(version, q.key(), wants_csv)
+    who = getattr(request.state, "principal", None)
+    partner = who is not None and who.role == "partner"
+    etag = _etag(version, q.key(), wants_csv, partner)
     headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60",
                "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
+    geojson, csv = computed.geojson, computed.csv
+    if partner:  # aggregated, suppressed, generalised: see api.privacy
+        settings = request.app.state.settings
+        geojson, csv = partner_geojson(computed.table, computed.metadata,
+                                       min_incidents=settings.partner_min_incidents,
+                                       grid_m=settings.partner_grid_m)
     if wants_csv:
         headers["Content-Disposition"] = 'attachment; filename="hotspots.csv"'
-        return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
-    return Response(computed.geojson, media_type="application/geo+json", headers=headers)
+        return Response(csv, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(geojson, media_type="application/geo+json", headers=headers)
 
 
 @dataclass

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,7 +56,7 @@ def test_nothing_but_health_docs_and_sign_in_is_open(demo) -> None:
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("GET", "/v1/incidents?limit=1", {"admin", "analyst"}),
-    ("GET", "/v1/hotspots?priority=rural", {"admin", "analyst", "rural_team"}),
+    ("GET", "/v1/hotspots?priority=rural", set(ROLES)),  # partners: the aggregated view
     ("GET", "/v1/layers", {"admin", "analyst", "rural_team"}),
     ("GET", "/v1/patrol-plans", {"admin", "analyst", "rural_team"}),
     ("GET", "/v1/taxonomy", set(ROLES)),
@@ -159,3 +161,76 @@ def test_incident_reads_and_ingests_are_audited(tmp_path: Path) -> None:
         assert read["key_id"] == record["key_id"] and read["role"] == "analyst"
         assert read["rows"] == len(r.json()["features"]) and read["filter"]["limit"] == 7
         assert ingested["rows"] == 5288 and ingested["path"] == "/v1/incidents"
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    """Every pair of numbers written next to each other (JSON arrays, WKT), to 5 decimals."""
+    found = re.findall(r"(-?\d+\.\d+)[,\s]+(-?\d+\.\d+)", text)
+    return {(f"{float(a):.5f}", f"{float(b):.5f}") for a, b in found}
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values()), *(_strings(k) for k in value))
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value))
+    return set()
+
+
+def test_partners_never_see_an_incident(demo) -> None:
+    """Every endpoint, as a partner: no incident position (WGS84 or metres) and no incident
+    text in any answer; small hotspots suppressed; shapes on the 250 m grid."""
+    c, keys = demo
+    store = c.app.state.store
+    cols = store.incidents()
+    positions = {(f"{lon:.5f}", f"{lat:.5f}") for lon, lat in zip(cols.lon, cols.lat,
+                                                                  strict=True)}
+    metres = {(f"{x:.5f}", f"{y:.5f}") for x, y in zip(cols.x, cols.y, strict=True)}
+    texts = {r["location_text"] for r in store.incident_records(None, limit=50_000).records
+             if r.get("location_text")}
+    assert len(positions) > 1000 and len(texts) > 20
+    spec = c.get("/openapi.json").json()
+    answered = 0
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            url = path.replace("{plan_id}", "0123456789abcdef").replace(
+                "{kind}", "heritage_sites").replace("{key_id}", "000000000000")
+            for variant in ({}, {"Accept": "text/csv"}, {"Accept": "application/geo+json"}):
+                r = c.request(method.upper(), url, headers={**_as(keys, "partner"), **variant},
+                              json={} if method == "post" else None)
+                assert r.status_code < 500, (method, url, r.text)
+                if r.status_code >= 400:
+                    assert r.status_code in (401, 403, 404, 405, 422), (method, url)
+                    continue
+                answered += 1
+                assert not _pairs(r.text) & positions, (method, url)
+                assert not _pairs(r.text) & metres, (method, url)
+                body = r.json() if "json" in r.headers["content-type"] else r.text
+                found = _strings(body) if not isinstance(body, str) else \
+                    {cell.strip('"') for line in body.splitlines() for cell in line.split(",")}
+                assert not found & texts, (method, url, found & texts)
+    assert answered >= 4  # health, taxonomy, whoami, hotspots (and its CSV)
+    view = c.get("/v1/hotspots", params={"priority": "rural"}, headers=_as(keys, "partner"))
+    full = c.get("/v1/hotspots", params={"priority": "rural"}, headers=_as(keys, "analyst"))
+    privacy = view.json()["metadata"]["privacy"]
+    assert privacy["min_incidents"] == 5 and privacy["grid_m"] == 250
+    small = [f for f in full.json()["features"] if f["properties"]["incidents"] < 5]
+    assert len(view.json()["features"]) == len(full.json()["features"]) - len(small)
+    for f in view.json()["features"]:
+        props = f["properties"]
+        assert props["incidents"] >= 5 and "top_locations" not in props
+        assert "centroid_lon" not in props and "profile" not in props
+        assert all(n >= 5 for k, n in props["category_mix"].items()
+                   if k != "other (suppressed)")
+    assert view.headers["etag"] != full.headers["etag"]
+    # the shapes are made of 250 m squares of the force CRS
+    from pyproj import Transformer
+
+    to_bng = Transformer.from_crs("EPSG:4326", store.crs, always_xy=True)
+    ring = view.json()["features"][0]["geometry"]["coordinates"][0]
+    ring = ring[0] if isinstance(ring[0][0], list) else ring
+    for lon, lat in ring:
+        x, y = to_bng.transform(lon, lat)
+        assert abs(x / 250 - round(x / 250)) < 0.01 and abs(y / 250 - round(y / 250)) < 0.01
