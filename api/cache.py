@@ -46,6 +46,35 @@ class ResultCache:
         self._locks.pop(key, None)
         return value
 
+    async def within(self, key: Hashable, compute: Callable[[], Any],
+                     timeout_s: float | None) -> Any:
+        """:meth:`get`, waiting at most ``timeout_s``: past it :class:`StillComputing` is raised
+        while the computation goes on and its result is kept for the next request."""
+        if timeout_s is None or key in self._items:
+            return await self.get(key, compute)
+        task = asyncio.ensure_future(self.get(key, compute))
+        task.add_done_callback(_consume)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
+            raise StillComputing(timeout_s) from None
+
     def clear(self) -> None:
         """Forget everything."""
         self._items.clear()
+
+
+class StillComputing(Exception):
+    """A computation took longer than the request may wait; it goes on (503, Retry-After)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(
+            f"this takes longer than {timeout_s:g} s; it goes on, and the same request is "
+            "answered from the cache when it is done: try again shortly, or narrow the "
+            "selection (period, area, categories)")
+
+
+def _consume(task: asyncio.Future[Any]) -> None:
+    """Retrieve a background computation's exception (it was raised to its own request)."""
+    if not task.cancelled():
+        task.exception()

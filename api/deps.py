@@ -40,12 +40,16 @@ def authorize(request: Request) -> None:
     roles = allowed_roles(request.method, path)
     if roles is None:
         raise Forbidden("nobody", ())
+    limiter = request.app.state.rate_limiter
     if not roles:
         request.state.principal = None
+        limiter.check("addr:" + (request.client.host if request.client else "?"))
         return
     who = principal(request, get_store(request))
     if who is None:
+        limiter.check("addr:" + (request.client.host if request.client else "?"))
         raise Unauthorized()
+    limiter.check("key:" + who.key_id)
     if who.role not in roles:
         raise Forbidden(who.role, roles)
     request.state.principal = who

@@ -8,10 +8,12 @@ echoed.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.cache import StillComputing
 from geodata.errors import (
     GeodataError,
     InvalidFile,
@@ -35,6 +37,22 @@ class UploadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit:,} bytes")
         self.limit = limit
+
+
+class TooManyRows(Exception):
+    """Raised while reading an upload that has more rows than the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload has more than the limit of {limit:,} rows "
+                         "(HOTSPOT_MAX_UPLOAD_ROWS); nothing was stored: split the file")
+
+
+class RateLimited(Exception):
+    """Too many requests from one key (or address) in a short time (429)."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"too many requests: try again in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
 
 
 class Unauthorized(Exception):
@@ -108,6 +126,22 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
         return _answer(403, "forbidden", str(exc))
+
+    @app.exception_handler(TooManyRows)
+    async def too_many_rows(_request: Request, exc: TooManyRows) -> JSONResponse:
+        return _answer(413, "too_many_rows", str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        response = _answer(429, "rate_limited", str(exc))
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return response
+
+    @app.exception_handler(StillComputing)
+    async def still_computing(_request: Request, exc: StillComputing) -> JSONResponse:
+        response = _answer(503, "still_computing", str(exc))
+        response.headers["Retry-After"] = "10"
+        return response
 
     @app.exception_handler(UploadTooLarge)
     async def too_large(_request: Request, exc: UploadTooLarge) -> JSONResponse:

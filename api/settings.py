@@ -64,6 +64,17 @@ class Settings(BaseSettings):
         "HTTPS, which tablets need for the field view's offline mode and the officer's position "
         "(browsers allow them only on https:// or on 127.0.0.1).")
     tls_keyfile: Path | None = Field(None, description="The certificate's private key (PEM).")
+    request_timeout_s: float = Field(
+        120.0, gt=0, le=3600, description="Longest a request waits for an analysis, seconds; "
+        "past it the answer is 503 with Retry-After while the analysis goes on (its result is "
+        "kept for the next request).")
+    rate_limit_per_minute: int = Field(
+        1200, ge=0, le=1_000_000, description="Requests a key (or, without one, an address) "
+        "may make a minute, on average; 0: no limit. Past it: 429 with Retry-After.")
+    rate_limit_burst: int = Field(200, ge=1, le=1_000_000,
+                                  description="Requests allowed at once above the average.")
+    max_upload_rows: int = Field(10_000_000, ge=1, description="Most rows in one upload "
+                                 "(413 above; nothing is stored).")
     partner_min_incidents: int = Field(5, ge=1, le=1000, description="Partners: hotspots "
                                        "(and categories) with fewer incidents are suppressed.")
     partner_grid_m: float = Field(250.0, ge=50, le=5000, description="Partners: hotspot shapes "

@@ -233,7 +233,8 @@ async def _computed(request: Request, store: Store, taxonomy: Taxonomy,
     version = store.data_version()
     key = ("hotspots", version, q.key())
     cache = request.app.state.cache
-    return await cache.get(key, lambda: _compute(store, taxonomy, q)), version
+    timeout = request.app.state.settings.request_timeout_s
+    return await cache.within(key, lambda: _compute(store, taxonomy, q), timeout), version
 
 
 def _etag(*parts: Any) -> str:
@@ -321,8 +322,9 @@ def _bands(computed: DensityComputed, bands: int) -> bytes:
 async def _density_cached(request: Request, store: Store, taxonomy: Taxonomy,
                           q: HotspotQuery) -> tuple[DensityComputed, str]:
     version = store.data_version()
-    computed = await request.app.state.cache.get(("density", version, q.key()),
-                                                 lambda: _density(store, taxonomy, q))
+    computed = await request.app.state.cache.within(
+        ("density", version, q.key()), lambda: _density(store, taxonomy, q),
+        request.app.state.settings.request_timeout_s)
     return computed, version
 
 

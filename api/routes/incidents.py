@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from api.analysis import ParameterError, Selection, parse_bbox, period_bound, split_categories
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
-from api.errors import BadRequest
+from api.errors import BadRequest, TooManyRows
 from api.schemas import IncidentCollection, IngestReportOut
 from api.settings import Settings
 from geodata.ingest import ingest
@@ -78,8 +78,29 @@ def _run_ingest(
     )
     file.seek(0)
     reader = open_reader(file, format=fmt, name=name, options=options, mapping=mapping)
-    report = ingest(store, reader, max_detail=settings.report_rows)
+    report = ingest(store, _RowLimit(reader, settings.max_upload_rows),  # type: ignore[arg-type]
+                    max_detail=settings.report_rows)
     return report.to_dict()
+
+
+class _RowLimit:
+    """A reader that raises :class:`TooManyRows` past ``limit`` rows (accepted or rejected):
+    the ingest's transaction is then rolled back, and nothing is stored."""
+
+    def __init__(self, reader: Any, limit: int) -> None:
+        self._reader = reader
+        self._limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def __iter__(self) -> Any:
+        rows = 0
+        for chunk in self._reader:
+            rows += len(chunk.incidents) + len(chunk.rejected)
+            if rows > self._limit:
+                raise TooManyRows(self._limit)
+            yield chunk
 
 
 @router.post(

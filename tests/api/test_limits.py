@@ -1,0 +1,76 @@
+"""Limits through the real app: rows per upload (413), requests per key (429), time an
+analysis may take (503 while it goes on)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.errors import RateLimited
+from api.ratelimit import RateLimiter
+from tests.api.test_api import settings_for, upload
+from tests.conftest import NORTH_YORKSHIRE, as_role
+
+
+def test_an_upload_over_the_row_limit_is_413_and_stores_nothing(tmp_path: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path, max_upload_rows=1000))) as c:
+        as_role(c, "analyst")
+        r = upload(c, NORTH_YORKSHIRE)
+        assert r.status_code == 413 and "1,000 rows" in r.json()["detail"]
+        assert c.app.state.store.count() == 0
+        assert c.get("/v1/ingests").json() == []  # not even a started ingest is left
+
+
+def test_requests_past_the_rate_are_429_with_retry_after(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, rate_limit_per_minute=60, rate_limit_burst=5)
+    with TestClient(create_app(settings)) as c:
+        as_role(c, "analyst")
+        codes = [c.get("/v1/taxonomy").status_code for _ in range(6)]
+        assert codes == [200] * 5 + [429]
+        r = c.get("/v1/taxonomy")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        other = TestClient(c.app)
+        as_role(other, "analyst")  # another key has its own allowance
+        assert other.get("/v1/taxonomy").status_code == 200
+
+
+def test_token_buckets_refill() -> None:
+    limiter = RateLimiter(per_minute=60, burst=2)
+    limiter.check("k", now=0.0)
+    limiter.check("k", now=0.0)
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("k", now=0.5)
+    assert 0 < refused.value.retry_after_s <= 1.0
+    limiter.check("k", now=1.6)  # one token back after a second
+    RateLimiter(per_minute=0, burst=1).check("k")  # 0: no limit
+
+
+def test_a_slow_analysis_answers_503_then_serves_the_result(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, request_timeout_s=0.05)
+    with TestClient(create_app(settings)) as c:
+        as_role(c, "analyst")
+        assert upload(c, NORTH_YORKSHIRE).status_code == 201
+        cache = c.app.state.cache
+        original = cache.get
+
+        async def slow(key, compute):
+            def slower():
+                time.sleep(0.4)
+                return compute()
+            return await original(key, slower)
+
+        cache.get = slow
+        r = c.get("/v1/hotspots", params={"eps_m": 151})
+        assert r.status_code == 503 and r.headers["retry-after"] == "10"
+        assert "goes on" in r.json()["detail"]
+        deadline = time.time() + 30
+        while True:
+            r = c.get("/v1/hotspots", params={"eps_m": 151})
+            if r.status_code == 200 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["type"] == "FeatureCollection"
