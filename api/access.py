@@ -185,14 +185,41 @@ def openapi_roles(schema: dict[str, Any]) -> dict[str, Any]:
         "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
                     "description": "The pages' session, from /login"},
     })
+    schemas = components.setdefault("schemas", {})
+    schemas["Error"] = {
+        "type": "object", "required": ["detail", "error"],
+        "properties": {"detail": {"type": "string"}, "error": {"type": "string"},
+                       "field": {"type": "string"}},
+        "description": "Every error the service answers: what went wrong, a stable code, and "
+                       "the field at fault when there is one.",
+    }
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
             roles = allowed_roles(method.upper(), path)
             if roles is None:
                 continue
             op["x-roles"] = list(roles) or ["public"]
+            responses = op.setdefault("responses", {})
             if roles:
                 op["security"] = [{"apiKey": []}, {"session": []}]
                 op.setdefault("description", "")
                 op["description"] = (op["description"] + f"\n\nRoles: {', '.join(roles)}.")
+                responses.setdefault("401", {"description": "No valid key or session.",
+                                             "content": error})
+                responses.setdefault("403", {"description": "The role may not do this.",
+                                             "content": error})
+            responses.setdefault("429", {"description": "Too many requests (Retry-After).",
+                                         "content": error})
+            responses.setdefault("503", {"description": "The store is unavailable, or the "
+                                         "analysis goes on (Retry-After).", "content": error})
+            bad = responses.setdefault("422", {"description": "A parameter or the body is not "
+                                               "valid (the field is named)."})
+            body = bad.setdefault("content", {}).setdefault("application/json", {})
+            known = body.get("schema")
+            options = [known] if known else []
+            body["schema"] = {"anyOf": [*options, {"$ref": "#/components/schemas/Error"}]}
+            for code, answer in responses.items():  # other errors: the Error shape too
+                if code[0] in "45" and "content" not in answer:
+                    answer["content"] = error
     return schema

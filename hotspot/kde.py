@@ -166,8 +166,9 @@ def kde_grid(
     auto_cell = cell_size_m is None
     if cell_size_m is None:
         cell_size_m = max(5.0, bandwidth_m / 5)
-    if not np.isfinite(cell_size_m) or cell_size_m <= 0:
-        raise InvalidParameter(f"cell_size_m must be a positive number of metres, not {cell_size_m}")
+    if not np.isfinite(cell_size_m) or cell_size_m < 0.01:
+        raise InvalidParameter(f"cell_size_m must be a number of metres, at least 0.01, not "
+                               f"{cell_size_m}")
     if cell_size_m > bandwidth_m:
         raise InvalidParameter(
             f"cell_size_m ({cell_size_m:g} m) must not exceed bandwidth_m ({bandwidth_m:g} m): "
@@ -189,6 +190,11 @@ def kde_grid(
             raise InvalidParameter("bounds must be (minx, miny, maxx, maxy) with min < max")
         if bandwidth_m > max(maxx - minx, maxy - miny):
             raise InvalidParameter("bandwidth_m is larger than the area to map")
+    if not auto_cell and ((maxx - minx) / cell_size_m) * ((maxy - miny) / cell_size_m) \
+            > 100 * max_cells:
+        raise InvalidParameter(
+            f"the grid would have far more than the limit of {max_cells:,} cells "
+            f"(cell_size_m {cell_size_m:g} m over {maxx - minx:,.0f} m x {maxy - miny:,.0f} m)")
     cols = int(np.ceil((maxx - minx) / cell_size_m)) + 1
     rows = int(np.ceil((maxy - miny) / cell_size_m)) + 1
     if auto_cell and rows * cols > max_cells:

@@ -125,7 +125,7 @@ def revoke_key(key_id: str, store: StoreDep) -> dict[str, Any]:
 
 @router.get("/v1/audit")
 def audit(store: StoreDep, limit: int = Query(100, ge=1, le=1000),
-          before: int | None = Query(None, ge=1)) -> dict[str, Any]:
+          before: int | None = Query(None, ge=1, le=2**62)) -> dict[str, Any]:
     """The audit log, newest first: who read incident-level data or ingested, when, with
     which filter, how many rows (``before``: the next page)."""
     entries = store.audit_log(limit, before)

@@ -103,7 +103,7 @@ def test_thresholds():
         ({"bandwidth_m": 0}, "bandwidth_m must be a positive"),
         ({"bandwidth_m": -10}, "bandwidth_m must be a positive"),
         ({"bandwidth_m": 100_000}, "larger than the area"),
-        ({"bandwidth_m": 100, "cell_size_m": 0}, "cell_size_m must be a positive"),
+        ({"bandwidth_m": 100, "cell_size_m": 0}, "cell_size_m must be a number of metres"),
         ({"bandwidth_m": 100, "cell_size_m": 200}, "must not exceed bandwidth_m"),
         ({"bandwidth_m": 5000, "cell_size_m": 1}, "more than the limit"),
         ({"bandwidth_m": 100, "kernel": "epanechnikov"}, "kernel must be one of"),
