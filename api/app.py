@@ -23,6 +23,7 @@ from api.analysis import tile_url
 from api.cache import ResultCache
 from api.deps import authorize
 from api.errors import UploadTooLarge
+from api.logs import RequestLog
 from api.ratelimit import RateLimiter
 from api.routes import access, hotspots, incidents, layers, meta, plans
 from api.security import SecurityHeaders
@@ -158,6 +159,7 @@ def create_app(
                            max_age=600)
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
+    app.add_middleware(RequestLog)
     app.state.cache = ResultCache(settings.cache_entries)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst)

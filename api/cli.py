@@ -180,9 +180,13 @@ def serve(
         elif not store.list_keys():
             out.print("  No API keys yet: make the first with "
                       "hotspot keys create --name YOU --role admin")
-    logging.basicConfig(level=log_level.upper())
+    from api.logs import configure
+
+    configure(log_level, settings.log_format)
+    # no uvicorn access log: it holds addresses and whole URLs (api.logs writes one without)
     uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
-                log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile)
+                log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile,
+                access_log=False, log_config=None)
 
 
 # --- ingest -----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     busy_timeout_s: float = Field(60.0, gt=0,
                                   description="How long a writer waits for another (seconds).")
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: every log line a JSON object (for a log collector).")
     tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Basemap tiles for the maps ('none' for no basemap); the layers show "
