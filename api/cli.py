@@ -10,6 +10,7 @@ wrong store), 2 usage error.
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import logging
 import sys
@@ -271,6 +272,11 @@ def ingest(
                     continue
                 d = report.to_dict()
                 reports.append(d)
+                # the audit log holds every ingest, this one by the machine's user
+                store.audit(key_id=None, role=f"cli:{getpass.getuser()}", action="ingest",
+                            path="hotspot ingest", filter={"source": str(path),
+                                                           "format": reader.format},
+                            rows=int(d["counts"]["accepted"]))
                 if not as_json:
                     _print_report(d, listed, show, rejects_out)
     finally:

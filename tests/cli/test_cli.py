@@ -50,6 +50,13 @@ def test_ingest_prints_row_by_row_and_json(tmp_path: Path):
     assert counts["accepted"] == 0 and counts["duplicates_already_stored"] == 5288
     info = json.loads(run(tmp_path, "info", "--json").stdout)
     assert info["store"]["incidents"] == 5288 and len(info["ingests"]) == 2
+    from geodata.stores import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "data" / "hotspot.sqlite")
+    audited = store.audit_log()
+    store.close()
+    assert [(e["action"], e["rows"]) for e in audited] == [("ingest", 0), ("ingest", 5288)]
+    assert audited[0]["role"].startswith("cli:") and audited[0]["filter"]["format"] == "police.uk"
 
 
 def test_bad_input_exits_1_with_a_message(tmp_path: Path):
