@@ -64,7 +64,8 @@ class Forbidden(Exception):
 
     def __init__(self, role: str, allowed: tuple[str, ...]) -> None:
         super().__init__(f"the {role} role may not do this; it needs one of: "
-                         f"{', '.join(allowed)}")
+                         f"{', '.join(allowed)}" if allowed else
+                         "this endpoint is open to no role (it is not in the access table)")
 
 
 class BadRequest(Exception):

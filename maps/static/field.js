@@ -68,6 +68,13 @@
     else if (Object.keys(state.sent).length) text += " \u00b7 all visits sent";
     statusEl.textContent = text;
     statusEl.className = !navigator.onLine ? "offline" : (waiting ? "waiting" : "");
+    if (state.signIn && waiting) {
+      statusEl.textContent = text + " \u00b7 ";
+      var link = el("a", null, "sign in again to send them");
+      link.href = "/login?next=" + encodeURIComponent(location.pathname);
+      link.style.color = "#fff";
+      statusEl.appendChild(link);
+    }
   }
 
   /* -- visits ----------------------------------------------------------------------------- */
@@ -94,6 +101,13 @@
     fetch(opts.visits, { method: "POST", headers: { "Content-Type": "application/json" },
                          body: JSON.stringify(item) })
       .then(function (r) {
+        if (r.status === 401) {  // the session ended: the visits wait until the officer signs in
+          state.sending = false;
+          state.signIn = true;
+          showStatus();
+          return;
+        }
+        state.signIn = false;
         if (r.status === 200 || r.status === 201 || r.status === 409 || r.status === 422) {
           // stored (or refused for good): it leaves the outbox; anything else is retried
           var rest = load(OUTBOX, []).filter(function (v) { return v.visit_id !== item.visit_id; });

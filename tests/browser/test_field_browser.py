@@ -8,6 +8,7 @@ layers must show without them.
 from __future__ import annotations
 
 import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +153,31 @@ def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Serv
     crews = [r for r in plan["routes"] if r["totals"]["stops"]]
     assert pages == len(crews) >= 3
     page.close()
+
+
+def test_visits_wait_for_a_new_sign_in_when_the_session_ends(browser: Browser, server: Server,
+                                                             plan: dict) -> None:
+    context = browser.new_context(**TABLET)
+    page = context.new_page()
+    made = server.json("/v1/keys", {"name": "RCT tablet 2", "role": "rural_team"})
+    sign_in(page, server.url, made["key"])
+    page.goto(f"{server.url}/field/{plan['plan_id']}")
+    page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
+    before = len(server.json(f"/v1/patrol-plans/{plan['plan_id']}/visits")["visits"])
+    req = urllib.request.Request(f"{server.url}/v1/keys/{made['key_id']}", method="DELETE",
+                                 headers=server.auth)
+    urllib.request.urlopen(req).close()  # the key is revoked: its session ends
+    page.locator("#stop-list li button").last.tap()
+    page.locator("#visit-save").tap()
+    page.wait_for_selector("#status a", timeout=10_000)
+    assert "sign in again" in page.locator("#status").inner_text()
+    assert _outbox(page) == 1
+    page.locator("#status a").click()  # to the sign-in page, and back to the field view
+    page.fill("#key", rural_key(server))
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_function("(k) => (localStorage.getItem(k) || '[]') === '[]'",
+                           arg="hotspot-outbox-" + plan["plan_id"], timeout=20_000)
+    after = server.json(f"/v1/patrol-plans/{plan['plan_id']}/visits")["visits"]
+    assert len(after) == before + 1
+    context.close()
