@@ -146,7 +146,7 @@ class GeoJsonReader(IncidentReader):
         try:
             yield from enumerate(ijson.items(f, "features.item", use_float=True), 1)
         except ijson.JSONError as exc:
-            raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+            raise _json_error(self.name, exc) from exc
 
     def _records(
         self, f: BinaryIO, prefix: str, source_crs: str
@@ -161,7 +161,7 @@ class GeoJsonReader(IncidentReader):
         try:
             first = next(items, None)
         except ijson.JSONError as exc:
-            raise InvalidFile(f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+            raise _json_error(self.name, exc) from exc
         keys = set(first) if isinstance(first, dict) else set()
         grid = not ({"lon", "lat"} <= keys or {"longitude", "latitude"} <= keys) and (
             {"easting", "northing"} <= keys or {"x", "y"} <= keys)
@@ -185,8 +185,7 @@ class GeoJsonReader(IncidentReader):
                 for k, rec in enumerate(items, 2):
                     yield k, as_feature(rec, k)
             except ijson.JSONError as exc:
-                raise InvalidFile(
-                    f"{self.name}: the JSON breaks off or is malformed: {exc}") from exc
+                raise _json_error(self.name, exc) from exc
 
         return generate(), crs
 
@@ -327,3 +326,11 @@ def read_geojson(
 ) -> GeoJsonReader:
     """Return a streaming reader for GeoJSON point incidents (see :class:`GeoJsonReader`)."""
     return GeoJsonReader(source, mapping=mapping, name=name, options=options)
+
+
+def _json_error(name: str, exc: Exception) -> InvalidFile:
+    """The reader's error for JSON it cannot parse (nothing of the file is stored)."""
+    if "integer overflow" in str(exc):
+        return InvalidFile(f"{name}: a whole number in the file is beyond what 64-bit integers "
+                           f"hold, and the file cannot be read: {exc}")
+    return InvalidFile(f"{name}: the JSON breaks off or is malformed: {exc}")

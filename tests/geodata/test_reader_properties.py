@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +18,9 @@ from geodata.readers import open_reader
 
 HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
           "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=int(os.environ.get("HOTSPOT_PROPERTY_EXAMPLES", "60")),
+                    deadline=None, derandomize="HOTSPOT_PROPERTY_EXAMPLES" not in os.environ,
+                    database=None, suppress_health_check=list(HealthCheck))
 
 text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 lon = st.one_of(st.floats(-2.6, -0.2).map(lambda v: f"{v:.6f}"), st.just(""), text)
@@ -81,7 +85,8 @@ point = st.fixed_dictionaries({
         st.fixed_dictionaries({"type": st.sampled_from(["LineString", "Polygon", "Nope"]),
                                "coordinates": st.just([[0, 0], [1, 1]])})),
     "properties": st.one_of(st.none(), st.fixed_dictionaries({
-        "occurred_at": st.one_of(st.just("2024-03-05T22:10:00Z"), text, st.integers()),
+        "occurred_at": st.one_of(st.just("2024-03-05T22:10:00Z"), text,
+                                 st.integers(-(2**63) + 1, 2**63 - 1)),
         "crime_type": st.one_of(st.just("Shoplifting"), text, st.none()),
     })),
 })
@@ -93,3 +98,13 @@ def test_geojson_features_are_accepted_or_rejected_never_lost(features) -> None:
     data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
     result = open_reader(io.BytesIO(data), format="geojson", name="x.geojson").read_all()
     assert len(result.incidents) + len(result.rejected) == len(features) == result.stats.records
+
+
+def test_a_number_beyond_64_bits_is_a_clear_invalid_file() -> None:
+    """The JSON parser (yajl) stops at 64-bit integers: the file is refused with a message that
+    says so (nothing stored), rather than called malformed."""
+    data = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.08, 53.96]},
+         "properties": {"occurred_at": 2**64, "crime_type": "Shoplifting"}}]}).encode()
+    with pytest.raises(InvalidFile, match="beyond what 64-bit"):
+        open_reader(io.BytesIO(data), format="geojson", name="x.geojson").read_all()
