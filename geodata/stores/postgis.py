@@ -754,6 +754,10 @@ class PostGISStore:
     def secret(self, name: str) -> str:
         """A random secret kept in the store's metadata, made on first use."""
         key = f"secret:{name}"
+        with self._conn() as conn:  # a read first: no write on every request
+            value = self._meta(conn, key)
+        if value is not None:
+            return value
         with self._conn() as conn, conn.transaction():
             conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                          (key, secrets.token_hex(32)))

@@ -652,6 +652,9 @@ class SQLiteStore:
     def secret(self, name: str) -> str:
         """A random secret kept in the store's metadata, made on first use."""
         key = f"secret:{name}"
+        value = self._meta(self._conn(), key)  # a read: no write lock on every request
+        if value is not None:
+            return value
         with self._transaction(immediate=True) as conn:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                          (key, secrets.token_hex(32)))

@@ -51,3 +51,17 @@ def test_secrets_are_made_once(store: Store) -> None:
     first = store.secret("session")
     assert len(first) == 64 and store.secret("session") == first
     assert store.secret("other") != first
+
+
+def test_reading_the_secret_never_waits_for_a_writer(store: Store) -> None:
+    """Every signed-in page request reads the session secret: it must not queue behind an
+    ingest that holds the store's write lock."""
+    first = store.secret("session")
+    other = (PostGISStore(store.url, schema=store.schema, busy_timeout_s=0.5)
+             if isinstance(store, PostGISStore) else SQLiteStore(store.path, busy_timeout_s=0.5))
+    try:
+        with pytest.raises(RuntimeError, match="without finish"), \
+                store.writer(source="long ingest", format="police"):
+            assert other.secret("session") == first
+    finally:
+        other.close()
