@@ -401,8 +401,7 @@ def _route(
     xy = np.vstack([np.array([[base.x, base.y]]), cand.xy([nd.hotspot for nd in nodes])])
     k = len(labels)
     times = travel.matrix(xy, mode)
-    # one base node per vehicle (OR-Tools wants distinct depots to be distinct nodes only when
-    # they differ; a shared base is the same node)
+    # node 0 is the base, shared by every vehicle or officer of this route set
     dwell = options.dwell_min * 60.0
     service = [0.0] + [dwell] * len(nodes)
     windows = [[(0.0, shift.seconds)]] + [[(a, min(b, shift.seconds - dwell))
