@@ -186,15 +186,15 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
         print("finished", flush=True)
     """)
     with psycopg.connect(postgres_url, autocommit=True) as watcher:
-        size_before = watcher.execute(
-            "SELECT pg_total_relation_size('killed.incident_keys')").fetchone()[0]
+        size = "SELECT pg_database_size(current_database())"
+        size_before = watcher.execute(size).fetchone()[0]
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         seen = [proc.stdout.readline() for _ in range(3)]
         assert all(s.startswith("chunk") for s in seen)
-        # the rows really were being written, inside a transaction nobody else can see
-        grown = watcher.execute(
-            "SELECT pg_total_relation_size('killed.incident_keys')").fetchone()[0]
+        # the rows really were being written (the database's files grew), inside a transaction
+        # nobody else can see
+        grown = watcher.execute(size).fetchone()[0]
         assert grown > size_before + 1_000_000
         assert watcher.execute("SELECT count(*) FROM killed.incidents").fetchone()[0] == count
         os.kill(proc.pid, signal.SIGKILL)
@@ -468,3 +468,43 @@ def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
     assert len(np.unique(upgraded.incidents().rid)) == 5671 + 5288  # no row id used twice
     upgraded.close()
     current.close()
+
+
+def test_postgis_keys_stay_unique_when_big_ingests_rebuild_the_key_index(tmp_path,
+                                                                        postgres_url):
+    """A large ingest into a store holding fewer keys rebuilds the key table's primary key
+    after one insert; smaller ones insert in key order. Either way each incident is stored
+    once, and the primary key is there afterwards."""
+    import csv as csvmod
+
+    import psycopg
+
+    from bench._synth import write_police_csv
+
+    whole = write_police_csv(tmp_path / "whole.csv", 90_000)
+    with whole.open(newline="", encoding="utf-8") as f:
+        rows = list(csvmod.reader(f))
+
+    def part(name: str, a: int, b: int) -> Path:
+        path = tmp_path / name
+        with path.open("w", newline="", encoding="utf-8") as f:
+            csvmod.writer(f, lineterminator="\n").writerows([rows[0], *rows[1 + a:1 + b]])
+        return path
+
+    reference = SQLiteStore(tmp_path / "reference.sqlite")
+    expected = ingest(reference, read_police_csv(whole)).accepted
+    reference.close()
+    store = PostGISStore(postgres_url, schema="rebuild_keys")
+    first = ingest(store, read_police_csv(part("a.csv", 0, 30_000)))  # rebuild (empty store)
+    second = ingest(store, read_police_csv(part("b.csv", 20_000, 45_000)))  # in key order
+    third = ingest(store, read_police_csv(part("c.csv", 10_000, 90_000)))  # rebuild again
+    assert first.accepted + second.accepted + third.accepted == store.count() == expected
+    again = ingest(store, read_police_csv(whole))
+    assert again.accepted == 0 and again.duplicates_in_store == expected
+    with psycopg.connect(postgres_url) as conn:
+        pk = conn.execute("SELECT count(*) FROM pg_constraint c JOIN pg_namespace n "
+                          "ON n.oid = c.connamespace WHERE n.nspname = 'rebuild_keys' "
+                          "AND c.conname = 'incident_keys_pkey' AND c.contype = 'p'").fetchone()
+        keys = conn.execute("SELECT count(*) FROM rebuild_keys.incident_keys").fetchone()
+    assert pk == (1,) and keys == (expected,)
+    store.drop()
