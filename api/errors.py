@@ -90,11 +90,17 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
 """Exception class, HTTP status, error code: the first matching row wins."""
 
 
-def _answer(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+def _answer(status: int, code: str, message: str, field: str | None = None, *,
+            retry_after_s: float | None = None) -> JSONResponse:
+    """The error body every error shares; 503s (and whoever gives ``retry_after_s``) say when
+    to try again."""
     body: dict[str, object] = {"detail": message, "error": code}
     if field:
         body["field"] = field
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    if retry_after_s is None and status == 503:
+        retry_after_s = RETRY_AFTER_S
+    headers = ({"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+               if retry_after_s is not None else None)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -134,15 +140,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        response = _answer(429, "rate_limited", str(exc))
-        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
-        return response
+        return _answer(429, "rate_limited", str(exc), retry_after_s=exc.retry_after_s)
 
     @app.exception_handler(StillComputing)
     async def still_computing(_request: Request, exc: StillComputing) -> JSONResponse:
-        response = _answer(503, "still_computing", str(exc))
-        response.headers["Retry-After"] = "10"
-        return response
+        return _answer(503, "still_computing", str(exc), retry_after_s=10)
 
     @app.exception_handler(UploadTooLarge)
     async def too_large(_request: Request, exc: UploadTooLarge) -> JSONResponse:

@@ -44,7 +44,8 @@ def generalise(geom: Any, grid_m: float) -> Any:
     x0, y0, x1, y1 = geom.bounds
     xs = np.arange(math.floor(x0 / grid_m), math.floor(x1 / grid_m) + 1) * grid_m
     ys = np.arange(math.floor(y0 / grid_m), math.floor(y1 / grid_m) + 1) * grid_m
-    cells = np.array([box(x, y, x + grid_m, y + grid_m) for x in xs for y in ys], dtype=object)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    cells = shapely.box(gx, gy, gx + grid_m, gy + grid_m)
     touched = cells[shapely.intersects(cells, geom)]
     return shapely.union_all(touched) if touched.size else box(xs[0], ys[0], xs[0] + grid_m,
                                                                ys[0] + grid_m)

@@ -105,6 +105,7 @@ view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <script type="application/json" id="plan-data">{{ data|safe }}</script>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ base }}/leaflet/leaflet.js"></script>
+<script src="{{ base }}/maps/plan-common.js"></script>
 <script src="{{ base }}/maps/plan.js"></script>
 </body></html>
 """)
@@ -151,6 +152,7 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <div id="route-choices"></div></form></dialog>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ base }}/leaflet/leaflet.js"></script>
+<script src="{{ base }}/maps/plan-common.js"></script>
 <script src="{{ base }}/maps/field.js"></script>
 </body></html>
 """)
@@ -168,7 +170,8 @@ def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
             "visits": f"/v1/patrol-plans/{plan_id}/visits",
             "worker": "/field/sw.js",
             "assets": [f"{base}/leaflet/leaflet.js", f"{base}/leaflet/leaflet.css",
-                       f"{base}/maps/field.js", f"{base}/maps/field.css"],
+                       f"{base}/maps/plan-common.js", f"{base}/maps/field.js",
+                       f"{base}/maps/field.css"],
             "colours": ROUTE_COLOURS,
         }),
     )

@@ -228,8 +228,10 @@ def _csv(table: gpd.GeoDataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-async def _computed(request: Request, store: Store, taxonomy: Taxonomy,
-                    q: HotspotQuery) -> tuple[Computed, str]:
+async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
+                            q: HotspotQuery) -> tuple[Computed, str]:
+    """The hotspot table for ``q`` and the data version, from the cache or computed once (in a
+    thread, within the request timeout)."""
     version = store.data_version()
     key = ("hotspots", version, q.key())
     cache = request.app.state.cache
@@ -256,7 +258,7 @@ async def hotspots(
 ) -> Response:
     """The ranked hotspot table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude),
     with the parameters used and the data version; CSV with ``Accept: text/csv``."""
-    computed, version = await _computed(request, store, taxonomy, q)
+    computed, version = await computed_hotspots(request, store, taxonomy, q)
     wants_csv = format == "csv" or (format is None and "text/csv" in
                                     request.headers.get("accept", ""))
     who = getattr(request.state, "principal", None)
@@ -397,7 +399,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
 
 async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Settings,
                q: HotspotQuery, download: bool) -> Response:
-    computed, version = await _computed(request, store, taxonomy, q)
+    computed, version = await computed_hotspots(request, store, taxonomy, q)
     dens: DensityComputed | None = None
     if computed.info.get("incidents"):
         try:

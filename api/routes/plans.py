@@ -21,7 +21,7 @@ from api.analysis import ATTRIBUTION, tile_url
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.planning import PlanRequest, make_plan
-from api.routes.hotspots import HotspotQuery, _computed
+from api.routes.hotspots import HotspotQuery, computed_hotspots
 from geodata.layers import HERITAGE_SITES
 from maps.assets import OWN_DIR
 from maps.patrol import briefing_page, field_page, plan_feature_collection, plan_map_page
@@ -104,7 +104,7 @@ async def create_plan(request: Request, body: Annotated[PlanRequest, Body()], st
     arrival, start and departure; every hotspot left out says why.
     """
     q = _hotspot_query(body.hotspots)
-    computed, version = await _computed(request, store, taxonomy, q)
+    computed, version = await computed_hotspots(request, store, taxonomy, q)
     plan = await run_in_threadpool(make_plan, store, taxonomy, body, computed.table)
     document = plan.to_dict()
     document["hotspot_parameters"] = computed.parameters

@@ -17,17 +17,8 @@
   var statusEl = document.getElementById("status");
   var state = { plan: null, heritage: null, route: null, sent: {}, sending: false, position: null };
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  function hm(iso) { return iso ? iso.slice(11, 16) : ""; }
-  function windows(s) {
-    return (s.windows || []).map(function (w) { return hm(w[0]) + "\u2013" + hm(w[1]); }).join(", ");
-  }
-  function finite(v) { return typeof v === "number" && isFinite(v); }
+  var el = HotspotPlan.el, hm = HotspotPlan.hm, windows = HotspotPlan.windows,
+    finite = HotspotPlan.finite;
   function load(key, fallback) {
     try { var v = JSON.parse(localStorage.getItem(key)); return v === null ? fallback : v; }
     catch (e) { return fallback; }

@@ -5,17 +5,8 @@
   var plan = JSON.parse(document.getElementById("plan-data").textContent);
   var opts = JSON.parse(document.getElementById("page-options").textContent);
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  function hm(iso) { return iso ? iso.slice(11, 16) : ""; }
-  function windows(s) {
-    return (s.windows || []).map(function (w) { return hm(w[0]) + "\u2013" + hm(w[1]); }).join(", ");
-  }
-  function finite(v) { return typeof v === "number" && isFinite(v); }
+  var el = HotspotPlan.el, hm = HotspotPlan.hm, windows = HotspotPlan.windows,
+    finite = HotspotPlan.finite;
 
   var map = L.map("map", { zoomControl: true });
   if (opts.tiles) {
