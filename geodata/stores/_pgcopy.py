@@ -29,15 +29,22 @@ def build(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str]
     """The binary COPY stream of rows made of ``fixed`` columns (name, values, PostgreSQL's
     width as a dtype: int64, int32, int16, float64, float32) and, last, one optional text
     column."""
+    return HEADER + rows(fixed, text) + TRAILER
+
+
+def rows(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str] | None = None) -> bytes:
+    """The rows of a binary COPY stream, without its header and trailer (see :func:`build`):
+    one COPY can take the rows of many batches, sent as they are made, between one
+    :data:`HEADER` and one :data:`TRAILER`."""
     n = len(fixed[0][1]) if fixed else len(text or ())
     layout = _layout([(name, dtype) for name, _v, dtype in fixed])
-    rows = np.empty(n, dtype=layout)
-    rows["_n"] = len(fixed) + (text is not None)
+    out = np.empty(n, dtype=layout)
+    out["_n"] = len(fixed) + (text is not None)
     for name, values, dtype in fixed:
-        rows[f"_len_{name}"] = np.dtype(dtype).itemsize
-        rows[name] = values
+        out[f"_len_{name}"] = np.dtype(dtype).itemsize
+        out[name] = values
     if text is None:
-        return HEADER + rows.tobytes() + TRAILER
+        return out.tobytes()
     # Rows go out grouped by the text's length (the order of rows in a COPY carries no
     # meaning): within a group every row has the same width and is assembled by whole-block
     # copies, where a scatter byte by byte cost 2.5 s a million rows.
@@ -50,9 +57,9 @@ def build(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str]
         texts = np.array(encoded, dtype="S") if n else np.empty(0, "S1")
     if texts.itemsize == 0:  # every text empty: numpy's "S" gives zero-width items
         texts = np.zeros(n, dtype="S1")
-    fixed_bytes = rows.view(np.uint8).reshape(n, layout.itemsize)
+    fixed_bytes = out.view(np.uint8).reshape(n, layout.itemsize)
     text_bytes = texts.view(np.uint8).reshape(n, texts.itemsize)
-    parts = [HEADER]
+    parts = []
     for size in np.unique(lengths).tolist():
         idx = np.flatnonzero(lengths == size)
         block = np.empty((idx.size, layout.itemsize + 4 + size), dtype=np.uint8)
@@ -61,7 +68,6 @@ def build(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str]
             int(size).to_bytes(4, "big"), dtype=np.uint8)
         block[:, layout.itemsize + 4 :] = text_bytes[idx, :size]
         parts.append(block.tobytes())
-    parts.append(TRAILER)
     return b"".join(parts)
 
 

@@ -30,6 +30,7 @@ connections before use and reconnects on its own when the database is back.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -37,7 +38,7 @@ import secrets
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ from geodata.schema import (
     IncidentFilter,
     IncidentTable,
 )
-from geodata.stores import _pgcopy
+from geodata.stores import _pgcopy, _pipeline
 from geodata.stores._columns import KeySet
 from geodata.stores._shared import (
     AUDIT_COLUMNS,
@@ -396,12 +397,16 @@ class PostGISStore:
                     "RETURNING ingest_id", (source, format, now()),
                 ).fetchone()
                 assert row is not None
-                conn.execute("CREATE TEMPORARY TABLE batch_keys (ord integer, uid_hi bigint, "
-                             "uid_lo bigint) ON COMMIT DROP")
-                w = _PostGISWriter(self, conn, int(row[0]))
-                yield w
-                if not w.finished:
-                    raise RuntimeError("writer left without finish(): rolled back")
+                # a second connection, taken once the lock is held, for what the ingest asks
+                # while its own connection streams rows (see _PostGISWriter)
+                with self.pool.connection() as side:
+                    w = _PostGISWriter(self, conn, side, int(row[0]))
+                    try:
+                        yield w
+                        if not w.finished:
+                            raise RuntimeError("writer left without finish(): rolled back")
+                    finally:
+                        w.close()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise _unavailable(exc) from exc
 
@@ -789,68 +794,64 @@ def _json_dumps(value: Any) -> str:
 
 
 OWN_PARTITION_MIN = 20_000
-"""Incidents from which an ingest keeps its own partition (fewer join the shared one)."""
+"""Incidents from which an ingest's table becomes a partition (fewer join the shared one)."""
+PART_ROWS = 250_000
+"""Incidents after which an ingest's table is sealed (its keys recorded, its indexes built, and
+attached as a partition) while the client reads on; the next rows go into a new table."""
 _EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
 """A point as EWKB (little-endian, with SRID): what PostGIS reads from binary COPY."""
 _EWKB_POINT_WITH_SRID = 1 | 0x20000000
+_COPY_COLUMNS = ("bucket", "rid", "uid_hi", "uid_lo", "ingest_id", "namespace", "occurred_at",
+                 "precision", "x", "y", "lon", "lat", "weight", *CODED, "geom", "id")
+"""The columns of ``incidents``, in the order the ingest's binary COPY sends them."""
+
+
+class _Part:
+    """One table of an ingest's incidents, on its way to becoming a partition."""
+
+    def __init__(self, bucket: int) -> None:
+        self.bucket = bucket
+        self.table = f"incidents_b{bucket}"
+        self.rows = 0
+        self.copying: Any = None  # while its COPY is open: the cursor's copy() context manager
+        self.copy: Any = None  # and the psycopg Copy it gave (both the worker thread's)
 
 
 class _PostGISWriter:
     """Writes incidents into one open transaction; see :meth:`PostGISStore.writer`.
 
-    Each batch: the identities not yet in ``incident_keys`` are the new incidents (their keys
-    are added there at :meth:`finish`), and only those are copied, by binary COPY, into a table of
-    this ingest's own with no index. :meth:`finish` builds its indexes once and attaches it as
-    a partition, or moves a small ingest's rows into the shared partition.
+    Two connections and two threads share the work. The caller's thread reads the file and,
+    for each batch, works out which incidents are new and builds their binary COPY; it asks the
+    side connection (autocommit) which identities are already stored (the store's lock keeps
+    other writers out, so what is committed is what was there before this ingest), for the codes
+    of new strings and for blocks of row ids. The ingest's own connection, in a worker thread,
+    streams the rows by one long COPY into a table with no index; every :data:`PART_ROWS`
+    rows that table is sealed (keys into ``incident_keys``, indexes built once, attached as a
+    partition) while the caller reads on, so the server's work overlaps the client's instead
+    of following it. A store with no incident at all loads ``incident_keys`` without its
+    primary key, built once at :meth:`finish`.
     """
 
-    def __init__(self, store: PostGISStore, conn: psycopg.Connection[Any], ingest_id: int) -> None:
+    def __init__(self, store: PostGISStore, conn: psycopg.Connection[Any],
+                 side: psycopg.Connection[Any], ingest_id: int) -> None:
         self.store = store
         self.conn = conn
+        self.side = side
         self.ingest_id = ingest_id
-        self.table = f"incidents_b{ingest_id}"
         self.this_ingest = KeySet()
         self.finished = False
         self.inserted = 0
-
-    def _new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-        """A mask of the identities not in ``incident_keys`` (stored before this ingest; the
-        ingest's own repeats were dropped on the client). Their keys are recorded once, at
-        :meth:`finish`."""
-        keys = _pgcopy.build([("ord", np.arange(hi.size), _I4), ("uid_hi", hi.view(np.int64), _I8),
-                              ("uid_lo", lo.view(np.int64), _I8)])
-        with self.conn.cursor(binary=True) as cur:
-            cur.execute("TRUNCATE batch_keys")
-            with cur.copy("COPY batch_keys (ord, uid_hi, uid_lo) FROM STDIN (FORMAT BINARY)") as cp:
-                cp.write(keys)
-            row = cur.execute(
-                "SELECT coalesce(string_agg(int4send(ord), ''::bytea), ''::bytea) "
-                "FROM batch_keys b WHERE NOT EXISTS (SELECT 1 FROM incident_keys k "
-                "WHERE k.uid_hi = b.uid_hi AND k.uid_lo = b.uid_lo)"
-            ).fetchone()
-        assert row is not None
-        new = np.zeros(hi.size, dtype=bool)
-        new[np.frombuffer(row[0], ">i4").astype(np.int64)] = True
-        return new
-
-    def _record_keys(self) -> None:
-        """Add this ingest's keys to ``incident_keys``, in one statement. Writers hold the
-        store's lock, so nothing else adds keys meanwhile (no ``ON CONFLICT`` needed; the primary
-        key still refuses a doubled key). When the ingest brings at least as many keys as are
-        stored, the primary key is dropped and built again after the insert (a sort and one
-        build: 1.4 s for a million against 2.3 s of sorted inserts); otherwise the keys go in
-        in key order, so the index's pages are visited once each."""
-        conn, table = self.conn, sql.Identifier(self.table)
-        stored = int(self.store._meta(conn, "incidents") or 0)
-        rebuild = self.inserted >= OWN_PARTITION_MIN and self.inserted >= stored
-        if rebuild:
+        self.codes: dict[str, int] = {}
+        self.part: _Part | None = None
+        self.pipe = _pipeline.Pipeline(depth=4, name=f"hotspot-ingest-{ingest_id}")
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_keys)").fetchone()
+        self.first_load = not (row and row[0])
+        """Nothing stored yet: no identity can be a duplicate, and the key table's primary key
+        is dropped and built once at the end (a sort, against a million index insertions)."""
+        if self.first_load:
             conn.execute("ALTER TABLE incident_keys DROP CONSTRAINT incident_keys_pkey")
-        conn.execute(sql.SQL("INSERT INTO incident_keys (uid_hi, uid_lo) SELECT uid_hi, uid_lo "
-                             "FROM {}" + ("" if rebuild else " ORDER BY uid_hi, uid_lo"))
-                     .format(table))
-        if rebuild:
-            conn.execute("ALTER TABLE incident_keys ADD CONSTRAINT incident_keys_pkey "
-                         "PRIMARY KEY (uid_hi, uid_lo)")
+
+    # -- the caller's thread ------------------------------------------------------------------
 
     def add(self, table: IncidentTable) -> np.ndarray:
         """Store the new incidents of ``table``; return the int8 status of each row."""
@@ -861,29 +862,62 @@ class _PostGISWriter:
         if cand.size == 0:
             return status
         self.this_ingest.add(hi[cand], lo[cand])
-        new = self._new_rows(hi[cand], lo[cand])
-        status[cand[~new]] = DUPLICATE_IN_STORE
-        rows = cand[new]
-        if rows.size:
-            self._copy(table, rows, hi[rows], lo[rows])
+        if not self.first_load:
+            new = self._new_rows(hi[cand], lo[cand])
+            status[cand[~new]] = DUPLICATE_IN_STORE
+            cand = cand[new]
+        if cand.size:
+            self._send(table, cand, hi[cand], lo[cand])
         return status
 
-    def _copy(self, table: IncidentTable, rows: np.ndarray, hi: np.ndarray,
+    def _new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """A mask of the identities not in ``incident_keys`` as committed before this ingest
+        (asked on the side connection; the ingest's own repeats were dropped on the client)."""
+        keys = _pgcopy.build([("ord", np.arange(hi.size), _I4), ("uid_hi", hi.view(np.int64), _I8),
+                              ("uid_lo", lo.view(np.int64), _I8)])
+        with self.side.transaction(), self.side.cursor(binary=True) as cur:
+            cur.execute("CREATE TEMPORARY TABLE probe_keys (ord integer, uid_hi bigint, "
+                        "uid_lo bigint) ON COMMIT DROP")
+            with cur.copy("COPY probe_keys (ord, uid_hi, uid_lo) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.write(keys)
+            row = cur.execute(
+                "SELECT coalesce(string_agg(int4send(ord), ''::bytea), ''::bytea) "
+                "FROM probe_keys b WHERE NOT EXISTS (SELECT 1 FROM incident_keys k "
+                "WHERE k.uid_hi = b.uid_hi AND k.uid_lo = b.uid_lo)"
+            ).fetchone()
+        assert row is not None
+        new = np.zeros(hi.size, dtype=bool)
+        new[np.frombuffer(row[0], ">i4").astype(np.int64)] = True
+        return new
+
+    def _lookup(self, values: list[str]) -> dict[str, int]:
+        """Codes of strings, asking the store only for those this ingest has not met yet (new
+        strings are committed at once: a dictionary entry nothing refers to is harmless)."""
+        unknown = [v for v in values if v not in self.codes]
+        if unknown:
+            self.codes.update(self.store._codes(self.side, unknown))
+        return self.codes
+
+    def _send(self, table: IncidentTable, rows: np.ndarray, hi: np.ndarray,
               lo: np.ndarray) -> None:
-        conn = self.conn
-        cols = {k: v[rows] for k, v in table.columns.items()}
+        """Build the binary COPY of ``rows`` of ``table`` and hand it to the worker."""
         n = rows.size
-        if self.inserted == 0:
-            conn.execute(sql.SQL("CREATE TABLE {} (LIKE incidents INCLUDING DEFAULTS)").format(
-                sql.Identifier(self.table)))
+        whole = n == len(table)
+        cols = table.columns if whole else {k: v[rows] for k, v in table.columns.items()}
+        if self.part is None:
+            bucket = self.side.execute("SELECT nextval('incident_bucket')").fetchone()
+            assert bucket is not None
+            self.part = _Part(int(bucket[0]))
+            self.pipe.submit(functools.partial(self._open, self.part))
+        part = self.part
         # text columns as dictionary codes: the strings of this batch, once each
         factors = {c: pd.factorize(cols[c]) for c in CODED}
-        lookup = self.store._codes(conn, [table.namespace, *(
+        lookup = self._lookup([table.namespace, *(
             str(u) for c in CODED for u in factors[c][1])])
         # row ids along a Z-order curve, taken from the sequence in one step (writers hold the
         # store's lock, so the block is this ingest's alone)
-        last = conn.execute("SELECT setval('incident_rid', nextval('incident_rid') + %s - 1)",
-                            (n,)).fetchone()
+        last = self.side.execute(
+            "SELECT setval('incident_rid', nextval('incident_rid') + %s - 1)", (n,)).fetchone()
         assert last is not None
         rid = np.empty(n, dtype=np.int64)
         rid[morton_order(cols["x"], cols["y"])] = np.arange(int(last[0]) - n + 1, int(last[0]) + 1)
@@ -891,7 +925,7 @@ class _PostGISWriter:
         geom["order"], geom["type"], geom["srid"] = 1, _EWKB_POINT_WITH_SRID, self.store.srid
         geom["x"], geom["y"] = cols["x"], cols["y"]
         fixed: list[tuple[str, np.ndarray, np.dtype]] = [
-            ("bucket", np.full(n, self.ingest_id), _I8),
+            ("bucket", np.full(n, part.bucket), _I8),
             ("rid", rid, _I8),
             ("uid_hi", hi.view(np.int64), _I8),
             ("uid_lo", lo.view(np.int64), _I8),
@@ -908,48 +942,32 @@ class _PostGISWriter:
             table_codes = np.array([lookup[str(u)] for u in found], dtype=np.int64)
             fixed.append((c, table_codes[codes], _I4))
         fixed.append(("geom", geom.view("V25"), np.dtype("V25")))
-        stream = _pgcopy.build(fixed, [str(v) for v in cols["id"]])
-        names = ", ".join(name for name, _v, _d in fixed)
-        with conn.cursor() as cur, cur.copy(
-                sql.SQL("COPY {} (" + names + ", id) FROM STDIN (FORMAT BINARY)").format(
-                    sql.Identifier(self.table))) as copy:
-            copy.write(stream)
+        assert (*(name for name, _v, _d in fixed), "id") == _COPY_COLUMNS
+        stream = _pgcopy.rows(fixed, [str(v) for v in cols["id"]])
+        self.pipe.submit(functools.partial(self._write, part, stream))
+        part.rows += n
         self.inserted += n
-
-    def _place_rows(self) -> None:
-        """Give this ingest's rows their place: a partition of their own with its indexes, or
-        the shared partition."""
-        conn, part = self.conn, sql.Identifier(self.table)
-        self._record_keys()
-        if self.inserted >= OWN_PARTITION_MIN:
-            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (bucket = {})").format(
-                part, sql.Identifier(f"{self.table}_bucket"), sql.Literal(self.ingest_id)))
-            for name, definition in (("geom", "USING gist (geom)"),
-                                     ("period", "(occurred_at)"),
-                                     ("category", "(category, occurred_at)")):
-                conn.execute(sql.SQL("CREATE INDEX {} ON {} " + definition).format(
-                    sql.Identifier(f"{self.table}_{name}"), part))
-            conn.execute(sql.SQL("ALTER TABLE incidents ATTACH PARTITION {} FOR VALUES IN ({})")
-                         .format(part, sql.Literal(self.ingest_id)))
-        else:
-            conn.execute(sql.SQL(
-                "INSERT INTO incidents SELECT 0, rid, uid_hi, uid_lo, ingest_id, namespace, "
-                "occurred_at, precision, x, y, lon, lat, weight, category, crime_type, "
-                "location_text, lsoa_code, lsoa_name, outcome, context, force, geom, id "
-                "FROM {}").format(part))
-            conn.execute(sql.SQL("DROP TABLE {}").format(part))
+        if part.rows >= PART_ROWS:
+            self.pipe.submit(functools.partial(self._seal, part))
+            self.part = None
 
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest; return the data version after it (the store commits on leaving
         the writer's block)."""
+        if self.part is not None:
+            self.pipe.submit(functools.partial(self._seal, self.part))
+            self.part = None
+        self.pipe.drain()
         conn = self.conn
+        if self.first_load:
+            conn.execute("ALTER TABLE incident_keys ADD CONSTRAINT incident_keys_pkey "
+                         "PRIMARY KEY (uid_hi, uid_lo)")
         conn.execute(
             "UPDATE ingests SET finished_at = %s, records = %s, accepted = %s, duplicates = %s, "
             "rejected = %s, summary = %s WHERE ingest_id = %s",
             (now(), *ingest_counts(summary), json.dumps(summary, default=str), self.ingest_id),
         )
         if self.inserted:
-            self._place_rows()
             conn.execute(
                 "UPDATE meta SET value = (value::bigint + %s)::text WHERE key = 'incidents'",
                 (self.inserted,),
@@ -959,3 +977,60 @@ class _PostGISWriter:
             version = self.store._version(conn)
         self.finished = True
         return version
+
+    def close(self) -> None:
+        """Stop the worker; end a COPY left open (an ingest that failed) so the transaction
+        can roll back."""
+        self.pipe.abort()
+        part, self._open_part = self._open_part, None
+        if part is not None and part.copying is not None:
+            copying, part.copying, part.copy = part.copying, None, None
+            abandoned = RuntimeError("ingest abandoned")
+            # the server drops what it had; a broken connection: the rollback will say so
+            with suppress(psycopg.Error):
+                copying.__exit__(RuntimeError, abandoned, None)
+
+    # -- the worker thread, on the ingest's connection ----------------------------------------
+
+    _open_part: _Part | None = None
+
+    def _open(self, part: _Part) -> None:
+        """Create the part's table and start its COPY (FREEZE: the rows are written frozen,
+        as the table is new in this transaction, so no later pass rewrites them)."""
+        conn, table = self.conn, sql.Identifier(part.table)
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE incidents INCLUDING DEFAULTS)").format(table))
+        part.copying = conn.cursor().copy(sql.SQL(
+            "COPY {} (" + ", ".join(_COPY_COLUMNS) + ") FROM STDIN (FORMAT BINARY, FREEZE)"
+        ).format(table))
+        part.copy, self._open_part = part.copying.__enter__(), part
+        part.copy.write(_pgcopy.HEADER)
+
+    def _write(self, part: _Part, stream: bytes) -> None:
+        part.copy.write(stream)
+
+    def _seal(self, part: _Part) -> None:
+        """End the part's COPY, record its keys, and make it a partition with its indexes (or
+        move its rows into the shared partition when there are few)."""
+        conn, table = self.conn, sql.Identifier(part.table)
+        part.copy.write(_pgcopy.TRAILER)
+        copying, part.copying, part.copy = part.copying, None, None
+        copying.__exit__(None, None, None)  # waits for the server to have stored every row
+        self._open_part = None
+        conn.execute(sql.SQL("INSERT INTO incident_keys (uid_hi, uid_lo) SELECT uid_hi, uid_lo "
+                             "FROM {}" + ("" if self.first_load else " ORDER BY uid_hi, uid_lo"))
+                     .format(table))
+        if part.rows >= OWN_PARTITION_MIN:
+            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (bucket = {})").format(
+                table, sql.Identifier(f"{part.table}_bucket"), sql.Literal(part.bucket)))
+            for name, definition in (("geom", "USING gist (geom)"),
+                                     ("period", "(occurred_at)"),
+                                     ("category", "(category, occurred_at)")):
+                conn.execute(sql.SQL("CREATE INDEX {} ON {} " + definition).format(
+                    sql.Identifier(f"{part.table}_{name}"), table))
+            conn.execute(sql.SQL("ALTER TABLE incidents ATTACH PARTITION {} FOR VALUES IN ({})")
+                         .format(table, sql.Literal(part.bucket)))
+        else:
+            columns = ", ".join(_COPY_COLUMNS[1:])
+            conn.execute(sql.SQL("INSERT INTO incidents (" + ", ".join(_COPY_COLUMNS) + ") "
+                                 "SELECT 0, " + columns + " FROM {}").format(table))
+            conn.execute(sql.SQL("DROP TABLE {}").format(table))

@@ -93,18 +93,19 @@ def test_concurrent_overlapping_ingests(store, tmp_path):
 
 
 class _Exploding(IncidentReader):
-    """A reader that gives one good chunk and then fails."""
+    """A reader that gives ``good`` chunks (one by default) and then fails."""
 
     format = "police.uk"
     namespace = "police.uk"
 
-    def __init__(self, inner: IncidentReader) -> None:
+    def __init__(self, inner: IncidentReader, good: int = 1) -> None:
         super().__init__("exploding.csv", options=inner.options)
         self.inner = inner
+        self.good = good
 
     def __iter__(self) -> Iterator:
         for k, chunk in enumerate(self.inner):
-            if k == 1:
+            if k == self.good:
                 raise OSError("the disk went away")
             yield chunk
 
@@ -507,4 +508,117 @@ def test_postgis_keys_stay_unique_when_big_ingests_rebuild_the_key_index(tmp_pat
                           "AND c.conname = 'incident_keys_pkey' AND c.contype = 'p'").fetchone()
         keys = conn.execute("SELECT count(*) FROM rebuild_keys.incident_keys").fetchone()
     assert pk == (1,) and keys == (expected,)
+    store.drop()
+
+
+def _partitions(conn, schema: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+        "WHERE n.nspname = %s AND p.relname = 'incidents' ORDER BY 1", (schema,)).fetchall()]
+
+
+def _ingest_tables(conn, schema: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'incidents_b%%' "
+        "ORDER BY 1", (schema,)).fetchall()]
+
+
+def _primary_key(conn, schema: str) -> int:
+    return conn.execute("SELECT count(*) FROM pg_constraint c JOIN pg_namespace n "
+                        "ON n.oid = c.connamespace WHERE n.nspname = %s "
+                        "AND c.conname = 'incident_keys_pkey' AND c.contype = 'p'",
+                        (schema,)).fetchone()[0]
+
+
+def test_postgis_large_ingests_are_sealed_in_parts_on_the_way(monkeypatch, postgres_url,
+                                                             tmp_path):
+    """An ingest seals a table every PART_ROWS incidents (a partition each) and puts a
+    remainder under OWN_PARTITION_MIN into the shared partition; the store then holds exactly
+    what the embedded store holds, each incident once, with the key table's primary key."""
+    import psycopg
+
+    import geodata.stores.postgis as module
+
+    monkeypatch.setattr(module, "PART_ROWS", 2_400)
+    monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1_000)
+    pg = PostGISStore(postgres_url, schema="in_parts")
+    lite = SQLiteStore(tmp_path / "same.sqlite")
+    options = ReadOptions(chunk_rows=600)
+    for store in (pg, lite):
+        first = ingest(store, read_police_csv(NORTH_YORKSHIRE, options=options))  # a first load
+        second = ingest(store, read_police_csv(LINCOLNSHIRE, options=options))  # keys probed
+        assert (first.accepted, second.accepted) == (5288, 5671)
+    with psycopg.connect(postgres_url) as conn:
+        parts = _partitions(conn, "in_parts")
+        # 5288 rows: 2400 + 2400 sealed on the way, 488 into the shared partition; 5671 rows:
+        # 2400 + 2400 sealed on the way, 871 shared
+        assert len(parts) == 5 and "incidents_shared" in parts
+        assert sorted(_ingest_tables(conn, "in_parts")) == sorted(
+            p for p in parts if p != "incidents_shared")
+        sizes = conn.execute("SELECT bucket, count(*) FROM in_parts.incidents GROUP BY 1 "
+                             "ORDER BY 1").fetchall()
+        assert sorted(n for _b, n in sizes) == [488 + 871, 2400, 2400, 2400, 2400]
+        assert _primary_key(conn, "in_parts") == 1
+        assert conn.execute("SELECT count(*) FROM in_parts.incident_keys").fetchone()[0] == (
+            5288 + 5671)
+    a, b = pg.incidents(), lite.incidents()
+    key_a, key_b = np.lexsort((a.occurred_at, a.y, a.x)), np.lexsort((b.occurred_at, b.y, b.x))
+    assert len(a) == len(b) == 5288 + 5671 == len(np.unique(a.rid))
+    assert np.array_equal(a.x[key_a], b.x[key_b]) and np.array_equal(a.y[key_a], b.y[key_b])
+    assert list(np.asarray(a.category)[key_a]) == list(np.asarray(b.category)[key_b])
+    for path, stored in ((NORTH_YORKSHIRE, 5288), (LINCOLNSHIRE, 5671)):
+        again = ingest(pg, read_police_csv(path, options=options))
+        assert again.accepted == 0 and again.duplicates_in_store == stored
+    pg.drop()
+    lite.close()
+
+
+@pytest.mark.parametrize("before", [None, LINCOLNSHIRE], ids=["first_load", "more"])
+def test_postgis_an_ingest_failing_after_sealed_parts_leaves_nothing(monkeypatch, postgres_url,
+                                                                    before):
+    """A reader failing mid-file, with one part sealed and attached and the next part's COPY
+    open, leaves no row, key, table or dropped primary key behind."""
+    import psycopg
+
+    import geodata.stores.postgis as module
+
+    class Patient(module._pipeline.Pipeline):
+        def abort(self) -> None:  # queued jobs run first: the next part's COPY is then open
+            self._stop()
+
+    states = []
+
+    def close(self: module._PostGISWriter, close=module._PostGISWriter.close) -> None:
+        self.pipe.abort()
+        part = self._open_part
+        states.append((self.inserted, part is not None and part.copying is not None))
+        close(self)
+
+    monkeypatch.setattr(module._pipeline, "Pipeline", Patient)
+    monkeypatch.setattr(module._PostGISWriter, "close", close)
+    monkeypatch.setattr(module, "PART_ROWS", 1_500)
+    monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1_000)
+    schema = "failed_parts" if before is None else "failed_parts_more"
+    store = PostGISStore(postgres_url, schema=schema)
+    if before is not None:
+        ingest(store, read_police_csv(before))
+    count, version = store.count(), store.data_version()
+    with psycopg.connect(postgres_url) as conn:
+        tables, parts = _ingest_tables(conn, schema), _partitions(conn, schema)
+    assert len(parts) == (1 if before is None else 2)  # parts are sealed between batches
+    reader = _Exploding(read_police_csv(NORTH_YORKSHIRE, options=ReadOptions(chunk_rows=1000)),
+                        good=3)
+    with pytest.raises(OSError, match="disk went away"):
+        ingest(store, reader)
+    inserted, copy_open = states[-1]
+    assert inserted > 2_000 and copy_open  # a part sealed, the next one's COPY under way
+    assert store.count() == count and store.data_version() == version
+    with psycopg.connect(postgres_url) as conn:
+        assert _ingest_tables(conn, schema) == tables
+        assert _partitions(conn, schema) == parts
+        assert _primary_key(conn, schema) == 1
+        assert conn.execute(f"SELECT count(*) FROM {schema}.incident_keys").fetchone()[0] == count
+    done = ingest(store, read_police_csv(NORTH_YORKSHIRE, options=ReadOptions(chunk_rows=1000)))
+    assert done.accepted == 5288 and store.count() == count + 5288
     store.drop()
