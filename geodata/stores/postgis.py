@@ -9,15 +9,20 @@ incident is in ``incident_keys`` (a partitioned table cannot enforce uniqueness 
 partitions). Everything lives in the store's own schema (``hotspot`` by default), so a database
 can hold several stores (a force's and a test run's) that never see each other.
 
-Writing: for every batch of an ingest, its identities go by binary COPY into a temporary
-table; an anti-join against ``incident_keys`` says which incidents are new (writers hold the
-store's lock, so no ``ON CONFLICT`` is needed: it cost twice as much); the new keys are added
-there once, at the end of the ingest; only the new incidents are copied, by one binary COPY built
-with numpy (no Python object per row), into the ingest's own table; at the end its indexes are
-built and it is attached as a partition, or its rows join the shared partition. All of it is
-the ingest's one transaction: re-ingesting adds nothing, a failed or cut-off ingest leaves
-nothing behind, and ingests of the same store queue on an advisory lock so that overlapping
-uploads at the same moment store each incident exactly once and never deadlock.
+Writing: an ingest is one transaction on its own connection, holding the store's advisory lock
+(ingests of one store queue, so overlapping uploads at the same moment store each incident
+exactly once and never deadlock). The client reads and prepares batch after batch while a
+worker thread streams the new incidents into the server by one long binary COPY (built with
+numpy, no Python object per row) into a table of the ingest's own with no index; every
+:data:`PART_ROWS` incidents that table is sealed — its keys added to ``incident_keys``, its
+indexes built once, attached as a partition — while the client reads on, so parsing and the
+server's work overlap on two cores. Which incidents are new is asked on a second connection
+(an anti-join against ``incident_keys``: what is committed is what was stored before this
+ingest, as the lock keeps other writers out; the ingest's own repeats are dropped on the
+client), as are the codes of new strings and blocks of row ids. A store with nothing in it
+skips those probes and builds the key table's primary key once, at the end. Re-ingesting adds
+nothing; a failed or cut-off ingest leaves nothing behind (the transaction rolls back, COPY and
+partitions with it).
 
 Reading: a selection comes back as one row of ``bytea`` aggregates, one per column, each the
 column's binary values end to end (``string_agg(float8send(x), '')``): a million incidents
@@ -806,6 +811,15 @@ _COPY_COLUMNS = ("bucket", "rid", "uid_hi", "uid_lo", "ingest_id", "namespace", 
 """The columns of ``incidents``, in the order the ingest's binary COPY sends them."""
 
 
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize``, with a shortcut for a column holding one value throughout (a file's
+    force, an empty context): comparing each value costs a third of hashing it."""
+    if len(values) and bool((values == values[0]).all()):
+        return np.zeros(len(values), dtype=np.intp), values[:1]
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques)
+
+
 class _Part:
     """One table of an ingest's incidents, on its way to becoming a partition."""
 
@@ -911,7 +925,7 @@ class _PostGISWriter:
             self.pipe.submit(functools.partial(self._open, self.part))
         part = self.part
         # text columns as dictionary codes: the strings of this batch, once each
-        factors = {c: pd.factorize(cols[c]) for c in CODED}
+        factors = {c: _factorize(cols[c]) for c in CODED}
         lookup = self._lookup([table.namespace, *(
             str(u) for c in CODED for u in factors[c][1])])
         # row ids along a Z-order curve, taken from the sequence in one step (writers hold the

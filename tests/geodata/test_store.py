@@ -471,11 +471,12 @@ def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
     current.close()
 
 
-def test_postgis_keys_stay_unique_when_big_ingests_rebuild_the_key_index(tmp_path,
-                                                                        postgres_url):
-    """A large ingest into a store holding fewer keys rebuilds the key table's primary key
-    after one insert; smaller ones insert in key order. Either way each incident is stored
-    once, and the primary key is there afterwards."""
+def test_postgis_keys_stay_unique_when_a_first_load_rebuilds_the_key_index(tmp_path,
+                                                                          postgres_url):
+    """A first load (an empty store) loads the key table without its primary key and builds
+    it once at the end; later ingests, small or larger than what is stored, insert their keys
+    in key order. Either way each incident is stored once, and the primary key is there
+    afterwards."""
     import csv as csvmod
 
     import psycopg
@@ -498,7 +499,7 @@ def test_postgis_keys_stay_unique_when_big_ingests_rebuild_the_key_index(tmp_pat
     store = PostGISStore(postgres_url, schema="rebuild_keys")
     first = ingest(store, read_police_csv(part("a.csv", 0, 30_000)))  # rebuild (empty store)
     second = ingest(store, read_police_csv(part("b.csv", 20_000, 45_000)))  # in key order
-    third = ingest(store, read_police_csv(part("c.csv", 10_000, 90_000)))  # rebuild again
+    third = ingest(store, read_police_csv(part("c.csv", 10_000, 90_000)))  # more than stored
     assert first.accepted + second.accepted + third.accepted == store.count() == expected
     again = ingest(store, read_police_csv(whole))
     assert again.accepted == 0 and again.duplicates_in_store == expected
