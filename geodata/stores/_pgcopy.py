@@ -29,25 +29,27 @@ def build(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str]
     """The binary COPY stream of rows made of ``fixed`` columns (name, values, PostgreSQL's
     width as a dtype: int64, int32, int16, float64, float32) and, last, one optional text
     column."""
-    return HEADER + rows(fixed, text) + TRAILER
+    return b"".join([HEADER, *row_blocks(fixed, text), TRAILER])
 
 
-def rows(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str] | None = None) -> bytes:
-    """The rows of a binary COPY stream, without its header and trailer (see :func:`build`):
-    one COPY can take the rows of many batches, sent as they are made, between one
-    :data:`HEADER` and one :data:`TRAILER`."""
+def row_blocks(fixed: Sequence[tuple[str, np.ndarray, np.dtype]],
+               text: Sequence[str] | None = None) -> list[memoryview]:
+    """The rows of a binary COPY stream (see :func:`build`), without its header and trailer,
+    as a few blocks of bytes to send one after another: one COPY can take the rows of many
+    batches, sent as they are made, between one :data:`HEADER` and one :data:`TRAILER`.
+
+    Rows go out grouped by the length of their text (the order of rows in a COPY carries no
+    meaning): within a group every row has the same width, so the group is one structured
+    array filled column by column, with no Python object per row and no copy of the whole
+    stream afterwards.
+    """
     n = len(fixed[0][1]) if fixed else len(text or ())
-    layout = _layout([(name, dtype) for name, _v, dtype in fixed])
-    out = np.empty(n, dtype=layout)
-    out["_n"] = len(fixed) + (text is not None)
-    for name, values, dtype in fixed:
-        out[f"_len_{name}"] = np.dtype(dtype).itemsize
-        out[name] = values
+    spec: list[tuple[str, str | np.dtype]] = [("_n", ">i2")]
+    for name, _values, dtype in fixed:
+        spec += [(f"_len_{name}", ">i4"), (name, np.dtype(dtype).newbyteorder(">"))]
+    count = len(fixed) + (text is not None)
     if text is None:
-        return out.tobytes()
-    # Rows go out grouped by the text's length (the order of rows in a COPY carries no
-    # meaning): within a group every row has the same width and is assembled by whole-block
-    # copies, where a scatter byte by byte cost 2.5 s a million rows.
+        return [_fill(np.dtype(spec), fixed, None, n, count).view(np.uint8).data]
     if "".join(text).isascii():
         lengths = np.fromiter(map(len, text), dtype=np.int64, count=n)
         texts = np.array(text, dtype="S") if n else np.empty(0, "S1")
@@ -57,18 +59,35 @@ def rows(fixed: Sequence[tuple[str, np.ndarray, np.dtype]], text: Sequence[str] 
         texts = np.array(encoded, dtype="S") if n else np.empty(0, "S1")
     if texts.itemsize == 0:  # every text empty: numpy's "S" gives zero-width items
         texts = np.zeros(n, dtype="S1")
-    fixed_bytes = out.view(np.uint8).reshape(n, layout.itemsize)
     text_bytes = texts.view(np.uint8).reshape(n, texts.itemsize)
-    parts = []
-    for size in np.unique(lengths).tolist():
-        idx = np.flatnonzero(lengths == size)
-        block = np.empty((idx.size, layout.itemsize + 4 + size), dtype=np.uint8)
-        block[:, : layout.itemsize] = fixed_bytes[idx]
-        block[:, layout.itemsize : layout.itemsize + 4] = np.frombuffer(
-            int(size).to_bytes(4, "big"), dtype=np.uint8)
-        block[:, layout.itemsize + 4 :] = text_bytes[idx, :size]
-        parts.append(block.tobytes())
-    return b"".join(parts)
+    order = np.argsort(lengths, kind="stable")
+    sizes, starts = np.unique(lengths[order], return_index=True)
+    bounds = [*starts.tolist(), n]
+    blocks = []
+    for k, size in enumerate(sizes.tolist()):
+        # one length throughout (the usual case): the rows in their own order, no gathering
+        idx = None if len(sizes) == 1 else order[bounds[k] : bounds[k + 1]]
+        m = bounds[k + 1] - bounds[k]
+        layout = np.dtype([*spec, ("_len_text", ">i4"), *([("text", f"V{size}")] if size else [])])
+        rows = _fill(layout, fixed, idx, m, count)
+        rows["_len_text"] = size
+        if size:
+            rows.view(np.uint8).reshape(m, layout.itemsize)[:, -size:] = (
+                text_bytes[:, :size] if idx is None else text_bytes[idx, :size])
+        blocks.append(rows.view(np.uint8).data)
+    return blocks
+
+
+def _fill(layout: np.dtype, fixed: Sequence[tuple[str, np.ndarray, np.dtype]],
+          idx: np.ndarray | None, n: int, count: int) -> np.ndarray:
+    """``n`` rows of the fixed columns (rows ``idx``, or all in order) as a structured array of
+    ``layout`` (its first fields: the field count, then length and value of each column)."""
+    rows = np.empty(n, dtype=layout)
+    rows["_n"] = count
+    for name, values, dtype in fixed:
+        rows[f"_len_{name}"] = np.dtype(dtype).itemsize
+        rows[name] = values if idx is None else values[idx]
+    return rows
 
 
 def parse(data: bytes, fields: Sequence[tuple[str, np.dtype]]) -> dict[str, np.ndarray]:

@@ -957,8 +957,8 @@ class _PostGISWriter:
             fixed.append((c, table_codes[codes], _I4))
         fixed.append(("geom", geom.view("V25"), np.dtype("V25")))
         assert (*(name for name, _v, _d in fixed), "id") == _COPY_COLUMNS
-        stream = _pgcopy.rows(fixed, [str(v) for v in cols["id"]])
-        self.pipe.submit(functools.partial(self._write, part, stream))
+        blocks = _pgcopy.row_blocks(fixed, [str(v) for v in cols["id"]])
+        self.pipe.submit(functools.partial(self._write, part, blocks))
         part.rows += n
         self.inserted += n
         if part.rows >= PART_ROWS:
@@ -1019,8 +1019,9 @@ class _PostGISWriter:
         part.copy, self._open_part = part.copying.__enter__(), part
         part.copy.write(_pgcopy.HEADER)
 
-    def _write(self, part: _Part, stream: bytes) -> None:
-        part.copy.write(stream)
+    def _write(self, part: _Part, blocks: list[memoryview]) -> None:
+        for block in blocks:
+            part.copy.write(block)
 
     def _seal(self, part: _Part) -> None:
         """End the part's COPY, record its keys, and make it a partition with its indexes (or
