@@ -241,6 +241,7 @@ def ingest(
                 lats.append(cols["lat"])
             if on_progress is not None:
                 on_progress(chunk.bytes_read, reader.stats.total_bytes)
+        w.end_of_input()
         report.source = reader.stats.source
         report.records = reader.stats.records
         report.read = reader.stats.to_dict()

@@ -71,6 +71,11 @@ class IncidentWriter(Protocol):
         (:data:`INSERTED`, :data:`DUPLICATE_IN_STORE`, :data:`REPEATED_IN_SOURCE`)."""
         ...
 
+    def end_of_input(self) -> None:
+        """Say that no more :meth:`add` calls will come, so that a writer can start its last
+        work (the PostGIS store's last indexes) while the caller summarises the ingest."""
+        ...
+
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest's summary and commit; return the new data version."""
         ...

@@ -857,6 +857,7 @@ class _PostGISWriter:
         self.inserted = 0
         self.codes: dict[str, int] = {}
         self.part: _Part | None = None
+        self.input_ended = False
         self.pipe = _pipeline.Pipeline(depth=4, name=f"hotspot-ingest-{ingest_id}")
         row = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_keys)").fetchone()
         self.first_load = not (row and row[0])
@@ -869,6 +870,8 @@ class _PostGISWriter:
 
     def add(self, table: IncidentTable) -> np.ndarray:
         """Store the new incidents of ``table``; return the int8 status of each row."""
+        if self.input_ended:
+            raise RuntimeError("add() after end_of_input()")
         if len(table) == 0:
             return np.full(0, INSERTED, dtype=np.int8)
         status, hi, lo, repeated = batch_identities(table, self.store.crs, self.this_ingest)
@@ -965,17 +968,24 @@ class _PostGISWriter:
             self.pipe.submit(functools.partial(self._seal, part))
             self.part = None
 
-    def finish(self, summary: dict[str, Any]) -> str:
-        """Record the ingest; return the data version after it (the store commits on leaving
-        the writer's block)."""
+    def end_of_input(self) -> None:
+        """Seal the last part and, after a first load, build the key table's primary key, in
+        the worker, while the caller summarises the ingest."""
+        if self.input_ended:
+            return
+        self.input_ended = True
         if self.part is not None:
             self.pipe.submit(functools.partial(self._seal, self.part))
             self.part = None
+        if self.first_load:
+            self.pipe.submit(self._restore_key)
+
+    def finish(self, summary: dict[str, Any]) -> str:
+        """Record the ingest; return the data version after it (the store commits on leaving
+        the writer's block)."""
+        self.end_of_input()
         self.pipe.drain()
         conn = self.conn
-        if self.first_load:
-            conn.execute("ALTER TABLE incident_keys ADD CONSTRAINT incident_keys_pkey "
-                         "PRIMARY KEY (uid_hi, uid_lo)")
         conn.execute(
             "UPDATE ingests SET finished_at = %s, records = %s, accepted = %s, duplicates = %s, "
             "rejected = %s, summary = %s WHERE ingest_id = %s",
@@ -1018,6 +1028,10 @@ class _PostGISWriter:
         ).format(table))
         part.copy, self._open_part = part.copying.__enter__(), part
         part.copy.write(_pgcopy.HEADER)
+
+    def _restore_key(self) -> None:
+        self.conn.execute("ALTER TABLE incident_keys ADD CONSTRAINT incident_keys_pkey "
+                          "PRIMARY KEY (uid_hi, uid_lo)")
 
     def _write(self, part: _Part, blocks: list[memoryview]) -> None:
         for block in blocks:

@@ -740,6 +740,9 @@ class _SQLiteWriter:
             self.next_rid += int(idx.shape[0])
             self.inserted += int(idx.shape[0])
 
+    def end_of_input(self) -> None:
+        """Nothing to start early: SQLite's work is done as each batch is added."""
+
     def finish(self, summary: dict[str, Any]) -> str:
         """Record the ingest and commit; return the data version after it."""
         self.conn.execute(
