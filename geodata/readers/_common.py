@@ -115,6 +115,23 @@ def strip(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fast_floats(values: np.ndarray) -> np.ndarray | None:
+    """Python's ``float`` value by value (blank as NaN): twice as fast as pandas' parser, and
+    the same numbers for ASCII text without ``_`` (which only ``float`` reads as a digit
+    separator); None when the text is not like that or some value is not a number."""
+    try:
+        joined = "".join(values)
+    except TypeError:
+        return None
+    if not joined.isascii() or "_" in joined:
+        return None
+    try:
+        return np.fromiter((float(v) if v else np.nan for v in values), dtype=np.float64,
+                           count=values.shape[0])
+    except ValueError:
+        return None
+
+
 def parse_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse strings as float64.
 
@@ -128,9 +145,11 @@ def parse_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         True where the string is not blank and not a number (``"nan"`` and ``"inf"`` parse).
     """
     n = values.shape[0]
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    numbers = _fast_floats(values)
+    if numbers is None:
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
     blank = np.zeros(n, dtype=bool)
     non_numeric = np.zeros(n, dtype=bool)
     for i in np.flatnonzero(np.isnan(numbers)):  # only the few that did not parse
