@@ -402,9 +402,11 @@ class PostGISStore:
                     "RETURNING ingest_id", (source, format, now()),
                 ).fetchone()
                 assert row is not None
-                # a second connection, taken once the lock is held, for what the ingest asks
-                # while its own connection streams rows (see _PostGISWriter)
-                with self.pool.connection() as side:
+                # a second connection for what the ingest asks while its own streams rows
+                # (see _PostGISWriter): a connection of its own, made once the lock is held,
+                # not one from the pool, which ingests queueing for the lock may have taken
+                with psycopg.connect(self.url, **self._connect_kwargs) as side:
+                    self._configure(side)
                     w = _PostGISWriter(self, conn, side, int(row[0]))
                     try:
                         yield w

@@ -92,6 +92,36 @@ def test_concurrent_overlapping_ingests(store, tmp_path):
     assert len(np.unique(got.rid)) == 5671
 
 
+def test_postgis_more_concurrent_ingests_than_pooled_connections(postgres_url, tmp_path):
+    """Ingests queueing for the store's lock hold the pool's connections; the one holding the
+    lock still gets the second connection it asks on (made outside the pool)."""
+    rows = lines_of(LINCOLNSHIRE)
+    paths = []
+    for k, (lo, hi) in enumerate([(1, 3500), (1500, 5000), (3000, 5672), (1, 5672)]):
+        p = tmp_path / f"part{k}.csv"
+        p.write_text(rows[0] + "".join(rows[lo:hi]))
+        paths.append(p)
+    store = PostGISStore(postgres_url, schema="small_pool", max_connections=2,
+                         connect_timeout_s=1)
+    errors: list[BaseException] = []
+
+    def run(p: Path) -> None:
+        try:
+            ingest(store, read_police_csv(p))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in paths[:2]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []  # both pooled connections were taken while one ingest ran
+    ingest(store, read_police_csv(paths[3]))
+    assert store.count() == 5671 and len(np.unique(store.incidents().rid)) == 5671
+    store.drop()
+
+
 class _Exploding(IncidentReader):
     """A reader that gives ``good`` chunks (one by default) and then fails."""
 
