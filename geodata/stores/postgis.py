@@ -846,7 +846,7 @@ class _PostGISWriter:
     rows that table is sealed (keys into ``incident_keys``, indexes built once, attached as a
     partition) while the caller reads on, so the server's work overlaps the client's instead
     of following it. A store with no incident at all loads ``incident_keys`` without its
-    primary key, built once at :meth:`finish`.
+    primary key, built once when the input ends.
     """
 
     def __init__(self, store: PostGISStore, conn: psycopg.Connection[Any],
@@ -859,7 +859,8 @@ class _PostGISWriter:
         self.finished = False
         self.inserted = 0
         self.codes: dict[str, int] = {}
-        self.part: _Part | None = None
+        self.part: _Part | None = None  # the part batches go to (the caller's thread)
+        self._open_part: _Part | None = None  # the part whose COPY is open (the worker's)
         self.input_ended = False
         self.pipe = _pipeline.Pipeline(depth=4, name=f"hotspot-ingest-{ingest_id}")
         row = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_keys)").fetchone()
@@ -1018,8 +1019,6 @@ class _PostGISWriter:
                 copying.__exit__(RuntimeError, abandoned, None)
 
     # -- the worker thread, on the ingest's connection ----------------------------------------
-
-    _open_part: _Part | None = None
 
     def _open(self, part: _Part) -> None:
         """Create the part's table and start its COPY (FREEZE: the rows are written frozen,
