@@ -894,8 +894,12 @@ class _PostGISWriter:
     def _new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """A mask of the identities not in ``incident_keys`` as committed before this ingest
         (asked on the side connection; the ingest's own repeats were dropped on the client)."""
-        keys = _pgcopy.build([("ord", np.arange(hi.size), _I4), ("uid_hi", hi.view(np.int64), _I8),
-                              ("uid_lo", lo.view(np.int64), _I8)])
+        # in key order, so that the index probes walk the key index's pages in order (half the
+        # time of probing in row order)
+        shi, slo = hi.view(np.int64), lo.view(np.int64)
+        order = np.lexsort((slo, shi))
+        keys = _pgcopy.build([("ord", order, _I4), ("uid_hi", shi[order], _I8),
+                              ("uid_lo", slo[order], _I8)])
         with self.side.transaction(), self.side.cursor(binary=True) as cur:
             cur.execute("CREATE TEMPORARY TABLE probe_keys (ord integer, uid_hi bigint, "
                         "uid_lo bigint) ON COMMIT DROP")
