@@ -43,6 +43,7 @@ import secrets
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -823,6 +824,30 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques)
 
 
+class _Factors:
+    """Rows of a batch (``cols``) with their text columns factorised (``codes``: for each
+    coded column, the code of each row into that column's strings, and the strings)."""
+
+    def __init__(self, cols: dict[str, np.ndarray],
+                 codes: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        self.cols = cols
+        self.codes = codes
+
+    @classmethod
+    def of(cls, table: IncidentTable, rows: np.ndarray) -> _Factors:
+        """Rows ``rows`` of ``table``, factorised."""
+        whole = rows.size == len(table)
+        cols = table.columns if whole else {k: v[rows] for k, v in table.columns.items()}
+        return cls(cols, {c: _factorize(cols[c]) for c in CODED})
+
+    def subset(self, keep: np.ndarray) -> _Factors:
+        """The rows where ``keep`` is True (the strings stay: some may then go unused)."""
+        if keep.all():
+            return self
+        return _Factors({k: v[keep] for k, v in self.cols.items()},
+                        {c: (codes[keep], found) for c, (codes, found) in self.codes.items()})
+
+
 class _Part:
     """One table of an ingest's incidents, on its way to becoming a partition."""
 
@@ -863,6 +888,8 @@ class _PostGISWriter:
         self._open_part: _Part | None = None  # the part whose COPY is open (the worker's)
         self.input_ended = False
         self.pipe = _pipeline.Pipeline(depth=4, name=f"hotspot-ingest-{ingest_id}")
+        self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-probe")
+        self._mostly_new = True
         row = conn.execute("SELECT EXISTS (SELECT 1 FROM incident_keys)").fetchone()
         self.first_load = not (row and row[0])
         """Nothing stored yet: no identity can be a duplicate, and the key table's primary key
@@ -883,12 +910,21 @@ class _PostGISWriter:
         if cand.size == 0:
             return status
         self.this_ingest.add(hi[cand], lo[cand])
+        factors = None
         if not self.first_load:
-            new = self._new_rows(hi[cand], lo[cand])
+            # the server probes the key table while this thread factorises the text columns
+            # (when the last batch was mostly new: after that, most of that work is used)
+            probe = self._prober.submit(self._new_rows, hi[cand], lo[cand])
+            if self._mostly_new:
+                factors = _Factors.of(table, cand)
+            new = probe.result()
+            self._mostly_new = bool(new.mean() >= 0.5)
             status[cand[~new]] = DUPLICATE_IN_STORE
             cand = cand[new]
+            if factors is not None:
+                factors = factors.subset(new)
         if cand.size:
-            self._send(table, cand, hi[cand], lo[cand])
+            self._send(table, cand, hi[cand], lo[cand], factors or _Factors.of(table, cand))
         return status
 
     def _new_rows(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -924,11 +960,11 @@ class _PostGISWriter:
         return self.codes
 
     def _send(self, table: IncidentTable, rows: np.ndarray, hi: np.ndarray,
-              lo: np.ndarray) -> None:
-        """Build the binary COPY of ``rows`` of ``table`` and hand it to the worker."""
+              lo: np.ndarray, factors: _Factors) -> None:
+        """Build the binary COPY of ``rows`` of ``table`` (its text columns factorised in
+        ``factors``) and hand it to the worker."""
         n = rows.size
-        whole = n == len(table)
-        cols = table.columns if whole else {k: v[rows] for k, v in table.columns.items()}
+        cols = factors.cols
         if self.part is None:
             bucket = self.side.execute("SELECT nextval('incident_bucket')").fetchone()
             assert bucket is not None
@@ -936,9 +972,8 @@ class _PostGISWriter:
             self.pipe.submit(functools.partial(self._open, self.part))
         part = self.part
         # text columns as dictionary codes: the strings of this batch, once each
-        factors = {c: _factorize(cols[c]) for c in CODED}
         lookup = self._lookup([table.namespace, *(
-            str(u) for c in CODED for u in factors[c][1])])
+            str(u) for c in CODED for u in factors.codes[c][1])])
         # row ids along a Z-order curve, taken from the sequence in one step (writers hold the
         # store's lock, so the block is this ingest's alone)
         last = self.side.execute(
@@ -963,7 +998,7 @@ class _PostGISWriter:
             ("weight", cols["weight"], _F4),
         ]
         for c in CODED:
-            codes, found = factors[c]
+            codes, found = factors.codes[c]
             table_codes = np.array([lookup[str(u)] for u in found], dtype=np.int64)
             fixed.append((c, table_codes[codes], _I4))
         fixed.append(("geom", geom.view("V25"), np.dtype("V25")))
@@ -1014,6 +1049,7 @@ class _PostGISWriter:
         """Stop the worker; end a COPY left open (an ingest that failed) so the transaction
         can roll back."""
         self.pipe.abort()
+        self._prober.shutdown(wait=True, cancel_futures=True)
         part, self._open_part = self._open_part, None
         if part is not None and part.copying is not None:
             copying, part.copying, part.copy = part.copying, None, None

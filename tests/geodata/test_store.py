@@ -56,14 +56,27 @@ def test_stacking_summary_on_real_months(store_factory):
 def test_overlapping_files_store_each_incident_once(store, tmp_path):
     rows = lines_of(LINCOLNSHIRE)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    a.write_text("".join(rows[:3001]))
-    b.write_text(rows[0] + "".join(rows[2001:]))
+    a.write_text(rows[0] + "".join(rows[1:3001:3]))  # every third of the first 3000 rows
+    b.write_text(rows[0] + "".join(rows[1:]))
     ids_a = set(read_police_csv(a).read_all().incidents.columns["id"])
     ids_b = set(read_police_csv(b).read_all().incidents.columns["id"])
     ingest(store, read_police_csv(a))
-    report = ingest(store, read_police_csv(b))
+    # small batches, a third of them already stored, then all new (the PostGIS store
+    # factorises a batch while the key table is probed when the batch before was mostly new,
+    # and keeps the new rows' share of it)
+    report = ingest(store, read_police_csv(b, options=ReadOptions(chunk_rows=400)))
     assert report.duplicates_in_store == len(ids_a & ids_b) > 900
-    assert store.count() == len(ids_a | ids_b)
+    assert store.count() == len(ids_a | ids_b) == len(ids_b)
+    whole = read_police_csv(LINCOLNSHIRE).read_all().incidents.columns
+    got = store.incidents()
+
+    def rows(x, y, t, cat) -> list:
+        return sorted(zip(np.asarray(x).tolist(), np.asarray(y).tolist(),
+                          np.asarray(t).tolist(), [str(c) for c in np.asarray(cat)],
+                          strict=True))
+
+    assert rows(got.x, got.y, got.occurred_at, got.category) == rows(
+        whole["x"], whole["y"], whole["occurred_at"], whole["category"])
 
 
 def test_concurrent_overlapping_ingests(store, tmp_path):
