@@ -26,8 +26,10 @@ def real_data_dir() -> Path:
     raise FileNotFoundError("real data not found: set HOTSPOT_REAL_DATA to ../shared/data/real")
 
 
-def write_police_csv(path: Path, rows: int, *, source: Path | None = None) -> Path:
-    """Write ``rows`` data rows in data.police.uk layout to ``path`` (reused if it exists)."""
+def write_police_csv(path: Path, rows: int, *, source: Path | None = None, first: int = 0) -> Path:
+    """Write ``rows`` data rows in data.police.uk layout to ``path`` (reused if it exists):
+    rows ``first`` to ``first + rows - 1`` of an endless file, so files with different ``first``
+    hold different incidents."""
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as f:
             if sum(1 for _ in f) - 1 == rows:
@@ -41,7 +43,7 @@ def write_police_csv(path: Path, rows: int, *, source: Path | None = None) -> Pa
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
-        for i in range(rows):
+        for i in range(first, first + rows):
             r = list(base[i % len(base)])
             cycle = i // len(base)
             r[1] = f"{2000 + (cycle // 12) % 100:04d}-{cycle % 12 + 1:02d}"

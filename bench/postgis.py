@@ -137,9 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="hotspot-bench-pg-"))
     work.mkdir(parents=True, exist_ok=True)
     csv_path = write_police_csv(work / f"police-{args.rows}.csv", args.rows)
+    more_path = write_police_csv(work / f"police-{args.rows}-more.csv", args.rows,
+                                 first=args.rows)
     tag = uuid.uuid4().hex[:8]
-    repeats = max(1, args.repeats)
-    pgs = [f"{URL}?schema=bench_{tag}_load{k}" for k in range(repeats)]
+    first_loads = max(1, args.repeats)
+    pgs = [f"{URL}?schema=bench_{tag}_load{k}" for k in range(first_loads)]
     pg = pgs[-1]
     try:
         print_header(f"Ingest and read back: {args.rows:,} data.police.uk rows "
@@ -147,12 +149,12 @@ def main(argv: list[str] | None = None) -> None:
         # first loads into empty stores, PostGIS and the embedded peer in turn, so that both
         # see the same machine (a shared one: runs differ by 10% or more)
         loads: dict[str, list[dict[str, Any]]] = {"pg": [], "sqlite": []}
-        for k in range(repeats):
+        for k in range(first_loads):
             sqlite = work / f"store-{tag}-{k}.sqlite"
             loads["pg"].append(run_task("ingest", INGEST, {"STORE": pgs[k], "CSV": str(csv_path)}))
             loads["sqlite"].append(run_task("peer", INGEST, {"STORE": str(sqlite),
                                                              "CSV": str(csv_path)}))
-            if k < repeats - 1:
+            if k < first_loads - 1:
                 _drop(pgs[k])
                 sqlite.unlink()
         for name, key in (("PostGIS ingest (median)", "pg"),
@@ -174,6 +176,10 @@ def main(argv: list[str] | None = None) -> None:
         print_row("peer: embedded store read back as columns", r, f"{r['rows']:,} incidents")
         r = run_task("fetchall", FETCHALL, {"STORE": pg})
         print_row("peer: psycopg fetchall of the same columns", r, f"{r['rows']:,} rows")
+        # (after the reads, which are of the first file's incidents)
+        name = "PostGIS ingest of as many new rows into that store"
+        r = run_task(name, INGEST, {"STORE": pg, "CSV": str(more_path)})
+        print_row(name, r, f"{r['rows'] / r['seconds']:,.0f} rows/s, {r['stored']:,} new")
         _drop(pg)
 
         for n, min_samples, repeats in ((100_000, 11, 3), (1_000_000, 40, 1)):
