@@ -2,8 +2,9 @@
 
 A row of binary COPY is a 16-bit field count, then for each field a 32-bit length and the
 value's bytes (big-endian numbers, UTF-8 text). When every field but the last has a fixed width
-and none is NULL, all rows share one layout up to the last field: the fixed part is one numpy
-structured array, and a million rows are built or read without a Python object per row.
+and none is NULL, all rows share one layout up to the last field, and rows whose last field has
+the same length share one layout throughout: each such group is one numpy structured array, and
+a million rows are built or read without a Python object per row.
 """
 
 from __future__ import annotations
