@@ -79,13 +79,19 @@ def test_overlapping_files_store_each_incident_once(store, tmp_path):
         whole["x"], whole["y"], whole["occurred_at"], whole["category"])
 
 
-def test_concurrent_overlapping_ingests(store, tmp_path):
+def _slices(tmp_path: Path, spans: list[tuple[int, int]]) -> list[Path]:
+    """Files of the Lincolnshire month's data lines ``lo:hi`` (line 0 is the header)."""
     rows = lines_of(LINCOLNSHIRE)
     paths = []
-    for k, (lo, hi) in enumerate([(1, 3500), (1500, 5000), (3000, 5672), (1, 5672)]):
+    for k, (lo, hi) in enumerate(spans):
         p = tmp_path / f"part{k}.csv"
         p.write_text(rows[0] + "".join(rows[lo:hi]))
         paths.append(p)
+    return paths
+
+
+def _ingest_at_once(store, paths: list[Path]) -> list[BaseException]:
+    """Ingest every file in a thread of its own, all at once; return what they raised."""
     errors: list[BaseException] = []
 
     def run(p: Path) -> None:
@@ -99,7 +105,12 @@ def test_concurrent_overlapping_ingests(store, tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_overlapping_ingests(store, tmp_path):
+    paths = _slices(tmp_path, [(1, 3500), (1500, 5000), (3000, 5672), (1, 5672)])
+    assert _ingest_at_once(store, paths) == []
     assert store.count() == 5671
     got = store.incidents()
     assert len(np.unique(got.rid)) == 5671
@@ -108,28 +119,11 @@ def test_concurrent_overlapping_ingests(store, tmp_path):
 def test_postgis_more_concurrent_ingests_than_pooled_connections(postgres_url, tmp_path):
     """Ingests queueing for the store's lock hold the pool's connections; the one holding the
     lock still gets the second connection it asks on (made outside the pool)."""
-    rows = lines_of(LINCOLNSHIRE)
-    paths = []
-    for k, (lo, hi) in enumerate([(1, 3500), (1500, 5000), (1, 5672)]):
-        p = tmp_path / f"part{k}.csv"
-        p.write_text(rows[0] + "".join(rows[lo:hi]))
-        paths.append(p)
+    paths = _slices(tmp_path, [(1, 3500), (1500, 5000), (1, 5672)])
     store = PostGISStore(postgres_url, schema="small_pool", max_connections=2,
                          connect_timeout_s=1)
-    errors: list[BaseException] = []
-
-    def run(p: Path) -> None:
-        try:
-            ingest(store, read_police_csv(p))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(p,)) for p in paths[:2]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []  # both pooled connections were taken while one ingest ran
+    # both pooled connections are taken while one ingest runs
+    assert _ingest_at_once(store, paths[:2]) == []
     ingest(store, read_police_csv(paths[2]))
     assert store.count() == 5671 and len(np.unique(store.incidents().rid)) == 5671
     store.drop()
