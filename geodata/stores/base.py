@@ -201,6 +201,16 @@ class Store(Protocol):
         """Revoke a key; False if there is no such key or it was revoked already."""
         ...
 
+    def revoke_session(self, session_id: str, *, key_id: str, expires_at: int) -> bool:
+        """Revoke a page session (signing out): it stays refused until ``expires_at`` (seconds
+        since the epoch, UTC), when it would have expired anyway and its record may go. False if
+        it was revoked already."""
+        ...
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether a page session was revoked."""
+        ...
+
     def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
               filter: dict[str, Any], rows: int) -> None:
         """Append an entry to the audit log (entries are never changed or deleted)."""
@@ -213,6 +223,28 @@ class Store(Protocol):
     def secret(self, name: str) -> str:
         """A random secret kept in the store under ``name``, made on first use (the session
         signing key)."""
+        ...
+
+    def add_product(self, kind: str, period: str, *, start: int, end: int, data_version: str,
+                    summary: dict[str, Any], document: str) -> dict[str, Any]:
+        """Publish a product: ``document`` (the exact text served) for ``period`` covering
+        ``[start, end)`` (seconds since the epoch, UTC); return its listing. A published product
+        is never changed or deleted.
+
+        Raises
+        ------
+        PublicationConflict
+            If a product of ``kind`` whose period overlaps ``[start, end)`` is already
+            published (the same period included): products never overlap in time.
+        """
+        ...
+
+    def product(self, kind: str, period: str) -> tuple[dict[str, Any], str] | None:
+        """A published product's listing and its document text, or None."""
+        ...
+
+    def list_products(self, kind: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The published products of ``kind`` (listings, not documents), latest period first."""
         ...
 
     def health(self) -> dict[str, Any]:

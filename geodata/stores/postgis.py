@@ -57,7 +57,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from pyproj import CRS
 
 from geodata.coords import WGS84, enclosing_bounds
-from geodata.errors import StoreUnavailable
+from geodata.errors import PublicationConflict, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
     DEFAULT_TIMEZONE,
@@ -73,6 +73,7 @@ from geodata.stores._shared import (
     AUDIT_COLUMNS,
     INGEST_COLUMNS,
     KEY_COLUMNS,
+    PRODUCT_COLUMNS,
     VISIT_COLUMNS,
     audit_record,
     batch_identities,
@@ -84,8 +85,10 @@ from geodata.stores._shared import (
     layer_rows,
     morton_order,
     now,
+    overlap_message,
     plan_record,
     plan_summary,
+    product_record,
     route_lines_wkt,
     visit_record,
 )
@@ -747,6 +750,23 @@ class PostGISStore:
                                "AND revoked_at IS NULL", (key_id,))
             return cur.rowcount == 1
 
+    def revoke_session(self, session_id: str, *, key_id: str, expires_at: int) -> bool:
+        """Revoke a page session (records of sessions expired by now are dropped)."""
+        with self._conn() as conn, conn.transaction():
+            conn.execute("DELETE FROM revoked_sessions WHERE expires_at < "
+                         "extract(epoch FROM now())")
+            cur = conn.execute("INSERT INTO revoked_sessions (session_id, key_id, expires_at) "
+                               "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                               (session_id, key_id, int(expires_at)))
+            return cur.rowcount == 1
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether a page session was revoked."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT 1 FROM revoked_sessions WHERE session_id = %s",
+                               (session_id,)).fetchone()
+        return row is not None
+
     def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
               filter: dict[str, Any], rows: int) -> None:
         """Append to the audit log."""
@@ -777,6 +797,45 @@ class PostGISStore:
             value = self._meta(conn, key)
         assert value is not None
         return value
+
+    # -- published products -------------------------------------------------------------------
+
+    def add_product(self, kind: str, period: str, *, start: int, end: int, data_version: str,
+                    summary: dict[str, Any], document: str) -> dict[str, Any]:
+        """Publish a product (see :class:`Store`); two publications at once take turns (a
+        lock on the table), so two overlapping products can never both be stored."""
+        cols = ", ".join(PRODUCT_COLUMNS)
+        with self._conn() as conn, conn.transaction():
+            conn.execute("LOCK TABLE published_products IN SHARE ROW EXCLUSIVE MODE")
+            other = conn.execute(
+                "SELECT period FROM published_products WHERE kind = %s AND period_start < %s "
+                "AND period_end > %s ORDER BY period_start LIMIT 1", (kind, end, start)).fetchone()
+            if other is not None:
+                raise PublicationConflict(overlap_message(kind, period, other[0]))
+            row = conn.execute(
+                "INSERT INTO published_products (kind, period, period_start, period_end, "
+                "data_version, summary, document) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                f"RETURNING {cols}",
+                (kind, period, int(start), int(end), data_version,
+                 Jsonb(summary, dumps=_json_dumps), document)).fetchone()
+        assert row is not None  # INSERT ... RETURNING gives the row
+        return product_record(row)
+
+    def product(self, kind: str, period: str) -> tuple[dict[str, Any], str] | None:
+        """A published product's listing and document text, or None (see :class:`Store`)."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT " + ", ".join(PRODUCT_COLUMNS) + ", document FROM published_products "
+                "WHERE kind = %s AND period = %s", (kind, period)).fetchone()
+        return None if row is None else (product_record(row[:-1]), str(row[-1]))
+
+    def list_products(self, kind: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The published products of a kind, latest period first (see :class:`Store`)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT " + ", ".join(PRODUCT_COLUMNS) + " FROM published_products "
+                "WHERE kind = %s ORDER BY period_start DESC LIMIT %s", (kind, limit)).fetchall()
+        return [product_record(r) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

@@ -23,6 +23,7 @@ import logging
 import secrets
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.coords import WGS84, enclosing_bounds
-from geodata.errors import StoreUnavailable
+from geodata.errors import PublicationConflict, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
     DEFAULT_TIMEZONE,
@@ -56,6 +57,7 @@ from geodata.stores._shared import (
     AUDIT_COLUMNS,
     INGEST_COLUMNS,
     KEY_COLUMNS,
+    PRODUCT_COLUMNS,
     VISIT_COLUMNS,
     audit_record,
     batch_identities,
@@ -67,8 +69,10 @@ from geodata.stores._shared import (
     layer_rows,
     morton_order,
     now,
+    overlap_message,
     plan_record,
     plan_summary,
+    product_record,
     visit_record,
 )
 from geodata.stores.base import (
@@ -633,6 +637,22 @@ class SQLiteStore:
                                "AND revoked_at IS NULL", (now(), key_id))
         return cur.rowcount == 1
 
+    def revoke_session(self, session_id: str, *, key_id: str, expires_at: int) -> bool:
+        """Revoke a page session (records of sessions expired by now are dropped)."""
+        with self._transaction(immediate=True) as conn:
+            conn.execute("DELETE FROM revoked_sessions WHERE expires_at < ?",
+                         (int(time.time()),))
+            cur = conn.execute("INSERT OR IGNORE INTO revoked_sessions (session_id, key_id, "
+                               "revoked_at, expires_at) VALUES (?, ?, ?, ?)",
+                               (session_id, key_id, now(), int(expires_at)))
+        return cur.rowcount == 1
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether a page session was revoked."""
+        row = self._conn().execute("SELECT 1 FROM revoked_sessions WHERE session_id = ?",
+                                   (session_id,)).fetchone()
+        return row is not None
+
     def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
               filter: dict[str, Any], rows: int) -> None:
         """Append to the audit log."""
@@ -659,6 +679,40 @@ class SQLiteStore:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                          (key, secrets.token_hex(32)))
             return str(self._meta(conn, key))
+
+    # -- published products -------------------------------------------------------------------
+
+    def add_product(self, kind: str, period: str, *, start: int, end: int, data_version: str,
+                    summary: dict[str, Any], document: str) -> dict[str, Any]:
+        """Publish a product (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            other = conn.execute(
+                "SELECT period FROM published_products WHERE kind = ? AND period_start < ? "
+                "AND period_end > ? ORDER BY period_start LIMIT 1", (kind, end, start)).fetchone()
+            if other is not None:
+                raise PublicationConflict(overlap_message(kind, period, other[0]))
+            conn.execute(
+                "INSERT INTO published_products (kind, period, period_start, period_end, "
+                "published_at, data_version, summary, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, period, int(start), int(end), now(), data_version, json.dumps(summary),
+                 document))
+            row = conn.execute("SELECT " + ", ".join(PRODUCT_COLUMNS) + " FROM published_products "
+                               "WHERE kind = ? AND period = ?", (kind, period)).fetchone()
+        return product_record(row)
+
+    def product(self, kind: str, period: str) -> tuple[dict[str, Any], str] | None:
+        """A published product's listing and document text, or None (see :class:`Store`)."""
+        row = self._conn().execute(
+            "SELECT " + ", ".join(PRODUCT_COLUMNS) + ", document FROM published_products "
+            "WHERE kind = ? AND period = ?", (kind, period)).fetchone()
+        return None if row is None else (product_record(row[:-1]), str(row[-1]))
+
+    def list_products(self, kind: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The published products of a kind, latest period first (see :class:`Store`)."""
+        rows = self._conn().execute(
+            "SELECT " + ", ".join(PRODUCT_COLUMNS) + " FROM published_products WHERE kind = ? "
+            "ORDER BY period_start DESC LIMIT ?", (kind, limit)).fetchall()
+        return [product_record(r) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

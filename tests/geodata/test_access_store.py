@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import psycopg
 import pytest
@@ -65,3 +66,20 @@ def test_reading_the_secret_never_waits_for_a_writer(store: Store) -> None:
             assert other.secret("session") == first
     finally:
         other.close()
+
+
+def test_signed_out_sessions_stay_revoked_after_a_restart(store: Store) -> None:
+    later = int(time.time()) + 3600
+    assert not store.session_revoked("s1")
+    assert store.revoke_session("s1", key_id="k1", expires_at=later)
+    assert not store.revoke_session("s1", key_id="k1", expires_at=later)  # once
+    assert store.revoke_session("old", key_id="k1", expires_at=int(time.time()) - 10)
+    reopened = (PostGISStore(store.url, schema=store.schema) if isinstance(store, PostGISStore)
+                else SQLiteStore(store.path))
+    try:
+        assert reopened.session_revoked("s1") and not reopened.session_revoked("s2")
+        assert reopened.revoke_session("s3", key_id="k2", expires_at=later)
+        assert not reopened.session_revoked("old")  # expired anyway: its record went
+        assert store.session_revoked("s3")
+    finally:
+        reopened.close()
