@@ -12,7 +12,7 @@ revoked key ends its sessions at once (every request checks the key is live).
 
 **Roles.** ``admin`` (everything, keys, the audit log), ``analyst`` (ingest, every read, plans),
 ``rural_team`` (hotspots, plans and their pages, logging visits), ``partner`` (aggregated
-hotspots only: :mod:`api.privacy`). No
+hotspots of published products only: :mod:`api.products`). No
 anonymous access to anything but ``/health``, the sign-in page, the API documentation and
 static files. :data:`ACCESS` is the one place each endpoint's roles are declared; the OpenAPI
 document shows them (``security`` and ``x-roles`` on every operation), and an endpoint missing
@@ -61,7 +61,10 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents"): STAFF,
     ("GET", "/v1/layers"): FIELD,
     ("GET", "/v1/layers/{kind}"): FIELD,
-    ("GET", "/v1/hotspots"): EVERYONE,  # partners get the aggregated view (api.privacy)
+    ("GET", "/v1/hotspots"): EVERYONE,  # partners: published products only (api.products)
+    ("GET", "/v1/products"): EVERYONE,
+    ("GET", "/v1/products/{period}"): EVERYONE,
+    ("POST", "/v1/products"): STAFF,
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,
@@ -84,11 +87,14 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's id and role, and how it came (``key`` or ``session``)."""
+    """Who is calling: a key's id and role, and how it came (``key`` or ``session``); a
+    session's id and expiry (seconds since the epoch) when it came by session."""
 
     key_id: str
     role: str
     via: str
+    session_id: str | None = None
+    expires_at: int | None = None
 
 
 def _hash(secret: str) -> str:
@@ -131,16 +137,19 @@ def _unb64(text: str) -> bytes:
 
 
 def session_token(store: Store, principal: Principal, now: float | None = None) -> str:
-    """A signed session token for ``principal`` (expires after :data:`SESSION_S`)."""
+    """A signed session token for ``principal`` with a new random session id (expires after
+    :data:`SESSION_S`; signing out revokes it in the store)."""
     body = json.dumps({"k": principal.key_id, "r": principal.role,
-                       "e": int((now or time.time()) + SESSION_S)}, separators=(",", ":"))
+                       "e": int((now or time.time()) + SESSION_S),
+                       "s": secrets.token_urlsafe(16)}, separators=(",", ":"))
     payload = _b64(body.encode())
     sig = hmac.new(store.secret("session").encode(), payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{_b64(sig)}"
 
 
 def check_session(store: Store, token: str) -> Principal | None:
-    """The principal of a valid, unexpired session whose key is still live, or None."""
+    """The principal of a valid, unexpired, not signed-out session whose key is still live,
+    or None (a token without a session id, from before sessions had one, is not valid)."""
     try:
         payload, sig = token.split(".", 1)
         want = hmac.new(store.secret("session").encode(), payload.encode(),
@@ -148,12 +157,13 @@ def check_session(store: Store, token: str) -> Principal | None:
         if not hmac.compare_digest(want, _unb64(sig)):
             return None
         data = json.loads(_unb64(payload))
-        if int(data["e"]) < time.time():
+        expires, session_id = int(data["e"]), str(data["s"])
+        if expires < time.time():
             return None
         found = store.key_hash(str(data["k"]))
-        if found is None or found[0] != data["r"]:
+        if found is None or found[0] != data["r"] or store.session_revoked(session_id):
             return None
-        return Principal(str(data["k"]), str(data["r"]), "session")
+        return Principal(str(data["k"]), str(data["r"]), "session", session_id, expires)
     except (ValueError, KeyError, TypeError):
         return None
 

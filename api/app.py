@@ -25,7 +25,7 @@ from api.deps import authorize
 from api.errors import UploadTooLarge
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
-from api.routes import access, hotspots, incidents, layers, meta, plans
+from api.routes import access, hotspots, incidents, layers, meta, plans, products
 from api.security import SecurityHeaders
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
@@ -169,6 +169,7 @@ def create_app(
     app.include_router(layers.router)
     app.include_router(hotspots.router)
     app.include_router(plans.router)
+    app.include_router(products.router)
     app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)

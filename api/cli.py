@@ -149,6 +149,10 @@ def serve(
         store = _open(url)
         if demo and store.count() == 0:
             _build_demo(store, settings.demo_files_dir(), as_json=as_json)
+        if demo:
+            from geodata.demo import demo_months
+
+            _publish_demo(store, demo_months(), settings)
     certfile: str | None = None
     keyfile: str | None = None
     if settings.tls_certfile or settings.tls_keyfile:
@@ -537,6 +541,86 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (hotspo
         print(json.dumps({"key_id": key_id, "revoked": True}))
     else:
         out.print(f"Revoked {key_id}")
+
+
+# --- published products --------------------------------------------------------------------
+
+@app.command()
+def publish(
+    period: Annotated[str, typer.Argument(help="A whole month (2024-06) or quarter (2024-Q2), "
+                                          "local time, that has ended and whose data is in.")],
+    database: DatabaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish the partners' product of a month or quarter: counts on the force grid with small
+    counts held back, and the hotspots made of its squares (never changed once published;
+    products never overlap in time)."""
+    from api.analysis import ParameterError
+    from api.products import parse_period
+    from api.products import publish as publish_product
+    from geodata.taxonomy import Taxonomy
+
+    settings = _settings()
+    url = database or settings.store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        try:
+            record = publish_product(store, Taxonomy.load(settings.taxonomy_path),
+                                     parse_period(period, store.timezone),
+                                     grid_m=settings.partner_grid_m,
+                                     min_count=settings.partner_min_incidents)
+        except ParameterError as exc:
+            raise _fail(str(exc), as_json) from None
+    if as_json:
+        print(json.dumps({"database": url, "published": record}))
+        return
+    s = record["summary"]
+    out.print(f"Published {record['period']}: {s['squares']:,} grid squares of {s['grid_m']:g} m "
+              f"and {s['hotspots']} hotspots (counts under {s['min_count']} held back); partners "
+              f"read it at /v1/hotspots?period={record['period']}", markup=False)
+
+
+@app.command()
+def products(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the published products, latest first."""
+    from api.products import KIND
+
+    url = database or _settings().store_url()
+    with _refusals(as_json):
+        found = _open(url).list_products(KIND)
+    if as_json:
+        print(json.dumps({"database": url, "products": found}))
+        return
+    if not found:
+        out.print("No products published yet: hotspot publish 2024-06")
+    for r in found:
+        s = r["summary"]
+        out.print(f"{r['period']:<8} published {r['published_at']}  {s.get('squares', 0):>6,} "
+                  f"squares  {s.get('hotspots', 0):>4} hotspots", markup=False)
+
+
+def _publish_demo(store: Any, months: list[str], settings: Settings) -> int:
+    """Publish the demo's months for the demo partner key (skipping any already published)."""
+    from api.analysis import ParameterError
+    from api.products import KIND, parse_period
+    from api.products import publish as publish_product
+    from geodata.errors import PublicationConflict
+    from geodata.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(settings.taxonomy_path)
+    done = {r["period"] for r in store.list_products(KIND)}
+    made = 0
+    for month in months:
+        if month in done:
+            continue
+        try:
+            publish_product(store, taxonomy, parse_period(month, store.timezone),
+                            grid_m=settings.partner_grid_m,
+                            min_count=settings.partner_min_incidents)
+            made += 1
+        except (ParameterError, PublicationConflict):
+            continue
+    return made
 
 
 def _demo_keys(store: Any, folder: Path) -> dict[str, str]:

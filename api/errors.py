@@ -11,6 +11,7 @@ import logging
 import math
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from api.cache import StillComputing
@@ -20,6 +21,7 @@ from geodata.errors import (
     InvalidLayer,
     InvalidMapping,
     InvalidTaxonomy,
+    PublicationConflict,
     StorePurposeError,
     StoreUnavailable,
     UnsupportedStore,
@@ -68,6 +70,11 @@ class Forbidden(Exception):
                          "this endpoint is open to no role (it is not in the access table)")
 
 
+class CsrfRefused(Exception):
+    """A state-changing request carrying the session cookie that did not come from the
+    service's own pages: another origin, or no (or a wrong) CSRF token (403)."""
+
+
 class BadRequest(Exception):
     """Raised by a route for a request it cannot act on (bad content type, missing file)."""
 
@@ -84,6 +91,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
     (InvalidLayer, 422, "invalid_layer"),
     (InvalidTaxonomy, 500, "invalid_taxonomy"),
     (StorePurposeError, 409, "wrong_store"),
+    (PublicationConflict, 409, "already_published"),
     (StoreUnavailable, 503, "store_unavailable"),
     (UnsupportedStore, 503, "store_unavailable"),
 ]
@@ -102,6 +110,49 @@ def _answer(status: int, code: str, message: str, field: str | None = None, *,
     headers = ({"Retry-After": str(max(1, math.ceil(retry_after_s)))}
                if retry_after_s is not None else None)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+_WHERE = ("body", "query", "path", "header", "cookie")
+_LONGEST = 64
+"""Longest part of a field's name repeated in an answer, characters (a name is the caller's
+own text when it is an unknown field)."""
+
+
+def _short(part: object, longest: int = _LONGEST) -> str | int:
+    if isinstance(part, int):
+        return part
+    text = str(part)
+    return text if len(text) <= longest else text[:longest] + "..."
+
+
+def _message(error: dict[str, object]) -> str:
+    if error.get("type") == "json_invalid":  # loc: ("body", character offset)
+        loc = error.get("loc") or ()
+        where = loc[-1] if isinstance(loc, tuple | list) and loc else "?"
+        ctx = error.get("ctx")
+        why = ctx.get("error") if isinstance(ctx, dict) else None
+        return f"the body is not valid JSON ({why or 'decode error'} at character {where})"
+    return str(error.get("msg", "not valid"))
+
+
+def invalid_request_answer(exc: RequestValidationError) -> JSONResponse:
+    """422 for a request the schema refuses: each error's field (``loc``), what is wrong
+    (``msg``) and its ``type``, never the value sent (FastAPI's own answer echoes it as
+    ``input``, which can be the whole body)."""
+    errors = [{"loc": [_short(p) for p in e.get("loc", ())],
+               "msg": _message(e)[:300], "type": str(e.get("type", ""))}
+              for e in exc.errors()]
+    if not errors:
+        errors = [{"loc": ["body"], "msg": "not valid", "type": "invalid"}]
+    first = errors[0]["loc"]
+    named = [str(p) for p in (first[1:] if first and first[0] in _WHERE else first)]
+    if errors[0]["type"] == "json_invalid":
+        named = []
+    field = ".".join(named) or str(first[0] if first else "body")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return JSONResponse({"detail": f"{field}: {errors[0]['msg']}{more}",
+                         "error": "invalid_request", "field": field, "errors": errors},
+                        status_code=422)
 
 
 def install(app: FastAPI) -> None:
@@ -153,6 +204,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
         return _answer(exc.status, "bad_request", str(exc), exc.field)
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(_request: Request, exc: CsrfRefused) -> JSONResponse:
+        return _answer(403, "csrf_refused", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return invalid_request_answer(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

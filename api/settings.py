@@ -77,10 +77,11 @@ class Settings(BaseSettings):
                                   description="Requests allowed at once above the average.")
     max_upload_rows: int = Field(10_000_000, ge=1, description="Most rows in one upload "
                                  "(413 above; nothing is stored).")
-    partner_min_incidents: int = Field(5, ge=1, le=1000, description="Partners: hotspots "
-                                       "(and categories) with fewer incidents are suppressed.")
-    partner_grid_m: float = Field(250.0, ge=50, le=5000, description="Partners: hotspot shapes "
-                                  "are the squares of this size (metres) they touch.")
+    partner_min_incidents: int = Field(5, ge=2, le=1000, description="Published products: "
+                                       "grid squares and priority counts with fewer incidents "
+                                       "are held back.")
+    partner_grid_m: float = Field(250.0, ge=50, le=5000, description="Published products: the "
+                                  "side of the force grid's squares, metres.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins whose pages may call the API from a browser "
         "(CORS), e.g. [\"https://intranet.force.local\"]; none by default.")

@@ -62,6 +62,12 @@ DEMO_INCIDENTS = 50_000
 DEMO_FORCE = "Demo Shire Police"
 DEMO_START = "2023-01-01"
 DEMO_MONTHS = 24
+
+
+def demo_months() -> list[str]:
+    """The demo's months, ``YYYY-MM``, oldest first."""
+    return [str(m) for m in pd.period_range(DEMO_START, periods=DEMO_MONTHS, freq="M")]
+
 _CENTRE = (470_000.0, 475_000.0)
 
 LAYER_FILES = {

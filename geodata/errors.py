@@ -39,3 +39,7 @@ class UnsupportedStore(StoreError, ValueError):
 
 class StorePurposeError(StoreError, ValueError):
     """Raised when demo data would be mixed with a force's data in one store."""
+
+
+class PublicationConflict(StoreError, ValueError):
+    """Raised when a product would overlap (in time) a product of its kind already published."""

@@ -213,13 +213,17 @@ def _trend(counts: np.ndarray, geoms: np.ndarray, previous: pd.DataFrame | None)
         # a point in two overlapping hotspots counts for both
         before = np.bincount(tgt, minlength=k).astype(np.int64)
         del src
-    ratio: list[float | None] = []
-    label: list[str] = []
-    for c, p in zip(counts.tolist(), before.tolist(), strict=True):
-        ratio.append(round(c / p, 3) if p else None)
-        if c + p == 0:
-            label.append("flat")
-            continue
-        pvalue = binomtest(c, c + p, 0.5).pvalue
-        label.append(("up" if c > p else "down") if pvalue < 0.05 else "flat")
+    ratio = [round(c / p, 3) if p else None for c, p in
+             zip(counts.tolist(), before.tolist(), strict=True)]
+    label = [trend_label(c, p) for c, p in zip(counts.tolist(), before.tolist(), strict=True)]
     return {"previous_incidents": before, "trend_ratio": ratio, "trend": label}
+
+
+def trend_label(current: int, previous: int) -> str:
+    """``up``, ``down`` or ``flat``: whether ``current`` incidents differ from ``previous`` (in a
+    period of the same length) more than chance would make them (two-sided binomial test at
+    5 %, the two periods equally likely)."""
+    if current + previous == 0:
+        return "flat"
+    pvalue = binomtest(current, current + previous, 0.5).pvalue
+    return ("up" if current > previous else "down") if pvalue < 0.05 else "flat"

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.analysis import (
@@ -39,7 +40,8 @@ from api.analysis import (
 )
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
-from api.privacy import partner_geojson
+from api.products import parse_period
+from api.routes.products import partner_hotspots
 from api.settings import Settings
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -255,29 +257,41 @@ async def hotspots(
     q: HotspotQuery = Depends(),
     format: Literal["geojson", "csv"] | None = Query(None, description="Instead of the "
                                                      "Accept header."),
+    period: str | None = Query(None, max_length=10, description="A whole month (YYYY-MM) or "
+                               "quarter (YYYY-Qn) instead of from and to. Partners: which "
+                               "published product (default: the latest)."),
 ) -> Response:
     """The ranked hotspot table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude),
-    with the parameters used and the data version; CSV with ``Accept: text/csv``."""
-    computed, version = await computed_hotspots(request, store, taxonomy, q)
+    with the parameters used and the data version; CSV with ``Accept: text/csv``.
+
+    Partners get no analysis: they read the hotspots of a published product (a whole month or
+    quarter on the force grid, small counts held back; see ``/v1/products``), and may choose
+    only ``period`` (or ``from`` and ``to`` naming its first and last month), ``priority`` and
+    ``format``; any other parameter is refused (422)."""
     wants_csv = format == "csv" or (format is None and "text/csv" in
                                     request.headers.get("accept", ""))
     who = getattr(request.state, "principal", None)
-    partner = who is not None and who.role == "partner"
-    etag = _etag(version, q.key(), wants_csv, partner)
+    if who is not None and who.role == "partner":  # published products only: api.products
+        return await run_in_threadpool(partner_hotspots, request, store, taxonomy,
+                                       period=period, wants_csv=wants_csv)
+    if period is not None:
+        if q.from_ is not None or q.to is not None:
+            raise BadRequest("give period, or from and to, not both", field="period")
+        try:
+            months = parse_period(period, store.timezone).months
+        except ParameterError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
+        q.from_, q.to = months[0], months[-1]
+    computed, version = await computed_hotspots(request, store, taxonomy, q)
+    etag = _etag(version, q.key(), wants_csv)
     headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60",
                "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    geojson, csv = computed.geojson, computed.csv
-    if partner:  # aggregated, suppressed, generalised: see api.privacy
-        settings = request.app.state.settings
-        geojson, csv = partner_geojson(computed.table, computed.metadata,
-                                       min_incidents=settings.partner_min_incidents,
-                                       grid_m=settings.partner_grid_m)
     if wants_csv:
         headers["Content-Disposition"] = 'attachment; filename="hotspots.csv"'
-        return Response(csv, media_type="text/csv; charset=utf-8", headers=headers)
-    return Response(geojson, media_type="application/geo+json", headers=headers)
+        return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(computed.geojson, media_type="application/geo+json", headers=headers)
 
 
 @dataclass

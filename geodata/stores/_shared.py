@@ -200,3 +200,28 @@ def audit_record(row: Sequence[Any]) -> dict[str, Any]:
     if isinstance(out["filter"], str):
         out["filter"] = json.loads(out["filter"])
     return out
+
+
+PRODUCT_COLUMNS = ("kind", "period", "period_start", "period_end", "published_at",
+                   "data_version", "summary")
+"""A published product's columns, as listed (the document itself is read one at a time)."""
+
+
+def product_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A published product's listing from its :data:`PRODUCT_COLUMNS` (summary parsed)."""
+    record = dict(zip(PRODUCT_COLUMNS, row, strict=True))
+    record["period_start"] = int(record["period_start"])
+    record["period_end"] = int(record["period_end"])
+    if not isinstance(record["published_at"], str):
+        record["published_at"] = record["published_at"].isoformat()
+    summary = record["summary"]
+    record["summary"] = json.loads(summary) if isinstance(summary, str) else dict(summary or {})
+    return record
+
+
+def overlap_message(kind: str, period: str, other: str) -> str:
+    """Why a product cannot be published beside another it overlaps."""
+    if other == period:
+        return f"the {kind} product for {period} is already published (a product is never changed)"
+    return (f"{period} overlaps the published {kind} product for {other}: products never "
+            "overlap in time, so that no product can be subtracted from another")

@@ -26,6 +26,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[tuple
     load_demo(store, demo_files)
     keys = {role: new_key(store, name=role, role=role)[0] for role in ROLES}
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+        published = c.post("/v1/products", json={"period": "2024-06"}, headers=_as(keys, "analyst"))
+        assert published.status_code == 201
         yield c, keys
     store.close()
 
@@ -56,7 +58,9 @@ def test_nothing_but_health_docs_and_sign_in_is_open(demo) -> None:
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("GET", "/v1/incidents?limit=1", {"admin", "analyst"}),
-    ("GET", "/v1/hotspots?priority=rural", set(ROLES)),  # partners: the aggregated view
+    ("GET", "/v1/hotspots?priority=rural", set(ROLES)),  # partners: the published product
+    ("GET", "/v1/products", set(ROLES)),
+    ("GET", "/v1/products/2024-06", set(ROLES)),
     ("GET", "/v1/layers", {"admin", "analyst", "rural_team"}),
     ("GET", "/v1/patrol-plans", {"admin", "analyst", "rural_team"}),
     ("GET", "/v1/taxonomy", set(ROLES)),
@@ -181,7 +185,7 @@ def _strings(value: Any) -> set[str]:
 
 def test_partners_never_see_an_incident(demo) -> None:
     """Every endpoint, as a partner: no incident position (WGS84 or metres) and no incident
-    text in any answer; small hotspots suppressed; shapes on the 250 m grid."""
+    text in any answer; a published product's hotspots, shapes on the 250 m grid."""
     c, keys = demo
     store = c.app.state.store
     cols = store.incidents()
@@ -196,7 +200,8 @@ def test_partners_never_see_an_incident(demo) -> None:
     for path, operations in spec["paths"].items():
         for method in operations:
             url = path.replace("{plan_id}", "0123456789abcdef").replace(
-                "{kind}", "heritage_sites").replace("{key_id}", "000000000000")
+                "{kind}", "heritage_sites").replace("{key_id}", "000000000000").replace(
+                "{period}", "2024-06")
             for variant in ({}, {"Accept": "text/csv"}, {"Accept": "application/geo+json"}):
                 r = c.request(method.upper(), url, headers={**_as(keys, "partner"), **variant},
                               json={} if method == "post" else None)
@@ -211,25 +216,24 @@ def test_partners_never_see_an_incident(demo) -> None:
                 found = _strings(body) if not isinstance(body, str) else \
                     {cell.strip('"') for line in body.splitlines() for cell in line.split(",")}
                 assert not found & texts, (method, url, found & texts)
-    assert answered >= 4  # health, taxonomy, whoami, hotspots (and its CSV)
+    assert answered >= 6  # health, taxonomy, whoami, hotspots, products (and their CSVs)
     view = c.get("/v1/hotspots", params={"priority": "rural"}, headers=_as(keys, "partner"))
     full = c.get("/v1/hotspots", params={"priority": "rural"}, headers=_as(keys, "analyst"))
+    assert view.json()["metadata"]["product"]["period"] == "2024-06"
     privacy = view.json()["metadata"]["privacy"]
     assert privacy["min_incidents"] == 5 and privacy["grid_m"] == 250
-    small = [f for f in full.json()["features"] if f["properties"]["incidents"] < 5]
-    assert len(view.json()["features"]) == len(full.json()["features"]) - len(small)
+    assert view.headers["etag"] != full.headers["etag"]
     for f in view.json()["features"]:
         props = f["properties"]
         assert props["incidents"] >= 5 and "top_locations" not in props
         assert "centroid_lon" not in props and "profile" not in props
-        assert all(n >= 5 for k, n in props["category_mix"].items()
-                   if k != "other (suppressed)")
-    assert view.headers["etag"] != full.headers["etag"]
+        assert props["peak_hours"] is None and props["peak_days"] is None
     # the shapes are made of 250 m squares of the force CRS
     from pyproj import Transformer
 
     to_bng = Transformer.from_crs("EPSG:4326", store.crs, always_xy=True)
-    ring = view.json()["features"][0]["geometry"]["coordinates"][0]
+    every = c.get("/v1/hotspots", headers=_as(keys, "partner")).json()["features"]
+    ring = every[0]["geometry"]["coordinates"][0]
     ring = ring[0] if isinstance(ring[0][0], list) else ring
     for lon, lat in ring:
         x, y = to_bng.transform(lon, lat)

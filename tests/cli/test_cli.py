@@ -151,6 +151,14 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
         status, body = _get(request)
         assert status == 200 and len(json.loads(body)["features"]) == 5
         assert (tmp_path / "data" / "demo-files" / "force-export.csv").exists()
+        # the demo's months are published: the partner key reads the latest
+        partner = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/hotspots",
+            headers={"Authorization": f"Bearer {serving['keys']['partner']}"})
+        status, body = _get(partner)
+        product = json.loads(body)
+        assert status == 200 and product["metadata"]["product"]["period"] == "2024-12"
+        assert product["features"] and product["features"][0]["properties"]["incidents"] >= 5
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -283,3 +291,20 @@ def test_keys_are_made_listed_and_revoked(tmp_path: Path):
     bad = run(tmp_path, "keys", "create", "--name", "x", "--role", "root", "--database", db,
               "--json", ok=False)
     assert bad.returncode == 1 and "role must be one of" in json.loads(bad.stdout)["error"]
+
+
+def test_publish_and_list_products(tmp_path: Path):
+    db = str(tmp_path / "demo.sqlite")
+    run(tmp_path, "demo", "--database", db, "--incidents", "5000", "--json")
+    assert "No products published yet" in run(tmp_path, "products", "-d", db).stdout
+    first = run(tmp_path, "publish", "2024-06", "-d", db).stdout
+    assert first.startswith("Published 2024-06: ") and "/v1/hotspots?period=2024-06" in first
+    again = run(tmp_path, "publish", "2024-06", "-d", db, ok=False)
+    assert again.returncode == 1 and "already published" in again.stderr
+    quarter = run(tmp_path, "publish", "2024-Q2", "-d", db, "--json", ok=False)
+    assert "overlaps the published partner product for 2024-06" in json.loads(
+        quarter.stdout)["error"]
+    bad = run(tmp_path, "publish", "June", "-d", db, ok=False)
+    assert bad.returncode == 1 and "YYYY-MM" in bad.stderr
+    listed = json.loads(run(tmp_path, "products", "-d", db, "--json").stdout)["products"]
+    assert [p["period"] for p in listed] == ["2024-06"] and listed[0]["summary"]["squares"] > 0

@@ -1,0 +1,179 @@
+"""Published products (see :mod:`api.products`): publish one (analysts), list and read them
+(every role; what partners read instead of hotspot queries)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.analysis import ParameterError
+from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.errors import BadRequest
+from api.products import (
+    ALL,
+    KIND,
+    Period,
+    groups_of,
+    hotspots_csv,
+    hotspots_geojson,
+    parse_period,
+    period_of_range,
+    publish,
+    squares_csv,
+    squares_geojson,
+)
+from geodata.stores import Store
+
+router = APIRouter(tags=["published products"])
+
+PARTNER_PARAMETERS = frozenset({"period", "from", "to", "priority", "format"})
+"""What a partner may send to ``GET /v1/hotspots``: which product, which priority's hotspots,
+which format. Anything else would make an answer of its own (a query), so it is refused."""
+_IMMUTABLE = "private, max-age=86400"
+
+
+class PublishIn(BaseModel):
+    """A product to publish."""
+
+    model_config = ConfigDict(extra="forbid")
+    period: str = Field(max_length=10, description="A whole month (YYYY-MM) or "
+                        "quarter (YYYY-Qn), local time, that has ended and whose data is in.",
+                        examples=["2024-06", "2024-Q2"])
+
+
+def _listing(record: dict[str, Any]) -> dict[str, Any]:
+    period = record["period"]
+    return {**record, "links": {
+        "self": f"/v1/products/{period}",
+        "squares_csv": f"/v1/products/{period}?format=csv",
+        "hotspots": f"/v1/hotspots?period={period}",
+        "hotspots_csv": f"/v1/hotspots?period={period}&format=csv"}}
+
+
+def _period(text: str, store: Store, field: str = "period") -> Period:
+    try:
+        return parse_period(text, store.timezone, field=field)
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
+
+
+def _stored(store: Store, key: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(listing, document) of the product of ``key`` (the latest when None); 404 if none."""
+    if key is None:
+        latest = store.list_products(KIND, limit=1)
+        if not latest:
+            raise BadRequest("no product has been published yet: an analyst publishes a whole "
+                             "month or quarter with `hotspot publish 2024-06` or POST "
+                             "/v1/products", field="period", status=404)
+        key = latest[0]["period"]
+    found = store.product(KIND, key)
+    if found is None:
+        raise BadRequest(f"no product is published for {key}; GET /v1/products lists those "
+                         "that are", field="period", status=404)
+    return found[0], json.loads(found[1])
+
+
+def _served(request: Request, body: bytes, media_type: str, *, filename: str | None = None,
+            ) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE, "Vary": "Accept"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _wants_csv(request: Request, format: str | None) -> bool:
+    return format == "csv" or (format is None and "text/csv" in
+                               request.headers.get("accept", ""))
+
+
+@router.post("/v1/products", status_code=201, responses={
+    201: {"description": "Published; Location names it."},
+    409: {"description": "A product for this or an overlapping period is already published "
+                         "(products never overlap and never change)."}})
+async def create_product(body: PublishIn, store: StoreDep, taxonomy: TaxonomyDep,
+                         settings: SettingsDep) -> JSONResponse:
+    """Publish the partners' product of a whole month or quarter that has ended: counts on the
+    force grid with small counts held back, and the hotspots made of its squares. A product is
+    never changed, and products never overlap in time: publish once the period's data is in."""
+    period = _period(body.period, store)
+    try:
+        record = await run_in_threadpool(
+            publish, store, taxonomy, period, grid_m=settings.partner_grid_m,
+            min_count=settings.partner_min_incidents)
+    except ParameterError as exc:
+        raise BadRequest(str(exc), field=exc.field) from None
+    return JSONResponse(_listing(record), status_code=201,
+                        headers={"Location": f"/v1/products/{period.key}"})
+
+
+@router.get("/v1/products")
+def list_products(store: StoreDep, limit: int = Query(120, ge=1, le=500)) -> list[dict[str, Any]]:
+    """The published products, latest period first (what each holds, not the products)."""
+    return [_listing(r) for r in store.list_products(KIND, limit)]
+
+
+@router.get("/v1/products/{period}", responses={
+    200: {"content": {"application/geo+json": {}, "text/csv": {}},
+          "description": "The product's grid squares and their published counts."},
+    404: {"description": "No product is published for that period."}})
+def get_product(period: str, request: Request, store: StoreDep,
+                format: Literal["geojson", "csv"] | None = Query(
+                    None, description="Instead of the Accept header.")) -> Response:
+    """A published product's grid squares (WGS84 polygons) with their counts, in total and per
+    priority (null: held back), as GeoJSON or CSV; the same bytes for everyone who asks."""
+    key = _period(period, store).key
+    _record, document = _stored(store, key)
+    if _wants_csv(request, format):
+        return _served(request, squares_csv(document), "text/csv; charset=utf-8",
+                       filename=f"squares-{key}.csv")
+    return _served(request, squares_geojson(document), "application/geo+json")
+
+
+def partner_hotspots(request: Request, store: Store, taxonomy: Any, *, period: str | None,
+                     wants_csv: bool) -> Response:
+    """What ``GET /v1/hotspots`` answers a partner: the hotspots of a published product.
+
+    Raises
+    ------
+    BadRequest
+        422 naming a parameter a partner may not choose, a period that is not a whole month or
+        quarter, or an unknown priority; 404 if the product is not published.
+    """
+    params = request.query_params
+    other = sorted(set(params) - PARTNER_PARAMETERS)
+    if other:
+        raise BadRequest(f"{other[0]} cannot be chosen by a partner: partners read published "
+                         "products (whole months or quarters, the force grid, fixed parameters); "
+                         "give period=YYYY-MM or YYYY-Qn and optionally priority", field=other[0])
+    key: str | None = None
+    if period is not None:
+        if "from" in params or "to" in params:
+            raise BadRequest("give period, or from and to, not both", field="period")
+        key = _period(period, store).key
+    elif "from" in params or "to" in params:
+        try:
+            key = period_of_range(params.get("from"), params.get("to"), store.timezone).key
+        except ParameterError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
+    group = params.get("priority") or ALL
+    groups = groups_of(taxonomy)
+    if group not in groups:
+        raise BadRequest(f"unknown priority {group!r}; a product has {', '.join(groups)}",
+                         field="priority")
+    _record, document = _stored(store, key)
+    if group not in document["hotspots"]:
+        raise BadRequest(f"the product for {document['period']} has no priority {group!r}",
+                         field="priority", status=404)
+    if wants_csv:
+        return _served(request, hotspots_csv(document, group), "text/csv; charset=utf-8",
+                       filename=f"hotspots-{document['period']}-{group}.csv")
+    return _served(request, hotspots_geojson(document, group), "application/geo+json")

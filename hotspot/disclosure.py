@@ -1,0 +1,238 @@
+"""Counts that may leave the force: grid squares, small-count suppression, hotspots of squares.
+
+Partners (a retail crime partnership, councils, neighbouring forces) receive *published
+products*, never the answer to a query: one table per period of incident counts on the fixed
+force grid, with small counts held back so that nothing finer can be worked out from it. This
+module is the pure part of that: arrays in, arrays and polygons out.
+
+The table
+    Every incident falls in one square of ``cell_size_m`` metres of the force CRS's grid
+    (square ``(i, j)`` covers ``[i * size, (i + 1) * size) x [j * size, (j + 1) * size)``, in
+    metres from the CRS origin). A square's counts are its total (``all``) and one count per
+    group (the plan's priorities), and the groups add up to the total.
+
+Primary suppression
+    A square whose total is under ``min_count`` is left out altogether (it is not told apart
+    from a square with no incident). In a square that is published, a group count under
+    ``min_count`` is held back (shown as null).
+
+Complementary suppression
+    In a published square the held-back groups add up to the total minus the groups shown: so
+    one held-back group alone would be given away by subtraction. A square's breakdown is
+    therefore published only when what it holds back is **nothing** (the held-back groups are
+    all zero) or **at least ``min_count`` incidents over at least two groups** that are not
+    all at ``min_count - 1``; otherwise the smallest group still shown is held back as well,
+    until that is so (at worst only the total is shown). Nothing else in a product is a count
+    of its own: a hotspot's counts are sums of the squares' published counts.
+
+Hotspots of squares
+    A group's hotspots are the groups of published squares (8-neighbour adjacency) whose count
+    of that group is shown, ranked by the sum of those counts.
+
+Products of different periods never overlap in time (the store refuses it), so no product can
+be subtracted from another either: that is the whole of the differencing defence, and
+:func:`disclosed` checks a table against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from hotspot.errors import InvalidParameter
+
+HELD_BACK = -1
+"""The value of a count that is held back (suppressed) in :attr:`GridCounts.counts`."""
+
+
+@dataclass(frozen=True)
+class GridCounts:
+    """Incident counts on the force grid, one row per square.
+
+    Attributes
+    ----------
+    ij
+        (n, 2) int64 square indices: ``x // cell_size_m``, ``y // cell_size_m`` (force CRS).
+    counts
+        (n, 1 + groups) int64: the square's total, then one count per group;
+        :data:`HELD_BACK` where a count is held back.
+    cell_size_m
+        The square's side, metres.
+    """
+
+    ij: np.ndarray
+    counts: np.ndarray
+    cell_size_m: float
+
+    def __len__(self) -> int:
+        return int(self.ij.shape[0])
+
+    def bounds(self) -> np.ndarray:
+        """(n, 4) minx, miny, maxx, maxy of each square, metres in the force CRS."""
+        lo = self.ij.astype(np.float64) * self.cell_size_m
+        return np.column_stack([lo, lo + self.cell_size_m])
+
+
+def grid_counts(xy: np.ndarray, groups: np.ndarray, *, n_groups: int,
+                cell_size_m: float) -> GridCounts:
+    """Count incidents per square of the force grid, in total and per group (nothing held back).
+
+    Parameters
+    ----------
+    xy
+        (n, 2) incident coordinates, metres in the force's projected CRS.
+    groups
+        (n,) int group index of each incident, ``0 <= g < n_groups``.
+    n_groups
+        How many groups there are.
+    cell_size_m
+        The grid's square side, metres (> 0).
+
+    Returns
+    -------
+    GridCounts
+        Squares holding at least one incident, ordered by (i, j).
+
+    Raises
+    ------
+    InvalidParameter
+        For a non-positive cell size, a group out of range or coordinates that are not finite.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    groups = np.asarray(groups, dtype=np.int64).reshape(-1)
+    if not (np.isfinite(cell_size_m) and cell_size_m > 0):
+        raise InvalidParameter(f"cell_size_m must be a positive number of metres, not {cell_size_m!r}")
+    if groups.shape[0] != xy.shape[0]:
+        raise InvalidParameter(f"{xy.shape[0]} points but {groups.shape[0]} group indices")
+    if xy.size and not np.isfinite(xy).all():
+        raise InvalidParameter("the coordinates must be finite numbers (metres)")
+    if groups.size and (groups.min() < 0 or groups.max() >= n_groups):
+        raise InvalidParameter(f"group indices must be from 0 to {n_groups - 1}")
+    ij = np.floor(xy / cell_size_m).astype(np.int64)
+    if not len(ij):
+        return GridCounts(np.empty((0, 2), np.int64), np.empty((0, 1 + n_groups), np.int64),
+                          float(cell_size_m))
+    squares, where = np.unique(ij, axis=0, return_inverse=True)
+    where = where.reshape(-1)
+    counts = np.zeros((len(squares), 1 + n_groups), dtype=np.int64)
+    counts[:, 0] = np.bincount(where, minlength=len(squares))
+    np.add.at(counts, (where, 1 + groups), 1)
+    return GridCounts(squares, counts, float(cell_size_m))
+
+
+def suppress(grid: GridCounts, min_count: int) -> GridCounts:
+    """The publishable table: primary and complementary suppression (see the module notes).
+
+    Returns a new :class:`GridCounts` holding only the squares whose total is at least
+    ``min_count``, with held-back group counts set to :data:`HELD_BACK`. The input is not
+    changed.
+
+    Raises
+    ------
+    InvalidParameter
+        If ``min_count`` is under 2 (a threshold of 1 holds nothing back).
+    """
+    if int(min_count) != min_count or min_count < 2:
+        raise InvalidParameter(f"min_count must be a whole number of at least 2, not {min_count!r}")
+    k = int(min_count)
+    keep = grid.counts[:, 0] >= k
+    ij = grid.ij[keep].copy()
+    true = grid.counts[keep]
+    groups = true[:, 1:]
+    held = groups < k
+    n_groups = groups.shape[1]
+    while True:
+        m = held.sum(axis=1)
+        rest = np.where(held, groups, 0).sum(axis=1)  # what the held-back groups hold
+        unsafe = _leaks(m, rest, k)
+        movable = np.flatnonzero(unsafe & (m < n_groups))
+        if not movable.size:
+            break
+        # hold back the smallest group still shown (ties: the first group)
+        shown = np.where(held, np.iinfo(np.int64).max, groups)
+        held[movable, np.argmin(shown[movable], axis=1)] = True
+    # every group held back and still given away (each at min_count - 1): the square goes
+    safe = ~unsafe
+    out = true.copy()
+    out[:, 1:][held] = HELD_BACK
+    return GridCounts(ij[safe], out[safe], grid.cell_size_m)
+
+
+def _leaks(m: np.ndarray, rest: np.ndarray, k: int) -> np.ndarray:
+    """Whether ``m`` held-back groups holding ``rest`` incidents give something away."""
+    return (m > 0) & (rest > 0) & ((m < 2) | (rest < k) | (rest == m * (k - 1)))
+
+
+def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
+    """Indices of squares whose published row gives a held-back group away, or shows a count
+    under ``min_count``: empty for a table made by :func:`suppress`.
+
+    The check an attacker would make: in a square, the held-back groups add up to the total
+    minus the groups shown; one held-back group alone is then known exactly, as is every group
+    when they add up to nothing but ``min_count - 1`` each; a remainder from 1 to
+    ``min_count - 1`` is itself a small count.
+    """
+    k = int(min_count)
+    total = published.counts[:, 0]
+    groups = published.counts[:, 1:]
+    held = groups == HELD_BACK
+    shown_small = (~held & (groups < k)).any(axis=1) | (total < k)
+    m = held.sum(axis=1)
+    rest = total - np.where(held, 0, groups).sum(axis=1)
+    leaks = _leaks(m, rest, k)
+    return np.flatnonzero(shown_small | leaks | (rest < 0) | ((m == 0) & (rest != 0)))
+
+
+def square_hotspots(ij: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group squares into hotspots: 8-neighbour connected squares with a positive value.
+
+    Parameters
+    ----------
+    ij
+        (n, 2) square indices (distinct).
+    values
+        (n,) the count of each square; squares with a value under 1 (held back) join nothing.
+
+    Returns
+    -------
+    (labels, totals)
+        ``labels[s]``: the hotspot of square ``s`` (-1 if none), hotspots numbered by rank
+        (0 = the largest sum; ties go to the hotspot whose first square comes first);
+        ``totals[h]``: the sum of hotspot ``h``'s values.
+    """
+    ij = np.asarray(ij, dtype=np.int64).reshape(-1, 2)
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    member = np.flatnonzero(values > 0)
+    labels = np.full(ij.shape[0], -1, dtype=np.int64)
+    if not member.size:
+        return labels, np.empty(0, dtype=np.int64)
+    cells = ij[member]
+    lo = cells.min(axis=0) - 1
+    span = int(cells[:, 1].max() - lo[1] + 2)
+    keys = (cells[:, 0] - lo[0]) * span + (cells[:, 1] - lo[1])
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    for di, dj in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        wanted = keys + di * span + dj
+        pos = np.clip(np.searchsorted(sorted_keys, wanted), 0, len(keys) - 1)
+        hit = sorted_keys[pos] == wanted
+        src.append(np.flatnonzero(hit))
+        dst.append(order[pos[hit]])
+    a, b = np.concatenate(src), np.concatenate(dst)
+    n = len(member)
+    graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
+    _count, component = connected_components(graph, directed=False)
+    sums = np.bincount(component, weights=values[member]).astype(np.int64)
+    first = np.full(sums.size, n, dtype=np.int64)
+    np.minimum.at(first, component, np.arange(n))
+    rank_of = np.empty(sums.size, dtype=np.int64)
+    rank_of[np.lexsort((first, -sums))] = np.arange(sums.size)
+    labels[member] = rank_of[component]
+    totals = np.empty(sums.size, dtype=np.int64)
+    totals[rank_of] = sums
+    return labels, totals
