@@ -15,9 +15,10 @@ method parameter) can be asked twice and subtracted. They read *published produc
   squares under ``HOTSPOT_PARTNER_MIN_INCIDENTS`` are left out, smaller priority counts are held
   back together with enough others that none can be worked out; how many were held back is
   never said;
-- **fixed parameters**: a priority's hotspots are the groups of touching squares where its
-  count is shown, ranked by their sum; every number in a product is a published square count
-  or a sum of them; no incident time, text or position (shapes are unions of grid squares);
+- **fixed parameters**: a priority's hotspots are groups of touching squares among its
+  busiest published squares (those holding half its published incidents), ranked by their
+  sum; every number in a product is a published square count or a sum of them; no incident
+  time, text or position (shapes are unions of grid squares);
 - **the same bytes for everyone**: the document is stored as the text that is served.
 
 The documents are made here (the composition of the store, the taxonomy, the layers and
@@ -51,6 +52,7 @@ from hotspot.disclosure import (
     GridCounts,
     disclosed,
     grid_counts,
+    hot_threshold,
     square_hotspots,
     suppress,
 )
@@ -62,6 +64,9 @@ ALL = "all"
 """The group of every incident (the other groups are the taxonomy's priorities)."""
 NOT_BROKEN_DOWN = "not broken down"
 """In a hotspot's mix: incidents of its squares whose priority is held back."""
+HOT_SHARE = 0.5
+"""A priority's hotspots are made of its busiest published squares that together hold this
+share of its published incidents (:func:`hotspot.disclosure.hot_threshold`)."""
 _PERIOD = re.compile(r"^\s*(\d{4})-(?:(\d{2})|[Qq]([1-4]))\s*$")
 
 HOTSPOT_COLUMNS = (
@@ -235,11 +240,12 @@ def privacy_note(min_count: int, grid_m: float) -> dict[str, Any]:
     """What was done to a product, in words and numbers (never how much was held back)."""
     return {
         "view": "published product", "min_incidents": min_count, "grid_m": grid_m,
-        "note": (f"counts on the force's {grid_m:g} m grid for one whole period; squares with "
+        "note": (f"Counts on the force's {grid_m:g} m grid for one whole period; squares with "
                  f"fewer than {min_count} incidents are left out; a priority's count is held "
                  f"back (null) when it is under {min_count}, with others where needed so that "
                  "none can be worked out from the rest; hotspots are groups of touching squares "
-                 "and their counts are sums of the squares' published counts; no incident "
+                 f"among the busiest, which together hold {HOT_SHARE:.0%} of the published "
+                 "incidents, and their counts are sums of the squares' published counts; no incident "
                  "positions, times or text; products never overlap in time and never change"),
     }
 
@@ -264,6 +270,7 @@ def _hotspots(table: GridCounts, gi: int, groups: list[str], squares: np.ndarray
               period: Period, crs: str) -> list[dict[str, Any]]:
     """The hotspots of group ``gi`` as GeoJSON features (WGS84), ranked."""
     values = np.where(table.counts[:, gi] == HELD_BACK, 0, table.counts[:, gi])
+    values = np.where(values >= hot_threshold(values, HOT_SHARE), values, 0)
     labels, totals = square_hotspots(table.ij, values)
     k = totals.size
     if not k:

@@ -26,8 +26,10 @@ Complementary suppression
     of its own: a hotspot's counts are sums of the squares' published counts.
 
 Hotspots of squares
-    A group's hotspots are the groups of published squares (8-neighbour adjacency) whose count
-    of that group is shown, ranked by the sum of those counts.
+    A group's hotspots are made of its busiest published squares: those whose count of the
+    group is shown and at least :func:`hot_threshold` (the busiest squares that together hold
+    half of the group's published incidents); touching squares (8 neighbours) form one
+    hotspot, and hotspots are ranked by the sum of their counts.
 
 Products of different periods never overlap in time (the store refuses it), so no product can
 be subtracted from another either: that is the whole of the differencing defence, and
@@ -184,6 +186,24 @@ def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
     rest = total - np.where(held, 0, groups).sum(axis=1)
     leaks = _leaks(m, rest, k)
     return np.flatnonzero(shown_small | leaks | (rest < 0) | ((m == 0) & (rest != 0)))
+
+
+def hot_threshold(values: np.ndarray, share: float = 0.5) -> int:
+    """The smallest count among the busiest squares that together hold ``share`` of the total
+    of ``values`` (counts under 1 ignored); 1 if there is nothing.
+
+    Raises
+    ------
+    InvalidParameter
+        If ``share`` is not in (0, 1].
+    """
+    if not 0 < share <= 1:
+        raise InvalidParameter(f"share must be in (0, 1], not {share!r}")
+    v = np.sort(np.asarray(values, dtype=np.int64)[np.asarray(values) > 0])[::-1]
+    if not v.size:
+        return 1
+    reach = int(np.searchsorted(np.cumsum(v), share * v.sum(), side="left"))
+    return int(v[min(reach, v.size - 1)])
 
 
 def square_hotspots(ij: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.analysis import ParameterError
+from api.analysis import ATTRIBUTION, ParameterError
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.products import (
@@ -24,11 +24,13 @@ from api.products import (
     hotspots_geojson,
     parse_period,
     period_of_range,
+    privacy_note,
     publish,
     squares_csv,
     squares_geojson,
 )
 from geodata.stores import Store
+from maps.products import products_page
 
 router = APIRouter(tags=["published products"])
 
@@ -177,3 +179,23 @@ def partner_hotspots(request: Request, store: Store, taxonomy: Any, *, period: s
         return _served(request, hotspots_csv(document, group), "text/csv; charset=utf-8",
                        filename=f"hotspots-{document['period']}-{group}.csv")
     return _served(request, hotspots_geojson(document, group), "application/geo+json")
+
+
+@router.get("/products", response_class=HTMLResponse, include_in_schema=False)
+def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
+                  settings: SettingsDep) -> HTMLResponse:
+    """The published products page (where partners land after signing in): every product
+    with its downloads, and the busiest hotspots of the latest."""
+    listed = store.list_products(KIND)
+    hotspots: list[dict[str, Any]] = []
+    if listed:
+        _record, document = _stored(store, listed[0]["period"])
+        hotspots = [f["properties"] for f in document["hotspots"][ALL][:15]]
+    labels = {k: v.split(":")[0] for k, v in taxonomy.priorities.items()}
+    who = getattr(request.state, "principal", None)
+    page = products_page(
+        listed, hotspots, latest=listed[0]["period"] if listed else None, labels=labels,
+        note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"],
+        grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
+        signed_in=who is not None and who.via == "session")
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

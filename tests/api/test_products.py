@@ -134,7 +134,8 @@ def test_publish_read_and_nothing_else_for_partners(served) -> None:
         assert np.allclose(np.asarray(xs) / GRID, np.round(np.asarray(xs) / GRID), atol=0.01)
         assert np.allclose(np.asarray(ys) / GRID, np.round(np.asarray(ys) / GRID), atol=0.01)
     total = sum(f["properties"]["incidents"] for f in body["features"])
-    assert total == sum(by_square.values())  # every published square is in one hotspot
+    published = sum(by_square.values())
+    assert published / 2 <= total <= published  # the busiest squares, holding half or more
 
     # the same bytes for every partner, and for from/to naming the month
     again = c.get("/v1/hotspots", params={"from": "2024-06", "to": "2024-06"},

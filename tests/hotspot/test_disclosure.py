@@ -18,6 +18,7 @@ from hotspot.disclosure import (
     GridCounts,
     disclosed,
     grid_counts,
+    hot_threshold,
     square_hotspots,
     suppress,
 )
@@ -133,3 +134,11 @@ def test_square_hotspots_join_touching_squares_ranked_by_sum() -> None:
     assert totals.tolist() == [30, 18, 11]
     assert labels.tolist() == [2, 2, 1, 1, 0, -1]  # diagonal neighbours join; 0 joins nothing
     assert square_hotspots(ij[:0], values[:0])[1].size == 0
+
+
+def test_hot_threshold_keeps_the_busiest_squares_holding_the_share() -> None:
+    assert hot_threshold(np.array([10, 5, 5, 0, 1]), 0.5) == 5  # 10 of 21 is not half
+    assert hot_threshold(np.array([40, 5, 5, 0, 1]), 0.5) == 40
+    assert hot_threshold(np.array([0, 0])) == 1 and hot_threshold(np.array([7]), 1.0) == 7
+    with pytest.raises(InvalidParameter, match="share"):
+        hot_threshold(np.array([1]), 0)

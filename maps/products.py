@@ -1,0 +1,103 @@
+"""The published products page: what a partner sees after signing in.
+
+A list of the products published for partners (one whole month or quarter each) with links to
+download them, and the busiest hotspots of the latest. Plain HTML, no script; every string from
+data reaches the page escaped (Jinja autoescape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jinja2 import Environment
+
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+_PAGE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Published products: Hotspot</title>
+<style>
+body { font: 16px/1.45 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
+  color: #1f2933; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; }
+.lead { color: #52606d; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
+th, td { text-align: left; padding: 0.45rem 0.6rem; border-bottom: 1px solid #d9e2ec;
+  vertical-align: top; overflow-wrap: break-word; }
+th { background: #f0f4f8; font-weight: 600; white-space: nowrap; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+a { color: #0b3d91; }
+.links a { display: inline-block; margin: 0 0.6rem 0.3rem 0; min-height: 2rem; line-height: 2rem; }
+.note { background: #f0f4f8; border-left: 4px solid #0b3d91; padding: 0.6rem 0.9rem; }
+.empty { font-weight: 600; }
+footer { margin-top: 2.5rem; color: #52606d; font-size: 0.9rem; }
+form { display: inline; }
+button { font: inherit; background: none; border: 0; color: #0b3d91; text-decoration: underline;
+  cursor: pointer; padding: 0; }
+</style></head><body>
+<h1>Published products</h1>
+<p class="lead">Crime counts for partners: each product covers one whole month or quarter, on the
+force's {{ grid_m|round|int }} m grid, with small counts held back.
+{% if signed_in %}<form method="post" action="/logout">{% if csrf %}<input type="hidden"
+name="csrf_token" value="{{ csrf }}">{% endif %}<button type="submit">Sign out</button></form>{% endif %}</p>
+<p class="note">{{ note }}</p>
+{% if not products %}
+<p class="empty" role="status">Nothing has been published yet. The force publishes a product
+once a month or quarter is over and its data is in.</p>
+{% else %}
+<h2>Products</h2>
+<table>
+<thead><tr><th scope="col">Period</th><th scope="col">Published</th><th scope="col">Squares shown</th>
+<th scope="col">Hotspots</th><th scope="col">Download</th></tr></thead>
+<tbody>
+{% for p in products %}
+<tr><td>{{ p.period }}</td><td>{{ p.published_at[:10] }}</td>
+<td class="n">{{ "{:,}".format(p.summary.squares or 0) }}</td>
+<td class="n">{{ p.summary.hotspots or 0 }}</td>
+<td class="links"><a href="/v1/hotspots?period={{ p.period|urlencode }}&amp;format=csv">hotspots (CSV)</a>
+<a href="/v1/hotspots?period={{ p.period|urlencode }}">hotspots (GeoJSON)</a>
+<a href="/v1/products/{{ p.period|urlencode }}?format=csv">squares (CSV)</a>
+<a href="/v1/products/{{ p.period|urlencode }}">squares (GeoJSON)</a></td></tr>
+{% endfor %}
+</tbody></table>
+<h2>The busiest hotspots of {{ latest }}</h2>
+{% if not hotspots %}<p>No square of {{ latest }} had enough incidents to be shown.</p>{% else %}
+<table>
+<thead><tr><th scope="col">Rank</th><th scope="col">Place</th><th scope="col">Setting</th>
+<th scope="col">Incidents</th><th scope="col">By priority</th><th scope="col">Trend</th>
+<th scope="col">Area</th></tr></thead>
+<tbody>
+{% for h in hotspots %}
+<tr><td class="n">{{ h.rank }}</td><td>{{ h.place or "(no place name)" }}</td>
+<td>{{ classes.get(h.context_class, h.context_class) }}</td>
+<td class="n">{{ "{:,}".format(h.incidents) }}</td>
+<td>{% for k, v in h.category_mix.items() %}{{ labels.get(k, k) }}: {{ "{:,}".format(v) }}{% if not loop.last %}; {% endif %}{% endfor %}</td>
+<td>{{ trends.get(h.trend, h.trend) }}{% if h.previous_incidents is not none %} (was {{ "{:,}".format(h.previous_incidents) }}){% endif %}</td>
+<td class="n">{{ "%.2f"|format(h.area_m2 / 1000000) }} km&sup2;</td></tr>
+{% endfor %}
+</tbody></table>
+{% endif %}
+{% endif %}
+<footer>{{ attribution }}</footer>
+</body></html>
+""")
+
+CLASS_LABELS = {"town_centre": "Town centre", "heritage_site": "Heritage site",
+                "rural": "Rural", "urban": "Urban"}
+TREND_LABELS = {"up": "Up", "down": "Down", "flat": "No clear change",
+                "unknown": "Unknown (no product before)"}
+
+
+def products_page(products: Sequence[Mapping[str, Any]], hotspots: Sequence[Mapping[str, Any]],
+                  *, latest: str | None, labels: Mapping[str, str], note: str, grid_m: float,
+                  attribution: str, signed_in: bool = False, csrf: str | None = None) -> str:
+    """The page: ``products`` (listings, latest first), the properties of the latest product's
+    busiest ``hotspots``, what each priority key is called (``labels``), the privacy ``note``.
+    """
+    return _PAGE.render(products=products, hotspots=hotspots, latest=latest,
+                        labels={**labels, "not broken down": "not broken down (small counts)"},
+                        classes=CLASS_LABELS, trends=TREND_LABELS, note=note, grid_m=grid_m,
+                        attribution=attribution, signed_in=signed_in, csrf=csrf)
