@@ -74,8 +74,11 @@ once a month or quarter is over and its data is in.</p>
 <tr><td class="n">{{ h.rank }}</td><td>{{ h.place or "(no place name)" }}</td>
 <td>{{ classes.get(h.context_class, h.context_class) }}</td>
 <td class="n">{{ "{:,}".format(h.incidents) }}</td>
-<td>{% for k, v in h.category_mix.items() %}{{ labels.get(k, k) }}: {{ "{:,}".format(v) }}{% if not loop.last %}; {% endif %}{% endfor %}</td>
-<td>{{ trends.get(h.trend, h.trend) }}{% if h.previous_incidents is not none %} (was {{ "{:,}".format(h.previous_incidents) }}){% endif %}</td>
+<td>{% for k, v in h.category_mix.items() %}{{ labels.get(k, k) }}: {{ "{:,}".format(v) }}
+{%- if not loop.last %}; {% endif %}{% endfor %}</td>
+<td>{{ trends.get(h.trend, h.trend) }}
+{%- if h.previous_incidents is not none %} (was {{ "{:,}".format(h.previous_incidents) }})
+{%- endif %}</td>
 <td class="n">{{ "%.2f"|format(h.area_m2 / 1000000) }} km&sup2;</td></tr>
 {% endfor %}
 </tbody></table>
