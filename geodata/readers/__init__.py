@@ -8,12 +8,13 @@ file's extension and header.
 from __future__ import annotations
 
 import csv
-import io
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 from geodata.errors import InvalidFile
+from geodata.readers._text import compressed_kind
 from geodata.readers.base import IncidentReader, ReadOptions, ReadResult, ReadStats
 from geodata.readers.force import ForceCsvReader, ForceExportMapping, read_force_csv
 from geodata.readers.geojson import GeoJsonMapping, GeoJsonReader, read_geojson
@@ -46,7 +47,11 @@ __all__ = [
 
 
 def sniff_format(head: bytes, name: str = "") -> str:
-    """Guess ``"police"``, ``"force"`` or ``"geojson"`` from a file's first bytes and name."""
+    """Guess ``"police"``, ``"force"`` or ``"geojson"`` from a file's first bytes and name.
+
+    Never raises: bytes that are no format at all (compressed, binary, a header cut by a bare
+    carriage return) give ``"force"``, whose reader then refuses the file naming the problem.
+    """
     suffix = Path(name).suffix.lower()
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if suffix in (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson") or stripped[:1] in (
@@ -55,8 +60,14 @@ def sniff_format(head: bytes, name: str = "") -> str:
         b"\x1e",
     ):
         return "geojson"
+    if compressed_kind(head):
+        return "force"  # the CSV reader refuses it, saying so
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # a bare CR ends a line too
+    try:
+        first = next(csv.reader([line]), [])
+    except csv.Error:  # not a CSV header: the force reader says what it found
+        return "force"
     return "police" if looks_like_police_header(first) else "force"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,12 @@ MISSING_CRIME_TYPE = "missing_crime_type"
 UNKNOWN_CRIME_TYPE = "unknown_crime_type"
 BAD_WEIGHT = "bad_weight"
 NOT_A_POINT = "not_a_point"
+NUL_CHARACTER = "nul_character"
+"""A text field holds U+0000. PostgreSQL's ``text`` cannot hold that character, so the PostGIS
+store could not keep the row, while SQLite could; rather than let the answer depend on the
+store (or alter the source's text, and with it derived ids, by dropping the character), every
+reader rejects such a row, naming the field, and both stores keep the same rows. A NUL in a CSV
+is nearly always damage (a file padded with zeros, UTF-16 read as UTF-8), not text."""
 
 
 class RowChecks:
@@ -290,6 +296,27 @@ def check_crime_types(
     return keys
 
 
+def _holds_nul(values: np.ndarray) -> bool:
+    try:
+        return "\x00" in "".join(values)  # one C-speed scan for the whole column
+    except TypeError:
+        return any("\x00" in str(v) for v in values)
+
+
+def check_nul(checks: RowChecks, columns: dict[str, np.ndarray]) -> None:
+    """Reject the rows whose text holds U+0000 (see :data:`NUL_CHARACTER`), naming the field.
+
+    ``columns`` maps each field's name, as the source calls it, to its text.
+    """
+    for name, values in columns.items():
+        if values.shape[0] and _holds_nul(values):
+            mask = np.fromiter(("\x00" in str(v) for v in values), dtype=bool,
+                               count=values.shape[0])
+            checks.flag(mask, NUL_CHARACTER,
+                        f"{name} holds a NUL character (U+0000), which is not text a store "
+                        "can keep")
+
+
 def month_starts(values: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``YYYY-MM`` strings as the first instant of that month in ``timezone``.
 
@@ -483,6 +510,11 @@ class ChunkFields:
     text: dict[str, np.ndarray]
     weight: np.ndarray | None = None
     weight_name: str = "weight"
+    text_names: dict[str, str] = field(default_factory=dict)
+    """The source's name of each field of ``text`` (for messages; default the field's)."""
+    id_name: str = "id"
+    may_hold_nul: bool = True
+    """False when the reader knows no text of the chunk holds U+0000 (skips that check)."""
 
 
 def finish_chunk(
@@ -496,6 +528,9 @@ def finish_chunk(
     accepted rows of a chunk (dates are checked by the caller, which knows their format)."""
     opts = reader.options
     area = opts.resolved_area()
+    if fields.may_hold_nul:
+        check_nul(checks, {fields.id_name: fields.ids, fields.crime_column: fields.crime_type,
+                           **{fields.text_names.get(k, k): v for k, v in fields.text.items()}})
     coords = check_coordinates(
         checks, *fields.coords, names=fields.coord_names, source_crs=fields.coord_crs,
         area=area, zero_means_unplaced=True,

@@ -97,6 +97,7 @@ class _LineGuard(io.RawIOBase):
         self._out = bytearray()
         self._skipping = False
         self._eof = False
+        self.saw_nul = not guard  # UTF-16 text is full of NUL bytes: say so from the start
 
     def readable(self) -> bool:
         return True
@@ -109,6 +110,8 @@ class _LineGuard(io.RawIOBase):
                 self._out += self._pending
                 self._pending = b""
                 return
+            if b"\x00" in data:
+                self.saw_nul = True
             if not self._guard:
                 self._out += data
                 continue
@@ -141,6 +144,25 @@ class _LineGuard(io.RawIOBase):
 
     def close(self) -> None:
         super().close()
+
+
+_PACKED = ((b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"), (b"\xfd7zXZ\x00", "xz"),
+           (b"(\xb5/\xfd", "zstd"), (b"7z\xbc\xaf\x27\x1c", "7-zip"))
+
+
+def compressed_kind(head: bytes) -> str | None:
+    """Why a file that starts with ``head`` cannot be read as text, when it is a compressed
+    archive (gzip, zip, bzip2, xz, zstd, 7-zip: recognised by their magic bytes), else None.
+
+    The readers take plain text only: a compressed upload is refused with this sentence rather
+    than read as garbage, so the person sending it knows to decompress it first.
+    """
+    kind = next((k for magic, k in _PACKED if head.startswith(magic)), None)
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        kind = "bzip2"
+    if kind is None:
+        return None
+    return f"the file is {kind}-compressed; decompress it and send the CSV or GeoJSON itself"
 
 
 def _line_end(data: bytes, start: int) -> int:
@@ -196,11 +218,15 @@ class TextSource:
             self._bin.seek(pos)
         except (OSError, AttributeError, ValueError):
             self.total_bytes = None
-        head = self._bin.read(2)
-        utf16 = head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-        raw = _LineGuard(_Prefixed(head, self._bin), max_line_bytes, guard=not utf16)
+        head = self._bin.read(16)
+        packed = compressed_kind(head)
+        if packed:
+            self.close()
+            raise InvalidFile(f"{self.name}: {packed}")
+        utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        self._raw = _LineGuard(_Prefixed(head, self._bin), max_line_bytes, guard=not utf16)
         self._text = io.TextIOWrapper(
-            io.BufferedReader(raw, buffer_size=1 << 16),
+            io.BufferedReader(self._raw, buffer_size=1 << 16),
             encoding="utf-16" if utf16 else "utf-8-sig",
             errors="hotspot-cp1252-fallback",
             newline="",
@@ -211,6 +237,12 @@ class TextSource:
     def fallback_bytes(self) -> int:
         """Bytes read as Windows-1252 because they were not valid UTF-8 (so far)."""
         return getattr(_counter, "count", 0) - self._fallback_base
+
+    @property
+    def saw_nul(self) -> bool:
+        """Whether the bytes read so far (read-ahead included) held a NUL byte: False means no
+        text handed out yet holds U+0000."""
+        return self._raw.saw_nul
 
     @property
     def bytes_read(self) -> int:

@@ -100,12 +100,23 @@ class ForceExportMapping:
 
     @classmethod
     def from_toml_text(cls, text: str, *, source: str = "mapping") -> ForceExportMapping:
-        """Parse a mapping from TOML text (see :meth:`from_toml`)."""
+        """Parse a mapping from TOML text (see :meth:`from_toml`).
+
+        Raises
+        ------
+        InvalidMapping
+            If the text is not TOML, nests too deeply, names unknown keys or gives a value of
+            the wrong type (column names and formats are text; ``dayfirst`` is true or false).
+        """
         p = source
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InvalidMapping(f"{p}: not valid TOML: {exc}") from exc
+        except RecursionError:  # tomllib recurses into nested arrays and inline tables
+            raise InvalidMapping(f"{p}: the TOML nests arrays or tables too deeply to be a "
+                                 "column mapping (its values are column names and formats)"
+                                 ) from None
         known = {f.name for f in fields(cls)}
         values: dict[str, object] = {}
         for table in ("columns", "format"):
@@ -115,6 +126,10 @@ class ForceExportMapping:
             for key, value in section.items():
                 if key not in known:
                     raise InvalidMapping(f"{p}: unknown key {key!r} in [{table}]")
+                kind, wanted = (bool, "true or false") if key == "dayfirst" else (str, "text")
+                if not isinstance(value, kind):
+                    raise InvalidMapping(f"{p}: {key!r} in [{table}] must be {wanted}, not "
+                                         f"{_toml_type(value)}")
                 values[key] = None if value == "" else value
         if values.get("lon") and "x" not in values:
             values.setdefault("x", None)
@@ -129,6 +144,15 @@ class ForceExportMapping:
         roles = ("occurred_at", "crime_type", "x", "y", "lon", "lat", "id", "time",
                  "location", "lsoa_code", "outcome", "weight")
         return {r: getattr(self, r) for r in roles if getattr(self, r)}
+
+
+def _toml_type(value: object) -> str:
+    """What a TOML value is, in words."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def default_mapping_for(header: list[str]) -> ForceExportMapping | None:
@@ -265,6 +289,11 @@ class ForceCsvReader(IncidentReader):
                     },
                     weight=col(mapping.weight) if mapping.weight else None,
                     weight_name=mapping.weight or "weight",
+                    text_names={"location_text": mapping.location or "location",
+                                "lsoa_code": mapping.lsoa_code or "lsoa_code",
+                                "outcome": mapping.outcome or "outcome"},
+                    id_name=mapping.id or "id",
+                    may_hold_nul=text.saw_nul,
                 )
                 table = finish_chunk(checks, fields, reader=self, occurrences=occurrences)
                 yield ReadChunk(table, checks.rejected(bad_rows), text.bytes_read)

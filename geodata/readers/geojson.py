@@ -38,7 +38,8 @@ from geodata.readers._common import (
     show,
     strip,
 )
-from geodata.readers._text import MALFORMED
+from geodata.readers._nesting import DepthGuard, nests_deeper_than, too_deep
+from geodata.readers._text import MALFORMED, compressed_kind
 from geodata.readers.base import IncidentReader, ReadOptions
 from geodata.schema import ReadChunk, RejectedRow
 
@@ -111,6 +112,9 @@ class GeoJsonReader(IncidentReader):
                 self.stats.total_bytes = None
             head = f.read(65536)
             f.seek(pos)
+            packed = compressed_kind(head)
+            if packed:
+                raise InvalidFile(f"{self.name}: {packed}")
             text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
             if not text_head:
                 raise InvalidFile(f"{self.name}: the file is empty")
@@ -142,9 +146,14 @@ class GeoJsonReader(IncidentReader):
             if own:
                 f.close()
 
+    def _guarded(self, f: BinaryIO) -> Any:
+        """``f`` as ijson reads it: refused once the JSON nests past :data:`MAX_DEPTH`."""
+        return DepthGuard(f, InvalidFile(too_deep(self.name)))
+
     def _collection(self, f: BinaryIO) -> Iterator[tuple[int, Any]]:
         try:
-            yield from enumerate(ijson.items(f, "features.item", use_float=True), 1)
+            yield from enumerate(ijson.items(self._guarded(f), "features.item", use_float=True),
+                                 1)
         except ijson.JSONError as exc:
             raise _json_error(self.name, exc) from exc
 
@@ -157,7 +166,7 @@ class GeoJsonReader(IncidentReader):
         ``easting``/``northing`` (or ``x``/``y``, metres in the force CRS); the first record
         decides which for the whole file.
         """
-        items = ijson.items(f, prefix, use_float=True)
+        items = ijson.items(self._guarded(f), prefix, use_float=True)
         try:
             first = next(items, None)
         except ijson.JSONError as exc:
@@ -193,6 +202,9 @@ class GeoJsonReader(IncidentReader):
         for k, raw in enumerate(f, 1):
             line = raw.strip(b"\x1e \t\r\n\xef\xbb\xbf")
             if not line:
+                continue
+            if nests_deeper_than(line):
+                yield k, RejectedRow(k, MALFORMED, too_deep("the feature").split(": ", 1)[1])
                 continue
             try:
                 yield k, json.loads(line)
@@ -286,6 +298,7 @@ class GeoJsonReader(IncidentReader):
                 "outcome": prop(m.outcome),
             },
             weight=prop(m.weight),
+            text_names={"location_text": "location"},
         )
         table = finish_chunk(checks, fields, reader=self, occurrences=self._occurrences)
         try:
@@ -310,6 +323,8 @@ def _records_prefix(head: bytes) -> str | None:
 
 
 def _is_feature_line(line: bytes) -> bool:
+    if nests_deeper_than(line):
+        return False
     try:
         obj = json.loads(line)
     except ValueError:

@@ -69,6 +69,9 @@ _ID_CONTENT = (
     "Crime type",
 )
 
+_TEXT_NAMES = {"location_text": "Location", "lsoa_code": "LSOA code", "lsoa_name": "LSOA name",
+               "outcome": "Last outcome category", "context": "Context", "force": "Falls within"}
+
 
 def looks_like_police_header(fields: list[str]) -> bool:
     """True when a CSV header has the columns of a data.police.uk street-level file."""
@@ -156,6 +159,9 @@ class PoliceCsvReader(IncidentReader):
                         "context": col("Context"),
                         "force": col("Falls within"),
                     },
+                    text_names=_TEXT_NAMES,
+                    id_name="Crime ID",
+                    may_hold_nul=text.saw_nul,
                 )
                 table = finish_chunk(checks, fields, reader=self, occurrences=occurrences)
                 self.stats.encoding_fallback_bytes = text.fallback_bytes
