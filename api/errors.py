@@ -14,13 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from api.cache import StillComputing
+from api.cache import ClientGone, StillComputing
 from geodata.errors import (
     GeodataError,
     InvalidFile,
     InvalidLayer,
     InvalidMapping,
     InvalidTaxonomy,
+    InvalidText,
     PublicationConflict,
     StorePurposeError,
     StoreUnavailable,
@@ -57,6 +58,23 @@ class RateLimited(Exception):
         self.retry_after_s = retry_after_s
 
 
+class AnalysisLimited(RateLimited):
+    """A key over its role's budget of uncached analyses: too many running at once, or too
+    many started in the last minute (429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        Exception.__init__(self, message)
+        self.retry_after_s = retry_after_s
+
+
+class ServiceBusy(Exception):
+    """As many uncached analyses running as the service allows (503 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Unauthorized(Exception):
     """No valid credentials (401; pages redirect to the sign-in page)."""
 
@@ -75,6 +93,18 @@ class CsrfRefused(Exception):
     service's own pages: another origin, or no (or a wrong) CSRF token (403)."""
 
 
+class NoAnalyses(Forbidden):
+    """A role whose budget of uncached analyses is zero (partners: they read published
+    products) asked for one (403)."""
+
+    def __init__(self, role: str) -> None:
+        Exception.__init__(self, f"the {role} role runs no analyses of its own: "
+                           "partners read the published products (/v1/products)"
+                           if role == "partner" else
+                           f"the {role} role runs no analyses of its own "
+                           "(HOTSPOT_ANALYSES_AT_ONCE gives it none)")
+
+
 class BadRequest(Exception):
     """Raised by a route for a request it cannot act on (bad content type, missing file)."""
 
@@ -89,6 +119,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
     (InvalidFile, 422, "invalid_file"),
     (InvalidMapping, 422, "invalid_mapping"),
     (InvalidLayer, 422, "invalid_layer"),
+    (InvalidText, 422, "invalid_text"),
     (InvalidTaxonomy, 500, "invalid_taxonomy"),
     (StorePurposeError, 409, "wrong_store"),
     (PublicationConflict, 409, "already_published"),
@@ -192,6 +223,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
         return _answer(429, "rate_limited", str(exc), retry_after_s=exc.retry_after_s)
+
+    @app.exception_handler(AnalysisLimited)
+    async def analysis_limited(_request: Request, exc: AnalysisLimited) -> JSONResponse:
+        return _answer(429, "analysis_budget", str(exc), retry_after_s=exc.retry_after_s)
+
+    @app.exception_handler(ServiceBusy)
+    async def service_busy(_request: Request, exc: ServiceBusy) -> JSONResponse:
+        return _answer(503, "busy", str(exc), retry_after_s=exc.retry_after_s)
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:
+        # nobody reads this: the client closed the connection (nginx's 499 in the log)
+        return _answer(499, "client_gone", "the client closed the connection")
 
     @app.exception_handler(StillComputing)
     async def still_computing(_request: Request, exc: StillComputing) -> JSONResponse:

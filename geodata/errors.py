@@ -37,6 +37,11 @@ class UnsupportedStore(StoreError, ValueError):
     """Raised when a database URL names a store this build cannot open."""
 
 
+class InvalidText(StoreError, ValueError):
+    """Raised when text to be stored holds U+0000 (NUL): PostgreSQL's text cannot hold it, so
+    no store keeps it (every store refuses it alike)."""
+
+
 class StorePurposeError(StoreError, ValueError):
     """Raised when demo data would be mixed with a force's data in one store."""
 

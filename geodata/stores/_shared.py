@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geodata.errors import StorePurposeError
+from geodata.errors import InvalidText, StorePurposeError
 from geodata.schema import PRECISION_NAMES, IncidentTable, Precision, incident_uids
 from geodata.stores._columns import KeySet, first_occurrences
 from geodata.stores.base import DEMO, INSERTED, PURPOSES, REPEATED_IN_SOURCE
@@ -24,6 +24,33 @@ if TYPE_CHECKING:
 INGEST_COLUMNS = ("ingest_id", "source", "format", "started_at", "finished_at", "records",
                   "accepted", "duplicates", "rejected")
 """The columns of the ingest log, as :meth:`Store.ingests` lists them."""
+
+
+def check_text(value: Any, what: str) -> None:
+    """Refuse text holding U+0000 (NUL) anywhere in ``value`` (a string, or the keys and values
+    of dicts and lists, walked without recursion).
+
+    PostgreSQL's ``text`` and ``jsonb`` cannot hold that character while SQLite can: both stores
+    call this before they write, so the answer never depends on the store.
+
+    Raises
+    ------
+    InvalidText
+        Naming ``what`` (and where inside it, for a dict or a list).
+    """
+    todo: list[tuple[str, Any]] = [(what, value)]
+    while todo:
+        where, item = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InvalidText(f"{where} holds a NUL character (U+0000), which the store "
+                                  "cannot keep")
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                todo.append((f"{where} (key {str(k)[:40]!r})", k))
+                todo.append((f"{where}.{str(k)[:40]}", v))
+        elif isinstance(item, (list, tuple)):
+            todo.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
 
 
 def now() -> str:

@@ -57,7 +57,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from pyproj import CRS
 
 from geodata.coords import WGS84, enclosing_bounds
-from geodata.errors import PublicationConflict, StoreUnavailable
+from geodata.errors import InvalidText, PublicationConflict, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
     DEFAULT_TIMEZONE,
@@ -79,6 +79,7 @@ from geodata.stores._shared import (
     batch_identities,
     check_force_crs,
     check_purpose,
+    check_text,
     incident_record,
     ingest_counts,
     key_record,
@@ -227,12 +228,19 @@ class PostGISStore:
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection; a database that is down becomes :class:`StoreUnavailable`."""
+        """A pooled connection; a database that is down becomes :class:`StoreUnavailable`, and
+        text PostgreSQL cannot hold (U+0000, which every writer checks for first)
+        :class:`InvalidText`."""
         try:
             with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise _unavailable(exc) from exc
+        except psycopg.DataError as exc:
+            if isinstance(exc, psycopg.errors.UntranslatableCharacter) or "NUL" in str(exc):
+                raise InvalidText("the text holds a NUL character (U+0000), which the store "
+                                  "cannot keep") from exc
+            raise
 
     def _migrate(self, crs: str, timezone: str, *, create: bool) -> dict[str, str]:
         """Apply the migrations not yet applied (under an advisory lock, so two processes
@@ -398,6 +406,8 @@ class PostGISStore:
         self, *, source: str, format: str, purpose: str = FORCE
     ) -> Iterator[_PostGISWriter]:
         """Open the write transaction of one ingest (see :meth:`Store.writer`)."""
+        check_text(source, "the source's name")
+        check_text(format, "the format")
         try:
             with self._writing() as conn:
                 self._claim(conn, purpose)
@@ -666,6 +676,8 @@ class PostGISStore:
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
                  request: dict[str, Any], plan: dict[str, Any]) -> None:
         """Store a patrol plan under a new id, with its routes as WGS84 lines."""
+        check_text(request, "the plan request")
+        check_text(plan, "the plan")
         with self._conn() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
@@ -676,6 +688,8 @@ class PostGISStore:
 
     def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """A stored plan, or None (see :class:`Store`)."""
+        if "\x00" in plan_id:  # nothing stored holds U+0000 (and PostgreSQL refuses it)
+            return None
         with self._conn() as conn:
             row = conn.execute(
                 "SELECT plan_id, created_at, shift_start, shift_end, data_version, request, plan "
@@ -695,6 +709,7 @@ class PostGISStore:
 
     def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a visit once (``ON CONFLICT DO NOTHING`` on the device's id)."""
+        check_text(visit, "the visit")
         cols = ", ".join(VISIT_COLUMNS)
         with self._conn() as conn, conn.transaction():
             row = conn.execute(
@@ -711,6 +726,8 @@ class PostGISStore:
 
     def plan_visits(self, plan_id: str) -> list[dict[str, Any]]:
         """The visits logged against a plan, oldest first."""
+        if "\x00" in plan_id:
+            return []
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits WHERE plan_id = %s "
@@ -721,6 +738,7 @@ class PostGISStore:
 
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
         """Store an API key (see :class:`Store`)."""
+        check_text(name, "the key's name")
         with self._conn() as conn, conn.transaction():
             row = conn.execute(
                 "INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) "
@@ -731,6 +749,8 @@ class PostGISStore:
 
     def key_hash(self, key_id: str) -> tuple[str, str] | None:
         """(role, hash) of a live key, or None."""
+        if "\x00" in key_id:
+            return None
         with self._conn() as conn:
             row = conn.execute("SELECT role, secret_hash FROM api_keys WHERE key_id = %s "
                                "AND revoked_at IS NULL", (key_id,)).fetchone()
@@ -745,6 +765,8 @@ class PostGISStore:
 
     def revoke_key(self, key_id: str) -> bool:
         """Revoke a key."""
+        if "\x00" in key_id:
+            return False
         with self._conn() as conn, conn.transaction():
             cur = conn.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = %s "
                                "AND revoked_at IS NULL", (key_id,))
@@ -770,6 +792,7 @@ class PostGISStore:
     def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
               filter: dict[str, Any], rows: int) -> None:
         """Append to the audit log."""
+        check_text([action, path, filter], "the audit entry")
         with self._conn() as conn, conn.transaction():
             conn.execute("INSERT INTO audit_log (at, key_id, role, action, path, filter, rows) "
                          "VALUES (now(), %s, %s, %s, %s, %s, %s)",

@@ -63,6 +63,7 @@ from geodata.stores._shared import (
     batch_identities,
     check_force_crs,
     check_purpose,
+    check_text,
     incident_record,
     ingest_counts,
     key_record,
@@ -304,6 +305,8 @@ class SQLiteStore:
         self, *, source: str, format: str, purpose: str = FORCE
     ) -> Iterator[_SQLiteWriter]:
         """Open the write transaction of one ingest (see :meth:`Store.writer`)."""
+        check_text(source, "the source's name")
+        check_text(format, "the format")
         with self._transaction(immediate=True) as conn:
             self._claim(conn, purpose)
             cur = conn.execute(
@@ -562,6 +565,8 @@ class SQLiteStore:
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
                  request: dict[str, Any], plan: dict[str, Any]) -> None:
         """Store a patrol plan under a new id (see :class:`Store`)."""
+        check_text(request, "the plan request")
+        check_text(plan, "the plan")
         with self._transaction(immediate=True) as conn:
             conn.execute(
                 "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
@@ -589,6 +594,7 @@ class SQLiteStore:
 
     def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a visit once (see :class:`Store`)."""
+        check_text(visit, "the visit")
         with self._transaction(immediate=True) as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO plan_visits (visit_id, plan_id, stop_id, hotspot_id, "
@@ -611,6 +617,7 @@ class SQLiteStore:
 
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
         """Store an API key (see :class:`Store`)."""
+        check_text(name, "the key's name")
         with self._transaction(immediate=True) as conn:
             conn.execute("INSERT INTO api_keys (key_id, name, role, secret_hash, created_at) "
                          "VALUES (?, ?, ?, ?, ?)", (key_id, name, role, secret_hash, now()))
@@ -656,6 +663,7 @@ class SQLiteStore:
     def audit(self, *, key_id: str | None, role: str | None, action: str, path: str,
               filter: dict[str, Any], rows: int) -> None:
         """Append to the audit log."""
+        check_text([action, path, filter], "the audit entry")
         with self._transaction(immediate=True) as conn:
             conn.execute("INSERT INTO audit_log (at, key_id, role, action, path, filter, rows) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -47,7 +47,7 @@ def test_sniffing_never_raises(head: bytes) -> None:
 
 
 def test_a_header_cut_by_a_bare_carriage_return_is_an_invalid_file() -> None:
-    with pytest.raises(InvalidFile, match="not a data.police.uk file"):
+    with pytest.raises(InvalidFile, match=r"not a data\.police\.uk file"):
         open_reader(io.BytesIO(b"Crime ID\rX,Month\n1,2\n"), name="upload").read_all()
     with pytest.raises(InvalidFile, match="lacks Month"):
         open_reader(io.BytesIO(b"Crime ID\rX,Month\n1,2\n"), format="police").read_all()
