@@ -11,8 +11,10 @@ import logging
 import math
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.cache import ClientGone, StillComputing
 from geodata.errors import (
@@ -186,8 +188,24 @@ def invalid_request_answer(exc: RequestValidationError) -> JSONResponse:
                         status_code=422)
 
 
+def body_problem(cause: BaseException) -> str:
+    """What was wrong with a request body FastAPI could not parse (its 400), in words."""
+    if isinstance(cause, RecursionError):
+        return "the body nests too deeply to be read (JSON nests a few levels at most here)"
+    if isinstance(cause, UnicodeDecodeError):
+        return (f"the body is not UTF-8 text (byte {cause.start} is not UTF-8): send JSON "
+                "encoded as UTF-8")
+    return "the body could not be parsed as its content type says"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.__cause__ is not None:  # a body FastAPI could not parse
+            return _answer(400, "unreadable_body", body_problem(exc.__cause__))
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(HotspotError)
     @app.exception_handler(GeodataError)
