@@ -278,6 +278,7 @@ col.w { width: 30mm; }
 th, td { border-bottom: 1px solid #bbb; padding: 0.6mm 1.2mm; text-align: left;
   vertical-align: top; }
 th { background: #eee; } td.n { text-align: right; white-space: nowrap; }
+h1, p.meta, td, dd { overflow-wrap: anywhere; }
 .route-map { display: block; }
 dl.legend { margin: 1.5mm 0 0; font-size: 8pt; } dl.legend dt { font-weight: 600; float: left;
   margin-right: 1.5mm; } dl.legend dd { margin: 0 0 0.6mm; }

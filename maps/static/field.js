@@ -18,7 +18,7 @@
   var state = { plan: null, heritage: null, route: null, sent: {}, sending: false, position: null };
 
   var el = HotspotPlan.el, hm = HotspotPlan.hm, windows = HotspotPlan.windows,
-    finite = HotspotPlan.finite;
+    finite = HotspotPlan.finite, tip = HotspotPlan.tip;
   function load(key, fallback) {
     try { var v = JSON.parse(localStorage.getItem(key)); return v === null ? fallback : v; }
     catch (e) { return fallback; }
@@ -148,6 +148,9 @@
     },
   });
   new Locate().addTo(map);
+  if (window.ResizeObserver) {  // the panels around the map grow and shrink with the stop's text
+    new ResizeObserver(function () { map.invalidateSize(false); }).observe(document.getElementById("map"));
+  }
   var centred = false;
   map.on("locationfound", function (e) {
     state.position = e.latlng;
@@ -235,13 +238,13 @@
       if (!finite(s.lat) || !finite(s.lon)) return;
       if (s.kind === "base") {
         L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: el("div", "base-icon"), iconSize: [28, 28] }) })
-          .bindTooltip(s.name).addTo(routeLayer);
+          .bindTooltip(tip(s.name)).addTo(routeLayer);
         return;
       }
       var cls = done[s.stop_id] ? "visited" : (next && next.stop_id === s.stop_id ? "next" : "");
       var icon = el("div", "stop-icon " + cls, s.seq);
       L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: icon, iconSize: [40, 40] }) })
-        .bindTooltip(s.seq + ". " + s.name).addTo(routeLayer);
+        .bindTooltip(tip(s.seq + ". " + s.name)).addTo(routeLayer);
       var li = el("li", cls);
       li.appendChild(el("span", "num", s.seq));
       var what = el("span", "what", s.name);
@@ -265,7 +268,7 @@
     state.plan.hotspots.forEach(function (h) {
       if (mine[h.hotspot_id] || !finite(h.lat) || !finite(h.lon)) return;
       L.circleMarker([h.lat, h.lon], { radius: 6, color: "#444", weight: 1, fillColor: "#bbb", fillOpacity: 0.9 })
-        .bindTooltip(h.label + (h.why ? ": " + h.why : "")).addTo(otherLayer);
+        .bindTooltip(tip(h.label + (h.why ? ": " + h.why : ""))).addTo(otherLayer);
     });
   }
 
@@ -279,7 +282,7 @@
       },
       onEachFeature: function (f, layer) {
         var p = f.properties || {};
-        layer.bindTooltip(String(p.name || "Heritage site") + (p.designation ? " (" + p.designation + ")" : ""));
+        layer.bindTooltip(tip(String(p.name || "Heritage site") + (p.designation ? " (" + p.designation + ")" : "")));
       },
     }).addTo(heritageLayer);
   }
@@ -290,13 +293,16 @@
       routes.filter(function (r) { return r.unit === "rural_crime_team"; })[0] || routes[0] || null;
     if (state.route) save(ROUTE, state.route.label);
     drawOthers();
-    document.getElementById("route-button").textContent = state.route ? state.route.label : "Route";
+    var routeButton = document.getElementById("route-button");
+    routeButton.textContent = state.route ? state.route.label : "Route";
+    routeButton.title = routeButton.textContent;  // the whole label when it is cut short
     render();
     var b = L.latLngBounds([]);
     if (state.route) {
       state.route.legs.forEach(function (leg) { leg.forEach(function (p) { b.extend([p[1], p[0]]); }); });
       state.route.stops.forEach(function (s) { if (finite(s.lat)) b.extend([s.lat, s.lon]); });
     }
+    map.invalidateSize(false);  // the next-stop panel above may have changed the map's height
     if (b.isValid()) map.fitBounds(b.pad(0.08)); else map.setView([54, -1.5], 9);
   }
   document.getElementById("route-button").addEventListener("click", function () {

@@ -13,5 +13,8 @@ var HotspotPlan = (function () {
     return (s.windows || []).map(function (w) { return hm(w[0]) + "\u2013" + hm(w[1]); }).join(", ");
   }
   function finite(v) { return typeof v === "number" && isFinite(v); }
-  return { el: el, hm: hm, windows: windows, finite: finite };
+  /* Content for Leaflet's bindTooltip/bindPopup: Leaflet puts a string in as HTML (a name
+   * holding <b> or <a href> would become markup and a link), an element as it is. */
+  function tip(text) { return el("span", null, text); }
+  return { el: el, hm: hm, windows: windows, finite: finite, tip: tip };
 })();

@@ -6,7 +6,7 @@
   var opts = JSON.parse(document.getElementById("page-options").textContent);
 
   var el = HotspotPlan.el, hm = HotspotPlan.hm, windows = HotspotPlan.windows,
-    finite = HotspotPlan.finite;
+    finite = HotspotPlan.finite, tip = HotspotPlan.tip;
 
   var map = L.map("map", { zoomControl: true });
   if (opts.tiles) {
@@ -22,7 +22,7 @@
     var lines = r.legs.map(function (leg) { return leg.map(function (p) { return [p[1], p[0]]; }); });
     if (lines.length) {
       var line = L.polyline(lines, { color: colour, weight: 5, opacity: 0.85 }).addTo(map);
-      line.bindTooltip(r.label, { sticky: true });
+      line.bindTooltip(tip(r.label), { sticky: true });
       bounds.extend(line.getBounds());
     }
     var box = el("div", "route");
@@ -37,7 +37,7 @@
       if (!finite(s.lon) || !finite(s.lat)) return;
       if (s.kind === "base") {
         var bm = L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: el("div", "base-mark"), iconSize: [20, 20] }) });
-        bm.bindTooltip(s.name).addTo(map);
+        bm.bindTooltip(tip(s.name)).addTo(map);
         return;
       }
       var num = el("div", "stop-number", s.seq);
@@ -52,7 +52,7 @@
         pop.appendChild(el("div", null, item.label + ": " + item.advice));
       });
       m.bindPopup(pop);
-      m.bindTooltip(s.seq + ". " + s.name + " " + hm(s.start));
+      m.bindTooltip(tip(s.seq + ". " + s.name + " " + hm(s.start)));
       var li = el("li", null, hm(s.start) + " " + s.name + " (window " + windows(s) + ")");
       ol.appendChild(li);
       markers[s.stop_id] = num;
@@ -69,7 +69,7 @@
     left.appendChild(el("li", null, h.label + ": " + h.why));
     if (finite(h.lon) && finite(h.lat)) {
       L.circleMarker([h.lat, h.lon], { radius: 6, color: "#666", fillColor: "#bbb", fillOpacity: 0.8, weight: 1 })
-        .bindTooltip(h.label + ": " + h.why).addTo(map);
+        .bindTooltip(tip(h.label + ": " + h.why)).addTo(map);
       bounds.extend([h.lat, h.lon]);
     }
   });
