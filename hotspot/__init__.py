@@ -7,11 +7,18 @@ settings. Coordinates are metres in a projected CRS: a geographic or missing CRS
 from hotspot.analysis import HotspotResult, analyse, feature_collection
 from hotspot.context import CLASSES, ContextLayers
 from hotspot.dbscan import DBSCANHotspots, auto_min_samples, dbscan_hotspots
-from hotspot.errors import HotspotError, InvalidParameter, InvalidPoints
+from hotspot.errors import (
+    AnalysisCancelled,
+    HotspotError,
+    InvalidParameter,
+    InvalidPoints,
+    WorkLimitExceeded,
+)
 from hotspot.kde import DensityGrid, KDEHotspots, kde_grid, kde_hotspots
 
 __all__ = [
     "CLASSES",
+    "AnalysisCancelled",
     "ContextLayers",
     "DBSCANHotspots",
     "DensityGrid",
@@ -20,6 +27,7 @@ __all__ = [
     "InvalidParameter",
     "InvalidPoints",
     "KDEHotspots",
+    "WorkLimitExceeded",
     "analyse",
     "auto_min_samples",
     "dbscan_hotspots",

@@ -19,8 +19,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.context import ContextLayers, classify_hotspots, incident_context
-from hotspot.dbscan import DBSCANHotspots, cluster_polygons
+from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
 from hotspot.errors import InvalidParameter
 from hotspot.kde import DensityGrid, KDEHotspots
 from hotspot.points import check_crs
@@ -52,13 +53,14 @@ class HotspotResult:
     grid: DensityGrid | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    def to_feature_collection(self, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def to_feature_collection(self, metadata: dict[str, Any] | None = None, *,
+                              should_stop: ShouldStop | None = None) -> dict[str, Any]:
         """The table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude; every column
         a property) with the parameters and ``metadata`` in a ``metadata`` member."""
         return feature_collection(self.hotspots, {
             "method": self.method, "parameters": self.parameters, "summary": self.info,
             **(metadata or {}),
-        })
+        }, should_stop=should_stop)
 
 
 def analyse(
@@ -73,6 +75,10 @@ def analyse(
     study_area_m2: float | None = None,
     weighted: bool = False,
     cluster_labels: np.ndarray | None = None,
+    max_hotspots: int | None = None,
+    max_hotspot_cells: int | None = None,
+    max_grid_cells: int | None = None,
+    should_stop: ShouldStop | None = None,
     **params: Any,
 ) -> HotspotResult:
     """Find, describe, classify and rank hotspots.
@@ -103,6 +109,17 @@ def analyse(
         With ``method="dbscan"``: the cluster of each incident computed elsewhere (for example
         by PostGIS's ST_ClusterDBSCAN), -1 for noise. The clustering step is skipped; the
         polygons, table, classes and ranks are made from these labels.
+    max_hotspots
+        Refuse more hotspots than this (DBSCAN clusters, KDE areas), counted before any
+        polygon is drawn: drawing, describing, classifying and serialising hotspots is the cost
+        that grows with their number (about a millisecond each). None: no limit.
+    max_hotspot_cells
+        KDE: refuse hotspot areas covering more grid cells than this (None: no limit).
+    max_grid_cells
+        KDE: the largest density grid (the smaller of this and a ``max_cells`` parameter).
+    should_stop
+        Called between stages and in the per-hotspot loops; when it answers True the
+        analysis raises :class:`~hotspot.errors.AnalysisCancelled` (:mod:`hotspot.cancel`).
     **params
         The method's parameters (:data:`KDE_PARAMETERS` or :data:`DBSCAN_PARAMETERS`).
 
@@ -110,6 +127,11 @@ def analyse(
     ------
     InvalidParameter
         An unknown method or parameter, or a parameter out of range (the message names it).
+    WorkLimitExceeded
+        Over ``max_hotspots``, ``max_hotspot_cells`` or ``max_grid_cells`` (an
+        :class:`InvalidParameter` whose ``parameter`` names what to change).
+    AnalysisCancelled
+        ``should_stop`` answered True.
     """
     crs = check_crs(crs)
     if method not in METHODS:
@@ -137,8 +159,11 @@ def analyse(
         shapes = _no_shapes(crs)
         info["note"] = "no incidents in the selection"
     elif method == "kde":
-        kde = KDEHotspots(**{k: v for k, v in used.items() if k in KDE_PARAMETERS})
-        kde.fit(xy, sample_weight=w if weighted else None, crs=crs)
+        kde = KDEHotspots(**{k: v for k, v in used.items() if k in KDE_PARAMETERS},
+                          max_areas=max_hotspots, max_area_cells=max_hotspot_cells)
+        if max_grid_cells is not None:
+            kde.max_cells = min(kde.max_cells, max_grid_cells)
+        kde.fit(xy, sample_weight=w if weighted else None, crs=crs, should_stop=should_stop)
         grid, labels, shapes = kde.grid_, kde.labels_, kde.hotspots_
         used["bandwidth_m"] = round(grid.bandwidth_m, 3)
         used["cell_size_m"] = grid.cell_size_m
@@ -150,23 +175,33 @@ def analyse(
         if given.shape != (n,):
             raise InvalidParameter("cluster_labels must give one label per incident")
         labels = _renumber(given)
+        found = int(labels.max()) + 1 if n else 0
+        if max_hotspots is not None and found > max_hotspots:
+            raise too_many_clusters(found, max_hotspots, float(used["eps_m"]),
+                                    used["min_samples"])
+        check(should_stop, "before drawing clusters")
         buffer_m = used["eps_m"] / 2 if used["buffer_m"] is None else used["buffer_m"]
         shapes = cluster_polygons(xy, labels, np.ones(n, dtype=np.int64), w,
                                   buffer_m=float(buffer_m), crs=crs)
         info["clustered_by"] = "given labels"
     else:
-        db = DBSCANHotspots(**{k: v for k, v in used.items() if k in DBSCAN_PARAMETERS})
-        db.fit(xy, sample_weight=w if weighted else None, crs=crs)
+        db = DBSCANHotspots(**{k: v for k, v in used.items() if k in DBSCAN_PARAMETERS},
+                            max_clusters=max_hotspots)
+        db.fit(xy, sample_weight=w if weighted else None, crs=crs, should_stop=should_stop)
         labels, shapes = db.labels_, db.hotspots_
         if db.auto_:
             info["min_samples_auto"] = db.auto_
         info["core_incidents"] = int(db.core_sample_mask_.sum())
+    check(should_stop, "before the hotspot table")
     table = build_table(method, incidents.assign(weight=w), labels, shapes, timezone=timezone,
                         previous=previous)
+    check(should_stop, "before the context classes")
     lsoa = incidents["lsoa_code"].to_numpy(object) if "lsoa_code" in incidents else None
     context = incident_context(xy, lsoa, layers)
+    check(should_stop, "while classifying")
     for key, values in classify_hotspots(table, labels, w, context, layers).items():
         table[key] = values
+    check(should_stop, "before ranking")
     t = incidents["occurred_at"].to_numpy() if "occurred_at" in incidents else None
     if t is not None and np.issubdtype(t.dtype, np.datetime64):
         t = t.astype("datetime64[s]").astype(np.int64)
@@ -182,6 +217,7 @@ def analyse(
     table.insert(0, "id", ids)
     table = table.reset_index(drop=True)
     labels_out = remap[labels] if n else np.empty(0, dtype=object)
+    check(should_stop, "before the accuracy")
     info.update(_accuracy(table, labels, w, xy, study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info)
@@ -246,15 +282,19 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any]) -> dict[str, Any]:
-    """A hotspot table as an RFC 7946 FeatureCollection (WGS84, no ``crs`` member)."""
+def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,
+                       should_stop: ShouldStop | None = None) -> dict[str, Any]:
+    """A hotspot table as an RFC 7946 FeatureCollection (WGS84, no ``crs`` member);
+    ``should_stop`` is checked every :data:`hotspot.cancel.EVERY` features."""
     wgs = table.to_crs("EPSG:4326") if len(table) else table
     geoms = shapely.set_precision(np.asarray(wgs.geometry.values, dtype=object), 1e-7) \
         if len(table) else []
     columns = [c for c in table.columns if c != table.geometry.name]
     records = table[columns].to_dict("records")
     features = []
-    for rec, geom in zip(records, geoms, strict=True):
+    for i, (rec, geom) in enumerate(zip(records, geoms, strict=True)):
+        if i % EVERY == 0:
+            check(should_stop, "while writing GeoJSON")
         features.append({
             "type": "Feature",
             "id": rec["id"],

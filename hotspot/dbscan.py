@@ -41,7 +41,8 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.stats import poisson
 
 from hotspot._griddbscan import grid_dbscan
-from hotspot.errors import InvalidParameter
+from hotspot.cancel import ShouldStop, check
+from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy, collapse
 
 
@@ -152,6 +153,10 @@ class DBSCANHotspots:
         their ``sample_weight`` (harm), in the core test too.
     background_m, alpha, min_samples_floor
         The ``"auto"`` rule's parameters.
+    max_clusters
+        Refuse (:class:`~hotspot.errors.WorkLimitExceeded`) when the clustering finds more
+        clusters than this, before any polygon is drawn (drawing, describing and serialising
+        clusters is the cost that grows with their number); None: no limit.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -181,6 +186,7 @@ class DBSCANHotspots:
     background_m: float = 2000.0
     alpha: float = 0.05
     min_samples_floor: int = 5
+    max_clusters: int | None = None
     labels_: np.ndarray = field(init=False, repr=False)
     core_sample_mask_: np.ndarray = field(init=False, repr=False)
     min_samples_: np.ndarray = field(init=False, repr=False)
@@ -202,11 +208,24 @@ class DBSCANHotspots:
             raise InvalidParameter("weight_by must be 'count' or 'weight'")
         if self.buffer_m is not None and not (0 <= self.buffer_m <= 10_000):
             raise InvalidParameter("buffer_m must be between 0 and 10,000 m")
+        if self.max_clusters is not None and self.max_clusters < 0:
+            raise InvalidParameter("max_clusters must be 0 or more")
 
     def fit(
-        self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, *, crs: Any = None  # noqa: N803
+        self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, *,  # noqa: N803
+        crs: Any = None, should_stop: ShouldStop | None = None,
     ) -> DBSCANHotspots:
-        """Cluster the incidents ``X`` (an (n, 2) array in ``crs``, or a GeoDataFrame)."""
+        """Cluster the incidents ``X`` (an (n, 2) array in ``crs``, or a GeoDataFrame).
+
+        ``should_stop``: checked between stages (:mod:`hotspot.cancel`).
+
+        Raises
+        ------
+        WorkLimitExceeded
+            More clusters than ``max_clusters`` (raised before any polygon is drawn).
+        AnalysisCancelled
+            ``should_stop`` answered True.
+        """
         self._check()
         xy, self.crs_ = as_xy(X, crs)
         n = xy.shape[0]
@@ -224,7 +243,12 @@ class DBSCANHotspots:
         else:
             thresholds = np.full(stacks.xy.shape[0], float(self.min_samples))
             self.auto_ = {}
+        check(should_stop, "before clustering")
         labels, core = grid_dbscan(stacks.xy, self.eps_m, thresholds, w)
+        check(should_stop, "after clustering")
+        found = int(labels.max()) + 1 if labels.shape[0] else 0
+        if self.max_clusters is not None and found > self.max_clusters:
+            raise too_many_clusters(found, self.max_clusters, self.eps_m, self.min_samples)
         self.labels_ = labels[stacks.inverse] if n else np.empty(0, dtype=np.int64)
         self.core_sample_mask_ = core[stacks.inverse] if n else np.empty(0, dtype=bool)
         self.min_samples_ = thresholds[stacks.inverse] if n else np.empty(0)
@@ -238,6 +262,22 @@ class DBSCANHotspots:
     def n_clusters_(self) -> int:
         """Number of clusters found."""
         return int(self.hotspots_.shape[0])
+
+
+def too_many_clusters(found: int, limit: int, eps_m: float,
+                      min_samples: float | str) -> WorkLimitExceeded:
+    """The error for ``found`` clusters over ``limit``, naming the parameter to change:
+    ``min_samples`` when it was a fixed number, else ``eps_m``."""
+    fixed = not isinstance(min_samples, str)
+    made = (f"eps_m {eps_m:g} m with min_samples {min_samples:g}" if fixed
+            else f"eps_m {eps_m:g} m")
+    advice = ("raise min_samples (or use auto) or eps_m" if fixed
+              else "raise eps_m or min_samples")
+    return WorkLimitExceeded(
+        f"{made} makes {found:,} clusters, more than the limit of {limit:,} hotspots an "
+        f"analysis may describe: {advice}, or narrow the selection (period, area, categories)",
+        found=found, limit=limit, parameter="min_samples" if fixed else "eps_m",
+        kind="hotspots")
 
 
 def cluster_polygons(

@@ -34,7 +34,8 @@ import shapely
 from scipy.ndimage import gaussian_filter, label
 from scipy.signal import fftconvolve
 
-from hotspot.errors import InvalidParameter
+from hotspot.cancel import EVERY, ShouldStop, check
+from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy
 
 KERNELS = ("gaussian", "quartic")
@@ -190,11 +191,14 @@ def kde_grid(
             raise InvalidParameter("bounds must be (minx, miny, maxx, maxy) with min < max")
         if bandwidth_m > max(maxx - minx, maxy - miny):
             raise InvalidParameter("bandwidth_m is larger than the area to map")
-    if not auto_cell and ((maxx - minx) / cell_size_m) * ((maxy - miny) / cell_size_m) \
-            > 100 * max_cells:
-        raise InvalidParameter(
+    estimate = ((maxx - minx) / cell_size_m) * ((maxy - miny) / cell_size_m)
+    if not auto_cell and estimate > 100 * max_cells:
+        raise WorkLimitExceeded(
             f"the grid would have far more than the limit of {max_cells:,} cells "
-            f"(cell_size_m {cell_size_m:g} m over {maxx - minx:,.0f} m x {maxy - miny:,.0f} m)")
+            f"(cell_size_m {cell_size_m:g} m over {maxx - minx:,.0f} m x {maxy - miny:,.0f} m): "
+            "use a larger cell_size_m or a smaller area",
+            found=int(min(estimate, 2**62)), limit=max_cells, parameter="cell_size_m",
+            kind="grid_cells")
     cols = int(np.ceil((maxx - minx) / cell_size_m)) + 1
     rows = int(np.ceil((maxy - miny) / cell_size_m)) + 1
     if auto_cell and rows * cols > max_cells:
@@ -207,10 +211,12 @@ def kde_grid(
             cols = int(np.ceil((maxx - minx) / cell_size_m)) + 1
             rows = int(np.ceil((maxy - miny) / cell_size_m)) + 1
     if rows * cols > max_cells:
-        raise InvalidParameter(
+        raise WorkLimitExceeded(
             f"the grid would have {rows:,} x {cols:,} = {rows * cols:,} cells, more than the "
-            f"limit of {max_cells:,}: use a larger cell_size_m or a smaller area"
-        )
+            f"limit of {max_cells:,}: use a larger "
+            f"{'bandwidth_m' if auto_cell else 'cell_size_m'} or a smaller area",
+            found=rows * cols, limit=max_cells,
+            parameter="bandwidth_m" if auto_cell else "cell_size_m", kind="grid_cells")
     x0, y1 = float(minx), float(miny) + rows * cell_size_m
     binned = _linear_binning(xy, w, x0, y1, cell_size_m, rows, cols)
     sigma = bandwidth_m / cell_size_m
@@ -301,6 +307,9 @@ class KDEHotspots:
         The threshold's value: default share 0.5, percentile 99.
     min_incidents
         Drop areas holding fewer incidents than this.
+    max_areas, max_area_cells
+        Refuse (:class:`~hotspot.errors.WorkLimitExceeded`) more hotspot areas, or more grid
+        cells in them, than these, before any polygon is drawn; None: no limit.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -324,15 +333,29 @@ class KDEHotspots:
     min_incidents: int = 1
     bounds: tuple[float, float, float, float] | None = None
     max_cells: int = MAX_CELLS
+    max_areas: int | None = None
+    max_area_cells: int | None = None
     grid_: DensityGrid = field(init=False, repr=False)
     threshold_: float = field(init=False, repr=False)
     labels_: np.ndarray = field(init=False, repr=False)
     hotspots_: gpd.GeoDataFrame = field(init=False, repr=False)
 
     def fit(
-        self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, *, crs: Any = None  # noqa: N803
+        self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None, *,  # noqa: N803
+        crs: Any = None, should_stop: ShouldStop | None = None,
     ) -> KDEHotspots:
-        """Compute the density of ``X`` and cut hotspot areas from it."""
+        """Compute the density of ``X`` and cut hotspot areas from it.
+
+        ``should_stop``: checked between stages and while areas are drawn
+        (:mod:`hotspot.cancel`).
+
+        Raises
+        ------
+        WorkLimitExceeded
+            A grid over ``max_cells``, or areas over ``max_areas`` / ``max_area_cells``.
+        AnalysisCancelled
+            ``should_stop`` answered True.
+        """
         if self.threshold not in ("share", "percentile"):
             raise InvalidParameter("threshold must be 'share' or 'percentile'")
         if self.min_incidents < 1:
@@ -343,23 +366,32 @@ class KDEHotspots:
             cell_size_m=self.cell_size_m, kernel=self.kernel, bounds=self.bounds,
             max_cells=self.max_cells,
         )
+        check(should_stop, "after the density grid")
         if self.threshold == "share":
             self.threshold_ = density_threshold(self.grid_, share=self.share)
         else:
             self.threshold_ = density_threshold(self.grid_, percentile=self.percentile)
         w = np.ones(xy.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
         self.labels_, self.hotspots_ = grid_areas(
-            self.grid_, self.threshold_, xy, w, min_incidents=self.min_incidents
+            self.grid_, self.threshold_, xy, w, min_incidents=self.min_incidents,
+            max_areas=self.max_areas, max_cells=self.max_area_cells,
+            threshold_parameter=self.threshold, should_stop=should_stop,
         )
         return self
 
 
 def grid_areas(
     grid: DensityGrid, threshold: float, xy: np.ndarray, weights: np.ndarray, *,
-    min_incidents: int = 1,
+    min_incidents: int = 1, max_areas: int | None = None, max_cells: int | None = None,
+    threshold_parameter: str = "threshold", should_stop: ShouldStop | None = None,
 ) -> tuple[np.ndarray, gpd.GeoDataFrame]:
     """Contiguous cells at or above ``threshold`` (8-connected) as polygons, with the incidents
-    whose cell falls in each."""
+    whose cell falls in each.
+
+    Areas are counted before any polygon is drawn: more than ``max_areas`` areas, or more than
+    ``max_cells`` cells in them, raise :class:`~hotspot.errors.WorkLimitExceeded` (naming
+    ``min_incidents``, or ``threshold_parameter`` for the cells). ``should_stop`` is checked
+    every :data:`hotspot.cancel.EVERY` areas."""
     mask = grid.values >= threshold
     regions, count = label(mask, structure=np.ones((3, 3), dtype=bool))
     row, col = grid.cell_of(xy)
@@ -369,6 +401,23 @@ def grid_areas(
     remap = np.full(count + 1, -1, dtype=np.int64)
     remap[keep] = np.arange(keep.size)
     labels = remap[point_region] if count else np.full(xy.shape[0], -1, dtype=np.int64)
+    if max_areas is not None and keep.size > max_areas:
+        raise WorkLimitExceeded(
+            f"the density makes {keep.size:,} hotspot areas of at least {min_incidents} "
+            f"incidents, more than the limit of {max_areas:,} hotspots an analysis may "
+            "describe: raise min_incidents or bandwidth_m, or narrow the selection",
+            found=int(keep.size), limit=max_areas, parameter="min_incidents",
+            kind="hotspots")
+    if max_cells is not None:
+        cells = int(np.bincount(regions.ravel(), minlength=count + 1)[1:][keep].sum())
+        if cells > max_cells:
+            advice = {"share": "lower share", "percentile": "raise percentile"}.get(
+                threshold_parameter, f"change {threshold_parameter}")
+            raise WorkLimitExceeded(
+                f"the hotspot areas cover {cells:,} grid cells, more than the limit of "
+                f"{max_cells:,}: {advice}, or use a larger cell_size_m",
+                found=cells, limit=max_cells, parameter=threshold_parameter,
+                kind="hotspot_cells")
     rr, cc = np.nonzero(mask)
     region_of_cell = regions[rr, cc] - 1
     c = grid.cell_size_m
@@ -377,7 +426,9 @@ def grid_areas(
     order = np.argsort(region_of_cell, kind="stable")
     starts = np.searchsorted(region_of_cell[order], keep)
     ends = np.searchsorted(region_of_cell[order], keep, side="right")
-    for a, b in zip(starts, ends, strict=True):
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        if i % EVERY == 0:
+            check(should_stop, "while drawing hotspot areas")
         idx = order[a:b]
         x0 = grid.x0 + cc[idx] * c
         y1 = grid.y1 - rr[idx] * c
