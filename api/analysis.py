@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,18 @@ from geodata.schema import IncidentColumns, IncidentFilter
 from geodata.stores import Store
 from geodata.stores.postgis import PostGISStore
 from geodata.taxonomy import Taxonomy
-from hotspot import ContextLayers, DensityGrid, HotspotResult, analyse, kde_grid
+from hotspot import (
+    ContextLayers,
+    DensityGrid,
+    HotspotResult,
+    WorkLimitExceeded,
+    analyse,
+    kde_grid,
+)
+from hotspot.cancel import ShouldStop, check
+
+if TYPE_CHECKING:
+    from api.limits import WorkLimits
 
 ATTRIBUTION = (
     "Incidents from data.police.uk contain public sector information licensed under the Open "
@@ -281,19 +292,31 @@ def run_analysis(
     method: str,
     selection: Selection,
     options: AnalysisOptions,
+    limits: WorkLimits | None = None,
+    should_stop: ShouldStop | None = None,
 ) -> tuple[HotspotResult, dict[str, Any]]:
     """Analyse a selection of the store; return the result and the metadata to publish with it.
+
+    ``limits`` is the work budget (:class:`api.limits.WorkLimits`; none: no budget);
+    ``should_stop`` is checked between stages (:mod:`hotspot.cancel`).
 
     Raises
     ------
     ParameterError
-        An unknown category or priority.
+        An unknown category or priority, a method parameter outside :data:`api.limits.BOUNDS`,
+        or an analysis over ``limits`` (naming the parameter to change).
     hotspot.InvalidParameter
         A method parameter out of range (the message names it).
+    hotspot.AnalysisCancelled
+        ``should_stop`` answered True.
     """
+    from api.limits import check_bounds
+
+    check_bounds(options.parameters)
     flt = selection.incident_filter(taxonomy)
     categories = flt.categories
     incidents, version = _frame(store, flt)
+    check(should_stop, "after reading the incidents")
     previous = None
     period = None
     if selection.start is not None and selection.end is not None:
@@ -313,11 +336,17 @@ def run_analysis(
     labels = None
     if engine == "postgis" and method == "dbscan":
         labels = _database_labels(store, flt, incidents.attrs["rid"], options)
-    result = analyse(
-        incidents, crs=store.crs, method=method, layers=context_layers(store, options),
-        period=period, previous=previous, timezone=store.timezone,
-        study_area_m2=study_area, weighted=options.weighted, cluster_labels=labels, **params,
-    )
+    try:
+        result = analyse(
+            incidents, crs=store.crs, method=method, layers=context_layers(store, options),
+            period=period, previous=previous, timezone=store.timezone,
+            study_area_m2=study_area, weighted=options.weighted, cluster_labels=labels,
+            should_stop=should_stop, **(limits.analyse_arguments() if limits else {}), **params,
+        )
+    except WorkLimitExceeded as exc:
+        if limits is None:
+            raise
+        raise limits.refusal(exc) from None
     if labels is not None:
         result.parameters["engine"] = "postgis"
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
@@ -338,21 +367,39 @@ def run_analysis(
 
 
 def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
-                 weighted: bool = False, **kde: Any) -> tuple[DensityGrid, IncidentColumns]:
+                 weighted: bool = False, limits: WorkLimits | None = None,
+                 should_stop: ShouldStop | None = None,
+                 **kde: Any) -> tuple[DensityGrid, IncidentColumns]:
     """The kernel density surface of a selection (``kde``: :func:`hotspot.kde_grid`'s
-    bandwidth_m, cell_size_m, kernel) and the incidents it was made from.
+    bandwidth_m, cell_size_m, kernel) and the incidents it was made from; ``limits`` bounds the
+    grid's cells.
 
     Raises
     ------
     ParameterError
-        An unknown category or priority, or no incidents in the selection.
+        An unknown category or priority, no incidents in the selection, a parameter outside
+        :data:`api.limits.BOUNDS`, or a grid over ``limits``.
     hotspot.InvalidParameter
         A KDE parameter that does not fit the selection.
+    hotspot.AnalysisCancelled
+        ``should_stop`` answered True.
     """
+    from api.limits import check_bounds
+
+    check_bounds(kde)
     cols = store.incidents(selection.incident_filter(taxonomy))
     if len(cols) == 0:
         raise ParameterError("there are no incidents in the selection", "category")
-    grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if weighted else None, **kde)
+    check(should_stop, "after reading the incidents")
+    if limits is not None and limits.max_grid_cells is not None:
+        kde.setdefault("max_cells", limits.max_grid_cells)
+    try:
+        grid = kde_grid(cols.xy, crs=store.crs, weights=cols.weight if weighted else None,
+                        **kde)
+    except WorkLimitExceeded as exc:
+        if limits is None:
+            raise
+        raise limits.refusal(exc) from None
     return grid, cols
 
 

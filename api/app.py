@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.access import openapi_roles
 from api.analysis import tile_url
+from api.budget import AnalysisBudget
 from api.cache import ResultCache
 from api.deps import authorize
 from api.errors import UploadTooLarge
@@ -160,7 +161,11 @@ def create_app(
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
     app.add_middleware(RequestLog)
-    app.state.cache = ResultCache(settings.cache_entries)
+    app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
+                                  grace_s=settings.analysis_grace_s)
+    app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
+                                               settings.analyses_per_minute,
+                                               settings.max_analyses)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst)
     app.include_router(access.router)

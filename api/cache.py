@@ -1,80 +1,336 @@
 """Results cached by (data version, parameters): a repeated request costs a lookup.
 
 A new ingest changes the store's data version, which is part of every key, so nobody is served
-stale hotspots; old entries simply age out of the least-recently-used order. Concurrent requests
-for the same key wait for one computation instead of each starting their own; the computation
-runs in a worker thread, off the event loop.
+stale hotspots; old entries simply age out of the least-recently-used order.
+
+**Bounded in bytes.** Each entry's size is measured when it is stored (its GeoJSON and CSV
+bytes, its table, a density grid's array, a page's text: :func:`size_of`); past
+``max_bytes`` the least recently used entries go, and an entry larger than
+:data:`MAX_ENTRY_SHARE` of the budget is served but not kept.
+
+**One computation per key, stopped when nobody waits.** Concurrent requests for the same key
+wait for one computation, run in a worker thread off the event loop. Each request waits at
+most its timeout (then :class:`StillComputing`, 503). The computation goes on while anyone
+waits for it; once every request for it has gone it is stopped: at once when their clients
+disconnected, after ``grace_s`` when they timed out (the 503 asks them to retry, and a retry
+within that time joins it). Threads cannot be killed: the computation receives a
+``should_stop`` callable and checks it between stages (:mod:`hotspot.cancel`), raising
+:class:`hotspot.AnalysisCancelled`, after which nothing is kept. A budget (``admit``) is asked
+only when a computation has to start, and its slot is given back when the computation has
+really ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import sys
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import shapely
 from fastapi.concurrency import run_in_threadpool
+
+from hotspot import AnalysisCancelled
+from hotspot.cancel import ShouldStop
+
+MAX_ENTRY_SHARE = 0.25
+"""The largest entry kept, as a share of the byte budget."""
 
 
 class ResultCache:
-    """A least-recently-used cache of at most ``size`` results, with one computation per key."""
+    """A least-recently-used cache of at most ``size`` entries and ``max_bytes`` bytes (None:
+    no byte limit), with one computation per key.
 
-    def __init__(self, size: int = 64) -> None:
+    Counters (for tests and the benchmarks): ``hits``, ``misses``, ``evictions``,
+    ``not_kept`` (entries over the share of the budget), ``abandoned`` (computations asked to
+    stop), ``cancelled`` (computations that did stop), ``computed``.
+    """
+
+    def __init__(self, size: int = 64, *, max_bytes: int | None = None,
+                 grace_s: float = 0.0) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.grace_s = grace_s
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._flights: dict[Hashable, _Flight] = {}
+        self._stopping: set[_Flight] = set()
+        """Computations asked to stop whose key a new computation has taken since."""
+        self.bytes = 0
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
+        self.not_kept = 0
+        self.abandoned = 0
+        self.cancelled = 0
+        self.computed = 0
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def running(self) -> int:
+        """Computations started by :meth:`within` that have not ended yet."""
+        return len(self._flights) + len(self._stopping)
+
+    def _lookup(self, key: Hashable) -> tuple[bool, Any]:
+        entry = self._items.get(key)
+        if entry is None:
+            return False, None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return True, entry[0]
+
+    def _put(self, key: Hashable, value: Any) -> None:
+        """Keep ``value`` under ``key``, then evict past the entry and byte budgets."""
+        if self.size <= 0 or self.max_bytes == 0:
+            return
+        nbytes = size_of(value)
+        if self.max_bytes is not None and nbytes > self.max_bytes * MAX_ENTRY_SHARE:
+            self.not_kept += 1
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        self._items[key] = (value, nbytes)
+        self.bytes += nbytes
+        while self._items and (len(self._items) > self.size or (
+                self.max_bytes is not None and self.bytes > self.max_bytes)):
+            _key, (_value, gone) = self._items.popitem(last=False)
+            self.bytes -= gone
+            self.evictions += 1
 
     async def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, computing it in a thread if it is missing."""
-        if key in self._items:
-            self._items.move_to_end(key)
-            self.hits += 1
-            return self._items[key]
+        """The cached value for ``key``, computing it in a thread if it is missing (for cheap
+        derived results: pages, contour bands; analyses go through :meth:`within`)."""
+        found, value = self._lookup(key)
+        if found:
+            return value
         lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if key in self._items:  # computed while this request waited
-                self.hits += 1
-                return self._items[key]
-            self.misses += 1
-            value = await run_in_threadpool(compute)
-            if self.size > 0:
-                self._items[key] = value
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        self._locks.pop(key, None)
+        try:
+            async with lock:
+                found, value = self._lookup(key)  # computed while this request waited
+                if found:
+                    return value
+                self.misses += 1
+                value = await run_in_threadpool(compute)
+                self._put(key, value)
+        finally:
+            if not lock.locked():
+                self._locks.pop(key, None)
         return value
 
-    async def within(self, key: Hashable, compute: Callable[[], Any],
-                     timeout_s: float | None) -> Any:
-        """:meth:`get`, waiting at most ``timeout_s``: past it :class:`StillComputing` is raised
-        while the computation goes on and its result is kept for the next request."""
-        if timeout_s is None or key in self._items:
-            return await self.get(key, compute)
-        task = asyncio.ensure_future(self.get(key, compute))
-        task.add_done_callback(_consume)
+    async def within(
+        self,
+        key: Hashable,
+        compute: Callable[[ShouldStop], Any],
+        timeout_s: float | None,
+        *,
+        admit: Callable[[], Callable[[], None]] | None = None,
+        disconnected: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """The cached value for ``key``, else the result of ``compute(should_stop)`` run once
+        in a thread however many requests ask, waiting at most ``timeout_s``.
+
+        Parameters
+        ----------
+        compute
+            Takes a ``should_stop`` callable to check between its stages.
+        timeout_s
+            Longest this request waits; None: until the result comes.
+        admit
+            Called only when a computation has to start (no entry, none running); returns
+            the callable that gives its slot back (called when the computation ends); raises
+            to refuse (the budget: :class:`api.budget.AnalysisBudget`).
+        disconnected
+            An awaitable factory that completes when this request's client has gone.
+
+        Raises
+        ------
+        StillComputing
+            Past ``timeout_s`` (the computation goes on for ``grace_s`` for a retry).
+        ClientGone
+            The client disconnected first.
+        """
+        found, value = self._lookup(key)
+        if found:
+            return value
+        flight = self._flights.get(key)
+        if flight is None or flight.stop.is_set():
+            release = admit() if admit is not None else None
+            flight = self._start(key, compute, release)
+        flight.waiters += 1
+        if flight.timer is not None:  # a retry within the grace: it goes on
+            flight.timer.cancel()
+            flight.timer = None
+        gone = asyncio.ensure_future(disconnected()) if disconnected is not None else None
+        why = "gone"
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout_s)
-        except TimeoutError:
-            raise StillComputing(timeout_s) from None
+            waits: set[asyncio.Future[Any]] = {flight.task}
+            if gone is not None:
+                waits.add(gone)
+            done, _pending = await asyncio.wait(waits, timeout=timeout_s,
+                                                return_when=asyncio.FIRST_COMPLETED)
+            if flight.task in done:
+                why = "done"
+                return flight.task.result()
+            if gone is not None and gone in done:
+                raise ClientGone()
+            why = "timeout"
+            raise StillComputing(timeout_s or 0.0, self.grace_s)
+        finally:
+            if gone is not None:
+                gone.cancel()
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.task.done() and why != "done":
+                if why == "timeout" and self.grace_s > 0:
+                    loop = asyncio.get_running_loop()
+                    flight.timer = loop.call_later(self.grace_s, self._abandon, flight)
+                else:
+                    self._abandon(flight)
+
+    def _start(self, key: Hashable, compute: Callable[[ShouldStop], Any],
+               release: Callable[[], None] | None) -> _Flight:
+        stop = threading.Event()
+
+        def run() -> Any:
+            return compute(stop.is_set)
+
+        task = asyncio.ensure_future(run_in_threadpool(run))
+        flight = _Flight(key=key, stop=stop, task=task, release=release)
+        old = self._flights.get(key)
+        if old is not None:  # stopping: it ends on its own and must not be forgotten
+            self._stopping.add(old)
+        self._flights[key] = flight
+        self.misses += 1
+        task.add_done_callback(lambda t: self._landed(flight, t))
+        return flight
+
+    def _landed(self, flight: _Flight, task: asyncio.Future[Any]) -> None:
+        """A computation ended: give its slot back, keep its result, count a cancellation."""
+        if flight.timer is not None:
+            flight.timer.cancel()
+            flight.timer = None
+        if self._flights.get(flight.key) is flight:
+            del self._flights[flight.key]
+        self._stopping.discard(flight)
+        if flight.release is not None:
+            flight.release()
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here: it was raised to its own requests
+        if exc is None:
+            self.computed += 1
+            self._put(flight.key, task.result())
+        elif isinstance(exc, AnalysisCancelled):
+            self.cancelled += 1
+
+    def _abandon(self, flight: _Flight) -> None:
+        """Nobody waits for ``flight`` any more: ask its computation to stop."""
+        flight.timer = None
+        if flight.waiters == 0 and not flight.task.done() and not flight.stop.is_set():
+            flight.stop.set()
+            self.abandoned += 1
 
     def clear(self) -> None:
-        """Forget everything."""
+        """Forget every entry (running computations go on)."""
         self._items.clear()
+        self.bytes = 0
+
+    def stats(self) -> dict[str, int | None]:
+        """Entries, bytes and counters."""
+        return {"entries": len(self._items), "bytes": self.bytes, "max_bytes": self.max_bytes,
+                "hits": self.hits, "misses": self.misses, "evictions": self.evictions,
+                "not_kept": self.not_kept, "running": self.running,
+                "abandoned": self.abandoned, "cancelled": self.cancelled,
+                "computed": self.computed}
+
+
+@dataclasses.dataclass(eq=False)
+class _Flight:
+    """One computation in progress and the requests waiting for it."""
+
+    key: Hashable
+    stop: threading.Event
+    task: asyncio.Future[Any]
+    release: Callable[[], None] | None
+    waiters: int = 0
+    timer: asyncio.TimerHandle | None = None
 
 
 class StillComputing(Exception):
-    """A computation took longer than the request may wait; it goes on (503, Retry-After)."""
+    """A computation took longer than the request may wait (503, Retry-After); it goes on
+    for a while for the retry to find it."""
 
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__(
-            f"this takes longer than {timeout_s:g} s; it goes on, and the same request is "
-            "answered from the cache when it is done: try again shortly, or narrow the "
-            "selection (period, area, categories)")
+    def __init__(self, timeout_s: float, grace_s: float = 0.0) -> None:
+        goes_on = (f"it goes on for {grace_s:g} s more, and the same request is answered "
+                   "from the cache when it is done (or joins it while it runs): try again "
+                   "shortly, or narrow the selection (period, area, categories)" if grace_s > 0
+                   else "it was stopped: narrow the selection (period, area, categories)")
+        super().__init__(f"this takes longer than {timeout_s:g} s; {goes_on}")
 
 
-def _consume(task: asyncio.Future[Any]) -> None:
-    """Retrieve a background computation's exception (it was raised to its own request)."""
-    if not task.cancelled():
-        task.exception()
+class ClientGone(Exception):
+    """The client of a request disconnected while it waited (nobody reads the answer)."""
+
+
+_DEPTH = 6
+"""How deep :func:`size_of` follows containers (deeper values count their own object only)."""
+_SAMPLE = 64
+"""Cells of an object column measured to estimate the whole column."""
+
+
+def size_of(value: Any, _depth: int = 0) -> int:
+    """An estimate of the memory ``value`` holds, bytes: exact for bytes, text and arrays,
+    measured for tables (object columns from a sample of their cells, geometries from their
+    coordinates), summed over the fields of dataclasses and the items of containers."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value)
+    if value is None or isinstance(value, bool) or (
+            isinstance(value, int) and -5 <= value <= 256):
+        return 0  # shared objects: Python keeps one of each
+    if isinstance(value, str):
+        return sys.getsizeof(value)
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + 112
+    if isinstance(value, pd.DataFrame):
+        return _frame_bytes(value)
+    if _depth >= _DEPTH:
+        return sys.getsizeof(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(size_of(getattr(value, f.name), _depth + 1)
+                        for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(size_of(k, _depth + 1) + size_of(v, _depth + 1)
+                                          for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sys.getsizeof(value) + sum(size_of(v, _depth + 1) for v in value)
+    return sys.getsizeof(value)
+
+
+def _frame_bytes(frame: pd.DataFrame) -> int:
+    total = int(frame.index.memory_usage())
+    n = len(frame)
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, np.dtype) and column.dtype != object:
+            total += int(column.to_numpy().nbytes)
+            continue
+        values = np.asarray(column.to_numpy(), dtype=object)
+        if n and values.shape[0] and isinstance(values[0], shapely.Geometry | type(None)):
+            coords = shapely.get_num_coordinates(values)
+            total += int(coords.sum()) * 16 + n * 112
+            continue
+        step = max(1, n // _SAMPLE)
+        sample = values[::step]
+        measured = sum(size_of(v, 1) for v in sample)
+        total += n * 8 + (int(measured * n / len(sample)) if len(sample) else 0)
+    return total

@@ -697,6 +697,7 @@ def analyse(
         ParameterError,
         run_analysis,
     )
+    from api.limits import WorkLimits
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
 
@@ -725,7 +726,8 @@ def analyse(
         )
         try:
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
-                                            options=options)
+                                            options=options,
+                                            limits=WorkLimits.from_settings(settings))
         except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
     collection = result.to_feature_collection(metadata)
@@ -808,6 +810,7 @@ def map_command(
         run_analysis,
         tile_url,
     )
+    from api.limits import WorkLimits
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
     from maps import PageOptions, density_image, planner_map
@@ -823,14 +826,16 @@ def map_command(
         selection = _selection(store, from_, to, category, priority, as_json)
         try:
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
-                                            options=AnalysisOptions(parameters=params))
+                                            options=AnalysisOptions(parameters=params),
+                                            limits=WorkLimits.from_settings(settings))
         except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
         image = None
         # no surface for a selection of none or one incident: the hotspots still show
         with suppress(HotspotError, ParameterError):
             image = density_image(density_grid(store, taxonomy, selection,
-                                               bandwidth_m=bandwidth_m)[0])
+                                               bandwidth_m=bandwidth_m,
+                                               limits=WorkLimits.from_settings(settings))[0])
         info = result.info
         tiles_url = tile_url(tiles if tiles is not None else settings.tile_url)
         page = planner_map(result.hotspots, map_layers(store), PageOptions(

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         "contributors", description="Attribution shown for the basemap tiles (HTML).")
     cache_entries: int = Field(64, ge=0, le=10_000,
                                description="Hotspot results kept in memory (0: no cache).")
+    cache_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=0, description="Memory the cached results may take, bytes "
+        "(their GeoJSON, CSV, tables, density grids, pages); the least recently used go first, "
+        "and no single result larger than a quarter of this is kept (0: no cache).")
     tls_certfile: Path | None = Field(
         None, description="A PEM certificate (with its chain): `hotspot serve` then speaks "
         "HTTPS, which tablets need for the field view's offline mode and the officer's position "
@@ -70,6 +74,33 @@ class Settings(BaseSettings):
         120.0, gt=0, le=3600, description="Longest a request waits for an analysis, seconds; "
         "past it the answer is 503 with Retry-After while the analysis goes on (its result is "
         "kept for the next request).")
+    analysis_grace_s: float = Field(
+        15.0, ge=0, le=3600, description="How long an analysis goes on once nobody waits for "
+        "it (every request for it timed out), seconds, so that the retry its 503 asks for finds "
+        "it; then it is stopped. An analysis whose every client disconnected stops at once.")
+    max_hotspots: int = Field(
+        5_000, ge=1, le=1_000_000, description="Most hotspots one analysis may draw and "
+        "describe (counted before any polygon is drawn); more is a 422 naming the parameter "
+        "to change.")
+    max_grid_cells: int = Field(
+        16_000_000, ge=10_000, le=400_000_000, description="Largest KDE density grid, cells "
+        "(8 bytes each); a larger one is a 422 naming cell_size_m or bandwidth_m.")
+    max_hotspot_cells: int = Field(
+        1_000_000, ge=1_000, le=400_000_000, description="Most grid cells KDE hotspot areas "
+        "may cover (their polygons are the union of these cells); more is a 422.")
+    analyses_at_once: dict[str, int] = Field(
+        default_factory=lambda: {"admin": 2, "analyst": 2, "rural_team": 1, "partner": 0},
+        description="Uncached analyses one key may have running at once, by role (a role not "
+        "listed: 0); past it: 429 with Retry-After. Partners read published products and run "
+        "none.")
+    analyses_per_minute: dict[str, int] = Field(
+        default_factory=lambda: {"admin": 60, "analyst": 60, "rural_team": 20, "partner": 0},
+        description="Uncached analyses one key may start a minute, by role, on average (a "
+        "minute's worth at once); past it: 429 with Retry-After. Cached answers are not "
+        "counted.")
+    max_analyses: int = Field(
+        4, ge=1, le=1000, description="Uncached analyses running at once in the whole service; "
+        "past it: 503 with Retry-After.")
     rate_limit_per_minute: int = Field(
         1200, ge=0, le=1_000_000, description="Requests a key (or, without one, an address) "
         "may make a minute, on average; 0: no limit. Past it: 429 with Retry-After.")
@@ -85,6 +116,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins whose pages may call the API from a browser "
         "(CORS), e.g. [\"https://intranet.force.local\"]; none by default.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1", min_length=1, description="Proxies trusted to say how a request "
+        "reached them (X-Forwarded-Proto, X-Forwarded-For): comma-separated addresses or "
+        "networks, or * for any, as uvicorn's --forwarded-allow-ips. A request that came to "
+        "a trusted proxy over HTTPS gets Secure cookies and HSTS; the same headers from "
+        "anyone else change nothing.")
 
     def store_url(self) -> str:
         """The force store's URL, defaulted."""

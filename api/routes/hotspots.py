@@ -7,10 +7,12 @@ version, so nothing stale is served.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
@@ -40,12 +42,14 @@ from api.analysis import (
 )
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
+from api.limits import BOUNDS, WorkLimits
 from api.products import parse_period
 from api.routes.products import partner_hotspots
 from api.settings import Settings
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot import DensityGrid
+from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
 from maps import (
     DensityImage,
@@ -91,22 +95,37 @@ class HotspotQuery:
     bbox: str | None = Query(None, description="min lon,min lat,max lon,max lat (WGS84).")
     town: str | None = Query(None, max_length=100, description="A town centre or built-up area "
                              "by name: its extent (plus 500 m).")
-    bandwidth_m: float | None = Query(None, gt=0, le=10_000, description="KDE bandwidth, "
-                                      f"metres (default {DEFAULT_BANDWIDTH_M:g}).")
-    cell_size_m: float | None = Query(None, gt=0, le=2_000, description="KDE cell, metres.")
+    bandwidth_m: float | None = Query(
+        None, ge=BOUNDS["bandwidth_m"].floor, le=BOUNDS["bandwidth_m"].ceiling,
+        description=f"KDE bandwidth, metres (default {DEFAULT_BANDWIDTH_M:g}); "
+        f"{BOUNDS['bandwidth_m'].describe()}.")
+    cell_size_m: float | None = Query(
+        None, ge=BOUNDS["cell_size_m"].floor, le=BOUNDS["cell_size_m"].ceiling,
+        description="KDE cell, metres (default a fifth of the bandwidth); "
+        f"{BOUNDS['cell_size_m'].describe()}. The grid may have at most HOTSPOT_MAX_GRID_CELLS "
+        "cells over the selection's extent (422 naming cell_size_m past it).")
     kernel: Literal["gaussian", "quartic"] | None = Query(None, description="KDE kernel.")
     threshold: Literal["share", "percentile"] | None = Query(None, description="KDE threshold.")
     share: float | None = Query(None, gt=0, le=1, description="KDE: share of incidents held.")
     percentile: float | None = Query(None, ge=0, lt=100, description="KDE: density percentile.")
     min_incidents: int | None = Query(None, ge=1, le=1_000_000, description="KDE: smallest "
                                       "hotspot kept.")
-    eps_m: float | None = Query(None, gt=0, le=50_000, description="DBSCAN radius, metres "
-                                "(default 150).")
+    eps_m: float | None = Query(
+        None, ge=BOUNDS["eps_m"].floor, le=BOUNDS["eps_m"].ceiling,
+        description=f"DBSCAN radius, metres (default 150); {BOUNDS['eps_m'].describe()}. An "
+        "analysis making more than HOTSPOT_MAX_HOTSPOTS hotspots (tiny eps with min_samples 1: "
+        "every incident its own) is refused before drawing them (422 naming min_samples or "
+        "eps_m).")
     min_samples: str | None = Query(None, max_length=20, description="DBSCAN core threshold: a "
                                     "number, or auto (default) to follow the background.")
-    buffer_m: float | None = Query(None, ge=0, le=10_000, description="DBSCAN polygon buffer.")
-    background_m: float | None = Query(None, gt=0, le=100_000, description="DBSCAN auto: "
-                                       "background square, metres.")
+    buffer_m: float | None = Query(
+        None, ge=BOUNDS["buffer_m"].floor, le=BOUNDS["buffer_m"].ceiling,
+        description="DBSCAN polygon buffer, metres (default eps_m / 2); "
+        f"{BOUNDS['buffer_m'].describe()}.")
+    background_m: float | None = Query(
+        None, ge=BOUNDS["background_m"].floor, le=BOUNDS["background_m"].ceiling,
+        description="DBSCAN auto: background square, metres (default 2000); "
+        f"{BOUNDS['background_m'].describe()}.")
     alpha: float | None = Query(None, gt=0, lt=1, description="DBSCAN auto: false-core chance.")
     engine: Literal["numpy", "postgis"] | None = Query(
         None, description="DBSCAN: where it runs: numpy (default, the faster) or postgis "
@@ -188,7 +207,8 @@ class Computed:
     parameters: dict[str, Any]
 
 
-def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> Computed:
+def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
+             should_stop: ShouldStop | None = None) -> Computed:
     params = q.parameters()
     selection = _selection(q, store)
     options = AnalysisOptions(
@@ -198,19 +218,24 @@ def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> Computed:
     )
     try:
         result, metadata = run_analysis(store, taxonomy, method=q.method, selection=selection,
-                                        options=options)
+                                        options=options, limits=limits,
+                                        should_stop=should_stop)
     except ParameterError as exc:
         raise BadRequest(str(exc), field=exc.field) from None
-    collection = result.to_feature_collection(metadata)
+    collection = result.to_feature_collection(metadata, should_stop=should_stop)
     collection["parameters"] = {"method": q.method, **collection["metadata"]["parameters"]}
     collection["data_version"] = metadata["data_version"]
+    geojson = json.dumps(collection, separators=(",", ":")).encode()
+    parameters = collection["parameters"]
+    del collection  # the GeoJSON is what is kept
+    check(should_stop, "before the CSV")
     return Computed(
-        geojson=json.dumps(collection, separators=(",", ":")).encode(),
+        geojson=geojson,
         csv=_csv(result.hotspots),
         table=result.hotspots,
         info=result.info,
         metadata=metadata,
-        parameters=collection["parameters"],
+        parameters=parameters,
     )
 
 
@@ -236,9 +261,35 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
     thread, within the request timeout)."""
     version = store.data_version()
     key = ("hotspots", version, q.key())
-    cache = request.app.state.cache
-    timeout = request.app.state.settings.request_timeout_s
-    return await cache.within(key, lambda: _compute(store, taxonomy, q), timeout), version
+    limits = WorkLimits.from_settings(request.app.state.settings)
+    computed = await _within(request, key,
+                             lambda stop: _compute(store, taxonomy, q, limits, stop))
+    return computed, version
+
+
+async def _within(request: Request, key: tuple[Any, ...],
+                  compute: Callable[[ShouldStop], Any]) -> Any:
+    """``compute`` through the cache: run once (if the caller's analysis budget allows),
+    waited for at most the request timeout, stopped when every request for it has gone."""
+    app = request.app
+    who = getattr(request.state, "principal", None)
+    return await app.state.cache.within(
+        key, compute, app.state.settings.request_timeout_s,
+        admit=lambda: app.state.analysis_budget.admit(who),
+        disconnected=lambda: client_gone(request))
+
+
+async def client_gone(request: Request) -> None:
+    """Return once the request's client has disconnected (never, if that cannot be told).
+
+    The body has been read by then (these routes take none, or a parsed JSON body), so the
+    next message the server sends the app is ``http.disconnect``.
+    """
+    for _ in range(3):
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+    await asyncio.Event().wait()  # a receive that keeps answering: no way to tell
 
 
 def _etag(*parts: Any) -> str:
@@ -303,15 +354,18 @@ class DensityComputed:
     description: dict[str, Any]
 
 
-def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> DensityComputed:
+def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
+             should_stop: ShouldStop | None = None) -> DensityComputed:
     selection = _selection(q, store)
     params = {k: getattr(q, k) for k in ("bandwidth_m", "cell_size_m", "kernel")
               if getattr(q, k) is not None}
     params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
     try:
-        grid, cols = density_grid(store, taxonomy, selection, weighted=q.weighted, **params)
+        grid, cols = density_grid(store, taxonomy, selection, weighted=q.weighted,
+                                  limits=limits, should_stop=should_stop, **params)
     except ParameterError as exc:
         raise BadRequest(str(exc), field=exc.field) from None
+    check(should_stop, "before the image")
     image = density_image(grid)
     description = {
         **image.to_dict(),
@@ -322,6 +376,8 @@ def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery) -> DensityComput
                  "kernel": grid.kernel, "crs": grid.crs, "transform": list(grid.transform),
                  "peak_per_km2": round(grid.peak, 3)},
     }
+    # kept as float32 (half the memory in the cache): only the contour bands read it again
+    grid = replace(grid, values=grid.values.astype(np.float32))
     return DensityComputed(grid=grid, png=image.png, description=description)
 
 
@@ -338,9 +394,9 @@ def _bands(computed: DensityComputed, bands: int) -> bytes:
 async def _density_cached(request: Request, store: Store, taxonomy: Taxonomy,
                           q: HotspotQuery) -> tuple[DensityComputed, str]:
     version = store.data_version()
-    computed = await request.app.state.cache.within(
-        ("density", version, q.key()), lambda: _density(store, taxonomy, q),
-        request.app.state.settings.request_timeout_s)
+    limits = WorkLimits.from_settings(request.app.state.settings)
+    computed = await _within(request, ("density", version, q.key()),
+                             lambda stop: _density(store, taxonomy, q, limits, stop))
     return computed, version
 
 

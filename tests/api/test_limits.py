@@ -1,9 +1,9 @@
-"""Limits through the real app: rows per upload (413), requests per key (429), time an
-analysis may take (503 while it goes on)."""
+"""Limits through the real app: rows per upload (413), requests per key (429). The time an
+analysis may take (503 while it goes on) and the rest of the analysis budget: see
+test_bounded_work.py."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -47,30 +47,3 @@ def test_token_buckets_refill() -> None:
     assert 0 < refused.value.retry_after_s <= 1.0
     limiter.check("k", now=1.6)  # one token back after a second
     RateLimiter(per_minute=0, burst=1).check("k")  # 0: no limit
-
-
-def test_a_slow_analysis_answers_503_then_serves_the_result(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, request_timeout_s=0.05)
-    with TestClient(create_app(settings)) as c:
-        as_role(c, "analyst")
-        assert upload(c, NORTH_YORKSHIRE).status_code == 201
-        cache = c.app.state.cache
-        original = cache.get
-
-        async def slow(key, compute):
-            def slower():
-                time.sleep(0.4)
-                return compute()
-            return await original(key, slower)
-
-        cache.get = slow
-        r = c.get("/v1/hotspots", params={"eps_m": 151})
-        assert r.status_code == 503 and r.headers["retry-after"] == "10"
-        assert "goes on" in r.json()["detail"]
-        deadline = time.time() + 30
-        while True:
-            r = c.get("/v1/hotspots", params={"eps_m": 151})
-            if r.status_code == 200 or time.time() > deadline:
-                break
-            time.sleep(0.2)
-        assert r.status_code == 200 and r.json()["type"] == "FeatureCollection"

@@ -88,7 +88,7 @@ def test_the_plan_as_geojson(app: TestClient, plan: dict) -> None:
     ({"rural_crime_team": {"vehicles": 1, "base": "Nowhere Station"}},
      "rural_crime_team.base", "no patrol base called"),
     ({"town_centre_officers": {"Atlantis": 2}}, "town_centre_officers", "Thornbury"),
-    ({"hotspots": {"eps_m": -5}}, "hotspots.eps_m", "greater than 0"),
+    ({"hotspots": {"eps_m": -5}}, "hotspots.eps_m", "greater than or equal to 5"),
     ({"hotspots": {"colour": "red"}}, "hotspots.colour", "not permitted"),
     ({"travel": {"model": "teleport"}}, "travel.model", None),
     ({"rural_crime_team": {"vehicles": 0}, "town_centre_officers": {}}, "rural_crime_team",

@@ -217,7 +217,7 @@ def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
     proc = run(tmp_path, "analyse", "-d", db, "--priority", "parking", ok=False)
     assert proc.returncode == 1 and "unknown priority 'parking'" in proc.stderr
     proc = run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--eps-m", "0", ok=False)
-    assert proc.returncode == 1 and "eps_m must be a positive" in proc.stderr
+    assert proc.returncode == 1 and "eps_m must be from 5 to 50,000 m" in proc.stderr
     proc = run(tmp_path, "analyse", "-d", db, "--from", "March", ok=False)
     assert proc.returncode == 2 and "--from must be YYYY-MM" in proc.stderr
 
