@@ -158,7 +158,7 @@ def compressed_kind(head: bytes) -> str | None:
     than read as garbage, so the person sending it knows to decompress it first.
     """
     kind = next((k for magic, k in _PACKED if head.startswith(magic)), None)
-    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         kind = "bzip2"
     if kind is None:
         return None
