@@ -6,6 +6,7 @@ See ``.env.example`` for every setting with its default.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -99,8 +100,10 @@ class Settings(BaseSettings):
         "minute's worth at once); past it: 429 with Retry-After. Cached answers are not "
         "counted.")
     max_analyses: int = Field(
-        4, ge=1, le=1000, description="Uncached analyses running at once in the whole service; "
-        "past it: 503 with Retry-After.")
+        default_factory=lambda: max(2, os.cpu_count() or 2), ge=1, le=1000,
+        description="Uncached analyses running at once in the whole service (default: the "
+        "machine's cores, at least 2: an analysis keeps a core busy, and more at once only add "
+        "memory); past it: 503 with Retry-After.")
     rate_limit_per_minute: int = Field(
         1200, ge=0, le=1_000_000, description="Requests a key (or, without one, an address) "
         "may make a minute, on average; 0: no limit. Past it: 429 with Retry-After.")
