@@ -4,6 +4,7 @@ planner's own script and style sheet. Served by the service, or inlined for a si
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,18 @@ def linked(base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
         [("leaflet_css", f"{base}/leaflet/leaflet.css"),
          ("planner_css", f"{base}/maps/planner.css")],
     )
+
+
+@lru_cache(maxsize=1)
+def static_version() -> str:
+    """A short hash of the service's own scripts and style sheets and of Leaflet's version.
+    Pages add it to their asset URLs (``?v=``): the field view's service worker keeps static
+    files by URL, so a changed script reaches a tablet on the first load after an upgrade."""
+    digest = hashlib.sha256(LEAFLET_VERSION.encode())
+    for path in sorted(OWN_DIR.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)

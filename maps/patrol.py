@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from maps.assets import static_version
 from maps.planner import OSM_ATTRIBUTION, OSM_TILES
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -133,8 +134,8 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="theme-color" content="#0b3d91">
 <title>Field view {{ plan_id }}</title>
-<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css">
-<link rel="stylesheet" href="{{ base }}/maps/field.css">
+<link rel="stylesheet" href="{{ assets.leaflet_css }}">
+<link rel="stylesheet" href="{{ assets.field_css }}">
 </head><body>
 <header id="bar"><span id="status" role="status" aria-live="polite">Loading&hellip;</span>
 <button id="route-button" type="button">Route</button></header>
@@ -151,27 +152,32 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <dialog id="route-dialog"><form method="dialog"><h2>Which route?</h2>
 <div id="route-choices"></div></form></dialog>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
-<script src="{{ base }}/leaflet/leaflet.js"></script>
-<script src="{{ base }}/maps/plan-common.js"></script>
-<script src="{{ base }}/maps/field.js"></script>
+<script src="{{ assets.leaflet_js }}"></script>
+<script src="{{ assets.common_js }}"></script>
+<script src="{{ assets.field_js }}"></script>
 </body></html>
 """)
 
 
 def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
                tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static") -> str:
-    """The field view's page: a shell that fetches the plan (and keeps it offline)."""
+    """The field view's page: a shell that fetches the plan (and keeps it offline). Its asset
+    URLs carry :func:`~maps.assets.static_version`, so a tablet's service worker, which keeps
+    them, fetches a changed script on the first load after an upgrade."""
     base = asset_base.rstrip("/")
+    v = static_version()
+    assets = {"leaflet_js": f"{base}/leaflet/leaflet.js?v={v}",
+              "leaflet_css": f"{base}/leaflet/leaflet.css?v={v}",
+              "common_js": f"{base}/maps/plan-common.js?v={v}",
+              "field_js": f"{base}/maps/field.js?v={v}", "field_css": f"{base}/maps/field.css?v={v}"}
     return _FIELD_PAGE.render(
-        plan_id=plan_id, base=base,
+        plan_id=plan_id, assets=assets,
         options=_json_script({
             "plan_id": plan_id, "tiles": tiles_url, "attribution": tiles_attribution,
             "data": f"/v1/patrol-plans/{plan_id}/field-data",
             "visits": f"/v1/patrol-plans/{plan_id}/visits",
             "worker": "/field/sw.js",
-            "assets": [f"{base}/leaflet/leaflet.js", f"{base}/leaflet/leaflet.css",
-                       f"{base}/maps/plan-common.js", f"{base}/maps/field.js",
-                       f"{base}/maps/field.css"],
+            "assets": list(assets.values()),
             "colours": ROUTE_COLOURS,
         }),
     )
