@@ -9,6 +9,7 @@ about 2 m off; :class:`TransformInfo` says which one was used.
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from dataclasses import dataclass
@@ -101,6 +102,52 @@ def enclosing_bounds(
     return float(minx), float(miny), float(maxx), float(maxy)
 
 
+@functools.cache
+def area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    """The WGS84 bounds ``(west, south, east, north)`` of a CRS's area of use, or None when
+    PROJ gives none."""
+    use = CRS.from_user_input(crs).area_of_use
+    return None if use is None else tuple(float(v) for v in use.bounds)  # type: ignore[return-value]
+
+
+def lonlat_bounds_in(
+    bounds: tuple[float, float, float, float], crs: str
+) -> tuple[float, float, float, float] | None:
+    """A box in ``crs`` (metres) holding every point of a WGS84 box that lies in the area of
+    use of ``crs``, or None when the box and that area do not meet.
+
+    Stored incidents all lie in that area (the readers reject the others as
+    ``outside_crs_area``), so the box selects every incident the WGS84 box holds, to be narrowed
+    by the exact longitude/latitude test. The WGS84 box is clipped to the area first: PROJ's
+    bounds of a box reaching far beyond it come out wrong (a whole-world box in British National
+    Grid gave a strip 220 km wide, missing most of Great Britain), as Transverse Mercator
+    diverges far from its meridian. The edges are densified (101 points) and the box widened
+    by 1% and 10 m, since projected edges curve between those points.
+
+    Parameters
+    ----------
+    bounds
+        ``(min lon, min lat, max lon, max lat)``, degrees.
+    crs
+        The projected CRS.
+    """
+    w, s, e, n = bounds
+    use = area_of_use(crs)
+    if use is not None:
+        lon0, lat0, lon1, lat1 = use
+        s, n = max(s, lat0), min(n, lat1)
+        if lon0 <= lon1:  # (an area of use across the antimeridian is not clipped in longitude)
+            w, e = max(w, lon0), min(e, lon1)
+        if w > e or s > n:
+            return None
+    tr, _info = _transformer(WGS84, crs)
+    box = np.array(tr.transform_bounds(w, s, e, n, densify_pts=101), dtype=np.float64)
+    if not np.isfinite(box).all():
+        return (-1e12, -1e12, 1e12, 1e12)  # no projected narrowing: the exact test decides
+    pad = 0.01 * float(max(box[2] - box[0], box[3] - box[1])) + 10.0
+    return (float(box[0] - pad), float(box[1] - pad), float(box[2] + pad), float(box[3] + pad))
+
+
 @dataclass(frozen=True)
 class AreaCheck:
     """Which coordinates a store accepts.
@@ -127,8 +174,7 @@ class AreaCheck:
     def __post_init__(self) -> None:
         if self.buffer_m < 0:
             raise ValueError("buffer_m must be >= 0")
-        use = CRS.from_user_input(self.crs).area_of_use
-        lon0, lat0, lon1, lat1 = use.bounds if use is not None else (-180.0, -90.0, 180.0, 90.0)
+        lon0, lat0, lon1, lat1 = area_of_use(self.crs) or (-180.0, -90.0, 180.0, 90.0)
         object.__setattr__(self, "_lonlat_bounds", (lon0, lat0, lon1, lat1))
         if self.boundary is not None:
             area = self.boundary.buffer(self.buffer_m) if self.buffer_m > 0 else self.boundary

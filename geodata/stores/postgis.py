@@ -56,7 +56,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 from pyproj import CRS
 
-from geodata.coords import WGS84, enclosing_bounds
+from geodata.coords import lonlat_bounds_in
 from geodata.errors import InvalidText, PublicationConflict, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
@@ -473,7 +473,10 @@ class PostGISStore:
             params.append(codes)
         boxes = [flt.bbox] if flt.bbox is not None else []
         if flt.lonlat_bbox is not None:
-            boxes.append(enclosing_bounds(flt.lonlat_bbox, WGS84, self.crs))
+            box = lonlat_bounds_in(flt.lonlat_bbox, self.crs)
+            if box is None:  # wholly beyond the CRS's area of use, where nothing is stored
+                return None
+            boxes.append(box)
             w, s, e, n = flt.lonlat_bbox
             parts.append(sql.SQL("lon BETWEEN %s AND %s AND lat BETWEEN %s AND %s"))
             params += [w, e, s, n]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geodata.coords import WGS84, enclosing_bounds
+from geodata.coords import lonlat_bounds_in
 from geodata.errors import PublicationConflict, StoreUnavailable
 from geodata.schema import (
     DEFAULT_CRS,
@@ -355,7 +355,10 @@ class SQLiteStore:
             params.append(flt.end)
         boxes = [flt.bbox] if flt.bbox is not None else []
         if flt.lonlat_bbox is not None:
-            boxes.append(enclosing_bounds(flt.lonlat_bbox, WGS84, self.crs))
+            box = lonlat_bounds_in(flt.lonlat_bbox, self.crs)
+            if box is None:  # wholly beyond the CRS's area of use, where nothing is stored
+                return
+            boxes.append(box)
         for minx, miny, maxx, maxy in boxes:
             sql.append(
                 "AND block_id IN (SELECT block_id FROM blocks_rtree "
