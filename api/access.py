@@ -220,6 +220,14 @@ def openapi_roles(schema: dict[str, Any]) -> dict[str, Any]:
                                              "content": error})
                 responses.setdefault("403", {"description": "The role may not do this.",
                                              "content": error})
+            if "{" in path:
+                responses.setdefault("404", {"description": "Nothing has the id the path "
+                                             "names.", "content": error})
+            if "requestBody" in op:
+                responses.setdefault("400", {"description": "The body cannot be parsed (JSON "
+                                             "nested too deeply, not UTF-8).", "content": error})
+                responses.setdefault("413", {"description": "The body is over the route's "
+                                             "limit.", "content": error})
             responses.setdefault("429", {"description": "Too many requests (Retry-After).",
                                          "content": error})
             responses.setdefault("503", {"description": "The store is unavailable, or the "

@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
 from api.access import openapi_roles
@@ -23,7 +23,7 @@ from api.analysis import tile_url
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
 from api.deps import authorize
-from api.errors import UploadTooLarge
+from api.gate import Gate
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
 from api.routes import access, hotspots, incidents, layers, meta, plans, products
@@ -47,54 +47,6 @@ def version() -> str:
         return metadata.version("hotspot")
     except metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413.
-
-    A declared Content-Length over the limit is refused before anything is read; a body that
-    grows past the limit while it streams is cut off there.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _refuse(send, self.limit)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise UploadTooLarge(self.limit)
-            return message
-
-        await self.app(scope, counted, send)
-
-
-async def _refuse(send: Send, limit: int) -> None:
-    import json
-
-    body = json.dumps(
-        {"detail": str(UploadTooLarge(limit)), "error": "upload_too_large"}
-    ).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
-                    (b"content-length", str(len(body)).encode())],
-    })
-    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(
@@ -151,7 +103,8 @@ def create_app(
     app.state.taxonomy = Taxonomy.load(settings.taxonomy_path)
     app.state.demo = demo
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    # innermost first: the gate settles caller, CSRF and body size before any body is read
+    app.add_middleware(Gate, upload_limit=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
@@ -161,6 +114,8 @@ def create_app(
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
     app.add_middleware(RequestLog)
+    # outermost: the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
                                   grace_s=settings.analysis_grace_s)
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,

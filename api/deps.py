@@ -31,28 +31,16 @@ def get_taxonomy(request: Request) -> Taxonomy:
 
 def authorize(request: Request) -> None:
     """Every route's gate: the roles :data:`api.access.ACCESS` declares for it (an endpoint not
-    declared there is refused to everyone)."""
-    from api.access import allowed_roles, principal
-    from api.errors import Forbidden, Unauthorized
+    declared there is refused to everyone), the caller, rate limits and CSRF.
 
-    route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    roles = allowed_roles(request.method, path)
-    if roles is None:
-        raise Forbidden("nobody", ())
-    limiter = request.app.state.rate_limiter
-    if not roles:
-        request.state.principal = None
-        limiter.check("addr:" + (request.client.host if request.client else "?"))
+    :class:`api.gate.Gate` settles all of it before the body is read and leaves the caller in
+    ``request.state.principal``; this dependency checks again only for a request that did not
+    pass the gate (an app assembled without it)."""
+    from api.gate import GATE_PASSED, check_request
+
+    if getattr(request.state, GATE_PASSED, False) is True:
         return
-    who = principal(request, get_store(request))
-    if who is None:
-        limiter.check("addr:" + (request.client.host if request.client else "?"))
-        raise Unauthorized()
-    limiter.check("key:" + who.key_id)
-    if who.role not in roles:
-        raise Forbidden(who.role, roles)
-    request.state.principal = who
+    request.state.principal = check_request(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -3,12 +3,13 @@ sent it.
 
 Every response gets ``X-Content-Type-Options``, ``Referrer-Policy``, ``X-Frame-Options``,
 ``Cross-Origin-Opener-Policy``, ``Permissions-Policy`` (the position for this origin only: the
-field view) and, over HTTPS, ``Strict-Transport-Security``. Every response but a 304 gets the
-Content-Security-Policy: scripts and style sheets from the service itself, plus the inline
-ones of *this* response, which carry a fresh random nonce (folium pages and the API docs are
-full of inline scripts; no ``'unsafe-inline'``, no other origin). Images may also come from the
-basemap's tile server. A 304 keeps the policy the browser stored with the page, whose nonce
-matches the page it keeps.
+field view) and, over HTTPS, ``Strict-Transport-Security`` (HTTPS served by the service, or
+reported by a trusted proxy's ``X-Forwarded-Proto``: ``HOTSPOT_FORWARDED_ALLOW_IPS``). Every
+response but a 304 gets the Content-Security-Policy: scripts and style sheets from the service
+itself, plus the inline ones of *this* response, which carry a fresh random nonce (folium pages
+and the API docs are full of inline scripts; no ``'unsafe-inline'``, no other origin). Images
+may also come from the basemap's tile server. A 304 keeps the policy the browser stored with the
+page, whose nonce matches the page it keeps.
 
 The nonce is written into the ``<script`` and ``<style`` tags of HTML responses here, on the way
 out, so cached pages stay cacheable and each response still has its own nonce.
@@ -88,7 +89,7 @@ class SecurityHeaders:
                 headers["X-Frame-Options"] = "DENY"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
                 headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
-                if self.https:
+                if self.https or scope.get("scheme") == "https":
                     headers["Strict-Transport-Security"] = "max-age=31536000"
                 if message["status"] != 304:
                     headers["Content-Security-Policy"] = policy(nonce, tiles=self.tiles,

@@ -142,6 +142,27 @@ def write(tmp_path: Path) -> Callable[..., Path]:
     return _write
 
 
+def sign_in_client(client: Any, key: str, next: str = "/", **form: str) -> Any:
+    """Sign a TestClient in to the pages as a browser does: fetch the sign-in form (its token
+    comes in a cookie and a hidden field), post it from the service's own origin. Returns the
+    answer (303 when signed in; the session's CSRF token is then ``client.cookies['hotspot_csrf']``)."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+    assert token, page.text
+    return client.post("/login", data={"key": key, "next": next, "csrf_token": token.group(1),
+                                       **form},
+                       headers={"Origin": str(client.base_url).rstrip("/")},
+                       follow_redirects=False)
+
+
+def csrf_headers(client: Any) -> dict[str, str]:
+    """What the pages add to a request that changes something: the origin and the token."""
+    return {"Origin": str(client.base_url).rstrip("/"),
+            "X-CSRF-Token": client.cookies.get("hotspot_csrf", "")}
+
+
 def as_role(client: Any, role: str = "admin") -> Any:
     """Give a started TestClient an API key of ``role``, made in its app's store."""
     from api.access import new_key

@@ -15,11 +15,23 @@ from api.access import (
     SESSION_COOKIE,
     SESSION_S,
     check_key,
+    check_session,
     new_key,
     session_token,
 )
+from api.csrf import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    LOGIN_COOKIE,
+    LOGIN_TOKEN_S,
+    check_login_token,
+    check_session_token,
+    login_nonce,
+    session_csrf_token,
+)
 from api.deps import SettingsDep, StoreDep
 from api.errors import BadRequest
+from api.settings import Settings
 
 router = APIRouter(tags=["access"])
 
@@ -43,6 +55,7 @@ with <code>hotspot keys create</code>.</p>
 <label for="key">API key</label>
 <input id="key" name="key" type="password" autocomplete="off" required>
 <input type="hidden" name="next" value="{{ next }}">
+<input type="hidden" name="csrf_token" value="{{ token }}">
 <button type="submit">Sign in</button>
 </form></body></html>
 """)
@@ -55,35 +68,74 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
+def _secure(request: Request, settings: Settings) -> bool:
+    """Whether cookies get ``Secure``: the service speaks HTTPS, or the request came over HTTPS
+    to a trusted proxy (``HOTSPOT_FORWARDED_ALLOW_IPS``)."""
+    return settings.tls_certfile is not None or request.url.scheme == "https"
+
+
+def _login_form(request: Request, settings: Settings, *, next: str | None, error: str | None,
+                status: int = 200) -> HTMLResponse:
+    """The sign-in page, with its form token in a hidden field and in a cookie for /login."""
+    token = login_nonce(request)
+    response = HTMLResponse(_LOGIN.render(next=_safe_next(next), error=error, token=token),
+                            status_code=status)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_TOKEN_S, httponly=True,
+                        samesite="strict", secure=_secure(request, settings), path="/login")
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(next: str | None = Query(None, max_length=2000)) -> HTMLResponse:
+def login_page(request: Request, settings: SettingsDep,
+               next: str | None = Query(None, max_length=2000)) -> HTMLResponse:
     """The sign-in page of the pages (the planner's map, plans, the field view)."""
-    return HTMLResponse(_LOGIN.render(next=_safe_next(next), error=None))
+    return _login_form(request, settings, next=next, error=None)
 
 
 @router.post("/login", include_in_schema=False)
 def login(request: Request, store: StoreDep, settings: SettingsDep,
           key: Annotated[str, Form(max_length=200)],
-          next: Annotated[str | None, Form(max_length=2000)] = None) -> Response:
-    """Check the key and start a session (a signed cookie), then go back where the person
-    was going."""
+          next: Annotated[str | None, Form(max_length=2000)] = None,
+          csrf_token: Annotated[str | None, Form(max_length=100)] = None) -> Response:
+    """Check the form's token (:mod:`api.csrf`; the same origin was checked at the gate) and
+    the key, start a session (a signed cookie, and its CSRF token in a cookie the pages read),
+    then go back where the person was going."""
+    if not check_login_token(request, csrf_token):
+        return _login_form(request, settings, next=next, status=403,
+                           error="The sign-in form had expired: please sign in again.")
     who = check_key(store, key)
     if who is None:
-        return HTMLResponse(_LOGIN.render(next=_safe_next(next),
-                                          error="That key is not valid (or was revoked)."),
-                            status_code=401)
+        return _login_form(request, settings, next=next, status=401,
+                           error="That key is not valid (or was revoked).")
+    token = session_token(store, who)
+    session = check_session(store, token)
+    assert session is not None and session.session_id is not None
+    secure = _secure(request, settings)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, session_token(store, who), max_age=SESSION_S,
-                        httponly=True, samesite="strict",
-                        secure=settings.tls_certfile is not None, path="/")
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_S, httponly=True,
+                        samesite="strict", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, session_csrf_token(store, session.session_id),
+                        max_age=SESSION_S, httponly=False, samesite="strict", secure=secure,
+                        path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-def logout() -> Response:
-    """End the session."""
+def logout(request: Request, store: StoreDep,
+           csrf_token: Annotated[str | None, Form(max_length=100)] = None) -> Response:
+    """End the session: revoke it in the store (a copy of the cookie stops working too) and
+    clear the cookies. With a live session it needs the session's CSRF token (header
+    X-CSRF-Token or form field csrf_token; the same origin was checked at the gate)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    who = check_session(store, cookie) if cookie else None
+    if who is not None and who.session_id is not None:
+        check_session_token(store, who, request.headers.get(CSRF_HEADER) or csrf_token)
+        store.revoke_session(who.session_id, key_id=who.key_id,
+                             expires_at=int(who.expires_at or 0))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 

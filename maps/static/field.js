@@ -38,6 +38,14 @@
     return caches.open(CACHE).then(function (cache) {
       return cache.addAll([location.pathname].concat(opts.assets)).then(function () {
         return fetch(opts.data).then(function (r) { if (r.ok) return cache.put(opts.data, r); });
+      }).then(function () {
+        // static files of an earlier version of the service (another ?v=) are not needed now
+        return cache.keys().then(function (requests) {
+          return Promise.all(requests.filter(function (req) {
+            var u = new URL(req.url);
+            return u.pathname.indexOf("/static/") === 0 && opts.assets.indexOf(u.pathname + u.search) < 0;
+          }).map(function (req) { return cache.delete(req); }));
+        });
       });
     }).catch(function () {});
   }
@@ -83,16 +91,28 @@
     render();
     flush();
   }
+  function csrfToken() {
+    // the session's CSRF token, set at sign-in in a cookie this page can read (api/csrf.py);
+    // read at each send, so visits queued before signing in again go with the new session's
+    var found = document.cookie.split("; ").filter(function (c) {
+      return c.indexOf("hotspot_csrf=") === 0;
+    })[0];
+    return found ? decodeURIComponent(found.slice("hotspot_csrf=".length)) : "";
+  }
   function flush() {
     if (state.sending) return;
     var outbox = load(OUTBOX, []);
     if (!outbox.length) { showStatus(); return; }
     state.sending = true;
     var item = outbox[0];
-    fetch(opts.visits, { method: "POST", headers: { "Content-Type": "application/json" },
+    fetch(opts.visits, { method: "POST", credentials: "same-origin",
+                         headers: { "Content-Type": "application/json",
+                                    "X-CSRF-Token": csrfToken() },
                          body: JSON.stringify(item) })
       .then(function (r) {
-        if (r.status === 401) {  // the session ended: the visits wait until the officer signs in
+        if (r.status === 401 || r.status === 403) {
+          // the session ended (or its CSRF token is gone): the visits wait until the officer
+          // signs in again
           state.sending = false;
           state.signIn = true;
           showStatus();

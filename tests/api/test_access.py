@@ -15,7 +15,7 @@ from api.app import create_app
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for, upload
-from tests.conftest import NORTH_YORKSHIRE
+from tests.conftest import NORTH_YORKSHIRE, sign_in_client
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +109,14 @@ def test_pages_sign_in_with_a_session_cookie(demo) -> None:
     with TestClient(c.app) as browser:
         form = browser.get("/login?next=/v1/hotspots/map%3Fpriority%3Drural")
         assert 'name="next" value="/v1/hotspots/map?priority=rural"' in form.text
-        wrong = browser.post("/login", data={"key": "hsk_nope", "next": "/"})
+        wrong = sign_in_client(browser, "hsk_nope")
         assert wrong.status_code == 401 and "not valid" in wrong.text
-        r = browser.post("/login", data={"key": keys["rural_team"], "next": "//evil.example/x"},
-                         follow_redirects=False)
+        r = sign_in_client(browser, keys["rural_team"], next="//evil.example/x")
         assert r.status_code == 303 and r.headers["location"] == "/"  # never off-site
-        cookie = r.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        session, token = (c for c in r.headers.get_list("set-cookie")
+                          if c.startswith(("hotspot_session=", "hotspot_csrf=")))
+        assert "HttpOnly" in session and "SameSite=strict" in session
+        assert "HttpOnly" not in token and "SameSite=strict" in token  # the pages read it
         assert browser.get("/v1/whoami").json() == {"key_id": keys["rural_team"][4:16],
                                                     "role": "rural_team", "via": "session"}
         assert browser.get("/", params={"priority": "rural"}).status_code == 200
@@ -139,7 +140,7 @@ def test_keys_are_made_and_revoked_by_admins(demo) -> None:
     assert c.post("/v1/keys", headers=_as(keys, "admin"),
                   json={"name": "x", "role": "superuser"}).status_code == 422
     with TestClient(c.app) as browser:  # a session of the key ends with it
-        browser.post("/login", data={"key": token})
+        sign_in_client(browser, token)
         assert browser.get("/v1/whoami").status_code == 200
         gone = c.delete(f"/v1/keys/{made.json()['key_id']}", headers=_as(keys, "admin"))
         assert gone.status_code == 200

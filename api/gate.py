@@ -1,0 +1,274 @@
+"""The gate: who is calling, what they may do and how large a body may be, settled from the
+headers before a byte of the body is read.
+
+FastAPI reads and parses a route's body before it runs the route's dependencies, so a key
+checked in a dependency is checked after the whole body is in memory: one 200 MB JSON body with
+no key cost half a gigabyte. :class:`Gate` (ASGI middleware) finds the route a request will
+reach (the router's own ``route.matches``, so the path template is the one
+:data:`api.access.ACCESS` declares), then, from the headers alone:
+
+1. the roles the route allows (an endpoint missing from ``ACCESS``: 403 to everyone);
+2. the caller, by key or session cookie (store lookups in a worker thread; a request with no
+   credentials costs no lookup while the store is open), with the rate limits per key or
+   address: 401, 403 or 429 with the usual error bodies (a page asked for without a session is
+   sent to the sign-in page);
+3. CSRF (:mod:`api.csrf`): a state-changing request made with the session cookie needs the
+   service's own origin and the session's token, and sign-in and sign-out the same origin: 403;
+4. the route's body limit (:data:`BODY_LIMITS`): a declared ``Content-Length`` over it is 413
+   at once; a body that streams past it is cut off there, 413.
+
+Only then is ``receive`` handed on. A refused request's body is read and dropped if it is small
+(:data:`DRAIN_MAX`), so the client sees the answer; a larger one is never read, and the answer
+closes the connection (``Connection: close``). The route's own dependency
+(:func:`api.deps.authorize`) then finds the request settled and reads the principal found here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio.to_thread
+from fastapi import Request
+from fastapi.routing import APIRoute
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.access import SESSION_COOKIE, Principal, allowed_roles, principal
+from api.csrf import (
+    CSRF_HEADER,
+    ORIGIN_CHECKED,
+    UNSAFE_METHODS,
+    check_origin,
+    check_session_token,
+)
+from api.deps import get_store
+from api.errors import Forbidden, Unauthorized, UploadTooLarge
+
+KiB = 1024
+UPLOAD: None = None
+"""In :data:`BODY_LIMITS`: the upload limit, ``HOTSPOT_MAX_UPLOAD_BYTES``."""
+BODY_LIMITS: dict[tuple[str, str], int | None] = {
+    ("POST", "/v1/incidents"): UPLOAD,
+    ("POST", "/v1/patrol-plans"): 64 * KiB,
+    ("POST", "/v1/patrol-plans/{plan_id}/visits"): 32 * KiB,
+    ("POST", "/v1/keys"): 16 * KiB,
+    ("POST", "/login"): 32 * KiB,
+}
+"""(method, path template) -> the largest body accepted, bytes (413 above). Only uploads are
+large. A visit at its fields' longest (2,000 characters of note, 300 of stop id, 100 of officer)
+is under 30 KiB even with every character escaped as JSON ``\\uXXXX`` pairs; a sign-in form with
+a 2,000-character ``next`` under 25 KiB percent-encoded."""
+DEFAULT_BODY_LIMIT = 16 * KiB
+"""Every other request (reads, deletions, sign-out: nothing of size to send)."""
+DRAIN_MAX = 64 * KiB
+"""A refused request's body up to this size is read (and dropped) before the answer, so the
+client sees the answer; a larger one is not read, and the connection is closed."""
+GATE_PASSED = "hotspot.gate"
+"""Set in the request's state once the gate has settled it."""
+
+
+def body_limit(method: str, path: str | None, upload_limit: int) -> int:
+    """The body limit of a route, bytes (see :data:`BODY_LIMITS`)."""
+    key = (method, path or "")
+    if key not in BODY_LIMITS:
+        return DEFAULT_BODY_LIMIT
+    limit = BODY_LIMITS[key]
+    return upload_limit if limit is None else limit
+
+
+def has_credentials(request: Request) -> bool:
+    """Whether the request carries a key or a session cookie at all (no store needed)."""
+    auth = request.headers.get("authorization", "")
+    return bool(auth.strip() or request.headers.get("x-api-key", "").strip()
+                or request.cookies.get(SESSION_COOKIE))
+
+
+def check_request(request: Request) -> Principal | None:
+    """Settle a request from its headers: the roles of its route (``request.scope['route']``),
+    the caller, the rate limit, CSRF. Returns the caller (None on a public route).
+
+    Raises
+    ------
+    Forbidden, Unauthorized, RateLimited, CsrfRefused, StoreUnavailable
+        The refusals, for the error table (:mod:`api.errors`).
+    """
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    method = request.method
+    roles = allowed_roles(method, path)
+    if roles is None:
+        raise Forbidden("nobody", ())
+    limiter = request.app.state.rate_limiter
+    address = "addr:" + (request.client.host if request.client else "?")
+    unsafe = method in UNSAFE_METHODS
+    if not roles:
+        limiter.check(address)
+        if unsafe and (method, path) in ORIGIN_CHECKED:
+            check_origin(request)
+        return None
+    store = get_store(request)  # 503 while the store cannot be opened, as before
+    if not has_credentials(request):
+        limiter.check(address)
+        raise Unauthorized()
+    who = principal(request, store)
+    if who is None:
+        limiter.check(address)
+        raise Unauthorized()
+    limiter.check("key:" + who.key_id)
+    if who.role not in roles:
+        raise Forbidden(who.role, roles)
+    if unsafe and who.via == "session":
+        check_origin(request)
+        check_session_token(store, who, request.headers.get(CSRF_HEADER.lower()))
+    return who
+
+
+def _routes(app: Any) -> Iterator[tuple[BaseRoute, BaseRoute]]:
+    """(what to match, the route itself) for every route of the app, those of included
+    routers too (FastAPI 0.16x keeps them behind the router that includes them)."""
+    routes = getattr(app, "routes", ())
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        for route in routes:
+            yield route, route
+        return
+    for context in iter_route_contexts(routes):
+        yield context, context.original_route  # type: ignore[misc]
+
+
+def _match(app: Any, scope: Scope) -> tuple[BaseRoute | None, Scope]:
+    """The route that will answer (the first full match, as the router picks it), and its
+    part of the scope."""
+    for matcher, route in _routes(app):
+        match, child = matcher.matches(scope)
+        if match is Match.FULL:
+            return route, child
+    return None, {}
+
+
+def _declared(scope: Scope) -> tuple[int | None, bool]:
+    """(declared Content-Length or None, whether a body is to come)."""
+    length: int | None = None
+    chunked = False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length" and value.strip().isdigit():
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    return length, chunked or bool(length)
+
+
+async def _drain(receive: Receive, most: int) -> bool:
+    """Read and drop a refused request's body if it is at most ``most`` bytes: True if it was
+    read to its end (the client then sees the answer; a connection closed on a body still
+    coming is reset, and the client may see only that)."""
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        seen += len(message.get("body", b""))
+        if seen > most:
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
+async def _answer(app: Any, request: Request, exc: Exception) -> Response | None:
+    """The app's answer to ``exc`` from its error table, or None if it has none."""
+    handlers = getattr(app, "exception_handlers", {})
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            if is_async_callable(handler):
+                response: Response = await handler(request, exc)
+            else:
+                response = await run_in_threadpool(handler, request, exc)
+            return response
+    return None
+
+
+class Gate:
+    """ASGI middleware: the checks of the module's notes, before the body is read."""
+
+    def __init__(self, app: ASGIApp, *, upload_limit: int) -> None:
+        self.app = app
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        app = scope.get("app")
+        route, child = _match(app, scope)
+        if route is not None:
+            scope["route"] = route  # the request log names the route, even when refused here
+        limit = body_limit(scope["method"], getattr(route, "path", None), self.upload_limit)
+        declared, pending = _declared(scope)
+        request = Request({**scope, **child})
+        try:
+            if isinstance(route, APIRoute):
+                blocking = has_credentials(request) or request.app.state.store is None
+                who = (await anyio.to_thread.run_sync(check_request, request) if blocking
+                       else check_request(request))
+                state = scope.setdefault("state", {})
+                state["principal"] = who
+                state[GATE_PASSED] = True
+            if declared is not None and declared > limit:
+                raise UploadTooLarge(limit)
+        except Exception as exc:
+            response = await _answer(app, request, exc)
+            if response is None:
+                raise
+            if pending and (declared is None or declared <= DRAIN_MAX):
+                pending = not await _drain(receive, DRAIN_MAX)
+            await self._refuse(response, scope, receive, send, pending)
+            return
+        await self._limited(scope, receive, send, request, limit)
+
+    @staticmethod
+    async def _refuse(response: Response, scope: Scope, receive: Receive, send: Send,
+                      pending: bool) -> None:
+        if pending:  # the body is not read: the connection cannot carry another request
+            response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, request: Request,
+                       limit: int) -> None:
+        """Pass the request on, cutting its body off past ``limit`` bytes with 413."""
+        seen = 0
+        exceeded = False
+        started = False
+
+        async def receiving() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    exceeded = True
+                    raise UploadTooLarge(limit)
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # whatever the app answers to a body cut short, the answer is 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            response = await _answer(scope.get("app"), request, UploadTooLarge(limit))
+            assert response is not None
+            await self._refuse(response, scope, receive, send, True)
