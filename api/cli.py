@@ -189,9 +189,11 @@ def serve(
 
     configure(log_level, settings.log_format)
     # no uvicorn access log: it holds addresses and whole URLs (api.logs writes one without)
+    # the proxies trusted for X-Forwarded-Proto/-For: uvicorn's own and the app's are the same
     uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
                 log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile,
-                access_log=False, log_config=None)
+                access_log=False, log_config=None, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 # --- ingest -----------------------------------------------------------------------------------
