@@ -4,7 +4,9 @@ The request log (logger ``hotspot.requests``) records the method, the route *tem
 (``/v1/patrol-plans/{plan_id}``, never the query string, which can hold places), the status,
 the time taken and the caller's key id and role (a pseudonym: the key's secret never appears).
 No client address, no body, no query. Uvicorn's own access log (addresses and full URLs) is off
-(``hotspot serve``). ``HOTSPOT_LOG_FORMAT=json`` makes every log line a JSON object.
+(``hotspot serve``). A text line reads ``2024-06-14T09:00:00Z INFO hotspot.requests GET
+/v1/incidents 200 ms=3.1 key_id=3f9c2a7b1d04 role=analyst``; ``HOTSPOT_LOG_FORMAT=json`` makes
+every log line a JSON object with the same fields.
 """
 
 from __future__ import annotations
@@ -34,11 +36,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """A log record as one line of text: UTC time, level, logger, message, then the record's
+    ``fields`` not already in the message as ``name=value`` (for the request log: the time
+    taken, key id and role: ``ms=3.1 key_id=3f9c2a7b1d04 role=analyst``; ``-`` when none)."""
+
+    IN_MESSAGE = frozenset({"method", "route", "status"})
+    """Request-log fields the message already holds."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z"
+        line = f"{ts} {record.levelname} {record.name} {record.getMessage()}"
+        fields = getattr(record, "fields", {})
+        extra = " ".join(f"{k}={'-' if v is None else v}" for k, v in fields.items()
+                         if k not in self.IN_MESSAGE)
+        if extra:
+            line += " " + extra
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def configure(level: str, fmt: str) -> None:
     """Set up the root logger: ``fmt`` ``json`` or ``text``."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
