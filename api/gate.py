@@ -141,10 +141,21 @@ def _routes(app: Any) -> Iterator[tuple[BaseRoute, BaseRoute]]:
         yield context, context.original_route  # type: ignore[misc]
 
 
+def _flat(app: Any) -> list[tuple[BaseRoute, BaseRoute]]:
+    """The app's routes flattened (kept in its state with the top-level routes they came
+    from: a route added later makes them again)."""
+    top = tuple(id(r) for r in getattr(app, "routes", ()))
+    known = getattr(app.state, "gate_routes", None)
+    if known is None or known[0] != top:
+        known = (top, list(_routes(app)))
+        app.state.gate_routes = known
+    return known[1]
+
+
 def _match(app: Any, scope: Scope) -> tuple[BaseRoute | None, Scope]:
     """The route that will answer (the first full match, as the router picks it), and its
     part of the scope."""
-    for matcher, route in _routes(app):
+    for matcher, route in _flat(app):
         match, child = matcher.matches(scope)
         if match is Match.FULL:
             return route, child
