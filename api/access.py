@@ -220,12 +220,14 @@ def openapi_roles(schema: dict[str, Any]) -> dict[str, Any]:
                                              "content": error})
                 responses.setdefault("403", {"description": "The role may not do this.",
                                              "content": error})
-            if "{" in path:
-                responses.setdefault("404", {"description": "Nothing has the id the path "
-                                             "names.", "content": error})
+            names = re.findall(r"\{(\w+)\}", path)
+            if names:  # an id in the path that may name nothing
+                responses.setdefault("404", {"description": "Not found: nothing has that "
+                                             f"{' or '.join(names)}.", "content": error})
             if "requestBody" in op:
                 responses.setdefault("400", {"description": "The body cannot be parsed (JSON "
-                                             "nested too deeply, not UTF-8).", "content": error})
+                                             "nested too deeply or not UTF-8, a broken "
+                                             "multipart form).", "content": error})
                 responses.setdefault("413", {"description": "The body is over the route's "
                                              "limit.", "content": error})
             responses.setdefault("429", {"description": "Too many requests (Retry-After).",

@@ -188,6 +188,10 @@ def invalid_request_answer(exc: RequestValidationError) -> JSONResponse:
                         status_code=422)
 
 
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+"""Error codes of the framework's own HTTP errors."""
+
+
 def body_problem(cause: BaseException) -> str:
     """What was wrong with a request body FastAPI could not parse (its 400), in words."""
     if isinstance(cause, RecursionError):
@@ -203,9 +207,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 400 and exc.__cause__ is not None:  # a body FastAPI could not parse
-            return _answer(400, "unreadable_body", body_problem(exc.__cause__))
-        return await http_exception_handler(request, exc)
+        """The framework's own errors (an unknown path, a method not allowed, a body FastAPI
+        or Starlette could not parse) in the same shape as every other error."""
+        status = exc.status_code
+        if status < 400:
+            return await http_exception_handler(request, exc)
+        if status == 400 and exc.__cause__ is not None:  # a body FastAPI could not parse
+            response = _answer(400, "unreadable_body", body_problem(exc.__cause__))
+        else:
+            response = _answer(status, _HTTP_CODES.get(status, "http_error"), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(HotspotError)
     @app.exception_handler(GeodataError)

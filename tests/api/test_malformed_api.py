@@ -171,3 +171,17 @@ def test_a_malformed_login_form_is_a_4xx(client: TestClient, body: bytes) -> Non
     r = client.post("/login", content=body, follow_redirects=False,
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert 400 <= r.status_code < 500, r.text
+
+
+def test_the_frameworks_own_errors_have_the_error_shape(client: TestClient) -> None:
+    files = [("file", (f"f{i}.csv", b"a,b\n", "text/csv")) for i in range(3)]
+    r = client.post("/v1/incidents", files=files)
+    assert _clear_4xx(r, "files", status=400)["error"] == "bad_request"
+    r = client.post("/v1/incidents", content=b"--x\r\nContent-Disposition: form-data\r\n\r\n",
+                    headers={"content-type": "multipart/form-data; boundary=x"})
+    assert 400 <= r.status_code < 500 and r.json()["error"]
+    r = client.get("/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = client.put("/v1/keys")
+    assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
+    assert "GET" in r.headers["allow"]
