@@ -116,16 +116,25 @@ def check_purpose(current: str | None, purpose: str) -> None:
 
 def layer_rows(frame: pd.DataFrame | gpd.GeoDataFrame) -> tuple[list[str | None], list[str],
                                                                  list[bytes | None]]:
-    """A layer's features as (names, properties as JSON, WKB geometry or None) lists."""
+    """A layer's features as (names, properties as JSON, WKB geometry or None) lists.
+
+    Raises
+    ------
+    InvalidText
+        If a name or a property holds U+0000, which no store keeps (see :func:`check_text`).
+    """
     geoms: list[bytes | None] = [None] * len(frame)
     if "geometry" in frame.columns and getattr(frame, "geometry", None) is not None:
         geoms = list(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)))
     props = frame.drop(columns=[c for c in ("geometry", "name") if c in frame.columns])
     # missing values (NaN, NaT) become null: NaN is not JSON, and PostgreSQL refuses it
-    prop_rows = [json.dumps({k: None if _missing(v) else v for k, v in r.items()}, default=str)
-                 for r in props.to_dict("records")]
+    records = [{k: None if _missing(v) else v for k, v in r.items()}
+               for r in props.to_dict("records")]
     names: list[str | None] = ([None if pd.isna(v) else str(v) for v in frame["name"]]
                                if "name" in frame.columns else [None] * len(frame))
+    for i, (name, record) in enumerate(zip(names, records, strict=True)):
+        check_text([name, record], f"feature {i + 1} of the layer")
+    prop_rows = [json.dumps(r, default=str) for r in records]
     return names, prop_rows, geoms
 
 

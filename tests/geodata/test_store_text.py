@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from geodata.errors import InvalidText
+from geodata.layers import HERITAGE_SITES, read_layer
 from geodata.stores import Store
 
 NUL = "\x00"
@@ -43,3 +44,11 @@ def test_asking_for_a_nul_finds_nothing(store: Store) -> None:
     assert store.plan_visits(f"0123456789abcde{NUL}") == []
     assert store.key_hash(f"0123456789a{NUL}") is None
     assert store.revoke_key(f"0123456789a{NUL}") is False
+
+
+def test_a_layer_with_a_nul_is_refused_by_every_store(store: Store, demo_files) -> None:
+    layer = read_layer(HERITAGE_SITES, demo_files.layers[HERITAGE_SITES], force_crs=store.crs)
+    layer.frame.loc[layer.frame.index[2], "name"] = f"Old{NUL} Hall"
+    with pytest.raises(InvalidText, match="feature 3 of the layer"):
+        store.put_layer(layer)
+    assert store.get_layer(HERITAGE_SITES) is None
