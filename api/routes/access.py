@@ -111,7 +111,10 @@ def login(request: Request, store: StoreDep, settings: SettingsDep,
     session = check_session(store, token)
     assert session is not None and session.session_id is not None
     secure = _secure(request, settings)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if who.role == "partner" and target == "/":  # partners read published products only
+        target = "/products"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_S, httponly=True,
                         samesite="strict", secure=secure, path="/")
     response.set_cookie(CSRF_COOKIE, session_csrf_token(store, session.session_id),

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.analysis import ATTRIBUTION, ParameterError
+from api.csrf import session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.products import (
@@ -193,9 +194,11 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
         hotspots = [f["properties"] for f in document["hotspots"][ALL][:15]]
     labels = {k: v.split(":")[0] for k, v in taxonomy.priorities.items()}
     who = getattr(request.state, "principal", None)
+    session_id = who.session_id if who is not None and who.via == "session" else None
     page = products_page(
         listed, hotspots, latest=listed[0]["period"] if listed else None, labels=labels,
         note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"],
         grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
-        signed_in=who is not None and who.via == "session")
+        signed_in=session_id is not None,
+        csrf=session_csrf_token(store, session_id) if session_id else None)
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

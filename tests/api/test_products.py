@@ -260,3 +260,26 @@ def test_nothing_published_yet_says_how(served) -> None:
     assert r.status_code == 200
     sel = r.json()["metadata"]["selection"]
     assert sel["from"].startswith("2024-04-01") and sel["to"].startswith("2024-07-01")
+
+
+def test_a_partner_signs_in_to_the_products_page_and_out(served) -> None:
+    from tests.conftest import sign_in_client
+
+    c, _store, keys = served
+    assert _publish(c, keys, "2024-06").status_code == 201
+    with TestClient(c.app) as browser:
+        signed = sign_in_client(browser, keys["partner"])
+        assert signed.status_code == 303 and signed.headers["location"] == "/products"
+        page = browser.get("/products")
+        assert page.status_code == 200 and "2024-06" in page.text
+        assert "/v1/hotspots?period=2024-06&amp;format=csv" in page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token and token.group(1) == browser.cookies.get("hotspot_csrf")
+        csv = browser.get("/v1/hotspots", params={"period": "2024-06", "format": "csv"})
+        assert csv.status_code == 200 and csv.text.startswith("id,rank")
+        out = browser.post("/logout", data={"csrf_token": token.group(1)},
+                           headers={"Origin": str(browser.base_url).rstrip("/")},
+                           follow_redirects=False)
+        assert out.status_code == 303
+        assert browser.get("/products", headers={"Accept": "text/html"},
+                           follow_redirects=False).status_code == 303  # to the sign-in page
