@@ -225,7 +225,9 @@ def kde_grid(
     else:
         smooth = fftconvolve(binned, _quartic(sigma), mode="same")
         np.maximum(smooth, 0.0, out=smooth)  # FFT round-off below zero
-    density = smooth * (1e6 / (cell_size_m * cell_size_m))
+    del binned  # a grid is 8 bytes a cell: keep one copy at a time
+    density = smooth
+    density *= 1e6 / (cell_size_m * cell_size_m)
     return DensityGrid(
         values=density, x0=x0, y1=y1, cell_size_m=float(cell_size_m), crs=crs_,
         bandwidth_m=float(bandwidth_m), kernel=kernel, total_weight=float(w.sum()),
@@ -286,7 +288,8 @@ def density_threshold(
     assert share is not None
     if not 0 < share <= 1:
         raise InvalidParameter("share must be above 0 and at most 1")
-    ordered = np.sort(positive)[::-1]
+    positive.sort()  # in place (a copy already): one copy fewer of a large grid
+    ordered = positive[::-1]
     cum = np.cumsum(ordered)
     k = int(np.searchsorted(cum, share * cum[-1]))
     return float(ordered[min(k, ordered.size - 1)])
