@@ -102,7 +102,10 @@ def load(folder: Path, users: int, seconds: int) -> None:
         server.json("/v1/hotspots")
         prefix = folder / "locust"
         env = {**os.environ, "HOTSPOT_LOAD_KEYS": str(folder / "keys.txt")}
-        subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
+        # locust from this environment, or HOTSPOT_LOCUST (e.g. a venv of its own: locust
+        # brings gevent and its own pins)
+        locust = os.environ.get("HOTSPOT_LOCUST", "").split() or [sys.executable, "-m", "locust"]
+        subprocess.run([*locust, "-f", str(ROOT / "bench" / "locustfile.py"),
                         "--headless", "-u", str(users), "-r", str(max(1, users // 10)),
                         "-t", f"{seconds}s", "--host", server.url, "--csv", str(prefix),
                         "--only-summary", "--stop-timeout", "5", "--loglevel", "WARNING"],
