@@ -13,8 +13,8 @@ method parameter) can be asked twice and subtracted. They read *published produc
   CRS, over the whole force, in total and per plan priority;
 - **small counts held back with complementary suppression** (:mod:`hotspot.disclosure`):
   squares under ``HOTSPOT_PARTNER_MIN_INCIDENTS`` are left out, smaller priority counts are held
-  back together with enough others that none can be worked out; how many were held back is
-  never said;
+  back, alone when that gives none away and otherwise with every other priority of the square
+  (only its total shown); how many were held back is never said;
 - **fixed parameters**: a priority's hotspots are groups of touching squares among its
   busiest published squares (those holding half its published incidents), ranked by their
   sum; every number in a product is a published square count or a sum of them; no incident
@@ -242,8 +242,9 @@ def privacy_note(min_count: int, grid_m: float) -> dict[str, Any]:
         "view": "published product", "min_incidents": min_count, "grid_m": grid_m,
         "note": (f"Counts on the force's {grid_m:g} m grid for one whole period; squares with "
                  f"fewer than {min_count} incidents are left out; a priority's count is held "
-                 f"back (null) when it is under {min_count}, with others where needed so that "
-                 "none can be worked out from the rest; hotspots are groups of touching squares "
+                 f"back (null) when it is under {min_count}, and where the small counts of a "
+                 "square could be worked out from the rest, all its priorities are held back "
+                 "(only its total is shown); hotspots are groups of touching squares "
                  f"among the busiest, which together hold {HOT_SHARE:.0%} of the published "
                  "incidents, and their counts are sums of the squares' published counts; no incident "
                  "positions, times or text; products never overlap in time and never change"),
@@ -389,6 +390,5 @@ def _metadata(document: dict[str, Any], group: str | None) -> dict[str, Any]:
                                         "min_count", "groups")}
     if group is not None:
         product["priority"] = group
-    return {"product": product, "data_version": document["data_version"],
-            "generated_at": document["published_at"], "timezone": document["timezone"],
+    return {"product": product, "generated_at": document["published_at"], "timezone": document["timezone"],
             "privacy": document["privacy"], "attribution": document["attribution"]}

@@ -19,11 +19,19 @@ Primary suppression
 Complementary suppression
     In a published square the held-back groups add up to the total minus the groups shown: so
     one held-back group alone would be given away by subtraction. A square's breakdown is
-    therefore published only when what it holds back is **nothing** (the held-back groups are
-    all zero) or **at least ``min_count`` incidents over at least two groups** that are not
-    all at ``min_count - 1``; otherwise the smallest group still shown is held back as well,
-    until that is so (at worst only the total is shown). Nothing else in a product is a count
-    of its own: a hotspot's counts are sums of the squares' published counts.
+    therefore shown only when the small groups alone can be held back safely: they hold
+    **nothing** (all zero), or **at least ``min_count`` incidents over at least two groups**,
+    and not ``min_count - 1`` in each. Otherwise *every* group of the square is held back and
+    only its total is shown. Holding back more than the small groups but not all of them (the
+    smallest group still shown, say) would tell an attacker who knows the rule that the extra
+    group is at most the smallest one shown, which can pin a held-back count exactly (a
+    square 47 = 21 + 8 + 7 + two held back: 11 over two groups, one of them at most 4 and the
+    other at most 7, so 4 and 7). With this rule a held-back group is either one of the small
+    ones, all of which are known to be under ``min_count`` and which add up to a number at
+    least two ways, or one of a square showing nothing but its total; no held-back count can
+    be worked out, whatever the attacker knows of the rule (a test replays every way a
+    square's counts could have been to check it). Nothing else in a product is a count of its
+    own: a hotspot's counts are sums of the squares' published counts.
 
 Hotspots of squares
     A group's hotspots are made of its busiest published squares: those whose count of the
@@ -142,40 +150,30 @@ def suppress(grid: GridCounts, min_count: int) -> GridCounts:
     k = int(min_count)
     keep = grid.counts[:, 0] >= k
     ij = grid.ij[keep].copy()
-    true = grid.counts[keep]
-    groups = true[:, 1:]
+    out = grid.counts[keep].copy()
+    groups = out[:, 1:]
     held = groups < k
-    n_groups = groups.shape[1]
-    while True:
-        m = held.sum(axis=1)
-        rest = np.where(held, groups, 0).sum(axis=1)  # what the held-back groups hold
-        unsafe = _leaks(m, rest, k)
-        movable = np.flatnonzero(unsafe & (m < n_groups))
-        if not movable.size:
-            break
-        # hold back the smallest group still shown (ties: the first group)
-        shown = np.where(held, np.iinfo(np.int64).max, groups)
-        held[movable, np.argmin(shown[movable], axis=1)] = True
-    # every group held back and still given away (each at min_count - 1): the square goes
-    safe = ~unsafe
-    out = true.copy()
-    out[:, 1:][held] = HELD_BACK
-    return GridCounts(ij[safe], out[safe], grid.cell_size_m)
+    m = held.sum(axis=1)
+    rest = np.where(held, groups, 0).sum(axis=1)  # what the small groups hold
+    held[_leaks(m, rest, k)] = True  # the small groups cannot go alone: only the total shows
+    groups[held] = HELD_BACK
+    return GridCounts(ij, out, grid.cell_size_m)
 
 
 def _leaks(m: np.ndarray, rest: np.ndarray, k: int) -> np.ndarray:
-    """Whether ``m`` held-back groups holding ``rest`` incidents give something away."""
+    """Whether ``m`` held-back groups, all under ``k``, holding ``rest`` incidents give one
+    away: one alone, a remainder under ``k``, or every one at ``k - 1``."""
     return (m > 0) & (rest > 0) & ((m < 2) | (rest < k) | (rest == m * (k - 1)))
 
 
 def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
-    """Indices of squares whose published row gives a held-back group away, or shows a count
-    under ``min_count``: empty for a table made by :func:`suppress`.
+    """Indices of squares whose published row breaks the rule of :func:`suppress`: empty for a
+    table it made.
 
-    The check an attacker would make: in a square, the held-back groups add up to the total
-    minus the groups shown; one held-back group alone is then known exactly, as is every group
-    when they add up to nothing but ``min_count - 1`` each; a remainder from 1 to
-    ``min_count - 1`` is itself a small count.
+    A row is sound when its total and every count shown are at least ``min_count``, and either
+    no group is shown (only the total), or what the held-back groups hold (the total minus the
+    groups shown) is nothing, or is from ``min_count`` to less than ``min_count - 1`` times
+    their number over at least two groups: then no held-back count can be worked out.
     """
     k = int(min_count)
     total = published.counts[:, 0]
@@ -184,7 +182,8 @@ def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
     shown_small = (~held & (groups < k)).any(axis=1) | (total < k)
     m = held.sum(axis=1)
     rest = total - np.where(held, 0, groups).sum(axis=1)
-    leaks = _leaks(m, rest, k)
+    only_total = m == groups.shape[1]
+    leaks = ~only_total & (_leaks(m, rest, k) | (rest > m * (k - 1)))
     return np.flatnonzero(shown_small | leaks | (rest < 0) | ((m == 0) & (rest != 0)))
 
 

@@ -9,13 +9,17 @@ from fastapi.responses import JSONResponse
 
 from api.deps import StoreDep, TaxonomyDep
 from api.schemas import Health
+from geodata.errors import GeodataError
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def health(request: Request) -> JSONResponse:
-    """Whether the service and its store are up, with the version and data version.
+    """Whether the service and its store are up, and the version; what the store holds (its
+    counts, data version, layers) only for staff (an analyst's or admin's key or session):
+    live counts, read before and after an upload, would tell anyone how many incidents it
+    held, and so how many a published product holds back.
 
     Answers 503 (with Retry-After) when the store cannot be reached.
     """
@@ -29,6 +33,8 @@ def health(request: Request) -> JSONResponse:
             store = None
     part = store.health() if store is not None else {"ok": False, "error": "store unavailable"}
     ok = bool(part.get("ok"))
+    if not _staff(request, store):
+        part = {k: part[k] for k in ("ok", "kind", "error") if k in part}
     body = {"status": "ok" if ok else "degraded", "version": version(),
             "demo": bool(request.app.state.demo), "store": part}
     return JSONResponse(body, status_code=200 if ok else 503,
@@ -45,3 +51,18 @@ def taxonomy(tax: TaxonomyDep) -> dict[str, Any]:
 def ingests(store: StoreDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The most recent ingests, newest first."""
     return store.ingests(limit)
+
+
+def _staff(request: Request, store: Any) -> bool:
+    """Whether the caller shows an analyst's or admin's key or session (/health is open to
+    all, so the gate has not looked)."""
+    from api.access import STAFF, principal
+    from api.gate import has_credentials
+
+    if store is None or not has_credentials(request):
+        return False
+    try:
+        who = principal(request, store)
+    except GeodataError:  # a store that fails here is reported as such above
+        return False
+    return who is not None and who.role in STAFF

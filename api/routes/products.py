@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import STAFF
 from api.analysis import ATTRIBUTION, ParameterError
 from api.csrf import session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
@@ -119,9 +120,14 @@ async def create_product(body: PublishIn, store: StoreDep, taxonomy: TaxonomyDep
 
 
 @router.get("/v1/products")
-def list_products(store: StoreDep, limit: int = Query(120, ge=1, le=500)) -> list[dict[str, Any]]:
-    """The published products, latest period first (what each holds, not the products)."""
-    return [_listing(r) for r in store.list_products(KIND, limit)]
+def list_products(request: Request, store: StoreDep,
+                  limit: int = Query(120, ge=1, le=500)) -> list[dict[str, Any]]:
+    """The published products, latest period first (what each holds, not the products; the
+    store's data version at publication for staff only)."""
+    who = getattr(request.state, "principal", None)
+    staff = who is not None and who.role in STAFF
+    return [_listing(r if staff else {k: v for k, v in r.items() if k != "data_version"})
+            for r in store.list_products(KIND, limit)]
 
 
 @router.get("/v1/products/{period}", responses={

@@ -233,7 +233,8 @@ def test_publishing_rules(served) -> None:
         assert r.status_code == 403
     assert _publish(c, keys, "2024-Q1").status_code == 201
     listed = c.get("/v1/products", headers=_as(keys, "partner")).json()
-    assert [p["period"] for p in listed] == ["2024-Q1"]
+    assert [p["period"] for p in listed] == ["2024-Q1"] and "data_version" not in listed[0]
+    assert c.get("/v1/products", headers=_as(keys, "analyst")).json()[0]["data_version"]
     assert listed[0]["summary"]["months"] == ["2024-01", "2024-02", "2024-03"]
     assert c.get("/v1/products/2024-02", headers=_as(keys, "partner")).status_code == 404
     assert c.get("/v1/hotspots", params={"period": "2024-02"},
@@ -283,3 +284,14 @@ def test_a_partner_signs_in_to_the_products_page_and_out(served) -> None:
         assert out.status_code == 303
         assert browser.get("/products", headers={"Accept": "text/html"},
                            follow_redirects=False).status_code == 303  # to the sign-in page
+
+
+def test_health_tells_counts_to_staff_only(served) -> None:
+    """Live counts read before and after an upload would say how many incidents it held, and
+    so how many a product holds back."""
+    c, _store, keys = served
+    for role in (None, "partner"):
+        body = c.get("/health", headers=_as(keys, role) if role else {}).json()
+        assert body["status"] == "ok" and set(body["store"]) <= {"ok", "kind"}, role
+    staff = c.get("/health", headers=_as(keys, "analyst")).json()["store"]
+    assert staff["incidents"] > 1000 and staff["data_version"]

@@ -129,13 +129,18 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
                 time.sleep(0.3)
         health = json.loads(body)
         assert status == 200 and health["demo"] is True
+        assert "incidents" not in health["store"]  # counts for staff only
+        serving = json.loads(proc.stdout.readline())["serving"] if proc.stdout else {}
+        status, body = _get(urllib.request.Request(
+            f"http://127.0.0.1:{port}/health",
+            headers={"Authorization": f"Bearer {serving['keys']['analyst']}"}))
+        health = json.loads(body)
         assert health["store"]["incidents"] > 45_000
         assert len(health["store"]["layers"]) == 7  # with the roads
         status, page = _get(f"http://127.0.0.1:{port}/docs")
         assert status == 200 and b"/static/docs/swagger-ui-bundle.js" in page
         status, js = _get(f"http://127.0.0.1:{port}/static/docs/swagger-ui-bundle.js")
         assert status == 200 and len(js) > 100_000
-        serving = json.loads(proc.stdout.readline())["serving"] if proc.stdout else {}
         assert serving["login"] == f"http://127.0.0.1:{port}/login"
         assert set(serving["keys"]) == {"admin", "analyst", "rural_team", "partner"}
         kept = tmp_path / "data" / "demo-keys.json"
