@@ -126,7 +126,8 @@ class HotspotQuery:
         None, ge=BOUNDS["background_m"].floor, le=BOUNDS["background_m"].ceiling,
         description="DBSCAN auto: background square, metres (default 2000); "
         f"{BOUNDS['background_m'].describe()}.")
-    alpha: float | None = Query(None, gt=0, lt=1, description="DBSCAN auto: false-core chance.")
+    alpha: float | None = Query(None, ge=1e-6, lt=1, description="DBSCAN auto: false-core "
+                                "chance, from 1e-6 (one in a million) to under 1.")
     engine: Literal["numpy", "postgis"] | None = Query(
         None, description="DBSCAN: where it runs: numpy (default, the faster) or postgis "
         "(ST_ClusterDBSCAN in the database; PostGIS store, whole-number min_samples).")

@@ -72,6 +72,7 @@ def test_the_attack_url_is_422_naming_eps_m_before_any_work(demo) -> None:
                         ("/v1/density?cell_size_m=0.5", "cell_size_m"),
                         ("/v1/hotspots?method=kde&cell_size_m=1", "cell_size_m"),
                         ("/v1/hotspots?buffer_m=5000", "buffer_m"),
+                        ("/v1/hotspots?alpha=5e-324", "alpha"),  # underflowed to a 500
                         ("/v1/hotspots/map?eps_m=0.001", "eps_m")):
         r = c.get(path)
         assert r.status_code == 422 and r.json()["field"] == field, (path, r.text)

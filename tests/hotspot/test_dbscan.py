@@ -122,6 +122,7 @@ def test_empty_and_single_point():
         ({"weight_by": "harm"}, "weight_by"),
         ({"background_m": 100}, "background_m must be at least twice eps_m"),
         ({"alpha": 2}, "alpha"),
+        ({"alpha": 5e-324}, "alpha must be from 1e-12"),
     ],
 )
 def test_bad_parameters_are_named(kwargs: dict, message: str):
