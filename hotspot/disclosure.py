@@ -46,6 +46,9 @@ be subtracted from another either: that is the whole of the differencing defence
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +188,71 @@ def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
     only_total = m == groups.shape[1]
     leaks = ~only_total & (_leaks(m, rest, k) | (rest > m * (k - 1)))
     return np.flatnonzero(shown_small | leaks | (rest < 0) | ((m == 0) & (rest != 0)))
+
+
+Rule = Callable[[GridCounts, int], GridCounts]
+"""A suppression rule: the true table and ``min_count`` in, the published table out."""
+
+
+def worked_out(published: GridCounts, min_count: int, *, rule: Rule = suppress,
+               max_ways: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """The attack of someone who knows the ``rule``: which published squares give a held-back
+    count away.
+
+    For each square with something held back, every way the held-back groups could split what
+    they hold (the total minus the groups shown) is run through ``rule``; the ways that give
+    the same published row are the ones the attacker cannot tell apart. A held-back count
+    that is the same non-zero number in all of them is worked out.
+
+    Returns
+    -------
+    (worked_out, not_tried)
+        Indices of squares that give a count away, and of squares with more than
+        ``max_ways`` ways to try (left out, so that a caller can say so).
+
+    Raises
+    ------
+    ValueError
+        If a published row is not one the ``rule`` makes from any of its ways.
+    """
+    found: list[int] = []
+    skipped: list[int] = []
+    for n, row in enumerate(published.counts):
+        groups = row[1:]
+        held = np.flatnonzero(groups == HELD_BACK)
+        if not held.size:
+            continue
+        rest = int(row[0] - groups[groups != HELD_BACK].sum())
+        if math.comb(rest + held.size - 1, held.size - 1) > max_ways:
+            skipped.append(n)
+            continue
+        ways = np.repeat(groups[None, :], 1, axis=0)
+        if held.size > 1:
+            splits = _splits(rest, held.size)
+            ways = np.repeat(groups[None, :], len(splits), axis=0)
+            ways[:, held] = splits
+        else:
+            ways[:, held] = rest
+        candidates = GridCounts(np.zeros((len(ways), 2), np.int64),
+                                np.column_stack([ways.sum(axis=1), ways]), published.cell_size_m)
+        replayed = rule(candidates, min_count)
+        same = ((replayed.counts == row).all(axis=1) if len(replayed) == len(ways)
+                else np.zeros(len(ways), dtype=bool))
+        if not same.any():
+            raise ValueError(f"square {n}: the published row is not one the rule makes")
+        possible = ways[same][:, held]
+        if ((possible == possible[:1]).all(axis=0) & (possible[0] > 0)).any():
+            found.append(n)
+    return np.array(found, dtype=np.int64), np.array(skipped, dtype=np.int64)
+
+
+def _splits(total: int, parts: int) -> np.ndarray:
+    """Every way of splitting ``total`` into ``parts`` whole numbers >= 0, one per row."""
+    cuts = np.array(list(itertools.combinations(range(total + parts - 1), parts - 1)),
+                    dtype=np.int64).reshape(-1, parts - 1)
+    edges = np.column_stack([np.full(len(cuts), -1), cuts,
+                             np.full(len(cuts), total + parts - 1)])
+    return np.diff(edges, axis=1) - 1
 
 
 def hot_threshold(values: np.ndarray, share: float = 0.5) -> int:
