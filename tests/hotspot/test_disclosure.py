@@ -8,22 +8,21 @@ kept; no held-back count may come out the same non-zero number in all of them.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
+from bench.products import smallest_shown_too
 from hotspot.disclosure import (
     HELD_BACK,
     GridCounts,
+    Rule,
     disclosed,
     grid_counts,
     hot_threshold,
-    Rule,
     square_hotspots,
     suppress,
     worked_out,
 )
-from bench.products import smallest_shown_too
 from hotspot.errors import InvalidParameter
 
 K = 5
