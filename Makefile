@@ -67,6 +67,7 @@ bench: $(STAMP) postgres browser
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.postgis
 	$(BIN)/python -m bench.patrol
+	$(BIN)/python -m bench.products
 	$(BIN)/python -m bench.load
 
 clean:
