@@ -169,6 +169,9 @@ def serve(
                             "demo": demo, "incidents": store.count()}
     if demo:
         info["keys"] = _demo_keys(store, settings.data_dir)
+        from api.products import KIND
+
+        info["products"] = len(store.list_products(KIND))
         info["login"] = f"{scheme}://{host}:{port}/login"
     if as_json:
         print(json.dumps({"serving": info}), flush=True)
@@ -182,6 +185,10 @@ def serve(
             out.print(f"  {info['keys']['admin']}", markup=False, highlight=False)
             out.print(f"  API: curl -H 'Authorization: Bearer {info['keys']['analyst']}' "
                       f"{info['url']}v1/hotspots", markup=False, highlight=False)
+            out.print(f"  Partners see only published products ({info['products']} demo months "
+                      f"published): sign in with the partner key, or curl -H 'Authorization: "
+                      f"Bearer {info['keys']['partner']}' {info['url']}v1/hotspots",
+                      markup=False, highlight=False)
         elif not store.list_keys():
             out.print("  No API keys yet: make the first with "
                       "hotspot keys create --name YOU --role admin")
