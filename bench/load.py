@@ -83,16 +83,7 @@ def _count(server: Server) -> int:
 
 
 def load(folder: Path, users: int, seconds: int) -> None:
-    from api.access import new_key
-    from geodata.demo import load_demo, write_demo
-    from geodata.stores import SQLiteStore
-
-    files = write_demo(folder / "demo-files")
-    db = folder / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, files)
-    keys = [new_key(store, name=f"load {i}", role="analyst")[0] for i in range(users)]
-    store.close()
+    db, keys = _demo_with_keys(folder, users)
     (folder / "keys.txt").write_text("\n".join(keys))
     server = start(folder, db, demo=True, tiles="none")
     try:
@@ -242,7 +233,7 @@ def _demo_with_keys(folder: Path, analysts: int) -> tuple[Path, list[str]]:
     db = folder / "demo.sqlite"
     store = SQLiteStore(db)
     load_demo(store, files)
-    keys = [new_key(store, name=f"attacker {i}", role="analyst")[0] for i in range(analysts)]
+    keys = [new_key(store, name=f"analyst {i}", role="analyst")[0] for i in range(analysts)]
     store.close()
     return db, keys
 

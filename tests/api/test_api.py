@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from geodata.demo import DemoFiles, load_demo
+from geodata.stores import SQLiteStore, Store
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
 LIMIT = 3 * 1024 * 1024
@@ -22,6 +23,16 @@ LIMIT = 3 * 1024 * 1024
 def settings_for(tmp_path: Path, **extra: object) -> Settings:
     return Settings(data_dir=tmp_path, database_url=str(tmp_path / "force.sqlite"),
                     max_upload_bytes=LIMIT, max_page_size=500, **extra)  # type: ignore[arg-type]
+
+
+@contextmanager
+def served_demo(store: Store, root: Path, demo_files: DemoFiles,
+                **settings: object) -> Iterator[TestClient]:
+    """A started TestClient serving ``store`` with the test demo loaded into it."""
+    load_demo(store, demo_files)
+    with TestClient(create_app(settings_for(root, **settings), store=store, demo=True)) as c:
+        yield c
+    store.close()
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from geodata.demo import load_demo
-from tests.api.test_api import settings_for
+from tests.api.test_api import served_demo
 from tests.conftest import STORE_KINDS, as_role, make_store
 
 COVERING = ["-180,-90,180,90", "-180,-89.9,180,90", "-20,40,10,70", "-9.01,49.75,2.01,61.01",
@@ -22,11 +20,8 @@ OUTSIDE = ["10,10,11,11", "-180,-90,-100,90", "-10,-60,2,-10", "3,49,179,62", "-
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
         demo_files) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("bbox-api")
-    store = make_store(request.param, root, request)
-    load_demo(store, demo_files)
-    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+    with served_demo(make_store(request.param, root, request), root, demo_files) as c:
         yield as_role(c)
-    store.close()
 
 
 def _matched(app: TestClient, **params: str) -> int:

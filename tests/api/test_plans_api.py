@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from geodata.demo import load_demo
-from tests.api.test_api import settings_for
+from tests.api.test_api import served_demo
 from tests.conftest import STORE_KINDS, as_role, make_store
 
 SHIFT = {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"}  # a Friday evening
@@ -25,11 +23,8 @@ BODY = {"name": "Friday lates", "shift": SHIFT, "rural_crime_team": {"vehicles":
 def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
         demo_files) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("plans-api")
-    store = make_store(request.param, root, request)
-    load_demo(store, demo_files)
-    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+    with served_demo(make_store(request.param, root, request), root, demo_files) as c:
         yield as_role(c)
-    store.close()
 
 
 @pytest.fixture(scope="module")
