@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.errors import quoted
 from geodata.layers import (
     BUILT_UP_AREAS,
     FORCE_BOUNDARY,
@@ -149,7 +150,7 @@ def town_bbox(store: Store, name: str, margin_m: float = 500.0) -> tuple[float, 
             minx, miny, maxx, maxy = union.bounds
             return (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
     choices = ", ".join(sorted(set(known))[:30]) or "none (no town layers are loaded)"
-    raise ParameterError(f"no town called {name!r}; towns are {choices}", "town")
+    raise ParameterError(f"no town called {quoted(name)}; towns are {choices}", "town")
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class Selection:
             unknown = sorted(set(cats) - set(taxonomy.categories))
             if unknown:
                 raise ParameterError(
-                    f"unknown category {', '.join(unknown)}; categories are "
+                    f"unknown category {', '.join(quoted(u) for u in unknown[:5])}; categories are "
                     f"{', '.join(sorted(taxonomy.categories))}", "category"
                 )
         if self.priority:

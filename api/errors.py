@@ -131,13 +131,32 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
 """Exception class, HTTP status, error code: the first matching row wins."""
 
 
+def clipped(value: object, limit: int = 60) -> str:
+    """A value the caller sent, cut to ``limit`` characters for a message or a field's name (an
+    answer names what was wrong; it never sends a body back)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """:func:`clipped`, quoted."""
+    return repr(clipped(value, limit))
+
+
+MESSAGE_LIMIT = 2_000
+"""Longest ``detail`` (and, at a tenth of it, ``field``) an error answer carries, characters:
+the last guard against an answer that repeats what was sent."""
+
+
 def _answer(status: int, code: str, message: str, field: str | None = None, *,
             retry_after_s: float | None = None) -> JSONResponse:
     """The error body every error shares; 503s (and whoever gives ``retry_after_s``) say when
     to try again."""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     body: dict[str, object] = {"detail": message, "error": code}
     if field:
-        body["field"] = field
+        body["field"] = str(_short(field, MESSAGE_LIMIT // 10))
     if retry_after_s is None and status == 503:
         retry_after_s = RETRY_AFTER_S
     headers = ({"Retry-After": str(max(1, math.ceil(retry_after_s)))}

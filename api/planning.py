@@ -18,7 +18,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from pyproj import Transformer
 
-from api.errors import BadRequest
+from api.errors import BadRequest, clipped, quoted
 from geodata.coords import WGS84
 from geodata.layers import FORCE_BOUNDARY, PATROL_BASES, ROADS, TOWN_CENTRES
 from geodata.stores import Store
@@ -118,7 +118,7 @@ def _base_named(bases: gpd.GeoDataFrame | None, name: str, field: str,
                                  f"this one", field=field)
             return Base(str(row.name), float(row.geometry.x), float(row.geometry.y))
     names = ", ".join(sorted(str(n) for n in bases["name"])) or "none"
-    raise BadRequest(f"no patrol base called {name!r}; bases are {names}", field=field)
+    raise BadRequest(f"no patrol base called {quoted(name)}; bases are {names}", field=field)
 
 
 def _rural_base(store: Store, given: str | PointIn | None) -> Base:
@@ -142,7 +142,7 @@ def _rural_base(store: Store, given: str | PointIn | None) -> Base:
 def _town_bases(store: Store, request: PlanRequest) -> dict[str, Base]:
     bases = _bases(store)
     teams = ("town_centre", "both")
-    out = {town: _base_named(bases, name, f"town_bases.{town}", teams)
+    out = {town: _base_named(bases, name, f"town_bases.{clipped(town, 40)}", teams)
            for town, name in request.town_bases.items()}
     centres = store.get_layer(TOWN_CENTRES)
     if bases is None or centres is None:

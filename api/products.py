@@ -19,7 +19,9 @@ method parameter) can be asked twice and subtracted. They read *published produc
   busiest published squares (those holding half its published incidents), ranked by their
   sum; every number in a product is a published square count or a sum of them; no incident
   time, text or position (shapes are unions of grid squares);
-- **the same bytes for everyone**: the document is stored as the text that is served.
+- **the same bytes for everyone**: the document is made once, stored, and every answer is
+  made from it the same way (it holds nothing a partner does not see; the store's data
+  version at publication is kept beside it, for staff).
 
 The documents are made here (the composition of the store, the taxonomy, the layers and
 :mod:`hotspot.disclosure`); :mod:`api.routes.products` and the partner branch of
@@ -28,7 +30,6 @@ The documents are made here (the composition of the store, the taxonomy, the lay
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -193,18 +194,16 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
     if disclosed(table, min_count).size:  # suppress() guarantees it; never publish otherwise
         raise RuntimeError("the product would disclose a held-back count")
     document = _document(store, taxonomy, period, table, groups, min_count=min_count,
-                         data_version=cols.data_version, published_at=now)
+                         published_at=now)
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     summary = {"squares": len(table), "grid_m": grid_m, "min_count": min_count,
-               "hotspots": len(document["hotspots"][ALL]), "months": list(period.months),
-               "sha256": hashlib.sha256(text.encode()).hexdigest()}
+               "hotspots": len(document["hotspots"][ALL]), "months": list(period.months)}
     return store.add_product(KIND, period.key, start=period.start, end=period.end,
                              data_version=cols.data_version, summary=summary, document=text)
 
 
 def _document(store: Store, taxonomy: Taxonomy, period: Period, table: GridCounts,
-              groups: list[str], *, min_count: int, data_version: str,
-              published_at: datetime) -> dict[str, Any]:
+              groups: list[str], *, min_count: int, published_at: datetime) -> dict[str, Any]:
     bounds = table.bounds()
     squares = shapely.box(bounds[:, 0], bounds[:, 1], bounds[:, 2], bounds[:, 3])
     wgs = gpd.GeoSeries(squares, crs=store.crs).to_crs("EPSG:4326")
@@ -218,7 +217,6 @@ def _document(store: Store, taxonomy: Taxonomy, period: Period, table: GridCount
         "period": period.key,
         "months": list(period.months),
         "published_at": published_at.isoformat(timespec="seconds"),
-        "data_version": data_version,
         "timezone": store.timezone,
         "grid": {"crs": store.crs, "size_m": table.cell_size_m, "origin": [0, 0]},
         "min_count": min_count,

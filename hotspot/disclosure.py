@@ -21,7 +21,8 @@ Complementary suppression
     one held-back group alone would be given away by subtraction. A square's breakdown is
     therefore shown only when the small groups alone can be held back safely: they hold
     **nothing** (all zero), or **at least ``min_count`` incidents over at least two groups**,
-    and not ``min_count - 1`` in each. Otherwise *every* group of the square is held back and
+    and not ``min_count - 1`` in each of them or of fewer of them (a group that is always
+    empty would leave the others pinned). Otherwise *every* group of the square is held back and
     only its total is shown. Holding back more than the small groups but not all of them (the
     smallest group still shown, say) would tell an attacker who knows the rule that the extra
     group is at most the smallest one shown, which can pin a held-back count exactly (a
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,8 +166,11 @@ def suppress(grid: GridCounts, min_count: int) -> GridCounts:
 
 def _leaks(m: np.ndarray, rest: np.ndarray, k: int) -> np.ndarray:
     """Whether ``m`` held-back groups, all under ``k``, holding ``rest`` incidents give one
-    away: one alone, a remainder under ``k``, or every one at ``k - 1``."""
-    return (m > 0) & (rest > 0) & ((m < 2) | (rest < k) | (rest == m * (k - 1)))
+    away: one alone, a remainder under ``k``, or ``k - 1`` in each of ``m`` of them or of
+    fewer (someone who knows that some groups are always empty, a priority with no category
+    say, counts only the others: 8 over three groups, one of them always empty, is 4 + 4)."""
+    at_most = (rest % (k - 1) == 0) & (rest // (k - 1) <= m) if k > 1 else np.ones_like(m, bool)
+    return (m > 0) & (rest > 0) & ((m < 2) | (rest < k) | at_most)
 
 
 def disclosed(published: GridCounts, min_count: int) -> np.ndarray:
@@ -195,14 +199,15 @@ Rule = Callable[[GridCounts, int], GridCounts]
 
 
 def worked_out(published: GridCounts, min_count: int, *, rule: Rule = suppress,
-               max_ways: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+               max_ways: int = 200_000, empty: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The attack of someone who knows the ``rule``: which published squares give a held-back
     count away.
 
     For each square with something held back, every way the held-back groups could split what
     they hold (the total minus the groups shown) is run through ``rule``; the ways that give
     the same published row are the ones the attacker cannot tell apart. A held-back count
-    that is the same non-zero number in all of them is worked out.
+    that is the same non-zero number in all of them is worked out. ``empty`` names groups
+    (0 = the first after the total) the attacker knows hold nothing.
 
     Returns
     -------
@@ -240,6 +245,8 @@ def worked_out(published: GridCounts, min_count: int, *, rule: Rule = suppress,
                 else np.zeros(len(ways), dtype=bool))
         if not same.any():
             raise ValueError(f"square {n}: the published row is not one the rule makes")
+        if empty:
+            same &= (ways[:, list(empty)] == 0).all(axis=1)
         possible = ways[same][:, held]
         if ((possible == possible[:1]).all(axis=0) & (possible[0] > 0)).any():
             found.append(n)

@@ -601,7 +601,7 @@ def plan_patrols(
     unknown = [t for t in town_officers if t.casefold() not in places]
     if unknown and len(cand):
         raise InvalidParameter(
-            f"no town-centre hotspot in {unknown[0]!r}; the towns with town-centre hotspots are: "
+            f"no town-centre hotspot in {unknown[0][:60]!r}; the towns with town-centre hotspots are: "
             + (", ".join(sorted(places.values())) or "none"))
     rng = np.random.default_rng([options.seed, shift.start.toordinal(), shift.start.hour])
     peaks = [peak_slots(p, options.peak_threshold, options.min_profile) for p in cand.profile]

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 
 from api.analysis import ATTRIBUTION, tile_url
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
-from api.errors import BadRequest
+from api.errors import BadRequest, clipped
 from api.planning import PlanRequest, make_plan
 from api.routes.hotspots import HotspotQuery, computed_hotspots
 from geodata.layers import HERITAGE_SITES
@@ -58,7 +58,7 @@ def _hotspot_query(values: dict[str, Any]) -> HotspotQuery:
         model = HotspotSelection.model_validate(values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
+        where = ".".join(clipped(p, 40) for p in err["loc"])
         raise BadRequest(f"hotspots.{where}: {err['msg']}", field=f"hotspots.{where}") from None
     return HotspotQuery(**model.model_dump())
 

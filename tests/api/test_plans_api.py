@@ -169,3 +169,19 @@ def test_briefing_escapes_data_text(tmp_path: Path) -> None:
                                   "start": "2024-06-14T16:00", "departure": "2024-06-14T16:00"}]}]}
     html = briefing_page(doc)
     assert "<script>alert" not in html and "<img onerror" not in html
+
+
+def test_errors_name_what_was_sent_without_sending_it_back(app: TestClient) -> None:
+    """A 422 says which value was wrong, cut short: never the body (or a long value) back."""
+    long = "x" * 20_000
+    answers = [
+        app.post("/v1/patrol-plans", json={**BODY, "hotspots": {long: 1}}),
+        app.post("/v1/patrol-plans", json={**BODY, "town_bases": {long: "nowhere"}}),
+        app.post("/v1/patrol-plans", json={**BODY, "town_centre_officers": {long: 1}}),
+        app.post("/v1/patrol-plans", json={**BODY, "hotspots": {"category": long}}),
+        app.get("/v1/hotspots", params={"category": ",".join([long[:5000]] * 3)}),
+    ]
+    for r in answers:
+        assert r.status_code == 422, r.text[:300]
+        assert len(r.content) < 3_000 and "x" * 100 not in r.text, r.text[:300]
+        assert r.json()["detail"] and r.json().get("field")

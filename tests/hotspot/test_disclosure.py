@@ -54,6 +54,7 @@ def test_grid_counts_by_square_and_group() -> None:
     ([9, 1, 0, 0], [None, None, None, None]),
     ([6, 7, 0, 0], [6, 7, None, None]),
     ([7, 21, 8, 7, 4], [None] * 5),              # 4 alone: holding back 7 too would tell
+    ([10, 4, 4, 0], [None] * 4),                 # 8 = 4 + 4 if the last group is always empty
 ])
 def test_complementary_suppression_cases(groups: list[int], shown: list[int | None]) -> None:
     out = suppress(_table([_row(groups)]), K)
@@ -136,3 +137,14 @@ def test_hot_threshold_keeps_the_busiest_squares_holding_the_share() -> None:
     assert hot_threshold(np.array([0, 0])) == 1 and hot_threshold(np.array([7]), 1.0) == 7
     with pytest.raises(InvalidParameter, match="share"):
         hot_threshold(np.array([1]), 0)
+
+
+def test_groups_known_to_be_empty_give_nothing_away() -> None:
+    """Someone who knows a group is always empty (a priority with no category) counts only the
+    others: a square 18 = 10 + 4 + 4 + (always 0) must not show 10 alone."""
+    rng = np.random.default_rng(11)
+    rows = [_row([*rng.poisson(rng.random(3) * 6).tolist(), 0]) for _ in range(600)]
+    out = suppress(_table(rows), K)
+    found, not_tried = worked_out(out, K, empty=[3], max_ways=2_000_000)
+    assert not_tried.size == 0 and found.tolist() == []
+    assert suppress(_table([_row([10, 4, 4, 0])]), K).counts[0].tolist() == [18] + [HELD_BACK] * 4

@@ -1,8 +1,8 @@
 -- PostGIS store, schema version 7: products published for partners (never changed).
 --
 -- A published product is the document partners read (counts on the force grid for one whole
--- month or quarter, small counts held back), kept as the exact JSON text that is served (text,
--- not jsonb, which would reorder its keys), so everyone who asks gets the same bytes. Products
+-- month or quarter, small counts held back), kept as the exact JSON text every answer is made
+-- from (text, not jsonb, which would reorder its keys), so everyone who asks gets the same bytes. Products
 -- of one kind never overlap in time (the store checks it under a lock when it adds one): no
 -- product can be subtracted from another. A trigger refuses to change or delete a product once
 -- it is published.

@@ -1,7 +1,7 @@
 -- Embedded store, schema version 5: products published for partners (never changed).
 --
 -- A published product is the document partners read (counts on the force grid for one whole
--- month or quarter, small counts held back), kept as the exact JSON text that is served, so
+-- month or quarter, small counts held back), kept as the exact JSON text every answer is made from, so
 -- everyone who asks gets the same bytes. Products of one kind never overlap in time (the store
 -- checks it when it adds one): no product can be subtracted from another. Triggers refuse to
 -- change or delete a product once it is published.
