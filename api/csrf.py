@@ -12,9 +12,10 @@ DELETE) that is authenticated by the session cookie needs both:
    when there is no ``Origin`` or it is ``null``, ``Sec-Fetch-Site: same-origin``; a
    ``Sec-Fetch-Site`` other than ``same-origin`` is refused, and so is a request with neither
    header (browsers send one or both on every POST). (The pages are served with
-   ``Referrer-Policy: no-referrer``, under which browsers send ``Origin: null`` on a form's
-   post, their own sign-in form's too; such a post passes on ``Sec-Fetch-Site`` alone, which a
-   page of another origin, or an opaque one, cannot make ``same-origin``.) And
+   ``Referrer-Policy: same-origin``, so a form's post keeps its real ``Origin``: under
+   ``no-referrer`` browsers send ``Origin: null`` and older ones, without ``Sec-Fetch-Site``,
+   could not sign in at all. A post with ``Origin: null`` still passes on ``Sec-Fetch-Site``
+   alone, which a page of another origin, or an opaque one, cannot make ``same-origin``.) And
 2. **a CSRF token** in the ``X-CSRF-Token`` header: the HMAC-SHA-256 of the session's id under
    the store's session secret. Sign-in sets it in a cookie the pages' scripts can read
    (``hotspot_csrf``: not ``HttpOnly``, ``SameSite=Strict``), and the pages send it back.

@@ -48,7 +48,7 @@ def test_a_change_with_the_session_needs_the_same_origin_and_the_token(signed_in
     assert _key(c, {"Sec-Fetch-Site": "same-site", "Origin": HERE, "X-CSRF-Token": token}) == 403
     assert _key(c, {"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": token}) == 201
     assert _key(c, {"Sec-Fetch-Site": "same-origin", "Origin": "null",
-                    "X-CSRF-Token": token}) == 201  # a form post under no-referrer
+                    "X-CSRF-Token": token}) == 201  # a form post from an opaque-origin-hiding browser
     r = c.post("/v1/keys", json={"name": "x", "role": "partner"}, headers={"Origin": ELSEWHERE})
     assert r.json()["error"] == "csrf_refused" and ELSEWHERE not in r.text
     made = c.post("/v1/keys", json={"name": "gone", "role": "partner"},

@@ -32,7 +32,7 @@ def test_every_response_has_the_headers(client: TestClient) -> None:
         r = client.get(path)
         assert r.headers["x-content-type-options"] == "nosniff", path
         assert r.headers["x-frame-options"] == "DENY"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
         csp = _csp(r.headers)
         assert "'unsafe-inline'" not in csp["script-src"] and "*" not in csp["script-src"]
         assert csp["object-src"] == "'none'" and csp["frame-ancestors"] == "'none'"
