@@ -61,6 +61,7 @@ class ResultCache:
         self.grace_s = grace_s
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._lock_users: dict[Hashable, int] = {}
         self._flights: dict[Hashable, _Flight] = {}
         self._stopping: set[_Flight] = set()
         """Computations asked to stop whose key a new computation has taken since."""
@@ -118,6 +119,7 @@ class ResultCache:
         if found:
             return value
         lock = self._locks.setdefault(key, asyncio.Lock())
+        self._lock_users[key] = self._lock_users.get(key, 0) + 1
         try:
             async with lock:
                 found, value = self._lookup(key)  # computed while this request waited
@@ -127,7 +129,11 @@ class ResultCache:
                 value = await run_in_threadpool(compute)
                 self._put(key, value)
         finally:
-            if not lock.locked():
+            # the lock goes once nobody holds or waits for it (a waiter woken but not yet
+            # running would otherwise find no lock, and a newcomer would compute again)
+            self._lock_users[key] -= 1
+            if not self._lock_users[key]:
+                del self._lock_users[key]
                 self._locks.pop(key, None)
         return value
 

@@ -105,7 +105,12 @@ async def create_plan(request: Request, body: Annotated[PlanRequest, Body()], st
     """
     q = _hotspot_query(body.hotspots)
     computed, version = await computed_hotspots(request, store, taxonomy, q)
-    plan = await run_in_threadpool(make_plan, store, taxonomy, body, computed.table)
+    # the routing search runs up to its time limit: it counts against the analysis budget
+    release = request.app.state.analysis_budget.admit(getattr(request.state, "principal", None))
+    try:
+        plan = await run_in_threadpool(make_plan, store, taxonomy, body, computed.table)
+    finally:
+        release()
     document = plan.to_dict()
     document["hotspot_parameters"] = computed.parameters
     document["attribution"] = ATTRIBUTION

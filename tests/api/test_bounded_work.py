@@ -235,3 +235,32 @@ def test_an_analysis_whose_client_hung_up_is_stopped(demo_db: Path, tmp_path: Pa
         server.should_exit = True
         thread.join(30)
         store.close()
+
+
+def test_contour_bands_and_plans_are_bounded_work_too(demo) -> None:
+    """Contour bands merge a square per cell (4 M cells: 40 s, 1.3 GB): over the cell limit a
+    422 naming cell_size_m; a plan's routing search counts against the analysis budget."""
+    c = demo(max_hotspot_cells=50_000)  # 100 m cells: 24,000 to merge; 25 m: 16 times as many
+    r = c.get("/v1/density", params={"format": "geojson", "cell_size_m": 25})
+    assert r.status_code == 422 and r.json()["field"] == "cell_size_m", r.text
+    assert "HOTSPOT_MAX_HOTSPOT_CELLS" in r.json()["detail"]
+    r = c.get("/v1/density", params={"format": "geojson", "cell_size_m": 100})
+    assert r.status_code == 200, r.text
+    busy = demo(analyses_at_once={"admin": 1, "analyst": 1})
+    assert busy.get("/v1/hotspots").status_code == 200  # the plan's selection, cached
+    budget = busy.app.state.analysis_budget
+    held = budget.admit(busy.app.state.store and _principal(busy))
+    try:
+        r = busy.post("/v1/patrol-plans", json=BODY)
+        assert r.status_code == 429 and r.json()["error"] == "analysis_budget"
+    finally:
+        held()
+    assert busy.post("/v1/patrol-plans", json=BODY).status_code == 201
+
+
+def _principal(client: TestClient) -> Any:
+    """The principal of a TestClient's key."""
+    from api.access import check_key
+
+    token = client.headers["Authorization"].split(" ", 1)[1]
+    return check_key(client.app.state.store, token)

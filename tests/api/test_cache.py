@@ -221,3 +221,29 @@ def test_the_budget_per_key_per_role_and_for_the_service() -> None:
         budget.admit(who("analyst", "a"))
     assert 0 < rate.value.retry_after_s <= 20
     budget.admit(who("analyst", "b"))()  # another key has its own minute
+
+
+def test_requests_for_a_result_too_large_to_keep_compute_one_at_a_time() -> None:
+    """get(): the key's lock stays while anyone holds or waits for it, so a result that is not
+    kept is not computed by several requests at once."""
+    async def scenario() -> None:
+        cache = ResultCache(10, max_bytes=1_000)
+        running, most = [0], [0]
+        guard = threading.Lock()
+
+        def compute() -> bytes:
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            threading.Event().wait(0.05)
+            with guard:
+                running[0] -= 1
+            return b"x" * 10_000  # over a quarter of the budget: served, not kept
+
+        first = [asyncio.ensure_future(cache.get("k", compute)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        later = [asyncio.ensure_future(cache.get("k", compute)) for _ in range(3)]
+        assert all(len(v) == 10_000 for v in await asyncio.gather(*first, *later))
+        assert most[0] == 1 and not cache._locks and not cache._lock_users
+
+    asyncio.run(scenario())
