@@ -30,13 +30,14 @@ th, td { text-align: left; padding: 0.45rem 0.6rem; border-bottom: 1px solid #d9
 th { background: #f0f4f8; font-weight: 600; white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 a { color: #0b3d91; }
-.links a { display: inline-block; margin: 0 0.6rem 0.3rem 0; min-height: 2rem; line-height: 2rem; }
+.links a { display: inline-block; margin: 0 0.6rem 0 0; min-height: 2.75rem; line-height: 2.75rem; }
+td.when { white-space: nowrap; }
 .note { background: #f0f4f8; border-left: 4px solid #0b3d91; padding: 0.6rem 0.9rem; }
 .empty { font-weight: 600; }
 footer { margin-top: 2.5rem; color: #52606d; font-size: 0.9rem; }
 form { display: inline; }
 button { font: inherit; background: none; border: 0; color: #0b3d91; text-decoration: underline;
-  cursor: pointer; padding: 0; }
+  cursor: pointer; padding: 0; min-height: 2.75rem; }
 </style></head><body>
 <h1>Published products</h1>
 <p class="lead">Crime counts for partners: each product covers one whole month or quarter, on the
@@ -48,21 +49,6 @@ name="csrf_token" value="{{ csrf }}">{% endif %}<button type="submit">Sign out</
 <p class="empty" role="status">Nothing has been published yet. The force publishes a product
 once a month or quarter is over and its data is in.</p>
 {% else %}
-<h2>Products</h2>
-<table>
-<thead><tr><th scope="col">Period</th><th scope="col">Published</th><th scope="col">Squares shown</th>
-<th scope="col">Hotspots</th><th scope="col">Download</th></tr></thead>
-<tbody>
-{% for p in products %}
-<tr><td>{{ p.period }}</td><td>{{ p.published_at[:10] }}</td>
-<td class="n">{{ "{:,}".format(p.summary.squares or 0) }}</td>
-<td class="n">{{ p.summary.hotspots or 0 }}</td>
-<td class="links"><a href="/v1/hotspots?period={{ p.period|urlencode }}&amp;format=csv">hotspots (CSV)</a>
-<a href="/v1/hotspots?period={{ p.period|urlencode }}">hotspots (GeoJSON)</a>
-<a href="/v1/products/{{ p.period|urlencode }}?format=csv">squares (CSV)</a>
-<a href="/v1/products/{{ p.period|urlencode }}">squares (GeoJSON)</a></td></tr>
-{% endfor %}
-</tbody></table>
 <h2>The busiest hotspots of {{ latest }}</h2>
 {% if not hotspots %}<p>No square of {{ latest }} had enough incidents to be shown.</p>{% else %}
 <table>
@@ -83,6 +69,21 @@ once a month or quarter is over and its data is in.</p>
 {% endfor %}
 </tbody></table>
 {% endif %}
+<h2>Products</h2>
+<table>
+<thead><tr><th scope="col">Period</th><th scope="col">Published</th><th scope="col">Squares shown</th>
+<th scope="col">Hotspots</th><th scope="col">Download</th></tr></thead>
+<tbody>
+{% for p in products %}
+<tr><td class="when">{{ p.period }}</td><td class="when">{{ p.published_at[:10] }}</td>
+<td class="n">{{ "{:,}".format(p.summary.squares or 0) }}</td>
+<td class="n">{{ p.summary.hotspots or 0 }}</td>
+<td class="links"><a href="/v1/hotspots?period={{ p.period|urlencode }}&amp;format=csv">hotspots (CSV)</a>
+<a href="/v1/hotspots?period={{ p.period|urlencode }}">hotspots (GeoJSON)</a>
+<a href="/v1/products/{{ p.period|urlencode }}?format=csv">squares (CSV)</a>
+<a href="/v1/products/{{ p.period|urlencode }}">squares (GeoJSON)</a></td></tr>
+{% endfor %}
+</tbody></table>
 {% endif %}
 <footer>{{ attribution }}</footer>
 </body></html>
