@@ -565,19 +565,12 @@ def publish(
     counts held back, and the hotspots made of its squares (never changed once published;
     products never overlap in time)."""
     from api.analysis import ParameterError
-    from api.products import parse_period
-    from api.products import publish as publish_product
-    from geodata.taxonomy import Taxonomy
 
     settings = _settings()
     url = database or settings.store_url()
     with _refusals(as_json):
-        store = _open(url)
         try:
-            record = publish_product(store, Taxonomy.load(settings.taxonomy_path),
-                                     parse_period(period, store.timezone),
-                                     grid_m=settings.partner_grid_m,
-                                     min_count=settings.partner_min_incidents)
+            record = _publish(_open(url), period, settings)
         except ParameterError as exc:
             raise _fail(str(exc), as_json) from None
     if as_json:
@@ -608,28 +601,28 @@ def products(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
                   f"squares  {s.get('hotspots', 0):>4} hotspots", markup=False)
 
 
-def _publish_demo(store: Any, months: list[str], settings: Settings) -> int:
-    """Publish the demo's months for the demo partner key (skipping any already published)."""
-    from api.analysis import ParameterError
-    from api.products import KIND, parse_period
-    from api.products import publish as publish_product
-    from geodata.errors import PublicationConflict
+def _publish(store: Any, period: str, settings: Settings) -> dict[str, Any]:
+    """Publish the product of ``period`` with the settings' grid and threshold (see
+    :func:`api.products.publish`, whose errors it raises)."""
+    from api.products import parse_period, publish
     from geodata.taxonomy import Taxonomy
 
-    taxonomy = Taxonomy.load(settings.taxonomy_path)
+    return publish(store, Taxonomy.load(settings.taxonomy_path),
+                   parse_period(period, store.timezone), grid_m=settings.partner_grid_m,
+                   min_count=settings.partner_min_incidents)
+
+
+def _publish_demo(store: Any, months: list[str], settings: Settings) -> None:
+    """Publish the demo's months for the demo partner key (skipping any already published)."""
+    from api.analysis import ParameterError
+    from api.products import KIND
+    from geodata.errors import PublicationConflict
+
     done = {r["period"] for r in store.list_products(KIND)}
-    made = 0
     for month in months:
-        if month in done:
-            continue
-        try:
-            publish_product(store, taxonomy, parse_period(month, store.timezone),
-                            grid_m=settings.partner_grid_m,
-                            min_count=settings.partner_min_incidents)
-            made += 1
-        except (ParameterError, PublicationConflict):
-            continue
-    return made
+        if month not in done:
+            with suppress(ParameterError, PublicationConflict):
+                _publish(store, month, settings)
 
 
 def _demo_keys(store: Any, folder: Path) -> dict[str, str]:

@@ -25,13 +25,13 @@ closes the connection (``Connection: close``). The route's own dependency
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
 import anyio.to_thread
 from fastapi import Request
 from fastapi.routing import APIRoute
-from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
@@ -196,7 +196,7 @@ async def _answer(app: Any, request: Request, exc: Exception) -> Response | None
     for cls in type(exc).__mro__:
         handler = handlers.get(cls)
         if handler is not None:
-            if is_async_callable(handler):
+            if inspect.iscoroutinefunction(handler):  # the error table's are all async
                 response: Response = await handler(request, exc)
             else:
                 response = await run_in_threadpool(handler, request, exc)

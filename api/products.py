@@ -159,6 +159,20 @@ def groups_of(taxonomy: Taxonomy) -> list[str]:
     return [ALL, *priorities, *([] if "other" in priorities else ["other"])]
 
 
+def priority_groups(categories: Any, taxonomy: Taxonomy) -> np.ndarray:
+    """Each incident's group index (0 = the first after :data:`ALL` in :func:`groups_of`): its
+    category's plan priority, ``other`` for a category the taxonomy does not know. One lookup a
+    category, then the categorical's codes (no Python loop over incidents)."""
+    groups = groups_of(taxonomy)
+    index = {g: i for i, g in enumerate(groups[1:])}
+    priority_of = {c.key: c.priority for c in taxonomy.categories.values()}
+    cats = pd.Categorical(categories)
+    other = index["other"]
+    lookup = np.array([*(index.get(priority_of.get(str(c), ""), other) for c in cats.categories),
+                       other], dtype=np.int64)
+    return lookup[np.asarray(cats.codes)]  # a missing category (code -1): the last, other
+
+
 def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
             min_count: int, now: datetime | None = None) -> dict[str, Any]:
     """Make the product of ``period`` from the store's incidents and publish it.
@@ -182,15 +196,8 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
         raise ParameterError(f"the store holds no incidents in {period.key}: load the period's "
                              "data first (a product is never changed once published)", "period")
     groups = groups_of(taxonomy)
-    priority_of = {c.key: c.priority for c in taxonomy.categories.values()}
-    index = {g: i for i, g in enumerate(groups[1:])}
-    other = index["other"]
-    cats = np.asarray(cols.category.astype(object), dtype=object)
-    group = np.array([index.get(priority_of.get(str(c), ""), other) for c in
-                      pd.unique(cats)], dtype=np.int64)
-    codes = pd.Categorical(cats, categories=pd.unique(cats)).codes
-    table = suppress(grid_counts(cols.xy, group[codes], n_groups=len(groups) - 1,
-                                 cell_size_m=grid_m), min_count)
+    table = suppress(grid_counts(cols.xy, priority_groups(cols.category, taxonomy),
+                                 n_groups=len(groups) - 1, cell_size_m=grid_m), min_count)
     if disclosed(table, min_count).size:  # suppress() guarantees it; never publish otherwise
         raise RuntimeError("the product would disclose a held-back count")
     document = _document(store, taxonomy, period, table, groups, min_count=min_count,

@@ -12,6 +12,7 @@ Run: ``python -m bench.products`` (``HOTSPOT_REAL_DATA`` names the real data fol
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -60,7 +61,7 @@ def _shown(table: GridCounts, incidents: int) -> tuple[int, int, int]:
 
 def main() -> None:
     """Print the two tables."""
-    from api.products import KIND, groups_of, parse_period, publish
+    from api.products import KIND, groups_of, parse_period, priority_groups, publish
     from geodata.ingest import ingest
     from geodata.readers import ReadOptions, open_reader
     from geodata.schema import IncidentFilter
@@ -69,8 +70,6 @@ def main() -> None:
 
     taxonomy = Taxonomy.load(None)
     groups = groups_of(taxonomy)
-    index = {g: i for i, g in enumerate(groups[1:])}
-    priority = {c.key: c.priority for c in taxonomy.categories.values()}
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteStore(Path(folder) / "essex.sqlite")
         options = ReadOptions(taxonomy=taxonomy, crs=store.crs, timezone=store.timezone)
@@ -85,8 +84,6 @@ def main() -> None:
             started = time.perf_counter()
             publish(store, taxonomy, period, grid_m=250.0, min_count=K)
             took = time.perf_counter() - started
-            import json
-
             found = store.product(KIND, month)
             assert found is not None
             doc = json.loads(found[1])
@@ -106,8 +103,7 @@ def main() -> None:
         for key in ("2018-01", "2018-Q1"):
             period = parse_period(key, store.timezone)
             cols = store.incidents(IncidentFilter(start=period.start, end=period.end))
-            group = np.array([index.get(priority.get(str(c), "other"), index["other"])
-                              for c in cols.category.astype(object)], dtype=np.int64)
+            group = priority_groups(cols.category, taxonomy)
             for grid_m in (250.0, 500.0):
                 table = grid_counts(cols.xy, group, n_groups=len(groups) - 1,
                                     cell_size_m=grid_m)

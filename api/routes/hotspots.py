@@ -43,8 +43,7 @@ from api.analysis import (
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.limits import BOUNDS, WorkLimits
-from api.products import parse_period
-from api.routes.products import partner_hotspots
+from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -329,10 +328,7 @@ async def hotspots(
     if period is not None:
         if q.from_ is not None or q.to is not None:
             raise BadRequest("give period, or from and to, not both", field="period")
-        try:
-            months = parse_period(period, store.timezone).months
-        except ParameterError as exc:
-            raise BadRequest(str(exc), field=exc.field) from None
+        months = period_of(period, store).months
         q.from_, q.to = months[0], months[-1]
     computed, version = await computed_hotspots(request, store, taxonomy, q)
     etag = _etag(version, q.key(), wants_csv)

@@ -60,7 +60,9 @@ def _listing(record: dict[str, Any]) -> dict[str, Any]:
         "hotspots_csv": f"/v1/hotspots?period={period}&format=csv"}}
 
 
-def _period(text: str, store: Store, field: str = "period") -> Period:
+def period_of(text: str, store: Store, field: str = "period") -> Period:
+    """The whole month or quarter ``text`` names, in the store's time zone; 422 naming
+    ``field`` for anything else."""
     try:
         return parse_period(text, store.timezone, field=field)
     except ParameterError as exc:
@@ -108,7 +110,7 @@ async def create_product(body: PublishIn, store: StoreDep, taxonomy: TaxonomyDep
     """Publish the partners' product of a whole month or quarter that has ended: counts on the
     force grid with small counts held back, and the hotspots made of its squares. A product is
     never changed, and products never overlap in time: publish once the period's data is in."""
-    period = _period(body.period, store)
+    period = period_of(body.period, store)
     try:
         record = await run_in_threadpool(
             publish, store, taxonomy, period, grid_m=settings.partner_grid_m,
@@ -139,7 +141,7 @@ def get_product(period: str, request: Request, store: StoreDep,
                     None, description="Instead of the Accept header.")) -> Response:
     """A published product's grid squares (WGS84 polygons) with their counts, in total and per
     priority (null: held back), as GeoJSON or CSV; the same bytes for everyone who asks."""
-    key = _period(period, store).key
+    key = period_of(period, store).key
     _record, document = _stored(store, key)
     if _wants_csv(request, format):
         return _served(request, squares_csv(document), "text/csv; charset=utf-8",
@@ -167,7 +169,7 @@ def partner_hotspots(request: Request, store: Store, taxonomy: Any, *, period: s
     if period is not None:
         if "from" in params or "to" in params:
             raise BadRequest("give period, or from and to, not both", field="period")
-        key = _period(period, store).key
+        key = period_of(period, store).key
     elif "from" in params or "to" in params:
         try:
             key = period_of_range(params.get("from"), params.get("to"), store.timezone).key
