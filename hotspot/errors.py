@@ -6,7 +6,12 @@ class HotspotError(Exception):
 
 
 class InvalidParameter(HotspotError, ValueError):
-    """Raised when a method parameter is out of range (eps <= 0, a grid too large...)."""
+    """Raised when a method parameter is out of range (eps <= 0, a grid too large...);
+    ``parameter`` names it when known (the API answers 422 naming it)."""
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class InvalidPoints(HotspotError, ValueError):
@@ -24,10 +29,9 @@ class WorkLimitExceeded(InvalidParameter):
 
     def __init__(self, message: str, *, found: int, limit: int, parameter: str,
                  kind: str) -> None:
-        super().__init__(message)
+        super().__init__(message, parameter)
         self.found = found
         self.limit = limit
-        self.parameter = parameter
         self.kind = kind
 
 
