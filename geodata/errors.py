@@ -21,6 +21,10 @@ class InvalidTaxonomy(GeodataError, ValueError):
     """Raised when the taxonomy data file is malformed."""
 
 
+class InvalidHarmTable(GeodataError, ValueError):
+    """Raised when a harm table file is malformed; the message names the file, row and column."""
+
+
 class InvalidMapping(GeodataError, ValueError):
     """Raised when a force-export column mapping names columns or formats that do not fit."""
 
