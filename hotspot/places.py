@@ -1,0 +1,472 @@
+"""Patrol-scale places: large hotspot areas split at their density peaks.
+
+A hotspot an officer can cover in one visit is no wider than about 250 m. KDE areas (a town
+centre, two cities joined by their suburbs) and DBSCAN chains are often far wider, so
+:func:`split_places` cuts each wide area into **places**:
+
+- **Width.** An area's width is its *diameter*, the largest distance between two of its points
+  (:func:`widest_extent_m`). An area no wider than ``max_place_m`` stays one place (its own
+  polygon). The diameter, not the longest side of the minimum rotated rectangle, because a
+  square 250 m on a side is 354 m across its diagonal: an officer walks the diagonal.
+- **Peaks.** A wider area is split greedily. The weight (harm or 1) of the area's incidents that
+  are in no place yet is smoothed on a grid of cells ``max_place_m / 20`` wide with a quartic
+  (biweight) kernel of radius ``max_place_m / 2 - 1.5 cells``: the density at a cell is the
+  centre-weighted weight a place centred there would hold. The densest cell inside the area and
+  at least ``max_place_m / 2`` from every earlier peak (ties: the north-most, then west-most)
+  is the next peak.
+- **Place.** The place is the area ∩ the disc of diameter ``max_place_m`` around the peak
+  (a 64-gon inscribed in the circle) minus the discs of the earlier places; it takes every
+  incident of the area inside that disc not taken already. Its incidents leave the density,
+  and the next peak is sought.
+- **Stop.** When no cell of the area has any weight left within reach, or the incidents left
+  are fewer than ``min_incidents``. Places holding fewer than ``min_incidents`` incidents are
+  dropped at the end (their incidents, like those in no place, get place -1 but stay counted in
+  their area); an area no wider than ``max_place_m`` with fewer is dropped too.
+
+So places are disjoint, each is no wider than ``max_place_m`` (it lies in a disc of that
+diameter), and each is centred on a density peak. Within an area, places come in the order
+they were made: the densest first. The greedy cover is the classic maximal-covering heuristic
+(Church and ReVelle 1974): each place is the one that, of those left, holds the most, with a
+kernel that prefers incidents near its centre to those on its rim.
+
+Cost: per area a grid of its bounding box in cells of ``max_place_m / 20`` (coarsened, up to
+``max_place_m / 8``, for very large areas), one smoothing pass, then per place a local update
+of a window of the grid and one pass over the area's incidents. The number of places is capped
+(``max_places``): a county-wide area at a tiny ``max_place_m`` raises
+:class:`~hotspot.errors.WorkLimitExceeded` instead of drawing tens of thousands of discs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy.signal import fftconvolve
+from scipy.spatial import cKDTree
+
+from hotspot.cancel import EVERY, ShouldStop, check
+from hotspot.errors import InvalidParameter, WorkLimitExceeded
+from hotspot.kde import _quartic
+from hotspot.points import check_crs
+
+MAX_PLACES = 10_000
+"""Most places one split may make by default."""
+MAX_PLACE_CELLS = 4_000_000
+"""Most grid cells for one area's density before its cells are coarsened."""
+CELLS_PER_PLACE = 20
+"""Grid cells across one place (``max_place_m / 20`` metres each)."""
+_DISC_SEGMENTS = 16  # quarter-circle segments of the disc polygon: a 64-gon
+_DIRECTIONS = 180  # directions sampled by widest_extent_m: within 0.004 % of the diameter
+_TIE = 1e-9  # relative: densities this close to the top are a tie, broken by position
+_INSIDE = 1 - 1e-9  # discs a hair inside their circle: round-off never makes one wider than d
+
+
+@dataclass
+class PlaceSplit:
+    """The outcome of :func:`split_places`.
+
+    Attributes
+    ----------
+    labels
+        (n,) place of each incident (row of :attr:`places`), -1 for none.
+    places
+        GeoDataFrame, one row per place, grouped by area, the densest first within an area:
+        ``cluster`` (place index 0..p-1), ``parent`` (area index, row of ``areas``),
+        ``peak_x``, ``peak_y`` (metres; the density peak the place is centred on, for an area
+        kept whole the densest cell inside it), ``peak_density`` (weight per km2 of the
+        smoothed density at the peak, when the place was made), ``incidents``, ``weight``,
+        ``width_m`` (its diameter), ``split`` (True when its area was split), ``geometry``.
+    areas
+        The input area table (a copy) with ``width_m`` (its diameter, metres) and ``places``
+        (how many places it holds) columns.
+    max_place_m
+        The width used, metres.
+    """
+
+    labels: np.ndarray
+    places: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    max_place_m: float
+
+
+def widest_extent_m(geoms: Any) -> np.ndarray:
+    """Diameter of each geometry: the largest distance between two of its points, in metres
+    (the units of its CRS), vectorised.
+
+    Computed as the largest width of the convex hull over 180 directions (a degree apart), so
+    it is never above the true diameter and at most 0.004 % below it. Empty or missing
+    geometries measure 0.
+
+    Parameters
+    ----------
+    geoms
+        A GeoSeries, a sequence or array of shapely geometries.
+
+    Returns
+    -------
+    numpy.ndarray
+        (k,) float64 metres.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> widest_extent_m([shapely.box(0, 0, 300, 400), shapely.Point(0, 0)]).round(3)
+    array([500.,   0.])
+    """
+    g = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    out = np.zeros(g.shape[0])
+    if g.shape[0] == 0:
+        return out
+    coords, index = shapely.get_coordinates(shapely.convex_hull(g), return_index=True)
+    if coords.shape[0] == 0:
+        return out
+    present, starts = np.unique(index, return_index=True)  # index comes sorted
+    centred = np.ascontiguousarray((coords - coords.mean(axis=0)).T)  # rounding: near 0
+    theta = np.arange(_DIRECTIONS) * (np.pi / _DIRECTIONS)
+    best = np.zeros(present.shape[0])
+    for block in np.array_split(theta, max(1, _DIRECTIONS // 30)):
+        proj = np.column_stack([np.cos(block), np.sin(block)]) @ centred  # (directions, points)
+        span = np.maximum.reduceat(proj, starts, axis=1) - np.minimum.reduceat(proj, starts, axis=1)
+        np.maximum(best, span.max(axis=0), out=best)
+    out[present] = best
+    return out
+
+
+def split_places(
+    xy: np.ndarray,
+    weights: np.ndarray | None,
+    area_labels: np.ndarray,
+    area_shapes: gpd.GeoDataFrame,
+    *,
+    max_place_m: float = 250.0,
+    min_incidents: int = 1,
+    max_places: int | None = MAX_PLACES,
+    crs: Any = None,
+    should_stop: ShouldStop | None = None,
+) -> PlaceSplit:
+    """Split hotspot areas wider than ``max_place_m`` into places at their density peaks
+    (the rule in the module docstring).
+
+    Parameters
+    ----------
+    xy
+        (n, 2) incident coordinates, metres in a projected CRS (EPSG:27700 for Great Britain).
+    weights
+        (n,) weight of each incident (harm), >= 0; None: 1 each. The density that places the
+        peaks is of weight; ``min_incidents`` counts incidents.
+    area_labels
+        (n,) area of each incident (row of ``area_shapes``), -1 for none: the ``labels_`` of
+        :class:`~hotspot.kde.KDEHotspots` or :class:`~hotspot.dbscan.DBSCANHotspots`.
+    area_shapes
+        The areas' polygons, rows 0..k-1 in label order, as :func:`hotspot.kde.grid_areas` and
+        :func:`hotspot.dbscan.cluster_polygons` return them.
+    max_place_m
+        Widest place, metres (> 0): the diameter of the disc a place is cut from.
+    min_incidents
+        Fewest incidents in a place (>= 1); smaller places are dropped.
+    max_places
+        Refuse (:class:`~hotspot.errors.WorkLimitExceeded`, naming ``max_place_m``) to make more
+        places than this; None: no limit.
+    crs
+        CRS of ``xy`` and the polygons; ``area_shapes.crs`` when None.
+    should_stop
+        Checked between areas and every :data:`hotspot.cancel.EVERY` places
+        (:mod:`hotspot.cancel`).
+
+    Returns
+    -------
+    PlaceSplit
+
+    Raises
+    ------
+    InvalidParameter
+        ``max_place_m`` not a positive finite number, ``min_incidents`` below 1, arrays of the
+        wrong shape, labels out of range (the message names the parameter).
+    WorkLimitExceeded
+        More places than ``max_places``, or an area too large to grid at this
+        ``max_place_m``.
+    AnalysisCancelled
+        ``should_stop`` answered True.
+    """
+    d = _check_width(max_place_m)
+    if isinstance(min_incidents, bool) or not isinstance(min_incidents, int | np.integer) \
+            or min_incidents < 1:
+        raise InvalidParameter(f"min_incidents must be a whole number >= 1, not {min_incidents!r}",
+                               parameter="min_incidents")
+    if max_places is not None and max_places < 0:
+        raise InvalidParameter("max_places must be 0 or more", parameter="max_places")
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InvalidParameter("xy must be an (n, 2) array of coordinates in metres",
+                               parameter="xy")
+    n = xy.shape[0]
+    if not np.isfinite(xy).all():
+        raise InvalidParameter("xy holds coordinates that are not finite", parameter="xy")
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+        raise InvalidParameter("weights must be one finite number >= 0 per incident",
+                               parameter="weights")
+    labels_in = np.asarray(area_labels)
+    k = len(area_shapes)
+    if labels_in.shape != (n,) or (n and not np.issubdtype(labels_in.dtype, np.integer)):
+        raise InvalidParameter("area_labels must be one whole number per incident",
+                               parameter="area_labels")
+    labels_in = labels_in.astype(np.int64)
+    if n and (labels_in.min() < -1 or labels_in.max() >= k):
+        raise InvalidParameter(f"area_labels must be -1 or a row of area_shapes (0..{k - 1})",
+                               parameter="area_labels")
+    crs_ = check_crs(crs if crs is not None else area_shapes.crs)
+    geoms = np.asarray(area_shapes.geometry.values, dtype=object)
+    widths = widest_extent_m(geoms)
+
+    order = np.argsort(labels_in, kind="stable")
+    sorted_labels = labels_in[order]
+    starts = np.searchsorted(sorted_labels, np.arange(k))
+    ends = np.searchsorted(sorted_labels, np.arange(k), side="right")
+    place_of = np.full(n, -1, dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    shapes: list[Any] = []
+    limit = max_places if max_places is not None else np.iinfo(np.int64).max
+    for a in range(k):
+        check(should_stop, "while splitting areas into places")
+        idx = order[starts[a]:ends[a]]
+        if idx.size < min_incidents:
+            continue
+        pts, pw = xy[idx], w[idx]
+        if widths[a] <= d:
+            grid = _AreaGrid(pts, pw, geoms[a], d)
+            top = grid.densest()
+            px, py = (grid.centre(top) if top is not None
+                      else tuple(pts.mean(axis=0)))
+            dens = grid.per_km2(top)
+            rows.append({"parent": a, "peak_x": px, "peak_y": py, "peak_density": dens,
+                         "incidents": idx.size, "weight": float(pw.sum()), "split": False})
+            shapes.append(geoms[a])
+            place_of[idx] = len(rows) - 1
+            if len(rows) > limit:
+                raise _too_many(len(rows), limit, d)
+            continue
+        made = _split_area(pts, pw, geoms[a], d, min_incidents, limit, len(rows), should_stop)
+        for peak, members, dens, shape in made:
+            rows.append({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
+                         "peak_density": dens, "incidents": int(members.size),
+                         "weight": float(pw[members].sum()), "split": True})
+            shapes.append(shape)
+            place_of[idx[members]] = len(rows) - 1
+
+    frame = gpd.GeoDataFrame(
+        {
+            "cluster": np.arange(len(rows), dtype=np.int64),
+            "parent": np.array([r["parent"] for r in rows], dtype=np.int64),
+            "peak_x": np.array([r["peak_x"] for r in rows], dtype=np.float64),
+            "peak_y": np.array([r["peak_y"] for r in rows], dtype=np.float64),
+            "peak_density": np.array([r["peak_density"] for r in rows], dtype=np.float64),
+            "incidents": np.array([r["incidents"] for r in rows], dtype=np.int64),
+            "weight": np.array([r["weight"] for r in rows], dtype=np.float64),
+            "split": np.array([r["split"] for r in rows], dtype=bool),
+        },
+        geometry=gpd.GeoSeries(shapes, crs=crs_),
+        crs=crs_,
+    )
+    frame.insert(len(frame.columns) - 1, "width_m", widest_extent_m(frame.geometry))
+    areas = area_shapes.copy()
+    areas["width_m"] = widths
+    areas["places"] = np.bincount(frame["parent"].to_numpy(), minlength=k)[:k] if k else \
+        np.empty(0, dtype=np.int64)
+    return PlaceSplit(labels=place_of, places=frame, areas=areas, max_place_m=d)
+
+
+def _check_width(max_place_m: Any) -> float:
+    try:
+        d = float(max_place_m)
+    except (TypeError, ValueError):
+        d = float("nan")
+    if isinstance(max_place_m, bool) or not np.isfinite(d) or d <= 0:
+        raise InvalidParameter(
+            f"max_place_m must be a positive number of metres (the widest place), not "
+            f"{max_place_m!r}", parameter="max_place_m")
+    return d
+
+
+def _too_many(found: int, limit: int, d: float) -> WorkLimitExceeded:
+    return WorkLimitExceeded(
+        f"splitting the hotspot areas into places no wider than {d:g} m makes more than the "
+        f"limit of {limit:,} places: raise max_place_m, or narrow the selection",
+        found=found, limit=limit, parameter="max_place_m", kind="hotspots")
+
+
+class _AreaGrid:
+    """The smoothed weight of one area's incidents not yet in a place, on a grid over the area.
+
+    The incidents' weights are shared among the four cell centres around each (linear binning)
+    and smoothed with the quartic kernel (FFT convolution); ``density`` is 0 at cells that may
+    not be peaks (outside the area, or within a place radius of an earlier peak) and where only
+    round-off is left.
+    """
+
+    def __init__(self, pts: np.ndarray, w: np.ndarray, geom: Any, d: float) -> None:
+        r = d / 2
+        c = d / CELLS_PER_PLACE
+        minx, miny, maxx, maxy = shapely.bounds(geom)
+        minx, miny = min(minx, pts[:, 0].min()), min(miny, pts[:, 1].min())
+        maxx, maxy = max(maxx, pts[:, 0].max()), max(maxy, pts[:, 1].max())
+        cells = ((maxx - minx) / c + 4) * ((maxy - miny) / c + 4)
+        if cells > MAX_PLACE_CELLS:  # a very large area: coarser cells, up to d / 8
+            c = float(np.sqrt((maxx - minx + 4 * c) * (maxy - miny + 4 * c) / MAX_PLACE_CELLS))
+            if c > d / 8:
+                raise WorkLimitExceeded(
+                    f"an area {maxx - minx:,.0f} m x {maxy - miny:,.0f} m is too large to split "
+                    f"into places no wider than {d:g} m: raise max_place_m, or narrow the "
+                    "selection", found=int(cells), limit=MAX_PLACE_CELLS,
+                    parameter="max_place_m", kind="grid_cells")
+        self.c = c
+        self.rk = r - 1.5 * c  # kernel reach + binning spread stay inside the place's disc
+        self.kernel = _quartic(self.rk / c)
+        self.kr = self.kernel.shape[0] // 2
+        pad = self.kr + 2
+        self.x0 = minx - pad * c
+        self.y1 = maxy + pad * c
+        self.cols = int(np.ceil((maxx - minx) / c)) + 2 * pad + 1
+        self.rows = int(np.ceil((maxy - miny) / c)) + 2 * pad + 1
+        binned = np.zeros((self.rows, self.cols))
+        self._bin(binned, pts, w, 0, 0)
+        self.density = fftconvolve(binned, self.kernel, mode="same")
+        del binned
+        # FFT round-off: far below what one incident of the lightest weight leaves anywhere
+        # its kernel reaches, so zeroing it drops nothing real
+        positive = w[w > 0]
+        self.tol = 1e-9 * (float(positive.min()) if positive.size else 1.0) * float(
+            self.kernel[self.kernel > 0].min())
+        cx = self.x0 + (np.arange(self.cols) + 0.5) * c
+        cy = self.y1 - (np.arange(self.rows) + 0.5) * c
+        gx, gy = np.meshgrid(cx, cy)
+        shapely.prepare(geom)
+        self.allowed = shapely.intersects_xy(geom, gx, gy)
+        if not self.allowed.any():  # a sliver or a point: any cell may be its peak
+            self.allowed[:] = True
+        self.density[~self.allowed | (self.density < self.tol)] = 0.0
+        self._bar: np.ndarray | None = None
+
+    def _bin(self, out: np.ndarray, pts: np.ndarray, w: np.ndarray, i0: int, j0: int) -> None:
+        """Add the linear binning of ``pts`` to ``out``, whose cell (0, 0) is the grid's
+        (i0, j0)."""
+        c = self.c
+        u = (pts[:, 0] - self.x0) / c - 0.5
+        v = (self.y1 - pts[:, 1]) / c - 0.5
+        j = np.floor(u).astype(np.int64)
+        i = np.floor(v).astype(np.int64)
+        fu, fv = u - j, v - i
+        i, j = i - i0, j - j0
+        for di, dj, share in ((0, 0, (1 - fu) * (1 - fv)), (0, 1, fu * (1 - fv)),
+                              (1, 0, (1 - fu) * fv), (1, 1, fu * fv)):
+            np.add.at(out, (i + di, j + dj), w * share)
+
+    def densest(self) -> int | None:
+        """Flat index of the peak cell (ties: the first in row-major order, north-west first);
+        None when no cell has weight left."""
+        flat = self.density.ravel()
+        top = float(flat.max())
+        if top <= 0:
+            return None
+        return int(np.flatnonzero(flat >= top * (1 - _TIE))[0])
+
+    def centre(self, cell: int) -> tuple[float, float]:
+        """(x, y) of a cell's centre, metres."""
+        i, j = divmod(cell, self.cols)
+        return (self.x0 + (j + 0.5) * self.c, self.y1 - (i + 0.5) * self.c)
+
+    def per_km2(self, cell: int | None) -> float:
+        """Density at a cell, weight per km2."""
+        if cell is None:
+            return 0.0
+        return float(self.density.ravel()[cell]) * 1e6 / (self.c * self.c)
+
+    def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
+        """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
+        on the window they reach) and bar cells within ``r`` of it from being peaks."""
+        i, j = divmod(cell, self.cols)
+        reach = int(np.ceil(r / self.c)) + 2
+        if pts.shape[0]:
+            patch = np.zeros((2 * reach + 2, 2 * reach + 2))
+            self._bin(patch, pts, w, i - reach, j - reach)
+            smooth = fftconvolve(patch, self.kernel, mode="full")
+            a0, b0 = i - reach - self.kr, j - reach - self.kr  # grid cell of smooth[0, 0]
+            g0, g1 = max(0, a0), min(self.rows, a0 + smooth.shape[0])
+            h0, h1 = max(0, b0), min(self.cols, b0 + smooth.shape[1])
+            window = self.density[g0:g1, h0:h1]
+            window -= smooth[g0 - a0:g1 - a0, h0 - b0:h1 - b0]
+            window[(window < self.tol) | ~self.allowed[g0:g1, h0:h1]] = 0.0
+        rr = int(np.ceil(r / self.c))
+        a0, a1 = max(0, i - rr), min(self.rows, i + rr + 1)
+        b0, b1 = max(0, j - rr), min(self.cols, j + rr + 1)
+        if self._bar is None:
+            off = np.arange(-rr, rr + 1) * self.c
+            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
+        near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
+        self.allowed[a0:a1, b0:b1] &= ~near
+        self.density[a0:a1, b0:b1][near] = 0.0
+
+
+def _discs(centres: np.ndarray, r: float) -> np.ndarray:
+    """Discs of radius ``r`` (64-gons a hair inside the circle) around (k, 2) centres."""
+    ring = shapely.get_coordinates(shapely.buffer(shapely.Point(0.0, 0.0), r * _INSIDE,
+                                                  quad_segs=_DISC_SEGMENTS).exterior)
+    return np.asarray(shapely.polygons(centres[:, None, :] + ring[None, :, :]), dtype=object)
+
+
+def _split_area(
+    pts: np.ndarray, w: np.ndarray, geom: Any, d: float, min_incidents: int, limit: int,
+    made: int, should_stop: ShouldStop | None,
+) -> list[tuple[tuple[float, float], np.ndarray, float, Any]]:
+    """Greedy places of one area: (peak, member indices into ``pts``, peak density per km2,
+    polygon) for each place kept, the densest first."""
+    r = d / 2
+    grid = _AreaGrid(pts, w, geom, d)
+    tree = cKDTree(pts)
+    remaining = np.ones(pts.shape[0], dtype=bool)
+    left = pts.shape[0]
+    peaks: list[tuple[float, float]] = []
+    members: list[np.ndarray] = []
+    dens: list[float] = []
+    while left >= min_incidents:
+        if len(peaks) % EVERY == 0:
+            check(should_stop, "while splitting an area into places")
+        cell = grid.densest()
+        if cell is None:
+            break
+        px, py = grid.centre(cell)
+        disc = _discs(np.array([[px, py]]), r)[0]
+        near = np.asarray(tree.query_ball_point((px, py), r), dtype=np.int64)
+        near = np.sort(near[remaining[near]])
+        inside = near[shapely.intersects_xy(disc, pts[near, 0], pts[near, 1])]
+        dens.append(grid.per_km2(cell))
+        grid.remove(pts[inside], w[inside], cell, r)
+        if inside.size == 0:  # only round-off was left here: the cell is barred, go on
+            dens.pop()
+            continue
+        remaining[inside] = False
+        left -= inside.size
+        peaks.append((px, py))
+        members.append(inside)
+        if made + len(peaks) > limit:
+            raise _too_many(made + len(peaks), limit, d)
+    if not peaks:
+        return []
+    centres = np.asarray(peaks)
+    discs = _discs(centres, r)
+    clipped = shapely.intersection(discs, geom)
+    earlier: list[list[int]] = [[] for _ in peaks]
+    for p, q in cKDTree(centres).query_pairs(d * (1 - 1e-12)):
+        earlier[max(p, q)].append(min(p, q))
+    out = []
+    for i, (peak, m, dn) in enumerate(zip(peaks, members, dens, strict=True)):
+        if m.size < min_incidents:
+            continue
+        shape = clipped[i]
+        if earlier[i]:
+            shape = shapely.difference(shape, shapely.union_all(discs[sorted(earlier[i])]))
+        out.append((peak, m, dn, shape))
+    return out
