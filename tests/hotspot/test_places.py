@@ -1,0 +1,212 @@
+"""Splitting hotspot areas into patrol-scale places (hotspot.places), on hand-made cases."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from hotspot.errors import InvalidParameter, WorkLimitExceeded
+from hotspot.places import split_places, widest_extent_m
+
+CRS = "EPSG:27700"
+ORIGIN = np.array([500_000.0, 200_000.0])
+
+
+def _areas(*geoms: shapely.Geometry) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"cluster": np.arange(len(geoms))}, geometry=list(geoms), crs=CRS)
+
+
+def _shift(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.transform(geom, lambda c: c + ORIGIN)
+
+
+@pytest.fixture
+def three_on_a_line() -> tuple[np.ndarray, gpd.GeoDataFrame, np.ndarray]:
+    """A 1 km street (a 40 m wide strip) with three tight clusters 400 m apart, densest first
+    from the west, and a thin scatter along the whole street."""
+    rng = np.random.default_rng(7)
+    centres = np.array([[100.0, 20.0], [500.0, 20.0], [900.0, 20.0]])
+    clusters = [rng.normal(c, 15.0, (n, 2)) for c, n in zip(centres, (300, 250, 200), strict=True)]
+    scatter = np.column_stack([rng.uniform(0, 1000, 60), rng.uniform(5, 35, 60)])
+    xy = np.clip(np.concatenate([*clusters, scatter]), [0, 0.5], [1000, 39.5]) + ORIGIN
+    return xy, _areas(_shift(shapely.box(0, 0, 1000, 40))), centres + ORIGIN
+
+
+def test_widest_extent_is_the_diameter():
+    geoms = [shapely.box(0, 0, 300, 400), shapely.Point(5, 5), shapely.LineString([(0, 0), (3, 4)]),
+             shapely.Point(0, 0).buffer(100, quad_segs=64), shapely.Polygon()]
+    got = widest_extent_m(gpd.GeoSeries(geoms))
+    assert got == pytest.approx([500.0, 0.0, 5.0, 200.0, 0.0], rel=5e-5)
+    assert (got <= [500.0, 0.0, 5.0, 200.0, 0.0]).all()  # never above the true diameter
+    assert widest_extent_m([]).shape == (0,)
+
+
+def test_a_small_cluster_stays_one_place():
+    rng = np.random.default_rng(1)
+    xy = rng.normal(ORIGIN + 50, 10.0, (40, 2))
+    area = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy)), 5.0)
+    labels = np.zeros(40, dtype=np.int64)
+    labels[:3] = -1  # three incidents outside every area stay outside every place
+    split = split_places(xy, None, labels, _areas(area))
+    assert len(split.places) == 1
+    place = split.places.iloc[0]
+    assert place["parent"] == 0 and place["incidents"] == 37 and not place["split"]
+    assert place.geometry.equals(area)
+    assert (split.labels == np.where(labels >= 0, 0, -1)).all()
+    assert split.areas["places"].tolist() == [1]
+    assert np.hypot(place["peak_x"] - ORIGIN[0] - 50, place["peak_y"] - ORIGIN[1] - 50) < 15
+
+
+def test_a_street_of_three_clusters_splits_at_the_three_peaks(three_on_a_line):
+    xy, areas, centres = three_on_a_line
+    split = split_places(xy, None, np.zeros(len(xy), dtype=np.int64), areas, min_incidents=40)
+    places = split.places
+    assert len(places) == 3 and places["split"].all() and (places["parent"] == 0).all()
+    assert split.areas["places"].tolist() == [3]
+    # densest first, each centred on its cluster (within a grid cell of 12.5 m and the noise)
+    peaks = places[["peak_x", "peak_y"]].to_numpy()
+    assert np.hypot(*(peaks - centres).T).max() < 15
+    assert (places["width_m"] <= 250.0).all()
+    assert (widest_extent_m(places.geometry) <= 250.0).all()
+    geoms = places.geometry.to_numpy()
+    for i in range(3):  # disjoint (they may share an edge, never an area)
+        for j in range(i + 1, 3):
+            assert shapely.area(shapely.intersection(geoms[i], geoms[j])) < 1e-6
+    # every incident of a place lies in its polygon; the clusters' incidents are all placed
+    for p in range(3):
+        members = xy[split.labels == p]
+        assert shapely.intersects_xy(geoms[p], members[:, 0], members[:, 1]).all()
+        assert members.shape[0] == places["incidents"].iloc[p]
+    assert (split.labels[:750] >= 0).mean() > 0.99
+    assert places["incidents"].iloc[0] >= places["incidents"].iloc[2]
+
+
+def test_an_even_carpet_splits_into_places_none_wider_than_the_maximum():
+    g = np.arange(5.0, 1000.0, 10.0)
+    xy = np.array(np.meshgrid(g, g)).reshape(2, -1).T + ORIGIN
+    areas = _areas(_shift(shapely.box(0, 0, 1000, 1000)))
+    split = split_places(xy, None, np.zeros(len(xy), dtype=np.int64), areas, max_place_m=250.0)
+    places = split.places
+    # a 1 km square holds at least (1000 / 250)^2 = 16 discs' worth of places
+    assert len(places) >= 16
+    assert (widest_extent_m(places.geometry) <= 250.0).all()
+    assert np.bincount(split.labels[split.labels >= 0]).tolist() == places["incidents"].tolist()
+    union = shapely.union_all(places.geometry.to_numpy())
+    assert union.area == pytest.approx(places.area.sum(), rel=1e-9)  # disjoint
+    assert (split.labels >= 0).all()  # min_incidents 1: every incident finds a place
+    # peaks are at least a place radius apart
+    peaks = places[["peak_x", "peak_y"]].to_numpy()
+    gaps = np.hypot(*(peaks[:, None, :] - peaks[None, :, :]).transpose(2, 0, 1))
+    assert gaps[np.triu_indices(len(peaks), 1)].min() > 125.0
+
+
+def test_min_incidents_drops_small_remainders(three_on_a_line):
+    xy, areas, _ = three_on_a_line
+    labels = np.zeros(len(xy), dtype=np.int64)
+    every = split_places(xy, None, labels, areas, min_incidents=1)
+    kept = split_places(xy, None, labels, areas, min_incidents=40)
+    assert len(every.places) > 3 and len(kept.places) == 3
+    assert every.places["incidents"].min() < 40
+    assert (kept.places["incidents"] >= 40).all()
+    assert (every.labels >= 0).all()
+    dropped = kept.labels < 0
+    assert 0 < dropped.sum() <= 60  # only scattered incidents lose their place
+    # the kept places are the first three of the full split, unchanged
+    assert np.array_equal(kept.labels, np.where(every.labels < 3, every.labels, -1))
+    # an area no wider than a place with fewer incidents than min_incidents has no place
+    few = split_places(xy[:5], None, np.zeros(5, dtype=np.int64),
+                       _areas(shapely.buffer(shapely.Point(*xy[0]), 20)), min_incidents=6)
+    assert len(few.places) == 0 and (few.labels == -1).all() and few.areas["places"].tolist() == [0]
+
+
+def test_the_split_is_deterministic_and_ignores_the_input_order(three_on_a_line):
+    xy, areas, _ = three_on_a_line
+    labels = np.zeros(len(xy), dtype=np.int64)
+    a = split_places(xy, None, labels, areas, min_incidents=5)
+    b = split_places(xy, None, labels, areas, min_incidents=5)
+    assert np.array_equal(a.labels, b.labels)
+    assert a.places.drop(columns="geometry").equals(b.places.drop(columns="geometry"))
+    perm = np.random.default_rng(3).permutation(len(xy))
+    c = split_places(xy[perm], None, labels, areas, min_incidents=5)
+    assert np.array_equal(c.labels, a.labels[perm])
+    assert np.allclose(c.places[["peak_x", "peak_y"]], a.places[["peak_x", "peak_y"]])
+
+
+def test_weights_move_the_peaks():
+    # two clusters 600 m apart in one strip: by count the west one is densest, by harm the east
+    rng = np.random.default_rng(5)
+    west = rng.normal([100.0, 20.0], 10.0, (100, 2))
+    east = rng.normal([700.0, 20.0], 10.0, (50, 2))
+    xy = np.concatenate([west, east]) + ORIGIN
+    areas = _areas(_shift(shapely.box(0, 0, 800, 40)))
+    labels = np.zeros(150, dtype=np.int64)
+    by_count = split_places(xy, None, labels, areas)
+    harm = np.r_[np.ones(100), np.full(50, 10.0)]
+    by_harm = split_places(xy, harm, labels, areas)
+    assert by_count.places["peak_x"].iloc[0] < ORIGIN[0] + 400 < by_harm.places["peak_x"].iloc[0]
+    assert by_harm.places["weight"].iloc[0] == pytest.approx(500.0)
+
+
+def test_areas_split_separately_and_labels_follow_the_places(three_on_a_line):
+    xy, areas, _ = three_on_a_line
+    far = np.random.default_rng(2).normal(ORIGIN + np.array([5000.0, 5000.0]), 10.0, (50, 2))
+    both = np.concatenate([xy, far])
+    two = _areas(areas.geometry.iloc[0], shapely.buffer(shapely.Point(*(ORIGIN + 5000)), 60))
+    labels = np.r_[np.zeros(len(xy), dtype=np.int64), np.ones(50, dtype=np.int64)]
+    split = split_places(both, None, labels, two, min_incidents=40)
+    assert split.places["parent"].tolist() == [0, 0, 0, 1]
+    assert split.areas["places"].tolist() == [3, 1]
+    assert (split.labels[-50:] == 3).all()
+    assert split.areas["width_m"].iloc[0] == pytest.approx(np.hypot(1000, 40), rel=1e-4)
+
+
+def test_the_number_of_places_is_bounded(three_on_a_line):
+    xy, areas, _ = three_on_a_line
+    labels = np.zeros(len(xy), dtype=np.int64)
+    with pytest.raises(WorkLimitExceeded) as err:
+        split_places(xy, None, labels, areas, max_place_m=20.0, max_places=10)
+    assert err.value.parameter == "max_place_m" and err.value.limit == 10
+
+
+@pytest.mark.parametrize("bad", [0.0, -250.0, float("nan"), float("inf"), "wide", None])
+def test_a_bad_width_is_refused_by_name(three_on_a_line, bad):
+    xy, areas, _ = three_on_a_line
+    with pytest.raises(InvalidParameter, match="max_place_m") as err:
+        split_places(xy, None, np.zeros(len(xy), dtype=np.int64), areas, max_place_m=bad)
+    assert err.value.parameter == "max_place_m"
+
+
+def test_bad_inputs_are_refused_by_name(three_on_a_line):
+    xy, areas, _ = three_on_a_line
+    labels = np.zeros(len(xy), dtype=np.int64)
+    with pytest.raises(InvalidParameter) as err:
+        split_places(xy, None, labels, areas, min_incidents=0)
+    assert err.value.parameter == "min_incidents"
+    with pytest.raises(InvalidParameter) as err:
+        split_places(xy, None, labels + 1, areas)
+    assert err.value.parameter == "area_labels"
+    with pytest.raises(InvalidParameter) as err:
+        split_places(xy, -np.ones(len(xy)), labels, areas)
+    assert err.value.parameter == "weights"
+
+
+def test_no_incidents_no_places():
+    split = split_places(np.empty((0, 2)), None, np.empty(0, dtype=np.int64),
+                         _areas(_shift(shapely.box(0, 0, 500, 500))))
+    assert len(split.places) == 0 and split.labels.shape == (0,)
+    assert split.areas["places"].tolist() == [0] and split.places.crs == CRS
+
+
+def test_ties_go_north_west_first():
+    # four identical squares of four incidents at the corners of a 700 m area: equal peaks
+    square = np.array([[0, 0], [100, 0], [0, 100], [100, 100]], dtype=float)
+    corners = np.array([[0.0, 600.0], [600.0, 600.0], [0.0, 0.0], [600.0, 0.0]])
+    xy = (corners[:, None, :] + square[None, :, :]).reshape(-1, 2)
+    xy += ORIGIN
+    areas = _areas(_shift(shapely.box(-10, -10, 710, 710)))
+    split = split_places(xy, None, np.zeros(16, dtype=np.int64), areas)
+    peaks = split.places[["peak_x", "peak_y"]].to_numpy() - ORIGIN
+    assert np.abs(peaks - [[50, 650], [650, 650], [50, 50], [650, 50]]).max() < 12.5
+    assert split.labels.tolist() == np.repeat([0, 1, 2, 3], 4).tolist()
