@@ -410,10 +410,14 @@ class _AreaGrid:
         self.density[a0:a1, b0:b1][near] = 0.0
 
 
-def _discs(centres: np.ndarray, r: float) -> np.ndarray:
-    """Discs of radius ``r`` (64-gons a hair inside the circle) around (k, 2) centres."""
-    ring = shapely.get_coordinates(shapely.buffer(shapely.Point(0.0, 0.0), r * _INSIDE,
-                                                  quad_segs=_DISC_SEGMENTS).exterior)
+def _disc_ring(r: float) -> np.ndarray:
+    """Vertices of a disc of radius ``r`` around (0, 0): a 64-gon a hair inside the circle."""
+    return np.asarray(shapely.get_coordinates(shapely.buffer(
+        shapely.Point(0.0, 0.0), r * _INSIDE, quad_segs=_DISC_SEGMENTS).exterior))
+
+
+def _discs(centres: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The disc ``ring`` moved to each of (k, 2) centres, as polygons."""
     return np.asarray(shapely.polygons(centres[:, None, :] + ring[None, :, :]), dtype=object)
 
 
@@ -426,6 +430,9 @@ def _split_area(
     r = d / 2
     grid = _AreaGrid(pts, w, geom, d)
     tree = cKDTree(pts)
+    ring = _disc_ring(r)
+    # inside the 64-gon for sure: within its apothem; only the thin rim is tested on the polygon
+    sure = r * _INSIDE * np.cos(np.pi / (4 * _DISC_SEGMENTS)) - 1e-6 * r
     remaining = np.ones(pts.shape[0], dtype=bool)
     left = pts.shape[0]
     peaks: list[tuple[float, float]] = []
@@ -438,10 +445,14 @@ def _split_area(
         if cell is None:
             break
         px, py = grid.centre(cell)
-        disc = _discs(np.array([[px, py]]), r)[0]
         near = np.asarray(tree.query_ball_point((px, py), r), dtype=np.int64)
         near = np.sort(near[remaining[near]])
-        inside = near[shapely.intersects_xy(disc, pts[near, 0], pts[near, 1])]
+        dist = np.hypot(pts[near, 0] - px, pts[near, 1] - py)
+        rim = dist > sure
+        if rim.any():
+            disc = _discs(np.array([[px, py]]), ring)[0]
+            rim[rim] = ~shapely.intersects_xy(disc, pts[near[rim], 0], pts[near[rim], 1])
+        inside = near[~rim]
         dens.append(grid.per_km2(cell))
         grid.remove(pts[inside], w[inside], cell, r)
         if inside.size == 0:  # only round-off was left here: the cell is barred, go on
@@ -456,7 +467,7 @@ def _split_area(
     if not peaks:
         return []
     centres = np.asarray(peaks)
-    discs = _discs(centres, r)
+    discs = _discs(centres, ring)
     clipped = shapely.intersection(discs, geom)
     earlier: list[list[int]] = [[] for _ in peaks]
     for p, q in cKDTree(centres).query_pairs(d * (1 - 1e-12)):
