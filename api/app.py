@@ -27,6 +27,7 @@ from api.gate import Gate
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
 from api.routes import access, hotspots, incidents, layers, meta, plans, products
+from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(hotspots.router)
     app.include_router(plans.router)
     app.include_router(products.router)
+    app.include_router(near_repeat_routes.router)
     app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)

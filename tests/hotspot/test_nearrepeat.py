@@ -136,6 +136,22 @@ def test_the_zone_is_the_largest_significant_block_from_the_origin(sig, extent):
     assert _result(np.array(sig, dtype=bool)).significant_extent() == extent
 
 
+def test_ties_go_to_the_higher_ratio_and_small_excesses_stay_out():
+    base = _result(np.ones((2, 2), dtype=bool))
+    # (0, 1) three times the expected pairs, (1, 0) 1.5 times: 1x2 beats 2x1 on its ratio
+    tie = KnoxResult(**{**base.__dict__, "observed": np.array([[20, 30], [15, 10]]),
+                        "exceed": np.array([[0, 0], [0, 99]])})
+    assert tie.significant_extent() == (100.0, 14.0)
+    assert tie.zone_ratio() == pytest.approx(50 / 20)
+    # every cell significant, the far band only 10 % up: not in the zone (min_ratio 1.2)
+    small = KnoxResult(**{**base.__dict__, "observed": np.array([[20, 20], [11, 11]]),
+                          "exceed": np.zeros((2, 2), dtype=np.int64)})
+    assert small.significant.all() and small.significant_extent() == (100.0, 14.0)
+    assert small.table["in_zone"].tolist() == [True, True, False, False]
+    loose = KnoxResult(**{**small.__dict__, "min_ratio": 1.05})
+    assert loose.significant_extent() == (200.0, 14.0)
+
+
 def test_fewer_pairs_than_expected_are_never_a_zone():
     r = _result(np.array([[1, 0], [0, 0]], dtype=bool))
     r = KnoxResult(**{**r.__dict__, "observed": np.array([[2, 10], [10, 10]])})
