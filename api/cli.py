@@ -10,11 +10,13 @@ wrong store), 2 usage error.
 from __future__ import annotations
 
 import csv
+import functools
 import getpass
+import inspect
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -34,6 +36,7 @@ from rich.progress import (
 from api.settings import Settings
 from geodata.errors import GeodataError, InvalidFile
 from geodata.schema import RejectedRow
+from hotspot.params import every_parameter, methods_taking
 
 if TYPE_CHECKING:
     from api.analysis import Selection
@@ -646,10 +649,39 @@ def _demo_keys(store: Any, folder: Path) -> dict[str, str]:
 
 # --- analyse ----------------------------------------------------------------------------------
 
+def _method_options(func: Callable[..., None]) -> Callable[..., None]:
+    """``func`` with one option per method parameter of :mod:`hotspot.params` (the API's query
+    parameters: same names, help, bounds and defaults), passed to it as ``method_parameters``
+    (the options given, as text; :func:`hotspot.params.validate` parses and checks them)."""
+    declared = every_parameter()
+    signature = inspect.signature(func, eval_str=True)
+    base = [p for p in signature.parameters.values() if p.name != "method_parameters"]
+    extra = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[str | None, typer.Option(
+                "--" + name.replace("_", "-"), rich_help_panel="Method parameters",
+                help=f"{' and '.join(methods_taking(name)) or 'Every method'}: {p.describe()}")])
+        for name, p in declared.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        given = {name: kwargs.pop(name, None) for name in declared}
+        func(**kwargs, method_parameters={k: v for k, v in given.items() if v is not None})
+
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in base] + extra)
+    return wrapper
+
+
 @app.command()
+@_method_options
 def analyse(
     database: DatabaseOpt = None,
-    method: Annotated[str, typer.Option(help="kde or dbscan.")] = "kde",
+    method: Annotated[str, typer.Option(
+        help="kde, dbscan, gistar, or auto (the backtest's best; give --area-share).")
+    ] = "dbscan",
     priority: Annotated[str | None, typer.Option(
         help="A plan priority: serious_organised, theft_burglary_robbery, rural, asb, other."
     )] = None,
@@ -658,30 +690,6 @@ def analyse(
     from_: Annotated[str | None, typer.Option("--from", help="First month or day (YYYY-MM or "
                                                              "YYYY-MM-DD), local time.")] = None,
     to: Annotated[str | None, typer.Option(help="Last month or day, included.")] = None,
-    bandwidth_m: Annotated[float | None, typer.Option(
-        help="KDE bandwidth, metres (default: the rule of thumb; 100-300 for streets).")] = None,
-    cell_size_m: Annotated[float | None, typer.Option(help="KDE cell size, metres.")] = None,
-    kernel: Annotated[str | None, typer.Option(help="KDE kernel: gaussian or quartic.")] = None,
-    threshold: Annotated[str | None, typer.Option(help="KDE threshold: share or percentile.")
-                         ] = None,
-    share: Annotated[float | None, typer.Option(
-        help="KDE: the smallest area holding this share of the incidents (0-1).")] = None,
-    percentile: Annotated[float | None, typer.Option(
-        help="KDE: cells above this percentile of the non-zero densities.")] = None,
-    min_incidents: Annotated[int | None, typer.Option(help="KDE: smallest hotspot kept.")
-                             ] = None,
-    eps_m: Annotated[float | None, typer.Option(help="DBSCAN radius, metres (default 150).")
-                     ] = None,
-    min_samples: Annotated[str | None, typer.Option(
-        help="DBSCAN core threshold: a number, or auto (default) to follow the background.")
-    ] = None,
-    buffer_m: Annotated[float | None, typer.Option(help="DBSCAN polygon buffer, metres.")] = None,
-    background_m: Annotated[float | None, typer.Option(
-        help="DBSCAN auto: side of the background square, metres.")] = None,
-    alpha: Annotated[float | None, typer.Option(help="DBSCAN auto: false-core chance.")] = None,
-    engine: Annotated[str | None, typer.Option(
-        help="DBSCAN: numpy (default) or postgis (ST_ClusterDBSCAN in the PostGIS store; "
-        "needs a whole-number --min-samples).")] = None,
     heritage_distance_m: Annotated[float, typer.Option(
         help="How near a heritage site counts, metres.")] = 200.0,
     heritage_designation: Annotated[list[str] | None, typer.Option(
@@ -692,8 +700,12 @@ def analyse(
         "--out", help="Write the hotspots as RFC 7946 GeoJSON to this file.")] = None,
     top: Annotated[int, typer.Option(help="Hotspots to list on screen.", min=0)] = 15,
     as_json: JsonOpt = False,
+    method_parameters: dict[str, Any] | None = None,
 ) -> None:
-    """Find, classify and rank hotspots (KDE or DBSCAN) in the incidents of the store."""
+    """Find, classify and rank hotspots (KDE, DBSCAN or Gi*) in the incidents of the store.
+
+    The method parameters are the API's query parameters, with the same bounds and defaults
+    (hotspot.params), so the same request gives the same hotspots."""
     from api.analysis import (
         AnalysisOptions,
         ParameterError,
@@ -705,18 +717,7 @@ def analyse(
 
     settings = _settings()
     url = database or settings.store_url()
-    given = {
-        "bandwidth_m": bandwidth_m, "cell_size_m": cell_size_m, "kernel": kernel,
-        "threshold": threshold, "share": share, "percentile": percentile,
-        "min_incidents": min_incidents, "eps_m": eps_m, "buffer_m": buffer_m,
-        "background_m": background_m, "alpha": alpha, "engine": engine,
-    }
-    params: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    if min_samples is not None:
-        try:
-            params["min_samples"] = min_samples if min_samples == "auto" else float(min_samples)
-        except ValueError:
-            raise _fail("--min-samples must be a number or auto", as_json, 2) from None
+    params: dict[str, Any] = dict(method_parameters or {})
     with _refusals(as_json):
         store = _open(url)
         taxonomy = Taxonomy.load(settings.taxonomy_path)
@@ -783,6 +784,87 @@ def _selection(store: Store, from_: str | None, to: str | None, category: list[s
     if selection.start and selection.end and selection.start >= selection.end:
         raise _fail("--to must not be before --from", as_json, 2)
     return selection
+
+
+@app.command("near-repeat")
+def near_repeat_command(
+    database: DatabaseOpt = None,
+    priority: Annotated[str | None, typer.Option(help="A plan priority.")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        help="A taxonomy category (repeat for more). Default: burglary, vehicle crime, "
+        "agricultural and plant theft.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month or day (YYYY-MM or "
+                                                             "YYYY-MM-DD), local time.")] = None,
+    to: Annotated[str | None, typer.Option(help="Last month or day, included.")] = None,
+    distance_bands_m: Annotated[str, typer.Option(
+        help="Distance band edges, metres, from 0 (left-closed, right-open).")] = "0,100,200,400,800",
+    day_bands: Annotated[str, typer.Option(
+        help="Day band edges, from 0 (left-closed, right-open).")] = "0,7,14,21,28",
+    permutations: Annotated[int, typer.Option(help="Monte Carlo permutations of the dates.")
+                            ] = 99,
+    seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
+    as_of: Annotated[str | None, typer.Option(
+        help="Risk zones for the incidents up to this day (YYYY-MM-DD, included); default: the "
+        "latest incident.")] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the risk zones as RFC 7946 GeoJSON to this file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Near-repeat risk: the Knox test (distance and day bands, seeded permutations) on
+    incidents dated to the day, and the risk zones it implies (data.police.uk months: refused)."""
+    from api.analysis import ParameterError, period_bound
+    from api.routes.nearrepeat import near_repeat, parse_bands
+    from geodata.taxonomy import Taxonomy
+    from hotspot import HotspotError
+    from hotspot.nearrepeat import DAY_BANDS, DISTANCE_BANDS_M, MAX_PAIRS, MAX_WORK
+
+    settings = _settings()
+    url = database or settings.store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        taxonomy = Taxonomy.load(settings.taxonomy_path)
+        selection = _selection(store, from_, to, category, priority, as_json)
+        try:
+            bands = parse_bands(distance_bands_m, DISTANCE_BANDS_M, "--distance-bands-m")
+            days = parse_bands(day_bands, DAY_BANDS, "--day-bands")
+            until = period_bound(as_of, store.timezone, end=True, field="--as-of")
+        except ParameterError as exc:
+            raise _fail(str(exc), as_json, 2) from None
+        try:
+            found = near_repeat(store, taxonomy, selection, distance_bands_m=bands,
+                                day_bands=days, permutations=permutations, seed=seed,
+                                as_of=until, max_pairs=MAX_PAIRS, max_work=MAX_WORK)
+        except (HotspotError, ParameterError) as exc:
+            raise _fail(str(exc), as_json) from None
+    if out_file:
+        out_file.write_text(json.dumps(found.zones_geojson()), "utf-8")
+    body = found.to_dict()
+    reading = found.result.plain_reading(found.metadata["noun"])
+    if as_json:
+        print(json.dumps({**body, "reading": reading, "database": url,
+                          "out": str(out_file) if out_file else None}, default=str))
+        return
+    r = found.result
+    out.print(f"Knox test of {r.incidents:,} incidents ({body['data_version']}): {r.pairs:,} "
+              f"pairs within {r.distance_edges_m[-1]:g} m, {r.permutations} permutations "
+              f"(seed {r.seed})", markup=False)
+    out.print(f"  {'distance m':>12} {'days':>9} {'observed':>9} {'expected':>10} "
+              f"{'ratio':>6} {'p':>6}", markup=False)
+    for row in r.table.itertuples():
+        mark = " zone" if row.in_zone else " *" if row.significant else ""
+        out.print(f"  {row.distance_from_m:>5g}-{row.distance_to_m:<6g} "
+                  f"{row.days_from:>3g}-{row.days_to:<5g} {row.observed:>9,} "
+                  f"{row.expected:>10,.1f} {row.ratio:>6.2f} {row.p_value:>6.2f}{mark}",
+                  markup=False)
+    out.print("  (* significant, p <= 0.05 and more pairs than chance; zone: the near-repeat "
+              "zone)", markup=False)
+    out.print(reading, markup=False)
+    if body["left_out_month_only"]:
+        out.print(f"  {body['left_out_month_only']:,} incidents dated to the month only were "
+                  "left out", markup=False)
+    if out_file:
+        out.print(f"  {len(found.zones):,} risk zones as of {body['as_of']} written to "
+                  f"{out_file}", markup=False)
 
 
 @app.command("map")

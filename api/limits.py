@@ -30,6 +30,8 @@ from typing import Any
 
 from api.analysis import ParameterError
 from hotspot import WorkLimitExceeded
+from hotspot.errors import InvalidParameter
+from hotspot.params import every_parameter
 
 
 @dataclass(frozen=True)
@@ -47,33 +49,30 @@ class Bound:
 
 
 BOUNDS: dict[str, Bound] = {
-    "eps_m": Bound(5.0, 50_000.0, "m", "below 5 m (data.police.uk points are snapped to map "
-                   "points) a cluster is one map point"),
-    "bandwidth_m": Bound(10.0, 10_000.0, "m", "street-level hotspots want 50-300 m"),
-    "cell_size_m": Bound(5.0, 2_000.0, "m", "at most the bandwidth"),
-    "buffer_m": Bound(0.0, 2_000.0, "m", "a wider polygon is no longer a patrol area, and "
-                      "every polygon is tested against every incident of the previous period"),
-    "background_m": Bound(10.0, 100_000.0, "m", "at least twice eps_m"),
+    p.name: Bound(float(p.minimum), float(p.maximum), p.unit, p.why)
+    for p in every_parameter().values()
+    if p.unit == "m" and p.minimum is not None and p.maximum is not None
 }
-"""Floors and ceilings of the method parameters, shared by the API (422) and the CLI."""
+"""Floors and ceilings of the method parameters in metres (from :mod:`hotspot.params`, the one
+definition the API, the CLI and the library share)."""
 
 
 def check_bounds(params: dict[str, Any]) -> None:
-    """Refuse a method parameter outside :data:`BOUNDS` (the CLI's check; the API's schema
-    declares the same bounds).
+    """Refuse a method parameter outside its range in :mod:`hotspot.params`.
 
     Raises
     ------
     ParameterError
         Naming the parameter, its range and why.
     """
-    for name, bound in BOUNDS.items():
-        value = params.get(name)
-        if value is None:
+    known = every_parameter()
+    for name, value in params.items():
+        if value is None or name not in known:
             continue
-        if not bound.floor <= float(value) <= bound.ceiling:
-            raise ParameterError(
-                f"{name} must be from {bound.describe()} (got {float(value):g})", name)
+        try:
+            known[name].parse(value)
+        except InvalidParameter as exc:
+            raise ParameterError(str(exc), name) from None
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class WorkLimits:
         the setting that holds the limit."""
         setting = SETTING_OF.get(exc.kind, "")
         return ParameterError(f"{exc} (limit: {setting})" if setting else str(exc),
-                              exc.parameter)
+                              exc.parameter or "method")
 
 
 SETTING_OF = {

@@ -24,21 +24,21 @@ from hotspot.context import ContextLayers, classify_hotspots, incident_context
 from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
 from hotspot.errors import InvalidParameter
 from hotspot.kde import DensityGrid, KDEHotspots
+from hotspot.params import METHODS as PARAMETERS
+from hotspot.params import validate
 from hotspot.points import check_crs
 from hotspot.rank import recent_share, score_and_rank
 from hotspot.table import build_table
 
-METHODS = ("kde", "dbscan")
-KDE_PARAMETERS = ("bandwidth_m", "cell_size_m", "kernel", "threshold", "share", "percentile",
-                  "min_incidents", "bounds", "max_cells")
-DBSCAN_PARAMETERS = ("eps_m", "min_samples", "buffer_m", "weight_by", "background_m", "alpha",
-                     "min_samples_floor")
-KDE_DEFAULTS: dict[str, Any] = {"bandwidth_m": None, "cell_size_m": None, "kernel": "gaussian",
-                                "threshold": "share", "share": 0.5, "percentile": 99.0,
-                                "min_incidents": 5}
-DBSCAN_DEFAULTS: dict[str, Any] = {"eps_m": 150.0, "min_samples": "auto", "buffer_m": None,
-                                   "weight_by": "count", "background_m": 2000.0, "alpha": 0.05,
-                                   "min_samples_floor": 5}
+METHODS = tuple(PARAMETERS)
+"""The methods :func:`analyse` runs (``auto`` is chosen by the caller from a backtest)."""
+KDE_PARAMETERS = tuple(p.name for p in PARAMETERS["kde"])
+DBSCAN_PARAMETERS = tuple(p.name for p in PARAMETERS["dbscan"])
+KDE_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["kde"]}
+DBSCAN_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["dbscan"]}
+_LIBRARY_ONLY = {"kde": ("bounds", "max_cells"), "dbscan": ("weight_by",), "gistar": ()}
+"""Parameters a caller of the library may pass beyond :mod:`hotspot.params` (not offered by
+the API or the CLI)."""
 
 
 @dataclass
@@ -134,24 +134,27 @@ def analyse(
         ``should_stop`` answered True.
     """
     crs = check_crs(crs)
-    if method not in METHODS:
-        raise InvalidParameter(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    allowed = KDE_PARAMETERS if method == "kde" else DBSCAN_PARAMETERS
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise InvalidParameter(
-            f"{', '.join(unknown)} {'is not a parameter' if len(unknown) == 1 else 'are not parameters'}"
-            f" of {method}; its parameters are {', '.join(allowed)}"
-        )
-    used = {**(KDE_DEFAULTS if method == "kde" else DBSCAN_DEFAULTS), **params}
+    extra = {k: params.pop(k) for k in _LIBRARY_ONLY.get(str(method), ()) if k in params}
+    used = validate(method, params)
+    used.pop("engine", None)  # where DBSCAN runs is the caller's business (cluster_labels)
+    if used.get("bandwidth_m") == "silverman":
+        used["bandwidth_m"] = None
+    used.update(extra)
     layers = layers or ContextLayers()
     n = len(incidents)
     xy = (np.column_stack([incidents["x"].to_numpy(float), incidents["y"].to_numpy(float)])
           if n else np.empty((0, 2)))
     if n and not np.isfinite(xy).all():
         raise InvalidParameter("some incidents have coordinates that are not finite")
-    w = (incidents["weight"].to_numpy(float) if weighted and "weight" in incidents
-         else np.ones(n))
+    if used["weight"] == "harm":
+        if "harm" not in incidents:
+            raise InvalidParameter("weight=harm needs each incident's harm (a harm column: "
+                                   "geodata.harm)", "weight")
+        weighted = True
+        w = incidents["harm"].to_numpy(float)
+    else:
+        w = (incidents["weight"].to_numpy(float) if weighted and "weight" in incidents
+             else np.ones(n))
     grid = None
     info: dict[str, Any] = {"incidents": n, "layers": layers.used()}
     if n == 0:
@@ -159,7 +162,8 @@ def analyse(
         shapes = _no_shapes(crs)
         info["note"] = "no incidents in the selection"
     elif method == "kde":
-        kde = KDEHotspots(**{k: v for k, v in used.items() if k in KDE_PARAMETERS},
+        kde = KDEHotspots(**{k: v for k, v in used.items()
+                             if k in KDE_PARAMETERS or k in _LIBRARY_ONLY["kde"]},
                           max_areas=max_hotspots, max_area_cells=max_hotspot_cells)
         if max_grid_cells is not None:
             kde.max_cells = min(kde.max_cells, max_grid_cells)
@@ -185,7 +189,8 @@ def analyse(
                                   buffer_m=float(buffer_m), crs=crs)
         info["clustered_by"] = "given labels"
     else:
-        db = DBSCANHotspots(**{k: v for k, v in used.items() if k in DBSCAN_PARAMETERS},
+        db = DBSCANHotspots(**{k: v for k, v in used.items()
+                               if k in DBSCAN_PARAMETERS or k in _LIBRARY_ONLY["dbscan"]},
                             max_clusters=max_hotspots)
         db.fit(xy, sample_weight=w if weighted else None, crs=crs, should_stop=should_stop)
         labels, shapes = db.labels_, db.hotspots_

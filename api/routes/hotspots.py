@@ -12,8 +12,8 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, make_dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import geopandas as gpd
@@ -42,7 +42,7 @@ from api.analysis import (
 )
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
-from api.limits import BOUNDS, WorkLimits
+from api.limits import WorkLimits
 from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
 from geodata.stores import Store
@@ -50,6 +50,19 @@ from geodata.taxonomy import Taxonomy
 from hotspot import DensityGrid
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
+from hotspot.params import (
+    ALL_METHODS,
+    AUTO_NUMBER,
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    Parameter,
+    every_parameter,
+    methods_taking,
+    validate,
+)
+from hotspot.params import METHODS as METHOD_PARAMETERS
 from maps import (
     DensityImage,
     FormState,
@@ -62,12 +75,10 @@ from maps import (
 router = APIRouter(tags=["hotspots"])
 
 DEFAULT_METHOD = "dbscan"
-DEFAULT_BANDWIDTH_M = 250.0
-"""The API's KDE bandwidth when none is given: street-level hotspots (the library's default,
-the spatial Silverman rule, suits a whole area's pattern)."""
-KDE_KEYS = ("bandwidth_m", "cell_size_m", "kernel", "threshold", "share", "percentile",
-            "min_incidents")
-DBSCAN_KEYS = ("eps_m", "min_samples", "buffer_m", "background_m", "alpha", "engine")
+DEFAULT_BANDWIDTH_M = float(METHOD_PARAMETERS["kde"][0].default)
+"""The density surface's bandwidth when none is given (the KDE method's default)."""
+PARAMETERS = every_parameter()
+"""Every method parameter the API takes, from :mod:`hotspot.params` (the one definition)."""
 CSV_COLUMNS = (
     "id", "rank", "score", "method", "context_class", "team", "place", "incidents", "weight",
     "area_m2", "density_per_km2", "peak_density", "centroid_lon", "centroid_lat", "centroid_x",
@@ -79,11 +90,13 @@ CSV_COLUMNS = (
 
 
 @dataclass
-class HotspotQuery:
-    """The parameters every hotspot, density and map request takes."""
+class _Query:
+    """The parameters every hotspot, density and map request takes; the methods' own
+    parameters are added from :mod:`hotspot.params` (see :data:`HotspotQuery`)."""
 
-    method: Literal["kde", "dbscan"] = Query(
-        DEFAULT_METHOD, description="kde (kernel density areas) or dbscan (clusters).")
+    if TYPE_CHECKING:
+        method: str
+
     category: list[str] | None = Query(
         None, description="Taxonomy categories (repeat, or separate with commas).")
     priority: str | None = Query(None, description="A plan priority: all its categories.")
@@ -94,71 +107,33 @@ class HotspotQuery:
     bbox: str | None = Query(None, description="min lon,min lat,max lon,max lat (WGS84).")
     town: str | None = Query(None, max_length=100, description="A town centre or built-up area "
                              "by name: its extent (plus 500 m).")
-    bandwidth_m: float | None = Query(
-        None, ge=BOUNDS["bandwidth_m"].floor, le=BOUNDS["bandwidth_m"].ceiling,
-        description=f"KDE bandwidth, metres (default {DEFAULT_BANDWIDTH_M:g}); "
-        f"{BOUNDS['bandwidth_m'].describe()}.")
-    cell_size_m: float | None = Query(
-        None, ge=BOUNDS["cell_size_m"].floor, le=BOUNDS["cell_size_m"].ceiling,
-        description="KDE cell, metres (default a fifth of the bandwidth); "
-        f"{BOUNDS['cell_size_m'].describe()}. The grid may have at most HOTSPOT_MAX_GRID_CELLS "
-        "cells over the selection's extent (422 naming cell_size_m past it).")
-    kernel: Literal["gaussian", "quartic"] | None = Query(None, description="KDE kernel.")
-    threshold: Literal["share", "percentile"] | None = Query(None, description="KDE threshold.")
-    share: float | None = Query(None, gt=0, le=1, description="KDE: share of incidents held.")
-    percentile: float | None = Query(None, ge=0, lt=100, description="KDE: density percentile.")
-    min_incidents: int | None = Query(None, ge=1, le=1_000_000, description="KDE: smallest "
-                                      "hotspot kept.")
-    eps_m: float | None = Query(
-        None, ge=BOUNDS["eps_m"].floor, le=BOUNDS["eps_m"].ceiling,
-        description=f"DBSCAN radius, metres (default 150); {BOUNDS['eps_m'].describe()}. An "
-        "analysis making more than HOTSPOT_MAX_HOTSPOTS hotspots (tiny eps with min_samples 1: "
-        "every incident its own) is refused before drawing them (422 naming min_samples or "
-        "eps_m).")
-    min_samples: str | None = Query(None, max_length=20, description="DBSCAN core threshold: a "
-                                    "number, or auto (default) to follow the background.")
-    buffer_m: float | None = Query(
-        None, ge=BOUNDS["buffer_m"].floor, le=BOUNDS["buffer_m"].ceiling,
-        description="DBSCAN polygon buffer, metres (default eps_m / 2); "
-        f"{BOUNDS['buffer_m'].describe()}.")
-    background_m: float | None = Query(
-        None, ge=BOUNDS["background_m"].floor, le=BOUNDS["background_m"].ceiling,
-        description="DBSCAN auto: background square, metres (default 2000); "
-        f"{BOUNDS['background_m'].describe()}.")
-    alpha: float | None = Query(None, ge=1e-6, lt=1, description="DBSCAN auto: false-core "
-                                "chance, from 1e-6 (one in a million) to under 1.")
-    engine: Literal["numpy", "postgis"] | None = Query(
-        None, description="DBSCAN: where it runs: numpy (default, the faster) or postgis "
-        "(ST_ClusterDBSCAN in the database; PostGIS store, whole-number min_samples).")
     heritage_distance_m: float = Query(200.0, ge=0, le=5_000, description="How near a "
                                        "heritage site counts, metres.")
     heritage_designation: list[str] | None = Query(None, description="Keep heritage sites of "
                                                    "these designations only.")
-    weighted: bool = Query(False, description="Use incident weights (harm).")
+    weighted: bool = Query(False, description="Use the incidents' own weights (from the "
+                           "source file); weight=harm weighs them by harm instead.")
 
     def parameters(self) -> dict[str, Any]:
-        """The method's parameters given, with the API's defaults; 422 for another method's."""
-        own = KDE_KEYS if self.method == "kde" else DBSCAN_KEYS
-        other = DBSCAN_KEYS if self.method == "kde" else KDE_KEYS
-        wrong = [k for k in other if getattr(self, k) is not None]
-        if wrong:
-            raise BadRequest(f"{wrong[0]} is not a parameter of {self.method}", field=wrong[0])
-        params = {k: getattr(self, k) for k in own if getattr(self, k) is not None}
-        if self.method == "kde":
-            params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
-        if self.min_samples is not None:
-            text = self.min_samples.strip().lower()
-            if text != "auto":
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = float("nan")
-                if not (np.isfinite(value) and value > 0):
-                    raise BadRequest("min_samples must be a positive number or auto",
-                                     field="min_samples")
-                params["min_samples"] = value
-            else:
-                params["min_samples"] = "auto"
+        """The method's parameters given (checked by :func:`hotspot.params.validate`); 422
+        naming a parameter out of range or of another method."""
+        given = {name: getattr(self, name) for name in PARAMETERS}
+        try:
+            return validate(self.method, given, defaults=False)
+        except InvalidParameter as exc:
+            raise BadRequest(str(exc), field=exc.parameter or "method") from None
+
+    def density_parameters(self) -> dict[str, Any]:
+        """The density surface's bandwidth_m, cell_size_m and kernel (checked; the KDE
+        method's default bandwidth); 422 naming one out of range."""
+        given = {k: getattr(self, k) for k in ("bandwidth_m", "cell_size_m", "kernel")}
+        try:
+            params = validate("kde", given, defaults=False)
+        except InvalidParameter as exc:
+            raise BadRequest(str(exc), field=exc.parameter or "bandwidth_m") from None
+        params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
+        if params["bandwidth_m"] == "silverman":
+            params["bandwidth_m"] = None
         return params
 
     def key(self) -> tuple[Any, ...]:
@@ -179,6 +154,48 @@ class HotspotQuery:
             else:
                 pairs.append((k, "1" if v is True else str(v)))
         return urlencode(pairs)
+
+
+def _query_field(p: Parameter) -> tuple[str, Any, Any]:
+    """A dataclass field (name, type, FastAPI Query) for a method parameter."""
+    methods = methods_taking(p.name) or ("every method",)
+    text = f"{' and '.join(methods)}: {p.describe()}"
+    bounds: dict[str, Any] = {}
+    if p.kind in (FLOAT, INT):
+        if p.minimum is not None:
+            bounds["gt" if p.open_minimum else "ge"] = p.minimum
+        if p.maximum is not None:
+            bounds["lt" if p.open_maximum else "le"] = p.maximum
+    kind: Any
+    if p.kind == FLOAT:
+        kind = float | None
+    elif p.kind == INT:
+        kind = int | None
+    elif p.kind == BOOL:
+        kind = bool | None
+    elif p.kind == CHOICE:
+        kind = Literal[p.choices] | None
+    else:
+        bounds["max_length"] = 20
+        bounds["pattern"] = (r"^(auto|[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)$" if p.kind == AUTO_NUMBER
+                             else rf"^({'|'.join(p.names)}|[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)$")
+        kind = str | None
+    return p.name, kind, Query(None, description=text, **bounds)
+
+
+if TYPE_CHECKING:
+    HotspotQuery = _Query
+else:
+    HotspotQuery = make_dataclass(
+        "HotspotQuery",
+        [("method", Literal[ALL_METHODS], Query(
+            DEFAULT_METHOD, description="kde (kernel density areas), dbscan (clusters), gistar "
+            "(Getis-Ord Gi* significant cells) or auto (the method that did best in the "
+            "backtest of the months in the store; give an area budget)")),
+         *(_query_field(p) for p in PARAMETERS.values())],
+        bases=(_Query,))
+    HotspotQuery.__module__ = __name__
+    HotspotQuery.__doc__ = _Query.__doc__
 
 
 def _selection(q: HotspotQuery, store: Store) -> Selection:
@@ -259,6 +276,7 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
                             q: HotspotQuery) -> tuple[Computed, str]:
     """The hotspot table for ``q`` and the data version, from the cache or computed once (in a
     thread, within the request timeout)."""
+    q.parameters()  # a parameter out of range is refused before any work
     version = store.data_version()
     key = ("hotspots", version, q.key())
     limits = WorkLimits.from_settings(request.app.state.settings)
@@ -354,9 +372,7 @@ class DensityComputed:
 def _density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
              should_stop: ShouldStop | None = None) -> DensityComputed:
     selection = _selection(q, store)
-    params = {k: getattr(q, k) for k in ("bandwidth_m", "cell_size_m", "kernel")
-              if getattr(q, k) is not None}
-    params.setdefault("bandwidth_m", DEFAULT_BANDWIDTH_M)
+    params = q.density_parameters()
     try:
         grid, cols = density_grid(store, taxonomy, selection, weighted=q.weighted,
                                   limits=limits, should_stop=should_stop, **params)
@@ -397,6 +413,7 @@ def _bands(computed: DensityComputed, bands: int, max_cells: int | None) -> byte
 
 async def _density_cached(request: Request, store: Store, taxonomy: Taxonomy,
                           q: HotspotQuery) -> tuple[DensityComputed, str]:
+    q.density_parameters()  # a parameter out of range is refused before any work
     version = store.data_version()
     limits = WorkLimits.from_settings(request.app.state.settings)
     computed = await _within(request, ("density", version, q.key()),
@@ -448,7 +465,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     summary = map_summary(q.method, computed.info, computed.metadata["data_version"])
     # carried through the form: not what it sets, nor one method's parameters (the planner may
     # switch method, and another method's parameter is a 422)
-    dropped = {"method", "priority", "from", "to", *KDE_KEYS, *DBSCAN_KEYS}
+    dropped = {"method", "priority", "from", "to", *PARAMETERS}
     keep = [(k, v) for k, v in parse_qsl(q.query_string()) if k not in dropped]
     tiles = tile_url(settings.tile_url)
     options = PageOptions(

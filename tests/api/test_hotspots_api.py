@@ -218,7 +218,7 @@ def test_density_png_json_and_bands(demo_app: TestClient):
     (s, w), (n, e) = desc["bounds"]
     assert -3 < w < e < 1 and 53 < s < n < 55
     assert desc["units"] == "incidents per km2" and desc["top_per_km2"] > 0
-    assert desc["grid"]["bandwidth_m"] == 250 and desc["grid"]["crs"] == "EPSG:27700"
+    assert desc["grid"]["bandwidth_m"] == 150 and desc["grid"]["crs"] == "EPSG:27700"
     png = demo_app.get(desc["png"])
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"

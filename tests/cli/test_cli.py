@@ -218,7 +218,7 @@ def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
     assert "KDE on" in text and "town_centre" in text and "PAI" in text
     proc = run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--bandwidth-m", "100",
                ok=False)
-    assert proc.returncode == 1 and "bandwidth_m is not a parameter of dbscan" in proc.stderr
+    assert proc.returncode == 1 and "bandwidth_m is a parameter of kde, not of dbscan" in proc.stderr
     proc = run(tmp_path, "analyse", "-d", db, "--priority", "parking", ok=False)
     assert proc.returncode == 1 and "unknown priority 'parking'" in proc.stderr
     proc = run(tmp_path, "analyse", "-d", db, "--method", "dbscan", "--eps-m", "0", ok=False)

@@ -103,7 +103,7 @@ def test_profiles_dates_and_trend():
 def test_empty_selection_and_unknown_parameters():
     empty = analyse(pd.DataFrame({"x": [], "y": []}), crs=CRS, method="kde", bandwidth_m=100)
     assert len(empty.hotspots) == 0 and empty.info["note"] == "no incidents in the selection"
-    with pytest.raises(InvalidParameter, match="eps_m is not a parameter of kde"):
+    with pytest.raises(InvalidParameter, match="eps_m is a parameter of dbscan, not of kde"):
         analyse(incidents_at([(0, 0, 5)]), crs=CRS, method="kde", eps_m=100)
     with pytest.raises(InvalidParameter, match="method must be one of"):
         analyse(incidents_at([(0, 0, 5)]), crs=CRS, method="kmeans")
