@@ -83,7 +83,8 @@ class NearRepeat:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON answer: the test's table and reading with the metadata."""
-        return {**self.result.to_dict(), **self.metadata, "zones": len(self.zones)}
+        return {**self.result.to_dict(), **self.metadata, "zones": len(self.zones),
+                "reading": self.result.plain_reading(self.metadata["noun"])}
 
     def zones_geojson(self) -> dict[str, Any]:
         """The risk zones as an RFC 7946 FeatureCollection (WGS84)."""
@@ -111,6 +112,17 @@ def _stamps(days: np.ndarray, timezone: str) -> list[str]:
     wall = pd.to_datetime(np.round(days * 86_400).astype(np.int64), unit="s")
     return [s.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward").isoformat()
             for s in wall]
+
+
+def _noun(categories: set[str]) -> str:
+    """What to call one incident of these categories in the plain reading."""
+    if categories and categories <= {"vehicle_crime"}:
+        return "vehicle crime"
+    if categories and all("burglary" in c for c in categories):
+        return "burglary"
+    if categories and categories <= {"agricultural_theft", "plant_machinery_theft"}:
+        return "agricultural or plant theft"
+    return "incident"
 
 
 def near_repeat(
@@ -162,11 +174,8 @@ def near_repeat(
                  else float(days.max()) + 1e-9)
     zones = risk_zones(xy, days, result, as_of_day=as_of_day, crs=store.crs)
     cats = list(flt.categories) if flt.categories else None
-    noun = "incident"
-    if cats and set(cats) <= {"vehicle_crime"}:
-        noun = "vehicle crime"
-    elif cats and all("burglary" in c for c in cats):
-        noun = "burglary"
+    present = {str(c) for c in pd.unique(np.asarray(cols.category)[usable])}
+    noun = _noun(present)
     metadata = {
         "data_version": cols.data_version,
         "selection": {**selection.to_dict(store.timezone), "categories": cats},
