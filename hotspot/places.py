@@ -326,6 +326,8 @@ class _AreaGrid:
         self.rk = r - 1.5 * c  # kernel reach + binning spread stay inside the place's disc
         self.kernel = _quartic(self.rk / c)
         self.kr = self.kernel.shape[0] // 2
+        self.ki, self.kj = np.nonzero(self.kernel)
+        self.kval = self.kernel[self.ki, self.kj]
         pad = self.kr + 2
         self.x0 = minx - pad * c
         self.y1 = maxy + pad * c
@@ -333,7 +335,8 @@ class _AreaGrid:
         self.rows = int(np.ceil((maxy - miny) / c)) + 2 * pad + 1
         binned = np.zeros((self.rows, self.cols))
         self._bin(binned, pts, w, 0, 0)
-        self.density = fftconvolve(binned, self.kernel, mode="same")
+        kr = self.kr
+        self.density = self._smooth_patch(binned)[kr:kr + self.rows, kr:kr + self.cols].copy()
         del binned
         # FFT round-off: far below what one incident of the lightest weight leaves anywhere
         # its kernel reaches, so zeroing it drops nothing real
@@ -384,6 +387,20 @@ class _AreaGrid:
             return 0.0
         return float(self.density.ravel()[cell]) * 1e6 / (self.c * self.c)
 
+    def _smooth_patch(self, patch: np.ndarray) -> np.ndarray:
+        """``patch`` convolved with the kernel ("full" output): a sum of shifted kernels over
+        its few non-zero cells (an FFT only when they are many)."""
+        nz = np.flatnonzero(patch)
+        if nz.size * self.kval.size > 250_000:
+            return np.asarray(fftconvolve(patch, self.kernel, mode="full"))
+        p = patch.shape[1]
+        q = (patch.shape[0] + 2 * self.kr, p + 2 * self.kr)
+        bi, bj = np.divmod(nz, p)
+        flat = (bi[:, None] + self.ki[None, :]) * q[1] + (bj[:, None] + self.kj[None, :])
+        values = patch.ravel()[nz][:, None] * self.kval[None, :]
+        return np.bincount(flat.ravel(), weights=values.ravel(),
+                           minlength=q[0] * q[1]).reshape(q)
+
     def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
         """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
         on the window they reach) and bar cells within ``r`` of it from being peaks."""
@@ -392,7 +409,7 @@ class _AreaGrid:
         if pts.shape[0]:
             patch = np.zeros((2 * reach + 2, 2 * reach + 2))
             self._bin(patch, pts, w, i - reach, j - reach)
-            smooth = fftconvolve(patch, self.kernel, mode="full")
+            smooth = self._smooth_patch(patch)
             a0, b0 = i - reach - self.kr, j - reach - self.kr  # grid cell of smooth[0, 0]
             g0, g1 = max(0, a0), min(self.rows, a0 + smooth.shape[0])
             h0, h1 = max(0, b0), min(self.cols, b0 + smooth.shape[1])
