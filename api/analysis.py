@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from api.errors import quoted
+from geodata.harm import HarmTable
 from geodata.layers import (
     BUILT_UP_AREAS,
     FORCE_BOUNDARY,
@@ -224,6 +225,8 @@ class AnalysisOptions:
     heritage_designations: tuple[str, ...] | None = None
     weighted: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
+    harm: HarmTable | None = None
+    """The harm table (a force's, or the built-in approximate one when None)."""
 
 
 def context_layers(store: Store, options: AnalysisOptions) -> ContextLayers:
@@ -274,15 +277,25 @@ def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
     return labels
 
 
-def _frame(store: Store, flt: IncidentFilter) -> tuple[pd.DataFrame, str]:
-    cols = store.incidents(flt, extra=("lsoa_code", "location_text"))
+def store_holds(store: Store, start: int, end: int) -> bool:
+    """Whether the store holds any incident at all in ``[start, end)`` (seconds, UTC)."""
+    return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
+
+
+def _frame(store: Store, flt: IncidentFilter,
+           harm: HarmTable | None = None) -> tuple[pd.DataFrame, str]:
+    """The selection's incidents as the analysis takes them, with each one's ``harm`` (days;
+    ``frame.attrs["harm"]`` says where the weights came from)."""
+    cols = store.incidents(flt, extra=("lsoa_code", "location_text", "crime_type"))
+    weights = (harm or HarmTable.builtin()).weights(cols.extra["crime_type"], cols.category)
     frame = pd.DataFrame({
         "x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64),
-        "category": cols.category, "occurred_at": cols.occurred_at,
+        "harm": weights.values, "category": cols.category, "occurred_at": cols.occurred_at,
         "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
         "location_text": cols.extra["location_text"],
     })
     frame.attrs["rid"] = cols.rid
+    frame.attrs["harm"] = weights.to_dict()
     return frame, cols.data_version
 
 
@@ -316,7 +329,7 @@ def run_analysis(
     check_bounds(options.parameters)
     flt = selection.incident_filter(taxonomy)
     categories = flt.categories
-    incidents, version = _frame(store, flt)
+    incidents, version = _frame(store, flt, options.harm)
     check(should_stop, "after reading the incidents")
     previous = None
     period = None
@@ -326,7 +339,10 @@ def run_analysis(
         prev_flt = IncidentFilter(start=selection.start - length, end=selection.start,
                                   categories=categories, bbox=selection.bbox,
                                   lonlat_bbox=selection.lonlat_bbox)
-        previous, _v = _frame(store, prev_flt)
+        previous, _v = _frame(store, prev_flt, options.harm)
+        if not len(previous) and not store_holds(store, selection.start - length,
+                                                 selection.start):
+            previous = None  # no data at all then: the trend is unknown, not "up"
     boundary = store.get_layer(FORCE_BOUNDARY)
     study_area = (float(shapely.area(shapely.union_all(boundary.frame.geometry.values)))
                   if boundary is not None else None)
@@ -360,7 +376,8 @@ def run_analysis(
         "heritage": {"distance_m": options.heritage_distance_m,
                      "designations": list(options.heritage_designations or []) or None},
         "weighted": options.weighted,
-        "previous_period": period is not None,
+        "harm": incidents.attrs["harm"],
+        "previous_period": previous is not None,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "attribution": ATTRIBUTION,
     }

@@ -31,6 +31,7 @@ from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
+from geodata.harm import HarmTable
 from geodata.stores import Store, open_store
 from geodata.taxonomy import Taxonomy
 from maps.assets import LEAFLET_DIR
@@ -102,6 +103,7 @@ def create_app(
     app.state.store = store
     app.state.open_store = opener
     app.state.taxonomy = Taxonomy.load(settings.taxonomy_path)
+    app.state.harm = HarmTable.load(settings.harm_table)
     app.state.demo = demo
     errors.install(app)
     # innermost first: the gate settles caller, CSRF and body size before any body is read

@@ -712,6 +712,7 @@ def analyse(
         run_analysis,
     )
     from api.limits import WorkLimits
+    from geodata.harm import HarmTable
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
 
@@ -725,7 +726,7 @@ def analyse(
         options = AnalysisOptions(
             heritage_distance_m=heritage_distance_m,
             heritage_designations=tuple(heritage_designation) if heritage_designation else None,
-            weighted=weighted, parameters=params,
+            weighted=weighted, parameters=params, harm=HarmTable.load(settings.harm_table),
         )
         try:
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,

@@ -20,6 +20,7 @@ from api.cache import ClientGone, StillComputing
 from geodata.errors import (
     GeodataError,
     InvalidFile,
+    InvalidHarmTable,
     InvalidLayer,
     InvalidMapping,
     InvalidTaxonomy,
@@ -123,6 +124,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
     (InvalidLayer, 422, "invalid_layer"),
     (InvalidText, 422, "invalid_text"),
     (InvalidTaxonomy, 500, "invalid_taxonomy"),
+    (InvalidHarmTable, 500, "invalid_harm_table"),
     (StorePurposeError, 409, "wrong_store"),
     (PublicationConflict, 409, "already_published"),
     (StoreUnavailable, 503, "store_unavailable"),

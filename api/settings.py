@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         "other", description="Crime types not in the taxonomy: map to 'other' or reject the row."
     )
     taxonomy_path: Path | None = Field(None, description="A force's own taxonomy TOML file.")
+    harm_table: Path | None = Field(
+        None, description="A force's Cambridge Crime Harm Index table (CSV: code, name, "
+        "harm_days, source: docs/harm.md); unset: the built-in approximate table.")
     max_page_size: int = Field(5000, gt=0, le=100_000,
                                description="Most incidents in one page of GET /v1/incidents.")
     report_rows: int = Field(1000, ge=0, le=100_000,

@@ -223,9 +223,9 @@ class HarmTable:
 
     def weights(
         self,
-        crime_type: np.ndarray | Sequence[str] | pd.Series | pd.Categorical,
-        category: np.ndarray | Sequence[str] | pd.Series | pd.Categorical | None = None,
-        offence_code: np.ndarray | Sequence[str] | pd.Series | pd.Categorical | None = None,
+        crime_type: np.ndarray | Sequence[str] | pd.Series | pd.Categorical[Any],
+        category: np.ndarray | Sequence[str] | pd.Series | pd.Categorical[Any] | None = None,
+        offence_code: np.ndarray | Sequence[str] | pd.Series | pd.Categorical[Any] | None = None,
         *,
         unmatched_value: float | None = None,
     ) -> HarmWeights:

@@ -1,7 +1,9 @@
 """The hotspot table: one row per hotspot, the same columns whichever method found it.
 
 Columns: ``id``, ``method``, ``geometry`` (polygon, analysis CRS), ``centroid_x``/``centroid_y``
-(metres) and ``centroid_lon``/``centroid_lat`` (WGS84), ``incidents``, ``weight``, ``area_m2``,
+(metres) and ``centroid_lon``/``centroid_lat`` (WGS84), ``incidents``, ``weight`` (what the
+method counted: incidents, or their harm), ``harm`` (days of custody, :mod:`geodata.harm`;
+NaN when the incidents carry none), ``area_m2``,
 ``density_per_km2`` (incidents per km2 of the polygon), ``peak_density`` (KDE only, per km2),
 ``category_mix`` (category: incidents, most first), ``top_category``, ``top_locations`` (the
 three location descriptions most recorded in it), ``first_date``,
@@ -88,6 +90,8 @@ def build_table(
         "centroid_lat": np.round(lat, 6),
         "incidents": counts.astype(np.int64),
         "weight": wsum,
+        "harm": (np.bincount(lab, weights=incidents["harm"].to_numpy(float)[member],
+                             minlength=k).round(1) if "harm" in incidents else np.full(k, np.nan)),
         "area_m2": np.round(area, 1),
         "density_per_km2": np.where(area > 0, counts / np.maximum(area, 1e-9) * 1e6, 0.0).round(2),
         "peak_density": shapes["peak_density"].to_numpy(float).round(2)

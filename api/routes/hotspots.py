@@ -45,6 +45,7 @@ from api.errors import BadRequest
 from api.limits import WorkLimits
 from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
+from geodata.harm import HarmTable
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot import DensityGrid
@@ -81,6 +82,7 @@ PARAMETERS = every_parameter()
 """Every method parameter the API takes, from :mod:`hotspot.params` (the one definition)."""
 CSV_COLUMNS = (
     "id", "rank", "score", "method", "context_class", "team", "place", "incidents", "weight",
+    "harm",
     "area_m2", "density_per_km2", "peak_density", "centroid_lon", "centroid_lat", "centroid_x",
     "centroid_y", "top_category", "first_date", "last_date", "time_precision", "peak_hours",
     "peak_days", "trend", "trend_ratio", "previous_incidents", "share_town_centre",
@@ -225,13 +227,13 @@ class Computed:
 
 
 def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
-             should_stop: ShouldStop | None = None) -> Computed:
+             should_stop: ShouldStop | None = None, harm: HarmTable | None = None) -> Computed:
     params = q.parameters()
     selection = _selection(q, store)
     options = AnalysisOptions(
         heritage_distance_m=q.heritage_distance_m,
         heritage_designations=tuple(q.heritage_designation) if q.heritage_designation else None,
-        weighted=q.weighted, parameters=params,
+        weighted=q.weighted, parameters=params, harm=harm,
     )
     try:
         result, metadata = run_analysis(store, taxonomy, method=q.method, selection=selection,
@@ -281,7 +283,8 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
     key = ("hotspots", version, q.key())
     limits = WorkLimits.from_settings(request.app.state.settings)
     computed = await _within(request, key,
-                             lambda stop: _compute(store, taxonomy, q, limits, stop))
+                             lambda stop: _compute(store, taxonomy, q, limits, stop,
+                                                   request.app.state.harm))
     return computed, version
 
 
