@@ -210,3 +210,10 @@ def test_ties_go_north_west_first():
     peaks = split.places[["peak_x", "peak_y"]].to_numpy() - ORIGIN
     assert np.abs(peaks - [[50, 650], [650, 650], [50, 50], [650, 50]]).max() < 12.5
     assert split.labels.tolist() == np.repeat([0, 1, 2, 3], 4).tolist()
+
+
+def test_no_areas_no_places():
+    none = gpd.GeoDataFrame({"cluster": np.empty(0, dtype=np.int64)},
+                            geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
+    split = split_places(ORIGIN + np.zeros((3, 2)), None, np.full(3, -1, dtype=np.int64), none)
+    assert len(split.places) == 0 and (split.labels == -1).all() and len(split.areas) == 0
