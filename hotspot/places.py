@@ -113,7 +113,7 @@ def widest_extent_m(geoms: Any) -> np.ndarray:
     Examples
     --------
     >>> import shapely
-    >>> widest_extent_m([shapely.box(0, 0, 300, 400), shapely.Point(0, 0)]).round(3)
+    >>> widest_extent_m([shapely.box(0, 0, 300, 400), shapely.Point(0, 0)]).round(1)
     array([500.,   0.])
     """
     g = np.asarray(getattr(geoms, "values", geoms), dtype=object)
