@@ -461,10 +461,11 @@ def _layout(
                 f"that every cell has neighbours, not {distance_m!r}", parameter="distance_m")
         distance_m = float(distance_m)
         reach = distance_m
-    if boundary is not None and (not isinstance(boundary, shapely.Geometry)
-                                 or boundary.is_empty or shapely.area(boundary) <= 0):
-        raise InvalidParameter("boundary must be a shapely polygon (metres, the points' CRS) "
-                               "with an area", parameter="boundary")
+    if boundary is not None and (not isinstance(boundary, (shapely.Polygon, shapely.MultiPolygon))
+                                 or boundary.is_empty or not np.isfinite(boundary.bounds).all()
+                                 or shapely.area(boundary) <= 0):
+        raise InvalidParameter("boundary must be a shapely polygon or multipolygon (metres, the "
+                               "points' CRS) with an area", parameter="boundary")
     if bounds is None:
         if boundary is not None:
             minx, miny, maxx, maxy = (float(v) for v in boundary.bounds)
@@ -509,22 +510,39 @@ def _layout(
 
 def _cells_inside(boundary: Any, origin: tuple[float, float], cell: float,
                   shape: tuple[int, int]) -> np.ndarray:
-    """Cells whose centre is inside ``boundary`` (tested only within its bounding box)."""
+    """Cells whose centre is inside ``boundary`` (a polygon or multipolygon, holes allowed), by
+    scanlines: each row's centre line crosses the rings' edges at sorted x, and the cells
+    between the 1st and 2nd, 3rd and 4th... crossings are inside (even-odd rule). As
+    ``shapely.contains_xy`` at the cell centres (a tenth of its time on a county), except for a
+    centre exactly on the boundary, which may count either way."""
     rows, cols = shape
     x0, y1 = origin
-    bx0, by0, bx1, by1 = boundary.bounds
-    c0 = max(0, int(np.floor((bx0 - x0) / cell)))
-    c1 = min(cols, int(np.ceil((bx1 - x0) / cell)) + 1)
-    r0 = max(0, int(np.floor((y1 - by1) / cell)))
-    r1 = min(rows, int(np.ceil((y1 - by0) / cell)) + 1)
-    out = np.zeros(shape, dtype=bool)
-    if c1 <= c0 or r1 <= r0:
-        return out
-    cx = x0 + (np.arange(c0, c1) + 0.5) * cell
-    cy = y1 - (np.arange(r0, r1) + 0.5) * cell
-    shapely.prepare(boundary)
-    out[r0:r1, c0:c1] = shapely.contains_xy(boundary, cx[None, :], cy[:, None])
-    return out
+    rings = shapely.get_rings(shapely.get_parts(boundary))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    lo, hi = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    # the rows whose centre y = y1 - (r + 0.5) cell has lo <= y < hi
+    t_hi = (y1 - hi) / cell - 0.5
+    first = np.maximum(np.floor(t_hi).astype(np.int64) + 1, 0)
+    last = np.minimum(np.floor((y1 - lo) / cell - 0.5).astype(np.int64), rows - 1)
+    n = np.maximum(last - first + 1, 0)
+    seg = np.repeat(np.arange(n.size), n)
+    r = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + first[seg]
+    cy = y1 - (r + 0.5) * cell
+    xa, ya, xb, yb = a[seg, 0], a[seg, 1], b[seg, 0], b[seg, 1]
+    x = xa + (cy - ya) * (xb - xa) / (yb - ya)
+    order = np.lexsort((x, r))
+    r, x = r[order], x[order]
+    # cells with left < centre x < right, between each pair of crossings of a row
+    c0 = np.clip(np.floor((x[0::2] - x0) / cell - 0.5).astype(np.int64) + 1, 0, cols)
+    c1 = np.clip(np.ceil((x[1::2] - x0) / cell - 0.5).astype(np.int64), 0, cols)
+    rr = r[0::2]
+    ok = c1 > c0
+    diff = np.zeros((rows, cols + 1), dtype=np.int32)
+    np.add.at(diff, (rr[ok], c0[ok]), 1)
+    np.add.at(diff, (rr[ok], c1[ok]), -1)
+    return np.asarray(np.cumsum(diff[:, :cols], axis=1) > 0)
 
 
 def _cell_of(xy: np.ndarray, origin: tuple[float, float], cell: float,

@@ -298,3 +298,24 @@ def test_bad_points():
     # no incidents but bounds: every cell equal, nothing significant
     empty = gi_star_grid(np.empty((0, 2)), cell_size_m=100, bounds=(0, 0, 1000, 1000))
     assert (empty.confidence == 0).all()
+
+
+def test_the_study_area_is_the_cells_whose_centre_is_inside_the_boundary():
+    # a multipolygon with a hole, and random polygons: as shapely.contains_xy at the centres
+    rng = np.random.default_rng(4)
+    shapes = [shapely.union(
+        shapely.box(X0, Y0, X0 + 450, Y0 + 700).difference(
+            shapely.box(X0 + 120, Y0 + 130, X0 + 310, Y0 + 290)),
+        shapely.Point(X0 + 800, Y0 + 500).buffer(150))]
+    shapes += [shapely.Polygon(rng.uniform((X0, Y0), (X0 + 1000, Y0 + 800), (12, 2))).buffer(0)
+               for _ in range(20)]
+    for boundary in shapes:
+        if shapely.area(boundary) < 2e4:
+            continue
+        g = gi_star_grid(np.empty((0, 2)), cell_size_m=37, boundary=boundary,
+                         bounds=(X0 - 20, Y0 - 30, X0 + 1030, Y0 + 820))
+        rows, cols = g.shape
+        cx = g.origin[0] + (np.arange(cols) + 0.5) * 37
+        cy = g.origin[1] - (np.arange(rows) + 0.5) * 37
+        want = shapely.contains_xy(boundary, cx[None, :], cy[:, None])
+        np.testing.assert_array_equal(g.in_study, want)
