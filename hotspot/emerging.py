@@ -227,6 +227,31 @@ def _rules(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> list[np.nda
     ]
 
 
+def month_index(occurred_at: Any) -> tuple[np.ndarray, int, str]:
+    """Month of each incident counted from the first month present: (index from 0, number of
+    months from the first to the last, the first month as ``"YYYY-MM"``).
+
+    ``occurred_at``: seconds since the epoch (UTC) or ``datetime64`` values; months are UTC
+    calendar months (data.police.uk months are stored as their first instant). Empty: no
+    months (``n_months`` 0, ``""``).
+    """
+    t = np.asarray(occurred_at)
+    if t.size == 0:
+        return np.empty(0, dtype=np.int64), 0, ""
+    if np.issubdtype(t.dtype, np.datetime64):
+        months = t.astype("datetime64[M]").astype(np.int64)
+    elif np.issubdtype(t.dtype, np.number):
+        if not np.isfinite(t).all():
+            raise InvalidParameter("occurred_at must be finite", parameter="occurred_at")
+        months = t.astype("int64").astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    else:
+        raise InvalidParameter("occurred_at must be seconds since the epoch or datetime64",
+                               parameter="occurred_at")
+    first = int(months.min())
+    index = months - first
+    return index, int(index.max()) + 1, str(np.datetime64(first, "M"))
+
+
 @dataclass(frozen=True)
 class EmergingGrid:
     """A monthly space-time cube of Gi* and each cell's emerging hot spot class.

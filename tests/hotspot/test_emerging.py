@@ -15,6 +15,7 @@ from hotspot.emerging import (
     classify_series,
     emerging_hotspots,
     mann_kendall,
+    month_index,
 )
 from hotspot.gistar import gi_star_grid
 
@@ -279,3 +280,15 @@ def test_the_cube_is_counted_against_max_cells():
         emerging_hotspots(xy, np.array([0, 1]), 12, cell_size_m=50, max_cells=100_000)
     assert big.value.parameter == "cell_size_m" and big.value.found > 100_000
     assert "12 months" in str(big.value)
+
+
+def test_month_index_counts_calendar_months_from_the_first():
+    t = np.array(["2018-03-31T23:59:59", "2018-01-01T00:00:00", "2019-01-15T12:00:00"],
+                 dtype="datetime64[s]")
+    index, n, first = month_index(t)
+    assert index.tolist() == [2, 0, 12] and n == 13 and first == "2018-01"
+    seconds = month_index(t.astype(np.int64))
+    assert seconds[0].tolist() == [2, 0, 12] and seconds[1:] == (13, "2018-01")
+    assert month_index(np.empty(0))[1:] == (0, "")
+    with pytest.raises(InvalidParameter):
+        month_index(np.array(["2018-01"], dtype=object))
