@@ -72,6 +72,7 @@ from hotspot.gistar import (
     LEVELS,
     _boxes,
     _cell_of,
+    _check_p_values,
     _check_points,
     _gi_star,
     _layout,
@@ -324,6 +325,7 @@ def emerging_hotspots(
     distance_m: float | None = None,
     k: int | None = None,
     fdr: bool = True,
+    p_values: str = "normal",
     confidence: int = 90,
     trend_alpha: float = 0.05,
     max_cells: int | None = MAX_CELLS,
@@ -340,7 +342,7 @@ def emerging_hotspots(
         Month of each incident, an integer from 0 (the first) to ``n_months - 1`` (the final).
     n_months
         Length of the cube (at least 2; 10 or more for a trend with any power).
-    cell_size_m, weights, bounds, boundary, distance_m, k, fdr
+    cell_size_m, weights, bounds, boundary, distance_m, k, fdr, p_values
         As in :func:`hotspot.gistar.gi_star_grid`; the same grid and neighbourhood every month.
     confidence
         90, 95 or 99: a month is hot (cold) for a cell at this confidence or more.
@@ -357,6 +359,7 @@ def emerging_hotspots(
         More than ``max_cells`` bins.
     """
     xy, w = _check_points(xy, weights)
+    _check_p_values(p_values, weights)
     if not isinstance(n_months, (int, np.integer)) or isinstance(n_months, bool) \
             or not 2 <= n_months <= 1200:
         raise InvalidParameter(f"n_months must be a whole number from 2 to 1200, not "
@@ -396,7 +399,7 @@ def emerging_hotspots(
     conf = np.empty(counts.shape, dtype=np.int8)
     for t in range(int(n_months)):
         check(should_stop, "while computing Gi* month by month")
-        z[t], p = _gi_star(counts[t], layout.in_study, nb)
+        z[t], p = _gi_star(counts[t], layout.in_study, nb, p_values=p_values)
         conf[t] = confidence_levels(z[t], p, layout.in_study, fdr=fdr)
     check(should_stop, "before the trends")
     study = layout.in_study.ravel()

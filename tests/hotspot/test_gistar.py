@@ -319,3 +319,38 @@ def test_the_study_area_is_the_cells_whose_centre_is_inside_the_boundary():
         cy = g.origin[1] - (np.arange(rows) + 0.5) * 37
         want = shapely.contains_xy(boundary, cx[None, :], cy[:, None])
         np.testing.assert_array_equal(g.in_study, want)
+
+
+def test_poisson_p_values_by_hand_and_on_random_points():
+    from scipy.stats import poisson
+
+    counts = np.zeros((5, 5), dtype=int)
+    counts[2, 2] = 6
+    counts[0, 0] = 1
+    g = gi_star_grid(lattice_points(counts), cell_size_m=100, p_values="poisson",
+                     bounds=(X0, Y0, X0 + 500, Y0 + 500))
+    mean = 7 / 25
+    # the centre's block holds 6 against 9 * mean expected: 2 P(X >= 6), X ~ Poisson(2.52)
+    assert g.p[2, 2] == pytest.approx(2 * poisson.sf(5, 9 * mean), rel=1e-9)
+    # a corner block (4 cells) holding 1: P(X <= 1) < P(X >= 1), so p = 2 P(X <= 1)
+    lam = 4 * mean
+    assert g.p[0, 0] == pytest.approx(min(1, 2 * min(poisson.cdf(1, lam), poisson.sf(0, lam))))
+    # an empty block: 2 P(X = 0)
+    assert g.p[4, 4] == pytest.approx(min(1.0, 2 * poisson.pmf(0, 4 * mean)))
+    normal = gi_star_grid(lattice_points(counts), cell_size_m=100,
+                          bounds=(X0, Y0, X0 + 500, Y0 + 500))
+    np.testing.assert_allclose(g.z, normal.z)  # the z-score is Gi*'s either way
+    # complete spatial randomness, sparse cells (0.075 a cell): the normal tail calls hundreds
+    # of blocks hot; the exact test none
+    rng = np.random.default_rng(8)
+    xy = rng.uniform((X0, Y0), (X0 + 20_000, Y0 + 20_000), (3_000, 2))
+    bounds = (X0, Y0, X0 + 20_000, Y0 + 20_000)
+    assert (gi_star_grid(xy, cell_size_m=100, bounds=bounds).confidence > 0).sum() > 100
+    assert (gi_star_grid(xy, cell_size_m=100, bounds=bounds,
+                         p_values="poisson").confidence != 0).sum() == 0
+    with pytest.raises(InvalidParameter) as bad:
+        gi_star_grid(xy, cell_size_m=100, p_values="exact")
+    assert bad.value.parameter == "p_values"
+    with pytest.raises(InvalidParameter) as weighted:
+        gi_star_grid(xy, cell_size_m=100, p_values="poisson", weights=np.ones(len(xy)))
+    assert weighted.value.parameter == "p_values"
