@@ -621,7 +621,7 @@ class _Neighbourhood:
                  k: int | None) -> None:
         self.in_study = in_study
         self.full = bool(in_study.all())
-        self.mask = in_study.astype(np.float64)
+        self.mask = in_study
         self.k = k
         self.edge = np.empty(0, dtype=np.int64)
         self.edge_rows = np.empty(0, dtype=np.int64)
@@ -629,16 +629,28 @@ class _Neighbourhood:
         if k is None:
             assert distance_m is not None
             self.footprint = _disc((distance_m / cell) ** 2 * (1 + 1e-9))
-            self.size = np.rint(self._correlate(self.mask)) * self.mask
+            self.size = self._count()
         else:
             self._knn(in_study, k)
         n = float(in_study.sum())
-        self.spread = np.sqrt(np.maximum(n * self.size - self.size * self.size, 0.0) / (n - 1))
+        spread = n - self.size  # sqrt(W_i (n - W_i) / (n - 1)), in place: one grid at a time
+        spread *= self.size
+        np.maximum(spread, 0.0, out=spread)
+        spread /= n - 1
+        self.spread = np.sqrt(spread, out=spread)
+
+    def _count(self) -> np.ndarray:
+        """Study cells in each cell's disc (0 outside the study area)."""
+        size = self._correlate(self.mask.astype(np.float64))
+        np.rint(size, out=size)
+        if not self.full:
+            size[~self.mask] = 0.0
+        return size
 
     def _knn(self, in_study: np.ndarray, k: int) -> None:
         r2, _ = _ring(k)
         self.footprint = _disc(r2 + 1e-9)
-        full = np.rint(self._correlate(self.mask)) * self.mask
+        full = self._count()
         # cells with k in-study cells inside the lattice's k-radius have exactly that disc;
         # the rest (near the edge of the study area) take theirs from a k-d tree
         self.edge = np.flatnonzero((in_study & (full - 1 < k)).ravel())
@@ -666,10 +678,10 @@ class _Neighbourhood:
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """sum over each study cell's neighbours of ``values`` (zero outside the study)."""
-        x = values if self.full else values * self.mask
+        x = values if self.full else np.where(self.mask, values, 0.0)
         out = self._correlate(x)
         if not self.full:
-            out *= self.mask
+            out[~self.mask] = 0.0
         # FFT round-off: sums of values >= 0 are >= 0
         if self.footprint.size > _FFT_ABOVE and (values >= 0).all():
             np.maximum(out, 0.0, out=out)
@@ -712,6 +724,6 @@ def _gi_star(counts: np.ndarray, in_study: np.ndarray, nb: _Neighbourhood, *,
         return z, p
     p = np.abs(z)
     np.negative(p, out=p)
-    p = ndtr(p)
+    ndtr(p, out=p)
     p *= 2.0
     return z, p
