@@ -46,6 +46,13 @@ are two-sided from the standard normal.
   ``p_values="poisson"`` the p-value is instead the exact two-sided Poisson test of the
   neighbourhood's count ``s`` against ``W_i xbar`` (``2 min(P(X >= s), P(X <= s))``, capped at
   1): the z-score stays Gi*'s, and random points give no hot cells at any of those densities.
+  It assumes variance = mean: on real, over-dispersed crime it calls more cells hot than the
+  normal (Essex, 100 m: 453 hotspots on 6.6 % of the force area, against 341 on 1.8 %). With
+  ``p_values="empirical"`` the null is a sum of W_i cells drawn at random from the grid's own
+  counts (the exact law, by FFT convolution of their histogram): no false hot cells on random
+  points either, and it allows for over-dispersion, so an isolated busy map point among empty
+  cells is not a cluster; on the Essex months, where single points hold hundreds of crimes,
+  nothing passes FDR at 50 or 100 m. The default stays Esri's normal p-values.
 - **Cost.** Binning is one ``numpy.bincount``; the neighbourhood sums are a correlation of the
   grid with the disc (``scipy.ndimage`` for small discs, FFT for large ones), so the cost
   grows with cells, not incidents x cells. The k-nearest rule uses the same disc inside the
@@ -74,8 +81,9 @@ ALPHAS = (0.10, 0.05, 0.01)
 """Significance levels of confidence 1, 2 and 3 (90, 95 and 99 %)."""
 LEVELS = {90: 1, 95: 2, 99: 3}
 """Confidence (per cent) to the ``confidence`` grid's level."""
-P_VALUES = ("normal", "poisson")
-"""How p-values are computed: Gi*'s normal approximation, or an exact Poisson test."""
+P_VALUES = ("normal", "poisson", "empirical")
+"""How p-values are computed: Gi*'s normal approximation, an exact Poisson test, or the exact
+law of a sum of W_i cells drawn from the grid's own counts."""
 DEFAULT_BAND_CELLS = 1.5
 """Default distance band, in cells: the 3 x 3 block (8 neighbours and the cell)."""
 _FFT_ABOVE = 121
@@ -196,9 +204,10 @@ def gi_star_grid(
     fdr
         Benjamini-Hochberg control of the false discovery rate over the study cells.
     p_values
-        ``"normal"`` (Esri, esda: two-sided from the standard normal) or ``"poisson"``
+        ``"normal"`` (Esri, esda: two-sided from the standard normal), ``"poisson"``
         (two-sided exact Poisson test of the neighbourhood's count against W_i times the mean
-        count; incident counts only, no weights): see "Sparse grids" in the module docstring.
+        count) or ``"empirical"`` (against the sum of W_i cells drawn from the grid's counts);
+        the last two take incident counts only, no weights: see "Sparse grids" above.
     max_cells
         Refuse grids of more cells than this (None: no limit).
     crs
@@ -442,9 +451,9 @@ def _check_p_values(p_values: str, weights: np.ndarray | None) -> None:
     if p_values not in P_VALUES:
         raise InvalidParameter(f"p_values must be one of {', '.join(P_VALUES)}, not "
                                f"{p_values!r}", parameter="p_values")
-    if p_values == "poisson" and weights is not None:
-        raise InvalidParameter("p_values='poisson' tests incident counts: it takes no weights "
-                               "(use 'normal' with harm)", parameter="p_values")
+    if p_values != "normal" and weights is not None:
+        raise InvalidParameter(f"p_values={p_values!r} tests incident counts: it takes no "
+                               "weights (use 'normal' with harm)", parameter="p_values")
 
 
 @dataclass(frozen=True)
@@ -708,6 +717,9 @@ def _gi_star(counts: np.ndarray, in_study: np.ndarray, nb: _Neighbourhood, *,
         p_exact = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
         p_exact[local <= 0] = np.minimum(1.0, 2.0 * lower[local <= 0])
         del upper, lower, local
+    elif p_values == "empirical":
+        p_exact = _empirical_p(np.rint(x).astype(np.int64), np.rint(z).astype(np.int64),
+                               nb.size.astype(np.int64), in_study)
     z -= mean * nb.size
     if sd > 0:
         z /= sd
@@ -718,7 +730,7 @@ def _gi_star(counts: np.ndarray, in_study: np.ndarray, nb: _Neighbourhood, *,
         z[:] = 0.0
     if not nb.full:
         z[~in_study] = np.nan
-    if p_values == "poisson":
+    if p_values != "normal":
         p = p_exact
         p[~in_study] = np.nan
         return z, p
@@ -727,3 +739,24 @@ def _gi_star(counts: np.ndarray, in_study: np.ndarray, nb: _Neighbourhood, *,
     ndtr(p, out=p)
     p *= 2.0
     return z, p
+
+
+def _empirical_p(x: np.ndarray, local: np.ndarray, size: np.ndarray,
+                 in_study: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of neighbourhood sums against the sum of W_i cells drawn at random
+    (with replacement) from the study cells' own counts: 2 min(P(S >= s), P(S <= s)), S the
+    W_i-fold convolution of the counts' histogram (by FFT)."""
+    pmf = np.bincount(x) / x.size
+    p = np.full(local.shape, np.nan)
+    for w in np.unique(size[in_study]):
+        cells = in_study & (size == w)
+        length = int(w) * (pmf.size - 1) + 1
+        nfft = 1 << int(np.ceil(np.log2(max(length, 2))))
+        law = np.fft.irfft(np.fft.rfft(pmf, nfft) ** int(w), nfft)[:length]
+        np.maximum(law, 0.0, out=law)  # FFT round-off (about 1e-16) below zero
+        law /= law.sum()
+        lower = np.cumsum(law)
+        upper = np.cumsum(law[::-1])[::-1]
+        s = np.clip(local[cells], 0, length - 1)
+        p[cells] = np.minimum(1.0, 2.0 * np.minimum(upper[s], lower[s]))
+    return p

@@ -354,3 +354,29 @@ def test_poisson_p_values_by_hand_and_on_random_points():
     with pytest.raises(InvalidParameter) as weighted:
         gi_star_grid(xy, cell_size_m=100, p_values="poisson", weights=np.ones(len(xy)))
     assert weighted.value.parameter == "p_values"
+
+
+def test_empirical_p_values_against_the_convolved_histogram():
+    counts = np.zeros((6, 6), dtype=int)
+    counts[2:4, 2:4] = [[5, 3], [4, 6]]
+    counts[0, 5] = 2
+    g = gi_star_grid(lattice_points(counts), cell_size_m=100, p_values="empirical",
+                     bounds=(X0, Y0, X0 + 600, Y0 + 600))
+    pmf = np.bincount(counts.ravel()) / 36
+
+    def law(w: int) -> np.ndarray:
+        out = np.array([1.0])
+        for _ in range(w):
+            out = np.convolve(out, pmf)
+        return out
+
+    for (r, c), w in [((2, 2), 9), ((0, 5), 4), ((5, 0), 4), ((0, 2), 6)]:
+        block = counts[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].sum()
+        dist = law(w)
+        want = min(1.0, 2 * min(dist[block:].sum(), dist[:block + 1].sum()))
+        assert g.neighbours[r, c] == w
+        assert g.p[r, c] == pytest.approx(want, rel=1e-9, abs=1e-15)
+    rng = np.random.default_rng(8)
+    xy = rng.uniform((X0, Y0), (X0 + 20_000, Y0 + 20_000), (3_000, 2))
+    assert (gi_star_grid(xy, cell_size_m=100, bounds=(X0, Y0, X0 + 20_000, Y0 + 20_000),
+                         p_values="empirical").confidence != 0).sum() == 0
