@@ -277,6 +277,26 @@ def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
     return labels
 
 
+EMERGING_MONTHS = 12
+"""Months of history the emerging classes look at when the selection is shorter."""
+
+
+def history_start(end: int, timezone: str, months: int = EMERGING_MONTHS) -> int:
+    """The start (seconds, UTC) of the ``months`` whole local months that end with the month
+    holding ``end - 1`` (``end`` exclusive, seconds since the epoch)."""
+    last = pd.Timestamp(end - 1, unit="s", tz="UTC").tz_convert(timezone)
+    first = pd.Period(year=last.year, month=last.month, freq="M") - (months - 1)
+    return int(pd.Timestamp(first.start_time).tz_localize(timezone).value // 10**9)
+
+
+def force_area(store: Store) -> Any:
+    """The force boundary as one shapely geometry (store CRS, metres), None without one."""
+    layer = store.get_layer(FORCE_BOUNDARY)
+    if layer is None or not len(layer.frame):
+        return None
+    return shapely.union_all(layer.frame.geometry.values)
+
+
 def store_holds(store: Store, start: int, end: int) -> bool:
     """Whether the store holds any incident at all in ``[start, end)`` (seconds, UTC)."""
     return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
@@ -343,9 +363,15 @@ def run_analysis(
         if not len(previous) and not store_holds(store, selection.start - length,
                                                  selection.start):
             previous = None  # no data at all then: the trend is unknown, not "up"
-    boundary = store.get_layer(FORCE_BOUNDARY)
-    study_area = (float(shapely.area(shapely.union_all(boundary.frame.geometry.values)))
-                  if boundary is not None else None)
+    history = None
+    if selection.start is not None and selection.end is not None:
+        first = history_start(selection.end, store.timezone)
+        if first < selection.start:  # the months before the selection give the classes
+            history, _v = _frame(store, IncidentFilter(
+                start=first, end=selection.end, categories=categories, bbox=selection.bbox,
+                lonlat_bbox=selection.lonlat_bbox), options.harm)
+    force = force_area(store)
+    study_area = float(shapely.area(force)) if force is not None else None
     params = dict(options.parameters)
     engine = params.pop("engine", None) or "numpy"
     if engine not in ENGINES:
@@ -357,7 +383,8 @@ def run_analysis(
         result = analyse(
             incidents, crs=store.crs, method=method, layers=context_layers(store, options),
             period=period, previous=previous, timezone=store.timezone,
-            study_area_m2=study_area, weighted=options.weighted, cluster_labels=labels,
+            study_area_m2=study_area, boundary=force, weighted=options.weighted,
+            history=history, cluster_labels=labels,
             should_stop=should_stop, **(limits.analyse_arguments() if limits else {}), **params,
         )
     except WorkLimitExceeded as exc:
@@ -434,14 +461,50 @@ def map_layers(store: Store) -> dict[str, Any]:
     return out
 
 
-def map_summary(method: str, info: dict[str, Any], data_version: str) -> str:
-    """One line saying what a map shows: method, hotspots, hit rate, PAI, data version."""
+METHOD_NAMES = {"dbscan": "DBSCAN clusters", "kde": "Kernel density",
+                "gistar": "Gi* hot spots", "auto": "Best in backtest"}
+"""The methods in a planner's words."""
+
+
+def _percent(share: float) -> str:
+    """0.00326 -> "0.33 %", 0.53 -> "53 %"."""
+    return f"{share * 100:.2f} %" if share < 0.01 else f"{share * 100:.0f} %"
+
+
+def map_summary(method: str, info: dict[str, Any], data_version: str, *,
+                choice: dict[str, Any] | None = None, area_name: str = "force area",
+                weight: str | None = None) -> str:
+    """What a map shows, in plain words: the backtest's sentence about the chosen method when
+    there is one (``metadata["choice"]``), else how many places, what share of the
+    ``area_name`` they cover and of the incidents (or harm) they hold, saying when that is
+    measured on the very incidents they were drawn from (retrospective)."""
     if info.get("note"):
         return str(info["note"])
-    pai = f" (PAI {info['pai']})" if info.get("pai") else ""
-    return (f"{method.upper()}: {info.get('hotspots', 0)} hotspots hold "
-            f"{info.get('hit_rate', 0):.0%} of {info.get('incidents', 0):,} incidents{pai}"
-            f" \u00b7 data {data_version}")
+    if choice and choice.get("sentence"):
+        months = [str(m) for m in choice.get("months") or []]
+        span = (f" over {months[0]} to {months[-1]}" if len(months) > 1
+                else f" over {months[0]}" if months else "")
+        chosen = METHOD_NAMES.get(str(choice.get("method")), str(choice.get("method")))
+        candidate = f" ({choice['candidate']})" if choice.get("candidate") else ""
+        return (f"{choice['sentence']} Chosen as the best in the backtest{span}: "
+                f"{chosen}{candidate} \u00b7 data {data_version}")
+    n = int(info.get("hotspots", 0))
+    text = f"{METHOD_NAMES.get(method, method)}: {'1 place' if n == 1 else f'{n:,} places'}"
+    if info.get("area_share") is not None:
+        text += f" ({_percent(float(info['area_share']))} of the {area_name})"
+    of = "the harm of the " if weight == "harm" else "the "
+    text += (f" hold {_percent(float(info.get('hit_rate', 0)))} of {of}"
+             f"{int(info.get('incidents', 0)):,} incidents they were drawn from")
+    pai = info.get("pai")
+    if pai and info.get("pai_basis", "retrospective") == "retrospective":
+        text += (f", {float(pai):,.0f} times the {area_name}'s average per km\u00b2 "
+                 "(retrospective: measured on the same incidents, so it flatters)")
+    elif pai:
+        text += (f"; in the backtest such places held {float(pai):,.1f} times the "
+                 f"{area_name}'s average per km\u00b2 of the following month's crime")
+    if info.get("area_budget_km2") is not None:
+        text += f" \u00b7 area budget {float(info['area_budget_km2']):g} km\u00b2"
+    return f"{text} \u00b7 data {data_version}"
 
 
 def tile_url(value: str) -> str | None:

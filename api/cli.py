@@ -742,17 +742,21 @@ def analyse(
                "summary": result.info, "data_version": metadata["data_version"],
                "selection": metadata["selection"], "out": str(out_file) if out_file else None,
                "hotspots": [
-                   {k: f["properties"][k] for k in ("id", "rank", "context_class", "place",
+                   {k: f["properties"][k] for k in ("id", "rank", "context_class", "name", "place",
                                                     "incidents", "top_category", "trend")}
                    for f in collection["features"][:top]]}
     if as_json:
         print(json.dumps(summary, default=str))
         return
     info = result.info
+    retro = info.get("retrospective", {})
     out.print(f"{result.method.upper()} on {info['incidents']:,} incidents "
-              f"({metadata['data_version']}): {info['hotspots']} hotspots hold "
-              f"{info['hit_rate']:.1%} of the incidents in {info['area_share']:.2%} of the area "
-              f"(PAI {info['pai']})", markup=False)
+              f"({metadata['data_version']}): {info['hotspots']} places hold "
+              f"{retro.get('hit_rate', 0):.1%} of the incidents they were drawn from in "
+              f"{info['area_share']:.2%} of the area (retrospective PAI {retro.get('pai')})",
+              markup=False)
+    if metadata.get("choice"):
+        out.print("  " + str(metadata["choice"]["sentence"]), markup=False)
     shown = {k: v for k, v in result.parameters.items() if v is not None}
     out.print("  parameters: " + ", ".join(f"{k}={v}" for k, v in shown.items()), markup=False)
     if "min_samples_auto" in info:
@@ -763,9 +767,10 @@ def analyse(
         hours = ",".join(f"{h:02d}h" for h in row["peak_hours"]) or "-"
         out.print(
             f"  {row['rank']:>3}. {row['id']}  {row['context_class']:<13} "
-            f"{row['place'] or ''!s:<32.32} {row['incidents']:>6,} incidents  "
-            f"{row['area_m2'] / 1e6:7.3f} km2  {row['top_category']!s:<22.22} "
-            f"trend {row['trend']:<7} peak {hours}", markup=False)
+            f"{row['name'] or ''!s:<32.32} {row['incidents']:>6,} incidents "
+            f"{row['harm']:>8,.0f} harm  {row['area_m2'] / 1e6:6.3f} km2  "
+            f"{row['top_category']!s:<20.20} trend {row['trend']:<7} "
+            f"{(row['emerging'] or '-').replace('_', ' '):<16} peak {hours}", markup=False)
     if out_file:
         out.print(f"  written to {out_file}", markup=False)
 

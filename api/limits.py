@@ -89,7 +89,7 @@ class WorkLimits:
         return cls(max_hotspots=settings.max_hotspots, max_grid_cells=settings.max_grid_cells,
                    max_hotspot_cells=settings.max_hotspot_cells)
 
-    def analyse_arguments(self) -> dict[str, int | None]:
+    def analyse_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`hotspot.analyse`."""
         return {"max_hotspots": self.max_hotspots, "max_grid_cells": self.max_grid_cells,
                 "max_hotspot_cells": self.max_hotspot_cells}

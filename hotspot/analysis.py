@@ -10,6 +10,7 @@ hotspots / share of the study area they cover).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +22,15 @@ from shapely.geometry import mapping
 
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.context import ContextLayers, classify_hotspots, incident_context
+from hotspot.coverage import inside_any, select_by_area, union_area
 from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
+from hotspot.emerging import classes_of_polygons, emerging_hotspots
 from hotspot.errors import InvalidParameter
+from hotspot.gistar import GiStarHotspots
 from hotspot.kde import DensityGrid, KDEHotspots
 from hotspot.params import METHODS as PARAMETERS
 from hotspot.params import validate
+from hotspot.places import MAX_PLACES, split_places
 from hotspot.points import check_crs
 from hotspot.rank import recent_share, score_and_rank
 from hotspot.table import build_table
@@ -34,6 +39,7 @@ METHODS = tuple(PARAMETERS)
 """The methods :func:`analyse` runs (``auto`` is chosen by the caller from a backtest)."""
 KDE_PARAMETERS = tuple(p.name for p in PARAMETERS["kde"])
 DBSCAN_PARAMETERS = tuple(p.name for p in PARAMETERS["dbscan"])
+GISTAR_PARAMETERS = tuple(p.name for p in PARAMETERS["gistar"])
 KDE_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["kde"]}
 DBSCAN_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["dbscan"]}
 _LIBRARY_ONLY = {"kde": ("bounds", "max_cells"), "dbscan": ("weight_by",), "gistar": ()}
@@ -73,7 +79,9 @@ def analyse(
     previous: pd.DataFrame | None = None,
     timezone: str = "Europe/London",
     study_area_m2: float | None = None,
+    boundary: Any = None,
     weighted: bool = False,
+    history: pd.DataFrame | None = None,
     cluster_labels: np.ndarray | None = None,
     max_hotspots: int | None = None,
     max_hotspot_cells: int | None = None,
@@ -92,7 +100,7 @@ def analyse(
     crs
         The projected CRS of ``x``/``y`` (metres).
     method
-        ``"kde"`` or ``"dbscan"``.
+        ``"kde"``, ``"dbscan"`` or ``"gistar"`` (:data:`hotspot.params.METHODS`).
     layers
         Reference layers for the context classes (none: every hotspot is ``urban``).
     period
@@ -102,9 +110,17 @@ def analyse(
     timezone
         Local time zone for hour-of-day profiles and dates.
     study_area_m2
-        Area for the PAI (the force area); the incidents' convex hull when None.
+        Area for the PAI and ``area_share`` (the force area, m2); the area of ``boundary``,
+        else the incidents' convex hull, when None.
+    boundary
+        The force area (a shapely polygon in ``crs``): Gi*'s study cells, and the area
+        budget and the hotspot area are clipped to it. None: not clipped.
     weighted
         Use the ``weight`` column (harm) in the density and the score; else count incidents.
+    history
+        The incidents (``x``, ``y``, ``occurred_at``, ``harm``) of the months whose monthly
+        Gi* cube gives each hotspot its emerging class (:mod:`hotspot.emerging`); the
+        selection itself when None.
     cluster_labels
         With ``method="dbscan"``: the cluster of each incident computed elsewhere (for example
         by PostGIS's ST_ClusterDBSCAN), -1 for noise. The clustering step is skipped; the
@@ -188,6 +204,16 @@ def analyse(
         shapes = cluster_polygons(xy, labels, np.ones(n, dtype=np.int64), w,
                                   buffer_m=float(buffer_m), crs=crs)
         info["clustered_by"] = "given labels"
+    elif method == "gistar":
+        gs = GiStarHotspots(**{k: v for k, v in used.items() if k in GISTAR_PARAMETERS},
+                            boundary=boundary, max_areas=max_hotspots)
+        if max_grid_cells is not None:
+            gs.max_cells = min(gs.max_cells or max_grid_cells, max_grid_cells)
+        gs.fit(xy, sample_weight=w if weighted else None, crs=crs, should_stop=should_stop)
+        labels, shapes = gs.labels_, gs.hotspots_
+        info["gistar"] = {"study_cells": int(gs.grid_.in_study.sum()),
+                          "distance_m": gs.grid_.distance_m, "k": gs.grid_.k,
+                          "fdr": used["fdr"], "confidence": used["confidence"]}
     else:
         db = DBSCANHotspots(**{k: v for k, v in used.items()
                                if k in DBSCAN_PARAMETERS or k in _LIBRARY_ONLY["dbscan"]},
@@ -197,15 +223,32 @@ def analyse(
         if db.auto_:
             info["min_samples_auto"] = db.auto_
         info["core_incidents"] = int(db.core_sample_mask_.sum())
+    check(should_stop, "before the places")
+    split = split_places(xy, w if weighted else None, labels, shapes,
+                         max_place_m=float(used["max_place_m"]),
+                         min_incidents=int(used.get("min_incidents") or 1),
+                         max_places=max_hotspots if max_hotspots is not None else MAX_PLACES,
+                         crs=crs, should_stop=should_stop)
+    labels, shapes = split.labels, split.places
+    info["areas"] = len(split.areas)
+    info["areas_split"] = int((split.areas["places"] > 1).sum()) if len(split.areas) else 0
     check(should_stop, "before the hotspot table")
     table = build_table(method, incidents.assign(weight=w), labels, shapes, timezone=timezone,
                         previous=previous)
+    table["parent"] = shapes["parent"].to_numpy(np.int64)
+    table["split"] = (split.areas["places"].to_numpy()[table["parent"].to_numpy()] > 1
+                      if len(table) else np.zeros(0, dtype=bool))
     check(should_stop, "before the context classes")
     lsoa = incidents["lsoa_code"].to_numpy(object) if "lsoa_code" in incidents else None
     context = incident_context(xy, lsoa, layers)
     check(should_stop, "while classifying")
     for key, values in classify_hotspots(table, labels, w, context, layers).items():
         table[key] = values
+    _street_names(table)
+    check(should_stop, "before the emerging classes")
+    table["emerging"], info["emerging"] = _emerging(
+        incidents if history is None else history, table, w if history is None else None,
+        weighted, boundary, crs, max_grid_cells, should_stop, timezone)
     check(should_stop, "before ranking")
     t = incidents["occurred_at"].to_numpy() if "occurred_at" in incidents else None
     if t is not None and np.issubdtype(t.dtype, np.datetime64):
@@ -216,16 +259,120 @@ def analyse(
     table["score"] = score
     table["rank"] = rank
     table = table.sort_values("rank", kind="stable")
+    if study_area_m2 is None and boundary is not None:
+        study_area_m2 = float(shapely.area(boundary))
+    budget = _budget_m2(used, study_area_m2, xy)
+    if budget is not None:
+        check(should_stop, "before the area budget")
+        kept = select_by_area(np.asarray(table.geometry.values, dtype=object), budget,
+                              boundary=boundary)
+        table = table.iloc[kept]
+        table["rank"] = np.arange(1, len(table) + 1)
+        info["area_budget_km2"] = round(budget / 1e6, 4)
     ids = [f"{method}-{r:03d}" for r in table["rank"]]
-    remap = np.full(len(table) + 1, "", dtype=object)
+    remap = np.full(len(shapes) + 1, "", dtype=object)
     remap[table.index.to_numpy()] = ids
     table.insert(0, "id", ids)
+    _area_ids(table, method)
     table = table.reset_index(drop=True)
     labels_out = remap[labels] if n else np.empty(0, dtype=object)
     check(should_stop, "before the accuracy")
-    info.update(_accuracy(table, labels, w, xy, study_area_m2))
+    info.update(_accuracy(table, w, xy, study_area_m2, boundary))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info)
+
+
+EMERGING_CELL_M = 200.0
+"""Cell of the emerging hot spot cube, metres: monthly counts of a street-level cell are mostly
+0 or 1, too few for a trend; 200 m cells (a 300 m band) hold enough in a month of a town."""
+EMERGING_MIN_MONTHS = 3
+"""Fewest months for emerging classes (Esri asks for 10 or more for a trend with any power)."""
+
+
+def _emerging(
+    source: pd.DataFrame, table: gpd.GeoDataFrame, w: np.ndarray | None, weighted: bool,
+    boundary: Any, crs: str, max_grid_cells: int | None, should_stop: ShouldStop | None,
+    timezone: str,
+) -> tuple[list[str | None], dict[str, Any]]:
+    """Each hotspot's emerging hot spot class (:mod:`hotspot.emerging`) over the months of
+    ``source``, and a summary; None each, with a note, when there are too few months."""
+    k = len(table)
+    if "occurred_at" not in source or not len(source) or not k:
+        return [None] * k, {"note": "no dated incidents"}
+    month, n_months, first = _local_months(source["occurred_at"].to_numpy(), timezone)
+    if n_months < EMERGING_MIN_MONTHS:
+        return [None] * k, {"months": n_months, "note": (
+            f"emerging classes need at least {EMERGING_MIN_MONTHS} months of data; this "
+            f"selection has {n_months}")}
+    if w is None:
+        w = (source["harm"].to_numpy(float) if weighted and "harm" in source
+             else np.ones(len(source)))
+    xy = np.column_stack([source["x"].to_numpy(float), source["y"].to_numpy(float)])
+    grid = emerging_hotspots(xy, month, n_months, cell_size_m=EMERGING_CELL_M,
+                             weights=w if weighted else None, boundary=boundary,
+                             max_cells=max_grid_cells, crs=crs, should_stop=should_stop)
+    classes = classes_of_polygons(grid, table.geometry.values)
+    counts = pd.Series([c for c in classes if c]).value_counts()
+    return [c or None for c in classes], {
+        "months": n_months, "first_month": first, "cell_size_m": EMERGING_CELL_M,
+        "hotspots_by_class": {str(c): int(v) for c, v in counts.items()}}
+
+
+def _local_months(occurred_at: np.ndarray, timezone: str) -> tuple[np.ndarray, int, str]:
+    """Local calendar month of each time (seconds, UTC, or datetime64) counted from the first:
+    (index from 0, months from the first to the last, the first as ``YYYY-MM``); a month stored
+    as its first local instant (data.police.uk) stays in its own month."""
+    t = np.asarray(occurred_at)
+    if np.issubdtype(t.dtype, np.datetime64):
+        t = t.astype("datetime64[s]").astype(np.int64)
+    local = pd.to_datetime(t.astype(np.int64), unit="s", utc=True).tz_convert(timezone)
+    months = local.year.to_numpy() * 12 + local.month.to_numpy() - 1
+    first = int(months.min())
+    return months - first, int(months.max() - first) + 1, f"{first // 12:04d}-{first % 12 + 1:02d}"
+
+
+_ON_OR_NEAR = re.compile(r"^\s*on or near\s+", re.IGNORECASE)
+
+
+def _street_names(table: gpd.GeoDataFrame) -> None:
+    """``street``: the location most recorded in each place (data.police.uk's "On or near"
+    dropped), and ``name``: what to call the place, its street and town ("Cemetery Road,
+    Thornbury"), so the places a town centre splits into can be told apart; a heritage site's
+    place keeps the site's name. ``place`` stays the town, site or area (patrol plans match
+    town centre officers to towns by it). In place."""
+    streets = [(_ON_OR_NEAR.sub("", locs[0]).strip() or None) if len(locs) else None
+               for locs in table["top_locations"]]
+    table["street"] = streets
+    table["name"] = [
+        (f"{s}, {p}" if p and s and s.casefold() not in str(p).casefold() else s or p)
+        if c != "heritage_site" else p
+        for s, p, c in zip(streets, table["place"], table["context_class"], strict=True)]
+
+
+def _budget_m2(used: dict[str, Any], study_area_m2: float | None,
+               xy: np.ndarray) -> float | None:
+    """The area budget in m2 (``area_km2``, or ``area_share`` of the study area), or None."""
+    if used.get("area_km2") is not None:
+        return float(used["area_km2"]) * 1e6
+    if used.get("area_share") is None:
+        return None
+    if study_area_m2 is None:
+        study_area_m2 = (float(shapely.area(shapely.convex_hull(shapely.multipoints(xy))))
+                         if xy.shape[0] >= 3 else 0.0)
+    return float(used["area_share"]) * study_area_m2
+
+
+def _area_ids(table: gpd.GeoDataFrame, method: str) -> None:
+    """``area_id`` (the area a place belongs to, numbered by its best place's rank) and
+    ``parent`` (the area's id when it was split into several places, else None), in place."""
+    parents = table["parent"].to_numpy(np.int64)
+    order: dict[int, int] = {}
+    for p in parents.tolist():  # ranked order: an area's number is its best place's order
+        order.setdefault(p, len(order) + 1)
+    area_ids = [f"{method}-area-{order[p]:03d}" for p in parents.tolist()]
+    table["area_id"] = area_ids
+    table["parent"] = [a if s else None for a, s in
+                       zip(area_ids, table["split"].tolist(), strict=True)]
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:
@@ -246,19 +393,25 @@ def _no_shapes(crs: str) -> gpd.GeoDataFrame:
 
 
 def _accuracy(
-    table: gpd.GeoDataFrame, labels: np.ndarray, w: np.ndarray, xy: np.ndarray,
-    study_area_m2: float | None,
+    table: gpd.GeoDataFrame, w: np.ndarray, xy: np.ndarray, study_area_m2: float | None,
+    boundary: Any = None,
 ) -> dict[str, Any]:
-    """Hit rate, area share and PAI (Chainey et al. 2008) of the hotspots."""
+    """Hit rate, area share and PAI (Chainey et al. 2008) of the hotspots, **retrospective**:
+    measured on the very incidents the hotspots were drawn from, so they flatter (the
+    backtest's prospective figures are the ones to trust). Every incident inside a hotspot
+    polygon counts (whatever the method labelled it); the area is the polygons' union clipped
+    to ``boundary`` (the force area) when given."""
     total = float(w.sum())
-    hit = float(w[labels >= 0].sum()) if labels.size else 0.0
-    covered = float(shapely.area(shapely.union_all(np.asarray(table.geometry.values,
-                                                              dtype=object)))) if len(table) else 0.0
+    geoms = np.asarray(table.geometry.values, dtype=object)
+    inside = inside_any(geoms, xy) if len(table) and xy.shape[0] else np.zeros(xy.shape[0], bool)
+    hit = float(w[inside].sum())
+    covered = union_area(geoms, boundary=boundary) if len(table) else 0.0
     if study_area_m2 is None:
         study_area_m2 = (float(shapely.area(shapely.convex_hull(shapely.multipoints(xy))))
                          if xy.shape[0] >= 3 else 0.0)
     hit_rate = hit / total if total else 0.0
     area_share = covered / study_area_m2 if study_area_m2 else 0.0
+    pai = round(hit_rate / area_share, 2) if area_share else None
     return {
         "hotspots": len(table),
         "incidents_in_hotspots": round(hit),
@@ -266,7 +419,10 @@ def _accuracy(
         "hotspot_area_km2": round(covered / 1e6, 4),
         "study_area_km2": round(study_area_m2 / 1e6, 3),
         "area_share": round(area_share, 6),
-        "pai": round(hit_rate / area_share, 2) if area_share else None,
+        "pai": pai,
+        "pai_basis": "retrospective",
+        "retrospective": {"hit_rate": round(hit_rate, 4), "pai": pai,
+                          "note": "measured on the incidents the hotspots were drawn from"},
     }
 
 

@@ -190,7 +190,7 @@ METHODS: dict[str, tuple[Parameter, ...]] = {
                   why=_NOT_A_PATROL),
         Parameter("distance_m", FLOAT, "Gi* neighbourhood: cells whose centres are within this "
                   "distance, metres.", None, "m", 5.0, 20_000.0,
-                  default_text="the smallest band giving every cell its 8 neighbours"),
+                  default_text="1.5 cells (each cell and its 8 neighbours)"),
         Parameter("k", INT, "Gi* neighbourhood: the k nearest cells instead of a distance band.",
                   None, "", 1, 500),
         Parameter("fdr", BOOL, "Correct for many tests (Benjamini-Hochberg false discovery "

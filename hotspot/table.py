@@ -4,7 +4,8 @@ Columns: ``id``, ``method``, ``geometry`` (polygon, analysis CRS), ``centroid_x`
 (metres) and ``centroid_lon``/``centroid_lat`` (WGS84), ``incidents``, ``weight`` (what the
 method counted: incidents, or their harm), ``harm`` (days of custody, :mod:`geodata.harm`;
 NaN when the incidents carry none), ``area_m2``,
-``density_per_km2`` (incidents per km2 of the polygon), ``peak_density`` (KDE only, per km2),
+``density_per_km2`` (incidents per km2 of the polygon), ``peak_density`` (weight per km2
+at the place's density peak, :mod:`hotspot.places`),
 ``category_mix`` (category: incidents, most first), ``top_category``, ``top_locations`` (the
 three location descriptions most recorded in it), ``first_date``,
 ``last_date``, ``time_precision``, ``profile`` (7 x 24 incidents by day of week, Monday first,

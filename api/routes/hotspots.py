@@ -81,8 +81,8 @@ DEFAULT_BANDWIDTH_M = float(METHOD_PARAMETERS["kde"][0].default)
 PARAMETERS = every_parameter()
 """Every method parameter the API takes, from :mod:`hotspot.params` (the one definition)."""
 CSV_COLUMNS = (
-    "id", "rank", "score", "method", "context_class", "team", "place", "incidents", "weight",
-    "harm",
+    "id", "rank", "score", "method", "context_class", "team", "name", "place", "street",
+    "area_id", "parent", "emerging", "incidents", "weight", "harm",
     "area_m2", "density_per_km2", "peak_density", "centroid_lon", "centroid_lat", "centroid_x",
     "centroid_y", "top_category", "first_date", "last_date", "time_precision", "peak_hours",
     "peak_days", "trend", "trend_ratio", "previous_incidents", "share_town_centre",
@@ -465,11 +465,20 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     if density is not None:
         image = DensityImage(png=density.png, bounds=density.description["bounds"],
                              top_per_km2=density.description["top_per_km2"])
-    summary = map_summary(q.method, computed.info, computed.metadata["data_version"])
+    info, choice = computed.info, computed.metadata.get("choice")
+    area_name = "force area" if layers.get("force_boundary") is not None else "study area"
+    summary = map_summary(q.method, info, computed.metadata["data_version"], choice=choice,
+                          area_name=area_name, weight=computed.parameters.get("weight"))
     # carried through the form: not what it sets, nor one method's parameters (the planner may
-    # switch method, and another method's parameter is a 422)
-    dropped = {"method", "priority", "from", "to", *PARAMETERS}
+    # switch method, and another method's parameter is a 422); the place size applies to all
+    dropped = {"method", "priority", "from", "to", *PARAMETERS} - {"max_place_m"}
     keep = [(k, v) for k, v in parse_qsl(q.query_string()) if k not in dropped]
+    # an area_km2 budget shows in the form as the share of the force area it came to
+    given = q.parameters()
+    share, share_label = given.get("area_share"), None
+    if share is None and given.get("area_km2") is not None and info.get("study_area_km2"):
+        share = float(given["area_km2"]) / float(info["study_area_km2"])
+        share_label = f"{float(given['area_km2']):g} km\u00b2"
     tiles = tile_url(settings.tile_url)
     options = PageOptions(
         title="Hotspot planner",
@@ -483,9 +492,13 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
             action=path, method=q.method, priority=q.priority,
             date_from=(q.from_ or "")[:7] or None, date_to=(q.to or "")[:7] or None,
             priorities=[(k, k.replace("_", " ").capitalize()) for k in taxonomy.priorities],
-            keep=keep,
+            area_share=None if share is None else float(share), area_label=share_label,
+            weight=str(given.get("weight") or "count"), keep=keep,
         ),
         summary=summary,
+        summary_prominent=bool(choice),
+        harm_approximate=bool((computed.metadata.get("harm") or {}).get("approximate")),
+        emerging_months=(info.get("emerging") or {}).get("months"),
         attribution=ATTRIBUTION,
         download_url=None if download else f"{path}?{q.query_string(download=1)}",
     )

@@ -97,3 +97,76 @@ def test_the_cli_and_the_api_give_the_same_hotspots_for_the_same_request(demo,
         assert a["properties"]["incidents"] == c["properties"]["incidents"]
         assert a["geometry"] == c["geometry"]
     assert api["metadata"]["parameters"] == cli["metadata"]["parameters"]
+
+
+def _width_m(feature: dict) -> float:
+    """A place's diameter in metres (its polygon's vertices in British National Grid)."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    lonlat = shapely.get_coordinates(shape(feature["geometry"]))
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(
+        lonlat[:, 0], lonlat[:, 1])
+    pts = np.column_stack([x, y])
+    return float(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1).max() ** 0.5)
+
+
+@pytest.mark.parametrize("method", ["kde", "dbscan", "gistar"])
+def test_the_town_centre_is_several_patrol_scale_places_named_after_streets(demo,
+                                                                           method) -> None:
+    client, _ = demo
+    body = client.get("/v1/hotspots", params={"method": method}).json()
+    feats = body["features"]
+    central = [f["properties"] for f in feats
+               if f["properties"]["context_class"] == "town_centre"
+               and f["properties"]["place"] == "Thornbury"]
+    assert len(central) >= 3, method
+    names = {p["name"] for p in central}
+    assert len(names) >= 3 and all(n.endswith(", Thornbury") for n in names)
+    # one of the town centre's places belongs to a larger area that was split
+    assert any(p["parent"] is not None and p["parent"] == p["area_id"] for p in central)
+    for f in feats[:40]:
+        assert _width_m(f) <= 250.0 + 1.0, (method, f["id"])
+
+
+@pytest.mark.parametrize("method", ["kde", "dbscan", "gistar"])
+def test_an_area_budget_keeps_the_ranked_places_that_fit_inside_it(demo, method) -> None:
+    client, _ = demo
+    every = client.get("/v1/hotspots", params={"method": method}).json()
+    budget = client.get("/v1/hotspots", params={"method": method, "area_share": 0.001}).json()
+    info = budget["metadata"]["summary"]
+    force_km2 = info["study_area_km2"]
+    assert info["hotspot_area_km2"] <= 0.001 * force_km2 + 1e-6
+    assert info["hotspot_area_km2"] >= 0.8 * 0.001 * force_km2  # as close as the places allow
+    kept = [f["id"] for f in budget["features"]]
+    assert 0 < len(kept) < len(every["features"])
+    assert [f["properties"]["rank"] for f in budget["features"]] == list(range(1, len(kept) + 1))
+    # the first places are the same as without a budget (greedy in rank order)
+    assert budget["features"][0]["properties"]["name"] == \
+        every["features"][0]["properties"]["name"]
+    km2 = client.get("/v1/hotspots", params={"method": method, "area_km2": 1.0}).json()
+    assert km2["metadata"]["summary"]["hotspot_area_km2"] <= 1.0 + 1e-6
+    both = client.get("/v1/hotspots", params={"area_share": 0.01, "area_km2": 1})
+    assert both.status_code == 422 and both.json()["field"] == "area_km2"
+
+
+def test_every_place_has_an_emerging_class_and_the_demo_shows_several(demo) -> None:
+    client, _ = demo
+    body = client.get("/v1/hotspots", params={"method": "dbscan"}).json()
+    classes = [f["properties"]["emerging"] for f in body["features"]]
+    assert all(classes)
+    assert len({c for c in classes if c.endswith("_hot")}) >= 3
+    summary = body["metadata"]["summary"]["emerging"]
+    assert summary["months"] == 24 and sum(summary["hotspots_by_class"].values()) == len(classes)
+    month = client.get("/v1/hotspots", params={"from": "2024-06", "to": "2024-06"}).json()
+    assert month["metadata"]["summary"]["emerging"]["months"] == 12  # the year up to it
+
+
+def test_the_summary_pai_is_labelled_retrospective_and_counts_every_incident_inside(demo) -> None:
+    client, _ = demo
+    info = client.get("/v1/hotspots", params={"method": "gistar"}).json()["metadata"]["summary"]
+    assert info["pai_basis"] == "retrospective" and info["retrospective"]["pai"] == info["pai"]
+    assert info["study_area_km2"] > 1000  # the force boundary, not the incidents' hull
+    assert info["hit_rate"] == round(info["incidents_in_hotspots"] / info["incidents"], 4)

@@ -212,7 +212,8 @@ def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
                    "peak_hours", "trend", "previous_incidents", "place", "heritage_sites",
                    "centroid_lon", "centroid_lat", "share_rural"):
         assert column in props, column
-    assert props["previous_incidents"] is not None  # a period was given: the trend is known
+    # a period was given, but the store holds nothing in the two years before it
+    assert props["previous_incidents"] is None and props["trend"] == "unknown"
     text = run(tmp_path, "analyse", "-d", db, "--method", "kde", "--bandwidth-m", "150",
                "--category", "shoplifting").stdout
     assert "KDE on" in text and "town_centre" in text and "PAI" in text
