@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import html
+import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -27,15 +29,44 @@ from jinja2 import Template
 
 from maps.assets import inlined, linked
 from maps.density import DensityImage
-from maps.styles import CLASS_COLOURS, CLASS_LABELS, LAYER_STYLES, hotspot_style
+from maps.styles import (
+    CLASS_COLOURS,
+    CLASS_LABELS,
+    EMERGING_COLOURS,
+    EMERGING_DESCRIPTIONS,
+    EMERGING_LABELS,
+    EMERGING_ORDER,
+    EMERGING_UNCLASSED,
+    EMERGING_UNCLASSED_LABEL,
+    LAYER_STYLES,
+    hotspot_style,
+)
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 POPUP_PROPERTIES = (
-    "id", "rank", "context_class", "team", "place", "incidents", "area_m2", "first_date",
+    "id", "rank", "context_class", "team", "name", "place", "incidents", "area_m2", "first_date",
     "last_date", "peak_hours", "peak_days", "profile_note", "trend", "previous_incidents",
-    "category_mix", "heritage_sites", "top_locations", "score",
+    "category_mix", "heritage_sites", "top_locations", "score", "street", "harm", "emerging",
+    "area_id", "parent", "area_places",
 )
+METHOD_CHOICES = (
+    ("dbscan", "DBSCAN clusters"),
+    ("kde", "Kernel density"),
+    ("gistar", "Gi* hot spots"),
+    ("auto", "Best in backtest"),
+)
+"""The method select: value and label (``auto`` needs an area budget)."""
+AREA_BUDGETS: tuple[tuple[float | None, str], ...] = (
+    (None, "All places"),
+    (0.001, "0.1 % of the force area"),
+    (0.005, "0.5 % of the force area"),
+    (0.01, "1 % of the force area"),
+    (0.02, "2 % of the force area"),
+)
+"""The area budget select: ``area_share`` and label."""
+WEIGHTS = (("count", "Incidents"), ("harm", "Harm"))
+"""The rank-by select: ``weight`` and label."""
 LAYER_NAMES = {
     "force_boundary": "Force boundary",
     "built_up_areas": "Built-up areas",
@@ -55,6 +86,12 @@ class FormState:
     date_from: str | None = None
     date_to: str | None = None
     priorities: Sequence[tuple[str, str]] = ()
+    area_share: float | None = None
+    """The area budget asked for, as a share of the force area (None: every place)."""
+    area_label: str | None = None
+    """How to name an ``area_share`` that is not one of :data:`AREA_BUDGETS` (e.g. the
+    share an ``area_km2`` budget came to: "5 km\u00b2")."""
+    weight: str = "count"
     keep: Sequence[tuple[str, str]] = ()
     """Other parameters of the current request, carried as hidden fields."""
 
@@ -72,6 +109,12 @@ class PageOptions:
     density_url: str | None = None
     form: FormState | None = None
     summary: str = ""
+    summary_prominent: bool = False
+    """Show the summary large (the backtest's plain sentence about the chosen method)."""
+    harm_approximate: bool = False
+    """The harm figures came (partly) from the built-in approximate table: popups say so."""
+    emerging_months: int | None = None
+    """Months the emerging hot spot classes were drawn from (for the legend)."""
     attribution: str = ""
     download_url: str | None = None
     max_zoom: int | None = None
@@ -161,7 +204,8 @@ def planner_map(
         _features(_display(hotspots), POPUP_PROPERTIES) if len(hotspots) else
         {"type": "FeatureCollection", "features": []},
         name="Hotspots",
-        style_function=lambda f: hotspot_style(f["properties"]["context_class"]),
+        style_function=lambda f: hotspot_style(f["properties"]["context_class"],
+                                               f["properties"].get("emerging")),
         highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.55},
         on_each_feature=JsCode(
             "function(feature, layer) { hotspotPlanner.bindHotspot(feature, layer); }"),
@@ -181,14 +225,17 @@ def planner_map(
     folium.LayerControl(collapsed=True).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
-    root.html.add_child(Element(_legend()), name="hs_legend")
+    root.html.add_child(Element(_config(options)), name="hs_config")
+    root.html.add_child(Element(_legend(hotspots, options.emerging_months)), name="hs_legend")
+    prominent = " hs-summary-choice" if options.summary_prominent else ""
     if options.form is not None:
         root.html.add_child(Element(_controls(options.form, options.summary,
-                                              options.download_url)), name="hs_controls")
+                                              options.download_url, prominent)),
+                            name="hs_controls")
     elif options.summary:  # a static page (a download): what it shows, without controls
         root.html.add_child(Element(
-            f'<div class="hs-panel hs-controls" id="hs-controls"><span class="hs-summary">'
-            f"{html.escape(options.summary)}</span></div>"), name="hs_controls")
+            f'<div class="hs-panel hs-controls" id="hs-controls"><span class="hs-summary'
+            f'{prominent}">{html.escape(options.summary)}</span></div>'), name="hs_controls")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)
     return str(m.get_root().render())
@@ -210,23 +257,87 @@ class _Attribution(MacroElement):
 
 
 def _display(hotspots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Hotspot polygons with collinear vertices dropped (cells make long straight edges)."""
+    """Hotspot polygons with collinear vertices dropped (cells make long straight edges), and
+    ``area_places``: how many of the places shown belong to each place's area."""
     out = hotspots.copy()
     out = out.set_geometry(shapely.simplify(np.asarray(out.geometry.values, dtype=object), 1.0))
+    if "area_id" in out.columns:
+        out["area_places"] = out.groupby("area_id")["area_id"].transform("size").astype(int)
     return out
 
 
-def _legend() -> str:
-    rows = "".join(
-        f'<div><span class="hs-swatch" style="background:{colour};border-color:{colour}">'
-        f"</span>{html.escape(CLASS_LABELS[name])}</div>"
-        for name, colour in CLASS_COLOURS.items()
-    )
-    return (f'<div class="hs-panel hs-legend" id="hs-legend"><h4>Hotspots</h4>{rows}'
-            '<div><span class="hs-ramp"></span>Density (incidents per km\u00b2)</div></div>')
+def _config(options: PageOptions) -> str:
+    """What the planner's script needs beside the features, as JSON in an inert script element
+    (read with ``JSON.parse``; ``<`` escaped so no text can close the element)."""
+    config = {
+        "team_colours": CLASS_COLOURS,
+        "emerging_colours": {**EMERGING_COLOURS, "": EMERGING_UNCLASSED},
+        "emerging_labels": {**EMERGING_LABELS, "": EMERGING_UNCLASSED_LABEL},
+        "emerging_descriptions": EMERGING_DESCRIPTIONS,
+        "emerging_months": options.emerging_months,
+        "harm_approximate": options.harm_approximate,
+    }
+    text = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f'<script type="application/json" id="hs-config">{text}</script>'
 
 
-def _controls(form: FormState, summary: str, download_url: str | None) -> str:
+def _key_row(key: str, value: str, colour: str, label: str, count: int,
+             description: str = "") -> str:
+    e = html.escape
+    desc = f'<span class="hs-key-desc">{e(description)}</span>' if description else ""
+    return (f'<label class="hs-key-row"><input type="checkbox" checked data-key="{key}" '
+            f'value="{e(value)}"><span class="hs-swatch" style="background:{colour};'
+            f'border-color:{colour}"></span><span class="hs-key-text"><span class="hs-key-label">'
+            f'{e(label)}</span>{desc}</span><span class="hs-count" title="places">{count:,}'
+            "</span></label>")
+
+
+def _legend(hotspots: gpd.GeoDataFrame, months: int | None) -> str:
+    """The legend: colour by team or by emerging class, each class with its count of places
+    and a checkbox that shows or hides its places (the planner's script does both)."""
+    teams = (hotspots["context_class"].value_counts() if "context_class" in hotspots
+             else {})
+    team_rows = "".join(_key_row("team", name, colour, CLASS_LABELS[name],
+                                 int(teams.get(name, 0)))
+                        for name, colour in CLASS_COLOURS.items())
+    if "emerging" in hotspots.columns:
+        found = hotspots["emerging"].fillna("").astype(str).value_counts()
+    else:
+        found = {"": len(hotspots)} if len(hotspots) else {}
+    emerging_rows = "".join(
+        _key_row("emerging", name, EMERGING_COLOURS[name], EMERGING_LABELS[name],
+                 int(found[name]), EMERGING_DESCRIPTIONS[name])
+        for name in EMERGING_ORDER if name in found)
+    if "" in found:
+        emerging_rows += _key_row("emerging", "", EMERGING_UNCLASSED,
+                                  EMERGING_UNCLASSED_LABEL, int(found[""]))
+    span = f" over {months} months" if months else ""
+    return (
+        '<div class="hs-panel hs-legend" id="hs-legend">'
+        '<fieldset class="hs-colour-by"><legend>Colour by</legend>'
+        '<label><input type="radio" name="hs-colour" value="team" checked>Team</label>'
+        '<label><input type="radio" name="hs-colour" value="emerging">Pattern over months</label>'
+        "</fieldset>"
+        f'<div class="hs-key" data-key="team"><h4>Team</h4>{team_rows}</div>'
+        f'<div class="hs-key" data-key="emerging" hidden><h4>Pattern{span} '
+        '(emerging hot spots)</h4>'
+        f'{emerging_rows or "<p>No places.</p>"}</div>'
+        '<p class="hs-key-hint">Untick a class to hide its places.</p>'
+        '<div class="hs-density"><span class="hs-ramp"></span>Density (incidents per km\u00b2)'
+        "</div></div>")
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage in words: 0.005 -> "0.5 %"."""
+    return f"{share * 100:.2g} %" if share < 0.1 else f"{share * 100:.0f} %"
+
+
+def _same_share(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b))
+
+
+def _controls(form: FormState, summary: str, download_url: str | None,
+              prominent: str = "") -> str:
     e = html.escape
     options = ['<option value="">All incidents</option>'] + [
         f'<option value="{e(key)}"{" selected" if key == form.priority else ""}>{e(label)}'
@@ -234,8 +345,20 @@ def _controls(form: FormState, summary: str, download_url: str | None) -> str:
     ]
     methods = "".join(
         f'<option value="{m}"{" selected" if m == form.method else ""}>{label}</option>'
-        for m, label in (("dbscan", "DBSCAN clusters"), ("kde", "Kernel density"))
+        for m, label in METHOD_CHOICES
     )
+    budgets = list(AREA_BUDGETS)
+    if form.area_share is not None and not any(_same_share(s, form.area_share)
+                                               for s, _ in budgets):
+        budgets.append((form.area_share, form.area_label
+                        or f"{_percent(form.area_share)} of the force area"))
+    shares = "".join(
+        f'<option value="{"" if s is None else repr(float(s))}"'
+        f'{" selected" if _same_share(s, form.area_share) else ""}>{e(label)}</option>'
+        for s, label in budgets)
+    weights = "".join(
+        f'<option value="{w}"{" selected" if w == form.weight else ""}>{label}</option>'
+        for w, label in WEIGHTS)
     hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">'
                      for k, v in form.keep)
     download = (f' <a href="{e(download_url)}" download>Download this map</a>'
@@ -247,7 +370,9 @@ def _controls(form: FormState, summary: str, download_url: str | None) -> str:
         f'<label>From<input type="month" name="from" value="{e(form.date_from or "")}"></label>'
         f'<label>To<input type="month" name="to" value="{e(form.date_to or "")}"></label>'
         f'<label>Method<select name="method">{methods}</select></label>'
+        f'<label>Area budget<select name="area_share">{shares}</select></label>'
+        f'<label>Rank by<select name="weight">{weights}</select></label>'
         f'{hidden}<button type="submit">Show</button>'
-        f'<span class="hs-summary">{e(summary)}{download}</span>'
+        f'<span class="hs-summary{prominent}">{e(summary)}{download}</span>'
         "</form></div>"
     )

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from hotspot import emerging as _emerging
+
 CLASS_COLOURS = {
     "town_centre": "#1f5fbf",    # blue: town centre officers
     "heritage_site": "#7b2fa8",  # purple: Rural Crime Team, heritage
@@ -18,6 +20,40 @@ CLASS_LABELS = {
     "rural": "Rural (Rural Crime Team)",
     "urban": "Urban (neighbourhood policing)",
 }
+EMERGING_CLASSES = _emerging.CLASS_NAMES
+EMERGING_LABELS = _emerging.CLASS_LABELS
+"""Legend labels of the emerging hot spot classes ("Persistent hot spot")."""
+EMERGING_DESCRIPTIONS = _emerging.CLASS_DESCRIPTIONS
+"""One plain sentence per emerging class."""
+EMERGING_COLOURS = {
+    # hot: warm (reds, oranges, ambers, browns); the strongest signals the deepest
+    "intensifying_hot": "#a50f15",
+    "persistent_hot": "#e31a1c",
+    "new_hot": "#ff7f00",
+    "consecutive_hot": "#fdae3b",
+    "sporadic_hot": "#c2650a",
+    "oscillating_hot": "#8c4a0c",
+    "diminishing_hot": "#f08a8a",
+    "historical_hot": "#c9a27e",
+    # cold: cool (blues and teals, none the town-centre blue)
+    "intensifying_cold": "#08306b",
+    "persistent_cold": "#2c6fb0",
+    "new_cold": "#4eb3d3",
+    "consecutive_cold": "#7ec4e0",
+    "sporadic_cold": "#1b8a8f",
+    "oscillating_cold": "#0b5d5f",
+    "diminishing_cold": "#a6c8e6",
+    "historical_cold": "#8fbcb0",
+    "no_pattern": "#8a8a8a",  # grey
+}
+"""A colour per emerging hot spot class (:data:`hotspot.emerging.CLASS_NAMES`): hot ones warm,
+cold ones cool, no pattern grey; none is the heritage purple or the town-centre blue."""
+EMERGING_UNCLASSED = "#c8c8c8"
+"""Places with no emerging class (too few months of data)."""
+EMERGING_UNCLASSED_LABEL = "Not classed (too few months)"
+EMERGING_ORDER = (*(c for c in EMERGING_CLASSES if c != "no_pattern"), "no_pattern")
+"""Legend order: hot classes, cold classes, then no pattern."""
+
 LAYER_STYLES: dict[str, dict[str, Any]] = {
     "force_boundary": {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"},
     "town_centres": {"color": "#1f5fbf", "weight": 1.5, "fillOpacity": 0.05, "dashArray": "4 3"},
@@ -30,12 +66,18 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
 }
 
 
-def hotspot_style(context_class: str) -> dict[str, object]:
+def hotspot_style(context_class: str, emerging: str | None = None) -> dict[str, object]:
     """Leaflet path style of a hotspot polygon of a context class (its SVG path carries the
-    classes ``hs-hotspot`` and ``hs-<class>``, for style sheets and tests)."""
+    classes ``hs-hotspot``, ``hs-<class>`` and ``hs-em-<emerging class>`` (``hs-em-none``
+    without one), for style sheets, the page's filter and tests)."""
     colour = CLASS_COLOURS.get(context_class, "#444444")
     return {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35,
-            "className": f"hs-hotspot hs-{context_class}"}
+            "className": f"hs-hotspot hs-{context_class} hs-em-{emerging or 'none'}"}
+
+
+def emerging_colour(emerging: str | None) -> str:
+    """The colour of an emerging hot spot class (grey-white when there is none)."""
+    return EMERGING_COLOURS.get(emerging or "", EMERGING_UNCLASSED)
 
 
 def density_colours(values: np.ndarray, top: float) -> np.ndarray:

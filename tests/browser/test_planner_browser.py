@@ -75,7 +75,7 @@ def test_the_planner_page_works_with_no_network(browser: Browser, offline_server
     assert page.locator("img.leaflet-image-layer").count() == 1  # the density overlay
     text = _click_hotspot(page)
     top = expected["features"][0]["properties"]
-    assert f"#1 {top['place'] or top['id']}" in text and "Incidents" in text
+    assert f"#1 {top.get('name') or top['place'] or top['id']}" in text and "Incidents" in text
     assert "By category" in text and "Trend" in text
     # the counts by category, largest first, add up to the hotspot's incidents
     counts = [int(v) for v in
