@@ -52,3 +52,8 @@ class StorePurposeError(StoreError, ValueError):
 
 class PublicationConflict(StoreError, ValueError):
     """Raised when a product would overlap (in time) a product of its kind already published."""
+
+
+class InvalidBacktestKey(StoreError, ValueError):
+    """Raised when a stored backtest's key is not 1 to 128 characters of ``0-9``, ``a-f``,
+    ``-`` and ``:`` (the hash the caller makes of the data version, selection and candidates)."""

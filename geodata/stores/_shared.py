@@ -4,6 +4,7 @@ reference-layer rows, the ingest log's columns, incident records and a batch's i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geodata.errors import InvalidText, StorePurposeError
+from geodata.errors import InvalidBacktestKey, InvalidText, StorePurposeError
 from geodata.schema import PRECISION_NAMES, IncidentTable, Precision, incident_uids
 from geodata.stores._columns import KeySet, first_occurrences
 from geodata.stores.base import DEMO, INSERTED, PURPOSES, REPEATED_IN_SOURCE
@@ -261,3 +262,45 @@ def overlap_message(kind: str, period: str, other: str) -> str:
         return f"the {kind} product for {period} is already published (a product is never changed)"
     return (f"{period} overlaps the published {kind} product for {other}: products never "
             "overlap in time, so that no product can be subtracted from another")
+
+
+BACKTEST_COLUMNS = ("key", "data_version", "created_at", "summary")
+"""A stored backtest's columns, as listed (the document itself is read one at a time)."""
+BACKTEST_KEY_MAX = 128
+"""The longest key of a stored backtest, in characters."""
+_BACKTEST_KEY = re.compile(rf"[0-9a-f:-]{{1,{BACKTEST_KEY_MAX}}}")
+
+
+def check_backtest_key(key: Any) -> str:
+    """Return ``key`` if it can name a stored backtest: 1 to :data:`BACKTEST_KEY_MAX`
+    characters of ``0-9``, ``a-f`` (lower case), ``-`` and ``:``.
+
+    Raises
+    ------
+    InvalidBacktestKey
+        Saying what a key may hold (the key itself is shown only cut short).
+    """
+    if isinstance(key, str) and _BACKTEST_KEY.fullmatch(key):
+        return key
+    shown = repr(key) if not isinstance(key, str) or len(key) <= 40 else repr(key[:39] + "…")
+    raise InvalidBacktestKey(
+        f"a backtest key must be 1 to {BACKTEST_KEY_MAX} characters of 0-9, a-f, '-' and ':' "
+        f"(a lower-case hex hash), not {shown}")
+
+
+def backtest_record(row: Sequence[Any]) -> dict[str, Any]:
+    """A stored backtest's listing from its :data:`BACKTEST_COLUMNS`: ``created_at`` as ISO
+    8601 in UTC to the microsecond, ``summary`` parsed."""
+    record = dict(zip(BACKTEST_COLUMNS, row, strict=True))
+    created = record["created_at"]
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    record["created_at"] = created.astimezone(UTC).isoformat(timespec="microseconds")
+    summary = record["summary"]
+    record["summary"] = json.loads(summary) if isinstance(summary, str) else dict(summary or {})
+    return record
+
+
+def now_us() -> str:
+    """The current UTC time, ISO 8601 to the microsecond (so that listings sort by it)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")

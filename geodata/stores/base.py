@@ -247,6 +247,39 @@ class Store(Protocol):
         """The published products of ``kind`` (listings, not documents), latest period first."""
         ...
 
+    def put_backtest(self, key: str, *, data_version: str, summary: dict[str, Any],
+                     document: str) -> dict[str, Any]:
+        """Store a backtest's result document (JSON text, kept byte for byte) under ``key`` (a
+        hash the caller makes of the data version, selection and candidates), in one
+        transaction: the same key again replaces it (same inputs, same result), and a document
+        is never half-written. Returns the listing: ``key``, ``data_version``, ``created_at``
+        (ISO 8601, UTC, to the microsecond) and ``summary``.
+
+        Raises
+        ------
+        InvalidBacktestKey
+            If ``key`` is not 1 to 128 characters of ``0-9``, ``a-f``, ``-`` and ``:``.
+        InvalidText
+            If the summary or the document holds U+0000 (NUL).
+        """
+        ...
+
+    def get_backtest(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """A stored backtest's listing (as :meth:`put_backtest` returns it) and its document
+        text, or None if nothing is stored under ``key``.
+
+        Raises
+        ------
+        InvalidBacktestKey
+            If ``key`` could never name a stored backtest (see :meth:`put_backtest`).
+        """
+        ...
+
+    def list_backtests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The stored backtests' listings (not their documents), newest first (a replaced one
+        counts from its replacement), at most ``limit``."""
+        ...
+
     def health(self) -> dict[str, Any]:
         """Whether the store answers, and what it holds (never raises)."""
         ...

@@ -71,12 +71,15 @@ from geodata.stores import _pgcopy, _pipeline
 from geodata.stores._columns import KeySet
 from geodata.stores._shared import (
     AUDIT_COLUMNS,
+    BACKTEST_COLUMNS,
     INGEST_COLUMNS,
     KEY_COLUMNS,
     PRODUCT_COLUMNS,
     VISIT_COLUMNS,
     audit_record,
+    backtest_record,
     batch_identities,
+    check_backtest_key,
     check_force_crs,
     check_purpose,
     check_text,
@@ -862,6 +865,43 @@ class PostGISStore:
                 "SELECT " + ", ".join(PRODUCT_COLUMNS) + " FROM published_products "
                 "WHERE kind = %s ORDER BY period_start DESC LIMIT %s", (kind, limit)).fetchall()
         return [product_record(r) for r in rows]
+
+    # -- stored backtests ---------------------------------------------------------------------
+
+    def put_backtest(self, key: str, *, data_version: str, summary: dict[str, Any],
+                     document: str) -> dict[str, Any]:
+        """Store a backtest's result under its key, replacing any (see :class:`Store`); two
+        writers of one key at once take turns on its row (the last one's result stays)."""
+        check_backtest_key(key)
+        check_text([data_version, summary], "the backtest's listing")
+        check_text(document, "the backtest document")
+        cols = ", ".join(BACKTEST_COLUMNS)
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                "INSERT INTO backtests (key, data_version, created_at, summary, document) "
+                "VALUES (%s, %s, now(), %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                "data_version = excluded.data_version, created_at = excluded.created_at, "
+                f"summary = excluded.summary, document = excluded.document RETURNING {cols}",
+                (key, data_version, Jsonb(summary, dumps=_json_dumps), document)).fetchone()
+        assert row is not None  # INSERT ... RETURNING gives the row
+        return backtest_record(row)
+
+    def get_backtest(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """A stored backtest's listing and document text, or None (see :class:`Store`)."""
+        check_backtest_key(key)
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT " + ", ".join(BACKTEST_COLUMNS) + ", document FROM backtests "
+                "WHERE key = %s", (key,)).fetchone()
+        return None if row is None else (backtest_record(row[:-1]), str(row[-1]))
+
+    def list_backtests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The stored backtests' listings, newest first (see :class:`Store`)."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT " + ", ".join(BACKTEST_COLUMNS) + " FROM backtests "
+                "ORDER BY created_at DESC, key LIMIT %s", (max(int(limit), 0),)).fetchall()
+        return [backtest_record(r) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

@@ -55,12 +55,15 @@ from geodata.stores._columns import (
 )
 from geodata.stores._shared import (
     AUDIT_COLUMNS,
+    BACKTEST_COLUMNS,
     INGEST_COLUMNS,
     KEY_COLUMNS,
     PRODUCT_COLUMNS,
     VISIT_COLUMNS,
     audit_record,
+    backtest_record,
     batch_identities,
+    check_backtest_key,
     check_force_crs,
     check_purpose,
     check_text,
@@ -70,6 +73,7 @@ from geodata.stores._shared import (
     layer_rows,
     morton_order,
     now,
+    now_us,
     overlap_message,
     plan_record,
     plan_summary,
@@ -724,6 +728,40 @@ class SQLiteStore:
             "SELECT " + ", ".join(PRODUCT_COLUMNS) + " FROM published_products WHERE kind = ? "
             "ORDER BY period_start DESC LIMIT ?", (kind, limit)).fetchall()
         return [product_record(r) for r in rows]
+
+    # -- stored backtests ---------------------------------------------------------------------
+
+    def put_backtest(self, key: str, *, data_version: str, summary: dict[str, Any],
+                     document: str) -> dict[str, Any]:
+        """Store a backtest's result under its key, replacing any (see :class:`Store`)."""
+        check_backtest_key(key)
+        check_text([data_version, summary], "the backtest's listing")
+        check_text(document, "the backtest document")
+        with self._transaction(immediate=True) as conn:
+            conn.execute(
+                "INSERT INTO backtests (key, data_version, created_at, summary, document) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "data_version = excluded.data_version, created_at = excluded.created_at, "
+                "summary = excluded.summary, document = excluded.document",
+                (key, data_version, now_us(), json.dumps(summary), document))
+            row = conn.execute("SELECT " + ", ".join(BACKTEST_COLUMNS) + " FROM backtests "
+                               "WHERE key = ?", (key,)).fetchone()
+        return backtest_record(row)
+
+    def get_backtest(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """A stored backtest's listing and document text, or None (see :class:`Store`)."""
+        check_backtest_key(key)
+        row = self._conn().execute(
+            "SELECT " + ", ".join(BACKTEST_COLUMNS) + ", document FROM backtests WHERE key = ?",
+            (key,)).fetchone()
+        return None if row is None else (backtest_record(row[:-1]), str(row[-1]))
+
+    def list_backtests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The stored backtests' listings, newest first (see :class:`Store`)."""
+        rows = self._conn().execute(
+            "SELECT " + ", ".join(BACKTEST_COLUMNS) + " FROM backtests "
+            "ORDER BY created_at DESC, key LIMIT ?", (max(int(limit), 0),)).fetchall()
+        return [backtest_record(r) for r in rows]
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
