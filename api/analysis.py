@@ -328,8 +328,14 @@ def run_analysis(
     options: AnalysisOptions,
     limits: WorkLimits | None = None,
     should_stop: ShouldStop | None = None,
+    places: Any = None,
+    choice: dict[str, Any] | None = None,
 ) -> tuple[HotspotResult, dict[str, Any]]:
     """Analyse a selection of the store; return the result and the metadata to publish with it.
+
+    With ``method="auto"``, ``places`` are the chosen candidate's places within the area
+    budget and ``choice`` what the backtest measured (:func:`api.backtests.auto_places`): the
+    summary's PAI and hit rate are then the prospective ones.
 
     ``limits`` is the work budget (:class:`api.limits.WorkLimits`; none: no budget);
     ``should_stop`` is checked between stages (:mod:`hotspot.cancel`).
@@ -384,13 +390,18 @@ def run_analysis(
             incidents, crs=store.crs, method=method, layers=context_layers(store, options),
             period=period, previous=previous, timezone=store.timezone,
             study_area_m2=study_area, boundary=force, weighted=options.weighted,
-            history=history, cluster_labels=labels,
+            history=history, cluster_labels=labels, places=places,
             should_stop=should_stop, **(limits.analyse_arguments() if limits else {}), **params,
         )
     except WorkLimitExceeded as exc:
         if limits is None:
             raise
         raise limits.refusal(exc) from None
+    if choice is not None:
+        result.info["pai"] = choice["prospective"]["pai"]
+        result.info["hit_rate_prospective"] = choice["prospective"]["hit_rate"]
+        result.info["pai_basis"] = "prospective"
+        result.info["choice"] = choice["sentence"]
     if labels is not None:
         result.parameters["engine"] = "postgis"
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
@@ -408,6 +419,8 @@ def run_analysis(
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "attribution": ATTRIBUTION,
     }
+    if choice is not None:
+        metadata["choice"] = choice
     return result, metadata
 
 

@@ -20,13 +20,14 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import errors
 from api.access import openapi_roles
 from api.analysis import tile_url
+from api.backtests import BacktestRunner
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
 from api.deps import authorize
 from api.gate import Gate
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
-from api.routes import access, hotspots, incidents, layers, meta, plans, products
+from api.routes import access, backtests, hotspots, incidents, layers, meta, plans, products
 from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
 from api.settings import Settings
@@ -82,6 +83,7 @@ def create_app(
                 log.exception("the store could not be opened; requests will answer 503")
                 app.state.store = None
         yield
+        app.state.backtests.close()
         if own and app.state.store is not None:
             app.state.store.close()
 
@@ -124,6 +126,7 @@ def create_app(
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
                                                settings.analyses_per_minute,
                                                settings.max_analyses)
+    app.state.backtests = BacktestRunner()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst)
     app.include_router(access.router)
@@ -134,6 +137,7 @@ def create_app(
     app.include_router(plans.router)
     app.include_router(products.router)
     app.include_router(near_repeat_routes.router)
+    app.include_router(backtests.router)
     app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
     _offline_docs(app)

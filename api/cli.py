@@ -729,9 +729,13 @@ def analyse(
             weighted=weighted, parameters=params, harm=HarmTable.load(settings.harm_table),
         )
         try:
+            places = choice = None
+            if method == "auto":
+                places, choice = _auto(store, taxonomy, selection, params, as_json)
             result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
                                             options=options,
-                                            limits=WorkLimits.from_settings(settings))
+                                            limits=WorkLimits.from_settings(settings),
+                                            places=places, choice=choice)
         except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
     collection = result.to_feature_collection(metadata)
@@ -773,6 +777,23 @@ def analyse(
             f"{(row['emerging'] or '-').replace('_', ' '):<16} peak {hours}", markup=False)
     if out_file:
         out.print(f"  written to {out_file}", markup=False)
+
+
+def _auto(store: Any, taxonomy: Any, selection: Selection, params: dict[str, Any],
+          as_json: bool) -> tuple[Any, dict[str, Any]]:
+    """The places and choice of ``--method auto``: the stored backtest of the selection's
+    categories on the current data, or a new one (run here, then stored)."""
+    from api.backtests import BacktestSpec, auto_places, run_backtest
+    from hotspot.params import validate
+
+    given = validate("auto", params, defaults=False)
+    spec = BacktestSpec.of(selection, taxonomy)
+    document, reused = run_backtest(
+        store, spec, progress=None if as_json else (lambda m: err.print(m, markup=False)))
+    if not as_json:
+        err.print(("reusing the stored backtest " if reused else "stored the backtest ")
+                  + str(document["key"]), markup=False)
+    return auto_places(store, taxonomy, selection, given, document)
 
 
 def _selection(store: Store, from_: str | None, to: str | None, category: list[str] | None,
@@ -871,6 +892,74 @@ def near_repeat_command(
     if out_file:
         out.print(f"  {len(found.zones):,} risk zones as of {body['as_of']} written to "
                   f"{out_file}", markup=False)
+
+
+@app.command()
+def backtest(
+    database: DatabaseOpt = None,
+    priority: Annotated[str | None, typer.Option(
+        help="A plan priority (its categories); default every incident.")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        help="A taxonomy category (repeat for more).")] = None,
+    share: Annotated[list[float] | None, typer.Option(
+        help="An area share to compare at, 0-1 (repeat; default 0.001, 0.005 and 0.01).",
+        min=1e-6, max=1.0)] = None,
+    test_months: Annotated[int, typer.Option(
+        help="How many of the latest months to test, each fitted on every earlier month.",
+        min=1, max=120)] = 6,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the whole result (every fold) as JSON to this file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest every hotspot method on the months in the store (fit on the months before each
+    test month, count the test month's incidents inside the places, at equal area) and store
+    the result; hotspot analyse --method auto uses the method it chooses. A stored result is
+    reused while the data has not changed."""
+    from api.analysis import ParameterError
+    from api.backtests import BacktestSpec, run_backtest
+    from geodata.taxonomy import Taxonomy
+    from hotspot import HotspotError
+    from hotspot.backtest import SHARES
+
+    settings = _settings()
+    url = database or settings.store_url()
+    with _refusals(as_json):
+        store = _open(url)
+        taxonomy = Taxonomy.load(settings.taxonomy_path)
+        selection = _selection(store, None, None, category, priority, as_json)
+        try:
+            spec = BacktestSpec.of(selection, taxonomy, shares=tuple(share or SHARES),
+                                   test_months=test_months)
+            document, reused = run_backtest(
+                store, spec, progress=None if as_json else (lambda m: err.print(m, markup=False)))
+        except (HotspotError, ParameterError) as exc:
+            raise _fail(str(exc), as_json) from None
+    if out_file:
+        out_file.write_text(json.dumps(document), "utf-8")
+    rows = document["summary"]
+    if as_json:
+        print(json.dumps({"database": url, "key": document["key"], "reused": reused,
+                          "chosen": document["chosen"], "tested": document["tested"],
+                          "priority": document["priority"], "summary": rows,
+                          "out": str(out_file) if out_file else None}))
+        return
+    out.print(f"Backtest of {len(document['candidates'])} methods, tested on "
+              f"{', '.join(document['tested'])} (each fitted on every month before it)"
+              f"{' (stored result reused)' if reused else ''}", markup=False)
+    out.print("  hit rate = share of the test month's incidents inside the places; PAI = hit "
+              "rate / area share (equal area); PEI* = hit rate / the best possible at that "
+              "area; RRI = test hit rate / fitting hit rate", markup=False)
+    for s in document["shares"]:
+        out.print(f"  at {s:.1%} of the force area:", markup=False)
+        at = sorted((r for r in rows if abs(r["share"] - s) < 1e-12),
+                    key=lambda r: -(r["pai_at_budget"] or 0))
+        for r in at:
+            mark = " <- chosen" if r["candidate"] == document["chosen"] else ""
+            out.print(f"    {r['candidate']:<14} hit rate {r['hit_rate']:6.1%} "
+                      f"(worst fold {r['hit_rate_min']:6.1%})  PAI {r['pai_at_budget']:7.1f}  "
+                      f"PEI* {r['pei_star']:.2f}  RRI {r['rri']:.2f}  "
+                      f"{r['places']:>7,.0f} places{mark}", markup=False)
+    out.print(f"  chosen: {document['chosen']} (stored as {document['key']})", markup=False)
 
 
 @app.command("map")

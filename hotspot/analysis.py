@@ -28,8 +28,8 @@ from hotspot.emerging import classes_of_polygons, emerging_hotspots
 from hotspot.errors import InvalidParameter
 from hotspot.gistar import GiStarHotspots
 from hotspot.kde import DensityGrid, KDEHotspots
+from hotspot.params import AUTO, validate
 from hotspot.params import METHODS as PARAMETERS
-from hotspot.params import validate
 from hotspot.places import MAX_PLACES, split_places
 from hotspot.points import check_crs
 from hotspot.rank import recent_share, score_and_rank
@@ -83,6 +83,7 @@ def analyse(
     weighted: bool = False,
     history: pd.DataFrame | None = None,
     cluster_labels: np.ndarray | None = None,
+    places: gpd.GeoDataFrame | None = None,
     max_hotspots: int | None = None,
     max_hotspot_cells: int | None = None,
     max_grid_cells: int | None = None,
@@ -121,6 +122,10 @@ def analyse(
         The incidents (``x``, ``y``, ``occurred_at``, ``harm``) of the months whose monthly
         Gi* cube gives each hotspot its emerging class (:mod:`hotspot.emerging`); the
         selection itself when None.
+    places
+        With ``method="auto"``: the ranked places (``geometry``, ``score``; best first) of the
+        candidate a backtest chose (:mod:`hotspot.backtest`), fitted by the caller; each
+        incident goes to the first place holding it, and the places keep their order.
     cluster_labels
         With ``method="dbscan"``: the cluster of each incident computed elsewhere (for example
         by PostGIS's ST_ClusterDBSCAN), -1 for noise. The clustering step is skipped; the
@@ -204,6 +209,15 @@ def analyse(
         shapes = cluster_polygons(xy, labels, np.ones(n, dtype=np.int64), w,
                                   buffer_m=float(buffer_m), crs=crs)
         info["clustered_by"] = "given labels"
+    elif method == AUTO:
+        if places is None:
+            raise InvalidParameter("method auto needs the places of the candidate the backtest "
+                                   "chose (places)", "method")
+        shapes = gpd.GeoDataFrame({"cluster": np.arange(len(places)),
+                                   "order": np.arange(len(places))},
+                                  geometry=np.asarray(places.geometry.values, dtype=object),
+                                  crs=crs)
+        labels = _first_place(np.asarray(shapes.geometry.values, dtype=object), xy)
     elif method == "gistar":
         gs = GiStarHotspots(**{k: v for k, v in used.items() if k in GISTAR_PARAMETERS},
                             boundary=boundary, max_areas=max_hotspots)
@@ -236,6 +250,8 @@ def analyse(
     table = build_table(method, incidents.assign(weight=w), labels, shapes, timezone=timezone,
                         previous=previous)
     table["parent"] = shapes["parent"].to_numpy(np.int64)
+    given_order = (split.areas["order"].to_numpy()[table["parent"].to_numpy()]
+                   if method == AUTO and len(table) else None)
     table["split"] = (split.areas["places"].to_numpy()[table["parent"].to_numpy()] > 1
                       if len(table) else np.zeros(0, dtype=bool))
     check(should_stop, "before the context classes")
@@ -256,6 +272,9 @@ def analyse(
     if period is None and t is not None and n:
         period = (int(t.min()), int(t.max()) + 1)
     score, rank = score_and_rank(table, recent_share(labels, w, t, len(table), period))
+    if given_order is not None:  # the chosen candidate's order is what the backtest measured
+        rank = np.empty(len(table), dtype=np.int64)
+        rank[np.argsort(given_order, kind="stable")] = np.arange(1, len(table) + 1)
     table["score"] = score
     table["rank"] = rank
     table = table.sort_values("rank", kind="stable")
@@ -347,6 +366,20 @@ def _street_names(table: gpd.GeoDataFrame) -> None:
         (f"{s}, {p}" if p and s and s.casefold() not in str(p).casefold() else s or p)
         if c != "heritage_site" else p
         for s, p, c in zip(streets, table["place"], table["context_class"], strict=True)]
+
+
+def _first_place(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The first of ``geoms`` (in order) holding each point, -1 for none."""
+    labels = np.full(xy.shape[0], -1, dtype=np.int64)
+    if not len(geoms) or not xy.shape[0]:
+        return labels
+    pt, poly = shapely.STRtree(geoms).query(shapely.points(xy), predicate="intersects")
+    if pt.size:
+        order = np.lexsort((poly, pt))
+        pt, poly = pt[order], poly[order]
+        first = np.r_[True, pt[1:] != pt[:-1]]
+        labels[pt[first]] = poly[first]
+    return labels
 
 
 def _budget_m2(used: dict[str, Any], study_area_m2: float | None,

@@ -40,9 +40,11 @@ from api.analysis import (
     tile_url,
     town_bbox,
 )
+from api.backtests import auto_places, stored_or_started
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.limits import WorkLimits
+from api.routes.backtests import spec_of
 from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
 from geodata.harm import HarmTable
@@ -53,6 +55,7 @@ from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
 from hotspot.params import (
     ALL_METHODS,
+    AUTO,
     AUTO_NUMBER,
     BOOL,
     CHOICE,
@@ -227,9 +230,16 @@ class Computed:
 
 
 def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
-             should_stop: ShouldStop | None = None, harm: HarmTable | None = None) -> Computed:
+             should_stop: ShouldStop | None = None, harm: HarmTable | None = None,
+             backtest: dict[str, Any] | None = None) -> Computed:
     params = q.parameters()
     selection = _selection(q, store)
+    places = choice = None
+    if backtest is not None:
+        try:
+            places, choice = auto_places(store, taxonomy, selection, params, backtest)
+        except ParameterError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
     options = AnalysisOptions(
         heritage_distance_m=q.heritage_distance_m,
         heritage_designations=tuple(q.heritage_designation) if q.heritage_designation else None,
@@ -238,7 +248,7 @@ def _compute(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimi
     try:
         result, metadata = run_analysis(store, taxonomy, method=q.method, selection=selection,
                                         options=options, limits=limits,
-                                        should_stop=should_stop)
+                                        should_stop=should_stop, places=places, choice=choice)
     except ParameterError as exc:
         raise BadRequest(str(exc), field=exc.field) from None
     collection = result.to_feature_collection(metadata, should_stop=should_stop)
@@ -279,13 +289,32 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
     """The hotspot table for ``q`` and the data version, from the cache or computed once (in a
     thread, within the request timeout)."""
     q.parameters()  # a parameter out of range is refused before any work
+    backtest = None
+    if q.method == AUTO:
+        backtest = await _backtest_for(request, store, taxonomy, q)
     version = store.data_version()
     key = ("hotspots", version, q.key())
     limits = WorkLimits.from_settings(request.app.state.settings)
     computed = await _within(request, key,
                              lambda stop: _compute(store, taxonomy, q, limits, stop,
-                                                   request.app.state.harm))
+                                                   request.app.state.harm, backtest))
     return computed, version
+
+
+async def _backtest_for(request: Request, store: Store, taxonomy: Taxonomy,
+                        q: HotspotQuery) -> dict[str, Any]:
+    """The stored backtest ``method=auto`` chooses from; 503 with Retry-After while it runs
+    (started by this request when none was)."""
+    spec = spec_of(_selection(q, store), taxonomy)
+    document, state = await run_in_threadpool(stored_or_started, store, spec,
+                                              request.app.state.backtests)
+    if document is None:
+        raise BadRequest(
+            f"method=auto chooses the method that did best in the backtest of the months in the "
+            f"store, and that backtest is {'running' if state == 'running' else 'starting'} "
+            f"(about a minute on a county's year); ask again shortly (GET /v1/backtest shows "
+            f"it), or choose method kde, dbscan or gistar", field="method", status=503)
+    return document
 
 
 async def _within(request: Request, key: tuple[Any, ...],

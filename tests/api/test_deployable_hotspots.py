@@ -170,3 +170,81 @@ def test_the_summary_pai_is_labelled_retrospective_and_counts_every_incident_ins
     assert info["pai_basis"] == "retrospective" and info["retrospective"]["pai"] == info["pai"]
     assert info["study_area_km2"] > 1000  # the force boundary, not the incidents' hull
     assert info["hit_rate"] == round(info["incidents_in_hotspots"] / info["incidents"], 4)
+
+
+def _stored_backtest(client: TestClient, **params: str) -> dict:
+    """GET /v1/backtest until it answers 200 (it starts the backtest and answers 202 first)."""
+    import time
+
+    deadline = time.monotonic() + 600
+    while True:
+        r = client.get("/v1/backtest", params=params)
+        if r.status_code == 200:
+            return r.json()
+        assert r.status_code == 202, r.text
+        assert r.headers["retry-after"] and r.json()["status"] in ("started", "running")
+        assert time.monotonic() < deadline
+        time.sleep(1)
+
+
+def test_the_backtest_is_stored_and_auto_uses_its_choice_with_prospective_figures(
+        demo, tmp_path: Path) -> None:
+    client, db = demo
+    doc = _stored_backtest(client, priority="rural")
+    assert doc["status"] == "stored" and doc["priority"] == "rural"
+    assert doc["tested"] == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+    names = {c["name"] for c in doc["candidates"]}
+    assert {"naive_50m", "naive_100m", "naive_250m"} <= names and doc["chosen"] in names
+    rows = [r for r in doc["summary"] if r["share"] == 0.005]
+    assert len(rows) == len(names) and all(0 <= r["hit_rate"] <= 1 for r in rows)
+    # the choice never loses to the best naive baseline at equal area
+    best_naive = max(r["pai_at_budget"] for r in rows if r["family"] == "naive")
+    chosen = next(r for r in rows if r["candidate"] == doc["chosen"])
+    assert chosen["pai_at_budget"] >= best_naive
+    again = client.get("/v1/backtest", params={"priority": "rural"})
+    assert again.status_code == 200 and again.json()["key"] == doc["key"]
+
+    body = client.get("/v1/hotspots", params={"method": "auto", "priority": "rural",
+                                              "area_share": 0.005})
+    assert body.status_code == 200, body.text
+    fc = body.json()
+    choice = fc["metadata"]["choice"]
+    assert choice["backtest"] == doc["key"] and choice["backtested_share"] == 0.005
+    at_share = next(r for r in rows if r["candidate"] == choice["candidate"])  # chosen at 0.5 %
+    assert at_share["pai_at_budget"] == max(r["pai_at_budget"] for r in rows)
+    assert choice["prospective"]["pai"] == round(at_share["pai_at_budget"], 2)
+    assert choice["tested"] == doc["tested"] and "next month" in choice["sentence"]
+    info = fc["metadata"]["summary"]
+    assert info["pai_basis"] == "prospective" and info["pai"] == choice["prospective"]["pai"]
+    assert info["retrospective"]["pai"] is not None
+    assert info["hotspot_area_km2"] <= 0.005 * info["study_area_km2"] + 1e-6
+    assert fc["features"] and all(f["properties"]["method"] == "auto" for f in fc["features"])
+
+    cli = subprocess.run([sys.executable, "-m", "api.cli", "backtest", "-d", str(db),
+                          "--priority", "rural", "--json"], capture_output=True, text=True,
+                         check=True)
+    out = json.loads(cli.stdout)
+    assert out["reused"] is True and out["key"] == doc["key"] and out["chosen"] == doc["chosen"]
+
+
+def test_auto_without_a_stored_backtest_answers_503_and_starts_it(demo) -> None:
+    client, _ = demo
+    r = client.get("/v1/hotspots", params={"method": "auto", "priority": "asb"})
+    assert r.status_code in (200, 503), r.text
+    if r.status_code == 503:
+        assert r.json()["field"] == "method" and r.headers["retry-after"]
+        assert "backtest" in r.json()["detail"]
+    _stored_backtest(client, priority="asb")
+    assert client.get("/v1/hotspots", params={"method": "auto", "priority": "asb"}
+                      ).status_code == 200
+
+
+def test_partners_get_no_backtest(demo) -> None:
+    client, _ = demo
+    partner = as_role(client, "partner")
+    try:
+        assert partner.get("/v1/backtest").status_code == 403
+        r = partner.get("/v1/hotspots", params={"method": "auto"})
+        assert r.status_code == 422 and r.json()["field"] == "method"
+    finally:
+        as_role(client, "admin")
