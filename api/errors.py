@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.cache import ClientGone, StillComputing
 from geodata.errors import (
     GeodataError,
+    InvalidBacktestKey,
     InvalidFile,
     InvalidHarmTable,
     InvalidLayer,
@@ -125,6 +126,7 @@ ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
     (InvalidText, 422, "invalid_text"),
     (InvalidTaxonomy, 500, "invalid_taxonomy"),
     (InvalidHarmTable, 500, "invalid_harm_table"),
+    (InvalidBacktestKey, 422, "invalid_backtest_key"),
     (StorePurposeError, 409, "wrong_store"),
     (PublicationConflict, 409, "already_published"),
     (StoreUnavailable, 503, "store_unavailable"),
@@ -247,7 +249,7 @@ def install(app: FastAPI) -> None:
             if isinstance(exc, cls):
                 if status >= 500:
                     log.error("request failed: %s", exc, exc_info=exc)
-                return _answer(status, code, str(exc))
+                return _answer(status, code, str(exc), getattr(exc, "parameter", None))
         log.error("unexpected data error", exc_info=exc)
         return _answer(500, "internal_error", "the request could not be completed")
 

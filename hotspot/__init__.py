@@ -1,4 +1,5 @@
-"""Pure computation: KDE and DBSCAN hotspots, context classes, the hotspot table, ranking.
+"""Pure computation: KDE, DBSCAN and Gi* hotspots split into patrol-scale places, context and
+emerging classes, the hotspot table, ranking, near repeats, and the backtest that judges them.
 
 Arrays and GeoDataFrames in, GeoDataFrames and grids out; no files, no database, no web, no
 settings. Coordinates are metres in a projected CRS: a geographic or missing CRS is an error.
@@ -11,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hotspot.analysis import HotspotResult, analyse, feature_collection
+    from hotspot.backtest import choose, default_candidates, rolling_origin
     from hotspot.context import CLASSES, ContextLayers
     from hotspot.dbscan import DBSCANHotspots, auto_min_samples, dbscan_hotspots
+    from hotspot.emerging import emerging_hotspots, mann_kendall
     from hotspot.errors import (
         AnalysisCancelled,
         HotspotError,
@@ -20,7 +23,10 @@ if TYPE_CHECKING:
         InvalidPoints,
         WorkLimitExceeded,
     )
+    from hotspot.gistar import GiStarHotspots, gi_star_grid
     from hotspot.kde import DensityGrid, KDEHotspots, kde_grid, kde_hotspots
+    from hotspot.nearrepeat import knox_test, risk_zones
+    from hotspot.places import split_places
 
 _WHERE = {
     "HotspotResult": "analysis", "analyse": "analysis", "feature_collection": "analysis",
@@ -29,6 +35,10 @@ _WHERE = {
     "AnalysisCancelled": "errors", "HotspotError": "errors", "InvalidParameter": "errors",
     "InvalidPoints": "errors", "WorkLimitExceeded": "errors",
     "DensityGrid": "kde", "KDEHotspots": "kde", "kde_grid": "kde", "kde_hotspots": "kde",
+    "GiStarHotspots": "gistar", "gi_star_grid": "gistar",
+    "emerging_hotspots": "emerging", "mann_kendall": "emerging",
+    "split_places": "places", "knox_test": "nearrepeat", "risk_zones": "nearrepeat",
+    "rolling_origin": "backtest", "default_candidates": "backtest", "choose": "backtest",
 }
 """Where each public name lives: imported on first use, so ``import hotspot.params`` (the CLI's
 options) does not pay for geopandas and scikit-learn."""
@@ -48,6 +58,7 @@ __all__ = [
     "ContextLayers",
     "DBSCANHotspots",
     "DensityGrid",
+    "GiStarHotspots",
     "HotspotError",
     "HotspotResult",
     "InvalidParameter",
@@ -56,8 +67,17 @@ __all__ = [
     "WorkLimitExceeded",
     "analyse",
     "auto_min_samples",
+    "choose",
     "dbscan_hotspots",
+    "default_candidates",
+    "emerging_hotspots",
     "feature_collection",
+    "gi_star_grid",
     "kde_grid",
     "kde_hotspots",
+    "knox_test",
+    "mann_kendall",
+    "risk_zones",
+    "rolling_origin",
+    "split_places",
 ]

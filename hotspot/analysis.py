@@ -42,6 +42,9 @@ DBSCAN_PARAMETERS = tuple(p.name for p in PARAMETERS["dbscan"])
 GISTAR_PARAMETERS = tuple(p.name for p in PARAMETERS["gistar"])
 KDE_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["kde"]}
 DBSCAN_DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS["dbscan"]}
+GISTAR_MAX_CELLS = 4_000_000
+"""Most cells of a Gi* grid: about 65 bytes a cell at its peak (16 million cells took 1.1 GB);
+4 million is a 100 m grid over 40,000 km2, or 25 m cells over a county."""
 _LIBRARY_ONLY = {"kde": ("bounds", "max_cells"), "dbscan": ("weight_by",), "gistar": ()}
 """Parameters a caller of the library may pass beyond :mod:`hotspot.params` (not offered by
 the API or the CLI)."""
@@ -221,8 +224,8 @@ def analyse(
     elif method == "gistar":
         gs = GiStarHotspots(**{k: v for k, v in used.items() if k in GISTAR_PARAMETERS},
                             boundary=boundary, max_areas=max_hotspots)
-        if max_grid_cells is not None:
-            gs.max_cells = min(gs.max_cells or max_grid_cells, max_grid_cells)
+        gs.max_cells = min(gs.max_cells or GISTAR_MAX_CELLS, GISTAR_MAX_CELLS,
+                           max_grid_cells or GISTAR_MAX_CELLS)
         gs.fit(xy, sample_weight=w if weighted else None, crs=crs, should_stop=should_stop)
         labels, shapes = gs.labels_, gs.hotspots_
         info["gistar"] = {"study_cells": int(gs.grid_.in_study.sum()),

@@ -192,11 +192,16 @@ METHODS: dict[str, tuple[Parameter, ...]] = {
                   "distance, metres.", None, "m", 5.0, 20_000.0,
                   default_text="1.5 cells (each cell and its 8 neighbours)"),
         Parameter("k", INT, "Gi* neighbourhood: the k nearest cells instead of a distance band.",
-                  None, "", 1, 500),
+                  None, "", 1, 1000),
         Parameter("fdr", BOOL, "Correct for many tests (Benjamini-Hochberg false discovery "
                   "rate), as Esri's Optimized Hot Spot Analysis does.", True),
         Parameter("confidence", CHOICE, "Gi* confidence a hot cell needs, per cent.", 95,
                   choices=(90, 95, 99)),
+        Parameter("p_values", CHOICE, "Gi* p-values: normal (Esri's and PySAL's; too many "
+                  "false hot cells where cells hold well under one incident each: "
+                  "docs/hotspots.md), poisson (an exact test of counts) or empirical (the "
+                  "grid's own counts as the null).", "normal",
+                  choices=("normal", "poisson", "empirical")),
         Parameter("min_incidents", INT, "Smallest hotspot kept, incidents.", 5, "", 1,
                   1_000_000),
     ),
