@@ -313,8 +313,8 @@ def _legend(hotspots: gpd.GeoDataFrame, months: int | None) -> str:
                                   EMERGING_UNCLASSED_LABEL, int(found[""]))
     span = f" over {months} months" if months else ""
     return (
-        '<div class="hs-panel hs-legend" id="hs-legend">'
-        '<fieldset class="hs-colour-by"><legend>Colour by</legend>'
+        '<div class="hs-panel hs-legend" id="hs-legend"><details open>'
+        '<summary>Legend</summary><fieldset class="hs-colour-by"><legend>Colour by</legend>'
         '<label><input type="radio" name="hs-colour" value="team" checked>Team</label>'
         '<label><input type="radio" name="hs-colour" value="emerging">Pattern over months</label>'
         "</fieldset>"
@@ -324,7 +324,7 @@ def _legend(hotspots: gpd.GeoDataFrame, months: int | None) -> str:
         f'{emerging_rows or "<p>No places.</p>"}</div>'
         '<p class="hs-key-hint">Untick a class to hide its places.</p>'
         '<div class="hs-density"><span class="hs-ramp"></span>Density (incidents per km\u00b2)'
-        "</div></div>")
+        "</div></details></div>")
 
 
 def _percent(share: float) -> str:

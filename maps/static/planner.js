@@ -98,6 +98,12 @@
     return Math.max(130, controlsBottom);
   }
 
+  function clearOfLegend() {
+    // how far from the right a popup must stay to be clear of the legend (bottom right)
+    var legend = document.getElementById("hs-legend");
+    return legend ? legend.offsetWidth + 20 : 10;
+  }
+
   function hotspotPopup(p) {
     var root = el("div", "hs-popup");
     var title = el("div", "hs-title", "#" + p.rank + " " + (p.name || p.place || p.id));
@@ -298,7 +304,8 @@
       places.push({ layer: layer, feature: feature });
       // pan clear of the controls along the top, so the popup is never under them
       layer.bindPopup(function () { return hotspotPopup(feature.properties); },
-        { maxWidth: 340, autoPanPaddingTopLeft: L.point(10, clearOfControls()) });
+        { maxWidth: 340, autoPanPaddingTopLeft: L.point(10, clearOfControls()),
+          autoPanPaddingBottomRight: L.point(clearOfLegend(), 10) });
       layer.bindTooltip(function () { return hotspotTooltip(feature.properties); }, { sticky: true });
     },
     bindPlace: function (feature, layer) {
