@@ -761,6 +761,8 @@ def analyse(
               markup=False)
     if metadata.get("choice"):
         out.print("  " + str(metadata["choice"]["sentence"]), markup=False)
+    if info.get("note"):
+        out.print("  note: " + str(info["note"]), markup=False)
     shown = {k: v for k, v in result.parameters.items() if v is not None}
     out.print("  parameters: " + ", ".join(f"{k}={v}" for k, v in shown.items()), markup=False)
     if "min_samples_auto" in info:

@@ -18,6 +18,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry import mapping
 
 from hotspot.cancel import EVERY, ShouldStop, check
@@ -216,11 +218,20 @@ def analyse(
         if places is None:
             raise InvalidParameter("method auto needs the places of the candidate the backtest "
                                    "chose (places)", "method")
-        shapes = gpd.GeoDataFrame({"cluster": np.arange(len(places)),
-                                   "order": np.arange(len(places))},
-                                  geometry=np.asarray(places.geometry.values, dtype=object),
-                                  crs=crs)
-        labels = _first_place(np.asarray(shapes.geometry.values, dtype=object), xy)
+        merged, order = _merge_touching(np.asarray(places.geometry.values, dtype=object))
+        if max_hotspots is not None and len(merged) > max_hotspots // 2:
+            # a budget holding more places than may be described: the best-ranked ones (the
+            # split may make a few more places of the larger areas)
+            best = np.sort(np.argsort(order, kind="stable")[:max_hotspots // 2])
+            info["note"] = (f"the area budget holds {len(merged):,} separate places; the "
+                            f"{best.size:,} best-ranked are shown (HOTSPOT_MAX_HOTSPOTS is "
+                            f"{max_hotspots:,}): a smaller area_share gives the rest of the "
+                            "budget's worth")
+            merged, order = merged[best], order[best]
+        shapes = gpd.GeoDataFrame({"cluster": np.arange(len(merged)), "order": order},
+                                  geometry=merged, crs=crs)
+        labels = _first_place(merged, xy)
+        info["candidate_places"] = len(places)
     elif method == "gistar":
         gs = GiStarHotspots(**{k: v for k, v in used.items() if k in GISTAR_PARAMETERS},
                             boundary=boundary, max_areas=max_hotspots)
@@ -369,6 +380,27 @@ def _street_names(table: gpd.GeoDataFrame) -> None:
         (f"{s}, {p}" if p and s and s.casefold() not in str(p).casefold() else s or p)
         if c != "heritage_site" else p
         for s, p, c in zip(streets, table["place"], table["context_class"], strict=True)]
+
+
+def _merge_touching(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranked polygons that touch or overlap merged into areas (connected groups), each with the
+    rank (index) of its best member; the areas are then split into places as any method's are,
+    so neighbouring 50 m squares become one patrol-scale place rather than many."""
+    n = len(geoms)
+    if n == 0:
+        return geoms, np.empty(0, dtype=np.int64)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
+    count, group = connected_components(graph, directed=False)
+    order = np.full(count, n, dtype=np.int64)
+    np.minimum.at(order, group, np.arange(n))
+    members = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[members], np.arange(count + 1))
+    merged = np.array([
+        geoms[members[starts[g]]] if starts[g + 1] - starts[g] == 1
+        else shapely.union_all(geoms[members[starts[g]:starts[g + 1]]])
+        for g in range(count)], dtype=object)
+    return merged, order
 
 
 def _first_place(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
