@@ -280,41 +280,17 @@ def forecast_squares(
             w = 0.5 ** ((month.max() - month) / half_life_months)
         if weighted:
             w = w * _weights(train)
-        pad = m + int(np.ceil(3 * smooth_m / lattice_m))
         col = np.floor(xy[:, 0] / lattice_m).astype(np.int64)
         row = np.floor(xy[:, 1] / lattice_m).astype(np.int64)
-        c0, r0 = int(col.min()) - pad, int(row.min()) - pad
-        shape = (int(row.max()) - r0 + pad + 1, int(col.max()) - c0 + pad + 1)
-        grid = np.bincount((row - r0) * shape[1] + (col - c0), weights=w,
-                           minlength=shape[0] * shape[1]).reshape(shape)
-        # W at (r, c) = weight in lattice cells r..r+m-1, c..c+m-1 (square's lower-left at r, c)
-        box = np.zeros(shape)
-        for dr in range(m):
-            for dc in range(m):
-                box[:shape[0] - dr, :shape[1] - dc] += grid[dr:, dc:]
-        del grid
-        score = box
         if prior > 0:
-            score = box + prior * gaussian_filter(box, smooth_m / lattice_m, mode="constant",
-                                                  truncate=3.0)
-        peak = (score > 1e-12) & (score >= maximum_filter(score, size=2 * m - 1,
-                                                          mode="constant"))
-        rr, cc = np.nonzero(peak)
-        s = score[rr, cc]
+            rr, cc, s = _forecast_peaks_dense(col, row, w, m, prior, smooth_m / lattice_m)
+        else:
+            rr, cc, s = _forecast_peaks_sparse(col, row, w, m)
         order = np.lexsort((rr, cc, -s))
         rr, cc, s = rr[order], cc[order], s[order]
-        taken = np.zeros(shape, dtype=bool)
-        keep: list[int] = []
-        for i, (r, c) in enumerate(zip(rr.tolist(), cc.tolist(), strict=True)):
-            if taken[r:r + m, c:c + m].any():
-                continue
-            taken[r:r + m, c:c + m] = True
-            keep.append(i)
-            if len(keep) >= max_places:
-                break
-        k = np.asarray(keep, dtype=np.int64)
-        x0 = (cc[k] + c0) * lattice_m
-        y0 = (rr[k] + r0) * lattice_m
+        k = _non_overlapping(rr, cc, m)[:max_places]
+        x0 = cc[k] * lattice_m
+        y0 = rr[k] * lattice_m
         boxes = shapely.box(x0, y0, x0 + cell_size_m, y0 + cell_size_m)
         return _places(np.asarray(boxes, dtype=object), s[k], crs)
 
@@ -322,6 +298,90 @@ def forecast_squares(
               "half_life_months": half_life_months, "smooth_m": smooth_m, "prior": prior,
               "weighted": weighted}
     return Candidate(name, "forecast", fit, params)
+
+
+def _forecast_peaks_dense(col: np.ndarray, row: np.ndarray, w: np.ndarray, m: int,
+                          prior: float, smooth_cells: float
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, score) of the local maxima of the forecast's score on a dense lattice
+    (lattice cells: column = floor(x / lattice), row = floor(y / lattice)); for ``prior`` > 0,
+    whose Gaussian smoothing needs the whole lattice."""
+    pad = m + int(np.ceil(3 * smooth_cells))
+    c0, r0 = int(col.min()) - pad, int(row.min()) - pad
+    shape = (int(row.max()) - r0 + pad + 1, int(col.max()) - c0 + pad + 1)
+    grid = np.bincount((row - r0) * shape[1] + (col - c0), weights=w,
+                       minlength=shape[0] * shape[1]).reshape(shape)
+    # W at (r, c) = weight in lattice cells r..r+m-1, c..c+m-1 (square's lower-left at r, c)
+    box = np.zeros(shape)
+    for dr in range(m):
+        for dc in range(m):
+            box[:shape[0] - dr, :shape[1] - dc] += grid[dr:, dc:]
+    del grid
+    score = box + prior * gaussian_filter(box, smooth_cells, mode="constant", truncate=3.0)
+    peak = (score > 1e-12) & (score >= maximum_filter(score, size=2 * m - 1, mode="constant"))
+    rr, cc = np.nonzero(peak)
+    return rr + r0, cc + c0, score[rr, cc]
+
+
+def _forecast_peaks_sparse(col: np.ndarray, row: np.ndarray, w: np.ndarray, m: int
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`_forecast_peaks_dense` gives with no prior, on the occupied lattice cells
+    only: the same box sums, added in the same order (so the same floating-point numbers),
+    and the same local-maximum test (a square's score is 0 where no incident is near)."""
+    # keys row * width + column; 2m columns of margin each side so that no square or window
+    # neighbour wraps to another row
+    c0, r0 = int(col.min()) - 2 * m, int(row.min()) - m
+    width = int(col.max()) - c0 + 2 * m + 1
+    cells, inverse = np.unique((row - r0) * width + (col - c0), return_inverse=True)
+    value = np.bincount(inverse, weights=w, minlength=cells.size)
+
+    def lookup(keys: np.ndarray, table: np.ndarray, values: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(table, keys), table.size - 1)
+        return np.where(table[at] == keys, values[at], 0.0)
+
+    shifts = [dr * width + dc for dr in range(m) for dc in range(m)]
+    squares = np.unique(np.concatenate([cells - d for d in shifts]))
+    score = np.zeros(squares.size)
+    for d in shifts:  # the dense loop's order: dr, then dc
+        score += lookup(squares + d, cells, value)
+    top = np.zeros(squares.size)  # the window's maximum; squares with no incident score 0
+    for dr in range(-(m - 1), m):
+        for dc in range(-(m - 1), m):
+            np.maximum(top, lookup(squares + dr * width + dc, squares, score), out=top)
+    peak = (score > 1e-12) & (score >= top)
+    rr, cc = np.divmod(squares[peak], width)
+    return rr + r0, cc + c0, score[peak]
+
+
+def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
+    """Positions (into the ranked squares at lattice row ``rr``, column ``cc``, m cells wide)
+    kept greedily: a square is kept when it overlaps no square kept before it.
+
+    The squares are local maxima over the (2m-1)-cell window of the squares they overlap, so
+    two overlapping ones have the same score: only squares with another one in their window
+    can be refused, and the greedy pass runs over those alone (in rank order); the others are
+    all kept. The outcome is that of the full greedy pass."""
+    n = rr.size
+    if n == 0 or m == 1:
+        return np.arange(n, dtype=np.int64)
+    span = int(cc.max() - cc.min()) + 2 * m + 1
+    key = (rr - rr.min() + m) * span + (cc - cc.min() + m)
+    sorted_key = np.sort(key)
+    offsets = [dr * span + dc for dr in range(-(m - 1), m) for dc in range(-(m - 1), m)
+               if dr or dc]
+    crowded = np.zeros(n, dtype=bool)
+    for d in offsets:
+        probe = key + d
+        at = np.minimum(np.searchsorted(sorted_key, probe), n - 1)
+        crowded |= sorted_key[at] == probe
+    keep = ~crowded
+    kept: set[int] = set()
+    for i in np.flatnonzero(crowded).tolist():
+        k = int(key[i])
+        if not any(k + d in kept for d in offsets):
+            kept.add(k)
+            keep[i] = True
+    return np.flatnonzero(keep)
 
 
 def default_candidates(*, gistar: bool = True) -> list[Candidate]:
@@ -586,7 +646,8 @@ def rolling_origin(
         train_xy = _xy(train)
         test_xy = _xy(data[month == test])
         n_test, n_fit = test_xy.shape[0], train_xy.shape[0]
-        test_pts, train_pts = shapely.points(test_xy), shapely.points(train_xy)
+        # one index of each fold's points, queried by every candidate's selections
+        test_pts, train_pts = cov.point_index(test_xy), cov.point_index(train_xy)
         curve = cov.best_curve(test_xy, reference_cell_m, boundary=boundary)
         for cand in candidates:
             check(should_stop, f"before candidate {cand.name}")
@@ -596,16 +657,17 @@ def rolling_origin(
             prep = cov.prepare(places.geometry, boundary=boundary)
             fold_rows = []
             for s in shares_t:
-                idx, area = prep.select(s * force_area)
+                idx, area, pieces = prep.select_pieces(s * force_area)
                 sel = prep.clipped[idx]
                 n_in = int(cov.inside_any(sel, test_pts).sum())
                 n_fit_in = int(cov.inside_any(sel, train_pts).sum())
                 h = cov.hit_rate(n_in, n_test)
                 best = float(curve(area)) if n_test else float("nan")
                 key = (cand.name, s)
-                stab = (cov.jaccard(previous[key], sel, disjoint=not prep.partners)
+                # pieces are disjoint with the selection's union: no union of the selection
+                stab = (cov.jaccard(previous[key], pieces, disjoint=True)
                         if key in previous else float("nan"))
-                previous[key] = sel
+                previous[key] = pieces
                 fold_rows.append({
                     "test_month": test, "fit_first": fit[0], "fit_last": fit[-1],
                     "candidate": cand.name, "family": cand.family, "share": s,

@@ -162,6 +162,18 @@ class Prepared:
 
     def select(self, budget_m2: float) -> tuple[np.ndarray, float]:
         """(indices kept in rank order, area of their clipped union in m2) for one budget."""
+        idx, total, _ = self._select(budget_m2, pieces=False)
+        return idx, total
+
+    def select_pieces(self, budget_m2: float) -> tuple[np.ndarray, float, np.ndarray]:
+        """As :meth:`select`, with the kept places' **pieces**: each kept place clipped, less
+        the places kept before it (the differences :meth:`select` computes anyway). Pieces
+        are pairwise disjoint and their union is the selection's, so measures that sum over
+        pieces (:func:`jaccard` with ``disjoint=True``) need no union of the selection."""
+        return self._select(budget_m2, pieces=True)
+
+    def _select(self, budget_m2: float, *,
+                pieces: bool) -> tuple[np.ndarray, float, np.ndarray]:
         if not np.isfinite(budget_m2) or budget_m2 < 0:
             raise InvalidParameter(
                 f"budget_m2 must be a finite area >= 0 in square metres, not {budget_m2}",
@@ -170,6 +182,7 @@ class Prepared:
         areas, partners, clipped = self.areas, self.partners, self.clipped
         kept_mask = np.zeros(n, dtype=bool)
         kept: list[int] = []
+        cut: dict[int, Any] = {}  # kept place -> its piece, where earlier kept places overlap it
         total = 0.0
         budget = float(budget_m2) * (1 + 1e-12)
         positive = areas[areas > _EPS_M2]
@@ -185,15 +198,24 @@ class Prepared:
             if mine is not None:
                 before = mine[kept_mask[mine]]
                 if before.size:
-                    new = float(shapely.area(shapely.difference(
-                        clipped[i], shapely.union_all(clipped[before]))))
+                    piece = shapely.difference(clipped[i], shapely.union_all(clipped[before]))
+                    new = float(shapely.area(piece))
                     if new <= _EPS_M2:
                         continue
+                    if pieces and total + new <= budget:
+                        cut[i] = piece
             if total + new <= budget:
                 kept.append(i)
                 kept_mask[i] = True
                 total += new
-        return np.asarray(kept, dtype=np.int64), float(total)
+        idx = np.asarray(kept, dtype=np.int64)
+        out = clipped[idx]
+        if cut:
+            out = out.copy()
+            for k, i in enumerate(kept):
+                if i in cut:
+                    out[k] = cut[i]
+        return idx, float(total), out
 
 
 def prepare(geoms: Any, *, boundary: BaseGeometry | None = None) -> Prepared:
@@ -227,11 +249,23 @@ def union_area(geoms: Any, *, boundary: BaseGeometry | None = None) -> float:
     return float(shapely.area(u))
 
 
-def inside_any(geoms: Any, xy: np.ndarray) -> np.ndarray:
+def point_index(xy: np.ndarray) -> shapely.STRtree:
+    """A spatial index of points ((n, 2) metres), for :func:`inside_any` when the same points
+    are tested against many selections (the backtest: every candidate and share of a fold)."""
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    return shapely.STRtree(shapely.points(xy) if len(xy) else np.empty(0, dtype=object))
+
+
+def inside_any(geoms: Any, xy: np.ndarray | shapely.STRtree) -> np.ndarray:
     """True for each point inside or on the edge of any polygon.
 
-    ``xy``: (n, 2) coordinates in metres, or an array of shapely points (made once and reused
-    when the same points are tested against many selections)."""
+    ``xy``: (n, 2) coordinates in metres, an array of shapely points, or a
+    :func:`point_index` of the points (made once and reused when the same points are tested
+    against many selections). With an index, the polygons query the points: an axis-aligned
+    rectangle (a grid cell, exactly four corners on its bounds) by its bounds alone, which
+    is the same test for a rectangle, any other polygon by ``intersects``."""
+    if isinstance(xy, shapely.STRtree):
+        return _inside_any_indexed(_geometry_array(geoms), xy)
     arr = _geometry_array(geoms)
     pts = np.asarray(xy)
     if pts.dtype != object:
@@ -242,6 +276,43 @@ def inside_any(geoms: Any, xy: np.ndarray) -> np.ndarray:
     tree = shapely.STRtree(arr)
     hit = tree.query(pts, predicate="intersects")
     out[hit[0]] = True
+    return out
+
+
+def _axis_boxes(geoms: np.ndarray) -> np.ndarray:
+    """True where a geometry is exactly an axis-aligned rectangle: a polygon without holes
+    whose ring has 5 coordinates, each on a corner of its bounds, with the area of its bounds
+    (not a bow tie, not a line)."""
+    out = np.zeros(geoms.size, dtype=bool)
+    if geoms.size == 0:
+        return out
+    cand = ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+            & (shapely.get_num_coordinates(geoms) == 5))
+    if not cand.any():
+        return out
+    sub = geoms[cand]
+    coords, index = shapely.get_coordinates(sub, return_index=True)
+    bounds = shapely.bounds(sub)
+    b = bounds[index]
+    on = (((coords[:, 0] == b[:, 0]) | (coords[:, 0] == b[:, 2]))
+          & ((coords[:, 1] == b[:, 1]) | (coords[:, 1] == b[:, 3])))
+    ok = np.bincount(index, weights=on, minlength=sub.size) == 5
+    # a degenerate box (zero width or height) is a line: leave it to the exact test
+    box_area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+    ok &= (box_area > 0) & (np.abs(shapely.area(sub) - box_area) <= 1e-9 * box_area)
+    out[np.flatnonzero(cand)] = ok
+    return out
+
+
+def _inside_any_indexed(arr: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    out = np.zeros(len(tree.geometries), dtype=bool)
+    if arr.size == 0 or out.size == 0:
+        return out
+    box = _axis_boxes(arr)
+    if box.any():  # a point is in a rectangle (or on its edge) iff it is in its bounds
+        out[tree.query(arr[box])[1]] = True
+    if not box.all():
+        out[tree.query(arr[~box], predicate="intersects")[1]] = True
     return out
 
 
