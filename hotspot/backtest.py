@@ -179,23 +179,80 @@ def dbscan_places(eps_m: float, *, max_place_m: float = MAX_PLACE_M,
     threshold) split into places no wider than ``max_place_m``
     (:func:`hotspot.places.split_places`), ranked by incidents per m2 of each place."""
     from hotspot.dbscan import DBSCANHotspots
-    from hotspot.places import split_places
 
     def fit(train: pd.DataFrame, crs: str, boundary: BaseGeometry | None) -> gpd.GeoDataFrame:
         xy = _xy(train)
         est = DBSCANHotspots(eps_m=eps_m).fit(xy, crs=crs)
-        split = split_places(xy, None, est.labels_, est.hotspots_, max_place_m=max_place_m,
-                             max_places=None, crs=crs)
-        p = split.places
-        geoms = np.asarray(p.geometry.values, dtype=object)
+        geoms, count, cx, cy, parent = _dbscan_places(xy, est.labels_, est.hotspots_,
+                                                      max_place_m, crs)
         geoms = _at_least(geoms, MIN_PLACE_M)
-        density = p["incidents"].to_numpy(float) / np.maximum(shapely.area(geoms), 1.0)
-        cx, cy = p["peak_x"].to_numpy(float), p["peak_y"].to_numpy(float)
+        density = count / np.maximum(shapely.area(geoms), 1.0)
+        _, inverse, times = np.unique(density, return_inverse=True, return_counts=True)
+        tied = (times[inverse] > 1) & np.isnan(cx)
+        if tied.any():  # the peaks of whole areas only break ties: drawn for those alone
+            cx[tied], cy[tied] = _whole_area_peaks(xy, est.labels_, est.hotspots_,
+                                                   parent[tied], max_place_m, crs)
         order = np.lexsort((cy, cx, -density))[:max_places]
         return _places(geoms[order], density[order] * 1e6, crs)
 
     return Candidate(f"dbscan_{eps_m:g}m", "dbscan", fit,
                      {"eps_m": eps_m, "max_place_m": max_place_m})
+
+
+def _dbscan_places(xy: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
+                   max_place_m: float, crs: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The places of :func:`hotspot.places.split_places` (geometry, incidents, peak x, peak
+    y, area) in its order, with the areas no wider than ``max_place_m`` (kept whole)
+    taken as they are: split_places draws a density grid for each of them only to report
+    its peak, which the DBSCAN candidate needs only to break ties (NaN here; see
+    :func:`_whole_area_peaks`). The wide areas go to split_places as they would."""
+    from hotspot.places import split_places, widest_extent_m
+
+    k = len(areas)
+    shapes = np.asarray(areas.geometry.values, dtype=object)
+    if k == 0:
+        e = np.empty(0)
+        return shapes, e, e, e.copy(), np.empty(0, dtype=np.int64)
+    member = labels >= 0
+    count = np.bincount(labels[member], minlength=k)
+    wide = widest_extent_m(shapes) > max_place_m  # split_places' test, on the same areas
+    whole = np.flatnonzero(~wide & (count > 0))
+    parts_parent = [whole]
+    parts = [(shapes[whole], count[whole].astype(np.float64), np.full(whole.size, np.nan),
+              np.full(whole.size, np.nan))]
+    ids = np.flatnonzero(wide)
+    if ids.size:
+        sub = member & np.isin(labels, ids)
+        split = split_places(xy[sub], None, np.searchsorted(ids, labels[sub]),
+                             areas.iloc[ids].reset_index(drop=True),
+                             max_place_m=max_place_m, max_places=None, crs=crs)
+        p = split.places
+        parts_parent.append(ids[p["parent"].to_numpy()])
+        parts.append((np.asarray(p.geometry.values, dtype=object),
+                      p["incidents"].to_numpy(np.float64), p["peak_x"].to_numpy(np.float64),
+                      p["peak_y"].to_numpy(np.float64)))
+    parent = np.concatenate(parts_parent)
+    order = np.argsort(parent, kind="stable")  # split_places' order: by area, then peak
+    geoms, count_, px, py = (np.concatenate([q[i] for q in parts])[order] for i in range(4))
+    return geoms, count_, px, py, parent[order]
+
+
+def _whole_area_peaks(xy: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
+                      which: np.ndarray, max_place_m: float, crs: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Peaks (x, y) of the whole areas ``which`` (rows of ``areas``, each no wider than
+    ``max_place_m``), as :func:`hotspot.places.split_places` reports them."""
+    from hotspot.places import split_places
+
+    ids = np.unique(which)
+    sub = np.isin(labels, ids)
+    split = split_places(xy[sub], None, np.searchsorted(ids, labels[sub]),
+                         areas.iloc[ids].reset_index(drop=True), max_place_m=max_place_m,
+                         max_places=None, crs=crs)
+    p = split.places
+    at = np.searchsorted(ids[p["parent"].to_numpy()], which)
+    return p["peak_x"].to_numpy(np.float64)[at], p["peak_y"].to_numpy(np.float64)[at]
 
 
 def gistar_cells(cell_size_m: float, *, max_places: int = MAX_PLACES) -> Candidate:
