@@ -486,21 +486,24 @@ def _percent(share: float) -> str:
 
 def map_summary(method: str, info: dict[str, Any], data_version: str, *,
                 choice: dict[str, Any] | None = None, area_name: str = "force area",
-                weight: str | None = None) -> str:
+                weight: str | None = None, sentence: bool = True) -> str:
     """What a map shows, in plain words: the backtest's sentence about the chosen method when
     there is one (``metadata["choice"]``), else how many places, what share of the
     ``area_name`` they cover and of the incidents (or harm) they hold, saying when that is
-    measured on the very incidents they were drawn from (retrospective)."""
+    measured on the very incidents they were drawn from (retrospective). ``sentence=False``
+    leaves the backtest's sentence out (a page that shows it as its headline)."""
     if info.get("note"):
         return str(info["note"])
     if choice and choice.get("sentence"):
         months = [str(m) for m in choice.get("months") or []]
-        span = (f" over {months[0]} to {months[-1]}" if len(months) > 1
-                else f" over {months[0]}" if months else "")
-        chosen = METHOD_NAMES.get(str(choice.get("method")), str(choice.get("method")))
+        span = (f", fitted on {months[0]} to {months[-1]}" if len(months) > 1
+                else f", fitted on {months[0]}" if months else "")
+        family = str(choice.get("family") or choice.get("method"))
+        chosen = METHOD_NAMES.get(family, family)
         candidate = f" ({choice['candidate']})" if choice.get("candidate") else ""
-        return (f"{choice['sentence']} Chosen as the best in the backtest{span}: "
-                f"{chosen}{candidate} \u00b7 data {data_version}")
+        said = f"{choice['sentence']} " if sentence else ""
+        return (f"{said}Method: {chosen}{candidate}, the best in the "
+                f"backtest{span} \u00b7 data {data_version}")
     n = int(info.get("hotspots", 0))
     text = f"{METHOD_NAMES.get(method, method)}: {'1 place' if n == 1 else f'{n:,} places'}"
     if info.get("area_share") is not None:

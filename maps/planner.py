@@ -109,8 +109,9 @@ class PageOptions:
     density_url: str | None = None
     form: FormState | None = None
     summary: str = ""
-    summary_prominent: bool = False
-    """Show the summary large (the backtest's plain sentence about the chosen method)."""
+    headline: str = ""
+    """Shown large above the summary: the backtest's plain sentence about the chosen method
+    ("These places are 0.5 % of the force area; over the last 5 months ...")."""
     harm_approximate: bool = False
     """The harm figures came (partly) from the built-in approximate table: popups say so."""
     emerging_months: int | None = None
@@ -227,15 +228,17 @@ def planner_map(
         m.fit_bounds(bounds)
     root.html.add_child(Element(_config(options)), name="hs_config")
     root.html.add_child(Element(_legend(hotspots, options.emerging_months)), name="hs_legend")
-    prominent = " hs-summary-choice" if options.summary_prominent else ""
+    headline = (f'<span class="hs-summary hs-headline">{html.escape(options.headline)}</span>'
+                if options.headline else "")
     if options.form is not None:
         root.html.add_child(Element(_controls(options.form, options.summary,
-                                              options.download_url, prominent)),
+                                              options.download_url, headline)),
                             name="hs_controls")
-    elif options.summary:  # a static page (a download): what it shows, without controls
+    elif options.summary or headline:  # a static page (a download): what it shows, no controls
         root.html.add_child(Element(
-            f'<div class="hs-panel hs-controls" id="hs-controls"><span class="hs-summary'
-            f'{prominent}">{html.escape(options.summary)}</span></div>'), name="hs_controls")
+            f'<div class="hs-panel hs-controls" id="hs-controls">{headline}'
+            f'<span class="hs-summary">{html.escape(options.summary)}</span></div>'),
+            name="hs_controls")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)
     return str(m.get_root().render())
@@ -337,7 +340,7 @@ def _same_share(a: float | None, b: float | None) -> bool:
 
 
 def _controls(form: FormState, summary: str, download_url: str | None,
-              prominent: str = "") -> str:
+              headline: str = "") -> str:
     e = html.escape
     options = ['<option value="">All incidents</option>'] + [
         f'<option value="{e(key)}"{" selected" if key == form.priority else ""}>{e(label)}'
@@ -373,6 +376,6 @@ def _controls(form: FormState, summary: str, download_url: str | None,
         f'<label>Area budget<select name="area_share">{shares}</select></label>'
         f'<label>Rank by<select name="weight">{weights}</select></label>'
         f'{hidden}<button type="submit">Show</button>'
-        f'<span class="hs-summary{prominent}">{e(summary)}{download}</span>'
+        f'{headline}<span class="hs-summary">{e(summary)}{download}</span>'
         "</form></div>"
     )

@@ -497,7 +497,8 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     info, choice = computed.info, computed.metadata.get("choice")
     area_name = "force area" if layers.get("force_boundary") is not None else "study area"
     summary = map_summary(q.method, info, computed.metadata["data_version"], choice=choice,
-                          area_name=area_name, weight=computed.parameters.get("weight"))
+                          area_name=area_name, weight=computed.parameters.get("weight"),
+                          sentence=False)
     # carried through the form: not what it sets, nor one method's parameters (the planner may
     # switch method, and another method's parameter is a 422); the place size applies to all
     dropped = {"method", "priority", "from", "to", *PARAMETERS} - {"max_place_m"}
@@ -525,7 +526,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
             weight=str(given.get("weight") or "count"), keep=keep,
         ),
         summary=summary,
-        summary_prominent=bool(choice),
+        headline=str(choice.get("sentence") or "") if choice else "",
         harm_approximate=bool((computed.metadata.get("harm") or {}).get("approximate")),
         emerging_months=(info.get("emerging") or {}).get("months"),
         attribution=ATTRIBUTION,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import time
+import urllib.error
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -266,8 +268,41 @@ def test_the_page_on_a_desktop_and_a_tablet(browser: Browser, server: Server, de
     context.close()
 
 
+def test_best_in_backtest_says_what_it_chose_in_plain_words(browser: Browser, server: Server,
+                                                            tmp_path: Path):
+    query = "/v1/hotspots?method=auto&area_share=0.005"
+    deadline = time.monotonic() + 300
+    choice = None
+    while choice is None:  # the first request starts the backtest of the store's months
+        try:
+            choice = server.json(query)["metadata"]["choice"]
+        except urllib.error.HTTPError as exc:
+            refused = (exc.code, exc.read().decode())
+            if exc.code not in (400, 503) or "backtest" not in refused[1] \
+                    or time.monotonic() > deadline:
+                pytest.fail(f"method=auto: {refused}")
+            time.sleep(3)
+    page, watch = open_offline(browser, server.url + "/?method=auto&area_share=0.005",
+                               key=server.key)
+    headline = page.locator("#hs-controls .hs-headline")
+    assert headline.inner_text() == choice["sentence"]
+    assert int(headline.evaluate("e => getComputedStyle(e).fontWeight")) >= 600
+    rest = page.locator("#hs-controls .hs-summary:not(.hs-headline)").inner_text()
+    assert choice["sentence"] not in rest and "best in the backtest" in rest
+    assert "PAI" not in headline.inner_text() + rest
+    assert page.locator('#hs-controls select[name="method"]').input_value() == "auto"
+    assert page.locator('#hs-controls select[name="area_share"]').input_value() == "0.005"
+    page.screenshot(path=str(_shots(tmp_path) / "planner-places-desktop-best.png"))
+    legend = page.locator("#hs-legend").bounding_box()
+    attribution = page.locator(".leaflet-control-attribution").bounding_box()
+    assert not _overlap(legend, attribution)
+    assert watch.errors == [] and watch.outside == []
+    page.close()
+
+
 def test_the_summary_says_what_the_backtest_chose_in_plain_words():
-    choice = {"method": "gistar", "candidate": "gistar-100m", "months": ["2018-01", "2018-05"],
+    choice = {"method": "auto", "family": "gistar", "candidate": "gistar-100m",
+              "months": ["2018-01", "2018-05"],
               "share": 0.005, "prospective": {"hit_rate": 0.24, "pai": 48.0},
               "sentence": "These places are 0.5 % of the force area; over the last 5 months "
                           "such places held 24 % of the next month's crime."}
@@ -276,6 +311,8 @@ def test_the_summary_says_what_the_backtest_chose_in_plain_words():
     chosen = map_summary("auto", info, "v1", choice=choice)
     assert chosen.startswith(choice["sentence"]) and "Gi* hot spots" in chosen
     assert "PAI" not in chosen
+    assert choice["sentence"] not in map_summary("auto", info, "v1", choice=choice,
+                                                 sentence=False)
     plain = map_summary("dbscan", info, "v1")
     assert plain.startswith("DBSCAN clusters: 49 places (0.10 % of the force area) hold 35 % "
                             "of the 5,000 incidents they were drawn from")
