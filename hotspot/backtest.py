@@ -416,8 +416,9 @@ def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
 
     The squares are local maxima over the (2m-1)-cell window of the squares they overlap, so
     two overlapping ones have the same score: only squares with another one in their window
-    can be refused, and the greedy pass runs over those alone (in rank order); the others are
-    all kept. The outcome is that of the full greedy pass."""
+    can be refused. The greedy pass runs in rounds, vectorised: a square is decided when all
+    the earlier-ranked squares overlapping it are, and kept when none of them was kept. The
+    outcome is that of the one-by-one greedy pass."""
     n = rr.size
     if n == 0 or m == 1:
         return np.arange(n, dtype=np.int64)
@@ -426,18 +427,30 @@ def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
     sorted_key = np.sort(key)
     offsets = [dr * span + dc for dr in range(-(m - 1), m) for dc in range(-(m - 1), m)
                if dr or dc]
-    crowded = np.zeros(n, dtype=bool)
-    for d in offsets:
+    # earlier[i, j]: the j-th ranked square before i that overlaps it (-1: none)
+    by_key = np.argsort(key, kind="stable")
+    earlier = np.full((n, len(offsets)), -1, dtype=np.int64)
+    for j, d in enumerate(offsets):
         probe = key + d
         at = np.minimum(np.searchsorted(sorted_key, probe), n - 1)
-        crowded |= sorted_key[at] == probe
-    keep = ~crowded
-    kept: set[int] = set()
-    for i in np.flatnonzero(crowded).tolist():
-        k = int(key[i])
-        if not any(k + d in kept for d in offsets):
-            kept.add(k)
-            keep[i] = True
+        hit = sorted_key[at] == probe
+        other = np.where(hit, by_key[at], -1)
+        earlier[:, j] = np.where(other < np.arange(n), other, -1)
+    # the greedy pass in rounds: a square is decided once every earlier square overlapping it
+    # is; it is kept when none of those was kept (what the one-by-one pass decides)
+    keep = np.zeros(n, dtype=bool)
+    decided = ~(earlier >= 0).any(axis=1)
+    keep[decided] = True
+    has = earlier >= 0
+    safe = np.where(has, earlier, 0)
+    todo = np.flatnonzero(~decided)
+    while todo.size:
+        h, e = has[todo], safe[todo]
+        ready = (decided[e] | ~h).all(axis=1)
+        now = todo[ready]
+        keep[now] = ~(keep[e[ready]] & h[ready]).any(axis=1)
+        decided[now] = True
+        todo = todo[~ready]
     return np.flatnonzero(keep)
 
 
