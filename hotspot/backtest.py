@@ -439,7 +439,7 @@ def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
     # the greedy pass in rounds: a square is decided once every earlier square overlapping it
     # is; it is kept when none of those was kept (what the one-by-one pass decides)
     keep = np.zeros(n, dtype=bool)
-    decided = ~(earlier >= 0).any(axis=1)
+    decided: np.ndarray = ~(earlier >= 0).any(axis=1)
     keep[decided] = True
     has = earlier >= 0
     safe = np.where(has, earlier, 0)
