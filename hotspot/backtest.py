@@ -438,10 +438,9 @@ def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
         earlier[:, j] = np.where(other < np.arange(n), other, -1)
     # the greedy pass in rounds: a square is decided once every earlier square overlapping it
     # is; it is kept when none of those was kept (what the one-by-one pass decides)
-    keep = np.zeros(n, dtype=bool)
-    decided: np.ndarray = ~(earlier >= 0).any(axis=1)
-    keep[decided] = True
     has = earlier >= 0
+    decided = np.logical_not(np.any(has, axis=1))
+    keep = decided.copy()
     safe = np.where(has, earlier, 0)
     todo = np.flatnonzero(~decided)
     while todo.size:
