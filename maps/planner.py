@@ -227,7 +227,6 @@ def planner_map(
     if bounds:
         m.fit_bounds(bounds)
     root.html.add_child(Element(_config(options)), name="hs_config")
-    root.html.add_child(Element(_legend(hotspots, options.emerging_months)), name="hs_legend")
     headline = (f'<span class="hs-summary hs-headline">{html.escape(options.headline)}</span>'
                 if options.headline else "")
     if options.form is not None:
@@ -239,6 +238,8 @@ def planner_map(
             f'<div class="hs-panel hs-controls" id="hs-controls">{headline}'
             f'<span class="hs-summary">{html.escape(options.summary)}</span></div>'),
             name="hs_controls")
+    # after the controls, so the keyboard reaches the controls first
+    root.html.add_child(Element(_legend(hotspots, options.emerging_months)), name="hs_legend")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)
     return str(m.get_root().render())
