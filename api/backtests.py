@@ -64,7 +64,7 @@ class BacktestSpec:
             An unknown category or priority.
         """
         cats = selection.categories_for(taxonomy)
-        return cls(categories=tuple(sorted(cats)) if cats else None,
+        return cls(categories=tuple(sorted(set(cats))) if cats else None,
                    priority=selection.priority, shares=tuple(sorted(shares)),
                    test_months=test_months)
 
@@ -199,10 +199,10 @@ class Choice:
     def sentence(self, area_share: float) -> str:
         """What the choice means, in plain words."""
         months = len(self.tested)
-        return (f"These places are {area_share:.2%} of the force area; over the last {months} "
-                f"months, places chosen this way ({self.candidate.replace('_', ' ')}) held "
-                f"{self.hit_rate:.0%} of the next month's incidents (the busiest cells of the "
-                f"months before held {self.baseline_hit_rate:.0%}).")
+        return (f"These places are {area_share * 100:.2f} % of the force area; over the last "
+                f"{months} months, places chosen this way ({self.candidate.replace('_', ' ')}) "
+                f"held {self.hit_rate * 100:.0f} % of the next month's incidents (the busiest "
+                f"cells of the months before held {self.baseline_hit_rate * 100:.0f} %).")
 
     def to_dict(self, area_share: float) -> dict[str, Any]:
         """JSON-ready, with the sentence."""

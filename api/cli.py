@@ -965,22 +965,24 @@ def backtest(
 
 
 @app.command("map")
+@_method_options
 def map_command(
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     database: DatabaseOpt = None,
-    method: Annotated[str, typer.Option(help="kde or dbscan.")] = "dbscan",
+    method: Annotated[str, typer.Option(
+        help="kde, dbscan, gistar, or auto (the backtest's best; give --area-share).")
+    ] = "dbscan",
     priority: Annotated[str | None, typer.Option(help="A plan priority.")] = None,
     category: Annotated[list[str] | None, typer.Option(help="A category (repeat).")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM or YYYY-MM-DD.")] = None,
     to: Annotated[str | None, typer.Option(help="Last month or day, included.")] = None,
-    bandwidth_m: Annotated[float, typer.Option(
-        help="Bandwidth of the density surface (and of KDE hotspots), metres.")] = 250.0,
-    eps_m: Annotated[float | None, typer.Option(help="DBSCAN radius, metres.")] = None,
     tiles: Annotated[str | None, typer.Option(
         help="Basemap tile URL ('none' for no basemap). Default: HOTSPOT_TILE_URL.")] = None,
     as_json: JsonOpt = False,
+    method_parameters: dict[str, Any] | None = None,
 ) -> None:
-    """Write the planner's map as one self-contained HTML file that opens with no network."""
+    """Write the planner's map as one self-contained HTML file that opens with no network (the
+    method parameters are those of hotspot analyse and the API)."""
     from api.analysis import (
         ATTRIBUTION,
         AnalysisOptions,
@@ -992,36 +994,51 @@ def map_command(
         tile_url,
     )
     from api.limits import WorkLimits
+    from geodata.harm import HarmTable
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
+    from hotspot.params import validate
     from maps import PageOptions, density_image, planner_map
 
     settings = _settings()
     url = database or settings.store_url()
-    params: dict[str, Any] = {"bandwidth_m": bandwidth_m} if method == "kde" else {}
-    if eps_m is not None:
-        params["eps_m"] = eps_m
+    params: dict[str, Any] = dict(method_parameters or {})
     with _refusals(as_json):
         store = _open(url)
         taxonomy = Taxonomy.load(settings.taxonomy_path)
         selection = _selection(store, from_, to, category, priority, as_json)
         try:
-            result, metadata = run_analysis(store, taxonomy, method=method, selection=selection,
-                                            options=AnalysisOptions(parameters=params),
-                                            limits=WorkLimits.from_settings(settings))
+            places = choice = None
+            if method == "auto":
+                places, choice = _auto(store, taxonomy, selection, params, as_json)
+            result, metadata = run_analysis(
+                store, taxonomy, method=method, selection=selection,
+                options=AnalysisOptions(parameters=params,
+                                        harm=HarmTable.load(settings.harm_table)),
+                limits=WorkLimits.from_settings(settings), places=places, choice=choice)
+            surface = validate("kde", {k: params.get(k) for k in
+                                       ("bandwidth_m", "cell_size_m", "kernel")})
         except (HotspotError, ParameterError) as exc:
             raise _fail(str(exc), as_json) from None
+        if surface["bandwidth_m"] == "silverman":
+            surface["bandwidth_m"] = None
         image = None
         # no surface for a selection of none or one incident: the hotspots still show
         with suppress(HotspotError, ParameterError):
-            image = density_image(density_grid(store, taxonomy, selection,
-                                               bandwidth_m=bandwidth_m,
-                                               limits=WorkLimits.from_settings(settings))[0])
+            image = density_image(density_grid(
+                store, taxonomy, selection, limits=WorkLimits.from_settings(settings),
+                bandwidth_m=surface["bandwidth_m"], cell_size_m=surface["cell_size_m"],
+                kernel=surface["kernel"])[0])
         info = result.info
         tiles_url = tile_url(tiles if tiles is not None else settings.tile_url)
+        choice_made = metadata.get("choice")
         page = planner_map(result.hotspots, map_layers(store), PageOptions(
             tiles_url=tiles_url, tiles_attribution=settings.tile_attribution, inline=True,
-            density=image, summary=map_summary(method, info, metadata["data_version"]),
+            density=image, summary=map_summary(method, info, metadata["data_version"],
+                                               choice=choice_made, sentence=False),
+            headline=(choice_made or {}).get("sentence", ""),
+            harm_approximate=bool(metadata["harm"]["approximate"]),
+            emerging_months=(info.get("emerging") or {}).get("months"),
             attribution=ATTRIBUTION,
         ))
         out_file.write_text(page, "utf-8")
@@ -1031,7 +1048,7 @@ def map_command(
         print(json.dumps(summary))
     else:
         out.print(f"Wrote {out_file} ({summary['bytes'] / 1e6:.2f} MB, {info['hotspots']} "
-                  "hotspots): it opens from disk with no network.", markup=False)
+                  "places): it opens from disk with no network.", markup=False)
 
 
 # --- info -------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from hotspot.context import ContextLayers, classify_hotspots, incident_context
 from hotspot.coverage import inside_any, select_by_area, union_area
 from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
 from hotspot.emerging import classes_of_polygons, emerging_hotspots
-from hotspot.errors import InvalidParameter
+from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.gistar import GiStarHotspots
 from hotspot.kde import DensityGrid, KDEHotspots
 from hotspot.params import AUTO, validate
@@ -318,6 +318,8 @@ def analyse(
 EMERGING_CELL_M = 200.0
 """Cell of the emerging hot spot cube, metres: monthly counts of a street-level cell are mostly
 0 or 1, too few for a trend; 200 m cells (a 300 m band) hold enough in a month of a town."""
+EMERGING_MAX_MONTHS = 36
+"""Most months in the cube (the latest): bounds its size on a long selection."""
 EMERGING_MIN_MONTHS = 3
 """Fewest months for emerging classes (Esri asks for 10 or more for a trend with any power)."""
 
@@ -333,6 +335,13 @@ def _emerging(
     if "occurred_at" not in source or not len(source) or not k:
         return [None] * k, {"note": "no dated incidents"}
     month, n_months, first = _local_months(source["occurred_at"].to_numpy(), timezone)
+    if n_months > EMERGING_MAX_MONTHS:  # the latest months: a bounded cube
+        keep = month >= n_months - EMERGING_MAX_MONTHS
+        source, month = source[keep], month[keep] - (n_months - EMERGING_MAX_MONTHS)
+        if w is not None:
+            w = w[keep]
+        first_index = _local_months(source["occurred_at"].to_numpy(), timezone)[2]
+        n_months, first = EMERGING_MAX_MONTHS, first_index
     if n_months < EMERGING_MIN_MONTHS:
         return [None] * k, {"months": n_months, "note": (
             f"emerging classes need at least {EMERGING_MIN_MONTHS} months of data; this "
@@ -341,9 +350,12 @@ def _emerging(
         w = (source["harm"].to_numpy(float) if weighted and "harm" in source
              else np.ones(len(source)))
     xy = np.column_stack([source["x"].to_numpy(float), source["y"].to_numpy(float)])
-    grid = emerging_hotspots(xy, month, n_months, cell_size_m=EMERGING_CELL_M,
-                             weights=w if weighted else None, boundary=boundary,
-                             max_cells=max_grid_cells, crs=crs, should_stop=should_stop)
+    try:
+        grid = emerging_hotspots(xy, month, n_months, cell_size_m=EMERGING_CELL_M,
+                                 weights=w if weighted else None, boundary=boundary,
+                                 max_cells=max_grid_cells, crs=crs, should_stop=should_stop)
+    except WorkLimitExceeded as exc:  # the places stand without their classes
+        return [None] * k, {"months": n_months, "note": f"no emerging classes: {exc}"}
     classes = classes_of_polygons(grid, table.geometry.values)
     counts = pd.Series([c for c in classes if c]).value_counts()
     return [c or None for c in classes], {

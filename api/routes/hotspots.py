@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import html
 import io
 import json
 from collections.abc import Callable
@@ -537,7 +538,12 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
 
 async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Settings,
                q: HotspotQuery, download: bool) -> Response:
-    computed, version = await computed_hotspots(request, store, taxonomy, q)
+    try:
+        computed, version = await computed_hotspots(request, store, taxonomy, q)
+    except BadRequest as exc:
+        if exc.status != 503 or q.method != AUTO:
+            raise
+        return _backtest_running_page(request, q, str(exc))
     dens: DensityComputed | None = None
     if computed.info.get("incidents"):
         try:
@@ -553,6 +559,34 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
     if download:
         headers["Content-Disposition"] = 'attachment; filename="hotspot-plan.html"'
     return HTMLResponse(page, headers=headers)
+
+
+def _backtest_running_page(request: Request, q: HotspotQuery, why: str) -> HTMLResponse:
+    """A planner's page while the backtest behind "Best in backtest" runs: it says so, offers
+    the other methods, and reloads itself (503, Retry-After)."""
+    e = html.escape
+    here = f"{request.url.path}?{q.query_string()}"
+    other = f"{request.url.path}?{q.query_string(method='dbscan')}"
+    page = (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta http-equiv=\"refresh\" content=\"{BACKTEST_RELOAD_S}; url={e(here)}\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>Preparing the best method</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;"
+        "padding:0 1em}a{display:inline-block;min-height:44px;line-height:44px}</style>"
+        "</head><body><h1>Preparing \u201cBest in backtest\u201d</h1>"
+        "<p>The service is testing every hotspot method on the months in the store, to choose "
+        "the one that predicted best here. It takes a minute or two the first time and is kept "
+        f"after that. This page reloads itself in {BACKTEST_RELOAD_S} seconds.</p>"
+        f"<p class=\"detail\">{e(why)}</p>"
+        f"<p><a href=\"{e(here)}\">Reload now</a> \u00b7 "
+        f"<a href=\"{e(other)}\">Show DBSCAN clusters instead</a></p></body></html>")
+    return HTMLResponse(page, status_code=503,
+                        headers={"Retry-After": str(BACKTEST_RELOAD_S), "Cache-Control": "no-store"})
+
+
+BACKTEST_RELOAD_S = 30
+"""How soon the waiting page reloads, seconds."""
 
 
 @router.get("/v1/hotspots/map", response_class=HTMLResponse)

@@ -248,3 +248,16 @@ def test_partners_get_no_backtest(demo) -> None:
         assert r.status_code == 422 and r.json()["field"] == "method"
     finally:
         as_role(client, "admin")
+
+
+def test_the_planners_page_says_the_backtest_is_being_prepared_then_shows_it(demo) -> None:
+    client, _ = demo
+    params = {"method": "auto", "priority": "theft_burglary_robbery", "area_share": "0.005"}
+    first = client.get("/v1/hotspots/map", params=params, headers={"Accept": "text/html"})
+    assert first.status_code == 503 and first.headers["retry-after"] == "30"
+    assert first.headers["content-type"].startswith("text/html")
+    assert "reloads itself" in first.text and 'http-equiv="refresh"' in first.text
+    assert "method=dbscan" in first.text  # a way to another method meanwhile
+    _stored_backtest(client, priority="theft_burglary_robbery")
+    page = client.get("/v1/hotspots/map", params=params, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "next month" in page.text
