@@ -18,6 +18,7 @@ from hotspot.backtest import (
     _non_overlapping,
     _whole_area_peaks,
     dbscan_places,
+    default_candidates,
     forecast_squares,
 )
 
@@ -146,3 +147,10 @@ def test_dbscan_candidate_takes_whole_areas_as_split_places_does():
     wx, wy = _whole_area_peaks(xy, est.labels_, est.hotspots_, parent[whole], 250.0, CRS)
     assert wx.tolist() == ref["peak_x"].to_numpy()[whole].tolist()
     assert wy.tolist() == ref["peak_y"].to_numpy()[whole].tolist()
+
+
+def test_default_candidates_without_dbscan():
+    full = [c.name for c in default_candidates()]
+    quick = [c.name for c in default_candidates(dbscan=False)]
+    assert quick == [n for n in full if not n.startswith("dbscan_")]
+    assert len(full) == 11 and len(quick) == 9
