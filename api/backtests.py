@@ -253,7 +253,7 @@ class BacktestRunner:
     is stored, so the next request reuses it. At most ``max_waiting`` wait their turn."""
 
     def __init__(self, max_waiting: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
+        self._pool: ThreadPoolExecutor | None = None
         self._running: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
         self.max_waiting = max_waiting
@@ -269,14 +269,19 @@ class BacktestRunner:
                 return self._running[key], False
             if len(self._running) >= self.max_waiting:
                 return None, False
+            if self._pool is None:  # made on first use, again after close (an app restarted)
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
             future = self._pool.submit(work)
             self._running[key] = future
             return future, True
 
     def close(self) -> None:
-        """Stop taking work; a running backtest finishes."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
+        """Stop taking work (a running backtest finishes); the next start makes a new worker."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            self._running.clear()
 
 DEFAULT_AUTO_SHARE = 0.005
 """The area budget of ``method=auto`` when none is given: 0.5 % of the force area."""

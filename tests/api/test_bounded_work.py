@@ -163,15 +163,16 @@ def test_the_cache_stays_within_its_byte_budget(demo) -> None:
     c = demo(cache_max_bytes=budget)
     cache = c.app.state.cache
     sizes = []
-    for eps in (150, 200, 250, 300, 350, 400):  # each about 0.1 MB of GeoJSON, 0.4 MB kept
-        r = c.get("/v1/hotspots", params={"eps_m": eps, "min_samples": 3})
+    for eps in (150, 200, 250, 300, 350, 400):  # each about 0.1 MB of GeoJSON, 0.5 MB kept
+        # whole clusters (places up to 5 km wide): a few dozen hotspots each
+        r = c.get("/v1/hotspots", params={"eps_m": eps, "min_samples": 3, "max_place_m": 5000})
         assert r.status_code == 200
         sizes.append(len(r.content))
         assert cache.bytes <= budget
     # each entry counts at least its GeoJSON, and the oldest went first
     assert cache.bytes >= sum(sizes[-len(cache):])
     assert cache.evictions > 0 and ("hotspots" in repr(list(cache._items)[-1]))
-    big = c.get("/v1/hotspots", params={"eps_m": 100, "min_samples": 3})  # 2 MB kept
+    big = c.get("/v1/hotspots", params={"eps_m": 100, "min_samples": 3})  # 690 places: 6 MB
     assert big.status_code == 200 and cache.not_kept == 1  # over a quarter: served, not kept
     assert cache.bytes <= budget
 
