@@ -145,8 +145,8 @@ def timing(data: pd.DataFrame, boundary: object) -> None:
     dbscan = [c.name for c in cands if c.family == "dbscan"]
     print(f"{len(year):,} incidents, {len(f['test_month'].unique())} folds x {len(cands)} "
           f"candidates in {seconds:.1f} s (load average {_load():.1f} on {_cpus()} cpus)")
-    print(f"less the DBSCAN candidates' own seconds (default_candidates(dbscan=False), "
-          f"{len(cands) - len(dbscan)} candidates): "
+    print(f"less the DBSCAN candidates' own seconds (default_candidates(dbscan=False), the "
+          f"service's {len(cands) - len(dbscan)} candidates: api.backtests.service_candidates): "
           f"{seconds - f[f['candidate'].isin(dbscan)]['seconds'].sum():.1f} s; less "
           f"dbscan_150m alone (10 candidates): "
           f"{seconds - f[f['candidate'] == 'dbscan_150m']['seconds'].sum():.1f} s\n")

@@ -453,9 +453,12 @@ def _non_overlapping(rr: np.ndarray, cc: np.ndarray, m: int) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def default_candidates(*, gistar: bool = True, dbscan: bool = True) -> list[Candidate]:
+def default_candidates(*, gistar: bool = True, dbscan: bool = True,
+                       neighbourhood: bool = True) -> list[Candidate]:
     """The candidates of the module docstring: naive 50/100/250 m cells, KDE 50/100/200 m,
-    DBSCAN eps 100/150 m (when ``dbscan``), Gi* 50/100 m (when ``gistar``), and the forecast.
+    DBSCAN eps 100/150 m (when ``dbscan``), Gi* 50/100 m (when ``gistar``), the forecast, and
+    the busiest 50 m cells with ties broken by their neighbourhood
+    (:func:`hotspot.forecast.neighbourhood_cells`, when ``neighbourhood``).
 
     The DBSCAN candidates cost most (splitting their clusters into places: 2-4 s a fit of
     190,000 incidents, against 0.1-0.5 s for each other candidate; ``docs/backtest.md``) and
@@ -468,6 +471,10 @@ def default_candidates(*, gistar: bool = True, dbscan: bool = True) -> list[Cand
     if gistar:
         out += [gistar_cells(50.0), gistar_cells(100.0)]
     out.append(forecast_squares())
+    if neighbourhood:
+        from hotspot.forecast import neighbourhood_cells  # it imports this module
+
+        out.append(neighbourhood_cells())
     return out
 
 
