@@ -957,7 +957,7 @@ def backtest(
                     key=lambda r: -(r["pai_at_budget"] or 0))
         for r in at:
             mark = " <- chosen" if r["candidate"] == document["chosen"] else ""
-            out.print(f"    {r['candidate']:<14} hit rate {r['hit_rate']:6.1%} "
+            out.print(f"    {r['candidate']:<18} hit rate {r['hit_rate']:6.1%} "
                       f"(worst fold {r['hit_rate_min']:6.1%})  PAI {r['pai_at_budget']:7.1f}  "
                       f"PEI* {r['pei_star']:.2f}  RRI {r['rri']:.2f}  "
                       f"{r['places']:>7,.0f} places{mark}", markup=False)
