@@ -70,8 +70,7 @@ from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.gistar import (
     LEVELS,
-    _boxes,
-    _cell_of,
+    CellGrid,
     _check_p_values,
     _check_points,
     _gi_star,
@@ -254,7 +253,7 @@ def month_index(occurred_at: Any) -> tuple[np.ndarray, int, str]:
 
 
 @dataclass(frozen=True)
-class EmergingGrid:
+class EmergingGrid(CellGrid):
     """A monthly space-time cube of Gi* and each cell's emerging hot spot class.
 
     ``[month, row, col]`` and ``[row, col]`` arrays, row 0 at the north edge; ``origin`` is the
@@ -290,16 +289,6 @@ class EmergingGrid:
     """Confidence level a month must reach to be hot/cold (1/2/3: 90/95/99 %)."""
     trend_alpha: float
     crs: str | None = None
-
-    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row, col) of the cell holding each point; (-1, -1) off the grid."""
-        return _cell_of(np.asarray(xy, dtype=np.float64), self.origin, self.cell_size_m,
-                        self.shape)
-
-    def cell_polygons(self, mask: np.ndarray) -> np.ndarray:
-        """Square polygons of the cells where ``mask`` is True, row-major."""
-        rr, cc = np.nonzero(mask)
-        return _boxes(rr, cc, self.origin, self.cell_size_m)
 
     def class_names(self) -> np.ndarray:
         """(rows, cols) class key of each cell ("" outside the study area)."""

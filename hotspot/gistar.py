@@ -90,8 +90,28 @@ _FFT_ABOVE = 121
 """Discs of more cells than this (radius > ~6 cells) are summed by FFT, smaller ones directly."""
 
 
+class CellGrid:
+    """Cells of a square grid: ``origin`` (west, north edges, metres), ``cell_size_m`` and
+    ``shape`` (rows, columns), row 0 at the north edge; shared by :class:`GiStarGrid` and
+    :class:`hotspot.emerging.EmergingGrid`."""
+
+    origin: tuple[float, float]
+    cell_size_m: float
+    shape: tuple[int, int]
+
+    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, col) of the cell holding each point; (-1, -1) for points off the grid."""
+        return _cell_of(np.asarray(xy, dtype=np.float64), self.origin, self.cell_size_m,
+                        self.shape)
+
+    def cell_polygons(self, mask: np.ndarray) -> np.ndarray:
+        """Square polygons (shapely, metres) of the cells where ``mask`` is True, row-major."""
+        rr, cc = np.nonzero(mask)
+        return _boxes(rr, cc, self.origin, self.cell_size_m)
+
+
 @dataclass(frozen=True)
-class GiStarGrid:
+class GiStarGrid(CellGrid):
     """Gi* z-scores of the cells of a grid; ``[row, col]`` arrays with row 0 at the north edge.
 
     Attributes
@@ -154,15 +174,6 @@ class GiStarGrid:
         """Number of observations (cells of the study area)."""
         return int(self.in_study.sum())
 
-    def cell_of(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row, col) of the cell holding each point; (-1, -1) for points off the grid."""
-        return _cell_of(np.asarray(xy, dtype=np.float64), self.origin, self.cell_size_m,
-                        self.shape)
-
-    def cell_polygons(self, mask: np.ndarray) -> np.ndarray:
-        """Square polygons (shapely, metres) of the cells where ``mask`` is True, row-major."""
-        rr, cc = np.nonzero(mask)
-        return _boxes(rr, cc, self.origin, self.cell_size_m)
 
 
 def gi_star_grid(
