@@ -44,6 +44,22 @@ TRUNCATE = 4.0
 ranked."""
 
 
+def _candidates(count: np.ndarray, neigh: np.ndarray, limit: int) -> np.ndarray:
+    """The flat indices of the cells that can be among the first ``limit`` in the order of
+    :func:`neighbourhood_cells` (count, then neighbourhood, both descending): every occupied
+    cell, and of the empty cells near crime only those whose neighbourhood count reaches the
+    ``need``-th largest (ties kept, so the order after sorting is the same as over all)."""
+    occupied = np.flatnonzero(count > 0)
+    need = limit - occupied.size
+    if need <= 0 or not neigh.size:
+        return occupied
+    empty = np.flatnonzero((count == 0) & (neigh > 1e-6 * neigh.max()))
+    if empty.size > need:
+        kth = np.partition(neigh[empty], empty.size - need)[empty.size - need]
+        empty = empty[neigh[empty] >= kth]
+    return np.sort(np.concatenate([occupied, empty]))
+
+
 def neighbourhood_cells(
     *,
     cell_size_m: float = 50.0,
@@ -110,7 +126,7 @@ def neighbourhood_cells(
         count = np.bincount(flat, minlength=shape[0] * shape[1]).astype(np.float64)
         neigh = gaussian_filter(count.reshape(shape).astype(np.float32), sd_cells,
                                 mode="constant", truncate=TRUNCATE).ravel()
-        ranked = np.flatnonzero((count > 0) | (neigh > 1e-6 * neigh.max()))
+        ranked = _candidates(count, neigh, int(max_places))
         rr, cc = np.divmod(ranked, shape[1])
         # count, then neighbourhood count (both descending), then west-east, south-north
         order = np.lexsort((rr, cc, -neigh[ranked], -count[ranked]))[:int(max_places)]
