@@ -66,8 +66,8 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/products/{period}"): EVERYONE,
     ("POST", "/v1/products"): STAFF,
     ("GET", "/products"): EVERYONE,
-    ("GET", "/v1/near-repeat"): STAFF,
-    ("GET", "/v1/backtest"): FIELD,  # zones centred on victims' locations
+    ("GET", "/v1/near-repeat"): STAFF,  # zones centred on victims' locations
+    ("GET", "/v1/backtest"): FIELD,  # aggregate figures only
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,

@@ -190,6 +190,10 @@ class Selection:
                 )
             in_priority = taxonomy.categories_for(self.priority)
             cats = [c for c in cats if c in in_priority] if cats else in_priority
+            if not cats:
+                raise ParameterError(
+                    f"none of the categories given is in the priority {self.priority!r}; its "
+                    f"categories are {', '.join(in_priority)}", "category")
         return tuple(cats) if cats is not None else None
 
     def incident_filter(self, taxonomy: Taxonomy) -> IncidentFilter:
@@ -297,6 +301,13 @@ def force_area(store: Store) -> Any:
     return shapely.union_all(layer.frame.geometry.values)
 
 
+BEFORE_S = 62 * 86_400
+SLACK_S = 86_400
+"""The previous period counts as held when the store has incidents in the two months up to its
+start (a day of slack for clock changes): data that begins inside it would make every trend
+"up". Months of data.police.uk data are stored at their first instant."""
+
+
 def store_holds(store: Store, start: int, end: int) -> bool:
     """Whether the store holds any incident at all in ``[start, end)`` (seconds, UTC)."""
     return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
@@ -366,9 +377,9 @@ def run_analysis(
                                   categories=categories, bbox=selection.bbox,
                                   lonlat_bbox=selection.lonlat_bbox)
         previous, _v = _frame(store, prev_flt, options.harm)
-        if not len(previous) and not store_holds(store, selection.start - length,
-                                                 selection.start):
-            previous = None  # no data at all then: the trend is unknown, not "up"
+        prev_start = selection.start - length
+        if not store_holds(store, prev_start - BEFORE_S, prev_start + SLACK_S):
+            previous = None  # the store's data starts after the previous period does: unknown
     history = None
     if selection.start is not None and selection.end is not None:
         first = history_start(selection.end, store.timezone)
@@ -402,6 +413,7 @@ def run_analysis(
         result.info["hit_rate_prospective"] = choice["prospective"]["hit_rate"]
         result.info["pai_basis"] = "prospective"
         result.info["choice"] = choice["sentence"]
+        result.parameters["area_share"] = choice["area_share"]  # the budget used
     if labels is not None:
         result.parameters["engine"] = "postgis"
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"

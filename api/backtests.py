@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,8 @@ from geodata.taxonomy import Taxonomy
 from hotspot.backtest import SHARES, BacktestResult, Candidate, choose, default_candidates, rolling_origin
 from hotspot.cancel import ShouldStop
 from hotspot.errors import HotspotError
+
+log = logging.getLogger(__name__)
 
 BACKTEST_VERSION = 2
 """Bumped when the candidates or the measures change, so older stored results are not reused."""
@@ -64,8 +67,10 @@ class BacktestSpec:
     @classmethod
     def of(cls, selection: Selection, taxonomy: Taxonomy,
            shares: tuple[float, ...] = SHARES, test_months: int = TEST_MONTHS) -> BacktestSpec:
-        """The backtest behind a selection: its categories (the priority's expanded), over every
-        month in the store (the selection's dates and box are not part of it).
+        """The backtest behind a selection: its plan priority's (a set of categories that is not
+        one priority's takes the backtest of every incident, so a store holds at most one
+        backtest per priority and one for all, per data version), over every month in the
+        store (the selection's dates and box are not part of it).
 
         Raises
         ------
@@ -73,9 +78,16 @@ class BacktestSpec:
             An unknown category or priority.
         """
         cats = selection.categories_for(taxonomy)
-        return cls(categories=tuple(sorted(set(cats))) if cats else None,
-                   priority=selection.priority, shares=tuple(sorted(shares)),
-                   test_months=test_months)
+        priority = selection.priority
+        if cats and not priority:  # a set of categories: its priority's backtest, if it is one
+            wanted = set(cats)
+            priority = next((p for p in taxonomy.priorities
+                             if set(taxonomy.categories_for(p)) == wanted), None)
+        if priority is None:  # every incident: one backtest per priority and one for all
+            return cls(categories=None, priority=None, shares=tuple(sorted(shares)),
+                       test_months=test_months)
+        return cls(categories=tuple(sorted(set(taxonomy.categories_for(priority)))),
+                   priority=priority, shares=tuple(sorted(shares)), test_months=test_months)
 
     def key(self, data_version: str, candidates: list[Candidate]) -> str:
         """The storage key: a hash of everything the result depends on."""
@@ -205,15 +217,17 @@ class Choice:
     fitted_on: list[str]
     key: str
 
-    def sentence(self, area_share: float) -> str:
-        """What the choice means, in plain words."""
+    def sentence(self) -> str:
+        """What the choice means, in plain words, at the share its figures were measured at
+        (the backtested share nearest the budget; the summary says what the places cover)."""
         months = len(self.tested)
-        return (f"These places are {area_share * 100:.2f} % of the force area; over the last "
-                f"{months} months, places chosen this way ({self.candidate.replace('_', ' ')}) "
-                f"held {self.hit_rate * 100:.0f} % of the next month's incidents (the busiest "
-                f"cells of the months before held {self.baseline_hit_rate * 100:.0f} %).")
+        return (f"Over the last {months} months, places chosen this way "
+                f"({self.candidate.replace('_', ' ')}) covering {self.share * 100:.2f} % of the "
+                f"force area held {self.hit_rate * 100:.0f} % of the next month's incidents; "
+                f"the busiest cells of the months before held "
+                f"{self.baseline_hit_rate * 100:.0f} %.")
 
-    def to_dict(self, area_share: float) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the sentence."""
         return {"method": "auto", "candidate": self.candidate, "family": self.family,
                 "backtested_share": self.share, "months": self.fitted_on,
@@ -222,7 +236,7 @@ class Choice:
                 "baseline": {"candidate": self.baseline,
                              "hit_rate": round(self.baseline_hit_rate, 4),
                              "pai": round(self.baseline_pai, 2)},
-                "sentence": self.sentence(area_share)}
+                "sentence": self.sentence()}
 
 
 def choice_at(document: dict[str, Any], area_share: float) -> Choice:
@@ -256,6 +270,22 @@ def candidate_named(name: str) -> Candidate:
     raise ParameterError(f"no candidate called {name!r}", "method")
 
 
+MAX_FAILURES = 32
+"""Failed backtests remembered (their keys hold the data version: new data tries again)."""
+
+
+def _logged(key: str, work: Callable[[], Any]) -> Any:
+    """``work``, with its failure logged (a worker thread's exception is otherwise silent)."""
+    try:
+        return work()
+    except (ParameterError, HotspotError) as exc:
+        log.info("backtest %s refused: %s", key, exc)
+        raise
+    except Exception:
+        log.exception("backtest %s failed", key)
+        raise
+
+
 class BacktestRunner:
     """Backtests for the HTTP API, run one at a time in a worker thread of their own: a
     request that needs one starts it (or finds it running) and answers at once; the result
@@ -271,16 +301,19 @@ class BacktestRunner:
         """The future of the backtest called ``key`` (started now unless running already) and
         whether it was started now; (None, False) when too many are waiting."""
         with self._lock:
-            done = [k for k, f in self._running.items() if f.done()]
-            for k in done:
-                del self._running[k]
-            if key in self._running:
+            if key in self._running:  # running, done, or failed on this data: the same answer
                 return self._running[key], False
-            if len(self._running) >= self.max_waiting:
+            for k in [k for k, f in self._running.items()
+                      if f.done() and f.exception() is None]:  # stored: the store answers
+                del self._running[k]
+            failed = [k for k, f in self._running.items() if f.done()]
+            for k in failed[:max(0, len(failed) - MAX_FAILURES)]:  # the oldest failures go
+                del self._running[k]
+            if sum(not f.done() for f in self._running.values()) >= self.max_waiting:
                 return None, False
             if self._pool is None:  # made on first use, again after close (an app restarted)
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
-            future = self._pool.submit(work)
+            future = self._pool.submit(_logged, key, work)
             self._running[key] = future
             return future, True
 
@@ -325,7 +358,7 @@ def auto_places(store: Store, taxonomy: Taxonomy, selection: Selection,
         raise ParameterError("there are no incidents in the selection to fit on", "from")
     places = candidate_named(chosen.candidate).fit(frame, store.crs, force)
     kept = select_by_area(places.geometry.values, budget, boundary=force)
-    choice = chosen.to_dict(share)
+    choice = chosen.to_dict()
     choice["months"] = [month_label(m) for m in sorted(set(frame["month"].tolist()))]
     choice["area_share"] = round(share, 6)
     return places.iloc[kept].reset_index(drop=True), choice
@@ -350,7 +383,7 @@ def stored_or_started(store: Store, spec: BacktestSpec,
     future, started = runner.start(key, lambda: run_backtest(store, spec))
     if future is None:
         raise BadRequest(f"{runner.max_waiting} backtests are waiting to run; ask again in a "
-                         "few minutes", field="method", status=503)
+                         "few minutes", status=503)
     if future.done():
         try:
             return future.result()[0], "stored"

@@ -649,6 +649,17 @@ def _demo_keys(store: Any, folder: Path) -> dict[str, str]:
 
 # --- analyse ----------------------------------------------------------------------------------
 
+def _help_of(name: str, p: Any) -> str:
+    """An option's help: each method's own description of it (cell_size_m is KDE's and Gi*'s,
+    with different defaults)."""
+    from hotspot.params import METHODS
+
+    methods = methods_taking(name)
+    if not methods:
+        return f"Every method: {p.describe()}"
+    return " ".join(f"{m}: {q.describe()}" for m in methods for q in METHODS[m] if q.name == name)
+
+
 def _method_options(func: Callable[..., None]) -> Callable[..., None]:
     """``func`` with one option per method parameter of :mod:`hotspot.params` (the API's query
     parameters: same names, help, bounds and defaults), passed to it as ``method_parameters``
@@ -661,7 +672,7 @@ def _method_options(func: Callable[..., None]) -> Callable[..., None]:
             name, inspect.Parameter.KEYWORD_ONLY, default=None,
             annotation=Annotated[str | None, typer.Option(
                 "--" + name.replace("_", "-"), rich_help_panel="Method parameters",
-                help=f"{' and '.join(methods_taking(name)) or 'Every method'}: {p.describe()}")])
+                help=_help_of(name, p))])
         for name, p in declared.items()
     ]
 
@@ -695,7 +706,9 @@ def analyse(
     heritage_designation: Annotated[list[str] | None, typer.Option(
         help="Keep heritage sites of this designation only (repeat), e.g. 'Scheduled monument'."
     )] = None,
-    weighted: Annotated[bool, typer.Option(help="Use incident weights (harm).")] = False,
+    weighted: Annotated[bool, typer.Option(
+        help="Use the incidents' own weights (from the source file); --weight harm weighs them "
+        "by harm instead.")] = False,
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write the hotspots as RFC 7946 GeoJSON to this file.")] = None,
     top: Annotated[int, typer.Option(help="Hotspots to list on screen.", min=0)] = 15,
@@ -757,8 +770,9 @@ def analyse(
     out.print(f"{result.method.upper()} on {info['incidents']:,} incidents "
               f"({metadata['data_version']}): {info['hotspots']} places hold "
               f"{retro.get('hit_rate', 0):.1%} of the incidents they were drawn from in "
-              f"{info['area_share']:.2%} of the area (retrospective PAI {retro.get('pai')})",
-              markup=False)
+              f"{info['area_share']:.2%} of the area (retrospective PAI {retro.get('pai')})"
+              + (f"; prospective PAI {info['pai']} (backtest)" if info.get("pai_basis")
+                 == "prospective" else ""), markup=False)
     if metadata.get("choice"):
         out.print("  " + str(metadata["choice"]["sentence"]), markup=False)
     if info.get("note"):
@@ -904,7 +918,8 @@ def backtest(
     category: Annotated[list[str] | None, typer.Option(
         help="A taxonomy category (repeat for more).")] = None,
     share: Annotated[list[float] | None, typer.Option(
-        help="An area share to compare at, 0-1 (repeat; default 0.001, 0.005 and 0.01).",
+        help="An area share to compare at, 0-1 (repeat; default 0.001, 0.005 and 0.01: the "
+        "backtest --method auto uses; other shares make a backtest of their own).",
         min=1e-6, max=1.0)] = None,
     test_months: Annotated[int, typer.Option(
         help="How many of the latest months to test, each fitted on every earlier month.",

@@ -136,18 +136,21 @@ def analyse(
         by PostGIS's ST_ClusterDBSCAN), -1 for noise. The clustering step is skipped; the
         polygons, table, classes and ranks are made from these labels.
     max_hotspots
-        Refuse more hotspots than this (DBSCAN clusters, KDE areas), counted before any
-        polygon is drawn: drawing, describing, classifying and serialising hotspots is the cost
-        that grows with their number (about a millisecond each). None: no limit.
+        Refuse more hotspots than this (DBSCAN clusters, KDE or Gi* areas, and the places they
+        are split into), counted before any polygon is drawn: drawing, describing,
+        classifying and serialising hotspots is the cost that grows with their number (about a
+        millisecond each). None: no limit.
     max_hotspot_cells
         KDE: refuse hotspot areas covering more grid cells than this (None: no limit).
     max_grid_cells
-        KDE: the largest density grid (the smaller of this and a ``max_cells`` parameter).
+        The largest KDE density grid (the smaller of this and a ``max_cells`` parameter), Gi*
+        grid (at most :data:`GISTAR_MAX_CELLS`) and emerging cube (months x cells).
     should_stop
         Called between stages and in the per-hotspot loops; when it answers True the
         analysis raises :class:`~hotspot.errors.AnalysisCancelled` (:mod:`hotspot.cancel`).
     **params
-        The method's parameters (:data:`KDE_PARAMETERS` or :data:`DBSCAN_PARAMETERS`).
+        The method's parameters and the common ones (:mod:`hotspot.params`: ``max_place_m``,
+        ``area_share``/``area_km2``, ``weight``), parsed and checked there.
 
     Raises
     ------
@@ -264,8 +267,9 @@ def analyse(
     table = build_table(method, incidents.assign(weight=w), labels, shapes, timezone=timezone,
                         previous=previous)
     table["parent"] = shapes["parent"].to_numpy(np.int64)
-    given_order = (split.areas["order"].to_numpy()[table["parent"].to_numpy()]
-                   if method == AUTO and len(table) else None)
+    given_order = (_best_member(np.asarray(places.geometry.values, dtype=object),
+                                np.asarray(table.geometry.values, dtype=object))
+                   if method == AUTO and places is not None and len(table) else None)
     table["split"] = (split.areas["places"].to_numpy()[table["parent"].to_numpy()] > 1
                       if len(table) else np.zeros(0, dtype=bool))
     check(should_stop, "before the context classes")
@@ -276,9 +280,10 @@ def analyse(
         table[key] = values
     _street_names(table)
     check(should_stop, "before the emerging classes")
+    weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
     table["emerging"], info["emerging"] = _emerging(
         incidents if history is None else history, table, w if history is None else None,
-        weighted, boundary, crs, max_grid_cells, should_stop, timezone)
+        weight_column, boundary, crs, max_grid_cells, should_stop, timezone)
     check(should_stop, "before ranking")
     t = incidents["occurred_at"].to_numpy() if "occurred_at" in incidents else None
     if t is not None and np.issubdtype(t.dtype, np.datetime64):
@@ -325,7 +330,8 @@ EMERGING_MIN_MONTHS = 3
 
 
 def _emerging(
-    source: pd.DataFrame, table: gpd.GeoDataFrame, w: np.ndarray | None, weighted: bool,
+    source: pd.DataFrame, table: gpd.GeoDataFrame, w: np.ndarray | None,
+    weight_column: str | None,
     boundary: Any, crs: str, max_grid_cells: int | None, should_stop: ShouldStop | None,
     timezone: str,
 ) -> tuple[list[str | None], dict[str, Any]]:
@@ -340,15 +346,17 @@ def _emerging(
         source, month = source[keep], month[keep] - (n_months - EMERGING_MAX_MONTHS)
         if w is not None:
             w = w[keep]
-        first_index = _local_months(source["occurred_at"].to_numpy(), timezone)[2]
-        n_months, first = EMERGING_MAX_MONTHS, first_index
+        year, month0 = divmod(int(first[:4]) * 12 + int(first[5:7]) - 1 + n_months
+                              - EMERGING_MAX_MONTHS, 12)
+        n_months, first = EMERGING_MAX_MONTHS, f"{year:04d}-{month0 + 1:02d}"
     if n_months < EMERGING_MIN_MONTHS:
         return [None] * k, {"months": n_months, "note": (
             f"emerging classes need at least {EMERGING_MIN_MONTHS} months of data; this "
             f"selection has {n_months}")}
+    weighted = weight_column is not None
     if w is None:
-        w = (source["harm"].to_numpy(float) if weighted and "harm" in source
-             else np.ones(len(source)))
+        w = (source[weight_column].to_numpy(float)
+             if weight_column is not None and weight_column in source else np.ones(len(source)))
     xy = np.column_stack([source["x"].to_numpy(float), source["y"].to_numpy(float)])
     try:
         grid = emerging_hotspots(xy, month, n_months, cell_size_m=EMERGING_CELL_M,
@@ -392,6 +400,18 @@ def _street_names(table: gpd.GeoDataFrame) -> None:
         (f"{s}, {p}" if p and s and s.casefold() not in str(p).casefold() else s or p)
         if c != "heritage_site" else p
         for s, p, c in zip(streets, table["place"], table["context_class"], strict=True)]
+
+
+def _best_member(ranked: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """For each of ``geoms``, the rank (index) of the best of the ``ranked`` polygons whose
+    representative point lies inside it (``len(ranked)`` for none): a place made of a
+    candidate's squares ranks where its best square ranked."""
+    best = np.full(len(geoms), len(ranked), dtype=np.int64)
+    if len(ranked) and len(geoms):
+        inside, place = shapely.STRtree(geoms).query(shapely.point_on_surface(ranked),
+                                                     predicate="within")
+        np.minimum.at(best, place, inside)
+    return best
 
 
 def _merge_touching(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,9 @@ The candidates of :func:`default_candidates`
     ``gistar_<c>m``  Gi* cells of c m (FDR on), ranked by z-score: the significant hot cells
         first;
     ``forecast``  the method designed here to beat the baseline (:func:`forecast_squares`).
+    ``cells_50m_nbr250m``  the busiest 50 m cells with ties broken by their neighbourhood's
+        count, the budget filled with the empty cells nearest crime
+        (:func:`hotspot.forecast.neighbourhood_cells`).
 
 The forecast (:func:`forecast_squares`)
     data.police.uk moves every crime to one of a fixed set of anonymous map points, and the

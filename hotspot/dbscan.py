@@ -87,9 +87,9 @@ def auto_min_samples(
         level, the range of thresholds.
     """
     if not np.isfinite(background_m) or background_m < 2 * eps_m:
-        raise InvalidParameter("background_m must be at least twice eps_m")
+        raise InvalidParameter("background_m must be at least twice eps_m", "background_m")
     if not 1e-12 <= alpha < 1:  # far below 1e-12 the per-incident level underflows to 0
-        raise InvalidParameter("alpha must be from 1e-12 to under 1")
+        raise InvalidParameter("alpha must be from 1e-12 to under 1", "alpha")
     if floor < 1:
         raise InvalidParameter("min_samples_floor must be at least 1")
     n = xy.shape[0]

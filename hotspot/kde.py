@@ -173,7 +173,7 @@ def kde_grid(
     if cell_size_m > bandwidth_m:
         raise InvalidParameter(
             f"cell_size_m ({cell_size_m:g} m) must not exceed bandwidth_m ({bandwidth_m:g} m): "
-            "the kernel would fall between cells"
+            "the kernel would fall between cells", "cell_size_m"
         )
     reach = _REACH[kernel] * bandwidth_m
     if bounds is None:

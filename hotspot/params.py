@@ -192,7 +192,8 @@ METHODS: dict[str, tuple[Parameter, ...]] = {
                   "distance, metres.", None, "m", 5.0, 20_000.0,
                   default_text="1.5 cells (each cell and its 8 neighbours)"),
         Parameter("k", INT, "Gi* neighbourhood: the k nearest cells instead of a distance band.",
-                  None, "", 1, 1000),
+                  None, "", 1, 100, why="each cell's neighbours are listed: more "
+                  "costs seconds per request"),
         Parameter("fdr", BOOL, "Correct for many tests (Benjamini-Hochberg false discovery "
                   "rate), as Esri's Optimized Hot Spot Analysis does.", True),
         Parameter("confidence", CHOICE, "Gi* confidence a hot cell needs, per cent.", 95,

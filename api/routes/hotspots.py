@@ -133,6 +133,8 @@ class _Query:
         """The density surface's bandwidth_m, cell_size_m and kernel (checked; the KDE
         method's default bandwidth); 422 naming one out of range."""
         given = {k: getattr(self, k) for k in ("bandwidth_m", "cell_size_m", "kernel")}
+        if self.method != "kde":  # another method's cell (Gi*'s) is not the surface's
+            given["cell_size_m"] = None
         try:
             params = validate("kde", given, defaults=False)
         except InvalidParameter as exc:
@@ -164,8 +166,9 @@ class _Query:
 
 def _query_field(p: Parameter) -> tuple[str, Any, Any]:
     """A dataclass field (name, type, FastAPI Query) for a method parameter."""
-    methods = methods_taking(p.name) or ("every method",)
-    text = f"{' and '.join(methods)}: {p.describe()}"
+    methods = methods_taking(p.name)
+    text = ("every method: " + p.describe() if not methods else " ".join(
+        f"{m}: {q.describe()}" for m in methods for q in METHOD_PARAMETERS[m] if q.name == p.name))
     bounds: dict[str, Any] = {}
     if p.kind in (FLOAT, INT):
         if p.minimum is not None:

@@ -209,8 +209,8 @@ class NearRepeatQuery:
     day_bands: str | None = Query(
         None, max_length=600, description="Day band edges, from 0, increasing, comma-separated "
         "(default 0,7,14,21,28; left-closed, right-open; at most 366).")
-    permutations: int = Query(99, ge=0, le=MAX_PERMUTATIONS, description="Monte Carlo "
-                              "permutations of the dates (99: p-values down to 0.01).")
+    permutations: int = Query(99, ge=19, le=MAX_PERMUTATIONS, description="Monte Carlo "
+                              "permutations of the dates (99: p-values down to 0.01; at least 19, for 0.05).")
     seed: int = Query(0, ge=0, le=2**63 - 1, description="Seed of the permutations (the same "
                       "seed, the same answer).")
     as_of: str | None = Query(None, description="Risk zones (format=geojson) for the incidents "
