@@ -279,6 +279,9 @@ section.crew:last-of-type { page-break-after: auto; break-after: auto; }
 h1 { font-size: 14pt; margin: 0 0 1mm; } h2 { font-size: 11pt; margin: 2mm 0 1mm; }
 p.meta { margin: 0 0 2mm; color: #333; }
 table { border-collapse: collapse; width: 100%; font-size: 8pt; table-layout: fixed; }
+section.crew.long table { font-size: 7.5pt; } section.crew.long td { padding: 0.3mm 1.2mm; }
+section.crew.long dl.legend { font-size: 7pt; columns: 2; column-gap: 4mm; }
+section.crew.longer table { font-size: 7pt; } section.crew.longer td { padding: 0.1mm 1mm; }
 col.n { width: 6mm; } col.where { width: 42mm; } col.t { width: 11mm; } col.p { width: 20mm; }
 col.w { width: 30mm; }
 th, td { border-bottom: 1px solid #bbb; padding: 0.6mm 1.2mm; text-align: left;
@@ -292,7 +295,8 @@ footer { font-size: 7pt; color: #555; margin-top: 1mm; }
 @media screen { section.crew { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
 </style></head><body>
 {% for title, r in crews %}
-<section class="crew">
+<section class="crew{% if r.totals.stops > 16 %} long{% endif %}
+{%- if r.totals.stops > 22 %} longer{% endif %}">
 <h1>{{ r.label }}</h1>
 <p class="meta">{{ title }} &middot; plan {{ name or plan_id }} &middot; shift {{ shift.start|when }} to
 {{ shift.end|when }} &middot; {{ r.totals.stops }} stops, {{ (r.totals.distance_m / 1000)|round(1) }} km,
@@ -329,7 +333,10 @@ def briefing_page(document: dict[str, Any]) -> str:
     crews = _crews(document)
     return _BRIEFING.render(
         crews=crews, legend=_legend, labels=_look_for_labels,
-        maps=[_svg_map([r], height=200.0 if r["totals"]["stops"] > 16 else 300.0)
+        # the map gives way to the stop list, so each crew stays on one A4 page
+        maps=[_svg_map([r], height=300.0 if r["totals"]["stops"] <= 12 else
+                       200.0 if r["totals"]["stops"] <= 16 else
+                       110.0 if r["totals"]["stops"] <= 22 else 70.0)
               for _t, r in crews],
         plan_id=document.get("plan_id", ""), name=document.get("name"),
         shift=document["shift"], attribution=document.get("attribution", ""))

@@ -133,7 +133,7 @@ class _Query:
         """The density surface's bandwidth_m, cell_size_m and kernel (checked; the KDE
         method's default bandwidth); 422 naming one out of range."""
         given = {k: getattr(self, k) for k in ("bandwidth_m", "cell_size_m", "kernel")}
-        if self.method != "kde":  # another method's cell (Gi*'s) is not the surface's
+        if self.method == "gistar":  # Gi*'s cell is its grid's, not the surface's
             given["cell_size_m"] = None
         try:
             params = validate("kde", given, defaults=False)
