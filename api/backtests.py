@@ -325,6 +325,7 @@ class BacktestRunner:
                 self._pool = None
             self._running.clear()
 
+
 DEFAULT_AUTO_SHARE = 0.005
 """The area budget of ``method=auto`` when none is given: 0.5 % of the force area."""
 
