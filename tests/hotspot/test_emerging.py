@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pymannkendall as pmk
 import pytest
 import shapely
 
@@ -18,8 +19,6 @@ from hotspot.emerging import (
     month_index,
 )
 from hotspot.gistar import gi_star_grid
-
-pmk = pytest.importorskip("pymannkendall")
 
 X0, Y0 = 500_000.0, 200_000.0
 T = 12

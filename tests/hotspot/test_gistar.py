@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import esda
+import libpysal
 import numpy as np
 import pytest
 import shapely
@@ -16,9 +18,6 @@ from hotspot.gistar import (
     gi_star_grid,
     gistar_hotspots,
 )
-
-esda = pytest.importorskip("esda")
-libpysal = pytest.importorskip("libpysal")
 
 CRS = "EPSG:27700"
 X0, Y0 = 500_000.0, 200_000.0  # south-west corner of the small lattices
