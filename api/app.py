@@ -12,6 +12,7 @@ from typing import Any
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,7 @@ from api.analysis import tile_url
 from api.backtests import BacktestRunner
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
+from api.delivery import GZIP_LEVEL, GZIP_MIN_BYTES, DefaultCacheControl, VersionedStatic
 from api.deps import authorize
 from api.gate import Gate
 from api.logs import RequestLog
@@ -116,8 +118,11 @@ def create_app(
                            allow_headers=["Content-Type", "Authorization", "Accept"],
                            expose_headers=["ETag", "X-Data-Version", "X-Bounds", "Location"],
                            max_age=600)
+    app.add_middleware(DefaultCacheControl)
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
+    # outside the security headers, which rewrite the HTML body (api.delivery)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(RequestLog)
     # outermost: the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
@@ -138,8 +143,8 @@ def create_app(
     app.include_router(products.router)
     app.include_router(near_repeat_routes.router)
     app.include_router(backtests.router)
-    app.mount("/static/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
-    app.mount("/static/maps", StaticFiles(directory=MAPS_DIR), name="maps")
+    app.mount("/static/leaflet", VersionedStatic(directory=LEAFLET_DIR), name="leaflet")
+    app.mount("/static/maps", VersionedStatic(directory=MAPS_DIR), name="maps")
     _offline_docs(app)
     _roles_in_openapi(app)
     return app

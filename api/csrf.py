@@ -116,12 +116,48 @@ def check_origin(request: Request) -> None:
                           "browsers do; programs use an API key")
 
 
+def _b64decode(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+
+
+def masked(token: str) -> str:
+    """A token as it is written into a page: a fresh random pad and the token XOR the pad
+    (URL-safe base64, 86 characters for a 43-character token), different in every response.
+
+    Pages are compressed (gzip) and some of them echo what a request put in its address (the
+    sign-in page's ``next``, the map's form). A secret that is the same in every response
+    beside text an attacker chooses leaks through the compressed size (BREACH); a masked token
+    changes every time, so the size says nothing about it. :func:`unmasked` undoes it; tokens
+    sent by scripts from the cookie (the ``X-CSRF-Token`` header) are not masked and need not
+    be: they are never in a compressed body."""
+    raw = _b64decode(token) or token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+                                    ).decode().rstrip("=")
+
+
+def unmasked(presented: str) -> str:
+    """The token inside a masked one (:func:`masked`); any other text unchanged."""
+    text = presented.strip()
+    if len(text) != 86:
+        return text
+    raw = _b64decode(text)
+    if raw is None or len(raw) != 64:
+        return text
+    return base64.urlsafe_b64encode(bytes(a ^ b for a, b in zip(raw[:32], raw[32:],
+                                                                strict=True))).decode().rstrip("=")
+
+
 def check_session_token(store: Store, who: Principal, presented: str | None) -> None:
-    """Refuse a session's request without its CSRF token (header or form field)."""
+    """Refuse a session's request without its CSRF token (header or form field, plain or
+    :func:`masked`)."""
     if who.session_id is None:
         raise CsrfRefused("refused: no session")
     want = session_csrf_token(store, who.session_id)
-    if not presented or not hmac.compare_digest(presented.strip().encode(), want.encode()):
+    if not presented or not hmac.compare_digest(unmasked(presented).encode(), want.encode()):
         raise CsrfRefused(f"refused: a request that changes something with the session cookie "
                           f"needs the page's CSRF token (header {CSRF_HEADER}); reload the "
                           "page, or sign in again")
@@ -138,4 +174,4 @@ def check_login_token(request: Request, presented: str | None) -> bool:
     """Whether the sign-in form's token matches the browser's sign-in cookie."""
     current = request.cookies.get(LOGIN_COOKIE, "")
     return bool(presented and _NONCE.match(current)
-                and hmac.compare_digest(presented.encode(), current.encode()))
+                and hmac.compare_digest(unmasked(presented).encode(), current.encode()))

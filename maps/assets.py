@@ -19,13 +19,22 @@ OWN_DIR = Path(__file__).parent / "static"
 
 
 def linked(base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(scripts, style sheets) as (name, URL) pairs under ``base_url`` (e.g. ``/static``)."""
+    """(scripts, style sheets) as (name, URL) pairs under ``base_url`` (e.g. ``/static``),
+    each named with :func:`static_version` (the service keeps such files a year)."""
     base = base_url.rstrip("/")
+    v = f"?v={static_version()}"
     return (
-        [("leaflet", f"{base}/leaflet/leaflet.js"), ("planner", f"{base}/maps/planner.js")],
-        [("leaflet_css", f"{base}/leaflet/leaflet.css"),
-         ("planner_css", f"{base}/maps/planner.css")],
+        [("leaflet", f"{base}/leaflet/leaflet.js{v}"),
+         ("planner", f"{base}/maps/planner.js{v}")],
+        [("leaflet_css", f"{base}/leaflet/leaflet.css{v}"),
+         ("planner_css", f"{base}/maps/planner.css{v}")],
     )
+
+
+def versioned(base_url: str, path: str) -> str:
+    """The URL of one static file under ``base_url`` (``leaflet/leaflet.js``,
+    ``maps/plan.js``...) named with :func:`static_version`."""
+    return f"{base_url.rstrip('/')}/{path.lstrip('/')}?v={static_version()}"
 
 
 @lru_cache(maxsize=1)

@@ -47,8 +47,10 @@ def nav_html(current: str | None = None, *, role: str | None = None, csrf: str |
     role
         The caller's role; links to pages the role may not open are left out (None: all).
     csrf
-        The session's CSRF token for the sign-out form (None: the form posts without it,
-        which the service accepts only when there is no live session).
+        The session's CSRF token for the sign-out form, **masked** (``api.csrf.masked``: pages
+        are gzipped, and a secret that is the same in every response leaks through the
+        compressed size); None: the form posts without it, which the service accepts only
+        when there is no live session.
     signed_in
         Whether to show the sign-out button (a page opened with an API key has no session).
     who

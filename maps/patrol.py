@@ -89,8 +89,8 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Patrol plan {{ plan_id }}</title>
-<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css">
-<link rel="stylesheet" href="{{ base }}/maps/plan.css">
+<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css?v={{ v }}">
+<link rel="stylesheet" href="{{ base }}/maps/plan.css?v={{ v }}">
 </head><body class="plan-page">
 <header><h1>Patrol plan {{ name or plan_id }}</h1>
 <p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
@@ -105,9 +105,9 @@ view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <footer>{{ attribution }}</footer>
 <script type="application/json" id="plan-data">{{ data|safe }}</script>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
-<script src="{{ base }}/leaflet/leaflet.js"></script>
-<script src="{{ base }}/maps/plan-common.js"></script>
-<script src="{{ base }}/maps/plan.js"></script>
+<script src="{{ base }}/leaflet/leaflet.js?v={{ v }}"></script>
+<script src="{{ base }}/maps/plan-common.js?v={{ v }}"></script>
+<script src="{{ base }}/maps/plan.js?v={{ v }}"></script>
 </body></html>
 """)
 
@@ -122,7 +122,7 @@ def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES
         shift=document["shift"], totals=document["totals"],
         share="-" if share is None else f"{share:.0%}", links=document.get("links", {}),
         attribution=document.get("attribution", ""), base=asset_base.rstrip("/"),
-        data=_json_script(document),
+        v=static_version(), data=_json_script(document),
         options=_json_script({"tiles": tiles_url, "attribution": tiles_attribution,
                               "colours": ROUTE_COLOURS,
                               "visits": document.get("links", {}).get("visits")}),

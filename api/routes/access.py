@@ -27,6 +27,7 @@ from api.csrf import (
     check_login_token,
     check_session_token,
     login_nonce,
+    masked,
     session_csrf_token,
 )
 from api.deps import SettingsDep, StoreDep
@@ -78,7 +79,7 @@ def _login_form(request: Request, settings: Settings, *, next: str | None, error
                 status: int = 200) -> HTMLResponse:
     """The sign-in page, with its form token in a hidden field and in a cookie for /login."""
     token = login_nonce(request)
-    response = HTMLResponse(_LOGIN.render(next=_safe_next(next), error=error, token=token),
+    response = HTMLResponse(_LOGIN.render(next=_safe_next(next), error=error, token=masked(token)),
                             status_code=status)
     response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_TOKEN_S, httponly=True,
                         samesite="strict", secure=_secure(request, settings), path="/login")

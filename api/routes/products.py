@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import STAFF
 from api.analysis import ATTRIBUTION, ParameterError
-from api.csrf import session_csrf_token
+from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.products import (
@@ -208,5 +208,5 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
         note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"],
         grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
         signed_in=session_id is not None,
-        csrf=session_csrf_token(store, session_id) if session_id else None)
+        csrf=masked(session_csrf_token(store, session_id)) if session_id else None)
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
