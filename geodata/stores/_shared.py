@@ -189,9 +189,10 @@ def batch_identities(table: IncidentTable, store_crs: str, this_ingest: KeySet,
     return status, hi, lo, repeated
 
 
-PLAN_COLUMNS = ("plan_id", "created_at", "shift_start", "shift_end", "data_version")
+PLAN_COLUMNS = ("plan_id", "created_at", "shift_start", "shift_end", "data_version",
+                "published_at", "created_by")
 VISIT_COLUMNS = ("visit_id", "plan_id", "stop_id", "hotspot_id", "visited_at", "received_at",
-                 "note", "officer")
+                 "note", "officer", "ended_at")
 
 
 def plan_record(row: Sequence[Any]) -> dict[str, Any]:
@@ -199,9 +200,12 @@ def plan_record(row: Sequence[Any]) -> dict[str, Any]:
     return dict(zip(PLAN_COLUMNS, (_text(v) for v in row), strict=True))
 
 
-def plan_summary(row: Sequence[Any], plan: dict[str, Any]) -> dict[str, Any]:
-    """A stored plan's listing entry: its columns and the plan's totals."""
-    return {**plan_record(row), "totals": plan.get("totals", {})}
+def plan_summary(row: Sequence[Any], plan: dict[str, Any], *, name: str | None = None,
+                 visits: int = 0) -> dict[str, Any]:
+    """A stored plan's listing entry: its columns, the plan's totals, its name (from the
+    request) and the number of visits logged against it."""
+    return {**plan_record(row), "totals": plan.get("totals", {}), "name": name,
+            "visits": int(visits or 0)}
 
 
 def visit_record(row: Sequence[Any]) -> dict[str, Any]:

@@ -162,23 +162,45 @@ class Store(Protocol):
         ...
 
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
-                 request: dict[str, Any], plan: dict[str, Any]) -> None:
-        """Store a patrol plan (the JSON document the API serves) under a new id."""
+                 request: dict[str, Any], plan: dict[str, Any], created_by: str = "",
+                 published_at: str | None = None,
+                 links: dict[str, str] | None = None) -> None:
+        """Store a patrol plan (the JSON document the API serves) under a new id: a draft
+        unless ``published_at`` (ISO 8601) is given; ``created_by`` names who made it;
+        ``links`` maps each crew (route label) to its short-link code."""
         ...
 
     def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """A stored plan: its columns (``plan_id``, ``created_at``, ``shift_start``,
-        ``shift_end``, ``data_version``), ``request`` and ``plan``; None if there is none."""
+        ``shift_end``, ``data_version``, ``published_at`` (None for a draft),
+        ``created_by``), ``request``, ``plan`` and ``links`` ({crew: code}); None if there is
+        none."""
         ...
 
     def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recent plans, newest first (columns and totals, not the whole plan)."""
+        """The most recent plans, newest first (columns, totals, ``name`` and the number of
+        ``visits`` logged, not the whole plan)."""
+        ...
+
+    def publish_plan(self, plan_id: str, when: str) -> str | None:
+        """Publish a plan at ``when`` (ISO 8601) unless it is already published; return its
+        ``published_at`` (the first publication's), or None if there is no such plan."""
+        ...
+
+    def add_plan_links(self, plan_id: str, links: dict[str, str]) -> dict[str, str]:
+        """Give crews of a plan a short-link code ({crew: code}) where they have none yet;
+        return every crew's code."""
+        ...
+
+    def find_plan_link(self, code: str) -> dict[str, str] | None:
+        """The plan and crew of a short-link code (``plan_id``, ``crew``), or None."""
         ...
 
     def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a visit (``visit_id``, ``plan_id``, ``stop_id``, ``hotspot_id``,
-        ``visited_at``, ``note``, ``officer``) once: a visit whose id is already stored is not
-        stored again. Returns the stored visit and whether it was new."""
+        ``visited_at``, ``note``, ``officer``, ``ended_at`` (None if not known)) once: a visit
+        whose id is already stored is not stored again. Returns the stored visit and whether
+        it was new."""
         ...
 
     def plan_visits(self, plan_id: str) -> list[dict[str, Any]]:

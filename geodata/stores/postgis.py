@@ -680,17 +680,27 @@ class PostGISStore:
     # -- patrol plans and visits --------------------------------------------------------------
 
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
-                 request: dict[str, Any], plan: dict[str, Any]) -> None:
+                 request: dict[str, Any], plan: dict[str, Any], created_by: str = "",
+                 published_at: str | None = None,
+                 links: dict[str, str] | None = None) -> None:
         """Store a patrol plan under a new id, with its routes as WGS84 lines."""
         check_text(request, "the plan request")
         check_text(plan, "the plan")
+        check_text({"created_by": created_by, "links": links or {}}, "the plan")
         with self._conn() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
-                "data_version, request, plan, routes) VALUES (%s, now(), %s, %s, %s, %s, %s, "
-                "ST_Multi(ST_GeomFromText(%s, 4326)))",
+                "data_version, request, plan, routes, published_at, created_by) "
+                "VALUES (%s, now(), %s, %s, %s, %s, %s, ST_Multi(ST_GeomFromText(%s, 4326)), "
+                "%s, %s)",
                 (plan_id, shift_start, shift_end, data_version,
-                 Jsonb(request, dumps=_json_dumps), Jsonb(plan), route_lines_wkt(plan)))
+                 Jsonb(request, dumps=_json_dumps), Jsonb(plan), route_lines_wkt(plan),
+                 published_at, created_by))
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO plan_links (code, plan_id, crew) VALUES (%s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    [(code, plan_id, crew) for crew, code in (links or {}).items()])
 
     def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """A stored plan, or None (see :class:`Store`)."""
@@ -698,20 +708,61 @@ class PostGISStore:
             return None
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT plan_id, created_at, shift_start, shift_end, data_version, request, plan "
-                "FROM patrol_plans WHERE plan_id = %s", (plan_id,)).fetchone()
-        if row is None:
-            return None
-        return {**plan_record(row[:5]), "request": row[5], "plan": row[6]}
+                "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
+                "published_at, created_by, request, plan FROM patrol_plans WHERE plan_id = %s",
+                (plan_id,)).fetchone()
+            if row is None:
+                return None
+            links = self._links(conn, plan_id)
+        return {**plan_record(row[:7]), "request": row[7], "plan": row[8], "links": links}
+
+    @staticmethod
+    def _links(conn: psycopg.Connection[Any], plan_id: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in conn.execute(
+            "SELECT crew, code FROM plan_links WHERE plan_id = %s ORDER BY crew", (plan_id,))}
 
     def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent plans, newest first."""
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
-                "plan -> 'totals' FROM patrol_plans ORDER BY created_at DESC, plan_id "
-                "LIMIT %s", (limit,)).fetchall()
-        return [plan_summary(r[:5], {"totals": r[5] or {}}) for r in rows]
+                "published_at, created_by, plan -> 'totals', request ->> 'name', "
+                "(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.plan_id) "
+                "FROM patrol_plans p ORDER BY created_at DESC, plan_id LIMIT %s",
+                (limit,)).fetchall()
+        return [plan_summary(r[:7], {"totals": r[7] or {}}, name=r[8], visits=r[9])
+                for r in rows]
+
+    def publish_plan(self, plan_id: str, when: str) -> str | None:
+        """Publish a plan once (see :class:`Store`)."""
+        if "\x00" in plan_id:
+            return None
+        with self._conn() as conn, conn.transaction():
+            conn.execute("UPDATE patrol_plans SET published_at = %s "
+                         "WHERE plan_id = %s AND published_at IS NULL", (when, plan_id))
+            row = conn.execute("SELECT published_at FROM patrol_plans WHERE plan_id = %s",
+                               (plan_id,)).fetchone()
+        return None if row is None else row[0].isoformat()
+
+    def add_plan_links(self, plan_id: str, links: dict[str, str]) -> dict[str, str]:
+        """Give crews without one a short-link code (see :class:`Store`)."""
+        check_text(links, "the plan's links")
+        with self._conn() as conn, conn.transaction():
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO plan_links (code, plan_id, crew) VALUES (%s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    [(code, plan_id, crew) for crew, code in links.items()])
+            return self._links(conn, plan_id)
+
+    def find_plan_link(self, code: str) -> dict[str, str] | None:
+        """The plan and crew of a short-link code, or None (see :class:`Store`)."""
+        if "\x00" in code:
+            return None
+        with self._conn() as conn:
+            row = conn.execute("SELECT plan_id, crew FROM plan_links WHERE code = %s",
+                               (code,)).fetchone()
+        return None if row is None else {"plan_id": row[0], "crew": row[1]}
 
     def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a visit once (``ON CONFLICT DO NOTHING`` on the device's id)."""
@@ -719,10 +770,12 @@ class PostGISStore:
         cols = ", ".join(VISIT_COLUMNS)
         with self._conn() as conn, conn.transaction():
             row = conn.execute(
-                f"INSERT INTO plan_visits ({cols}) VALUES (%s, %s, %s, %s, %s, now(), %s, %s) "
+                f"INSERT INTO plan_visits ({cols}) "
+                "VALUES (%s, %s, %s, %s, %s, now(), %s, %s, %s) "
                 f"ON CONFLICT (visit_id) DO NOTHING RETURNING {cols}",
                 (visit["visit_id"], visit["plan_id"], visit["stop_id"], visit.get("hotspot_id"),
-                 visit["visited_at"], visit.get("note", ""), visit.get("officer", ""))).fetchone()
+                 visit["visited_at"], visit.get("note", ""), visit.get("officer", ""),
+                 visit.get("ended_at"))).fetchone()
             created = row is not None
             if row is None:
                 row = conn.execute(f"SELECT {cols} FROM plan_visits WHERE visit_id = %s",

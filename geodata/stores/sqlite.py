@@ -570,34 +570,75 @@ class SQLiteStore:
     # -- patrol plans and visits --------------------------------------------------------------
 
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
-                 request: dict[str, Any], plan: dict[str, Any]) -> None:
+                 request: dict[str, Any], plan: dict[str, Any], created_by: str = "",
+                 published_at: str | None = None,
+                 links: dict[str, str] | None = None) -> None:
         """Store a patrol plan under a new id (see :class:`Store`)."""
         check_text(request, "the plan request")
         check_text(plan, "the plan")
+        check_text({"created_by": created_by, "links": links or {}}, "the plan")
         with self._transaction(immediate=True) as conn:
             conn.execute(
                 "INSERT INTO patrol_plans (plan_id, created_at, shift_start, shift_end, "
-                "data_version, request, plan) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "data_version, request, plan, published_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (plan_id, now(), shift_start, shift_end, data_version,
-                 json.dumps(request, default=str), json.dumps(plan)))
+                 json.dumps(request, default=str), json.dumps(plan), published_at, created_by))
+            conn.executemany(
+                "INSERT OR IGNORE INTO plan_links (code, plan_id, crew) VALUES (?, ?, ?)",
+                [(code, plan_id, crew) for crew, code in (links or {}).items()])
 
     def get_plan(self, plan_id: str) -> dict[str, Any] | None:
         """A stored plan, or None (see :class:`Store`)."""
-        row = self._conn().execute(
-            "SELECT plan_id, created_at, shift_start, shift_end, data_version, request, plan "
-            "FROM patrol_plans WHERE plan_id = ?", (plan_id,)).fetchone()
+        conn = self._conn()
+        row = conn.execute(
+            "SELECT plan_id, created_at, shift_start, shift_end, data_version, published_at, "
+            "created_by, request, plan FROM patrol_plans WHERE plan_id = ?",
+            (plan_id,)).fetchone()
         if row is None:
             return None
-        return {**plan_record(row[:5]), "request": json.loads(row[5]),
-                "plan": json.loads(row[6])}
+        return {**plan_record(row[:7]), "request": json.loads(row[7]),
+                "plan": json.loads(row[8]), "links": self._links(conn, plan_id)}
+
+    @staticmethod
+    def _links(conn: sqlite3.Connection, plan_id: str) -> dict[str, str]:
+        return dict(conn.execute("SELECT crew, code FROM plan_links WHERE plan_id = ? "
+                                 "ORDER BY crew", (plan_id,)).fetchall())
 
     def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent plans, newest first."""
         rows = self._conn().execute(
-            "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
-            "json_extract(plan, '$.totals') FROM patrol_plans "
-            "ORDER BY created_at DESC, plan_id LIMIT ?", (limit,)).fetchall()
-        return [plan_summary(r[:5], {"totals": json.loads(r[5] or "{}")}) for r in rows]
+            "SELECT plan_id, created_at, shift_start, shift_end, data_version, published_at, "
+            "created_by, json_extract(plan, '$.totals'), json_extract(request, '$.name'), "
+            "(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.plan_id) "
+            "FROM patrol_plans p ORDER BY created_at DESC, plan_id LIMIT ?",
+            (limit,)).fetchall()
+        return [plan_summary(r[:7], {"totals": json.loads(r[7] or "{}")}, name=r[8],
+                             visits=r[9]) for r in rows]
+
+    def publish_plan(self, plan_id: str, when: str) -> str | None:
+        """Publish a plan once (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            conn.execute("UPDATE patrol_plans SET published_at = ? "
+                         "WHERE plan_id = ? AND published_at IS NULL", (when, plan_id))
+            row = conn.execute("SELECT published_at FROM patrol_plans WHERE plan_id = ?",
+                               (plan_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def add_plan_links(self, plan_id: str, links: dict[str, str]) -> dict[str, str]:
+        """Give crews without one a short-link code (see :class:`Store`)."""
+        check_text(links, "the plan's links")
+        with self._transaction(immediate=True) as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO plan_links (code, plan_id, crew) VALUES (?, ?, ?)",
+                [(code, plan_id, crew) for crew, code in links.items()])
+            return self._links(conn, plan_id)
+
+    def find_plan_link(self, code: str) -> dict[str, str] | None:
+        """The plan and crew of a short-link code, or None (see :class:`Store`)."""
+        row = self._conn().execute("SELECT plan_id, crew FROM plan_links WHERE code = ?",
+                                   (code,)).fetchone()
+        return None if row is None else {"plan_id": row[0], "crew": row[1]}
 
     def add_visit(self, visit: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Record a visit once (see :class:`Store`)."""
@@ -605,9 +646,11 @@ class SQLiteStore:
         with self._transaction(immediate=True) as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO plan_visits (visit_id, plan_id, stop_id, hotspot_id, "
-                "visited_at, received_at, note, officer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "visited_at, received_at, note, officer, ended_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (visit["visit_id"], visit["plan_id"], visit["stop_id"], visit.get("hotspot_id"),
-                 visit["visited_at"], now(), visit.get("note", ""), visit.get("officer", "")))
+                 visit["visited_at"], now(), visit.get("note", ""), visit.get("officer", ""),
+                 visit.get("ended_at")))
             created = cur.rowcount == 1
             row = conn.execute("SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits "
                                "WHERE visit_id = ?", (visit["visit_id"],)).fetchone()

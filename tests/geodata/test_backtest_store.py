@@ -161,5 +161,5 @@ def test_writers_of_one_key_at_once_leave_one_whole_result(
 def test_the_migration_is_listed(store: Store) -> None:
     names = [m["name"] for m in store.migrations()]
     expected = "0006_backtests.sql" if store.kind == "sqlite" else "0008_backtests.sql"
-    assert names[-1] == expected
+    assert expected in names
     assert [m["version"] for m in store.migrations()] == list(range(1, len(names) + 1))

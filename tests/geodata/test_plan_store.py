@@ -78,3 +78,49 @@ def test_concurrent_retries_store_one_visit(store: Store) -> None:
         t.join()
     assert sorted(results) == [False, False, False, True]
     assert len(store.plan_visits("p1")) == 1
+
+
+def test_a_plan_is_a_draft_until_published_once(store: Store) -> None:
+    store.put_plan("d1", shift_start="2026-11-27T16:00:00+00:00",
+                   shift_end="2026-11-28T02:00:00+00:00", data_version="3",
+                   request={"name": "Friday lates"}, plan=PLAN, created_by="Insp. Shaw",
+                   links={"Rural Crime Team vehicle 1": "7QK4MXR2"})
+    got = store.get_plan("d1")
+    assert got is not None
+    assert got["published_at"] is None and got["created_by"] == "Insp. Shaw"
+    assert got["links"] == {"Rural Crime Team vehicle 1": "7QK4MXR2"}
+    first = store.publish_plan("d1", "2026-11-27T12:00:00+00:00")
+    assert first is not None and first.startswith("2026-11-27T12:00:00")
+    # publishing again keeps the first time
+    assert store.publish_plan("d1", "2026-11-27T13:00:00+00:00") == first
+    assert store.get_plan("d1")["published_at"] == first  # type: ignore[index]
+    assert store.publish_plan("nope", "2026-11-27T13:00:00+00:00") is None
+    listed = store.list_plans()
+    assert listed[0]["name"] == "Friday lates" and listed[0]["created_by"] == "Insp. Shaw"
+    assert listed[0]["published_at"] == first and listed[0]["visits"] == 0
+
+
+def test_short_links_are_found_and_kept(store: Store) -> None:
+    _put(store, "p1")
+    assert store.get_plan("p1")["links"] == {}  # type: ignore[index]
+    got = store.add_plan_links("p1", {"Crew A": "AAAA2222", "Crew B": "BBBB3333"})
+    assert got == {"Crew A": "AAAA2222", "Crew B": "BBBB3333"}
+    # a crew keeps its code; a code already taken is not given to another crew
+    again = store.add_plan_links("p1", {"Crew A": "CCCC4444", "Crew C": "BBBB3333"})
+    assert again == {"Crew A": "AAAA2222", "Crew B": "BBBB3333"}
+    assert store.find_plan_link("BBBB3333") == {"plan_id": "p1", "crew": "Crew B"}
+    assert store.find_plan_link("CCCC4444") is None
+    assert store.find_plan_link("ZZZZ9999") is None
+
+
+def test_visits_keep_the_officer_and_the_end_of_the_dwell(store: Store) -> None:
+    _put(store)
+    base = {"plan_id": "p1", "stop_id": "v1|1|h1|1", "hotspot_id": "h1",
+            "visited_at": "2026-11-27T18:05:00+00:00"}
+    old, _ = store.add_visit({**base, "visit_id": "dev-1-0001"})
+    assert old["officer"] == "" and old["ended_at"] is None
+    new, _ = store.add_visit({**base, "visit_id": "dev-1-0002", "officer": "PC Amy Holt",
+                              "ended_at": "2026-11-27T18:20:00+00:00"})
+    assert new["officer"] == "PC Amy Holt"
+    assert new["ended_at"].startswith("2026-11-27T18:20:00")
+    assert store.list_plans()[0]["visits"] == 2
