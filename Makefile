@@ -29,8 +29,8 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests (apt-get install chromium)"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null; }; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed: the browser tests need it" >&2; exit 1; }
 
 ## postgres: PostgreSQL with PostGIS on 127.0.0.1:5432 for the PostGIS store tests (Debian's
@@ -39,8 +39,8 @@ postgres:
 	@if [ -z "$$HOTSPOT_TEST_POSTGRES_URL" ]; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  install() { echo "installing Debian's $$* (apt-get install)"; \
-	    $$SUDO apt-get install -y -q "$$@" >/dev/null 2>&1 || \
-	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q "$$@" >/dev/null; }; }; \
+	    $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "$$@" >/dev/null 2>&1 || \
+	    { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "$$@" >/dev/null; }; }; \
 	  command -v pg_lsclusters >/dev/null 2>&1 || install postgresql; \
 	  ls /usr/share/postgresql/$(PG_MAJOR)/extension/postgis.control >/dev/null 2>&1 || \
 	    install postgresql-$(PG_MAJOR)-postgis-3; \
