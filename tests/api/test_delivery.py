@@ -1,0 +1,107 @@
+"""Compression and caching (api.delivery), and the masked tokens that make compression safe."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.csrf import masked, unmasked
+from maps.assets import static_version
+from tests.api.test_api import settings_for
+from tests.conftest import as_role, sign_in_client
+
+HERE = "http://testserver"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as c:
+        yield c
+
+
+def test_text_answers_are_gzipped_when_accepted(client: TestClient) -> None:
+    as_role(client)
+    for path in ("/openapi.json", f"/static/maps/field.js?v={static_version()}",
+                 "/static/leaflet/leaflet.js", "/v1/taxonomy"):
+        r = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200, path
+        assert r.headers.get("content-encoding") == "gzip", path
+        assert "accept-encoding" in r.headers.get("vary", "").lower(), path
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers, path
+        assert r.content == plain.content, path  # httpx decodes: the same bytes
+    # the wire size is the compressed one: a script of 140 kB travels as a fraction of it
+    raw = client.get("/static/leaflet/leaflet.js", headers={"Accept-Encoding": "identity"})
+    assert len(gzip.compress(raw.content, 6)) < len(raw.content) / 2
+
+
+def test_small_answers_are_not_compressed(client: TestClient) -> None:
+    r = client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code in (200, 503)
+    assert "content-encoding" not in r.headers
+
+
+def test_versioned_static_files_are_kept_a_year_others_revalidate(client: TestClient) -> None:
+    v = static_version()
+    kept = client.get(f"/static/maps/planner.js?v={v}")
+    assert kept.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for url in ("/static/maps/planner.js", "/static/maps/planner.js?v=0123456789ab"):
+        r = client.get(url)
+        assert r.headers["cache-control"] == "no-cache", url
+        etag = r.headers["etag"]
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+
+
+def test_pages_name_their_assets_with_the_version(client: TestClient) -> None:
+    as_role(client)
+    page = client.get("/")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert assets
+    assert all(a.endswith(f"?v={static_version()}") for a in assets), assets
+
+
+def test_answers_that_say_nothing_are_private_and_revalidated(client: TestClient) -> None:
+    as_role(client)
+    for path in ("/v1/layers", "/v1/taxonomy", "/nope"):
+        assert client.get(path).headers["cache-control"] == "private, no-cache", path
+
+
+def test_a_masked_token_differs_every_time_and_unmasks_to_the_token() -> None:
+    token = secrets.token_urlsafe(32)  # as the session's and the sign-in tokens are made
+    seen = {masked(token) for _ in range(20)}
+    assert len(seen) == 20 and all(len(m) == 86 for m in seen)
+    assert {unmasked(m) for m in seen} == {token}
+    assert unmasked(token) == token and unmasked(" x ") == "x"  # not a mask: as it is
+
+
+def test_pages_never_repeat_a_secret_and_masked_tokens_still_work(client: TestClient) -> None:
+    # BREACH: a compressed page that holds the same secret beside text an attacker chooses
+    # leaks the secret through its size; the pages hold a fresh mask of it every time
+    first = client.get("/login?next=/x")
+    second = client.get("/login?next=/x")
+    field = r'name="csrf_token" value="([^"]*)"'
+    a, b = re.search(field, first.text).group(1), re.search(field, second.text).group(1)
+    assert a != b and unmasked(a) == unmasked(b) == client.cookies.get("hotspot_login")
+    store = client.app.state.store or client.app.state.open_store()
+    from api.access import new_key
+
+    key, _ = new_key(store, name="planner", role="analyst")
+    assert sign_in_client(client, key).status_code == 303  # posted a masked sign-in token
+    token = client.cookies.get("hotspot_csrf")
+    pages = [client.get("/products").text for _ in range(2)]
+    forms = [re.search(field, p).group(1) for p in pages]
+    assert forms[0] != forms[1] and token not in pages[0]
+    assert all(unmasked(f) == token for f in forms)
+    out = client.post("/logout", data={"csrf_token": forms[1]}, headers={"Origin": HERE},
+                      follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/v1/whoami").status_code == 401  # the session is over
