@@ -293,6 +293,54 @@ def history_start(end: int, timezone: str, months: int = EMERGING_MONTHS) -> int
     return int(pd.Timestamp(first.start_time).tz_localize(timezone).value // 10**9)
 
 
+def _month_start(t: int, timezone: str) -> pd.Period | None:
+    """The local month that ``t`` (seconds, UTC) begins, None when ``t`` is not a local
+    month's first instant."""
+    local = pd.Timestamp(t, unit="s", tz="UTC").tz_convert(timezone)
+    if (local.day, local.hour, local.minute, local.second) != (1, 0, 0, 0):
+        return None
+    return pd.Period(year=local.year, month=local.month, freq="M")
+
+
+def _period_start(month: pd.Period, timezone: str) -> int:
+    return int(pd.Timestamp(month.start_time).tz_localize(timezone).value // 10**9)
+
+
+def _local_iso(t: int, timezone: str) -> str:
+    return pd.Timestamp(t, unit="s", tz="UTC").tz_convert(timezone).isoformat()
+
+
+def previous_period(start: int, end: int, timezone: str) -> tuple[int, int]:
+    """The period just before ``[start, end)`` (seconds, UTC) that a trend compares with: the
+    same number of whole local months when both bounds are local month starts (May to October
+    against November to April), else the same number of seconds."""
+    first, after = _month_start(start, timezone), _month_start(end, timezone)
+    if first is not None and after is not None and after > first:
+        months = (after - first).n
+        return _period_start(first - months, timezone), start
+    return start - (end - start), start
+
+
+def latest_complete_month(store: Store) -> str | None:
+    """The last whole month of the store's incidents ("YYYY-MM", local time), None when the
+    store is empty. The month of the latest incident counts as whole when that incident is
+    dated to the month (data.police.uk months are stored at their first instant) or falls on
+    the month's last day; else the month before is the last whole one. None also when the
+    data do not reach back into that month (less than a month of data)."""
+    times = store.incidents().occurred_at
+    if not len(times):
+        return None
+    latest, earliest = int(np.max(times)), int(np.min(times))
+    local = pd.Timestamp(latest, unit="s", tz="UTC").tz_convert(store.timezone)
+    month = pd.Period(year=local.year, month=local.month, freq="M")
+    if _month_start(latest, store.timezone) is None and local.day < local.days_in_month:
+        month -= 1
+    first = pd.Timestamp(earliest, unit="s", tz="UTC").tz_convert(store.timezone)
+    if month < pd.Period(year=first.year, month=first.month, freq="M"):
+        return None  # not one whole month of data
+    return str(month)
+
+
 def force_area(store: Store) -> Any:
     """The force boundary as one shapely geometry (store CRS, metres), None without one."""
     layer = store.get_layer(FORCE_BOUNDARY)
@@ -372,12 +420,11 @@ def run_analysis(
     period = None
     if selection.start is not None and selection.end is not None:
         period = (selection.start, selection.end)
-        length = selection.end - selection.start
-        prev_flt = IncidentFilter(start=selection.start - length, end=selection.start,
+        prev_start, _ = previous_period(selection.start, selection.end, store.timezone)
+        prev_flt = IncidentFilter(start=prev_start, end=selection.start,
                                   categories=categories, bbox=selection.bbox,
                                   lonlat_bbox=selection.lonlat_bbox)
         previous, _v = _frame(store, prev_flt, options.harm)
-        prev_start = selection.start - length
         if not store_holds(store, prev_start - BEFORE_S, prev_start + SLACK_S):
             previous = None  # the store's data starts after the previous period does: unknown
     history = None
@@ -428,6 +475,9 @@ def run_analysis(
         "weighted": options.weighted,
         "harm": incidents.attrs["harm"],
         "previous_period": previous is not None,
+        "previous_selection": None if previous is None or period is None else {
+            "from": _local_iso(previous_period(*period, store.timezone)[0], store.timezone),
+            "to": _local_iso(period[0], store.timezone)},
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "attribution": ATTRIBUTION,
     }

@@ -16,7 +16,8 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import folium
@@ -32,6 +33,7 @@ from maps.density import DensityImage
 from maps.styles import (
     CLASS_COLOURS,
     CLASS_LABELS,
+    DENSITY_UNIT,
     EMERGING_COLOURS,
     EMERGING_DESCRIPTIONS,
     EMERGING_LABELS,
@@ -39,6 +41,9 @@ from maps.styles import (
     EMERGING_UNCLASSED,
     EMERGING_UNCLASSED_LABEL,
     LAYER_STYLES,
+    LAYER_SYMBOLS,
+    PANES,
+    density_colours,
     hotspot_style,
 )
 
@@ -67,6 +72,17 @@ AREA_BUDGETS: tuple[tuple[float | None, str], ...] = (
 """The area budget select: ``area_share`` and label."""
 WEIGHTS = (("count", "Incidents"), ("harm", "Harm"))
 """The rank-by select: ``weight`` and label."""
+SYMBOLS_MAX = 50
+"""The best-ranked places that get a symbol with their rank number (at least 24 px wide at
+every zoom, above every other marker); the list beside the map reaches all of them."""
+LAYER_KEYS = {
+    "force_boundary": "Force boundary",
+    "town_centres": "Town centre (area)",
+    "built_up_areas": "Built-up area",
+    "heritage_sites": "Heritage site (listed building, monument)",
+    "patrol_bases": "Police station or patrol base",
+}
+"""What the legend calls each reference layer's symbol."""
 LAYER_NAMES = {
     "force_boundary": "Force boundary",
     "built_up_areas": "Built-up areas",
@@ -120,6 +136,14 @@ class PageOptions:
     download_url: str | None = None
     max_zoom: int | None = None
     """How far the map zooms; None: 19 over a basemap, 18 without one."""
+    period: str = ""
+    """The period shown, in words ("1 May \u2013 31 Oct 2026, against 1 Nov 2025 \u2013 30 Apr
+    2026"): first in the summary."""
+    details: str = ""
+    """A details line under the summary (method, data version): for who asks, not the main
+    text."""
+    category_labels: Mapping[str, str] = field(default_factory=dict)
+    """Taxonomy labels of the category keys ("asb" -> "Anti-social behaviour"), for popups."""
 
 
 def _features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
@@ -191,6 +215,8 @@ def planner_map(
             )
             overlay.url = image  # a path on the service or a data URL (folium wants files)
             overlay.add_to(m)
+    for pane, z_index in PANES.items():  # hotspots above every other layer's marker
+        folium.map.CustomPane(pane, z_index=z_index, pointer_events=True).add_to(m)
     place = JsCode("function(feature, layer) { hotspotPlanner.bindPlace(feature, layer); }")
     for kind in ("force_boundary", "built_up_areas", "town_centres"):
         layer = layers.get(kind)
@@ -199,29 +225,29 @@ def planner_map(
             folium.GeoJson(
                 _features(layer, ("name",)), name=LAYER_NAMES[kind],
                 style_function=lambda _f, s=style: s, on_each_feature=place,
-                show=kind != "built_up_areas" or len(layer) < 500,
+                show=kind != "built_up_areas" or len(layer) < 500, pane="hs-areas",
             ).add_to(m)
     folium.GeoJson(
-        _features(_display(hotspots), POPUP_PROPERTIES) if len(hotspots) else
-        {"type": "FeatureCollection", "features": []},
+        _features(_display(hotspots), (*POPUP_PROPERTIES, "label_lon", "label_lat"))
+        if len(hotspots) else {"type": "FeatureCollection", "features": []},
         name="Hotspots",
         style_function=lambda f: hotspot_style(f["properties"]["context_class"],
                                                f["properties"].get("emerging")),
         highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.55},
         on_each_feature=JsCode(
             "function(feature, layer) { hotspotPlanner.bindHotspot(feature, layer); }"),
+        pane="hs-hotspots",
     ).add_to(m)
     for kind in ("heritage_sites", "patrol_bases"):
         layer = layers.get(kind)
         if layer is not None and len(layer):
-            style = dict(LAYER_STYLES[kind])
-            radius = float(style.pop("radius", 5))
             points = layer.copy()
             points = points.set_geometry(points.geometry.representative_point())
+            # a symbol of the layer's own (diamond, square) in a pane under the hotspots
             folium.GeoJson(
                 _features(points, ("name", "designation", "team")), name=LAYER_NAMES[kind],
-                marker=folium.CircleMarker(radius=radius, **style),
-                style_function=lambda _f, s=style: s, on_each_feature=place,
+                on_each_feature=place, pane="hs-points",
+                pointToLayer=JsCode(f"hotspotPlanner.pointLayer({json.dumps(kind)})"),
             ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if bounds:
@@ -231,15 +257,19 @@ def planner_map(
                 if options.headline else "")
     if options.form is not None:
         root.html.add_child(Element(_controls(options.form, options.summary,
-                                              options.download_url, headline)),
+                                              options.download_url, headline,
+                                              period=options.period,
+                                              details=options.details)),
                             name="hs_controls")
-    elif options.summary or headline:  # a static page (a download): what it shows, no controls
+    elif options.summary or headline or options.period:  # a download: what it shows, no form
         root.html.add_child(Element(
             f'<div class="hs-panel hs-controls" id="hs-controls">{headline}'
-            f'<span class="hs-summary">{html.escape(options.summary)}</span></div>'),
+            f'{_summary_html(options.summary, options.period, options.details)}</div>'),
             name="hs_controls")
-    # after the controls, so the keyboard reaches the controls first
-    root.html.add_child(Element(_legend(hotspots, options.emerging_months)), name="hs_legend")
+    # after the controls, so the keyboard reaches the controls first: the list, the legend
+    root.html.add_child(Element(_list_panel(len(hotspots))), name="hs_list")
+    root.html.add_child(Element(_legend(hotspots, options.emerging_months, layers,
+                                        options.density)), name="hs_legend")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)
     return str(m.get_root().render())
@@ -267,6 +297,14 @@ def _display(hotspots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = out.set_geometry(shapely.simplify(np.asarray(out.geometry.values, dtype=object), 1.0))
     if "area_id" in out.columns:
         out["area_places"] = out.groupby("area_id")["area_id"].transform("size").astype(int)
+    # where the place's symbol goes: its centroid when that lies inside it, else a point inside
+    geoms = np.asarray(hotspots.geometry.values, dtype=object)
+    centre = shapely.centroid(geoms)
+    inside = shapely.contains(geoms, centre)
+    label = np.where(inside, centre, shapely.point_on_surface(geoms))
+    wgs = gpd.GeoSeries(label, crs=hotspots.crs).to_crs("EPSG:4326")
+    out["label_lon"] = np.round(wgs.x.to_numpy(), 6)
+    out["label_lat"] = np.round(wgs.y.to_numpy(), 6)
     return out
 
 
@@ -280,6 +318,8 @@ def _config(options: PageOptions) -> str:
         "emerging_descriptions": EMERGING_DESCRIPTIONS,
         "emerging_months": options.emerging_months,
         "harm_approximate": options.harm_approximate,
+        "category_labels": dict(options.category_labels),
+        "symbols_max": SYMBOLS_MAX,
     }
     text = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e")
     return f'<script type="application/json" id="hs-config">{text}</script>'
@@ -296,9 +336,70 @@ def _key_row(key: str, value: str, colour: str, label: str, count: int,
             "</span></label>")
 
 
-def _legend(hotspots: gpd.GeoDataFrame, months: int | None) -> str:
+def _layer_swatch(kind: str) -> str:
+    """A small inline SVG of how a reference layer is drawn (no text from data)."""
+    style = LAYER_STYLES.get(kind, {})
+    if kind in LAYER_SYMBOLS:
+        sym = LAYER_SYMBOLS[kind]
+        shape = ('<rect x="3" y="3" width="12" height="12"' if sym["shape"] == "square" else
+                 '<rect x="4" y="4" width="10" height="10" transform="rotate(45 9 9)"')
+        return (f'<svg class="hs-sym" width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">'
+                f'{shape} fill="{sym["fill"]}" stroke="{sym["stroke"]}" stroke-width="2"/></svg>')
+    dash = style.get("dashArray")
+    dashes = f' stroke-dasharray="{dash}"' if dash else ""
+    fill = style.get("fillColor", style.get("color", "#333")) if style.get("fill", True) else "none"
+    opacity = min(1.0, float(style.get("fillOpacity", 0.2)) * 3) if fill != "none" else 0
+    return (f'<svg class="hs-sym" width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">'
+            f'<rect x="2" y="3" width="14" height="12" fill="{fill}" fill-opacity="{opacity:.2f}" '
+            f'stroke="{style.get("color", "#333")}" stroke-width="2"'
+            f"{dashes}/></svg>")
+
+
+def _layer_rows(layers: Mapping[str, gpd.GeoDataFrame | None]) -> str:
+    rows = []
+    for kind in ("force_boundary", "town_centres", "built_up_areas", "heritage_sites",
+                 "patrol_bases"):
+        layer = layers.get(kind)
+        if layer is None or not len(layer):
+            continue
+        count = "" if kind == "force_boundary" else f'<span class="hs-count">{len(layer):,}</span>'
+        rows.append(f'<div class="hs-key-row hs-layer-row">{_layer_swatch(kind)}<span '
+                    f'class="hs-key-text">{html.escape(LAYER_KEYS[kind])}</span>{count}</div>')
+    return "".join(rows)
+
+
+def _number(value: float) -> str:
+    """A density for the legend: 3 significant figures, thousands separated."""
+    if value >= 100:
+        return f"{round(value, -math.floor(math.log10(value)) + 2):,.0f}"
+    return f"{value:.2g}" if value > 0 else "0"
+
+
+def _density_key(density: DensityImage | None) -> str:
+    """The density ramp with numbers: the colours of :func:`maps.styles.density_colours` at
+    0, a quarter, half and all of the full-colour density (incidents per km\u00b2)."""
+    if density is None:
+        return ""
+    top = float(density.top_per_km2)
+    stops = np.array([0.001, 0.0625, 0.25, 0.5, 1.0]) * top
+    rgba = density_colours(stops, top)
+    ramp = ", ".join(f"rgba({r},{g},{b},{a / 255:.2f})" for r, g, b, a in rgba.tolist())
+    ticks = "".join(f'<span style="left:{pos}%">{_number(v * top)}</span>'
+                    for pos, v in ((0, 0.0), (25, 0.0625), (50, 0.25), (100, 1.0)))
+    return ('<div class="hs-density"><h4>Density of incidents (shading)</h4>'
+            f'<div class="hs-ramp" style="background:linear-gradient(to right, {ramp})"></div>'
+            f'<div class="hs-ticks" aria-hidden="true">{ticks}</div>'
+            f'<p class="hs-key-hint">{html.escape(DENSITY_UNIT)}: 0 to {_number(top)} and '
+            "more (darkest)</p></div>")
+
+
+def _legend(hotspots: gpd.GeoDataFrame, months: int | None,
+            layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
+            density: DensityImage | None = None) -> str:
     """The legend: colour by team or by emerging class, each class with its count of places
-    and a checkbox that shows or hides its places (the planner's script does both)."""
+    and a checkbox that shows or hides its places (the planner's script does both); the
+    reference layers' symbols; the density scale with its numbers (incidents per km\u00b2).
+    Open on a wide screen; the planner's script closes it on a small one."""
     teams = (hotspots["context_class"].value_counts() if "context_class" in hotspots
              else {})
     team_rows = "".join(_key_row("team", name, colour, CLASS_LABELS[name],
@@ -316,19 +417,58 @@ def _legend(hotspots: gpd.GeoDataFrame, months: int | None) -> str:
         emerging_rows += _key_row("emerging", "", EMERGING_UNCLASSED,
                                   EMERGING_UNCLASSED_LABEL, int(found[""]))
     span = f" over {months} months" if months else ""
+    layer_rows = _layer_rows(layers or {})
     return (
         '<div class="hs-panel hs-legend" id="hs-legend"><details open>'
         '<summary>Legend</summary><fieldset class="hs-colour-by"><legend>Colour by</legend>'
         '<label><input type="radio" name="hs-colour" value="team" checked>Team</label>'
         '<label><input type="radio" name="hs-colour" value="emerging">Pattern over months</label>'
         "</fieldset>"
-        f'<div class="hs-key" data-key="team"><h4>Team</h4>{team_rows}</div>'
+        '<p class="hs-key-hint hs-rank-hint"><span class="hs-rank-sample">1</span> a hotspot and '
+        f"its rank (the best {SYMBOLS_MAX} have a number)</p>"
+        f'<div class="hs-key" data-key="team"><h4>Hotspots by team</h4>{team_rows}</div>'
         f'<div class="hs-key" data-key="emerging" hidden><h4>Pattern{span} '
         '(emerging hot spots)</h4>'
         f'{emerging_rows or "<p>No places.</p>"}</div>'
         '<p class="hs-key-hint">Untick a class to hide its places.</p>'
-        '<div class="hs-density"><span class="hs-ramp"></span>Density (incidents per km\u00b2)'
-        "</div></details></div>")
+        + (f'<div class="hs-layers"><h4>Map layers</h4>{layer_rows}</div>' if layer_rows else "")
+        + f"{_density_key(density)}</details></div>")
+
+
+def _list_panel(count: int) -> str:
+    """The ranked list's panel (the planner's script fills it from the hotspots, as text):
+    open on a wide screen, a drawer the script closes on a small one."""
+    places = "1 place" if count == 1 else f"{count:,} places"
+    return ('<div class="hs-panel hs-list" id="hs-list"><details open>'
+            f'<summary>Hotspots by rank <span class="hs-count">{places}</span></summary>'
+            '<p class="hs-key-hint">Choose a place to zoom to it and open its details.</p>'
+            '<ol class="hs-rows" aria-label="Hotspots by rank"></ol></details></div>')
+
+
+def _summary_html(summary: str, period: str, details: str, download: str = "") -> str:
+    e = html.escape
+    lead = f'<strong class="hs-period">{e(period)}</strong> \u00b7 ' if period else ""
+    more = (f'<details class="hs-details"><summary>About these figures</summary>'
+            f"{e(details)}</details>" if details else "")
+    return f'<span class="hs-summary">{lead}{e(summary)}{download}</span>{more}'
+
+
+def period_label(start: str | None, end: str | None) -> str:
+    """A period in words from its first instant and its exclusive end (ISO dates or
+    date-times, local time): "1 May \u2013 31 Oct 2026", "1 Nov 2025 \u2013 30 Apr 2026";
+    "" when either is missing."""
+    if not start or not end:
+        return ""
+    first = datetime.fromisoformat(start)
+    after = datetime.fromisoformat(end)
+    last: date = (after - timedelta(days=1)).date() if (after.hour, after.minute) == (0, 0) \
+        else after.date()
+    one = first.date()
+
+    def day(d: date, year: bool) -> str:
+        return f"{d.day} {d.strftime('%b')}" + (f" {d.year}" if year else "")
+
+    return f"{day(one, one.year != last.year)} \u2013 {day(last, True)}"
 
 
 def _percent(share: float) -> str:
@@ -341,7 +481,7 @@ def _same_share(a: float | None, b: float | None) -> bool:
 
 
 def _controls(form: FormState, summary: str, download_url: str | None,
-              headline: str = "") -> str:
+              headline: str = "", *, period: str = "", details: str = "") -> str:
     e = html.escape
     options = ['<option value="">All incidents</option>'] + [
         f'<option value="{e(key)}"{" selected" if key == form.priority else ""}>{e(label)}'
@@ -377,6 +517,6 @@ def _controls(form: FormState, summary: str, download_url: str | None,
         f'<label>Area budget<select name="area_share">{shares}</select></label>'
         f'<label>Rank by<select name="weight">{weights}</select></label>'
         f'{hidden}<button type="submit">Show</button>'
-        f'{headline}<span class="hs-summary">{e(summary)}{download}</span>'
+        f'{headline}{_summary_html(summary, period, details, download)}'
         "</form></div>"
     )

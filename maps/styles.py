@@ -56,14 +56,30 @@ EMERGING_ORDER = (*(c for c in EMERGING_CLASSES if c != "no_pattern"), "no_patte
 
 LAYER_STYLES: dict[str, dict[str, Any]] = {
     "force_boundary": {"color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"},
-    "town_centres": {"color": "#1f5fbf", "weight": 1.5, "fillOpacity": 0.05, "dashArray": "4 3"},
+    # reference layers in greys and browns: no hotspot class's colour (blue, purple, green,
+    # orange), so a town centre's outline is never taken for a town centre hotspot
+    "town_centres": {"color": "#5a4a3a", "weight": 1.5, "fillColor": "#5a4a3a",
+                     "fillOpacity": 0.04, "dashArray": "2 4"},
     "built_up_areas": {"color": "#777777", "weight": 0.8, "fillColor": "#999999",
                        "fillOpacity": 0.08},
-    "heritage_sites": {"color": "#7b2fa8", "weight": 1.5, "fillColor": "#c9a3e6",
-                       "fillOpacity": 0.7, "radius": 5},
-    "patrol_bases": {"color": "#111111", "weight": 2, "fillColor": "#ffffff",
+    "heritage_sites": {"color": "#6b5200", "weight": 1.5, "fillColor": "#f2c230",
+                       "fillOpacity": 1.0, "radius": 5},
+    "patrol_bases": {"color": "#ffffff", "weight": 2, "fillColor": "#222222",
                      "fillOpacity": 1.0, "radius": 7},
 }
+LAYER_SYMBOLS: dict[str, dict[str, str]] = {
+    "heritage_sites": {"shape": "diamond", "fill": "#f2c230", "stroke": "#6b5200"},
+    "patrol_bases": {"shape": "square", "fill": "#222222", "stroke": "#ffffff"},
+}
+"""The point layers' symbols (drawn by the planner's script, shown in the legend): a gold
+diamond for a heritage site, a dark square for a police station or base; neither shape nor
+colour is a hotspot's (a circle with its rank, in its class colour)."""
+PANES = {"hs-areas": 405, "hs-points": 430, "hs-hotspots": 450, "hs-symbols": 460}
+"""Leaflet panes (z-index) of the planner's map: reference areas, then reference points, then
+the hotspots and their rank symbols on top (Leaflet's own marker pane is 600, tooltips 650,
+popups 700)."""
+DENSITY_UNIT = "Incidents per km\u00b2 in the period shown"
+"""The density surface's unit (the kernel density of the period's incidents)."""
 
 
 def hotspot_style(context_class: str, emerging: str | None = None) -> dict[str, object]:

@@ -12,6 +12,7 @@ import hashlib
 import html
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, make_dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +33,7 @@ from api.analysis import (
     Selection,
     csv_cell,
     density_grid,
+    latest_complete_month,
     map_layers,
     map_summary,
     parse_bbox,
@@ -76,6 +78,7 @@ from maps import (
     density_image,
     planner_map,
 )
+from maps.planner import period_label
 
 router = APIRouter(tags=["hotspots"])
 
@@ -219,6 +222,12 @@ def _selection(q: HotspotQuery, store: Store) -> Selection:
         raise BadRequest("'to' must be after 'from'", field="to")
     return Selection(start=start, end=end, categories=split_categories(q.category),
                      priority=q.priority, bbox=box, lonlat_bbox=lonlat)
+
+
+def selection_of(q: HotspotQuery, store: Store) -> Selection:
+    """The selection (period, categories, box) of a request's parameters; 422 naming a bad
+    one (a hotspot's own page reads its incidents with it)."""
+    return _selection(q, store)
 
 
 @dataclass
@@ -490,6 +499,45 @@ async def density(
     return JSONResponse(description, headers=headers)
 
 
+def page_period(metadata: dict[str, Any]) -> str:
+    """The period a result covers, in words, with the one its trends compare it with
+    ("1 Jul \u2013 31 Dec 2024, against 1 Jan \u2013 30 Jun 2024")."""
+    selection = metadata.get("selection") or {}
+    shown = period_label(selection.get("from"), selection.get("to"))
+    if not shown:
+        return ("Every incident in the store (choose From and To for trends)"
+                if not selection.get("from") and not selection.get("to") else "")
+    before = metadata.get("previous_selection") or {}
+    against = period_label(before.get("from"), before.get("to"))
+    if against:
+        return f"{shown}, against {against}"
+    return f"{shown} (no data for the period before it: trends not known)"
+
+
+def download_name(place: str, metadata: dict[str, Any], suffix: str) -> str:
+    """A download's file name after the place and the period ("demo-shire-hotspots-2024-07-to-
+    2024-12.html"): ASCII letters, digits and hyphens only."""
+    selection = metadata.get("selection") or {}
+    words = "-".join(re.findall(r"[a-z0-9]+", place.lower())) or "hotspots"
+    parts = [words, "hotspots"] if "hotspot" not in words else [words]
+    first, end = selection.get("from"), selection.get("to")
+    if first and end:
+        last = (pd.Timestamp(end) - pd.Timedelta(days=1)) if str(end)[11:16] in ("00:00", "") \
+            else pd.Timestamp(end)
+        parts += [str(first)[:7], "to", last.strftime("%Y-%m")]
+    return "-".join(parts) + suffix
+
+
+def place_name(store: Store) -> str:
+    """The force area's name (the force boundary's first name), else "hotspots"."""
+    layer = store.get_layer("force_boundary")
+    if layer is not None and len(layer.frame) and "name" in layer.frame.columns:
+        names = [str(n) for n in layer.frame["name"] if isinstance(n, str) and n.strip()]
+        if names:
+            return names[0]
+    return "hotspots"
+
+
 def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
           computed: Computed, density: DensityComputed | None, *, path: str,
           download: bool) -> str:
@@ -500,9 +548,15 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
                              top_per_km2=density.description["top_per_km2"])
     info, choice = computed.info, computed.metadata.get("choice")
     area_name = "force area" if layers.get("force_boundary") is not None else "study area"
-    summary = map_summary(q.method, info, computed.metadata["data_version"], choice=choice,
-                          area_name=area_name, weight=computed.parameters.get("weight"),
-                          sentence=False)
+    version = computed.metadata["data_version"]
+    summary = map_summary(q.method, info, version, choice=choice, area_name=area_name,
+                          weight=computed.parameters.get("weight"), sentence=False)
+    # the data version goes to the details line: it is for who compares two maps
+    summary = summary.removesuffix(f" \u00b7 data {version}")
+    details = (f"Data version {version}: it changes whenever incidents are loaded, so two maps "
+               "with the same version were drawn from the same data. Places are ranked by "
+               f"{'harm' if computed.parameters.get('weight') == 'harm' else 'incidents'}, "
+               "busiest first.")
     # carried through the form: not what it sets, nor one method's parameters (the planner may
     # switch method, and another method's parameter is a 422); the place size applies to all
     dropped = {"method", "priority", "from", "to", *PARAMETERS} - {"max_place_m"}
@@ -530,6 +584,9 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
             weight=str(given.get("weight") or "count"), keep=keep,
         ),
         summary=summary,
+        period=page_period(computed.metadata),
+        details=details,
+        category_labels={k: c.label for k, c in taxonomy.categories.items()},
         headline=str(choice.get("sentence") or "") if choice else "",
         harm_approximate=bool((computed.metadata.get("harm") or {}).get("approximate")),
         emerging_months=(info.get("emerging") or {}).get("months"),
@@ -539,8 +596,27 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     return planner_map(computed.table, layers, options)
 
 
+PAGE_MONTHS = 6
+"""The planner's page, asked for no period, shows the last this many whole months of the
+store's data (their trend against as many months before): recent, with trends known."""
+
+
+async def _default_period(request: Request, store: Store, q: HotspotQuery) -> None:
+    """Set ``q``'s period to the page's default when the address names none (``from`` and
+    ``to`` both absent; given empty, they mean every incident)."""
+    if "from" in request.query_params or "to" in request.query_params:
+        return
+    last = await request.app.state.cache.get(("latest-month", store.data_version()),
+                                             lambda: latest_complete_month(store))
+    if last is None:
+        return
+    q.from_ = str(pd.Period(last, freq="M") - (PAGE_MONTHS - 1))
+    q.to = str(last)
+
+
 async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Settings,
                q: HotspotQuery, download: bool) -> Response:
+    await _default_period(request, store, q)
     try:
         computed, version = await computed_hotspots(request, store, taxonomy, q)
     except BadRequest as exc:
@@ -560,7 +636,8 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
                       download=download))
     headers = {"X-Data-Version": version}
     if download:
-        headers["Content-Disposition"] = 'attachment; filename="hotspot-plan.html"'
+        name = download_name(place_name(store), computed.metadata, ".html")
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return HTMLResponse(page, headers=headers)
 
 

@@ -26,6 +26,19 @@
     both: "Town centre officers and Rural Crime Team"
   };
 
+  var TRENDS = {
+    up: "\u2191 Rising",
+    down: "\u2193 Falling",
+    flat: "\u2192 Steady",
+    unknown: "Not known"
+  };
+  var TREND_WORDS = {
+    up: "Rising",
+    down: "Falling",
+    flat: "Steady (no more change than chance)",
+    unknown: "Not known (no data for the period before)"
+  };
+
   var CONFIG = null;  // the page's #hs-config (colours, class labels, harm approximate)
 
   function config() {
@@ -76,15 +89,39 @@
   }
 
   function areaText(p) {
+    // in words for the main text; the area's id goes to the reference line
     if (!p.area_id) { return null; }
-    if (!p.parent) { return "the whole of area " + p.area_id + " (not split)"; }
-    if (p.area_places > 1) { return "one of " + p.area_places + " places of area " + p.area_id; }
-    return "one place of area " + p.area_id;
+    if (!p.parent) { return null; }
+    if (p.area_places > 1) { return "one of " + p.area_places + " places of one busy area"; }
+    return null;
   }
 
   function hours(list) {
+    // the busiest hours, in the order of the day ("12:00\u201313:00, 17:00\u201318:00")
     if (!list || !list.length) { return null; }
-    return list.map(function (h) { return (h < 10 ? "0" : "") + h + ":00"; }).join(", ");
+    function hh(h) { return (h < 10 ? "0" : "") + h + ":00"; }
+    return list.slice().sort(function (a, b) { return a - b; })
+      .map(function (h) { return hh(h) + "\u2013" + hh((h + 1) % 24); }).join(", ");
+  }
+
+  function categoryLabel(key) {
+    var labels = config().category_labels || {};
+    if (labels[key]) { return labels[key]; }
+    var words = String(key).replace(/_/g, " ");
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
+  function placeName(p) {
+    return p.name || p.place || ("Place " + p.rank);
+  }
+
+  function trendText(p) {
+    var text = TREND_WORDS[p.trend] || p.trend;
+    if (p.previous_incidents !== null && p.previous_incidents !== undefined) {
+      text += ": " + whole(p.incidents) + " against " + whole(p.previous_incidents) +
+        " in the period before";
+    }
+    return text;
   }
 
   var controlsBottom = null;
@@ -106,13 +143,13 @@
 
   function hotspotPopup(p) {
     var root = el("div", "hs-popup");
-    var title = el("div", "hs-title", "#" + p.rank + " " + (p.name || p.place || p.id));
+    var title = el("div", "hs-title", "#" + p.rank + " " + placeName(p));
     root.appendChild(title);
     var badge = el("span", "hs-badge hs-" + p.context_class, CLASS_LABELS[p.context_class] || p.context_class);
     root.appendChild(badge);
     var t = el("table", "hs-facts");
     row(t, "Team", TEAM_LABELS[p.team] || p.team);
-    row(t, "Incidents", p.incidents);
+    row(t, "Incidents", p.incidents !== undefined ? whole(p.incidents) : null);
     row(t, "Harm", harmText(p));
     var label = emergingLabel(p);
     if (label) {
@@ -126,14 +163,10 @@
     row(t, "Street", p.street);
     row(t, "Part of", areaText(p));
     row(t, "Size", p.area_m2 !== undefined ? (p.area_m2 / 1e6).toFixed(3) + " km\u00b2" : null);
-    row(t, "Period", p.first_date && p.last_date ? p.first_date + " to " + p.last_date : null);
+    row(t, "Recorded", p.first_date && p.last_date ? p.first_date + " to " + p.last_date : null);
     row(t, "Peak hours", hours(p.peak_hours) || p.profile_note);
     row(t, "Peak days", p.peak_days && p.peak_days.length ? p.peak_days.join(", ") : null);
-    var trend = p.trend;
-    if (p.previous_incidents !== null && p.previous_incidents !== undefined) {
-      trend += " (" + p.previous_incidents + " before)";
-    }
-    row(t, "Trend", trend);
+    row(t, "Trend", trendText(p));
     row(t, "Heritage sites", p.heritage_sites && p.heritage_sites.length ? p.heritage_sites.join("; ") : null);
     root.appendChild(t);
     var mix = p.category_mix || {};
@@ -143,10 +176,10 @@
       root.appendChild(el("div", "hs-sub", "By category"));
       var c = el("table", "hs-mix");
       var shown = keys.length > 8 ? 7 : keys.length;
-      keys.slice(0, shown).forEach(function (k) { row(c, k.replace(/_/g, " "), mix[k]); });
+      keys.slice(0, shown).forEach(function (k) { row(c, categoryLabel(k), whole(mix[k])); });
       if (keys.length > shown) {
         var rest = keys.slice(shown).reduce(function (sum, k) { return sum + mix[k]; }, 0);
-        row(c, (keys.length - shown) + " other categories", rest);
+        row(c, (keys.length - shown) + " other categories", whole(rest));
       }
       root.appendChild(c);
     }
@@ -156,12 +189,17 @@
       p.top_locations.forEach(function (loc) { ul.appendChild(el("li", null, loc)); });
       root.appendChild(ul);
     }
+    // the ids, for who needs to find the place in the CSV or the API: not the main text
+    if (p.id) {
+      root.appendChild(el("div", "hs-ref", "Reference: " + p.id +
+        (p.area_id && p.area_id !== p.id ? " (area " + p.area_id + ")" : "")));
+    }
     return root;
   }
 
   function hotspotTooltip(p) {
-    var text = "#" + p.rank + " " + (p.name || p.place || p.id) + " \u2013 " +
-      (CLASS_LABELS[p.context_class] || p.context_class) + ", " + p.incidents + " incidents";
+    var text = "#" + p.rank + " " + placeName(p) + " \u2013 " +
+      (CLASS_LABELS[p.context_class] || p.context_class) + ", " + whole(p.incidents) + " incidents";
     if (p.harm !== undefined && p.harm !== null) { text += ", harm " + whole(p.harm) + " days"; }
     var label = emergingLabel(p);
     if (label) { text += " \u00b7 " + label; }
@@ -205,6 +243,21 @@
       var show = !state.hidden[valueOf(p, state.colour)];
       if (show && !entry.group.hasLayer(entry.layer)) { entry.group.addLayer(entry.layer); }
       if (!show && entry.group.hasLayer(entry.layer)) { entry.group.removeLayer(entry.layer); }
+      if (entry.symbol) {
+        var icon = entry.symbol.getElement();
+        if (icon) { icon.style.backgroundColor = colour; }
+        var onMap = symbols && symbols.hasLayer(entry.symbol);
+        // a symbol shows while its place does (the Hotspots overlay on, its class not hidden)
+        var want = show && symbols && entry.group._map;
+        if (want && !onMap) { symbols.addLayer(entry.symbol); }
+        if (!want && onMap) { symbols.removeLayer(entry.symbol); }
+        icon = entry.symbol.getElement();
+        if (icon) { icon.style.backgroundColor = colour; }
+      }
+      if (entry.row) {
+        entry.row.hidden = !show;
+        entry.swatch.style.backgroundColor = colour;
+      }
     });
     var legend = document.getElementById("hs-legend");
     if (!legend) { return; }
@@ -250,9 +303,165 @@
     });
   }
 
+  // ---- rank symbols, the ranked list, panels that fold away on a small screen -------------
+  var symbols = null;  // L.layerGroup of the rank symbols (pane hs-symbols, above every marker)
+  var theMap = null;
+
+  function findMap() {
+    for (var i = 0; i < places.length; i++) {
+      if (places[i].layer._map) { return places[i].layer._map; }
+    }
+    var found = null;
+    Object.keys(window).forEach(function (k) {
+      try { if (!found && window[k] instanceof L.Map) { found = window[k]; } } catch (e) { /* */ }
+    });
+    return found;
+  }
+
+  function small() {
+    return window.matchMedia && window.matchMedia("(max-width: 900px)").matches;
+  }
+
+  function padding() {
+    // what the panels cover, so a place zoomed to is shown where they are not
+    var list = document.getElementById("hs-list");
+    var left = list && list.offsetParent && !small() ? list.offsetLeft + list.offsetWidth + 10 : 20;
+    return { topLeft: L.point(left, clearOfControls()), bottomRight: L.point(20, 40) };
+  }
+
+  function show(entry) {
+    // zoom to a place and open its popup (from the list, or a symbol)
+    var map = theMap;
+    if (!map || !entry.group) { return; }
+    if (!entry.group.hasLayer(entry.layer)) { return; }
+    var pad = padding();
+    map.fitBounds(entry.layer.getBounds(), { paddingTopLeft: pad.topLeft,
+      paddingBottomRight: pad.bottomRight, maxZoom: 16, animate: false });
+    var p = entry.feature.properties;
+    var at = (p.label_lat !== undefined && p.label_lat !== null) ?
+      L.latLng(p.label_lat, p.label_lon) : entry.layer.getBounds().getCenter();
+    entry.layer.openPopup(at);
+    if (small()) {
+      var drawer = document.querySelector("#hs-list details");
+      if (drawer) { drawer.open = false; }
+    }
+  }
+
+  function makeSymbol(entry) {
+    var p = entry.feature.properties;
+    if (p.label_lat === undefined || p.label_lat === null) { return null; }
+    var icon = L.divIcon({ className: "hs-symbol hs-symbol-" + p.context_class,
+      html: "", iconSize: [26, 26], iconAnchor: [13, 13] });
+    var marker = L.marker([p.label_lat, p.label_lon], { icon: icon, pane: "hs-symbols",
+      keyboard: true, zIndexOffset: (1000 - Math.min(p.rank, 999)) * 10000,
+      riseOnHover: false, alt: "" });
+    marker.on("add", function () {
+      var node = marker.getElement();
+      if (node) {
+        node.textContent = String(p.rank);
+        node.setAttribute("aria-label", "#" + p.rank + " " + placeName(p));
+        node.setAttribute("data-rank", String(p.rank));
+        node.style.backgroundColor = colourOf(p);
+      }
+    });
+    marker.on("click", function () { entry.layer.openPopup(marker.getLatLng()); });
+    marker.bindTooltip(function () { return hotspotTooltip(p); }, { direction: "top", offset: [0, -12] });
+    return marker;
+  }
+
+  function listRow(entry) {
+    var p = entry.feature.properties;
+    var li = el("li", "hs-row");
+    var button = el("button", "hs-row-button");
+    button.type = "button";
+    button.setAttribute("data-rank", String(p.rank));
+    var swatch = el("span", "hs-row-rank", String(p.rank));
+    swatch.style.backgroundColor = colourOf(p);
+    button.appendChild(swatch);
+    var text = el("span", "hs-row-text");
+    text.appendChild(el("span", "hs-row-name", placeName(p)));
+    var facts = (CLASS_LABELS[p.context_class] || p.context_class) + " \u00b7 " +
+      (TEAM_LABELS[p.team] || p.team || "");
+    text.appendChild(el("span", "hs-row-facts", facts));
+    button.appendChild(text);
+    var nums = el("span", "hs-row-nums");
+    nums.appendChild(el("span", "hs-row-incidents", whole(p.incidents)));
+    nums.appendChild(el("span", "hs-row-trend hs-trend-" + (p.trend || "unknown"),
+      TRENDS[p.trend] || p.trend || ""));
+    button.appendChild(nums);
+    button.title = "#" + p.rank + " " + placeName(p) + ": " + whole(p.incidents) +
+      " incidents; trend " + (TREND_WORDS[p.trend] || p.trend);
+    button.addEventListener("click", function () { show(entry); });
+    li.appendChild(button);
+    entry.row = li;
+    entry.swatch = swatch;
+    return li;
+  }
+
+  function buildList() {
+    var ol = document.querySelector("#hs-list ol");
+    if (!ol) { return; }
+    var sorted = places.slice().sort(function (a, b) {
+      return a.feature.properties.rank - b.feature.properties.rank;
+    });
+    var head = el("li", "hs-row hs-row-head");
+    head.setAttribute("aria-hidden", "true");
+    head.appendChild(el("span", "hs-head-rank", "#"));
+    head.appendChild(el("span", "hs-head-name", "Place \u00b7 class \u00b7 team"));
+    head.appendChild(el("span", "hs-head-nums", "Incidents \u00b7 trend"));
+    ol.appendChild(head);
+    var fragment = document.createDocumentFragment();
+    sorted.forEach(function (entry) { fragment.appendChild(listRow(entry)); });
+    ol.appendChild(fragment);
+  }
+
+  function buildSymbols() {
+    var limit = config().symbols_max || 50;
+    symbols = L.layerGroup();
+    places.forEach(function (entry) {
+      if (entry.group === undefined) { entry.group = groupOf(entry.layer); }
+      if (entry.feature.properties.rank <= limit) { entry.symbol = makeSymbol(entry); }
+    });
+    if (theMap) {
+      symbols.addTo(theMap);
+      // the symbols follow the Hotspots overlay of the layer control
+      theMap.on("overlayadd overlayremove", function () { apply(); });
+    }
+  }
+
+  function foldOnSmallScreens() {
+    if (!small()) { return; }
+    ["hs-list", "hs-legend"].forEach(function (id) {
+      var d = document.querySelector("#" + id + " details");
+      if (d) { d.open = false; }
+    });
+  }
+
   function start() {
     var legend = document.getElementById("hs-legend");
     restore();
+    theMap = findMap();
+    foldOnSmallScreens();
+    var list = document.getElementById("hs-list");
+    if (list) {  // under the controls, whatever their height (they wrap on a tablet)
+      list.style.top = clearOfControls() + "px";
+      list.style.maxHeight = "calc(100% - " + (clearOfControls() + 60) + "px)";
+    }
+    buildList();
+    buildSymbols();
+    if (theMap && !small()) {
+      // the whole area in view beside the list and under the controls
+      var bounds = null;
+      theMap.eachLayer(function (l) {
+        if (l instanceof L.GeoJSON && l.getLayers().length && l.options.pane === "hs-areas" &&
+            !bounds) { bounds = l.getBounds(); }
+      });
+      if (bounds && bounds.isValid()) {
+        var pad = padding();
+        theMap.fitBounds(bounds, { paddingTopLeft: pad.topLeft,
+          paddingBottomRight: L.point(clearOfLegend(), 20), animate: false });
+      }
+    }
     if (legend) {
       legend.addEventListener("change", function (event) {
         var input = event.target;
@@ -314,6 +523,18 @@
       if (feature.properties && feature.properties.name) {
         layer.bindTooltip(function () { return el("span", null, feature.properties.name); });
       }
+    },
+    pointLayer: function (kind) {
+      // a reference point's own symbol (a diamond, a square), under the hotspots
+      return function (feature, latlng) {
+        return L.marker(latlng, { pane: "hs-points", keyboard: false,
+          icon: L.divIcon({ className: "hs-point hs-point-" + kind, html: "<span></span>",
+            iconSize: [14, 14], iconAnchor: [7, 7] }) });
+      };
+    },
+    show: function (rank) {
+      var entry = places.filter(function (e) { return e.feature.properties.rank === rank; })[0];
+      if (entry) { show(entry); }
     },
     hotspotPopup: hotspotPopup,
     state: state,
