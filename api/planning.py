@@ -24,7 +24,7 @@ from geodata.layers import FORCE_BOUNDARY, PATROL_BASES, ROADS, TOWN_CENTRES
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot.errors import InvalidParameter
-from hotspot.patrol import Base, PatrolPlan, PlanOptions, Shift, plan_patrols
+from hotspot.patrol import IDLE_THRESHOLD_MIN, Base, PatrolPlan, PlanOptions, Shift, plan_patrols
 from hotspot.travel import CIRCUITY, FOOT_KMH, VEHICLE_KMH, RoadNetwork, StraightLine
 
 TOWN_BASE_RANGE_M = 3000.0
@@ -89,6 +89,9 @@ class PlanRequest(BaseModel):
     peak_threshold: float = Field(0.5, gt=0, le=1, description="Peak hours: share of the "
                                   "busiest hour of the week.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Varies the revisit gaps.")
+    idle_threshold_min: float = Field(
+        IDLE_THRESHOLD_MIN, ge=0, le=480, description="A wait longer than this (minutes) for a "
+        "stop's window to open is reported as idle time (per stop, per route, and a warning).")
     time_limit_s: float | None = Field(None, ge=0.05, le=60, description="Search time, seconds.")
     travel: TravelIn = Field(default_factory=TravelIn)
     hotspots: dict[str, Any] = Field(
@@ -163,6 +166,19 @@ def _town_bases(store: Store, request: PlanRequest) -> dict[str, Base]:
     return out
 
 
+def town_centres(store: Store) -> dict[str, tuple[float, float]]:
+    """Each named town centre of the store's layer and a point inside it (store CRS, metres)."""
+    layer = store.get_layer(TOWN_CENTRES)
+    if layer is None or "name" not in layer.frame.columns:
+        return {}
+    out: dict[str, tuple[float, float]] = {}
+    for name, geom in zip(layer.frame["name"], layer.frame.geometry.values, strict=True):
+        if isinstance(name, str) and name.strip() and geom is not None and not geom.is_empty:
+            point = geom.representative_point()
+            out.setdefault(name.strip(), (float(point.x), float(point.y)))
+    return out
+
+
 def travel_model(store: Store, travel: TravelIn) -> StraightLine | RoadNetwork:
     """The road network from the store's roads layer, or straight lines."""
     roads = store.get_layer(ROADS) if travel.model != "straight_line" else None
@@ -206,7 +222,8 @@ def make_plan(store: Store, taxonomy: Taxonomy, request: PlanRequest,
         options = PlanOptions(dwell_min=request.dwell_min, min_gap_min=max(request.min_gap_min,
                                                                            request.dwell_min),
                               peak_threshold=request.peak_threshold, seed=request.seed,
-                              time_limit_s=request.time_limit_s)
+                              time_limit_s=request.time_limit_s,
+                              idle_threshold_min=request.idle_threshold_min)
         return plan_patrols(
             hotspots, shift=shift, travel=travel_model(store, request.travel), crs=store.crs,
             rural_vehicles=rural.vehicles if rural else 0, rural_base=rural_base,
@@ -214,6 +231,7 @@ def make_plan(store: Store, taxonomy: Taxonomy, request: PlanRequest,
             town_bases=_town_bases(store, request), force_area=area, options=options,
             look_for={k: c.look_for for k, c in categories.items()},
             category_labels={k: c.label for k, c in categories.items()},
+            town_centres=town_centres(store),
         )
     except InvalidParameter as exc:
         raise BadRequest(str(exc), field=_field_of(str(exc))) from None

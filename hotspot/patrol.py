@@ -63,6 +63,13 @@ MIN_GAP_MIN = 30.0
 PEAK_THRESHOLD = 0.5
 MIN_PROFILE = 10
 MAX_SHIFT_H = 14.0
+IDLE_THRESHOLD_MIN = 20.0
+"""A wait longer than this (minutes) before a stop's window opens is idle time: reported per
+stop and per route, with a warning."""
+BALANCE_COST_S = MAX_SHIFT_H * 3600.0
+"""Town centre officers of one town share its visits: an officer short of an even share of the
+visits that can be made pays this much (seconds of travel and waiting, at most the shift) per
+visit short, so sharing comes before less walking and waiting (but after the visits made)."""
 REASONS = {
     "outside_peak_hours": "no peak hour of this hotspot falls within the shift",
     "out_of_time": "the shift has no room for it after higher-scoring stops",
@@ -119,8 +126,12 @@ class PlanOptions:
     time_limit_s: float | None = None
     """Search time; None: 1 s plus 0.03 s a stop, at most 4 s (rural) or 1.5 s (a town)."""
     seed: int = 0
+    idle_threshold_min: float = IDLE_THRESHOLD_MIN
+    """Waits longer than this (minutes) are reported as idle time."""
 
     def __post_init__(self) -> None:
+        if not np.isfinite(self.idle_threshold_min) or not 0 <= self.idle_threshold_min <= 480:
+            raise InvalidParameter("idle_threshold_min must be from 0 to 480 minutes")
         if not np.isfinite(self.dwell_min) or not 1 <= self.dwell_min <= 120:
             raise InvalidParameter("dwell_min must be from 1 to 120 minutes")
         if not np.isfinite(self.min_gap_min) or not self.dwell_min <= self.min_gap_min <= 480:
@@ -164,6 +175,8 @@ class Route:
     stops: list[Stop]
     legs: list[np.ndarray]
     """The line of each leg (m x 2, metres), between stops i and i + 1."""
+    empty_reason: str | None = None
+    """Why the route has no stops (plain words), or None."""
 
 
 @dataclass
@@ -265,6 +278,8 @@ def solve_prize_routing(
     depots: Sequence[int],
     horizon_s: float,
     time_limit_s: float = 1.0,
+    *,
+    balance: bool = False,
 ) -> list[list[tuple[int, float]]]:
     """Prize-collecting routing with time windows (OR-Tools' routing library).
 
@@ -273,7 +288,10 @@ def solve_prize_routing(
     optional stops with a service time, the windows in which their service may start (seconds
     from 0) and a prize. Every route starts at 0 or later and is back at its base by
     ``horizon_s``. Returns, per vehicle, the stops in order as (node, service start seconds),
-    base excluded. The most prize first, then the least travel time.
+    base excluded. The most prize first, then the least travel plus time away from the base
+    (each route's span: so the least waiting, and a late start rather than a wait at the first
+    stop). With ``balance``, a vehicle with fewer than an even share of the stops that can be
+    made pays :data:`BALANCE_COST_S` per stop short (before travel and waiting).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -295,9 +313,28 @@ def solve_prize_routing(
     routing.SetArcCostEvaluatorOfAllVehicles(cb)
     routing.AddDimension(cb, horizon, horizon, False, "time")
     dim = routing.GetDimensionOrDie("time")
+    # time away from the base costs too: waiting is never free, so vehicles leave late
+    dim.SetSpanCostCoefficientForAllVehicles(1)
     positive = [p for p in prizes if p > 0]
-    # penalties: any prize outweighs the most travel all vehicles could do (lexicographic)
-    unit = (horizon * len(depots) + 1) / (min(positive) if positive else 1.0)
+    k = len(depots)
+    balance_cost = min(math.ceil(BALANCE_COST_S), horizon)
+    possible = [node for node in range(n) if node not in depot_set and prizes[node] > 0
+                and any(t[d, node] < big and t[node, d] < big for d in depot_set)
+                and any(math.floor(b) >= math.ceil(a) for a, b in windows[node])]
+    share = len(possible) // k if balance and k > 1 else 0
+    # penalties: any prize outweighs all travel, time away and balancing (lexicographic)
+    unit = ((2 + share) * horizon * k + 1) / (min(positive) if positive else 1.0)
+    if share:
+        def one(i: int) -> int:
+            return 0 if manager.IndexToNode(i) in depot_set else 1
+
+        count = routing.RegisterUnaryTransitCallback(one)
+        routing.AddDimension(count, 0, n, True, "stops")
+        stops_dim = routing.GetDimensionOrDie("stops")
+        for v in range(k):
+            # an empty route's costs count only if it counts as used
+            routing.SetVehicleUsedWhenEmpty(True, v)
+            stops_dim.SetCumulVarSoftLowerBound(routing.End(v), share, balance_cost)
     for node in range(n):
         if node in depot_set:
             continue
@@ -394,10 +431,11 @@ def _time_limit(options: PlanOptions, stops: int, cap: float) -> float:
 def _route(
     unit: str, labels: list[str], town: str | None, base: Base, nodes: list[_Node],
     cand: _Cand, travel: TravelModel, mode: str, shift: Shift, options: PlanOptions,
-    cap_s: float,
+    cap_s: float, balance: bool = False,
 ) -> tuple[list[Route], set[int]]:
     """Route ``len(labels)`` vehicles or officers from ``base`` over ``nodes``; return the
-    routes and the candidate rows visited at least once."""
+    routes and the candidate rows visited at least once. ``balance``: share the stops out
+    evenly (town centre officers)."""
     xy = np.vstack([np.array([[base.x, base.y]]), cand.xy([nd.hotspot for nd in nodes])])
     k = len(labels)
     times = travel.matrix(xy, mode)
@@ -408,34 +446,78 @@ def _route(
                                            for a, b in nd.windows] for nd in nodes]
     prizes = [0.0] + [nd.prize for nd in nodes]
     solved = solve_prize_routing(times, service, windows, prizes, [0] * k, shift.seconds,
-                                 _time_limit(options, len(nodes), cap_s))
+                                 _time_limit(options, len(nodes), cap_s), balance=balance)
     routes = []
     visited: set[int] = set()
     for label, seq in zip(labels, solved, strict=True):
-        stops, legs = _stops(base, seq, nodes, cand, travel, times, xy, mode, dwell, shift)
+        stops, legs = _stops(base, seq, nodes, cand, travel, times, xy, mode, dwell, shift,
+                             windows)
         for node_i, _start in seq:
             visited.add(nodes[node_i - 1].hotspot)
         routes.append(Route(unit, label, town, base, stops, legs))
     return routes, visited
 
 
+def _latest_in(windows: Sequence[tuple[float, float]], bound: float) -> float | None:
+    """The latest time at or before ``bound`` inside ``windows`` (seconds), or None."""
+    best: float | None = None
+    for a, b in windows:
+        if a <= bound:
+            t = min(b, bound)
+            best = t if best is None else max(best, t)
+    return best
+
+
+def _schedule(travel_s: Sequence[float], windows: Sequence[Sequence[tuple[float, float]]],
+              starts: Sequence[float], dwell: float) -> list[float]:
+    """Service starts for a route in a fixed order that keep its end and leave the base as late
+    as possible: waits shrink to what the windows force.
+
+    ``travel_s[i]`` is the travel to stop i (the last entry: back to the base), ``windows[i]``
+    when stop i may start and ``starts`` a feasible schedule (the solver's, seconds). First
+    forward (earliest starts from the solver's departure), then backward from that end (each
+    stop as late as its window and the next stop allow).
+    """
+    n = len(starts)
+    earliest: list[float] = []
+    at = max(0.0, starts[0] - travel_s[0])
+    for i in range(n):
+        begin = max(at + travel_s[i], starts[i])
+        earliest.append(begin)
+        at = begin + dwell
+    bound = at + travel_s[n]  # back at the base
+    latest = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        bound = bound - travel_s[i + 1] - dwell
+        t = _latest_in(windows[i], bound)
+        latest[i] = earliest[i] if t is None or t < earliest[i] else t
+        bound = latest[i]
+    return latest
+
+
 def _stops(base: Base, seq: list[tuple[int, float]], nodes: list[_Node], cand: _Cand,
            travel: TravelModel, times: np.ndarray, xy: np.ndarray, mode: str, dwell: float,
-           shift: Shift) -> tuple[list[Stop], list[np.ndarray]]:
-    """Times and legs of one route: leave the base as late as the first stop allows."""
+           shift: Shift, windows: Sequence[Sequence[tuple[float, float]]] | None = None,
+           ) -> tuple[list[Stop], list[np.ndarray]]:
+    """Times and legs of one route: leave the base as late as the stops allow, and wait no
+    longer than the windows force (:func:`_schedule`). ``windows`` per node as the solver had
+    them (node 0 the base); default the nodes' own."""
     if not seq:
         return [Stop("base", base.name, base.x, base.y, 0.0, 0.0, 0.0),
                 Stop("base", base.name, base.x, base.y, 0.0, 0.0, 0.0)], []
     path = [0] + [node for node, _s in seq] + [0]
-    starts = [s for _n, s in seq]
-    depart = max(0.0, starts[0] - float(times[0, path[1]]))
+    hops = [float(times[a, b]) for a, b in itertools.pairwise(path)]
+    node_windows = [windows[node] if windows is not None else nodes[node - 1].windows
+                    for node, _s in seq]
+    starts = _schedule(hops, node_windows, [s for _n, s in seq], dwell)
+    depart = max(0.0, starts[0] - hops[0])
     stops = [Stop("base", base.name, base.x, base.y, depart, depart, depart)]
     legs = []
     prev_departure = depart
     for i, node in enumerate(path[1:], start=1):
         line, dist = travel.leg(tuple(xy[path[i - 1]]), tuple(xy[node]), mode)
         legs.append(line)
-        t = float(times[path[i - 1], node])
+        t = hops[i - 1]
         arrival = prev_departure + t
         if node == 0:
             stops.append(Stop("base", base.name, base.x, base.y, arrival, arrival, arrival,
@@ -546,6 +628,7 @@ def plan_patrols(
     options: PlanOptions | None = None,
     look_for: Mapping[str, str] | None = None,
     category_labels: Mapping[str, str] | None = None,
+    town_centres: Mapping[str, tuple[float, float]] | None = None,
 ) -> PatrolPlan:
     """Plan a shift's patrols over a ranked hotspot table.
 
@@ -565,6 +648,10 @@ def plan_patrols(
     town_officers, town_bases
         Foot officers per town (town-centre names as in the hotspots' ``place``) and each
         town's base (a town without one starts at its busiest hotspot).
+    town_centres
+        The towns with a town centre (name: a point inside it, metres), whether or not the
+        table has a hotspot there: officers given to such a town with no hotspot get a route
+        with no stops and the reason (``Route.empty_reason``), not an error.
     force_area
         The force boundary (shapely, metres): a base outside it is an error.
     options
@@ -598,7 +685,9 @@ def plan_patrols(
     cand = _candidates(hotspots)
     places = {p.casefold(): p for p, c in zip(cand.place, cand.context_class, strict=True)
               if c == "town_centre"}
-    unknown = [t for t in town_officers if t.casefold() not in places]
+    centres = {t.casefold(): xy for t, xy in (town_centres or {}).items()}
+    unknown = [t for t in town_officers if t.casefold() not in places
+               and t.casefold() not in centres]
     if unknown and len(cand):
         raise InvalidParameter(
             f"no town-centre hotspot in {unknown[0][:60]!r}; the towns with town-centre hotspots are: "
@@ -645,6 +734,14 @@ def plan_patrols(
         labels = [f"Rural Crime Team vehicle {v + 1}" for v in range(rural_vehicles)]
         made, visited = _route(RURAL_TEAM, labels, None, rural_base, nodes, cand, travel,
                                "vehicle", shift, options, 4.0)
+        _say_why_empty(made, visited, [
+            (not rural_rows, "no rural or heritage-site hotspots in this selection"),
+            (all(reason[i] == "outside_peak_hours" for i in rural_rows),
+             "no rural or heritage-site hotspot has a peak hour within the shift"),
+            (not rows, f"no hotspot can be reached by road from {rural_base.name}"),
+            (not visited, "no hotspot reachable within the shift"),
+            (True, "the other vehicles make every stop that fits in the shift"),
+        ])
         routes += made
         for i in rows:
             visits_wanted[i] = 1
@@ -657,7 +754,11 @@ def plan_patrols(
     for i in range(len(cand)):
         if unit[i] == "":
             reason[i] = "no_team"
-    for key, town in sorted(places.items()):
+    towns = dict(places)
+    for t in town_officers:
+        towns.setdefault(t.casefold(), next((p for p in (town_centres or {})
+                                             if p.casefold() == t.casefold()), t))
+    for key, town in sorted(towns.items()):
         rows = [i for i in range(len(cand))
                 if unit[i] == TOWN_TEAM and cand.place[i].casefold() == key]
         officers = next((c for t, c in town_officers.items() if t.casefold() == key), 0)
@@ -665,10 +766,28 @@ def plan_patrols(
             for i in rows:
                 reason[i] = "no_officers"
             continue
+        labels = [f"{town} officer {o + 1}" for o in range(officers)]
+        town_base = next((b for t, b in town_bases.items() if t.casefold() == key), None)
+        all_rows = rows
         rows = [i for i in rows if not no_window(i)]
         if not rows:
+            why = (f"no town-centre hotspots in {town} for this period" if not all_rows else
+                   f"no town-centre hotspot in {town} has a peak hour within the shift")
+            where = (town_base if town_base is not None else
+                     Base(f"{town} town centre", *centres[key]) if key in centres else
+                     Base(f"{town}: start at {cand.label[all_rows[0]]}",
+                          float(cand.x[all_rows[0]]), float(cand.y[all_rows[0]]))
+                     if all_rows else None)
+            if where is None:
+                info.setdefault("notes", []).append(
+                    f"{town}'s officers have nothing to patrol and no known place to start "
+                    f"from: {why}")
+                continue
+            routes += [Route(TOWN_TEAM, label, town, where,
+                             *_stops(where, [], [], cand, travel, np.zeros((1, 1)),
+                                     np.zeros((1, 2)), "foot", 0.0, shift), empty_reason=why)
+                       for label in labels]
             continue
-        town_base = next((b for t, b in town_bases.items() if t.casefold() == key), None)
         if town_base is not None:
             base = town_base
         else:
@@ -681,9 +800,13 @@ def plan_patrols(
         nodes = _town_nodes(rows, cand, windows, officers, travel, options, shift, rng)
         for nd in nodes:
             visits_wanted[nd.hotspot] = nd.visits
-        labels = [f"{town} officer {o + 1}" for o in range(officers)]
         made, visited = _route(TOWN_TEAM, labels, town, base, nodes, cand, travel, "foot",
-                               shift, options, 1.5)
+                               shift, options, 1.5, balance=True)
+        _say_why_empty(made, visited, [
+            (not visited, f"no town-centre hotspot in {town} can be reached within the shift"),
+            (True, f"the other officers make every visit to {town}'s hotspots that fits in "
+                   "the shift"),
+        ])
         routes += made
         for i in rows:
             if i not in visited:
@@ -705,6 +828,15 @@ def plan_patrols(
         for i in range(len(cand))
     ]
     return PatrolPlan(shift, routes, table, crs, travel.describe(), options, info)
+
+
+def _say_why_empty(routes: list[Route], visited: set[int],
+                   reasons: list[tuple[bool, str]]) -> None:
+    """Give each route with no stops the first reason whose condition holds."""
+    why = next(text for holds, text in reasons if holds)
+    for r in routes:
+        if not any(s.kind == "hotspot" for s in r.stops):
+            r.empty_reason = why
 
 
 def _town_nodes(rows: list[int], cand: _Cand, windows: list[list[tuple[float, float]]],
@@ -736,6 +868,12 @@ def _iso(shift: Shift, seconds: float) -> str:
     return shift.at(round(seconds)).isoformat(timespec="minutes")
 
 
+def _minutes(value: float) -> str:
+    """Minutes as a person reads them: ``45 min``, ``2 h 05 min``."""
+    m = round(value)
+    return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
 def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
     """See :meth:`PatrolPlan.to_dict`."""
     to_wgs = Transformer.from_crs(plan.crs, "EPSG:4326", always_xy=True)
@@ -748,16 +886,20 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
         return round(float(lon), 6), round(float(lat), 6)
 
     look = {h.id: h.look_for for h in plan.hotspots}
+    idle_s = plan.options.idle_threshold_min * 60.0
     routes: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     for r in plan.routes:
         stops = []
         for n, s in enumerate(r.stops):
             lon, lat = lonlat(s.x, s.y)
+            wait_s = s.start_s - s.arrival_s
             stop: dict[str, Any] = {
                 "seq": n, "kind": s.kind, "name": s.name, "lon": lon, "lat": lat,
                 "arrival": _iso(shift, s.arrival_s), "start": _iso(shift, s.start_s),
                 "departure": _iso(shift, s.departure_s),
-                "wait_min": round((s.start_s - s.arrival_s) / 60.0, 1),
+                "wait_min": round(wait_s / 60.0, 1),
+                "idle_min": round(wait_s / 60.0, 1) if wait_s > idle_s else 0.0,
                 "dwell_min": round((s.departure_s - s.start_s) / 60.0, 1),
                 "from_previous": {"distance_m": round(s.distance_m, 0),
                                   "travel_min": round(s.travel_s / 60.0, 1)},
@@ -773,18 +915,34 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
             stops.append(stop)
         hot = [s for s in r.stops if s.kind == "hotspot"]
         legs = [[list(lonlat(float(x), float(y))) for x, y in leg] for leg in r.legs]
+        idle = [st for st in stops if st["idle_min"] > 0]
+        if not hot:
+            why = r.empty_reason or "nothing to visit"
+            warnings.append({"route": r.label, "kind": "no_stops",
+                             "message": f"{r.label} has no stops: {why}."})
+        elif idle:
+            longest = max(idle, key=lambda st: st["idle_min"])
+            warnings.append({
+                "route": r.label, "kind": "idle",
+                "message": (f"{r.label} waits {_minutes(sum(st['idle_min'] for st in idle))} "
+                            f"in all at {len(idle)} stop{'s' if len(idle) > 1 else ''} for "
+                            f"a patrol window to open (longest: {_minutes(longest['idle_min'])}"
+                            f" before {longest['name']} at {longest['start'][11:16]})."),
+                "idle_min": round(sum(st["idle_min"] for st in idle), 1)})
         routes.append({
             "unit": r.unit, "label": r.label, "town": r.town,
             "base": {"name": r.base.name, **dict(zip(("lon", "lat"), lonlat(r.base.x,
                                                                             r.base.y),
                                                      strict=True))},
             "stops": stops, "legs": legs,
+            "empty_reason": None if hot else (r.empty_reason or "nothing to visit"),
             "totals": {
                 "stops": len(hot),
                 "distance_m": round(sum(s.distance_m for s in r.stops), 0),
                 "travel_min": round(sum(s.travel_s for s in r.stops) / 60.0, 1),
                 "dwell_min": round(sum(s.departure_s - s.start_s for s in hot) / 60.0, 1),
                 "wait_min": round(sum(s.start_s - s.arrival_s for s in hot) / 60.0, 1),
+                "idle_min": round(sum(st["idle_min"] for st in idle), 1),
                 "score": round(sum({s.hotspot: s.score for s in hot}.values()), 4),
                 "start": _iso(shift, r.stops[0].departure_s),
                 "end": _iso(shift, r.stops[-1].arrival_s),
@@ -812,7 +970,8 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
         "options": {"dwell_min": plan.options.dwell_min,
                     "min_gap_min": plan.options.min_gap_min,
                     "peak_threshold": plan.options.peak_threshold,
-                    "min_profile": plan.options.min_profile, "seed": plan.options.seed},
+                    "min_profile": plan.options.min_profile, "seed": plan.options.seed,
+                    "idle_threshold_min": plan.options.idle_threshold_min},
         "travel": plan.travel,
         "routes": routes,
         "hotspots": hotspots,
@@ -827,6 +986,8 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
             "score_available": round(available, 4),
             "share_covered": round(covered / available, 4) if available > 0 else None,
             "distance_m": round(sum(rt["totals"]["distance_m"] for rt in routes), 0),
+            "idle_min": round(sum(rt["totals"]["idle_min"] for rt in routes), 1),
         },
         "notes": plan.info.get("notes", []),
+        "warnings": warnings,
     }

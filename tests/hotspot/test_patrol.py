@@ -333,3 +333,81 @@ def test_a_base_off_the_road_network_is_named() -> None:
                      options=PlanOptions(time_limit_s=0.1)).to_dict()
     assert d["hotspots"][0]["left_out"] == "unreachable"
     assert "Moor Top" in d["notes"][0]
+
+
+# --- idle waits, empty crews, towns shared --------------------------------------------------
+
+
+def test_a_vehicle_leaves_late_rather_than_waiting_at_its_first_stop() -> None:
+    late = _profile({(4, h): 40 for h in (14, 15)})  # Friday 14:00-16:00 only
+    rows = [{"x": 455_000, "y": 450_000, "profile": late}]
+    d = plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                     rural_vehicles=1, rural_base=BASE,
+                     options=PlanOptions(time_limit_s=0.3)).to_dict()
+    stops = d["routes"][0]["stops"]
+    assert stops[1]["wait_min"] == 0.0 and stops[1]["start"] >= "2026-11-27T14:00"
+    assert stops[0]["departure"] >= "2026-11-27T13:30"  # not 08:00 and six hours' wait
+    assert d["routes"][0]["totals"]["idle_min"] == 0.0 and d["warnings"] == []
+
+
+def test_waits_the_windows_force_are_reported_as_idle_time() -> None:
+    early = _profile({(4, 8): 40})  # Friday 08:00-09:00, smoothed: 07:00-10:00
+    late = _profile({(4, 13): 40})  # Friday 13:00-14:00, smoothed: 12:00-15:00
+    rows = [{"x": 452_000, "y": 450_000, "profile": early},
+            {"x": 452_500, "y": 450_000, "profile": late}]
+    d = plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                     rural_vehicles=1, rural_base=BASE,
+                     options=PlanOptions(time_limit_s=0.3, idle_threshold_min=20)).to_dict()
+    route = d["routes"][0]
+    hot = [s for s in route["stops"] if s["kind"] == "hotspot"]
+    assert [s["hotspot_id"] for s in hot] == ["h1", "h2"]
+    # the first visit starts as late as its window allows, so the wait is the least it can be
+    assert hot[0]["start"] == "2026-11-27T10:00+00:00"
+    assert hot[1]["start"] == "2026-11-27T12:00+00:00"
+    assert hot[1]["idle_min"] == hot[1]["wait_min"] > 90
+    assert route["totals"]["idle_min"] == hot[1]["idle_min"] == d["totals"]["idle_min"]
+    [warning] = d["warnings"]
+    assert warning["kind"] == "idle" and warning["route"] == route["label"]
+    assert "#2" in warning["message"] and "12:00" in warning["message"]
+    quiet = plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                         rural_vehicles=1, rural_base=BASE,
+                         options=PlanOptions(time_limit_s=0.3, idle_threshold_min=480)
+                         ).to_dict()
+    assert quiet["warnings"] == [] and quiet["routes"][0]["totals"]["idle_min"] == 0.0
+
+
+def test_a_crew_with_no_stops_is_kept_and_says_why() -> None:
+    rows = [{"x": 452_000, "y": 450_000}]
+    d = plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                     rural_vehicles=2, rural_base=BASE, town_officers={"Elmsford": 2},
+                     town_centres={"Elmsford": (460_000.0, 460_000.0)},
+                     options=PlanOptions(time_limit_s=0.2)).to_dict()
+    labels = [r["label"] for r in d["routes"]]
+    assert labels == ["Rural Crime Team vehicle 1", "Rural Crime Team vehicle 2",
+                      "Elmsford officer 1", "Elmsford officer 2"]
+    empty = {r["label"]: r["empty_reason"] for r in d["routes"] if not r["totals"]["stops"]}
+    assert len([k for k in empty if k.startswith("Rural")]) == 1
+    assert "other vehicles" in next(v for k, v in empty.items() if k.startswith("Rural"))
+    assert empty["Elmsford officer 1"] == "no town-centre hotspots in Elmsford for this period"
+    assert all(r["empty_reason"] is None for r in d["routes"] if r["totals"]["stops"])
+    kinds = [(w["route"], w["kind"]) for w in d["warnings"]]
+    assert ("Elmsford officer 2", "no_stops") in kinds and len(kinds) == 3
+    town = d["routes"][2]["stops"]
+    assert town[0]["name"] == "Elmsford town centre" and len(town) == 2
+    # a town the store does not know is still an error
+    with pytest.raises(InvalidParameter, match="Elmsfrod"):
+        plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                     town_officers={"Elmsfrod": 1}, town_centres={"Elmsford": (0.0, 0.0)})
+
+
+def test_town_centre_officers_share_the_towns_places() -> None:
+    evening = Shift(datetime(2026, 11, 27, 16, tzinfo=TZ), datetime(2026, 11, 28, 0, tzinfo=TZ))
+    rows = [{"x": 450_000 + 150 * (k % 4), "y": 450_000 + 120 * (k // 4), "cls": "town_centre",
+             "place": "Thornbury", "score": 20.0 - k} for k in range(8)]
+    d = plan_patrols(_table(rows), shift=evening, travel=StraightLine(), crs=CRS,
+                     town_officers={"Thornbury": 3},
+                     town_bases={"Thornbury": Base("Station", 450_100.0, 450_100.0)},
+                     options=PlanOptions(time_limit_s=0.5)).to_dict()
+    counts = [r["totals"]["stops"] for r in d["routes"]]
+    assert len(counts) == 3 and min(counts) >= sum(counts) // 3 - 1 > 0, counts
+    assert not [w for w in d["warnings"] if w["kind"] == "no_stops"]
