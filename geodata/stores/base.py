@@ -207,6 +207,12 @@ class Store(Protocol):
         """The visits logged against a plan, oldest first."""
         ...
 
+    def cancel_visit(self, plan_id: str, visit_id: str) -> dict[str, Any] | None:
+        """Remove a visit of a plan (an officer's undo of a visit marked by mistake); return
+        the visit removed, or None if the plan has no visit with that id (a cancellation sent
+        twice removes nothing the second time)."""
+        ...
+
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
         """Store an API key (its secret only as a hash); return it without the hash."""
         ...

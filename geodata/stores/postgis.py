@@ -793,6 +793,17 @@ class PostGISStore:
                 "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
         return [visit_record(r) for r in rows]
 
+    def cancel_visit(self, plan_id: str, visit_id: str) -> dict[str, Any] | None:
+        """Remove a visit of a plan once (``DELETE ... RETURNING``: of two cancellations at
+        once, one gets the visit)."""
+        if "\x00" in plan_id or "\x00" in visit_id:
+            return None
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                "DELETE FROM plan_visits WHERE visit_id = %s AND plan_id = %s RETURNING " +
+                ", ".join(VISIT_COLUMNS), (visit_id, plan_id)).fetchone()
+        return None if row is None else visit_record(row)
+
     # -- access: keys, audit, secrets --------------------------------------------------------
 
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:

@@ -663,6 +663,16 @@ class SQLiteStore:
             "ORDER BY visited_at, visit_id", (plan_id,)).fetchall()
         return [visit_record(r) for r in rows]
 
+    def cancel_visit(self, plan_id: str, visit_id: str) -> dict[str, Any] | None:
+        """Remove a visit of a plan once (see :class:`Store`)."""
+        with self._transaction(immediate=True) as conn:
+            row = conn.execute("SELECT " + ", ".join(VISIT_COLUMNS) + " FROM plan_visits "
+                               "WHERE visit_id = ? AND plan_id = ?", (visit_id, plan_id)).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM plan_visits WHERE visit_id = ?", (visit_id,))
+        return visit_record(row)
+
     # -- access: keys, audit, secrets --------------------------------------------------------
 
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
