@@ -61,6 +61,9 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/incidents"): STAFF,
     ("GET", "/v1/layers"): FIELD,
     ("GET", "/v1/layers/{kind}"): FIELD,
+    ("GET", "/v1/basemap"): FIELD,  # the store's roads and names, as /v1/layers
+    ("GET", "/tiles/tiles.json"): FIELD,
+    ("GET", "/tiles/{z}/{x}/{y}.{ext}"): FIELD,
     ("GET", "/v1/hotspots"): EVERYONE,  # partners: published products only (api.products)
     ("GET", "/v1/products"): EVERYONE,
     ("GET", "/v1/products/{period}"): EVERYONE,
@@ -71,6 +74,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,
+    ("GET", "/hotspots/{hotspot_id}"): FIELD,  # outline and aggregates; partners: products
     ("POST", "/v1/patrol-plans"): STAFF,
     ("GET", "/v1/patrol-plans"): FIELD,
     ("GET", "/v1/patrol-plans/{plan_id}"): FIELD,
@@ -79,7 +83,14 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/patrol-plans/{plan_id}/field-data"): FIELD,
     ("POST", "/v1/patrol-plans/{plan_id}/visits"): FIELD,
     ("GET", "/v1/patrol-plans/{plan_id}/visits"): FIELD,
+    ("DELETE", "/v1/patrol-plans/{plan_id}/visits/{visit_id}"): FIELD,
     ("GET", "/field/{plan_id}"): FIELD,
+    ("POST", "/v1/patrol-plans/preview"): STAFF,
+    ("POST", "/v1/patrol-plans/{plan_id}/copy"): STAFF,
+    ("POST", "/v1/patrol-plans/{plan_id}/publish"): STAFF,
+    ("GET", "/plans"): FIELD,
+    ("GET", "/plans/{plan_id}"): FIELD,
+    ("GET", "/f/{code}"): FIELD,  # a crew's short link: signed-in field roles only
     ("GET", "/v1/keys"): ("admin",),
     ("POST", "/v1/keys"): ("admin",),
     ("DELETE", "/v1/keys/{key_id}"): ("admin",),

@@ -54,6 +54,7 @@ UPLOAD: None = None
 BODY_LIMITS: dict[tuple[str, str], int | None] = {
     ("POST", "/v1/incidents"): UPLOAD,
     ("POST", "/v1/patrol-plans"): 64 * KiB,
+    ("POST", "/v1/patrol-plans/preview"): 64 * KiB,
     ("POST", "/v1/patrol-plans/{plan_id}/visits"): 32 * KiB,
     ("POST", "/v1/keys"): 16 * KiB,
     ("POST", "/login"): 32 * KiB,

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         "other", description="Crime types not in the taxonomy: map to 'other' or reject the row."
     )
     taxonomy_path: Path | None = Field(None, description="A force's own taxonomy TOML file.")
+    prevention_advice_path: Path | None = Field(
+        None, description="A force's own crime prevention advice TOML file (a hotspot's page "
+        "shows it for the hotspot's main categories); unset: the packaged advice.")
     harm_table: Path | None = Field(
         None, description="A force's Cambridge Crime Harm Index table (CSV: code, name, "
         "harm_days, source: docs/harm.md); unset: the built-in approximate table.")
@@ -63,6 +66,15 @@ class Settings(BaseSettings):
     tile_attribution: str = Field(
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
         "contributors", description="Attribution shown for the basemap tiles (HTML).")
+    basemap_file: Path | None = Field(
+        None, description="An offline basemap (MBTiles or PMTiles, raster or vector tiles) "
+        "served at /tiles and drawn instead of tile_url; unset: the file registered with "
+        "`hotspot basemap add FILE` (basemap.json in the data folder), if any.")
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The address officers reach the service at (https://hotspots.example.police"
+        ".uk): QR codes and short links on the plan page and the briefing are made from it; "
+        "unset: from the address the page was asked for.")
     cache_entries: int = Field(64, ge=0, le=10_000,
                                description="Hotspot results kept in memory (0: no cache).")
     cache_max_bytes: int = Field(

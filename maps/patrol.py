@@ -11,14 +11,17 @@ tiles and no script.
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
 
 from maps.assets import static_version
+from maps.nav import NAV_CSS
 from maps.planner import OSM_ATTRIBUTION, OSM_TILES
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -91,7 +94,9 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <title>Patrol plan {{ plan_id }}</title>
 <link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css?v={{ v }}">
 <link rel="stylesheet" href="{{ base }}/maps/plan.css?v={{ v }}">
+{% if nav %}<style>{{ nav_css }}</style>{% endif %}
 </head><body class="plan-page">
+{{ nav|safe }}
 <header><h1>Patrol plan {{ name or plan_id }}</h1>
 <p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
 routes &middot; {{ totals.hotspots_visited }} hotspots visited, {{ totals.hotspots_left_out }}
@@ -99,13 +104,14 @@ left out &middot; score covered {{ share }}
 &middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
 view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <main><div id="map" role="region" aria-label="Map of the plan"></div>
-<aside id="side"><h2>Routes</h2><div id="routes"></div>
+<aside id="side">{{ extra|safe }}<h2>Routes</h2><div id="routes"></div>
 <h2>Visits against the plan</h2><p id="visit-summary">Loading visits&hellip;</p>
 <h2>Left out</h2><ul id="left-out"></ul></aside></main>
 <footer>{{ attribution }}</footer>
 <script type="application/json" id="plan-data">{{ data|safe }}</script>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ base }}/leaflet/leaflet.js?v={{ v }}"></script>
+<script src="{{ base }}/maps/basemap.js?v={{ v }}"></script>
 <script src="{{ base }}/maps/plan-common.js?v={{ v }}"></script>
 <script src="{{ base }}/maps/plan.js?v={{ v }}"></script>
 </body></html>
@@ -113,16 +119,19 @@ view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 
 
 def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES,
-                  tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static") -> str:
+                  tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static",
+                  nav: str = "", extra: str = "") -> str:
     """The planner's view of a plan: route lines, numbered stops with their time windows,
-    the hotspots left out, and the visits logged so far (fetched from the API)."""
+    the hotspots left out, and the visits logged so far (fetched from the API). ``nav`` (the
+    navigation bar) and ``extra`` (the crews' links, :func:`maps.plans.crew_panel`) are safe
+    HTML put in as they are."""
     share = document["totals"].get("share_covered")
     return _PLAN_PAGE.render(
         plan_id=document.get("plan_id", ""), name=document.get("name"),
         shift=document["shift"], totals=document["totals"],
         share="-" if share is None else f"{share:.0%}", links=document.get("links", {}),
         attribution=document.get("attribution", ""), base=asset_base.rstrip("/"),
-        v=static_version(), data=_json_script(document),
+        v=static_version(), data=_json_script(document), nav=nav, nav_css=NAV_CSS, extra=extra,
         options=_json_script({"tiles": tiles_url, "attribution": tiles_attribution,
                               "colours": ROUTE_COLOURS,
                               "visits": document.get("links", {}).get("visits")}),
@@ -133,26 +142,46 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="theme-color" content="#0b3d91">
-<title>Field view {{ plan_id }}</title>
+<title>Field view</title>
 <link rel="stylesheet" href="{{ assets.leaflet_css }}">
 <link rel="stylesheet" href="{{ assets.field_css }}">
+{% if nav %}<style>{{ nav_css }}</style>{% endif %}
 </head><body>
-<header id="bar"><span id="status" role="status" aria-live="polite">Loading&hellip;</span>
-<button id="route-button" type="button">Route</button></header>
+{{ nav|safe }}
+{% if draft %}<p class="draft-banner" role="note">Draft: not published. The Rural Crime Team
+cannot open this plan until a planner publishes it.</p>{% endif %}
+<main id="app">
+<header id="bar">
+<div id="title"><h1 id="plan-name">Patrol plan</h1><div id="plan-when"></div></div>
+<div id="clock" role="timer" aria-label="Time now">--:--</div>
+<div id="who"><button id="route-button" type="button">Crew</button>
+<button id="officer-button" type="button" class="secondary">Your name</button></div>
+<div id="status" role="status" aria-live="polite">Loading&hellip;</div>
+</header>
 <section id="next" aria-label="Next stop"></section>
+<div id="undo-bar" hidden></div>
 <div id="map" role="region" aria-label="Map"></div>
 <section id="stops" aria-label="Stops"><ol id="stop-list"></ol>
 <p id="attribution"></p></section>
+</main>
 <dialog id="visit-dialog"><form method="dialog" id="visit-form">
 <h2 id="visit-title">Mark visited</h2>
+<p id="visit-officer-row"><label for="visit-officer">Your name (kept on this tablet, sent with
+your visits)</label><input id="visit-officer" maxlength="100" autocomplete="name"></p>
 <label for="visit-note">Note (optional)</label>
-<textarea id="visit-note" rows="4" maxlength="2000"></textarea>
+<textarea id="visit-note" rows="3" maxlength="2000"></textarea>
 <div class="actions"><button type="button" id="visit-cancel" class="secondary">Cancel</button>
 <button type="submit" id="visit-save">Save visit</button></div></form></dialog>
-<dialog id="route-dialog"><form method="dialog"><h2>Which route?</h2>
-<div id="route-choices"></div></form></dialog>
+<dialog id="officer-dialog"><form method="dialog" id="officer-form">
+<h2>Your name</h2><label for="officer-name">Sent with the visits you mark on this tablet</label>
+<input id="officer-name" maxlength="100" autocomplete="name" required>
+<div class="actions"><button type="button" id="officer-cancel" class="secondary">Cancel</button>
+<button type="submit" id="officer-save">Save</button></div></form></dialog>
+<dialog id="route-dialog"><form method="dialog"><h2>Which crew are you?</h2>
+<p id="route-note"></p><div id="route-choices"></div></form></dialog>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ assets.leaflet_js }}"></script>
+<script src="{{ assets.basemap_js }}"></script>
 <script src="{{ assets.common_js }}"></script>
 <script src="{{ assets.field_js }}"></script>
 </body></html>
@@ -160,20 +189,27 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 
 
 def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
-               tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static") -> str:
+               tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static",
+               nav: str = "", draft: bool = False) -> str:
     """The field view's page: a shell that fetches the plan (and keeps it offline). Its asset
     URLs carry :func:`~maps.assets.static_version`, so a tablet's service worker, which keeps
-    them, fetches a changed script on the first load after an upgrade."""
+    them, fetches a changed script on the first load after an upgrade. ``nav`` is the
+    navigation bar (safe HTML); ``draft`` marks a plan not yet published (planners' preview)."""
     base = asset_base.rstrip("/")
     v = static_version()
     assets = {"leaflet_js": f"{base}/leaflet/leaflet.js?v={v}",
               "leaflet_css": f"{base}/leaflet/leaflet.css?v={v}",
               "common_js": f"{base}/maps/plan-common.js?v={v}",
+              "basemap_js": f"{base}/maps/basemap.js?v={v}",
+              "basemap_css": f"{base}/maps/basemap.css?v={v}",
               "field_js": f"{base}/maps/field.js?v={v}", "field_css": f"{base}/maps/field.css?v={v}"}
     return _FIELD_PAGE.render(
-        plan_id=plan_id, assets=assets,
+        plan_id=plan_id, assets=assets, nav=nav, nav_css=NAV_CSS, draft=draft,
         options=_json_script({
             "plan_id": plan_id, "tiles": tiles_url, "attribution": tiles_attribution,
+            # the tiles' credit as text (the page names it below the stops: the map's own
+            # attribution links are too small to tap with gloves)
+            "attribution_text": html.unescape(re.sub(r"<[^>]*>", "", tiles_attribution)),
             "data": f"/v1/patrol-plans/{plan_id}/field-data",
             "visits": f"/v1/patrol-plans/{plan_id}/visits",
             "worker": "/field/sw.js",
@@ -293,7 +329,8 @@ dl.legend { margin: 1.5mm 0 0; font-size: 8pt; } dl.legend dt { font-weight: 600
   margin-right: 1.5mm; } dl.legend dd { margin: 0 0 0.6mm; }
 footer { font-size: 7pt; color: #555; margin-top: 1mm; }
 @media screen { section.crew { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
-</style></head><body>
+</style>{% if nav %}<style>{{ nav_css }}</style>{% endif %}</head><body>
+{{ nav|safe }}
 {% for title, r in crews %}
 <section class="crew{% if r.totals.stops > 16 %} long{% endif %}
 {%- if r.totals.stops > 22 %} longer{% endif %}">
@@ -326,10 +363,11 @@ out {{ r.totals.start[11:16] }}, back {{ r.totals.end[11:16] }}</p>
 """)
 
 
-def briefing_page(document: dict[str, Any]) -> str:
+def briefing_page(document: dict[str, Any], *, nav: str = "") -> str:
     """A printable briefing: one A4 page per crew (each Rural Crime Team vehicle, each town
     centre officer) with an SVG map of its route, the stops in order with times and windows,
-    and what to look for at each hotspot from its category mix."""
+    and what to look for at each hotspot from its category mix. ``nav``: the navigation bar
+    (safe HTML), on screen only (:data:`maps.nav.NAV_CSS` hides it in print)."""
     crews = _crews(document)
     return _BRIEFING.render(
         crews=crews, legend=_legend, labels=_look_for_labels,
@@ -339,4 +377,5 @@ def briefing_page(document: dict[str, Any]) -> str:
                        110.0 if r["totals"]["stops"] <= 22 else 70.0)
               for _t, r in crews],
         plan_id=document.get("plan_id", ""), name=document.get("name"),
-        shift=document["shift"], attribution=document.get("attribution", ""))
+        shift=document["shift"], attribution=document.get("attribution", ""),
+        nav=nav, nav_css=NAV_CSS)

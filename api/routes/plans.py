@@ -6,25 +6,36 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, get_type_hints
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from api.analysis import ATTRIBUTION, tile_url
+from api.analysis import ATTRIBUTION
+from api.basemap import page_tile_url
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest, clipped
-from api.planning import PlanRequest, make_plan
+from api.pages import caller, key_name, page_nav, role_of
+from api.planning import PlanRequest, ShiftIn, make_plan
 from api.routes.hotspots import HotspotQuery, computed_hotspots
 from geodata.layers import HERITAGE_SITES
 from maps.assets import OWN_DIR
-from maps.patrol import briefing_page, field_page, plan_feature_collection, plan_map_page
+from maps.patrol import (
+    ROUTE_COLOURS,
+    briefing_page,
+    field_page,
+    plan_feature_collection,
+    plan_map_page,
+)
+from maps.plans import crew_panel, message_page, plans_page
 
 router = APIRouter(tags=["patrol plans"])
 
@@ -63,50 +74,125 @@ def _hotspot_query(values: dict[str, Any]) -> HotspotQuery:
     return HotspotQuery(**model.model_dump())
 
 
+SHORT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+"""The letters of a crew's short-link code: digits and capitals without 0/O, 1/I/L (read off
+paper or a screen without doubt)."""
+SHORT_LENGTH = 8
+"""Letters in a short-link code: 31**8 (about 8.5e11, 39 bits) codes, so a code is not worth
+guessing (and following one still needs a signed-in field role)."""
+_SHORT = re.compile(rf"^[{SHORT_ALPHABET}]{{{SHORT_LENGTH}}}$")
+DRAFT_ROLES = ("admin", "analyst")
+"""Roles that may open a plan before it is published (as a preview, marked draft)."""
+
+
 def _check_id(plan_id: str) -> None:
     if not _PLAN_ID.match(plan_id):
         raise BadRequest("a plan id is 16 hexadecimal characters", field="plan_id", status=404)
 
 
-def _stored(store: Any, plan_id: str) -> dict[str, Any]:
+def _new_code() -> str:
+    return "".join(secrets.choice(SHORT_ALPHABET) for _ in range(SHORT_LENGTH))
+
+
+def _new_links(labels: list[str]) -> dict[str, str]:
+    return {label: _new_code() for label in labels}
+
+
+def _with_links(store: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` with a short-link code for every crew (plans stored before short links get
+    theirs the first time they are read; a code that happens to be taken is drawn again)."""
+    labels = [r["label"] for r in stored["plan"].get("routes", [])]
+    links = dict(stored.get("links") or {})
+    for _attempt in range(5):
+        missing = [label for label in labels if label not in links]
+        if not missing:
+            break
+        links = store.add_plan_links(stored["plan_id"], _new_links(missing))
+    return {**stored, "links": links}
+
+
+class PlanDraft(BadRequest):
+    """A rural_team caller asked for a plan that is not published yet (409)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"patrol plan {name} is a draft: the planner has not published it "
+                         "yet, so the field view cannot open it; ask them to publish it on the "
+                         "plans page", field="plan_id", status=409)
+        self.name = name
+
+
+def _visible(request: Request, stored: dict[str, Any]) -> None:
+    """Refuse (409) a draft plan to a role that only sees published plans."""
+    role = role_of(request)
+    if stored.get("published_at") is None and role is not None and role not in DRAFT_ROLES:
+        raise PlanDraft(clipped(str(stored["request"].get("name") or stored["plan_id"]), 80))
+
+
+def _stored(store: Any, plan_id: str, request: Request | None = None) -> dict[str, Any]:
     _check_id(plan_id)
     stored = store.get_plan(plan_id)
     if stored is None:
         raise BadRequest(f"no patrol plan {plan_id}", field="plan_id", status=404)
-    return stored
+    if request is not None:
+        _visible(request, stored)
+    return _with_links(store, stored)
+
+
+def crew_links(plan_id: str, labels: list[str], codes: dict[str, str]) -> dict[str, Any]:
+    """Each crew's field view (``/field/{plan_id}?crew=<label>``) and short link
+    (``/f/<code>``, None before the plan is stored), by route label."""
+    return {label: {"field": f"/field/{plan_id}?crew={quote(label, safe='')}",
+                    "short": f"/f/{codes[label]}" if label in codes else None}
+            for label in labels}
 
 
 def _document(stored: dict[str, Any]) -> dict[str, Any]:
     pid = stored["plan_id"]
+    labels = [r["label"] for r in stored["plan"].get("routes", [])]
     return {
         "plan_id": pid, "name": stored["request"].get("name"),
         "created_at": stored["created_at"], "data_version": stored["data_version"],
+        "published": stored.get("published_at") is not None,
+        "published_at": stored.get("published_at"),
+        "created_by": stored.get("created_by") or None,
         **stored["plan"],
         "request": stored["request"],
         "links": {"self": f"/v1/patrol-plans/{pid}",
                   "geojson": f"/v1/patrol-plans/{pid}?format=geojson",
                   "map": f"/v1/patrol-plans/{pid}/map",
+                  "page": f"/plans/{pid}",
                   "briefing": f"/v1/patrol-plans/{pid}/briefing",
                   "field": f"/field/{pid}",
-                  "visits": f"/v1/patrol-plans/{pid}/visits"},
+                  "visits": f"/v1/patrol-plans/{pid}/visits",
+                  "crews": crew_links(pid, labels, stored.get("links") or {})},
     }
 
 
-@router.post("/v1/patrol-plans", status_code=201,
-             responses={201: {"description": "The plan, stored; Location names it."}})
-async def create_plan(request: Request, body: Annotated[PlanRequest, Body()], store: StoreDep,
-                      taxonomy: TaxonomyDep) -> JSONResponse:
-    """Plan a shift's patrols over the hotspots of a selection and store the plan.
+class PlanCreate(PlanRequest):
+    """A request for a shift's patrol plan, and whether to publish it at once."""
 
-    The Rural Crime Team's vehicles go from their base over rural and heritage-site hotspots
-    and back within the shift; town centre officers walk their town's town-centre hotspots
-    in their peak hours, the busiest revisited at unpredictable gaps. Every stop has its
-    arrival, start and departure; every hotspot left out says why.
-    """
+    published: bool = Field(False, description="Publish the plan at once (the Rural Crime "
+                            "Team's field view shows only published plans); default: a draft, "
+                            "published later with POST /v1/patrol-plans/{plan_id}/publish.")
+
+
+def _plan_request(body: PlanRequest) -> PlanRequest:
+    """The request as the planning sees it (without the publishing option)."""
+    return PlanRequest.model_validate(body.model_dump(exclude={"published"}))
+
+
+async def _compute(request: Request, body: PlanRequest, store: Any,
+                   taxonomy: Any) -> tuple[dict[str, Any], str]:
+    """The plan document for ``body`` (not stored) and the data version it was made from."""
     q = _hotspot_query(body.hotspots)
-    computed, version = await computed_hotspots(request, store, taxonomy, q)
+    try:
+        computed, version = await computed_hotspots(request, store, taxonomy, q)
+    except BadRequest as exc:  # a hotspot parameter: named as the plan request names it
+        if exc.field and not exc.field.startswith("hotspots."):
+            exc.field = f"hotspots.{exc.field}"
+        raise
     # the routing search runs up to its time limit: it counts against the analysis budget
-    release = request.app.state.analysis_budget.admit(getattr(request.state, "principal", None))
+    release = request.app.state.analysis_budget.admit(caller(request))
     try:
         plan = await run_in_threadpool(make_plan, store, taxonomy, body, computed.table)
     finally:
@@ -114,21 +200,125 @@ async def create_plan(request: Request, body: Annotated[PlanRequest, Body()], st
     document = plan.to_dict()
     document["hotspot_parameters"] = computed.parameters
     document["attribution"] = ATTRIBUTION
+    return document, version
+
+
+async def _create(request: Request, body: PlanRequest, store: Any, taxonomy: Any, *,
+                  publish: bool) -> JSONResponse:
+    document, version = await _compute(request, body, store, taxonomy)
     plan_id = uuid.uuid4().hex[:16]
     raw = body.model_dump(mode="json")
     await run_in_threadpool(
         store.put_plan, plan_id, shift_start=document["shift"]["start"],
-        shift_end=document["shift"]["end"], data_version=version, request=raw, plan=document)
-    stored = store.get_plan(plan_id)
-    assert stored is not None
+        shift_end=document["shift"]["end"], data_version=version, request=raw, plan=document,
+        created_by=key_name(store, caller(request)),
+        published_at=datetime.now(UTC).isoformat() if publish else None,
+        links=_new_links([r["label"] for r in document.get("routes", [])]))
+    stored = _stored(store, plan_id)
     return JSONResponse(_document(stored), status_code=201,
                         headers={"Location": f"/v1/patrol-plans/{plan_id}"})
 
 
+@router.post("/v1/patrol-plans", status_code=201,
+             responses={201: {"description": "The plan, stored; Location names it."}})
+async def create_plan(request: Request, body: Annotated[PlanCreate, Body()], store: StoreDep,
+                      taxonomy: TaxonomyDep) -> JSONResponse:
+    """Plan a shift's patrols over the hotspots of a selection and store the plan.
+
+    The Rural Crime Team's vehicles go from their base over rural and heritage-site hotspots
+    and back within the shift; town centre officers walk their town's town-centre hotspots
+    in their peak hours, the busiest revisited at unpredictable gaps. Every stop has its
+    arrival, start and departure; every hotspot left out says why. The plan is a draft (the
+    field view does not show it to the Rural Crime Team) unless ``published`` is true.
+    """
+    return await _create(request, _plan_request(body), store, taxonomy, publish=body.published)
+
+
+@router.post("/v1/patrol-plans/preview",
+             responses={200: {"description": "The plan as it would be stored (no plan_id)."}})
+async def preview_plan(request: Request, body: Annotated[PlanCreate, Body()], store: StoreDep,
+                       taxonomy: TaxonomyDep) -> JSONResponse:
+    """Plan a shift as ``POST /v1/patrol-plans`` does, without storing it: the plans page
+    shows it on a map before the planner saves it (``published`` is ignored here)."""
+    plain = _plan_request(body)
+    document, version = await _compute(request, plain, store, taxonomy)
+    labels = [r["label"] for r in document.get("routes", [])]
+    return JSONResponse({
+        "plan_id": None, "name": plain.name, "data_version": version, "published": False,
+        "published_at": None, **document, "request": plain.model_dump(mode="json"),
+        "links": {"crews": {label: {"field": None, "short": None} for label in labels}}})
+
+
+class CopyIn(BaseModel):
+    """Another shift for the same request."""
+
+    model_config = ConfigDict(extra="forbid")
+    shift: ShiftIn
+    name: str | None = Field(None, max_length=200, description="The copy's name; default: the "
+                             "plan's own.")
+    published: bool = Field(False, description="Publish the copy at once; default: a draft.")
+
+
+@router.post("/v1/patrol-plans/{plan_id}/copy", status_code=201,
+             responses={201: {"description": "The new plan, stored; Location names it."}})
+async def copy_plan(plan_id: str, request: Request, body: CopyIn, store: StoreDep,
+                    taxonomy: TaxonomyDep) -> JSONResponse:
+    """Plan another shift with a stored plan's request (crews, bases, hotspots, dwell time),
+    recomputed for the new shift and stored as a new plan (a draft unless ``published``)."""
+    stored = _stored(store, plan_id)
+    raw = {**stored["request"], "shift": body.shift.model_dump(mode="json")}
+    if body.name is not None:
+        raw["name"] = body.name
+    raw.pop("published", None)
+    try:
+        again = PlanRequest.model_validate(raw)
+    except ValidationError as exc:  # a request stored by an older version the API now refuses
+        err = exc.errors()[0]
+        where = ".".join(clipped(p, 40) for p in err["loc"])
+        raise BadRequest(f"the plan's request is no longer valid: {where}: {err['msg']}",
+                         field=where) from None
+    return await _create(request, again, store, taxonomy, publish=body.published)
+
+
+@router.post("/v1/patrol-plans/{plan_id}/publish",
+             responses={200: {"description": "The plan, published (publishing again keeps the "
+                              "first time)."}})
+def publish_plan(plan_id: str, store: StoreDep) -> JSONResponse:
+    """Publish a plan: the Rural Crime Team's field view shows it from now on."""
+    _stored(store, plan_id)
+    store.publish_plan(plan_id, datetime.now(UTC).isoformat())
+    return JSONResponse(_document(_stored(store, plan_id)))
+
+
+def _local_iso(value: Any, zone: ZoneInfo) -> str:
+    """An ISO 8601 time (any offset) as local time in ``zone``, to the minute."""
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(zone).isoformat(timespec="minutes")
+    except ValueError:
+        return str(value)
+
+
+def _listed(request: Request, store: Any, limit: int) -> list[dict[str, Any]]:
+    """The most recent plans the caller may see, newest first (drafts only for planners)."""
+    plans = store.list_plans(limit)
+    zone = ZoneInfo(store.timezone)
+    for p in plans:
+        p["published"] = p["published_at"] is not None
+        p["shift"] = {k: _local_iso(p[f"shift_{k}"], zone) for k in ("start", "end")}
+        p["links"] = {"self": f"/v1/patrol-plans/{p['plan_id']}",
+                      "page": f"/plans/{p['plan_id']}"}
+    if role_of(request) in DRAFT_ROLES or role_of(request) is None:
+        return plans
+    return [p for p in plans if p["published"]]
+
+
 @router.get("/v1/patrol-plans")
-def list_plans(store: StoreDep, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
-    """The most recent plans, newest first (with their totals)."""
-    return store.list_plans(limit)
+def list_plans(request: Request, store: StoreDep,
+               limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """The most recent plans, newest first (with their totals, name, who made them, the
+    visits logged so far and whether they are published; the Rural Crime Team sees only
+    published plans)."""
+    return _listed(request, store, limit)
 
 
 @router.get("/v1/patrol-plans/{plan_id}",
@@ -138,7 +328,7 @@ def get_plan(plan_id: str, request: Request, store: StoreDep,
                                         description="json (default) or geojson")) -> Response:
     """A plan as JSON, or as GeoJSON (routes, stops, bases, hotspots left out) with
     ``format=geojson`` or ``Accept: application/geo+json``."""
-    document = _document(_stored(store, plan_id))
+    document = _document(_stored(store, plan_id, request))
     accept = request.headers.get("accept", "")
     if format == "geojson" or (format is None and "application/geo+json" in accept):
         return JSONResponse(plan_feature_collection(document),
@@ -156,27 +346,36 @@ class VisitIn(BaseModel):
     stop_id: str = Field(min_length=1, max_length=300)
     visited_at: datetime
     note: str = Field("", max_length=2000)
-    officer: str = Field("", max_length=100)
+    officer: str = Field("", max_length=100, description="The officer's name (optional).")
+    ended_at: datetime | None = Field(None, description="When the dwell at the stop ended "
+                                      "(optional; after visited_at).")
 
 
 @router.post("/v1/patrol-plans/{plan_id}/visits", status_code=201,
              responses={200: {"description": "Already stored (a retry): the stored visit."},
                         201: {"description": "Stored."},
                         409: {"description": "That visit id was used for another stop."}})
-def add_visit(plan_id: str, visit: VisitIn, store: StoreDep) -> JSONResponse:
+def add_visit(plan_id: str, visit: VisitIn, request: Request, store: StoreDep) -> JSONResponse:
     """Log a visit to a stop of the plan; idempotent by ``visit_id``."""
-    stored = _stored(store, plan_id)
+    stored = _stored(store, plan_id, request)
     stops = {s["stop_id"]: s for r in stored["plan"]["routes"] for s in r["stops"]
              if "stop_id" in s}
     stop = stops.get(visit.stop_id)
     if stop is None:
         raise BadRequest(f"plan {plan_id} has no stop {visit.stop_id!r}", field="stop_id")
-    when = visit.visited_at if visit.visited_at.tzinfo else visit.visited_at.replace(
-        tzinfo=ZoneInfo(store.timezone))
+    zone = ZoneInfo(store.timezone)
+    when = visit.visited_at if visit.visited_at.tzinfo else visit.visited_at.replace(tzinfo=zone)
+    ended = visit.ended_at
+    if ended is not None:
+        ended = ended if ended.tzinfo else ended.replace(tzinfo=zone)
+        if ended < when:
+            raise BadRequest("ended_at is before visited_at: the dwell ends after it starts",
+                             field="ended_at")
     record, created = store.add_visit({
         "visit_id": visit.visit_id, "plan_id": plan_id, "stop_id": visit.stop_id,
         "hotspot_id": stop.get("hotspot_id"), "visited_at": when.astimezone(UTC).isoformat(),
-        "note": visit.note, "officer": visit.officer})
+        "note": visit.note, "officer": visit.officer.strip(),
+        "ended_at": ended.astimezone(UTC).isoformat() if ended is not None else None})
     if record["plan_id"] != plan_id or record["stop_id"] != visit.stop_id:
         raise BadRequest(f"visit id {visit.visit_id} was already used for another stop",
                          field="visit_id", status=409)
@@ -184,10 +383,10 @@ def add_visit(plan_id: str, visit: VisitIn, store: StoreDep) -> JSONResponse:
 
 
 @router.get("/v1/patrol-plans/{plan_id}/visits")
-def list_visits(plan_id: str, store: StoreDep) -> dict[str, Any]:
+def list_visits(plan_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
     """The visits logged against a plan, and each stop's visits (planners see the plan
     against what happened)."""
-    stored = _stored(store, plan_id)
+    stored = _stored(store, plan_id, request)
     visits = store.plan_visits(plan_id)
     done: dict[str, int] = {}
     for v in visits:
@@ -197,29 +396,104 @@ def list_visits(plan_id: str, store: StoreDep) -> dict[str, Any]:
             "stops_visited": len(done), "by_stop": done}
 
 
+_VISIT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+
+@router.delete("/v1/patrol-plans/{plan_id}/visits/{visit_id}",
+               responses={200: {"description": "Cancelled: the visit removed."},
+                          404: {"description": "No such plan, or the plan has no such visit "
+                                               "(already cancelled)."}})
+def cancel_visit(plan_id: str, visit_id: str, request: Request,
+                 store: StoreDep) -> dict[str, Any]:
+    """Cancel a visit: an officer's undo of a stop marked visited by mistake (the field view
+    offers it for a minute). The visit is removed from the plan's visits; the audit log keeps
+    who cancelled it and what it was (stop, time, officer). A second cancellation of the same
+    visit is a 404, which the field view takes as done."""
+    _stored(store, plan_id, request)
+    if not _VISIT_ID.match(visit_id):
+        raise BadRequest("a visit id is 8 to 64 letters, digits or _.:-", field="visit_id",
+                         status=422)
+    removed = store.cancel_visit(plan_id, visit_id)
+    if removed is None:
+        raise BadRequest(f"plan {plan_id} has no visit {visit_id}", field="visit_id",
+                         status=404)
+    who = getattr(request.state, "principal", None)
+    store.audit(key_id=who.key_id if who else None, role=who.role if who else None,
+                action="cancel visit", path=request.url.path,
+                filter={k: removed.get(k) for k in ("plan_id", "visit_id", "stop_id",
+                                                    "visited_at", "ended_at", "officer")},
+                rows=1)
+    return {"plan_id": plan_id, "cancelled": removed}
+
+
 def _page_options(settings: Any) -> dict[str, Any]:
-    return {"tiles_url": tile_url(settings.tile_url),
+    return {"tiles_url": page_tile_url(settings),
             "tiles_attribution": settings.tile_attribution}
 
 
+def public_base(request: Request, settings: Any) -> str:
+    """The address officers reach the service at, for QR codes and printed short links:
+    ``HOTSPOT_PUBLIC_URL`` when set, else the address this request came to (behind a proxy,
+    the one the proxy reports when it is trusted)."""
+    configured = getattr(settings, "public_url", None)
+    return str(configured or request.base_url).rstrip("/")
+
+
+def _draft_page(request: Request, store: Any, exc: PlanDraft) -> HTMLResponse:
+    return HTMLResponse(message_page(
+        "This plan is not published yet",
+        [f"The patrol plan {exc.name} is a draft: the planner has not published it yet, so "
+         "the field view cannot open it.",
+         "Ask the planner to publish it. Published plans are on the plans page."],
+        nav=page_nav(request, store, "plans")), status_code=409,
+        headers={"Cache-Control": "no-store"})
+
+
+def _plan_page(plan_id: str, request: Request, store: Any, settings: Any) -> HTMLResponse:
+    try:
+        stored = _stored(store, plan_id, request)
+    except PlanDraft as exc:
+        return _draft_page(request, store, exc)
+    document = _document(stored)
+    panel = crew_panel(document, public_url=public_base(request, settings),
+                       can_edit=role_of(request) in DRAFT_ROLES)
+    return HTMLResponse(plan_map_page(document, **_page_options(settings),
+                                      nav=page_nav(request, store, "plans"), extra=panel),
+                        headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/v1/patrol-plans/{plan_id}/map", response_class=HTMLResponse)
-def plan_map(plan_id: str, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
-    """The planner's view of a plan: route lines, numbered stops, time windows, visits."""
-    document = _document(_stored(store, plan_id))
-    return HTMLResponse(plan_map_page(document, **_page_options(settings)))
+def plan_map(plan_id: str, request: Request, store: StoreDep,
+             settings: SettingsDep) -> HTMLResponse:
+    """The planner's view of a plan: route lines, numbered stops, time windows, visits, and
+    each crew's field view link, short link and QR code (the same page as /plans/{plan_id})."""
+    return _plan_page(plan_id, request, store, settings)
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse, tags=["plans pages"])
+def plan_page(plan_id: str, request: Request, store: StoreDep,
+              settings: SettingsDep) -> HTMLResponse:
+    """A plan's page: its map, routes and visits, and each crew's field view link, short link
+    and QR code (a draft says so, with a Publish button for planners)."""
+    return _plan_page(plan_id, request, store, settings)
 
 
 @router.get("/v1/patrol-plans/{plan_id}/briefing", response_class=HTMLResponse)
-def briefing(plan_id: str, store: StoreDep) -> HTMLResponse:
+def briefing(plan_id: str, request: Request, store: StoreDep) -> HTMLResponse:
     """A printable briefing: one A4 page per team with a map, the stops, what to look for."""
-    return HTMLResponse(briefing_page(_document(_stored(store, plan_id))))
+    try:
+        stored = _stored(store, plan_id, request)
+    except PlanDraft as exc:
+        return _draft_page(request, store, exc)
+    return HTMLResponse(briefing_page(_document(stored),
+                                      nav=page_nav(request, store, "plans")))
 
 
 @router.get("/v1/patrol-plans/{plan_id}/field-data")
-def field_data(plan_id: str, store: StoreDep) -> JSONResponse:
+def field_data(plan_id: str, request: Request, store: StoreDep) -> JSONResponse:
     """What the field view needs, in one response it can keep offline: the plan and the
-    heritage sites near its routes (WGS84)."""
-    document = _document(_stored(store, plan_id))
+    heritage sites near its routes (WGS84). A draft plan is a 409 to the Rural Crime Team."""
+    document = _document(_stored(store, plan_id, request))
     return JSONResponse({"plan": document, "heritage_sites": _nearby_heritage(store, document)},
                         headers={"Cache-Control": "no-cache"})
 
@@ -256,9 +530,76 @@ def service_worker() -> FileResponse:
 
 
 @router.get("/field/{plan_id}", response_class=HTMLResponse, tags=["field view"])
-def field_view(plan_id: str, store: StoreDep, settings: SettingsDep) -> HTMLResponse:
+def field_view(plan_id: str, request: Request, store: StoreDep,
+               settings: SettingsDep) -> HTMLResponse:
     """The Rural Crime Team's field view of a plan, for a tablet: it keeps working with no
-    signal once opened (a service worker keeps the page, Leaflet and the plan)."""
-    _stored(store, plan_id)
-    return HTMLResponse(field_page(plan_id, **_page_options(settings)),
+    signal once opened (a service worker keeps the page, Leaflet and the plan). ``?crew=``
+    (a route's label) shows that crew. Only published plans open for the Rural Crime Team
+    (a draft is a 409 page); planners see a draft as a preview, marked so."""
+    try:
+        stored = _stored(store, plan_id, request)
+    except PlanDraft as exc:
+        return _draft_page(request, store, exc)
+    return HTMLResponse(field_page(plan_id, **_page_options(settings),
+                                   nav=page_nav(request, store, "plans"),
+                                   draft=stored.get("published_at") is None),
                         headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/f/{code}", response_class=HTMLResponse, tags=["field view"],
+            responses={303: {"description": "To the crew's field view."}})
+def short_link(code: str, request: Request, store: StoreDep) -> Response:
+    """A crew's short link (printed on the briefing, shown as a QR code on the plan page):
+    on to ``/field/{plan_id}?crew=<label>``. Letters may be typed in lower case; an unknown
+    code is a 404 page that says where to look instead."""
+    wanted = code.strip().upper()
+    found = store.find_plan_link(wanted) if _SHORT.match(wanted) else None
+    if found is None:
+        return HTMLResponse(message_page(
+            "No plan has that short link",
+            ["Check the letters against the briefing (the codes use no 0, O, 1, I or L), or "
+             "open the plan from the plans page."],
+            nav=page_nav(request, store, "plans")), status_code=404)
+    target = f"/field/{found['plan_id']}?crew={quote(found['crew'], safe='')}"
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/plans", response_class=HTMLResponse, tags=["plans pages"])
+def plans(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
+          settings: SettingsDep) -> HTMLResponse:
+    """The plans page: the plans, newest first (name, shift, who made it, visits logged,
+    published or draft); planners also get the form that makes one (preview on a map, save,
+    publish) and copy a plan to another shift. The Rural Crime Team sees published plans."""
+    can_edit = role_of(request) in DRAFT_ROLES
+    listed = _listed(request, store, 100)
+    form = _form_choices(store, taxonomy) if can_edit else {}
+    page = plans_page(listed, nav=page_nav(request, store, "plans"), can_edit=can_edit,
+                      form=form, colours=ROUTE_COLOURS, **_page_options(settings))
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+def _form_choices(store: Any, taxonomy: Any) -> dict[str, Any]:
+    """The plan form's choices (bases of the Rural Crime Team, towns, priorities) and its
+    defaults (tomorrow 16:00 to 02:00; the last six complete months of the store's data)."""
+    import pandas as pd
+
+    from api.analysis import latest_complete_month
+    from api.planning import town_centres
+    from geodata.layers import PATROL_BASES
+
+    bases_layer = store.get_layer(PATROL_BASES)
+    bases: list[str] = []
+    if bases_layer is not None:
+        frame = bases_layer.frame
+        rural = frame[frame["team"].isin(("rural_crime_team", "both"))]
+        bases = sorted({str(n) for n in rural["name"]})
+    towns = sorted(town_centres(store), key=str.casefold)
+    priorities = [(k, v.split(":")[0].strip()) for k, v in taxonomy.priorities.items()]
+    tomorrow = datetime.now(ZoneInfo(store.timezone)).date() + timedelta(days=1)
+    last = latest_complete_month(store)
+    period = pd.Period(last, freq="M") if last else None
+    return {"bases": bases, "towns": towns, "priorities": priorities, "vehicles": 1,
+            "start": f"{tomorrow.isoformat()}T16:00",
+            "end": f"{(tomorrow + timedelta(days=1)).isoformat()}T02:00",
+            "from_": str(period - 5) if period is not None else "",
+            "to": str(period) if period is not None else ""}

@@ -12,6 +12,7 @@
   if (opts.tiles) {
     L.tileLayer(opts.tiles, { attribution: opts.attribution, maxZoom: 19 }).addTo(map);
   }
+  if (window.HotspotBasemap) HotspotBasemap.add(map);  // roads and names with no tiles
   var bounds = L.latLngBounds([]);
   var markers = {};
   var items = {};
@@ -89,4 +90,34 @@
       });
     }).catch(function () { summary.textContent = "Visits could not be loaded."; });
   }
+})();
+
+/* A draft plan's Publish button (planners): the session's CSRF token goes in X-CSRF-Token. */
+(function () {
+  "use strict";
+  var button = document.getElementById("publish-plan");
+  if (!button) return;
+  function csrfToken() {
+    var found = document.cookie.split(/;\s*/).filter(function (c) {
+      return c.indexOf("hotspot_csrf=") === 0;
+    })[0];
+    return found ? decodeURIComponent(found.slice("hotspot_csrf=".length)) : "";
+  }
+  button.addEventListener("click", function () {
+    button.disabled = true;
+    button.textContent = "Publishing\u2026";
+    fetch("/v1/patrol-plans/" + encodeURIComponent(button.getAttribute("data-plan")) + "/publish", {
+      method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() }
+    }).then(function (r) {
+      if (r.ok) { window.location.reload(); return; }
+      return r.json().then(function (body) { throw new Error(body.detail || r.status); });
+    }).catch(function (err) {
+      button.disabled = false;
+      button.textContent = "Publish";
+      var p = HotspotPlan.el("p", "row-error", "Not published: " + (err.message || err));
+      p.setAttribute("role", "alert");
+      button.parentNode.appendChild(p);
+    });
+  });
 })();

@@ -1,0 +1,46 @@
+"""What every page needs from the request: the navigation bar for the caller (its role, its
+session's CSRF token for sign-out, its key's name) and the name of who made something."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api.access import Principal
+from api.csrf import masked, session_csrf_token
+from geodata.stores import Store
+from maps.nav import nav_html
+
+
+def caller(request: Request) -> Principal | None:
+    """The principal the gate found for the request (None on a public route)."""
+    return getattr(request.state, "principal", None)
+
+
+def key_name(store: Store, who: Principal | None) -> str:
+    """The name of the caller's key (as an admin gave it: "Insp. Shaw", "RCT tablet 3"), or
+    "" when there is none."""
+    if who is None:
+        return ""
+    for key in store.list_keys():
+        if key["key_id"] == who.key_id:
+            return str(key["name"])
+    return ""
+
+
+def page_nav(request: Request, store: Store, current: str | None) -> str:
+    """The navigation bar (:func:`maps.nav.nav_html`) for the caller of ``request``: the pages
+    its role may open, and sign-out with its session's (masked) CSRF token when it came by a
+    session (a page opened with an API key has no session to end)."""
+    who = caller(request)
+    session_id = who.session_id if who is not None and who.via == "session" else None
+    return nav_html(current, role=who.role if who is not None else None,
+                    csrf=masked(session_csrf_token(store, session_id)) if session_id else None,
+                    signed_in=session_id is not None,
+                    who=key_name(store, who) or None if who is not None else None)
+
+
+def role_of(request: Request) -> str | None:
+    """The caller's role, or None."""
+    who = caller(request)
+    return who.role if who is not None else None
+
