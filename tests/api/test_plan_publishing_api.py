@@ -56,7 +56,7 @@ def test_a_new_plan_is_a_draft_with_a_maker_and_crew_links(draft: dict[str, Any]
     labels = [r["label"] for r in draft["routes"]]
     assert list(crews) == labels and len(labels) == 3
     pid = draft["plan_id"]
-    for label, link in crews.items():
+    for link in crews.values():
         assert link["field"].startswith(f"/field/{pid}?crew=")
         assert re.fullmatch(r"/f/[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}", link["short"])
     assert len({link["short"] for link in crews.values()}) == len(labels)
@@ -154,7 +154,7 @@ def test_plan_page_shows_each_crews_short_link_and_qr(app: TestClient, keys: dic
         assert page.status_code == 200
         html = page.text
         assert html.count('<svg role="img"') == len(draft["routes"])
-        for label, link in draft["links"]["crews"].items():
+        for link in draft["links"]["crews"].values():
             assert f'href="{link["short"]}"' in html
             assert "testserver" + link["short"] in html  # the printed address is absolute
         assert 'id="publish-plan"' in html and "draft" in html
