@@ -29,7 +29,8 @@ from api.deps import authorize
 from api.gate import Gate
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
-from api.routes import access, backtests, hotspots, incidents, layers, meta, plans, products
+from api.routes import access, backtests, hotspot_page, hotspots, incidents, layers, meta, plans, products
+from api.routes import basemap as basemap_routes
 from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
 from api.settings import Settings
@@ -37,7 +38,7 @@ from geodata.errors import StoreUnavailable
 from geodata.harm import HarmTable
 from geodata.stores import Store, open_store
 from geodata.taxonomy import Taxonomy
-from maps.assets import LEAFLET_DIR
+from maps.assets import LEAFLET_DIR, VENDOR_DIR
 from maps.assets import OWN_DIR as MAPS_DIR
 
 log = logging.getLogger(__name__)
@@ -138,13 +139,17 @@ def create_app(
     app.include_router(meta.router)
     app.include_router(incidents.router)
     app.include_router(layers.router)
+    app.include_router(basemap_routes.router)
     app.include_router(hotspots.router)
+    app.include_router(hotspot_page.router)
     app.include_router(plans.router)
     app.include_router(products.router)
     app.include_router(near_repeat_routes.router)
     app.include_router(backtests.router)
     app.mount("/static/leaflet", VersionedStatic(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", VersionedStatic(directory=MAPS_DIR), name="maps")
+    app.mount("/static/vendor", VersionedStatic(directory=VENDOR_DIR, check_dir=False),
+              name="vendor")
     _offline_docs(app)
     _roles_in_openapi(app)
     return app

@@ -57,3 +57,8 @@ class PublicationConflict(StoreError, ValueError):
 class InvalidBacktestKey(StoreError, ValueError):
     """Raised when a stored backtest's key is not 1 to 128 characters of ``0-9``, ``a-f``,
     ``-`` and ``:`` (the hash the caller makes of the data version, selection and candidates)."""
+
+
+class InvalidAdvice(GeodataError, ValueError):
+    """Raised when the prevention advice data file is malformed; the message names the file and
+    the entry."""

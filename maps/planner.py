@@ -130,12 +130,19 @@ class PageOptions:
     ("These places are 0.5 % of the force area; over the last 5 months ...")."""
     harm_approximate: bool = False
     """The harm figures came (partly) from the built-in approximate table: popups say so."""
+    hotspot_page_query: str | None = None
+    """The result's parameters as a query string: popups link to each hotspot's own page
+    (``/hotspots/{id}?<this>``); None: no link (a downloaded file)."""
     emerging_months: int | None = None
     """Months the emerging hot spot classes were drawn from (for the legend)."""
     attribution: str = ""
     download_url: str | None = None
     max_zoom: int | None = None
     """How far the map zooms; None: 19 over a basemap, 18 without one."""
+    basemap_url: str | None = None
+    """Where the store's roads and place names come from (``/v1/basemap``): drawn under the
+    layers by ``basemap.js`` so the map reads without tiles. None (and in a single-file page):
+    not drawn."""
     period: str = ""
     """The period shown, in words ("1 May \u2013 31 Oct 2026, against 1 Nov 2025 \u2013 30 Apr
     2026"): first in the summary."""
@@ -203,6 +210,8 @@ def planner_map(
     if options.tiles_url:
         folium.TileLayer(tiles=options.tiles_url, attr=options.tiles_attribution,
                          name="Basemap", max_zoom=max_zoom, control=False).add_to(m)
+    if options.basemap_url and not options.inline:  # roads and names with no tiles
+        _Basemap(options.basemap_url).add_to(m)
     if options.density is not None or options.density_url:
         image = options.density_url
         if options.inline and options.density is not None:
@@ -275,6 +284,23 @@ def planner_map(
     return str(m.get_root().render())
 
 
+class _Basemap(MacroElement):
+    """Draws the store's roads and place names (and an offline basemap's tiles) under the
+    map's layers: ``maps/static/basemap.js``."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "if (window.HotspotBasemap) { HotspotBasemap.add({{ this._parent.get_name() }}, "
+        "{url: {{ this.url|tojson }}}); }"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self._name = "Basemap"
+        self.url = url
+
+
 class _Attribution(MacroElement):
     """Adds a (HTML-escaped) line to the map's attribution control."""
 
@@ -318,6 +344,7 @@ def _config(options: PageOptions) -> str:
         "emerging_descriptions": EMERGING_DESCRIPTIONS,
         "emerging_months": options.emerging_months,
         "harm_approximate": options.harm_approximate,
+        "hotspot_page_query": options.hotspot_page_query,
         "category_labels": dict(options.category_labels),
         "symbols_max": SYMBOLS_MAX,
     }

@@ -44,9 +44,11 @@ from api.analysis import (
     town_bbox,
 )
 from api.backtests import auto_places, stored_or_started
+from api.basemap import page_tile_url
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.limits import WorkLimits
+from api.pages import page_nav, with_nav
 from api.routes.backtests import spec_of
 from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
@@ -567,9 +569,10 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     if share is None and given.get("area_km2") is not None and info.get("study_area_km2"):
         share = float(given["area_km2"]) / float(info["study_area_km2"])
         share_label = f"{float(given['area_km2']):g} km\u00b2"
-    tiles = tile_url(settings.tile_url)
+    tiles = tile_url(settings.tile_url) if download else page_tile_url(settings)
     options = PageOptions(
         title="Hotspot planner",
+        basemap_url="/v1/basemap",
         tiles_url=tiles,
         tiles_attribution=settings.tile_attribution,
         asset_base="/static",
@@ -592,6 +595,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
         emerging_months=(info.get("emerging") or {}).get("months"),
         attribution=ATTRIBUTION,
         download_url=None if download else f"{path}?{q.query_string(download=1)}",
+        hotspot_page_query=None if download else q.query_string(),
     )
     return planner_map(computed.table, layers, options)
 
@@ -635,6 +639,8 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
         lambda: _page(store, taxonomy, settings, q, computed, dens, path=path,
                       download=download))
     headers = {"X-Data-Version": version}
+    if not download:  # the bar holds the caller's own CSRF token: never in the cached page
+        page = with_nav(page, page_nav(request, store, "map"))
     if download:
         name = download_name(place_name(store), computed.metadata, ".html")
         headers["Content-Disposition"] = f'attachment; filename="{name}"'

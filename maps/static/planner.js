@@ -189,6 +189,13 @@
       p.top_locations.forEach(function (loc) { ul.appendChild(el("li", null, loc)); });
       root.appendChild(ul);
     }
+    // the hotspot's own page (charts, advice, patrols), with the parameters of this result
+    var pageQuery = config().hotspot_page_query;
+    if (p.id && typeof pageQuery === "string") {
+      var more = el("a", "hs-page-link", "Open this hotspot's page");
+      more.href = "/hotspots/" + encodeURIComponent(p.id) + (pageQuery ? "?" + pageQuery : "");
+      root.appendChild(more);
+    }
     // the ids, for who needs to find the place in the CSV or the API: not the main text
     if (p.id) {
       root.appendChild(el("div", "hs-ref", "Reference: " + p.id +

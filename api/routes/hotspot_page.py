@@ -1,0 +1,331 @@
+"""A hotspot's own page: ``GET /hotspots/{hotspot_id}?<the parameters of GET /v1/hotspots>``.
+
+**The address.** A hotspot's ``id`` (``dbscan-001``) is its rank within one result: the result
+of one set of parameters on one version of the data, which the service computes once and keeps
+(:func:`api.routes.hotspots.computed_hotspots`). So the page's address is the id *and* the
+parameters that made the result, exactly those of ``GET /v1/hotspots`` and the planner's map;
+opening it reads the same cached result (or computes it once). The address can be shared and
+bookmarked; when the data changes (a new ingest) the same address shows the hotspot of that
+rank in the new result, and when no hotspot of the result has the id the page says so (404)
+with a link to the map of the same parameters.
+
+**What it shows.** From the hotspot table: rank, name, class and team, incidents, harm, trend,
+emerging class, peak hours, heritage sites. From the incidents inside the hotspot's polygon
+(read from the store by a bounding box around it, so the work is bounded by the place, not the
+force): incidents by month over the selection's period and the 12 months before, by category,
+and by hour of the week when times of day are known (data.police.uk gives months only: the
+page says so instead of drawing a grid). Aggregates only, never an incident's point. Prevention
+advice for the main categories (:mod:`geodata.advice`). The patrol plans that visited it.
+
+**Which plans visited it.** A stop matches when its ``hotspot_id`` is this id *and* its
+position lies within :data:`MATCH_M` of this polygon. Both, because an id names a rank, not a
+place: after a new ingest (or in a plan made with other parameters) ``dbscan-001`` may be
+another place, so the id alone would credit this place with visits made elsewhere; and a stop
+stands at its hotspot's incident centroid, which for a concave area can fall just outside the
+outline (hence the tolerance). The latest :data:`PLANS_SCANNED` plans are read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from pyproj import Transformer
+
+from api.analysis import ATTRIBUTION, Selection, history_start, map_layers, tile_url
+from api.csrf import session_csrf_token
+from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.routes.hotspots import HotspotQuery, computed_hotspots, selection_of
+from geodata.advice import PreventionAdvice
+from geodata.coords import WGS84
+from geodata.schema import IncidentFilter
+from geodata.stores import Store
+from geodata.taxonomy import Taxonomy
+from hotspot.placecounts import PlaceCounts, month_range, place_counts
+from maps.hotspotpage import (
+    AdviceBlock,
+    HotspotPageData,
+    PlanVisit,
+    hotspot_not_found_page,
+    hotspot_page,
+)
+
+router = APIRouter(tags=["pages"])
+
+MATCH_M = 50.0
+"""How near this polygon a plan's stop of the same id must be to count as a visit here, metres."""
+PLANS_SCANNED = 200
+"""The most recent plans read for visits to a hotspot."""
+NEAR_M = 2_000.0
+"""The box read around a polygon reaches this far beyond it, metres: months with no incident at
+all in it (before the store's data starts there, or after it ends) show as "no data"."""
+BEFORE_MONTHS = 12
+"""Months before the selection the monthly chart shows."""
+MAX_MONTHS = 60
+"""The most months the monthly chart shows (the latest)."""
+OPEN_MONTHS = 36
+"""Months shown when the selection has no start or end (the latest with data)."""
+TOP_ADVICE = 3
+"""Advice is shown for this many of the hotspot's largest categories."""
+_ID = re.compile(r"^[a-z_]{1,20}-[0-9]{1,6}$")
+
+
+@lru_cache(maxsize=4)
+def _advice(path: Path | None) -> PreventionAdvice:
+    return PreventionAdvice.load(path)
+
+
+@dataclass
+class _Counts:
+    """The incident aggregates of a hotspot's page (cached per data version and parameters)."""
+
+    counts: PlaceCounts
+    months: list[str]
+    selected_months: set[str]
+    no_data: set[str]
+
+
+def _chart_months(selection: Selection, timezone: str,
+                  data_months: tuple[str, str] | None) -> tuple[list[str], set[str]]:
+    """The months of the monthly chart and which of them are the selection's."""
+    def month(seconds: int) -> str:
+        return str(pd.Timestamp(seconds, unit="s", tz="UTC").tz_convert(timezone)
+                   .strftime("%Y-%m"))
+
+    if selection.start is not None and selection.end is not None:
+        chosen = month_range(month(selection.start), month(selection.end - 1))
+        before = month_range(month(history_start(selection.start, timezone,
+                                                 BEFORE_MONTHS)), chosen[0])[:-1]
+        months = (before + chosen)[-MAX_MONTHS:]
+        return months, set(chosen)
+    if data_months is None:
+        return [], set()
+    first, last = data_months
+    if selection.start is not None:
+        first = max(first, month(selection.start))
+    if selection.end is not None:
+        last = min(last, month(selection.end - 1))
+    months = month_range(first, last)[-OPEN_MONTHS:]
+    return months, set(months)
+
+
+def _box(polygon: Any, selection: Selection) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = shapely.bounds(polygon).tolist()
+    box = (minx - NEAR_M, miny - NEAR_M, maxx + NEAR_M, maxy + NEAR_M)
+    if selection.bbox is not None:  # the analysis saw only the selection's box
+        a = selection.bbox
+        inter = (max(box[0], a[0]), max(box[1], a[1]), min(box[2], a[2]), min(box[3], a[3]))
+        if inter[0] <= inter[2] and inter[1] <= inter[3]:
+            box = inter
+    return box
+
+
+def place_incidents(store: Store, taxonomy: Taxonomy, selection: Selection,
+                    polygon: Any) -> _Counts:
+    """Counts of the selection's incidents inside ``polygon`` (store CRS, metres): in the
+    selection's period by category and hour of the week, and by month over the chart's months
+    (the selection's and the 12 before).
+
+    Reads the store once, by a box :data:`NEAR_M` around the polygon (every category, so that
+    months with no data near here can be told from months with no crime of the selection's)."""
+    categories = selection.categories_for(taxonomy)
+    tz = store.timezone
+    start = selection.start
+    if start is not None and selection.end is not None:
+        start = history_start(start, tz, BEFORE_MONTHS + 1)  # the chart's first month
+    flt = IncidentFilter(start=start, end=selection.end, bbox=_box(polygon, selection),
+                         lonlat_bbox=selection.lonlat_bbox)
+    cols = store.incidents(flt)
+    cats = np.asarray(cols.category, dtype=object)
+    selected = np.isin(cats, list(categories)) if categories else None
+    first = place_counts(polygon, cols.x, cols.y, cols.occurred_at, cols.precision, cats,
+                         period=(selection.start, selection.end), timezone=tz,
+                         selected=selected)
+    months, chosen = _chart_months(selection, tz, first.months_with_data)
+    counts = place_counts(polygon, cols.x, cols.y, cols.occurred_at, cols.precision, cats,
+                          period=(selection.start, selection.end), months=months, timezone=tz,
+                          selected=selected)
+    no_data: set[str] = set()
+    if counts.months_with_data is None:
+        no_data = set(months)
+    else:
+        lo, hi = counts.months_with_data
+        no_data = {m for m in months if m < lo or m > hi}
+    return _Counts(counts=counts, months=months, selected_months=chosen, no_data=no_data)
+
+
+def _minutes_between(start: str, end: str | None) -> float | None:
+    if not end:
+        return None
+    try:
+        a, b = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except (TypeError, ValueError):
+        return None
+    minutes = (b - a).total_seconds() / 60.0
+    return minutes if 0 <= minutes <= 12 * 60 else None
+
+
+def plan_visits(store: Store, hotspot_id: str, polygon: Any) -> list[PlanVisit]:
+    """The plans (of the latest :data:`PLANS_SCANNED`) with stops at this hotspot (same id and
+    within :data:`MATCH_M` of ``polygon``, store CRS), each with its planned visits, the visits
+    logged and the minutes on site: from a visit's ``ended_at`` when the device sent it, else
+    the stop's planned dwell."""
+    to_store = Transformer.from_crs(WGS84, store.crs, always_xy=True)
+    shapely.prepare(polygon)
+    out: list[PlanVisit] = []
+    for summary in store.list_plans(PLANS_SCANNED):
+        stored = store.get_plan(summary["plan_id"])
+        if stored is None:
+            continue
+        stops = [s for r in stored["plan"].get("routes", []) for s in r.get("stops", [])
+                 if s.get("hotspot_id") == hotspot_id and s.get("stop_id")
+                 and isinstance(s.get("lon"), (int, float)) and math.isfinite(s["lon"])
+                 and isinstance(s.get("lat"), (int, float)) and math.isfinite(s["lat"])]
+        if not stops:
+            continue
+        xs, ys = to_store.transform([s["lon"] for s in stops], [s["lat"] for s in stops])
+        near = shapely.dwithin(polygon, shapely.points(xs, ys), MATCH_M)
+        here = {s["stop_id"]: s for s, ok in zip(stops, near.tolist(), strict=True) if ok}
+        if not here:
+            continue
+        visits = [v for v in store.plan_visits(stored["plan_id"]) if v["stop_id"] in here]
+        minutes = 0.0
+        estimated = 0
+        for v in visits:
+            timed = _minutes_between(v["visited_at"], v.get("ended_at"))
+            if timed is None:
+                timed = float(here[v["stop_id"]].get("dwell_min") or 0.0)
+                estimated += 1
+            minutes += timed
+        out.append(PlanVisit(
+            plan_id=stored["plan_id"], name=str(stored["request"].get("name") or ""),
+            shift_start=stored["shift_start"], shift_end=stored["shift_end"],
+            planned=len(here),
+            planned_minutes=sum(float(s.get("dwell_min") or 0.0) for s in here.values()),
+            logged=len(visits), minutes=round(minutes, 1), estimated=estimated,
+            last_visit=max((v["visited_at"] for v in visits), default=None)))
+    return out
+
+
+def _advice_blocks(advice: PreventionAdvice, taxonomy: Taxonomy,
+                   by_category: dict[str, int]) -> list[AdviceBlock]:
+    blocks: list[AdviceBlock] = []
+    seen: set[int] = set()
+    for key in by_category:
+        if len(blocks) >= TOP_ADVICE:
+            break
+        cat = taxonomy.categories.get(key)
+        entry = advice.for_category(key, cat.priority if cat else None)
+        if entry is None or id(entry) in seen:
+            continue
+        seen.add(id(entry))
+        label = cat.label if cat else key.replace("_", " ")
+        blocks.append(AdviceBlock(category=label, source=entry.source,
+                                  steps=entry.by_audience()))
+    return blocks
+
+
+def _nearby_layers(store: Store, polygon: Any) -> dict[str, Any]:
+    """The reference layers near the polygon (within :data:`NEAR_M`), as GeoJSON (WGS84)."""
+    import json
+
+    out: dict[str, Any] = {}
+    area = shapely.buffer(polygon, NEAR_M)
+    for kind, frame in map_layers(store).items():
+        if frame is None or not len(frame):
+            continue
+        near = frame[shapely.intersects(frame.geometry.values, area)]
+        if len(near):
+            keep = [c for c in ("name", "geometry") if c in near.columns]
+            data = json.loads(near[keep].to_crs(WGS84).to_json(drop_id=True))
+            data.pop("crs", None)
+            out[kind] = data
+    return out
+
+
+@router.get("/hotspots/{hotspot_id}", response_class=HTMLResponse,
+            responses={404: {"content": {"text/html": {}},
+                             "description": "No hotspot of this result has that id (an HTML "
+                                            "page with a link to the map of the same "
+                                            "parameters)."}})
+async def hotspot_page_route(
+    request: Request, hotspot_id: str, store: StoreDep, taxonomy: TaxonomyDep,
+    settings: SettingsDep, q: HotspotQuery = Depends(),
+) -> HTMLResponse:
+    """A hotspot's own page (HTML): where it is, its incidents by month, by category and by
+    hour of the week (aggregates only), its trend and emerging class, prevention advice for its
+    main categories, and the patrol plans that visited it with the time spent there.
+
+    The query takes exactly the parameters of ``GET /v1/hotspots``: the id is the hotspot's
+    ``id`` in the result those parameters make (cached per data version)."""
+    query = q.query_string()
+    who = getattr(request.state, "principal", None)
+    session_id = who.session_id if who is not None and who.via == "session" else None
+    nav = {"role": who.role if who is not None else None, "signed_in": session_id is not None,
+           "csrf": session_csrf_token(store, session_id) if session_id else None}
+    computed, version = await computed_hotspots(request, store, taxonomy, q)
+    table = computed.table
+    found = np.flatnonzero(table["id"].astype(str).to_numpy() == hotspot_id) \
+        if _ID.match(hotspot_id) else np.empty(0, dtype=np.int64)
+    if not len(found):
+        page = hotspot_not_found_page(hotspot_id, query=query, data_version=version,
+                                      hotspots=len(table), nav=nav)
+        return HTMLResponse(page, status_code=404, headers={"Cache-Control": "no-store"})
+    row = table.iloc[int(found[0])]
+    polygon = row.geometry
+    selection = selection_of(q, store)
+    counts: _Counts = await request.app.state.cache.get(
+        ("hotspot-page", version, q.key(), hotspot_id),
+        lambda: place_incidents(store, taxonomy, selection, polygon))
+    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon)
+    advice = _advice(settings.prevention_advice_path)
+    layers = await run_in_threadpool(_nearby_layers, store, polygon)
+    outline = shapely.geometry.mapping(
+        shapely.set_precision(_to_wgs84(polygon, store.crs), 1e-6))
+    labels = {k: c.label for k, c in taxonomy.categories.items()}
+    data = HotspotPageData(
+        row={k: row[k] for k in table.columns if k != "geometry"},
+        outline=outline,
+        layers=layers,
+        selection=computed.metadata.get("selection") or {},
+        timezone=store.timezone,
+        method=q.method,
+        query=query,
+        data_version=version,
+        previous_period=bool(computed.metadata.get("previous_period")),
+        counts=counts.counts,
+        months=counts.months,
+        selected_months=counts.selected_months,
+        no_data_months=counts.no_data,
+        category_labels=labels,
+        advice=_advice_blocks(advice, taxonomy, counts.counts.by_category),
+        advice_note=advice.note if advice.from_memory else "",
+        plans=visits,
+        plans_scanned=PLANS_SCANNED,
+        match_m=MATCH_M,
+        emerging_months=(computed.info.get("emerging") or {}).get("months"),
+        harm_approximate=bool((computed.metadata.get("harm") or {}).get("approximate")),
+        tiles_url=tile_url(settings.tile_url),
+        tiles_attribution=settings.tile_attribution,
+        attribution=ATTRIBUTION,
+        nav=nav,
+    )
+    return HTMLResponse(hotspot_page(data), headers={"Cache-Control": "no-cache",
+                                                     "X-Data-Version": version})
+
+
+def _to_wgs84(geometry: Any, crs: str) -> Any:
+    to_wgs = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return shapely.transform(geometry, lambda xy: np.column_stack(
+        to_wgs.transform(xy[:, 0], xy[:, 1])))
