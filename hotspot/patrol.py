@@ -53,6 +53,7 @@ import shapely
 from pyproj import Transformer
 
 from hotspot.errors import InvalidParameter
+from hotspot.gridref import grid_reference_of
 from hotspot.travel import TravelModel
 
 RURAL_TEAM = "rural_crime_team"
@@ -896,6 +897,7 @@ def plan_to_dict(plan: PatrolPlan) -> dict[str, Any]:
             wait_s = s.start_s - s.arrival_s
             stop: dict[str, Any] = {
                 "seq": n, "kind": s.kind, "name": s.name, "lon": lon, "lat": lat,
+                "grid_ref": grid_reference_of(s.x, s.y, plan.crs),
                 "arrival": _iso(shift, s.arrival_s), "start": _iso(shift, s.start_s),
                 "departure": _iso(shift, s.departure_s),
                 "wait_min": round(wait_s / 60.0, 1),
