@@ -3,12 +3,14 @@ session's CSRF token for sign-out, its key's name) and the name of who made some
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 
 from api.access import Principal
 from api.csrf import masked, session_csrf_token
 from geodata.stores import Store
-from maps.nav import nav_html
+from maps.nav import NAV_CSS, nav_html
 
 
 def caller(request: Request) -> Principal | None:
@@ -44,3 +46,21 @@ def role_of(request: Request) -> str | None:
     who = caller(request)
     return who.role if who is not None else None
 
+
+
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def with_nav(page: str, nav: str) -> str:
+    """``page`` (a whole HTML document, e.g. the planner's cached map) with the navigation bar
+    first in its body and the bar's style sheet in its head. The bar goes in per request, after
+    any cache: it holds the caller's own (masked) CSRF token."""
+    found = _BODY.search(page)
+    if found is None:
+        return page
+    head_end = page.lower().find("</head>", 0, found.start())
+    style = f"<style>{NAV_CSS}</style>"
+    out = page[:found.end()] + nav + page[found.end():]
+    if head_end >= 0:
+        out = out[:head_end] + style + out[head_end:]
+    return out

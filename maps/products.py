@@ -12,6 +12,8 @@ from typing import Any
 
 from jinja2 import Environment
 
+from maps.nav import NAV_CSS, nav_html
+
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 _PAGE = _ENV.from_string("""<!DOCTYPE html>
@@ -19,8 +21,8 @@ _PAGE = _ENV.from_string("""<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Published products: Hotspot</title>
 <style>
-body { font: 16px/1.45 system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
-  color: #1f2933; }
+body { font: 16px/1.45 system-ui, sans-serif; margin: 0; color: #1f2933; }
+main { max-width: 72rem; margin: 1.5rem auto 2rem; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.2rem; margin-top: 2rem; }
 .lead { color: #52606d; margin-top: 0; }
@@ -35,15 +37,13 @@ td.when { white-space: nowrap; }
 .note { background: #f0f4f8; border-left: 4px solid #0b3d91; padding: 0.6rem 0.9rem; }
 .empty { font-weight: 600; }
 footer { margin-top: 2.5rem; color: #52606d; font-size: 0.9rem; }
-form { display: inline; }
-button { font: inherit; background: none; border: 0; color: #0b3d91; text-decoration: underline;
-  cursor: pointer; padding: 0; min-height: 2.75rem; }
+{{ nav_css }}
 </style></head><body>
+{{ nav|safe }}
+<main>
 <h1>Published products</h1>
 <p class="lead">Crime counts for partners: each product covers one whole month or quarter, on the
-force's {{ grid_m|round|int }} m grid, with small counts held back.
-{% if signed_in %}<form method="post" action="/logout">{% if csrf %}<input type="hidden"
-name="csrf_token" value="{{ csrf }}">{% endif %}<button type="submit">Sign out</button></form>{% endif %}</p>
+force's {{ grid_m|round|int }} m grid, with small counts held back.</p>
 <p class="note">{{ note }}</p>
 {% if not products %}
 <p class="empty" role="status">Nothing has been published yet. The force publishes a product
@@ -86,6 +86,7 @@ once a month or quarter is over and its data is in.</p>
 </tbody></table>
 {% endif %}
 <footer>{{ attribution }}</footer>
+</main>
 </body></html>
 """)
 
@@ -97,11 +98,16 @@ TREND_LABELS = {"up": "Up", "down": "Down", "flat": "No clear change",
 
 def products_page(products: Sequence[Mapping[str, Any]], hotspots: Sequence[Mapping[str, Any]],
                   *, latest: str | None, labels: Mapping[str, str], note: str, grid_m: float,
-                  attribution: str, signed_in: bool = False, csrf: str | None = None) -> str:
+                  attribution: str, signed_in: bool = False, csrf: str | None = None,
+                  role: str | None = None, who: str | None = None) -> str:
     """The page: ``products`` (listings, latest first), the properties of the latest product's
-    busiest ``hotspots``, what each priority key is called (``labels``), the privacy ``note``.
+    busiest ``hotspots``, what each priority key is called (``labels``), the privacy ``note``;
+    the navigation bar for ``role`` (sign-out when ``signed_in``, with the masked ``csrf``
+    token; ``who``: the key's name).
     """
     return _PAGE.render(products=products, hotspots=hotspots, latest=latest,
                         labels={**labels, "not broken down": "not broken down (small counts)"},
                         classes=CLASS_LABELS, trends=TREND_LABELS, note=note, grid_m=grid_m,
-                        attribution=attribution, signed_in=signed_in, csrf=csrf)
+                        attribution=attribution, nav_css=NAV_CSS,
+                        nav=nav_html("products", role=role, csrf=csrf, signed_in=signed_in,
+                                     who=who))

@@ -17,6 +17,7 @@ from api.analysis import ATTRIBUTION, ParameterError
 from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
+from api.pages import key_name
 from api.products import (
     ALL,
     KIND,
@@ -208,5 +209,6 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
         note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"],
         grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
         signed_in=session_id is not None,
-        csrf=masked(session_csrf_token(store, session_id)) if session_id else None)
+        csrf=masked(session_csrf_token(store, session_id)) if session_id else None,
+        role=who.role if who is not None else None, who=key_name(store, who) or None)
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
