@@ -41,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Ser
 @pytest.fixture(scope="module")
 def plan(server: Server) -> dict:
     return server.json("/v1/patrol-plans", {
+        "published": True,  # the Rural Crime Team's field view opens published plans only
         "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
         "rural_crime_team": {"vehicles": 2}, "town_centre_officers": {"Thornbury": 1},
         "time_limit_s": 0.5})

@@ -120,7 +120,7 @@ def plan(server: Server) -> dict[str, Any]:
                if f["properties"]["name"] == HUB)
     lon, lat = hub["geometry"]["coordinates"]
     made = server.json("/v1/patrol-plans", {
-        "name": _hostile("plan", "Friday lates"),
+        "name": _hostile("plan", "Friday lates"), "published": True,
         "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
         "rural_crime_team": {"vehicles": 1, "base": {"name": REQUEST_BASE, "lon": lon,
                                                      "lat": lat}},
