@@ -16,12 +16,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+## the front-end libraries from npm (package-lock.json), copied where the service serves them
+VENDOR := maps/vendor
+NPM_STAMP := $(VENDOR)/.npm-stamp
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed for the offline basemap's \
+	vector-tile library (apt-get install npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	@mkdir -p $(VENDOR)
+	cp node_modules/protomaps-leaflet/dist/protomaps-leaflet.js \
+	  node_modules/protomaps-leaflet/LICENSE $(VENDOR)/
+	@touch $(NPM_STAMP)
+
 ## run: create the environment, build the demo force area on first start, serve it
-run: $(STAMP)
+run: $(STAMP) $(NPM_STAMP)
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
 ## test: create the environment, lint, type-check, get a browser and PostGIS, run the whole suite
-test: lint browser postgres
+test: lint browser postgres $(NPM_STAMP)
 	$(BIN)/python -m pytest
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
@@ -71,4 +83,4 @@ bench: $(STAMP) postgres browser
 	$(BIN)/python -m bench.load
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info node_modules $(VENDOR)

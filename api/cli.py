@@ -59,6 +59,9 @@ app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="API keys: who may call the service, with which role.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+basemap_app = typer.Typer(help="An offline basemap (MBTiles or PMTiles) drawn under the maps "
+                          "instead of the online tiles.", no_args_is_help=True)
+app.add_typer(basemap_app, name="basemap")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -497,6 +500,77 @@ def layers_list(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
     for i in infos:
         out.print(f"{i['kind']:<20} {i['features']:>7,} features  from {i['source']} "
                   f"({i['added_at']})", markup=False)
+
+
+# --- basemap ----------------------------------------------------------------------------------
+
+def _say_basemap(d: dict[str, Any], verb: str) -> None:
+    kind = "vector" if d["vector"] else "image"
+    size = f", {d['bytes'] / 1e6:,.2f} MB" if d.get("bytes") is not None else ""
+    out.print(f"{verb} {d['path']}: {d['container']} {kind} tiles ({d['format']}), zoom "
+              f"{d['minzoom']}-{d['maxzoom']}{size}", markup=False)
+    if d.get("vector_layers"):
+        out.print(f"  layers: {', '.join(d['vector_layers'])}", markup=False)
+
+
+@basemap_app.command("add")
+def basemap_add(
+    file: Annotated[Path, typer.Argument(help="An .mbtiles or .pmtiles file of raster (PNG, "
+                                         "JPEG, WebP) or vector (MVT) tiles.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check an offline basemap file and register it: the service serves its tiles at
+    /tiles/{z}/{x}/{y} and the maps draw them instead of the online tiles (the file stays
+    where it is; its path is kept in basemap.json in the data folder)."""
+    from api.basemap import register, registration_path
+
+    settings = _settings()
+    with _refusals(as_json):
+        basemap = register(settings, file)
+    d = basemap.describe()
+    if as_json:
+        print(json.dumps({**d, "registered_in": str(registration_path(settings))}))
+        return
+    _say_basemap(d, "Registered")
+    out.print(f"  recorded in {registration_path(settings)}: the maps draw it from their next load",
+              markup=False)
+    if settings.basemap_file is not None:
+        out.print(f"  note: HOTSPOT_BASEMAP_FILE={settings.basemap_file} is set and wins over "
+                  "this registration", markup=False)
+
+
+@basemap_app.command("show")
+def basemap_show(as_json: JsonOpt = False) -> None:
+    """Say which offline basemap the service draws, if any."""
+    from api.basemap import registered_file
+    from geodata.basemaps import open_basemap
+
+    path = registered_file(_settings())
+    if path is None:
+        if as_json:
+            print(json.dumps({"basemap": None}))
+        else:
+            out.print("No offline basemap; add one with: hotspot basemap add FILE")
+        return
+    with _refusals(as_json):
+        d = open_basemap(path).describe()
+    if as_json:
+        print(json.dumps({"basemap": d}))
+    else:
+        _say_basemap(d, "Offline basemap")
+
+
+@basemap_app.command("remove")
+def basemap_remove(as_json: JsonOpt = False) -> None:
+    """Forget the registered offline basemap (the file is left alone); the maps go back to the
+    online tiles."""
+    from api.basemap import unregister
+
+    removed = unregister(_settings())
+    if as_json:
+        print(json.dumps({"removed": removed}))
+    else:
+        out.print("Offline basemap forgotten" if removed else "No offline basemap was registered")
 
 
 # --- keys -------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ LEAFLET_DIR = Path(xstatic_leaflet.BASE_DIR)
 LEAFLET_VERSION = str(xstatic_leaflet.VERSION)
 OWN_DIR = Path(__file__).parent / "static"
 """The planner's script and style sheet (written here)."""
+VENDOR_DIR = Path(__file__).parent / "vendor"
+"""Libraries from npm (package-lock.json), copied here by ``make``: protomaps-leaflet, which
+draws an offline basemap's vector tiles (``maps/static/basemap.js`` loads it when needed)."""
 
 
 def linked(base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -25,6 +28,7 @@ def linked(base_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     v = f"?v={static_version()}"
     return (
         [("leaflet", f"{base}/leaflet/leaflet.js{v}"),
+         ("basemap", f"{base}/maps/basemap.js{v}"),
          ("planner", f"{base}/maps/planner.js{v}")],
         [("leaflet_css", f"{base}/leaflet/leaflet.css{v}"),
          ("planner_css", f"{base}/maps/planner.css{v}")],

@@ -2,7 +2,8 @@
  * plan so the view opens and works with no signal. Static files: from the cache first. Pages
  * and plan data: from the network when it answers within a few seconds (so a changed plan
  * arrives), else from the cache. Visits are POSTed by the page, which queues them offline;
- * this worker never touches them. Tiles (another origin) are left to the browser. */
+ * this worker never touches them. Tiles of another origin are left to the browser; the map of
+ * the route's area (the store's roads and names, the offline basemap's tiles) is kept below. */
 "use strict";
 var CACHE = "hotspot-field-v1";
 var NETWORK_WAIT_MS = 4000;
@@ -28,8 +29,10 @@ function networkFirst(request) {
   var timeout = new Promise(function (resolve, reject) {
     setTimeout(function () { reject(new Error("slow network")); }, NETWORK_WAIT_MS);
   });
+  // the field view's page is the same for every crew: /field/{plan}?crew=... matches the kept one
+  var anyCrew = new URL(request.url).pathname.indexOf("/field/") === 0;
   return Promise.race([network, timeout]).catch(function () {
-    return caches.match(request).then(function (hit) {
+    return caches.match(request, { ignoreSearch: anyCrew }).then(function (hit) {
       return hit || network;
     });
   });
@@ -41,11 +44,104 @@ function cacheFirst(request) {
   });
 }
 
+/* The map of the route's area, for use with no signal (basemap.js asks when a plan opens
+ * online): the store's roads and names (/v1/basemap blocks) and the offline basemap's tiles
+ * (/tiles/...), kept in their own cache within a budget (50 MB unless the page says less),
+ * lowest zooms first. A new area replaces the last one; what is already kept is not fetched
+ * again. Pans and zooms outside it are fetched as usual and not kept. */
+var MAP_CACHE = "hotspot-field-map-v1";
+var MAP_BUDGET = 50 * 1024 * 1024;
+var MAP_SIZES = "/__hotspot-map-sizes";
+var keeping = null;
+
+function keepMap(urls, budget, reply) {
+  budget = Math.min(budget || MAP_BUDGET, MAP_BUDGET);
+  return caches.open(MAP_CACHE).then(function (cache) {
+    return cache.match(MAP_SIZES).then(function (r) { return r ? r.json() : {}; })
+      .catch(function () { return {}; })
+      .then(function (sizes) {
+        var want = {}, kept = {}, total = 0, i = 0, fetched = 0, full = false;
+        urls.forEach(function (u) { want[u] = true; });
+        return cache.keys().then(function (keys) {  // drop what the last area kept and this does not
+          return Promise.all(keys.map(function (req) {
+            var path = new URL(req.url).pathname + new URL(req.url).search;
+            if (path === MAP_SIZES) return null;
+            if (!want[path] && !want[req.url]) return cache.delete(req);
+            kept[path] = sizes[path] || 0;
+            total += kept[path];
+            return null;
+          }));
+        }).then(function () {
+          function next() {
+            while (i < urls.length && kept[urls[i]] !== undefined) i++;
+            if (i >= urls.length || full) return Promise.resolve();
+            var u = urls[i++];
+            return fetch(u, { credentials: "same-origin" }).then(function (response) {
+              if (!response.ok) return null;
+              return response.clone().arrayBuffer().then(function (body) {
+                if (total + body.byteLength > budget) { full = true; return null; }
+                total += body.byteLength;
+                kept[u] = body.byteLength;
+                fetched++;
+                return cache.put(u, response);
+              });
+            }).catch(function () { full = full || !self.navigator.onLine; }).then(next);
+          }
+          return Promise.all([next(), next(), next(), next()]);
+        }).then(function () {
+          return cache.put(MAP_SIZES, new Response(JSON.stringify(kept),
+            { headers: { "Content-Type": "application/json" } }));
+        }).then(function () {
+          var count = Object.keys(kept).length;
+          reply({ type: "hotspot-map-kept", kept: count, wanted: urls.length, fetched: fetched,
+                  bytes: total, budgetBytes: budget, complete: count === urls.length });
+        });
+      });
+  });
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "hotspot-keep-map" || !Array.isArray(data.urls)) return;
+  var urls = data.urls.filter(function (u) {
+    return typeof u === "string" && (u.indexOf("/tiles/") === 0 || u.indexOf("/v1/basemap?") === 0);
+  });
+  var source = event.source;
+  var reply = function (msg) { if (source && source.postMessage) source.postMessage(msg); };
+  var run = function () { return keepMap(urls, data.budgetBytes, reply); };
+  keeping = (keeping || Promise.resolve()).then(run, run);
+  if (event.waitUntil) event.waitUntil(keeping);
+});
+
+function mapFirst(request) {  // a kept block or tile, else the network (not kept)
+  return caches.open(MAP_CACHE).then(function (cache) {
+    return cache.match(request).then(function (hit) { return hit || fetch(request); });
+  });
+}
+
+function networkElseKept(request) {  // the store's layers may change: the network when it answers
+  return fetch(request).catch(function () {
+    return caches.match(request).then(function (hit) { if (hit) return hit; throw new Error("offline"); });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (url.pathname === "/tiles/tiles.json") {
+    event.respondWith(networkFirst(request));
+    return;
+  }
+  if (url.pathname.indexOf("/tiles/") === 0) {
+    event.respondWith(mapFirst(request));
+    return;
+  }
+  if (url.pathname === "/v1/basemap") {
+    event.respondWith(networkElseKept(request));
+    return;
+  }
   if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(cacheFirst(request));
   } else if (url.pathname.indexOf("/field/") === 0 || url.pathname.indexOf("/v1/patrol-plans/") === 0) {
