@@ -1,0 +1,219 @@
+"""A hotspot's own page through the real HTTP app on the demo force area, in both stores: its
+charts count what a direct count of the store's incidents inside its outline gives; month-only
+data shows no heat grid; an id not in the result is a 404 page; partners are refused; bad
+parameters are a 422 naming the field; the plans that visited it are those with a stop of the
+same id in the same place."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from api.analysis import AnalysisOptions, Selection, period_bound, run_analysis
+from api.app import create_app
+from geodata.demo import DemoFiles
+from geodata.ingest import ingest
+from geodata.layers import force_area, read_layer
+from geodata.readers.base import ReadOptions
+from geodata.readers.police import PoliceCsvReader
+from geodata.schema import DEFAULT_TIMEZONE, IncidentFilter
+from geodata.stores.base import DEMO
+from geodata.taxonomy import Taxonomy
+from tests.api.test_api import served_demo, settings_for
+from tests.conftest import STORE_KINDS, as_role, make_store
+
+QUERY = "method=dbscan&from=2024-01&to=2024-06"
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        demo_files: DemoFiles) -> Iterator[TestClient]:
+    root = tmp_path_factory.mktemp("hotspot-page-api")
+    with served_demo(make_store(request.param, root, request), root, demo_files) as c:
+        yield as_role(c)
+
+
+def _hotspot(c: TestClient, hotspot_id: str) -> Any:
+    """The hotspot's row, computed directly by the analysis (not through the page)."""
+    store = c.app.state.store
+    selection = Selection(start=period_bound("2024-01", store.timezone, end=False, field="from"),
+                          end=period_bound("2024-06", store.timezone, end=True, field="to"))
+    result, _meta = run_analysis(store, Taxonomy.load(), method="dbscan", selection=selection,
+                                 options=AnalysisOptions())
+    table = result.hotspots
+    return table[table["id"] == hotspot_id].iloc[0], selection
+
+
+def _titles(page: str, cls: str) -> list[str]:
+    """The tooltip titles of the marks of one chart (``bar``, ``month``, ``cell``)."""
+    svg = re.search(r'<svg[^>]*class="chart ' + cls + r'".*?</svg>', page, re.S)
+    assert svg is not None, cls
+    return [html.unescape(t) for t in re.findall(r'<g class="[^"]*"><title>(.*?)</title>',
+                                                svg.group(0))]
+
+
+def test_the_page_counts_what_lies_inside_the_outline(app: TestClient) -> None:
+    r = app.get(f"/hotspots/dbscan-001?{QUERY}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    page = r.text
+    row, selection = _hotspot(app, "dbscan-001")
+    name = row["name"] or row["place"]
+    assert f"#1 {html.escape(str(name))}" in page
+    assert 'aria-current="page"' in page and "Sign out" not in page  # the nav bar; by key
+    # the store's incidents inside the outline, counted directly (no bounding box)
+    store = app.app.state.store
+    cols = store.incidents(IncidentFilter())
+    inside = shapely.intersects_xy(row.geometry, cols.x, cols.y)
+    t = cols.occurred_at
+    in_period = inside & (t >= selection.start) & (t < selection.end)
+    labels = {k: c.label for k, c in Taxonomy.load().categories.items()}
+    by_category = pd.Series(np.asarray(cols.category, dtype=object)[in_period]).value_counts()
+    bars = _titles(page, "bar-chart")
+    assert bars == [f"{labels[k]}: {v:,} incidents" for k, v in by_category.items()][:len(bars)]
+    assert sum(int(b.rsplit(": ", 1)[1].split()[0].replace(",", "")) for b in bars) == \
+        int(in_period.sum())
+    months = pd.to_datetime(t[inside], unit="s", utc=True).tz_convert(store.timezone) \
+        .strftime("%B %Y")
+    per_month = pd.Series(np.asarray(months)).value_counts()
+    shown = _titles(page, "month-chart")
+    assert len(shown) == 18  # January to June 2024 and the 12 months before
+    assert shown[0].startswith("January 2023") and shown[-1].startswith("June 2024")
+    for title in shown:
+        month, count = title.split(": ")
+        assert count == f"{int(per_month.get(month, 0)):,} incidents", title
+    cells = _titles(page, "heat-grid")
+    assert len(cells) == 7 * 24  # the demo's force export has times of day
+    timed = in_period & (cols.precision == 0)
+    assert sum(int(c.rsplit(": ", 1)[1].split()[0].replace(",", "")) for c in cells) == \
+        int(timed.sum()) > 0
+    local = pd.to_datetime(t[timed], unit="s", utc=True).tz_convert(store.timezone)
+    busiest = pd.Series(list(zip(local.day_of_week, local.hour, strict=True))).value_counts()
+    (day, hour), n = busiest.index[0], int(busiest.iloc[0])
+    days = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    assert f"{days[day]} {hour:02d}:00 to {hour:02d}:59: {n:,} incidents" in cells
+    # advice for its main category, with its source named and marked as from memory
+    top = labels[str(by_category.index[0])]
+    assert f"<h3>{html.escape(top)}</h3>" in page and "Source: " in page
+    assert "Paraphrased from memory" in page
+    # aggregates only: no incident position on the page (the outline's vertices are not any)
+    positions = {f"{lon:.5f},{lat:.5f}" for lon, lat in zip(cols.lon[inside], cols.lat[inside],
+                                                          strict=True)}
+    written = {f"{float(a):.5f},{float(b):.5f}"
+               for a, b in re.findall(r"\[(-?\d+\.\d+),(-?\d+\.\d+)\]", page)}
+    assert not positions & written
+
+
+def test_an_id_not_in_the_result_is_a_404_page(app: TestClient) -> None:
+    for hotspot_id in ("dbscan-999", "kde-001", "not an id"):
+        r = app.get(f"/hotspots/{hotspot_id}?{QUERY}")
+        assert r.status_code == 404, hotspot_id
+        assert r.headers["content-type"].startswith("text/html")
+        assert "not in the current results" in r.text
+        back = re.search(r'<a href="/\?([^"]*)">Open the hotspot map', r.text)
+        assert back is not None
+        assert set(parse_qsl(html.unescape(back.group(1)))) == set(parse_qsl(QUERY))
+    assert "&lt;b&gt;" in app.get(f"/hotspots/<b>?{QUERY}").text  # the id only as text
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ("from=banana", "from"),
+    ("from=2024-06&to=2024-01", "to"),
+    ("method=dbscan&eps_m=-5", "eps_m"),
+    ("method=nope", "method"),
+    ("priority=no_such_priority", "priority"),
+    ("category=no_such_category", "category"),
+    ("bbox=1,2,3", "bbox"),
+])
+def test_bad_parameters_are_refused_naming_the_field(app: TestClient, params: str,
+                                                     field: str) -> None:
+    r = app.get(f"/hotspots/dbscan-001?{params}")
+    assert r.status_code == 422, (params, r.text)
+    body = r.json()
+    assert body.get("field") == field or field in str(body.get("detail")), (params, body)
+
+
+def test_partners_are_refused(app: TestClient) -> None:
+    partner = as_role(TestClient(app.app), "partner")
+    r = partner.get(f"/hotspots/dbscan-001?{QUERY}")
+    assert r.status_code == 403
+    assert "svg" not in r.text
+
+
+def test_the_plans_that_went_there(app: TestClient) -> None:
+    plan = app.post("/v1/patrol-plans", json={
+        "name": "Lates <b>&amp;</b>", "shift": {"start": "2024-06-14T16:00",
+                                                "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 1}, "town_centre_officers": {"Thornbury": 1},
+        "hotspots": {"method": "dbscan", "from": "2024-01", "to": "2024-06"},
+        "time_limit_s": 0.5}).json()
+    stops = [s for r in plan["routes"] for s in r["stops"] if s.get("stop_id")]
+    stop = stops[0]
+    hotspot_id = stop["hotspot_id"]
+    mine = [s for s in stops if s["hotspot_id"] == hotspot_id]
+    start = pd.Timestamp(stop["start"])
+    visits = [
+        {"visit_id": "page-visit-0001", "stop_id": stop["stop_id"], "visited_at": stop["start"],
+         "ended_at": (start + pd.Timedelta(minutes=12)).isoformat()},
+    ]
+    for v in visits:
+        assert app.post(f"/v1/patrol-plans/{plan['plan_id']}/visits", json=v).status_code == 201
+    # a plan of other data: a stop with the same id somewhere else is not a visit here
+    store = app.app.state.store
+    far = {"stop_id": f"A|1|{hotspot_id}|1", "hotspot_id": hotspot_id, "lon": stop["lon"] + 0.2,
+           "lat": stop["lat"], "dwell_min": 15.0, "kind": "hotspot"}
+    store.put_plan("00000000000000aa", shift_start="2024-06-01T08:00+01:00",
+                   shift_end="2024-06-01T16:00+01:00", data_version="old",
+                   request={"name": "Elsewhere"}, plan={"routes": [{"stops": [far]}]})
+    page = app.get(f"/hotspots/{hotspot_id}?{QUERY}").text
+    rows = re.findall(r"<tr><td><a href=\"/v1/patrol-plans/([0-9a-f]{16})/map\">(.*?)</a></td>"
+                      r".*?</tr>", page, re.S)
+    assert [pid for pid, _ in rows] == [plan["plan_id"]]
+    assert rows[0][1] == "Lates &lt;b&gt;&amp;amp;&lt;/b&gt;"  # the name only as text
+    row = re.search(rf"{plan['plan_id']}/map.*?</tr>", page, re.S)
+    assert row is not None
+    cells = [html.unescape(c).strip() for c in re.findall(r'<td class="n">(.*?)</td>',
+                                                          row.group(0), re.S)]
+    planned_minutes = round(sum(s["dwell_min"] for s in mine))
+    assert cells[0] == str(len(mine)) and cells[1] == "1"
+    assert re.sub(r"\s+", " ", cells[2]) == f"12 of {planned_minutes} planned"  # ended_at sent
+
+
+def _month_only_store(request: pytest.FixtureRequest, root: Path, files: DemoFiles) -> Any:
+    """The demo's layers and its data.police.uk-style monthly files (months only)."""
+    store = make_store(request.param, root, request)
+    store.claim_purpose(DEMO)
+    for kind, path in files.layers.items():
+        store.put_layer(read_layer(kind, path, force_crs=store.crs), purpose=DEMO)
+    options = ReadOptions(area=force_area(store, 2_000.0), crs=store.crs,
+                          timezone=DEFAULT_TIMEZONE)
+    for path in files.police_csvs:
+        ingest(store, PoliceCsvReader(path, options=options), purpose=DEMO)
+    return store
+
+
+@pytest.fixture(params=STORE_KINDS)
+def month_only(request: pytest.FixtureRequest, tmp_path: Path,
+               demo_files: DemoFiles) -> Iterator[TestClient]:
+    store = _month_only_store(request, tmp_path, demo_files)
+    with TestClient(create_app(settings_for(tmp_path), store=store, demo=True)) as c:
+        yield as_role(c)
+    store.close()
+
+
+def test_month_only_data_shows_no_hour_grid(month_only: TestClient) -> None:
+    r = month_only.get(f"/hotspots/dbscan-001?{QUERY}")
+    assert r.status_code == 200, r.text
+    assert "Times not recorded for these incidents" in r.text
+    assert 'class="chart heat-grid"' not in r.text
+    assert len(_titles(r.text, "month-chart")) == 18
