@@ -1,0 +1,168 @@
+"""The plans page in a real headless Chromium, served by the real service on the demo with tiles
+that never load: a planner makes a plan through the form, previews it on the map, saves it,
+publishes it, sees it in the list and copies it to another shift; bad input is named; a Rural
+Crime Team officer sees the published plan only, and its crew's short link opens the field view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from bench._server import Server, serving, sign_in
+from geodata.demo import load_demo
+from geodata.stores import SQLiteStore
+
+pytestmark = pytest.mark.browser
+DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("plans-demo") / "demo.sqlite"
+    store = SQLiteStore(db)
+    load_demo(store, demo_files)
+    store.close()
+    with serving(tmp_path_factory.mktemp("plans-srv"), db, demo=True, tiles=DEAD_TILES) as s:
+        yield s
+
+
+def _watched(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.on("console", lambda m: errors.append(m.text)
+            if m.type == "error" and ("Content Security Policy" in m.text
+                                      or "Uncaught" in m.text) else None)
+    return errors
+
+
+def _fill_form(page: Page, name: str) -> None:
+    page.fill("#f-name", name)
+    page.fill("#f-start", "2024-06-14T16:00")
+    page.fill("#f-end", "2024-06-15T02:00")
+    page.fill("#f-vehicles", "2")
+    page.fill("input[data-town='Thornbury']", "1")
+    page.fill("#f-from", "2024-01")
+    page.fill("#f-to", "2024-06")
+    page.fill("#f-dwell", "15")
+
+
+def test_a_planner_makes_previews_saves_publishes_and_copies_a_plan(
+        browser: Browser, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors = _watched(page)
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/plans")
+    assert page.locator("nav.hs-nav a[aria-current='page']").inner_text() == "Patrol plans"
+    # the choices come from the store and the taxonomy
+    assert page.locator("#f-base option").count() >= 1
+    assert page.locator("input[data-town]").count() >= 2
+    assert page.locator("#f-priority option").count() >= 2
+
+    # a bad input is named before anything is sent
+    page.fill("#f-start", "")
+    page.click("#preview-button")
+    page.wait_for_selector("#form-errors:not([hidden])")
+    assert "Shift starts" in page.locator("#form-errors").inner_text()
+    assert page.get_attribute("#f-start", "aria-invalid") == "true"
+
+    # nothing to plan: the service's 422 is shown naming the field, not a broken page
+    _fill_form(page, "Browser Friday")
+    page.fill("#f-vehicles", "0")
+    page.fill("input[data-town='Thornbury']", "0")
+    page.click("#preview-button")
+    page.locator("#form-errors", has_text="nothing to plan").wait_for(timeout=60_000)
+    assert page.locator("#form-errors").inner_text().startswith("Rural Crime Team:")
+    assert page.get_attribute("#f-vehicles", "aria-invalid") == "true"
+
+    # preview: drawn on the map, not stored
+    _fill_form(page, "Browser Friday")
+    page.click("#preview-button")
+    page.wait_for_selector("#preview:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#preview-map .stop-number", timeout=60_000)
+    assert page.locator("#preview-map path.leaflet-interactive").count() >= 2  # route lines
+    assert re.search(r"\d+ stops on 3 routes", page.locator("#preview-summary").inner_text())
+    assert page.locator("#preview-routes li").count() >= 3
+    assert server.json("/v1/patrol-plans") == []
+
+    # save: the plan's page with each crew's short link and QR code, marked draft
+    with page.expect_navigation():
+        page.click("#save-preview")
+    assert re.search(r"/plans/[0-9a-f]{16}$", page.url)
+    pid = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#crews .crew-qr svg")
+    assert page.locator("#crews .crew-qr svg").count() == 3
+    assert page.locator("#crews a.short").count() == 3
+    assert "draft" in page.locator("#crews .draft-note").inner_text()
+    stored = server.json(f"/v1/patrol-plans/{pid}")
+    assert stored["name"] == "Browser Friday" and stored["published"] is False
+    assert stored["request"]["dwell_min"] == 15
+    assert stored["request"]["hotspots"] == {"from": "2024-01", "to": "2024-06"}
+    assert stored["request"]["town_centre_officers"] == {"Thornbury": 1}
+
+    # publish from the list
+    page.goto(f"{server.url}/plans")
+    row = page.locator(f"tr[data-plan='{pid}']")
+    assert "Draft" in row.inner_text() and "Browser Friday" in row.inner_text()
+    assert "benchmark or test run" in row.inner_text()  # who made it: the key's name
+    with page.expect_navigation():
+        row.locator("button.publish").click()
+    row = page.locator(f"tr[data-plan='{pid}']")
+    assert "Published" in row.inner_text()
+    assert server.json(f"/v1/patrol-plans/{pid}")["published"] is True
+
+    # copy to another shift: the dialog offers the same time a week later
+    row.locator("button.copy").click()
+    page.wait_for_selector("#copy-dialog[open]")
+    assert page.input_value("#c-start") == "2024-06-21T16:00"
+    assert page.input_value("#c-end") == "2024-06-22T02:00"
+    page.fill("#c-name", "Browser Friday, next week")
+    with page.expect_navigation(timeout=60_000):
+        page.click("#copy-go")
+    rows = page.locator("#plan-list tbody tr")
+    assert rows.count() == 2
+    first = rows.first.inner_text()  # newest first
+    assert "Browser Friday, next week" in first and "Fri 21 Jun 2024 16:00" in first
+    assert "Draft" in first
+    assert errors == []
+    context.close()
+
+
+def test_the_rural_team_sees_published_plans_and_follows_a_short_link(
+        browser: Browser, server: Server) -> None:
+    published = server.json("/v1/patrol-plans", {
+        "name": "Saturday earlies", "published": True, "time_limit_s": 0.3,
+        "shift": {"start": "2024-06-15T08:00", "end": "2024-06-15T16:00"},
+        "rural_crime_team": {"vehicles": 1}})
+    draft = server.json("/v1/patrol-plans", {
+        "name": "Secret draft", "time_limit_s": 0.3,
+        "shift": {"start": "2024-06-16T08:00", "end": "2024-06-16T16:00"},
+        "rural_crime_team": {"vehicles": 1}})
+    rural = server.json("/v1/keys", {"name": "RCT tablet 7", "role": "rural_team"})["key"]
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    errors = _watched(page)
+    sign_in(page, server.url, rural)
+    page.goto(f"{server.url}/plans")
+    text = page.locator("main").inner_text()
+    assert "Saturday earlies" in text and "Secret draft" not in text
+    assert page.locator("#plan-form").count() == 0 and page.locator("button.publish").count() == 0
+    page.click("text=Saturday earlies")
+    page.wait_for_selector("#crews a.short")
+    short = page.locator("#crews a.short").first.get_attribute("href")
+    label = published["routes"][0]["label"]
+    assert short == published["links"]["crews"][label]["short"]
+    page.goto(server.url + short)
+    assert page.url.startswith(f"{server.url}/field/{published['plan_id']}?crew=")
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    # a draft gives a page that says so
+    answer = page.goto(f"{server.url}/field/{draft['plan_id']}")
+    assert answer is not None and answer.status == 409
+    assert "not published yet" in page.locator("h1").inner_text()
+    assert errors == []
+    context.close()
