@@ -8,6 +8,20 @@
   var el = HotspotPlan.el, hm = HotspotPlan.hm, windows = HotspotPlan.windows,
     finite = HotspotPlan.finite, tip = HotspotPlan.tip;
 
+  function hotspotPage(id) {
+    // the plan's hotspot parameters, as GET /v1/hotspots takes them
+    var chosen = (plan.request && plan.request.hotspots) || {};
+    var parts = [];
+    Object.keys(chosen).forEach(function (k) {
+      var v = chosen[k];
+      if (v === null || v === undefined || v === false) return;
+      (Array.isArray(v) ? v : [v]).forEach(function (x) {
+        parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(x === true ? "1" : String(x)));
+      });
+    });
+    return "/hotspots/" + encodeURIComponent(id) + (parts.length ? "?" + parts.join("&") : "");
+  }
+
   var map = L.map("map", { zoomControl: true });
   if (opts.tiles) {
     L.tileLayer(opts.tiles, { attribution: opts.attribution, maxZoom: 19 }).addTo(map);
@@ -52,6 +66,11 @@
       (s.look_for || []).forEach(function (item) {
         pop.appendChild(el("div", null, item.label + ": " + item.advice));
       });
+      if (s.hotspot_id) {  // the hotspot's own page, from the result the plan was made with
+        var page = el("a", "hotspot-page", "This hotspot's page");
+        page.href = hotspotPage(s.hotspot_id);
+        pop.appendChild(page);
+      }
       m.bindPopup(pop);
       m.bindTooltip(tip(s.seq + ". " + s.name + " " + hm(s.start)));
       var li = el("li", null, hm(s.start) + " " + s.name + " (window " + windows(s) + ")");

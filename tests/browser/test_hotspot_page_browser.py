@@ -131,3 +131,27 @@ def test_the_page_on_a_touch_tablet(browser: Browser, server: Server, tmp_path: 
     assert not errors, errors
     context.close()
 
+
+
+def test_the_plan_map_links_its_stops_to_their_pages(browser: Browser, server: Server,
+                                                     visited: dict) -> None:
+    plan, stop = visited["plan"], visited["stop"]
+    page, watch = open_offline(browser, f"{server.url}/v1/patrol-plans/{plan['plan_id']}/map",
+                               wait_for=".leaflet-marker-icon", key=server.key)
+    href = ""
+    for marker in page.locator(".stop-number").all():  # the stop's numbered marker
+        if marker.inner_text().strip() != str(stop["seq"]):
+            continue
+        marker.dispatch_event("click")
+        link = page.locator(".leaflet-popup-content a.hotspot-page")
+        link.wait_for(timeout=5_000)
+        href = link.get_attribute("href") or ""
+        if href.startswith(f"/hotspots/{stop['hotspot_id']}?"):
+            break
+    assert href.startswith(f"/hotspots/{stop['hotspot_id']}?") and "from=2024-01" in href
+    with page.expect_navigation():
+        link.click()
+    page.wait_for_selector("svg.month-chart")
+    assert page.locator("section.plans tbody tr").count() == 1
+    assert not watch.errors, watch.errors
+    page.close()
