@@ -31,6 +31,14 @@ Unpredictable gaps and short dwells are what the hot-spot policing trials found 
 1995; Sherman and Weisburd 1995). The same OR-Tools model routes the officers, a revisit worth
 half a first visit.
 
+**Waiting.** A route leaves its base as late as its stops allow and each stop starts as late
+as its window and the next stop allow (:func:`_schedule`), so a vehicle never sits hours at its
+first stop; the town officers' search also counts time away from the base (waits included) and
+shares a town's visits evenly between its officers (:data:`BALANCE_COST_S`). A wait longer
+than ``idle_threshold_min`` (default 20) that remains is idle time: ``idle_min`` per stop and
+route and a warning. A crew left with no stops keeps its route (two base stops) with its
+``empty_reason`` and a warning.
+
 Every stop comes with arrival, start and departure times, the wait before the start, dwell, the
 distance and travel time from the previous stop; every hotspot left out comes with a reason:
 ``outside_peak_hours`` (no peak hour in the shift), ``out_of_time`` (the shift is full),
@@ -281,6 +289,7 @@ def solve_prize_routing(
     time_limit_s: float = 1.0,
     *,
     balance: bool = False,
+    wait_cost: bool = False,
 ) -> list[list[tuple[int, float]]]:
     """Prize-collecting routing with time windows (OR-Tools' routing library).
 
@@ -289,10 +298,10 @@ def solve_prize_routing(
     optional stops with a service time, the windows in which their service may start (seconds
     from 0) and a prize. Every route starts at 0 or later and is back at its base by
     ``horizon_s``. Returns, per vehicle, the stops in order as (node, service start seconds),
-    base excluded. The most prize first, then the least travel plus time away from the base
-    (each route's span: so the least waiting, and a late start rather than a wait at the first
-    stop). With ``balance``, a vehicle with fewer than an even share of the stops that can be
-    made pays :data:`BALANCE_COST_S` per stop short (before travel and waiting).
+    base excluded. The most prize first, then the least travel time; with ``wait_cost``, the
+    least travel plus time away from the base (each route's span: so the least waiting). With
+    ``balance``, a vehicle with fewer than an even share of the stops that can be made pays
+    :data:`BALANCE_COST_S` per stop short (before travel and waiting).
     """
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
@@ -314,8 +323,8 @@ def solve_prize_routing(
     routing.SetArcCostEvaluatorOfAllVehicles(cb)
     routing.AddDimension(cb, horizon, horizon, False, "time")
     dim = routing.GetDimensionOrDie("time")
-    # time away from the base costs too: waiting is never free, so vehicles leave late
-    dim.SetSpanCostCoefficientForAllVehicles(1)
+    if wait_cost:  # time away from the base costs too: waiting is never free
+        dim.SetSpanCostCoefficientForAllVehicles(1)
     positive = [p for p in prizes if p > 0]
     k = len(depots)
     balance_cost = min(math.ceil(BALANCE_COST_S), horizon)
@@ -324,7 +333,8 @@ def solve_prize_routing(
                 and any(math.floor(b) >= math.ceil(a) for a, b in windows[node])]
     share = len(possible) // k if balance and k > 1 else 0
     # penalties: any prize outweighs all travel, time away and balancing (lexicographic)
-    unit = ((2 + share) * horizon * k + 1) / (min(positive) if positive else 1.0)
+    unit = ((1 + int(wait_cost) + share) * horizon * k + 1) / (
+        min(positive) if positive else 1.0)
     if share:
         def one(i: int) -> int:
             return 0 if manager.IndexToNode(i) in depot_set else 1
@@ -436,7 +446,9 @@ def _route(
 ) -> tuple[list[Route], set[int]]:
     """Route ``len(labels)`` vehicles or officers from ``base`` over ``nodes``; return the
     routes and the candidate rows visited at least once. ``balance``: share the stops out
-    evenly (town centre officers)."""
+    evenly and weigh waiting as travel (town centre officers, whose revisits wait for their
+    windows; a vehicle's search keeps to score and travel, and :func:`_schedule` still takes
+    out the waits its order allows)."""
     xy = np.vstack([np.array([[base.x, base.y]]), cand.xy([nd.hotspot for nd in nodes])])
     k = len(labels)
     times = travel.matrix(xy, mode)
@@ -447,7 +459,8 @@ def _route(
                                            for a, b in nd.windows] for nd in nodes]
     prizes = [0.0] + [nd.prize for nd in nodes]
     solved = solve_prize_routing(times, service, windows, prizes, [0] * k, shift.seconds,
-                                 _time_limit(options, len(nodes), cap_s), balance=balance)
+                                 _time_limit(options, len(nodes), cap_s), balance=balance,
+                                 wait_cost=balance)
     routes = []
     visited: set[int] = set()
     for label, seq in zip(labels, solved, strict=True):

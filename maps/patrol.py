@@ -15,6 +15,7 @@ import html
 import json
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -97,10 +98,13 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 {% if nav %}<style>{{ nav_css }}</style>{% endif %}
 </head><body class="plan-page">
 {{ nav|safe }}
-<header><h1>Patrol plan {{ name or plan_id }}</h1>
-<p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ totals.stops }} stops on {{ totals.routes }}
-routes &middot; {{ totals.hotspots_visited }} hotspots visited, {{ totals.hotspots_left_out }}
-left out &middot; score covered {{ share }}
+<header><h1>Patrol plan {{ name or plan_id }}
+{%- if published is false %} <span class="draft-tag">draft</span>{% endif %}</h1>
+<p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ "{:,}".format(totals.stops) }}
+stop{{ "" if totals.stops == 1 else "s" }} on {{ totals.routes }} route{{ "" if totals.routes == 1 else "s" }}
+&middot; {{ "{:,}".format(totals.hotspots_visited) }} hotspots visited,
+{{ "{:,}".format(totals.hotspots_left_out) }} left out &middot; the visited hotspots hold
+{{ share }} of the hotspots' total score
 &middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
 view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <main><div id="map" role="region" aria-label="Map of the plan"></div>
@@ -132,6 +136,7 @@ def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES
         share="-" if share is None else f"{share:.0%}", links=document.get("links", {}),
         attribution=document.get("attribution", ""), base=asset_base.rstrip("/"),
         v=static_version(), data=_json_script(document), nav=nav, nav_css=NAV_CSS, extra=extra,
+        published=document.get("published"),
         options=_json_script({"tiles": tiles_url, "attribution": tiles_attribution,
                               "colours": ROUTE_COLOURS,
                               "visits": document.get("links", {}).get("visits")}),
@@ -145,12 +150,14 @@ _FIELD_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <title>Field view</title>
 <link rel="stylesheet" href="{{ assets.leaflet_css }}">
 <link rel="stylesheet" href="{{ assets.field_css }}">
-{% if nav %}<style>{{ nav_css }}</style>{% endif %}
+{% if nav or draft %}<style>{{ nav_css }}
+.draft-banner { margin: 0; padding: 8px 12px; background: #fef3c7; color: #78350f;
+  font: 600 15px/1.35 system-ui, sans-serif; border-bottom: 2px solid #d97706; }</style>{% endif %}
 </head><body>
 {{ nav|safe }}
 {% if draft %}<p class="draft-banner" role="note">Draft: not published. The Rural Crime Team
 cannot open this plan until a planner publishes it.</p>{% endif %}
-<main id="app">
+<main id="app"><div id="side">
 <header id="bar">
 <div id="title"><h1 id="plan-name">Patrol plan</h1><div id="plan-when"></div></div>
 <div id="clock" role="timer" aria-label="Time now">--:--</div>
@@ -160,9 +167,9 @@ cannot open this plan until a planner publishes it.</p>{% endif %}
 </header>
 <section id="next" aria-label="Next stop"></section>
 <div id="undo-bar" hidden></div>
-<div id="map" role="region" aria-label="Map"></div>
 <section id="stops" aria-label="Stops"><ol id="stop-list"></ol>
-<p id="attribution"></p></section>
+<p id="attribution"></p></section></div>
+<div id="map" role="region" aria-label="Map"></div>
 </main>
 <dialog id="visit-dialog"><form method="dialog" id="visit-form">
 <h2 id="visit-title">Mark visited</h2>
@@ -178,7 +185,7 @@ your visits)</label><input id="visit-officer" maxlength="100" autocomplete="name
 <div class="actions"><button type="button" id="officer-cancel" class="secondary">Cancel</button>
 <button type="submit" id="officer-save">Save</button></div></form></dialog>
 <dialog id="route-dialog"><form method="dialog"><h2>Which crew are you?</h2>
-<p id="route-note"></p><div id="route-choices"></div></form></dialog>
+<div id="route-choices"></div></form></dialog>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ assets.leaflet_js }}"></script>
 <script src="{{ assets.basemap_js }}"></script>
@@ -222,160 +229,16 @@ def field_page(plan_id: str, *, tiles_url: str | None = OSM_TILES,
 # --- the briefing --------------------------------------------------------------------------
 
 
-def _crews(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The routes with stops, each with its team's title: the Rural Crime Team's vehicles,
-    then each town's officers."""
-    out = []
-    for r in document["routes"]:
-        if not r["totals"]["stops"]:
-            continue
-        title = (UNIT_NAMES["rural_crime_team"] if r["unit"] == "rural_crime_team"
-                 else f"Town centre officers, {r['town']}")
-        out.append((title, r))
-    return out
-
-
-def _look_for_labels(stop: dict[str, Any]) -> str:
-    """A stop's two main categories by name (their advice is in the page's legend) and the
-    heritage sites it touches."""
-    items = stop.get("look_for") or []
-    cats = [i["label"] for i in items if i["category"] != "heritage_sites"][:2]
-    sites = [i["advice"] for i in items if i["category"] == "heritage_sites"]
-    return "; ".join(cats + sites)
-
-
-def _legend(route: dict[str, Any]) -> list[tuple[str, str]]:
-    """(category label, advice) for every category on the route, once, most frequent first."""
-    seen: dict[str, tuple[str, str, int]] = {}
-    for stop in route["stops"]:
-        cats = [i for i in stop.get("look_for") or [] if i["category"] != "heritage_sites"]
-        for item in cats[:2]:
-            if not item.get("advice"):
-                continue
-            label, advice, count = seen.get(item["category"], (item["label"], item["advice"], 0))
-            seen[item["category"]] = (label, advice, count + 1)
-    return [(label, advice) for label, advice, _c in
-            sorted(seen.values(), key=lambda v: -v[2])]
-
-
-def _svg_map(routes: list[dict[str, Any]], width: float = 680.0, height: float = 300.0) -> str:
-    """The routes as an SVG (equirectangular, scaled by the latitude's cosine): lines, numbered
-    stops, bases as squares. Escaped text only."""
-    points = [(x, y) for r in routes for leg in r["legs"] for x, y in leg if _finite(x, y)]
-    points += [(s["lon"], s["lat"]) for r in routes for s in r["stops"]
-               if _finite(s["lon"], s["lat"])]
-    if not points:
-        return '<p class="no-map">No route to draw.</p>'
-    lons = [p[0] for p in points]
-    lats = [p[1] for p in points]
-    k = math.cos(math.radians((min(lats) + max(lats)) / 2))
-    span_x = max((max(lons) - min(lons)) * k, 1e-4)
-    span_y = max(max(lats) - min(lats), 1e-4)
-    pad = 24.0
-    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-
-    def xy(lon: float, lat: float) -> tuple[float, float]:
-        return (pad + (lon - min(lons)) * k * scale, height - pad - (lat - min(lats)) * scale)
-
-    parts = [f'<svg class="route-map" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'width="100%" role="img" aria-label="Map of the routes">',
-             f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#fff" '
-             'stroke="#999"/>']
-    for n, r in enumerate(routes):
-        colour = ROUTE_COLOURS[n % len(ROUTE_COLOURS)]
-        for leg in r["legs"]:
-            pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in (xy(x, y) for x, y in leg
-                                                            if _finite(x, y)))
-            parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" '
-                         'stroke-width="3" stroke-linejoin="round"/>')
-        for s in r["stops"]:
-            if not _finite(s["lon"], s["lat"]):
-                continue
-            a, b = xy(s["lon"], s["lat"])
-            if s["kind"] == "base":
-                parts.append(f'<rect x="{a - 7:.1f}" y="{b - 7:.1f}" width="14" height="14" '
-                             'fill="#111"/>')
-            else:
-                parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="10" fill="{colour}" '
-                             'stroke="#fff" stroke-width="2"/>'
-                             f'<text x="{a:.1f}" y="{b + 4:.1f}" text-anchor="middle" '
-                             f'font-size="11" fill="#fff">{int(s["seq"])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-_BRIEFING = _ENV.from_string("""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Briefing: patrol plan {{ plan_id }}</title>
-<style>
-@page { size: A4; margin: 10mm; }
-body { font: 9.5pt/1.3 system-ui, sans-serif; color: #111; margin: 0 auto; max-width: 190mm; }
-section.crew { page-break-after: always; break-after: page; padding: 2mm 0; }
-section.crew:last-of-type { page-break-after: auto; break-after: auto; }
-h1 { font-size: 14pt; margin: 0 0 1mm; } h2 { font-size: 11pt; margin: 2mm 0 1mm; }
-p.meta { margin: 0 0 2mm; color: #333; }
-table { border-collapse: collapse; width: 100%; font-size: 8pt; table-layout: fixed; }
-section.crew.long table { font-size: 7.5pt; } section.crew.long td { padding: 0.3mm 1.2mm; }
-section.crew.long dl.legend { font-size: 7pt; columns: 2; column-gap: 4mm; }
-section.crew.longer table { font-size: 7pt; } section.crew.longer td { padding: 0.1mm 1mm; }
-col.n { width: 6mm; } col.where { width: 42mm; } col.t { width: 11mm; } col.p { width: 20mm; }
-col.w { width: 30mm; }
-th, td { border-bottom: 1px solid #bbb; padding: 0.6mm 1.2mm; text-align: left;
-  vertical-align: top; }
-th { background: #eee; } td.n { text-align: right; white-space: nowrap; }
-h1, p.meta, td, dd { overflow-wrap: anywhere; }
-.route-map { display: block; }
-dl.legend { margin: 1.5mm 0 0; font-size: 8pt; } dl.legend dt { font-weight: 600; float: left;
-  margin-right: 1.5mm; } dl.legend dd { margin: 0 0 0.6mm; }
-footer { font-size: 7pt; color: #555; margin-top: 1mm; }
-@media screen { section.crew { border-bottom: 2px dashed #999; margin-bottom: 8mm; } }
-</style>{% if nav %}<style>{{ nav_css }}</style>{% endif %}</head><body>
-{{ nav|safe }}
-{% for title, r in crews %}
-<section class="crew{% if r.totals.stops > 16 %} long{% endif %}
-{%- if r.totals.stops > 22 %} longer{% endif %}">
-<h1>{{ r.label }}</h1>
-<p class="meta">{{ title }} &middot; plan {{ name or plan_id }} &middot; shift {{ shift.start|when }} to
-{{ shift.end|when }} &middot; {{ r.totals.stops }} stops, {{ (r.totals.distance_m / 1000)|round(1) }} km,
-out {{ r.totals.start[11:16] }}, back {{ r.totals.end[11:16] }}</p>
-{{ maps[loop.index0]|safe }}
-<table><colgroup><col class="n"><col class="where"><col class="t"><col class="p"><col class="w">
-<col></colgroup>
-<thead><tr><th>#</th><th>Where</th><th>Arrive</th><th>Patrol</th><th>Window</th>
-<th>Look for</th></tr></thead><tbody>
-{% for s in r.stops %}
-<tr><td class="n">{{ s.seq }}</td><td>{{ s.name }}{% if s.visits and s.visits > 1 %}
-(visit {{ s.visit }}/{{ s.visits }}){% endif %}</td>
-<td class="n">{{ s.arrival[11:16] }}</td>
-<td class="n">{% if s.kind == "hotspot" %}{{ s.start[11:16] }}&ndash;{{ s.departure[11:16] }}
-{% else %}{{ "leave" if loop.first else "back" }}{% endif %}</td>
-<td>{% for w in s.windows or [] %}{{ w[0][11:16] }}&ndash;{{ w[1][11:16] }} {% endfor %}</td>
-<td>{{ labels(s) }}</td></tr>
-{% endfor %}
-</tbody></table>
-<dl class="legend">{% for label, text in legend(r) %}<dt>{{ label }}:</dt><dd>{{ text }}</dd>
-{% endfor %}</dl>
-<footer>{{ attribution }}</footer>
-</section>
-{% endfor %}
-{% if not crews %}<p>This plan has no stops.</p>{% endif %}
-</body></html>
-""")
-
-
-def briefing_page(document: dict[str, Any], *, nav: str = "") -> str:
+def briefing_page(document: dict[str, Any], *, nav: str = "",
+                  basemaps: Mapping[str, Mapping[str, Any]] | None = None,
+                  crew_urls: Mapping[str, str] | None = None) -> str:
     """A printable briefing: one A4 page per crew (each Rural Crime Team vehicle, each town
-    centre officer) with an SVG map of its route, the stops in order with times and windows,
-    and what to look for at each hotspot from its category mix. ``nav``: the navigation bar
-    (safe HTML), on screen only (:data:`maps.nav.NAV_CSS` hides it in print)."""
-    crews = _crews(document)
-    return _BRIEFING.render(
-        crews=crews, legend=_legend, labels=_look_for_labels,
-        # the map gives way to the stop list, so each crew stays on one A4 page
-        maps=[_svg_map([r], height=300.0 if r["totals"]["stops"] <= 12 else
-                       200.0 if r["totals"]["stops"] <= 16 else
-                       110.0 if r["totals"]["stops"] <= 22 else 70.0)
-              for _t, r in crews],
-        plan_id=document.get("plan_id", ""), name=document.get("name"),
-        shift=document["shift"], attribution=document.get("attribution", ""),
-        nav=nav, nav_css=NAV_CSS)
+    centre officer, crews with no stops included, saying why) with a map of its route over
+    the store's roads and place names (``basemaps``: GeoJSON per route label), a scale bar
+    and a north arrow, the stops in order with OS grid references, times, windows, what to
+    look for, tick boxes and room for notes, and the crew's QR code (``crew_urls``: the field
+    view's absolute URL per route label). ``nav``: the navigation bar (safe HTML), on screen
+    only (:data:`maps.nav.NAV_CSS` hides it in print). See :mod:`maps.briefing`."""
+    from maps.briefing import briefing_page as page
+
+    return page(document, nav=nav, nav_css=NAV_CSS, basemaps=basemaps, crew_urls=crew_urls)
