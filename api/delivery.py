@@ -21,9 +21,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,3 +75,29 @@ class DefaultCacheControl:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+
+def page_etag(request: Request, *parts: object) -> str:
+    """A weak ETag for a page made from ``parts`` (what the page shows: a data version, a
+    plan's id and state, the query...) and from what every page also holds: the version of the
+    static files it names, and who is asking (key, role and session: the bar of links and the
+    masked CSRF token belong to the session, so a new session gets a new page).
+
+    The page's text changes with every response (a fresh CSP nonce, a fresh mask of the token),
+    so the tag is made from what the page *means*, not from its bytes: a browser that answers
+    with it gets a 304 and keeps the page it has, whose nonce and token stay valid together."""
+    who = getattr(request.state, "principal", None)
+    digest = hashlib.sha256(static_version().encode())
+    for part in (getattr(who, "key_id", None), getattr(who, "role", None),
+                 getattr(who, "session_id", None), *parts):
+        digest.update(b"\0" + repr(part).encode())
+    return f'W/"{digest.hexdigest()[:32]}"'
+
+
+def not_modified(request: Request, etag: str) -> Response | None:
+    """A 304 for ``etag`` when the browser already holds that page (``If-None-Match``), else
+    None. The 304 carries the tag and ``Cache-Control: private, no-cache``."""
+    held = request.headers.get("if-none-match", "")
+    if etag in {t.strip() for t in held.split(",")}:
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": DYNAMIC})
+    return None
