@@ -113,6 +113,8 @@ class HotspotPageData:
     asset_base: str = "/static"
     nav: Mapping[str, Any] = field(default_factory=dict)
     """Keyword arguments of :func:`maps.nav.nav_html` (role, csrf, signed_in)."""
+    priority_labels: Mapping[str, str] = field(default_factory=dict)
+    """Plan priorities in words, by key ("Rural crime")."""
 
 
 def _date(iso: Any, *, end: bool = False) -> str | None:
@@ -506,9 +508,11 @@ METHOD_NAMES = {"dbscan": "DBSCAN clusters", "kde": "kernel density", "gistar": 
                 "auto": "best-in-backtest"}
 
 
-def _scope(selection: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+def _scope(selection: Mapping[str, Any], labels: Mapping[str, str],
+           priorities: Mapping[str, str]) -> str:
     if selection.get("priority"):
-        return f"priority: {str(selection['priority']).replace('_', ' ')}"
+        key = str(selection["priority"])
+        return "priority: " + priorities.get(key, key.replace("_", " "))
     cats = selection.get("categories") or []
     if cats:
         names = [labels.get(c, c) for c in cats]
@@ -537,7 +541,8 @@ def hotspot_page(data: HotspotPageData) -> str:
         nav_css=str(NAV_CSS), nav=str(nav_html("map", **dict(data.nav))),
         query=data.query, colour=CLASS_COLOURS.get(cls, "#444444"),
         class_label=CLASS_LABELS.get(cls, cls), period=period_text(data.selection),
-        scope=_scope(data.selection, data.category_labels), facts=_facts(data),
+        scope=_scope(data.selection, data.category_labels, data.priority_labels),
+        facts=_facts(data),
         charts=_charts(data), counts=counts, months_shown=bool(data.months),
         before_months=sum(1 for m in data.months if m not in data.selected_months),
         no_data=bool(data.no_data_months), month_rows=month_rows,

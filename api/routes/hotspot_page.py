@@ -176,43 +176,76 @@ def _minutes_between(start: str, end: str | None) -> float | None:
     return minutes if 0 <= minutes <= 12 * 60 else None
 
 
-def plan_visits(store: Store, hotspot_id: str, polygon: Any) -> list[PlanVisit]:
+@lru_cache(maxsize=8)
+def _from_wgs84(crs: str) -> Transformer:
+    """WGS84 longitude/latitude to ``crs`` (made once: making one takes about 0.1 s)."""
+    return Transformer.from_crs(WGS84, crs, always_xy=True)
+
+
+_Stop = tuple[str, str, float, float, float]
+"""A plan's hotspot stop: (hotspot id, stop id, x, y in the store's CRS, planned dwell min)."""
+
+
+def _plan_stops(store: Store, plan_id: str) -> list[_Stop]:
+    """The hotspot stops of a stored plan (empty if it is gone)."""
+    stored = store.get_plan(plan_id)
+    if stored is None:
+        return []
+    stops = [s for r in stored["plan"].get("routes", []) for s in r.get("stops", [])
+             if s.get("hotspot_id") and s.get("stop_id")
+             and isinstance(s.get("lon"), (int, float)) and math.isfinite(s["lon"])
+             and isinstance(s.get("lat"), (int, float)) and math.isfinite(s["lat"])]
+    if not stops:
+        return []
+    xs, ys = _from_wgs84(store.crs).transform([s["lon"] for s in stops], [s["lat"] for s in stops])
+    return [(str(s["hotspot_id"]), str(s["stop_id"]), float(x), float(y),
+             float(s.get("dwell_min") or 0.0))
+            for s, x, y in zip(stops, xs, ys, strict=True)]
+
+
+def plan_visits(store: Store, hotspot_id: str, polygon: Any,
+                known: dict[tuple[str, str], list[_Stop]] | None = None) -> list[PlanVisit]:
     """The plans (of the latest :data:`PLANS_SCANNED`) with stops at this hotspot (same id and
     within :data:`MATCH_M` of ``polygon``, store CRS), each with its planned visits, the visits
     logged and the minutes on site: from a visit's ``ended_at`` when the device sent it, else
-    the stop's planned dwell."""
-    to_store = Transformer.from_crs(WGS84, store.crs, always_xy=True)
+    the stop's planned dwell.
+
+    ``known`` keeps each plan's stops between calls (a plan's routes never change once
+    stored: a copy is a new plan), keyed by plan id and creation time; without it every plan
+    is read (a plan document is about 120 kB: 200 of them take about a second)."""
     shapely.prepare(polygon)
+    cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
     for summary in store.list_plans(PLANS_SCANNED):
-        stored = store.get_plan(summary["plan_id"])
-        if stored is None:
-            continue
-        stops = [s for r in stored["plan"].get("routes", []) for s in r.get("stops", [])
-                 if s.get("hotspot_id") == hotspot_id and s.get("stop_id")
-                 and isinstance(s.get("lon"), (int, float)) and math.isfinite(s["lon"])
-                 and isinstance(s.get("lat"), (int, float)) and math.isfinite(s["lat"])]
+        key = (str(summary["plan_id"]), str(summary.get("created_at")))
+        if key not in cache:
+            if len(cache) >= 4 * PLANS_SCANNED:
+                cache.clear()
+            cache[key] = _plan_stops(store, key[0])
+        stops = [s for s in cache[key] if s[0] == hotspot_id]
         if not stops:
             continue
-        xs, ys = to_store.transform([s["lon"] for s in stops], [s["lat"] for s in stops])
-        near = shapely.dwithin(polygon, shapely.points(xs, ys), MATCH_M)
-        here = {s["stop_id"]: s for s, ok in zip(stops, near.tolist(), strict=True) if ok}
+        near = shapely.dwithin(polygon, shapely.points([s[2] for s in stops],
+                                                       [s[3] for s in stops]), MATCH_M)
+        here = {s[1]: s for s, ok in zip(stops, near.tolist(), strict=True) if ok}
         if not here:
             continue
-        visits = [v for v in store.plan_visits(stored["plan_id"]) if v["stop_id"] in here]
+        logged = summary.get("visits", 1) != 0  # the listing counts them: none, no query
+        visits = [v for v in store.plan_visits(key[0]) if v["stop_id"] in here] if logged \
+            else []
         minutes = 0.0
         estimated = 0
         for v in visits:
             timed = _minutes_between(v["visited_at"], v.get("ended_at"))
             if timed is None:
-                timed = float(here[v["stop_id"]].get("dwell_min") or 0.0)
+                timed = here[v["stop_id"]][4]
                 estimated += 1
             minutes += timed
         out.append(PlanVisit(
-            plan_id=stored["plan_id"], name=str(stored["request"].get("name") or ""),
-            shift_start=stored["shift_start"], shift_end=stored["shift_end"],
-            planned=len(here),
-            planned_minutes=sum(float(s.get("dwell_min") or 0.0) for s in here.values()),
+            plan_id=key[0], name=str(summary.get("name") or ""),
+            shift_start=str(summary.get("shift_start") or ""),
+            shift_end=str(summary.get("shift_end") or ""),
+            planned=len(here), planned_minutes=sum(s[4] for s in here.values()),
             logged=len(visits), minutes=round(minutes, 1), estimated=estimated,
             last_visit=max((v["visited_at"] for v in visits), default=None)))
     return out
@@ -288,7 +321,10 @@ async def hotspot_page_route(
     counts: _Counts = await request.app.state.cache.get(
         ("hotspot-page", version, q.key(), hotspot_id),
         lambda: place_incidents(store, taxonomy, selection, polygon))
-    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon)
+    known = getattr(request.app.state, "plan_stops", None)
+    if known is None:
+        known = request.app.state.plan_stops = {}
+    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon, known)
     advice = _advice(settings.prevention_advice_path)
     layers = await run_in_threadpool(_nearby_layers, store, polygon)
     outline = shapely.geometry.mapping(
@@ -309,6 +345,7 @@ async def hotspot_page_route(
         selected_months=counts.selected_months,
         no_data_months=counts.no_data,
         category_labels=labels,
+        priority_labels={k: v.split(":")[0] for k, v in taxonomy.priorities.items()},
         advice=_advice_blocks(advice, taxonomy, counts.counts.by_category),
         advice_note=advice.note if advice.from_memory else "",
         plans=visits,
@@ -325,7 +362,12 @@ async def hotspot_page_route(
                                                      "X-Data-Version": version})
 
 
+@lru_cache(maxsize=8)
+def _wgs84_from(crs: str) -> Transformer:
+    return Transformer.from_crs(crs, WGS84, always_xy=True)
+
+
 def _to_wgs84(geometry: Any, crs: str) -> Any:
-    to_wgs = Transformer.from_crs(crs, WGS84, always_xy=True)
+    to_wgs = _wgs84_from(crs)
     return shapely.transform(geometry, lambda xy: np.column_stack(
         to_wgs.transform(xy[:, 0], xy[:, 1])))
