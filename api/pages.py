@@ -49,6 +49,13 @@ def role_of(request: Request) -> str | None:
 
 
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+MAP_PAGE_CSS = """
+:root { --hs-nav-h: 44px; }
+body > nav.hs-nav { position: relative; z-index: 1100; min-height: 44px; box-sizing: border-box; }
+body > nav.hs-nav ~ .folium-map { height: calc(100% - var(--hs-nav-h)) !important; }
+"""
+"""With the bar above it, a whole-page map (folium's) takes the height that is left; its
+panels read ``--hs-nav-h`` (the bar's height) to keep clear of it."""
 
 
 def with_nav(page: str, nav: str) -> str:
@@ -59,7 +66,7 @@ def with_nav(page: str, nav: str) -> str:
     if found is None:
         return page
     head_end = page.lower().find("</head>", 0, found.start())
-    style = f"<style>{NAV_CSS}</style>"
+    style = f"<style>{NAV_CSS}{MAP_PAGE_CSS}</style>"
     out = page[:found.end()] + nav + page[found.end():]
     if head_end >= 0:
         out = out[:head_end] + style + out[head_end:]

@@ -48,6 +48,7 @@ _PLANS_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Patrol plans</title>
 <link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css?v={{ v }}">
+<link rel="stylesheet" href="{{ base }}/maps/basemap.css?v={{ v }}">
 <link rel="stylesheet" href="{{ base }}/maps/plans.css?v={{ v }}">
 <style>{{ nav_css }}</style>
 </head><body class="plans-page">
@@ -135,20 +136,21 @@ _PLANS_PAGE = _ENV.from_string("""<!DOCTYPE html>
 {% for p in plans %}
 <tr data-plan="{{ p.plan_id }}">
 <td><a href="{{ p.links.page }}">{{ p.name or "Unnamed plan" }}</a>
-<div class="muted">{{ "{:,}".format(p.totals.get("stops", 0) or 0) }} stops on
-{{ p.totals.get("routes", 0) or 0 }} routes</div></td>
+{% set stops = p.totals.get("stops", 0) or 0 %}{% set routes = p.totals.get("routes", 0) or 0 %}
+<div class="muted">{{ "{:,}".format(stops) }} stop{{ "" if stops == 1 else "s" }} on
+{{ routes }} route{{ "" if routes == 1 else "s" }}</div></td>
 <td data-label="Shift">{{ p.shift_text }}</td>
 <td data-label="Made by">{{ p.created_by or "-" }}</td>
 <td class="num" data-label="Visits logged">{{ "{:,}".format(p.visits) }}</td>
 <td data-label="Status">{% if p.published %}<span class="badge published">Published</span>
 {%- else %}<span class="badge draft">Draft</span>{% endif %}</td>
-{% if can_edit %}<td class="row-actions">
+{% if can_edit %}<td><div class="row-actions">
 {% if not p.published %}<button type="button" class="publish" data-plan="{{ p.plan_id }}">
 Publish</button>{% endif %}
 <button type="button" class="copy secondary" data-plan="{{ p.plan_id }}"
  data-name="{{ p.name or '' }}" data-start="{{ p.shift.start }}"
  data-end="{{ p.shift.end }}">Copy to another shift</button>
-</td>{% endif %}
+</div></td>{% endif %}
 </tr>
 {% endfor %}
 </tbody></table></div>
@@ -178,6 +180,7 @@ a draft.</p>
 <script type="application/json" id="page-options">{{ options|safe }}</script>
 <script src="{{ base }}/leaflet/leaflet.js?v={{ v }}"></script>
 <script src="{{ base }}/maps/plan-common.js?v={{ v }}"></script>
+<script src="{{ base }}/maps/basemap.js?v={{ v }}"></script>
 <script src="{{ base }}/maps/plans.js?v={{ v }}"></script>
 </body></html>
 """)

@@ -174,7 +174,7 @@
       " stops on " + (t.routes || 0) + " routes; " + (t.hotspots_visited || 0).toLocaleString("en-GB") +
       " hotspots visited, " + (t.hotspots_left_out || 0).toLocaleString("en-GB") + " left out.";
     if (!previewMap) {
-      previewMap = L.map("preview-map", { zoomControl: true });
+      previewMap = L.map("preview-map", { zoomControl: true, zoomSnap: 0.25 });
       if (opts.tiles) L.tileLayer(opts.tiles, { attribution: opts.attribution, maxZoom: 19 }).addTo(previewMap);
       if (window.HotspotBasemap && window.HotspotBasemap.add) {
         try { window.HotspotBasemap.add(previewMap, {}); } catch (e) { /* the plan shows without it */ }
