@@ -43,6 +43,8 @@ TEAM_LABELS = {"rural_crime_team": "Rural Crime Team",
                "neighbourhood": "Neighbourhood policing"}
 TREND_WORDS = {"up": "Rising", "down": "Falling", "flat": "No clear change",
                "unknown": "Not known"}
+FEW_TIMED = 20
+"""Fewer incidents with a time of day than this: the page says the grid is no pattern."""
 AUDIENCE_LABELS = {"residents": "Residents", "businesses": "Businesses",
                    "farms": "Farms and rural businesses"}
 
@@ -372,6 +374,8 @@ the outline in this period.</p>{% endif %}
 {{ charts.hours|safe }}
 {% if counts.timed < counts.incidents %}<p class="note">From the {{ counts.timed|n }} of
 {{ counts.incidents|n }} incidents whose time of day was recorded.</p>{% endif %}
+{% if counts.timed < few_timed %}<p class="note">With only {{ counts.timed|n }} incidents
+with a time of day, the grid shows when they happened, not a pattern to patrol by.</p>{% endif %}
 {% else %}
 <p class="empty" role="note">Times not recorded for these incidents: the data gives only the
 month{% if counts.incidents %} (as data.police.uk street-level files do){% endif %}, so there
@@ -556,7 +560,7 @@ def hotspot_page(data: HotspotPageData) -> str:
         plans_scanned=data.plans_scanned, match_m=data.match_m,
         attribution=data.attribution, row_id=str(row.get("id") or ""),
         method_name=METHOD_NAMES.get(data.method, data.method), data_version=data.data_version,
-        map_json=str(map_json), basemap=(OWN_DIR / "basemap.js").is_file(),
+        few_timed=FEW_TIMED, map_json=str(map_json), basemap=(OWN_DIR / "basemap.js").is_file(),
     )
 
 
