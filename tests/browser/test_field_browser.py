@@ -8,6 +8,7 @@ layers must show without them.
 from __future__ import annotations
 
 import re
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,12 @@ def rural_key(server: Server) -> str:
     return server.json("/v1/keys", {"name": "RCT tablet", "role": "rural_team"})["key"]
 
 
+def crew_url(server: Server, plan: dict) -> str:
+    """The field view of the plan's first Rural Crime Team crew (the link the plan page gives)."""
+    label = next(r["label"] for r in plan["routes"] if r["unit"] == "rural_crime_team")
+    return f"{server.url}/field/{plan['plan_id']}?crew={urllib.parse.quote(label, safe='')}"
+
+
 def _outbox(page) -> int:
     return page.evaluate("(k) => JSON.parse(localStorage.getItem(k) || '[]').length",
                          "hotspot-outbox-" + page.evaluate(
@@ -67,9 +74,8 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text)
             if m.type == "error" and "Content Security Policy" in m.text else None)
-    url = f"{server.url}/field/{plan['plan_id']}"
     sign_in(page, server.url, rural_key(server))
-    page.goto(url)
+    page.goto(crew_url(server, plan))
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
                            timeout=20_000)
@@ -92,6 +98,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     assert page.locator("#stop-list li").count() == len(stops)
     assert "Offline" in page.locator("#status").inner_text()
     page.locator("#next .mark-next").tap()
+    page.locator("#visit-officer").fill("PC Amy Hartley")  # asked once, kept on the tablet
     page.locator("#visit-note").fill("Gate open at the yard, quad bikes moved inside")
     page.locator("#visit-save").tap()
     assert _outbox(page) == 1
@@ -114,6 +121,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     visit = got["visits"][0]
     assert visit["stop_id"] == stops[0]["stop_id"]
     assert visit["note"] == "Gate open at the yard, quad bikes moved inside"
+    assert visit["officer"] == "PC Amy Hartley"
     assert page.locator("#stop-list li.visited").count() == 1  # known from the server now
     assert "all visits sent" in page.locator("#status").inner_text()
     assert not errors, errors
@@ -162,13 +170,14 @@ def test_visits_wait_for_a_new_sign_in_when_the_session_ends(browser: Browser, s
     page = context.new_page()
     made = server.json("/v1/keys", {"name": "RCT tablet 2", "role": "rural_team"})
     sign_in(page, server.url, made["key"])
-    page.goto(f"{server.url}/field/{plan['plan_id']}")
+    page.goto(crew_url(server, plan))
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
     before = len(server.json(f"/v1/patrol-plans/{plan['plan_id']}/visits")["visits"])
     req = urllib.request.Request(f"{server.url}/v1/keys/{made['key_id']}", method="DELETE",
                                  headers=server.auth)
     urllib.request.urlopen(req).close()  # the key is revoked: its session ends
     page.locator("#stop-list li button").last.tap()
+    page.locator("#visit-officer").fill("PC Sam Okafor")
     page.locator("#visit-save").tap()
     page.wait_for_selector("#status a", timeout=10_000)
     assert "sign in again" in page.locator("#status").inner_text()

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
@@ -194,7 +195,8 @@ def test_the_plan_map_shows_names_as_text(browser: Browser, server: Server, plan
 def test_the_field_view_shows_names_as_text(browser: Browser, server: Server, plan: dict,
                                             device: str, tmp_path: Path) -> None:
     page, errors = _page(browser, server, device)
-    page.goto(f"{server.url}/field/{plan['plan_id']}")
+    rural = next(r["label"] for r in plan["routes"] if r["unit"] == "rural_crime_team")
+    page.goto(f"{server.url}/field/{plan['plan_id']}?crew={quote(rural, safe='')}")  # a crew's link
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     tips = page.evaluate(OPEN_TOOLTIPS)
     assert page.evaluate(PWNED) == []
