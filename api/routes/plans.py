@@ -83,6 +83,7 @@ guessing (and following one still needs a signed-in field role)."""
 _SHORT = re.compile(rf"^[{SHORT_ALPHABET}]{{{SHORT_LENGTH}}}$")
 DRAFT_ROLES = ("admin", "analyst")
 """Roles that may open a plan before it is published (as a preview, marked draft)."""
+_DRAFT = {409: {"description": "A draft plan: the Rural Crime Team sees published plans only."}}
 
 
 def _check_id(plan_id: str) -> None:
@@ -322,7 +323,8 @@ def list_plans(request: Request, store: StoreDep,
 
 
 @router.get("/v1/patrol-plans/{plan_id}",
-            responses={200: {"content": {"application/json": {}, "application/geo+json": {}}}})
+            responses={200: {"content": {"application/json": {}, "application/geo+json": {}}},
+                       **_DRAFT})
 def get_plan(plan_id: str, request: Request, store: StoreDep,
              format: str | None = Query(None, pattern="^(json|geojson)$",
                                         description="json (default) or geojson")) -> Response:
@@ -382,7 +384,7 @@ def add_visit(plan_id: str, visit: VisitIn, request: Request, store: StoreDep) -
     return JSONResponse(record, status_code=201 if created else 200)
 
 
-@router.get("/v1/patrol-plans/{plan_id}/visits")
+@router.get("/v1/patrol-plans/{plan_id}/visits", responses={**_DRAFT})
 def list_visits(plan_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
     """The visits logged against a plan, and each stop's visits (planners see the plan
     against what happened)."""
@@ -462,7 +464,7 @@ def _plan_page(plan_id: str, request: Request, store: Any, settings: Any) -> HTM
                         headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/v1/patrol-plans/{plan_id}/map", response_class=HTMLResponse)
+@router.get("/v1/patrol-plans/{plan_id}/map", response_class=HTMLResponse, responses={**_DRAFT})
 def plan_map(plan_id: str, request: Request, store: StoreDep,
              settings: SettingsDep) -> HTMLResponse:
     """The planner's view of a plan: route lines, numbered stops, time windows, visits, and
@@ -470,7 +472,8 @@ def plan_map(plan_id: str, request: Request, store: StoreDep,
     return _plan_page(plan_id, request, store, settings)
 
 
-@router.get("/plans/{plan_id}", response_class=HTMLResponse, tags=["plans pages"])
+@router.get("/plans/{plan_id}", response_class=HTMLResponse, tags=["plans pages"],
+            responses={**_DRAFT})
 def plan_page(plan_id: str, request: Request, store: StoreDep,
               settings: SettingsDep) -> HTMLResponse:
     """A plan's page: its map, routes and visits, and each crew's field view link, short link
@@ -478,7 +481,8 @@ def plan_page(plan_id: str, request: Request, store: StoreDep,
     return _plan_page(plan_id, request, store, settings)
 
 
-@router.get("/v1/patrol-plans/{plan_id}/briefing", response_class=HTMLResponse)
+@router.get("/v1/patrol-plans/{plan_id}/briefing", response_class=HTMLResponse,
+            responses={**_DRAFT})
 def briefing(plan_id: str, request: Request, store: StoreDep) -> HTMLResponse:
     """A printable briefing: one A4 page per team with a map, the stops, what to look for."""
     try:
@@ -489,7 +493,7 @@ def briefing(plan_id: str, request: Request, store: StoreDep) -> HTMLResponse:
                                       nav=page_nav(request, store, "plans")))
 
 
-@router.get("/v1/patrol-plans/{plan_id}/field-data")
+@router.get("/v1/patrol-plans/{plan_id}/field-data", responses={**_DRAFT})
 def field_data(plan_id: str, request: Request, store: StoreDep) -> JSONResponse:
     """What the field view needs, in one response it can keep offline: the plan and the
     heritage sites near its routes (WGS84). A draft plan is a 409 to the Rural Crime Team."""
@@ -529,7 +533,8 @@ def service_worker() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/field/{plan_id}", response_class=HTMLResponse, tags=["field view"])
+@router.get("/field/{plan_id}", response_class=HTMLResponse, tags=["field view"],
+            responses={**_DRAFT})
 def field_view(plan_id: str, request: Request, store: StoreDep,
                settings: SettingsDep) -> HTMLResponse:
     """The Rural Crime Team's field view of a plan, for a tablet: it keeps working with no
