@@ -23,7 +23,7 @@ from geodata.stores import SQLiteStore
 from geodata.taxonomy import Taxonomy
 from hotspot import kde_grid
 from maps import FormState, PageOptions, density_bands, density_image, planner_map
-from maps.assets import LEAFLET_VERSION
+from maps.assets import LEAFLET_VERSION, static_version
 
 SCRIPT_SRC = re.compile(r'<script[^>]*\bsrc="([^"]+)"')
 LINK_HREF = re.compile(r'<link[^>]*\bhref="([^"]+)"')
@@ -104,7 +104,11 @@ def test_page_names_no_outside_asset_and_leaves_folium_defaults_alone(demo):
     before = copy.deepcopy((folium.Map.default_js, folium.Map.default_css))
     page = planner_map(demo["hotspots"], demo["layers"], PageOptions(asset_base="/static"))
     scripts, links = SCRIPT_SRC.findall(page), LINK_HREF.findall(page)
-    assert scripts == ["/static/leaflet/leaflet.js", "/static/maps/planner.js"]
+    v = f"?v={static_version()}"  # named with the assets' version: kept a year (api.delivery)
+    assert all(u.endswith(v) for u in scripts + links), scripts + links
+    scripts, links = [u.removesuffix(v) for u in scripts], [u.removesuffix(v) for u in links]
+    assert scripts[0] == "/static/leaflet/leaflet.js" and "/static/maps/planner.js" in scripts
+    assert all(u.startswith("/static/") for u in scripts)
     assert links == ["/static/leaflet/leaflet.css", "/static/maps/planner.css"]
     assert "cdn" not in page.lower() and "jquery" not in page.lower()
     # folium's lists are class-level: a page's own assets must not change them for others
@@ -222,3 +226,34 @@ def test_cli_writes_a_single_file_map(tmp_path: Path, demo_files):
                                          "--to", "2024-01"])
     assert backwards.exit_code == 2 and "--to" in backwards.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_periods_in_words_and_the_period_a_trend_compares_with():
+    from api.analysis import period_bound, previous_period
+    from api.routes.hotspots import download_name, page_period
+    from maps.planner import period_label
+
+    assert period_label("2026-05-01T00:00:00+01:00", "2026-11-01T00:00:00+00:00") == \
+        "1 May \u2013 31 Oct 2026"
+    assert period_label("2025-11-01T00:00:00+00:00", "2026-05-01T00:00:00+01:00") == \
+        "1 Nov 2025 \u2013 30 Apr 2026"
+    assert period_label(None, "2026-05-01") == ""
+    tz = "Europe/London"
+    start = period_bound("2026-05", tz, end=False, field="from")
+    end = period_bound("2026-10", tz, end=True, field="to")
+    assert start is not None and end is not None
+    before = previous_period(start, end, tz)
+    # six calendar months before (November to April), not 184 days before
+    assert before == (period_bound("2025-11", tz, end=False, field="from"), start)
+    # a period that is not whole months: the same number of seconds before
+    assert previous_period(1_000_000, 1_000_600, tz) == (999_400, 1_000_000)
+    metadata = {"selection": {"from": "2026-05-01T00:00:00+01:00",
+                              "to": "2026-11-01T00:00:00+00:00"},
+                "previous_selection": {"from": "2025-11-01T00:00:00+00:00",
+                                       "to": "2026-05-01T00:00:00+01:00"}}
+    assert page_period(metadata) == ("1 May \u2013 31 Oct 2026, against "
+                                     "1 Nov 2025 \u2013 30 Apr 2026")
+    assert download_name("Demo Shire", metadata, ".html") == \
+        "demo-shire-hotspots-2026-05-to-2026-10.html"
+    assert download_name("<Évil> \"name\"", {}, ".csv") == "vil-name-hotspots.csv"
+    assert "trends not known" in page_period({**metadata, "previous_selection": None})
