@@ -5,6 +5,7 @@ log with what was cancelled."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +27,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def _key(app: TestClient, role: str) -> dict[str, str]:
-    store = app.app.state.store
+    served: Any = app.app
+    store = served.state.store
     token, _ = new_key(store, name=f"cancel test {role}", role=role)
     return {"Authorization": f"Bearer {token}"}
 
