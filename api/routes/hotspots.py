@@ -402,7 +402,8 @@ async def hotspots(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     if wants_csv:
-        headers["Content-Disposition"] = 'attachment; filename="hotspots.csv"'
+        name = download_name(place_name(store), computed.metadata, ".csv")
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
     return Response(computed.geojson, media_type="application/geo+json", headers=headers)
 

@@ -135,6 +135,11 @@
     return Math.max(130, controlsBottom);
   }
 
+  function popupHeight() {
+    // a long popup scrolls inside the map's free height instead of running off the screen
+    return Math.max(220, (window.innerHeight || 800) - clearOfControls() - 70);
+  }
+
   function clearOfLegend() {
     // how far from the right a popup must stay to be clear of the legend (bottom right)
     var legend = document.getElementById("hs-legend");
@@ -520,7 +525,8 @@
       places.push({ layer: layer, feature: feature });
       // pan clear of the controls along the top, so the popup is never under them
       layer.bindPopup(function () { return hotspotPopup(feature.properties); },
-        { maxWidth: 340, autoPanPaddingTopLeft: L.point(10, clearOfControls()),
+        { maxWidth: 340, maxHeight: popupHeight(),
+          autoPanPaddingTopLeft: L.point(10, clearOfControls()),
           autoPanPaddingBottomRight: L.point(clearOfLegend(), 10) });
       layer.bindTooltip(function () { return hotspotTooltip(feature.properties); }, { sticky: true });
     },
