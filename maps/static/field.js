@@ -30,6 +30,7 @@
   var ARRIVED = "hotspot-arrived-" + opts.plan_id;   // the running dwell timer: {stop_id, at}
   var POSITION = "hotspot-position";                 // the last fix: {lat, lon, accuracy, at}
   var OFFICER = "hotspot-officer";                   // the officer's name
+  var GONE = "hotspot-undone-" + opts.plan_id;      // visits undone here: id -> when (ms)
   var UNDO_MS = 60000;        // a visit can be undone for a minute after it is marked
   var ON_TIME_MIN = 5;        // within this many minutes of the plan is "on time"
   var STALE_MS = 120000;      // a position older than this is "last known"
@@ -139,11 +140,6 @@
   document.getElementById("officer-cancel").addEventListener("click", function () { officerDialog.close(); });
 
   /* -- visits ----------------------------------------------------------------------------- */
-  function cancelled() {
-    var out = {};
-    load(OUTBOX, []).forEach(function (v) { if (v.cancel) out[v.visit_id] = true; });
-    return out;
-  }
   function doneStops() {
     var done = {};
     Object.keys(state.sent).forEach(function (id) { done[state.sent[id]] = id; });
@@ -190,6 +186,9 @@
       outbox.push({ cancel: true, visit_id: visitId, stop_id: queued ? queued.stop_id : sent });
     }
     delete state.sent[visitId];
+    var gone = load(GONE, {});
+    gone[visitId] = Date.now();
+    save(GONE, gone);
     save(SEEN, state.sent);
     save(OUTBOX, outbox);
     render();
@@ -252,10 +251,12 @@
   }
   function refreshVisits() {
     return getJSON(opts.visits).then(function (v) {
-      // the server is the record: what it holds, less what this device is cancelling
-      var gone = cancelled(), sent = {};
-      v.visits.forEach(function (x) { if (!gone[x.visit_id]) sent[x.visit_id] = x.stop_id; });
-      state.sent = sent;
+      // what the server holds (every crew's visits), less what was undone here: an answer
+      // that left before a cancellation arrived must not bring the visit back
+      var gone = load(GONE, {}), now = Date.now(), keep = {};
+      Object.keys(gone).forEach(function (id) { if (now - gone[id] < 2 * 86400000) keep[id] = gone[id]; });
+      save(GONE, keep);
+      v.visits.forEach(function (x) { if (!keep[x.visit_id]) state.sent[x.visit_id] = x.stop_id; });
       save(SEEN, state.sent);
       render();
     }).catch(function () {});
@@ -530,6 +531,8 @@
   function tick() {
     var now = new Date();
     document.getElementById("clock").textContent = clock(now);
+    var dot = meDot && meDot.getElement() && meDot.getElement().firstChild;
+    if (dot) dot.className = "me-icon" + (now.getTime() - (state.positionAt || 0) > STALE_MS ? " stale" : "");
     var r = recent(), shown = document.querySelector("#undo-bar .undo");
     if (shown && !r[shown.getAttribute("data-visit")]) { render(); return; }
     if (!shown && Object.keys(r).length) { render(); return; }
