@@ -541,6 +541,11 @@ METHOD_NAMES = {"dbscan": "DBSCAN clusters", "kde": "Kernel density",
 """The methods in a planner's words."""
 
 
+def percent(share: float) -> str:
+    """A share as a percentage in words, as the summaries write it (0.005 -> "0.5 %")."""
+    return _percent(share)
+
+
 def _percent(share: float) -> str:
     """0.00326 -> "0.33 %", 0.53 -> "53 %"."""
     return f"{share * 100:.2f} %" if share < 0.01 else f"{share * 100:.0f} %"

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.analysis import (
     ATTRIBUTION,
+    METHOD_NAMES,
     AnalysisOptions,
     ParameterError,
     Selection,
@@ -37,6 +38,7 @@ from api.analysis import (
     map_layers,
     map_summary,
     parse_bbox,
+    percent,
     period_bound,
     run_analysis,
     split_categories,
@@ -502,6 +504,34 @@ async def density(
     return JSONResponse(description, headers=headers)
 
 
+def page_summary(method: str, info: dict[str, Any], area_name: str,
+                 weight: str | None) -> tuple[str, str]:
+    """The planner's page's summary in plain words ("308 places (0.45 % of the force area) hold
+    56 % of the 12,624 incidents") and, for its details line, how the places were found and how
+    concentrated they are (the PAI, in words)."""
+    if info.get("note"):
+        return str(info["note"]), ""
+    n = int(info.get("hotspots", 0))
+    text = "1 place" if n == 1 else f"{n:,} places"
+    if info.get("area_share") is not None:
+        text += f" ({percent(float(info['area_share']))} of the {area_name})"
+    of = "the harm of the " if weight == "harm" else "the "
+    text += (f" hold {percent(float(info.get('hit_rate', 0)))} of {of}"
+             f"{int(info.get('incidents', 0)):,} incidents")
+    if info.get("area_budget_km2") is not None:
+        text += f" \u00b7 area budget {float(info['area_budget_km2']):g} km\u00b2"
+    about = f"Found by {METHOD_NAMES.get(method, method)}."
+    pai = info.get("pai")
+    if pai and info.get("pai_basis", "retrospective") == "retrospective":
+        about += (f" Per km\u00b2 these places hold {float(pai):,.0f} times the {area_name}'s "
+                  "average (retrospective: measured on the same incidents they were drawn "
+                  "from, so it flatters them).")
+    elif pai:
+        about += (f" In the backtest such places held {float(pai):,.1f} times the "
+                  f"{area_name}'s average per km\u00b2 of the following month's crime.")
+    return text, about
+
+
 def page_period(metadata: dict[str, Any]) -> str:
     """The period a result covers, in words, with the one its trends compare it with
     ("1 Jul \u2013 31 Dec 2024, against 1 Jan \u2013 30 Jun 2024")."""
@@ -552,14 +582,19 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     info, choice = computed.info, computed.metadata.get("choice")
     area_name = "force area" if layers.get("force_boundary") is not None else "study area"
     version = computed.metadata["data_version"]
-    summary = map_summary(q.method, info, version, choice=choice, area_name=area_name,
-                          weight=computed.parameters.get("weight"), sentence=False)
-    # the data version goes to the details line: it is for who compares two maps
-    summary = summary.removesuffix(f" \u00b7 data {version}")
-    details = (f"Data version {version}: it changes whenever incidents are loaded, so two maps "
-               "with the same version were drawn from the same data. Places are ranked by "
-               f"{'harm' if computed.parameters.get('weight') == 'harm' else 'incidents'}, "
-               "busiest first.")
+    weight = computed.parameters.get("weight")
+    if choice:
+        summary = map_summary(q.method, info, version, choice=choice, area_name=area_name,
+                              weight=weight, sentence=False)
+        summary, about = summary.removesuffix(f" \u00b7 data {version}"), ""
+    else:
+        summary, about = page_summary(q.method, info, area_name, weight)
+    # how the figures were made, and the data version, in the details line: for who asks
+    details = (f"{about} Places are ranked by their "
+               f"{'harm' if weight == 'harm' else 'incidents'}, how tightly packed they are and "
+               "how recent, so the first is where a patrol's time buys most. Data version "
+               f"{version}: it changes whenever incidents are loaded, so two maps with the same "
+               "version were drawn from the same data.").strip()
     # carried through the form: not what it sets, nor one method's parameters (the planner may
     # switch method, and another method's parameter is a 422); the place size applies to all
     dropped = {"method", "priority", "from", "to", *PARAMETERS} - {"max_place_m"}

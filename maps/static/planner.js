@@ -365,7 +365,8 @@
     var icon = L.divIcon({ className: "hs-symbol hs-symbol-" + p.context_class,
       html: "", iconSize: [26, 26], iconAnchor: [13, 13] });
     var marker = L.marker([p.label_lat, p.label_lon], { icon: icon, pane: "hs-symbols",
-      keyboard: true, zIndexOffset: (1000 - Math.min(p.rank, 999)) * 10000,
+      // the ranked list is the keyboard's way to a place: 50 symbols are not 50 more tab stops
+      keyboard: false, zIndexOffset: (1000 - Math.min(p.rank, 999)) * 10000,
       riseOnHover: false, alt: "" });
     marker.on("add", function () {
       var node = marker.getElement();

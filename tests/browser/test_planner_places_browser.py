@@ -207,7 +207,10 @@ def test_the_area_budget_reloads_with_area_share(browser: Browser, server: Serve
                                          "Best in backtest"]
     summary = page.locator(".hs-summary").inner_text()
     assert re.search(r"\d+ places \([\d.]+ % of the force area\) hold \d+ % of the", summary)
-    assert "retrospective" in summary and "PAI" not in summary
+    # how concentrated the places are (the PAI, in words) is in the details line
+    about = page.locator("#hs-controls .hs-details").text_content() or ""
+    assert "retrospective" in about and "times the force area's average" in about
+    assert "PAI" not in summary + about
     _colour_by(page, "emerging")
     page.select_option('#hs-controls select[name="area_share"]', "0.001")
     with page.expect_navigation():
