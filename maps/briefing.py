@@ -14,6 +14,7 @@ Sizes are in millimetres on the page; no printed text is smaller than 10 pt.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from html import escape
@@ -31,17 +32,21 @@ PAGE_W_MM = 190.0
 PAGE_H_MM = 277.0
 PT_MM = 25.4 / 72
 """One typographic point in millimetres."""
-ROW_MM = 5.35
-"""Height of a one-line row of the stop table at 10 pt, millimetres."""
+ROW_MM = 4.85
+"""Height of a one-line row of the stop table at 10 pt, millimetres (compact rows)."""
+ROOMY_ROW_MM = 7.2
+"""The same with room to write a note by hand: used when the map still gets
+:data:`ROOMY_MAP_MM`."""
+ROOMY_MAP_MM = 85.0
 LINE_MM = 4.4
 """Height of a line of 10 pt text, millimetres."""
 MAP_MAX_MM = 130.0
-MAP_MIN_MM = 60.0
+MAP_MIN_MM = 52.0
 """The map's height is what the page has left, within these bounds (mm): past the least, the
 legend gives up the advice of the categories at the fewest stops (their names stay)."""
-WHERE_CHARS = 32
+WHERE_CHARS = 38
 """About how many characters of a place's name fit on one line of the table."""
-LEGEND_CHARS = 56
+LEGEND_CHARS = 62
 """About how many characters fit on a line of one of the legend's two columns."""
 NARROW = ('"Liberation Sans Narrow", "Arial Narrow", "Roboto Condensed", '
           '"DejaVu Sans Condensed", sans-serif')
@@ -133,11 +138,11 @@ def _lines_of(geometry: Mapping[str, Any]) -> list[Sequence[Sequence[float]]]:
 
 
 def _scale_bar(frame: _Frame) -> str:
-    """A scale bar (bottom left) of a round length about a fifth of the map's width."""
+    """A scale bar (top left) of a round length about a fifth of the map's width."""
     target = frame.width / 5 * frame.metres_per_mm
     metres = max((m for m in _NICE_M if m <= target), default=_NICE_M[0])
     length = metres / frame.metres_per_mm
-    x, y = 4.0, frame.height - 4.0
+    x, y = 4.0, 11.0
     text = f"{metres // 1000:g} km" if metres >= 1000 and metres % 1000 == 0 else (
         f"{metres / 1000:g} km" if metres >= 1000 else f"{metres} m")
     half = length / 2
@@ -161,6 +166,49 @@ def _north_arrow(frame: _Frame) -> str:
             'text-anchor="middle">N</text></g>')
 
 
+def _chip_width(text: str) -> float:
+    return max(5.2, 2.1 * len(text) + 1.6)
+
+
+def _chips(points: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Stop numbers as chips (x, y, "3,7,12"): stops whose chips would overlap (revisits,
+    neighbours at this scale) share one chip at the first one's place."""
+    chips: list[list[Any]] = []
+    for x, y, number in points:
+        for c in chips:
+            w = _chip_width(_runs([*c[2], number]))
+            if abs(x - c[0]) < w / 2 + 2.8 and abs(y - c[1]) < 5.6:
+                c[2].append(number)
+                break
+        else:
+            chips.append([x, y, [number]])
+    merged = True
+    while merged:  # a chip that grew may now overlap another
+        merged = False
+        for a, b in ((a, b) for a in chips for b in chips if a is not b):
+            wa, wb = _chip_width(_runs(a[2])), _chip_width(_runs(b[2]))
+            if abs(a[0] - b[0]) < (wa + wb) / 2 + 0.4 and abs(a[1] - b[1]) < 5.6:
+                a[2] += b[2]
+                chips.remove(b)
+                merged = True
+                break
+    return [(x, y, _runs(nums)) for x, y, nums in chips]
+
+
+def _runs(numbers: Sequence[str]) -> str:
+    """Stop numbers in order, runs of three or more as ranges: ``2,3,11–25``."""
+    ints = sorted({int(v) for v in numbers if v.isdigit()})
+    out: list[str] = []
+    i = 0
+    while i < len(ints):
+        j = i
+        while j + 1 < len(ints) and ints[j + 1] == ints[j] + 1:
+            j += 1
+        out += [f"{ints[i]}–{ints[j]}"] if j - i >= 2 else [str(v) for v in ints[i:j + 1]]
+        i = j + 1
+    return ",".join(out + [v for v in numbers if not v.isdigit()])
+
+
 class _Labels:
     """Greedy placement: a label is drawn only where it overlaps no label, stop or base
     already placed (boxes estimated from the text length)."""
@@ -180,10 +228,13 @@ class _Labels:
                        for c0, d0, c1, d1 in self.taken)
 
     def place(self, x: float, y: float, text: str, size: float, weight: str,
-              colour: str, italic: bool = False) -> str:
+              colour: str, italic: bool = False, gap: float = 1.5) -> str:
+        """The label beside (x, y) where it is free: above, right, left or below, ``gap``
+        mm from the point; "" where none is."""
         width = 0.56 * size * len(text) + 1.0
-        for dx, dy, anchor in ((0.0, -1.5, "middle"), (2.5, size / 2.8, "start"),
-                               (-2.5, size / 2.8, "end"), (0.0, size + 1.2, "middle")):
+        for dx, dy, anchor in ((0.0, -gap, "middle"), (gap + 1.0, size / 2.8, "start"),
+                               (-gap - 1.0, size / 2.8, "end"),
+                               (0.0, size + gap - 0.3, "middle")):
             left = x + dx - (width / 2 if anchor == "middle" else width if anchor == "end" else 0)
             box = (left, y + dy - size, left + width, y + dy + 0.8)
             if self.free(box):
@@ -193,6 +244,52 @@ class _Labels:
                         f'font-weight="{weight}" fill="{colour}" text-anchor="{anchor}"'
                         f'{style} class="halo">{escape(text)}</text>')
         return ""
+
+
+ROAD_LABELS = 12
+"""At most this many road names on a map (the longest roads in view first)."""
+
+
+def _road_names(frame: _Frame, roads: Sequence[Mapping[str, Any]], labels: _Labels) -> list[str]:
+    """Names along the longest named roads in view, turned to their direction, where they
+    overlap nothing placed; one name once."""
+    pieces = []
+    for f in roads:
+        name = str((f.get("properties") or {}).get("name") or "").strip()
+        if not name:
+            continue
+        for line in _lines_of(f.get("geometry") or {}):
+            pts = [frame.xy(c[0], c[1]) for c in line if len(c) >= 2 and _finite(c[0], c[1])]
+            for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+                pieces.append((math.hypot(x1 - x0, y1 - y0), name, x0, y0, x1, y1))
+    pieces.sort(key=lambda v: -v[0])
+    out: list[str] = []
+    named: set[str] = set()
+    size = 3.6
+    for length, name, x0, y0, x1, y1 in pieces:
+        if len(out) >= ROAD_LABELS:
+            break
+        width = 0.5 * size * len(name) + 1.0
+        if name in named or length < width + 4:
+            continue
+        angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+        if angle > 90:
+            angle -= 180
+        elif angle < -90:
+            angle += 180
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        a = math.radians(angle)
+        half_w = abs(math.cos(a)) * width / 2 + abs(math.sin(a)) * size / 2
+        half_h = abs(math.sin(a)) * width / 2 + abs(math.cos(a)) * size / 2
+        box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+        if not labels.free(box):
+            continue
+        labels.taken.append(box)
+        named.add(name)
+        out.append(f'<text x="{cx:.1f}" y="{cy + size / 3:.1f}" font-size="{size}" '
+                   f'fill="#444" font-style="italic" text-anchor="middle" class="halo" '
+                   f'transform="rotate({angle:.1f} {cx:.1f} {cy:.1f})">{escape(name)}</text>')
+    return out
 
 
 def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
@@ -214,6 +311,7 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
     feats = list((basemap or {}).get("features") or [])
     parts = [f'<svg class="crew-map" viewBox="0 0 {width_mm:.1f} {height_mm:.1f}" '
              f'width="{width_mm:.1f}mm" height="{height_mm:.1f}mm" role="img" '
+             'preserveAspectRatio="xMidYMin slice" '
              f'aria-label="Map of the route of {escape(str(route.get("label", "")))}" '
              'font-family="system-ui, sans-serif">',
              f'<defs><clipPath id="clip-{id(route)}"><rect width="{width_mm:.1f}" '
@@ -255,33 +353,32 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
                          f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.2" '
                          'stroke-linejoin="round" stroke-linecap="round"/>')
     marks: list[str] = []
-    seen: dict[tuple[int, int], list[str]] = {}
+    base_mark: tuple[float, float] | None = None
+    points: list[tuple[float, float, str]] = []
     for s in route.get("stops") or []:
         if not _finite(s.get("lon"), s.get("lat")):
             continue
         x, y = frame.xy(s["lon"], s["lat"])
         if s.get("kind") == "base":
-            if not marks or "base-mark" not in marks[0]:
-                labels.block(x, y, 3.0)
-                marks.insert(0, f'<rect class="base-mark" x="{x - 2.4:.1f}" y="{y - 2.4:.1f}" '
-                                'width="4.8" height="4.8" fill="#111" stroke="#fff" '
-                                'stroke-width="0.5"/>')
+            if base_mark is None:
+                base_mark = (x, y)
             continue
-        seen.setdefault((round(x / 3), round(y / 3)), []).append(str(s.get("seq", "")))
-    for (gx, gy), numbers in seen.items():
-        # stops on the same spot (revisits) share one mark: "3, 7, 12"
-        s_first = next(s for s in route["stops"] if str(s.get("seq")) == numbers[0])
-        x, y = frame.xy(s_first["lon"], s_first["lat"])
-        text = numbers[0] if len(numbers) == 1 else ",".join(numbers)
-        w = max(5.2, 2.1 * len(text) + 1.6)
-        labels.block(x, y, w / 2 + 0.5)
+        points.append((x, y, str(s.get("seq", ""))))
+    for x, y, text in _chips(points):
+        w = _chip_width(text)
+        labels.taken.append((x - w / 2 - 0.5, y - 3.1, x + w / 2 + 0.5, y + 3.1))
         marks.append(f'<rect x="{x - w / 2:.1f}" y="{y - 2.6:.1f}" width="{w:.1f}" '
                      f'height="5.2" rx="2.6" fill="{colour}" stroke="#fff" stroke-width="0.5"/>'
                      f'<text x="{x:.1f}" y="{y + 1.25:.1f}" font-size="3.6" font-weight="700" '
                      f'fill="#fff" text-anchor="middle">{escape(text)}</text>')
-        del gx, gy
+    if base_mark is not None:  # on top of the stops, named
+        bx, by = base_mark
+        labels.block(bx, by, 3.0)
+        marks.append(f'<rect class="base-mark" x="{bx - 2.4:.1f}" y="{by - 2.4:.1f}" '
+                     'width="4.8" height="4.8" fill="#111" stroke="#fff" stroke-width="0.6"/>')
+        marks.append(labels.place(bx, by, "Base", 3.6, "700", "#111", gap=3.4))
     labels.block(frame.width - 9.0, 11.0, 7.0)  # the north arrow
-    labels.taken.append((0.0, frame.height - 13.0, frame.width / 5 + 24, frame.height))
+    labels.taken.append((0.0, 0.0, frame.width / 5 + 24, 13.0))  # the scale bar
     texts = []
     order = {"town": 0, "village": 1, "heritage": 2, "town_centre": 3}
     found = [f for f in feats if (f.get("properties") or {}).get("layer") == "label"]
@@ -298,6 +395,7 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
                          f'L{x:.1f} {y + 1.4:.1f} L{x - 1.4:.1f} {y:.1f} Z" fill="{fill}"/>')
         texts.append(labels.place(x, y, str(p["name"]), size, weight, fill,
                                   italic=p.get("kind") == "heritage"))
+    texts += _road_names(frame, roads, labels)
     parts += texts + marks
     parts.append("</g>")
     parts.append(_scale_bar(frame))
@@ -354,9 +452,10 @@ def _keys(route: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str
                         sites.append(site)
     if sites:
         letters["heritage_sites"] = "H" if "H" not in letters.values() else "*"
+        which = ", ".join(sites) if len(sites) <= 3 else "the sites named on the map"
         legend.append({"key": letters["heritage_sites"], "label": "Heritage sites nearby",
-                       "advice": "check " + ", ".join(sites) + " (lead, metal, damage, "
-                       "detecting)", "n": 1_000})
+                       "advice": f"check {which} for lead and metal theft, damage and "
+                       "illegal metal detecting", "n": 1_000})
     return legend, letters
 
 
@@ -372,9 +471,10 @@ def _rows(route: Mapping[str, Any], letters: Mapping[str, str],
                          "window": "", "look": "", "wait": ""})
             continue
         windows = s.get("windows") or []
-        window = " ".join(f"{_hhmm(a)}–{_hhmm(b)}" for a, b in windows[:2])
-        if len(windows) > 2:
-            window += " …"
+        start = str(s.get("start", ""))
+        # the busy hours the visit falls in (the first ones when it falls in none)
+        inside = [(a, b) for a, b in windows if str(a) <= start <= str(b)] or windows[:1]
+        window = " ".join(f"{_hhmm(a)}–{_hhmm(b)}" for a, b in inside[:1])
         cats = [i for i in s.get("look_for") or [] if i.get("category") != "heritage_sites"]
         keys = [letters[c["category"]] for c in cats[:2] if c["category"] in letters]
         if any(i.get("category") == "heritage_sites" for i in s.get("look_for") or []):
@@ -403,6 +503,7 @@ body { font: 10pt/1.25 system-ui, "DejaVu Sans", sans-serif; color: #111; margin
 section.crew { break-after: page; page-break-after: always; break-inside: avoid;
   height: 276mm; overflow: hidden; display: flex; flex-direction: column; }
 section.crew > * { flex: none; }
+section.crew > .crew-map { flex: 0 1 auto; min-height: 40mm; }
 section.crew:last-of-type { break-after: auto; page-break-after: auto; }
 .top { display: flex; gap: 4mm; align-items: flex-start; }
 .top .who { flex: 1; min-width: 0; }
@@ -420,10 +521,11 @@ p.meta { margin: 0 0 1.5mm; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 10pt; }
 table, dl.legend, .warn { font-family: {{ narrow|safe }}; }
 col.tick { width: 7mm; } col.n { width: 7mm; } col.grid { width: 29mm; }
-col.patrol { width: 21mm; } col.window { width: 24mm; } col.look { width: 12mm; }
-col.notes { width: 38mm; }
-th, td { border: 0.25mm solid #888; padding: 0.4mm 1mm; text-align: left;
-  vertical-align: top; line-height: 1.2; }
+col.patrol { width: 21mm; } col.window { width: 20mm; } col.look { width: 12mm; }
+col.notes { width: 34mm; }
+th, td { border: 0.25mm solid #888; padding: 0.25mm 1mm; text-align: left;
+  vertical-align: top; line-height: 1.12; }
+section.roomy td { padding: 1.4mm 1mm; }
 th { background: #e8e8e8; font-weight: 600; }
 td.n, td.tick { text-align: center; } td.grid { white-space: nowrap; font-variant-numeric:
   tabular-nums; } td.patrol, td.window { font-variant-numeric: tabular-nums; }
@@ -436,13 +538,14 @@ dl.legend { margin: 1.5mm 0 0; columns: 2; column-gap: 5mm; }
 dl.legend div { margin: 0 0 0.5mm; break-inside: avoid; }
 dl.legend dt { display: inline; font-weight: 700; } dl.legend dd { display: inline;
   margin: 0; }
-footer { margin-top: auto; padding-top: 1mm; font-size: 10pt; color: #333; }
+footer { margin-top: auto; padding-top: 1mm; font-size: 10pt; color: #333;
+  font-family: {{ narrow|safe }}; line-height: 1.15; }
 @media screen { body { padding: 4mm; } section.crew { height: auto; overflow: visible;
   border-bottom: 2px dashed #999; margin-bottom: 8mm; padding-bottom: 4mm; } }
 </style>{% if nav %}<style>{{ nav_css }}</style>{% endif %}</head><body>
 {{ nav|safe }}
 {% for c in crews %}
-<section class="crew" aria-label="{{ c.route.label }}">
+<section class="crew{% if c.roomy %} roomy{% endif %}" aria-label="{{ c.route.label }}">
 <div class="top"><div class="who">
 <h1>{{ c.route.label }}</h1>
 <p class="meta">{{ c.title }} &middot; {{ name or "Patrol plan" }}<br>
@@ -454,7 +557,7 @@ out {{ c.out }}, back {{ c.back }}{% else %}No stops{% endif %}</p>
 </div>
 {% for w in c.warnings %}<p class="warn" role="note">{{ w }}</p>{% endfor %}
 {% if not c.stops %}
-<p class="empty"><strong>No stops for this crew.</strong> {{ c.empty_reason }}.
+<p class="empty"><strong>No stops for this crew:</strong> {{ c.empty_reason }}.
 Patrol from {{ c.route.stops[0].name if c.route.stops else "the base" }} as your supervisor
 directs, and scan the code to see the plan.</p>
 {% endif %}
@@ -506,14 +609,15 @@ def _legend_lines(legend: Sequence[Mapping[str, Any]]) -> int:
     return math.ceil(sum(lines) / 2) + (1 if len(lines) > 1 else 0)
 
 
-def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: int) -> float:
+def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: int,
+                row_mm: float = ROW_MM) -> float:
     """The map's height (mm): what the page has left at 10 pt once the header, the table
     (``rows`` lines), the notes and the legend are laid out. While that is under
     :data:`MAP_MIN_MM`, the legend drops the advice of its category at the fewest stops."""
-    fixed = 27.0 + 6.5 + 10.0 + 3.0  # header with the QR code; table head; footer; gaps
+    fixed = 27.0 + 6.0 + 9.5 + 1.0  # header with the QR code; table head; footer; gaps
 
     def left() -> float:
-        return PAGE_H_MM - fixed - rows * ROW_MM - (note_lines + _legend_lines(legend)) * LINE_MM
+        return PAGE_H_MM - fixed - rows * row_mm - (note_lines + _legend_lines(legend)) * LINE_MM
 
     for entry in sorted(legend, key=lambda k: k["n"]):
         if left() >= MAP_MIN_MM:
@@ -556,8 +660,11 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
                       or row["window"].count("–") > 1)
         crew_warnings = warnings.get(r.get("label", ""), [])
         empty = None if stops else (r.get("empty_reason") or "nothing to visit in this plan")
-        height = _fit_legend(legend, len(rows) + wrapped,
-                             sum(1 + len(w) // 110 for w in crew_warnings) + (3 if empty else 0))
+        notes = sum(2 + len(w) // 110 for w in crew_warnings) + (3 if empty else 0)
+        roomy = _fit_legend([dict(k) for k in legend], len(rows) + wrapped, notes,
+                            ROOMY_ROW_MM) >= ROOMY_MAP_MM
+        height = _fit_legend(legend, len(rows) + wrapped, notes,
+                             ROOMY_ROW_MM if roomy else ROW_MM)
         if empty:
             height = min(height, 110.0)
         url = crew_urls.get(r.get("label", ""))
@@ -566,7 +673,7 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
             "route": r, "title": _title(r), "stops": stops,
             "km": f"{float(totals.get('distance_m') or 0) / 1000:.1f}",
             "out": _hhmm(totals.get("start")), "back": _hhmm(totals.get("end")),
-            "rows": rows, "legend": legend,
+            "rows": rows, "legend": legend, "roomy": roomy,
             "warnings": crew_warnings, "empty_reason": empty,
             "qr": qr_svg(url, title=f"Field view of {r.get('label', '')}") if url else "",
             "link_text": url.split("://", 1)[-1] if url else "",

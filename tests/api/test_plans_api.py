@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,46 @@ def test_no_hotspots_gives_a_clear_empty_plan(app: TestClient) -> None:
     body = r.json()
     assert body["totals"]["stops"] == 0 and body["hotspots"] == []
     assert "no hotspots" in body["notes"][0]
+    # every crew is still in the plan, saying why it has nothing to do
+    assert [r["label"] for r in body["routes"]] == [
+        "Rural Crime Team vehicle 1", "Rural Crime Team vehicle 2", "Thornbury officer 1",
+        "Thornbury officer 2"]
+    assert all(r["empty_reason"] for r in body["routes"])
+    assert {w["route"] for w in body["warnings"]} == {r["label"] for r in body["routes"]}
+
+
+def test_a_crew_with_nothing_to_do_is_reported_and_briefed(app: TestClient) -> None:
+    """Officers for a town whose town centre has no hotspot in the selection: a route with no
+    stops and the reason, a warning, and a page of the briefing that says so."""
+    r = app.post("/v1/patrol-plans", json={
+        **BODY, "town_centre_officers": {"Thornbury": 2, "Elmsford": 1},
+        "hotspots": {"method": "dbscan", "town": "Thornbury"}})
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    elmsford = next(rt for rt in plan["routes"] if rt["town"] == "Elmsford")
+    assert elmsford["totals"]["stops"] == 0 and len(elmsford["stops"]) == 2
+    assert elmsford["empty_reason"] == "no town-centre hotspots in Elmsford for this period"
+    assert elmsford["stops"][0]["name"] == "Elmsford town centre"  # where they start from
+    warning = next(w for w in plan["warnings"] if w["route"] == elmsford["label"])
+    assert warning["kind"] == "no_stops" and "Elmsford" in warning["message"]
+    town = [rt for rt in plan["routes"] if rt["town"] == "Thornbury"]
+    assert len(town) == 2 and all(rt["totals"]["stops"] for rt in town)  # shared, both busy
+    for rt in plan["routes"]:
+        for s in rt["stops"]:
+            assert re.fullmatch(r"SE \d{5} \d{5}", s["grid_ref"]), s["grid_ref"]
+            assert s["idle_min"] == 0 or s["idle_min"] > plan["options"]["idle_threshold_min"]
+        assert rt["totals"]["idle_min"] == round(sum(s["idle_min"] for s in rt["stops"]), 1)
+    html = app.get(f"/v1/patrol-plans/{plan['plan_id']}/briefing").text
+    assert html.count('<section class="crew') == len(plan["routes"])
+    assert "No stops for this crew:</strong> no town-centre hotspots in Elmsford" in html
+    # each crew's QR code and short link, made absolute from the request's address
+    assert html.count('class="qr"') == len(plan["routes"])
+    for label, link in plan["links"]["crews"].items():
+        assert f"testserver{link['short']}" in html, label
+    # the maps: the store's roads and names under each route, a scale bar, a north arrow
+    assert html.count('class="scale-bar"') == html.count('class="north-arrow"') == len(
+        plan["routes"])
+    assert "Thornbury town centre" in html and "Elmsford town centre" in html
 
 
 def test_unknown_plans_are_404(app: TestClient) -> None:
@@ -146,7 +187,7 @@ def test_pages(app: TestClient, plan: dict) -> None:
     for html in (page, briefing, field):
         assert "https://unpkg" not in html and "cdn" not in html.lower()
         assert "<script src=\"http" not in html
-    crews = [r for r in plan["routes"] if r["totals"]["stops"]]
+    crews = plan["routes"]
     assert briefing.count('<section class="crew') == len(crews) >= 3  # a page per crew
     assert "@page { size: A4" in briefing and "<svg" in briefing
     assert "Rural Crime Team" in briefing and "Town centre officers, Thornbury" in briefing

@@ -1,0 +1,105 @@
+"""The briefing printed to PDF by a real headless Chromium, as a planner prints it: one A4 page
+per crew (a crew with no stops included), the OS grid references in the text, nothing cut off
+at the foot of a page, and a map with roads and place names on every page.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+from pypdf import PdfReader
+
+from bench._server import Server, serving, sign_in
+from geodata.demo import load_demo
+from geodata.stores import SQLiteStore
+
+pytestmark = pytest.mark.browser
+A4_PT = (595.3, 841.9)
+"""A4 in PDF points (210 x 297 mm)."""
+GRID_REF = re.compile(r"\b[HJNOST][A-HJ-Z] \d{5} \d{5}\b")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("briefing-demo") / "demo.sqlite"
+    store = SQLiteStore(db)
+    load_demo(store, demo_files)
+    store.close()
+    with serving(tmp_path_factory.mktemp("briefing-srv"), db, demo=True,
+                 tiles="http://127.0.0.1:9/{z}/{x}/{y}.png") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def plan(server: Server) -> dict:
+    # Elmsford's officer gets nothing: the hotspots come from Thornbury only
+    return server.json("/v1/patrol-plans", {
+        "name": "Friday lates", "published": True,
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 2},
+        "town_centre_officers": {"Thornbury": 2, "Elmsford": 1},
+        "hotspots": {"method": "dbscan", "town": "Thornbury"}, "time_limit_s": 0.5})
+
+
+def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Server,
+                                                   plan: dict) -> None:
+    routes = plan["routes"]
+    assert len(routes) == 5
+    empty = [r for r in routes if not r["totals"]["stops"]]
+    assert "Elmsford officer 1" in [r["label"] for r in empty]
+    assert len(empty) < len(routes) - 1
+    page = browser.new_page()
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/briefing")
+    page.emulate_media(media="print")
+    # nothing overflows a crew's page: each section's content fits its A4 height
+    overflow = page.evaluate("""() => [...document.querySelectorAll('section.crew')].map(
+        s => s.scrollHeight - s.clientHeight)""")
+    assert len(overflow) == len(routes) and max(overflow) <= 1, overflow
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == len(routes)
+    for n, (sheet, route) in enumerate(zip(reader.pages, routes, strict=True)):
+        box = sheet.mediabox
+        assert abs(float(box.width) - A4_PT[0]) < 2 and abs(float(box.height) - A4_PT[1]) < 2
+        text = unicodedata.normalize("NFKC", sheet.extract_text())  # ligatures to letters
+        assert route["label"] in text, (n, text[:200])
+        if route["totals"]["stops"]:
+            refs = GRID_REF.findall(text)
+            stops = [s for s in route["stops"] if s["kind"] == "hotspot"]
+            assert {s["grid_ref"] for s in stops} <= set(refs)
+            assert "Notes" in text and "Grid ref" in text
+        else:
+            assert "No stops for this crew" in text
+            assert " ".join(route["empty_reason"].split()) in " ".join(text.split())
+        # the map: a scale bar and place names from the store's layers, drawn with no tiles
+        assert re.search(r"\b\d+ k?m\b", text)
+
+
+def test_the_printed_page_shows_roads_names_and_the_qr_code(browser: Browser, server: Server,
+                                                           plan: dict) -> None:
+    page = browser.new_page(viewport={"width": 794, "height": 1123})
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/briefing")
+    page.emulate_media(media="print")
+    found = page.evaluate("""() => [...document.querySelectorAll('section.crew')].map(s => ({
+        roads: s.querySelectorAll('svg.crew-map path[stroke-linecap]').length,
+        names: [...s.querySelectorAll('svg.crew-map text.halo')].map(t => t.textContent),
+        qr: !!s.querySelector('.qr-box svg.qr'),
+        link: (s.querySelector('.qr-box span') || {}).textContent || '',
+        smallest: Math.min(...[...s.querySelectorAll('td, th, p, dt, dd, footer, h1')]
+            .filter(e => e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize)))
+    }))""")
+    page.close()
+    assert len(found) == 5
+    for crew in found:
+        assert crew["roads"] > 3 and crew["names"], crew
+        assert crew["qr"] and "/f/" in crew["link"], crew
+        assert crew["smallest"] >= 10 * 96 / 72 - 0.01, crew  # 10 pt in CSS pixels
+    assert any("Thornbury" in n for crew in found for n in crew["names"])
