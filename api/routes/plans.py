@@ -3,11 +3,15 @@ Rural Crime Team's field view (works offline), and the visits officers log again
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import json
 import re
 import secrets
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, get_type_hints
 from urllib.parse import quote
@@ -21,6 +25,7 @@ from pydantic.fields import FieldInfo
 
 from api.analysis import ATTRIBUTION
 from api.basemap import page_tile_url
+from api.briefing import briefing_extras
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest, clipped
 from api.pages import caller, key_name, page_nav, role_of
@@ -83,7 +88,8 @@ guessing (and following one still needs a signed-in field role)."""
 _SHORT = re.compile(rf"^[{SHORT_ALPHABET}]{{{SHORT_LENGTH}}}$")
 DRAFT_ROLES = ("admin", "analyst")
 """Roles that may open a plan before it is published (as a preview, marked draft)."""
-_DRAFT = {409: {"description": "A draft plan: the Rural Crime Team sees published plans only."}}
+_DRAFT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "A draft plan: the Rural Crime Team sees published plans only."}}
 
 
 def _check_id(plan_id: str) -> None:
@@ -182,9 +188,41 @@ def _plan_request(body: PlanRequest) -> PlanRequest:
     return PlanRequest.model_validate(body.model_dump(exclude={"published"}))
 
 
-async def _compute(request: Request, body: PlanRequest, store: Any,
+PREVIEWS_KEPT = 32
+"""Previewed plans kept in memory (per process), so that saving a preview stores the plan the
+planner saw (the routing search stops at a time limit, so planning again may differ a little)."""
+_previews: OrderedDict[str, tuple[dict[str, Any], str]] = OrderedDict()
+_previews_lock = threading.Lock()
+
+
+def _preview_key(body: PlanRequest, store: Any) -> str:
+    """The request and the data it is planned from: the same again means the same plan."""
+    text = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{store.data_version()}\0{text}".encode()).hexdigest()
+
+
+async def _compute(request: Request, body: PlanRequest, store: Any, taxonomy: Any, *,
+                   keep: bool = False, reuse: bool = False) -> tuple[dict[str, Any], str]:
+    """The plan document for ``body`` (not stored) and the data version it was made from.
+    ``keep``: remember it (a preview); ``reuse``: take the remembered preview of the same
+    request and data when there is one (a save after a preview)."""
+    key = _preview_key(body, store) if keep or reuse else ""
+    if reuse:
+        with _previews_lock:
+            kept = _previews.pop(key, None)
+        if kept is not None:
+            return copy.deepcopy(kept[0]), kept[1]
+    document, version = await _planned(request, body, store, taxonomy)
+    if keep:
+        with _previews_lock:
+            _previews[key] = (copy.deepcopy(document), version)
+            while len(_previews) > PREVIEWS_KEPT:
+                _previews.popitem(last=False)
+    return document, version
+
+
+async def _planned(request: Request, body: PlanRequest, store: Any,
                    taxonomy: Any) -> tuple[dict[str, Any], str]:
-    """The plan document for ``body`` (not stored) and the data version it was made from."""
     q = _hotspot_query(body.hotspots)
     try:
         computed, version = await computed_hotspots(request, store, taxonomy, q)
@@ -206,7 +244,7 @@ async def _compute(request: Request, body: PlanRequest, store: Any,
 
 async def _create(request: Request, body: PlanRequest, store: Any, taxonomy: Any, *,
                   publish: bool) -> JSONResponse:
-    document, version = await _compute(request, body, store, taxonomy)
+    document, version = await _compute(request, body, store, taxonomy, reuse=True)
     plan_id = uuid.uuid4().hex[:16]
     raw = body.model_dump(mode="json")
     await run_in_threadpool(
@@ -240,9 +278,10 @@ async def create_plan(request: Request, body: Annotated[PlanCreate, Body()], sto
 async def preview_plan(request: Request, body: Annotated[PlanCreate, Body()], store: StoreDep,
                        taxonomy: TaxonomyDep) -> JSONResponse:
     """Plan a shift as ``POST /v1/patrol-plans`` does, without storing it: the plans page
-    shows it on a map before the planner saves it (``published`` is ignored here)."""
+    shows it on a map before the planner saves it (``published`` is ignored here). Saving
+    the same request (while the data is unchanged) stores the plan previewed."""
     plain = _plan_request(body)
-    document, version = await _compute(request, plain, store, taxonomy)
+    document, version = await _compute(request, plain, store, taxonomy, keep=True)
     labels = [r["label"] for r in document.get("routes", [])]
     return JSONResponse({
         "plan_id": None, "name": plain.name, "data_version": version, "published": False,
@@ -483,14 +522,19 @@ def plan_page(plan_id: str, request: Request, store: StoreDep,
 
 @router.get("/v1/patrol-plans/{plan_id}/briefing", response_class=HTMLResponse,
             responses={**_DRAFT})
-def briefing(plan_id: str, request: Request, store: StoreDep) -> HTMLResponse:
-    """A printable briefing: one A4 page per team with a map, the stops, what to look for."""
+def briefing(plan_id: str, request: Request, store: StoreDep,
+             settings: SettingsDep) -> HTMLResponse:
+    """A printable briefing: one A4 page per crew (crews with no stops say why) with a map of
+    its route over the store's roads and place names, OS grid references, the stops with tick
+    boxes and room for notes, what to look for, and the crew's QR code."""
     try:
         stored = _stored(store, plan_id, request)
     except PlanDraft as exc:
         return _draft_page(request, store, exc)
-    return HTMLResponse(briefing_page(_document(stored),
-                                      nav=page_nav(request, store, "plans")))
+    document = _document(stored)
+    extras = briefing_extras(store, document, public_base(request, settings))
+    return HTMLResponse(briefing_page(document, nav=page_nav(request, store, "plans"),
+                                      **extras))
 
 
 @router.get("/v1/patrol-plans/{plan_id}/field-data", responses={**_DRAFT})

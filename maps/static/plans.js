@@ -116,7 +116,9 @@
   }
 
   function requestBody() {
-    var body = { name: document.getElementById("f-name").value.trim() || null };
+    var name = document.getElementById("f-name").value.trim();
+    if (!name) throw { field: "f-name", label: "Name", detail: "give the plan a name the crews will know it by (e.g. Friday lates, north)." };
+    var body = { name: name };
     var start = document.getElementById("f-start").value, end = document.getElementById("f-end").value;
     if (!start) throw { field: "f-start", label: "Shift starts", detail: "give the date and time the shift starts." };
     if (!end) throw { field: "f-end", label: "Shift ends", detail: "give the date and time the shift ends." };

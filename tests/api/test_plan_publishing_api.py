@@ -276,3 +276,13 @@ def test_visits_keep_the_officer_and_the_end_of_the_dwell(app: TestClient,
         assert r.json()["field"] == field, r.json()
     listed = {p["plan_id"]: p for p in app.get("/v1/patrol-plans").json()}
     assert listed[pid]["visits"] == 2
+
+
+def test_saving_a_preview_stores_the_plan_previewed(app: TestClient) -> None:
+    body = {**BODY, "name": "Seen first", "seed": 7}
+    seen = app.post("/v1/patrol-plans/preview", json=body).json()
+    saved = app.post("/v1/patrol-plans", json={**body, "published": True}).json()
+    assert saved["routes"] == seen["routes"] and saved["totals"] == seen["totals"]
+    assert saved["data_version"] == seen["data_version"] and saved["published"]
+    again = app.post("/v1/patrol-plans", json=body).json()  # the preview is used once
+    assert again["plan_id"] != saved["plan_id"] and again["published"] is False

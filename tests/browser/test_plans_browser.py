@@ -64,6 +64,11 @@ def test_a_planner_makes_previews_saves_publishes_and_copies_a_plan(
     assert page.locator("#f-priority option").count() >= 2
 
     # a bad input is named before anything is sent
+    page.click("#preview-button")
+    page.wait_for_selector("#form-errors:not([hidden])")
+    assert page.locator("#form-errors").inner_text().startswith("Name:")
+    assert page.get_attribute("#f-name", "aria-invalid") == "true"
+    page.fill("#f-name", "Browser Friday")
     page.fill("#f-start", "")
     page.click("#preview-button")
     page.wait_for_selector("#form-errors:not([hidden])")
