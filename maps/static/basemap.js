@@ -14,9 +14,9 @@
  * would overlap a name already placed is left out.
  *
  * opts: { url: "/v1/basemap", tiles: "/tiles/tiles.json", keepOffline: false,
- *         budgetBytes: 50 MB }. keepOffline: when the map first has a view (the field view's
- *         route), ask the field view's service worker to keep this area's blocks and tiles
- *         for use with no signal, within budgetBytes.
+ *         budgetBytes: 50 MB }. keepOffline: once the page has drawn its layers (the field
+ *         view's route), ask the field view's service worker to keep their area's blocks and
+ *         tiles for use with no signal, within budgetBytes (see field-sw.js).
  */
 (function () {
   "use strict";
@@ -125,6 +125,7 @@
     };
   }
   var BLOCK = 2;  // a block of features is one tile of zoom - 2: 4 x 4 tiles, 1,024 px across
+  var DATA_MAX_ZOOM = 15;  // every road and name is in the blocks of zoom 15: closer in, reuse them
   function blockUrls(base, bounds, zoom) {
     var bz = Math.max(0, zoom - BLOCK), r = tileRange(bounds, bz), out = [];
     for (var x = r.x0; x <= r.x1; x++) {
@@ -155,10 +156,16 @@
       if (i < 4) this.renderers[panes[i][0]] = L.canvas({ pane: panes[i][0], padding: 0.3 });
     }
     this.group = L.layerGroup().addTo(map);
-    var self = this, timer = null;
+    var self = this, timer = null, again = null;
     map.on("moveend zoomend", function () {
       clearTimeout(timer);
       timer = setTimeout(function () { self.update(); }, 60);
+    });
+    map.on("layeradd", function (e) {  // the page's own markers: place the names clear of them
+      var pane = e.layer && e.layer.options && e.layer.options.pane;
+      if (pane && pane.indexOf("hsBasemap") === 0) return;
+      clearTimeout(again);
+      again = setTimeout(function () { self.placeLabels(); }, 150);
     });
   }
   Layers.prototype.fetch = function (url) {
@@ -173,18 +180,18 @@
   Layers.prototype.update = function () {
     var map = this.map, self = this;
     if (!map._loaded) return;
-    var zoom = Math.round(map.getZoom());
-    var urls = blockUrls(this.opts.url, map.getBounds().pad(0.25), zoom);
-    var want = {};
-    urls.forEach(function (u) { want[u] = true; });
-    Object.keys(this.blocks).forEach(function (u) {
-      if (!want[u]) { self.blocks[u].group.remove(); delete self.blocks[u]; }
+    var zoom = Math.round(map.getZoom()), dataZoom = Math.min(DATA_MAX_ZOOM, zoom);
+    var urls = blockUrls(this.opts.url, map.getBounds().pad(0.25), dataZoom);
+    var want = {};  // a block is drawn for the map's zoom (line widths), from its data zoom
+    urls.forEach(function (u) { want[u + "@" + zoom] = u; });
+    Object.keys(this.blocks).forEach(function (k) {
+      if (!want[k]) { self.blocks[k].group.remove(); delete self.blocks[k]; }
     });
-    var pending = urls.filter(function (u) { return !self.blocks[u]; });
-    pending.forEach(function (u) { self.blocks[u] = { group: L.layerGroup(), labels: [] }; });
-    Promise.all(pending.map(function (u) {
-      return self.fetch(u).then(function (data) {
-        var block = self.blocks[u];
+    var pending = Object.keys(want).filter(function (k) { return !self.blocks[k]; });
+    pending.forEach(function (k) { self.blocks[k] = { group: L.layerGroup(), labels: [] }; });
+    Promise.all(pending.map(function (k) {
+      return self.fetch(want[k]).then(function (data) {
+        var block = self.blocks[k];
         if (!block || !data) return;
         self.draw(block, data, zoom);
         block.group.addTo(self.group);
@@ -239,10 +246,20 @@
     });
   };
   var PLACES = { above: "translate(-50%, -100%)", below: "translate(-50%, 6px)",
-                 right: "translate(10px, -50%)", left: "translate(calc(-100% - 10px), -50%)" };
-  var TRIES = { town: ["above", "below", "right", "left"], village: ["above", "below", "right", "left"],
-                town_centre: ["above", "below"], heritage: ["right", "left", "above", "below"],
-                road: ["above"] };
+                 right: "translate(10px, -50%)", left: "translate(calc(-100% - 10px), -50%)",
+                 higher: "translate(-50%, calc(-100% - 18px))", lower: "translate(-50%, 24px)" };
+  var AROUND = ["above", "below", "right", "left", "higher", "lower"];
+  var TRIES = { town: AROUND, village: AROUND, town_centre: ["above", "below", "higher"],
+                heritage: ["right", "left", "above", "below"], road: ["above"] };
+  function covered(box, boxes) {  // the area of box under the boxes, px²
+    var sum = 0;
+    for (var i = 0; i < boxes.length; i++) {
+      var o = boxes[i];
+      var w = Math.min(box.r, o.r) - Math.max(box.l, o.l), h = Math.min(box.b, o.b) - Math.max(box.t, o.t);
+      if (w > 0 && h > 0) sum += w * h;
+    }
+    return sum;
+  }
   function overlaps(box, boxes) {
     for (var i = 0; i < boxes.length; i++) {
       var o = boxes[i];
@@ -252,8 +269,8 @@
   }
   Layers.prototype.placeLabels = function () {
     // most important first; each name takes the first of its places (above its place, below,
-    // right, left) clear of names already placed and of the map's markers, else the first
-    // place clear of names only, else it is left out
+    // right, left, further above or below) clear of names already placed and of the map's
+    // markers, else the one clear of names least covered by markers, else it is left out
     var all = [], self = this, map = this.map;
     Object.keys(this.blocks).forEach(function (u) { all = all.concat(self.blocks[u].labels); });
     all.sort(function (a, b) { return a._hsOrder - b._hsOrder; });
@@ -274,8 +291,9 @@
         var b = span.getBoundingClientRect();
         var box = { l: b.left - 3, r: b.right + 3, t: b.top - 2, b: b.bottom + 2 };
         if (overlaps(box, placed)) continue;
-        if (!overlaps(box, markers)) chosen = { place: tries[i], box: box };
-        else if (!fallback) fallback = { place: tries[i], box: box };
+        var under = covered(box, markers);
+        if (!under) chosen = { place: tries[i], box: box };
+        else if (!fallback || under < fallback.under) fallback = { place: tries[i], box: box, under: under };
       }
       chosen = chosen || fallback;
       if (!chosen) { el.style.visibility = "hidden"; return; }
@@ -370,15 +388,64 @@
     }
     return out;
   }
-  function keepOffline(map, opts, tj) {
+  var MAX_KEEP_BLOCKS = 600;
+  var NEAR_DEG = 0.008;  // about 900 m north-south: the close-in map kept around each stop
+  function keepOffline(map, opts, tj, area, points) {
     if (!("serviceWorker" in navigator) || !navigator.serviceWorker) return;
-    var bounds = map.getBounds().pad(0.1), zoom = Math.round(map.getZoom());
-    var z0 = Math.max(0, zoom - 3), z1 = Math.min(16, zoom + 4), urls = [];
-    for (var z = z0; z <= z1; z++) urls = urls.concat(blockUrls(opts.url, bounds, z));
-    if (tj) urls = urls.concat([opts.tiles], tileUrls(tj, bounds, z0, z1, 6000));
+    var bounds = area.pad(0.3), zoom = Math.min(map.getBoundsZoom(area), DATA_MAX_ZOOM);
+    // the blocks of the whole area from two zooms out to two zooms in, and from there to
+    // zoom 15 (every road and name; closer in reuses them) around each stop only, at most
+    // MAX_KEEP_BLOCKS; the basemap's tiles from two zooms out to two in (deeper tiles are
+    // drawn from these)
+    var z0 = Math.max(0, zoom - 2), urls = [], seen = {};
+    function add(list) {
+      list.forEach(function (u) {
+        if (!seen[u] && urls.length < MAX_KEEP_BLOCKS) { seen[u] = true; urls.push(u); }
+      });
+    }
+    for (var z = z0; z <= DATA_MAX_ZOOM; z++) {
+      if (z <= zoom + 2) { add(blockUrls(opts.url, bounds, z)); continue; }
+      points.forEach(function (p) {
+        add(blockUrls(opts.url, L.latLngBounds([p.lat - NEAR_DEG, p.lng - 1.6 * NEAR_DEG],
+                                               [p.lat + NEAR_DEG, p.lng + 1.6 * NEAR_DEG]), z));
+      });
+    }
+    if (tj) urls = urls.concat([opts.tiles], tileUrls(tj, bounds, z0, Math.min(18, zoom + 2), 6000));
     navigator.serviceWorker.ready.then(function (reg) {
       if (reg.active) reg.active.postMessage({ type: "hotspot-keep-map", urls: urls, budgetBytes: opts.budgetBytes });
     }).catch(function () {});
+  }
+  function overlays(map) {  // what the page drew on the map (the route), not the basemap
+    var b = L.latLngBounds([]), points = [];
+    map.eachLayer(function (l) {
+      var pane = l.options && l.options.pane;
+      if (pane && pane.indexOf("hsBasemap") === 0) return;
+      if (l instanceof L.Marker || l instanceof L.CircleMarker) {
+        b.extend(l.getLatLng());
+        points.push(l.getLatLng());
+      } else if (l instanceof L.Path && l.getBounds) {
+        b.extend(l.getBounds());
+      }
+    });
+    return { bounds: b, points: points };
+  }
+  function watchArea(map, opts, state) {
+    // once what the page draws has settled (a second with nothing added), keep its area; again
+    // if it changes (another crew)
+    var timer = null, last = null;
+    map.on("layeradd", function (e) {
+      var pane = e.layer && e.layer.options && e.layer.options.pane;
+      if (pane && pane.indexOf("hsBasemap") === 0) return;
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var drawn = overlays(map), area = drawn.bounds;
+        if (!area.isValid()) return;
+        var key = area.toBBoxString();
+        if (key === last) return;
+        last = key;
+        keepOffline(map, opts, state.tilejson, area, drawn.points);
+      }, 1000);
+    });
   }
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (e) {
@@ -387,6 +454,7 @@
         window.dispatchEvent(new CustomEvent("hotspot-map-kept", { detail: e.data }));
       }
     });
+    if (navigator.serviceWorker.startMessages) navigator.serviceWorker.startMessages();
   }
 
   window.HotspotBasemap = {
@@ -413,10 +481,11 @@
         }
         return null;
       }).then(function () {
-        map.whenReady(function () {
-          layers.update();
-          if (opts.keepOffline) keepOffline(map, opts, state.tilejson);
-        });
+        map.whenReady(function () { layers.update(); });
+        if (opts.keepOffline) {
+          watchArea(map, opts, state);
+          map.fire("layeradd", { layer: {} });  // what was drawn before this point counts
+        }
       });
       state.ready = ready;
       map._hsBasemap = state;

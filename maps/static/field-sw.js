@@ -77,6 +77,11 @@ function keepMap(urls, budget, reply) {
             if (i >= urls.length || full) return Promise.resolve();
             var u = urls[i++];
             return fetch(u, { credentials: "same-origin" }).then(function (response) {
+              if (response.status === 429) {  // the service's rate limit: wait as it says, retry
+                var wait = Math.min(30, Number(response.headers.get("Retry-After")) || 2);
+                return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); })
+                  .then(function () { i = Math.min(i, urls.indexOf(u)); });
+              }
               if (!response.ok) return null;
               return response.clone().arrayBuffer().then(function (body) {
                 if (total + body.byteLength > budget) { full = true; return null; }
