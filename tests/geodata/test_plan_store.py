@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from geodata.stores import SQLiteStore
 from geodata.stores.base import Store
@@ -124,3 +125,44 @@ def test_visits_keep_the_officer_and_the_end_of_the_dwell(store: Store) -> None:
     assert new["officer"] == "PC Amy Holt"
     assert new["ended_at"].startswith("2026-11-27T18:20:00")
     assert store.list_plans()[0]["visits"] == 2
+
+
+def test_plans_stored_before_publishing_stay_open_to_the_field(tmp_path: Path) -> None:
+    """An embedded store at schema 6 (before drafts): its plans count as published once the
+    store is opened (they were all open to the field view), and its visits gain ended_at."""
+    import json
+    import sqlite3
+    from importlib import resources
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    scripts = sorted((int(p.name.split("_", 1)[0]), p)
+                     for p in resources.files("geodata").joinpath("sql/sqlite").iterdir()
+                     if p.name.endswith(".sql"))
+    for number, script in scripts:
+        if number <= 6:
+            for statement in script.read_text("utf-8").split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                     [("store_id", "0123456789abcdef"), ("crs", "EPSG:27700"),
+                      ("timezone", "Europe/London"), ("created_at", "2026-01-01T00:00:00+00:00"),
+                      ("data_version", "0")])
+    conn.execute("INSERT INTO patrol_plans VALUES ('old1', '2026-11-01T10:00:00+00:00', "
+                 "'2026-11-01T16:00', '2026-11-02T02:00', '3', ?, ?)",
+                 (json.dumps({"name": "Old plan"}), json.dumps(PLAN)))
+    conn.execute("INSERT INTO plan_visits VALUES ('dev-old-0001', 'old1', 's1', NULL, "
+                 "'2026-11-01T17:00:00+00:00', '2026-11-01T17:01:00+00:00', '', 'PC 1')")
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        got = store.get_plan("old1")
+        assert got is not None and got["published_at"] == "2026-11-01T10:00:00+00:00"
+        assert got["created_by"] == "" and got["links"] == {}
+        visits = store.plan_visits("old1")
+        assert visits[0]["officer"] == "PC 1" and visits[0]["ended_at"] is None
+        assert store.list_plans()[0]["name"] == "Old plan"
+    finally:
+        store.close()
