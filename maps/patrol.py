@@ -241,4 +241,6 @@ def briefing_page(document: dict[str, Any], *, nav: str = "",
     only (:data:`maps.nav.NAV_CSS` hides it in print). See :mod:`maps.briefing`."""
     from maps.briefing import briefing_page as page
 
-    return page(document, nav=nav, nav_css=NAV_CSS, basemaps=basemaps, crew_urls=crew_urls)
+    # the bar spans the screen above the A4 column (the page's body is 190 mm wide)
+    bar = NAV_CSS + "nav.hs-nav { margin: 0 calc(50% - 50vw) 3mm; }\n"
+    return page(document, nav=nav, nav_css=bar, basemaps=basemaps, crew_urls=crew_urls)
