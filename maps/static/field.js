@@ -78,9 +78,8 @@
   function keepOffline() {
     if (!("caches" in window)) return Promise.resolve();
     return caches.open(CACHE).then(function (cache) {
+      // the plan itself was kept as it came (getJSON): it is not fetched a second time
       return cache.addAll([location.pathname].concat(opts.assets)).then(function () {
-        return fetch(opts.data).then(function (r) { if (r.ok) return cache.put(opts.data, r); });
-      }).then(function () {
         // static files of an earlier version of the service (another ?v=) are not needed now
         return cache.keys().then(function (requests) {
           return Promise.all(requests.filter(function (req) {
@@ -91,10 +90,14 @@
       });
     }).catch(function () {});
   }
-  function getJSON(url) {
+  function getJSON(url, keep) {
+    // ``keep``: put the answer in the cache as it comes, for the next open with no signal
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
-      return r.json();
+      if (!keep || !("caches" in window)) return r.json();
+      var copy = r.clone();
+      return caches.open(CACHE).then(function (cache) { return cache.put(url, copy); })
+        .catch(function () {}).then(function () { return r.json(); });
     }).catch(function (err) {
       if (!("caches" in window)) throw err;
       return caches.match(url).then(function (hit) { if (!hit) throw err; return hit.json(); });
@@ -708,7 +711,7 @@
   setInterval(flush, 20000);
   setInterval(tick, 1000);
   tick();
-  getJSON(opts.data).then(function (data) {
+  getJSON(opts.data, true).then(function (data) {
     state.plan = data.plan;
     state.heritage = data.heritage_sites;
     var attribution = [data.plan.attribution || ""];

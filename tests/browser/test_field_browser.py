@@ -77,7 +77,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
     sign_in(page, server.url, rural_key(server))
     page.goto(crew_url(server, plan))
     page.wait_for_selector("body[data-offline-ready='1']", timeout=20_000)
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null",
                            timeout=20_000)
     rural = next(r for r in plan["routes"] if r["unit"] == "rural_crime_team")
     stops = [s for s in rural["stops"] if s["kind"] == "hotspot"]
@@ -89,7 +89,7 @@ def test_field_view_works_offline_and_sends_a_visit_exactly_once(
             box = b.bounding_box()
             assert box and box["height"] >= 44 and box["width"] >= 44, b.inner_text()
     page.locator(".leaflet-control.locate button").tap()
-    page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('path.leaflet-interactive').length > 0")
 
     # no signal: the page, Leaflet and the plan come from the device
     context.set_offline(True)

@@ -110,7 +110,7 @@ def test_a_crew_logs_its_first_visit_offline_from_the_plan_page(
     page.goto(f"{server.url}/plans/{plan['plan_id']}")
     page.locator("#crews li", has_text=crew["label"]).get_by_text("Open field view").tap()
     page.wait_for_selector("body[data-offline-ready='1']", timeout=30_000)
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null",
                            timeout=20_000)
     assert urllib.parse.unquote(page.url).endswith("?crew=" + crew["label"])
     assert page.locator("#plan-name").inner_text() == NAME
@@ -130,7 +130,7 @@ def test_a_crew_logs_its_first_visit_offline_from_the_plan_page(
     assert page.evaluate(ABOVE) == "me-icon"  # the officer's dot is above the stop's icon
     north = first["lat"] + 1000 / 111_195  # 1 km north of the stop
     context.set_geolocation({"latitude": north, "longitude": first["lon"]})
-    page.wait_for_function("document.querySelector('#next .distance').textContent"
+    page.wait_for_function("() => document.querySelector('#next .distance').textContent"
                            ".startsWith('1.0 km south (bearing 180')", timeout=10_000)
     geo = page.locator("#next a", has_text="Navigate").get_attribute("href") or ""
     assert geo.startswith(f"geo:{first['lat']:.6f},{first['lon']:.6f}")
