@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 REGISTRATION = "basemap.json"
 """The file in the data folder that names the registered offline basemap."""
 MAX_ZOOM = 22
+DATA_MAX_ZOOM = 15
+"""Every road and name is in the answer from this zoom on: basemap.js asks for it closer in."""
 MAX_SPAN_TILES = 32
 """Widest box a request may ask for: this many tiles of its zoom level (8,192 pixels) across
 and down. A page asks for its view and a margin; wider boxes are a 422 naming ``bbox``."""
@@ -185,6 +187,18 @@ def _layer(store: Store, kind: str, infos: dict[str, Any]) -> _Prepared | None:
 
 # --- the features for a box ---------------------------------------------------------------------
 
+_local = threading.local()
+
+
+def _transformers(crs: str) -> tuple[Transformer, Transformer]:
+    """(WGS84 -> crs, crs -> WGS84), made once per thread (making one takes about 30 ms)."""
+    made: dict[str, tuple[Transformer, Transformer]] = _local.__dict__.setdefault("made", {})
+    if crs not in made:
+        made[crs] = (Transformer.from_crs(WGS84, crs, always_xy=True),
+                     Transformer.from_crs(crs, WGS84, always_xy=True))
+    return made[crs]
+
+
 def metres_per_pixel(zoom: float, lat: float) -> float:
     """Ground size of one web-map pixel (256-pixel tiles) at ``zoom`` and latitude ``lat``
     (degrees), metres."""
@@ -242,8 +256,7 @@ def basemap_features(store: Store, bbox_wgs84: tuple[float, float, float, float]
     """
     w, s, e, n = bbox_wgs84
     crs = store.crs
-    to_store = Transformer.from_crs(WGS84, crs, always_xy=True)
-    to_wgs = Transformer.from_crs(crs, WGS84, always_xy=True)
+    to_store, to_wgs = _transformers(str(crs))
     edge = np.linspace(0.0, 1.0, 9)
     xs = np.concatenate([w + (e - w) * edge, np.full(9, e), w + (e - w) * edge, np.full(9, w)])
     ys = np.concatenate([np.full(9, s), s + (n - s) * edge, np.full(9, n), s + (n - s) * edge])
