@@ -558,10 +558,12 @@ out {{ c.out }}, back {{ c.back }}{% else %}No stops{% endif %}</p>
 {% for w in c.warnings %}<p class="warn" role="note">{{ w }}</p>{% endfor %}
 {% if not c.stops %}
 <p class="empty"><strong>No stops for this crew:</strong> {{ c.empty_reason }}.
-Patrol from {{ c.route.stops[0].name if c.route.stops else "the base" }} as your supervisor
+Patrol from {{ c.rows[0].where if c.rows else "the base" }}
+{%- if c.rows and c.rows[0].grid %} ({{ c.rows[0].grid }}){% endif %} as your supervisor
 directs, and scan the code to see the plan.</p>
 {% endif %}
 {{ c.map|safe }}
+{% if c.stops %}
 <table><colgroup><col class="tick"><col class="n"><col class="where"><col class="grid">
 <col class="patrol"><col class="window"><col class="look"><col class="notes"></colgroup>
 <thead><tr><th scope="col" aria-label="Done">&#10003;</th><th scope="col">#</th>
@@ -577,6 +579,7 @@ directs, and scan the code to see the plan.</p>
 <td class="window">{{ r.window }}</td><td class="look">{{ r.look }}</td><td></td></tr>
 {% endfor %}
 </tbody></table>
+{% endif %}
 {% if c.legend %}<dl class="legend" aria-label="What to look for">
 {% for k in c.legend %}<div><dt>{{ k.key }} {{ k.label }}{% if k.advice %}:{% endif %}</dt>
 {% if k.advice %} <dd>{{ k.advice }}</dd>{% endif %}</div>{% endfor %}

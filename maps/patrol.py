@@ -108,7 +108,9 @@ stop{{ "" if totals.stops == 1 else "s" }} on {{ totals.routes }} route{{ "" if 
 &middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
 view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <main><div id="map" role="region" aria-label="Map of the plan"></div>
-<aside id="side">{{ extra|safe }}<h2>Routes</h2><div id="routes"></div>
+<aside id="side">{% if warnings %}<h2>Warnings</h2>
+<ul id="plan-warnings">{% for w in warnings %}<li>{{ w.message }}</li>{% endfor %}</ul>
+{% endif %}{{ extra|safe }}<h2>Routes</h2><div id="routes"></div>
 <h2>Visits against the plan</h2><p id="visit-summary">Loading visits&hellip;</p>
 <h2>Left out</h2><ul id="left-out"></ul></aside></main>
 <footer>{{ attribution }}</footer>
@@ -136,6 +138,7 @@ def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES
         share="-" if share is None else f"{share:.0%}", links=document.get("links", {}),
         attribution=document.get("attribution", ""), base=asset_base.rstrip("/"),
         v=static_version(), data=_json_script(document), nav=nav, nav_css=NAV_CSS, extra=extra,
+        warnings=document.get("warnings") or [],
         published=document.get("published"),
         options=_json_script({"tiles": tiles_url, "attribution": tiles_attribution,
                               "colours": ROUTE_COLOURS,

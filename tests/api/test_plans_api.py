@@ -139,6 +139,8 @@ def test_a_crew_with_nothing_to_do_is_reported_and_briefed(app: TestClient) -> N
             assert re.fullmatch(r"SE \d{5} \d{5}", s["grid_ref"]), s["grid_ref"]
             assert s["idle_min"] == 0 or s["idle_min"] > plan["options"]["idle_threshold_min"]
         assert rt["totals"]["idle_min"] == round(sum(s["idle_min"] for s in rt["stops"]), 1)
+    page = app.get(f"/v1/patrol-plans/{plan['plan_id']}/map").text
+    assert warning["message"] in page  # the planner sees it before publishing
     html = app.get(f"/v1/patrol-plans/{plan['plan_id']}/briefing").text
     assert html.count('<section class="crew') == len(plan["routes"])
     assert "No stops for this crew:</strong> no town-centre hotspots in Elmsford" in html

@@ -85,6 +85,8 @@ def test_a_page_per_crew_with_grid_refs_ticks_and_qr() -> None:
     assert 'class="qr"' in first and "h.example/f/ABCD2345" in first
     assert "No stops for this crew:</strong> no town-centre hotspots in &lt;Elmsford&gt;" in second
     assert "h.example/f/WXYZ6789" in second and 'class="crew-map"' in second
+    assert "<table>" not in second  # no empty stop list: where to start from, with its ref
+    assert re.search(r"Patrol from Hub &lt;b&gt;\s+\([HJNOST][A-HJ-Z] \d{5} \d{5}\)", second)
     # look-for keys: a letter per category, and the heritage sites once
     assert "<dt>A Anti-social behaviour:</dt>" in first
     assert "St Mary&#39;s &lt;script&gt;" in first
