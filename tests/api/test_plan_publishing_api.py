@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,6 +144,11 @@ def test_short_links_lead_to_the_crew(app: TestClient, keys: dict[str, Any],
     anonymous = TestClient(app.app)
     r = anonymous.get(link["short"], follow_redirects=False)
     assert r.status_code == 401
+    # a tablet that scans the code before signing in goes to the sign-in page, and back
+    r = anonymous.get(link["short"], headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code in (302, 303, 307)
+    assert r.headers["location"].startswith("/login") and quote(link["short"], safe="") in \
+        r.headers["location"]
     assert pid in link["field"] and label
 
 
