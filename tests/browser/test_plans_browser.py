@@ -161,7 +161,7 @@ def test_the_rural_team_sees_published_plans_and_follows_a_short_link(
     page.wait_for_selector("#crews a.short")
     short = page.locator("#crews a.short").first.get_attribute("href")
     label = published["routes"][0]["label"]
-    assert short == published["links"]["crews"][label]["short"]
+    assert short is not None and short == published["links"]["crews"][label]["short"]
     page.goto(server.url + short)
     assert page.url.startswith(f"{server.url}/field/{published['plan_id']}?crew=")
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
