@@ -671,7 +671,7 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
             dens = None  # no surface for this selection (e.g. one incident): hotspots still show
     path = request.url.path
     page = await request.app.state.cache.get(
-        ("page", version, q.key(), path, download),
+        ("page", version, q.key(), path, download, page_tile_url(settings)),  # basemap added
         lambda: _page(store, taxonomy, settings, q, computed, dens, path=path,
                       download=download))
     headers = {"X-Data-Version": version}

@@ -410,6 +410,12 @@
                                                [p.lat + NEAR_DEG, p.lng + 1.6 * NEAR_DEG]), z));
       });
     }
+    var own = [CSS_URL].concat(tj && tj.vector ? [VENDOR_URL] : []).map(function (u) {
+      var a = document.createElement("a");
+      a.href = u;
+      return a.pathname + a.search;  // the style sheet and the vector library, same origin
+    });
+    urls = own.concat(urls);
     if (tj) urls = urls.concat([opts.tiles], tileUrls(tj, bounds, z0, Math.min(18, zoom + 2), 6000));
     navigator.serviceWorker.ready.then(function (reg) {
       if (reg.active) reg.active.postMessage({ type: "hotspot-keep-map", urls: urls, budgetBytes: opts.budgetBytes });

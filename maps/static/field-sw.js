@@ -45,10 +45,11 @@ function cacheFirst(request) {
 }
 
 /* The map of the route's area, for use with no signal (basemap.js asks when a plan opens
- * online): the store's roads and names (/v1/basemap blocks) and the offline basemap's tiles
- * (/tiles/...), kept in their own cache within a budget (50 MB unless the page says less),
- * lowest zooms first. A new area replaces the last one; what is already kept is not fetched
- * again. Pans and zooms outside it are fetched as usual and not kept. */
+ * online): the store's roads and names (/v1/basemap blocks), the offline basemap's tiles
+ * (/tiles/...) and the scripts that draw them, kept in their own cache within a budget (50 MB
+ * unless the page says less), lowest zooms first. A new area replaces the last one; what is
+ * already kept is not fetched again. Pans and zooms outside it are fetched as usual and not
+ * kept. */
 var MAP_CACHE = "hotspot-field-map-v1";
 var MAP_BUDGET = 50 * 1024 * 1024;
 var MAP_SIZES = "/__hotspot-map-sizes";
@@ -109,7 +110,8 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "hotspot-keep-map" || !Array.isArray(data.urls)) return;
   var urls = data.urls.filter(function (u) {
-    return typeof u === "string" && (u.indexOf("/tiles/") === 0 || u.indexOf("/v1/basemap?") === 0);
+    return typeof u === "string" && (u.indexOf("/tiles/") === 0 || u.indexOf("/v1/basemap?") === 0 ||
+                                      u.indexOf("/static/") === 0);
   });
   var source = event.source;
   var reply = function (msg) { if (source && source.postMessage) source.postMessage(msg); };

@@ -222,6 +222,10 @@ def test_the_field_view_keeps_its_area_for_no_signal(browser: Browser, vector_ba
     kept = page.evaluate("() => window.HotspotBasemap.kept")
     assert kept["complete"] and kept["kept"] == kept["wanted"] > 20, kept
     assert 0 < kept["bytes"] <= kept["budgetBytes"] == 50 * 1024 * 1024
+    stored = page.evaluate("""async () => (await (await caches.open('hotspot-field-map-v1'))
+        .keys()).map(r => new URL(r.url).pathname)""")
+    assert any(p.endswith("/protomaps-leaflet.js") for p in stored)  # the vector library too
+    assert any(p.endswith(".mvt") for p in stored) and "/v1/basemap" in stored
     page.wait_for_function("() => navigator.serviceWorker.controller !== null",
                            timeout=20_000)
 
