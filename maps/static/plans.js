@@ -84,7 +84,28 @@
     });
   }
 
+  /* the service names fields as its API does: the form's own words instead */
+  var WORDS = [
+    [/rural_crime_team\.vehicles/g, "Rural Crime Team vehicles"],
+    [/rural_crime_team\.base/g, "the Rural Crime Team's base"],
+    [/rural_crime_team/g, "Rural Crime Team"],
+    [/town_centre_officers/g, "town centre officers"],
+    [/town_bases/g, "town centre officers' bases"],
+    [/dwell_min/g, "time at each stop"],
+    [/hotspots\.from|\bfrom\b(?= must)/g, "From (month)"],
+    [/hotspots\.to/g, "To (month)"],
+    [/hotspots\.priority/g, "Priority"],
+    [/shift\.start/g, "Shift starts"],
+    [/shift\.end/g, "Shift ends"]
+  ];
+  function plain(text) {
+    var out = String(text);
+    WORDS.forEach(function (w) { out = out.replace(w[0], w[1]); });
+    return out;
+  }
+
   function showError(box, err, map) {
+    err = { field: err.field, detail: plain(err.detail) };
     var info = (map || fieldInfo)(err.field);
     var input = info[0] ? document.getElementById(info[0]) : null;
     if (!input && err.field && err.field.indexOf("town_centre_officers") === 0 && form) {
