@@ -316,6 +316,7 @@
   }
 
   // ---- rank symbols, the ranked list, panels that fold away on a small screen -------------
+  var SMALL = "(max-width: 1100px), (max-height: 700px)";  // as in planner.css
   var symbols = null;  // L.layerGroup of the rank symbols (pane hs-symbols, above every marker)
   var theMap = null;
 
@@ -331,7 +332,8 @@
   }
 
   function small() {
-    return window.matchMedia && window.matchMedia("(max-width: 900px)").matches;
+    // a tablet (800x1280, 1024x768) or a short window: the list and legend start closed
+    return window.matchMedia && window.matchMedia(SMALL).matches;
   }
 
   function padding() {
@@ -460,6 +462,11 @@
       list.style.top = clearOfControls() + "px";
       list.style.maxHeight = "calc(100% - " + (clearOfControls() + 60) + "px)";
     }
+    if (legend) {  // the legend (bottom right) stays clear of the controls above it
+      var room = window.innerHeight - clearOfControls() - 70;
+      if (small()) { room = Math.min(room, window.innerHeight * 0.4); }  // a quarter of the map at most
+      legend.style.maxHeight = Math.max(120, room) + "px";
+    }
     buildList();
     buildSymbols();
     if (theMap && !small()) {
@@ -471,8 +478,12 @@
       });
       if (bounds && bounds.isValid()) {
         var pad = padding();
-        theMap.fitBounds(bounds, { paddingTopLeft: pad.topLeft,
-          paddingBottomRight: L.point(clearOfLegend(), 20), animate: false });
+        var right = L.point(clearOfLegend(), 20);
+        // only when it costs at most one zoom level: the area beside the panels is big enough
+        if (theMap.getBoundsZoom(bounds, false, pad.topLeft.add(right)) >= theMap.getZoom() - 1) {
+          theMap.fitBounds(bounds, { paddingTopLeft: pad.topLeft, paddingBottomRight: right,
+            animate: false });
+        }
       }
     }
     if (legend) {

@@ -41,12 +41,14 @@ def offline_server(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> I
 
 
 def _click_hotspot(page: Page, rank: int = 1) -> str:
-    """Click a hotspot polygon as a person would (zoomed to it first) and return the popup."""
+    """Click a hotspot polygon as a person would (zoomed to it first) and return the popup.
+    (A hotspot's feature has a context class: the basemap's labels have ranks too.)"""
     page.evaluate(
         """(rank) => {
             const map = Object.values(window).find(v => v instanceof L.Map);
             let target = null;
             map.eachLayer(l => { if (l.feature && l.feature.properties &&
+                                     l.feature.properties.context_class &&
                                      l.feature.properties.rank === rank) target = l; });
             map.fitBounds(target.getBounds(), {animate: false, maxZoom: 16});
         }""", rank)

@@ -43,6 +43,7 @@ ZOOM_TO = """(rank) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     let target = null;
     map.eachLayer(l => { if (l.feature && l.feature.properties &&
+                             l.feature.properties.context_class &&
                              l.feature.properties.rank === rank) target = l; });
     map.setView(target.getBounds().getCenter(), 16, {animate: false});
 }"""
@@ -51,6 +52,7 @@ OPEN_POPUP = """(rank) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     let target = null;
     map.eachLayer(l => { if (l.feature && l.feature.properties &&
+                             l.feature.properties.context_class &&
                              l.feature.properties.rank === rank) target = l; });
     target.openPopup();
     return document.querySelector('.leaflet-popup-content').innerText;
@@ -123,7 +125,7 @@ def test_the_town_centre_is_several_places_named_after_streets(browser: Browser,
         const map = Object.values(window).find(v => v instanceof L.Map);
         let t = null;
         map.eachLayer(l => { if (l.feature && l.feature.properties &&
-                                 l.feature.properties.rank === rank) t = l; });
+                                 l.feature.properties.context_class && l.feature.properties.rank === rank) t = l; });
         t.openTooltip(); return t.getTooltip().getElement().textContent; }""", top["rank"])
     assert top["name"] in shown and "harm" in shown and CLASS_LABELS[top["emerging"]] in shown
     assert watch.errors == [] and watch.outside == [] and watch.dialogs == []
