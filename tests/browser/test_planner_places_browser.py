@@ -125,7 +125,8 @@ def test_the_town_centre_is_several_places_named_after_streets(browser: Browser,
         const map = Object.values(window).find(v => v instanceof L.Map);
         let t = null;
         map.eachLayer(l => { if (l.feature && l.feature.properties &&
-                                 l.feature.properties.context_class && l.feature.properties.rank === rank) t = l; });
+                                 l.feature.properties.context_class &&
+                                 l.feature.properties.rank === rank) t = l; });
         t.openTooltip(); return t.getTooltip().getElement().textContent; }""", top["rank"])
     assert top["name"] in shown and "harm" in shown and CLASS_LABELS[top["emerging"]] in shown
     assert watch.errors == [] and watch.outside == [] and watch.dialogs == []
