@@ -19,12 +19,13 @@ def test_the_field_page_loads_and_keeps_versioned_assets() -> None:
     page = field_page("p1")
     version = assets.static_version()
     loaded = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
-    assert len(loaded) == 5
+    assert len(loaded) == 6  # Leaflet's script and style, basemap.js, plan-common, field's two
     assert all(url.endswith(f"?v={version}") for url in loaded), loaded
     found = re.search(r'id="page-options">(.*?)</script>', page)
     assert found is not None
     options = json.loads(found.group(1))
-    assert sorted(options["assets"]) == sorted(loaded)  # what it loads is what it keeps offline
+    # what it loads is what it keeps offline, with the style sheet basemap.js adds
+    assert sorted(options["assets"]) == sorted([*loaded, f"/static/maps/basemap.css?v={version}"])
 
 
 def test_the_version_changes_with_any_script_or_style(tmp_path: Path,
