@@ -371,6 +371,30 @@ def basemap_features(store: Store, bbox_wgs84: tuple[float, float, float, float]
             "bbox": [w, s, e, n], "truncated": truncated}
 
 
+DOWNLOAD_ZOOM = 11
+"""The zoom of the roads and names a single-file page (a downloaded map) carries: the A and B
+roads, minor roads and every town and village name."""
+
+
+def force_basemap(store: Store, zoom: int = DOWNLOAD_ZOOM) -> dict[str, Any] | None:
+    """:func:`basemap_features` for the whole force area (the boundary's box, else the
+    built-up areas' or the roads'), at ``zoom`` or lower if the area is wider than
+    :data:`MAX_SPAN_TILES` tiles of it; None when the store has none of those layers. For a
+    page that must open from disk with no network (``hotspot map``, the planner's download)."""
+    infos = {i.kind: i for i in store.list_layers()}
+    for kind in (FORCE_BOUNDARY, BUILT_UP_AREAS, ROADS):
+        prepared = _layer(store, kind, infos)
+        if prepared is not None:
+            break
+    else:
+        return None
+    wgs = prepared.frame.to_crs(WGS84).total_bounds
+    w, s, e, n = (float(v) for v in wgs)
+    while zoom > 0 and max(e - w, n - s) > MAX_SPAN_TILES * 360.0 / 2 ** zoom:
+        zoom -= 1
+    return basemap_features(store, (w, s, e, n), zoom)
+
+
 # --- the offline basemap ---------------------------------------------------------------------------
 
 _opened: dict[tuple[str, float], OfflineBasemap] = {}

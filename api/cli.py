@@ -1082,6 +1082,7 @@ def map_command(
         run_analysis,
         tile_url,
     )
+    from api.basemap import force_basemap
     from api.limits import WorkLimits
     from geodata.harm import HarmTable
     from geodata.taxonomy import Taxonomy
@@ -1123,8 +1124,9 @@ def map_command(
         choice_made = metadata.get("choice")
         page = planner_map(result.hotspots, map_layers(store), PageOptions(
             tiles_url=tiles_url, tiles_attribution=settings.tile_attribution, inline=True,
-            density=image, summary=map_summary(method, info, metadata["data_version"],
-                                               choice=choice_made, sentence=False),
+            basemap_features=force_basemap(store), density=image,
+            summary=map_summary(method, info, metadata["data_version"], choice=choice_made,
+                                sentence=False),
             headline=(choice_made or {}).get("sentence", ""),
             harm_approximate=bool(metadata["harm"]["approximate"]),
             emerging_months=(info.get("emerging") or {}).get("months"),

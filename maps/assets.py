@@ -57,8 +57,9 @@ def static_version() -> str:
 def inlined() -> tuple[str, str]:
     """(script, style sheet) text with Leaflet's images as data URLs, for a page that must open
     from disk with no network."""
-    script = (LEAFLET_DIR / "leaflet.js").read_text("utf-8") + "\n" + \
-        (OWN_DIR / "planner.js").read_text("utf-8")
+    script = "\n".join([(LEAFLET_DIR / "leaflet.js").read_text("utf-8"),
+                        (OWN_DIR / "basemap.js").read_text("utf-8"),
+                        (OWN_DIR / "planner.js").read_text("utf-8")])
     css = (LEAFLET_DIR / "leaflet.css").read_text("utf-8")
 
     def to_data(match: re.Match[str]) -> str:
@@ -70,4 +71,5 @@ def inlined() -> tuple[str, str]:
 
     css = re.sub(r"url\((images/[\w.-]+\.png)\)", to_data, css)
     css += "\n" + (OWN_DIR / "planner.css").read_text("utf-8")
+    css += "\n" + (OWN_DIR / "basemap.css").read_text("utf-8")
     return script.replace("</script", "<\\/script"), css.replace("</style", "<\\/style")

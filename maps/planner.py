@@ -141,8 +141,10 @@ class PageOptions:
     """How far the map zooms; None: 19 over a basemap, 18 without one."""
     basemap_url: str | None = None
     """Where the store's roads and place names come from (``/v1/basemap``): drawn under the
-    layers by ``basemap.js`` so the map reads without tiles. None (and in a single-file page):
-    not drawn."""
+    layers by ``basemap.js`` so the map reads without tiles. None: not drawn."""
+    basemap_features: dict[str, Any] | None = None
+    """A single-file page's roads and place names (``api.basemap.force_basemap``: GeoJSON in
+    WGS84), carried in the page."""
     period: str = ""
     """The period shown, in words ("1 May \u2013 31 Oct 2026, against 1 Nov 2025 \u2013 30 Apr
     2026"): first in the summary."""
@@ -211,7 +213,9 @@ def planner_map(
         folium.TileLayer(tiles=options.tiles_url, attr=options.tiles_attribution,
                          name="Basemap", max_zoom=max_zoom, control=False).add_to(m)
     if options.basemap_url and not options.inline:  # roads and names with no tiles
-        _Basemap(options.basemap_url).add_to(m)
+        _Basemap({"url": options.basemap_url}).add_to(m)
+    elif options.inline and options.basemap_features:  # a file: its roads and names inside it
+        _Basemap({"features": options.basemap_features, "tiles": None, "css": False}).add_to(m)
     if options.density is not None or options.density_url:
         image = options.density_url
         if options.inline and options.density is not None:
@@ -291,14 +295,14 @@ class _Basemap(MacroElement):
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "if (window.HotspotBasemap) { HotspotBasemap.add({{ this._parent.get_name() }}, "
-        "{url: {{ this.url|tojson }}}); }"
+        "{{ this.opts|tojson }}); }"
         "{% endmacro %}"
     )
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, opts: dict[str, Any]) -> None:
         super().__init__()
         self._name = "Basemap"
-        self.url = url
+        self.opts = opts
 
 
 class _Attribution(MacroElement):
@@ -452,7 +456,7 @@ def _legend(hotspots: gpd.GeoDataFrame, months: int | None,
         '<label><input type="radio" name="hs-colour" value="emerging">Pattern over months</label>'
         "</fieldset>"
         '<p class="hs-key-hint hs-rank-hint"><span class="hs-rank-sample">1</span> a hotspot and '
-        f"its rank (the best {SYMBOLS_MAX} have a number)</p>"
+        f"its rank: the best {SYMBOLS_MAX} at every zoom, every place when zoomed in to streets</p>"
         f'<div class="hs-key" data-key="team"><h4>Hotspots by team</h4>{team_rows}</div>'
         f'<div class="hs-key" data-key="emerging" hidden><h4>Pattern{span} '
         '(emerging hot spots)</h4>'

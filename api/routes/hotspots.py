@@ -46,7 +46,7 @@ from api.analysis import (
     town_bbox,
 )
 from api.backtests import auto_places, stored_or_started
-from api.basemap import page_tile_url
+from api.basemap import force_basemap, page_tile_url
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.limits import WorkLimits
@@ -609,6 +609,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
     options = PageOptions(
         title="Hotspot planner",
         basemap_url="/v1/basemap",
+        basemap_features=force_basemap(store) if download else None,
         tiles_url=tiles,
         tiles_attribution=settings.tile_attribution,
         asset_base="/static",

@@ -14,7 +14,9 @@
  * would overlap a name already placed is left out.
  *
  * opts: { url: "/v1/basemap", tiles: "/tiles/tiles.json", keepOffline: false,
- *         budgetBytes: 50 MB }. keepOffline: once the page has drawn its layers (the field
+ *         budgetBytes: 50 MB, features: null, css: true }. features: the GeoJSON itself (a
+ *         page that opens from disk carries it; no requests); css: false when the page has
+ *         basemap.css inline already. keepOffline: once the page has drawn its layers (the field
  *         view's route), ask the field view's service worker to keep their area's blocks and
  *         tiles for use with no signal, within budgetBytes (see field-sw.js).
  */
@@ -170,6 +172,7 @@
   }
   Layers.prototype.fetch = function (url) {
     var self = this;
+    if (this.opts.features) return Promise.resolve(this.opts.features);
     if (!this.cache[url]) {
       this.cache[url] = getJSON(url).catch(function () { delete self.cache[url]; return null; });
       this.order.push(url);
@@ -181,7 +184,8 @@
     var map = this.map, self = this;
     if (!map._loaded) return;
     var zoom = Math.round(map.getZoom()), dataZoom = Math.min(DATA_MAX_ZOOM, zoom);
-    var urls = blockUrls(this.opts.url, map.getBounds().pad(0.25), dataZoom);
+    var urls = this.opts.features ? ["features"]  // a single-file page carries its own
+      : blockUrls(this.opts.url, map.getBounds().pad(0.25), dataZoom);
     var want = {};  // a block is drawn for the map's zoom (line widths), from its data zoom
     urls.forEach(function (u) { want[u + "@" + zoom] = u; });
     Object.keys(this.blocks).forEach(function (k) {
@@ -468,7 +472,7 @@
     add: function (map, opts) {
       opts = L.extend({ url: "/v1/basemap", tiles: "/tiles/tiles.json", keepOffline: false,
                         budgetBytes: 50 * 1024 * 1024 }, opts || {});
-      addStyleSheet();
+      if (opts.css !== false) addStyleSheet();
       var hasTiles = false;
       map.eachLayer(function (l) { if (l instanceof L.TileLayer) hasTiles = true; });
       if (!hasTiles) map.getContainer().style.background = BACKGROUND;

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from api.basemap import register
 from api.settings import Settings
-from bench._server import Server, Watch, serving, sign_in
+from bench._server import Server, Watch, open_offline, serving, sign_in
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.geodata.test_basemaps import make_vector_tiles
@@ -158,6 +159,21 @@ def test_the_plan_map_draws_the_roads_too(browser: Browser, no_tiles: Server,
     page.screenshot(path=str(_folder(tmp_path) / "basemap-plan-map.png"))
     assert watch.errors == [] and watch.outside == []
     page.context.close()
+
+
+def test_the_downloaded_map_carries_its_roads_and_names(browser: Browser, no_tiles: Server,
+                                                        tmp_path: Path) -> None:
+    request = urllib.request.Request(no_tiles.url + "/?download=1", headers=no_tiles.auth)
+    page_file = tmp_path / "map.html"
+    page_file.write_bytes(urllib.request.urlopen(request).read())
+    page, watch = open_offline(browser, page_file.as_uri(), wait_for=".hs-bm-label")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(_folder(tmp_path) / "basemap-downloaded.png"))
+    assert {"Thornbury", "Elmsford"} <= {x["text"] for x in page.evaluate(LABELS)}
+    assert _pixels(page)["roads"] > 150
+    assert watch.errors == [] and watch.outside == []
+    assert not [u for u in watch.local if u.startswith("http")]  # nothing from the service
+    page.close()
 
 
 @pytest.fixture(scope="module")
