@@ -104,6 +104,17 @@
       .map(function (h) { return hh(h) + "\u2013" + hh((h + 1) % 24); }).join(", ");
   }
 
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+    "Dec"];
+
+  function dateText(iso) {
+    // "2024-07-01" -> "1 Jul 2024", "2024-07" (a month of data.police.uk data) -> "Jul 2024"
+    var m = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(String(iso));
+    if (!m) { return String(iso); }
+    var month = MONTHS[parseInt(m[2], 10) - 1] + " " + m[1];
+    return m[3] ? parseInt(m[3], 10) + " " + month : month;
+  }
+
   function categoryLabel(key) {
     var labels = config().category_labels || {};
     if (labels[key]) { return labels[key]; }
@@ -168,7 +179,8 @@
     row(t, "Street", p.street);
     row(t, "Part of", areaText(p));
     row(t, "Size", p.area_m2 !== undefined ? (p.area_m2 / 1e6).toFixed(3) + " km\u00b2" : null);
-    row(t, "Recorded", p.first_date && p.last_date ? p.first_date + " to " + p.last_date : null);
+    row(t, "Recorded", p.first_date && p.last_date ?
+      dateText(p.first_date) + " to " + dateText(p.last_date) : null);
     row(t, "Peak hours", hours(p.peak_hours) || p.profile_note);
     row(t, "Peak days", p.peak_days && p.peak_days.length ? p.peak_days.join(", ") : null);
     row(t, "Trend", trendText(p));
@@ -258,11 +270,11 @@
       if (entry.symbol) {
         var icon = entry.symbol.getElement();
         if (icon) { icon.style.backgroundColor = colour; }
-        var onMap = symbols && symbols.hasLayer(entry.symbol);
+        var onMap = entry.symbolGroup.hasLayer(entry.symbol);
         // a symbol shows while its place does (the Hotspots overlay on, its class not hidden)
-        var want = show && symbols && entry.group._map;
-        if (want && !onMap) { symbols.addLayer(entry.symbol); }
-        if (!want && onMap) { symbols.removeLayer(entry.symbol); }
+        var want = show && entry.group._map;
+        if (want && !onMap) { entry.symbolGroup.addLayer(entry.symbol); }
+        if (!want && onMap) { entry.symbolGroup.removeLayer(entry.symbol); }
         icon = entry.symbol.getElement();
         if (icon) { icon.style.backgroundColor = colour; }
       }
@@ -317,7 +329,10 @@
 
   // ---- rank symbols, the ranked list, panels that fold away on a small screen -------------
   var SMALL = "(max-width: 1100px), (max-height: 700px)";  // as in planner.css
-  var symbols = null;  // L.layerGroup of the rank symbols (pane hs-symbols, above every marker)
+  var symbols = null;  // L.layerGroup of the best places' rank symbols (pane hs-symbols)
+  var closeSymbols = null;  // the other places' symbols, shown from CLOSE_ZOOM (streets)
+  var CLOSE_ZOOM = 15;
+  var SYMBOLS_ALL = 1000;  // no more symbols than this in all
   var theMap = null;
 
   function findMap() {
@@ -433,12 +448,24 @@
   function buildSymbols() {
     var limit = config().symbols_max || 50;
     symbols = L.layerGroup();
+    closeSymbols = L.layerGroup();
     places.forEach(function (entry) {
       if (entry.group === undefined) { entry.group = groupOf(entry.layer); }
-      if (entry.feature.properties.rank <= limit) { entry.symbol = makeSymbol(entry); }
+      var rank = entry.feature.properties.rank;
+      if (rank <= SYMBOLS_ALL) {
+        entry.symbol = makeSymbol(entry);
+        entry.symbolGroup = rank <= limit ? symbols : closeSymbols;
+      }
     });
     if (theMap) {
       symbols.addTo(theMap);
+      var close = function () {
+        var want = theMap.getZoom() >= CLOSE_ZOOM;
+        if (want && !theMap.hasLayer(closeSymbols)) { closeSymbols.addTo(theMap); }
+        if (!want && theMap.hasLayer(closeSymbols)) { theMap.removeLayer(closeSymbols); }
+      };
+      theMap.on("zoomend", close);
+      close();
       // the symbols follow the Hotspots overlay of the layer control
       theMap.on("overlayadd overlayremove", function () { apply(); });
     }

@@ -139,6 +139,15 @@ def test_ranked_places_show_as_symbols_of_24_px_above_every_other_marker(
         if "hs-point" in str(cls):
             covered.append(p["rank"])
     assert covered == []
+    # zoomed in to streets (zoom 15), every place has its symbol
+    page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
+        map.setZoom(15, {animate: false}); }""")
+    page.wait_for_timeout(200)
+    assert page.locator(".hs-symbol").count() == min(len(top), 1000)
+    page.evaluate("""() => { const map = Object.values(window).find(v => v instanceof L.Map);
+        map.setZoom(10, {animate: false}); }""")
+    page.wait_for_timeout(200)
+    assert page.locator(".hs-symbol").count() == shown
     # panes: hotspots and their symbols above the reference points
     z = page.evaluate("""() => ['hs-points', 'hs-hotspots', 'hs-symbols'].map(
         n => +getComputedStyle(document.querySelector('.leaflet-' + n + '-pane')).zIndex)""")
@@ -244,6 +253,9 @@ def test_popups_speak_plainly(browser: Browser, server: Server, top: list[dict])
     hours = re.findall(r"(\d\d):00\u2013", page.locator(".leaflet-popup-content .hs-facts")
                        .inner_text())
     assert hours and hours == sorted(hours)
+    # dates in words ("1 Jul 2024 to 31 Dec 2024"), not ISO
+    assert re.search(r"Recorded\s+\d{1,2} [A-Z][a-z]{2} \d{4} to \d{1,2} [A-Z][a-z]{2} \d{4}",
+                     text), text
     # the place's id only on the reference line, not in the main text
     main, _, ref = text.partition("Reference:")
     assert first["id"] not in main and first["id"] in ref
