@@ -6,7 +6,7 @@
  *    sites, from GET /v1/basemap (GeoJSON, WGS84), fetched in blocks aligned to the tile grid
  *    (so a block's address is the same on every visit and the field view can keep it);
  *  - the force's offline basemap when one is registered (GET /tiles/tiles.json): image tiles
- *    with L.tileLayer, vector tiles with protomaps-leaflet (loaded from /static/vendor only
+ *    with L.tileLayer, vector tiles with protomaps-leaflet (loaded from the service's vendor folder only
  *    then). A basemap with its own roads (any image basemap, or vector tiles with a roads
  *    layer) replaces the store's roads; one with place names replaces the town and village
  *    names. The boundary, town centres and heritage sites always come from the store.
@@ -73,14 +73,14 @@
   }
   function ownUrl(name) {  // a file beside this script, with its version
     var s = document.currentScript || document.querySelector('script[src*="basemap.js"]');
-    var src = s && s.src ? s.src : "/static/maps/basemap.js";
-    return src.replace(/basemap\.js/, name);
+    var src = s && s.src;  // none when the page carries this script inline (opened from disk)
+    return src ? src.replace(/basemap\.js/, name) : null;
   }
   var CSS_URL = ownUrl("basemap.css");
-  var VENDOR_URL = ownUrl("basemap.js").replace("/maps/basemap.js", "/vendor/protomaps-leaflet.js");
+  var VENDOR_URL = CSS_URL && ownUrl("basemap.js").replace("/maps/basemap.js", "/vendor/protomaps-leaflet.js");
 
   function addStyleSheet() {
-    if (document.querySelector('link[data-hs-basemap]')) return;
+    if (!CSS_URL || document.querySelector('link[data-hs-basemap]')) return;
     var link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = CSS_URL;
@@ -414,7 +414,7 @@
                                                [p.lat + NEAR_DEG, p.lng + 1.6 * NEAR_DEG]), z));
       });
     }
-    var own = [CSS_URL].concat(tj && tj.vector ? [VENDOR_URL] : []).map(function (u) {
+    var own = [CSS_URL].concat(tj && tj.vector ? [VENDOR_URL] : []).filter(Boolean).map(function (u) {
       var a = document.createElement("a");
       a.href = u;
       return a.pathname + a.search;  // the style sheet and the vector library, same origin

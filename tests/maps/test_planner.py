@@ -128,7 +128,8 @@ def test_inline_page_opens_from_disk_with_nothing_to_fetch(demo):
     assert "/static/" not in page
     assert f"Leaflet {LEAFLET_VERSION}" in page or "leaflet" in page.lower()
     assert "data:image/png;base64," in page  # the overlay, and Leaflet's own images
-    assert "tile.openstreetmap.org" not in page and "L.tileLayer" not in page
+    # no tile layer made (basemap.js, inline, holds L.tileLayer for a force's offline tiles)
+    assert "tile.openstreetmap.org" not in page and "tile_layer_" not in page
     assert '"maxZoom": 18' in page  # no tile layer: the map itself says how far it zooms
     assert "Contains OS data" in page and 'id="hs-controls"' in page
     # the only URLs left are links in attribution text and the SVG namespace
