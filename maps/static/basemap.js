@@ -6,8 +6,8 @@
  *    sites, from GET /v1/basemap (GeoJSON, WGS84), fetched in blocks aligned to the tile grid
  *    (so a block's address is the same on every visit and the field view can keep it);
  *  - the force's offline basemap when one is registered (GET /tiles/tiles.json): image tiles
- *    with L.tileLayer, vector tiles with protomaps-leaflet (loaded from the service's vendor folder only
- *    then). A basemap with its own roads (any image basemap, or vector tiles with a roads
+ *    with L.tileLayer, vector tiles with protomaps-leaflet (loaded from the service's vendor
+ *    folder only then). A basemap with its own roads (any image basemap, or vector tiles with a roads
  *    layer) replaces the store's roads; one with place names replaces the town and village
  *    names. The boundary, town centres and heritage sites always come from the store.
  * Names are text (textContent), with a white halo, placed most important first, and one that
