@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
@@ -26,7 +27,7 @@ from api.settings import Settings
 from bench._server import Server, Watch, open_offline, serving, sign_in
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
-from tests.geodata.test_basemaps import make_vector_tiles
+from tests.geodata.test_basemaps import make_raster_tiles, make_vector_tiles, png, tile_of
 
 pytestmark = pytest.mark.browser
 
@@ -218,6 +219,47 @@ def test_a_registered_vector_basemap_draws_its_tiles(browser: Browser, vector_ba
     assert seen["roads"] > 400, seen
     page.screenshot(path=str(_folder(tmp_path) / "basemap-vector-tiles.png"))
     page.context.close()
+
+
+def test_a_registered_image_basemap_draws_its_tiles(browser: Browser, demo_db: Path,
+                                                    demo_files, tmp_path: Path) -> None:
+    """Image tiles (PNG, made here, pale green) over the county at zoom 7 to 12: drawn with
+    Leaflet instead of the online tiles; the store's roads and town names give way to the
+    basemap's own."""
+    county = gpd.read_file(demo_files.layers["force_boundary"]).to_crs(4326)
+    w, s, e, n = county.total_bounds
+    green = png((200, 230, 200), 256)
+    tiles = {}
+    for z in range(7, 13):
+        x0, y0 = tile_of(w, n, z)
+        x1, y1 = tile_of(e, s, z)
+        tiles.update({(z, x, y): green for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)})
+    folder = tmp_path / "raster-srv"
+    folder.mkdir()
+    register(Settings(data_dir=folder), make_raster_tiles(folder / "green.mbtiles", tiles))
+    with serving(folder, demo_db, demo=True, tiles=None) as server:
+        context = browser.new_context(**VIEWS["desktop"])
+        page = context.new_page()
+        sign_in(page, server.url, server.key)
+        page.goto(server.url + "/")
+        page.wait_for_selector(".leaflet-tile-pane img.leaflet-tile-loaded", timeout=20_000)
+        page.wait_for_timeout(1000)
+        loaded = page.eval_on_selector_all(
+            ".leaflet-tile-pane img.leaflet-tile-loaded", "els => els.map(e => e.src)")
+        assert loaded and all("/tiles/" in u and ".png?v=" in u for u in loaded), loaded
+        state = page.evaluate("""() => { const m = Object.values(window).find(v => v instanceof L.Map);
+            return [m._hsBasemap.layers.show.roads, m._hsBasemap.layers.show.names]; }""")
+        assert state == [False, False]
+        credit = page.locator(".leaflet-control-attribution")
+        assert "<b>Test</b> & co" in credit.inner_text()  # the file's own words, as text
+        assert credit.locator("b").count() == 0
+        assert _pixels(page)["roads"] < 50  # the store's roads are not drawn over the basemap
+        shot = page.screenshot(clip=page.locator(".leaflet-container").first.bounding_box())
+        counted = page.evaluate(COUNT_PIXELS, [base64.b64encode(shot).decode(),
+                                               [[200, 230, 200]], list(BACKGROUND)])
+        assert counted["roads"] > counted["total"] * 0.2, counted  # the green tiles
+        page.screenshot(path=str(_folder(tmp_path) / "basemap-image-tiles.png"))
+        context.close()
 
 
 def test_the_field_view_keeps_its_area_for_no_signal(browser: Browser, vector_basemap: Server,
