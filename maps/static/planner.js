@@ -139,16 +139,15 @@
 
   function clearOfControls() {
     // how far down a popup must stay to be clear of the controls (taller on a tablet)
-    if (controlsBottom === null) {
-      var controls = document.getElementById("hs-controls");
-      controlsBottom = controls ? controls.offsetTop + controls.offsetHeight + 10 : 0;
-    }
+    var controls = document.getElementById("hs-controls");
+    controlsBottom = controls ? controls.offsetTop + controls.offsetHeight + 10 : 0;
     return Math.max(130, controlsBottom);
   }
 
   function popupHeight() {
     // a long popup scrolls inside the map's free height instead of running off the screen
-    return Math.max(220, (window.innerHeight || 800) - clearOfControls() - 70);
+    // (less the controls above, the popup's tip and frame, and a margin below)
+    return Math.max(220, (window.innerHeight || 800) - clearOfControls() - 110);
   }
 
   function clearOfLegend() {
@@ -563,7 +562,16 @@
     bindHotspot: function (feature, layer) {
       places.push({ layer: layer, feature: feature });
       // pan clear of the controls along the top, so the popup is never under them
-      layer.bindPopup(function () { return hotspotPopup(feature.properties); },
+      layer.bindPopup(function () {
+        // sized when it opens, to the window as it is then (a tablet turned, a window resized)
+        var popup = layer.getPopup();
+        if (popup) {
+          popup.options.maxHeight = popupHeight();
+          popup.options.autoPanPaddingTopLeft = L.point(10, clearOfControls());
+          popup.options.autoPanPaddingBottomRight = L.point(clearOfLegend(), 10);
+        }
+        return hotspotPopup(feature.properties);
+      },
         { maxWidth: 340, maxHeight: popupHeight(),
           autoPanPaddingTopLeft: L.point(10, clearOfControls()),
           autoPanPaddingBottomRight: L.point(clearOfLegend(), 10) });
