@@ -48,6 +48,7 @@ _KEY = re.compile(r"^hsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,

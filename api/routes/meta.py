@@ -5,13 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import StoreDep, TaxonomyDep
 from api.schemas import Health
 from geodata.errors import GeodataError
 
 router = APIRouter(tags=["service"])
+
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+           b'<circle cx="16" cy="16" r="15" fill="#0b3d91"/>'
+           b'<circle cx="16" cy="16" r="9" fill="#ffd166"/>'
+           b'<circle cx="16" cy="16" r="4" fill="#c0392b"/></svg>')
+"""The pages' icon (a hotspot: rings on the service's blue), drawn here."""
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The browser's tab icon (browsers ask for it on every first visit; a 404 is an error in
+    their console)."""
+    return Response(FAVICON, media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})

@@ -105,3 +105,9 @@ def test_pages_never_repeat_a_secret_and_masked_tokens_still_work(client: TestCl
                       follow_redirects=False)
     assert out.status_code == 303
     assert client.get("/v1/whoami").status_code == 401  # the session is over
+
+
+def test_the_tab_icon_is_served_to_anyone(client: TestClient) -> None:
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.content.startswith(b"<svg") and "max-age" in r.headers["cache-control"]
