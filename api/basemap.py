@@ -69,9 +69,10 @@ _CLASS_WORDS = (
 _CLASS_COLUMNS = ("class", "road_class", "roadclassification", "highway", "fclass", "kind",
                   "type")
 _SPEED_RANKS = ((90.0, 0), (60.0, 1), (50.0, 2), (40.0, 3), (28.0, 4))
-LABEL_KINDS = ("town", "town_centre", "village", "heritage", "road")
+LABEL_KINDS = ("town", "town_centre", "village", "heritage", "road", "street")
 """Label kinds, most important first (a page places labels in this order)."""
-LABEL_MIN_ZOOM = {"town": 0, "town_centre": 14, "village": 10, "heritage": 13, "road": 11}
+LABEL_MIN_ZOOM = {"town": 0, "town_centre": 14, "village": 10, "heritage": 13, "road": 11,
+                  "street": 15}
 ROAD_NAME_MIN_ZOOM = (11, 11, 12, 15, 15, 99)
 """The zoom from which each road class's names (A1234, High Street) are drawn, once per
 road piece in the box."""
@@ -248,7 +249,8 @@ def basemap_features(store: Store, bbox_wgs84: tuple[float, float, float, float]
         A GeoJSON FeatureCollection in WGS84 (longitude, latitude; 6 decimals at most).
         Each feature's ``properties["layer"]`` is ``road`` (``class``, ``rank``, ``name``),
         ``boundary``, ``area`` (``kind``: town or village) or ``label`` (``kind``: town,
-        town_centre, village or heritage; ``name``; ``rank``: lower is more important; the
+        town_centre, village, heritage, road (a motorway, A or B road's number) or street
+        (a smaller road's name); ``name``; ``rank``: lower is more important; the
         point is the top middle of a town, village or town centre, whose name is drawn
         above it, and a heritage site's own point, whose name is drawn beside it). Lines
         and areas are clipped to the box; a label's point lies in it. ``truncated`` is True
@@ -340,7 +342,8 @@ def basemap_features(store: Store, bbox_wgs84: tuple[float, float, float, float]
                 continue
             seen.add(name)
             mid = shapely.line_interpolate_point(geoms[i], 0.5, normalized=True)
-            labels.append((mid, {"kind": "road", "name": name}))
+            kind = "road" if part["rank"].iloc[i] <= 2 else "street"  # A1234, or High Street
+            labels.append((mid, {"kind": kind, "name": name}))
     if areas is not None and len(areas):
         for pt, kind, name in zip(areas["point"], areas["kind"], areas["name"], strict=True):
             if name and zoom >= LABEL_MIN_ZOOM[kind]:

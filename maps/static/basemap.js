@@ -38,7 +38,7 @@
   // widths in pixels at zoom 8, 12 and 16 (linear between, flat outside)
   var WIDTH = [[2.5, 5, 11], [2, 4.5, 10], [1.2, 3.5, 8], [0.8, 2.5, 7], [0.6, 1.8, 5.5],
                [0.6, 1, 2]];
-  var LABEL_ORDER = { town: 0, town_centre: 1, village: 2, heritage: 3, road: 4 };
+  var LABEL_ORDER = { town: 0, town_centre: 1, village: 2, heritage: 3, road: 4, street: 5 };
   var BACKGROUND = "#f4f1ea";
   var ROAD_LAYERS = ["roads", "road", "transportation", "transport", "roads_major",
                      "roads_minor", "roadlink", "road_link"];
@@ -251,10 +251,11 @@
   };
   var PLACES = { above: "translate(-50%, -100%)", below: "translate(-50%, 6px)",
                  right: "translate(10px, -50%)", left: "translate(calc(-100% - 10px), -50%)",
-                 higher: "translate(-50%, calc(-100% - 18px))", lower: "translate(-50%, 24px)" };
+                 higher: "translate(-50%, calc(-100% - 18px))", lower: "translate(-50%, 24px)",
+                 on: "translate(-50%, -50%)" };
   var AROUND = ["above", "below", "right", "left", "higher", "lower"];
   var TRIES = { town: AROUND, village: AROUND, town_centre: ["above", "below", "higher"],
-                heritage: ["right", "left", "above", "below"], road: ["above"] };
+                heritage: ["right", "left", "above", "below"], road: ["on"], street: ["on"] };
   function covered(box, boxes) {  // the area of box under the boxes, px²
     var sum = 0;
     for (var i = 0; i < boxes.length; i++) {
