@@ -20,8 +20,14 @@ $(STAMP): pyproject.toml
 VENDOR := maps/vendor
 NPM_STAMP := $(VENDOR)/.npm-stamp
 $(NPM_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "npm is needed for the offline basemap's \
-	vector-tile library (apt-get install npm)" >&2; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm for the offline basemap's vector-tile library"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q npm >/dev/null 2>&1 || \
+	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && \
+	    $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q npm >/dev/null; }; }
+	@command -v npm >/dev/null 2>&1 || { echo "npm could not be installed: the offline \
+	basemap's vector-tile library comes from npm (package-lock.json)" >&2; exit 1; }
 	npm ci --no-audit --no-fund --silent
 	@mkdir -p $(VENDOR)
 	cp node_modules/protomaps-leaflet/dist/protomaps-leaflet.js \

@@ -43,13 +43,18 @@ def versioned(base_url: str, path: str) -> str:
 
 @lru_cache(maxsize=1)
 def static_version() -> str:
-    """A short hash of the service's own scripts and style sheets and of Leaflet's version.
-    Pages add it to their asset URLs (``?v=``): the field view's service worker keeps static
-    files by URL, so a changed script reaches a tablet on the first load after an upgrade."""
+    """A short hash of the service's own scripts and style sheets, of Leaflet's version and of
+    the npm libraries in :data:`VENDOR_DIR`. Pages add it to their asset URLs (``?v=``): the
+    service keeps such files a year in browsers (:mod:`api.delivery`) and the field view's
+    service worker keeps static files by URL, so a changed script or library reaches a tablet
+    on the first load after an upgrade."""
     digest = hashlib.sha256(LEAFLET_VERSION.encode())
-    for path in sorted(OWN_DIR.iterdir()):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for folder in (OWN_DIR, VENDOR_DIR):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
