@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from api.basemap import basemap_features
 from geodata.stores import Store
+from hotspot.gridref import grid_reference_of
 from maps.briefing import PAGE_W_MM, route_bbox
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,21 @@ def crew_urls(document: dict[str, Any], base_url: str) -> dict[str, str]:
     return out
 
 
+def add_grid_refs(document: dict[str, Any]) -> None:
+    """Give every stop (of a plan stored before stops carried ``grid_ref``) and every crew's
+    base its OS grid reference, from their WGS84 longitude and latitude, in place."""
+    for r in document.get("routes") or []:
+        for stop in [*(r.get("stops") or []), r.get("base") or {}]:
+            if not stop.get("grid_ref"):
+                lon, lat = stop.get("lon"), stop.get("lat")
+                if isinstance(lon, int | float) and isinstance(lat, int | float):
+                    stop["grid_ref"] = grid_reference_of(float(lon), float(lat))
+
+
 def briefing_extras(store: Store, document: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """``basemaps`` and ``crew_urls`` for :func:`maps.patrol.briefing_page`."""
+    """``basemaps`` and ``crew_urls`` for :func:`maps.patrol.briefing_page` (and the grid
+    references of an older plan's stops, :func:`add_grid_refs`)."""
+    add_grid_refs(document)
     basemaps: dict[str, Any] = {}
     for r in document.get("routes") or []:
         try:

@@ -22,7 +22,6 @@ from typing import Any
 
 from jinja2 import Environment
 
-from hotspot.gridref import grid_reference_of
 from maps.qr import qr_svg
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -600,10 +599,7 @@ def _title(route: Mapping[str, Any]) -> str:
 
 
 def _grid(stop: Mapping[str, Any]) -> str:
-    ref = stop.get("grid_ref")
-    if not ref and _finite(stop.get("lon"), stop.get("lat")):
-        ref = grid_reference_of(stop["lon"], stop["lat"])
-    return str(ref or "")
+    return str(stop.get("grid_ref") or "")  # api.briefing.add_grid_refs fills older plans
 
 
 def _legend_lines(legend: Sequence[Mapping[str, Any]]) -> int:

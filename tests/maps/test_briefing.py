@@ -3,9 +3,11 @@ escaped text, the look-for keys (the printed result is checked in tests/browser)
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 
+from api.briefing import add_grid_refs
 from maps.briefing import _chips, _runs, briefing_page, crew_map, route_bbox
 
 SHIFT = {"start": "2024-06-14T16:00+01:00", "end": "2024-06-15T02:00+01:00"}
@@ -69,7 +71,9 @@ DOC = {"plan_id": "p1", "name": "Friday <lates>", "shift": SHIFT, "options": {"d
 
 
 def test_a_page_per_crew_with_grid_refs_ticks_and_qr() -> None:
-    html = briefing_page(DOC, basemaps={"Vehicle <1>": BASEMAP},
+    doc = copy.deepcopy(DOC)
+    add_grid_refs(doc)  # what the service does for the base and older plans' stops
+    html = briefing_page(doc, basemaps={"Vehicle <1>": BASEMAP},
                          crew_urls={"Vehicle <1>": "https://h.example/f/ABCD2345",
                                     "Town <2>": "https://h.example/f/WXYZ6789"})
     assert html.count('<section class="crew') == 2
