@@ -47,6 +47,7 @@ from api.analysis import (
 )
 from api.backtests import auto_places, stored_or_started
 from api.basemap import force_basemap, page_tile_url
+from api.delivery import not_modified, page_etag
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.limits import WorkLimits
@@ -671,11 +672,15 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
         except (InvalidParameter, BadRequest):
             dens = None  # no surface for this selection (e.g. one incident): hotspots still show
     path = request.url.path
+    # the page's bytes change with every nonce and token mask; its tag is what it shows
+    etag = page_etag(request, path, version, q.key(), download, page_tile_url(settings))
+    if (same := not_modified(request, etag)) is not None:
+        return same
     page = await request.app.state.cache.get(
         ("page", version, q.key(), path, download, page_tile_url(settings)),  # basemap added
         lambda: _page(store, taxonomy, settings, q, computed, dens, path=path,
                       download=download))
-    headers = {"X-Data-Version": version}
+    headers = {"X-Data-Version": version, "ETag": etag, "Cache-Control": "private, no-cache"}
     if not download:  # the bar holds the caller's own CSRF token: never in the cached page
         page = with_nav(page, page_nav(request, store, "map"))
     if download:

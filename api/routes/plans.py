@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from api.analysis import ATTRIBUTION
 from api.basemap import page_tile_url
 from api.briefing import briefing_extras
+from api.delivery import not_modified, page_etag
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest, clipped
 from api.pages import caller, key_name, page_nav, role_of
@@ -490,22 +491,32 @@ def _draft_page(request: Request, store: Any, exc: PlanDraft) -> HTMLResponse:
         headers={"Cache-Control": "no-store"})
 
 
-def _plan_page(plan_id: str, request: Request, store: Any, settings: Any) -> HTMLResponse:
+def _plan_tag(request: Request, stored: dict[str, Any], *more: object) -> str:
+    """The ETag of a page or answer made from a stored plan (:func:`api.delivery.page_etag`):
+    a plan never changes once stored but for being published."""
+    return page_etag(request, request.url.path, stored["plan_id"], stored.get("created_at"),
+                     stored.get("published_at"), *more)
+
+
+def _plan_page(plan_id: str, request: Request, store: Any, settings: Any) -> Response:
     try:
         stored = _stored(store, plan_id, request)
     except PlanDraft as exc:
         return _draft_page(request, store, exc)
+    etag = _plan_tag(request, stored, public_base(request, settings), page_tile_url(settings))
+    if (same := not_modified(request, etag)) is not None:
+        return same
     document = _document(stored)
     panel = crew_panel(document, public_url=public_base(request, settings),
                        can_edit=role_of(request) in DRAFT_ROLES)
     return HTMLResponse(plan_map_page(document, **_page_options(settings),
                                       nav=page_nav(request, store, "plans"), extra=panel),
-                        headers={"Cache-Control": "no-cache"})
+                        headers={"Cache-Control": "private, no-cache", "ETag": etag})
 
 
 @router.get("/v1/patrol-plans/{plan_id}/map", response_class=HTMLResponse, responses={**_DRAFT})
 def plan_map(plan_id: str, request: Request, store: StoreDep,
-             settings: SettingsDep) -> HTMLResponse:
+             settings: SettingsDep) -> Response:
     """The planner's view of a plan: route lines, numbered stops, time windows, visits, and
     each crew's field view link, short link and QR code (the same page as /plans/{plan_id})."""
     return _plan_page(plan_id, request, store, settings)
@@ -514,7 +525,7 @@ def plan_map(plan_id: str, request: Request, store: StoreDep,
 @router.get("/plans/{plan_id}", response_class=HTMLResponse, tags=["plans pages"],
             responses={**_DRAFT})
 def plan_page(plan_id: str, request: Request, store: StoreDep,
-              settings: SettingsDep) -> HTMLResponse:
+              settings: SettingsDep) -> Response:
     """A plan's page: its map, routes and visits, and each crew's field view link, short link
     and QR code (a draft says so, with a Publish button for planners)."""
     return _plan_page(plan_id, request, store, settings)
@@ -523,7 +534,7 @@ def plan_page(plan_id: str, request: Request, store: StoreDep,
 @router.get("/v1/patrol-plans/{plan_id}/briefing", response_class=HTMLResponse,
             responses={**_DRAFT})
 def briefing(plan_id: str, request: Request, store: StoreDep,
-             settings: SettingsDep) -> HTMLResponse:
+             settings: SettingsDep) -> Response:
     """A printable briefing: one A4 page per crew (crews with no stops say why) with a map of
     its route over the store's roads and place names, OS grid references, the stops with tick
     boxes and room for notes, what to look for, and the crew's QR code."""
@@ -531,19 +542,29 @@ def briefing(plan_id: str, request: Request, store: StoreDep,
         stored = _stored(store, plan_id, request)
     except PlanDraft as exc:
         return _draft_page(request, store, exc)
+    # its map is drawn from the store's layers: their version is part of the tag
+    etag = _plan_tag(request, stored, public_base(request, settings), store.data_version())
+    if (same := not_modified(request, etag)) is not None:
+        return same
     document = _document(stored)
     extras = briefing_extras(store, document, public_base(request, settings))
     return HTMLResponse(briefing_page(document, nav=page_nav(request, store, "plans"),
-                                      **extras))
+                                      **extras),
+                        headers={"Cache-Control": "private, no-cache", "ETag": etag})
 
 
 @router.get("/v1/patrol-plans/{plan_id}/field-data", responses={**_DRAFT})
-def field_data(plan_id: str, request: Request, store: StoreDep) -> JSONResponse:
+def field_data(plan_id: str, request: Request, store: StoreDep) -> Response:
     """What the field view needs, in one response it can keep offline: the plan and the
     heritage sites near its routes (WGS84). A draft plan is a 409 to the Rural Crime Team."""
-    document = _document(_stored(store, plan_id, request))
+    stored = _stored(store, plan_id, request)
+    # the field view asks again on every open: an unchanged plan is a 304 with no body
+    etag = _plan_tag(request, stored, store.data_version())
+    if (same := not_modified(request, etag)) is not None:
+        return same
+    document = _document(stored)
     return JSONResponse({"plan": document, "heritage_sites": _nearby_heritage(store, document)},
-                        headers={"Cache-Control": "no-cache"})
+                        headers={"Cache-Control": "private, no-cache", "ETag": etag})
 
 
 def _nearby_heritage(store: Any, document: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,46 @@ def test_the_tab_icon_is_served_to_anyone(client: TestClient) -> None:
     r = client.get("/favicon.ico")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
     assert r.content.startswith(b"<svg") and "max-age" in r.headers["cache-control"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[TestClient]:
+    from geodata.demo import load_demo
+    from geodata.stores import SQLiteStore
+
+    root = tmp_path_factory.mktemp("delivery")
+    store = SQLiteStore(root / "demo.sqlite")
+    load_demo(store, demo_files)
+    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+        yield as_role(c)
+    store.close()
+
+
+def test_unchanged_pages_and_plan_data_answer_304(demo: TestClient) -> None:
+    plan = demo.post("/v1/patrol-plans", json={
+        "name": "Friday late", "published": True,
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 1}, "town_centre_officers": {"Thornbury": 1}})
+    assert plan.status_code == 201, plan.text
+    pid = plan.json()["plan_id"]
+    for path in ("/", f"/plans/{pid}", f"/v1/patrol-plans/{pid}/map",
+                 f"/v1/patrol-plans/{pid}/briefing", f"/v1/patrol-plans/{pid}/field-data"):
+        first = demo.get(path)
+        assert first.status_code == 200, path
+        etag = first.headers["etag"]
+        assert first.headers["cache-control"] == "private, no-cache", path
+        again = demo.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", path
+        assert again.headers["etag"] == etag
+        # the same page for another caller (its own bar and token) is another page
+        other = TestClient(demo.app)
+        as_role(other, "analyst")
+        assert other.get(path, headers={"If-None-Match": etag}).status_code == 200, path
+    # publishing changes what the plan's pages show: a new tag
+    draft = demo.post("/v1/patrol-plans", json={
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 1}}).json()
+    before = demo.get(f"/plans/{draft['plan_id']}").headers["etag"]
+    assert demo.post(f"/v1/patrol-plans/{draft['plan_id']}/publish").status_code == 200
+    after = demo.get(f"/plans/{draft['plan_id']}", headers={"If-None-Match": before})
+    assert after.status_code == 200 and after.headers["etag"] != before
