@@ -584,6 +584,10 @@ def _candidates(hotspots: pd.DataFrame) -> _Cand:
     rank = [int(r) for r in column("rank", 0)] if "rank" in hotspots.columns \
         else list(range(1, n + 1))
     place = ["" if not isinstance(p, str) else p for p in column("place", "")]
+    # a stop is called by its place's own name ("Cemetery Road, Thornbury") where it has one,
+    # else by its town or site; the rank ties it to the map's list
+    named = [n if isinstance(n, str) and n else p
+             for n, p in zip(column("name", ""), place, strict=True)]
     return _Cand(
         id=[str(v) for v in hotspots["id"]],
         x=hotspots["centroid_x"].to_numpy(dtype=float),
@@ -592,7 +596,7 @@ def _candidates(hotspots: pd.DataFrame) -> _Cand:
         rank=rank,
         context_class=[str(v) for v in hotspots["context_class"]],
         place=place,
-        label=[f"#{r} {p}".strip() if p else f"#{r}" for r, p in zip(rank, place, strict=True)],
+        label=[f"#{r} {p}".strip() if p else f"#{r}" for r, p in zip(rank, named, strict=True)],
         profile=column("profile", None),
         category_mix=column("category_mix", {}),
         heritage_sites=column("heritage_sites", []),
