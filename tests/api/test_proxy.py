@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.access import new_key
 from api.app import create_app
+from api.csrf import unmasked
 from bench._server import serving
 from tests.api.test_api import settings_for
 
@@ -29,7 +30,9 @@ def _sign_in(c: TestClient, key: str, origin: str) -> list[str]:
     c.cookies.clear()
     r = c.post("/login", data={"key": key, "csrf_token": token.group(1)},
                headers={**HTTPS, "Origin": origin,
-                        "Cookie": f"hotspot_login={token.group(1)}"}, follow_redirects=False)
+                        # the page holds a masked copy of the cookie's value (api.csrf)
+                        "Cookie": f"hotspot_login={unmasked(token.group(1))}"},
+               follow_redirects=False)
     assert r.status_code == 303, r.text
     return r.headers.get_list("set-cookie")
 
