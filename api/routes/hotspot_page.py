@@ -44,9 +44,10 @@ from fastapi.responses import HTMLResponse
 from pyproj import Transformer
 
 from api.analysis import ATTRIBUTION, Selection, history_start, map_layers, tile_url
-from api.csrf import session_csrf_token
+from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.routes.hotspots import HotspotQuery, computed_hotspots, selection_of
+from api.routes.plans import DRAFT_ROLES
 from geodata.advice import PreventionAdvice
 from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
@@ -204,7 +205,8 @@ def _plan_stops(store: Store, plan_id: str) -> list[_Stop]:
 
 
 def plan_visits(store: Store, hotspot_id: str, polygon: Any,
-                known: dict[tuple[str, str], list[_Stop]] | None = None) -> list[PlanVisit]:
+                known: dict[tuple[str, str], list[_Stop]] | None = None, *,
+                drafts: bool = True) -> list[PlanVisit]:
     """The plans (of the latest :data:`PLANS_SCANNED`) with stops at this hotspot (same id and
     within :data:`MATCH_M` of ``polygon``, store CRS), each with its planned visits, the visits
     logged and the minutes on site: from a visit's ``ended_at`` when the device sent it, else
@@ -212,11 +214,14 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
 
     ``known`` keeps each plan's stops between calls (a plan's routes never change once
     stored: a copy is a new plan), keyed by plan id and creation time; without it every plan
-    is read (a plan document is about 120 kB: 200 of them take about a second)."""
+    is read (a plan document is about 120 kB: 200 of them take about a second). ``drafts``:
+    False leaves out plans not yet published (the Rural Crime Team sees published plans only)."""
     shapely.prepare(polygon)
     cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
     for summary in store.list_plans(PLANS_SCANNED):
+        if not drafts and summary.get("published_at") is None:
+            continue
         key = (str(summary["plan_id"]), str(summary.get("created_at")))
         if key not in cache:
             if len(cache) >= 4 * PLANS_SCANNED:
@@ -306,7 +311,9 @@ async def hotspot_page_route(
     who = getattr(request.state, "principal", None)
     session_id = who.session_id if who is not None and who.via == "session" else None
     nav = {"role": who.role if who is not None else None, "signed_in": session_id is not None,
-           "csrf": session_csrf_token(store, session_id) if session_id else None}
+           # masked afresh in every answer: the page is gzipped beside text from its
+           # address, where one fixed secret would leak through the size (BREACH)
+           "csrf": masked(session_csrf_token(store, session_id)) if session_id else None}
     computed, version = await computed_hotspots(request, store, taxonomy, q)
     table = computed.table
     found = np.flatnonzero(table["id"].astype(str).to_numpy() == hotspot_id) \
@@ -324,7 +331,9 @@ async def hotspot_page_route(
     known = getattr(request.app.state, "plan_stops", None)
     if known is None:
         known = request.app.state.plan_stops = {}
-    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon, known)
+    drafts = who is None or who.role in DRAFT_ROLES  # the team sees published plans only
+    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon, known,
+                                     drafts=drafts)
     advice = _advice(settings.prevention_advice_path)
     layers = await run_in_threadpool(_nearby_layers, store, polygon)
     outline = shapely.geometry.mapping(

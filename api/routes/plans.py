@@ -393,6 +393,16 @@ class VisitIn(BaseModel):
                                       "(optional; after visited_at).")
 
 
+def _visit_time(value: datetime, zone: ZoneInfo, field: str) -> datetime:
+    """A visit's time in UTC (a time without an offset is local time in ``zone``); 422 naming
+    ``field`` for one that UTC cannot hold (years 1 and 9999 with an offset)."""
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+    except OverflowError:
+        raise BadRequest(f"{field} is out of range: give the time of the visit",
+                         field=field) from None
+
+
 @router.post("/v1/patrol-plans/{plan_id}/visits", status_code=201,
              responses={200: {"description": "Already stored (a retry): the stored visit."},
                         201: {"description": "Stored."},
@@ -406,18 +416,18 @@ def add_visit(plan_id: str, visit: VisitIn, request: Request, store: StoreDep) -
     if stop is None:
         raise BadRequest(f"plan {plan_id} has no stop {visit.stop_id!r}", field="stop_id")
     zone = ZoneInfo(store.timezone)
-    when = visit.visited_at if visit.visited_at.tzinfo else visit.visited_at.replace(tzinfo=zone)
+    when = _visit_time(visit.visited_at, zone, "visited_at")
     ended = visit.ended_at
     if ended is not None:
-        ended = ended if ended.tzinfo else ended.replace(tzinfo=zone)
+        ended = _visit_time(ended, zone, "ended_at")
         if ended < when:
             raise BadRequest("ended_at is before visited_at: the dwell ends after it starts",
                              field="ended_at")
     record, created = store.add_visit({
         "visit_id": visit.visit_id, "plan_id": plan_id, "stop_id": visit.stop_id,
-        "hotspot_id": stop.get("hotspot_id"), "visited_at": when.astimezone(UTC).isoformat(),
+        "hotspot_id": stop.get("hotspot_id"), "visited_at": when.isoformat(),
         "note": visit.note, "officer": visit.officer.strip(),
-        "ended_at": ended.astimezone(UTC).isoformat() if ended is not None else None})
+        "ended_at": ended.isoformat() if ended is not None else None})
     if record["plan_id"] != plan_id or record["stop_id"] != visit.stop_id:
         raise BadRequest(f"visit id {visit.visit_id} was already used for another stop",
                          field="visit_id", status=409)
