@@ -620,7 +620,7 @@ def _page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
         form=None if download else FormState(
             action=path, method=q.method, priority=q.priority,
             date_from=(q.from_ or "")[:7] or None, date_to=(q.to or "")[:7] or None,
-            priorities=[(k, k.replace("_", " ").capitalize()) for k in taxonomy.priorities],
+            priorities=[(k, v.split(":")[0].strip()) for k, v in taxonomy.priorities.items()],
             area_share=None if share is None else float(share), area_label=share_label,
             weight=str(given.get("weight") or "count"), keep=keep,
         ),

@@ -484,10 +484,16 @@
     theMap = findMap();
     foldOnSmallScreens();
     var list = document.getElementById("hs-list");
-    if (list) {  // under the controls, whatever their height (they wrap on a tablet)
+    var placeList = function () {  // under the controls, whatever their height (they wrap on a tablet)
+      if (!list) { return; }
       list.style.top = clearOfControls() + "px";
       list.style.maxHeight = "calc(100% - " + (clearOfControls() + 60) + "px)";
-    }
+    };
+    placeList();
+    // "About these figures" opened makes the controls taller: the list moves down, not over it
+    var about = document.querySelector("#hs-controls details");
+    if (about) { about.addEventListener("toggle", placeList); }
+    window.addEventListener("resize", placeList);
     if (legend) {  // the legend (bottom right) stays clear of the controls above it
       var room = window.innerHeight - clearOfControls() - 70;
       if (small()) { room = Math.min(room, window.innerHeight * 0.4); }  // a quarter of the map at most

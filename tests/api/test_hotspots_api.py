@@ -246,6 +246,9 @@ def test_the_planner_page_and_its_assets(demo_app: TestClient):
         assert 'name="town" value="Thornbury"' in page and 'name="bandwidth_m"' not in page
         assert "/v1/density?" in page and "download=1" in page
         assert "Open Government Licence" in page  # data.police.uk's attribution
+        # the priorities in the taxonomy's words, as on the plans page, never its keys ("Asb")
+        assert '<option value="asb">Anti-social behaviour, including fly-tipping</option>' in page
+        assert ">Asb<" not in page and ">Theft burglary robbery<" not in page
     for asset in ("/static/leaflet/leaflet.js", "/static/leaflet/leaflet.css",
                   "/static/maps/planner.js", "/static/maps/planner.css",
                   "/static/leaflet/images/marker-icon.png"):

@@ -188,6 +188,29 @@ def test_the_list_zooms_to_a_place_and_opens_it_by_mouse_and_keyboard(
     page.close()
 
 
+def test_about_these_figures_opened_pushes_the_list_down_instead_of_covering_it(
+        browser: Browser, server: Server):
+    page, watch = open_offline(browser, server.url + "/", key=server.key)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    def gap() -> float:  # list's top less the controls' bottom, px (negative: they overlap)
+        controls = page.locator("#hs-controls").bounding_box()
+        listed = page.locator("#hs-list").bounding_box()
+        assert controls is not None and listed is not None
+        return listed["y"] - (controls["y"] + controls["height"])
+
+    assert gap() >= 0
+    page.locator("#hs-controls details summary").click()
+    page.wait_for_timeout(200)
+    assert page.locator("#hs-controls details").get_attribute("open") is not None
+    assert gap() >= 0  # the words about the figures stay readable
+    page.locator("#hs-controls details summary").click()
+    page.wait_for_timeout(200)
+    assert 0 <= gap() <= 20  # and the list comes back up when they are folded
+    assert watch.errors == [] and watch.outside == []
+    page.close()
+
+
 def test_on_a_tablet_the_list_and_legend_are_drawers_that_leave_the_map_clear(
         browser: Browser, server: Server, top: list[dict]):
     page = _tablet(browser, server)
