@@ -193,9 +193,13 @@
     previewBox.hidden = false;
     var t = plan.totals || {};
     var summary = document.getElementById("preview-summary");
-    summary.textContent = (plan.name ? plan.name + ": " : "") + (t.stops || 0).toLocaleString("en-GB") +
-      " stops on " + (t.routes || 0) + " routes; " + (t.hotspots_visited || 0).toLocaleString("en-GB") +
-      " hotspots visited, " + (t.hotspots_left_out || 0).toLocaleString("en-GB") + " left out.";
+    var count = function (n, one, many) {  // "1 route", "2 routes"
+      return (n || 0).toLocaleString("en-GB") + " " + ((n || 0) === 1 ? one : many);
+    };
+    summary.textContent = (plan.name ? plan.name + ": " : "") + count(t.stops, "stop", "stops") +
+      " on " + count(t.routes, "route", "routes") + "; " +
+      count(t.hotspots_visited, "hotspot", "hotspots") + " visited, " +
+      (t.hotspots_left_out || 0).toLocaleString("en-GB") + " left out.";
     if (!previewMap) {
       previewMap = L.map("preview-map", { zoomControl: true, zoomSnap: 0.25 });
       if (opts.tiles) L.tileLayer(opts.tiles, { attribution: opts.attribution, maxZoom: 19 }).addTo(previewMap);
@@ -246,7 +250,9 @@
       keys.appendChild(el("li", "note", typeof n === "string" ? n : (n.text || n.message || JSON.stringify(n))));
     });
     previewMap.invalidateSize();
-    if (bounds.isValid()) previewMap.fitBounds(bounds.pad(0.08)); else previewMap.setView([54, -1.5], 9);
+    // a plan with no stops is its bases only: not a close-up of one base at the widest zoom
+    if (bounds.isValid()) previewMap.fitBounds(bounds.pad(0.08), { maxZoom: 15 });
+    else previewMap.setView([54, -1.5], 9);
     previewBox.scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
