@@ -84,15 +84,19 @@
   });
 
   var left = document.getElementById("left-out");
+  var others = L.latLngBounds([]);
   plan.hotspots.forEach(function (h) {
     if (!h.left_out) return;
     left.appendChild(el("li", null, h.label + ": " + h.why));
     if (finite(h.lon) && finite(h.lat)) {
       L.circleMarker([h.lat, h.lon], { radius: 6, color: "#666", fillColor: "#bbb", fillOpacity: 0.8, weight: 1 })
         .bindTooltip(tip(h.label + ": " + h.why)).addTo(map);
-      bounds.extend([h.lat, h.lon]);
+      others.extend([h.lat, h.lon]);
     }
   });
+  // the map opens on the routes (a town officers' plan on its streets, not the whole county of
+  // hotspots left out); on those left out only when no crew has a stop
+  if (!bounds.isValid() && others.isValid()) bounds = others;
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.1)); else map.setView([54, -1.5], 9);
 
   var summary = document.getElementById("visit-summary");

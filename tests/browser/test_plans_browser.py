@@ -172,3 +172,33 @@ def test_the_rural_team_sees_published_plans_and_follows_a_short_link(
     assert "not published yet" in page.locator("h1").inner_text()
     assert errors == []
     context.close()
+
+
+def test_a_town_officers_plan_opens_on_its_streets_not_the_county(
+        browser: Browser, server: Server) -> None:
+    # the hotspots it leaves out lie all over the county; its stops lie in one town centre
+    plan = server.json("/v1/patrol-plans", {
+        "name": "Thornbury on foot", "time_limit_s": 0.3,
+        "shift": {"start": "2024-06-14T18:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 0}, "town_centre_officers": {"Thornbury": 1},
+        "hotspots": {"from": "2024-01", "to": "2024-06"}})
+    stops = [s for r in plan["routes"] for s in r["stops"] if s["kind"] != "base"]
+    assert stops and any(h["left_out"] for h in plan["hotspots"])
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors = _watched(page)
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/plans/{plan['plan_id']}")
+    page.wait_for_selector(".stop-number")
+    box = page.locator("#map").bounding_box()
+    marks = [page.locator(".stop-number").nth(i).bounding_box()
+             for i in range(page.locator(".stop-number").count())]
+    assert box is not None and len(marks) == len(stops)
+    xs = [m["x"] + m["width"] / 2 for m in marks if m is not None]
+    ys = [m["y"] + m["height"] / 2 for m in marks if m is not None]
+    # every stop in view, spread over the map as on a street map (at the county's zoom one
+    # town's stops were a heap some 30 px across)
+    assert all(box["x"] <= x <= box["x"] + box["width"] for x in xs)
+    assert all(box["y"] <= y <= box["y"] + box["height"] for y in ys)
+    assert max(max(xs) - min(xs), max(ys) - min(ys)) > 250
+    assert errors == []
+    page.close()
