@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import shapely
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyproj import Transformer
 
 from api.errors import BadRequest, clipped, quoted
@@ -27,6 +27,8 @@ from hotspot.errors import InvalidParameter
 from hotspot.patrol import IDLE_THRESHOLD_MIN, Base, PatrolPlan, PlanOptions, Shift, plan_patrols
 from hotspot.travel import CIRCUITY, FOOT_KMH, VEHICLE_KMH, RoadNetwork, StraightLine
 
+SHIFT_YEARS = (1900, 2100)
+"""The years a shift may start and end in."""
 TOWN_BASE_RANGE_M = 3000.0
 """A patrol base serves a town when it is within this distance of the town centre, metres."""
 
@@ -46,6 +48,15 @@ class ShiftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: datetime
     end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _in_years(cls, value: datetime) -> datetime:
+        """Years 1900-2100, as the hotspot periods (a shift in year 1 or 9999 cannot be shown
+        in local time or UTC)."""
+        if not SHIFT_YEARS[0] <= value.year <= SHIFT_YEARS[1]:
+            raise ValueError(f"a shift is in the years {SHIFT_YEARS[0]} to {SHIFT_YEARS[1]}")
+        return value
 
 
 class RuralIn(BaseModel):

@@ -335,7 +335,7 @@ def _local_iso(value: Any, zone: ZoneInfo) -> str:
     """An ISO 8601 time (any offset) as local time in ``zone``, to the minute."""
     try:
         return datetime.fromisoformat(str(value)).astimezone(zone).isoformat(timespec="minutes")
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or one local time cannot hold
         return str(value)
 
 

@@ -104,3 +104,34 @@ def test_visit_times_past_the_calendar_are_a_422_naming_the_field(
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field
     assert app.get(f"/v1/patrol-plans/{plan['plan_id']}/visits").json()["visits"] == []
+
+
+@pytest.mark.parametrize("shift", [
+    {"start": "9999-12-31T18:00", "end": "9999-12-31T23:00"},
+    {"start": "0001-01-01T00:00+05:00", "end": "0001-01-01T05:00+05:00"},
+])
+def test_a_shift_in_year_1_or_9999_is_a_422_not_a_plan_that_breaks_the_list(
+        app: TestClient, shift: dict[str, str]) -> None:
+    made = app.post("/v1/patrol-plans", json={**BODY, "shift": shift})
+    assert made.status_code == 422, made.text
+    assert made.json()["field"] == "shift.start"
+    plan = app.post("/v1/patrol-plans", json=BODY).json()
+    copied = app.post(f"/v1/patrol-plans/{plan['plan_id']}/copy", json={"shift": shift})
+    assert copied.status_code == 422 and copied.json()["field"] == "shift.start", copied.text
+
+
+def test_a_stored_plan_with_a_shift_at_the_calendars_end_does_not_break_the_lists(
+        app: TestClient) -> None:
+    """A plan stored before shifts were checked (or by another program): the plans page and
+    the list are every crew's way in, so one plan must not make them a 500."""
+    store = app.app.state.store  # type: ignore[attr-defined]
+    # midnight UTC on 1 January of year 1 is before it in London's local mean time (-0:01:15)
+    store.put_plan("00000000000009a9", shift_start="0001-01-01T00:00:00+00:00",
+                   shift_end="0001-01-01T05:00:00+00:00", data_version="old",
+                   request={"name": "Year one"}, plan={"routes": []},
+                   published_at="2024-01-01T00:00:00+00:00")
+    for role in ("analyst", "rural_team"):
+        listed = app.get("/v1/patrol-plans", headers=_auth(app, role))
+        assert listed.status_code == 200, listed.text
+        assert "00000000000009a9" in {p["plan_id"] for p in listed.json()}
+        assert app.get("/plans", headers=_auth(app, role)).status_code == 200
