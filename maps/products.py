@@ -16,6 +16,25 @@ from maps.nav import NAV_CSS, nav_html
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def period_words(period: str | None) -> str:
+    """A product's period in words: ``2024-12`` is "December 2024", ``2024-Q2`` "April to June
+    2024"; anything else as it is."""
+    text = str(period or "")
+    year, _, part = text.partition("-")
+    if year.isdigit() and part.isdigit() and 1 <= int(part) <= 12:
+        return f"{_MONTHS[int(part) - 1]} {year}"
+    if year.isdigit() and part[:1] in ("Q", "q") and part[1:] in ("1", "2", "3", "4"):
+        first = (int(part[1:]) - 1) * 3
+        return f"{_MONTHS[first]} to {_MONTHS[first + 2]} {year}"
+    return text
+
+
+_ENV.filters["period_words"] = period_words
+
 _PAGE = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -49,8 +68,8 @@ force's {{ grid_m|round|int }} m grid, with small counts held back.</p>
 <p class="empty" role="status">Nothing has been published yet. The force publishes a product
 once a month or quarter is over and its data is in.</p>
 {% else %}
-<h2>The busiest hotspots of {{ latest }}</h2>
-{% if not hotspots %}<p>No square of {{ latest }} had enough incidents to be shown.</p>{% else %}
+<h2>The busiest hotspots of {{ latest|period_words }}</h2>
+{% if not hotspots %}<p>No square of {{ latest|period_words }} had enough incidents to be shown.</p>{% else %}
 <table>
 <thead><tr><th scope="col">Rank</th><th scope="col">Place</th><th scope="col">Setting</th>
 <th scope="col">Incidents</th><th scope="col">By priority</th><th scope="col">Trend</th>
@@ -75,7 +94,7 @@ once a month or quarter is over and its data is in.</p>
 <th scope="col">Hotspots</th><th scope="col">Download</th></tr></thead>
 <tbody>
 {% for p in products %}
-<tr><td class="when">{{ p.period }}</td><td class="when">{{ p.published_at[:10] }}</td>
+<tr><td class="when">{{ p.period|period_words }}</td><td class="when">{{ p.published_at[:10] }}</td>
 <td class="n">{{ "{:,}".format(p.summary.squares or 0) }}</td>
 <td class="n">{{ p.summary.hotspots or 0 }}</td>
 <td class="links"><a href="/v1/hotspots?period={{ p.period|urlencode }}&amp;format=csv">hotspots (CSV)</a>

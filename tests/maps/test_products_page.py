@@ -1,0 +1,23 @@
+"""The products page names its periods in words ("December 2024"), as every other page does."""
+
+from __future__ import annotations
+
+from maps.products import period_words, products_page
+
+
+def test_periods_in_words() -> None:
+    assert period_words("2024-12") == "December 2024"
+    assert period_words("2024-01") == "January 2024"
+    assert period_words("2024-Q2") == "April to June 2024"
+    assert period_words("2024-Q4") == "October to December 2024"
+    assert period_words("2024-13") == "2024-13" and period_words(None) == ""
+
+
+def test_the_page_heads_the_latest_product_in_words_and_keeps_its_code_in_links() -> None:
+    product = {"period": "2024-Q3", "published_at": "2024-10-02T09:00:00+00:00",
+               "summary": {"squares": 1234, "hotspots": 7}}
+    page = products_page([product], [], latest="2024-Q3", labels={}, note="n", grid_m=250,
+                         attribution="a")
+    assert "The busiest hotspots of July to September 2024" in page
+    assert '<td class="when">July to September 2024</td>' in page
+    assert "/v1/products/2024-Q3?format=csv" in page and "1,234" in page
