@@ -125,7 +125,8 @@ def products_page(products: Sequence[Mapping[str, Any]], hotspots: Sequence[Mapp
     token; ``who``: the key's name).
     """
     return _PAGE.render(products=products, hotspots=hotspots, latest=latest,
-                        labels={**labels, "not broken down": "not broken down (small counts)"},
+                        labels={**labels, "not broken down":
+                                  "not broken down (held back to protect small counts)"},
                         classes=CLASS_LABELS, trends=TREND_LABELS, note=note, grid_m=grid_m,
                         attribution=attribution, nav_css=NAV_CSS,
                         nav=nav_html("products", role=role, csrf=csrf, signed_in=signed_in,

@@ -21,3 +21,16 @@ def test_the_page_heads_the_latest_product_in_words_and_keeps_its_code_in_links(
     assert "The busiest hotspots of July to September 2024" in page
     assert '<td class="when">July to September 2024</td>' in page
     assert "/v1/products/2024-Q3?format=csv" in page and "1,234" in page
+
+
+def test_a_held_back_share_is_not_called_a_small_count() -> None:
+    # Thornbury's 245 incidents, every priority held back: 245 is not a "small count"
+    hotspot = {"rank": 1, "place": "Thornbury", "context_class": "town_centre", "incidents": 245,
+               "category_mix": {"not broken down": 245}, "trend": "flat",
+               "previous_incidents": 282, "area_m2": 250_000.0}
+    product = {"period": "2024-12", "published_at": "2025-01-02T09:00:00+00:00",
+               "summary": {"squares": 10, "hotspots": 1}}
+    page = products_page([product], [hotspot], latest="2024-12", labels={}, note="n",
+                         grid_m=250, attribution="a")
+    assert "not broken down (held back to protect small counts): 245" in page
+    assert "(small counts): 245" not in page
