@@ -367,7 +367,7 @@ async def hotspot_page_route(
         attribution=ATTRIBUTION,
         nav=nav,
     )
-    return HTMLResponse(hotspot_page(data), headers={"Cache-Control": "no-cache",
+    return HTMLResponse(hotspot_page(data), headers={"Cache-Control": "private, no-cache",
                                                      "X-Data-Version": version})
 
 

@@ -623,7 +623,7 @@ def field_view(plan_id: str, request: Request, store: StoreDep,
     return HTMLResponse(field_page(plan_id, **_page_options(settings),
                                    nav=page_nav(request, store, "plans"),
                                    draft=stored.get("published_at") is None),
-                        headers={"Cache-Control": "no-cache"})
+                        headers={"Cache-Control": "private, no-cache"})
 
 
 @router.get("/f/{code}", response_class=HTMLResponse, tags=["field view"],
@@ -655,7 +655,7 @@ def plans(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
     form = _form_choices(store, taxonomy) if can_edit else {}
     page = plans_page(listed, nav=page_nav(request, store, "plans"), can_edit=can_edit,
                       form=form, colours=ROUTE_COLOURS, **_page_options(settings))
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-cache"})
 
 
 def _form_choices(store: Any, taxonomy: Any) -> dict[str, Any]:

@@ -211,4 +211,4 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
         signed_in=session_id is not None,
         csrf=masked(session_csrf_token(store, session_id)) if session_id else None,
         role=who.role if who is not None else None, who=key_name(store, who) or None)
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-cache"})

@@ -135,3 +135,17 @@ def test_a_stored_plan_with_a_shift_at_the_calendars_end_does_not_break_the_list
         assert listed.status_code == 200, listed.text
         assert "00000000000009a9" in {p["plan_id"] for p in listed.json()}
         assert app.get("/plans", headers=_auth(app, role)).status_code == 200
+
+
+def test_pages_made_for_the_caller_are_private(app: TestClient) -> None:
+    """Each of these pages holds the caller's session (its masked CSRF token) and what its
+    role may see (drafts, the plan form): no shared cache may keep them."""
+    plan = app.post("/v1/patrol-plans", json={**BODY, "published": True}).json()
+    hotspot = _first_hotspot_stop(plan)["hotspot_id"]
+    for role in ("analyst", "rural_team"):
+        for path in ("/", "/plans", f"/plans/{plan['plan_id']}", f"/field/{plan['plan_id']}",
+                     f"/hotspots/{hotspot}?method=dbscan", "/products",
+                     f"/v1/patrol-plans/{plan['plan_id']}/briefing"):
+            r = app.get(path, headers=_auth(app, role))
+            assert r.status_code == 200, (path, r.text[:200])
+            assert "private" in r.headers["cache-control"], (role, path, r.headers)
