@@ -538,6 +538,20 @@
       form.addEventListener("formdata", function (event) {
         if (event.formData.get("area_share") === "") { event.formData.delete("area_share"); }
       });
+      // To before From: said here, beside the field, not as the service's error page
+      var from = form.querySelector('input[name="from"]');
+      var to = form.querySelector('input[name="to"]');
+      if (from && to) {
+        var check = function () {
+          to.setCustomValidity(from.value && to.value && to.value < from.value
+            ? "The period must end after it starts: To is before From." : "");
+        };
+        ["input", "change"].forEach(function (kind) {
+          from.addEventListener(kind, check);
+          to.addEventListener(kind, check);
+        });
+        check();
+      }
     }
     if (method && budget) {
       // the best method in the backtest is chosen for an area budget: never "all places"

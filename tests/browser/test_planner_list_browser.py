@@ -211,6 +211,23 @@ def test_about_these_figures_opened_pushes_the_list_down_instead_of_covering_it(
     page.close()
 
 
+def test_a_period_that_ends_before_it_starts_is_named_in_the_form_not_an_error_page(
+        browser: Browser, server: Server):
+    page, watch = open_offline(browser, server.url + "/", key=server.key)
+    address = page.url
+    page.fill('#hs-controls input[name="from"]', "2024-12")
+    page.fill('#hs-controls input[name="to"]', "2024-01")
+    page.locator("#hs-controls button[type=submit]").click()
+    page.wait_for_timeout(500)
+    assert page.url == address  # not sent: no page of the service's JSON error
+    message = page.locator('#hs-controls input[name="to"]').evaluate("e => e.validationMessage")
+    assert "end after it starts" in message
+    page.fill('#hs-controls input[name="to"]', "2024-12")  # one month: fine
+    assert page.locator('#hs-controls input[name="to"]').evaluate("e => e.validity.valid")
+    assert watch.errors == [] and watch.outside == []
+    page.close()
+
+
 def test_on_a_tablet_the_list_and_legend_are_drawers_that_leave_the_map_clear(
         browser: Browser, server: Server, top: list[dict]):
     page = _tablet(browser, server)
