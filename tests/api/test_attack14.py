@@ -77,7 +77,8 @@ def test_the_hotspot_page_holds_the_csrf_token_only_masked(app: TestClient) -> N
     browser = TestClient(app.app, base_url=str(app.base_url))
     assert sign_in_client(browser, _key(app, "rural_team")).status_code == 303
     token = browser.cookies.get("hotspot_csrf")
-    assert token
+    session = browser.cookies.get("hotspot_session")
+    assert token and session
     for path in ("/hotspots/dbscan-001?method=dbscan", "/hotspots/dbscan-9999?method=dbscan"):
         first, second = browser.get(path), browser.get(path)
         assert first.status_code in (200, 404), first.text
@@ -87,6 +88,14 @@ def test_the_hotspot_page_holds_the_csrf_token_only_masked(app: TestClient) -> N
         assert len(shown) == 2 and shown[0] != shown[1], shown  # masked afresh every time
         assert all(unmasked(t) == token for t in shown)  # and still the session's token
         assert "method=dbscan" in first.text  # the address is written back into the page
+    # the page's sign-out form still works with the masked token, and ends the session
+    out = browser.post("/logout", data={"csrf_token": shown[0]},
+                       headers={"Origin": str(browser.base_url).rstrip("/")},
+                       follow_redirects=False)
+    assert out.status_code == 303, out.text
+    browser.cookies.set("hotspot_session", session)
+    assert browser.get("/hotspots/dbscan-001?method=dbscan",
+                       follow_redirects=False).status_code in (303, 401)
 
 
 @pytest.mark.parametrize(("times", "field"), [
