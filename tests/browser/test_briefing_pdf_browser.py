@@ -14,9 +14,8 @@ import pytest
 from playwright.sync_api import Browser
 from pypdf import PdfReader
 
-from bench._server import Server, serving, sign_in
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from bench._server import Server, sign_in
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 A4_PT = (595.3, 841.9)
@@ -26,12 +25,7 @@ GRID_REF = re.compile(r"\b[HJNOST][A-HJ-Z] \d{5} \d{5}\b")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("briefing-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(tmp_path_factory.mktemp("briefing-srv"), db, demo=True,
-                 tiles="http://127.0.0.1:9/{z}/{x}/{y}.png") as s:
+    with demo_server(tmp_path_factory, demo_files, tiles="http://127.0.0.1:9/{z}/{x}/{y}.png") as s:
         yield s
 
 

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from bench._server import Server, serving, sign_in
+from bench._server import Server, sign_in
 from bench.patrol import FIRST_LOAD_BYTES
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
@@ -31,11 +30,7 @@ TABLET = {"viewport": {"width": 800, "height": 1280}, "device_scale_factor": 2,
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("field-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(tmp_path_factory.mktemp("field-srv"), db, demo=True, tiles=DEAD_TILES) as s:
+    with demo_server(tmp_path_factory, demo_files, tiles=DEAD_TILES) as s:
         yield s
 
 

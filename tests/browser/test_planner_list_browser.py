@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench._server import Server, open_offline, serving, sign_in
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from bench._server import Server, open_offline, sign_in
 from geodata.taxonomy import Taxonomy
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +27,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("list-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(tmp_path_factory.mktemp("list-srv"), db, demo=True, tiles="none") as srv:
+    with demo_server(tmp_path_factory, demo_files, tiles="none") as srv:
         yield srv
 
 

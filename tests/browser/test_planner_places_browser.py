@@ -22,11 +22,11 @@ import pytest
 from playwright.sync_api import Browser, FloatRect, Page
 
 from api.analysis import map_summary
-from bench._server import Server, open_offline, serving, sign_in
-from geodata.demo import demo_months, load_demo
-from geodata.stores import SQLiteStore
+from bench._server import Server, open_offline, sign_in
+from geodata.demo import demo_months
 from hotspot.emerging import CLASS_DESCRIPTIONS, CLASS_LABELS
 from maps.styles import CLASS_COLOURS, EMERGING_COLOURS, EMERGING_UNCLASSED
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -61,11 +61,7 @@ OPEN_POPUP = """(rank) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("places-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(tmp_path_factory.mktemp("places-srv"), db, demo=True, tiles="none") as s:
+    with demo_server(tmp_path_factory, demo_files, tiles="none") as s:
         yield s
 
 

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench._server import Server, serving, sign_in
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from bench._server import Server, sign_in
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
@@ -22,11 +21,7 @@ DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("plans-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(tmp_path_factory.mktemp("plans-srv"), db, demo=True, tiles=DEAD_TILES) as s:
+    with demo_server(tmp_path_factory, demo_files, tiles=DEAD_TILES) as s:
         yield s
 
 
