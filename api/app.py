@@ -24,7 +24,13 @@ from api.analysis import tile_url
 from api.backtests import BacktestRunner
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
-from api.delivery import GZIP_LEVEL, GZIP_MIN_BYTES, DefaultCacheControl, VersionedStatic
+from api.delivery import (
+    GZIP_LEVEL,
+    GZIP_MIN_BYTES,
+    DefaultCacheControl,
+    HtmlErrors,
+    VersionedStatic,
+)
 from api.deps import authorize
 from api.gate import Gate
 from api.logs import RequestLog
@@ -120,6 +126,7 @@ def create_app(
                            expose_headers=["ETag", "X-Data-Version", "X-Bounds", "Location"],
                            max_age=600)
     app.add_middleware(DefaultCacheControl)
+    app.add_middleware(HtmlErrors)  # inside the security headers: the page gets its nonce
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
     # outside the security headers, which rewrite the HTML body (api.delivery)

@@ -22,9 +22,11 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import os
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
@@ -101,3 +103,75 @@ def not_modified(request: Request, etag: str) -> Response | None:
     if etag in {t.strip() for t in held.split(",")}:
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": DYNAMIC})
     return None
+
+
+_ERROR_TITLES = {400: "The request could not be read", 403: "Not open to your role",
+                 404: "Not found", 409: "Not available yet", 413: "Too large",
+                 422: "Something in the address is not right", 429: "Too many requests",
+                 503: "Busy: try again shortly"}
+
+
+def error_page(status: int, detail: str, field: str | None) -> bytes:
+    """A plain HTML page for an error a person met by following a link or a form: the
+    service's own message (as text), the field it names, and the way back."""
+    title = _ERROR_TITLES.get(status, "Something went wrong")
+    where = f"<p>The part at fault: <code>{html.escape(field)}</code>.</p>" if field else ""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}"
+        "a{display:inline-block;min-height:44px;line-height:44px;margin-right:1.2rem;"
+        "color:#0b3d91}code{background:#f0f4f8;padding:0 .3em}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{where}"
+        '<p><a href="/">Hotspot map</a><a href="/plans">Patrol plans</a></p>'
+        f"<p><small>HTTP {status}</small></p></body></html>").encode()
+
+
+class HtmlErrors:
+    """ASGI middleware: an error answer (4xx or 5xx, the JSON of :mod:`api.errors`) to a
+    person's own navigation (a link, an address typed, a form: ``GET`` with
+    ``Sec-Fetch-Dest: document``) becomes :func:`error_page` with the same status and
+    message. Programs and the pages' own scripts get the JSON as before."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET" or \
+                Headers(scope=scope).get("sec-fetch-dest") != "document":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def sending(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if message["status"] >= 400 and \
+                        headers.get("content-type", "").startswith("application/json"):
+                    start = message  # held until the body is complete
+                    return
+                await send(message)
+                return
+            if start is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                try:
+                    error = json.loads(b"".join(chunks))
+                    detail, field = str(error.get("detail", "")), error.get("field")
+                except (ValueError, AttributeError):
+                    detail, field = "", None
+                body = error_page(start["status"], detail or "The service could not answer.",
+                                  str(field) if field else None)
+                headers = MutableHeaders(scope=start)
+                headers["Content-Type"] = "text/html; charset=utf-8"
+                headers["Content-Length"] = str(len(body))
+                await send(start)
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            await send(message)
+
+        await self.app(scope, receive, sending)

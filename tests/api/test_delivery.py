@@ -154,3 +154,19 @@ def test_unchanged_pages_and_plan_data_answer_304(demo: TestClient) -> None:
     assert demo.post(f"/v1/patrol-plans/{draft['plan_id']}/publish").status_code == 200
     after = demo.get(f"/plans/{draft['plan_id']}", headers={"If-None-Match": before})
     assert after.status_code == 200 and after.headers["etag"] != before
+
+
+def test_a_person_following_a_bad_link_gets_a_page_programs_get_json(demo: TestClient) -> None:
+    page = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
+    for path, status, words in (
+            ("/plans/not-a-plan", 404, "16 hexadecimal characters"),
+            ("/field/0123456789abcdef", 404, "no patrol plan 0123456789abcdef"),
+            ("/?town=<b>Atlantis</b>", 422, "Atlantis")):
+        r = demo.get(path, headers=page)
+        assert r.status_code == status, (path, r.text)
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert words in r.text or words in r.text.replace("&#x27;", "'"), (path, r.text)
+        assert "<b>Atlantis</b>" not in r.text  # the caller's text only as text
+        assert 'href="/plans"' in r.text and "content-security-policy" in r.headers
+        data = demo.get(path)  # a program (or a page's script): the JSON error as before
+        assert data.status_code == status and data.json()["detail"]
