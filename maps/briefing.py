@@ -541,12 +541,14 @@ footer { margin-top: auto; padding-top: 1mm; font-size: 10pt; color: #333;
   font-family: {{ narrow|safe }}; line-height: 1.15; }
 @media screen { body { padding: 4mm; } section.crew { height: auto; overflow: visible;
   border-bottom: 2px dashed #999; margin-bottom: 8mm; padding-bottom: 4mm; } }
+.draft { font-size: 11pt; border: 2px solid #b00020; color: #b00020; padding: 0 2mm;
+  vertical-align: middle; }
 </style>{% if nav %}<style>{{ nav_css }}</style>{% endif %}</head><body>
 {{ nav|safe }}
 {% for c in crews %}
 <section class="crew{% if c.roomy %} roomy{% endif %}" aria-label="{{ c.route.label }}">
 <div class="top"><div class="who">
-<h1>{{ c.route.label }}</h1>
+<h1>{{ c.route.label }}{% if draft %} <span class="draft">DRAFT: not published</span>{% endif %}</h1>
 <p class="meta">{{ c.title }} &middot; {{ name or "Patrol plan" }}<br>
 Shift {{ shift.start|when }} to {{ shift.end|when }}<br>
 {% if c.stops %}{{ c.stops }} stop{{ "s" if c.stops != 1 }}, {{ c.km }} km &middot;
@@ -643,6 +645,9 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
     crew_urls
         Per route label, the absolute URL of the crew's field view (its short link): printed
         as a QR code and as text.
+
+    A draft (``published`` false) says so on every page: its QR code leads to a field view
+    the Rural Crime Team cannot open until the plan is published.
     """
     basemaps = basemaps or {}
     crew_urls = crew_urls or {}
@@ -680,6 +685,8 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
                             colour=ROUTE_COLOURS[n % len(ROUTE_COLOURS)], height_mm=height),
         })
     dwell = (document.get("options") or {}).get("dwell_min")
+    draft = document.get("published") is False  # older plans (no flag) count as published
     return _PAGE.render(crews=crews, name=document.get("name"), shift=document["shift"],
+                        draft=draft,
                         attribution=document.get("attribution", ""), nav=nav, nav_css=nav_css,
                         narrow=NARROW, dwell=_minutes(float(dwell)) if dwell else "the set time")

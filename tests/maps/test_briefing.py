@@ -125,3 +125,10 @@ def test_stop_numbers_on_one_spot_share_a_chip() -> None:
     chips = _chips([(10.0, 10.0, "1"), (11.0, 10.5, "2"), (60.0, 40.0, "3"),
                     (10.5, 10.0, "4")])
     assert sorted(c[2] for c in chips) == ["1,2,4", "3"]
+
+
+def test_a_draft_says_so_on_every_page() -> None:
+    doc = {**copy.deepcopy(DOC), "published": False}
+    html = briefing_page(doc)
+    assert html.count("DRAFT: not published") == html.count('<section class="crew')
+    assert "DRAFT" not in briefing_page({**copy.deepcopy(DOC), "published": True})
