@@ -46,6 +46,7 @@ from pyproj import Transformer
 from api.analysis import ATTRIBUTION, Selection, history_start, map_layers, tile_url
 from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.pages import key_name
 from api.routes.hotspots import HotspotQuery, computed_hotspots, selection_of
 from api.routes.plans import DRAFT_ROLES
 from geodata.advice import PreventionAdvice
@@ -219,9 +220,7 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
     shapely.prepare(polygon)
     cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
-    for summary in store.list_plans(PLANS_SCANNED):
-        if not drafts and summary.get("published_at") is None:
-            continue
+    for summary in store.list_plans(PLANS_SCANNED, published_only=not drafts):
         key = (str(summary["plan_id"]), str(summary.get("created_at")))
         if key not in cache:
             if len(cache) >= 4 * PLANS_SCANNED:
@@ -313,7 +312,8 @@ async def hotspot_page_route(
     nav = {"role": who.role if who is not None else None, "signed_in": session_id is not None,
            # masked afresh in every answer: the page is gzipped beside text from its
            # address, where one fixed secret would leak through the size (BREACH)
-           "csrf": masked(session_csrf_token(store, session_id)) if session_id else None}
+           "csrf": masked(session_csrf_token(store, session_id)) if session_id else None,
+           "who": key_name(store, who) or None}
     computed, version = await computed_hotspots(request, store, taxonomy, q)
     table = computed.table
     found = np.flatnonzero(table["id"].astype(str).to_numpy() == hotspot_id) \
