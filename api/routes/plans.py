@@ -341,16 +341,15 @@ def _local_iso(value: Any, zone: ZoneInfo) -> str:
 
 def _listed(request: Request, store: Any, limit: int) -> list[dict[str, Any]]:
     """The most recent plans the caller may see, newest first (drafts only for planners)."""
-    plans = store.list_plans(limit)
+    drafts = role_of(request) in DRAFT_ROLES or role_of(request) is None
+    plans = store.list_plans(limit, published_only=not drafts)
     zone = ZoneInfo(store.timezone)
     for p in plans:
         p["published"] = p["published_at"] is not None
         p["shift"] = {k: _local_iso(p[f"shift_{k}"], zone) for k in ("start", "end")}
         p["links"] = {"self": f"/v1/patrol-plans/{p['plan_id']}",
                       "page": f"/plans/{p['plan_id']}"}
-    if role_of(request) in DRAFT_ROLES or role_of(request) is None:
-        return plans
-    return [p for p in plans if p["published"]]
+    return plans if drafts else [p for p in plans if p["published"]]
 
 
 @router.get("/v1/patrol-plans")

@@ -177,9 +177,10 @@ class Store(Protocol):
         none."""
         ...
 
-    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_plans(self, limit: int = 50, *, published_only: bool = False) -> list[dict[str, Any]]:
         """The most recent plans, newest first (columns, totals, ``name`` and the number of
-        ``visits`` logged, not the whole plan)."""
+        ``visits`` logged, not the whole plan); ``published_only``: the most recent published
+        plans (drafts left out before the limit is applied)."""
         ...
 
     def publish_plan(self, plan_id: str, when: str) -> str | None:

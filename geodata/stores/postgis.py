@@ -721,14 +721,15 @@ class PostGISStore:
         return {r[0]: r[1] for r in conn.execute(
             "SELECT crew, code FROM plan_links WHERE plan_id = %s ORDER BY crew", (plan_id,))}
 
-    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recent plans, newest first."""
+    def list_plans(self, limit: int = 50, *, published_only: bool = False) -> list[dict[str, Any]]:
+        """The most recent plans (or published plans), newest first."""
+        where = "WHERE published_at IS NOT NULL " if published_only else ""
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT plan_id, created_at, shift_start, shift_end, data_version, "
                 "published_at, created_by, plan -> 'totals', request ->> 'name', "
                 "(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.plan_id) "
-                "FROM patrol_plans p ORDER BY created_at DESC, plan_id LIMIT %s",
+                "FROM patrol_plans p " + where + "ORDER BY created_at DESC, plan_id LIMIT %s",
                 (limit,)).fetchall()
         return [plan_summary(r[:7], {"totals": r[7] or {}}, name=r[8], visits=r[9])
                 for r in rows]

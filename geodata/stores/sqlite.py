@@ -605,13 +605,14 @@ class SQLiteStore:
         return dict(conn.execute("SELECT crew, code FROM plan_links WHERE plan_id = ? "
                                  "ORDER BY crew", (plan_id,)).fetchall())
 
-    def list_plans(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recent plans, newest first."""
+    def list_plans(self, limit: int = 50, *, published_only: bool = False) -> list[dict[str, Any]]:
+        """The most recent plans (or published plans), newest first."""
+        where = "WHERE published_at IS NOT NULL " if published_only else ""
         rows = self._conn().execute(
             "SELECT plan_id, created_at, shift_start, shift_end, data_version, published_at, "
             "created_by, json_extract(plan, '$.totals'), json_extract(request, '$.name'), "
             "(SELECT count(*) FROM plan_visits v WHERE v.plan_id = p.plan_id) "
-            "FROM patrol_plans p ORDER BY created_at DESC, plan_id LIMIT ?",
+            "FROM patrol_plans p " + where + "ORDER BY created_at DESC, plan_id LIMIT ?",
             (limit,)).fetchall()
         return [plan_summary(r[:7], {"totals": json.loads(r[7] or "{}")}, name=r[8],
                              visits=r[9]) for r in rows]

@@ -158,3 +158,22 @@ def test_pages_made_for_the_caller_are_private(app: TestClient) -> None:
             r = app.get(path, headers=_auth(app, role))
             assert r.status_code == 200, (path, r.text[:200])
             assert "private" in r.headers["cache-control"], (role, path, r.headers)
+
+
+def test_many_newer_drafts_do_not_hide_published_plans_from_the_team(app: TestClient) -> None:
+    """The team's list was the latest N plans with the drafts then taken out: planners saving
+    drafts (copies for the coming weeks) emptied it."""
+    published = app.post("/v1/patrol-plans", json={**BODY, "name": "Out on the road",
+                                                   "published": True}).json()
+    store = app.app.state.store  # type: ignore[attr-defined]
+    for i in range(120):  # newer than the published plan
+        store.put_plan(f"d{i:015x}", shift_start="2024-06-21T16:00:00+01:00",
+                       shift_end="2024-06-22T02:00:00+01:00", data_version="old",
+                       request={"name": f"Draft {i}"}, plan={"routes": []})
+    rural = _auth(app, "rural_team")
+    listed = app.get("/v1/patrol-plans", params={"limit": 5}, headers=rural).json()
+    assert published["plan_id"] in {p["plan_id"] for p in listed}
+    assert all(p["published"] for p in listed) and len(listed) <= 5
+    assert f"/plans/{published['plan_id']}" in app.get("/plans", headers=rural).text
+    planners = app.get("/v1/patrol-plans", params={"limit": 5}).json()  # drafts included
+    assert len(planners) == 5 and all(p["name"].startswith("Draft ") for p in planners)
