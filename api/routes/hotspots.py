@@ -490,7 +490,10 @@ async def density(
     """The kernel density surface (incidents per km2) of the selection: a PNG overlay with its
     bounds ([[south, west], [north, east]], WGS84), or GeoJSON contour bands."""
     computed, version = await _density_cached(request, store, taxonomy, q)
-    headers = {"X-Data-Version": version, "Cache-Control": "private, max-age=60"}
+    etag = _etag(version, q.key(), format, bands)
+    headers = {"X-Data-Version": version, "Cache-Control": "private, max-age=60", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:  # the overlay the page already holds
+        return Response(status_code=304, headers=headers)
     if format == "png":
         (s, w), (n, e) = computed.description["bounds"]
         headers["X-Bounds"] = f"{w},{s},{e},{n}"
