@@ -70,8 +70,10 @@ AREA_BUDGETS: tuple[tuple[float | None, str], ...] = (
     (0.02, "2 % of the force area"),
 )
 """The area budget select: ``area_share`` and label."""
-WEIGHTS = (("count", "Incidents"), ("harm", "Harm"))
-"""The rank-by select: ``weight`` and label."""
+WEIGHTS = (("count", "Count (each the same)"), ("harm", "Harm (by severity)"))
+"""The weigh-by select: ``weight`` and label. Places are found and ranked by the method's score
+of the weighted incidents (a density, a z-score), so the list's incident counts need not fall
+in rank order: the label says what is weighed, not "rank by incidents"."""
 SYMBOLS_MAX = 50
 """The best-ranked places that get a symbol with their rank number (at least 24 px wide at
 every zoom, above every other marker); the list beside the map reaches all of them."""
@@ -546,7 +548,7 @@ def _controls(form: FormState, summary: str, download_url: str | None,
         f'<label>To<input type="month" name="to" value="{e(form.date_to or "")}"></label>'
         f'<label>Method<select name="method">{methods}</select></label>'
         f'<label>Area budget<select name="area_share">{shares}</select></label>'
-        f'<label>Rank by<select name="weight">{weights}</select></label>'
+        f'<label>Weigh incidents by<select name="weight">{weights}</select></label>'
         f'{hidden}<button type="submit">Show</button>'
         f'{headline}{_summary_html(summary, period, details, download)}'
         "</form></div>"
