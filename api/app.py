@@ -22,6 +22,7 @@ from api import errors
 from api.access import openapi_roles
 from api.analysis import tile_url
 from api.backtests import BacktestRunner
+from api.basemap import close_basemaps
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
 from api.delivery import (
@@ -93,6 +94,7 @@ def create_app(
                 app.state.store = None
         yield
         app.state.backtests.close()
+        close_basemaps()
         if own and app.state.store is not None:
             app.state.store.close()
 

@@ -482,6 +482,14 @@ def offline_basemap(settings: Settings) -> OfflineBasemap | None:
     return basemap
 
 
+def close_basemaps() -> None:
+    """Close every offline basemap file this process opened (at the app's shutdown; a file
+    opens again on its next tile)."""
+    with _opened_lock:
+        while _opened:
+            _opened.popitem()[1].close()
+
+
 def page_tile_url(settings: Settings) -> str | None:
     """The online tile URL pages draw: None when an offline basemap is registered (pages then
     draw its tiles from ``/tiles``: ``maps/static/basemap.js``) or the tile URL is 'none'."""

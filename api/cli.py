@@ -553,7 +553,11 @@ def basemap_show(as_json: JsonOpt = False) -> None:
             out.print("No offline basemap; add one with: hotspot basemap add FILE")
         return
     with _refusals(as_json):
-        d = open_basemap(path).describe()
+        basemap = open_basemap(path)
+        try:
+            d = basemap.describe()
+        finally:
+            basemap.close()
     if as_json:
         print(json.dumps({"basemap": d}))
     else:
