@@ -8,12 +8,11 @@ force can copy and edit; this module only reads it. Each entry names the publica
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from geodata.datafiles import read_toml
 from geodata.errors import InvalidAdvice
 
 AUDIENCES = ("residents", "businesses", "farms")
@@ -69,21 +68,8 @@ class PreventionAdvice:
             If the file cannot be read or parsed, or an entry has no source or a list that is
             not of strings; the message names the file and the entry.
         """
-        if path is None:
-            text = resources.files("geodata").joinpath(
-                "data/prevention_advice.toml").read_text("utf-8")
-            source = "default prevention advice"
-        else:
-            p = Path(path)
-            try:
-                text = p.read_text("utf-8")
-            except OSError as exc:
-                raise InvalidAdvice(f"cannot read advice file {p}: {exc.strerror}") from exc
-            source = str(p)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidAdvice(f"{source}: not valid TOML: {exc}") from exc
+        data, source = read_toml(path, "data/prevention_advice.toml", "prevention advice",
+                                 InvalidAdvice)
         return cls(_entries(data.get("advice", {}), "advice", source),
                    _entries(data.get("priority_advice", {}), "priority_advice", source),
                    source=source, from_memory=bool(data.get("from_memory", False)),

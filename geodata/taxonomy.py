@@ -7,16 +7,15 @@ can copy and edit; this module only reads and applies it.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from geodata.datafiles import read_toml
 from geodata.errors import InvalidTaxonomy
 
 OTHER = "other"
@@ -106,20 +105,7 @@ class Taxonomy:
         InvalidTaxonomy
             If the file cannot be parsed or lacks required entries; the message names the file.
         """
-        if path is None:
-            text = resources.files("geodata").joinpath("data/taxonomy.toml").read_text("utf-8")
-            source = "default taxonomy"
-        else:
-            p = Path(path)
-            try:
-                text = p.read_text("utf-8")
-            except OSError as exc:
-                raise InvalidTaxonomy(f"cannot read taxonomy file {p}: {exc.strerror}") from exc
-            source = str(p)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidTaxonomy(f"{source}: not valid TOML: {exc}") from exc
+        data, source = read_toml(path, "data/taxonomy.toml", "taxonomy", InvalidTaxonomy)
         priorities = data.get("priorities")
         raw_categories = data.get("categories")
         if not isinstance(priorities, dict) or not isinstance(raw_categories, dict):

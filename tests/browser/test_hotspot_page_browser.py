@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from bench._server import Server, open_offline, serving, sign_in
-from geodata.demo import load_demo
-from geodata.stores import SQLiteStore
+from bench._server import Server, open_offline, sign_in
+from tests.browser.conftest import demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +28,7 @@ TABLET = {"viewport": {"width": 800, "height": 1280}, "device_scale_factor": 1,
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("hotspot-page")
-    db = root / "demo.sqlite"
-    store = SQLiteStore(db)
-    load_demo(store, demo_files)
-    store.close()
-    with serving(root, db, demo=True, tiles="none") as s:
+    with demo_server(tmp_path_factory, demo_files, tiles="none") as s:
         yield s
 
 
