@@ -206,7 +206,9 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
     session_id = who.session_id if who is not None and who.via == "session" else None
     page = products_page(
         listed, hotspots, latest=listed[0]["period"] if listed else None, labels=labels,
-        note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"],
+        # the note is written for the JSON, where a held-back count is null; a page says it
+        note=privacy_note(settings.partner_min_incidents, settings.partner_grid_m)["note"]
+        .replace("held back (null)", "held back (not shown)"),
         grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
         signed_in=session_id is not None,
         csrf=masked(session_csrf_token(store, session_id)) if session_id else None,

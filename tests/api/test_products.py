@@ -272,6 +272,7 @@ def test_a_partner_signs_in_to_the_products_page_and_out(served) -> None:
         signed = sign_in_client(browser, keys["partner"])
         assert signed.status_code == 303 and signed.headers["location"] == "/products"
         page = browser.get("/products")
+        assert "(null)" not in page.text and "held back (not shown)" in page.text  # words
         assert page.status_code == 200 and "2024-06" in page.text
         assert "/v1/hotspots?period=2024-06&amp;format=csv" in page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
