@@ -983,8 +983,11 @@ class PostGISStore:
                     "crs": self.crs,
                 }
         except (StoreUnavailable, psycopg.Error) as exc:
+            # the driver's text names hosts, users and databases: to the log, not the answer
+            # (the public /health shows this part)
+            log.warning("health: the database is unavailable", exc_info=exc)
             return {"ok": False, "kind": self.kind,
-                    "error": f"database unavailable: {type(exc).__name__}: {exc}"}
+                    "error": f"database unavailable ({type(exc).__name__})"}
 
 
 def _json_dumps(value: Any) -> str:

@@ -121,6 +121,9 @@ def test_a_database_refusing_connections_answers_503_then_recovers(client: TestC
             part = health.json()["store"]
             assert part["ok"] is False and part["kind"] == "postgis"
             assert "database unavailable" in part["error"]
+            # the driver's own text (database name, host, user) never reaches the public answer
+            assert database not in health.text and "127.0.0.1" not in health.text
+            assert "ALLOW_CONNECTIONS" not in health.text and "connection" not in health.text
             r = client.get("/v1/hotspots")
             assert r.status_code == 503 and r.headers["retry-after"]
             assert json.loads(r.text)["error"] == "store_unavailable"
