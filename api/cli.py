@@ -1,6 +1,7 @@
 """The ``hotspot`` command line: serve, ingest, demo, layers, info.
 
-Every command takes the store as ``--database`` (a file path for the embedded store), defaulting
+Every command takes the store as ``--database`` (a file path for the embedded store, or a
+``postgresql://`` URL for PostGIS), defaulting
 to ``HOTSPOT_DATABASE_URL``, then to ``hotspot.sqlite`` in the user's data folder; the demo has
 its own store (``HOTSPOT_DEMO_DATABASE_URL``, default ``demo.sqlite`` there). Every command
 prints machine-readable JSON with ``--json``. Exit status: 0 done, 1 refused (bad input or the
@@ -68,8 +69,9 @@ err = Console(stderr=True, highlight=False)
 
 DatabaseOpt = Annotated[
     str | None,
-    typer.Option("--database", "-d", help="Store: a file path (embedded store). Default: "
-                 "$HOTSPOT_DATABASE_URL, else hotspot.sqlite in the data folder."),
+    typer.Option("--database", "-d", help="Store: a file path (embedded store) or a "
+                 "postgresql:// URL (PostGIS). Default: $HOTSPOT_DATABASE_URL, else "
+                 "hotspot.sqlite in the data folder."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

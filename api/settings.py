@@ -27,8 +27,8 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         None,
-        description="The force's store: a file path for the embedded store (later a "
-        "postgresql:// URL). Default: hotspot.sqlite in the data folder.",
+        description="The force's store: a file path (or sqlite:///path) for the embedded store, "
+        "or a postgresql:// URL for PostGIS. Default: hotspot.sqlite in the data folder.",
     )
     demo_database_url: str | None = Field(
         None, description="The demo force area's store. Default: demo.sqlite in the data folder."

@@ -19,9 +19,6 @@ from geodata.coords import WGS84, AreaCheck, TransformInfo, transform
 from geodata.schema import NUMERIC_FIELDS, TEXT_FIELDS, IncidentTable, Precision, RejectedRow
 from geodata.taxonomy import OTHER, Taxonomy, UnknownTypePolicy
 
-CHUNK_ROWS = 50_000
-"""Rows per streamed chunk: bounds the memory a reader holds (about 50 MB at most)."""
-
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
 # Stable reason codes (see README, "Rejected rows").

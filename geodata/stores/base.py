@@ -1,4 +1,4 @@
-"""The store interface that every store implements (embedded SQLite now, PostGIS later).
+"""The store interface that every store implements (the embedded SQLite store and PostGIS).
 
 A store keeps incidents, reference layers and the log of ingests. It never sees settings: it
 takes what it needs (a path, a pool) when it is made.
