@@ -28,7 +28,6 @@ from api.cache import ResultCache
 from api.delivery import (
     GZIP_LEVEL,
     GZIP_MIN_BYTES,
-    DefaultCacheControl,
     HtmlErrors,
     VersionedStatic,
 )
@@ -127,7 +126,6 @@ def create_app(
                            allow_headers=["Content-Type", "Authorization", "Accept"],
                            expose_headers=["ETag", "X-Data-Version", "X-Bounds", "Location"],
                            max_age=600)
-    app.add_middleware(DefaultCacheControl)
     app.add_middleware(HtmlErrors)  # inside the security headers: the page gets its nonce
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)

@@ -13,7 +13,8 @@
   browser keeps it for a year without asking again, and an upgrade changes the name. Any other
   request (no version, or an old one) gets ``no-cache``: the browser asks every time and gets a
   304 when nothing changed (``ETag`` and ``Last-Modified`` from the file).
-- **Everything else** that does not say otherwise gets ``Cache-Control: private, no-cache``:
+- **Everything else** that does not say otherwise gets ``Cache-Control: private, no-cache``
+  (:data:`DYNAMIC`, set by :class:`api.security.SecurityHeaders` with the other headers):
   answers depend on the caller's role and on the data, so no shared cache may keep them and the
   browser revalidates (the hotspot answers carry an ``ETag`` of the data version and the
   parameters, so an unchanged answer is a 304 with no body).
@@ -56,27 +57,6 @@ class VersionedStatic(StaticFiles):
         current = f"v={static_version()}" in query.split("&")
         response.headers["Cache-Control"] = IMMUTABLE if current else REVALIDATE
         return response
-
-
-class DefaultCacheControl:
-    """ASGI middleware: ``Cache-Control: private, no-cache`` on answers that set none."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = DYNAMIC
-            await send(message)
-
-        await self.app(scope, receive, sending)
 
 
 def page_etag(request: Request, *parts: object) -> str:

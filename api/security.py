@@ -5,7 +5,8 @@ Every response gets ``X-Content-Type-Options``, ``Referrer-Policy`` (``same-orig
 address goes to another site, and the pages' own form posts keep a real ``Origin``, which the
 CSRF check needs from browsers without ``Sec-Fetch-Site``), ``X-Frame-Options``,
 ``Cross-Origin-Opener-Policy``, ``Permissions-Policy`` (the position for this origin only: the
-field view) and, over HTTPS, ``Strict-Transport-Security`` (HTTPS served by the service, or
+field view), ``Cache-Control: private, no-cache`` unless the answer set its own
+(:mod:`api.delivery`) and, over HTTPS, ``Strict-Transport-Security`` (HTTPS served by the service, or
 reported by a trusted proxy's ``X-Forwarded-Proto``: ``HOTSPOT_FORWARDED_ALLOW_IPS``). Every
 response but a 304 gets the Content-Security-Policy: scripts and style sheets from the service
 itself, plus the inline ones of *this* response, which carry a fresh random nonce (folium pages
@@ -25,6 +26,8 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.delivery import DYNAMIC
 
 _TAG = re.compile(rb"<(script|style)(?=[\s>])(?![^>]*\bnonce=)", re.IGNORECASE)
 DOCS_PATHS = ("/docs", "/redoc")
@@ -91,6 +94,8 @@ class SecurityHeaders:
                 headers["X-Frame-Options"] = "DENY"
                 headers["Cross-Origin-Opener-Policy"] = "same-origin"
                 headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+                if "cache-control" not in headers:  # api.delivery: no shared cache keeps it
+                    headers["Cache-Control"] = DYNAMIC
                 if self.https or scope.get("scheme") == "https":
                     headers["Strict-Transport-Security"] = "max-age=31536000"
                 if message["status"] != 304:

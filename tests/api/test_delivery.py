@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.csrf import masked, unmasked
 from maps.assets import static_version
-from tests.api.test_api import settings_for
+from tests.api.test_api import served_demo, settings_for
 from tests.conftest import as_role, sign_in_client
 
 HERE = "http://testserver"
@@ -115,15 +115,11 @@ def test_the_tab_icon_is_served_to_anyone(client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[TestClient]:
-    from geodata.demo import load_demo
     from geodata.stores import SQLiteStore
 
     root = tmp_path_factory.mktemp("delivery")
-    store = SQLiteStore(root / "demo.sqlite")
-    load_demo(store, demo_files)
-    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
+    with served_demo(SQLiteStore(root / "demo.sqlite"), root, demo_files) as c:
         yield as_role(c)
-    store.close()
 
 
 def test_unchanged_pages_and_plan_data_answer_304(demo: TestClient) -> None:

@@ -198,6 +198,9 @@ def test_a_crew_logs_its_first_visit_offline_from_the_plan_page(
     assert len(got) == 1
     assert got[0]["stop_id"] == first["stop_id"] and got[0]["officer"] == OFFICER
     assert got[0]["note"] == "Gate open, nobody about"
+    # what the visit records (not a speed): the page's clock was run on by the 15-minute
+    # dwell, so the stored arrival and end are 15 minutes apart (give or take the real seconds
+    # the test itself took)
     dwell = datetime.fromisoformat(got[0]["ended_at"]) - datetime.fromisoformat(
         got[0]["visited_at"])
     assert math.isclose(dwell.total_seconds(), 15 * 60, abs_tol=5)
