@@ -12,7 +12,7 @@ revoked key ends its sessions at once (every request checks the key is live).
 
 **Roles.** ``admin`` (everything, keys, the audit log), ``analyst`` (ingest, every read, plans),
 ``rural_team`` (hotspots, plans and their pages, logging visits), ``partner`` (aggregated
-hotspots of published products only: :mod:`api.products`). No
+hotspots of published products only: :mod:`api.services.products`). No
 anonymous access to anything but ``/health``, the sign-in page, the API documentation and
 static files. :data:`ACCESS` is the one place each endpoint's roles are declared; the OpenAPI
 document shows them (``security`` and ``x-roles`` on every operation), and an endpoint missing
@@ -65,7 +65,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/basemap"): FIELD,  # the store's roads and names, as /v1/layers
     ("GET", "/tiles/tiles.json"): FIELD,
     ("GET", "/tiles/{z}/{x}/{y}.{ext}"): FIELD,
-    ("GET", "/v1/hotspots"): EVERYONE,  # partners: published products only (api.products)
+    ("GET", "/v1/hotspots"): EVERYONE,  # partners: published products only (api.services.products)
     ("GET", "/v1/products"): EVERYONE,
     ("GET", "/v1/products/{period}"): EVERYONE,
     ("POST", "/v1/products"): STAFF,

@@ -20,9 +20,6 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import errors
 from api.access import openapi_roles
-from api.analysis import tile_url
-from api.backtests import BacktestRunner
-from api.basemap import close_basemaps
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
 from api.delivery import (
@@ -39,6 +36,9 @@ from api.routes import access, backtests, hotspot_page, hotspots, incidents, lay
 from api.routes import basemap as basemap_routes
 from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
+from api.services.backtests import BacktestRunner
+from api.services.basemap import close_basemaps
+from api.services.hotspots import tile_url
 from api.settings import Settings
 from geodata.errors import StoreUnavailable
 from geodata.harm import HarmTable

@@ -40,7 +40,7 @@ from geodata.schema import RejectedRow
 from hotspot.params import every_parameter, methods_taking
 
 if TYPE_CHECKING:
-    from api.analysis import Selection
+    from api.services.hotspots import Selection
     from geodata.stores import Store
 
 app = typer.Typer(
@@ -177,7 +177,7 @@ def serve(
                             "demo": demo, "incidents": store.count()}
     if demo:
         info["keys"] = _demo_keys(store, settings.data_dir)
-        from api.products import KIND
+        from api.services.products import KIND
 
         info["products"] = len(store.list_products(KIND))
         info["login"] = f"{scheme}://{host}:{port}/login"
@@ -524,7 +524,7 @@ def basemap_add(
     """Check an offline basemap file and register it: the service serves its tiles at
     /tiles/{z}/{x}/{y} and the maps draw them instead of the online tiles (the file stays
     where it is; its path is kept in basemap.json in the data folder)."""
-    from api.basemap import register, registration_path
+    from api.services.basemap import register, registration_path
 
     settings = _settings()
     with _refusals(as_json):
@@ -544,7 +544,7 @@ def basemap_add(
 @basemap_app.command("show")
 def basemap_show(as_json: JsonOpt = False) -> None:
     """Say which offline basemap the service draws, if any."""
-    from api.basemap import registered_file
+    from api.services.basemap import registered_file
     from geodata.basemaps import open_basemap
 
     path = registered_file(_settings())
@@ -570,7 +570,7 @@ def basemap_show(as_json: JsonOpt = False) -> None:
 def basemap_remove(as_json: JsonOpt = False) -> None:
     """Forget the registered offline basemap (the file is left alone); the maps go back to the
     online tiles."""
-    from api.basemap import unregister
+    from api.services.basemap import unregister
 
     removed = unregister(_settings())
     if as_json:
@@ -647,7 +647,7 @@ def publish(
     """Publish the partners' product of a month or quarter: counts on the force grid with small
     counts held back, and the hotspots made of its squares (never changed once published;
     products never overlap in time)."""
-    from api.analysis import ParameterError
+    from api.services.hotspots import ParameterError
 
     settings = _settings()
     url = database or settings.store_url()
@@ -668,7 +668,7 @@ def publish(
 @app.command()
 def products(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
     """List the published products, latest first."""
-    from api.products import KIND
+    from api.services.products import KIND
 
     url = database or _settings().store_url()
     with _refusals(as_json):
@@ -686,8 +686,8 @@ def products(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
 
 def _publish(store: Any, period: str, settings: Settings) -> dict[str, Any]:
     """Publish the product of ``period`` with the settings' grid and threshold (see
-    :func:`api.products.publish`, whose errors it raises)."""
-    from api.products import parse_period, publish
+    :func:`api.services.products.publish`, whose errors it raises)."""
+    from api.services.products import parse_period, publish
     from geodata.taxonomy import Taxonomy
 
     return publish(store, Taxonomy.load(settings.taxonomy_path),
@@ -697,8 +697,8 @@ def _publish(store: Any, period: str, settings: Settings) -> dict[str, Any]:
 
 def _publish_demo(store: Any, months: list[str], settings: Settings) -> None:
     """Publish the demo's months for the demo partner key (skipping any already published)."""
-    from api.analysis import ParameterError
-    from api.products import KIND
+    from api.services.hotspots import ParameterError
+    from api.services.products import KIND
     from geodata.errors import PublicationConflict
 
     done = {r["period"] for r in store.list_products(KIND)}
@@ -799,12 +799,12 @@ def analyse(
 
     The method parameters are the API's query parameters, with the same bounds and defaults
     (hotspot.params), so the same request gives the same hotspots."""
-    from api.analysis import (
+    from api.limits import WorkLimits
+    from api.services.hotspots import (
         AnalysisOptions,
         ParameterError,
         run_analysis,
     )
-    from api.limits import WorkLimits
     from geodata.harm import HarmTable
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
@@ -879,7 +879,7 @@ def _auto(store: Any, taxonomy: Any, selection: Selection, params: dict[str, Any
           as_json: bool) -> tuple[Any, dict[str, Any]]:
     """The places and choice of ``--method auto``: the stored backtest of the selection's
     categories on the current data, or a new one (run here, then stored)."""
-    from api.backtests import BacktestSpec, auto_places, run_backtest
+    from api.services.backtests import BacktestSpec, auto_places, run_backtest
     from hotspot.params import validate
 
     given = validate("auto", params, defaults=False)
@@ -895,7 +895,7 @@ def _auto(store: Any, taxonomy: Any, selection: Selection, params: dict[str, Any
 def _selection(store: Store, from_: str | None, to: str | None, category: list[str] | None,
                priority: str | None, as_json: bool) -> Selection:
     """The analysis selection of --from/--to/--category/--priority (exit 2 when invalid)."""
-    from api.analysis import ParameterError, Selection, period_bound
+    from api.services.hotspots import ParameterError, Selection, period_bound
 
     try:
         selection: Selection = Selection(
@@ -935,8 +935,8 @@ def near_repeat_command(
 ) -> None:
     """Near-repeat risk: the Knox test (distance and day bands, seeded permutations) on
     incidents dated to the day, and the risk zones it implies (data.police.uk months: refused)."""
-    from api.analysis import ParameterError, period_bound
     from api.routes.nearrepeat import near_repeat, parse_bands
+    from api.services.hotspots import ParameterError, period_bound
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
     from hotspot.nearrepeat import DAY_BANDS, DISTANCE_BANDS_M, MAX_PAIRS, MAX_WORK
@@ -1012,8 +1012,8 @@ def backtest(
     test month, count the test month's incidents inside the places, at equal area) and store
     the result; hotspot analyse --method auto uses the method it chooses. A stored result is
     reused while the data has not changed."""
-    from api.analysis import ParameterError
-    from api.backtests import BacktestSpec, run_backtest
+    from api.services.backtests import BacktestSpec, run_backtest
+    from api.services.hotspots import ParameterError
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError
     from hotspot.backtest import SHARES
@@ -1078,7 +1078,9 @@ def map_command(
 ) -> None:
     """Write the planner's map as one self-contained HTML file that opens with no network (the
     method parameters are those of hotspot analyse and the API)."""
-    from api.analysis import (
+    from api.limits import WorkLimits
+    from api.services.basemap import force_basemap
+    from api.services.hotspots import (
         ATTRIBUTION,
         AnalysisOptions,
         ParameterError,
@@ -1088,8 +1090,6 @@ def map_command(
         run_analysis,
         tile_url,
     )
-    from api.basemap import force_basemap
-    from api.limits import WorkLimits
     from geodata.harm import HarmTable
     from geodata.taxonomy import Taxonomy
     from hotspot import HotspotError

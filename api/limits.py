@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.analysis import ParameterError
+from api.services.hotspots import ParameterError
 from hotspot import WorkLimitExceeded
 from hotspot.errors import InvalidParameter
 from hotspot.params import every_parameter

@@ -138,7 +138,7 @@ def _timed(year: pd.DataFrame, boundary: object, cands: list) -> tuple[float, pd
 
 def timing(data: pd.DataFrame, boundary: object) -> None:
     """The target, measured directly: 12 folds x the service's ten candidates
-    (``default_candidates(dbscan=False)``, which is ``api.backtests.service_candidates()``),
+    (``default_candidates(dbscan=False)``, which is ``api.services.backtests.service_candidates()``),
     then the same folds with every candidate of ``default_candidates()`` (DBSCAN included)."""
     year = county_year(data)
     print("\n## Timing: an Essex county-year (24 resampled months), test months 12..23, each "
@@ -146,7 +146,7 @@ def timing(data: pd.DataFrame, boundary: object) -> None:
     service = default_candidates(dbscan=False)
     seconds, _ = _timed(year, boundary, service)
     print(f"{len(year):,} incidents; 12 folds x the service's {len(service)} candidates "
-          f"(default_candidates(dbscan=False) = api.backtests.service_candidates()): "
+          f"(default_candidates(dbscan=False) = api.services.backtests.service_candidates()): "
           f"**{seconds:.1f} s** (target 60 s; load average {_load():.1f} on {_cpus()} cpus)")
     cands = default_candidates()
     seconds, f = _timed(year, boundary, cands)

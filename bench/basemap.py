@@ -3,7 +3,7 @@
 For a 1440 x 900 view centred between the demo's two towns, at each zoom: the blocks
 ``maps/static/basemap.js`` asks for (one tile of zoom - 2 each, the view and a quarter around
 it), with their features, bytes as sent (JSON) and gzipped (what the service sends), and the
-time :func:`api.basemap.basemap_features` takes per block (in-process, warm: the layers are
+time :func:`api.services.basemap.basemap_features` takes per block (in-process, warm: the layers are
 prepared once per store). Also what the field view keeps for a route over the whole county.
 
 Run: ``python -m bench.basemap`` (not part of ``make bench``'s timing targets: it records sizes).
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from api.basemap import DATA_MAX_ZOOM, basemap_features
+from api.services.basemap import DATA_MAX_ZOOM, basemap_features
 from geodata.demo import load_demo, write_demo
 from geodata.stores import SQLiteStore
 

@@ -156,7 +156,7 @@ DEMO_TABLE = """
 import numpy as np, pandas as pd
 from geodata.demo import write_demo, load_demo
 from geodata.stores import SQLiteStore
-from api.analysis import context_layers, AnalysisOptions
+from api.services.hotspots import context_layers, AnalysisOptions
 from hotspot import analyse
 files = write_demo(WORK + "/demo-files")
 store = SQLiteStore(WORK + "/demo.sqlite")

@@ -61,7 +61,7 @@ def _shown(table: GridCounts, incidents: int) -> tuple[int, int, int]:
 
 def main() -> None:
     """Print the two tables."""
-    from api.products import KIND, groups_of, parse_period, priority_groups, publish
+    from api.services.products import KIND, groups_of, parse_period, priority_groups, publish
     from geodata.ingest import ingest
     from geodata.readers import ReadOptions, open_reader
     from geodata.schema import IncidentFilter

@@ -5,7 +5,7 @@ script from the service (or carry them inline in a single-file export), never fr
 """
 
 from maps.density import DensityImage, density_bands, density_image
-from maps.planner import FormState, PageOptions, planner_map
+from maps.hotspot_map import FormState, PageOptions, planner_map
 
 __all__ = ["DensityImage", "FormState", "PageOptions", "density_bands", "density_image",
            "planner_map"]

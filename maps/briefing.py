@@ -7,7 +7,7 @@ stops, a scale bar and a north arrow; no tiles, no script), and the stops in ord
 OS grid references, times, patrol windows, what to look for, a tick box and room for notes.
 A crew with no stops still gets its page, saying why.
 
-The basemap comes in as GeoJSON (WGS84) per crew, as :func:`api.basemap.basemap_features`
+The basemap comes in as GeoJSON (WGS84) per crew, as :func:`api.services.basemap.basemap_features`
 gives it; every text from data is escaped (Jinja2 autoescape, :func:`html.escape` in the SVG).
 Sizes are in millimetres on the page; no printed text is smaller than 10 pt.
 """
@@ -53,7 +53,7 @@ NARROW = ('"Liberation Sans Narrow", "Arial Narrow", "Roboto Condensed", '
 ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
 UNIT_NAMES = {"rural_crime_team": "Rural Crime Team",
               "town_centre_officers": "Town centre officers"}
-# roads by class (api.basemap.ROAD_CLASSES order): casing colour, fill colour, width in mm
+# roads by class (api.services.basemap.ROAD_CLASSES order): casing colour, fill colour, width in mm
 _ROAD_STYLE = (("#7a4a00", "#f2a93b", 1.3), ("#7a4a00", "#f7c66b", 1.1),
                ("#8a6a20", "#fbe3a0", 0.9), ("#777", "#fff", 0.7), ("#999", "#fff", 0.5),
                ("#8c7b63", "", 0.35))
@@ -298,7 +298,7 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
     """One crew's map as inline SVG, ``width_mm`` x ``height_mm`` (1 user unit = 1 mm).
 
     Under the route: the basemap's built-up areas, roads by class, force boundary and labels
-    (``basemap``: a GeoJSON FeatureCollection in WGS84 as :func:`api.basemap.basemap_features`
+    (``basemap``: a GeoJSON FeatureCollection in WGS84 as :func:`api.services.basemap.basemap_features`
     gives it; None draws the route on white). On it: the route's legs, the base (a black
     square) and the stops numbered as in the table; a scale bar and a north arrow.
     """
@@ -601,7 +601,7 @@ def _title(route: Mapping[str, Any]) -> str:
 
 
 def _grid(stop: Mapping[str, Any]) -> str:
-    return str(stop.get("grid_ref") or "")  # api.briefing.add_grid_refs fills older plans
+    return str(stop.get("grid_ref") or "")  # api.services.briefing.add_grid_refs fills older plans
 
 
 def _legend_lines(legend: Sequence[Mapping[str, Any]]) -> int:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.analysis import ParameterError, Selection, split_categories
-from api.backtests import TEST_MONTHS, BacktestSpec, stored_or_started
 from api.deps import StoreDep, TaxonomyDep
 from api.errors import BadRequest
+from api.services.backtests import TEST_MONTHS, BacktestSpec, stored_or_started
+from api.services.hotspots import ParameterError, Selection, split_categories
 
 router = APIRouter(tags=["hotspots"])
 

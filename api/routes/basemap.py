@@ -1,5 +1,5 @@
 """The map under the hotspots: the store's roads and names for a box (``/v1/basemap``) and the
-tiles of a registered offline basemap (``/tiles``). See :mod:`api.basemap`."""
+tiles of a registered offline basemap (``/tiles``). See :mod:`api.services.basemap`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.analysis import ParameterError
-from api.basemap import MAX_ZOOM, basemap_features, check_bbox, offline_basemap, tilejson
 from api.deps import SettingsDep, StoreDep
 from api.errors import BadRequest
+from api.services.basemap import MAX_ZOOM, basemap_features, check_bbox, offline_basemap, tilejson
+from api.services.hotspots import ParameterError
 from geodata.basemaps import MAX_ZOOM as MAX_TILE_ZOOM
 from geodata.basemaps import is_gzip
 
@@ -36,7 +36,7 @@ def get_basemap(
 ) -> JSONResponse:
     """The store's roads (by class, major roads first), force boundary, built-up areas and
     the names of towns, villages, town centres and heritage sites inside ``bbox``, simplified
-    for ``zoom``, as GeoJSON in WGS84 (see :func:`api.basemap.basemap_features`). The pages
+    for ``zoom``, as GeoJSON in WGS84 (see :func:`api.services.basemap.basemap_features`). The pages
     draw it under the hotspots so the map reads without tiles."""
     try:
         box = check_bbox(bbox, zoom)

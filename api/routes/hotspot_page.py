@@ -43,19 +43,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pyproj import Transformer
 
-from api.analysis import ATTRIBUTION, Selection, history_start, map_layers, tile_url
 from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.pages import key_name
 from api.routes.hotspots import HotspotQuery, computed_hotspots, selection_of
 from api.routes.plans import DRAFT_ROLES
+from api.services.hotspots import ATTRIBUTION, Selection, history_start, map_layers, tile_url
 from geodata.advice import PreventionAdvice
 from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot.placecounts import PlaceCounts, month_range, place_counts
-from maps.hotspotpage import (
+from maps.hotspot_page import (
     AdviceBlock,
     HotspotPageData,
     PlanVisit,

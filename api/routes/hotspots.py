@@ -26,7 +26,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.analysis import (
+from api.delivery import not_modified, page_etag
+from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.errors import BadRequest
+from api.limits import WorkLimits
+from api.pages import page_nav, with_nav
+from api.routes.backtests import spec_of
+from api.routes.products import partner_hotspots, period_of
+from api.services.backtests import auto_places, stored_or_started
+from api.services.basemap import force_basemap, page_tile_url
+from api.services.hotspots import (
     ATTRIBUTION,
     METHOD_NAMES,
     AnalysisOptions,
@@ -45,15 +54,6 @@ from api.analysis import (
     tile_url,
     town_bbox,
 )
-from api.backtests import auto_places, stored_or_started
-from api.basemap import force_basemap, page_tile_url
-from api.delivery import not_modified, page_etag
-from api.deps import SettingsDep, StoreDep, TaxonomyDep
-from api.errors import BadRequest
-from api.limits import WorkLimits
-from api.pages import page_nav, with_nav
-from api.routes.backtests import spec_of
-from api.routes.products import partner_hotspots, period_of
 from api.settings import Settings
 from geodata.harm import HarmTable
 from geodata.stores import Store
@@ -83,7 +83,7 @@ from maps import (
     density_image,
     planner_map,
 )
-from maps.planner import period_label
+from maps.hotspot_map import period_label
 
 router = APIRouter(tags=["hotspots"])
 
@@ -390,7 +390,7 @@ async def hotspots(
     wants_csv = format == "csv" or (format is None and "text/csv" in
                                     request.headers.get("accept", ""))
     who = getattr(request.state, "principal", None)
-    if who is not None and who.role == "partner":  # published products only: api.products
+    if who is not None and who.role == "partner":  # published products only: api.services.products
         return await run_in_threadpool(partner_hotspots, request, store, taxonomy,
                                        period=period, wants_csv=wants_csv)
     if period is not None:

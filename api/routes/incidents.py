@@ -11,10 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from api.analysis import ParameterError, Selection, parse_bbox, period_bound, split_categories
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest, TooManyRows
 from api.schemas import IncidentCollection, IngestReportOut
+from api.services.hotspots import ParameterError, Selection, parse_bbox, period_bound, split_categories
 from api.settings import Settings
 from geodata.ingest import ingest
 from geodata.layers import force_area

@@ -24,9 +24,9 @@ import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.analysis import ATTRIBUTION, ParameterError, Selection, period_bound, split_categories
 from api.deps import StoreDep, TaxonomyDep
 from api.errors import BadRequest
+from api.services.hotspots import ATTRIBUTION, ParameterError, Selection, period_bound, split_categories
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot.cancel import ShouldStop, check

@@ -23,25 +23,25 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from api.analysis import ATTRIBUTION
-from api.basemap import page_tile_url
-from api.briefing import briefing_extras
 from api.delivery import not_modified, page_etag
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest, clipped
 from api.pages import caller, key_name, page_nav, role_of
-from api.planning import PlanRequest, ShiftIn, make_plan
 from api.routes.hotspots import HotspotQuery, computed_hotspots
+from api.services.basemap import page_tile_url
+from api.services.briefing import briefing_extras
+from api.services.hotspots import ATTRIBUTION
+from api.services.patrol import PlanRequest, ShiftIn, make_plan
 from geodata.layers import HERITAGE_SITES
 from maps.assets import OWN_DIR
-from maps.patrol import (
+from maps.plan_list import crew_panel, message_page, plans_page
+from maps.plan_pages import (
     ROUTE_COLOURS,
     briefing_page,
     field_page,
     plan_feature_collection,
     plan_map_page,
 )
-from maps.plans import crew_panel, message_page, plans_page
 
 router = APIRouter(tags=["patrol plans"])
 
@@ -662,8 +662,8 @@ def _form_choices(store: Any, taxonomy: Any) -> dict[str, Any]:
     defaults (tomorrow 16:00 to 02:00; the last six complete months of the store's data)."""
     import pandas as pd
 
-    from api.analysis import latest_complete_month
-    from api.planning import town_centres
+    from api.services.hotspots import latest_complete_month
+    from api.services.patrol import town_centres
     from geodata.layers import PATROL_BASES
 
     bases_layer = store.get_layer(PATROL_BASES)

@@ -1,4 +1,4 @@
-"""Published products (see :mod:`api.products`): publish one (analysts), list and read them
+"""Published products (see :mod:`api.services.products`): publish one (analysts), list and read them
 (every role; what partners read instead of hotspot queries)."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import STAFF
-from api.analysis import ATTRIBUTION, ParameterError
 from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import BadRequest
 from api.pages import key_name
-from api.products import (
+from api.services.hotspots import ATTRIBUTION, ParameterError
+from api.services.products import (
     ALL,
     KIND,
     Period,

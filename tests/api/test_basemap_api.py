@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.basemap import basemap_features, page_tile_url
+from api.services.basemap import basemap_features, page_tile_url
 from api.settings import Settings
 from tests.api.test_api import served_demo
 from tests.conftest import STORE_KINDS, as_role, make_store

@@ -19,8 +19,8 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from api.analysis import AnalysisOptions, Selection, period_bound, run_analysis
 from api.app import create_app
+from api.services.hotspots import AnalysisOptions, Selection, period_bound, run_analysis
 from geodata.demo import DemoFiles
 from geodata.ingest import ingest
 from geodata.layers import force_area, read_layer

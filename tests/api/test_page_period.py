@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.analysis import latest_complete_month
 from api.app import create_app
+from api.services.hotspots import latest_complete_month
 from geodata.demo import demo_months, load_demo
 from geodata.ingest import ingest
 from geodata.readers import read_force_csv

@@ -201,7 +201,7 @@ def test_pages(app: TestClient, plan: dict) -> None:
 
 
 def test_briefing_escapes_data_text(tmp_path: Path) -> None:
-    from maps.patrol import briefing_page
+    from maps.plan_pages import briefing_page
 
     doc = {"plan_id": "p", "name": "<script>alert(1)</script>", "shift": SHIFT,
            "routes": [{"unit": "rural_crime_team", "label": "v1", "town": None, "legs": [],

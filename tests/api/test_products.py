@@ -23,7 +23,7 @@ from pyproj import Transformer
 
 from api.access import new_key
 from api.app import create_app
-from api.products import HOTSPOT_COLUMNS, KIND, NOT_BROKEN_DOWN
+from api.services.products import HOTSPOT_COLUMNS, KIND, NOT_BROKEN_DOWN
 from geodata.demo import load_demo
 from geodata.ingest import ingest
 from geodata.readers import ReadOptions, open_reader

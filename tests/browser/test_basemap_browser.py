@@ -22,7 +22,7 @@ import geopandas as gpd
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from api.basemap import register
+from api.services.basemap import register
 from api.settings import Settings
 from bench._server import Server, Watch, open_offline, serving, sign_in
 from geodata.demo import load_demo

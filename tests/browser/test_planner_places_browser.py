@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, FloatRect, Page
 
-from api.analysis import map_summary
+from api.services.hotspots import map_summary
 from bench._server import Server, open_offline, sign_in
 from geodata.demo import demo_months
 from hotspot.emerging import CLASS_DESCRIPTIONS, CLASS_LABELS

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.basemap import offline_basemap, page_tile_url
+from api.services.basemap import offline_basemap, page_tile_url
 from api.settings import Settings
 from tests.cli.test_cli import run
 from tests.conftest import as_role

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.metrics import adjusted_rand_score
 
-from api.analysis import AnalysisOptions, ParameterError, Selection, run_analysis
 from api.app import create_app
+from api.services.hotspots import AnalysisOptions, ParameterError, Selection, run_analysis
 from api.settings import Settings
 from geodata.demo import load_demo, write_demo
 from geodata.schema import IncidentFilter

@@ -153,6 +153,6 @@ def test_default_candidates_without_dbscan():
     full = [c.name for c in default_candidates()]
     quick = [c.name for c in default_candidates(dbscan=False)]
     assert quick == [n for n in full if not n.startswith("dbscan_")]
-    assert len(full) == 12 and len(quick) == 10  # the service's ten (api.backtests)
+    assert len(full) == 12 and len(quick) == 10  # the service's ten (api.services.backtests)
     assert full[-1] == "cells_50m_nbr250m"
     assert [c.name for c in default_candidates(neighbourhood=False)] == full[:-1]

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from api.analysis import AnalysisOptions, Selection, run_analysis
+from api.services.hotspots import AnalysisOptions, Selection, run_analysis
 from geodata.demo import load_demo, write_demo
 from geodata.stores import SQLiteStore
 from geodata.taxonomy import Taxonomy

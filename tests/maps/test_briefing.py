@@ -7,7 +7,7 @@ import copy
 import itertools
 import re
 
-from api.briefing import add_grid_refs
+from api.services.briefing import add_grid_refs
 from maps.briefing import _chips, _runs, briefing_page, crew_map, route_bbox
 
 SHIFT = {"start": "2024-06-14T16:00+01:00", "end": "2024-06-15T02:00+01:00"}

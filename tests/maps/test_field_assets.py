@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from maps import assets
-from maps.patrol import field_page
+from maps.plan_pages import field_page
 
 
 def test_the_field_page_loads_and_keeps_versioned_assets() -> None:

@@ -1,9 +1,9 @@
 """What the printed briefing needs beyond the plan: each crew's map data and link.
 
 :func:`briefing_extras` gathers, per crew (route label), the store's roads, areas, boundary and
-place names around its route (from :func:`api.basemap.basemap_features`, WGS84) and the
+place names around its route (from :func:`api.services.basemap.basemap_features`, WGS84) and the
 absolute URL of the crew's field view (its short link when the plan has one), for
-:func:`maps.patrol.briefing_page`.
+:func:`maps.plan_pages.briefing_page`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from typing import Any
 from urllib.parse import quote
 
-from api.basemap import basemap_features
+from api.services.basemap import basemap_features
 from geodata.stores import Store
 from hotspot.gridref import grid_reference_of
 from maps.briefing import PAGE_W_MM, route_bbox
@@ -77,7 +77,7 @@ def add_grid_refs(document: dict[str, Any]) -> None:
 
 
 def briefing_extras(store: Store, document: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """``basemaps`` and ``crew_urls`` for :func:`maps.patrol.briefing_page` (and the grid
+    """``basemaps`` and ``crew_urls`` for :func:`maps.plan_pages.briefing_page` (and the grid
     references of an older plan's stops, :func:`add_grid_refs`)."""
     add_grid_refs(document)
     basemaps: dict[str, Any] = {}

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.analysis import ParameterError, Selection, force_area
 from api.errors import BadRequest
+from api.services.hotspots import ParameterError, Selection, force_area
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy

@@ -145,7 +145,7 @@ class PageOptions:
     """Where the store's roads and place names come from (``/v1/basemap``): drawn under the
     layers by ``basemap.js`` so the map reads without tiles. None: not drawn."""
     basemap_features: dict[str, Any] | None = None
-    """A single-file page's roads and place names (``api.basemap.force_basemap``: GeoJSON in
+    """A single-file page's roads and place names (``api.services.basemap.force_basemap``: GeoJSON in
     WGS84), carried in the page."""
     period: str = ""
     """The period shown, in words ("1 May \u2013 31 Oct 2026, against 1 Nov 2025 \u2013 30 Apr

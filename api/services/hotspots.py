@@ -393,7 +393,7 @@ def run_analysis(
     """Analyse a selection of the store; return the result and the metadata to publish with it.
 
     With ``method="auto"``, ``places`` are the chosen candidate's places within the area
-    budget and ``choice`` what the backtest measured (:func:`api.backtests.auto_places`): the
+    budget and ``choice`` what the backtest measured (:func:`api.services.backtests.auto_places`): the
     summary's PAI and hit rate are then the prospective ones.
 
     ``limits`` is the work budget (:class:`api.limits.WorkLimits`; none: no budget);

@@ -22,8 +22,8 @@ from typing import Any
 from jinja2 import Environment
 
 from maps.assets import static_version
+from maps.hotspot_map import OSM_ATTRIBUTION, OSM_TILES
 from maps.nav import NAV_CSS
-from maps.planner import OSM_ATTRIBUTION, OSM_TILES
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -129,7 +129,7 @@ def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES
                   nav: str = "", extra: str = "") -> str:
     """The planner's view of a plan: route lines, numbered stops with their time windows,
     the hotspots left out, and the visits logged so far (fetched from the API). ``nav`` (the
-    navigation bar) and ``extra`` (the crews' links, :func:`maps.plans.crew_panel`) are safe
+    navigation bar) and ``extra`` (the crews' links, :func:`maps.plan_list.crew_panel`) are safe
     HTML put in as they are."""
     share = document["totals"].get("share_covered")
     return _PLAN_PAGE.render(

@@ -43,7 +43,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
-from api.analysis import ATTRIBUTION, AnalysisOptions, ParameterError, context_layers, csv_cell
+from api.services.hotspots import ATTRIBUTION, AnalysisOptions, ParameterError, context_layers, csv_cell
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy

@@ -25,8 +25,8 @@ from jinja2 import Environment
 from hotspot.placecounts import PlaceCounts
 from maps.assets import OWN_DIR, static_version
 from maps.charts import MonthCount, bar_chart, heat_grid, month_chart, month_label, number
+from maps.hotspot_map import OSM_ATTRIBUTION, OSM_TILES
 from maps.nav import NAV_CSS, nav_html
-from maps.planner import OSM_ATTRIBUTION, OSM_TILES
 from maps.styles import (
     CLASS_COLOURS,
     CLASS_LABELS,
@@ -96,7 +96,7 @@ class HotspotPageData:
     """The parameters of the result (a query string), for links back to the map."""
     data_version: str
     selection: Mapping[str, Any] = field(default_factory=dict)
-    """The selection as :meth:`api.analysis.Selection.to_dict` gives it (local ISO times)."""
+    """The selection as :meth:`api.services.hotspots.Selection.to_dict` gives it (local ISO times)."""
     timezone: str = "Europe/London"
     method: str = "dbscan"
     layers: Mapping[str, Any] = field(default_factory=dict)

@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from api.analysis import ParameterError, parse_bbox, tile_url
+from api.services.hotspots import ParameterError, parse_bbox, tile_url
 from api.settings import Settings
 from geodata.basemaps import InvalidBasemap, OfflineBasemap, open_basemap
 from geodata.coords import WGS84

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from api.analysis import AnalysisOptions, Selection, run_analysis
+from api.services.hotspots import AnalysisOptions, Selection, run_analysis
 from geodata.demo import load_demo
 from geodata.layers import LAYER_KINDS
 from geodata.stores import SQLiteStore
@@ -230,9 +230,9 @@ def test_cli_writes_a_single_file_map(tmp_path: Path, demo_files):
 
 
 def test_periods_in_words_and_the_period_a_trend_compares_with():
-    from api.analysis import period_bound, previous_period
     from api.routes.hotspots import download_name, page_period
-    from maps.planner import period_label
+    from api.services.hotspots import period_bound, previous_period
+    from maps.hotspot_map import period_label
 
     assert period_label("2026-05-01T00:00:00+01:00", "2026-11-01T00:00:00+00:00") == \
         "1 May \u2013 31 Oct 2026"

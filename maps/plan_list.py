@@ -16,7 +16,7 @@ from jinja2 import Environment
 
 from maps.assets import static_version
 from maps.nav import NAV_CSS
-from maps.patrol import when
+from maps.plan_pages import when
 from maps.qr import qr_svg
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
