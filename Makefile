@@ -76,6 +76,7 @@ postgres:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
 bench: $(STAMP) postgres browser
