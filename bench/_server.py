@@ -84,7 +84,7 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
     from api.access import new_key
     from geodata.stores import SQLiteStore
 
-    store = SQLiteStore(database)
+    store = SQLiteStore.open(database)
     try:
         key, _record = new_key(store, name="benchmark or test run", role="admin")
     finally:

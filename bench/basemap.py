@@ -64,7 +64,7 @@ def view_bounds(lon: float, lat: float, zoom: int,
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = write_demo(Path(tmp) / "demo", incidents=2_000)
-        store = SQLiteStore(Path(tmp) / "demo.sqlite")
+        store = SQLiteStore.open(Path(tmp) / "demo.sqlite")
         load_demo(store, files)
         county = gpd.read_file(files.layers["force_boundary"]).to_crs(4326)
         w, s, e, n = county.total_bounds

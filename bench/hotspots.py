@@ -159,7 +159,7 @@ from geodata.stores import SQLiteStore
 from api.services.hotspots import context_layers, AnalysisOptions
 from hotspot import analyse
 files = write_demo(WORK + "/demo-files")
-store = SQLiteStore(WORK + "/demo.sqlite")
+store = SQLiteStore.open(WORK + "/demo.sqlite")
 if store.count() == 0:
     load_demo(store, files)
 cols = store.incidents(extra=("lsoa_code",))

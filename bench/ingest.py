@@ -25,7 +25,7 @@ TASKS = {
 from geodata.ingest import ingest
 from geodata.readers import read_police_csv
 from geodata.stores import SQLiteStore
-store = SQLiteStore(STORE)
+store = SQLiteStore.open(STORE)
 t = time.perf_counter()
 report = ingest(store, read_police_csv(CSV))
 s = time.perf_counter() - t
@@ -35,7 +35,7 @@ done(seconds=s, rows=report.records, stored=report.accepted, rejected=report.rej
 from geodata.ingest import ingest
 from geodata.readers import read_police_csv
 from geodata.stores import SQLiteStore
-store = SQLiteStore(STORE)
+store = SQLiteStore.open(STORE)
 t = time.perf_counter()
 report = ingest(store, read_police_csv(CSV))
 s = time.perf_counter() - t
@@ -43,7 +43,7 @@ done(seconds=s, rows=report.records, stored=report.accepted, duplicates=report.d
 """,
     "hotspot load back as columns": """
 from geodata.stores import SQLiteStore
-store = SQLiteStore(STORE)
+store = SQLiteStore.open(STORE)
 times = []
 for _ in range(5):
     t = time.perf_counter()
@@ -54,7 +54,7 @@ done(seconds=min(times), rows=len(cols), median=sorted(times)[2])
     "hotspot load back, one category and a bbox": """
 from geodata.schema import IncidentFilter
 from geodata.stores import SQLiteStore
-store = SQLiteStore(STORE)
+store = SQLiteStore.open(STORE)
 flt = IncidentFilter(categories=("asb",), bbox=(440000.0, 430000.0, 480000.0, 470000.0))
 times = []
 for _ in range(5):

@@ -119,13 +119,13 @@ def overlapping(folder: Path) -> None:
     from geodata.stores import SQLiteStore
 
     whole = write_police_csv(folder / "whole.csv", 120_000)
-    reference = SQLiteStore(folder / "reference.sqlite")
+    reference = SQLiteStore.open(folder / "reference.sqlite")
     expected = ingest(reference, read_police_csv(whole)).accepted
     reference.close()
     parts = _slices(whole, folder, [(0, 60_000), (30_000, 90_000), (0, 90_000),
                                     (45_000, 120_000)])
     db = folder / "force.sqlite"
-    SQLiteStore(db).close()
+    SQLiteStore.open(db).close()
     server = start(folder, db, demo=False, tiles="none")
     try:
         results: list[object] = []
@@ -153,7 +153,7 @@ def killed(folder: Path) -> None:
     big = write_police_csv(folder / "big.csv", 300_000)
     first = _slices(write_police_csv(folder / "small.csv", 20_000), folder, [(0, 20_000)])[0]
     db = folder / "killed.sqlite"
-    SQLiteStore(db).close()
+    SQLiteStore.open(db).close()
     server = start(folder, db, demo=False, tiles="none")
     results: list[object] = []
     try:
@@ -231,7 +231,7 @@ def _demo_with_keys(folder: Path, analysts: int) -> tuple[Path, list[str]]:
 
     files = write_demo(folder / "demo-files")
     db = folder / "demo.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     load_demo(store, files)
     keys = [new_key(store, name=f"analyst {i}", role="analyst")[0] for i in range(analysts)]
     store.close()

@@ -33,7 +33,7 @@ SKLEARN_PEER = """
 import numpy as np
 from sklearn.cluster import DBSCAN
 from geodata.stores import SQLiteStore
-store = SQLiteStore(DATABASE)
+store = SQLiteStore.open(DATABASE)
 xy = store.incidents().xy
 t = time.perf_counter()
 labels = DBSCAN(eps=150, min_samples=MIN_SAMPLES, algorithm="ball_tree").fit(xy).labels_
@@ -43,7 +43,7 @@ done(seconds=time.perf_counter() - t, clusters=int(labels.max() + 1), points=len
 FOLIUM_PEER = """
 import folium
 from geodata.stores import SQLiteStore
-store = SQLiteStore(DATABASE)
+store = SQLiteStore.open(DATABASE)
 cols = store.incidents()
 import geopandas as gpd
 pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(cols.xy[:, 0], cols.xy[:, 1]),
@@ -164,7 +164,7 @@ def main() -> None:
             t = time.perf_counter()
             files = write_demo(folder / "files", incidents=n)
             db = folder / "demo.sqlite"
-            store = SQLiteStore(db)
+            store = SQLiteStore.open(db)
             load_demo(store, files)
             store.close()
             _row(f"{label}: write and load the demo force area", time.perf_counter() - t,

@@ -179,7 +179,7 @@ def _field_first_load(n_incidents: int) -> dict[str, float]:
         folder = Path(tmp)
         files = write_demo(folder / "files", incidents=n_incidents)
         db = folder / "demo.sqlite"
-        store = SQLiteStore(db)
+        store = SQLiteStore.open(db)
         load_demo(store, files)
         store.close()
         with serving(folder, db, demo=True, tiles="none") as server:

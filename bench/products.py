@@ -71,7 +71,7 @@ def main() -> None:
     taxonomy = Taxonomy.load(None)
     groups = groups_of(taxonomy)
     with tempfile.TemporaryDirectory() as folder:
-        store = SQLiteStore(Path(folder) / "essex.sqlite")
+        store = SQLiteStore.open(Path(folder) / "essex.sqlite")
         options = ReadOptions(taxonomy=taxonomy, crs=store.crs, timezone=store.timezone)
         for month in MONTHS:
             ingest(store, open_reader(_real() / f"{month}-essex-street.csv", options=options))

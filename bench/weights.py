@@ -100,7 +100,7 @@ def measure(n: int, runs: int) -> None:
         t = time.perf_counter()
         files = write_demo(folder / "files", incidents=n)
         db = folder / "demo.sqlite"
-        store = SQLiteStore(db)
+        store = SQLiteStore.open(db)
         load_demo(store, files)
         store.close()
         print(f"\n## {n:,} incidents (demo written and loaded in {time.perf_counter() - t:.0f} s)"

@@ -6,7 +6,23 @@ never carries SQL or driver text.
 
 
 class GeodataError(Exception):
-    """Base class of every error raised by :mod:`geodata`."""
+    """Base class of every error raised by :mod:`geodata`.
+
+    ``field`` names the offending input (a parameter, column or setting) as data, or is None
+    when no single one is at fault; callers map it to their own answer without parsing the message.
+    """
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidValue(GeodataError, ValueError):
+    """Raised when a value given to a store or reader is not acceptable; ``.field`` names it."""
+
+
+class NotFound(GeodataError, LookupError):
+    """Raised when something asked for by its key does not exist; ``.field`` names the key."""
 
 
 class InvalidFile(GeodataError, ValueError):

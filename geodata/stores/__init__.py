@@ -1,25 +1,56 @@
-"""Stores: where incidents and reference layers are kept.
+"""Stores: where incidents, reference layers, plans and access records are kept.
 
-:func:`open_store` opens a store from a database URL: a file path (or ``sqlite:///path``) for
-the embedded store; ``postgresql://`` URLs are for the PostGIS store.
+:func:`open_store` opens a store from a database URL (and creates or migrates its schema): a
+file path (or ``sqlite:///path``) for the embedded store; ``postgresql://`` URLs are for the
+PostGIS store. The interface is in :mod:`geodata.stores.base`: focused protocols
+(:class:`IncidentStore`, :class:`LayerStore`, :class:`PlanStore`, :class:`AccessStore`,
+:class:`ProductStore`, :class:`StoreHealth`), their union :class:`Store`, and the optional
+capability :class:`ClustersInDatabase`, checked with ``isinstance``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from geodata.errors import UnsupportedStore
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
-from geodata.stores.base import DEMO, FORCE, LayerInfo, RecordPage, Store
+from geodata.stores.base import (
+    DEMO,
+    FORCE,
+    AccessStore,
+    ClustersInDatabase,
+    IncidentStore,
+    LayerInfo,
+    LayerStore,
+    PlanStore,
+    ProductStore,
+    RecordPage,
+    Store,
+    StoreHealth,
+)
 from geodata.stores.sqlite import SQLiteStore
 
-__all__ = ["DEMO", "FORCE", "LayerInfo", "RecordPage", "SQLiteStore", "Store", "open_store"]
+__all__ = [
+    "DEMO",
+    "FORCE",
+    "AccessStore",
+    "ClustersInDatabase",
+    "IncidentStore",
+    "LayerInfo",
+    "LayerStore",
+    "PlanStore",
+    "ProductStore",
+    "RecordPage",
+    "SQLiteStore",
+    "Store",
+    "StoreHealth",
+    "open_store",
+]
 
 
 def _split_schema(url: str) -> tuple[str, str | None]:
     """A libpq URL without its ``schema=`` query parameter (not a libpq one), and the schema."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     schema = next((v for k, v in query if k == "schema"), None)
@@ -35,7 +66,9 @@ def open_store(
     busy_timeout_s: float = 60.0,
     create: bool = True,
 ) -> Store:
-    """Open the store a database URL names.
+    """Open the store a database URL names: connect, and create its schema (a new store) or
+    apply the migrations it has not had yet (see :meth:`SQLiteStore.open` and
+    :meth:`PostGISStore.open`).
 
     Parameters
     ----------
@@ -45,6 +78,10 @@ def open_store(
         schema ``hotspot``, or the one named by ``?schema=name``).
     crs, timezone
         For a new store: the force CRS (projected, metres) and time zone.
+    busy_timeout_s
+        How long a writer waits for another writer, in seconds.
+    create
+        Create the store when it does not exist (else :class:`StoreUnavailable`).
 
     Raises
     ------
@@ -55,11 +92,13 @@ def open_store(
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        # imported here: psycopg and its pool load only when a PostGIS store is opened
         from geodata.stores.postgis import DEFAULT_SCHEMA, PostGISStore
 
         conninfo, schema = _split_schema(text.replace("postgresql+psycopg://", "postgresql://"))
-        return PostGISStore(conninfo, schema=schema or DEFAULT_SCHEMA, crs=crs,
-                            timezone=timezone, busy_timeout_s=busy_timeout_s, create=create)
+        return PostGISStore.open(conninfo, schema=schema or DEFAULT_SCHEMA, crs=crs,
+                                 timezone=timezone, busy_timeout_s=busy_timeout_s,
+                                 create=create)
     if "://" in text:
         scheme, rest = text.split("://", 1)
         if scheme != "sqlite":
@@ -69,6 +108,6 @@ def open_store(
             )
         # SQLAlchemy's convention: sqlite:///relative/path and sqlite:////absolute/path
         text = rest[1:] if rest.startswith("/") else rest
-    return SQLiteStore(
+    return SQLiteStore.open(
         Path(text), crs=crs, timezone=timezone, busy_timeout_s=busy_timeout_s, create=create
     )

@@ -14,8 +14,14 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geodata.errors import InvalidBacktestKey, InvalidText, StorePurposeError
-from geodata.schema import PRECISION_NAMES, IncidentTable, Precision, incident_uids
+from geodata.errors import InvalidBacktestKey, InvalidText, InvalidValue, StorePurposeError
+from geodata.schema import (
+    PRECISION_NAMES,
+    TEXT_FIELDS,
+    IncidentTable,
+    Precision,
+    incident_uids,
+)
 from geodata.stores._columns import KeySet, first_occurrences
 from geodata.stores.base import DEMO, INSERTED, PURPOSES, REPEATED_IN_SOURCE
 
@@ -54,6 +60,20 @@ def check_text(value: Any, what: str) -> None:
             todo.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
 
 
+def check_extra_columns(extra: Sequence[str]) -> None:
+    """Refuse ``extra`` columns (of :meth:`Store.incidents`) that are not text fields.
+
+    Raises
+    ------
+    InvalidValue
+        Naming the columns refused (``field`` ``"extra"``).
+    """
+    bad = [c for c in extra if c not in TEXT_FIELDS]
+    if bad:
+        raise InvalidValue(f"extra columns must be text fields {TEXT_FIELDS}, not {bad}",
+                           field="extra")
+
+
 def now() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -64,12 +84,12 @@ def check_force_crs(crs: str) -> None:
     try:
         c = CRS.from_user_input(crs)
     except Exception as exc:  # pyproj raises its own CRSError
-        raise ValueError(f"unknown CRS {crs!r}") from exc
+        raise InvalidValue(f"unknown CRS {crs!r}", field="crs") from exc
     unit = c.axis_info[0].unit_name if c.axis_info else ""
     if not c.is_projected or unit not in ("metre", "meter"):
-        raise ValueError(
+        raise InvalidValue(
             f"the force CRS must be projected in metres (for Great Britain EPSG:27700), "
-            f"not {crs}"
+            f"not {crs}", field="crs"
         )
 
 
@@ -102,7 +122,7 @@ def check_purpose(current: str | None, purpose: str) -> None:
         Saying where the data goes instead.
     """
     if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {PURPOSES}")
+        raise InvalidValue(f"purpose must be one of {PURPOSES}", field="purpose")
     if current is None or current == purpose:
         return
     if current == DEMO:
@@ -177,11 +197,12 @@ def batch_identities(table: IncidentTable, store_crs: str, this_ingest: KeySet,
 
     Raises
     ------
-    ValueError
-        If the batch is not in the store's CRS.
+    InvalidValue
+        If the batch is not in the store's CRS (``field`` ``"crs"``).
     """
     if table.crs != store_crs:
-        raise ValueError(f"incidents are in {table.crs}, the store is in {store_crs}")
+        raise InvalidValue(f"incidents are in {table.crs}, the store is in {store_crs}",
+                           field="crs")
     status = np.full(len(table), INSERTED, dtype=np.int8)
     hi, lo = incident_uids(table.namespace, table.columns["id"])
     repeated = ~first_occurrences(hi, lo) | this_ingest.contains(hi, lo)
@@ -197,7 +218,7 @@ VISIT_COLUMNS = ("visit_id", "plan_id", "stop_id", "hotspot_id", "visited_at", "
 
 def plan_record(row: Sequence[Any]) -> dict[str, Any]:
     """A stored plan's columns as a dict (times as ISO 8601 text)."""
-    return dict(zip(PLAN_COLUMNS, (_text(v) for v in row), strict=True))
+    return dict(zip(PLAN_COLUMNS, (iso_text(v) for v in row), strict=True))
 
 
 def plan_summary(row: Sequence[Any], plan: dict[str, Any], *, name: str | None = None,
@@ -210,10 +231,12 @@ def plan_summary(row: Sequence[Any], plan: dict[str, Any], *, name: str | None =
 
 def visit_record(row: Sequence[Any]) -> dict[str, Any]:
     """A stored visit as a dict (times as ISO 8601 text)."""
-    return dict(zip(VISIT_COLUMNS, (_text(v) for v in row), strict=True))
+    return dict(zip(VISIT_COLUMNS, (iso_text(v) for v in row), strict=True))
 
 
-def _text(value: Any) -> Any:
+def iso_text(value: Any) -> Any:
+    """A time as ISO 8601 text (PostgreSQL gives datetimes, SQLite the text); anything else
+    as it is."""
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -232,12 +255,12 @@ AUDIT_COLUMNS = ("entry_id", "at", "key_id", "role", "action", "path", "filter",
 
 def key_record(row: Sequence[Any]) -> dict[str, Any]:
     """A stored API key (without its hash) as a dict."""
-    return dict(zip(KEY_COLUMNS, (_text(v) for v in row), strict=True))
+    return dict(zip(KEY_COLUMNS, (iso_text(v) for v in row), strict=True))
 
 
 def audit_record(row: Sequence[Any]) -> dict[str, Any]:
     """An audit log entry as a dict (the filter as JSON data)."""
-    out = dict(zip(AUDIT_COLUMNS, (_text(v) for v in row), strict=True))
+    out = dict(zip(AUDIT_COLUMNS, (iso_text(v) for v in row), strict=True))
     if isinstance(out["filter"], str):
         out["filter"] = json.loads(out["filter"])
     return out

@@ -1,7 +1,12 @@
-"""The store interface that every store implements (the embedded SQLite store and PostGIS).
+"""The store interface: focused protocols, their union :class:`Store`, optional capabilities.
 
-A store keeps incidents, reference layers and the log of ingests. It never sees settings: it
-takes what it needs (a path, a pool) when it is made.
+A store (the embedded SQLite store, PostGIS) keeps incidents and the log of ingests
+(:class:`IncidentStore`), reference layers (:class:`LayerStore`), patrol plans and visits
+(:class:`PlanStore`), keys, sessions, the audit log and secrets (:class:`AccessStore`),
+published products and backtests (:class:`ProductStore`), and answers for itself
+(:class:`StoreHealth`). :class:`Store` is all of them. What only some stores can do is a
+capability checked with ``isinstance``: :class:`ClustersInDatabase`. A store never sees
+settings: it takes what it needs (a path, a URL) when it is opened.
 """
 
 from __future__ import annotations
@@ -82,8 +87,9 @@ class IncidentWriter(Protocol):
 
 
 @runtime_checkable
-class Store(Protocol):
-    """What every store offers. One test-suite runs against each implementation."""
+class IncidentStore(Protocol):
+    """Incidents: written an ingest at a time, read back as columns or pages of records, and
+    the store's purpose (demo or force data) and data version."""
 
     kind: str
     """``"sqlite"`` or ``"postgis"``."""
@@ -139,6 +145,15 @@ class Store(Protocol):
         """Number of incidents stored."""
         ...
 
+    def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recent ingests, newest first."""
+        ...
+
+
+@runtime_checkable
+class LayerStore(Protocol):
+    """Reference layers (areas, places, roads...), one per kind."""
+
     def put_layer(self, layer: ReferenceLayer, *, purpose: str = FORCE) -> None:
         """Store a reference layer, replacing any layer of the same kind, atomically.
 
@@ -157,9 +172,9 @@ class Store(Protocol):
         """The stored layers."""
         ...
 
-    def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recent ingests, newest first."""
-        ...
+@runtime_checkable
+class PlanStore(Protocol):
+    """Patrol plans, their crews' short links and the visits logged against them."""
 
     def put_plan(self, plan_id: str, *, shift_start: str, shift_end: str, data_version: str,
                  request: dict[str, Any], plan: dict[str, Any], created_by: str = "",
@@ -214,6 +229,11 @@ class Store(Protocol):
         twice removes nothing the second time)."""
         ...
 
+@runtime_checkable
+class AccessStore(Protocol):
+    """Who may come in and what they did: API keys, revoked page sessions, the audit log and
+    the store's own secrets."""
+
     def add_key(self, key_id: str, *, name: str, role: str, secret_hash: str) -> dict[str, Any]:
         """Store an API key (its secret only as a hash); return it without the hash."""
         ...
@@ -253,6 +273,11 @@ class Store(Protocol):
         """A random secret kept in the store under ``name``, made on first use (the session
         signing key)."""
         ...
+
+@runtime_checkable
+class ProductStore(Protocol):
+    """What is published and kept: products (never changed once published) and backtest
+    results."""
 
     def add_product(self, kind: str, period: str, *, start: int, end: int, data_version: str,
                     summary: dict[str, Any], document: str) -> dict[str, Any]:
@@ -309,6 +334,10 @@ class Store(Protocol):
         counts from its replacement), at most ``limit``."""
         ...
 
+@runtime_checkable
+class StoreHealth(Protocol):
+    """The store as a whole: whether it answers, its schema migrations, closing it."""
+
     def health(self) -> dict[str, Any]:
         """Whether the store answers, and what it holds (never raises)."""
         ...
@@ -319,6 +348,32 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Store(IncidentStore, LayerStore, PlanStore, AccessStore, ProductStore, StoreHealth,
+            Protocol):
+    """What every store offers (the union of the focused protocols above). One test-suite runs
+    against each implementation."""
+
+
+@runtime_checkable
+class ClustersInDatabase(Protocol):
+    """A store that runs DBSCAN inside the database (the PostGIS store)."""
+
+    def cluster_dbscan(
+        self, flt: IncidentFilter | None, *, eps_m: float, min_samples: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """DBSCAN of the selected incidents (a point is core with at least ``min_samples``
+        incidents, itself included, within ``eps_m`` metres, in the force CRS). Returns
+        ``(rid, label)`` ordered by row id, -1 for noise.
+
+        Raises
+        ------
+        InvalidValue
+            If ``eps_m`` is not above 0 or ``min_samples`` is below 1.
+        """
         ...
 
 

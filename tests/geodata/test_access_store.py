@@ -58,8 +58,8 @@ def test_reading_the_secret_never_waits_for_a_writer(store: Store) -> None:
     """Every signed-in page request reads the session secret: it must not queue behind an
     ingest that holds the store's write lock."""
     first = store.secret("session")
-    other = (PostGISStore(store.url, schema=store.schema, busy_timeout_s=0.5)
-             if isinstance(store, PostGISStore) else SQLiteStore(store.path, busy_timeout_s=0.5))
+    other = (PostGISStore.open(store.url, schema=store.schema, busy_timeout_s=0.5)
+             if isinstance(store, PostGISStore) else SQLiteStore.open(store.path, busy_timeout_s=0.5))
     try:
         with pytest.raises(RuntimeError, match="without finish"), \
                 store.writer(source="long ingest", format="police"):
@@ -74,8 +74,8 @@ def test_signed_out_sessions_stay_revoked_after_a_restart(store: Store) -> None:
     assert store.revoke_session("s1", key_id="k1", expires_at=later)
     assert not store.revoke_session("s1", key_id="k1", expires_at=later)  # once
     assert store.revoke_session("old", key_id="k1", expires_at=int(time.time()) - 10)
-    reopened = (PostGISStore(store.url, schema=store.schema) if isinstance(store, PostGISStore)
-                else SQLiteStore(store.path))
+    reopened = (PostGISStore.open(store.url, schema=store.schema) if isinstance(store, PostGISStore)
+                else SQLiteStore.open(store.path))
     try:
         assert reopened.session_revoked("s1") and not reopened.session_revoked("s2")
         assert reopened.revoke_session("s3", key_id="k2", expires_at=later)
@@ -83,3 +83,60 @@ def test_signed_out_sessions_stay_revoked_after_a_restart(store: Store) -> None:
         assert store.session_revoked("s3")
     finally:
         reopened.close()
+
+
+def test_every_store_offers_the_focused_protocols_and_its_capabilities(store: Store) -> None:
+    from geodata.stores import (
+        AccessStore,
+        ClustersInDatabase,
+        IncidentStore,
+        LayerStore,
+        PlanStore,
+        ProductStore,
+        StoreHealth,
+    )
+
+    for protocol in (Store, IncidentStore, LayerStore, PlanStore, AccessStore, ProductStore,
+                     StoreHealth):
+        assert isinstance(store, protocol), protocol.__name__
+    # in-database DBSCAN is a capability of the PostGIS store only, checked as such
+    assert isinstance(store, ClustersInDatabase) == (store.kind == "postgis")
+
+
+def test_store_errors_name_the_offending_field(store: Store, tmp_path) -> None:
+    from geodata.errors import GeodataError, InvalidValue
+
+    with pytest.raises(InvalidValue, match="purpose must be one of") as caught:
+        store.claim_purpose("training")
+    assert caught.value.field == "purpose" and isinstance(caught.value, ValueError)
+    with pytest.raises(InvalidValue, match="extra columns must be text fields") as caught:
+        store.incidents(extra=["x"])
+    assert caught.value.field == "extra" and isinstance(caught.value, GeodataError)
+    with pytest.raises(InvalidValue, match="projected in metres") as caught:
+        SQLiteStore.open(tmp_path / "wgs84.sqlite", crs="EPSG:4326")
+    assert caught.value.field == "crs"
+
+
+def test_opening_is_explicit_and_a_store_object_only_holds_what_it_is_given(tmp_path) -> None:
+    opened = SQLiteStore.open(tmp_path / "s.sqlite")  # connects, creates, migrates
+    assert opened.migrations() and opened.data_version().endswith(".0")
+    # the constructor connects to nothing and creates nothing: it keeps what open() found
+    again = SQLiteStore(opened._connections, store_id=opened.store_id, crs=opened.crs,
+                        timezone=opened.timezone)
+    assert again.data_version() == opened.data_version()
+    opened.close()
+
+
+def test_the_shared_queries_are_written_for_each_database() -> None:
+    from geodata.stores._queries import queries
+
+    lite, pg = queries("sqlite"), queries("postgis")
+    assert lite.keys() == pg.keys() and "list_plans" in lite
+    assert "?" not in "".join(q.text for q in lite.values())  # named parameters throughout
+    assert ":limit" in lite["list_backtests"].text and "%(limit)s" in pg["list_backtests"].text
+    # the clock: PostgreSQL's own now(), a parameter made when the query runs for SQLite
+    assert "now()" in pg["add_key"].text and lite["add_key"].clocks == ("now",)
+    assert "now" in lite["add_key"].bind({"key_id": "k"})
+    assert "json_extract(plan, '$.totals')" in lite["list_plans"].text
+    assert "plan -> 'totals'" in pg["list_plans"].text
+    assert pg["add_plan"].uses("routes") and not lite["add_plan"].uses("routes")

@@ -30,9 +30,9 @@ def _put(store: Store, key: str = KEY, *, version: str = "ab12.3",
 def _reopen(store: Store) -> Store:
     """A new store object on the same database (a restarted service)."""
     if isinstance(store, SQLiteStore):
-        return SQLiteStore(store.path, create=False)
+        return SQLiteStore.open(store.path, create=False)
     assert isinstance(store, PostGISStore)
-    return PostGISStore(store.url, schema=store.schema, create=False)
+    return PostGISStore.open(store.url, schema=store.schema, create=False)
 
 
 def test_a_backtest_is_stored_and_read_back(store: Store) -> None:

@@ -53,9 +53,9 @@ def test_a_visit_sent_twice_is_stored_once(store: Store) -> None:
 def _reopen(store: Store) -> Store:
     """Another handle on the same store (its own connections)."""
     if isinstance(store, PostGISStore):
-        return PostGISStore(store.url, schema=store.schema)
+        return PostGISStore.open(store.url, schema=store.schema)
     assert isinstance(store, SQLiteStore)
-    return SQLiteStore(store.path)
+    return SQLiteStore.open(store.path)
 
 
 def test_concurrent_retries_store_one_visit(store: Store) -> None:
@@ -156,7 +156,7 @@ def test_plans_stored_before_publishing_stay_open_to_the_field(tmp_path: Path) -
     conn.execute("PRAGMA user_version = 6")
     conn.commit()
     conn.close()
-    store = SQLiteStore(path)
+    store = SQLiteStore.open(path)
     try:
         got = store.get_plan("old1")
         assert got is not None and got["published_at"] == "2026-11-01T10:00:00+00:00"
@@ -166,3 +166,26 @@ def test_plans_stored_before_publishing_stay_open_to_the_field(tmp_path: Path) -
         assert store.list_plans()[0]["name"] == "Old plan"
     finally:
         store.close()
+
+
+def test_two_cancellations_at_once_give_the_visit_to_one(store: Store) -> None:
+    _put(store)
+    for n in range(5):
+        visit_id = f"dev-2-{n:04d}"
+        store.add_visit({"visit_id": visit_id, "plan_id": "p1", "stop_id": "v1|1|h1|1",
+                         "visited_at": "2026-11-27T18:05:00+00:00"})
+        start = threading.Barrier(2)
+        results: list[dict | None] = []
+
+        def cancel(visit_id: str = visit_id, start: threading.Barrier = start,
+                   results: list[dict | None] = results) -> None:
+            start.wait()
+            results.append(store.cancel_visit("p1", visit_id))
+
+        threads = [threading.Thread(target=cancel) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(r is None for r in results) == [False, True]
+    assert store.plan_visits("p1") == []

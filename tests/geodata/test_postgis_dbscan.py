@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from sklearn.metrics import adjusted_rand_score
 
 from api.app import create_app
-from api.services.hotspots import AnalysisOptions, ParameterError, Selection, run_analysis
+from api.errors import InvalidInput
+from api.services.hotspots import AnalysisOptions, run_analysis
+from api.services.selection import Selection
 from api.settings import Settings
 from geodata.demo import load_demo, write_demo
 from geodata.schema import IncidentFilter
@@ -27,7 +29,7 @@ from tests.conftest import as_role
 def demo_store(tmp_path_factory: pytest.TempPathFactory,
                postgres_url: str) -> Iterator[PostGISStore]:
     files = write_demo(tmp_path_factory.mktemp("pg-demo"))  # the whole demo: 50,000 incidents
-    store = PostGISStore(postgres_url, schema="demo_dbscan")
+    store = PostGISStore.open(postgres_url, schema="demo_dbscan")
     load_demo(store, files)
     yield store
     store.close()
@@ -59,7 +61,7 @@ def test_the_analysis_and_the_api_cluster_in_the_database(demo_store: PostGISSto
     assert there.info["clustered_by"] == "PostGIS ST_ClusterDBSCAN"
     assert len(there.hotspots) == len(here.hotspots) > 3
     assert sorted(there.hotspots["incidents"]) == sorted(here.hotspots["incidents"])
-    with pytest.raises(ParameterError) as auto:
+    with pytest.raises(InvalidInput) as auto:
         run_analysis(demo_store, tax, method="dbscan", selection=Selection(),
                      options=AnalysisOptions(parameters={"engine": "postgis"}))
     assert auto.value.field == "min_samples"
@@ -77,7 +79,7 @@ def test_the_analysis_and_the_api_cluster_in_the_database(demo_store: PostGISSto
                            ({"engine": "postgis", "method": "kde"}, "engine")):
             r = c.get("/v1/hotspots", params=bad)
             assert r.status_code == 422 and field in r.text, (bad, r.text)
-    sqlite = SQLiteStore(tmp_path / "s.sqlite")
+    sqlite = SQLiteStore.open(tmp_path / "s.sqlite")
     with TestClient(create_app(Settings(data_dir=tmp_path), store=sqlite)) as c:
         as_role(c)
         r = c.get("/v1/hotspots", params={"engine": "postgis", "min_samples": 5})

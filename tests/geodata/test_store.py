@@ -24,6 +24,8 @@ from geodata.stores import SQLiteStore, open_store
 from geodata.stores.postgis import PostGISStore
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT, STORE_KINDS
 
+pytestmark = pytest.mark.real_data
+
 
 def lines_of(path: Path) -> list[str]:
     return path.read_text("utf-8-sig").splitlines(keepends=True)
@@ -120,7 +122,7 @@ def test_postgis_more_concurrent_ingests_than_pooled_connections(postgres_url, t
     """Ingests queueing for the store's lock hold the pool's connections; the one holding the
     lock still gets the second connection it asks on (made outside the pool)."""
     paths = _slices(tmp_path, [(1, 3500), (1500, 5000), (1, 5672)])
-    store = PostGISStore(postgres_url, schema="small_pool", max_connections=2,
+    store = PostGISStore.open(postgres_url, schema="small_pool", max_connections=2,
                          connect_timeout_s=1)
     # both pooled connections are taken while one ingest runs
     assert _ingest_at_once(store, paths[:2]) == []
@@ -164,7 +166,7 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
 
     big = write_police_csv(tmp_path / "big.csv", 400_000)
     path = tmp_path / "store.sqlite"
-    store = SQLiteStore(path)
+    store = SQLiteStore.open(path)
     ingest(store, read_police_csv(LINCOLNSHIRE))
     version, count = store.data_version(), store.count()
     store.close()
@@ -174,7 +176,7 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
         from geodata.ingest import ingest
         from geodata.readers import ReadOptions, read_police_csv
         from geodata.stores import SQLiteStore
-        store = SQLiteStore({str(path)!r})
+        store = SQLiteStore.open({str(path)!r})
         def progress(done, total):
             print("chunk", done, flush=True)
         ingest(store, read_police_csv({str(big)!r}, options=ReadOptions(chunk_rows=20000)),
@@ -190,7 +192,7 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stdout.close()
-    reopened = SQLiteStore(path)
+    reopened = SQLiteStore.open(path)
     assert reopened.count() == count
     assert reopened.data_version() == version
     assert reopened._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -206,7 +208,7 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
     from bench._synth import write_police_csv
 
     big = write_police_csv(tmp_path / "big.csv", 400_000)
-    store = PostGISStore(postgres_url, schema="killed")
+    store = PostGISStore.open(postgres_url, schema="killed")
     ingest(store, read_police_csv(LINCOLNSHIRE))
     version, count = store.data_version(), store.count()
     store.close()
@@ -216,7 +218,7 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
         from geodata.ingest import ingest
         from geodata.readers import ReadOptions, read_police_csv
         from geodata.stores.postgis import PostGISStore
-        store = PostGISStore({postgres_url!r}, schema="killed")
+        store = PostGISStore.open({postgres_url!r}, schema="killed")
         def progress(done, total):
             print("chunk", done, flush=True)
         ingest(store, read_police_csv({str(big)!r}, options=ReadOptions(chunk_rows=20000)),
@@ -238,7 +240,7 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         proc.stdout.close()
-        reopened = PostGISStore(postgres_url, schema="killed")
+        reopened = PostGISStore.open(postgres_url, schema="killed")
         assert reopened.count() == count and reopened.data_version() == version
         assert watcher.execute("SELECT count(*) FROM killed.incidents").fetchone()[0] == count
         assert [i["source"] for i in reopened.ingests()] == ["2024-03-lincolnshire-street.csv"]
@@ -351,11 +353,11 @@ def test_open_store_urls(tmp_path, monkeypatch):
 def test_a_busy_store_says_so(tmp_path, kind: str, request):
     if kind == "sqlite":
         path = tmp_path / "s.sqlite"
-        first, second = SQLiteStore(path, busy_timeout_s=0.2), SQLiteStore(path, busy_timeout_s=0.2)
+        first, second = SQLiteStore.open(path, busy_timeout_s=0.2), SQLiteStore.open(path, busy_timeout_s=0.2)
     else:
         url = request.getfixturevalue("postgres_url")
-        first = PostGISStore(url, schema="busy", busy_timeout_s=0.2)
-        second = PostGISStore(url, schema="busy", busy_timeout_s=0.2)
+        first = PostGISStore.open(url, schema="busy", busy_timeout_s=0.2)
+        second = PostGISStore.open(url, schema="busy", busy_timeout_s=0.2)
     with first.writer(source="a", format="police.uk") as w:
         with pytest.raises(StoreUnavailable, match="the store is busy"):
             ingest(second, read_police_csv(io.BytesIO(LINCOLNSHIRE.read_bytes())))
@@ -367,8 +369,8 @@ def test_a_busy_store_says_so(tmp_path, kind: str, request):
 @pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:2263", "not a crs"])
 def test_a_store_refuses_a_force_crs_not_in_metres(tmp_path, crs: str):
     with pytest.raises(ValueError, match=r"unknown CRS|projected in metres"):
-        SQLiteStore(tmp_path / "s.sqlite", crs=crs)
-    utm = SQLiteStore(tmp_path / "ok.sqlite", crs="EPSG:32630")
+        SQLiteStore.open(tmp_path / "s.sqlite", crs=crs)
+    utm = SQLiteStore.open(tmp_path / "ok.sqlite", crs="EPSG:32630")
     assert utm.crs == "EPSG:32630"
     utm.close()
 
@@ -386,7 +388,7 @@ def test_open_store_postgis_urls(postgres_url: str):
         open_store(f"{postgres_url}?schema=Robert');DROP")
     # nothing listens on port 9: a clear refusal in seconds, not a hang or a traceback
     with pytest.raises(StoreUnavailable, match=r"does not answer|unavailable"):
-        PostGISStore("postgresql://postgres@127.0.0.1:9/test", connect_timeout_s=1)
+        PostGISStore.open("postgresql://postgres@127.0.0.1:9/test", connect_timeout_s=1)
 
 
 def test_migrations_run_once_from_two_processes_at_once(postgres_url: str):
@@ -395,7 +397,7 @@ def test_migrations_run_once_from_two_processes_at_once(postgres_url: str):
     import psycopg
 
     with ThreadPoolExecutor(4) as pool:
-        stores = list(pool.map(lambda _i: PostGISStore(postgres_url, schema="racing"), range(4)))
+        stores = list(pool.map(lambda _i: PostGISStore.open(postgres_url, schema="racing"), range(4)))
     assert len({s.store_id for s in stores}) == 1
     for s in stores:
         s.close()
@@ -418,7 +420,7 @@ def test_a_database_without_postgis_rights_is_named(postgres_url: str):
     try:
         url = _with_database(POSTGRES_URL, name, user="hotspot_plain")
         with pytest.raises(StoreUnavailable, match="CREATE EXTENSION postgis"):
-            PostGISStore(url, schema="plain")
+            PostGISStore.open(url, schema="plain")
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -427,7 +429,7 @@ def test_a_database_without_postgis_rights_is_named(postgres_url: str):
 def test_postgis_partitions_hold_the_same_incidents(monkeypatch, postgres_url, tmp_path):
     import psycopg
 
-    import geodata.stores.postgis as module
+    import geodata.stores.postgis.writer as module
     from geodata.readers import read_geojson
 
     monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1000)  # the real files get their own
@@ -436,8 +438,8 @@ def test_postgis_partitions_hold_the_same_incidents(monkeypatch, postgres_url, t
         f'{{"type": "Feature", "id": "g{i}", "geometry": {{"type": "Point", "coordinates": '
         f'[-0.54, 53.2{i}]}}, "properties": {{"occurred_at": "2024-03-05T22:10:00Z", '
         f'"crime_type": "Hare coursing"}}}}' for i in range(3)) + "]}")
-    pg = PostGISStore(postgres_url, schema="parts")
-    lite = SQLiteStore(tmp_path / "same.sqlite")
+    pg = PostGISStore.open(postgres_url, schema="parts")
+    lite = SQLiteStore.open(tmp_path / "same.sqlite")
     for store in (pg, lite):
         for reader in (read_police_csv(LINCOLNSHIRE), read_geojson(small),
                        read_police_csv(NORTH_YORKSHIRE)):
@@ -468,7 +470,7 @@ def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
 
     from geodata.stores.postgis import migration_scripts
 
-    current = PostGISStore(postgres_url, schema="v_now")
+    current = PostGISStore.open(postgres_url, schema="v_now")
     ingest(current, read_police_csv(LINCOLNSHIRE))
     first = migration_scripts()[0][2].read_text("utf-8")
     columns = ("uid_hi, uid_lo, rid, ingest_id, namespace, id, occurred_at, precision, x, y, "
@@ -490,7 +492,7 @@ def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
         for table, column in (("ingests", "ingest_id"), ("strings", "code")):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('v_old.{table}', '{column}'), "
                          f"(SELECT max({column}) FROM v_old.{table}))")
-    upgraded = PostGISStore(postgres_url, schema="v_old")
+    upgraded = PostGISStore.open(postgres_url, schema="v_old")
     assert [m["version"] for m in upgraded.migrations()] == [v for v, _n, _r in migration_scripts()]
     assert upgraded.count() == current.count() == 5671
     a, b = upgraded.incidents(), current.incidents()
@@ -526,10 +528,10 @@ def test_postgis_keys_stay_unique_when_a_first_load_rebuilds_the_key_index(tmp_p
             csvmod.writer(f, lineterminator="\n").writerows([rows[0], *rows[1 + a:1 + b]])
         return path
 
-    reference = SQLiteStore(tmp_path / "reference.sqlite")
+    reference = SQLiteStore.open(tmp_path / "reference.sqlite")
     expected = ingest(reference, read_police_csv(whole)).accepted
     reference.close()
-    store = PostGISStore(postgres_url, schema="rebuild_keys")
+    store = PostGISStore.open(postgres_url, schema="rebuild_keys")
     first = ingest(store, read_police_csv(part("a.csv", 0, 30_000)))  # rebuild (empty store)
     second = ingest(store, read_police_csv(part("b.csv", 20_000, 45_000)))  # in key order
     third = ingest(store, read_police_csv(part("c.csv", 10_000, 90_000)))  # more than stored
@@ -570,12 +572,12 @@ def test_postgis_large_ingests_are_sealed_in_parts_on_the_way(monkeypatch, postg
     what the embedded store holds, each incident once, with the key table's primary key."""
     import psycopg
 
-    import geodata.stores.postgis as module
+    import geodata.stores.postgis.writer as module
 
     monkeypatch.setattr(module, "PART_ROWS", 2_400)
     monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1_000)
-    pg = PostGISStore(postgres_url, schema="in_parts")
-    lite = SQLiteStore(tmp_path / "same.sqlite")
+    pg = PostGISStore.open(postgres_url, schema="in_parts")
+    lite = SQLiteStore.open(tmp_path / "same.sqlite")
     options = ReadOptions(chunk_rows=600)
     for store in (pg, lite):
         first = ingest(store, read_police_csv(NORTH_YORKSHIRE, options=options))  # a first load
@@ -613,7 +615,7 @@ def test_postgis_an_ingest_failing_after_sealed_parts_leaves_nothing(monkeypatch
     open, leaves no row, key, table or dropped primary key behind."""
     import psycopg
 
-    import geodata.stores.postgis as module
+    import geodata.stores.postgis.writer as module
 
     class Patient(module._pipeline.Pipeline):
         def abort(self) -> None:  # queued jobs run first: the next part's COPY is then open
@@ -621,18 +623,18 @@ def test_postgis_an_ingest_failing_after_sealed_parts_leaves_nothing(monkeypatch
 
     states = []
 
-    def close(self: module._PostGISWriter, close=module._PostGISWriter.close) -> None:
+    def close(self: module.PostGISWriter, close=module.PostGISWriter.close) -> None:
         self.pipe.abort()
         part = self._open_part
         states.append((self.inserted, part is not None and part.copying is not None))
         close(self)
 
     monkeypatch.setattr(module._pipeline, "Pipeline", Patient)
-    monkeypatch.setattr(module._PostGISWriter, "close", close)
+    monkeypatch.setattr(module.PostGISWriter, "close", close)
     monkeypatch.setattr(module, "PART_ROWS", 1_500)
     monkeypatch.setattr(module, "OWN_PARTITION_MIN", 1_000)
     schema = "failed_parts" if before is None else "failed_parts_more"
-    store = PostGISStore(postgres_url, schema=schema)
+    store = PostGISStore.open(postgres_url, schema=schema)
     if before is not None:
         ingest(store, read_police_csv(before))
     count, version = store.count(), store.data_version()

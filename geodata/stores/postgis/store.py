@@ -1,0 +1,269 @@
+"""The PostGIS store: opening it, an ingest's write transaction, reference layers and health;
+plain records come from the shared mixins, incident reads from :mod:`.reading`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from psycopg_pool import PoolTimeout
+from pyproj import CRS
+
+from geodata.errors import InvalidValue, StoreUnavailable
+from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
+from geodata.stores._plan_records import PlanRecords
+from geodata.stores._relational import RelationalStore
+from geodata.stores._shared import check_force_crs, check_text, now
+from geodata.stores.base import FORCE
+from geodata.stores.postgis.connection import (
+    DEFAULT_SCHEMA,
+    PostGISConnections,
+    migrate,
+    unavailable,
+)
+from geodata.stores.postgis.reading import ColumnReader
+from geodata.stores.postgis.writer import PostGISWriter
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+
+log = logging.getLogger(__name__)
+
+
+def _srid(crs: str) -> int:
+    code = CRS.from_user_input(crs).to_epsg()
+    if code is None:
+        raise InvalidValue(f"the PostGIS store needs a CRS with an EPSG code, not {crs}",
+                           field="crs")
+    return int(code)
+
+
+class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
+    """The store in a PostgreSQL database with PostGIS, in its own schema; made by :meth:`open`.
+
+    Parameters
+    ----------
+    connections
+        The store's connections (its schema already migrated).
+    store_id, crs, timezone
+        The store's identity, force CRS (projected, metres) and time zone, as it records them.
+    srid
+        The EPSG code of ``crs``.
+    """
+
+    kind = "postgis"
+    _dialect = "postgis"
+
+    def __init__(self, connections: PostGISConnections, *, store_id: str, crs: str,
+                 timezone: str, srid: int) -> None:
+        self._connections = connections
+        self.store_id = store_id
+        self.crs = crs
+        self.timezone = timezone
+        self.srid = srid
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        crs: str = DEFAULT_CRS,
+        timezone: str = DEFAULT_TIMEZONE,
+        busy_timeout_s: float = 60.0,
+        connect_timeout_s: float = 3.0,
+        max_connections: int = 8,
+        create: bool = True,
+    ) -> PostGISStore:
+        """Connect, create the store's schema (and the postgis extension, when allowed) if it
+        is missing, and apply the schema migrations it has not had yet.
+
+        Parameters
+        ----------
+        url
+            A libpq connection URL (``postgresql://user@host:5432/database``).
+        schema
+            The schema that holds this store (created when missing).
+        crs, timezone
+            For a new store: the force CRS (projected, metres, with an EPSG code) and time
+            zone. An existing store keeps its own.
+        busy_timeout_s
+            How long an ingest waits for another ingest of the same store, seconds.
+        connect_timeout_s
+            How long to wait for a connection before answering that the database is
+            unavailable.
+        max_connections
+            Size of the connection pool.
+        create
+            Create the schema (and the postgis extension, when allowed) if missing.
+
+        Raises
+        ------
+        StoreUnavailable
+            If the database cannot be reached, PostGIS is not installed, or the schema holds
+            something else.
+        InvalidValue
+            If ``schema`` is not a lower-case SQL name or ``crs`` not a projected CRS in
+            metres.
+        """
+        connections = PostGISConnections(
+            url, schema=schema, busy_timeout_s=busy_timeout_s,
+            connect_timeout_s=connect_timeout_s, max_connections=max_connections)
+        check_force_crs(crs)
+        connections.open()
+        try:
+            meta = migrate(connections, crs, timezone, create=create)
+            srid = _srid(meta["crs"])
+        except BaseException:
+            connections.close()
+            raise
+        return cls(connections, store_id=meta["store_id"], crs=meta["crs"],
+                   timezone=meta["timezone"], srid=srid)
+
+    # -- connections ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The libpq connection URL."""
+        return self._connections.url
+
+    @property
+    def schema(self) -> str:
+        """The schema that holds this store."""
+        return self._connections.schema
+
+    @property
+    def busy_timeout_s(self) -> float:
+        """How long an ingest waits for another ingest of the same store, seconds."""
+        return self._connections.busy_timeout_s
+
+    @property
+    def pool(self) -> ConnectionPool:
+        """The connection pool."""
+        return self._connections.pool
+
+    def _conn(self) -> Any:
+        """A pooled connection (see :meth:`PostGISConnections.conn`)."""
+        return self._connections.conn()
+
+    def _connection(self) -> Any:
+        return self._connections.conn()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connections.conn() as conn, conn.transaction():
+            yield conn
+
+    _snapshot = _transaction
+
+    def _writing(self) -> Any:
+        return self._connections.writing()
+
+    def _json(self, value: Any, *, lenient: bool = True, sort_keys: bool = False) -> Any:
+        return Jsonb(value, dumps=functools.partial(
+            json.dumps, default=str if lenient else None, sort_keys=sort_keys))
+
+    def _before_publishing(self, conn: Any) -> None:
+        """Two publications at once take turns (a lock on the table)."""
+        conn.execute("LOCK TABLE published_products IN SHARE ROW EXCLUSIVE MODE")
+
+    def migrations(self) -> list[dict[str, Any]]:
+        """The schema migrations applied, oldest first."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+            ).fetchall()
+        return [{"version": int(v), "name": n, "applied_at": a.isoformat(timespec="seconds")}
+                for v, n, a in rows]
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._connections.close()
+
+    def drop(self) -> None:
+        """Delete the store: its schema and everything in it (for tests and tear-down)."""
+        with self._conn() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(self.schema)))
+
+    def __repr__(self) -> str:
+        return f"PostGISStore(schema={self.schema!r})"
+
+    # -- writing incidents ----------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of incidents stored."""
+        with self._conn() as conn:
+            return int(self._meta(conn, "incidents") or 0)
+
+    @contextmanager
+    def writer(
+        self, *, source: str, format: str, purpose: str = FORCE
+    ) -> Iterator[PostGISWriter]:
+        """Open the write transaction of one ingest (see :meth:`Store.writer`)."""
+        check_text(source, "the source's name")
+        check_text(format, "the format")
+        try:
+            with self._writing() as conn:
+                self._claim(conn, purpose)
+                row = conn.execute(
+                    "INSERT INTO ingests (source, format, started_at) VALUES (%s, %s, %s) "
+                    "RETURNING ingest_id", (source, format, now()),
+                ).fetchone()
+                assert row is not None
+                # a second connection for what the ingest asks while its own streams rows
+                # (see PostGISWriter): a connection of its own, made once the lock is held,
+                # not one from the pool, which ingests queueing for the lock may have taken
+                with self._connections.connect() as side:
+                    w = PostGISWriter(self, conn, side, int(row[0]))
+                    try:
+                        yield w
+                        if not w.finished:
+                            raise RuntimeError("writer left without finish(): rolled back")
+                    finally:
+                        w.close()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise unavailable(exc) from exc
+
+    def _codes(self, conn: psycopg.Connection[Any], values: Sequence[str]) -> dict[str, int]:
+        """Codes of strings in the dictionary, adding the new ones (inside the transaction)."""
+        wanted = sorted(set(values))
+        if not wanted:
+            return {}
+        conn.execute(
+            "INSERT INTO strings (value) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (wanted,),
+        )
+        rows = conn.execute(
+            "SELECT value, code FROM strings WHERE value = ANY(%s)", (wanted,)
+        ).fetchall()
+        return {str(v): int(c) for v, c in rows}
+
+    def health(self) -> dict[str, Any]:
+        """Whether the store answers and what it holds; never raises."""
+        try:
+            with self._conn() as conn:
+                return {
+                    "ok": True,
+                    "kind": self.kind,
+                    "schema": self.schema,
+                    "data_version": self._version(conn),
+                    "purpose": self._meta(conn, "purpose"),
+                    "incidents": int(self._meta(conn, "incidents") or 0),
+                    "layers": [r[0] for r in conn.execute("SELECT kind FROM layers ORDER BY kind")],
+                    "crs": self.crs,
+                }
+        except (StoreUnavailable, psycopg.Error) as exc:
+            # the driver's text names hosts, users and databases: to the log, not the answer
+            # (the public /health shows this part)
+            log.warning("health: the database is unavailable", exc_info=exc)
+            return {"ok": False, "kind": self.kind,
+                    "error": f"database unavailable ({type(exc).__name__})"}
