@@ -33,7 +33,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api.errors import BadRequest
+from api.errors import InvalidInput
 from geodata.stores import Store
 
 ROLES = ("admin", "analyst", "rural_team", "partner")
@@ -41,6 +41,8 @@ PUBLIC: tuple[str, ...] = ()
 """No role needed."""
 STAFF = ("admin", "analyst")
 FIELD = ("admin", "analyst", "rural_team")
+DRAFT_ROLES = STAFF
+"""Roles that may open a patrol plan before it is published (as a preview, marked draft)."""
 EVERYONE = ROLES
 SESSION_COOKIE = "hotspot_session"
 SESSION_S = 12 * 3600
@@ -119,10 +121,10 @@ def _hash(secret: str) -> str:
 def new_key(store: Store, *, name: str, role: str) -> tuple[str, dict[str, Any]]:
     """Make a key: return the full key (shown once) and its stored record."""
     if role not in ROLES:
-        raise BadRequest(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     name = name.strip()
     if not name or len(name) > 100:
-        raise BadRequest("a key needs a name of 1 to 100 characters", field="name")
+        raise InvalidInput("a key needs a name of 1 to 100 characters", field="name")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     record = store.add_key(key_id, name=name, role=role, secret_hash=_hash(secret))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from importlib import metadata
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -28,18 +27,29 @@ from api.delivery import (
     HtmlErrors,
     VersionedStatic,
 )
-from api.deps import authorize
-from api.gate import Gate
+from api.formats import tile_url
+from api.gate import Gate, authorize
 from api.logs import RequestLog
 from api.ratelimit import RateLimiter
-from api.routes import access, backtests, hotspot_page, hotspots, incidents, layers, meta, plans, products
+from api.routes import (
+    access,
+    backtests,
+    hotspot_page,
+    hotspots,
+    incidents,
+    layers,
+    meta,
+    plan_pages,
+    plans,
+    products,
+)
 from api.routes import basemap as basemap_routes
 from api.routes import nearrepeat as near_repeat_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
-from api.services.hotspots import tile_url
 from api.settings import Settings
+from api.version import version
 from geodata.errors import StoreUnavailable
 from geodata.harm import HarmTable
 from geodata.stores import Store, open_store
@@ -53,12 +63,11 @@ DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 """Swagger UI and ReDoc files, installed from PyPI (fastapi-offline), served by the service."""
 
 
-def version() -> str:
-    """The installed package version."""
-    try:
-        return metadata.version("hotspot")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+ROUTERS: tuple[APIRouter, ...] = (
+    access.router, meta.router, incidents.router, layers.router, basemap_routes.router,
+    hotspots.router, hotspot_page.router, plans.router, plan_pages.router, products.router,
+    near_repeat_routes.router, backtests.router)
+"""The service's routers, in the order their routes are matched (and listed in OpenAPI)."""
 
 
 def create_app(
@@ -82,21 +91,6 @@ def create_app(
     def opener() -> Store:
         return open_store(url, busy_timeout_s=settings.busy_timeout_s)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = store is None
-        if own:
-            try:
-                app.state.store = opener()
-            except StoreUnavailable:
-                log.exception("the store could not be opened; requests will answer 503")
-                app.state.store = None
-        yield
-        app.state.backtests.close()
-        close_basemaps()
-        if own and app.state.store is not None:
-            app.state.store.close()
-
     app = FastAPI(
         title="Hotspot: crime hotspots and patrol planning",
         version=version(),
@@ -108,7 +102,7 @@ def create_app(
         ),
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan(own_store=store is None),
         dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
@@ -118,6 +112,39 @@ def create_app(
     app.state.harm = HarmTable.load(settings.harm_table)
     app.state.demo = demo
     errors.install(app)
+    _add_middleware(app, settings)
+    _add_shared_state(app, settings)
+    for router in ROUTERS:
+        app.include_router(router)
+    _mount_static(app)
+    _offline_docs(app)
+    _roles_in_openapi(app)
+    return app
+
+
+def _lifespan(*, own_store: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's start and stop: it opens its own store (unless given one; a store that cannot
+    be opened yet answers 503 until it can) and closes what it opened."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if own_store:
+            try:
+                app.state.store = app.state.open_store()
+            except StoreUnavailable:
+                log.exception("the store could not be opened; requests will answer 503")
+                app.state.store = None
+        yield
+        app.state.backtests.close()
+        close_basemaps()
+        if own_store and app.state.store is not None:
+            app.state.store.close()
+
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware, innermost first."""
     # innermost first: the gate settles caller, CSRF and body size before any body is read
     app.add_middleware(Gate, upload_limit=settings.max_upload_bytes)
     if settings.cors_origins:
@@ -134,6 +161,11 @@ def create_app(
     app.add_middleware(RequestLog)
     # outermost: the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+
+
+def _add_shared_state(app: FastAPI, settings: Settings) -> None:
+    """What every request shares: the result cache, the analysis budget, the backtest runner
+    and the rate limiter."""
     app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
                                   grace_s=settings.analysis_grace_s)
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
@@ -142,24 +174,14 @@ def create_app(
     app.state.backtests = BacktestRunner()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst)
-    app.include_router(access.router)
-    app.include_router(meta.router)
-    app.include_router(incidents.router)
-    app.include_router(layers.router)
-    app.include_router(basemap_routes.router)
-    app.include_router(hotspots.router)
-    app.include_router(hotspot_page.router)
-    app.include_router(plans.router)
-    app.include_router(products.router)
-    app.include_router(near_repeat_routes.router)
-    app.include_router(backtests.router)
+
+
+def _mount_static(app: FastAPI) -> None:
+    """The pages' static files: Leaflet, the maps' own scripts and styles, vendored files."""
     app.mount("/static/leaflet", VersionedStatic(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static/maps", VersionedStatic(directory=MAPS_DIR), name="maps")
     app.mount("/static/vendor", VersionedStatic(directory=VENDOR_DIR, check_dir=False),
               name="vendor")
-    _offline_docs(app)
-    _roles_in_openapi(app)
-    return app
 
 
 def _roles_in_openapi(app: FastAPI) -> None:

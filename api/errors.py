@@ -1,19 +1,25 @@
-"""Domain errors mapped to HTTP answers, in one table.
+"""The service's errors and the one table (:data:`ERROR_TABLE`) that maps them, and the
+libraries' errors, to HTTP answers.
 
 Every answer carries a message safe to show (it names the field, file, row or feature at
-fault); the whole exception goes to the log. No SQL, path of the server or driver text is
-echoed.
+fault) and, when an error names it, the offending ``field`` (its ``field`` attribute: data, never
+read from the message); the whole exception goes to the log. No SQL, path of the server or
+driver text is echoed.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import NamedTuple
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.cache import ClientGone, StillComputing
@@ -26,36 +32,88 @@ from geodata.errors import (
     InvalidMapping,
     InvalidTaxonomy,
     InvalidText,
+    InvalidValue,
     PublicationConflict,
     StorePurposeError,
     StoreUnavailable,
     UnsupportedStore,
 )
-from hotspot.errors import HotspotError
+from hotspot.errors import HotspotError, InvalidParameter
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
 
 
-class UploadTooLarge(Exception):
-    """Raised while reading a request body that exceeds the upload limit."""
+class ServiceError(Exception):
+    """A request the service cannot act on, for a reason safe to show; ``field`` names the
+    offending field of the request when there is one. Each subclass says its HTTP status and
+    error code (:data:`ERROR_TABLE` lists them with the libraries' errors)."""
+
+    status: int = 422
+    code: str = "bad_request"
+    field: str | None = None
+
+    def __init__(self, message: str = "", field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInput(ServiceError, ValueError):
+    """A request parameter, body field or file that cannot be used (422)."""
+
+
+class NotFound(ServiceError, LookupError):
+    """The request names something that does not exist, or not any longer (404)."""
+
+    status = 404
+
+
+class Conflict(ServiceError):
+    """The request clashes with the state of what it names (409)."""
+
+    status = 409
+
+
+class UnsupportedMediaType(ServiceError):
+    """A body whose content type the endpoint does not take (415)."""
+
+    status = 415
+
+
+class Unavailable(ServiceError):
+    """Something the request needs is not ready yet: try later (503, Retry-After)."""
+
+    status = 503
+
+
+class UploadTooLarge(ServiceError):
+    """Raised while reading a request body that exceeds the upload limit (413)."""
+
+    status = 413
+    code = "upload_too_large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit:,} bytes")
         self.limit = limit
 
 
-class TooManyRows(Exception):
-    """Raised while reading an upload that has more rows than the limit."""
+class TooManyRows(ServiceError):
+    """Raised while reading an upload that has more rows than the limit (413)."""
+
+    status = 413
+    code = "too_many_rows"
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload has more than the limit of {limit:,} rows "
                          "(HOTSPOT_MAX_UPLOAD_ROWS); nothing was stored: split the file")
 
 
-class RateLimited(Exception):
-    """Too many requests from one key (or address) in a short time (429)."""
+class RateLimited(ServiceError):
+    """Too many requests from one key (or address) in a short time (429, Retry-After)."""
+
+    status = 429
+    code = "rate_limited"
 
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(f"too many requests: try again in {retry_after_s:.0f} s")
@@ -66,25 +124,40 @@ class AnalysisLimited(RateLimited):
     """A key over its role's budget of uncached analyses: too many running at once, or too
     many started in the last minute (429 with Retry-After)."""
 
+    code = "analysis_budget"
+
     def __init__(self, message: str, retry_after_s: float) -> None:
-        Exception.__init__(self, message)
+        ServiceError.__init__(self, message)
         self.retry_after_s = retry_after_s
 
 
-class ServiceBusy(Exception):
+class ServiceBusy(ServiceError):
     """As many uncached analyses running as the service allows (503 with Retry-After)."""
+
+    status = 503
+    code = "busy"
 
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
 
-class Unauthorized(Exception):
+class Unauthorized(ServiceError):
     """No valid credentials (401; pages redirect to the sign-in page)."""
 
+    status = 401
+    code = "unauthorized"
 
-class Forbidden(Exception):
+    def __init__(self, message: str = "sign in: send an API key as 'Authorization: Bearer "
+                 "hsk_...' (or sign in at /login for the pages)") -> None:
+        super().__init__(message)
+
+
+class Forbidden(ServiceError):
     """Valid credentials whose role may not do this (403)."""
+
+    status = 403
+    code = "forbidden"
 
     def __init__(self, role: str, allowed: tuple[str, ...]) -> None:
         super().__init__(f"the {role} role may not do this; it needs one of: "
@@ -92,9 +165,12 @@ class Forbidden(Exception):
                          "this endpoint is open to no role (it is not in the access table)")
 
 
-class CsrfRefused(Exception):
+class CsrfRefused(ServiceError):
     """A state-changing request carrying the session cookie that did not come from the
     service's own pages: another origin, or no (or a wrong) CSRF token (403)."""
+
+    status = 403
+    code = "csrf_refused"
 
 
 class NoAnalyses(Forbidden):
@@ -102,37 +178,69 @@ class NoAnalyses(Forbidden):
     products) asked for one (403)."""
 
     def __init__(self, role: str) -> None:
-        Exception.__init__(self, f"the {role} role runs no analyses of its own: "
-                           "partners read the published products (/v1/products)"
-                           if role == "partner" else
-                           f"the {role} role runs no analyses of its own "
-                           "(HOTSPOT_ANALYSES_AT_ONCE gives it none)")
+        ServiceError.__init__(self, f"the {role} role runs no analyses of its own: "
+                              "partners read the published products (/v1/products)"
+                              if role == "partner" else
+                              f"the {role} role runs no analyses of its own "
+                              "(HOTSPOT_ANALYSES_AT_ONCE gives it none)")
 
 
-class BadRequest(Exception):
-    """Raised by a route for a request it cannot act on (bad content type, missing file)."""
+class Answer(NamedTuple):
+    """How an error is answered: HTTP status, error code and, for an error whose own message
+    is not safe to show, the message sent instead (the exception goes to the log)."""
 
-    def __init__(self, message: str, *, field: str | None = None, status: int = 422) -> None:
-        super().__init__(message)
-        self.field = field
-        self.status = status
+    status: int
+    code: str
+    message: str | None = None
 
 
-ERROR_STATUS: list[tuple[type[BaseException], int, str]] = [
-    (HotspotError, 422, "invalid_parameter"),
-    (InvalidFile, 422, "invalid_file"),
-    (InvalidMapping, 422, "invalid_mapping"),
-    (InvalidLayer, 422, "invalid_layer"),
-    (InvalidText, 422, "invalid_text"),
-    (InvalidTaxonomy, 500, "invalid_taxonomy"),
-    (InvalidHarmTable, 500, "invalid_harm_table"),
-    (InvalidBacktestKey, 422, "invalid_backtest_key"),
-    (StorePurposeError, 409, "wrong_store"),
-    (PublicationConflict, 409, "already_published"),
-    (StoreUnavailable, 503, "store_unavailable"),
-    (UnsupportedStore, 503, "store_unavailable"),
-]
-"""Exception class, HTTP status, error code: the first matching row wins."""
+def _own(*classes: type[ServiceError]) -> dict[type[Exception], Answer]:
+    return {cls: Answer(cls.status, cls.code) for cls in classes}
+
+
+_FAULT = "the request could not be completed; see the log"
+
+ERROR_TABLE: dict[type[Exception], Answer] = {
+    # the service's own errors: status and code as each class declares them
+    **_own(InvalidInput, NotFound, Conflict, UnsupportedMediaType, Unavailable, UploadTooLarge,
+           TooManyRows, RateLimited, AnalysisLimited, ServiceBusy, Unauthorized, Forbidden,
+           CsrfRefused, ServiceError),
+    StillComputing: Answer(503, "still_computing"),
+    ClientGone: Answer(499, "client_gone", "the client closed the connection"),
+    # the libraries' errors
+    HotspotError: Answer(422, "invalid_parameter"),
+    InvalidFile: Answer(422, "invalid_file"),
+    InvalidMapping: Answer(422, "invalid_mapping"),
+    InvalidLayer: Answer(422, "invalid_layer"),
+    InvalidText: Answer(422, "invalid_text"),
+    InvalidTaxonomy: Answer(500, "invalid_taxonomy"),
+    InvalidHarmTable: Answer(500, "invalid_harm_table"),
+    InvalidBacktestKey: Answer(422, "invalid_backtest_key"),
+    StorePurposeError: Answer(409, "wrong_store"),
+    PublicationConflict: Answer(409, "already_published"),
+    StoreUnavailable: Answer(503, "store_unavailable"),
+    UnsupportedStore: Answer(503, "store_unavailable"),
+    GeodataError: Answer(500, "internal_error", "the request could not be completed"),
+    # anything else is a fault of the service (a value a store refuses, here, is one too: the
+    # routes check what callers send before it reaches a store)
+    InvalidValue: Answer(500, "internal_error", _FAULT),
+    Exception: Answer(500, "internal_error", _FAULT),
+}
+"""How every error is answered, by exception class: an exception takes the row of the first
+
+
+class of its MRO that is listed (so a subclass not listed answers as its parent)."""
+
+USER_ERRORS: tuple[type[Exception], ...] = (ServiceError, HotspotError, GeodataError)
+"""Base classes of the errors whose message is safe to show a user as it is."""
+
+
+def answer_of(exc: BaseException) -> Answer:
+    """The row of :data:`ERROR_TABLE` that answers ``exc`` (by its MRO)."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    return ERROR_TABLE[Exception]
 
 
 def clipped(value: object, limit: int = 60) -> str:
@@ -225,8 +333,57 @@ def body_problem(cause: BaseException) -> str:
     return "the body could not be parsed as its content type says"
 
 
+@contextmanager
+def as_invalid_input(field: str | None = None, *, names: Mapping[str, str] | None = None,
+                     errors: tuple[type[HotspotError], ...] = (InvalidParameter,)
+                     ) -> Iterator[None]:
+    """Inside, a library error of ``errors`` (by default a parameter out of range) is the
+    request's invalid input (422 ``bad_request``) naming the request's field: the error's own
+    ``field`` (through ``names``, the library's parameter names as the request calls them),
+    else ``field``. ``names={}`` names ``field`` whatever the error names."""
+    try:
+        yield
+    except errors as exc:
+        named = (exc.field or field if names is None
+                 else names.get(exc.field or "", field))
+        raise InvalidInput(str(exc), named) from None
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Where a person with no session is sent: the sign-in page, then back."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def error_answer(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc`` by :data:`ERROR_TABLE`: its message and the offending field from
+    ``exc.field`` (or only the table's message, for an error whose own is not safe to show),
+    Retry-After from ``exc.retry_after_s``. A page asked for without credentials goes to sign
+    in."""
+    status, code, message = answer_of(exc)
+    if isinstance(exc, Unauthorized) and request.method == "GET" and (
+            "text/html" in request.headers.get("accept", "")):
+        return login_redirect(request)
+    if status >= 500 and not isinstance(exc, ServiceError | StillComputing):
+        if message is None:
+            log.error("request failed: %s", exc, exc_info=exc)
+        else:
+            log.error("unexpected data error" if isinstance(exc, GeodataError)
+                      else "unexpected error", exc_info=exc)
+    retry_after_s = getattr(exc, "retry_after_s", None)
+    if message is None:
+        response = _answer(status, code, str(exc), getattr(exc, "field", None),
+                           retry_after_s=retry_after_s)
+    else:
+        response = _answer(status, code, message, retry_after_s=retry_after_s)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hotspot"'
+    return response
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on an app."""
+    """Register the handlers on an app: one for every class of :data:`ERROR_TABLE`, and the
+    framework's own errors in the same shape."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -242,75 +399,12 @@ def install(app: FastAPI) -> None:
         response.headers.update(exc.headers or {})
         return response
 
-    @app.exception_handler(HotspotError)
-    @app.exception_handler(GeodataError)
-    async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        for cls, status, code in ERROR_STATUS:
-            if isinstance(exc, cls):
-                if status >= 500:
-                    log.error("request failed: %s", exc, exc_info=exc)
-                return _answer(status, code, str(exc), getattr(exc, "parameter", None))
-        log.error("unexpected data error", exc_info=exc)
-        return _answer(500, "internal_error", "the request could not be completed")
-
-    @app.exception_handler(Unauthorized)
-    async def unauthorized(request: Request, _exc: Unauthorized) -> Response:
-        accept = request.headers.get("accept", "")
-        if request.method == "GET" and "text/html" in accept:
-            from api.routes.access import login_redirect
-
-            return login_redirect(request)
-        response = _answer(401, "unauthorized", "sign in: send an API key as "
-                           "'Authorization: Bearer hsk_...' (or sign in at /login for the pages)")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="hotspot"'
-        return response
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
-        return _answer(403, "forbidden", str(exc))
-
-    @app.exception_handler(TooManyRows)
-    async def too_many_rows(_request: Request, exc: TooManyRows) -> JSONResponse:
-        return _answer(413, "too_many_rows", str(exc))
-
-    @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        return _answer(429, "rate_limited", str(exc), retry_after_s=exc.retry_after_s)
-
-    @app.exception_handler(AnalysisLimited)
-    async def analysis_limited(_request: Request, exc: AnalysisLimited) -> JSONResponse:
-        return _answer(429, "analysis_budget", str(exc), retry_after_s=exc.retry_after_s)
-
-    @app.exception_handler(ServiceBusy)
-    async def service_busy(_request: Request, exc: ServiceBusy) -> JSONResponse:
-        return _answer(503, "busy", str(exc), retry_after_s=exc.retry_after_s)
-
-    @app.exception_handler(ClientGone)
-    async def client_gone(_request: Request, _exc: ClientGone) -> JSONResponse:
-        # nobody reads this: the client closed the connection (nginx's 499 in the log)
-        return _answer(499, "client_gone", "the client closed the connection")
-
-    @app.exception_handler(StillComputing)
-    async def still_computing(_request: Request, exc: StillComputing) -> JSONResponse:
-        return _answer(503, "still_computing", str(exc), retry_after_s=10)
-
-    @app.exception_handler(UploadTooLarge)
-    async def too_large(_request: Request, exc: UploadTooLarge) -> JSONResponse:
-        return _answer(413, "upload_too_large", str(exc))
-
-    @app.exception_handler(BadRequest)
-    async def bad_request(_request: Request, exc: BadRequest) -> JSONResponse:
-        return _answer(exc.status, "bad_request", str(exc), exc.field)
-
-    @app.exception_handler(CsrfRefused)
-    async def csrf_refused(_request: Request, exc: CsrfRefused) -> JSONResponse:
-        return _answer(403, "csrf_refused", str(exc))
-
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return invalid_request_answer(exc)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error", exc_info=exc)
-        return _answer(500, "internal_error", "the request could not be completed; see the log")
+    async def table_error(request: Request, exc: Exception) -> Response:
+        return error_answer(request, exc)
+
+    for cls in ERROR_TABLE:
+        app.add_exception_handler(cls, table_error)

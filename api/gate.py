@@ -284,3 +284,15 @@ class Gate:
             response = await _answer(scope.get("app"), request, UploadTooLarge(limit))
             assert response is not None
             await self._refuse(response, scope, receive, send, True)
+
+
+def authorize(request: Request) -> None:
+    """Every route's gate: the roles :data:`api.access.ACCESS` declares for it (an endpoint not
+    declared there is refused to everyone), the caller, rate limits and CSRF.
+
+    :class:`api.gate.Gate` settles all of it before the body is read and leaves the caller in
+    ``request.state.principal``; this dependency checks again only for a request that did not
+    pass the gate (an app assembled without it)."""
+    if getattr(request.state, GATE_PASSED, False) is True:
+        return
+    request.state.principal = check_request(request)

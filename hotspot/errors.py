@@ -2,7 +2,10 @@
 
 
 class HotspotError(Exception):
-    """Base class of every error raised by :mod:`hotspot`."""
+    """Base class of every error raised by :mod:`hotspot`; ``field`` names the parameter at
+    fault when it is known (None otherwise)."""
+
+    field: str | None = None
 
 
 class InvalidParameter(HotspotError, ValueError):
@@ -12,6 +15,7 @@ class InvalidParameter(HotspotError, ValueError):
     def __init__(self, message: str, parameter: str | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
+        self.field = parameter
 
 
 class InvalidPoints(HotspotError, ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -31,7 +30,7 @@ from api.csrf import (
     session_csrf_token,
 )
 from api.deps import SettingsDep, StoreDep
-from api.errors import BadRequest
+from api.errors import NotFound
 from api.settings import Settings
 
 router = APIRouter(tags=["access"])
@@ -175,7 +174,7 @@ def create_key(body: KeyIn, store: StoreDep) -> JSONResponse:
 def revoke_key(key_id: str, store: StoreDep) -> dict[str, Any]:
     """Revoke a key (its sessions end too)."""
     if not store.revoke_key(key_id):
-        raise BadRequest(f"no live key {key_id}", field="key_id", status=404)
+        raise NotFound(f"no live key {key_id}", field="key_id")
     return {"key_id": key_id, "revoked": True}
 
 
@@ -190,10 +189,4 @@ def audit(store: StoreDep, limit: int = Query(100, ge=1, le=1000),
     return {"entries": entries, "next": more}
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    """Where a person with no session is sent: the sign-in page, then back."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-
-__all__ = ["ROLES", "login_redirect", "router"]
+__all__ = ["ROLES", "router"]

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import StoreDep, TaxonomyDep
-from api.errors import BadRequest
-from api.services.backtests import TEST_MONTHS, BacktestSpec, stored_or_started
-from api.services.hotspots import ParameterError, Selection, split_categories
+from api.services.backtests import spec_of, stored_or_started
+from api.services.selection import Selection, split_categories
 
 router = APIRouter(tags=["hotspots"])
 
 RETRY_AFTER_S = 30
 """How soon to ask again while a backtest runs, seconds."""
-
-
-def spec_of(selection: Selection, taxonomy: Any) -> BacktestSpec:
-    """The backtest behind a selection (422 naming an unknown category or priority)."""
-    try:
-        return BacktestSpec.of(selection, taxonomy, test_months=TEST_MONTHS)
-    except ParameterError as exc:
-        raise BadRequest(str(exc), field=exc.field) from None
 
 
 @router.get(

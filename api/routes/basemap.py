@@ -11,9 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SettingsDep, StoreDep
-from api.errors import BadRequest
+from api.errors import InvalidInput
 from api.services.basemap import MAX_ZOOM, basemap_features, check_bbox, offline_basemap, tilejson
-from api.services.hotspots import ParameterError
 from geodata.basemaps import MAX_ZOOM as MAX_TILE_ZOOM
 from geodata.basemaps import is_gzip
 
@@ -38,10 +37,7 @@ def get_basemap(
     the names of towns, villages, town centres and heritage sites inside ``bbox``, simplified
     for ``zoom``, as GeoJSON in WGS84 (see :func:`api.services.basemap.basemap_features`). The pages
     draw it under the hotspots so the map reads without tiles."""
-    try:
-        box = check_bbox(bbox, zoom)
-    except ParameterError as exc:
-        raise BadRequest(str(exc), field=exc.field) from None
+    box = check_bbox(bbox, zoom)
     data = basemap_features(store, box, zoom)
     return JSONResponse(data, media_type="application/geo+json",
                         headers={"Cache-Control": "private, max-age=300"})
@@ -83,9 +79,9 @@ async def get_tile(
     its format."""
     limit = 1 << z
     if x >= limit:
-        raise BadRequest(f"x must be below 2^z ({limit}) at zoom {z}", field="x")
+        raise InvalidInput(f"x must be below 2^z ({limit}) at zoom {z}", field="x")
     if y >= limit:
-        raise BadRequest(f"y must be below 2^z ({limit}) at zoom {z}", field="y")
+        raise InvalidInput(f"y must be below 2^z ({limit}) at zoom {z}", field="y")
     basemap = offline_basemap(settings)
     if basemap is None:
         return JSONResponse({"detail": _NONE, "error": "not_found"}, status_code=404)

@@ -2,7 +2,7 @@
 
 **The address.** A hotspot's ``id`` (``dbscan-001``) is its rank within one result: the result
 of one set of parameters on one version of the data, which the service computes once and keeps
-(:func:`api.routes.hotspots.computed_hotspots`). So the page's address is the id *and* the
+(:func:`api.services.hotspot_results.computed_hotspots`). So the page's address is the id *and* the
 parameters that made the result, exactly those of ``GET /v1/hotspots`` and the planner's map;
 opening it reads the same cached result (or computes it once). The address can be shared and
 bookmarked; when the data changes (a new ingest) the same address shows the hotspot of that
@@ -27,6 +27,7 @@ outline (hence the tolerance). The latest :data:`PLANS_SCANNED` plans are read.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -43,12 +44,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pyproj import Transformer
 
+from api.access import DRAFT_ROLES
 from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
+from api.formats import ATTRIBUTION, tile_url
 from api.pages import key_name
-from api.routes.hotspots import HotspotQuery, computed_hotspots, selection_of
-from api.routes.plans import DRAFT_ROLES
-from api.services.hotspots import ATTRIBUTION, Selection, history_start, map_layers, tile_url
+from api.services.hotspot_query import HotspotQuery, selection_of
+from api.services.hotspot_results import computed_hotspots
+from api.services.hotspots import history_start, map_layers
+from api.services.selection import Selection
 from geodata.advice import PreventionAdvice
 from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
@@ -275,8 +279,6 @@ def _advice_blocks(advice: PreventionAdvice, taxonomy: Taxonomy,
 
 def _nearby_layers(store: Store, polygon: Any) -> dict[str, Any]:
     """The reference layers near the polygon (within :data:`NEAR_M`), as GeoJSON (WGS84)."""
-    import json
-
     out: dict[str, Any] = {}
     area = shapely.buffer(polygon, NEAR_M)
     for kind, frame in map_layers(store).items():
@@ -312,8 +314,9 @@ async def hotspot_page_route(
     nav = {"role": who.role if who is not None else None, "signed_in": session_id is not None,
            # masked afresh in every answer: the page is gzipped beside text from its
            # address, where one fixed secret would leak through the size (BREACH)
-           "csrf": masked(session_csrf_token(store, session_id)) if session_id else None,
-           "who": key_name(store, who) or None}
+           "csrf": masked(await run_in_threadpool(session_csrf_token, store, session_id))
+           if session_id else None,
+           "who": await run_in_threadpool(key_name, store, who) or None}
     computed, version = await computed_hotspots(request, store, taxonomy, q)
     table = computed.table
     found = np.flatnonzero(table["id"].astype(str).to_numpy() == hotspot_id) \
@@ -324,7 +327,7 @@ async def hotspot_page_route(
         return HTMLResponse(page, status_code=404, headers={"Cache-Control": "no-store"})
     row = table.iloc[int(found[0])]
     polygon = row.geometry
-    selection = selection_of(q, store)
+    selection = await run_in_threadpool(selection_of, q, store)
     counts: _Counts = await request.app.state.cache.get(
         ("hotspot-page", version, q.key(), hotspot_id),
         lambda: place_incidents(store, taxonomy, selection, polygon))

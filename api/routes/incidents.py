@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
-from api.errors import BadRequest, TooManyRows
+from api.errors import InvalidInput, TooManyRows, UnsupportedMediaType
 from api.schemas import IncidentCollection, IngestReportOut
-from api.services.hotspots import ParameterError, Selection, parse_bbox, period_bound, split_categories
+from api.services.selection import Selection, parse_bbox, period_bound, split_categories
 from api.settings import Settings
 from geodata.ingest import ingest
 from geodata.layers import force_area
@@ -138,8 +138,8 @@ async def upload_incidents(
         async with request.form(max_files=2, max_fields=10) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise BadRequest("a multipart upload needs the file in a field named 'file'",
-                                 field="file")
+                raise InvalidInput("a multipart upload needs the file in a field named 'file'",
+                                   field="file")
             raw_mapping = form.get("mapping")
             if isinstance(raw_mapping, UploadFile):
                 raw_mapping = (await raw_mapping.read()).decode("utf-8", "replace")
@@ -162,16 +162,16 @@ async def upload_incidents(
                 name=name or "upload", fmt=format, mapping=None, unknown=unknown,
             )
     else:
-        raise BadRequest(
+        raise UnsupportedMediaType(
             f"send the file as multipart/form-data (field 'file'), text/csv or "
             f"application/geo+json, not {ctype or 'no content type'}",
             field="content-type",
-            status=415,
         )
     status = 201 if report["counts"]["accepted"] else 200
-    _audit(request, store, "ingest", {"source": report.get("source"), "format": format,
-                                      "records": report["counts"].get("records")},
-           int(report["counts"]["accepted"]))
+    await run_in_threadpool(_audit, request, store, "ingest",
+                            {"source": report.get("source"), "format": format,
+                             "records": report["counts"].get("records")},
+                            int(report["counts"]["accepted"]))
     return JSONResponse(report, status_code=status)
 
 
@@ -207,19 +207,16 @@ def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> Incident
 
     Raises
     ------
-    BadRequest
+    InvalidInput
         Naming the parameter at fault.
     """
-    try:
-        start = period_bound(q.from_, store.timezone, end=False, field="from")
-        end = period_bound(q.to, store.timezone, end=True, field="to")
-        categories = Selection(categories=split_categories(q.category),
-                               priority=q.priority).categories_for(taxonomy)
-        lonlat = parse_bbox(q.bbox) if q.bbox else None
-    except ParameterError as exc:
-        raise BadRequest(str(exc), field=exc.field) from None
+    start = period_bound(q.from_, store.timezone, end=False, field="from")
+    end = period_bound(q.to, store.timezone, end=True, field="to")
+    categories = Selection(categories=split_categories(q.category),
+                           priority=q.priority).categories_for(taxonomy)
+    lonlat = parse_bbox(q.bbox) if q.bbox else None
     if start is not None and end is not None and start >= end:
-        raise BadRequest("'to' must be after 'from'", field="to")
+        raise InvalidInput("'to' must be after 'from'", field="to")
     return IncidentFilter(start=start, end=end, categories=categories, lonlat_bbox=lonlat)
 
 
@@ -244,7 +241,7 @@ def list_incidents(
     Month-only incidents (data.police.uk) count at the first instant of their month."""
     limit = q.limit or min(1000, settings.max_page_size)
     if limit > settings.max_page_size:
-        raise BadRequest(f"limit must be at most {settings.max_page_size}", field="limit")
+        raise InvalidInput(f"limit must be at most {settings.max_page_size}", field="limit")
     flt = build_filter(q, store, taxonomy)
     page = store.incident_records(flt, offset=q.offset, limit=limit)
     features = []

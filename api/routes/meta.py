@@ -7,8 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.access import STAFF, principal
 from api.deps import StoreDep, TaxonomyDep
+from api.gate import has_credentials
 from api.schemas import Health
+from api.version import version
 from geodata.errors import GeodataError
 
 router = APIRouter(tags=["service"])
@@ -37,8 +40,6 @@ def health(request: Request) -> JSONResponse:
 
     Answers 503 (with Retry-After) when the store cannot be reached.
     """
-    from api.app import version
-
     store = request.app.state.store
     if store is None:
         try:
@@ -70,9 +71,6 @@ def ingests(store: StoreDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict
 def _staff(request: Request, store: Any) -> bool:
     """Whether the caller shows an analyst's or admin's key or session (/health is open to
     all, so the gate has not looked)."""
-    from api.access import STAFF, principal
-    from api.gate import has_credentials
-
     if store is None or not has_credentials(request):
         return False
     try:

@@ -1,2 +1,3 @@
 """Services: the work behind the routes, on a store (hotspots, patrol plans, backtests,
-products, basemap, briefing). Routes call these; these never import a route."""
+products, near repeats, basemap, briefing) and what several routers share. Routes call these;
+these never import a route (``lint-imports`` checks it)."""

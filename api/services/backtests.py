@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.errors import BadRequest
-from api.services.hotspots import ParameterError, Selection, force_area
+from api.errors import InvalidInput, Unavailable, as_invalid_input
+from api.services.hotspots import force_area
+from api.services.selection import Selection
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -74,7 +75,7 @@ class BacktestSpec:
 
         Raises
         ------
-        ParameterError
+        InvalidInput
             An unknown category or priority.
         """
         cats = selection.categories_for(taxonomy)
@@ -132,7 +133,7 @@ def run_backtest(store: Store, spec: BacktestSpec, *,
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         Fewer than :data:`MIN_MONTHS` months of the categories in the store (naming
         ``method``).
     hotspot.AnalysisCancelled
@@ -147,7 +148,7 @@ def run_backtest(store: Store, spec: BacktestSpec, *,
     frame, version = training_frame(store, spec.categories)
     months = sorted(set(frame["month"].tolist()))
     if len(months) < MIN_MONTHS:
-        raise ParameterError(
+        raise InvalidInput(
             f"a backtest needs at least {MIN_MONTHS} months of data (one to fit on, a later one "
             f"to test on); the store holds {len(months)} for this selection: choose a method "
             "(kde, dbscan or gistar) instead of auto", "method")
@@ -267,7 +268,7 @@ def candidate_named(name: str) -> Candidate:
     for cand in service_candidates():
         if cand.name == name:
             return cand
-    raise ParameterError(f"no candidate called {name!r}", "method")
+    raise InvalidInput(f"no candidate called {name!r}", "method")
 
 
 MAX_FAILURES = 32
@@ -278,7 +279,7 @@ def _logged(key: str, work: Callable[[], Any]) -> Any:
     """``work``, with its failure logged (a worker thread's exception is otherwise silent)."""
     try:
         return work()
-    except (ParameterError, HotspotError) as exc:
+    except (InvalidInput, HotspotError) as exc:
         log.info("backtest %s refused: %s", key, exc)
         raise
     except Exception:
@@ -340,7 +341,7 @@ def auto_places(store: Store, taxonomy: Taxonomy, selection: Selection,
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         No incidents to fit on, or an unknown category or priority.
     """
     from hotspot.coverage import select_by_area
@@ -356,7 +357,7 @@ def auto_places(store: Store, taxonomy: Taxonomy, selection: Selection,
     cats = selection.categories_for(taxonomy)
     frame, _version = training_frame(store, cats, selection.start, selection.end)
     if not len(frame):
-        raise ParameterError("there are no incidents in the selection to fit on", "from")
+        raise InvalidInput("there are no incidents in the selection to fit on", "from")
     places = candidate_named(chosen.candidate).fit(frame, store.crs, force)
     kept = select_by_area(places.geometry.values, budget, boundary=force)
     choice = chosen.to_dict()
@@ -373,7 +374,7 @@ def stored_or_started(store: Store, spec: BacktestSpec,
 
     Raises
     ------
-    BadRequest
+    InvalidInput
         503 when too many backtests are waiting; 422 when the last run of this backtest
         failed on the data (too few months).
     """
@@ -383,13 +384,15 @@ def stored_or_started(store: Store, spec: BacktestSpec,
         return json.loads(stored[1]), "stored"
     future, started = runner.start(key, lambda: run_backtest(store, spec))
     if future is None:
-        raise BadRequest(f"{runner.max_waiting} backtests are waiting to run; ask again in a "
-                         "few minutes", status=503)
-    if future.done():
-        try:
-            return future.result()[0], "stored"
-        except ParameterError as exc:
-            raise BadRequest(str(exc), field=exc.field) from None
-        except HotspotError as exc:
-            raise BadRequest(str(exc), field="method") from None
+        raise Unavailable(f"{runner.max_waiting} backtests are waiting to run; ask again in a "
+                          "few minutes")
+    if future.done():  # a backtest the data cannot run names the method to change
+        with as_invalid_input("method", names={}, errors=(HotspotError,)):
+            document = future.result()[0]
+        return document, "stored"
     return None, "started" if started else "running"
+
+
+def spec_of(selection: Selection, taxonomy: Any) -> BacktestSpec:
+    """The backtest behind a selection (422 naming an unknown category or priority)."""
+    return BacktestSpec.of(selection, taxonomy, test_months=TEST_MONTHS)

@@ -1,4 +1,5 @@
-"""Running a hotspot analysis on a store: the selection, the layers, the previous period.
+"""Running a hotspot analysis on a store: the layers, the previous period, the density grid,
+and the map's summary in words.
 
 The composition of :mod:`geodata` (the store) and :mod:`hotspot` (the computation), shared by the
 CLI (``hotspot analyse``) and the HTTP API.
@@ -6,16 +7,18 @@ CLI (``hotspot analyse``) and the HTTP API.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import quoted
+from api.errors import InvalidInput
+from api.formats import ATTRIBUTION, percent
+from api.limits import WorkLimits, check_bounds
+from api.services.selection import Selection
 from geodata.harm import HarmTable
 from geodata.layers import (
     BUILT_UP_AREAS,
@@ -26,8 +29,7 @@ from geodata.layers import (
     TOWN_CENTRES,
 )
 from geodata.schema import IncidentColumns, IncidentFilter
-from geodata.stores import Store
-from geodata.stores.postgis import PostGISStore
+from geodata.stores import ClustersInDatabase, Store
 from geodata.taxonomy import Taxonomy
 from hotspot import (
     ContextLayers,
@@ -38,187 +40,6 @@ from hotspot import (
     kde_grid,
 )
 from hotspot.cancel import ShouldStop, check
-
-if TYPE_CHECKING:
-    from api.limits import WorkLimits
-
-ATTRIBUTION = (
-    "Incidents from data.police.uk contain public sector information licensed under the Open "
-    "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
-    "person."
-)
-
-
-class ParameterError(ValueError):
-    """Raised for a request parameter that cannot be used; ``field`` names it."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def period_bound(text: str | None, timezone: str, *, end: bool, field: str) -> int | None:
-    """Seconds since the epoch for ``YYYY-MM``, ``YYYY-MM-DD`` or an ISO date-time.
-
-    Months and days are local to ``timezone``; an end is exclusive and takes in the whole month
-    or day given (``to=2024-03`` ends at the start of April).
-
-    Raises
-    ------
-    ParameterError
-        For anything else, naming ``field``.
-    """
-    if text is None or not text.strip():
-        return None
-    value = text.strip()
-    try:
-        if len(value) == 7 and value[4] == "-":
-            stamp = pd.Timestamp(f"{value}-01")
-            if end:
-                stamp = stamp + pd.offsets.MonthBegin(1)
-        elif len(value) == 10:
-            stamp = pd.Timestamp(datetime.fromisoformat(value))
-            if end:
-                stamp = stamp + pd.Timedelta(days=1)
-        else:
-            stamp = pd.Timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except (ValueError, TypeError):
-        raise ParameterError(
-            f"{field} must be YYYY-MM, YYYY-MM-DD or an ISO 8601 date-time, not {text!r}", field
-        ) from None
-    if not 1900 <= stamp.year <= 2100:
-        raise ParameterError(f"{field} {text!r} is outside the years 1900-2100", field)
-    stamp = stamp.tz_localize(timezone) if stamp.tzinfo is None else stamp
-    return int(stamp.value // 10**9)
-
-
-def split_categories(values: list[str] | None) -> tuple[str, ...] | None:
-    """Category parameters, repeated and/or comma-separated, as one tuple (None if empty)."""
-    if not values:
-        return None
-    return tuple(c.strip() for part in values for c in part.split(",") if c.strip()) or None
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``min lon,min lat,max lon,max lat`` (WGS84 degrees) as four numbers.
-
-    Raises
-    ------
-    ParameterError
-        Naming ``bbox``, for anything else.
-    """
-    try:
-        parts = [float(v) for v in text.split(",")]
-    except ValueError:
-        parts = []
-    if len(parts) != 4 or not all(np.isfinite(parts)):
-        raise ParameterError("bbox must be four numbers: min longitude,min latitude,"
-                             "max longitude,max latitude", "bbox")
-    w, s, e, n = parts
-    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
-        raise ParameterError("bbox must have -180 <= min longitude <= max longitude <= 180 and "
-                             "-90 <= min latitude <= max latitude <= 90", "bbox")
-    return w, s, e, n
-
-
-def town_bbox(store: Store, name: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
-    """The bounding box (store CRS, metres) of the town centre or built-up area called ``name``,
-    widened by ``margin_m``.
-
-    Raises
-    ------
-    ParameterError
-        If no town centre or built-up area has that name (case and spacing ignored).
-    """
-    wanted = " ".join(name.split()).casefold()
-    known: list[str] = []
-    for kind in (TOWN_CENTRES, BUILT_UP_AREAS):
-        layer = store.get_layer(kind)
-        if layer is None or "name" not in layer.frame.columns:
-            continue
-        names = layer.frame["name"].astype(str)
-        known += names.tolist()
-        hit = names.map(lambda n: " ".join(n.split()).casefold() == wanted).to_numpy()
-        if hit.any():
-            union = shapely.union_all(layer.frame.geometry.values[hit])
-            if kind == TOWN_CENTRES:  # the whole town, not only its centre, when known
-                built = store.get_layer(BUILT_UP_AREAS)
-                if built is not None:
-                    around = built.frame.geometry.values
-                    inside = shapely.intersects(around, union)
-                    if inside.any():
-                        union = shapely.union_all([union, *around[inside]])
-            minx, miny, maxx, maxy = union.bounds
-            return (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
-    choices = ", ".join(sorted(set(known))[:30]) or "none (no town layers are loaded)"
-    raise ParameterError(f"no town called {quoted(name)}; towns are {choices}", "town")
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which incidents to analyse: a period ``[start, end)`` (seconds since the epoch, UTC),
-    categories (or a plan priority) and a bounding box in the store's CRS (metres)."""
-
-    start: int | None = None
-    end: int | None = None
-    categories: tuple[str, ...] | None = None
-    priority: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    lonlat_bbox: tuple[float, float, float, float] | None = None
-
-    def categories_for(self, taxonomy: Taxonomy) -> tuple[str, ...] | None:
-        """The categories selected, the priority's expanded.
-
-        Raises
-        ------
-        ParameterError
-            For an unknown category or priority.
-        """
-        cats: list[str] | None = list(self.categories) if self.categories else None
-        if cats:
-            unknown = sorted(set(cats) - set(taxonomy.categories))
-            if unknown:
-                raise ParameterError(
-                    f"unknown category {', '.join(quoted(u) for u in unknown[:5])}; categories are "
-                    f"{', '.join(sorted(taxonomy.categories))}", "category"
-                )
-        if self.priority:
-            if self.priority not in taxonomy.priorities:
-                raise ParameterError(
-                    f"unknown priority {self.priority!r}; priorities are "
-                    f"{', '.join(taxonomy.priorities)}", "priority"
-                )
-            in_priority = taxonomy.categories_for(self.priority)
-            cats = [c for c in cats if c in in_priority] if cats else in_priority
-            if not cats:
-                raise ParameterError(
-                    f"none of the categories given is in the priority {self.priority!r}; its "
-                    f"categories are {', '.join(in_priority)}", "category")
-        return tuple(cats) if cats is not None else None
-
-    def incident_filter(self, taxonomy: Taxonomy) -> IncidentFilter:
-        """The store filter of this selection (the priority's categories expanded).
-
-        Raises
-        ------
-        ParameterError
-            For an unknown category or priority.
-        """
-        return IncidentFilter(start=self.start, end=self.end,
-                              categories=self.categories_for(taxonomy), bbox=self.bbox,
-                              lonlat_bbox=self.lonlat_bbox)
-
-    def to_dict(self, timezone: str) -> dict[str, Any]:
-        """JSON-ready description (dates in local time)."""
-        def iso(t: int | None) -> str | None:
-            if t is None:
-                return None
-            return pd.Timestamp(t, unit="s", tz="UTC").tz_convert(timezone).isoformat()
-        box = self.lonlat_bbox or self.bbox
-        return {"from": iso(self.start), "to": iso(self.end),
-                "categories": list(self.categories) if self.categories else None,
-                "priority": self.priority,
-                "bbox": list(box) if box is not None else None}
 
 
 @dataclass(frozen=True)
@@ -260,19 +81,19 @@ def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
                      options: AnalysisOptions) -> np.ndarray:
     """DBSCAN labels from ST_ClusterDBSCAN, aligned with the analysed incidents' row ids."""
     params = options.parameters
-    if not isinstance(store, PostGISStore):
-        raise ParameterError("engine postgis needs the PostGIS store; this store is "
-                             f"{store.kind}", "engine")
+    if not isinstance(store, ClustersInDatabase):
+        raise InvalidInput("engine postgis needs the PostGIS store; this store is "
+                           f"{store.kind}", "engine")
     min_samples = params.get("min_samples", "auto")
     if min_samples == "auto" or float(min_samples) != int(float(min_samples)):
-        raise ParameterError("engine postgis takes a whole-number min_samples (PostGIS has no "
-                             "per-incident threshold)", "min_samples")
+        raise InvalidInput("engine postgis takes a whole-number min_samples (PostGIS has no "
+                           "per-incident threshold)", "min_samples")
     if options.weighted:
-        raise ParameterError("engine postgis counts incidents; it cannot weigh them", "weighted")
+        raise InvalidInput("engine postgis counts incidents; it cannot weigh them", "weighted")
     unsupported = sorted(set(params) - {"eps_m", "min_samples", "buffer_m", "engine"})
     if unsupported:
-        raise ParameterError(f"{unsupported[0]} is not a parameter of engine postgis",
-                             unsupported[0])
+        raise InvalidInput(f"{unsupported[0]} is not a parameter of engine postgis",
+                           unsupported[0])
     got_rid, got = store.cluster_dbscan(
         flt, eps_m=float(params.get("eps_m", 150.0)), min_samples=int(float(min_samples)))
     labels = np.full(rid.shape[0], -1, dtype=np.int64)  # rows added since: not clustered
@@ -401,7 +222,7 @@ def run_analysis(
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         An unknown category or priority, a method parameter outside :data:`api.limits.BOUNDS`,
         or an analysis over ``limits`` (naming the parameter to change).
     hotspot.InvalidParameter
@@ -409,37 +230,22 @@ def run_analysis(
     hotspot.AnalysisCancelled
         ``should_stop`` answered True.
     """
-    from api.limits import check_bounds
-
     check_bounds(options.parameters)
     flt = selection.incident_filter(taxonomy)
     categories = flt.categories
     incidents, version = _frame(store, flt, options.harm)
     check(should_stop, "after reading the incidents")
-    previous = None
     period = None
     if selection.start is not None and selection.end is not None:
         period = (selection.start, selection.end)
-        prev_start, _ = previous_period(selection.start, selection.end, store.timezone)
-        prev_flt = IncidentFilter(start=prev_start, end=selection.start,
-                                  categories=categories, bbox=selection.bbox,
-                                  lonlat_bbox=selection.lonlat_bbox)
-        previous, _v = _frame(store, prev_flt, options.harm)
-        if not store_holds(store, prev_start - BEFORE_S, prev_start + SLACK_S):
-            previous = None  # the store's data starts after the previous period does: unknown
-    history = None
-    if selection.start is not None and selection.end is not None:
-        first = history_start(selection.end, store.timezone)
-        if first < selection.start:  # the months before the selection give the classes
-            history, _v = _frame(store, IncidentFilter(
-                start=first, end=selection.end, categories=categories, bbox=selection.bbox,
-                lonlat_bbox=selection.lonlat_bbox), options.harm)
+    previous = _previous_incidents(store, selection, categories, options.harm)
+    history = _history_incidents(store, selection, categories, options.harm)
     force = force_area(store)
     study_area = float(shapely.area(force)) if force is not None else None
     params = dict(options.parameters)
     engine = params.pop("engine", None) or "numpy"
     if engine not in ENGINES:
-        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}", "engine")
+        raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}", "engine")
     labels = None
     if engine == "postgis" and method == "dbscan":
         labels = _database_labels(store, flt, incidents.attrs["rid"], options)
@@ -455,16 +261,66 @@ def run_analysis(
         if limits is None:
             raise
         raise limits.refusal(exc) from None
+    _note_how_found(result, choice, in_database=labels is not None)
+    metadata = _metadata(store, selection, options, categories, version, incidents,
+                         previous is not None, period)
+    if choice is not None:
+        metadata["choice"] = choice
+    return result, metadata
+
+
+def _note_how_found(result: HotspotResult, choice: dict[str, Any] | None, *,
+                    in_database: bool) -> None:
+    """Say in ``result`` how its places were found: the backtest's choice (its prospective PAI
+    and hit rate, the area budget used) and whether PostGIS clustered the incidents."""
     if choice is not None:
         result.info["pai"] = choice["prospective"]["pai"]
         result.info["hit_rate_prospective"] = choice["prospective"]["hit_rate"]
         result.info["pai_basis"] = "prospective"
         result.info["choice"] = choice["sentence"]
         result.parameters["area_share"] = choice["area_share"]  # the budget used
-    if labels is not None:
+    if in_database:
         result.parameters["engine"] = "postgis"
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
-    metadata = {
+
+
+def _previous_incidents(store: Store, selection: Selection, categories: Any,
+                        harm: HarmTable | None) -> pd.DataFrame | None:
+    """The incidents of the period as long as the selection's just before it (for the
+    trends); None without a period, or when the store's data starts after that period does."""
+    if selection.start is None or selection.end is None:
+        return None
+    prev_start, _ = previous_period(selection.start, selection.end, store.timezone)
+    prev_flt = IncidentFilter(start=prev_start, end=selection.start,
+                              categories=categories, bbox=selection.bbox,
+                              lonlat_bbox=selection.lonlat_bbox)
+    previous, _v = _frame(store, prev_flt, harm)
+    if not store_holds(store, prev_start - BEFORE_S, prev_start + SLACK_S):
+        return None  # the store's data starts after the previous period does: unknown
+    return previous
+
+
+def _history_incidents(store: Store, selection: Selection, categories: Any,
+                       harm: HarmTable | None) -> pd.DataFrame | None:
+    """The incidents of the :data:`EMERGING_MONTHS` up to the selection's end, when they start
+    before the selection (the months before it give the emerging classes); else None."""
+    if selection.start is None or selection.end is None:
+        return None
+    first = history_start(selection.end, store.timezone)
+    if first >= selection.start:
+        return None
+    history, _v = _frame(store, IncidentFilter(
+        start=first, end=selection.end, categories=categories, bbox=selection.bbox,
+        lonlat_bbox=selection.lonlat_bbox), harm)
+    return history
+
+
+def _metadata(store: Store, selection: Selection, options: AnalysisOptions, categories: Any,
+              version: str, incidents: pd.DataFrame, has_previous: bool,
+              period: tuple[int, int] | None) -> dict[str, Any]:
+    """What is published with a result: the data version, the selection, the CRS, the options,
+    the previous period compared with, when it was made and the attribution."""
+    return {
         "data_version": version,
         "selection": {**selection.to_dict(store.timezone),
                       "categories": list(categories) if categories else None},
@@ -474,16 +330,13 @@ def run_analysis(
                      "designations": list(options.heritage_designations or []) or None},
         "weighted": options.weighted,
         "harm": incidents.attrs["harm"],
-        "previous_period": previous is not None,
-        "previous_selection": None if previous is None or period is None else {
+        "previous_period": has_previous,
+        "previous_selection": None if not has_previous or period is None else {
             "from": _local_iso(previous_period(*period, store.timezone)[0], store.timezone),
             "to": _local_iso(period[0], store.timezone)},
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "attribution": ATTRIBUTION,
     }
-    if choice is not None:
-        metadata["choice"] = choice
-    return result, metadata
 
 
 def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
@@ -496,7 +349,7 @@ def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         An unknown category or priority, no incidents in the selection, a parameter outside
         :data:`api.limits.BOUNDS`, or a grid over ``limits``.
     hotspot.InvalidParameter
@@ -504,12 +357,10 @@ def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
     hotspot.AnalysisCancelled
         ``should_stop`` answered True.
     """
-    from api.limits import check_bounds
-
     check_bounds(kde)
     cols = store.incidents(selection.incident_filter(taxonomy))
     if len(cols) == 0:
-        raise ParameterError("there are no incidents in the selection", "category")
+        raise InvalidInput("there are no incidents in the selection", "category")
     check(should_stop, "after reading the incidents")
     if limits is not None and limits.max_grid_cells is not None:
         kde.setdefault("max_cells", limits.max_grid_cells)
@@ -541,16 +392,6 @@ METHOD_NAMES = {"dbscan": "DBSCAN clusters", "kde": "Kernel density",
 """The methods in a planner's words."""
 
 
-def percent(share: float) -> str:
-    """A share as a percentage in words, as the summaries write it (0.005 -> "0.5 %")."""
-    return _percent(share)
-
-
-def _percent(share: float) -> str:
-    """0.00326 -> "0.33 %", 0.53 -> "53 %"."""
-    return f"{share * 100:.2f} %" if share < 0.01 else f"{share * 100:.0f} %"
-
-
 def map_summary(method: str, info: dict[str, Any], data_version: str, *,
                 choice: dict[str, Any] | None = None, area_name: str = "force area",
                 weight: str | None = None, sentence: bool = True) -> str:
@@ -574,9 +415,9 @@ def map_summary(method: str, info: dict[str, Any], data_version: str, *,
     n = int(info.get("hotspots", 0))
     text = f"{METHOD_NAMES.get(method, method)}: {'1 place' if n == 1 else f'{n:,} places'}"
     if info.get("area_share") is not None:
-        text += f" ({_percent(float(info['area_share']))} of the {area_name})"
+        text += f" ({percent(float(info['area_share']))} of the {area_name})"
     of = "the harm of the " if weight == "harm" else "the "
-    text += (f" hold {_percent(float(info.get('hit_rate', 0)))} of {of}"
+    text += (f" hold {percent(float(info.get('hit_rate', 0)))} of {of}"
              f"{int(info.get('incidents', 0)):,} incidents they were drawn from")
     pai = info.get("pai")
     if pai and info.get("pai_basis", "retrospective") == "retrospective":
@@ -590,21 +431,3 @@ def map_summary(method: str, info: dict[str, Any], data_version: str, *,
     return f"{text} \u00b7 data {data_version}"
 
 
-def tile_url(value: str) -> str | None:
-    """A basemap tile URL setting: None for 'none' or empty (no basemap)."""
-    return None if value.strip().lower() in ("", "none") else value
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell: lists joined, dicts as JSON, text that a spreadsheet would run as a formula
-    prefixed with an apostrophe (data text such as a location must never run)."""
-    if isinstance(value, dict):
-        value = json.dumps(value, sort_keys=False)
-    elif isinstance(value, (list, tuple)):
-        value = "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value

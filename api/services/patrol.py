@@ -18,12 +18,11 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyproj import Transformer
 
-from api.errors import BadRequest, clipped, quoted
+from api.errors import InvalidInput, as_invalid_input, clipped, quoted
 from geodata.coords import WGS84
 from geodata.layers import FORCE_BOUNDARY, PATROL_BASES, ROADS, TOWN_CENTRES
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
-from hotspot.errors import InvalidParameter
 from hotspot.patrol import IDLE_THRESHOLD_MIN, Base, PatrolPlan, PlanOptions, Shift, plan_patrols
 from hotspot.travel import CIRCUITY, FOOT_KMH, VEHICLE_KMH, RoadNetwork, StraightLine
 
@@ -122,17 +121,17 @@ def _bases(store: Store) -> gpd.GeoDataFrame | None:
 def _base_named(bases: gpd.GeoDataFrame | None, name: str, field: str,
                 teams: tuple[str, ...]) -> Base:
     if bases is None:
-        raise BadRequest("no patrol bases are loaded; give the base as {name, lon, lat} or "
-                         "load them with: hotspot layers add patrol_bases FILE", field=field)
+        raise InvalidInput("no patrol bases are loaded; give the base as {name, lon, lat} or "
+                           "load them with: hotspot layers add patrol_bases FILE", field=field)
     key = name.strip().casefold()
     for row in bases.itertuples():
         if str(row.name).strip().casefold() == key:
             if str(row.team) not in teams:
-                raise BadRequest(f"patrol base {row.name!r} hosts the {row.team} team, not "
-                                 f"this one", field=field)
+                raise InvalidInput(f"patrol base {row.name!r} hosts the {row.team} team, not "
+                                   f"this one", field=field)
             return Base(str(row.name), float(row.geometry.x), float(row.geometry.y))
     names = ", ".join(sorted(str(n) for n in bases["name"])) or "none"
-    raise BadRequest(f"no patrol base called {quoted(name)}; bases are {names}", field=field)
+    raise InvalidInput(f"no patrol base called {quoted(name)}; bases are {names}", field=field)
 
 
 def _rural_base(store: Store, given: str | PointIn | None) -> Base:
@@ -149,8 +148,8 @@ def _rural_base(store: Store, given: str | PointIn | None) -> Base:
         if len(rural):
             row = rural.iloc[0]
             return Base(str(row["name"]), float(row.geometry.x), float(row.geometry.y))
-    raise BadRequest("no patrol base hosts the Rural Crime Team; give rural_crime_team.base as "
-                     "{name, lon, lat}", field="rural_crime_team.base")
+    raise InvalidInput("no patrol base hosts the Rural Crime Team; give rural_crime_team.base as "
+                       "{name, lon, lat}", field="rural_crime_team.base")
 
 
 def _town_bases(store: Store, request: PlanRequest) -> dict[str, Base]:
@@ -195,13 +194,24 @@ def travel_model(store: Store, travel: TravelIn) -> StraightLine | RoadNetwork:
     roads = store.get_layer(ROADS) if travel.model != "straight_line" else None
     if roads is None:
         if travel.model == "road_network":
-            raise BadRequest("no roads layer is loaded; load one with: hotspot layers add roads "
-                             "FILE, or use travel.model straight_line", field="travel.model")
+            raise InvalidInput("no roads layer is loaded; load one with: hotspot layers add roads "
+                               "FILE, or use travel.model straight_line", field="travel.model")
         return StraightLine(vehicle_kmh=travel.vehicle_kmh, foot_kmh=travel.foot_kmh,
                             circuity=travel.circuity)
     frame = roads.frame
     return RoadNetwork(list(frame.geometry.values), frame["speed_kph"].astype(float).tolist(),
                        foot_kmh=travel.foot_kmh)
+
+
+PLAN_FIELDS = {
+    "shift": "shift",
+    "rural_base": "rural_crime_team.base",
+    "rural_vehicles": "rural_crime_team.vehicles",
+    "town_officers": "town_centre_officers",
+    "town_bases": "town_bases",
+}
+"""The parameters of :func:`hotspot.patrol.plan_patrols` (``InvalidParameter.field``) as the
+plan request names them."""
 
 
 def make_plan(store: Store, taxonomy: Taxonomy, request: PlanRequest,
@@ -210,32 +220,30 @@ def make_plan(store: Store, taxonomy: Taxonomy, request: PlanRequest,
 
     Raises
     ------
-    BadRequest
-        A base, town or travel model the store cannot supply (the message names the field).
-    hotspot.errors.InvalidParameter
-        A shift that ends before it starts, a base outside the force area, nothing to plan.
+    InvalidInput
+        A base, town or travel model the store cannot supply, a shift that ends before it
+        starts, a base outside the force area, nothing to plan; ``field`` names the request's
+        field (the planner's parameter through :data:`PLAN_FIELDS`).
     """
     tz = store.timezone
-    try:
+    with as_invalid_input("shift"):
         shift = Shift(_local(request.shift.start, tz), _local(request.shift.end, tz))
-    except InvalidParameter as exc:
-        raise BadRequest(str(exc), field="shift") from None
     rural = request.rural_crime_team
     if not (rural and rural.vehicles) and not any(request.town_centre_officers.values()):
-        raise BadRequest("nothing to plan: give rural_crime_team.vehicles or "
-                         "town_centre_officers", field="rural_crime_team")
+        raise InvalidInput("nothing to plan: give rural_crime_team.vehicles or "
+                           "town_centre_officers", field="rural_crime_team")
     rural_base = _rural_base(store, rural.base) if rural and rural.vehicles else None
     boundary = store.get_layer(FORCE_BOUNDARY)
     area = (shapely.union_all(np.asarray(boundary.frame.geometry.values, dtype=object))
             .buffer(100.0) if boundary is not None else None)
     categories = taxonomy.categories
-    try:
+    with as_invalid_input(names=PLAN_FIELDS):
         options = PlanOptions(dwell_min=request.dwell_min, min_gap_min=max(request.min_gap_min,
                                                                            request.dwell_min),
                               peak_threshold=request.peak_threshold, seed=request.seed,
                               time_limit_s=request.time_limit_s,
                               idle_threshold_min=request.idle_threshold_min)
-        return plan_patrols(
+        plan = plan_patrols(
             hotspots, shift=shift, travel=travel_model(store, request.travel), crs=store.crs,
             rural_vehicles=rural.vehicles if rural else 0, rural_base=rural_base,
             town_officers=request.town_centre_officers,
@@ -244,16 +252,4 @@ def make_plan(store: Store, taxonomy: Taxonomy, request: PlanRequest,
             category_labels={k: c.label for k, c in categories.items()},
             town_centres=town_centres(store),
         )
-    except InvalidParameter as exc:
-        raise BadRequest(str(exc), field=_field_of(str(exc))) from None
-
-
-def _field_of(message: str) -> str | None:
-    for needle, field in (("shift", "shift"), ("rural_base", "rural_crime_team.base"),
-                          ("outside the force area", "rural_crime_team.base"),
-                          ("town-centre hotspot", "town_centre_officers"),
-                          ("officers for", "town_centre_officers"),
-                          ("rural_vehicles", "rural_crime_team.vehicles")):
-        if needle in message:
-            return field
-    return None
+    return plan

@@ -43,7 +43,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
-from api.services.hotspots import ATTRIBUTION, AnalysisOptions, ParameterError, context_layers, csv_cell
+from api.errors import InvalidInput
+from api.formats import ATTRIBUTION, csv_cell
+from api.services.hotspots import AnalysisOptions, context_layers
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
@@ -105,17 +107,17 @@ def parse_period(text: str, timezone: str, *, field: str = "period") -> Period:
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         For anything else (naming ``field``): products cover whole months or quarters only.
     """
     match = _PERIOD.match(text or "")
     month = int(match.group(2)) if match and match.group(2) else 0
     if not match or (match.group(2) and not 1 <= month <= 12):
-        raise ParameterError(f"{field} must be a whole month (YYYY-MM) or quarter (YYYY-Qn), "
-                             f"not {text!r}: products cover whole months or quarters only", field)
+        raise InvalidInput(f"{field} must be a whole month (YYYY-MM) or quarter (YYYY-Qn), "
+                           f"not {text!r}: products cover whole months or quarters only", field)
     year = int(match.group(1))
     if not 1900 <= year <= 2100:
-        raise ParameterError(f"{field} {text!r} is outside the years 1900-2100", field)
+        raise InvalidInput(f"{field} {text!r} is outside the years 1900-2100", field)
     if match.group(3):
         first = 3 * (int(match.group(3)) - 1) + 1
         months = tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
@@ -134,7 +136,7 @@ def period_of_range(start: str | None, end: str | None, timezone: str) -> Period
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         Naming ``from`` or ``to`` for any other range.
     """
     first = parse_period(start or "", timezone, field="from")
@@ -146,9 +148,9 @@ def period_of_range(start: str | None, end: str | None, timezone: str) -> Period
         quarter = parse_period(f"{first.key[:4]}-Q{(int(first.key[5:]) - 1) // 3 + 1}", timezone)
         if quarter.months[-1] == last.key:
             return quarter
-    raise ParameterError("partners read published products of a whole month or quarter: give "
-                         "period=YYYY-MM or period=YYYY-Qn (or from and to naming the first and "
-                         "last month of one)", "to")
+    raise InvalidInput("partners read published products of a whole month or quarter: give "
+                       "period=YYYY-MM or period=YYYY-Qn (or from and to naming the first and "
+                       "last month of one)", "to")
 
 
 def groups_of(taxonomy: Taxonomy) -> list[str]:
@@ -181,7 +183,7 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         If the period has not ended yet, or holds no incidents (load its data first: a product
         is never changed once published).
     geodata.errors.PublicationConflict
@@ -189,12 +191,12 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
     """
     now = now or datetime.now(UTC)
     if period.end > now.timestamp():
-        raise ParameterError(f"{period.key} has not ended yet: a product is published once its "
-                             "period is over and its data is in (it is never changed)", "period")
+        raise InvalidInput(f"{period.key} has not ended yet: a product is published once its "
+                           "period is over and its data is in (it is never changed)", "period")
     cols = store.incidents(IncidentFilter(start=period.start, end=period.end))
     if len(cols) == 0:
-        raise ParameterError(f"the store holds no incidents in {period.key}: load the period's "
-                             "data first (a product is never changed once published)", "period")
+        raise InvalidInput(f"the store holds no incidents in {period.key}: load the period's "
+                           "data first (a product is never changed once published)", "period")
     groups = groups_of(taxonomy)
     table = suppress(grid_counts(cols.xy, priority_groups(cols.category, taxonomy),
                                  n_groups=len(groups) - 1, cell_size_m=grid_m), min_count)

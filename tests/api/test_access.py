@@ -17,12 +17,14 @@ from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for, upload
 from tests.conftest import NORTH_YORKSHIRE, sign_in_client
 
+pytestmark = pytest.mark.real_data
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[tuple[TestClient,
                                                                                  dict[str, str]]]:
     root = tmp_path_factory.mktemp("access")
-    store = SQLiteStore(root / "demo.sqlite")
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
     keys = {role: new_key(store, name=role, role=role)[0] for role in ROLES}
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:

@@ -17,6 +17,8 @@ from geodata.demo import DemoFiles, load_demo
 from geodata.stores import SQLiteStore, Store
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
+pytestmark = pytest.mark.real_data
+
 LIMIT = 3 * 1024 * 1024
 
 
@@ -43,7 +45,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 @pytest.fixture
 def demo_client(tmp_path: Path, demo_files) -> Iterator[TestClient]:
-    store = SQLiteStore(tmp_path / "demo.sqlite")
+    store = SQLiteStore.open(tmp_path / "demo.sqlite")
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(tmp_path), store=store, demo=True)) as c:
         yield as_role(c)

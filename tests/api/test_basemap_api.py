@@ -200,7 +200,7 @@ def test_pages_draw_the_offline_basemap_instead_of_online_tiles(app: TestClient)
 def test_without_a_basemap_there_are_no_tiles(tmp_path: Path, demo_files) -> None:
     from geodata.stores import SQLiteStore
 
-    with served_demo(SQLiteStore(tmp_path / "s.sqlite"), tmp_path, demo_files) as c:
+    with served_demo(SQLiteStore.open(tmp_path / "s.sqlite"), tmp_path, demo_files) as c:
         as_role(c)
         r = c.get("/tiles/tiles.json")
         assert r.status_code == 204 and not r.content  # pages ask on every load: no error
@@ -213,7 +213,7 @@ def test_a_raster_basemap_and_a_missing_file(tmp_path: Path, demo_files) -> None
 
     tile = png((10, 120, 10))
     path = make_raster_tiles(tmp_path / "r.mbtiles", {(3, 3, 2): tile})
-    with served_demo(SQLiteStore(tmp_path / "s.sqlite"), tmp_path, demo_files,
+    with served_demo(SQLiteStore.open(tmp_path / "s.sqlite"), tmp_path, demo_files,
                      basemap_file=path) as c:
         as_role(c)
         tj = c.get("/tiles/tiles.json").json()

@@ -36,7 +36,7 @@ EVERY_INCIDENT = {"eps_m": 5, "min_samples": 1}
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Path:
     path = tmp_path_factory.mktemp("bounded") / "demo.sqlite"
-    store = SQLiteStore(path)
+    store = SQLiteStore.open(path)
     load_demo(store, demo_files)
     store.close()
     return path
@@ -50,7 +50,7 @@ def demo(demo_db: Path, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
     def make(role: str = "analyst", **settings: Any) -> TestClient:
         path = tmp_path / f"demo-{len(opened)}.sqlite"
         shutil.copy(demo_db, path)
-        store = SQLiteStore(path)
+        store = SQLiteStore.open(path)
         client = TestClient(create_app(settings_for(tmp_path, **settings), store=store,
                                        demo=True))
         client.__enter__()
@@ -212,7 +212,7 @@ def test_a_slow_analysis_answers_503_then_the_retry_gets_the_result(demo) -> Non
 def test_an_analysis_whose_client_hung_up_is_stopped(demo_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "demo.sqlite"
     shutil.copy(demo_db, path)
-    store = SQLiteStore(path)
+    store = SQLiteStore.open(path)
     key = new_key(store, name="hangs up", role="analyst")[0]
     app = create_app(settings_for(tmp_path, max_hotspots=1_000_000), store=store, demo=True)
     with socket.socket() as s:

@@ -17,6 +17,8 @@ from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for
 from tests.conftest import NORTH_YORKSHIRE, csrf_headers, sign_in_client
 
+pytestmark = pytest.mark.real_data
+
 HERE = "http://testserver"
 ELSEWHERE = "http://testserver:9999"
 
@@ -125,6 +127,6 @@ def test_signing_out_revokes_the_session_even_after_a_restart(tmp_path: Path) ->
     c.app.state.store.close()
     with TestClient(create_app(settings), cookies={"hotspot_session": copied}) as restarted:
         assert restarted.get("/v1/whoami").status_code == 401
-    store = SQLiteStore(settings.store_url())
+    store = SQLiteStore.open(settings.store_url())
     assert [k["key_id"] for k in store.list_keys()] == [analyst[4:16]]  # the key still lives
     store.close()

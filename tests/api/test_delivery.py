@@ -118,7 +118,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[TestC
     from geodata.stores import SQLiteStore
 
     root = tmp_path_factory.mktemp("delivery")
-    with served_demo(SQLiteStore(root / "demo.sqlite"), root, demo_files) as c:
+    with served_demo(SQLiteStore.open(root / "demo.sqlite"), root, demo_files) as c:
         yield as_role(c)
 
 

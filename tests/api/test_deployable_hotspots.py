@@ -24,7 +24,7 @@ from tests.conftest import as_role
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[tuple[TestClient, Path]]:
     root = tmp_path_factory.mktemp("deployable")
-    store = SQLiteStore(root / "demo.sqlite")
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
         yield as_role(c), root / "demo.sqlite"

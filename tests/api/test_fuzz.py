@@ -34,7 +34,7 @@ KEYS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Any:
     root: Path = tmp_path_factory.mktemp("fuzz")
-    store = SQLiteStore(root / "demo.sqlite")
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
     KEYS["admin"] = new_key(store, name="fuzz", role="admin")[0]
     app = create_app(settings_for(root, rate_limit_per_minute=0, request_timeout_s=60),

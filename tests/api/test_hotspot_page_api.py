@@ -20,7 +20,8 @@ import shapely
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.services.hotspots import AnalysisOptions, Selection, period_bound, run_analysis
+from api.services.hotspots import AnalysisOptions, run_analysis
+from api.services.selection import Selection, period_bound
 from geodata.demo import DemoFiles
 from geodata.ingest import ingest
 from geodata.layers import force_area, read_layer

@@ -21,11 +21,13 @@ from maps.assets import static_version
 from tests.api.test_api import settings_for, upload
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
+pytestmark = pytest.mark.real_data
+
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("hotspots-api")
-    store = SQLiteStore(root / "demo.sqlite")
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
         yield as_role(c)

@@ -15,6 +15,8 @@ from api.ratelimit import RateLimiter
 from tests.api.test_api import settings_for, upload
 from tests.conftest import NORTH_YORKSHIRE, as_role
 
+pytestmark = pytest.mark.real_data
+
 
 def test_an_upload_over_the_row_limit_is_413_and_stores_nothing(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path, max_upload_rows=1000))) as c:

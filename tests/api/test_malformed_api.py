@@ -15,6 +15,8 @@ from api.app import create_app
 from tests.api.test_api import settings_for
 from tests.conftest import NORTH_YORKSHIRE, STORE_KINDS, as_role, make_store
 
+pytestmark = pytest.mark.real_data
+
 
 @pytest.fixture(params=STORE_KINDS)
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:

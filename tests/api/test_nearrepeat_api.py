@@ -19,6 +19,8 @@ from api.app import create_app
 from tests.api.test_api import settings_for
 from tests.conftest import NORTH_YORKSHIRE, as_role
 
+pytestmark = pytest.mark.real_data
+
 YORK = (460_000.0, 451_000.0)  # EPSG:27700
 
 

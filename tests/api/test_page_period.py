@@ -44,7 +44,7 @@ def test_less_than_a_month_of_data_has_no_whole_month(store, write) -> None:
 
 def test_the_page_opens_on_the_last_six_months_and_the_api_keeps_every_incident(
         tmp_path: Path, demo_files) -> None:
-    store = SQLiteStore(tmp_path / "demo.sqlite")
+    store = SQLiteStore.open(tmp_path / "demo.sqlite")
     load_demo(store, demo_files)
     months = demo_months()
     with TestClient(create_app(settings_for(tmp_path), store=store, demo=True)) as client:

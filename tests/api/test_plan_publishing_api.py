@@ -173,7 +173,7 @@ def test_plan_page_shows_each_crews_short_link_and_qr(app: TestClient, keys: dic
 def test_public_url_makes_the_printed_links(tmp_path: Path, demo_files: Any) -> None:
     from geodata.stores import SQLiteStore
 
-    store = SQLiteStore(tmp_path / "s.sqlite")
+    store = SQLiteStore.open(tmp_path / "s.sqlite")
     with served_demo(store, tmp_path, demo_files,
                      public_url="https://hotspots.example.police.uk") as c:
         as_role(c)

@@ -22,6 +22,8 @@ from api.app import create_app
 from api.settings import Settings
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, POSTGRES_URL, as_role
 
+pytestmark = pytest.mark.real_data
+
 SCHEMA = "faults"
 
 

@@ -1,0 +1,39 @@
+"""Results written for people and files: the attribution line, percentages in words, CSV
+cells a spreadsheet will not run as formulas, and the map tile address setting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ATTRIBUTION = (
+    "Incidents from data.police.uk contain public sector information licensed under the Open "
+    "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
+    "person."
+)
+
+
+def percent(share: float) -> str:
+    """A share (0 to 1) as a percentage in words, as the summaries write it: 0.00326 ->
+    "0.33 %", 0.53 -> "53 %"."""
+    return f"{share * 100:.2f} %" if share < 0.01 else f"{share * 100:.0f} %"
+
+
+def tile_url(value: str) -> str | None:
+    """A basemap tile URL setting: None for 'none' or empty (no basemap)."""
+    return None if value.strip().lower() in ("", "none") else value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: lists joined, dicts as JSON, text that a spreadsheet would run as a formula
+    prefixed with an apostrophe (data text such as a location must never run)."""
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=False)
+    elif isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
