@@ -1,8 +1,16 @@
 """Pure computation: KDE, DBSCAN and Gi* hotspots split into patrol-scale places, context and
-emerging classes, the hotspot table, ranking, near repeats, and the backtest that judges them.
+emerging classes, the hotspot table, ranking, near repeats, patrol plans, and the backtest that
+judges the methods.
 
 Arrays and GeoDataFrames in, GeoDataFrames and grids out; no files, no database, no web, no
 settings. Coordinates are metres in a projected CRS: a geographic or missing CRS is an error.
+
+Where things are: one module per method (:mod:`~hotspot.kde`, :mod:`~hotspot.dbscan` over
+:mod:`~hotspot._griddbscan`, :mod:`~hotspot.gistar` over :mod:`~hotspot.gistar_grid`,
+:mod:`~hotspot.emerging`, :mod:`~hotspot.nearrepeat`), the measures of a map in
+:mod:`~hotspot.coverage` and :mod:`~hotspot.area_budget`, the backtest in the
+:mod:`hotspot.backtest` package, patrol plans in the :mod:`hotspot.patrol` package, and every
+method's parameters in :mod:`~hotspot.params`.
 """
 
 from __future__ import annotations

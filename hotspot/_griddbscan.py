@@ -20,94 +20,43 @@ Distances are compared squared (``dx*dx + dy*dy <= eps*eps``), as scikit-learn's
 points exactly ``eps`` apart are neighbours in both. Clusters are numbered in the order of
 their first core point in the input, as scikit-learn numbers them, so core points get the same
 labels as :class:`sklearn.cluster.DBSCAN` with the same ``min_samples`` and ``sample_weight``.
+
+The steps are the functions below, in order: :func:`_bin_points` (points sorted by cell),
+:func:`_find_core_points`, :func:`_connect_core_cells` and :func:`_number_clusters`, and
+:func:`_label_points` (core, then border points). The cells and their neighbours are in
+:mod:`hotspot._gridcells`, the distance tests in :mod:`hotspot._gridpairs`, the fine raster in
+:mod:`hotspot._gridraster`.
 """
 
 from __future__ import annotations
 
-from itertools import pairwise
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-_OFFSETS = np.array(
-    [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
-     if (dx, dy) != (0, 0) and not (abs(dx) == 2 and abs(dy) == 2)],
-    dtype=np.int64,
+from hotspot._gridcells import (
+    FORWARD,
+    NEIGHBOUR_OFFSETS,
+    Neighbours,
+    batches,
+    expand_ranges,
+    radix_order,
 )
-"""The 20 cells around a cell that can hold points within eps of a point in it."""
-_ANCHOR_DIRECTIONS = np.array(
-    [(1, 0), (0, 1), (1, 1), (1, -1), (-1, 0), (0, -1), (-1, -1), (-1, 1)]
+from hotspot._gridpairs import (
+    ANCHOR_DIRECTIONS,
+    anchors,
+    any_pair_within,
+    axis_distances,
+    box_distances,
 )
-"""The directions of the eight extreme points of :func:`_anchors`, in its order."""
-_HALF = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in _OFFSETS])
-_PAIR_BUDGET = 2_000_000
-"""Most point pairs expanded at once (bounds memory to tens of MB)."""
+from hotspot._gridraster import WeightRaster
+
 _RASTER_FROM = 20_000
-"""Undecided points from which a fine raster (:class:`_Raster`) is worth building."""
-_RASTER_CELLS = 8_000_000
-"""Largest fine raster (its table and cell index: 128 MB)."""
-
-
-def _radix_order(key: np.ndarray) -> np.ndarray:
-    """A stable argsort of non-negative int64 keys, 16 bits at a time (numpy radix-sorts
-    16-bit integers): five times faster than a comparison sort here."""
-    order = np.arange(key.shape[0])
-    top = int(key.max()) if key.shape[0] else 0
-    shift = 0
-    while True:
-        digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-        if top >> shift == 0:
-            return order
-
-
-def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges ``[starts[i], starts[i]+counts[i])``: (owner i of each item, item index)."""
-    total = int(counts.sum())
-    owner = np.repeat(np.arange(starts.shape[0]), counts)
-    first = np.cumsum(counts) - counts
-    item = np.arange(total, dtype=np.int64) - np.repeat(first - starts, counts)
-    return owner, item
-
-
-def _batches(counts: np.ndarray, budget: int = _PAIR_BUDGET) -> list[slice]:
-    """Split consecutive items so each batch expands to at most ``budget`` pairs (at least one)."""
-    if counts.shape[0] == 0:
-        return []
-    cum = np.cumsum(counts)
-    cuts = [0]
-    while cuts[-1] < counts.shape[0]:
-        base = cum[cuts[-1] - 1] if cuts[-1] else 0
-        nxt = int(np.searchsorted(cum, base + budget, side="right"))
-        cuts.append(max(nxt, cuts[-1] + 1))
-    return [slice(a, b) for a, b in pairwise(cuts)]
-
-
-def _axis_distances(f: np.ndarray, side: float) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Along one axis, for points at ``f`` in [0, side) of their cell: the squared nearest and
-    farthest distances to the cells ``d`` = -2..2 cells away."""
-    near: dict[int, np.ndarray] = {}
-    far: dict[int, np.ndarray] = {}
-    for d in (-2, -1, 0, 1, 2):
-        lo, hi = d * side - f, (d + 1) * side - f  # signed offsets to that cell's edges
-        n = lo if d > 0 else (-hi if d < 0 else np.zeros_like(f))
-        near[d] = n * n
-        far[d] = np.maximum(lo * lo, hi * hi)
-    return near, far
-
-
-def _box_distances(
-    a: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Squared nearest and farthest distances between boxes given as (n, 4) minx,miny,maxx,maxy."""
-    gx = np.maximum(np.maximum(b[:, 0] - a[:, 2], a[:, 0] - b[:, 2]), 0.0)
-    gy = np.maximum(np.maximum(b[:, 1] - a[:, 3], a[:, 1] - b[:, 3]), 0.0)
-    fx = np.maximum(a[:, 2] - b[:, 0], b[:, 2] - a[:, 0])
-    fy = np.maximum(a[:, 3] - b[:, 1], b[:, 3] - a[:, 1])
-    return gx * gx + gy * gy, fx * fx + fy * fy
+"""Undecided points from which a fine raster (:class:`WeightRaster`) is worth building."""
+_CHUNK = 65_536
+"""About how many undecided points are tested for core at once."""
 
 
 def grid_dbscan(
@@ -140,470 +89,359 @@ def grid_dbscan(
     core_out = np.zeros(n, dtype=bool)
     if n == 0:
         return labels, core_out
-    unweighted = weights is None
-    w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    scalar = np.ndim(threshold) == 0
-    t_in = np.asarray(threshold, dtype=np.float64)
-    if not scalar:
-        t_in = np.broadcast_to(t_in, (n,))
-    eps = float(eps)
-    eps2 = eps * eps
-    tight, loose = eps2 * (1 - 1e-9), eps2 * (1 + 1e-9)
-    side = eps / np.sqrt(2.0) * (1 - 1e-12)
-
-    # -- cells: points sorted by cell, cells as ranges --------------------------------------
-    x0, y0 = xy[:, 0].min(), xy[:, 1].min()
-    cx = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
-    cy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
-    stride = int(cy.max()) + 3
-    key = cx * stride + cy
-    order = _radix_order(key)
-    key = key[order]
-    px, py = xy[order, 0], xy[order, 1]
-    w = w_in if unweighted else w_in[order]
-    t = t_in if scalar else t_in[order]
-    bounds = np.flatnonzero(np.diff(key)) + 1
-    start = np.concatenate([[0], bounds])
-    count = np.diff(np.concatenate([start, [n]]))
-    ukey = key[start]
-    ncell = ukey.shape[0]
-    cell = np.repeat(np.arange(ncell), count)
-    cell_w = count.astype(np.float64) if unweighted else np.add.reduceat(w, start)
-    rx0 = x0 + (ukey // stride - 2) * side
-    ry0 = y0 + (ukey % stride - 2) * side
-    nbr = _Neighbours(ukey, stride, int(cx.max()) + 3)
-    cell_w0 = np.append(cell_w, 0.0)  # index -1 (no cell) weighs nothing
-
-    # -- core points ------------------------------------------------------------------------
-    core = cell_w[cell] >= t
-    # a cell whose 21-cell neighbourhood weighs less than every threshold in it has no core
-    reach = nbr.stencil_sum(cell_w)
-    lowest = t if scalar else np.minimum.reduceat(t, start)
-    hopeless = reach < lowest - 1e-6 * np.maximum(1.0, lowest)  # rounding never makes one
-    todo = np.flatnonzero(~core & ~hopeless[cell])
-    raster = _Raster.build(px, py, w, eps) if todo.shape[0] >= _RASTER_FROM else None
-    if raster is not None:
-        for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
-            if part.shape[0] == 0:
-                continue
-            qt = t if scalar else t[part]
-            lower, upper = raster.bounds(px[part], py[part])
-            sure = lower >= qt
-            core[part[sure]] = True
-            rest = np.flatnonzero(~sure & (upper >= qt))
-            if rest.shape[0]:
-                qr = qt if scalar else qt[rest]
-                core[part[rest]] = raster.exact(px[part[rest]], py[part[rest]]) >= qr
-        todo = todo[:0]
-    for part in np.array_split(todo, max(1, todo.shape[0] // 65_536)):
-        if part.shape[0] == 0:
-            continue
-        c = cell[part]
-        qt = t if scalar else t[part]
-        fx = px[part] - rx0[c]  # position inside the own cell, in [0, side)
-        fy = py[part] - ry0[c]
-        acc = cell_w[c].copy()
-        upper = acc.copy()
-        cut_owner: list[np.ndarray] = []
-        cut_cell: list[np.ndarray] = []
-        # squared nearest and farthest distances along each axis to the cells 2 left to 2 right
-        near_x, far_x = _axis_distances(fx, side)
-        near_y, far_y = _axis_distances(fy, side)
-        for j, (dx, dy) in enumerate(_OFFSETS.tolist()):
-            other = nbr.at(c, j)
-            weight = cell_w0[other]
-            whole = far_x[dx] + far_y[dy] <= tight
-            cut = ~whole & (near_x[dx] + near_y[dy] <= loose) & (weight > 0)
-            acc += weight * whole
-            upper += weight * (whole | cut)
-            sel = np.flatnonzero(cut)
-            cut_owner.append(sel)
-            cut_cell.append(other[sel])
-        decided = (acc >= qt) | (upper < qt)
-        owners = np.concatenate(cut_owner)
-        cells = np.concatenate(cut_cell)
-        keep = ~decided[owners]
-        owners, cells = owners[keep], cells[keep]
-        qx, qy = px[part], py[part]
-        for b in _batches(count[cells]):
-            k, q = _expand(start[cells[b]], count[cells[b]])
-            who = owners[b][k]
-            ddx, ddy = px[q] - qx[who], py[q] - qy[who]
-            hit = ddx * ddx + ddy * ddy <= eps2
-            acc += np.bincount(who[hit], weights=w[q[hit]], minlength=part.shape[0])
-        core[part] = acc >= qt
-
-    # -- clusters of core points: connected cells -------------------------------------------
-    core_idx = np.flatnonzero(core)
-    if core_idx.shape[0] == 0:
-        return labels, core_out
-    ccell = cell[core_idx]
-    cstart = np.concatenate([[0], np.flatnonzero(np.diff(ccell)) + 1])
-    ccount = np.diff(np.concatenate([cstart, [core_idx.shape[0]]]))
-    cells_with_core = ccell[cstart]
-    slot = np.full(ncell, -1, dtype=np.int64)
-    slot[cells_with_core] = np.arange(cells_with_core.shape[0])
-    cxs, cys = px[core_idx], py[core_idx]
-    box = np.column_stack([
-        np.minimum.reduceat(cxs, cstart), np.minimum.reduceat(cys, cstart),
-        np.maximum.reduceat(cxs, cstart), np.maximum.reduceat(cys, cstart),
-    ])
-    anchors = _anchors(cxs, cys, cstart, ccount)
-    edges_a: list[np.ndarray] = []
-    edges_b: list[np.ndarray] = []
-    open_a: list[np.ndarray] = []
-    open_b: list[np.ndarray] = []
-    for j in np.flatnonzero(_HALF).tolist():
-        other = nbr.at(cells_with_core, j)
-        ok = np.flatnonzero((other >= 0) & (slot[np.maximum(other, 0)] >= 0))
-        a, b = ok, slot[other[ok]]
-        near, far = _box_distances(box[a], box[b])
-        linked = far <= tight
-        maybe = ~linked & (near <= loose)
-        if maybe.any():
-            ia, ib = a[maybe], b[maybe]
-            # only the extreme points facing the other cell can be the near ones
-            dx, dy = _OFFSETS[j]
-            facing = _ANCHOR_DIRECTIONS @ np.array([dx, dy])
-            fa, fb = np.flatnonzero(facing > 0), np.flatnonzero(facing < 0)
-            ax, ay = anchors[ia][:, fa, 0][:, :, None], anchors[ia][:, fa, 1][:, :, None]
-            bx, by = anchors[ib][:, fb, 0][:, None, :], anchors[ib][:, fb, 1][:, None, :]
-            by_anchor = ((ax - bx) ** 2 + (ay - by) ** 2 <= eps2).any(axis=(1, 2))
-            sub = np.flatnonzero(maybe)
-            linked[sub[by_anchor]] = True
-            rest = sub[~by_anchor]  # decided below, all offsets at once
-            open_a.append(a[rest])
-            open_b.append(b[rest])
-        edges_a.append(a[linked])
-        edges_b.append(b[linked])
-    if open_a:
-        oa, ob = np.concatenate(open_a), np.concatenate(open_b)
-        if oa.shape[0]:
-            hit = _any_pair_within(cstart[oa], ccount[oa], cstart[ob], ccount[ob], cxs, cys,
-                                   eps2)
-            edges_a.append(oa[hit])
-            edges_b.append(ob[hit])
-    m = cells_with_core.shape[0]
-    ea, eb = np.concatenate(edges_a), np.concatenate(edges_b)
-    graph = coo_matrix((np.ones(ea.shape[0], dtype=np.int8), (ea, eb)), shape=(m, m))
-    _n, comp = connected_components(graph, directed=False)
-
-    # number clusters by their first core point in the input, as scikit-learn does
-    comp_of_core = comp[np.repeat(np.arange(m), ccount)]
-    first = np.full(comp.max() + 1, n, dtype=np.int64)
-    np.minimum.at(first, comp_of_core, order[core_idx])
-    rank = np.empty_like(first)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
-    lab_sorted = np.full(n, -1, dtype=np.int64)
-    lab_sorted[core_idx] = rank[comp_of_core]
-
-    # -- border points ----------------------------------------------------------------------
-    cell_label = np.full(ncell, -1, dtype=np.int64)
-    cell_label[cells_with_core] = rank[comp]
-    border = np.flatnonzero(~core)
-    own = cell_label[cell[border]]
-    lab_sorted[border] = own
-    left = border[own < 0]
-    left = left[nbr.near(cells_with_core)[cell[left]]]  # some core cell within reach
-    if left.shape[0]:
-        # every (border candidate, neighbour cell with core points) pair, all offsets at once
-        cl = cell[left]
-        owner_parts, slot_parts = [], []
-        for j in range(_OFFSETS.shape[0]):
-            other = nbr.at(cl, j)
-            sl = np.where(other >= 0, slot[np.maximum(other, 0)], -1)
-            has = np.flatnonzero(sl >= 0)
-            owner_parts.append(has)
-            slot_parts.append(sl[has])
-        ow, sl = np.concatenate(owner_parts), np.concatenate(slot_parts)
-        p = left[ow]
-        qbox = np.column_stack([px[p], py[p], px[p], py[p]])
-        near, far = _box_distances(qbox, box[sl])
-        found = far <= tight
-        check = np.flatnonzero(~found & (near <= loose))
-        if check.shape[0]:
-            found[check] = _any_pair_within(
-                p[check], np.ones(check.shape[0], dtype=np.int64), cstart[sl[check]],
-                ccount[sl[check]], px, py, eps2, b_x=cxs, b_y=cys,
-            )
-        hit = np.flatnonzero(found)  # in offset order within each point: the first one wins
-        first = hit[np.unique(ow[hit], return_index=True)[1]]
-        lab_sorted[left[ow[first]]] = cell_label[cells_with_core[sl[first]]]
-
-    labels[order] = lab_sorted
-    core_out[order] = core
+    reach = _Reach.of(eps)
+    grid = _bin_points(xy, reach.cell_side, threshold, weights)
+    core = _find_core_points(grid, reach)
+    if core.any():
+        groups = _group_core_points(grid, core)
+        component = _connect_core_cells(grid, groups, reach)
+        cluster_of_group = _number_clusters(grid, groups, component)
+        labels[grid.order] = _label_points(grid, core, groups, cluster_of_group, reach)
+    core_out[grid.order] = core
     return labels, core_out
 
 
-class _Raster:
-    """A fine raster of the points (cells of about eps / 8) for dense data: a summed-area
-    table of their weight, and the points ordered row by row, cell by cell.
+@dataclass(frozen=True)
+class _Reach:
+    """The radius eps and the squared distances it is compared with."""
 
-    It gives, for any point, bounds of the weight within eps (the square inscribed in the
-    circle and the square around it: four lookups each) and the exact weight: the cells of
-    each raster row wholly inside the circle summed from the table, and only the points of the
-    cells the circle's edge crosses compared one by one.
-    """
-
-    def __init__(self, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float,
-                 f: float) -> None:
-        self.eps, self.f = eps, f
-        self.x0, self.y0 = float(px.min()), float(py.min())
-        self.nx = int((float(px.max()) - self.x0) / f) + 1
-        self.ny = int((float(py.max()) - self.y0) / f) + 1
-        col = np.minimum(((px - self.x0) / f).astype(np.int64), self.nx - 1)
-        row = np.minimum(((py - self.y0) / f).astype(np.int64), self.ny - 1)
-        key = row * self.nx + col
-        per_cell = np.bincount(key, weights=w, minlength=self.nx * self.ny)
-        sat = np.zeros((self.ny + 1, self.nx + 1))
-        sat[1:, 1:] = per_cell.reshape(self.ny, self.nx)
-        np.cumsum(sat, axis=0, out=sat)
-        np.cumsum(sat, axis=1, out=sat)
-        self.sat = sat
-        self.tol = 1e-9 * max(float(sat[-1, -1]), 1.0)
-        """Rounding allowance of sums taken from the table."""
-        order = _radix_order(key)
-        self.fx, self.fy, self.fw = px[order], py[order], w[order]
-        self.start = np.searchsorted(key[order], np.arange(self.nx * self.ny + 1))
+    eps: float
+    squared: float
+    """eps * eps: two points are neighbours when ``dx*dx + dy*dy <= squared``."""
+    surely_within: float
+    """A squared farthest distance at most this is within eps whatever the rounding."""
+    maybe_within: float
+    """A squared nearest distance above this is beyond eps whatever the rounding."""
 
     @classmethod
-    def build(cls, px: np.ndarray, py: np.ndarray, w: np.ndarray, eps: float) -> _Raster | None:
-        """The raster, or None when cells fine enough would be too many."""
-        width, height = float(np.ptp(px)), float(np.ptp(py))
-        f = eps / 8
-        if (width / f + 2) * (height / f + 2) > _RASTER_CELLS:
-            f = float(np.sqrt((width + eps) * (height + eps) / _RASTER_CELLS))
-            if f > eps / 3:  # too coarse to save work
-                return None
-        return cls(px, py, w, eps, f)
-
-    def _block(self, c0: np.ndarray, c1: np.ndarray, r0: np.ndarray,
-               r1: np.ndarray) -> np.ndarray:
-        """Weight of the cells in columns [c0, c1) and rows [r0, r1) (clipped)."""
-        c0, c1 = np.clip(c0, 0, self.nx), np.clip(c1, 0, self.nx)
-        r0, r1 = np.clip(r0, 0, self.ny), np.clip(r1, 0, self.ny)
-        c1, r1 = np.maximum(c1, c0), np.maximum(r1, r0)
-        s = self.sat
-        return np.asarray(s[r1, c1] - s[r0, c1] - s[r1, c0] + s[r0, c0])
-
-    def bounds(self, qx: np.ndarray, qy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds of the weight within eps of each point."""
-        u, v = (qx - self.x0) / self.f, (qy - self.y0) / self.f
-        a = self.eps / np.sqrt(2.0) * (1 - 1e-9) / self.f  # cells wholly in the inner square
-        lower = self._block(np.ceil(u - a).astype(np.int64), np.floor(u + a).astype(np.int64),
-                            np.ceil(v - a).astype(np.int64), np.floor(v + a).astype(np.int64))
-        e = self.eps * (1 + 1e-9) / self.f  # cells touching the outer square
-        upper = self._block(np.floor(u - e).astype(np.int64),
-                            np.floor(u + e).astype(np.int64) + 1,
-                            np.floor(v - e).astype(np.int64),
-                            np.floor(v + e).astype(np.int64) + 1)
-        return lower - self.tol, upper + self.tol
-
-    def exact(self, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
-        """The weight within eps (squared distance <= eps^2) of each point."""
-        f, eps = self.f, self.eps
+    def of(cls, eps: float) -> _Reach:
+        eps = float(eps)
         eps2 = eps * eps
-        u, v = (qx - self.x0) / f, (qy - self.y0) / f
-        reach = int(np.ceil(eps / f)) + 1
-        out = np.zeros(qx.shape[0])
-        base_row = np.floor(v).astype(np.int64)
-        for d in range(-reach, reach + 1):
-            row = base_row + d
-            ok = np.flatnonzero((row >= 0) & (row < self.ny))
-            if ok.shape[0] == 0:
-                continue
-            r, uu, vv = row[ok], u[ok], v[ok]
-            # vertical distances (metres) from the point to the row's band [r, r + 1)
-            below, above = (r - vv) * f, (r + 1 - vv) * f
-            dy_min = np.where(below > 0, below, np.where(above < 0, -above, 0.0))
-            dy_max = np.maximum(np.abs(below), np.abs(above))
-            outer = np.sqrt(np.maximum(eps2 * (1 + 2e-9) - dy_min * dy_min, 0.0)) / f
-            touch = dy_min <= eps * (1 + 1e-9)
-            inner_sq = eps2 * (1 - 2e-9) - dy_max * dy_max
-            inner = np.sqrt(np.maximum(inner_sq, 0.0)) / f
-            has_inner = inner_sq > 0
-            co0 = np.clip(np.floor(uu - outer).astype(np.int64), 0, self.nx)
-            co1 = np.clip(np.floor(uu + outer).astype(np.int64) + 1, 0, self.nx)
-            ci0 = np.clip(np.ceil(uu - inner).astype(np.int64), co0, co1)
-            ci1 = np.clip(np.floor(uu + inner).astype(np.int64), ci0, co1)
-            ci1 = np.where(has_inner, ci1, ci0)
-            co1 = np.where(touch, co1, co0)
-            ci0, ci1 = np.minimum(ci0, co1), np.minimum(ci1, co1)
-            out[ok] += self._block(ci0, ci1, r, r + 1)
-            # the cut cells, left [co0, ci0) and right [ci1, co1): contiguous point ranges
-            first = r * self.nx
-            for c0, c1 in ((co0, ci0), (ci1, co1)):
-                lo, hi = self.start[first + c0], self.start[first + c1]
-                cnt = hi - lo
-                has = np.flatnonzero(cnt > 0)
-                if has.shape[0] == 0:
-                    continue
-                owners, lo_h, cnt_h = ok[has], lo[has], cnt[has]
-                for b in _batches(cnt_h):
-                    k, q = _expand(lo_h[b], cnt_h[b])
-                    who = owners[b][k]
-                    ddx, ddy = self.fx[q] - qx[who], self.fy[q] - qy[who]
-                    hit = ddx * ddx + ddy * ddy <= eps2
-                    out += np.bincount(who[hit], weights=self.fw[q[hit]],
-                                       minlength=out.shape[0])
-        return out
+        return cls(eps, eps2, eps2 * (1 - 1e-9), eps2 * (1 + 1e-9))
+
+    @property
+    def cell_side(self) -> float:
+        """Side of the grid's cells: any two points of one cell are within eps."""
+        return float(self.eps / np.sqrt(2.0) * (1 - 1e-12))
 
 
-class _Neighbours:
-    """Finds the 20 neighbour cells of occupied cells: a dense lookup table when the grid is
-    not much larger than the number of occupied cells, else binary search over cell keys."""
+@dataclass
+class _Grid:
+    """The points sorted by cell, and the occupied cells as ranges of them."""
 
-    def __init__(self, ukey: np.ndarray, stride: int, width: int) -> None:
-        self.ukey = ukey
-        self.stride = stride
-        self.width = width
-        n = ukey.shape[0]
-        size = width * stride
-        self.table: np.ndarray | None = None
-        if size <= max(8 * n, 4_000_000):
-            self.table = np.full(size + 2 * stride + 3, -1, dtype=np.int64)
-            self.table[ukey] = np.arange(n)
+    order: np.ndarray
+    """Input index of each sorted point."""
+    x: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    threshold: np.ndarray
+    """One threshold for all (0-d) or one per sorted point."""
+    one_threshold: bool
+    start: np.ndarray
+    """First sorted point of each cell."""
+    count: np.ndarray
+    """Points in each cell."""
+    cell: np.ndarray
+    """Cell of each sorted point."""
+    cell_weight: np.ndarray
+    corner_x: np.ndarray
+    """West edge of each cell."""
+    corner_y: np.ndarray
+    """South edge of each cell."""
+    neighbours: Neighbours
 
-    def at(self, cells: np.ndarray, j: int) -> np.ndarray:
-        """The neighbour at offset ``j`` of each cell (-1 where that cell is empty)."""
-        dx, dy = _OFFSETS[j]
-        target = self.ukey[cells] + dx * self.stride + dy
-        if self.table is not None:
-            return self.table[target]
-        idx = np.minimum(np.searchsorted(self.ukey, target), self.ukey.shape[0] - 1)
-        return np.where(self.ukey[idx] == target, idx, -1)
-
-    def near(self, cells: np.ndarray) -> np.ndarray:
-        """Boolean mask over all cells: the cell is one of ``cells`` or a neighbour of one."""
-        mark = np.zeros(self.ukey.shape[0], dtype=bool)
-        mark[cells] = True
-        for j in range(_OFFSETS.shape[0]):
-            other = self.at(cells, j)
-            mark[other[other >= 0]] = True
-        return mark
-
-    def stencil_sum(self, values: np.ndarray) -> np.ndarray:
-        """For each cell, the sum of ``values`` over itself and its 20 neighbours (to within
-        floating-point rounding: compare with a tolerance)."""
-        if self.table is not None:  # a separable 5 x 5 box filter, minus the 4 corners
-            dense = np.zeros(self.width * self.stride)
-            dense[self.ukey] = values
-            grid = dense.reshape(self.width, self.stride)
-            box = uniform_filter1d(uniform_filter1d(grid, 5, axis=1, mode="constant"), 5,
-                                   axis=0, mode="constant").ravel()[self.ukey] * 25.0
-            s = self.stride
-            corners = (dense[self.ukey - 2 * s - 2] + dense[self.ukey - 2 * s + 2]
-                       + dense[self.ukey + 2 * s - 2] + dense[self.ukey + 2 * s + 2])
-            return np.asarray(box - corners)
-        out = values.astype(np.float64).copy()
-        padded = np.append(values.astype(np.float64), 0.0)
-        every = np.arange(self.ukey.shape[0])
-        for j in range(_OFFSETS.shape[0]):
-            out += padded[self.at(every, j)]
-        return out
+    def threshold_of(self, points: np.ndarray) -> np.ndarray:
+        """The core threshold of some sorted points (0-d when one for all)."""
+        return self.threshold if self.one_threshold else self.threshold[points]
 
 
-def _anchors(x: np.ndarray, y: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Eight extreme points of each group (along x, y and the diagonals, both ways)."""
-    group = np.repeat(np.arange(start.shape[0]), count)
-    out = np.empty((start.shape[0], 8, 2))
-    for k, proj in enumerate((x, y, x + y, x - y, -x, -y, -x - y, y - x)):
-        top = np.maximum.reduceat(proj, start)
-        at = np.flatnonzero(proj == top[group])
-        first = at[np.concatenate([[0], np.flatnonzero(np.diff(group[at])) + 1])]
-        out[:, k, 0] = x[first]
-        out[:, k, 1] = y[first]
-    return out
+def _bin_points(xy: np.ndarray, side: float, threshold: float | np.ndarray,
+                weights: np.ndarray | None) -> _Grid:
+    """Sort the points by cell of side ``side`` (two cells of margin on each side)."""
+    n = xy.shape[0]
+    unweighted = weights is None
+    w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    one_threshold = np.ndim(threshold) == 0
+    t_in = np.asarray(threshold, dtype=np.float64)
+    if not one_threshold:
+        t_in = np.broadcast_to(t_in, (n,))
+    x0, y0 = xy[:, 0].min(), xy[:, 1].min()
+    column = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
+    row = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
+    stride = int(row.max()) + 3
+    key = column * stride + row
+    order = radix_order(key)
+    key = key[order]
+    weight = w_in if unweighted else w_in[order]
+    start = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1])
+    count = np.diff(np.concatenate([start, [n]]))
+    cell_key = key[start]
+    return _Grid(
+        order=order, x=xy[order, 0], y=xy[order, 1], weight=weight,
+        threshold=t_in if one_threshold else t_in[order], one_threshold=one_threshold,
+        start=start, count=count, cell=np.repeat(np.arange(cell_key.shape[0]), count),
+        cell_weight=count.astype(np.float64) if unweighted else np.add.reduceat(weight, start),
+        corner_x=x0 + (cell_key // stride - 2) * side,
+        corner_y=y0 + (cell_key % stride - 2) * side,
+        neighbours=Neighbours(cell_key, stride, int(column.max()) + 3),
+    )
 
 
-def _any_pair_within(
-    a_start: np.ndarray,
-    a_count: np.ndarray,
-    b_start: np.ndarray,
-    b_count: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    eps2: float,
-    *,
-    b_x: np.ndarray | None = None,
-    b_y: np.ndarray | None = None,
-) -> np.ndarray:
-    """For each i: is some point of range A_i within eps of some point of range B_i?
-
-    Only the points of A within eps of B's bounding box (and of B within eps of A's) can
-    be in such a pair, so each side is filtered first and the pairs formed from the rest.
-    Ranges are taken a batch at a time, so memory stays bounded however dense the points.
-    """
-    result = np.zeros(a_start.shape[0], dtype=bool)
-    for sl in _batches(a_count + b_count):
-        result[sl] = _any_pair_within_batch(a_start[sl], a_count[sl], b_start[sl], b_count[sl],
-                                            x, y, eps2, b_x=b_x, b_y=b_y)
-    return result
+# -- core points ------------------------------------------------------------------------------
 
 
-def _any_pair_within_batch(
-    a_start: np.ndarray,
-    a_count: np.ndarray,
-    b_start: np.ndarray,
-    b_count: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    eps2: float,
-    *,
-    b_x: np.ndarray | None = None,
-    b_y: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`_any_pair_within` for one batch of ranges."""
-    bx = x if b_x is None else b_x
-    by = y if b_y is None else b_y
-    m = a_start.shape[0]
-    result = np.zeros(m, dtype=bool)
-    if m == 0:
-        return result
-    a_box = _boxes(a_start, a_count, x, y)
-    b_box = _boxes(b_start, b_count, bx, by)
-    pa, qa = _near_box(a_start, a_count, x, y, b_box, eps2)
-    pb, qb = _near_box(b_start, b_count, bx, by, a_box, eps2)
-    # group the kept points by pair: both lists are ordered by pair already
-    na = np.bincount(pa, minlength=m)
-    nb_ = np.bincount(pb, minlength=m)
-    a_first = np.concatenate([[0], np.cumsum(na)[:-1]])
-    b_first = np.concatenate([[0], np.cumsum(nb_)[:-1]])
-    sizes = na * nb_
-    for sl in _batches(sizes):
-        owner, ka = _expand(a_first[sl], na[sl])  # each kept A point of the batch
-        k, rb = _expand(np.zeros_like(ka), nb_[sl][owner])
-        pair = owner[k]
-        ia = qa[ka[k]]
-        ib = qb[b_first[sl][pair] + rb]
-        dx, dy = x[ia] - bx[ib], y[ia] - by[ib]
-        hit = dx * dx + dy * dy <= eps2
-        res = np.zeros(sizes[sl].shape[0], dtype=bool)
-        res[pair[hit]] = True
-        result[sl] = res
-    return result
+def _find_core_points(grid: _Grid, reach: _Reach) -> np.ndarray:
+    """Core mask of the sorted points: whole cells heavy enough, then the undecided points
+    on the fine raster (many of them) or against the cells around them."""
+    core = grid.cell_weight[grid.cell] >= grid.threshold
+    undecided = _undecided_points(grid, core)
+    raster = (WeightRaster.build(grid.x, grid.y, grid.weight, reach.eps)
+              if undecided.shape[0] >= _RASTER_FROM else None)
+    for part in np.array_split(undecided, max(1, undecided.shape[0] // _CHUNK)):
+        if part.shape[0] == 0:
+            continue
+        if raster is not None:
+            _core_on_raster(grid, raster, part, core)
+        else:
+            core[part] = _core_from_neighbour_cells(grid, part, reach)
+    return core
 
 
-def _boxes(start: np.ndarray, count: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bounding boxes (minx, miny, maxx, maxy) of point ranges."""
-    owner, item = _expand(start, count)
-    box = np.empty((start.shape[0], 4))
-    box[:, 0] = np.minimum.reduceat(x[item], np.concatenate([[0], np.cumsum(count)[:-1]]))
-    box[:, 1] = np.minimum.reduceat(y[item], np.concatenate([[0], np.cumsum(count)[:-1]]))
-    box[:, 2] = np.maximum.reduceat(x[item], np.concatenate([[0], np.cumsum(count)[:-1]]))
-    box[:, 3] = np.maximum.reduceat(y[item], np.concatenate([[0], np.cumsum(count)[:-1]]))
-    del owner
-    return box
+def _undecided_points(grid: _Grid, core: np.ndarray) -> np.ndarray:
+    """Points not core by their own cell, in a cell whose 21-cell neighbourhood could still
+    reach the threshold (one weighing less than every threshold in it has no core point)."""
+    around = grid.neighbours.stencil_sum(grid.cell_weight)
+    lowest = (grid.threshold if grid.one_threshold
+              else np.minimum.reduceat(grid.threshold, grid.start))
+    hopeless = around < lowest - 1e-6 * np.maximum(1.0, lowest)  # rounding never makes one
+    return np.flatnonzero(~core & ~hopeless[grid.cell])
 
 
-def _near_box(
-    start: np.ndarray, count: np.ndarray, x: np.ndarray, y: np.ndarray, box: np.ndarray,
-    eps2: float,
+def _core_on_raster(grid: _Grid, raster: WeightRaster, part: np.ndarray,
+                    core: np.ndarray) -> None:
+    """Mark the core points of ``part``: by the raster's bounds, exactly where they straddle
+    the threshold."""
+    threshold = grid.threshold_of(part)
+    lower, upper = raster.bounds(grid.x[part], grid.y[part])
+    sure = lower >= threshold
+    core[part[sure]] = True
+    rest = np.flatnonzero(~sure & (upper >= threshold))
+    if rest.shape[0]:
+        rest_threshold = threshold if grid.one_threshold else threshold[rest]
+        core[part[rest]] = raster.exact(grid.x[part[rest]], grid.y[part[rest]]) >= rest_threshold
+
+
+def _core_from_neighbour_cells(grid: _Grid, part: np.ndarray, reach: _Reach) -> np.ndarray:
+    """Core or not, for the points ``part``: the weight of the neighbour cells wholly within
+    eps, and the points of the cells the circle cuts for the points still undecided."""
+    threshold = grid.threshold_of(part)
+    within, upper, cut_owner, cut_cell = _weight_of_neighbour_cells(grid, part, reach)
+    decided = (within >= threshold) | (upper < threshold)
+    keep = ~decided[cut_owner]
+    _add_weight_in_cut_cells(grid, part, cut_owner[keep], cut_cell[keep], reach.squared,
+                             within)
+    return np.asarray(within >= threshold)
+
+
+def _weight_of_neighbour_cells(
+    grid: _Grid, part: np.ndarray, reach: _Reach
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each point of ``part``: the weight surely within eps (its own cell and the
+    neighbour cells wholly within eps), an upper bound (those and the cells the circle cuts),
+    and the cut cells as pairs (position in ``part``, cell)."""
+    cell = grid.cell[part]
+    weight_of = np.append(grid.cell_weight, 0.0)  # index -1 (no cell) weighs nothing
+    # squared nearest and farthest distances along each axis to the cells 2 left to 2 right,
+    # from the position inside the own cell, in [0, side)
+    near_x, far_x = axis_distances(grid.x[part] - grid.corner_x[cell], reach.cell_side)
+    near_y, far_y = axis_distances(grid.y[part] - grid.corner_y[cell], reach.cell_side)
+    within = grid.cell_weight[cell].copy()
+    upper = within.copy()
+    cut_owner: list[np.ndarray] = []
+    cut_cell: list[np.ndarray] = []
+    for j, (dx, dy) in enumerate(NEIGHBOUR_OFFSETS.tolist()):
+        other = grid.neighbours.at(cell, j)
+        weight = weight_of[other]
+        whole = far_x[dx] + far_y[dy] <= reach.surely_within
+        cut = ~whole & (near_x[dx] + near_y[dy] <= reach.maybe_within) & (weight > 0)
+        within += weight * whole
+        upper += weight * (whole | cut)
+        sel = np.flatnonzero(cut)
+        cut_owner.append(sel)
+        cut_cell.append(other[sel])
+    return within, upper, np.concatenate(cut_owner), np.concatenate(cut_cell)
+
+
+def _add_weight_in_cut_cells(grid: _Grid, part: np.ndarray, owner: np.ndarray,
+                             cell: np.ndarray, eps2: float, within: np.ndarray) -> None:
+    """Add to ``within`` the weight of the points of each cut cell within eps of its owner
+    point, pair by pair (in bounded batches)."""
+    qx, qy = grid.x[part], grid.y[part]
+    for batch in batches(grid.count[cell]):
+        k, q = expand_ranges(grid.start[cell[batch]], grid.count[cell[batch]])
+        who = owner[batch][k]
+        ddx, ddy = grid.x[q] - qx[who], grid.y[q] - qy[who]
+        hit = ddx * ddx + ddy * ddy <= eps2
+        within += np.bincount(who[hit], weights=grid.weight[q[hit]], minlength=part.shape[0])
+
+
+# -- clusters of core points: connected cells ---------------------------------------------------
+
+
+@dataclass
+class _CoreGroups:
+    """The core points grouped by cell (one group per cell holding core points)."""
+
+    points: np.ndarray
+    """Sorted index of each core point, group by group."""
+    start: np.ndarray
+    """First core point (into ``points``) of each group."""
+    count: np.ndarray
+    cell: np.ndarray
+    """Grid cell of each group."""
+    group_of_cell: np.ndarray
+    """Group of each grid cell (-1: no core point)."""
+    x: np.ndarray
+    y: np.ndarray
+    box: np.ndarray
+    """Bounding box of each group's core points (minx, miny, maxx, maxy)."""
+
+
+def _group_core_points(grid: _Grid, core: np.ndarray) -> _CoreGroups:
+    points = np.flatnonzero(core)
+    cell_of_core = grid.cell[points]
+    start = np.concatenate([[0], np.flatnonzero(np.diff(cell_of_core)) + 1])
+    count = np.diff(np.concatenate([start, [points.shape[0]]]))
+    cell = cell_of_core[start]
+    group_of_cell = np.full(grid.start.shape[0], -1, dtype=np.int64)
+    group_of_cell[cell] = np.arange(cell.shape[0])
+    x, y = grid.x[points], grid.y[points]
+    box = np.column_stack([
+        np.minimum.reduceat(x, start), np.minimum.reduceat(y, start),
+        np.maximum.reduceat(x, start), np.maximum.reduceat(y, start),
+    ])
+    return _CoreGroups(points, start, count, cell, group_of_cell, x, y, box)
+
+
+def _connect_core_cells(grid: _Grid, groups: _CoreGroups, reach: _Reach) -> np.ndarray:
+    """Connected component of each group: neighbour groups are linked when some pair of
+    their core points is within eps (by their boxes, their extreme points, then all pairs)."""
+    extreme = anchors(groups.x, groups.y, groups.start, groups.count)
+    links_a: list[np.ndarray] = []
+    links_b: list[np.ndarray] = []
+    open_a: list[np.ndarray] = []
+    open_b: list[np.ndarray] = []
+    for j in np.flatnonzero(FORWARD).tolist():
+        other = grid.neighbours.at(groups.cell, j)
+        ok = np.flatnonzero((other >= 0) & (groups.group_of_cell[np.maximum(other, 0)] >= 0))
+        a, b = ok, groups.group_of_cell[other[ok]]
+        linked, undecided = _link_by_boxes_and_anchors(groups.box, extreme, a, b, j, reach)
+        open_a.append(a[undecided])
+        open_b.append(b[undecided])
+        links_a.append(a[linked])
+        links_b.append(b[linked])
+    pending_a, pending_b = np.concatenate(open_a), np.concatenate(open_b)
+    if pending_a.shape[0]:  # decided here, all offsets at once
+        hit = any_pair_within(groups.start[pending_a], groups.count[pending_a],
+                              groups.start[pending_b], groups.count[pending_b], groups.x,
+                              groups.y, reach.squared)
+        links_a.append(pending_a[hit])
+        links_b.append(pending_b[hit])
+    m = groups.cell.shape[0]
+    link_a, link_b = np.concatenate(links_a), np.concatenate(links_b)
+    graph = coo_matrix((np.ones(link_a.shape[0], dtype=np.int8), (link_a, link_b)),
+                       shape=(m, m))
+    _n, component = connected_components(graph, directed=False)
+    return np.asarray(component)
+
+
+def _link_by_boxes_and_anchors(
+    box: np.ndarray, extreme: np.ndarray, a: np.ndarray, b: np.ndarray, j: int, reach: _Reach
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The points of each range within eps of the range's box: (range index, point index)."""
-    owner, item = _expand(start, count)
-    b = box[owner]
-    gx = np.maximum(np.maximum(b[:, 0] - x[item], x[item] - b[:, 2]), 0.0)
-    gy = np.maximum(np.maximum(b[:, 1] - y[item], y[item] - b[:, 3]), 0.0)
-    keep = gx * gx + gy * gy <= eps2 * (1 + 1e-9)
-    return owner[keep], item[keep]
+    """For the pairs of groups ``a[i]``, ``b[i]`` (``b`` at offset ``j`` of ``a``): linked
+    (mask), and the positions still undecided (to compare point by point)."""
+    near, far = box_distances(box[a], box[b])
+    linked = far <= reach.surely_within
+    maybe = ~linked & (near <= reach.maybe_within)
+    if not maybe.any():
+        return linked, np.empty(0, dtype=np.int64)
+    ia, ib = a[maybe], b[maybe]
+    # only the extreme points facing the other cell can be the near ones
+    dx, dy = NEIGHBOUR_OFFSETS[j]
+    facing = ANCHOR_DIRECTIONS @ np.array([dx, dy])
+    fa, fb = np.flatnonzero(facing > 0), np.flatnonzero(facing < 0)
+    ax, ay = extreme[ia][:, fa, 0][:, :, None], extreme[ia][:, fa, 1][:, :, None]
+    bx, by = extreme[ib][:, fb, 0][:, None, :], extreme[ib][:, fb, 1][:, None, :]
+    by_anchor = ((ax - bx) ** 2 + (ay - by) ** 2 <= reach.squared).any(axis=(1, 2))
+    sub = np.flatnonzero(maybe)
+    linked[sub[by_anchor]] = True
+    return linked, sub[~by_anchor]
+
+
+def _number_clusters(grid: _Grid, groups: _CoreGroups, component: np.ndarray) -> np.ndarray:
+    """Cluster of each group: the components numbered in the order of their first core point
+    in the input, as scikit-learn numbers them."""
+    component_of_core = component[np.repeat(np.arange(groups.cell.shape[0]), groups.count)]
+    first = np.full(component.max() + 1, grid.order.shape[0], dtype=np.int64)
+    np.minimum.at(first, component_of_core, grid.order[groups.points])
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.shape[0])
+    return np.asarray(rank[component])
+
+
+# -- labels of the core and border points ------------------------------------------------------
+
+
+def _label_points(grid: _Grid, core: np.ndarray, groups: _CoreGroups,
+                  cluster_of_group: np.ndarray, reach: _Reach) -> np.ndarray:
+    """Label of each sorted point: a core point its group's cluster; a border point the
+    cluster of a core point within eps, its own cell's, else the first neighbour cell (in
+    offset order) holding one; -1 for noise."""
+    labels = np.full(grid.order.shape[0], -1, dtype=np.int64)
+    labels[groups.points] = cluster_of_group[np.repeat(np.arange(groups.cell.shape[0]),
+                                                       groups.count)]
+    cell_label = np.full(grid.start.shape[0], -1, dtype=np.int64)
+    cell_label[groups.cell] = cluster_of_group
+    border = np.flatnonzero(~core)
+    own = cell_label[grid.cell[border]]
+    labels[border] = own
+    left = border[own < 0]
+    left = left[grid.neighbours.near(groups.cell)[grid.cell[left]]]  # some core cell in reach
+    if left.shape[0] == 0:
+        return labels
+    owner, group = _neighbour_groups(grid, groups, left)
+    found = _group_within(grid, groups, left[owner], group, reach)
+    hit = np.flatnonzero(found)  # in offset order within each point: the first one wins
+    first = hit[np.unique(owner[hit], return_index=True)[1]]
+    labels[left[owner[first]]] = cell_label[groups.cell[group[first]]]
+    return labels
+
+
+def _neighbour_groups(grid: _Grid, groups: _CoreGroups,
+                      points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (position in ``points``, neighbour group) pair, offset by offset."""
+    cell = grid.cell[points]
+    owner_parts, group_parts = [], []
+    for j in range(NEIGHBOUR_OFFSETS.shape[0]):
+        other = grid.neighbours.at(cell, j)
+        group = np.where(other >= 0, groups.group_of_cell[np.maximum(other, 0)], -1)
+        has = np.flatnonzero(group >= 0)
+        owner_parts.append(has)
+        group_parts.append(group[has])
+    return np.concatenate(owner_parts), np.concatenate(group_parts)
+
+
+def _group_within(grid: _Grid, groups: _CoreGroups, points: np.ndarray, group: np.ndarray,
+                  reach: _Reach) -> np.ndarray:
+    """For each i: is some core point of ``group[i]`` within eps of point ``points[i]``?"""
+    px, py = grid.x[points], grid.y[points]
+    near, far = box_distances(np.column_stack([px, py, px, py]), groups.box[group])
+    found = far <= reach.surely_within
+    check = np.flatnonzero(~found & (near <= reach.maybe_within))
+    if check.shape[0]:
+        found[check] = any_pair_within(
+            points[check], np.ones(check.shape[0], dtype=np.int64), groups.start[group[check]],
+            groups.count[group[check]], grid.x, grid.y, reach.squared, b_x=groups.x,
+            b_y=groups.y,
+        )
+    return np.asarray(found)

@@ -96,25 +96,8 @@ def auto_min_samples(
     if n == 0:
         return np.empty(0), {}
     side = background_m / 5.0
-    x0, y0 = xy.min(axis=0)
-    ix = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
-    iy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
-    ny = int(iy.max()) + 3
     disc = np.pi * eps_m * eps_m
-    codes, found = pd.factorize(ix * ny + iy)  # hashing: ten times faster than np.unique
-    rank = np.empty(found.shape[0], dtype=np.int64)
-    rank[np.argsort(found)] = np.arange(found.shape[0])
-    ukey, inv = np.sort(found), rank[codes]
-    cell_w = np.bincount(inv, weights=weight)
-    around = np.full((ukey.shape[0], 25), np.nan)
-    k = 0
-    for dx in range(-2, 3):
-        for dy in range(-2, 3):
-            target = ukey + dx * ny + dy
-            at = np.minimum(np.searchsorted(ukey, target), ukey.shape[0] - 1)
-            around[:, k] = np.where(ukey[at] == target, cell_w[at], np.nan)
-            k += 1
-    cell_local = np.nanmedian(around, axis=1)  # over occupied cells: no edge or coast effect
+    cell_local, inv = _background_of_cells(xy, weight, side)
     cell_mu = cell_local / (side * side) * disc
     level = alpha / n
     # an incident counts itself: its count is 1 + Poisson(mu) where the background is all
@@ -132,6 +115,31 @@ def auto_min_samples(
         "min_samples_median": float(np.median(thresholds)),
     }
     return thresholds, info
+
+
+def _background_of_cells(xy: np.ndarray, weight: np.ndarray,
+                         side: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of side ``side`` (metres) holding the points: the median weight of the occupied
+    cells among the 5 x 5 around each cell (the background), and the cell of each point."""
+    x0, y0 = xy.min(axis=0)
+    ix = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
+    iy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
+    ny = int(iy.max()) + 3
+    codes, found = pd.factorize(ix * ny + iy)  # hashing: ten times faster than np.unique
+    rank = np.empty(found.shape[0], dtype=np.int64)
+    rank[np.argsort(found)] = np.arange(found.shape[0])
+    ukey, inv = np.sort(found), rank[codes]
+    cell_w = np.bincount(inv, weights=weight)
+    around = np.full((ukey.shape[0], 25), np.nan)
+    k = 0
+    for dx in range(-2, 3):
+        for dy in range(-2, 3):
+            target = ukey + dx * ny + dy
+            at = np.minimum(np.searchsorted(ukey, target), ukey.shape[0] - 1)
+            around[:, k] = np.where(ukey[at] == target, cell_w[at], np.nan)
+            k += 1
+    # over occupied cells: no edge or coast effect
+    return np.nanmedian(around, axis=1), inv
 
 
 @dataclass

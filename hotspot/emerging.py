@@ -5,7 +5,8 @@ Following Esri, "How Emerging Hot Spot Analysis works" (ArcGIS Pro documentation
 Pattern Mining toolbox, ``learnmoreemerging.htm``): each bin (cell x month) gets a Gi* z-score
 and a hot/cold confidence with FDR correction; each cell gets the Mann-Kendall trend of its Gi*
 z-scores over the months (the "intensity of clustering", as Esri; the trend of the plain counts
-is given too, for information); then each cell gets one class.
+is given too, for information); then each cell gets one class (the classes and the rules
+that give them: :mod:`hotspot.emerging_classes`).
 
 Departures from Esri's tool, both deliberate: each month's Gi* is purely spatial (Esri's
 default neighbourhood also takes the previous time step) and compares a cell with that month's
@@ -13,106 +14,44 @@ own mean and s.d. (Esri compares with the whole cube), so a county-wide rise or 
 recorded crime does not turn every cell hot or cold: the class says where crime concentrates,
 month after month. The neighbourhood is the one of :func:`hotspot.gistar.gi_star_grid`.
 
-The classes, with the rule applied here (T months; a month is *hot* when the cell's Gi* is
-significant hot at ``confidence`` per cent (90 by default) after FDR; *cold* likewise; "90 % of
-the months" means at least 0.9 T of them, e.g. 11 of 12 or all 6 of 6; a *significant trend*
-is a Mann-Kendall p-value <= ``trend_alpha`` (0.05), up or down by the sign of S). They are
-tested in this order and the first that holds wins (Esri's order):
-
-``new_hot``
-    Hot in the final month and in no earlier month ("a statistically significant hot spot for
-    the final time step and has never been a statistically significant hot spot before").
-``consecutive_hot``
-    Hot in an uninterrupted run of at least two months that ends with the final month, never
-    hot before that run, and hot in less than 90 % of the months.
-``intensifying_hot``
-    Hot in at least 90 % of the months including the final one, and a significant upward
-    trend of the Gi* z-scores.
-``persistent_hot``
-    Hot in at least 90 % of the months including the final one, with no significant trend.
-    (Esri's sentence does not name the final month; requiring it keeps this class apart from
-    ``historical_hot``.)
-``diminishing_hot``
-    Hot in at least 90 % of the months including the final one, and a significant downward
-    trend.
-``sporadic_hot``
-    Hot in the final month, hot in less than 90 % of the months, on and off (not new, not
-    consecutive), and never cold.
-``oscillating_hot``
-    Hot in the final month, hot in less than 90 % of the months, not new or consecutive, and
-    cold in at least one earlier month.
-``historical_hot``
-    Not hot in the final month, but hot in at least 90 % of the months.
-
-The ``*_cold`` classes are the same rules with hot and cold swapped (``intensifying_cold``: a
-significant *downward* trend of z, getting colder; ``diminishing_cold``: upward). Every other
-study cell is ``no_pattern``. With fewer than about 10 months the trend test has little power
-(Esri asks for 10 time steps); the classes that need no trend still hold.
-
 **Sparse cubes.** Gi*'s normal p-values are anti-conservative when most cells of a month are
 empty: a couple of incidents in one 3 x 3 block can pass FDR, and chance makes "new" and
 "sporadic" hot spots (``bench.gistar``: 100,000 incidents a year over 3,600 km2 in 100 m cells
 gave 3,392 new hot spot cells; in 250 m cells, 1). Choose cells that hold a few incidents a
 month where crime is, or read the classes only inside hotspots of the whole period (which is
-how :func:`classes_of_polygons` is meant to be used).
+how :func:`classes_of_polygons` is meant to be used, and what :func:`classes_of_hotspots` does
+for :func:`hotspot.analysis.analyse`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.special import ndtr
 
 from hotspot.cancel import ShouldStop, check
+from hotspot.emerging_classes import CLASS_DESCRIPTIONS as CLASS_DESCRIPTIONS  # re-exported
+from hotspot.emerging_classes import CLASS_LABELS as CLASS_LABELS  # re-exported
+from hotspot.emerging_classes import CLASS_NAMES, classify_series
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
-from hotspot.gistar import (
-    LEVELS,
+from hotspot.gistar import LEVELS, confidence_levels
+from hotspot.gistar_grid import (
     CellGrid,
-    _check_p_values,
-    _check_points,
-    _gi_star,
-    _layout,
-    _Neighbourhood,
-    confidence_levels,
+    Layout,
+    Neighbourhood,
+    check_p_values,
+    check_points,
+    gi_star,
+    lay_out_grid,
 )
 from hotspot.kde import MAX_CELLS
 
-_PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
-             "oscillating", "historical")
-CLASS_NAMES: tuple[str, ...] = (
-    "no_pattern", *(f"{p}_hot" for p in _PATTERNS), *(f"{p}_cold" for p in _PATTERNS))
-"""Class keys; a cell's code in :attr:`EmergingGrid.classes` indexes this tuple."""
-
-CLASS_LABELS: dict[str, str] = {
-    name: "No pattern" if name == "no_pattern"
-    else f"{name.split('_')[0].capitalize()} {name.split('_')[1]} spot"
-    for name in CLASS_NAMES
-}
-"""Legend labels: ``"new_hot"`` -> ``"New hot spot"``."""
-
-CLASS_DESCRIPTIONS: dict[str, str] = {
-    "no_pattern": "No hot or cold pattern over the months.",
-    "new_hot": "Hot in the latest month for the first time.",
-    "consecutive_hot": "Hot for the last few months in a row, not before.",
-    "intensifying_hot": "Hot almost every month, and getting hotter.",
-    "persistent_hot": "Hot almost every month, with no clear trend.",
-    "diminishing_hot": "Hot almost every month, but cooling down.",
-    "sporadic_hot": "Hot in the latest month, on and off before.",
-    "oscillating_hot": "Hot in the latest month, but cold in some earlier months.",
-    "historical_hot": "Hot almost every month, but not in the latest one.",
-    "new_cold": "Cold in the latest month for the first time.",
-    "consecutive_cold": "Cold for the last few months in a row, not before.",
-    "intensifying_cold": "Cold almost every month, and getting colder.",
-    "persistent_cold": "Cold almost every month, with no clear trend.",
-    "diminishing_cold": "Cold almost every month, but warming up.",
-    "sporadic_cold": "Cold in the latest month, on and off before.",
-    "oscillating_cold": "Cold in the latest month, but hot in some earlier months.",
-    "historical_cold": "Cold almost every month, but not in the latest one.",
-}
-"""One plain-English sentence per class, for the map's legend."""
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
@@ -186,45 +125,6 @@ def mann_kendall(series: Any) -> MannKendall:
         return MannKendall(s[0:1], var[0:1], z[0:1], p[0:1], tau[0:1], sign[0:1])
     return MannKendall(s, var, z, p, tau, sign)
 
-
-def classify_series(hot: np.ndarray, cold: np.ndarray, trend: np.ndarray) -> np.ndarray:
-    """Esri's class (code into :data:`CLASS_NAMES`) of each column, from (T, N) boolean hot
-    and cold months and the (N,) trend of Gi* z (+1 up, -1 down, 0 none); rules in the module
-    docstring."""
-    hot = np.asarray(hot, dtype=bool)
-    cold = np.asarray(cold, dtype=bool)
-    trend = np.asarray(trend)
-    out = np.zeros(hot.shape[1], dtype=np.int8)
-    for offset, sig, other, up in ((1, hot, cold, 1), (1 + len(_PATTERNS), cold, hot, -1)):
-        for code, rule in enumerate(_rules(sig, other, trend * up), start=offset):
-            out[(out == 0) & rule] = code
-    return out
-
-
-def _rules(sig: np.ndarray, other: np.ndarray, trend: np.ndarray) -> list[np.ndarray]:
-    t = sig.shape[0]
-    n_sig = sig.sum(axis=0)
-    final = sig[-1]
-    most = n_sig * 10 >= 9 * t  # at least 90 % of the months, in integers
-    run = np.zeros(sig.shape[1], dtype=np.int64)  # the final run's length
-    alive = np.ones(sig.shape[1], dtype=bool)
-    for i in range(t - 1, -1, -1):
-        alive &= sig[i]
-        run += alive
-    new = final & (n_sig == 1)
-    consecutive = final & (run >= 2) & (n_sig == run) & ~most
-    on_off = final & ~most & ~new & ~consecutive
-    ever_other = other.any(axis=0)
-    return [
-        new,
-        consecutive,
-        most & final & (trend > 0),
-        most & final & (trend == 0),
-        most & final & (trend < 0),
-        on_off & ~ever_other,
-        on_off & ever_other,
-        most & ~final,
-    ]
 
 
 def month_index(occurred_at: Any) -> tuple[np.ndarray, int, str]:
@@ -347,29 +247,66 @@ def emerging_hotspots(
     WorkLimitExceeded
         More than ``max_cells`` bins.
     """
-    xy, w = _check_points(xy, weights)
-    _check_p_values(p_values, weights)
-    if not isinstance(n_months, (int, np.integer)) or isinstance(n_months, bool) \
-            or not 2 <= n_months <= 1200:
-        raise InvalidParameter(f"n_months must be a whole number from 2 to 1200, not "
-                               f"{n_months!r}", parameter="n_months")
-    m = np.asarray(month)
-    if m.shape != (xy.shape[0],) or (m.size and not np.issubdtype(m.dtype, np.integer)):
-        raise InvalidParameter("month must give one whole number per incident",
-                               parameter="month")
-    m = m.astype(np.int64)
-    if m.size and (m.min() < 0 or m.max() >= n_months):
-        raise InvalidParameter(f"month must be from 0 to n_months - 1 ({n_months - 1})",
-                               parameter="month")
+    xy, w = check_points(xy, weights)
+    check_p_values(p_values, weights)
+    month_of = _check_months(month, n_months, xy.shape[0])
     if confidence not in LEVELS:
         raise InvalidParameter(f"confidence must be 90, 95 or 99 (per cent), not "
                                f"{confidence!r}", parameter="confidence")
     if not 0 < trend_alpha < 1:
         raise InvalidParameter(f"trend_alpha must be between 0 and 1, not {trend_alpha!r}",
                                parameter="trend_alpha")
+    layout = _cube_layout(xy, cell_size_m, bounds, boundary, distance_m, k, n_months, max_cells)
+    counts = _monthly_counts(layout, xy, month_of, w, int(n_months))
+    z, conf = _monthly_gi_star(counts, layout, k, p_values, fdr, should_stop)
+    check(should_stop, "before the trends")
+    study = layout.in_study.ravel()
+    level = LEVELS[confidence]
+    codes, trend_z, trend_p = _classes(z, conf, study, level, trend_alpha)
+    count_trend = mann_kendall(counts.reshape(int(n_months), study.size)[:, study])
+
+    def spread(values: np.ndarray, fill: float, dtype: Any = np.float64) -> np.ndarray:
+        out = np.full(study.size, fill, dtype=dtype)
+        out[study] = values
+        return out.reshape(layout.shape)
+
+    return EmergingGrid(
+        origin=layout.origin, cell_size_m=layout.cell, shape=layout.shape,
+        n_months=int(n_months), counts=counts, z=z, confidence=conf,
+        trend_z=spread(trend_z, np.nan), trend_p=spread(trend_p, np.nan),
+        count_trend_tau=spread(count_trend.tau, np.nan), count_trend_p=spread(count_trend.p, np.nan),
+        classes=spread(codes, -1, np.int8), in_study=layout.in_study,
+        distance_m=layout.distance_m, k=k, fdr=bool(fdr), level=level,
+        trend_alpha=float(trend_alpha), crs=crs,
+    )
+
+
+def _check_months(month: Any, n_months: Any, n: int) -> np.ndarray:
+    """Each incident's month (0 to ``n_months - 1``) as int64, ``n_months`` from 2 to 1200;
+    refuses others naming the parameter."""
+    if not isinstance(n_months, (int, np.integer)) or isinstance(n_months, bool) \
+            or not 2 <= n_months <= 1200:
+        raise InvalidParameter(f"n_months must be a whole number from 2 to 1200, not "
+                               f"{n_months!r}", parameter="n_months")
+    month_of = np.asarray(month)
+    if month_of.shape != (n,) or (month_of.size and not np.issubdtype(month_of.dtype, np.integer)):
+        raise InvalidParameter("month must give one whole number per incident",
+                               parameter="month")
+    month_of = month_of.astype(np.int64)
+    if month_of.size and (month_of.min() < 0 or month_of.max() >= n_months):
+        raise InvalidParameter(f"month must be from 0 to n_months - 1 ({n_months - 1})",
+                               parameter="month")
+    return month_of
+
+
+def _cube_layout(xy: np.ndarray, cell_size_m: float, bounds: Any, boundary: Any,
+                 distance_m: float | None, k: int | None, n_months: int,
+                 max_cells: int | None) -> Layout:
+    """The Gi* grid every month shares (:func:`hotspot.gistar_grid.lay_out_grid`), its cells at most
+    ``max_cells`` bins over the months; a larger cube is refused naming ``cell_size_m``."""
     limit = None if max_cells is None else max(1, int(max_cells) // int(n_months))
     try:
-        layout = _layout(xy, cell_size_m, bounds, boundary, distance_m, k, limit)
+        return lay_out_grid(xy, cell_size_m, bounds, boundary, distance_m, k, limit)
     except WorkLimitExceeded as exc:
         assert max_cells is not None
         raise WorkLimitExceeded(
@@ -377,52 +314,53 @@ def emerging_hotspots(
             f"than the limit of {max_cells:,} bins: use a larger cell_size_m, fewer months or "
             "a smaller area", found=int(n_months) * exc.found, limit=int(max_cells),
             parameter="cell_size_m", kind="grid_cells") from exc
+
+
+def _monthly_counts(layout: Layout, xy: np.ndarray, month_of: np.ndarray, w: np.ndarray,
+                    n_months: int) -> np.ndarray:
+    """The cube: the weight of each month's incidents in each cell (months x rows x cols);
+    incidents off the grid are left out."""
     rows, cols = layout.shape
     flat = layout.cells(xy)
     on = flat >= 0
     size = rows * cols
-    counts = np.bincount(m[on] * size + flat[on], weights=w[on],
-                         minlength=int(n_months) * size).reshape(int(n_months), rows, cols)
-    nb = _Neighbourhood(layout.in_study, layout.cell, distance_m=layout.distance_m, k=k)
+    return np.bincount(month_of[on] * size + flat[on], weights=w[on],
+                       minlength=n_months * size).reshape(n_months, rows, cols)
+
+
+def _monthly_gi_star(counts: np.ndarray, layout: Layout, k: int | None, p_values: str, fdr: bool,
+                     should_stop: ShouldStop | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each month's Gi* z-scores and confidence levels (-99..99, 0 not significant) per cell,
+    over the same neighbourhood."""
+    neighbourhood = Neighbourhood(layout.in_study, layout.cell, distance_m=layout.distance_m, k=k)
     z = np.empty(counts.shape)
     conf = np.empty(counts.shape, dtype=np.int8)
-    for t in range(int(n_months)):
+    for t in range(counts.shape[0]):
         check(should_stop, "while computing Gi* month by month")
-        z[t], p = _gi_star(counts[t], layout.in_study, nb, p_values=p_values)
+        z[t], p = gi_star(counts[t], layout.in_study, neighbourhood, p_values=p_values)
         conf[t] = confidence_levels(z[t], p, layout.in_study, fdr=fdr)
-    check(should_stop, "before the trends")
-    study = layout.in_study.ravel()
-    level = LEVELS[confidence]
-    zs = z.reshape(int(n_months), size)[:, study]
-    cs = conf.reshape(int(n_months), size)[:, study]
-    hot, cold = cs >= level, cs <= -level
+    return z, conf
+
+
+def _classes(z: np.ndarray, conf: np.ndarray, study: np.ndarray, level: int,
+             trend_alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per study cell: the class code (:func:`classify_series`) and the Mann-Kendall trend of
+    its z-scores (z and p; NaN where no month is hot or cold, as only there it matters)."""
+    n_months = z.shape[0]
+    z_study = z.reshape(n_months, -1)[:, study]
+    conf_study = conf.reshape(n_months, -1)[:, study]
+    hot, cold = conf_study >= level, conf_study <= -level
     # the trend of z matters only where a month is hot or cold: test those cells alone
     seen = np.flatnonzero((hot | cold).any(axis=0))
-    mk = mann_kendall(zs[:, seen]) if seen.size else None
-    trend = np.zeros(zs.shape[1], dtype=np.int8)
-    trend_z = np.full(zs.shape[1], np.nan)
-    trend_p = np.full(zs.shape[1], np.nan)
-    if mk is not None:
-        trend[seen] = mk.trend(trend_alpha)
-        trend_z[seen] = mk.z
-        trend_p[seen] = mk.p
-    ck = mann_kendall(counts.reshape(int(n_months), size)[:, study])
-    codes = classify_series(hot, cold, trend)
-
-    def spread(values: np.ndarray, fill: float, dtype: Any = np.float64) -> np.ndarray:
-        out = np.full(size, fill, dtype=dtype)
-        out[study] = values
-        return out.reshape(rows, cols)
-
-    return EmergingGrid(
-        origin=layout.origin, cell_size_m=layout.cell, shape=layout.shape,
-        n_months=int(n_months), counts=counts, z=z, confidence=conf,
-        trend_z=spread(trend_z, np.nan), trend_p=spread(trend_p, np.nan),
-        count_trend_tau=spread(ck.tau, np.nan), count_trend_p=spread(ck.p, np.nan),
-        classes=spread(codes, -1, np.int8), in_study=layout.in_study,
-        distance_m=layout.distance_m, k=k, fdr=bool(fdr), level=level,
-        trend_alpha=float(trend_alpha), crs=crs,
-    )
+    z_trend = mann_kendall(z_study[:, seen]) if seen.size else None
+    trend = np.zeros(z_study.shape[1], dtype=np.int8)
+    trend_z = np.full(z_study.shape[1], np.nan)
+    trend_p = np.full(z_study.shape[1], np.nan)
+    if z_trend is not None:
+        trend[seen] = z_trend.trend(trend_alpha)
+        trend_z[seen] = z_trend.z
+        trend_p[seen] = z_trend.p
+    return classify_series(hot, cold, trend), trend_z, trend_p
 
 
 def classes_of_polygons(grid: EmergingGrid, polygons: Any) -> list[str]:
@@ -461,3 +399,71 @@ def classes_of_polygons(grid: EmergingGrid, polygons: Any) -> list[str]:
         code = np.where(r >= 0, grid.classes[np.maximum(r, 0), np.maximum(cl, 0)], -1)
         out[empty] = names[code.astype(np.int64) + 1]
     return [str(v) for v in out]
+
+
+EMERGING_CELL_M = 200.0
+"""Cell of the emerging hot spot cube, metres: monthly counts of a street-level cell are mostly
+0 or 1, too few for a trend; 200 m cells (a 300 m band) hold enough in a month of a town."""
+EMERGING_MAX_MONTHS = 36
+"""Most months in the cube (the latest): bounds its size on a long selection."""
+EMERGING_MIN_MONTHS = 3
+"""Fewest months for emerging classes (Esri asks for 10 or more for a trend with any power)."""
+
+
+def classes_of_hotspots(
+    source: pd.DataFrame, table: gpd.GeoDataFrame, w: np.ndarray | None,
+    weight_column: str | None,
+    boundary: Any, crs: str, max_grid_cells: int | None, should_stop: ShouldStop | None,
+    timezone: str,
+) -> tuple[list[str | None], dict[str, Any]]:
+    """Each hotspot's emerging hot spot class over the local months (``timezone``) of the
+    incidents ``source`` (``x``, ``y`` metres in ``crs``, ``occurred_at``), in a cube of
+    :data:`EMERGING_CELL_M` cells over the latest :data:`EMERGING_MAX_MONTHS` months, and a
+    summary; None each, with a note, when there are too few months or the cube would be over
+    ``max_grid_cells``. ``w``: the incidents' weights (else the ``weight_column``, else ones);
+    weighted when ``weight_column`` is given. For :func:`hotspot.analysis.analyse`."""
+    k = len(table)
+    if "occurred_at" not in source or not len(source) or not k:
+        return [None] * k, {"note": "no dated incidents"}
+    month, n_months, first = _local_months(source["occurred_at"].to_numpy(), timezone)
+    if n_months > EMERGING_MAX_MONTHS:  # the latest months: a bounded cube
+        keep = month >= n_months - EMERGING_MAX_MONTHS
+        source, month = source[keep], month[keep] - (n_months - EMERGING_MAX_MONTHS)
+        if w is not None:
+            w = w[keep]
+        year, month0 = divmod(int(first[:4]) * 12 + int(first[5:7]) - 1 + n_months
+                              - EMERGING_MAX_MONTHS, 12)
+        n_months, first = EMERGING_MAX_MONTHS, f"{year:04d}-{month0 + 1:02d}"
+    if n_months < EMERGING_MIN_MONTHS:
+        return [None] * k, {"months": n_months, "note": (
+            f"emerging classes need at least {EMERGING_MIN_MONTHS} months of data; this "
+            f"selection has {n_months}")}
+    weighted = weight_column is not None
+    if w is None:
+        w = (source[weight_column].to_numpy(float)
+             if weight_column is not None and weight_column in source else np.ones(len(source)))
+    xy = np.column_stack([source["x"].to_numpy(float), source["y"].to_numpy(float)])
+    try:
+        grid = emerging_hotspots(xy, month, n_months, cell_size_m=EMERGING_CELL_M,
+                                 weights=w if weighted else None, boundary=boundary,
+                                 max_cells=max_grid_cells, crs=crs, should_stop=should_stop)
+    except WorkLimitExceeded as exc:  # the places stand without their classes
+        return [None] * k, {"months": n_months, "note": f"no emerging classes: {exc}"}
+    classes = classes_of_polygons(grid, table.geometry.values)
+    counts = pd.Series([c for c in classes if c]).value_counts()
+    return [c or None for c in classes], {
+        "months": n_months, "first_month": first, "cell_size_m": EMERGING_CELL_M,
+        "hotspots_by_class": {str(c): int(v) for c, v in counts.items()}}
+
+
+def _local_months(occurred_at: np.ndarray, timezone: str) -> tuple[np.ndarray, int, str]:
+    """Local calendar month of each time (seconds, UTC, or datetime64) counted from the first:
+    (index from 0, months from the first to the last, the first as ``YYYY-MM``); a month stored
+    as its first local instant (data.police.uk) stays in its own month."""
+    t = np.asarray(occurred_at)
+    if np.issubdtype(t.dtype, np.datetime64):
+        t = t.astype("datetime64[s]").astype(np.int64)
+    local = pd.to_datetime(t.astype(np.int64), unit="s", utc=True).tz_convert(timezone)
+    months = local.year.to_numpy() * 12 + local.month.to_numpy() - 1
+    first = int(months.min())
+    return months - first, int(months.max() - first) + 1, f"{first // 12:04d}-{first % 12 + 1:02d}"

@@ -158,8 +158,27 @@ def kde_grid(
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
         raise InvalidParameter("weights must be one finite number >= 0 per incident")
+    bandwidth_m, cell_size_m, auto_cell = _bandwidth_and_cell(xy, w, bandwidth_m, cell_size_m)
+    minx, miny, maxx, maxy = _extent(xy, bandwidth_m, kernel, bounds)
+    cell_size_m, rows, cols = _grid_shape((minx, miny, maxx, maxy), cell_size_m, bandwidth_m,
+                                          auto_cell, max_cells)
+    x0, y1 = float(minx), float(miny) + rows * cell_size_m
+    # a grid is 8 bytes a cell: the binned grid is not kept beside the smoothed one
+    density = _smooth(_linear_binning(xy, w, x0, y1, cell_size_m, rows, cols),
+                      bandwidth_m / cell_size_m, kernel)
+    density *= 1e6 / (cell_size_m * cell_size_m)
+    return DensityGrid(
+        values=density, x0=x0, y1=y1, cell_size_m=float(cell_size_m), crs=crs_,
+        bandwidth_m=float(bandwidth_m), kernel=kernel, total_weight=float(w.sum()),
+    )
+
+
+def _bandwidth_and_cell(xy: np.ndarray, w: np.ndarray, bandwidth_m: float | None,
+                        cell_size_m: float | None) -> tuple[float, float, bool]:
+    """The bandwidth (the rule of thumb when None) and cell size (a fifth of the bandwidth, at
+    least 5 m, when None), metres, checked; and whether the cell size was chosen here."""
     if bandwidth_m is None:
-        if n < 2:
+        if xy.shape[0] < 2:
             raise InvalidParameter("a single incident: give bandwidth_m (metres)")
         bandwidth_m = rule_of_thumb_bandwidth(xy, w)
     if not np.isfinite(bandwidth_m) or bandwidth_m <= 0:
@@ -175,6 +194,14 @@ def kde_grid(
             f"cell_size_m ({cell_size_m:g} m) must not exceed bandwidth_m ({bandwidth_m:g} m): "
             "the kernel would fall between cells", "cell_size_m"
         )
+    return bandwidth_m, cell_size_m, auto_cell
+
+
+def _extent(xy: np.ndarray, bandwidth_m: float, kernel: str,
+            bounds: tuple[float, float, float, float] | None) -> tuple[Any, Any, Any, Any]:
+    """(minx, miny, maxx, maxy) to cover, metres: ``bounds``, else the incidents' extent plus
+    the kernel's reach; refuses a bandwidth larger than the area."""
+    n = xy.shape[0]
     reach = _REACH[kernel] * bandwidth_m
     if bounds is None:
         minx, miny = xy.min(axis=0) - reach
@@ -191,6 +218,15 @@ def kde_grid(
             raise InvalidParameter("bounds must be (minx, miny, maxx, maxy) with min < max")
         if bandwidth_m > max(maxx - minx, maxy - miny):
             raise InvalidParameter("bandwidth_m is larger than the area to map")
+    return minx, miny, maxx, maxy
+
+
+def _grid_shape(extent: tuple[Any, Any, Any, Any], cell_size_m: float, bandwidth_m: float,
+                auto_cell: bool, max_cells: int) -> tuple[float, int, int]:
+    """The cell size (metres), rows and columns of the grid over ``extent``: a chosen cell
+    size is coarsened (up to half the bandwidth) to fit ``max_cells``; a grid over it is
+    refused, naming the parameter to change."""
+    minx, miny, maxx, maxy = extent
     estimate = ((maxx - minx) / cell_size_m) * ((maxy - miny) / cell_size_m)
     if not auto_cell and estimate > 100 * max_cells:
         raise WorkLimitExceeded(
@@ -217,21 +253,17 @@ def kde_grid(
             f"{'bandwidth_m' if auto_cell else 'cell_size_m'} or a smaller area",
             found=rows * cols, limit=max_cells,
             parameter="bandwidth_m" if auto_cell else "cell_size_m", kind="grid_cells")
-    x0, y1 = float(minx), float(miny) + rows * cell_size_m
-    binned = _linear_binning(xy, w, x0, y1, cell_size_m, rows, cols)
-    sigma = bandwidth_m / cell_size_m
+    return cell_size_m, rows, cols
+
+
+def _smooth(binned: np.ndarray, sigma: float, kernel: str) -> np.ndarray:
+    """``binned`` smoothed with the kernel of ``sigma`` cells (a Gaussian's standard deviation
+    or the quartic's radius), zero outside the grid."""
     if kernel == "gaussian":
-        smooth = gaussian_filter(binned, sigma, mode="constant", truncate=4.0)
-    else:
-        smooth = fftconvolve(binned, _quartic(sigma), mode="same")
-        np.maximum(smooth, 0.0, out=smooth)  # FFT round-off below zero
-    del binned  # a grid is 8 bytes a cell: keep one copy at a time
-    density = smooth
-    density *= 1e6 / (cell_size_m * cell_size_m)
-    return DensityGrid(
-        values=density, x0=x0, y1=y1, cell_size_m=float(cell_size_m), crs=crs_,
-        bandwidth_m=float(bandwidth_m), kernel=kernel, total_weight=float(w.sum()),
-    )
+        return np.asarray(gaussian_filter(binned, sigma, mode="constant", truncate=4.0))
+    smooth = fftconvolve(binned, _quartic(sigma), mode="same")
+    np.maximum(smooth, 0.0, out=smooth)  # FFT round-off below zero
+    return np.asarray(smooth)
 
 
 def _linear_binning(

@@ -67,12 +67,14 @@ References
   burglary victimization. *Journal of Quantitative Criminology*, 23(3), 201-219.
 - Ratcliffe, J. H. (2009). *Near Repeat Calculator* (version 1.3). Temple University,
   Philadelphia, PA, and the National Institute of Justice, Washington, DC.
+
+The result, its zone and reading are :class:`~hotspot.nearrepeat_result.KnoxResult`
+(re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -83,16 +85,13 @@ from scipy.spatial import cKDTree
 
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, InvalidPoints, WorkLimitExceeded
+from hotspot.nearrepeat_result import ALPHA, MIN_RATIO, KnoxResult
+from hotspot.points import check_crs
 
 DISTANCE_BANDS_M = (0.0, 100.0, 200.0, 400.0, 800.0)
 """Default distance band edges, metres (left-closed, right-open)."""
 DAY_BANDS = (0.0, 7.0, 14.0, 21.0, 28.0)
 """Default day band edges (left-closed, right-open)."""
-ALPHA = 0.05
-"""Significance level of a cell."""
-MIN_RATIO = 1.2
-"""Smallest Knox ratio of a cell inside the near-repeat zone."""
-
 MAX_PERMUTATIONS = 999
 """Most permutations one test may run."""
 MAX_PAIRS = 10_000_000
@@ -180,168 +179,6 @@ def local_days(seconds: Any, timezone: str = "UTC") -> np.ndarray:
 
 
 # --- the test -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class KnoxResult:
-    """The Knox test's table: one cell per (distance band, day band).
-
-    Attributes
-    ----------
-    distance_edges_m, day_edges
-        Band edges (left-closed, right-open), metres and days.
-    observed
-        ``(distance bands, day bands)`` pairs counted.
-    expected
-        Mean count over the permutations.
-    exceed
-        Permutations whose count was at least the observed one.
-    permutations, seed
-        The Monte Carlo test's size and seed.
-    incidents
-        Incidents tested.
-    pairs
-        Pairs closer than the last distance edge (any gap in time): the work of a permutation.
-    alpha
-        Significance level.
-    """
-
-    distance_edges_m: tuple[float, ...]
-    day_edges: tuple[float, ...]
-    observed: np.ndarray
-    expected: np.ndarray
-    exceed: np.ndarray
-    permutations: int
-    seed: int | None
-    incidents: int
-    pairs: int
-    alpha: float = ALPHA
-    min_ratio: float = MIN_RATIO
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ratio(self) -> np.ndarray:
-        """Knox ratio observed / expected (NaN where nothing is expected)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.expected > 0, self.observed / np.where(
-                self.expected > 0, self.expected, 1.0), np.nan)
-
-    @property
-    def p_value(self) -> np.ndarray:
-        """Monte Carlo p-value per cell: (1 + exceed) / (1 + permutations)."""
-        return (1.0 + self.exceed) / (1.0 + self.permutations)
-
-    @property
-    def significant(self) -> np.ndarray:
-        """Cells with p <= alpha and more pairs than expected."""
-        if self.permutations == 0:
-            return np.zeros(self.observed.shape, dtype=bool)
-        return (self.p_value <= self.alpha) & (np.nan_to_num(self.ratio, nan=0.0) > 1.0)
-
-    @property
-    def table(self) -> pd.DataFrame:
-        """The tidy table: one row per cell, distance band first."""
-        nd, nt = self.observed.shape
-        d = np.asarray(self.distance_edges_m)
-        t = np.asarray(self.day_edges)
-        k = np.repeat(np.arange(nd), nt)
-        m = np.tile(np.arange(nt), nd)
-        return pd.DataFrame({
-            "distance_from_m": d[k], "distance_to_m": d[k + 1],
-            "days_from": t[m], "days_to": t[m + 1],
-            "observed": self.observed.ravel().astype(np.int64),
-            "expected": self.expected.ravel().round(3),
-            "ratio": self.ratio.ravel().round(3),
-            "p_value": self.p_value.ravel().round(4),
-            "significant": self.significant.ravel(),
-            "in_zone": self._zone_mask().ravel(),
-        })
-
-    def _zone_mask(self) -> np.ndarray:
-        mask = np.zeros(self.observed.shape, dtype=bool)
-        block = self._block()
-        if block is not None:
-            mask[: block[0] + 1, : block[1] + 1] = True
-        return mask
-
-    @property
-    def elevated(self) -> np.ndarray:
-        """Cells that may be in the zone: significant, with a ratio of at least min_ratio."""
-        return self.significant & (np.nan_to_num(self.ratio, nan=0.0) >= self.min_ratio)
-
-    def _block(self) -> tuple[int, int] | None:
-        """(K, L): the last distance band and day band of the zone (module docstring)."""
-        up = self.elevated
-        if not up.size or not up[0, 0]:
-            return None
-        # an all-elevated block [0..k] x [0..l] <=> cumulative minimum along both axes
-        ok = np.minimum.accumulate(np.minimum.accumulate(up.astype(np.int8), axis=0), axis=1) > 0
-        cells = (np.arange(up.shape[0])[:, None] + 1) * (np.arange(up.shape[1])[None, :] + 1)
-        obs = self.observed.cumsum(axis=0).cumsum(axis=1)
-        exp = np.nan_to_num(self.expected).cumsum(axis=0).cumsum(axis=1)
-        ratio = obs / np.where(exp > 0, exp, np.inf)
-        ks, ls = np.nonzero(ok)
-        # most cells, then the higher block ratio, then the farther distance
-        order = np.lexsort((ks, ratio[ks, ls], cells[ks, ls]))
-        return int(ks[order[-1]]), int(ls[order[-1]])
-
-    def significant_extent(self) -> tuple[float, float] | None:
-        """(distance_m, days) of the near-repeat zone, or None when nothing is significant
-        from the origin (the rule of the module docstring)."""
-        block = self._block()
-        if block is None:
-            return None
-        k, m = block
-        return float(self.distance_edges_m[k + 1]), float(self.day_edges[m + 1])
-
-    def zone_ratio(self) -> float | None:
-        """Observed over expected pairs of the zone's block (the "times higher"), or None."""
-        block = self._block()
-        if block is None:
-            return None
-        k, m = block
-        exp = float(self.expected[: k + 1, : m + 1].sum())
-        return float(self.observed[: k + 1, : m + 1].sum()) / exp if exp > 0 else None
-
-    def plain_reading(self, noun: str = "incident") -> str:
-        """The finding in one sentence a planner can act on."""
-        extent = self.significant_extent()
-        if extent is None:
-            return (f"No near-repeat pattern: after a {noun}, the risk close by in the following "
-                    f"days is not significantly higher than chance (Knox test of "
-                    f"{self.incidents:,} {noun}s, {self.permutations} permutations).")
-        distance, days = extent
-        ratio = self.zone_ratio() or float("nan")
-        return (f"After a {noun}, the risk of another within {distance:g} m is {ratio:.2f} times "
-                f"the usual for {days:g} days ({ratio - 1:+.0%}; Knox test of "
-                f"{self.incidents:,} {noun}s, {self.permutations} permutations, "
-                f"p <= {self.alpha:g} and at least {self.min_ratio:g} times the expected pairs in "
-                f"every band of that zone).")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the bands, the table (records), the zone and the reading."""
-        extent = self.significant_extent()
-        zone_ratio = self.zone_ratio()
-        table = self.table.astype(object).where(self.table.notna(), None)
-        return {
-            "method": "knox",
-            "distance_bands_m": list(self.distance_edges_m),
-            "day_bands": list(self.day_edges),
-            "band_convention": "left-closed, right-open: a <= value < b; same-location pairs "
-                               "in the first distance band, same-day pairs in the first day band",
-            "permutations": self.permutations,
-            "seed": self.seed,
-            "alpha": self.alpha,
-            "min_ratio": self.min_ratio,
-            "incidents": self.incidents,
-            "pairs_within_distance": self.pairs,
-            "cells": table.to_dict(orient="records"),
-            "extent": None if extent is None else {"distance_m": extent[0], "days": extent[1],
-                                                   "ratio": None if zone_ratio is None
-                                                   else round(zone_ratio, 3)},
-            "reading": self.plain_reading(),
-            "notes": list(self.notes),
-        }
-
 
 def _edges(values: Sequence[float], name: str, most: float, unit: str) -> np.ndarray:
     try:
@@ -469,6 +306,24 @@ def knox_test(
     >>> int(result.observed[0, 0])  # (0, 1): 50 m and 3 days apart
     1
     """
+    pts, t = _check_incidents(xy, days)
+    distance_edges = _edges(distance_bands_m, "distance_bands_m", MAX_DISTANCE_M, "m")
+    day_edges = _edges(day_bands, "day_bands", MAX_DAYS, "days")
+    _check_test_options(permutations, max_permutations, alpha, min_ratio)
+    i, j, dband = _pairs_by_band(pts, distance_edges, max_pairs, permutations, max_work,
+                                 should_stop)
+    observed, expected, exceed = _permutation_test(
+        t, i, j, dband, distance_edges.size - 1, day_edges, permutations, seed, should_stop)
+    return KnoxResult(
+        distance_edges_m=tuple(float(v) for v in distance_edges),
+        day_edges=tuple(float(v) for v in day_edges), observed=observed, expected=expected,
+        exceed=exceed, permutations=int(permutations), seed=seed, incidents=int(pts.shape[0]),
+        pairs=int(i.size), alpha=float(alpha), min_ratio=float(min_ratio),
+        notes=_notes(permutations, alpha))
+
+
+def _check_incidents(xy: Any, days: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, 2) coordinates (metres) and the n days, as floats, checked."""
     pts = np.asarray(xy, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise InvalidPoints(f"xy must be an (n, 2) array of metres, not shape {pts.shape}")
@@ -478,8 +333,11 @@ def knox_test(
                             f"{t.shape}")
     if not (np.isfinite(pts).all() and np.isfinite(t).all()):
         raise InvalidPoints("some coordinates or days are NaN or infinite")
-    dedges = _edges(distance_bands_m, "distance_bands_m", MAX_DISTANCE_M, "m")
-    tedges = _edges(day_bands, "day_bands", MAX_DAYS, "days")
+    return pts, t
+
+
+def _check_test_options(permutations: int, max_permutations: int, alpha: float,
+                        min_ratio: float) -> None:
     if isinstance(permutations, bool) or not isinstance(permutations, int | np.integer) \
             or not 0 <= permutations <= max_permutations:
         raise InvalidParameter(f"permutations must be a whole number from 0 to "
@@ -490,6 +348,13 @@ def knox_test(
     if not 1 <= min_ratio <= 100:
         raise InvalidParameter(f"min_ratio must be from 1 to 100 (got {min_ratio!r})",
                                parameter="min_ratio")
+
+
+def _pairs_by_band(pts: np.ndarray, dedges: np.ndarray, max_pairs: int, permutations: int,
+                   max_work: int, should_stop: ShouldStop | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, distance band) of the pairs closer than the last distance edge, refused when
+    they or their counts over the permutations are too many."""
     check(should_stop, "before counting pairs")
     i, j, dist = _pairs(pts, float(dedges[-1]), max_pairs)
     work = i.size * (permutations + 1)
@@ -499,10 +364,19 @@ def knox_test(
             f"limit of {max_work:,}: use fewer permutations (at most "
             f"{max(0, max_work // max(i.size, 1) - 1):,} here) or a smaller last distance band",
             found=work, limit=max_work, parameter="permutations", kind="pair_counts")
-    nd, nt = dedges.size - 1, tedges.size - 1
     dband = (np.searchsorted(dedges, dist, side="right") - 1).astype(np.int8)
-    del dist
+    return i, j, dband
+
+
+def _permutation_test(t: np.ndarray, i: np.ndarray, j: np.ndarray, dband: np.ndarray,
+                      nd: int, tedges: np.ndarray, permutations: int, seed: int | None,
+                      should_stop: ShouldStop | None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs counted per cell (``nd`` distance bands x the day bands of ``tedges``), then
+    recounted with the dates shuffled ``permutations`` times: (observed, mean count of the
+    shuffles (NaN with none), how many shuffles reached the observed count)."""
     observed = _count(t, i, j, dband, tedges, nd)
+    nt = tedges.size - 1
     total = np.zeros((nd, nt))
     exceed = np.zeros((nd, nt), dtype=np.int64)
     rng = np.random.default_rng(seed)
@@ -512,17 +386,14 @@ def knox_test(
         total += counts
         exceed += counts >= observed
     expected = total / permutations if permutations else np.full((nd, nt), np.nan)
-    notes = []
+    return observed, expected, exceed
+
+
+def _notes(permutations: int, alpha: float) -> list[str]:
     if permutations and permutations < 19:
-        notes.append(f"with {permutations} permutations no p-value can reach {alpha:g}: use 99 "
-                     "or more")
-    return KnoxResult(
-        distance_edges_m=tuple(float(v) for v in dedges),
-        day_edges=tuple(float(v) for v in tedges),
-        observed=observed, expected=expected, exceed=exceed,
-        permutations=int(permutations), seed=seed, incidents=int(pts.shape[0]),
-        pairs=int(i.size), alpha=float(alpha), min_ratio=float(min_ratio), notes=notes,
-    )
+        return [f"with {permutations} permutations no p-value can reach {alpha:g}: use 99 "
+                "or more"]
+    return []
 
 
 # --- risk zones ---------------------------------------------------------------------------------
@@ -555,8 +426,6 @@ def risk_zones(xy: Any, days: Any, result: KnoxResult, *, as_of_day: float,
         Columns ``incident`` (row of the input), ``from_day``, ``until_day``, ``distance_m``,
         ``days``, ``ratio`` (the zone's Knox ratio) and the disc ``geometry`` in ``crs``.
     """
-    from hotspot.points import check_crs
-
     crs = check_crs(crs)
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     t = np.asarray(days, dtype=np.float64)
@@ -579,3 +448,23 @@ def risk_zones(xy: Any, days: Any, result: KnoxResult, *, as_of_day: float,
         "days": np.full(recent.size, span),
         "ratio": np.full(recent.size, np.nan if ratio is None else round(ratio, 3)),
     }, geometry=discs, crs=crs)
+
+
+__all__ = [
+    "ALPHA",
+    "DAY_BANDS",
+    "DISTANCE_BANDS_M",
+    "MAX_BANDS",
+    "MAX_DAYS",
+    "MAX_DISTANCE_M",
+    "MAX_PAIRS",
+    "MAX_PERMUTATIONS",
+    "MAX_WORK",
+    "MIN_DAY_PRECISE_SHARE",
+    "MIN_RATIO",
+    "KnoxResult",
+    "knox_test",
+    "local_days",
+    "require_exact_dates",
+    "risk_zones",
+]

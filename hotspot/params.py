@@ -261,6 +261,20 @@ def methods_taking(name: str) -> tuple[str, ...]:
     return tuple(m for m, params in METHODS.items() if any(p.name == name for p in params))
 
 
+DEFAULT_METHOD = "dbscan"
+"""The method when a request names none (the API's and the CLI's default)."""
+
+
+def help_text(name: str, *, every_method: str = "every method: ") -> str:
+    """What a parameter means, for a query parameter's or a command-line option's help: each
+    method's own description of it (``cell_size_m`` is KDE's and Gi*'s, with different
+    defaults), or ``every_method`` and its description for a parameter every method takes."""
+    methods = methods_taking(name)
+    if not methods:
+        return every_method + every_parameter()[name].describe()
+    return " ".join(f"{m}: {q.describe()}" for m in methods for q in METHODS[m] if q.name == name)
+
+
 def validate(method: str, given: Mapping[str, Any], *, defaults: bool = True) -> dict[str, Any]:
     """The parameters of ``method``: ``given`` (None values ignored) parsed and checked, with
     the defaults filled in when ``defaults``.

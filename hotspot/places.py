@@ -44,23 +44,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
-from hotspot.kde import _quartic
+from hotspot.place_grid import CELLS_PER_PLACE as CELLS_PER_PLACE  # re-exported
+from hotspot.place_grid import MAX_PLACE_CELLS as MAX_PLACE_CELLS  # re-exported
+from hotspot.place_grid import AreaGrid
 from hotspot.points import check_crs
 
 MAX_PLACES = 10_000
 """Most places one split may make by default."""
-MAX_PLACE_CELLS = 4_000_000
-"""Most grid cells for one area's density before its cells are coarsened."""
-CELLS_PER_PLACE = 20
-"""Grid cells across one place (``max_place_m / 20`` metres each)."""
 _DISC_SEGMENTS = 16  # quarter-circle segments of the disc polygon: a 64-gon
 _DIRECTIONS = 180  # directions sampled by widest_extent_m: within 0.004 % of the diameter
-_TIE = 1e-9  # relative: densities this close to the top are a tie, broken by position
 _INSIDE = 1 - 1e-9  # discs a hair inside their circle: round-off never makes one wider than d
 
 
@@ -192,12 +188,38 @@ def split_places(
         ``should_stop`` answered True.
     """
     d = _check_width(max_place_m)
+    _check_counts(min_incidents, max_places)
+    xy, w, labels_in = _check_incidents(xy, weights, area_labels, len(area_shapes))
+    crs_ = check_crs(crs if crs is not None else area_shapes.crs)
+    geoms = np.asarray(area_shapes.geometry.values, dtype=object)
+    widths = widest_extent_m(geoms)
+    limit = max_places if max_places is not None else np.iinfo(np.int64).max
+    place_of, rows, shapes = _cut_areas(xy, w, labels_in, geoms, widths, d, min_incidents,
+                                        limit, should_stop)
+    frame = _places_frame(rows, shapes, crs_)
+    k = len(area_shapes)
+    areas = area_shapes.copy()
+    areas["width_m"] = widths
+    areas["places"] = np.bincount(frame["parent"].to_numpy(), minlength=k)[:k] if k else \
+        np.empty(0, dtype=np.int64)
+    return PlaceSplit(labels=place_of, places=frame, areas=areas, max_place_m=d)
+
+
+def _check_counts(min_incidents: Any, max_places: int | None) -> None:
+    """Refuse ``min_incidents`` below 1 (or not whole) and a negative ``max_places``."""
     if isinstance(min_incidents, bool) or not isinstance(min_incidents, int | np.integer) \
             or min_incidents < 1:
         raise InvalidParameter(f"min_incidents must be a whole number >= 1, not {min_incidents!r}",
                                parameter="min_incidents")
     if max_places is not None and max_places < 0:
         raise InvalidParameter("max_places must be 0 or more", parameter="max_places")
+
+
+def _check_incidents(xy: np.ndarray, weights: np.ndarray | None, area_labels: np.ndarray,
+                     k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The incidents' coordinates (n x 2 metres, finite), weights (finite, >= 0; ones for
+    None) and area labels (-1 or 0..k-1) as float64, float64 and int64 arrays; refuses others
+    naming the parameter."""
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise InvalidParameter("xy must be an (n, 2) array of coordinates in metres",
@@ -210,7 +232,6 @@ def split_places(
         raise InvalidParameter("weights must be one finite number >= 0 per incident",
                                parameter="weights")
     labels_in = np.asarray(area_labels)
-    k = len(area_shapes)
     if labels_in.shape != (n,) or (n and not np.issubdtype(labels_in.dtype, np.integer)):
         raise InvalidParameter("area_labels must be one whole number per incident",
                                parameter="area_labels")
@@ -218,45 +239,62 @@ def split_places(
     if n and (labels_in.min() < -1 or labels_in.max() >= k):
         raise InvalidParameter(f"area_labels must be -1 or a row of area_shapes (0..{k - 1})",
                                parameter="area_labels")
-    crs_ = check_crs(crs if crs is not None else area_shapes.crs)
-    geoms = np.asarray(area_shapes.geometry.values, dtype=object)
-    widths = widest_extent_m(geoms)
+    return xy, w, labels_in
 
+
+def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.ndarray,
+               widths: np.ndarray, d: float, min_incidents: int, limit: int,
+               should_stop: ShouldStop | None,
+               ) -> tuple[np.ndarray, list[dict[str, Any]], list[Any]]:
+    """Every area in turn: kept whole when no wider than ``d``, else split at its peaks
+    (:func:`_split_area`); areas with fewer than ``min_incidents`` incidents make no place.
+    Returns each incident's place (-1 for none), the places' rows and their polygons."""
+    k = len(geoms)
     order = np.argsort(labels_in, kind="stable")
     sorted_labels = labels_in[order]
     starts = np.searchsorted(sorted_labels, np.arange(k))
     ends = np.searchsorted(sorted_labels, np.arange(k), side="right")
-    place_of = np.full(n, -1, dtype=np.int64)
+    place_of = np.full(xy.shape[0], -1, dtype=np.int64)
     rows: list[dict[str, Any]] = []
     shapes: list[Any] = []
-    limit = max_places if max_places is not None else np.iinfo(np.int64).max
     for a in range(k):
         check(should_stop, "while splitting areas into places")
         idx = order[starts[a]:ends[a]]
         if idx.size < min_incidents:
             continue
-        pts, pw = xy[idx], w[idx]
+        area_xy, area_w = xy[idx], w[idx]
         if widths[a] <= d:
-            grid = _AreaGrid(pts, pw, geoms[a], d)
-            top = grid.densest()
-            px, py = (grid.centre(top) if top is not None
-                      else tuple(pts.mean(axis=0)))
-            dens = grid.per_km2(top)
-            rows.append({"parent": a, "peak_x": px, "peak_y": py, "peak_density": dens,
-                         "incidents": idx.size, "weight": float(pw.sum()), "split": False})
+            rows.append(_whole_area(a, area_xy, area_w, geoms[a], d))
             shapes.append(geoms[a])
             place_of[idx] = len(rows) - 1
             if len(rows) > limit:
                 raise _too_many(len(rows), limit, d)
             continue
-        made = _split_area(pts, pw, geoms[a], d, min_incidents, limit, len(rows), should_stop)
-        for peak, members, dens, shape in made:
+        made = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, len(rows),
+                           should_stop)
+        for peak, members, density, shape in made:
             rows.append({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
-                         "peak_density": dens, "incidents": int(members.size),
-                         "weight": float(pw[members].sum()), "split": True})
+                         "peak_density": density, "incidents": int(members.size),
+                         "weight": float(area_w[members].sum()), "split": True})
             shapes.append(shape)
             place_of[idx[members]] = len(rows) - 1
+    return place_of, rows, shapes
 
+
+def _whole_area(a: int, area_xy: np.ndarray, area_w: np.ndarray, geom: Any,
+                d: float) -> dict[str, Any]:
+    """The row of area ``a`` kept as one place: its peak is the densest cell inside it (the
+    incidents' mean when none)."""
+    grid = AreaGrid(area_xy, area_w, geom, d)
+    top = grid.densest()
+    peak_x, peak_y = grid.centre(top) if top is not None else tuple(area_xy.mean(axis=0))
+    density = grid.per_km2(top)
+    return {"parent": a, "peak_x": peak_x, "peak_y": peak_y, "peak_density": density,
+            "incidents": area_xy.shape[0], "weight": float(area_w.sum()), "split": False}
+
+
+def _places_frame(rows: list[dict[str, Any]], shapes: list[Any], crs: str) -> gpd.GeoDataFrame:
+    """The places' table (:class:`PlaceSplit`'s ``places``) with each place's width."""
     frame = gpd.GeoDataFrame(
         {
             "cluster": np.arange(len(rows), dtype=np.int64),
@@ -268,15 +306,11 @@ def split_places(
             "weight": np.array([r["weight"] for r in rows], dtype=np.float64),
             "split": np.array([r["split"] for r in rows], dtype=bool),
         },
-        geometry=gpd.GeoSeries(shapes, crs=crs_),
-        crs=crs_,
+        geometry=gpd.GeoSeries(shapes, crs=crs),
+        crs=crs,
     )
     frame.insert(len(frame.columns) - 1, "width_m", widest_extent_m(frame.geometry))
-    areas = area_shapes.copy()
-    areas["width_m"] = widths
-    areas["places"] = np.bincount(frame["parent"].to_numpy(), minlength=k)[:k] if k else \
-        np.empty(0, dtype=np.int64)
-    return PlaceSplit(labels=place_of, places=frame, areas=areas, max_place_m=d)
+    return frame
 
 
 def _check_width(max_place_m: Any) -> float:
@@ -298,135 +332,6 @@ def _too_many(found: int, limit: int, d: float) -> WorkLimitExceeded:
         found=found, limit=limit, parameter="max_place_m", kind="hotspots")
 
 
-class _AreaGrid:
-    """The smoothed weight of one area's incidents not yet in a place, on a grid over the area.
-
-    The incidents' weights are shared among the four cell centres around each (linear binning)
-    and smoothed with the quartic kernel (FFT convolution); ``density`` is 0 at cells that may
-    not be peaks (outside the area, or within a place radius of an earlier peak) and where only
-    round-off is left.
-    """
-
-    def __init__(self, pts: np.ndarray, w: np.ndarray, geom: Any, d: float) -> None:
-        r = d / 2
-        c = d / CELLS_PER_PLACE
-        minx, miny, maxx, maxy = shapely.bounds(geom)
-        minx, miny = min(minx, pts[:, 0].min()), min(miny, pts[:, 1].min())
-        maxx, maxy = max(maxx, pts[:, 0].max()), max(maxy, pts[:, 1].max())
-        cells = ((maxx - minx) / c + 4) * ((maxy - miny) / c + 4)
-        if cells > MAX_PLACE_CELLS:  # a very large area: coarser cells, up to d / 8
-            c = float(np.sqrt((maxx - minx + 4 * c) * (maxy - miny + 4 * c) / MAX_PLACE_CELLS))
-            if c > d / 8:
-                raise WorkLimitExceeded(
-                    f"an area {maxx - minx:,.0f} m x {maxy - miny:,.0f} m is too large to split "
-                    f"into places no wider than {d:g} m: raise max_place_m, or narrow the "
-                    "selection", found=int(cells), limit=MAX_PLACE_CELLS,
-                    parameter="max_place_m", kind="grid_cells")
-        self.c = c
-        self.rk = r - 1.5 * c  # kernel reach + binning spread stay inside the place's disc
-        self.kernel = _quartic(self.rk / c)
-        self.kr = self.kernel.shape[0] // 2
-        self.ki, self.kj = np.nonzero(self.kernel)
-        self.kval = self.kernel[self.ki, self.kj]
-        pad = self.kr + 2
-        self.x0 = minx - pad * c
-        self.y1 = maxy + pad * c
-        self.cols = int(np.ceil((maxx - minx) / c)) + 2 * pad + 1
-        self.rows = int(np.ceil((maxy - miny) / c)) + 2 * pad + 1
-        binned = np.zeros((self.rows, self.cols))
-        self._bin(binned, pts, w, 0, 0)
-        kr = self.kr
-        self.density = self._smooth_patch(binned)[kr:kr + self.rows, kr:kr + self.cols].copy()
-        del binned
-        # FFT round-off: far below what one incident of the lightest weight leaves anywhere
-        # its kernel reaches, so zeroing it drops nothing real
-        positive = w[w > 0]
-        self.tol = 1e-9 * (float(positive.min()) if positive.size else 1.0) * float(
-            self.kernel[self.kernel > 0].min())
-        cx = self.x0 + (np.arange(self.cols) + 0.5) * c
-        cy = self.y1 - (np.arange(self.rows) + 0.5) * c
-        gx, gy = np.meshgrid(cx, cy)
-        shapely.prepare(geom)
-        self.allowed = shapely.intersects_xy(geom, gx, gy)
-        if not self.allowed.any():  # a sliver or a point: any cell may be its peak
-            self.allowed[:] = True
-        self.density[~self.allowed | (self.density < self.tol)] = 0.0
-        self._bar: np.ndarray | None = None
-
-    def _bin(self, out: np.ndarray, pts: np.ndarray, w: np.ndarray, i0: int, j0: int) -> None:
-        """Add the linear binning of ``pts`` to ``out``, whose cell (0, 0) is the grid's
-        (i0, j0)."""
-        c = self.c
-        u = (pts[:, 0] - self.x0) / c - 0.5
-        v = (self.y1 - pts[:, 1]) / c - 0.5
-        j = np.floor(u).astype(np.int64)
-        i = np.floor(v).astype(np.int64)
-        fu, fv = u - j, v - i
-        i, j = i - i0, j - j0
-        for di, dj, share in ((0, 0, (1 - fu) * (1 - fv)), (0, 1, fu * (1 - fv)),
-                              (1, 0, (1 - fu) * fv), (1, 1, fu * fv)):
-            np.add.at(out, (i + di, j + dj), w * share)
-
-    def densest(self) -> int | None:
-        """Flat index of the peak cell (ties: the first in row-major order, north-west first);
-        None when no cell has weight left."""
-        flat = self.density.ravel()
-        top = float(flat.max())
-        if top <= 0:
-            return None
-        return int(np.flatnonzero(flat >= top * (1 - _TIE))[0])
-
-    def centre(self, cell: int) -> tuple[float, float]:
-        """(x, y) of a cell's centre, metres."""
-        i, j = divmod(cell, self.cols)
-        return (self.x0 + (j + 0.5) * self.c, self.y1 - (i + 0.5) * self.c)
-
-    def per_km2(self, cell: int | None) -> float:
-        """Density at a cell, weight per km2."""
-        if cell is None:
-            return 0.0
-        return float(self.density.ravel()[cell]) * 1e6 / (self.c * self.c)
-
-    def _smooth_patch(self, patch: np.ndarray) -> np.ndarray:
-        """``patch`` convolved with the kernel ("full" output): a sum of shifted kernels over
-        its few non-zero cells (an FFT only when they are many)."""
-        nz = np.flatnonzero(patch)
-        if nz.size * self.kval.size > 250_000:
-            return np.asarray(fftconvolve(patch, self.kernel, mode="full"))
-        p = patch.shape[1]
-        q = (patch.shape[0] + 2 * self.kr, p + 2 * self.kr)
-        bi, bj = np.divmod(nz, p)
-        flat = (bi[:, None] + self.ki[None, :]) * q[1] + (bj[:, None] + self.kj[None, :])
-        values = patch.ravel()[nz][:, None] * self.kval[None, :]
-        return np.bincount(flat.ravel(), weights=values.ravel(),
-                           minlength=q[0] * q[1]).reshape(q)
-
-    def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
-        """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
-        on the window they reach) and bar cells within ``r`` of it from being peaks."""
-        i, j = divmod(cell, self.cols)
-        reach = int(np.ceil(r / self.c)) + 2
-        if pts.shape[0]:
-            patch = np.zeros((2 * reach + 2, 2 * reach + 2))
-            self._bin(patch, pts, w, i - reach, j - reach)
-            smooth = self._smooth_patch(patch)
-            a0, b0 = i - reach - self.kr, j - reach - self.kr  # grid cell of smooth[0, 0]
-            g0, g1 = max(0, a0), min(self.rows, a0 + smooth.shape[0])
-            h0, h1 = max(0, b0), min(self.cols, b0 + smooth.shape[1])
-            window = self.density[g0:g1, h0:h1]
-            window -= smooth[g0 - a0:g1 - a0, h0 - b0:h1 - b0]
-            window[(window < self.tol) | ~self.allowed[g0:g1, h0:h1]] = 0.0
-        rr = int(np.ceil(r / self.c))
-        a0, a1 = max(0, i - rr), min(self.rows, i + rr + 1)
-        b0, b1 = max(0, j - rr), min(self.cols, j + rr + 1)
-        if self._bar is None:
-            off = np.arange(-rr, rr + 1) * self.c
-            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
-        near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
-        self.allowed[a0:a1, b0:b1] &= ~near
-        self.density[a0:a1, b0:b1][near] = 0.0
-
-
 def _disc_ring(r: float) -> np.ndarray:
     """Vertices of a disc of radius ``r`` around (0, 0): a 64-gon a hair inside the circle."""
     return np.asarray(shapely.get_coordinates(shapely.buffer(
@@ -445,7 +350,7 @@ def _split_area(
     """Greedy places of one area: (peak, member indices into ``pts``, peak density per km2,
     polygon) for each place kept, the densest first."""
     r = d / 2
-    grid = _AreaGrid(pts, w, geom, d)
+    grid = AreaGrid(pts, w, geom, d)
     tree = cKDTree(pts)
     ring = _disc_ring(r)
     # inside the 64-gon for sure: within its apothem; only the thin rim is tested on the polygon

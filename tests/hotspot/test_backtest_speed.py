@@ -13,14 +13,13 @@ from scipy.ndimage import maximum_filter
 from hotspot import coverage as cov
 from hotspot.backtest import (
     MIN_PLACE_M,
-    _at_least,
-    _dbscan_places,
-    _non_overlapping,
-    _whole_area_peaks,
     dbscan_places,
     default_candidates,
     forecast_squares,
 )
+from hotspot.backtest.candidate import at_least
+from hotspot.backtest.candidates import _dbscan_places, _whole_area_peaks
+from hotspot.backtest.squares import _non_overlapping
 
 CRS = "EPSG:27700"
 
@@ -137,7 +136,7 @@ def test_dbscan_candidate_takes_whole_areas_as_split_places_does():
     # and the candidate ranks them as it did with every peak drawn (ties by peak)
     train = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "month": 0, "weight": 1.0})
     places = dbscan_places(100.0).fit(train, CRS, None)
-    g = _at_least(np.asarray(ref.geometry.values, dtype=object), MIN_PLACE_M)
+    g = at_least(np.asarray(ref.geometry.values, dtype=object), MIN_PLACE_M)
     density = ref["incidents"].to_numpy(float) / np.maximum(shapely.area(g), 1.0)
     order = np.lexsort((ref["peak_y"].to_numpy(), ref["peak_x"].to_numpy(), -density))
     assert all(shapely.equals_exact(np.asarray(places.geometry.values, dtype=object),

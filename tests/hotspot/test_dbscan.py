@@ -48,6 +48,7 @@ def test_random_points_match_scikit_learn(monkeypatch, seed: int, raster: bool):
 def test_dense_points_counted_on_the_fine_raster_match_scikit_learn(monkeypatch, seed: int):
     # the fine raster is built only when many points are undecided: force it on small inputs
     import hotspot._griddbscan as module
+    from hotspot._gridraster import WeightRaster
 
     monkeypatch.setattr(module, "_RASTER_FROM", 0)
     rng = np.random.default_rng(100 + seed)
@@ -62,8 +63,8 @@ def test_dense_points_counted_on_the_fine_raster_match_scikit_learn(monkeypatch,
     # both of the raster's steps really ran here (so this test checks them)
     calls: list[str] = []
     for name in ("bounds", "exact"):
-        original = getattr(module._Raster, name)
-        monkeypatch.setattr(module._Raster, name,
+        original = getattr(WeightRaster, name)
+        monkeypatch.setattr(WeightRaster, name,
                             lambda self, *a, _o=original, _n=name: calls.append(_n) or _o(self, *a))
     grid_dbscan(xy, eps, 30, weights)
     assert {"bounds", "exact"} <= set(calls)

@@ -1,4 +1,4 @@
-"""hotspot.forecast.neighbourhood_cells: the naive ranking with ties broken by the
+"""hotspot.backtest.neighbourhood.neighbourhood_cells: the naive ranking with ties broken by the
 neighbourhood and the budget filled near crime, on hand-made cases. Metres in EPSG:27700."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 import shapely
 
 from hotspot.backtest import check_places, choose, naive_cells, rolling_origin
+from hotspot.backtest.neighbourhood import neighbourhood_cells
 from hotspot.errors import InvalidParameter
-from hotspot.forecast import neighbourhood_cells
 
 CRS = "EPSG:27700"
 

@@ -9,7 +9,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from api.services.hotspots import AnalysisOptions, Selection, run_analysis
+from api.services.hotspots import AnalysisOptions, run_analysis
+from api.services.selection import Selection
 from geodata.demo import load_demo, write_demo
 from geodata.stores import SQLiteStore
 from geodata.taxonomy import Taxonomy
@@ -29,7 +30,7 @@ PARAMETERS = {"kde": {"bandwidth_m": 100.0, "cell_size_m": 20.0}, "dbscan": {"ep
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SQLiteStore, gpd.GeoDataFrame]]:
     root = tmp_path_factory.mktemp("truth")
     files = write_demo(root / "files")  # the full demo: 50,000 incidents
-    store = SQLiteStore(root / "demo.sqlite")
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, files)
     truth = gpd.read_file(files.truth).to_crs(store.crs)
     yield store, truth

@@ -34,7 +34,7 @@ from scipy.ndimage import gaussian_filter
 from shapely.geometry.base import BaseGeometry
 
 from hotspot import coverage as cov
-from hotspot.backtest import MAX_PLACE_M, MAX_PLACES, MIN_PLACE_M, Candidate
+from hotspot.backtest.candidate import MAX_PLACES, Candidate, check_cell_size
 from hotspot.errors import InvalidParameter
 
 MAX_GRID_CELLS = 25_000_000
@@ -94,10 +94,7 @@ def neighbourhood_cells(
         ``cell_size_m`` outside 50-250 m, ``smooth_m`` not positive, ``max_places`` < 1; at
         fit time, a grid of more than :data:`MAX_GRID_CELLS` cells.
     """
-    if not np.isfinite(cell_size_m) or not MIN_PLACE_M <= cell_size_m <= MAX_PLACE_M:
-        raise InvalidParameter(
-            f"cell_size_m must be from {MIN_PLACE_M:g} to {MAX_PLACE_M:g} m (a patrol place), "
-            f"not {cell_size_m}", parameter="cell_size_m")
+    check_cell_size(cell_size_m)
     if not np.isfinite(smooth_m) or smooth_m <= 0:
         raise InvalidParameter(f"smooth_m must be a positive number of metres, not {smooth_m}",
                                parameter="smooth_m")

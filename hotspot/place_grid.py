@@ -1,0 +1,153 @@
+"""The density grid that places a hotspot area's peaks, for :mod:`hotspot.places`.
+
+:class:`AreaGrid` holds the smoothed weight of one area's incidents not yet in a place, on a
+grid of cells ``max_place_m / 20`` metres wide (coarser for very large areas) over the area,
+in the area's projected CRS (metres): where the next peak is, and the update when a place
+takes its incidents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from scipy.signal import fftconvolve
+
+from hotspot.errors import WorkLimitExceeded
+from hotspot.kde import _quartic
+
+MAX_PLACE_CELLS = 4_000_000
+"""Most grid cells for one area's density before its cells are coarsened."""
+CELLS_PER_PLACE = 20
+"""Grid cells across one place (``max_place_m / 20`` metres each)."""
+_TIE = 1e-9  # relative: densities this close to the top are a tie, broken by position
+
+
+class AreaGrid:
+    """The smoothed weight of one area's incidents not yet in a place, on a grid over the area.
+
+    The incidents' weights are shared among the four cell centres around each (linear binning)
+    and smoothed with the quartic kernel (FFT convolution); ``density`` is 0 at cells that may
+    not be peaks (outside the area, or within a place radius of an earlier peak) and where only
+    round-off is left.
+    """
+
+    def __init__(self, pts: np.ndarray, w: np.ndarray, geom: Any, d: float) -> None:
+        r = d / 2
+        c = d / CELLS_PER_PLACE
+        minx, miny, maxx, maxy = shapely.bounds(geom)
+        minx, miny = min(minx, pts[:, 0].min()), min(miny, pts[:, 1].min())
+        maxx, maxy = max(maxx, pts[:, 0].max()), max(maxy, pts[:, 1].max())
+        cells = ((maxx - minx) / c + 4) * ((maxy - miny) / c + 4)
+        if cells > MAX_PLACE_CELLS:  # a very large area: coarser cells, up to d / 8
+            c = float(np.sqrt((maxx - minx + 4 * c) * (maxy - miny + 4 * c) / MAX_PLACE_CELLS))
+            if c > d / 8:
+                raise WorkLimitExceeded(
+                    f"an area {maxx - minx:,.0f} m x {maxy - miny:,.0f} m is too large to split "
+                    f"into places no wider than {d:g} m: raise max_place_m, or narrow the "
+                    "selection", found=int(cells), limit=MAX_PLACE_CELLS,
+                    parameter="max_place_m", kind="grid_cells")
+        self.c = c
+        self.rk = r - 1.5 * c  # kernel reach + binning spread stay inside the place's disc
+        self.kernel = _quartic(self.rk / c)
+        self.kr = self.kernel.shape[0] // 2
+        self.ki, self.kj = np.nonzero(self.kernel)
+        self.kval = self.kernel[self.ki, self.kj]
+        pad = self.kr + 2
+        self.x0 = minx - pad * c
+        self.y1 = maxy + pad * c
+        self.cols = int(np.ceil((maxx - minx) / c)) + 2 * pad + 1
+        self.rows = int(np.ceil((maxy - miny) / c)) + 2 * pad + 1
+        binned = np.zeros((self.rows, self.cols))
+        self._bin(binned, pts, w, 0, 0)
+        kr = self.kr
+        self.density = self._smooth_patch(binned)[kr:kr + self.rows, kr:kr + self.cols].copy()
+        del binned
+        # FFT round-off: far below what one incident of the lightest weight leaves anywhere
+        # its kernel reaches, so zeroing it drops nothing real
+        positive = w[w > 0]
+        self.tol = 1e-9 * (float(positive.min()) if positive.size else 1.0) * float(
+            self.kernel[self.kernel > 0].min())
+        cx = self.x0 + (np.arange(self.cols) + 0.5) * c
+        cy = self.y1 - (np.arange(self.rows) + 0.5) * c
+        gx, gy = np.meshgrid(cx, cy)
+        shapely.prepare(geom)
+        self.allowed = shapely.intersects_xy(geom, gx, gy)
+        if not self.allowed.any():  # a sliver or a point: any cell may be its peak
+            self.allowed[:] = True
+        self.density[~self.allowed | (self.density < self.tol)] = 0.0
+        self._bar: np.ndarray | None = None
+
+    def _bin(self, out: np.ndarray, pts: np.ndarray, w: np.ndarray, i0: int, j0: int) -> None:
+        """Add the linear binning of ``pts`` to ``out``, whose cell (0, 0) is the grid's
+        (i0, j0)."""
+        c = self.c
+        u = (pts[:, 0] - self.x0) / c - 0.5
+        v = (self.y1 - pts[:, 1]) / c - 0.5
+        j = np.floor(u).astype(np.int64)
+        i = np.floor(v).astype(np.int64)
+        fu, fv = u - j, v - i
+        i, j = i - i0, j - j0
+        for di, dj, share in ((0, 0, (1 - fu) * (1 - fv)), (0, 1, fu * (1 - fv)),
+                              (1, 0, (1 - fu) * fv), (1, 1, fu * fv)):
+            np.add.at(out, (i + di, j + dj), w * share)
+
+    def densest(self) -> int | None:
+        """Flat index of the peak cell (ties: the first in row-major order, north-west first);
+        None when no cell has weight left."""
+        flat = self.density.ravel()
+        top = float(flat.max())
+        if top <= 0:
+            return None
+        return int(np.flatnonzero(flat >= top * (1 - _TIE))[0])
+
+    def centre(self, cell: int) -> tuple[float, float]:
+        """(x, y) of a cell's centre, metres."""
+        i, j = divmod(cell, self.cols)
+        return (self.x0 + (j + 0.5) * self.c, self.y1 - (i + 0.5) * self.c)
+
+    def per_km2(self, cell: int | None) -> float:
+        """Density at a cell, weight per km2."""
+        if cell is None:
+            return 0.0
+        return float(self.density.ravel()[cell]) * 1e6 / (self.c * self.c)
+
+    def _smooth_patch(self, patch: np.ndarray) -> np.ndarray:
+        """``patch`` convolved with the kernel ("full" output): a sum of shifted kernels over
+        its few non-zero cells (an FFT only when they are many)."""
+        nz = np.flatnonzero(patch)
+        if nz.size * self.kval.size > 250_000:
+            return np.asarray(fftconvolve(patch, self.kernel, mode="full"))
+        p = patch.shape[1]
+        q = (patch.shape[0] + 2 * self.kr, p + 2 * self.kr)
+        bi, bj = np.divmod(nz, p)
+        flat = (bi[:, None] + self.ki[None, :]) * q[1] + (bj[:, None] + self.kj[None, :])
+        values = patch.ravel()[nz][:, None] * self.kval[None, :]
+        return np.bincount(flat.ravel(), weights=values.ravel(),
+                           minlength=q[0] * q[1]).reshape(q)
+
+    def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
+        """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
+        on the window they reach) and bar cells within ``r`` of it from being peaks."""
+        i, j = divmod(cell, self.cols)
+        reach = int(np.ceil(r / self.c)) + 2
+        if pts.shape[0]:
+            patch = np.zeros((2 * reach + 2, 2 * reach + 2))
+            self._bin(patch, pts, w, i - reach, j - reach)
+            smooth = self._smooth_patch(patch)
+            a0, b0 = i - reach - self.kr, j - reach - self.kr  # grid cell of smooth[0, 0]
+            g0, g1 = max(0, a0), min(self.rows, a0 + smooth.shape[0])
+            h0, h1 = max(0, b0), min(self.cols, b0 + smooth.shape[1])
+            window = self.density[g0:g1, h0:h1]
+            window -= smooth[g0 - a0:g1 - a0, h0 - b0:h1 - b0]
+            window[(window < self.tol) | ~self.allowed[g0:g1, h0:h1]] = 0.0
+        rr = int(np.ceil(r / self.c))
+        a0, a1 = max(0, i - rr), min(self.rows, i + rr + 1)
+        b0, b1 = max(0, j - rr), min(self.cols, j + rr + 1)
+        if self._bar is None:
+            off = np.arange(-rr, rr + 1) * self.c
+            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
+        near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
+        self.allowed[a0:a1, b0:b1] &= ~near
+        self.density[a0:a1, b0:b1][near] = 0.0
