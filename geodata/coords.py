@@ -66,14 +66,14 @@ def _transformer(source: str, target: str) -> tuple[Transformer, TransformInfo]:
             group = TransformerGroup(source, target, always_xy=True)
         if not group.transformers:
             raise ValueError(f"PROJ has no usable transformation from {source} to {target}")
-        tr = group.transformers[0]
+        transformer = group.transformers[0]
         info = TransformInfo(
             source_crs=source,
             target_crs=target,
-            description=tr.description,
+            description=transformer.description,
             best_available=bool(group.best_available),
         )
-        cache[key] = (tr, info)
+        cache[key] = (transformer, info)
     return cache[key]
 
 
@@ -84,10 +84,10 @@ def transform(
 
     Returns float64 arrays; points PROJ cannot transform come back as inf or NaN.
     """
-    tr, info = _transformer(source, target)
+    transformer, info = _transformer(source, target)
     if source == target:
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), info
-    tx, ty = tr.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    tx, ty = transformer.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64), info
 
 
@@ -95,10 +95,10 @@ def enclosing_bounds(
     bounds: tuple[float, float, float, float], source: str, target: str
 ) -> tuple[float, float, float, float]:
     """A box in ``target`` that holds the whole ``source`` box (edges densified, 21 points)."""
-    tr, _info = _transformer(source, target)
+    transformer, _info = _transformer(source, target)
     if source == target:
         return bounds
-    minx, miny, maxx, maxy = tr.transform_bounds(*bounds, densify_pts=21)
+    minx, miny, maxx, maxy = transformer.transform_bounds(*bounds, densify_pts=21)
     return float(minx), float(miny), float(maxx), float(maxy)
 
 
@@ -140,8 +140,8 @@ def lonlat_bounds_in(
             w, e = max(w, lon0), min(e, lon1)
         if w > e or s > n:
             return None
-    tr, _info = _transformer(WGS84, crs)
-    box = np.array(tr.transform_bounds(w, s, e, n, densify_pts=101), dtype=np.float64)
+    transformer, _info = _transformer(WGS84, crs)
+    box = np.array(transformer.transform_bounds(w, s, e, n, densify_pts=101), dtype=np.float64)
     if not np.isfinite(box).all():
         return (-1e12, -1e12, 1e12, 1e12)  # no projected narrowing: the exact test decides
     pad = 0.01 * float(max(box[2] - box[0], box[3] - box[1])) + 10.0

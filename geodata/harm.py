@@ -27,8 +27,6 @@ spacing and punctuation), or on an ``offence_code`` array where a caller has one
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,38 +37,15 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import InvalidHarmTable
+from geodata.harm_csv import COLUMNS as COLUMNS
+from geodata.harm_csv import REQUIRED as REQUIRED
+from geodata.harm_csv import HarmRow, decode_harm_csv, parse_harm_csv
 from geodata.taxonomy import normalise_type
 
 BUILTIN_FILE = "data/harm_police_uk.csv"
 """The built-in table, inside the :mod:`geodata` package."""
 
 BUILTIN_ORIGIN = "built-in data.police.uk table (approximate)"
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "offence_code", "offence code", "ho_code", "home_office_code"),
-    "name": ("name", "offence", "offence_name", "offence name", "description"),
-    "harm_days": ("harm_days", "harm", "harm_value", "cchi", "chi", "days"),
-    "source": ("source",),
-}
-"""Column of a harm table -> the header names accepted for it (case and spaces ignored)."""
-
-REQUIRED = ("code", "name", "harm_days")
-
-
-@dataclass(frozen=True)
-class HarmRow:
-    """One offence of a harm table: its code, name, harm in days of custody and source."""
-
-    code: str
-    name: str
-    harm_days: float
-    source: str
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the row as a JSON-ready dict."""
-        return {"code": self.code, "name": self.name, "harm_days": self.harm_days,
-                "source": self.source}
-
 
 @dataclass(frozen=True)
 class HarmWeights:
@@ -185,7 +160,7 @@ class HarmTable:
             data = p.read_bytes()
         except OSError as exc:
             raise InvalidHarmTable(f"cannot read harm table {p}: {exc.strerror}") from exc
-        rows = _parse(_decode(data), p.name, default_source=f"force table {p.name}")
+        rows = parse_harm_csv(decode_harm_csv(data), p.name, default_source=f"force table {p.name}")
         return cls(rows=rows, origin=p.name, approximate=False,
                    fallback=cls.builtin() if fallback else None)
 
@@ -260,55 +235,19 @@ class HarmTable:
         fill = self.unmatched_default if unmatched_value is None else float(unmatched_value)
         if not np.isfinite(fill) or fill < 0:
             raise ValueError(f"unmatched_value must be a number of days >= 0; got {unmatched_value}")
-        t_codes, t_uniques = _factorise(crime_type)
-        n = t_codes.shape[0]
-        c_codes, c_uniques = _factorise(category, n, "category")
-        o_codes, o_uniques = _factorise(offence_code, n, "offence_code")
-        nt, nc = len(t_uniques), len(c_uniques)
-        key = (o_codes * nc + c_codes) * nt + t_codes
-        inverse, keys = pd.factorize(key)
-        t_of, rest = keys % nt, keys // nt
-        c_of, o_of = rest % nc, rest // nc
-
-        value_u = np.empty(len(keys), dtype=np.float64)
-        approx_u = np.zeros(len(keys), dtype=bool)
-        matched_u = np.zeros(len(keys), dtype=bool)
-        source_u = np.zeros(len(keys), dtype=np.int64)
-        sources: list[str] = []
-        source_index: dict[str, int] = {}
-        for u in range(len(keys)):
-            found = self.lookup(t_uniques[t_of[u]], c_uniques[c_of[u]], o_uniques[o_of[u]])
-            if found is None:
-                value_u[u] = fill
-                approx_u[u] = True
-                continue
-            row, approx = found
-            value_u[u], approx_u[u], matched_u[u] = row.harm_days, approx, True
-            source_u[u] = source_index.setdefault(row.source, len(source_index))
-            if source_u[u] == len(sources):
-                sources.append(row.source)
-
-        count_u = np.bincount(inverse, minlength=len(keys))
-        used = count_u > 0
-        per_source = np.bincount(source_u[matched_u], weights=count_u[matched_u],
-                                 minlength=len(sources))
-        ordered = [sources[i] for i in np.argsort(-per_source, kind="stable")]
-        unmatched: dict[str, int] = {}
-        for k in np.flatnonzero(~matched_u & used):
-            name = t_uniques[t_of[k]]
-            unmatched[name] = unmatched.get(name, 0) + int(count_u[k])
-        unmatched = dict(sorted(unmatched.items(), key=lambda kv: (-kv[1], kv[0])))
-        if unmatched:
-            ordered.append(f"unmatched crime types: {fill:g} days (the median of the built-in "
-                           "table unless the caller set it), approximate")
-        fallback_count = int(count_u[matched_u & approx_u].sum())
+        distinct = _DistinctKeys.of(crime_type, category, offence_code)
+        looked_up = _LookedUp.of(self, distinct, fill)
+        count = np.bincount(distinct.inverse, minlength=len(distinct.crime_type_of))
+        used = count > 0
+        matched = looked_up.matched
         return HarmWeights(
-            values=value_u[inverse] if n else np.empty(0, dtype=np.float64),
-            approximate=bool((approx_u & used).any()),
-            unmatched=unmatched,
+            values=(looked_up.value[distinct.inverse] if distinct.n
+                    else np.empty(0, dtype=np.float64)),
+            approximate=bool((looked_up.approximate & used).any()),
+            unmatched=_unmatched_counts(distinct, matched, count, used),
             unmatched_value=fill,
-            sources=tuple(ordered),
-            fallback_count=fallback_count,
+            sources=_sources_by_use(looked_up, distinct, count, used, fill),
+            fallback_count=int(count[matched & looked_up.approximate].sum()),
         )
 
     def describe(self, *, include_fallback: bool = True) -> list[dict[str, object]]:
@@ -337,114 +276,103 @@ _BUILTIN: list[HarmTable] = []
 def _builtin() -> HarmTable:
     if not _BUILTIN:
         text = resources.files("geodata").joinpath(BUILTIN_FILE).read_text("utf-8")
-        rows = _parse(text, "harm_police_uk.csv", default_source=None)
+        rows = parse_harm_csv(text, "harm_police_uk.csv", default_source=None)
         _BUILTIN.append(HarmTable(rows=rows, origin=BUILTIN_ORIGIN, approximate=True))
     return _BUILTIN[0]
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+@dataclass(frozen=True)
+class _DistinctKeys:
+    """The distinct (offence code, category, crime type) of the incidents, factorised.
+
+    ``inverse`` gives each incident's key; ``*_of`` give each key's index into the ``*``
+    distinct texts.
+    """
+
+    n: int
+    inverse: np.ndarray
+    crime_types: list[str]
+    categories: list[str]
+    offence_codes: list[str]
+    crime_type_of: np.ndarray
+    category_of: np.ndarray
+    offence_code_of: np.ndarray
+
+    @classmethod
+    def of(cls, crime_type: Any, category: Any, offence_code: Any) -> _DistinctKeys:
+        """Factorise the three columns (the last two may be None) into distinct keys."""
+        type_codes, type_texts = _factorise(crime_type)
+        n = type_codes.shape[0]
+        category_codes, category_texts = _factorise(category, n, "category")
+        offence_codes, offence_texts = _factorise(offence_code, n, "offence_code")
+        n_types, n_categories = len(type_texts), len(category_texts)
+        key = (offence_codes * n_categories + category_codes) * n_types + type_codes
+        inverse, keys = pd.factorize(key)
+        rest = keys // n_types
+        return cls(n=n, inverse=inverse, crime_types=type_texts, categories=category_texts,
+                   offence_codes=offence_texts, crime_type_of=keys % n_types,
+                   category_of=rest % n_categories, offence_code_of=rest // n_categories)
 
 
-def _parse(text: str, source: str, *, default_source: str | None) -> tuple[HarmRow, ...]:
-    """Validate the CSV text of a harm table and return its rows (see :meth:`HarmTable.load`)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    records: list[tuple[int, list[str]]] = []
-    line = 1  # the line on which the next record starts
-    try:
-        for record in reader:
-            start, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
+@dataclass(frozen=True)
+class _LookedUp:
+    """What :meth:`HarmTable.lookup` gave each distinct key: weight, approximate, matched, and
+    the index of its row's source in ``sources`` (in order of first use)."""
+
+    value: np.ndarray
+    approximate: np.ndarray
+    matched: np.ndarray
+    source: np.ndarray
+    sources: list[str]
+
+    @classmethod
+    def of(cls, table: HarmTable, distinct: _DistinctKeys, fill: float) -> _LookedUp:
+        """Look each distinct key up once; ``fill`` (approximate) where nothing matches."""
+        n_keys = len(distinct.crime_type_of)
+        value = np.empty(n_keys, dtype=np.float64)
+        approximate = np.zeros(n_keys, dtype=bool)
+        matched = np.zeros(n_keys, dtype=bool)
+        source = np.zeros(n_keys, dtype=np.int64)
+        sources: list[str] = []
+        source_index: dict[str, int] = {}
+        for u in range(n_keys):
+            found = table.lookup(distinct.crime_types[distinct.crime_type_of[u]],
+                                 distinct.categories[distinct.category_of[u]],
+                                 distinct.offence_codes[distinct.offence_code_of[u]])
+            if found is None:
+                value[u] = fill
+                approximate[u] = True
                 continue
-            if header is None:
-                header = record
-            else:
-                records.append((start, record))
-    except csv.Error as exc:
-        raise InvalidHarmTable(f"{source}: line {line}: not valid CSV: {exc}") from exc
-    if header is None:
-        raise InvalidHarmTable(f"{source}: the file is empty (a header row and one row per "
-                               "offence are needed)")
+            row, approx = found
+            value[u], approximate[u], matched[u] = row.harm_days, approx, True
+            source[u] = source_index.setdefault(row.source, len(source_index))
+            if source[u] == len(sources):
+                sources.append(row.source)
+        return cls(value=value, approximate=approximate, matched=matched, source=source,
+                   sources=sources)
 
-    seen = {h.strip().casefold(): i for i, h in reversed(list(enumerate(header)))}
-    where: dict[str, int] = {}
-    for col, names in COLUMNS.items():
-        for name in names:
-            if name in seen:
-                where[col] = seen[name]
-                break
-    missing = [c for c in REQUIRED if c not in where]
-    if missing:
-        raise InvalidHarmTable(
-            f"{source}: no column {' or '.join(repr(c) for c in missing)}; a harm table needs "
-            f"columns code, name, harm_days (and optionally source); the header is {header}"
-        )
-    if default_source is None and "source" not in where:
-        raise InvalidHarmTable(f"{source}: no column 'source'; every row must state its source")
-    if not records:
-        raise InvalidHarmTable(f"{source}: the table has a header but no rows")
 
-    rows: list[HarmRow] = []
-    code_line: dict[str, int] = {}
-    name_at: dict[str, tuple[int, float]] = {}
-    for start, record in records:
-        if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-            raise InvalidHarmTable(
-                f"{source}: line {start} has {len(record)} fields; the header has {len(header)}"
-            )
+def _unmatched_counts(distinct: _DistinctKeys, matched: np.ndarray, count: np.ndarray,
+                      used: np.ndarray) -> dict[str, int]:
+    """Incidents per crime type no row matched, most first (then by name)."""
+    unmatched: dict[str, int] = {}
+    for k in np.flatnonzero(~matched & used):
+        name = distinct.crime_types[distinct.crime_type_of[k]]
+        unmatched[name] = unmatched.get(name, 0) + int(count[k])
+    return dict(sorted(unmatched.items(), key=lambda kv: (-kv[1], kv[0])))
 
-        def cell(col: str, record: list[str] = record) -> str:
-            i = where.get(col)
-            return record[i].strip() if i is not None and i < len(record) else ""
 
-        at = f"{source}: line {start}"
-        for col in REQUIRED:
-            if not cell(col):
-                raise InvalidHarmTable(f"{at}, column {header[where[col]].strip()!r}: blank")
-        harm_text = cell("harm_days")
-        harm_col = header[where["harm_days"]].strip()
-        try:
-            harm = float(harm_text.replace(",", ""))
-        except ValueError:
-            raise InvalidHarmTable(
-                f"{at}, column {harm_col!r}: {harm_text!r} is not a number of days"
-            ) from None
-        if not np.isfinite(harm) or harm < 0:
-            raise InvalidHarmTable(
-                f"{at}, column {harm_col!r}: {harm_text!r} is not a harm: it must be a finite "
-                "number of days >= 0"
-            )
-        src = cell("source") if "source" in where else ""
-        if not src:
-            if "source" in where or default_source is None:
-                raise InvalidHarmTable(
-                    f"{at}, column {header[where['source']].strip()!r}: blank; every row must "
-                    "state its source"
-                )
-            src = default_source
-        code, name = cell("code"), cell("name")
-        norm_code = normalise_type(code)
-        if norm_code in code_line:
-            raise InvalidHarmTable(
-                f"{at}, column {header[where['code']].strip()!r}: code {code!r} is already on "
-                f"line {code_line[norm_code]}"
-            )
-        code_line[norm_code] = start
-        norm_name = normalise_type(name)
-        earlier = name_at.get(norm_name)
-        if earlier is not None and earlier[1] != harm:
-            raise InvalidHarmTable(
-                f"{at}, column {header[where['name']].strip()!r}: offence {name!r} is already on "
-                f"line {earlier[0]} with another harm ({earlier[1]:g} days, here {harm:g}); a "
-                "crime type of that name could not be weighed"
-            )
-        name_at.setdefault(norm_name, (start, harm))
-        rows.append(HarmRow(code=code, name=name, harm_days=harm, source=src))
-    return tuple(rows)
+def _sources_by_use(looked_up: _LookedUp, distinct: _DistinctKeys, count: np.ndarray,
+                    used: np.ndarray, fill: float) -> tuple[str, ...]:
+    """The sources of the weights, the most used first; the unmatched weight last if any."""
+    matched = looked_up.matched
+    per_source = np.bincount(looked_up.source[matched], weights=count[matched],
+                             minlength=len(looked_up.sources))
+    ordered = [looked_up.sources[i] for i in np.argsort(-per_source, kind="stable")]
+    if (~matched & used).any():
+        ordered.append(f"unmatched crime types: {fill:g} days (the median of the built-in "
+                       "table unless the caller set it), approximate")
+    return tuple(ordered)
 
 
 def _factorise(

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.readers.base import IncidentReader
-from geodata.schema import PRECISION_NAMES, RejectedRow
+from geodata.schema import PRECISION_NAMES, IncidentTable, RejectedRow
 from geodata.stores.base import (
     DUPLICATE_IN_STORE,
     FORCE,
@@ -201,53 +201,23 @@ def ingest(
     report = IngestReport(source="", format=reader.format)
     report.accepted_lines = LineRanges(max_detail)
     report.duplicate_lines = LineRanges(max_detail)
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    lons: list[np.ndarray] = []
-    lats: list[np.ndarray] = []
-    tmin, tmax = None, None
+    seen = _Seen()
     with store.writer(source=_source_name(reader), format=reader.format, purpose=purpose) as w:
         for chunk in reader:
             table = chunk.incidents
             status = w.add(table)
             inserted = status == INSERTED
-            report.accepted += int(inserted.sum())
-            report.duplicates_in_store += int((status == DUPLICATE_IN_STORE).sum())
-            report.repeated_in_source += int((status == REPEATED_IN_SOURCE).sum())
-            report.accepted_lines.add(table.line[inserted])
-            report.duplicate_lines.add(table.line[~inserted])
-            for r in chunk.rejected:
-                report.rejected += 1
-                report.rejected_by_reason[r.reason] += 1
-                if len(report.rejected_rows) < max_detail:
-                    report.rejected_rows.append(r)
-                else:
-                    report.rejected_rows_truncated = True
-                if on_rejected is not None:
-                    on_rejected(r)
+            _count_statuses(report, table, status)
+            _note_rejected(report, chunk.rejected, max_detail, on_rejected)
             if len(table):
-                cols = table.columns
-                counts = pd.Series(cols["category"][inserted], dtype=object).value_counts()
-                report.categories.update({str(k): int(v) for k, v in counts.items()})
-                precs, pcounts = np.unique(cols["precision"][inserted], return_counts=True)
-                for p, c in zip(precs.tolist(), pcounts.tolist(), strict=True):
-                    report.precision[PRECISION_NAMES[int(p)]] += int(c)
-                t = cols["occurred_at"]
-                tmin = int(t.min()) if tmin is None else min(tmin, int(t.min()))
-                tmax = int(t.max()) if tmax is None else max(tmax, int(t.max()))
-                xs.append(cols["x"])
-                ys.append(cols["y"])
-                lons.append(cols["lon"])
-                lats.append(cols["lat"])
+                seen.add(report, table, inserted)
             if on_progress is not None:
                 on_progress(chunk.bytes_read, reader.stats.total_bytes)
         w.end_of_input()
         report.source = reader.stats.source
         report.records = reader.stats.records
         report.read = reader.stats.to_dict()
-        report.period = None if tmin is None else (tmin, tmax)  # type: ignore[assignment]
-        x, y, lon, lat = (np.concatenate(a) if a else np.empty(0) for a in (xs, ys, lons, lats))
-        report.stacking = stacking_summary(x, y, lon, lat)
+        seen.summarise(report)
         report.elapsed_s = time.perf_counter() - started
         summary = report.to_dict()
         summary.pop("rejected_rows")
@@ -256,6 +226,65 @@ def ingest(
         report.data_version = w.finish(summary)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _count_statuses(report: IngestReport, table: IncidentTable, status: np.ndarray) -> None:
+    """Count a chunk's rows by what the store did with them, and note their lines."""
+    inserted = status == INSERTED
+    report.accepted += int(inserted.sum())
+    report.duplicates_in_store += int((status == DUPLICATE_IN_STORE).sum())
+    report.repeated_in_source += int((status == REPEATED_IN_SOURCE).sum())
+    report.accepted_lines.add(table.line[inserted])
+    report.duplicate_lines.add(table.line[~inserted])
+
+
+def _note_rejected(report: IngestReport, rejected: list[RejectedRow], max_detail: int,
+                   on_rejected: Callable[[RejectedRow], None] | None) -> None:
+    """Count a chunk's rejected rows by reason, keep the first ``max_detail``, pass each on."""
+    for row in rejected:
+        report.rejected += 1
+        report.rejected_by_reason[row.reason] += 1
+        if len(report.rejected_rows) < max_detail:
+            report.rejected_rows.append(row)
+        else:
+            report.rejected_rows_truncated = True
+        if on_rejected is not None:
+            on_rejected(row)
+
+
+class _Seen:
+    """What the read rows held, gathered chunk by chunk: their period and their coordinates."""
+
+    def __init__(self) -> None:
+        self.xs: list[np.ndarray] = []
+        self.ys: list[np.ndarray] = []
+        self.lons: list[np.ndarray] = []
+        self.lats: list[np.ndarray] = []
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def add(self, report: IngestReport, table: IncidentTable, inserted: np.ndarray) -> None:
+        """Count the inserted rows' categories and precisions; note every row's time and place."""
+        cols = table.columns
+        counts = pd.Series(cols["category"][inserted], dtype=object).value_counts()
+        report.categories.update({str(k): int(v) for k, v in counts.items()})
+        precisions, precision_counts = np.unique(cols["precision"][inserted], return_counts=True)
+        for precision, count in zip(precisions.tolist(), precision_counts.tolist(), strict=True):
+            report.precision[PRECISION_NAMES[int(precision)]] += int(count)
+        t = cols["occurred_at"]
+        self.first = int(t.min()) if self.first is None else min(self.first, int(t.min()))
+        self.last = int(t.max()) if self.last is None else max(self.last, int(t.max()))
+        self.xs.append(cols["x"])
+        self.ys.append(cols["y"])
+        self.lons.append(cols["lon"])
+        self.lats.append(cols["lat"])
+
+    def summarise(self, report: IngestReport) -> None:
+        """Set the report's period and its stacking summary."""
+        report.period = None if self.first is None else (self.first, self.last)  # type: ignore[assignment]
+        x, y, lon, lat = (np.concatenate(a) if a else np.empty(0)
+                          for a in (self.xs, self.ys, self.lons, self.lats))
+        report.stacking = stacking_summary(x, y, lon, lat)
 
 
 def _source_name(reader: IncidentReader) -> str:

@@ -1,15 +1,13 @@
 """Reference layers: force boundary, town centres, built-up areas, the rural-urban lookup,
-heritage sites and patrol bases.
+heritage sites, patrol bases and roads (their speeds: :mod:`geodata.roads`).
 
 Layers are read from GeoJSON, GeoPackage or Shapefile (and, for the lookup and the point
 layers, CSV), validated (a CRS, valid non-empty geometries of the right type, the attributes
 each kind needs: a clear error names the file and the feature otherwise), reprojected to the
 force CRS and kept in the store, so an analysis needs nothing but the store.
 
-The ONS rural-urban classification comes as a CSV keyed by LSOA code: 2011 columns LSOA11CD,
-RUC11CD, RUC11; 2021 columns LSOA21CD, RUC21CD, RUC21. An LSOA is rural when its class name
-contains "rural" (2011: "Rural town and fringe", "Rural village and dispersed"...;
-2021: "Larger rural...", "Smaller rural...").
+The ONS rural-urban classification comes as a CSV keyed by LSOA code, read by
+:mod:`geodata.rural_urban`.
 """
 
 from __future__ import annotations
@@ -29,6 +27,8 @@ from pyproj import CRS
 
 from geodata.coords import AreaCheck
 from geodata.errors import InvalidLayer
+from geodata.roads import road_speeds
+from geodata.rural_urban import read_rural_urban_lookup
 from geodata.schema import DEFAULT_CRS
 
 FORCE_BOUNDARY = "force_boundary"
@@ -67,23 +67,6 @@ LAYER_KINDS: dict[str, LayerSpec] = {
     ROADS: LayerSpec("line", (), "road lines with speeds (km/h), for patrol routes"),
 }
 
-DEFAULT_ROAD_KMH = 48.0
-"""Speed of a road with no speed and no class we know (about 30 mph), km/h."""
-ROAD_CLASS_KMH = (
-    (("motorway",), 96.0),
-    (("a road", "a_road", "primary", "trunk"), 64.0),
-    (("b road", "b_road", "secondary"), 56.0),
-    (("minor", "tertiary", "unclassified", "classified unnumbered"), 48.0),
-    (("local", "residential", "street", "living"), 32.0),
-    (("track", "service", "restricted", "private", "path"), 20.0),
-)
-"""Speeds (km/h) by road class where a layer has classes but no speeds (OS Open Roads' `class`
-and OpenStreetMap's `highway`): typical speeds with junctions, not speed limits."""
-_SPEED_COLUMNS = ("speed_kph", "speed_kmh", "speed", "maxspeed", "max_speed", "speed_limit",
-                  "avg_speed")
-_MPH_COLUMNS = ("speed_mph", "maxspeed_mph", "speed_limit_mph")
-_CLASS_COLUMNS = ("class", "road_class", "roadclassification", "highway", "kind", "type")
-
 _ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "site_name", "title", "town", "label"),
     "designation": ("designation", "grade", "listing", "list_type", "type", "category"),
@@ -93,12 +76,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("easting", "x", "east", "bng_e"),
     "y": ("northing", "y", "north", "bng_n"),
 }
-_LOOKUP_COLUMNS = {
-    "2011": ("lsoa11cd", "ruc11cd", "ruc11"),
-    "2021": ("lsoa21cd", "ruc21cd", "ruc21"),
-}
-
-
 @dataclass
 class ReferenceLayer:
     """A validated layer in the force CRS.
@@ -119,6 +96,8 @@ class ReferenceLayer:
 
 
 def _find(columns: Sequence[str], role: str, given: str | None, source: str) -> str | None:
+    """The column playing a role: the one ``given`` (which must exist), else the first of the
+    role's usual names (ignoring case), else None."""
     if given:
         for c in columns:
             if c == given or c.casefold() == given.casefold():
@@ -144,6 +123,8 @@ def _label(frame: pd.DataFrame, i: int) -> str:
 
 
 def _read_frame(path: Path, *, crs: str | None, layer: str | None) -> gpd.GeoDataFrame:
+    """A layer file as a frame with a CRS: GeoJSON, GeoPackage or Shapefile, or a CSV of points
+    (longitude/latitude, or eastings/northings in ``crs``)."""
     source = path.name
     if path.suffix.lower() == ".csv":
         try:
@@ -237,31 +218,56 @@ def read_layer(
     if not p.is_file():
         raise InvalidLayer(f"no such file: {p}")
     if kind == RURAL_URBAN_LOOKUP:
-        return _read_lookup(p)
-    spec = LAYER_KINDS[kind]
+        lookup, read = read_rural_urban_lookup(p)
+        return ReferenceLayer(kind=RURAL_URBAN_LOOKUP, frame=lookup, source=p.name, info=read)
     source = p.name
     frame = _read_frame(p, crs=crs, layer=layer)
     info: dict[str, Any] = {"source_crs": CRS.from_user_input(frame.crs).to_string()}
     if select is not None:
-        column, values = select
-        found = _find([c for c in frame.columns if c != frame.geometry.name], column, column, source)
-        wanted = {str(v).strip() for v in values}
-        frame = frame[frame[found].astype(str).str.strip().isin(wanted)].copy()
-        missing = wanted - set(frame[found].astype(str).str.strip())
-        if missing:
-            raise InvalidLayer(f"{source}: no feature has {found} = {', '.join(sorted(missing))}")
-        info["selected"] = {"column": found, "values": sorted(wanted)}
+        frame = _select_features(frame, select, source, info)
     if len(frame) == 0:
         raise InvalidLayer(f"{source}: the layer has no features")
+    frame = _check_attributes(frame, kind, source, info,
+                              {"name": name_column, "designation": designation_column,
+                               "team": team_column})
+    _check_geometries(frame, kind, source, info, repair=repair)
+    frame = frame.to_crs(force_crs)
+    if kind == ROADS:
+        frame["speed_kph"] = road_speeds(frame, source, info)
+    if kind == FORCE_BOUNDARY:
+        frame = _dissolve(frame, force_crs, info)
+    frame = frame.reset_index(drop=True)
+    info["features"] = len(frame)
+    info["bounds"] = [round(float(v), 1) for v in frame.total_bounds]
+    return ReferenceLayer(kind=kind, frame=frame, source=source, info=info)
+
+
+def _select_features(frame: gpd.GeoDataFrame, select: tuple[str, Sequence[str]], source: str,
+                     info: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Keep the features whose ``select`` column holds one of its values (each value must be
+    found)."""
+    column, values = select
+    found = _find([c for c in frame.columns if c != frame.geometry.name], column, column, source)
+    wanted = {str(v).strip() for v in values}
+    frame = frame[frame[found].astype(str).str.strip().isin(wanted)].copy()
+    missing = wanted - set(frame[found].astype(str).str.strip())
+    if missing:
+        raise InvalidLayer(f"{source}: no feature has {found} = {', '.join(sorted(missing))}")
+    info["selected"] = {"column": found, "values": sorted(wanted)}
+    return frame
+
+
+def _check_attributes(frame: gpd.GeoDataFrame, kind: str, source: str, info: dict[str, Any],
+                      given: dict[str, str | None]) -> gpd.GeoDataFrame:
+    """Find the name, designation and team columns (``given`` by the caller, else by their usual
+    names), rename them to those roles, and refuse a feature with a required one blank."""
+    spec = LAYER_KINDS[kind]
     cols = [c for c in frame.columns if c != frame.geometry.name]
     renames: dict[str, str] = {}
-    for role, given in (
-        ("name", name_column),
-        ("designation", designation_column),
-        ("team", team_column),
-    ):
+    for role in ("name", "designation", "team"):
         needed = role in spec.required
-        found = _find(cols, role, given, source) if (needed or given or role == "name") else None
+        wanted = given[role]
+        found = _find(cols, role, wanted, source) if (needed or wanted or role == "name") else None
         if found is None:
             if needed:
                 raise InvalidLayer(
@@ -285,13 +291,25 @@ def read_layer(
         frame["designation"] = "Listed building, grade " + frame["designation"].astype(str)
     if kind == PATROL_BASES:
         frame["team"] = [_team(t, source, frame, i) for i, t in enumerate(frame["team"])]
+    return frame
+
+
+_GEOMETRY_TYPE_IDS = {"polygon": {3, 6}, "point": {0}, "line": {1, 5},
+                      "any": {0, 1, 2, 3, 4, 5, 6}}
+"""Shapely type ids each layer geometry accepts (single and multi parts)."""
+
+
+def _check_geometries(frame: gpd.GeoDataFrame, kind: str, source: str, info: dict[str, Any], *,
+                      repair: bool) -> None:
+    """Refuse a missing or empty geometry or one of the wrong type; refuse invalid geometries,
+    or with ``repair`` make them valid in place (listed in ``info["repaired"]``)."""
+    spec = LAYER_KINDS[kind]
     geoms = frame.geometry.values
     empty = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if empty.size:
         raise InvalidLayer(f"{source}: {_label(frame, int(empty[0]))} has no geometry")
     types = np.asarray(shapely.get_type_id(geoms))
-    allowed = {"polygon": {3, 6}, "point": {0}, "line": {1, 5},
-               "any": {0, 1, 2, 3, 4, 5, 6}}[spec.geometry or "any"]
+    allowed = _GEOMETRY_TYPE_IDS[spec.geometry or "any"]
     wrong = np.flatnonzero(~np.isin(types, list(allowed)))
     if wrong.size:
         i = int(wrong[0])
@@ -300,75 +318,36 @@ def read_layer(
             f"{spec.geometry}s"
         )
     invalid = np.flatnonzero(~shapely.is_valid(geoms))
-    if invalid.size:
-        if not repair:
-            i = int(invalid[0])
-            raise InvalidLayer(
-                f"{source}: {_label(frame, i)} has an invalid geometry "
-                f"({shapely.is_valid_reason(geoms[i])})"
-                + (f"; {invalid.size - 1} more are invalid" if invalid.size > 1 else "")
-                + "; repair them with --repair (shapely.make_valid)"
-            )
-        info["repaired"] = [
-            {"feature": int(frame.index[i]) + 1, "reason": shapely.is_valid_reason(geoms[i])}
-            for i in invalid
-        ]
-        fixed = shapely.make_valid(geoms[invalid])
-        if spec.geometry == "polygon":
-            fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
-        frame.loc[frame.index[invalid], frame.geometry.name] = fixed
-    frame = frame.to_crs(force_crs)
-    if kind == ROADS:
-        frame["speed_kph"] = _road_speeds(frame, source, info)
-    if kind == FORCE_BOUNDARY:
-        info["dissolved_from"] = len(frame)
-        merged = shapely.union_all(frame.geometry.values)
-        frame = gpd.GeoDataFrame(
-            {"name": [str(frame["name"].iloc[0]) if "name" in frame.columns and len(frame) == 1
-                      else "force area"]},
-            geometry=[merged],
-            crs=force_crs,
+    if not invalid.size:
+        return
+    if not repair:
+        i = int(invalid[0])
+        raise InvalidLayer(
+            f"{source}: {_label(frame, i)} has an invalid geometry "
+            f"({shapely.is_valid_reason(geoms[i])})"
+            + (f"; {invalid.size - 1} more are invalid" if invalid.size > 1 else "")
+            + "; repair them with --repair (shapely.make_valid)"
         )
-    frame = frame.reset_index(drop=True)
-    info["features"] = len(frame)
-    info["bounds"] = [round(float(v), 1) for v in frame.total_bounds]
-    return ReferenceLayer(kind=kind, frame=frame, source=source, info=info)
+    info["repaired"] = [
+        {"feature": int(frame.index[i]) + 1, "reason": shapely.is_valid_reason(geoms[i])}
+        for i in invalid
+    ]
+    fixed = shapely.make_valid(geoms[invalid])
+    if spec.geometry == "polygon":
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+    frame.loc[frame.index[invalid], frame.geometry.name] = fixed
 
 
-def _road_speeds(frame: pd.DataFrame, source: str, info: dict[str, Any]) -> np.ndarray:
-    """Each road's speed, km/h: from a speed column (km/h, or mph by its name), else from its
-    class (:data:`ROAD_CLASS_KMH`), else :data:`DEFAULT_ROAD_KMH`; ``info`` says which."""
-    lower = {str(c).casefold(): c for c in frame.columns if c != frame.geometry.name}
-    for names, factor in ((_SPEED_COLUMNS, 1.0), (_MPH_COLUMNS, 1.609344)):
-        column = next((lower[n] for n in names if n in lower), None)
-        if column is None:
-            continue
-        text = frame[column].astype(str).str.extract(r"([0-9]+(?:\.[0-9]+)?)")[0]
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        mph = frame[column].astype(str).str.contains("mph", case=False).to_numpy()
-        values = values * np.where(mph, 1.609344, factor)
-        bad = ~np.isfinite(values) | (values <= 0) | (values > 200)
-        if bad.all():
-            raise InvalidLayer(f"{source}: the speed column {column!r} has no usable speeds")
-        info["speed_column"] = column
-        if bad.any():
-            info["speeds_defaulted"] = int(bad.sum())
-            values[bad] = DEFAULT_ROAD_KMH
-        return values
-    column = next((lower[n] for n in _CLASS_COLUMNS if n in lower), None)
-    if column is not None:
-        classes = frame[column].astype(str).str.casefold()
-        values = np.full(len(frame), DEFAULT_ROAD_KMH)
-        known = np.zeros(len(frame), dtype=bool)
-        for words, kmh in reversed(ROAD_CLASS_KMH):  # the first match in the table wins
-            hit = classes.map(lambda c, w=words: any(x in c for x in w)).to_numpy(dtype=bool)
-            values[hit] = kmh
-            known |= hit
-        info["speed_from_class"] = column
-        info["speeds_defaulted"] = int((~known).sum())
-        return values
-    info["speed_default_kmh"] = DEFAULT_ROAD_KMH
-    return np.full(len(frame), DEFAULT_ROAD_KMH)
+def _dissolve(frame: gpd.GeoDataFrame, force_crs: str, info: dict[str, Any]) -> gpd.GeoDataFrame:
+    """The force boundary as one feature: the union of the given ones, named if there was one."""
+    info["dissolved_from"] = len(frame)
+    merged = shapely.union_all(frame.geometry.values)
+    return gpd.GeoDataFrame(
+        {"name": [str(frame["name"].iloc[0]) if "name" in frame.columns and len(frame) == 1
+                  else "force area"]},
+        geometry=[merged],
+        crs=force_crs,
+    )
 
 
 _REFERENCE_COLUMNS = ("list_entry", "listentry", "list_entry_number", "desig_id", "reference",
@@ -403,6 +382,7 @@ def _polygonal(geom: Any) -> Any:
 
 
 def _team(value: Any, source: str, frame: pd.DataFrame, i: int) -> str:
+    """A patrol base's team as one of :data:`TEAMS`, from the ways forces write it."""
     text = str(value).strip().casefold().replace("-", " ").replace("_", " ")
     if "rural" in text:
         return "rural_crime_team" if "town" not in text else "both"
@@ -413,54 +393,6 @@ def _team(value: Any, source: str, frame: pd.DataFrame, i: int) -> str:
     raise InvalidLayer(
         f"{source}: {_label(frame, i)} has team {value!r}; use one of {', '.join(TEAMS)}"
     )
-
-
-def _read_lookup(path: Path) -> ReferenceLayer:
-    source = path.name
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="cp1252")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InvalidLayer(f"{source}: cannot read the CSV: {exc}") from exc
-    lowered = {c.strip().casefold(): c for c in table.columns}
-    vintage = ""
-    for vintage, (code, ruc_code, ruc) in _LOOKUP_COLUMNS.items():  # noqa: B007 - used below
-        if code in lowered and ruc in lowered:
-            out = pd.DataFrame(
-                {
-                    "lsoa_code": table[lowered[code]].str.strip(),
-                    "classification_code": table[lowered[ruc_code]].str.strip()
-                    if ruc_code in lowered
-                    else "",
-                    "classification": table[lowered[ruc]].str.strip(),
-                }
-            )
-            break
-    else:
-        raise InvalidLayer(
-            f"{source}: a rural-urban lookup needs LSOA11CD and RUC11 (2011) or LSOA21CD and "
-            f"RUC21 (2021) columns; columns are {list(table.columns)}"
-        )
-    if len(out) == 0:
-        raise InvalidLayer(f"{source}: the lookup has no rows")
-    blank = np.flatnonzero(((out["lsoa_code"] == "") | (out["classification"] == "")).to_numpy())
-    if blank.size:
-        raise InvalidLayer(
-            f"{source}: row {int(blank[0]) + 2} has no LSOA code or no classification"
-        )
-    dup = out["lsoa_code"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InvalidLayer(f"{source}: LSOA {out['lsoa_code'].iloc[i]} appears twice (row {i + 2})")
-    out["is_rural"] = out["classification"].str.casefold().str.contains("rural")
-    info = {
-        "vintage": vintage,
-        "features": len(out),
-        "rural_lsoas": int(out["is_rural"].sum()),
-        "rule": "rural where the class name contains 'rural'",
-    }
-    return ReferenceLayer(kind=RURAL_URBAN_LOOKUP, frame=out, source=source, info=info)
 
 
 def frame_from_rows(kind: str, rows: list[tuple[Any, str, bytes | None]], crs: str) -> pd.DataFrame:

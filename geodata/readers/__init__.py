@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from geodata.errors import InvalidFile
-from geodata.readers._text import compressed_kind
+from geodata.readers._bytes import compressed_kind
 from geodata.readers.base import IncidentReader, ReadOptions, ReadResult, ReadStats
 from geodata.readers.force import ForceCsvReader, ForceExportMapping, read_force_csv
 from geodata.readers.geojson import GeoJsonMapping, GeoJsonReader, read_geojson

@@ -4,7 +4,7 @@ Files are decoded as UTF-8 (with or without a byte-order mark; UTF-16 when it ha
 Bytes that are not valid UTF-8 are read as Windows-1252 (Latin-1 where Windows-1252 has no
 character), so a file that mixes encodings still reads, and every
 fallback is counted. A line longer than ``max_line_bytes`` is never held in memory: it is
-skipped at the byte level and reported as a rejected row.
+skipped at the byte level (:mod:`geodata.readers._bytes`) and reported as a rejected row.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import csv
 import gc
 import io
 import os
-import threading
 from collections.abc import Iterator
 from itertools import chain, islice
 from pathlib import Path
@@ -23,6 +22,14 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from geodata.errors import InvalidFile
+from geodata.readers._bytes import (
+    FALLBACK_ERRORS,
+    OVERSIZED_LINE,
+    LineGuard,
+    Prefixed,
+    compressed_kind,
+    fallback_count,
+)
 from geodata.schema import RejectedRow
 
 MALFORMED = "malformed_row"
@@ -33,143 +40,6 @@ MAX_LINE_BYTES = 1 << 20
 
 _BLOCK_CHARS = 1 << 22
 """Characters decoded at a time on the fast path (4 Mi)."""
-_OVERSIZED = "\x00hotspot: over-long line skipped\x00"
-_counter = threading.local()
-
-
-def _cp1252(b: int) -> str:
-    try:
-        return bytes([b]).decode("cp1252")
-    except UnicodeDecodeError:
-        return bytes([b]).decode("latin-1")
-
-
-_BYTE_CHARS = [_cp1252(b) for b in range(256)]
-
-
-_ESCAPED_TO_CP1252 = {0xDC00 + b: _BYTE_CHARS[b] for b in range(0x80, 0x100)}
-_DROP_ESCAPED = dict.fromkeys(range(0xDC80, 0xDD00))
-
-
-def _fallback_decode(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: read bytes that are not UTF-8 as Windows-1252 (or Latin-1).
-
-    It decodes the rest of the piece the decoder holds in one go (UTF-8 where valid, each
-    other byte as Windows-1252, both at C speed), stopping short of a multi-byte sequence cut
-    off at the end of the piece, which the next piece completes.
-    """
-    if not isinstance(exc, UnicodeDecodeError):
-        raise exc
-    data = exc.object
-    start, end = exc.start, len(data)
-    for back in (1, 2, 3):
-        k = end - back
-        if k <= start or data[k] < 0x80:
-            break
-        if data[k] >= 0xC0:  # a lead byte: is its sequence cut off by the end of the piece?
-            size = 2 if data[k] < 0xE0 else 3 if data[k] < 0xF0 else 4
-            if k + size > end:
-                end = k
-            break
-    end = max(end, exc.end)
-    escaped = bytes(data[start:end]).decode("utf-8", "surrogateescape")
-    _counter.count = getattr(_counter, "count", 0) + len(escaped) - len(
-        escaped.translate(_DROP_ESCAPED))
-    return escaped.translate(_ESCAPED_TO_CP1252), end
-
-
-codecs.register_error("hotspot-cp1252-fallback", _fallback_decode)
-
-
-class _LineGuard(io.RawIOBase):
-    """A raw reader over a binary file that replaces over-long lines with a marker line.
-
-    Bytes of the current line are held back (at most ``limit`` of them) until its end is seen;
-    a line that grows past ``limit`` is dropped up to its end and a marker line takes its
-    place, so line numbers stay right. The wrapped file is not closed with this object.
-    """
-
-    def __init__(self, inner: BinaryIO | io.RawIOBase, limit: int, guard: bool) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._guard = guard
-        self._pending = b""
-        self._out = bytearray()
-        self._skipping = False
-        self._eof = False
-        self.saw_nul = not guard  # UTF-16 text is full of NUL bytes: say so from the start
-
-    def readable(self) -> bool:
-        return True
-
-    def _fill(self, want: int) -> None:
-        while len(self._out) < want and not self._eof:
-            data = self._inner.read(max(want, 1 << 16))
-            if not data:
-                self._eof = True
-                self._out += self._pending
-                self._pending = b""
-                return
-            if b"\x00" in data:
-                self.saw_nul = True
-            if not self._guard:
-                self._out += data
-                continue
-            if self._skipping:
-                end = _line_end(data, 0)
-                if end < 0:
-                    continue
-                self._skipping = False
-                if data[end : end + 2] == b"\r\n":
-                    end += 1
-                data = data[end + 1 :]
-            last = max(data.rfind(b"\n"), data.rfind(b"\r"))
-            if last >= 0:
-                self._out += self._pending
-                self._out += data[: last + 1]
-                self._pending = data[last + 1 :]
-            else:
-                self._pending += data
-            if len(self._pending) > self._limit:
-                self._pending = b""
-                self._skipping = True
-                self._out += _OVERSIZED.encode() + b"\n"
-
-    def readinto(self, b) -> int:
-        self._fill(len(b))
-        n = min(len(b), len(self._out))
-        b[:n] = self._out[:n]
-        del self._out[:n]
-        return n
-
-    def close(self) -> None:
-        super().close()
-
-
-_PACKED = ((b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"), (b"\xfd7zXZ\x00", "xz"),
-           (b"(\xb5/\xfd", "zstd"), (b"7z\xbc\xaf\x27\x1c", "7-zip"))
-
-
-def compressed_kind(head: bytes) -> str | None:
-    """Why a file that starts with ``head`` cannot be read as text, when it is a compressed
-    archive (gzip, zip, bzip2, xz, zstd, 7-zip: recognised by their magic bytes), else None.
-
-    The readers take plain text only: a compressed upload is refused with this sentence rather
-    than read as garbage, so the person sending it knows to decompress it first.
-    """
-    kind = next((k for magic, k in _PACKED if head.startswith(magic)), None)
-    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
-        kind = "bzip2"
-    if kind is None:
-        return None
-    return f"the file is {kind}-compressed; decompress it and send the CSV or GeoJSON itself"
-
-
-def _line_end(data: bytes, start: int) -> int:
-    ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i >= 0]
-    return min(ends) if ends else -1
-
-
 class TextSource:
     """A binary source opened as decoded text for :mod:`csv`, with what a report needs.
 
@@ -224,19 +94,19 @@ class TextSource:
             self.close()
             raise InvalidFile(f"{self.name}: {packed}")
         utf16 = head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-        self._raw = _LineGuard(_Prefixed(head, self._bin), max_line_bytes, guard=not utf16)
+        self._raw = LineGuard(Prefixed(head, self._bin), max_line_bytes, guard=not utf16)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._raw, buffer_size=1 << 16),
             encoding="utf-16" if utf16 else "utf-8-sig",
-            errors="hotspot-cp1252-fallback",
+            errors=FALLBACK_ERRORS,
             newline="",
         )
-        self._fallback_base = getattr(_counter, "count", 0)
+        self._fallback_base = getattr(fallback_count, "count", 0)
 
     @property
     def fallback_bytes(self) -> int:
         """Bytes read as Windows-1252 because they were not valid UTF-8 (so far)."""
-        return getattr(_counter, "count", 0) - self._fallback_base
+        return getattr(fallback_count, "count", 0) - self._fallback_base
 
     @property
     def saw_nul(self) -> bool:
@@ -305,19 +175,8 @@ class TextSource:
             n = body.count("\n") + 1
             line_starts = np.arange(last + 1, last + 1 + n, dtype=np.int64)
             last += n
-            was_enabled = gc.isenabled()
-            gc.disable()  # rows of strings hold no cycles; collecting while splitting costs ~40%
-            try:
-                table = _split_block(body, n, ncols, delimiter) if ncols > 1 else None
-                if table is None:  # some line has another number of fields: line by line
-                    rows = [line.split(delimiter) for line in body.split("\n")]
-            finally:
-                if was_enabled:
-                    gc.enable()
-            if table is None:
-                line_starts, good_rows, bad = self._sort_rows(line_starts, rows, [], ncols)
-                table = _as_table(good_rows, ncols)
-                rejected.extend(bad)
+            line_starts, table, bad = self._split_plain_block(body, line_starts, ncols)
+            rejected.extend(bad)
             starts.append(line_starts)
             tables.append(table)
             pending += table.shape[0]
@@ -332,6 +191,29 @@ class TextSource:
                 break
         if pending or rejected:
             yield *_joined(starts, tables, ncols), rejected
+
+    def _split_plain_block(
+        self, body: str, line_starts: np.ndarray, ncols: int
+    ) -> tuple[np.ndarray, np.ndarray, list[RejectedRow]]:
+        """Split whole lines holding no quote into rows: in one go when every line has ``ncols``
+        fields, else line by line, rejecting the lines with another number of fields.
+
+        Returns the start lines and fields of the good rows, and the rejected lines.
+        """
+        delimiter = self._delimiter
+        was_enabled = gc.isenabled()
+        gc.disable()  # rows of strings hold no cycles; collecting while splitting costs ~40%
+        try:
+            table = _split_block(body, len(line_starts), ncols, delimiter) if ncols > 1 else None
+            if table is None:  # some line has another number of fields: line by line
+                rows = [line.split(delimiter) for line in body.split("\n")]
+        finally:
+            if was_enabled:
+                gc.enable()
+        if table is not None:
+            return line_starts, table, []
+        line_starts, good_rows, bad = self._sort_rows(line_starts, rows, [], ncols)
+        return line_starts, _as_table(good_rows, ncols), bad
 
     def _csv_chunks(
         self, reader: Any, base: int, ncols: int, chunk_rows: int
@@ -383,7 +265,7 @@ class TextSource:
             row = rows[i]
             if len(row) <= 1 and (not row or not row[0].strip()):
                 self.blank_lines += 1
-            elif len(row) == 1 and row[0] == _OVERSIZED:
+            elif len(row) == 1 and row[0] == OVERSIZED_LINE:
                 rejected.append(
                     RejectedRow(int(starts[i]), MALFORMED, _too_long(self.max_line_bytes))
                 )
@@ -420,7 +302,7 @@ class TextSource:
                 raise InvalidFile(f"{self.name}: the first line is not a CSV header ({exc})") from exc
             start = self._last + 1
             self._last = self._reader.line_num
-            if len(row) == 1 and row[0] == _OVERSIZED:
+            if len(row) == 1 and row[0] == OVERSIZED_LINE:
                 raise InvalidFile(
                     f"{self.name}: line {start} is not a CSV header: "
                     f"{_too_long(self.max_line_bytes)}"
@@ -486,22 +368,3 @@ def _breaks(row: list[str]) -> int:
 
 def _too_long(limit: int) -> str:
     return f"line longer than {limit:,} bytes; not read"
-
-
-class _Prefixed(io.RawIOBase):
-    """Bytes already read from a file, then the rest of the file."""
-
-    def __init__(self, head: bytes, inner: BinaryIO) -> None:
-        self._head = head
-        self._inner = inner
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            head, self._head = self._head, b""
-            if n < 0:
-                return head + self._inner.read()
-            return head + self._inner.read(max(n - len(head), 0))
-        return self._inner.read(n)

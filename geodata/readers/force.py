@@ -20,16 +20,20 @@ import numpy as np
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile, InvalidMapping
-from geodata.readers._common import (
+from geodata.readers._checks import (
     BAD_DATE,
-    ChunkFields,
     RowChecks,
+    show,
+    strip,
+)
+from geodata.readers._chunk import (
+    ChunkFields,
     columns_of,
     finish_chunk,
     header_index,
+)
+from geodata.readers._dates import (
     parse_datetimes,
-    show,
-    strip,
 )
 from geodata.readers._text import TextSource
 from geodata.readers.base import IncidentReader, ReadOptions
@@ -218,87 +222,102 @@ class ForceCsvReader(IncidentReader):
             self.stats.source = text.name
             self.stats.total_bytes = text.total_bytes
             _line, header = text.header(delimiter=delimiter)
-            mapping = self.mapping or default_mapping_for(header)
-            if mapping is None:
-                raise InvalidFile(
-                    f"{text.name}: not a data.police.uk file, and not a force export in the "
-                    "standard layout (occurred_at, crime_type, easting/northing or "
-                    "longitude/latitude); give a column mapping (--mapping FILE.toml); found "
-                    f"columns {show(','.join(header), 200)}"
-                )
+            mapping = self._mapping_for(text.name, header)
             self.mapping = mapping
             idx = header_index(header)
-            missing = [
-                f"{role} column {name!r}"
-                for role, name in mapping.columns().items()
-                if name.strip().casefold() not in idx
-            ]
-            if missing:
-                raise InvalidFile(
-                    f"{text.name}: the mapping names columns the file lacks: "
-                    f"{', '.join(missing)}; found {show(','.join(header), 200)}"
-                )
-            tz = mapping.timezone or opts.timezone
-            geographic = mapping.lon is not None
+            timezone = mapping.timezone or opts.timezone
             occurrences: dict[bytes, int] = {}
             for lines, rows, bad_rows in text.chunks(len(header), opts.chunk_rows):
                 self.stats.records += len(rows) + len(bad_rows)
-                cols = columns_of(rows)
-                n = len(rows)
-
-                def col(name: str | None, cols: list[np.ndarray] = cols, n: int = n) -> np.ndarray:
-                    if name is None:
-                        return np.full(n, "", dtype=object)
-                    return cols[idx[name.strip().casefold()]]
-
                 checks = RowChecks(lines)
-                when = col(mapping.occurred_at)
-                if mapping.time:
-                    when = np.array(
-                        [f"{d} {t}".strip() for d, t in zip(when, col(mapping.time), strict=True)],
-                        dtype=object,
-                    )
-                seconds, precision, ok = parse_datetimes(
-                    when, timezone=tz, fmt=mapping.date_format, dayfirst=mapping.dayfirst
-                )
-                checks.flag(
-                    ~ok,
-                    BAD_DATE,
-                    f"{mapping.occurred_at} {{}} is not a date "
-                    + (f"in the format {mapping.date_format!r}" if mapping.date_format else
-                       "(ISO 8601, YYYY-MM or dd/mm/yyyy [HH:MM[:SS]])"),
-                    when,
-                )
-                a_name = mapping.lon if geographic else mapping.x
-                b_name = mapping.lat if geographic else mapping.y
-                fields = ChunkFields(
-                    lines=lines,
-                    occurred_at=seconds,
-                    precision=precision,
-                    coords=(col(a_name), col(b_name)),
-                    coord_names=(str(a_name), str(b_name)),
-                    coord_crs=WGS84 if geographic else mapping.coordinates_crs,
-                    crime_type=col(mapping.crime_type),
-                    crime_column=mapping.crime_type,
-                    ids=col(mapping.id),
-                    id_content=cols,  # every column counts
-                    text={
-                        "location_text": col(mapping.location),
-                        "lsoa_code": strip(col(mapping.lsoa_code)),
-                        "outcome": col(mapping.outcome),
-                    },
-                    weight=col(mapping.weight) if mapping.weight else None,
-                    weight_name=mapping.weight or "weight",
-                    text_names={"location_text": mapping.location or "location",
-                                "lsoa_code": mapping.lsoa_code or "lsoa_code",
-                                "outcome": mapping.outcome or "outcome"},
-                    id_name=mapping.id or "id",
-                    may_hold_nul=text.saw_nul,
-                )
+                fields = _chunk_fields(mapping, idx, lines, rows, checks, timezone,
+                                       may_hold_nul=text.saw_nul)
                 table = finish_chunk(checks, fields, reader=self, occurrences=occurrences)
                 yield ReadChunk(table, checks.rejected(bad_rows), text.bytes_read)
             self.stats.blank_lines = text.blank_lines
             self.stats.encoding_fallback_bytes = text.fallback_bytes
+
+    def _mapping_for(self, name: str, header: list[str]) -> ForceExportMapping:
+        """The mapping given, else the standard layout's if the header has it; every column it
+        names must be in the header."""
+        mapping = self.mapping or default_mapping_for(header)
+        if mapping is None:
+            raise InvalidFile(
+                f"{name}: not a data.police.uk file, and not a force export in the "
+                "standard layout (occurred_at, crime_type, easting/northing or "
+                "longitude/latitude); give a column mapping (--mapping FILE.toml); found "
+                f"columns {show(','.join(header), 200)}"
+            )
+        idx = header_index(header)
+        missing = [
+            f"{role} column {column!r}"
+            for role, column in mapping.columns().items()
+            if column.strip().casefold() not in idx
+        ]
+        if missing:
+            raise InvalidFile(
+                f"{name}: the mapping names columns the file lacks: "
+                f"{', '.join(missing)}; found {show(','.join(header), 200)}"
+            )
+        return mapping
+
+
+def _chunk_fields(mapping: ForceExportMapping, idx: dict[str, int], lines: np.ndarray,
+                  rows: np.ndarray, checks: RowChecks, timezone: str, *,
+                  may_hold_nul: bool) -> ChunkFields:
+    """A chunk's fields by the mapping, its date-times parsed (unparsed ones flagged)."""
+    cols = columns_of(rows)
+    n = len(rows)
+
+    def col(name: str | None) -> np.ndarray:
+        if name is None:
+            return np.full(n, "", dtype=object)
+        return cols[idx[name.strip().casefold()]]
+
+    when = col(mapping.occurred_at)
+    if mapping.time:
+        when = np.array(
+            [f"{d} {t}".strip() for d, t in zip(when, col(mapping.time), strict=True)],
+            dtype=object,
+        )
+    seconds, precision, ok = parse_datetimes(
+        when, timezone=timezone, fmt=mapping.date_format, dayfirst=mapping.dayfirst
+    )
+    checks.flag(
+        ~ok,
+        BAD_DATE,
+        f"{mapping.occurred_at} {{}} is not a date "
+        + (f"in the format {mapping.date_format!r}" if mapping.date_format else
+           "(ISO 8601, YYYY-MM or dd/mm/yyyy [HH:MM[:SS]])"),
+        when,
+    )
+    geographic = mapping.lon is not None
+    a_name = mapping.lon if geographic else mapping.x
+    b_name = mapping.lat if geographic else mapping.y
+    return ChunkFields(
+        lines=lines,
+        occurred_at=seconds,
+        precision=precision,
+        coords=(col(a_name), col(b_name)),
+        coord_names=(str(a_name), str(b_name)),
+        coord_crs=WGS84 if geographic else mapping.coordinates_crs,
+        crime_type=col(mapping.crime_type),
+        crime_column=mapping.crime_type,
+        ids=col(mapping.id),
+        id_content=cols,  # every column counts
+        text={
+            "location_text": col(mapping.location),
+            "lsoa_code": strip(col(mapping.lsoa_code)),
+            "outcome": col(mapping.outcome),
+        },
+        weight=col(mapping.weight) if mapping.weight else None,
+        weight_name=mapping.weight or "weight",
+        text_names={"location_text": mapping.location or "location",
+                    "lsoa_code": mapping.lsoa_code or "lsoa_code",
+                    "outcome": mapping.outcome or "outcome"},
+        id_name=mapping.id or "id",
+        may_hold_nul=may_hold_nul,
+    )
 
 
 def read_force_csv(

@@ -28,18 +28,23 @@ from pyproj import CRS
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._common import (
+from geodata.readers._bytes import compressed_kind
+from geodata.readers._checks import (
     BAD_DATE,
     NOT_A_POINT,
-    ChunkFields,
     RowChecks,
-    finish_chunk,
-    parse_datetimes,
     show,
     strip,
 )
+from geodata.readers._chunk import (
+    ChunkFields,
+    finish_chunk,
+)
+from geodata.readers._dates import (
+    parse_datetimes,
+)
 from geodata.readers._nesting import DepthGuard, nests_deeper_than, too_deep
-from geodata.readers._text import MALFORMED, compressed_kind
+from geodata.readers._text import MALFORMED
 from geodata.readers.base import IncidentReader, ReadOptions
 from geodata.schema import ReadChunk, RejectedRow
 
@@ -229,34 +234,10 @@ class GeoJsonReader(IncidentReader):
         self.stats.area_check = opts.resolved_area().description
         self.stats.records += len(batch)
         pre_rejected = [item for _, item in batch if isinstance(item, RejectedRow)]
-        feats = [(k, ft) for k, ft in batch if not isinstance(ft, RejectedRow)]
-        n = len(feats)
+        feats = [(k, item) for k, item in batch if not isinstance(item, RejectedRow)]
         lines = np.array([k for k, _ in feats], dtype=np.int64)
         checks = RowChecks(lines)
-        a = np.empty(n, dtype=object)
-        b = np.empty(n, dtype=object)
-        not_point = np.zeros(n, dtype=bool)
-        props: list[dict[str, Any]] = []
-        for i, (_k, ft) in enumerate(feats):
-            geom = ft.get("geometry") if isinstance(ft, dict) else None
-            coords = geom.get("coordinates") if isinstance(geom, dict) else None
-            a[i] = b[i] = ""
-            if geom is None:
-                pass  # an unlocated feature: rejected below as missing coordinates
-            elif (
-                isinstance(geom, dict)
-                and geom.get("type") == "Point"
-                and isinstance(coords, list)
-                and len(coords) >= 2
-            ):
-                a[i], b[i] = str(coords[0]), str(coords[1])
-            else:
-                not_point[i] = True
-            p = ft.get("properties") if isinstance(ft, dict) else None
-            p = dict(p) if isinstance(p, dict) else {}
-            if isinstance(ft, dict) and ft.get("id") is not None:
-                p.setdefault("id", ft["id"])
-            props.append(p)
+        a, b, not_point, props = _points_and_properties(feats)
         checks.flag(
             not_point,
             NOT_A_POINT,
@@ -265,11 +246,7 @@ class GeoJsonReader(IncidentReader):
         )
 
         def prop(names: tuple[str, ...]) -> np.ndarray:
-            out = np.empty(n, dtype=object)
-            for i, p in enumerate(props):
-                value = next((p[k] for k in names if p.get(k) not in (None, "")), "")
-                out[i] = "" if value is None else str(value)
-            return out
+            return _first_property(props, names)
 
         m = self.mapping
         when = prop(m.occurred_at)
@@ -306,6 +283,48 @@ class GeoJsonReader(IncidentReader):
         except (OSError, ValueError):
             done = 0
         return ReadChunk(table, checks.rejected(pre_rejected), done)
+
+
+def _points_and_properties(
+    feats: list[tuple[int, Any]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """Each feature's two coordinates as text ("" when it has none), whether it has a geometry
+    that is not a point, and its properties (with its ``id`` when the properties have none)."""
+    n = len(feats)
+    a = np.empty(n, dtype=object)
+    b = np.empty(n, dtype=object)
+    not_point = np.zeros(n, dtype=bool)
+    props: list[dict[str, Any]] = []
+    for i, (_k, feature) in enumerate(feats):
+        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        coords = geom.get("coordinates") if isinstance(geom, dict) else None
+        a[i] = b[i] = ""
+        if geom is None:
+            pass  # an unlocated feature: rejected below as missing coordinates
+        elif (
+            isinstance(geom, dict)
+            and geom.get("type") == "Point"
+            and isinstance(coords, list)
+            and len(coords) >= 2
+        ):
+            a[i], b[i] = str(coords[0]), str(coords[1])
+        else:
+            not_point[i] = True
+        given = feature.get("properties") if isinstance(feature, dict) else None
+        p = dict(given) if isinstance(given, dict) else {}
+        if isinstance(feature, dict) and feature.get("id") is not None:
+            p.setdefault("id", feature["id"])
+        props.append(p)
+    return a, b, not_point, props
+
+
+def _first_property(props: list[dict[str, Any]], names: tuple[str, ...]) -> np.ndarray:
+    """Each feature's first non-blank property of the names, as text ("" when none)."""
+    out = np.empty(len(props), dtype=object)
+    for i, p in enumerate(props):
+        value = next((p[k] for k in names if p.get(k) not in (None, "")), "")
+        out[i] = "" if value is None else str(value)
+    return out
 
 
 def _geom_type(feature: Any) -> str:

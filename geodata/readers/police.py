@@ -27,16 +27,20 @@ import numpy as np
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._common import (
+from geodata.readers._checks import (
     BAD_DATE,
-    ChunkFields,
     RowChecks,
+    show,
+    strip,
+)
+from geodata.readers._chunk import (
+    ChunkFields,
     columns_of,
     finish_chunk,
     header_index,
+)
+from geodata.readers._dates import (
     month_starts,
-    show,
-    strip,
 )
 from geodata.readers._text import TextSource
 from geodata.readers.base import IncidentReader, ReadOptions

@@ -12,6 +12,8 @@ from geodata.errors import InvalidLayer
 from geodata.layers import force_area, read_layer
 from tests.conftest import LAD, LSOA_DIR, NORTH_YORKSHIRE_LADS, YORK_LISTED
 
+pytestmark = pytest.mark.real_data
+
 BOWTIE = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
 
 

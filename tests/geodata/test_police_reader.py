@@ -24,6 +24,8 @@ from tests.conftest import (
     NORTH_YORKSHIRE_LADS,
 )
 
+pytestmark = pytest.mark.real_data
+
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
           "LSOA name,Crime type,Last outcome category,Context\n")
 
@@ -261,7 +263,7 @@ def test_a_hundred_megabytes_of_junk_after_a_header_streams_in_bounded_memory(tm
         from geodata.readers import read_police_csv
         from geodata.stores import SQLiteStore
         reader = read_police_csv({str(path)!r})
-        report = ingest(SQLiteStore({str(tmp_path / "s.sqlite")!r}), reader)
+        report = ingest(SQLiteStore.open({str(tmp_path / "s.sqlite")!r}), reader)
         print(json.dumps({{"counts": report.to_dict()["counts"],
                           "blank": reader.stats.blank_lines,
                           "detail": len(report.rejected_rows),
