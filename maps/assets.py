@@ -1,5 +1,6 @@
-"""The page's assets: Leaflet from the XStatic-Leaflet package (PyPI, pinned), and the
-planner's own script and style sheet. Served by the service, or inlined for a single file."""
+"""The pages' assets: Leaflet from the XStatic-Leaflet package (PyPI, pinned), the service's own
+scripts and style sheets (``maps/static``) and the npm libraries (``maps/vendor``), with their
+versioned URLs. Served by the service, or (the hotspot map's) inlined for a single file."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ LEAFLET_DIR = Path(xstatic_leaflet.BASE_DIR)
 """Leaflet 1.9.3's files (leaflet.js, leaflet.css, images/)."""
 LEAFLET_VERSION = str(xstatic_leaflet.VERSION)
 OWN_DIR = Path(__file__).parent / "static"
-"""The planner's script and style sheet (written here)."""
+"""The service's own scripts and style sheets (written here): the hotspot map's
+(``planner.js``, ``planner.css``), the basemap's, the plan pages' and the field view's."""
 VENDOR_DIR = Path(__file__).parent / "vendor"
 """Libraries from npm (package-lock.json), copied here by ``make``: protomaps-leaflet, which
 draws an offline basemap's vector tiles (``maps/static/basemap.js`` loads it when needed)."""

@@ -196,46 +196,69 @@ def month_chart(months: Sequence[MonthCount], *, title: str, description: str = 
     plot_h = height - top - bottom
     peak = max((m.count or 0 for m in months), default=0)
     ticks = axis_ticks(float(peak))
-    axis_top = ticks[-1]
     base = top + plot_h
-    for value in ticks:
-        y = base - value / axis_top * plot_h
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{GRID}"/>'
-                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
-                     f'font-size="11">{number(value)}</text>')
+    parts += _gridlines(ticks, left=left, right=width - right, base=base, plot_h=plot_h)
     slot = plot_w / n
     bar_w = max(slot * 0.72, 1.0)
-    show_values = n <= 36
     for i, m in enumerate(months):
         x = left + i * slot + (slot - bar_w) / 2
         centre = left + (i + 0.5) * slot
-        name = month_label(m.month)
-        if m.count is None:
-            parts.append(f'<g class="month no-data"><title>{_e(name)}: no data</title>'
-                         f'<rect x="{x:.1f}" y="{top}" width="{bar_w:.1f}" height="{plot_h}" '
-                         f'fill="{NO_DATA}"/></g>')
-        else:
-            h = m.count / axis_top * plot_h
-            fill = BAR if m.selected else BAR_BEFORE
-            above = (f'<text x="{centre:.1f}" y="{base - h - 4:.1f}" text-anchor="middle" '
-                     f'font-size="10">{number(m.count)}</text>' if show_values and m.count else "")
-            parts.append(f'<g class="month{" selected" if m.selected else ""}">'
-                         f'<title>{_e(name)}: {number(m.count)} {_e(unit)}</title>'
-                         f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
-                         f'height="{h:.1f}" fill="{fill}"/>{above}</g>')
-        year, mm = m.month.split("-")
-        every = max(1, math.ceil(n / 24))
-        if i % every == 0 or mm == "01":
-            short = MONTHS[int(mm) - 1]
-            parts.append(f'<text x="{centre:.1f}" y="{base + 14}" text-anchor="middle" '
-                         f'font-size="10" fill="{MUTED}">{short[0] if n > 24 else short}</text>')
-        if i == 0 or mm == "01":
-            parts.append(f'<text x="{centre:.1f}" y="{base + 30}" text-anchor="middle" '
-                         f'font-size="11" fill="{INK}">{_e(year)}</text>')
+        parts.append(_month_bar(m, x=x, centre=centre, bar_w=bar_w, top=top, plot_h=plot_h,
+                                axis_top=ticks[-1], show_value=n <= 36, unit=unit))
+        parts += _month_names(m, i, n, centre=centre, base=base)
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{base}" y2="{base}" '
                  f'stroke="{MUTED}"/></svg>')
     return "".join(parts)
+
+
+def _gridlines(ticks: Sequence[float], *, left: int, right: int, base: int,
+               plot_h: int) -> list[str]:
+    """A line across the plot and its number at each tick of the y axis."""
+    out = []
+    for value in ticks:
+        y = base - value / ticks[-1] * plot_h
+        out.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="{GRID}"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
+                   f'font-size="11">{number(value)}</text>')
+    return out
+
+
+def _month_bar(m: MonthCount, *, x: float, centre: float, bar_w: float, top: int,
+               plot_h: int, axis_top: float, show_value: bool, unit: str) -> str:
+    """One month's bar with its tooltip (and its count above it), or a pale column saying
+    the month has no data."""
+    name = month_label(m.month)
+    if m.count is None:
+        return (f'<g class="month no-data"><title>{_e(name)}: no data</title>'
+                f'<rect x="{x:.1f}" y="{top}" width="{bar_w:.1f}" height="{plot_h}" '
+                f'fill="{NO_DATA}"/></g>')
+    base = top + plot_h
+    h = m.count / axis_top * plot_h
+    fill = BAR if m.selected else BAR_BEFORE
+    above = (f'<text x="{centre:.1f}" y="{base - h - 4:.1f}" text-anchor="middle" '
+             f'font-size="10">{number(m.count)}</text>' if show_value and m.count else "")
+    return (f'<g class="month{" selected" if m.selected else ""}">'
+            f'<title>{_e(name)}: {number(m.count)} {_e(unit)}</title>'
+            f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{h:.1f}" fill="{fill}"/>{above}</g>')
+
+
+def _month_names(m: MonthCount, i: int, n: int, *, centre: float, base: int) -> list[str]:
+    """Under the ``i``-th of ``n`` bars: the month's short name (every month up to 24, then
+    fewer, and January always; one letter past 24), and the year under January and the
+    first month."""
+    out = []
+    year, mm = m.month.split("-")
+    every = max(1, math.ceil(n / 24))
+    if i % every == 0 or mm == "01":
+        short = MONTHS[int(mm) - 1]
+        out.append(f'<text x="{centre:.1f}" y="{base + 14}" text-anchor="middle" '
+                   f'font-size="10" fill="{MUTED}">{short[0] if n > 24 else short}</text>')
+    if i == 0 or mm == "01":
+        out.append(f'<text x="{centre:.1f}" y="{base + 30}" text-anchor="middle" '
+                   f'font-size="11" fill="{INK}">{_e(year)}</text>')
+    return out
 
 
 def heat_step(value: int, top: int) -> int:

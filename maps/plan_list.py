@@ -1,6 +1,7 @@
-"""The plans pages: the list of patrol plans with the form that makes one (preview on a map,
-save, publish, copy to another shift), each crew's short link and QR code for the plan page,
-and the plain pages for a draft plan or an unknown short link.
+"""The list of patrol plans (``/plans``) with the form that makes one (preview on a map, save,
+publish, copy to another shift); the panel of each crew's short link and QR code on a plan's
+page; and the plain pages for a draft plan or an unknown short link. One plan's own pages are
+:mod:`maps.plan_pages`.
 
 Every text from data is escaped by Jinja2 here or written with ``textContent`` by
 ``maps/static/plans.js``; the pages load only the service's own Leaflet and scripts.

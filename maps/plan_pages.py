@@ -1,5 +1,6 @@
-"""Patrol plan pages: the planner's view, the printable briefing, the field view, and the plan as
-GeoJSON.
+"""One patrol plan's pages: the planner's view of the plan (``/plans/{id}``), the field view
+for crews (``/field/{id}``), the printed briefing (drawn by :mod:`maps.briefing`), and the plan
+as GeoJSON. The list of plans is :mod:`maps.plan_list`.
 
 All take the plan document the API serves (WGS84 longitude/latitude, local ISO times). Pages
 load the service's own Leaflet and scripts (``asset_base``), never a CDN; the plan travels as
@@ -21,9 +22,13 @@ from typing import Any
 
 from jinja2 import Environment
 
+from maps import briefing
 from maps.assets import static_version
-from maps.hotspot_map import OSM_ATTRIBUTION, OSM_TILES
 from maps.nav import NAV_CSS
+from maps.styles import OSM_ATTRIBUTION, OSM_TILES, ROUTE_COLOURS
+
+__all__ = ["ROUTE_COLOURS", "briefing_page", "field_page", "plan_feature_collection",
+           "plan_map_page", "when"]
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -38,9 +43,6 @@ def when(iso: str) -> str:
 
 
 _ENV.filters["when"] = when
-UNIT_NAMES = {"rural_crime_team": "Rural Crime Team", "town_centre_officers":
-              "Town centre officers"}
-ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
 
 
 def _json_script(value: Any) -> str:
@@ -242,8 +244,7 @@ def briefing_page(document: dict[str, Any], *, nav: str = "",
     look for, tick boxes and room for notes, and the crew's QR code (``crew_urls``: the field
     view's absolute URL per route label). ``nav``: the navigation bar (safe HTML), on screen
     only (:data:`maps.nav.NAV_CSS` hides it in print). See :mod:`maps.briefing`."""
-    from maps.briefing import briefing_page as page
-
     # the bar spans the screen above the A4 column (the page's body is 190 mm wide)
     bar = NAV_CSS + "nav.hs-nav { margin: 0 calc(50% - 50vw) 3mm; }\n"
-    return page(document, nav=nav, nav_css=bar, basemaps=basemaps, crew_urls=crew_urls)
+    return briefing.briefing_page(document, nav=nav, nav_css=bar, basemaps=basemaps,
+                                  crew_urls=crew_urls)

@@ -1,4 +1,5 @@
-"""Colours and styles of the planner's map, in one place."""
+"""Colours and styles of the maps, in one place: the online tiles by default, the hotspot map's
+classes, layers and density ramp, and the colours of a patrol plan's routes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from typing import Any
 import numpy as np
 
 from hotspot import emerging as _emerging
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+"""The online tiles a page draws when its caller names none (the service passes its
+``tile_url`` setting)."""
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 CLASS_COLOURS = {
     "town_centre": "#1f5fbf",    # blue: town centre officers
@@ -106,3 +112,8 @@ def density_colours(values: np.ndarray, top: float) -> np.ndarray:
     b = 120 - 100 * t
     a = np.where(values > top * 1e-3, 40 + 170 * t, 0)
     return np.stack([r, g, b, a], axis=-1).clip(0, 255).astype(np.uint8)
+
+
+ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
+"""A patrol plan's route colours, by the route's position in the plan (the plan page, the field
+view, the plans page's preview and the briefing's maps)."""

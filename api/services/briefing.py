@@ -16,7 +16,7 @@ from urllib.parse import quote
 from api.services.basemap import basemap_features
 from geodata.stores import Store
 from hotspot.gridref import grid_reference_of
-from maps.briefing import PAGE_W_MM, route_bbox
+from maps.crew_map import PAGE_W_MM, route_bbox
 
 log = logging.getLogger(__name__)
 

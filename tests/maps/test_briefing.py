@@ -8,7 +8,8 @@ import itertools
 import re
 
 from api.services.briefing import add_grid_refs
-from maps.briefing import _chips, _runs, briefing_page, crew_map, route_bbox
+from maps.briefing import briefing_page
+from maps.crew_map import _chips, _runs, crew_map, route_bbox
 
 SHIFT = {"start": "2024-06-14T16:00+01:00", "end": "2024-06-15T02:00+01:00"}
 

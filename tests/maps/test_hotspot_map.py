@@ -16,13 +16,14 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from api.services.hotspots import AnalysisOptions, Selection, run_analysis
+from api.services.hotspots import AnalysisOptions, run_analysis
+from api.services.selection import Selection
 from geodata.demo import load_demo
 from geodata.layers import LAYER_KINDS
 from geodata.stores import SQLiteStore
 from geodata.taxonomy import Taxonomy
 from hotspot import kde_grid
-from maps import FormState, PageOptions, density_bands, density_image, planner_map
+from maps import FormState, PageOptions, density_bands, density_image, hotspot_map_page
 from maps.assets import LEAFLET_VERSION, static_version
 
 SCRIPT_SRC = re.compile(r'<script[^>]*\bsrc="([^"]+)"')
@@ -31,7 +32,7 @@ LINK_HREF = re.compile(r'<link[^>]*\bhref="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[dict]:
-    store = SQLiteStore(tmp_path_factory.mktemp("maps") / "demo.sqlite")
+    store = SQLiteStore.open(tmp_path_factory.mktemp("maps") / "demo.sqlite")
     load_demo(store, demo_files)
     result, _ = run_analysis(store, Taxonomy.load(), method="dbscan", selection=Selection(),
                              options=AnalysisOptions())
@@ -72,7 +73,7 @@ def geojson_layers(page: str) -> list[dict]:
 def test_page_holds_hotspots_layers_legend_scale_and_controls(demo):
     form = FormState(action="/", method="dbscan", priority="rural",
                      priorities=[("rural", "Rural"), ("asb", "Asb")], keep=[("town", "York")])
-    page = planner_map(demo["hotspots"], demo["layers"], PageOptions(form=form, summary="S"))
+    page = hotspot_map_page(demo["hotspots"], demo["layers"], PageOptions(form=form, summary="S"))
     collections = geojson_layers(page)
     hotspot_fc = [c for c in collections if c["features"] and "rank" in c["features"][0]
                   ["properties"]]
@@ -102,7 +103,7 @@ def test_page_holds_hotspots_layers_legend_scale_and_controls(demo):
 
 def test_page_names_no_outside_asset_and_leaves_folium_defaults_alone(demo):
     before = copy.deepcopy((folium.Map.default_js, folium.Map.default_css))
-    page = planner_map(demo["hotspots"], demo["layers"], PageOptions(asset_base="/static"))
+    page = hotspot_map_page(demo["hotspots"], demo["layers"], PageOptions(asset_base="/static"))
     scripts, links = SCRIPT_SRC.findall(page), LINK_HREF.findall(page)
     v = f"?v={static_version()}"  # named with the assets' version: kept a year (api.delivery)
     assert all(u.endswith(v) for u in scripts + links), scripts + links
@@ -121,7 +122,7 @@ def test_page_names_no_outside_asset_and_leaves_folium_defaults_alone(demo):
 
 def test_inline_page_opens_from_disk_with_nothing_to_fetch(demo):
     image = density_image(demo["grid"])
-    page = planner_map(demo["hotspots"], demo["layers"],
+    page = hotspot_map_page(demo["hotspots"], demo["layers"],
                        PageOptions(inline=True, tiles_url=None, density=image, max_zoom=18,
                                    summary="a summary", attribution="Contains OS data"))
     assert SCRIPT_SRC.findall(page) == [] and LINK_HREF.findall(page) == []
@@ -149,7 +150,7 @@ def test_text_from_data_cannot_leave_its_string(demo):
     layers["heritage_sites"] = heritage
     form = FormState(action='/"><script>x()</script>', priorities=[("p", '<i>"x"</i>')],
                      keep=[('a"b', '"><script>y()</script>')])
-    page = planner_map(hotspots, layers,
+    page = hotspot_map_page(hotspots, layers,
                        PageOptions(form=form, summary="<script>z()</script>",
                                    title="</title><script>t()</script>",
                                    attribution="<img src=x onerror=alert(2)>"))
@@ -166,7 +167,7 @@ def test_text_from_data_cannot_leave_its_string(demo):
 
 def test_empty_table_and_no_layers_still_make_a_page(demo):
     empty = demo["hotspots"].iloc[0:0]
-    page = planner_map(empty, {}, PageOptions(tiles_url=None))
+    page = hotspot_map_page(empty, {}, PageOptions(tiles_url=None))
     assert 'id="hs-legend"' in page and "L.map(" in page
     assert [c["features"] for c in geojson_layers(page)] == [[]]
 
@@ -208,7 +209,7 @@ def test_cli_writes_a_single_file_map(tmp_path: Path, demo_files):
     from api.cli import app
 
     db = tmp_path / "demo.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     load_demo(store, demo_files)
     store.close()
     out = tmp_path / "plan.html"
@@ -230,8 +231,9 @@ def test_cli_writes_a_single_file_map(tmp_path: Path, demo_files):
 
 
 def test_periods_in_words_and_the_period_a_trend_compares_with():
-    from api.routes.hotspots import download_name, page_period
-    from api.services.hotspots import period_bound, previous_period
+    from api.services.hotspot_map import download_name, page_period
+    from api.services.hotspots import previous_period
+    from api.services.selection import period_bound
     from maps.hotspot_map import period_label
 
     assert period_label("2026-05-01T00:00:00+01:00", "2026-11-01T00:00:00+00:00") == \

@@ -1,0 +1,267 @@
+"""The HTML of a hotspot's own page and of the page for a hotspot that is not found: Jinja2
+templates (autoescaped), with the page's style sheet and its small map script inline.
+
+:func:`maps.hotspot_page.hotspot_page` fills :data:`PAGE`; the map script reads the outline and
+the layers from a JSON script element and writes names with ``textContent``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jinja2 import Environment
+
+from maps.charts import number
+
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["n"] = number
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    return moment.strftime("%a %d %b %Y %H:%M")
+
+
+_ENV.filters["when"] = _when
+PAGE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}: hotspot</title>
+<link rel="stylesheet" href="{{ base }}/leaflet/leaflet.css?v={{ version }}">
+<style>{{ nav_css|safe }}
+body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: #1f2933; background: #fff; }
+main { max-width: 76rem; margin: 0 auto; padding: 0.5rem 1rem 2rem; }
+a { color: #0b3d91; }
+.back { display: inline-flex; align-items: center; min-height: 44px; }
+h1 { font-size: 1.7rem; margin: 0.2rem 0; }
+h2 { font-size: 1.2rem; margin: 1.6rem 0 0.4rem; }
+h3 { font-size: 1.02rem; margin: 1rem 0 0.2rem; }
+.lead { margin: 0.2rem 0 0.6rem; color: #334e68; }
+.badge { display: inline-block; padding: 0.1rem 0.55rem; border-radius: 1rem; color: #fff;
+  font-weight: 600; font-size: 0.9rem; }
+.top { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1.2rem;
+  align-items: start; }
+#hp-map { height: 420px; border: 1px solid #bcccdc; border-radius: 4px; background: #e8ecef; }
+.leaflet-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px; }
+.map-note { font-size: 0.88rem; color: #52606d; margin: 0.3rem 0 0; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.35rem 0.9rem;
+  margin: 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+dl.facts .detail { display: block; color: #52606d; font-size: 0.88rem; }
+svg.chart { max-width: 100%; height: auto; display: block; }
+.key { font-size: 0.88rem; color: #334e68; margin: 0.2rem 0; }
+.swatch { display: inline-block; width: 0.9rem; height: 0.9rem; vertical-align: -0.12rem;
+  margin: 0 0.25rem 0 0.6rem; border: 1px solid #9aa5b1; }
+.empty { background: #f0f4f8; border-left: 4px solid #9fb3c8; padding: 0.6rem 0.9rem; }
+.note { font-size: 0.9rem; color: #52606d; }
+details summary { cursor: pointer; padding: 0.7rem 0; color: #0b3d91; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 0.4rem 0.55rem; border-bottom: 1px solid #d9e2ec;
+  vertical-align: top; }
+th { background: #f0f4f8; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tfoot td { font-weight: 600; }
+.advice { display: grid; grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); gap: 1rem; }
+.advice article { border: 1px solid #d9e2ec; border-radius: 4px; padding: 0.2rem 0.9rem 0.7rem; }
+.advice ul { padding-left: 1.2rem; margin: 0.2rem 0; }
+.advice li { margin: 0.2rem 0; }
+.source { font-size: 0.85rem; color: #52606d; }
+.plans td a { display: inline-flex; min-height: 44px; align-items: center; }
+footer { margin-top: 2rem; color: #52606d; font-size: 0.88rem; }
+@media (max-width: 900px) {
+  .top { grid-template-columns: minmax(0, 1fr); }
+  #hp-map { height: 340px; }
+}
+@media print { #hp-map { height: 300px; } .back { display: none; } }
+</style></head><body>
+{{ nav|safe }}
+<main>
+<a class="back" href="/?{{ query }}">&larr; Back to the hotspot map</a>
+<h1>{{ title }}</h1>
+<p class="lead"><span class="badge" style="background: {{ colour }}">{{ class_label }}</span>
+&middot; {{ period }}{% if scope %} &middot; {{ scope }}{% endif %}</p>
+
+<div class="top">
+<section aria-labelledby="map-h">
+<h2 id="map-h" class="visually-hidden" style="position:absolute;left:-9999px">Where it is</h2>
+<div id="hp-map" role="region" aria-label="Map of the hotspot's outline and the places around it"></div>
+<p class="map-note">The outline of the hotspot, with the town centres, built-up areas, heritage
+sites and bases near it. Individual incidents are not shown.</p>
+</section>
+<section aria-labelledby="facts-h">
+<h2 id="facts-h" style="margin-top:0">At a glance</h2>
+<dl class="facts">
+{% for label, value, detail in facts %}
+<dt>{{ label }}</dt><dd>{{ value }}{% if detail %}<span class="detail">{{ detail }}</span>{% endif %}</dd>
+{% endfor %}
+</dl>
+</section>
+</div>
+
+<section aria-labelledby="months-h">
+<h2 id="months-h">Incidents by month</h2>
+{% if months_shown %}
+{{ charts.months|safe }}
+<p class="key"><span class="swatch" style="background:#0b3d91"></span>{{ period }}
+{% if before_months %}<span class="swatch" style="background:#9fb3c8"></span>the
+{{ before_months }} months before{% endif %}
+{% if no_data %}<span class="swatch" style="background:#f0f4f8"></span>no data here{% endif %}</p>
+<details><summary>The numbers as a table</summary>
+<table><thead><tr><th scope="col">Month</th><th scope="col" class="n">Incidents</th></tr></thead>
+<tbody>{% for m in month_rows %}<tr><td>{{ m.name }}</td><td class="n">{{ m.count }}</td></tr>
+{% endfor %}</tbody>
+</table></details>
+{% else %}
+<p class="empty">No months to show.</p>
+{% endif %}
+</section>
+
+<section aria-labelledby="cats-h">
+<h2 id="cats-h">Incidents by category</h2>
+{% if counts.incidents %}{{ charts.categories|safe }}{% else %}<p class="empty">No incidents inside
+the outline in this period.</p>{% endif %}
+</section>
+<section aria-labelledby="hours-h">
+<h2 id="hours-h">When: hour of the week</h2>
+{% if charts.hours %}
+{{ charts.hours|safe }}
+{% if counts.timed < counts.incidents %}<p class="note">From the {{ counts.timed|n }} of
+{{ counts.incidents|n }} incidents whose time of day was recorded.</p>{% endif %}
+{% if counts.timed < few_timed %}<p class="note">With only {{ counts.timed|n }} incidents
+with a time of day, the grid shows when they happened, not a pattern to patrol by.</p>{% endif %}
+{% else %}
+<p class="empty" role="note">Times not recorded for these incidents: the data gives only the
+month{% if counts.incidents %} (as data.police.uk street-level files do){% endif %}, so there
+is no hour-of-week grid. A force's own export with times of day gives one.</p>
+{% endif %}
+</section>
+
+<section aria-labelledby="advice-h">
+<h2 id="advice-h">Prevention advice</h2>
+{% if advice %}
+<p class="note">For the main categories here, to pass on to people who live and work nearby.</p>
+<div class="advice">
+{% for block in advice %}
+<article><h3>{{ block.category }}</h3>
+{% for audience, steps in block.steps %}
+<p style="margin:0.5rem 0 0"><strong>{{ audience_labels[audience] }}</strong></p>
+<ul>{% for s in steps %}<li>{{ s }}</li>{% endfor %}</ul>
+{% endfor %}
+<p class="source">Source: {{ block.source }}{% if advice_note %}*{% endif %}</p>
+</article>
+{% endfor %}
+</div>
+{% if advice_note %}<p class="note">* {{ advice_note }}</p>{% endif %}
+{% else %}
+<p class="empty">No advice is held for the categories here.</p>
+{% endif %}
+</section>
+
+<section aria-labelledby="plans-h" class="plans">
+<h2 id="plans-h">Patrols here</h2>
+{% if plans %}
+<table>
+<thead><tr><th scope="col">Plan</th><th scope="col">Shift</th>
+<th scope="col" class="n">Visits planned</th><th scope="col" class="n">Visits logged</th>
+<th scope="col" class="n">Minutes on site</th><th scope="col">Last visit</th></tr></thead>
+<tbody>
+{% for p in plans %}
+<tr><td><a href="/v1/patrol-plans/{{ p.plan_id }}/map">{{ p.name or "Unnamed plan" }}</a></td>
+<td>{{ p.shift_start|when }} to {{ p.shift_end|when }}</td>
+<td class="n">{{ p.planned|n }}</td><td class="n">{{ p.logged|n }}</td>
+<td class="n">{% if p.estimated %}&asymp; {% endif %}{{ p.minutes|round|int|n }} of
+{{ p.planned_minutes|round|int|n }} planned</td>
+<td>{{ p.last_visit|when if p.last_visit else "none yet" }}</td></tr>
+{% endfor %}
+</tbody>
+<tfoot><tr><td colspan="2">All plans</td><td class="n">{{ total_planned|n }}</td>
+<td class="n">{{ total_logged|n }}</td>
+<td class="n">{% if any_estimated %}&asymp; {% endif %}{{ total_minutes|round|int|n }}</td><td></td></tr>
+</tfoot>
+</table>
+<p class="note">Minutes on site come from the officer's device when it recorded the end of
+the visit; otherwise the planned dwell is counted (marked &asymp;). Research on hot-spot
+patrols (the Koper curve) puts the useful visit at about 10 to 15 minutes.</p>
+{% else %}
+<p class="empty">No patrol plan has visited this place yet.</p>
+{% endif %}
+<p class="note">A plan counts when one of its stops is this hotspot: the same hotspot number in
+the same place (within {{ match_m|round|int }} m of the outline, as numbers change when the
+data does). The latest {{ plans_scanned|n }} plans are checked.</p>
+</section>
+
+<footer>
+<p>{{ attribution }}</p>
+<p>Details: hotspot {{ row_id }} of the {{ method_name }} result on data version
+{{ data_version }}; the address of this page keeps the map's settings, so it can be shared.</p>
+</footer>
+</main>
+<script type="application/json" id="hp-data">{{ map_json|safe }}</script>
+<script src="{{ base }}/leaflet/leaflet.js?v={{ version }}"></script>
+{% if basemap %}<script src="{{ base }}/maps/basemap.js?v={{ version }}"></script>{% endif %}
+<script>
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("hp-data").textContent);
+  var map = L.map("hp-map", { scrollWheelZoom: false });
+  if (data.tiles) {
+    L.tileLayer(data.tiles, { maxZoom: 19, attribution: data.attribution }).addTo(map);
+  }
+  if (window.HotspotBasemap && window.HotspotBasemap.add) {
+    try { window.HotspotBasemap.add(map, {}); } catch (e) { /* the outline still shows */ }
+  }
+  function named(feature, layer) {
+    var name = feature.properties && feature.properties.name;
+    if (name) {
+      var span = document.createElement("span");
+      span.textContent = name;
+      layer.bindTooltip(span);
+    }
+  }
+  ["force_boundary", "built_up_areas", "town_centres"].forEach(function (kind) {
+    if (data.layers[kind]) {
+      L.geoJSON(data.layers[kind], { style: data.styles[kind], onEachFeature: named,
+                                     interactive: kind !== "force_boundary" }).addTo(map);
+    }
+  });
+  var outline = L.geoJSON(data.outline, { style: data.style }).addTo(map);
+  ["heritage_sites", "patrol_bases"].forEach(function (kind) {
+    if (data.layers[kind]) {
+      L.geoJSON(data.layers[kind], {
+        style: data.styles[kind], onEachFeature: named,
+        pointToLayer: function (f, ll) { return L.circleMarker(ll, data.styles[kind]); }
+      }).addTo(map);
+    }
+  });
+  map.fitBounds(outline.getBounds(), { padding: [40, 40], maxZoom: 17 });
+  L.control.scale({ imperial: false }).addTo(map);
+})();
+</script>
+</body></html>
+""")
+
+NOT_FOUND_PAGE = _ENV.from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hotspot not found</title>
+<style>{{ nav_css|safe }}
+body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: #1f2933; }
+main { max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
+a { color: #0b3d91; display: inline-flex; min-height: 44px; align-items: center; }
+</style></head><body>
+{{ nav|safe }}
+<main>
+<h1>This hotspot is not in the current results</h1>
+<p>There is no hotspot {{ hotspot_id }} among the {{ hotspots|n }} hotspots these settings give
+on the data held now. Hotspots are numbered by rank within one set of results: when new data is
+loaded, or the map's settings differ from the ones the link was made with, the numbers change.</p>
+<p><a href="/?{{ query }}">Open the hotspot map with the same settings</a></p>
+<p style="color:#52606d;font-size:0.9rem">Details: data version {{ data_version }}.</p>
+</main></body></html>
+""")
