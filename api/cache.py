@@ -282,6 +282,9 @@ class StillComputing(Exception):
     """A computation took longer than the request may wait (503, Retry-After); it goes on
     for a while for the retry to find it."""
 
+    retry_after_s = 10
+    """Seconds a client waits before it asks again."""
+
     def __init__(self, timeout_s: float, grace_s: float = 0.0) -> None:
         goes_on = (f"it goes on for {grace_s:g} s more, and the same request is answered "
                    "from the cache when it is done (or joins it while it runs): try again "

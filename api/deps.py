@@ -29,20 +29,6 @@ def get_taxonomy(request: Request) -> Taxonomy:
     return request.app.state.taxonomy
 
 
-def authorize(request: Request) -> None:
-    """Every route's gate: the roles :data:`api.access.ACCESS` declares for it (an endpoint not
-    declared there is refused to everyone), the caller, rate limits and CSRF.
-
-    :class:`api.gate.Gate` settles all of it before the body is read and leaves the caller in
-    ``request.state.principal``; this dependency checks again only for a request that did not
-    pass the gate (an app assembled without it)."""
-    from api.gate import GATE_PASSED, check_request
-
-    if getattr(request.state, GATE_PASSED, False) is True:
-        return
-    request.state.principal = check_request(request)
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]

@@ -28,9 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.services.hotspots import ParameterError
+from api.errors import InvalidInput, as_invalid_input
 from hotspot import WorkLimitExceeded
-from hotspot.errors import InvalidParameter
 from hotspot.params import every_parameter
 
 
@@ -62,17 +61,15 @@ def check_bounds(params: dict[str, Any]) -> None:
 
     Raises
     ------
-    ParameterError
+    InvalidInput
         Naming the parameter, its range and why.
     """
     known = every_parameter()
     for name, value in params.items():
         if value is None or name not in known:
             continue
-        try:
+        with as_invalid_input(name):
             known[name].parse(value)
-        except InvalidParameter as exc:
-            raise ParameterError(str(exc), name) from None
 
 
 @dataclass(frozen=True)
@@ -95,12 +92,12 @@ class WorkLimits:
                 "max_hotspot_cells": self.max_hotspot_cells}
 
     @staticmethod
-    def refusal(exc: WorkLimitExceeded) -> ParameterError:
+    def refusal(exc: WorkLimitExceeded) -> InvalidInput:
         """The 422 of an analysis over its budget: the parameter to change, the reason, and
         the setting that holds the limit."""
         setting = SETTING_OF.get(exc.kind, "")
-        return ParameterError(f"{exc} (limit: {setting})" if setting else str(exc),
-                              exc.parameter or "method")
+        return InvalidInput(f"{exc} (limit: {setting})" if setting else str(exc),
+                            exc.field or "method")
 
 
 SETTING_OF = {

@@ -17,6 +17,8 @@ import pytest
 from geodata.stores.postgis import migration_scripts
 from tests.conftest import LAD, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
 
+pytestmark = pytest.mark.real_data
+
 HOTSPOT = str(Path(sys.executable).parent / "hotspot")
 
 
@@ -52,7 +54,7 @@ def test_ingest_prints_row_by_row_and_json(tmp_path: Path):
     assert info["store"]["incidents"] == 5288 and len(info["ingests"]) == 2
     from geodata.stores import SQLiteStore
 
-    store = SQLiteStore(tmp_path / "data" / "hotspot.sqlite")
+    store = SQLiteStore.open(tmp_path / "data" / "hotspot.sqlite")
     audited = store.audit_log()
     store.close()
     assert [(e["action"], e["rows"]) for e in audited] == [("ingest", 0), ("ingest", 5288)]

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.api.test_nearrepeat_api import planted_features
 from tests.cli.test_cli import run
 from tests.conftest import NORTH_YORKSHIRE
+
+pytestmark = pytest.mark.real_data
 
 
 def test_near_repeat_prints_the_table_and_writes_zones(tmp_path: Path):

@@ -1,0 +1,105 @@
+"""What every ``hotspot`` command shares: the consoles, the ``--database`` and ``--json``
+options, opening the store, progress bars, and refusals as a message and an exit status."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from api.settings import Settings
+
+out = Console(highlight=False, soft_wrap=True)
+"""Standard output: what the command did."""
+err = Console(stderr=True, highlight=False)
+"""Standard error: errors and progress."""
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", "-d", help="Store: a file path (embedded store) or a "
+                 "postgresql:// URL (PostGIS). Default: $HOTSPOT_DATABASE_URL, else "
+                 "hotspot.sqlite in the data folder."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def load_settings() -> Settings:
+    """The settings of the environment (``HOTSPOT_*`` variables and ``.env``)."""
+    return Settings()
+
+
+def open_store(url: str) -> Any:
+    """The store at ``url``, opened, its schema created or migrated (see
+    :func:`geodata.stores.open_store`)."""
+    from geodata.stores import open_store as open_url
+
+    return open_url(url, busy_timeout_s=load_settings().busy_timeout_s)
+
+
+def fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` (or ``{"error": message}`` with ``--json``) and return the exit
+    to raise: 1 refused, 2 usage error."""
+    if as_json:
+        print(json.dumps({"error": message}))
+    else:
+        err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def refusals(as_json: bool) -> Iterator[None]:
+    """Turn the errors whose message is safe to show (:data:`api.errors.USER_ERRORS`: bad input,
+    the wrong store, an unreadable file) and OS errors into a clear message and exit status 1
+    (never a traceback)."""
+    from api.errors import USER_ERRORS
+
+    try:
+        yield
+    except USER_ERRORS as exc:
+        raise fail(str(exc), as_json) from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), as_json) from None
+
+
+def progress_bar(enabled: bool) -> Progress:
+    """A transient progress bar on standard error (shown only when ``enabled``)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def advance(bar: Progress, task: Any, done: int, _total: int | None) -> None:
+    """Move ``task`` of ``bar`` to ``done`` (a reader's progress callback)."""
+    bar.update(task, completed=done)
+
+
+def line_ranges(ranges: list[list[int]]) -> str:
+    """Runs of line numbers in words: ``2-5289, 5291`` (the first 12 runs)."""
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:12]]
+    more = f" … ({len(ranges) - 12} more runs)" if len(ranges) > 12 else ""
+    return ", ".join(parts) + more
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

@@ -1,0 +1,243 @@
+"""``hotspot ingest``: load incident files into the store and say, row by row, what was
+accepted, skipped or rejected."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from api.cli.common import (
+    DatabaseOpt,
+    JsonOpt,
+    advance,
+    err,
+    fail,
+    line_ranges,
+    load_settings,
+    open_store,
+    out,
+    progress_bar,
+    refusals,
+)
+from api.settings import Settings
+from geodata.errors import InvalidFile
+
+if TYPE_CHECKING:
+    from geodata.schema import RejectedRow
+
+
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level CSVs (or "
+                                                "folders of them), force export CSVs, GeoJSON.")],
+    database: DatabaseOpt = None,
+    format: Annotated[str, typer.Option(
+        help="auto (from name and header), police, force or geojson.")] = "auto",
+    mapping: Annotated[Path | None, typer.Option(
+        help="TOML column mapping for a force export (see the README).")] = None,
+    unknown_crime_types: Annotated[str | None, typer.Option(
+        help="Crime types not in the taxonomy: other (keep as 'other') or reject.")] = None,
+    area_buffer_m: Annotated[float | None, typer.Option(
+        help="Tolerance around the force boundary in metres.", min=0)] = None,
+    rejects_out: Annotated[Path | None, typer.Option(
+        help="Write every rejected row (file, line, reason, detail) to this CSV.")] = None,
+    show: Annotated[int, typer.Option(help="Most rejected rows to list per file.", min=0)] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load incident files and say, row by row, what was accepted, skipped or rejected.
+
+    Loading a file twice adds nothing. A file that cannot be read at all is reported and the
+    others are still loaded (the exit status is then 1).
+    """
+    settings = load_settings()
+    url = database or settings.store_url()
+    policy_name = unknown_crime_types or settings.unknown_crime_types
+    if policy_name not in ("other", "reject"):
+        raise fail("--unknown-crime-types must be 'other' or 'reject'", as_json, 2)
+    with _rejects_csv(rejects_out) as writer, refusals(as_json):
+        store, options, the_mapping = _prepare(url, settings, mapping, policy_name,
+                                               area_buffer_m)
+        loading = _Loading(store, format, options, the_mapping,
+                           _RejectedRows(writer, show, as_json, rejects_out), as_json)
+        reports = [loading.load(path) for path in _expand(files)]
+    if as_json:
+        print(json.dumps({"database": url, "files": reports}, default=str))
+    if loading.failed:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _rejects_csv(path: Path | None) -> Iterator[Any]:
+    """A CSV writer of rejected rows (file, line, reason, detail) to ``path``, or None."""
+    if path is None:
+        yield None
+        return
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["file", "line", "reason", "detail"])
+        yield writer
+
+
+def _prepare(url: str, settings: Settings, mapping: Path | None, policy_name: str,
+             area_buffer_m: float | None) -> tuple[Any, Any, Any]:
+    """The store, the readers' options (taxonomy, force area, CRS, time zone, unknown-type
+    policy) and the force export's column mapping (read first: a bad mapping opens no store)."""
+    from geodata.layers import force_area
+    from geodata.readers import ForceExportMapping, ReadOptions
+    from geodata.taxonomy import Taxonomy, UnknownTypePolicy
+
+    the_mapping = ForceExportMapping.from_toml(mapping) if mapping else None
+    taxonomy = Taxonomy.load(settings.taxonomy_path)
+    store = open_store(url)
+    area = force_area(store, area_buffer_m if area_buffer_m is not None
+                      else settings.area_buffer_m)
+    options = ReadOptions(taxonomy=taxonomy, area=area, crs=store.crs, timezone=store.timezone,
+                          unknown_types=UnknownTypePolicy(policy_name))
+    return store, options, the_mapping
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for the data.police.uk street files inside it."""
+    out_paths: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.rglob("*-street.csv"))
+            if not found:
+                raise InvalidFile(f"{p} holds no data.police.uk street files (*-street.csv)")
+            out_paths.extend(found)
+        else:
+            out_paths.append(p)
+    return out_paths
+
+
+@dataclass
+class _RejectedRows:
+    """A file's rejected rows as the reader reports them: every one to the ``--rejects-out``
+    CSV, the first ``show`` on screen; ``listed`` counts them."""
+
+    writer: Any
+    show: int
+    as_json: bool
+    rejects_out: Path | None
+    path: Path = Path()
+    listed: int = 0
+
+    def start(self, path: Path) -> None:
+        """Count the rows of ``path`` from none."""
+        self.path, self.listed = path, 0
+
+    def __call__(self, row: RejectedRow) -> None:
+        if self.writer:
+            self.writer.writerow([self.path.name, row.line, row.reason, row.detail])
+        if not self.as_json and self.listed < self.show:
+            out.print(f"  line {row.line}: rejected ({row.reason}): {row.detail}", markup=False)
+        self.listed += 1
+
+
+@dataclass
+class _Loading:
+    """Loading the files of one ``hotspot ingest`` into ``store``, one at a time."""
+
+    store: Any
+    format: str
+    options: Any
+    mapping: Any
+    rejected: _RejectedRows
+    as_json: bool
+    failed: int = 0
+    """Files that could not be read at all."""
+
+    def load(self, path: Path) -> dict[str, Any]:
+        """Load ``path`` and report it (its ingest report, or ``{source, error}`` when it
+        cannot be read at all); the ingest goes to the audit log."""
+        self.rejected.start(path)
+        if not self.as_json:
+            out.print(f"{path}:", markup=False)
+        try:
+            format_name, report = self._read(path)
+        except InvalidFile as exc:  # this file is unreadable: say so, go on with the rest
+            self.failed += 1
+            if not self.as_json:
+                err.print(f"  [bold red]not loaded:[/] {exc}", highlight=False)
+            return {"source": str(path), "error": str(exc)}
+        # the audit log holds every ingest, this one by the machine's user
+        self.store.audit(key_id=None, role=f"cli:{getpass.getuser()}", action="ingest",
+                         path="hotspot ingest", filter={"source": str(path),
+                                                        "format": format_name},
+                         rows=int(report["counts"]["accepted"]))
+        if not self.as_json:
+            _print_report(report, self.rejected)
+        return report
+
+    def _read(self, path: Path) -> tuple[str, dict[str, Any]]:
+        """The reader's format name and the ingest report of ``path`` (a progress bar on a
+        terminal)."""
+        from geodata.ingest import ingest as run_ingest
+        from geodata.readers import open_reader
+
+        reader = open_reader(path, format=self.format, options=self.options,
+                             mapping=self.mapping)
+        with progress_bar(not self.as_json and err.is_terminal) as bar:
+            task = bar.add_task(path.name, total=path.stat().st_size)
+            report = run_ingest(self.store, reader, on_rejected=self.rejected,
+                                on_progress=partial(advance, bar, task))
+        return reader.format, report.to_dict()
+
+
+def _print_report(d: dict[str, Any], rejected: _RejectedRows) -> None:
+    """Say on screen what became of a file's rows: accepted, skipped, rejected and why."""
+    listed, show, rejects_out = rejected.listed, rejected.show, rejected.rejects_out
+    if listed > show:
+        out.print(f"  … {listed - show:,} more rejected rows"
+                  + (f" (all in {rejects_out})" if rejects_out else
+                     " (list them all with --rejects-out FILE.csv)"))
+    if d["accepted_lines"]:
+        out.print(f"  lines {line_ranges(d['accepted_lines'])}: accepted")
+    if d["duplicate_lines"]:
+        out.print(f"  lines {line_ranges(d['duplicate_lines'])}: skipped, already stored or "
+                  "repeated")
+    c = d["counts"]
+    out.print(
+        f"  {c['records']:,} rows: [green]{c['accepted']:,} accepted[/], "
+        f"{c['duplicates']:,} skipped as duplicates ({c['duplicates_already_stored']:,} already "
+        f"stored, {c['duplicates_repeated_in_file']:,} repeated in the file), "
+        f"[red]{c['rejected']:,} rejected[/] in {d['elapsed_s']:.2f} s"
+    )
+    for reason, n in d["rejected_by_reason"].items():
+        out.print(f"    {n:,} {reason}")
+    _print_reading(d)
+
+
+def _print_reading(d: dict[str, Any]) -> None:
+    """Say how the file was read: stacking on points, coordinates, area check, crime types,
+    encoding, time precision."""
+    st = d["stacking"]
+    if st.get("distinct_points"):
+        out.print(
+            f"  {st['incidents']:,} incidents on {st['distinct_points']:,} distinct points; up "
+            f"to {st['max_on_one_point']} on one point; "
+            f"{st['share_on_busiest_1pct_of_points']:.1%} on the busiest 1% of points"
+        )
+    read = d["read"]
+    tr = read.get("coordinate_transformation")
+    if tr:
+        out.print(f"  coordinates: {tr['from']} to {tr['to']} by {tr['operation']}"
+                  + ("" if tr["best_available"] else " (fallback: the OSTN15 grid is not "
+                     "installed; about 2 m off)"))
+    out.print(f"  area check: {read['area_check']}")
+    if read.get("unknown_crime_types"):
+        kinds = ", ".join(f"{k} ({v})" for k, v in read["unknown_crime_types"].items())
+        out.print(f"  crime types not in the taxonomy ({read['unknown_crime_type_policy']}): "
+                  f"{kinds}")
+    if read.get("encoding_fallback_bytes"):
+        out.print(f"  {read['encoding_fallback_bytes']:,} bytes were not UTF-8 and were read "
+                  "as Windows-1252")
+    out.print(f"  time precision: {read['time_precision']}; data version {d['data_version']}")

@@ -1,0 +1,121 @@
+"""``hotspot serve``: the API and the planner's map over HTTP (or HTTPS), on the force's store
+or the demo's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.cli.common import DatabaseOpt, JsonOpt, fail, load_settings, open_store, out, refusals
+from api.cli.demo import build_demo, demo_keys, publish_demo
+from api.logs import configure
+from api.settings import Settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    database: DatabaseOpt = None,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Serve the demo force area from its own store, building it on first "
+        "start.")] = False,
+    as_json: JsonOpt = False,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
+) -> None:
+    """Serve the API (and its docs at /docs) over HTTP."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _with_database(load_settings(), database, demo)
+    url = settings.demo_store_url() if demo else settings.store_url()
+    with refusals(as_json):
+        store = _served_store(url, settings, demo, as_json)
+    certfile, keyfile = _tls_files(settings, as_json)
+    scheme = "https" if certfile else "http"
+    info = _serving_info(store, settings, f"{scheme}://{host}:{port}/", url, demo)
+    if as_json:
+        print(json.dumps({"serving": info}), flush=True)
+    else:
+        _say_serving(info, store, settings, url, demo)
+    configure(log_level, settings.log_format)
+    # no uvicorn access log: it holds addresses and whole URLs (api.logs writes one without)
+    # the proxies trusted for X-Forwarded-Proto/-For: uvicorn's own and the app's are the same
+    uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
+                log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile,
+                access_log=False, log_config=None, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
+
+
+def _with_database(settings: Settings, database: str | None, demo: bool) -> Settings:
+    """The settings with ``--database`` as the force's store (or the demo's, with ``--demo``)."""
+    if not database:
+        return settings
+    if demo:
+        return settings.model_copy(update={"demo_database_url": database})
+    return settings.model_copy(update={"database_url": database})
+
+
+def _served_store(url: str, settings: Settings, demo: bool, as_json: bool) -> Any:
+    """The store to serve; the demo's is built on first start and its months published."""
+    store = open_store(url)
+    if demo and store.count() == 0:
+        build_demo(store, settings.demo_files_dir(), as_json=as_json)
+    if demo:
+        from geodata.demo import demo_months
+
+        publish_demo(store, demo_months(), settings)
+    return store
+
+
+def _tls_files(settings: Settings, as_json: bool) -> tuple[str | None, str | None]:
+    """The certificate and key files of HTTPS, or (None, None) for HTTP; refused when only one
+    is set or either is not a file."""
+    if not (settings.tls_certfile or settings.tls_keyfile):
+        return None, None
+    missing = [n for n, f in (("HOTSPOT_TLS_CERTFILE", settings.tls_certfile),
+                              ("HOTSPOT_TLS_KEYFILE", settings.tls_keyfile))
+               if f is None or not Path(f).is_file()]
+    if missing:
+        raise fail(f"HTTPS needs a certificate and its key: {', '.join(missing)} is not set or "
+                   "not a file", as_json)
+    return str(settings.tls_certfile), str(settings.tls_keyfile)
+
+
+def _serving_info(store: Any, settings: Settings, base: str, url: str,
+                  demo: bool) -> dict[str, Any]:
+    """What is served where (``base`` is the service's URL, with its final slash); with the
+    demo, its keys, its published products and the sign-in page."""
+    info: dict[str, Any] = {"url": base, "docs": f"{base}docs", "database": url,
+                            "demo": demo, "incidents": store.count()}
+    if demo:
+        from api.services.products import KIND
+
+        info["keys"] = demo_keys(store, settings.data_dir)
+        info["products"] = len(store.list_products(KIND))
+        info["login"] = f"{base}login"
+    return info
+
+
+def _say_serving(info: dict[str, Any], store: Any, settings: Settings, url: str,
+                 demo: bool) -> None:
+    """Say on screen what is served where and how to sign in."""
+    out.print(f"Serving {'the demo force area' if demo else 'the force store'} "
+              f"({info['incidents']:,} incidents, {url})")
+    out.print(f"  API and map: {info['url']}   docs: {info['docs']}   (Ctrl+C stops)")
+    if demo:
+        out.print(f"  Sign in at {info['login']} with the demo's admin key (every role's "
+                  f"key is in {settings.data_dir / 'demo-keys.json'}):")
+        out.print(f"  {info['keys']['admin']}", markup=False, highlight=False)
+        out.print(f"  API: curl -H 'Authorization: Bearer {info['keys']['analyst']}' "
+                  f"{info['url']}v1/hotspots", markup=False, highlight=False)
+        out.print(f"  Partners see only published products ({info['products']} demo months "
+                  f"published): sign in with the partner key, or curl -H 'Authorization: "
+                  f"Bearer {info['keys']['partner']}' {info['url']}v1/hotspots",
+                  markup=False, highlight=False)
+    elif not store.list_keys():
+        out.print("  No API keys yet: make the first with "
+                  "hotspot keys create --name YOU --role admin")
