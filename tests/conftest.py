@@ -17,17 +17,32 @@ from geodata.stores.postgis import PostGISStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
+REAL_DATA_HINT = (
+    "set HOTSPOT_REAL_DATA to the folder of the real data files (../shared/data/real beside "
+    "the checkout), or run the tests that need none alone: pytest -m 'not real_data'"
+)
+
 
 def _real_data() -> Path:
+    """The folder of the real data files: ``$HOTSPOT_REAL_DATA`` when set (it wins, found or
+    not), else ``../shared/data/real`` beside the checkout or ``/work/shared/data/real``.
+
+    Never raises: a test that reads the files is marked ``real_data``, and the run fails at
+    collection when such a test is selected and the files are not there
+    (:func:`pytest_collection_modifyitems`)."""
     env = os.environ.get("HOTSPOT_REAL_DATA")
-    candidates = [Path(env)] if env else []
-    candidates += [ROOT.parent / "shared" / "data" / "real", Path("/work/shared/data/real")]
+    if env:
+        return Path(env)
+    candidates = [ROOT.parent / "shared" / "data" / "real", Path("/work/shared/data/real")]
     for c in candidates:
         if (c / "north-yorkshire-2019-01").is_dir():
             return c
-    raise RuntimeError(
-        "the real data files were not found; set HOTSPOT_REAL_DATA to ../shared/data/real"
-    )
+    return candidates[0]
+
+
+def real_data_present() -> bool:
+    """Whether :data:`REAL` holds the real data files."""
+    return (REAL / "north-yorkshire-2019-01").is_dir()
 
 
 REAL = _real_data()
@@ -38,6 +53,21 @@ YORK_LISTED = REAL / "york-maxcovr" / "york_listed_buildings.csv"
 LSOA_DIR = REAL / "lsoa11_by_lad"
 NORTH_YORKSHIRE_LADS = ["E06000014", *[f"E0700016{i}" for i in range(3, 10)]]
 LINCOLNSHIRE_LADS = [f"E070001{i}" for i in range(36, 43)]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail the run at once (never skip) when a selected test reads the real data files and
+    they are not there; runs after ``-m`` has deselected what it deselects."""
+    if real_data_present():
+        return
+    needing = [item.nodeid for item in items if item.get_closest_marker("real_data")]
+    if needing:
+        raise pytest.UsageError(
+            f"{len(needing)} selected tests read the real data files (marker real_data, e.g. "
+            f"{needing[0]}), which are not in {REAL}: {REAL_DATA_HINT}"
+        )
+
 
 STORE_KINDS = ["sqlite", "postgis"]
 """Every store implementation; store tests run against each."""
@@ -94,10 +124,10 @@ def make_store(kind: str, path: Path, request: pytest.FixtureRequest) -> Store:
     """A new, empty store of a kind (a PostGIS store in its own schema of the run's
     database)."""
     if kind == "sqlite":
-        return SQLiteStore(path / "store.sqlite")
+        return SQLiteStore.open(path / "store.sqlite")
     if kind == "postgis":
         url = request.getfixturevalue("postgres_url")
-        return PostGISStore(url, schema=f"t_{uuid.uuid4().hex[:12]}")
+        return PostGISStore.open(url, schema=f"t_{uuid.uuid4().hex[:12]}")
     raise ValueError(kind)
 
 

@@ -35,7 +35,7 @@ def demo_server(factory: pytest.TempPathFactory, demo_files: DemoFiles, *,
     """``hotspot serve`` on a fresh store of the demo files (in its own folders), stopped on
     leaving; :attr:`bench._server.Server.key` is an admin key."""
     db = factory.mktemp("demo") / "demo.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     try:
         load_demo(store, demo_files)
     finally:

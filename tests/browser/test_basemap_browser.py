@@ -73,7 +73,7 @@ def _folder(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Path:
     db = tmp_path_factory.mktemp("basemap-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     load_demo(store, demo_files)
     store.close()
     return db

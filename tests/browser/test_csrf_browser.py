@@ -5,6 +5,7 @@ analyst's cookie nor replace the analyst's session with its own."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,8 +17,14 @@ from playwright.sync_api import Browser
 from bench._server import Server, free_port, serving, sign_in
 from tests.conftest import NORTH_YORKSHIRE
 
-pytestmark = pytest.mark.browser
-CSV = b"".join(NORTH_YORKSHIRE.read_bytes().splitlines(keepends=True)[:30]).decode()
+pytestmark = [pytest.mark.browser, pytest.mark.real_data]
+
+
+@functools.cache
+def real_csv() -> str:
+    """The first rows of a real data.police.uk file (read when a test needs it, not at import)."""
+    return b"".join(NORTH_YORKSHIRE.read_bytes().splitlines(keepends=True)[:30]).decode()
+
 
 UPLOAD = """async ({url, csv, token, mode}) => {
   const form = new FormData();
@@ -82,14 +89,14 @@ def test_a_page_of_another_origin_cannot_post_with_the_cookie(browser: Browser,
     before = _stored(server)
     with elsewhere("<!DOCTYPE html><title>cat pictures</title>") as url:
         attacker.goto(url)
-        attacker.evaluate(UPLOAD, {"url": server.url, "csv": CSV, "token": None,
+        attacker.evaluate(UPLOAD, {"url": server.url, "csv": real_csv(), "token": None,
                                    "mode": "no-cors"})  # the answer is opaque; the store tells
     assert _stored(server) == before, "a page of another origin stored rows with the cookie"
     # the service's own page, with the session's token from its cookie, may
     token = victim.evaluate("document.cookie.match(/hotspot_csrf=([^;]+)/)[1]")
-    assert victim.evaluate(UPLOAD, {"url": "", "csv": CSV, "token": None,
+    assert victim.evaluate(UPLOAD, {"url": "", "csv": real_csv(), "token": None,
                                     "mode": "same-origin"}) == 403  # without the token
-    assert victim.evaluate(UPLOAD, {"url": "", "csv": CSV, "token": token,
+    assert victim.evaluate(UPLOAD, {"url": "", "csv": real_csv(), "token": token,
                                     "mode": "same-origin"}) == 201
     assert _stored(server) > before
     context.close()

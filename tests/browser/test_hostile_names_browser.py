@@ -107,7 +107,7 @@ def _rename(files: DemoFiles, root: Path) -> DemoFiles:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files: DemoFiles) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("hostile-demo")
-    store = SQLiteStore(folder / "demo.sqlite")
+    store = SQLiteStore.open(folder / "demo.sqlite")
     load_demo(store, _rename(demo_files, folder))
     store.close()
     with serving(tmp_path_factory.mktemp("hostile-srv"), folder / "demo.sqlite", demo=True,

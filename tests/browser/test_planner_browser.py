@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Path:
     db = tmp_path_factory.mktemp("browser-demo") / "demo.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     load_demo(store, demo_files)
     store.close()
     return db
@@ -142,7 +142,7 @@ def test_the_downloaded_page_opens_from_disk(browser: Browser, offline_server: S
 
 def test_text_from_data_stays_text(browser: Browser, tmp_path: Path):
     db = tmp_path / "force.sqlite"
-    store = SQLiteStore(db)
+    store = SQLiteStore.open(db)
     store.close()
     with serving(tmp_path, db, demo=False, tiles="none") as server:
         features = [{"type": "Feature", "id": f"x{i}",
