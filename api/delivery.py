@@ -26,6 +26,7 @@ import hashlib
 import html
 import json
 import os
+from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
@@ -108,6 +109,33 @@ def error_page(status: int, detail: str, field: str | None) -> bytes:
         f"<p><small>HTTP {status}</small></p></body></html>").encode()
 
 
+def whole_body_rewriter(send: Send, *, hold: Callable[[Message], bool],
+                        rewrite: Callable[[Message, bytes], bytes]) -> Send:
+    """An ASGI ``send`` for a middleware that rewrites whole bodies: every message passes on,
+    except the answer whose start ``hold`` accepts (it may change the start's headers first):
+    its body is gathered whole and ``rewrite(start, body)`` gives the body sent instead (it
+    sets the start's headers, such as Content-Length, to fit)."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def sending(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start" and hold(message):
+            start = message  # held until the body is complete
+            return
+        if start is not None and message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = rewrite(start, b"".join(chunks))
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        await send(message)
+
+    return sending
+
+
 class HtmlErrors:
     """ASGI middleware: an error answer (4xx or 5xx, the JSON of :mod:`api.errors`) to a
     person's own navigation (a link, an address typed, a form: ``GET`` with
@@ -122,36 +150,22 @@ class HtmlErrors:
                 Headers(scope=scope).get("sec-fetch-dest") != "document":
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
-        chunks: list[bytes] = []
+        def is_json_error(start: Message) -> bool:
+            return start["status"] >= 400 and MutableHeaders(scope=start).get(
+                "content-type", "").startswith("application/json")
 
-        async def sending(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if message["status"] >= 400 and \
-                        headers.get("content-type", "").startswith("application/json"):
-                    start = message  # held until the body is complete
-                    return
-                await send(message)
-                return
-            if start is not None and message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
-                try:
-                    error = json.loads(b"".join(chunks))
-                    detail, field = str(error.get("detail", "")), error.get("field")
-                except (ValueError, AttributeError):
-                    detail, field = "", None
-                body = error_page(start["status"], detail or "The service could not answer.",
-                                  str(field) if field else None)
-                headers = MutableHeaders(scope=start)
-                headers["Content-Type"] = "text/html; charset=utf-8"
-                headers["Content-Length"] = str(len(body))
-                await send(start)
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-                return
-            await send(message)
+        def as_page(start: Message, body: bytes) -> bytes:
+            try:
+                error = json.loads(body)
+                detail, field = str(error.get("detail", "")), error.get("field")
+            except (ValueError, AttributeError):
+                detail, field = "", None
+            page = error_page(start["status"], detail or "The service could not answer.",
+                              str(field) if field else None)
+            headers = MutableHeaders(scope=start)
+            headers["Content-Type"] = "text/html; charset=utf-8"
+            headers["Content-Length"] = str(len(page))
+            return page
 
+        sending = whole_body_rewriter(send, hold=is_json_error, rewrite=as_page)
         await self.app(scope, receive, sending)

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.delivery import DYNAMIC
+from api.delivery import DYNAMIC, whole_body_rewriter
 
 _TAG = re.compile(rb"<(script|style)(?=[\s>])(?![^>]*\bnonce=)", re.IGNORECASE)
 DOCS_PATHS = ("/docs", "/redoc")
@@ -82,41 +82,29 @@ class SecurityHeaders:
             return
         nonce = secrets.token_urlsafe(18)
         docs = str(scope.get("path", "")).startswith(DOCS_PATHS)
-        start: Message | None = None
-        chunks: list[bytes] = []
 
-        async def sending(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
-                if "cache-control" not in headers:  # api.delivery: no shared cache keeps it
-                    headers["Cache-Control"] = DYNAMIC
-                if self.https or scope.get("scheme") == "https":
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
-                if message["status"] != 304:
-                    headers["Content-Security-Policy"] = policy(nonce, tiles=self.tiles,
-                                                                docs=docs)
-                if headers.get("content-type", "").startswith("text/html"):
-                    start = message  # held until the body is complete
-                    return
-                await send(message)
-                return
-            if message["type"] == "http.response.body" and start is not None:
-                chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
-                body = _TAG.sub(rb'<\1 nonce="' + nonce.encode() + rb'"', b"".join(chunks))
-                headers = MutableHeaders(scope=start)
-                if "content-length" in headers:
-                    headers["Content-Length"] = str(len(body))
-                await send(start)
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-                return
-            await send(message)
+        def secured(start: Message) -> bool:
+            """Add the headers; hold an HTML page (its scripts get the nonce)."""
+            headers = MutableHeaders(scope=start)
+            headers["X-Content-Type-Options"] = "nosniff"
+            headers["Referrer-Policy"] = "same-origin"
+            headers["X-Frame-Options"] = "DENY"
+            headers["Cross-Origin-Opener-Policy"] = "same-origin"
+            headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+            if "cache-control" not in headers:  # api.delivery: no shared cache keeps it
+                headers["Cache-Control"] = DYNAMIC
+            if self.https or scope.get("scheme") == "https":
+                headers["Strict-Transport-Security"] = "max-age=31536000"
+            if start["status"] != 304:
+                headers["Content-Security-Policy"] = policy(nonce, tiles=self.tiles, docs=docs)
+            return headers.get("content-type", "").startswith("text/html")
 
+        def with_nonces(start: Message, body: bytes) -> bytes:
+            body = _TAG.sub(rb'<\1 nonce="' + nonce.encode() + rb'"', body)
+            headers = MutableHeaders(scope=start)
+            if "content-length" in headers:
+                headers["Content-Length"] = str(len(body))
+            return body
+
+        sending = whole_body_rewriter(send, hold=secured, rewrite=with_nonces)
         await self.app(scope, receive, sending)

@@ -7,27 +7,16 @@ the layers from a JSON script element and writes names with ``textContent``.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from jinja2 import Environment
 
 from maps.charts import number
+from maps.plan_pages import when
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _ENV.filters["n"] = number
 
 
-def _when(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return str(iso)
-    return moment.strftime("%a %d %b %Y %H:%M")
-
-
-_ENV.filters["when"] = _when
+_ENV.filters["when"] = lambda iso: when(iso) if iso else ""
 PAGE = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
