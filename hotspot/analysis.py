@@ -352,10 +352,11 @@ def _street_names(table: gpd.GeoDataFrame) -> None:
     streets = [(_ON_OR_NEAR.sub("", locs[0]).strip() or None) if len(locs) else None
                for locs in table["top_locations"]]
     table["street"] = streets
+    places = [p if isinstance(p, str) and p else None for p in table["place"]]  # NaN: none
     table["name"] = [
-        (f"{s}, {p}" if p and s and s.casefold() not in str(p).casefold() else s or p)
+        (f"{s}, {p}" if p and s and s.casefold() not in p.casefold() else s or p)
         if c != "heritage_site" else p
-        for s, p, c in zip(streets, table["place"], table["context_class"], strict=True)]
+        for s, p, c in zip(streets, places, table["context_class"], strict=True)]
 
 
 def _best_member(ranked: np.ndarray, geoms: np.ndarray) -> np.ndarray:

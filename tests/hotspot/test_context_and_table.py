@@ -120,3 +120,23 @@ def test_feature_collection_is_rfc7946():
     lon, lat = feature["geometry"]["coordinates"][0][0]
     assert -2 < lon < 0 and 53 < lat < 55
     assert feature["id"] == "kde-001" and feature["properties"]["category_mix"] == {"asb": 40}
+
+
+def test_a_place_with_no_town_or_area_is_named_by_its_street_alone():
+    """A place outside every town and area has no ``place`` (NaN in the table): its name is
+    its street, never "Farm Lane, nan"."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from hotspot.analysis import _street_names
+
+    table = gpd.GeoDataFrame({
+        "top_locations": [["On or near Farm Lane"], ["On or near High Street"], []],
+        "place": [np.nan, "Thornbury", None],
+        "context_class": ["rural", "town_centre", "rural"],
+    }, geometry=[shapely.Point(0, 0)] * 3, crs="EPSG:27700")
+    _street_names(table)
+    names = list(table["name"])
+    assert names[:2] == ["Farm Lane", "High Street, Thornbury"]
+    assert not isinstance(names[2], str)  # no street, no place: no name (not "nan")
