@@ -162,8 +162,8 @@ def _for_the_test(command: str, server_url: str, postgres_url: str | None) -> st
         command = command.replace(DOCS_POSTGRES_URL, postgres_url)
     if command.startswith("make "):
         return f"make -n -C {shlex.quote(str(ROOT))} {command[5:]}"
+    command = command.replace(".venv/bin/", f"{BIN}/")  # the repository's environment
     if " -m pytest " in command:
-        command = command.replace(".venv/bin/", f"{BIN}/")
         return f"(cd {shlex.quote(str(ROOT))} && {command} --collect-only -q)"
     return command
 
