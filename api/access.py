@@ -34,7 +34,7 @@ from typing import Any
 from fastapi import Request
 
 from api.errors import InvalidInput
-from geodata.stores import Store
+from geodata.stores import AccessStore
 
 ROLES = ("admin", "analyst", "rural_team", "partner")
 PUBLIC: tuple[str, ...] = ()
@@ -118,7 +118,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_key(store: Store, *, name: str, role: str) -> tuple[str, dict[str, Any]]:
+def new_key(store: AccessStore, *, name: str, role: str) -> tuple[str, dict[str, Any]]:
     """Make a key: return the full key (shown once) and its stored record."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
@@ -131,7 +131,7 @@ def new_key(store: Store, *, name: str, role: str) -> tuple[str, dict[str, Any]]
     return f"hsk_{key_id}_{secret}", record
 
 
-def check_key(store: Store, token: str) -> Principal | None:
+def check_key(store: AccessStore, token: str) -> Principal | None:
     """The principal of a live key, or None."""
     match = _KEY.match(token.strip())
     if not match:
@@ -153,7 +153,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def session_token(store: Store, principal: Principal, now: float | None = None) -> str:
+def session_token(store: AccessStore, principal: Principal, now: float | None = None) -> str:
     """A signed session token for ``principal`` with a new random session id (expires after
     :data:`SESSION_S`; signing out revokes it in the store)."""
     body = json.dumps({"k": principal.key_id, "r": principal.role,
@@ -164,7 +164,7 @@ def session_token(store: Store, principal: Principal, now: float | None = None) 
     return f"{payload}.{_b64(sig)}"
 
 
-def check_session(store: Store, token: str) -> Principal | None:
+def check_session(store: AccessStore, token: str) -> Principal | None:
     """The principal of a valid, unexpired, not signed-out session whose key is still live,
     or None (a token without a session id, from before sessions had one, is not valid)."""
     try:
@@ -185,7 +185,7 @@ def check_session(store: Store, token: str) -> Principal | None:
         return None
 
 
-def principal(request: Request, store: Store) -> Principal | None:
+def principal(request: Request, store: AccessStore) -> Principal | None:
     """Who the request comes from (a key in a header, else a session cookie), or None."""
     auth = request.headers.get("authorization", "")
     token = auth[7:].strip() if auth[:7].lower() == "bearer " else \

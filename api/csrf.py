@@ -55,7 +55,7 @@ from fastapi import Request
 
 from api.access import Principal
 from api.errors import CsrfRefused
-from geodata.stores import Store
+from geodata.stores import AccessStore
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods that change something."""
@@ -74,7 +74,7 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _DEFAULT_PORT = {"http": 80, "https": 443}
 
 
-def session_csrf_token(store: Store, session_id: str) -> str:
+def session_csrf_token(store: AccessStore, session_id: str) -> str:
     """The CSRF token of a session: HMAC-SHA-256 of its id under the session secret
     (URL-safe base64, 43 characters)."""
     mac = hmac.new(store.secret("session").encode(), f"csrf:{session_id}".encode(),
@@ -151,7 +151,7 @@ def unmasked(presented: str) -> str:
                                                                 strict=True))).decode().rstrip("=")
 
 
-def check_session_token(store: Store, who: Principal, presented: str | None) -> None:
+def check_session_token(store: AccessStore, who: Principal, presented: str | None) -> None:
     """Refuse a session's request without its CSRF token (header or form field, plain or
     :func:`masked`)."""
     if who.session_id is None:

@@ -1,4 +1,5 @@
-"""How the service's bytes travel: compression and caching.
+"""How the service's bytes travel: compression and caching, and the plumbing for middlewares
+that rewrite a whole body (:func:`whole_body_rewriter`).
 
 - **Compression.** Every text answer (HTML, JSON, GeoJSON, CSV, scripts, style sheets) is
   gzipped when the client accepts it and the body is over :data:`GZIP_MIN_BYTES`

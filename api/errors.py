@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.cache import ClientGone, StillComputing
 from geodata.errors import (
     GeodataError,
+    InvalidAdvice,
     InvalidBacktestKey,
     InvalidFile,
     InvalidHarmTable,
@@ -38,7 +39,7 @@ from geodata.errors import (
     StoreUnavailable,
     UnsupportedStore,
 )
-from hotspot.errors import HotspotError, InvalidParameter
+from hotspot.errors import AnalysisCancelled, HotspotError, InvalidParameter
 
 log = logging.getLogger(__name__)
 
@@ -209,12 +210,14 @@ ERROR_TABLE: dict[type[Exception], Answer] = {
     ClientGone: Answer(499, "client_gone", "the client closed the connection"),
     # the libraries' errors
     HotspotError: Answer(422, "invalid_parameter"),
+    AnalysisCancelled: Answer(499, "client_gone", "the client closed the connection"),
     InvalidFile: Answer(422, "invalid_file"),
     InvalidMapping: Answer(422, "invalid_mapping"),
     InvalidLayer: Answer(422, "invalid_layer"),
     InvalidText: Answer(422, "invalid_text"),
     InvalidTaxonomy: Answer(500, "invalid_taxonomy"),
     InvalidHarmTable: Answer(500, "invalid_harm_table"),
+    InvalidAdvice: Answer(500, "invalid_advice"),
     InvalidBacktestKey: Answer(422, "invalid_backtest_key"),
     StorePurposeError: Answer(409, "wrong_store"),
     PublicationConflict: Answer(409, "already_published"),

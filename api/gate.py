@@ -20,7 +20,7 @@ reach (the router's own ``route.matches``, so the path template is the one
 Only then is ``receive`` handed on. A refused request's body is read and dropped if it is small
 (:data:`DRAIN_MAX`), so the client sees the answer; a larger one is never read, and the answer
 closes the connection (``Connection: close``). The route's own dependency
-(:func:`api.deps.authorize`) then finds the request settled and reads the principal found here.
+(:func:`authorize`, below) then finds the request settled and reads the principal found here.
 """
 
 from __future__ import annotations

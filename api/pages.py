@@ -9,7 +9,7 @@ from fastapi import Request
 
 from api.access import Principal
 from api.csrf import masked, session_csrf_token
-from geodata.stores import Store
+from geodata.stores import AccessStore
 from maps.nav import NAV_CSS, nav_html
 
 
@@ -18,7 +18,7 @@ def caller(request: Request) -> Principal | None:
     return getattr(request.state, "principal", None)
 
 
-def key_name(store: Store, who: Principal | None) -> str:
+def key_name(store: AccessStore, who: Principal | None) -> str:
     """The name of the caller's key (as an admin gave it: "Insp. Shaw", "RCT tablet 3"), or
     "" when there is none."""
     if who is None:
@@ -29,7 +29,7 @@ def key_name(store: Store, who: Principal | None) -> str:
     return ""
 
 
-def page_nav(request: Request, store: Store, current: str | None) -> str:
+def page_nav(request: Request, store: AccessStore, current: str | None) -> str:
     """The navigation bar (:func:`maps.nav.nav_html`) for the caller of ``request``: the pages
     its role may open, and sign-out with its session's (masked) CSRF token when it came by a
     session (a page opened with an API key has no session to end)."""

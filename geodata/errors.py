@@ -21,10 +21,6 @@ class InvalidValue(GeodataError, ValueError):
     """Raised when a value given to a store or reader is not acceptable; ``.field`` names it."""
 
 
-class NotFound(GeodataError, LookupError):
-    """Raised when something asked for by its key does not exist; ``.field`` names the key."""
-
-
 class InvalidFile(GeodataError, ValueError):
     """Raised when a whole file cannot be read: empty, wrong header, wrong format or encoding."""
 

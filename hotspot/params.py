@@ -8,7 +8,7 @@ and defaults, and give the same hotspots for the same request.
 Defaults are chosen for deployment, at street scale: a KDE bandwidth of 150 m (a place an
 officer walks in a few minutes), DBSCAN within 150 m, Gi* on 100 m cells, and places no wider
 than 250 m (:mod:`hotspot.places`). The county-scale rule of thumb stays available by name:
-``bandwidth_m=silverman`` (the spatial Silverman rule of :func:`hotspot.kde.silverman_bandwidth`,
+``bandwidth_m=silverman`` (the spatial Silverman rule of :func:`hotspot.kde.rule_of_thumb_bandwidth`,
 kilometres on a county: the pattern of a whole area, not a patrol).
 
 Floors and ceilings bound the work one request can cause and stop parameters that mean

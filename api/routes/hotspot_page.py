@@ -56,7 +56,7 @@ from api.services.selection import Selection
 from geodata.advice import PreventionAdvice
 from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
-from geodata.stores import Store
+from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.placecounts import PlaceCounts, month_range, place_counts
 from maps.hotspot_page import (
@@ -137,7 +137,7 @@ def _box(polygon: Any, selection: Selection) -> tuple[float, float, float, float
     return box
 
 
-def place_incidents(store: Store, taxonomy: Taxonomy, selection: Selection,
+def place_incidents(store: IncidentStore, taxonomy: Taxonomy, selection: Selection,
                     polygon: Any) -> _Counts:
     """Counts of the selection's incidents inside ``polygon`` (store CRS, metres): in the
     selection's period by category and hour of the week, and by month over the chart's months
@@ -277,7 +277,7 @@ def _advice_blocks(advice: PreventionAdvice, taxonomy: Taxonomy,
     return blocks
 
 
-def _nearby_layers(store: Store, polygon: Any) -> dict[str, Any]:
+def _nearby_layers(store: LayerStore, polygon: Any) -> dict[str, Any]:
     """The reference layers near the polygon (within :data:`NEAR_M`), as GeoJSON (WGS84)."""
     out: dict[str, Any] = {}
     area = shapely.buffer(polygon, NEAR_M)

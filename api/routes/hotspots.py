@@ -39,7 +39,7 @@ from api.services.hotspot_results import (
 from api.services.hotspots import latest_complete_month
 from api.services.published import partner_hotspots, period_of
 from api.settings import Settings
-from geodata.stores import Store
+from geodata.stores import IncidentStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.errors import InvalidParameter
 from hotspot.params import AUTO
@@ -135,7 +135,7 @@ async def density(
     return JSONResponse(description, headers=headers)
 
 
-async def _default_period(request: Request, store: Store, q: HotspotQuery) -> None:
+async def _default_period(request: Request, store: IncidentStore, q: HotspotQuery) -> None:
     """Set ``q``'s period to the page's default when the address names none (``from`` and
     ``to`` both absent; given empty, they mean every incident)."""
     if "from" in request.query_params or "to" in request.query_params:

@@ -20,7 +20,7 @@ from geodata.ingest import ingest
 from geodata.layers import force_area
 from geodata.readers import ForceExportMapping, ReadOptions, open_reader
 from geodata.schema import IncidentFilter
-from geodata.stores import Store
+from geodata.stores import AccessStore, IncidentStore, Store
 from geodata.taxonomy import Taxonomy, UnknownTypePolicy
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
@@ -175,7 +175,7 @@ async def upload_incidents(
     return JSONResponse(report, status_code=status)
 
 
-def _audit(request: Request, store: Store, action: str, filter: dict[str, Any],
+def _audit(request: Request, store: AccessStore, action: str, filter: dict[str, Any],
            rows: int) -> None:
     """Append to the audit log: who did it (the caller's key), the filter, how many rows."""
     who = getattr(request.state, "principal", None)
@@ -202,7 +202,7 @@ class IncidentQuery:
     offset: int = Query(0, ge=0, le=10**9)
 
 
-def build_filter(q: IncidentQuery, store: Store, taxonomy: Taxonomy) -> IncidentFilter:
+def build_filter(q: IncidentQuery, store: IncidentStore, taxonomy: Taxonomy) -> IncidentFilter:
     """Validate the query against the taxonomy and turn it into an :class:`IncidentFilter`.
 
     Raises

@@ -13,6 +13,7 @@ from api.gate import has_credentials
 from api.schemas import Health
 from api.version import version
 from geodata.errors import GeodataError
+from geodata.stores import AccessStore, Store
 
 router = APIRouter(tags=["service"])
 
@@ -40,7 +41,7 @@ def health(request: Request) -> JSONResponse:
 
     Answers 503 (with Retry-After) when the store cannot be reached.
     """
-    store = request.app.state.store
+    store: Store | None = request.app.state.store
     if store is None:
         try:
             store = request.app.state.store = request.app.state.open_store()
@@ -68,7 +69,7 @@ def ingests(store: StoreDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict
     return store.ingests(limit)
 
 
-def _staff(request: Request, store: Any) -> bool:
+def _staff(request: Request, store: AccessStore | None) -> bool:
     """Whether the caller shows an analyst's or admin's key or session (/health is open to
     all, so the gate has not looked)."""
     if store is None or not has_credentials(request):

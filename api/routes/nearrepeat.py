@@ -27,7 +27,7 @@ from api.errors import InvalidInput, as_invalid_input
 from api.services.cached import within
 from api.services.nearrepeat import API_MAX_PAIRS, API_MAX_WORK, near_repeat, parse_bands
 from api.services.selection import Selection, period_bound, split_categories
-from geodata.stores import Store
+from geodata.stores import IncidentStore
 from geodata.taxonomy import Taxonomy
 from hotspot.cancel import ShouldStop
 from hotspot.nearrepeat import DAY_BANDS, DISTANCE_BANDS_M, MAX_PERMUTATIONS
@@ -67,7 +67,7 @@ class NearRepeatQuery:
                             for k, v in asdict(self).items()))
 
 
-def _compute(store: Store, taxonomy: Taxonomy, q: NearRepeatQuery,
+def _compute(store: IncidentStore, taxonomy: Taxonomy, q: NearRepeatQuery,
              should_stop: ShouldStop | None) -> dict[str, Any]:
     with as_invalid_input():
         start = period_bound(q.from_, store.timezone, end=False, field="from")

@@ -27,6 +27,7 @@ from api.services.stored_plans import (
     public_base,
     stored_plan,
 )
+from geodata.stores import AccessStore, Store
 from maps.assets import OWN_DIR
 from maps.plan_list import crew_panel, message_page, plans_page
 from maps.plan_pages import ROUTE_COLOURS, briefing_page, field_page, plan_map_page
@@ -39,7 +40,7 @@ def _page_options(settings: Any) -> dict[str, Any]:
             "tiles_attribution": settings.tile_attribution}
 
 
-def _draft_page(request: Request, store: Any, exc: PlanDraft) -> HTMLResponse:
+def _draft_page(request: Request, store: AccessStore, exc: PlanDraft) -> HTMLResponse:
     return HTMLResponse(message_page(
         "This plan is not published yet",
         [f"The patrol plan {exc.name} is a draft: the planner has not published it yet, so "
@@ -49,7 +50,7 @@ def _draft_page(request: Request, store: Any, exc: PlanDraft) -> HTMLResponse:
         headers={"Cache-Control": "no-store"})
 
 
-def _plan_page(plan_id: str, request: Request, store: Any, settings: Any) -> Response:
+def _plan_page(plan_id: str, request: Request, store: Store, settings: Any) -> Response:
     try:
         stored = stored_plan(store, plan_id, request)
     except PlanDraft as exc:

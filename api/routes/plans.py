@@ -35,6 +35,7 @@ from api.services.stored_plans import (
     plan_document,
     stored_plan,
 )
+from geodata.stores import IncidentStore, Store
 from maps.plan_pages import plan_feature_collection
 
 router = APIRouter(tags=["patrol plans"])
@@ -90,13 +91,13 @@ _previews: OrderedDict[str, tuple[dict[str, Any], str]] = OrderedDict()
 _previews_lock = threading.Lock()
 
 
-def _preview_key(body: PlanRequest, store: Any) -> str:
+def _preview_key(body: PlanRequest, store: IncidentStore) -> str:
     """The request and the data it is planned from: the same again means the same plan."""
     text = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{store.data_version()}\0{text}".encode()).hexdigest()
 
 
-async def _compute(request: Request, body: PlanRequest, store: Any, taxonomy: Any, *,
+async def _compute(request: Request, body: PlanRequest, store: Store, taxonomy: Any, *,
                    keep: bool = False, reuse: bool = False) -> tuple[dict[str, Any], str]:
     """The plan document for ``body`` (not stored) and the data version it was made from.
     ``keep``: remember it (a preview); ``reuse``: take the remembered preview of the same
@@ -116,7 +117,7 @@ async def _compute(request: Request, body: PlanRequest, store: Any, taxonomy: An
     return document, version
 
 
-async def _planned(request: Request, body: PlanRequest, store: Any,
+async def _planned(request: Request, body: PlanRequest, store: Store,
                    taxonomy: Any) -> tuple[dict[str, Any], str]:
     q = _hotspot_query(body.hotspots)
     try:
@@ -137,7 +138,7 @@ async def _planned(request: Request, body: PlanRequest, store: Any,
     return document, version
 
 
-async def _create(request: Request, body: PlanRequest, store: Any, taxonomy: Any, *,
+async def _create(request: Request, body: PlanRequest, store: Store, taxonomy: Any, *,
                   publish: bool) -> JSONResponse:
     document, version = await _compute(request, body, store, taxonomy, reuse=True)
     plan_id = uuid.uuid4().hex[:16]

@@ -30,7 +30,7 @@ from api.errors import InvalidInput, Unavailable, as_invalid_input
 from api.services.hotspots import force_area
 from api.services.selection import Selection
 from geodata.schema import IncidentFilter
-from geodata.stores import Store
+from geodata.stores import IncidentStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.backtest import SHARES, BacktestResult, Candidate, choose, default_candidates, rolling_origin
 from hotspot.cancel import ShouldStop
@@ -115,7 +115,7 @@ def month_label(number: int) -> str:
     return f"{number // 12:04d}-{number % 12 + 1:02d}"
 
 
-def training_frame(store: Store, categories: tuple[str, ...] | None,
+def training_frame(store: IncidentStore, categories: tuple[str, ...] | None,
                    start: int | None = None, end: int | None = None) -> tuple[pd.DataFrame, str]:
     """The incidents a backtest or a fit uses (``x``, ``y`` metres in the store's CRS,
     ``month`` numbers, ``weight`` 1) and the data version."""

@@ -42,7 +42,7 @@ from api.services.offline_basemap import (
 from api.services.selection import parse_bbox
 from geodata.coords import WGS84
 from geodata.layers import BUILT_UP_AREAS, FORCE_BOUNDARY, HERITAGE_SITES, ROADS, TOWN_CENTRES
-from geodata.stores import Store
+from geodata.stores import IncidentStore, LayerStore, Store
 
 __all__ = [  # the offline basemap's names too, for the importers of before the split
     "AREA_MIN_ZOOM", "BOUNDARY_MIN_ZOOM", "DATA_MAX_ZOOM", "DOWNLOAD_ZOOM", "LABEL_KINDS",
@@ -185,7 +185,7 @@ class _View:
     to_wgs: Transformer
 
     @classmethod
-    def of(cls, store: Store, bbox_wgs84: tuple[float, float, float, float],
+    def of(cls, store: IncidentStore, bbox_wgs84: tuple[float, float, float, float],
            zoom: int) -> _View:
         w, s, e, n = bbox_wgs84
         to_store, to_wgs = _transformers(str(store.crs))
@@ -308,7 +308,7 @@ def _area_labels(areas: gpd.GeoDataFrame | None, zoom: int) -> list[_Label]:
             if name and zoom >= LABEL_MIN_ZOOM[kind]]
 
 
-def _site_labels(view: _View, store: Store, infos: dict[str, Any]) -> list[_Label]:
+def _site_labels(view: _View, store: LayerStore, infos: dict[str, Any]) -> list[_Label]:
     """Names of town centres ("... town centre") and heritage sites, from their zooms."""
     labels: list[_Label] = []
     for layer_kind, kind in ((TOWN_CENTRES, "town_centre"), (HERITAGE_SITES, "heritage")):

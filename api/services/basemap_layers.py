@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from geodata.layers import BUILT_UP_AREAS, FORCE_BOUNDARY, HERITAGE_SITES, ROADS, TOWN_CENTRES
-from geodata.stores import Store
+from geodata.stores import LayerStore
 
 ROAD_CLASSES = ("motorway", "a_road", "b_road", "minor", "local", "track")
 """Road classes, most important first (the ``rank`` of a road is its index here)."""
@@ -121,7 +121,7 @@ def _prepare(kind: str, frame: gpd.GeoDataFrame) -> PreparedLayer | None:
     return PreparedLayer(table, shapely.STRtree(np.asarray(table.geometry.values, dtype=object)))
 
 
-def prepared_layer(store: Store, kind: str, infos: dict[str, Any]) -> PreparedLayer | None:
+def prepared_layer(store: LayerStore, kind: str, infos: dict[str, Any]) -> PreparedLayer | None:
     """The store's layer of ``kind`` prepared for box queries (from the cache while the layer
     is unchanged); None when the store has no such layer (``infos``: the store's layer
     infos by kind) or it holds no geometry."""

@@ -18,7 +18,7 @@ from api.services.hotspot_query import PARAMETERS, HotspotQuery
 from api.services.hotspot_results import Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
 from api.settings import Settings
-from geodata.stores import Store
+from geodata.stores import LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from maps import DensityImage, FormState, PageOptions, hotspot_map_page
 from maps.hotspot_map import period_label
@@ -81,7 +81,7 @@ def download_name(place: str, metadata: dict[str, Any], suffix: str) -> str:
     return "-".join(parts) + suffix
 
 
-def place_name(store: Store) -> str:
+def place_name(store: LayerStore) -> str:
     """The force area's name (the force boundary's first name), else "hotspots"."""
     layer = store.get_layer("force_boundary")
     if layer is not None and len(layer.frame) and "name" in layer.frame.columns:

@@ -29,7 +29,7 @@ from geodata.layers import (
     TOWN_CENTRES,
 )
 from geodata.schema import IncidentColumns, IncidentFilter
-from geodata.stores import ClustersInDatabase, Store
+from geodata.stores import ClustersInDatabase, IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot import (
     ContextLayers,
@@ -54,7 +54,7 @@ class AnalysisOptions:
     """The harm table (a force's, or the built-in approximate one when None)."""
 
 
-def context_layers(store: Store, options: AnalysisOptions) -> ContextLayers:
+def context_layers(store: LayerStore, options: AnalysisOptions) -> ContextLayers:
     """The store's reference layers, as the hotspot classification takes them."""
     def frame(kind: str) -> Any:
         layer = store.get_layer(kind)
@@ -77,7 +77,7 @@ ENGINES = ("numpy", "postgis")
 """Where DBSCAN runs: here (numpy, the default: see docs/benchmarks.md) or in PostGIS."""
 
 
-def _database_labels(store: Store, flt: IncidentFilter, rid: np.ndarray,
+def _database_labels(store: IncidentStore, flt: IncidentFilter, rid: np.ndarray,
                      options: AnalysisOptions) -> np.ndarray:
     """DBSCAN labels from ST_ClusterDBSCAN, aligned with the analysed incidents' row ids."""
     params = options.parameters
@@ -142,7 +142,7 @@ def previous_period(start: int, end: int, timezone: str) -> tuple[int, int]:
     return start - (end - start), start
 
 
-def latest_complete_month(store: Store) -> str | None:
+def latest_complete_month(store: IncidentStore) -> str | None:
     """The last whole month of the store's incidents ("YYYY-MM", local time), None when the
     store is empty. The month of the latest incident counts as whole when that incident is
     dated to the month (data.police.uk months are stored at their first instant) or falls on
@@ -162,7 +162,7 @@ def latest_complete_month(store: Store) -> str | None:
     return str(month)
 
 
-def force_area(store: Store) -> Any:
+def force_area(store: LayerStore) -> Any:
     """The force boundary as one shapely geometry (store CRS, metres), None without one."""
     layer = store.get_layer(FORCE_BOUNDARY)
     if layer is None or not len(layer.frame):
@@ -177,12 +177,12 @@ start (a day of slack for clock changes): data that begins inside it would make 
 "up". Months of data.police.uk data are stored at their first instant."""
 
 
-def store_holds(store: Store, start: int, end: int) -> bool:
+def store_holds(store: IncidentStore, start: int, end: int) -> bool:
     """Whether the store holds any incident at all in ``[start, end)`` (seconds, UTC)."""
     return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
 
 
-def _frame(store: Store, flt: IncidentFilter,
+def _frame(store: IncidentStore, flt: IncidentFilter,
            harm: HarmTable | None = None) -> tuple[pd.DataFrame, str]:
     """The selection's incidents as the analysis takes them, with each one's ``harm`` (days;
     ``frame.attrs["harm"]`` says where the weights came from)."""
@@ -284,7 +284,7 @@ def _note_how_found(result: HotspotResult, choice: dict[str, Any] | None, *,
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
 
 
-def _previous_incidents(store: Store, selection: Selection, categories: Any,
+def _previous_incidents(store: IncidentStore, selection: Selection, categories: Any,
                         harm: HarmTable | None) -> pd.DataFrame | None:
     """The incidents of the period as long as the selection's just before it (for the
     trends); None without a period, or when the store's data starts after that period does."""
@@ -300,7 +300,7 @@ def _previous_incidents(store: Store, selection: Selection, categories: Any,
     return previous
 
 
-def _history_incidents(store: Store, selection: Selection, categories: Any,
+def _history_incidents(store: IncidentStore, selection: Selection, categories: Any,
                        harm: HarmTable | None) -> pd.DataFrame | None:
     """The incidents of the :data:`EMERGING_MONTHS` up to the selection's end, when they start
     before the selection (the months before it give the emerging classes); else None."""
@@ -315,7 +315,7 @@ def _history_incidents(store: Store, selection: Selection, categories: Any,
     return history
 
 
-def _metadata(store: Store, selection: Selection, options: AnalysisOptions, categories: Any,
+def _metadata(store: IncidentStore, selection: Selection, options: AnalysisOptions, categories: Any,
               version: str, incidents: pd.DataFrame, has_previous: bool,
               period: tuple[int, int] | None) -> dict[str, Any]:
     """What is published with a result: the data version, the selection, the CRS, the options,
@@ -339,7 +339,7 @@ def _metadata(store: Store, selection: Selection, options: AnalysisOptions, cate
     }
 
 
-def density_grid(store: Store, taxonomy: Taxonomy, selection: Selection, *,
+def density_grid(store: IncidentStore, taxonomy: Taxonomy, selection: Selection, *,
                  weighted: bool = False, limits: WorkLimits | None = None,
                  should_stop: ShouldStop | None = None,
                  **kde: Any) -> tuple[DensityGrid, IncidentColumns]:
@@ -378,7 +378,7 @@ MAP_LAYERS = (FORCE_BOUNDARY, TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES, PATR
 """The reference layers the planner's map shows."""
 
 
-def map_layers(store: Store) -> dict[str, Any]:
+def map_layers(store: LayerStore) -> dict[str, Any]:
     """The store's reference layers for the map, by kind (None where the store has none)."""
     out: dict[str, Any] = {}
     for kind in MAP_LAYERS:

@@ -14,7 +14,7 @@ import shapely
 from api.errors import InvalidInput
 from api.formats import ATTRIBUTION
 from api.services.selection import Selection
-from geodata.stores import Store
+from geodata.stores import IncidentStore
 from geodata.taxonomy import Taxonomy
 from hotspot.cancel import ShouldStop, check
 from hotspot.nearrepeat import (
@@ -109,7 +109,7 @@ def _noun(categories: set[str]) -> str:
 
 
 def near_repeat(
-    store: Store,
+    store: IncidentStore,
     taxonomy: Taxonomy,
     selection: Selection,
     *,

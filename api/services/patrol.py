@@ -21,7 +21,7 @@ from pyproj import Transformer
 from api.errors import InvalidInput, as_invalid_input, clipped, quoted
 from geodata.coords import WGS84
 from geodata.layers import FORCE_BOUNDARY, PATROL_BASES, ROADS, TOWN_CENTRES
-from geodata.stores import Store
+from geodata.stores import LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.patrol import IDLE_THRESHOLD_MIN, Base, PatrolPlan, PlanOptions, Shift, plan_patrols
 from hotspot.travel import CIRCUITY, FOOT_KMH, VEHICLE_KMH, RoadNetwork, StraightLine
@@ -113,7 +113,7 @@ def _local(value: datetime, timezone: str) -> datetime:
     return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value
 
 
-def _bases(store: Store) -> gpd.GeoDataFrame | None:
+def _bases(store: LayerStore) -> gpd.GeoDataFrame | None:
     layer = store.get_layer(PATROL_BASES)
     return layer.frame if layer is not None else None
 
@@ -152,7 +152,7 @@ def _rural_base(store: Store, given: str | PointIn | None) -> Base:
                        "{name, lon, lat}", field="rural_crime_team.base")
 
 
-def _town_bases(store: Store, request: PlanRequest) -> dict[str, Base]:
+def _town_bases(store: LayerStore, request: PlanRequest) -> dict[str, Base]:
     bases = _bases(store)
     teams = ("town_centre", "both")
     out = {town: _base_named(bases, name, f"town_bases.{clipped(town, 40)}", teams)
@@ -176,7 +176,7 @@ def _town_bases(store: Store, request: PlanRequest) -> dict[str, Base]:
     return out
 
 
-def town_centres(store: Store) -> dict[str, tuple[float, float]]:
+def town_centres(store: LayerStore) -> dict[str, tuple[float, float]]:
     """Each named town centre of the store's layer and a point inside it (store CRS, metres)."""
     layer = store.get_layer(TOWN_CENTRES)
     if layer is None or "name" not in layer.frame.columns:
@@ -189,7 +189,7 @@ def town_centres(store: Store) -> dict[str, tuple[float, float]]:
     return out
 
 
-def travel_model(store: Store, travel: TravelIn) -> StraightLine | RoadNetwork:
+def travel_model(store: LayerStore, travel: TravelIn) -> StraightLine | RoadNetwork:
     """The road network from the store's roads layer, or straight lines."""
     roads = store.get_layer(ROADS) if travel.model != "straight_line" else None
     if roads is None:

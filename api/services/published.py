@@ -21,7 +21,7 @@ from api.services.products import (
     parse_period,
     period_of_range,
 )
-from geodata.stores import Store
+from geodata.stores import IncidentStore, ProductStore, Store
 
 PARTNER_PARAMETERS = frozenset({"period", "from", "to", "priority", "format"})
 """What a partner may send to ``GET /v1/hotspots``: which product, which priority's hotspots,
@@ -29,13 +29,13 @@ which format. Anything else would make an answer of its own (a query), so it is 
 _IMMUTABLE = "private, max-age=86400"
 
 
-def period_of(text: str, store: Store, field: str = "period") -> Period:
+def period_of(text: str, store: IncidentStore, field: str = "period") -> Period:
     """The whole month or quarter ``text`` names, in the store's time zone; 422 naming
     ``field`` for anything else."""
     return parse_period(text, store.timezone, field=field)
 
 
-def stored_product(store: Store, key: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def stored_product(store: ProductStore, key: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(listing, document) of the product of ``key`` (the latest when None); 404 if none."""
     if key is None:
         latest = store.list_products(KIND, limit=1)

@@ -14,7 +14,7 @@ import shapely
 from api.errors import InvalidInput, quoted
 from geodata.layers import BUILT_UP_AREAS, TOWN_CENTRES
 from geodata.schema import IncidentFilter
-from geodata.stores import Store
+from geodata.stores import LayerStore
 from geodata.taxonomy import Taxonomy
 
 
@@ -82,7 +82,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return w, s, e, n
 
 
-def town_bbox(store: Store, name: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
+def town_bbox(store: LayerStore, name: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
     """The bounding box (store CRS, metres) of the town centre or built-up area called ``name``,
     widened by ``margin_m``.
 

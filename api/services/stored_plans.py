@@ -25,6 +25,7 @@ from api.services.hotspots import latest_complete_month
 from api.services.patrol import town_centres
 from geodata.coords import WGS84
 from geodata.layers import HERITAGE_SITES, PATROL_BASES
+from geodata.stores import PlanStore, Store
 
 _PLAN_ID = re.compile(r"^[0-9a-f]{16}$")
 NEARBY_HERITAGE_M = 2000.0
@@ -57,7 +58,7 @@ def new_links(labels: list[str]) -> dict[str, str]:
     return {label: _new_code() for label in labels}
 
 
-def _with_links(store: Any, stored: dict[str, Any]) -> dict[str, Any]:
+def _with_links(store: PlanStore, stored: dict[str, Any]) -> dict[str, Any]:
     """``stored`` with a short-link code for every crew (plans stored before short links get
     theirs the first time they are read; a code that happens to be taken is drawn again)."""
     labels = [r["label"] for r in stored["plan"].get("routes", [])]
@@ -87,7 +88,7 @@ def _visible(request: Request, stored: dict[str, Any]) -> None:
         raise PlanDraft(clipped(str(stored["request"].get("name") or stored["plan_id"]), 80))
 
 
-def stored_plan(store: Any, plan_id: str, request: Request | None = None) -> dict[str, Any]:
+def stored_plan(store: PlanStore, plan_id: str, request: Request | None = None) -> dict[str, Any]:
     """The stored plan ``plan_id`` with its crews' short links; 404 for an unknown or malformed
     id, 409 (:class:`PlanDraft`) for a draft when ``request``'s caller sees published plans
     only."""
@@ -140,7 +141,7 @@ def local_iso(value: Any, zone: ZoneInfo) -> str:
         return str(value)
 
 
-def listed_plans(request: Request, store: Any, limit: int) -> list[dict[str, Any]]:
+def listed_plans(request: Request, store: Store, limit: int) -> list[dict[str, Any]]:
     """The most recent plans the caller may see, newest first (drafts only for planners)."""
     drafts = role_of(request) in DRAFT_ROLES or role_of(request) is None
     plans = store.list_plans(limit, published_only=not drafts)
@@ -168,7 +169,7 @@ def plan_tag(request: Request, stored: dict[str, Any], *more: object) -> str:
                      stored.get("published_at"), *more)
 
 
-def nearby_heritage(store: Any, document: dict[str, Any]) -> dict[str, Any]:
+def nearby_heritage(store: Store, document: dict[str, Any]) -> dict[str, Any]:
     """The heritage sites within :data:`NEARBY_HERITAGE_M` of the plan's stops, as GeoJSON
     (WGS84), for the field view."""
     empty: dict[str, Any] = {"type": "FeatureCollection", "features": []}
@@ -189,7 +190,7 @@ def nearby_heritage(store: Any, document: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def plan_form_choices(store: Any, taxonomy: Any) -> dict[str, Any]:
+def plan_form_choices(store: Store, taxonomy: Any) -> dict[str, Any]:
     """The plan form's choices (bases of the Rural Crime Team, towns, priorities) and its
     defaults (tomorrow 16:00 to 02:00; the last six complete months of the store's data)."""
     bases_layer = store.get_layer(PATROL_BASES)

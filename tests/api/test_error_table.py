@@ -85,3 +85,32 @@ def test_as_invalid_input_names_the_request_field() -> None:
     assert fixed.value.field == "method"
     with pytest.raises(InvalidPoints), as_invalid_input("method"):  # not a parameter: as it is
         raise InvalidPoints("no points")
+
+
+ANSWERS_AS_ITS_PARENT = {
+    # an error of a method's parameters answers 422 invalid_parameter, naming the parameter
+    "InvalidParameter": 422, "InvalidPoints": 422, "WorkLimitExceeded": 422,
+    # a store's error of no more precise class is a fault of the service
+    "StoreError": 500,
+}
+"""The library errors that have no row of their own, on purpose: they answer as their parent,
+with this status."""
+
+
+def _library_errors() -> list[type[Exception]]:
+    import geodata.errors
+    import hotspot.errors
+
+    return [cls for module in (hotspot.errors, geodata.errors) for cls in vars(module).values()
+            if isinstance(cls, type) and issubclass(cls, (HotspotError, GeodataError))
+            and cls.__module__ == module.__name__]
+
+
+@pytest.mark.parametrize("cls", _library_errors(), ids=lambda c: c.__name__)
+def test_every_library_error_is_in_the_table_on_purpose(cls: type[Exception]) -> None:
+    """A new error class in hotspot or geodata gets a row of its own, or is listed above as
+    answering as its parent: none falls through to a 500 by accident."""
+    assert cls in ERROR_TABLE or cls.__name__ in ANSWERS_AS_ITS_PARENT, (
+        f"{cls.__name__} has no row in api.errors.ERROR_TABLE")
+    if cls.__name__ in ANSWERS_AS_ITS_PARENT:
+        assert answer_of(cls.__new__(cls)).status == ANSWERS_AS_ITS_PARENT[cls.__name__]

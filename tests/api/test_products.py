@@ -210,7 +210,7 @@ def _sql(store: Store, statement: str) -> None:
         with store._transaction(immediate=True) as conn:  # type: ignore[attr-defined]
             conn.execute(statement)
     else:
-        with store._conn() as conn, conn.transaction():  # type: ignore[attr-defined]
+        with store._connection() as conn, conn.transaction():  # type: ignore[attr-defined]
             conn.execute(statement)
 
 

@@ -41,7 +41,7 @@ class ColumnReader:
 
     if TYPE_CHECKING:  # the store's own (see PostGISStore)
 
-        def _conn(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+        def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
 
         def _version(self, conn: Any) -> str: ...
 
@@ -92,7 +92,7 @@ class ColumnReader:
         names = ["rid", "x", "y", "lon", "lat", "occurred_at", "precision", "weight",
                  "category", *[c for c in extra if c != "category"]]
         cols: dict[str, np.ndarray] = {}
-        with self._conn() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             version = self._version(conn)
             where = self._where(conn, flt)
@@ -143,7 +143,7 @@ class ColumnReader:
         if not (eps_m > 0 and int(min_samples) >= 1):
             raise InvalidValue("eps_m must be > 0 and min_samples >= 1",
                                field="eps_m" if not eps_m > 0 else "min_samples")
-        with self._conn() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             where = self._where(conn, flt)
             if where is None:
@@ -168,7 +168,7 @@ class ColumnReader:
         """One page of incidents with every field, ordered by time then row id."""
         flt = flt or IncidentFilter()
         text = ", ".join(f"(SELECT value FROM strings WHERE code = i.{c}) AS {c}" for c in CODED)
-        with self._conn() as conn, conn.transaction():
+        with self._connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             version = self._version(conn)
             where = self._where(conn, flt)

@@ -1,5 +1,6 @@
-"""The PostGIS store: opening it, an ingest's write transaction, reference layers and health;
-plain records come from the shared mixins, incident reads from :mod:`.reading`."""
+"""The PostGIS store: opening it, its connections, an ingest's write transaction and health;
+plain records (layers, plans, keys, products...) come from the shared mixins, incident reads
+from :mod:`.reading`."""
 
 from __future__ import annotations
 
@@ -150,11 +151,8 @@ class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
         """The connection pool."""
         return self._connections.pool
 
-    def _conn(self) -> Any:
-        """A pooled connection (see :meth:`PostGISConnections.conn`)."""
-        return self._connections.conn()
-
     def _connection(self) -> Any:
+        """A pooled connection (see :meth:`PostGISConnections.conn`)."""
         return self._connections.conn()
 
     @contextmanager
@@ -177,7 +175,7 @@ class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
 
     def migrations(self) -> list[dict[str, Any]]:
         """The schema migrations applied, oldest first."""
-        with self._conn() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
             ).fetchall()
@@ -190,7 +188,7 @@ class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
 
     def drop(self) -> None:
         """Delete the store: its schema and everything in it (for tests and tear-down)."""
-        with self._conn() as conn:
+        with self._connection() as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
                 sql.Identifier(self.schema)))
 
@@ -201,7 +199,7 @@ class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
 
     def count(self) -> int:
         """Number of incidents stored."""
-        with self._conn() as conn:
+        with self._connection() as conn:
             return int(self._meta(conn, "incidents") or 0)
 
     @contextmanager
@@ -250,7 +248,7 @@ class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
         try:
-            with self._conn() as conn:
+            with self._connection() as conn:
                 return {
                     "ok": True,
                     "kind": self.kind,

@@ -1,6 +1,6 @@
-"""The embedded store (one SQLite file): opening it, an ingest's write transaction, reference
-layers and health; plain records come from the shared mixins, incident reads from
-:mod:`.blocks`."""
+"""The embedded store (one SQLite file): opening it, its connection, an ingest's write
+transaction and health; plain records (layers, plans, keys, products...) come from the shared
+mixins, incident reads from :mod:`.blocks`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from geodata.stores.base import FORCE
 from geodata.stores.sqlite.blocks import BlockReader
 from geodata.stores.sqlite.connection import SQLiteConnections, applied_migrations, migrate
 from geodata.stores.sqlite.writer import U64, SQLiteWriter
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
