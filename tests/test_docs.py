@@ -219,6 +219,36 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsWorld]:
             server.wait()
 
 
+LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s")
+
+
+def unfenced_code(page: Path) -> list[int]:
+    """Lines (1-based) that start code the fenced-block reader would not see: a ``~~~`` fence,
+    or an indented code block (four spaces after a blank line, outside a list and a fence)."""
+    found: list[int] = []
+    in_fence, in_list, previous = False, False, ""
+    for number, line in enumerate(page.read_text("utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence:
+            if line.lstrip().startswith("~~~"):
+                found.append(number)
+            if LIST_ITEM.match(line):
+                in_list = True
+            elif line.strip() and not line.startswith(" "):
+                in_list = False
+            if line.startswith("    ") and not previous.strip() and not in_list:
+                found.append(number)
+        previous = line
+    return found
+
+
+def test_no_code_hides_outside_a_fenced_block() -> None:
+    """Every piece of code in the docs is in a fenced block, where the tests below run it."""
+    hidden = [f"{page.relative_to(ROOT)}:{n}" for page in PAGES for n in unfenced_code(page)]
+    assert not hidden, f"code outside a fenced block (fence it, with its language): {hidden}"
+
+
 def test_every_block_has_a_known_language_and_no_placeholder() -> None:
     blocks = [b for page in PAGES for b in fenced_blocks(page)]
     assert len(blocks) > 20

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli.common import DatabaseOpt, JsonOpt, load_settings, out, refusals
+from api.cli.common import DatabaseOpt, JsonOpt, load_settings, out, refusals, write_out
 from api.cli.query import (
     CategoryOpt,
     FromOpt,
@@ -74,7 +74,7 @@ def analyse(
                                          as_json)
     collection = result.to_feature_collection(metadata)
     if out_file:
-        out_file.write_text(json.dumps(collection), "utf-8")
+        write_out(out_file, json.dumps(collection), as_json)
     if as_json:
         print(json.dumps({
             "database": url, "method": result.method, "parameters": result.parameters,
@@ -156,7 +156,7 @@ def backtest(
                                test_months=test_months)
         document, reused = run_backtest(store, spec, progress=say_progress(as_json))
     if out_file:
-        out_file.write_text(json.dumps(document), "utf-8")
+        write_out(out_file, json.dumps(document), as_json)
     if as_json:
         print(json.dumps({"database": url, "key": document["key"], "reused": reused,
                           "chosen": document["chosen"], "tested": document["tested"],

@@ -7,7 +7,8 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +22,9 @@ from rich.progress import (
 )
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from geodata.stores import Store
 
 out = Console(highlight=False, soft_wrap=True)
 """Standard output: what the command did."""
@@ -41,7 +45,7 @@ def load_settings() -> Settings:
     return Settings()
 
 
-def open_store(url: str) -> Any:
+def open_store(url: str) -> Store:
     """The store at ``url``, opened, its schema created or migrated (see
     :func:`geodata.stores.open_store`)."""
     from geodata.stores import open_store as open_url
@@ -72,6 +76,13 @@ def refusals(as_json: bool) -> Iterator[None]:
         raise fail(str(exc), as_json) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), as_json) from None
+
+
+def write_out(path: Path, text: str, as_json: bool) -> None:
+    """Write a command's ``--out`` file (UTF-8); a path that cannot be written is a clear error
+    and exit status 1, as every refusal is."""
+    with refusals(as_json):
+        path.write_text(text, "utf-8")
 
 
 def progress_bar(enabled: bool) -> Progress:

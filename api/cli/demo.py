@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from contextlib import suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,9 @@ from api.cli.common import JsonOpt, err, fail, load_settings, open_store, out, p
 from api.cli.products import publish_period
 from api.settings import Settings
 from geodata.errors import PublicationConflict
+
+if TYPE_CHECKING:
+    from geodata.stores import AccessStore, Store
 
 
 def demo(
@@ -42,7 +45,7 @@ def demo(
         print(json.dumps({"database": url, **result}, default=str))
 
 
-def build_demo(store: Any, folder: Path, *, as_json: bool, seed: int | None = None,
+def build_demo(store: Store, folder: Path, *, as_json: bool, seed: int | None = None,
                incidents: int | None = None) -> dict[str, Any]:
     """Write the demo's files into ``folder`` and load them into ``store``; the files and the
     load report."""
@@ -62,7 +65,7 @@ def build_demo(store: Any, folder: Path, *, as_json: bool, seed: int | None = No
     return {"files": files.to_dict(), "report": report.to_dict()}
 
 
-def publish_demo(store: Any, months: list[str], settings: Settings) -> None:
+def publish_demo(store: Store, months: list[str], settings: Settings) -> None:
     """Publish the demo's months for the demo partner key (skipping any already published)."""
     from api.errors import InvalidInput
     from api.services.products import KIND
@@ -74,7 +77,7 @@ def publish_demo(store: Any, months: list[str], settings: Settings) -> None:
                 publish_period(store, month, settings)
 
 
-def demo_keys(store: Any, folder: Path) -> dict[str, str]:
+def demo_keys(store: AccessStore, folder: Path) -> dict[str, str]:
     """The demo's keys, one per role, kept in ``folder/demo-keys.json`` (the demo is
     fictional; a force's keys are never written down)."""
     from api.access import ROLES, check_key, new_key

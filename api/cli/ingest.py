@@ -33,6 +33,7 @@ from geodata.errors import InvalidFile
 
 if TYPE_CHECKING:
     from geodata.schema import RejectedRow
+    from geodata.stores import Store
 
 
 def ingest(
@@ -146,7 +147,7 @@ class _RejectedRows:
 class _Loading:
     """Loading the files of one ``hotspot ingest`` into ``store``, one at a time."""
 
-    store: Any
+    store: Store
     format: str
     options: Any
     mapping: Any

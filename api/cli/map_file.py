@@ -26,6 +26,7 @@ from hotspot.params import DEFAULT_METHOD, validate
 
 if TYPE_CHECKING:
     from api.services.selection import Selection
+    from geodata.stores import IncidentStore, Store
     from geodata.taxonomy import Taxonomy
 
 SURFACE_PARAMETERS = ("bandwidth_m", "cell_size_m", "kernel")
@@ -74,7 +75,7 @@ def map_command(
                   "places): it opens from disk with no network.", markup=False)
 
 
-def _density_image(store: Any, taxonomy: Taxonomy, selection: Selection, settings: Settings,
+def _density_image(store: IncidentStore, taxonomy: Taxonomy, selection: Selection, settings: Settings,
                    surface: dict[str, Any]) -> Any:
     """The density surface under the hotspots (KDE with the request's ``surface`` parameters,
     checked), as an image; None for a selection of none or one incident (the hotspots still
@@ -93,7 +94,7 @@ def _density_image(store: Any, taxonomy: Taxonomy, selection: Selection, setting
     return None
 
 
-def _planner_page(store: Any, settings: Settings, method: str, result: Any,
+def _planner_page(store: Store, settings: Settings, method: str, result: Any,
                   metadata: dict[str, Any], image: Any, tiles: str | None) -> str:
     """The planner's map of ``result`` as one HTML page, everything inline."""
     from api.formats import ATTRIBUTION, tile_url

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import DatabaseOpt, JsonOpt, fail, load_settings, out, refusals
+from api.cli.common import DatabaseOpt, JsonOpt, fail, load_settings, out, refusals, write_out
 from api.cli.query import FromOpt, PriorityOpt, ToOpt, open_with_taxonomy, selection_of
+
+if TYPE_CHECKING:
+    from geodata.stores import IncidentStore
 
 
 def near_repeat_command(
@@ -50,7 +53,7 @@ def near_repeat_command(
                             day_bands=days, permutations=permutations, seed=seed,
                             as_of=until, max_pairs=MAX_PAIRS, max_work=MAX_WORK)
     if out_file:
-        out_file.write_text(json.dumps(found.zones_geojson()), "utf-8")
+        write_out(out_file, json.dumps(found.zones_geojson()), as_json)
     body = found.to_dict()
     reading = found.result.plain_reading(found.metadata["noun"])
     if as_json:
@@ -67,7 +70,7 @@ def near_repeat_command(
                   f"{out_file}", markup=False)
 
 
-def _bands_and_day(store: Any, distance_bands_m: str, day_bands: str, as_of: str | None,
+def _bands_and_day(store: IncidentStore, distance_bands_m: str, day_bands: str, as_of: str | None,
                    as_json: bool) -> tuple[tuple[float, ...], tuple[float, ...], int | None]:
     """The distance band edges (metres), the day band edges and the end of ``--as-of`` (exit 2
     when one is invalid)."""

@@ -4,12 +4,15 @@ the force grid with small counts held back, and their hotspots)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli.common import DatabaseOpt, JsonOpt, load_settings, open_store, out, refusals
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from geodata.stores import Store
 
 
 def publish(
@@ -52,7 +55,7 @@ def products(database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
                   f"squares  {s.get('hotspots', 0):>4} hotspots", markup=False)
 
 
-def publish_period(store: Any, period: str, settings: Settings) -> dict[str, Any]:
+def publish_period(store: Store, period: str, settings: Settings) -> dict[str, Any]:
     """Publish the product of ``period`` with the settings' grid and threshold (see
     :func:`api.services.products.publish`, whose errors it raises)."""
     from api.services.products import parse_period

@@ -84,7 +84,7 @@ def selection_of(store: Store, from_: str | None, to: str | None, category: list
     return selection
 
 
-def find_hotspots(store: Any, taxonomy: Taxonomy, settings: Settings, method: str,
+def find_hotspots(store: Store, taxonomy: Taxonomy, settings: Settings, method: str,
                   selection: Selection, options: AnalysisOptions,
                   as_json: bool) -> tuple[Any, dict[str, Any]]:
     """The hotspots of the request and their metadata, as the API finds them
@@ -100,7 +100,7 @@ def find_hotspots(store: Any, taxonomy: Taxonomy, settings: Settings, method: st
                         limits=WorkLimits.from_settings(settings), places=places, choice=choice)
 
 
-def _auto(store: Any, taxonomy: Taxonomy, selection: Selection, params: dict[str, Any],
+def _auto(store: Store, taxonomy: Taxonomy, selection: Selection, params: dict[str, Any],
           as_json: bool) -> tuple[Any, dict[str, Any]]:
     """The places and choice of ``--method auto``: the stored backtest of the selection's
     categories on the current data, or a new one (run here, then stored)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ from api.cli.common import DatabaseOpt, JsonOpt, fail, load_settings, open_store
 from api.cli.demo import build_demo, demo_keys, publish_demo
 from api.logs import configure
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from geodata.stores import AccessStore, Store
 
 
 def serve(
@@ -59,7 +62,7 @@ def _with_database(settings: Settings, database: str | None, demo: bool) -> Sett
     return settings.model_copy(update={"database_url": database})
 
 
-def _served_store(url: str, settings: Settings, demo: bool, as_json: bool) -> Any:
+def _served_store(url: str, settings: Settings, demo: bool, as_json: bool) -> Store:
     """The store to serve; the demo's is built on first start and its months published."""
     store = open_store(url)
     if demo and store.count() == 0:
@@ -85,7 +88,7 @@ def _tls_files(settings: Settings, as_json: bool) -> tuple[str | None, str | Non
     return str(settings.tls_certfile), str(settings.tls_keyfile)
 
 
-def _serving_info(store: Any, settings: Settings, base: str, url: str,
+def _serving_info(store: Store, settings: Settings, base: str, url: str,
                   demo: bool) -> dict[str, Any]:
     """What is served where (``base`` is the service's URL, with its final slash); with the
     demo, its keys, its published products and the sign-in page."""
@@ -100,7 +103,7 @@ def _serving_info(store: Any, settings: Settings, base: str, url: str,
     return info
 
 
-def _say_serving(info: dict[str, Any], store: Any, settings: Settings, url: str,
+def _say_serving(info: dict[str, Any], store: AccessStore, settings: Settings, url: str,
                  demo: bool) -> None:
     """Say on screen what is served where and how to sign in."""
     out.print(f"Serving {'the demo force area' if demo else 'the force store'} "

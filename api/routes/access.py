@@ -174,7 +174,7 @@ def create_key(body: KeyIn, store: StoreDep) -> JSONResponse:
 def revoke_key(key_id: str, store: StoreDep) -> dict[str, Any]:
     """Revoke a key (its sessions end too)."""
     if not store.revoke_key(key_id):
-        raise NotFound(f"no live key {key_id}", field="key_id")
+        raise NotFound("no live key has that id", field="key_id")
     return {"key_id": key_id, "revoked": True}
 
 

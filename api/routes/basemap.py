@@ -35,7 +35,7 @@ def get_basemap(
 ) -> JSONResponse:
     """The store's roads (by class, major roads first), force boundary, built-up areas and
     the names of towns, villages, town centres and heritage sites inside ``bbox``, simplified
-    for ``zoom``, as GeoJSON in WGS84 (see :func:`api.services.basemap.basemap_features`). The pages
+    for ``zoom``, as GeoJSON in WGS84 (simplified for the zoom, and bounded). The pages
     draw it under the hotspots so the map reads without tiles."""
     box = check_bbox(bbox, zoom)
     data = basemap_features(store, box, zoom)
@@ -82,7 +82,7 @@ async def get_tile(
         raise InvalidInput(f"x must be below 2^z ({limit}) at zoom {z}", field="x")
     if y >= limit:
         raise InvalidInput(f"y must be below 2^z ({limit}) at zoom {z}", field="y")
-    basemap = offline_basemap(settings)
+    basemap = await run_in_threadpool(offline_basemap, settings)  # reads its registration
     if basemap is None:
         return JSONResponse({"detail": _NONE, "error": "not_found"}, status_code=404)
     if ("mvt" if ext == "pbf" else ext) != basemap.extension:

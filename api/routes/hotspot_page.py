@@ -370,8 +370,9 @@ async def hotspot_page_route(
         attribution=ATTRIBUTION,
         nav=nav,
     )
-    return HTMLResponse(hotspot_page(data), headers={"Cache-Control": "private, no-cache",
-                                                     "X-Data-Version": version})
+    page = await run_in_threadpool(hotspot_page, data)  # rendering is CPU work
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-cache",
+                                       "X-Data-Version": version})
 
 
 @lru_cache(maxsize=8)

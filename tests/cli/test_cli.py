@@ -316,3 +316,13 @@ def test_publish_and_list_products(tmp_path: Path):
     assert bad.returncode == 1 and "YYYY-MM" in bad.stderr
     listed = json.loads(run(tmp_path, "products", "-d", db, "--json").stdout)["products"]
     assert [p["period"] for p in listed] == ["2024-06"] and listed[0]["summary"]["squares"] > 0
+
+
+def test_an_out_file_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    """``--out`` naming a folder is refused with a message and exit status 1, never a
+    traceback with the machine's paths."""
+    built = json.loads(run(tmp_path, "demo", "--incidents", "2000", "--json").stdout)
+    refused = run(tmp_path, "analyse", "-d", built["database"], "--method", "dbscan",
+                  "--out", str(tmp_path), ok=False)
+    assert refused.returncode == 1
+    assert "error:" in refused.stderr + refused.stdout
