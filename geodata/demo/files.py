@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +38,9 @@ from geodata.readers.base import ReadOptions
 from geodata.readers.force import ForceCsvReader
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
 from geodata.stores.base import DEMO
+
+if TYPE_CHECKING:
+    from geodata.stores import Store
 
 DEMO_SEED = 20240501
 DEMO_FORCE = "Demo Shire Police"
@@ -283,7 +286,7 @@ def _write_truth(path: Path, df: pd.DataFrame, planted: list[Planted]) -> None:
 
 
 def load_demo(
-    store: Any,
+    store: Store,
     files: DemoFiles,
     *,
     on_progress: Callable[[int, int | None], None] | None = None,
