@@ -17,8 +17,6 @@ from geodata.demo import DemoFiles, load_demo
 from geodata.stores import SQLiteStore, Store
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, as_role
 
-pytestmark = pytest.mark.real_data
-
 LIMIT = 3 * 1024 * 1024
 
 
@@ -65,6 +63,7 @@ def test_health_reports_store_and_version(client: TestClient):
     assert body["store"]["incidents"] == 0 and body["version"]
 
 
+@pytest.mark.real_data
 def test_upload_a_real_file_then_again(client: TestClient):
     r = upload(client, NORTH_YORKSHIRE)
     assert r.status_code == 201
@@ -82,6 +81,7 @@ def test_upload_a_real_file_then_again(client: TestClient):
     assert client.get("/health").json()["store"]["incidents"] == 5288
 
 
+@pytest.mark.real_data
 def test_upload_raw_csv_and_geojson_bodies(client: TestClient):
     r = client.post("/v1/incidents", content=LINCOLNSHIRE.read_bytes(),
                     headers={"content-type": "text/csv"}, params={"source": "lincs.csv"})
@@ -109,6 +109,7 @@ def test_upload_a_force_export_with_a_mapping(client: TestClient):
     assert r.json()["time_precision"] == {"exact": 1}
 
 
+@pytest.mark.real_data
 def test_uploads_over_the_limit_get_413(client: TestClient, tmp_path: Path):
     big = tmp_path / "big.csv"
     big.write_bytes(LINCOLNSHIRE.read_bytes() * 3)  # about 3.5 MB > 3 MiB
@@ -150,6 +151,7 @@ def test_bad_uploads_get_a_clear_4xx(client: TestClient, kwargs: dict, status: i
     assert "Traceback" not in text and "/tmp/" not in text
 
 
+@pytest.mark.real_data
 def test_the_demo_store_refuses_a_force_file(demo_client: TestClient):
     r = upload(demo_client, LINCOLNSHIRE)
     assert r.status_code == 409 and "demo" in r.json()["detail"]

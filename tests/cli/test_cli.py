@@ -17,8 +17,6 @@ import pytest
 from geodata.stores.postgis import migration_scripts
 from tests.conftest import LAD, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
 
-pytestmark = pytest.mark.real_data
-
 HOTSPOT = str(Path(sys.executable).parent / "hotspot")
 
 
@@ -34,6 +32,7 @@ def run(tmp_path: Path, *args: str, ok: bool = True) -> subprocess.CompletedProc
     return proc
 
 
+@pytest.mark.real_data
 def test_ingest_prints_row_by_row_and_json(tmp_path: Path):
     rejects = tmp_path / "rejects.csv"
     first = run(tmp_path, "ingest", str(NORTH_YORKSHIRE), "--rejects-out", str(rejects),
@@ -61,6 +60,7 @@ def test_ingest_prints_row_by_row_and_json(tmp_path: Path):
     assert audited[0]["role"].startswith("cli:") and audited[0]["filter"]["format"] == "police.uk"
 
 
+@pytest.mark.real_data
 def test_bad_input_exits_1_with_a_message(tmp_path: Path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
@@ -74,6 +74,7 @@ def test_bad_input_exits_1_with_a_message(tmp_path: Path):
     assert proc.returncode == 1 and "feature 170 ('Norwich') has an invalid geometry" in proc.stderr
 
 
+@pytest.mark.real_data
 def test_layers_add_and_list(tmp_path: Path):
     db = str(tmp_path / "force.sqlite")
     added = json.loads(run(tmp_path, "layers", "add", "force_boundary", str(LAD), "--select",
@@ -174,6 +175,7 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
                 stream.close()
 
 
+@pytest.mark.real_data
 def test_a_folder_of_monthly_files_and_a_bad_file_among_them(tmp_path: Path):
     import shutil
 
@@ -230,6 +232,7 @@ def test_analyse_writes_rfc7946_geojson_and_a_summary(tmp_path: Path):
     assert proc.returncode == 2 and "--from must be YYYY-MM" in proc.stderr
 
 
+@pytest.mark.real_data
 def test_db_upgrade_and_ingest_into_postgis(tmp_path: Path, postgres_url: str):
     url = f"{postgres_url}?schema=cli_store"
     first = json.loads(run(tmp_path, "db", "upgrade", "--database", url, "--json").stdout)

@@ -24,13 +24,12 @@ from geodata.stores import SQLiteStore, open_store
 from geodata.stores.postgis import PostGISStore
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT, STORE_KINDS
 
-pytestmark = pytest.mark.real_data
-
 
 def lines_of(path: Path) -> list[str]:
     return path.read_text("utf-8-sig").splitlines(keepends=True)
 
 
+@pytest.mark.real_data
 def test_ingest_is_idempotent_on_a_real_file(store):
     first = ingest(store, read_police_csv(NORTH_YORKSHIRE))
     assert (first.accepted, first.duplicates, first.rejected) == (5288, 0, 39)
@@ -45,6 +44,7 @@ def test_ingest_is_idempotent_on_a_real_file(store):
     assert len(asb) == 1521 - 28  # every ASB row with coordinates, identical ones included
 
 
+@pytest.mark.real_data
 def test_stacking_summary_on_real_months(store_factory):
     for path, busiest in ((NORTH_YORKSHIRE, 28), (LINCOLNSHIRE, 50)):
         report = ingest(store_factory(), read_police_csv(path))
@@ -55,6 +55,7 @@ def test_stacking_summary_on_real_months(store_factory):
         assert st["busiest_points"][0]["incidents"] == busiest
 
 
+@pytest.mark.real_data
 def test_overlapping_files_store_each_incident_once(store, tmp_path):
     rows = lines_of(LINCOLNSHIRE)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
@@ -110,6 +111,7 @@ def _ingest_at_once(store, paths: list[Path]) -> list[BaseException]:
     return errors
 
 
+@pytest.mark.real_data
 def test_concurrent_overlapping_ingests(store, tmp_path):
     paths = _slices(tmp_path, [(1, 3500), (1500, 5000), (3000, 5672), (1, 5672)])
     assert _ingest_at_once(store, paths) == []
@@ -118,6 +120,7 @@ def test_concurrent_overlapping_ingests(store, tmp_path):
     assert len(np.unique(got.rid)) == 5671
 
 
+@pytest.mark.real_data
 def test_postgis_more_concurrent_ingests_than_pooled_connections(postgres_url, tmp_path):
     """Ingests queueing for the store's lock hold the pool's connections; the one holding the
     lock still gets the second connection it asks on (made outside the pool)."""
@@ -149,6 +152,7 @@ class _Exploding(IncidentReader):
             yield chunk
 
 
+@pytest.mark.real_data
 def test_a_failed_ingest_leaves_the_store_as_it_was(store):
     ingest(store, read_police_csv(LINCOLNSHIRE))
     version, count = store.data_version(), store.count()
@@ -161,6 +165,7 @@ def test_a_failed_ingest_leaves_the_store_as_it_was(store):
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
     from bench._synth import write_police_csv
 
@@ -202,6 +207,7 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postgres_url):
     import psycopg
 
@@ -304,6 +310,7 @@ def test_pages_cover_every_incident_once_in_time_order(store, demo_files):
     assert page_one["id"].startswith("DS-")
 
 
+@pytest.mark.real_data
 def test_data_version_changes_with_data(store, demo_files):
     from geodata.layers import read_layer
 
@@ -317,6 +324,7 @@ def test_data_version_changes_with_data(store, demo_files):
     assert store.data_version() not in (v0, v1)
 
 
+@pytest.mark.real_data
 def test_demo_and_force_data_never_mix(store_factory, demo_files):
     from geodata.demo import load_demo
 
@@ -350,6 +358,7 @@ def test_open_store_urls(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", STORE_KINDS)
+@pytest.mark.real_data
 def test_a_busy_store_says_so(tmp_path, kind: str, request):
     if kind == "sqlite":
         path = tmp_path / "s.sqlite"
@@ -426,6 +435,7 @@ def test_a_database_without_postgis_rights_is_named(postgres_url: str):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.real_data
 def test_postgis_partitions_hold_the_same_incidents(monkeypatch, postgres_url, tmp_path):
     import psycopg
 
@@ -465,6 +475,7 @@ def test_postgis_partitions_hold_the_same_incidents(monkeypatch, postgres_url, t
     lite.close()
 
 
+@pytest.mark.real_data
 def test_a_version_1_postgis_store_upgrades_with_its_data(postgres_url):
     import psycopg
 
@@ -565,6 +576,7 @@ def _primary_key(conn, schema: str) -> int:
                         (schema,)).fetchone()[0]
 
 
+@pytest.mark.real_data
 def test_postgis_large_ingests_are_sealed_in_parts_on_the_way(monkeypatch, postgres_url,
                                                              tmp_path):
     """An ingest seals a table every PART_ROWS incidents (a partition each) and puts a
@@ -609,6 +621,7 @@ def test_postgis_large_ingests_are_sealed_in_parts_on_the_way(monkeypatch, postg
 
 
 @pytest.mark.parametrize("before", [None, LINCOLNSHIRE], ids=["first_load", "more"])
+@pytest.mark.real_data
 def test_postgis_an_ingest_failing_after_sealed_parts_leaves_nothing(monkeypatch, postgres_url,
                                                                     before):
     """A reader failing mid-file, with one part sealed and attached and the next part's COPY
