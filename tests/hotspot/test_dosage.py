@@ -1,0 +1,95 @@
+"""Patrol dosage against hand counts: planned stops, visits made, minutes on site, never visited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotspot.dosage import MAX_VISIT_MIN, minutes_on_site, patrol_dosage
+
+
+def _stop(crew: str, n: int, hotspot: str, dwell: float = 15.0) -> dict[str, Any]:
+    return {"seq": n, "kind": "hotspot", "stop_id": f"{crew}|{n}|{hotspot}|1",
+            "hotspot_id": hotspot, "dwell_min": dwell}
+
+
+PLAN = {"routes": [
+    {"label": "Vehicle 1", "unit": "rural_team", "stops": [
+        {"seq": 0, "kind": "base"}, _stop("Vehicle 1", 1, "7"), _stop("Vehicle 1", 2, "9", 20.0),
+        {"seq": 3, "kind": "base"}]},
+    {"label": "Thornbury officer 1", "unit": "town_team", "stops": [
+        _stop("Thornbury officer 1", 1, "1"), _stop("Thornbury officer 1", 2, "1"),
+        _stop("Thornbury officer 1", 3, "2")]},
+]}
+
+
+def _visit(stop_id: str, start: str, end: str | None) -> dict[str, Any]:
+    return {"stop_id": stop_id, "visited_at": f"2024-06-14T{start}:00+01:00",
+            "ended_at": None if end is None else f"2024-06-14T{end}:00+01:00"}
+
+
+def test_dosage_matches_a_hand_count() -> None:
+    visits = [
+        _visit("Vehicle 1|1|7|1", "16:20", "16:38"),           # 18 min
+        _visit("Vehicle 1|1|7|1", "16:40", None),              # the same stop again, no end
+        _visit("Thornbury officer 1|1|1|1", "17:00", "17:12"),  # 12 min
+        _visit("Thornbury officer 1|3|2|1", "18:00", "18:15"),  # 15 min
+        _visit("Vehicle 9|1|5|1", "19:00", "19:10"),            # not a stop of this plan
+    ]
+    dose = patrol_dosage(PLAN, visits)
+    # 5 planned stops, 15+20+15+15+15 = 80 planned minutes; 3 stops made; 45 minutes timed
+    assert dose["totals"] == {"planned_visits": 5, "planned_min": 80.0, "visits_made": 3,
+                              "share": 0.6, "minutes_on_site": 45.0, "untimed_visits": 1}
+    crews = {c["crew"]: c for c in dose["crews"]}
+    assert crews["Vehicle 1"]["visits_made"] == 1 and crews["Vehicle 1"]["planned_visits"] == 2
+    assert crews["Vehicle 1"]["minutes_on_site"] == 18.0
+    assert crews["Thornbury officer 1"]["share"] == round(2 / 3, 4)
+    teams = {t["team"]: t for t in dose["teams"]}
+    assert teams["town_team"]["minutes_on_site"] == 27.0
+    hotspots = {h["hotspot_id"]: h for h in dose["hotspots"]}
+    assert hotspots["1"]["planned_visits"] == 2 and hotspots["1"]["visits_made"] == 1
+    assert dose["never_visited"] == ["9"]
+    assert dose["unplanned_visits"] == 1
+
+
+def test_a_plan_with_no_visits_delivered_nothing_and_no_plan_has_no_share() -> None:
+    dose = patrol_dosage(PLAN, [])
+    assert dose["totals"]["visits_made"] == 0 and dose["totals"]["share"] == 0.0
+    assert dose["never_visited"] == ["7", "9", "1", "2"]
+    empty = patrol_dosage({"routes": []}, [])
+    assert empty["totals"]["share"] is None and empty["hotspots"] == []
+
+
+def test_minutes_on_site_are_never_guessed_or_negative() -> None:
+    assert minutes_on_site(_visit("x", "10:00", "10:30")) == 30.0
+    assert minutes_on_site(_visit("x", "10:00", None)) is None
+    assert minutes_on_site(_visit("x", "10:30", "10:00")) is None  # an end before the start
+    left_running = {"visited_at": "2024-06-14T10:00:00+01:00",
+                    "ended_at": "2024-06-16T10:00:00+01:00"}
+    assert minutes_on_site(left_running) == MAX_VISIT_MIN
+    # across a change of UTC offset (BST ends): 01:30+01:00 to 01:10+00:00 is 40 minutes
+    assert minutes_on_site({"visited_at": "2024-10-27T01:30:00+01:00",
+                            "ended_at": "2024-10-27T01:10:00+00:00"}) == 40.0
+
+
+def test_dosage_of_a_real_plan_whose_first_stops_were_kept_to_the_minute() -> None:
+    """A plan made by the planner: visits logged at the first two stops, from their planned
+    start to their planned departure, deliver exactly the planned minutes there."""
+    from hotspot.patrol import PlanOptions, plan_patrols
+    from hotspot.travel import StraightLine
+    from tests.hotspot.test_patrol import BASE, CRS, SHIFT, _table
+
+    rows = [{"x": 450_000 + 3000 * k, "y": 450_000 + 2000 * (k % 3)} for k in range(6)]
+    plan = plan_patrols(_table(rows), shift=SHIFT, travel=StraightLine(), crs=CRS,
+                        rural_vehicles=1, rural_base=BASE,
+                        options=PlanOptions(time_limit_s=0.3)).to_dict()
+    stops = [s for s in plan["routes"][0]["stops"] if s["kind"] == "hotspot"]
+    assert len(stops) >= 3
+    visits = [{"stop_id": s["stop_id"], "hotspot_id": s["hotspot_id"],
+               "visited_at": s["start"], "ended_at": s["departure"]} for s in stops[:2]]
+    dose = patrol_dosage(plan, visits)
+    totals = dose["totals"]
+    assert totals["planned_visits"] == len(stops)
+    assert totals["planned_min"] == plan["routes"][0]["totals"]["dwell_min"]
+    assert totals["visits_made"] == 2
+    assert totals["minutes_on_site"] == stops[0]["dwell_min"] + stops[1]["dwell_min"]
+    assert dose["never_visited"] == [s["hotspot_id"] for s in stops[2:]]
