@@ -36,6 +36,7 @@ from api.services.stored_plans import (
     stored_plan,
 )
 from geodata.stores import IncidentStore, Store
+from hotspot.dosage import patrol_dosage
 from maps.plan_pages import plan_feature_collection
 
 router = APIRouter(tags=["patrol plans"])
@@ -310,8 +311,9 @@ def add_visit(plan_id: str, visit: VisitIn, request: Request, store: StoreDep) -
 
 @router.get("/v1/patrol-plans/{plan_id}/visits", responses={**DRAFT_RESPONSES})
 def list_visits(plan_id: str, request: Request, store: StoreDep) -> dict[str, Any]:
-    """The visits logged against a plan, and each stop's visits (planners see the plan
-    against what happened)."""
+    """The visits logged against a plan, each stop's visits, and the patrol dosage delivered
+    against the plan (planned visits and minutes against those logged, per hotspot, crew and
+    team, and the hotspots never visited: :func:`hotspot.dosage.patrol_dosage`)."""
     stored = stored_plan(store, plan_id, request)
     visits = store.plan_visits(plan_id)
     done: dict[str, int] = {}
@@ -319,7 +321,8 @@ def list_visits(plan_id: str, request: Request, store: StoreDep) -> dict[str, An
         done[v["stop_id"]] = done.get(v["stop_id"], 0) + 1
     planned = sum(1 for r in stored["plan"]["routes"] for s in r["stops"] if "stop_id" in s)
     return {"plan_id": plan_id, "visits": visits, "stops_planned": planned,
-            "stops_visited": len(done), "by_stop": done}
+            "stops_visited": len(done), "by_stop": done,
+            "dosage": patrol_dosage(stored["plan"], visits)}
 
 
 _VISIT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")

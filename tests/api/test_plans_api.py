@@ -179,6 +179,20 @@ def test_visits_are_idempotent_and_checked(app: TestClient, plan: dict) -> None:
     assert [v["visit_id"] for v in got["visits"]] == [visit["visit_id"]]
     assert got["by_stop"] == {stop["stop_id"]: 1} and got["stops_visited"] == 1
     assert got["visits"][0]["hotspot_id"] == stop["hotspot_id"]
+    # the dosage: one planned stop made, its minutes not recorded (no end was sent)
+    dose = got["dosage"]
+    assert dose["totals"]["planned_visits"] == got["stops_planned"]
+    assert (dose["totals"]["visits_made"], dose["totals"]["untimed_visits"]) == (1, 1)
+    assert dose["totals"]["minutes_on_site"] == 0.0
+    crew = next(c for c in dose["crews"] if c["crew"] == plan["routes"][0]["label"])
+    assert crew["visits_made"] == 1
+    assert stop["hotspot_id"] not in dose["never_visited"]
+    timed = app.post(f"/v1/patrol-plans/{pid}/visits", json={
+        "visit_id": "0f1e2d3c-bbbb-4bbb-8ccc-123456789abc", "stop_id": other["stop_id"],
+        "visited_at": "2024-06-14T19:00:00+01:00", "ended_at": "2024-06-14T19:25:00+01:00"})
+    assert timed.status_code == 201, timed.text
+    dose = app.get(f"/v1/patrol-plans/{pid}/visits").json()["dosage"]
+    assert dose["totals"]["visits_made"] == 2 and dose["totals"]["minutes_on_site"] == 25.0
 
 
 def test_pages(app: TestClient, plan: dict) -> None:
