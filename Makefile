@@ -34,8 +34,9 @@ $(NPM_STAMP): package.json package-lock.json
 	  node_modules/protomaps-leaflet/LICENSE $(VENDOR)/
 	@touch $(NPM_STAMP)
 
-## run: create the environment, build the demo force area on first start, serve it
-run: $(STAMP) $(NPM_STAMP)
+## run: create the environment, build the demo force area on first start, serve it (with
+## Debian's chromium, which prints the priority reports' PDFs)
+run: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
 ## test: create the environment, lint, type-check, get a browser and PostGIS, run the whole suite

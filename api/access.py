@@ -12,7 +12,8 @@ revoked key ends its sessions at once (every request checks the key is live).
 
 **Roles.** ``admin`` (everything, keys, the audit log), ``analyst`` (ingest, every read, plans),
 ``rural_team`` (hotspots, plans and their pages, logging visits), ``partner`` (aggregated
-hotspots of published products only: :mod:`api.services.products`). No
+hotspots of published products only: :mod:`api.services.products`; and the business reports it
+sent itself, :mod:`api.services.business`). No
 anonymous access to anything but ``/health``, the sign-in page, the API documentation and
 static files. :data:`ACCESS` is the one place each endpoint's roles are declared; the OpenAPI
 document shows them (``security`` and ``x-roles`` on every operation), and an endpoint missing
@@ -44,6 +45,8 @@ FIELD = ("admin", "analyst", "rural_team")
 DRAFT_ROLES = STAFF
 """Roles that may open a patrol plan before it is published (as a preview, marked draft)."""
 EVERYONE = ROLES
+BUSINESS = ("admin", "analyst", "partner")
+"""Business reports (the retail partnership): partners their own, staff every one."""
 SESSION_COOKIE = "hotspot_session"
 SESSION_S = 12 * 3600
 _KEY = re.compile(r"^hsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -73,11 +76,18 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/products"): STAFF,
     ("GET", "/products"): EVERYONE,
     ("GET", "/v1/near-repeat"): STAFF,  # zones centred on victims' locations
+    ("GET", "/v1/asb/persistent"): FIELD,  # exact map points and addresses: never partners
+    ("GET", "/asb"): FIELD,
     ("GET", "/v1/backtest"): FIELD,  # aggregate figures only
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,
     ("GET", "/hotspots/{hotspot_id}"): FIELD,  # outline and aggregates; partners: products
+    # prevention leaflets (api.services.advice): partners only a published hotspot's
+    ("GET", "/hotspots/{hotspot_id}/leaflet"): FIELD,
+    ("GET", "/leaflets"): FIELD,
+    ("GET", "/leaflets/towns/{town}"): FIELD,
+    ("GET", "/products/{period}/hotspots/{rank}/leaflet"): EVERYONE,
     ("POST", "/v1/patrol-plans"): STAFF,
     ("GET", "/v1/patrol-plans"): FIELD,
     ("GET", "/v1/patrol-plans/{plan_id}"): FIELD,
@@ -98,6 +108,27 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/keys"): ("admin",),
     ("DELETE", "/v1/keys/{key_id}"): ("admin",),
     ("GET", "/v1/audit"): ("admin",),
+    # priority reports (api.services.reports): staff make and read them
+    ("POST", "/v1/reports"): STAFF,
+    ("GET", "/v1/reports"): STAFF,
+    ("GET", "/v1/reports/{report_id}"): STAFF,
+    ("GET", "/v1/reports/{report_id}/tables/{name}.csv"): STAFF,
+    ("GET", "/v1/reports/{report_id}/csv"): STAFF,
+    ("GET", "/reports"): STAFF,
+    ("GET", "/reports/{report_id}"): STAFF,
+    ("GET", "/reports/{report_id}.pdf"): STAFF,
+    # the retail partnership's reports: a partner sends and reads back its own (api.services.
+    # business); staff read them all, apart from police-recorded crime
+    ("POST", "/v1/business-reports"): BUSINESS,
+    ("GET", "/v1/business-reports"): BUSINESS,
+    ("GET", "/v1/business-reports/{report_id}"): BUSINESS,
+    ("GET", "/report-incident"): BUSINESS,
+    # cross-border (api.services.cross_border): staff analyse the force's and its neighbours'
+    # incidents together; everyone reads the border products (api.services.border_products)
+    ("GET", "/v1/cross-border"): STAFF,
+    ("POST", "/v1/border-products"): STAFF,
+    ("GET", "/v1/border-products"): EVERYONE,
+    ("GET", "/v1/border-products/{period}"): EVERYONE,
 }
 """(method, path template) -> the roles allowed; ``PUBLIC`` (empty): anyone."""
 

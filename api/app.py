@@ -42,14 +42,21 @@ from api.routes import (
     plan_pages,
     plans,
     products,
+    report_pages,
 )
+from api.routes import asb as asb_routes
 from api.routes import basemap as basemap_routes
+from api.routes import business as business_routes
+from api.routes import cross_border as cross_border_routes
+from api.routes import leaflets as leaflet_routes
 from api.routes import nearrepeat as near_repeat_routes
+from api.routes import reports as report_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
 from api.settings import Settings
 from api.version import version
+from geodata.advice import PreventionAdvice
 from geodata.errors import StoreUnavailable
 from geodata.harm import HarmTable
 from geodata.stores import Store, open_store
@@ -66,7 +73,9 @@ DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
 ROUTERS: tuple[APIRouter, ...] = (
     access.router, meta.router, incidents.router, layers.router, basemap_routes.router,
     hotspots.router, hotspot_page.router, plans.router, plan_pages.router, products.router,
-    near_repeat_routes.router, backtests.router)
+    near_repeat_routes.router, backtests.router, business_routes.router,
+    asb_routes.router, cross_border_routes.router,
+    report_routes.router, leaflet_routes.router, report_pages.router)
 """The service's routers, in the order their routes are matched (and listed in OpenAPI)."""
 
 
@@ -110,6 +119,8 @@ def create_app(
     app.state.open_store = opener
     app.state.taxonomy = Taxonomy.load(settings.taxonomy_path)
     app.state.harm = HarmTable.load(settings.harm_table)
+    # read at start: a malformed advice file stops the service naming the file and line
+    app.state.advice = PreventionAdvice.load(settings.prevention_advice_path)
     app.state.demo = demo
     errors.install(app)
     _add_middleware(app, settings)

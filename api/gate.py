@@ -57,12 +57,15 @@ BODY_LIMITS: dict[tuple[str, str], int | None] = {
     ("POST", "/v1/patrol-plans/preview"): 64 * KiB,
     ("POST", "/v1/patrol-plans/{plan_id}/visits"): 32 * KiB,
     ("POST", "/v1/keys"): 16 * KiB,
+    ("POST", "/v1/reports"): 4 * KiB,  # {"period": ...}
+    ("POST", "/v1/business-reports"): 32 * KiB,
     ("POST", "/login"): 32 * KiB,
 }
 """(method, path template) -> the largest body accepted, bytes (413 above). Only uploads are
 large. A visit at its fields' longest (2,000 characters of note, 300 of stop id, 100 of officer)
 is under 30 KiB even with every character escaped as JSON ``\\uXXXX`` pairs; a sign-in form with
-a 2,000-character ``next`` under 25 KiB percent-encoded."""
+a 2,000-character ``next`` under 25 KiB percent-encoded; a business report (2,000 characters
+of description, 200 of business name) under 27 KiB escaped alike."""
 DEFAULT_BODY_LIMIT = 16 * KiB
 """Every other request (reads, deletions, sign-out: nothing of size to send)."""
 DRAIN_MAX = 64 * KiB

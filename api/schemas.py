@@ -35,6 +35,30 @@ class IngestCounts(BaseModel):
     rejected: int
 
 
+class NeighbourIngestCounts(BaseModel):
+    """What a neighbouring force's file held and what became of its rows."""
+
+    records: int
+    accepted: int
+    duplicates_of_force: int = Field(description="Rows the force's own incidents hold (the "
+                                     "same Crime ID): not stored, never counted twice.")
+    repeated: int = Field(description="Rows stored already or repeated in the file.")
+    rejected: int
+
+
+class NeighbourIngestOut(BaseModel):
+    """What loading a neighbouring force's file did (``POST /v1/incidents?neighbour=``)."""
+
+    source: str = Field(description="The neighbour's label.")
+    file: str
+    format: str
+    counts: NeighbourIngestCounts
+    rejected_by_reason: dict[str, int]
+    read: dict[str, Any]
+    neighbour_version: str
+    elapsed_s: float
+
+
 class IngestReportOut(BaseModel):
     """What an ingest did, row by row (details capped; counts complete)."""
 

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     )
     taxonomy_path: Path | None = Field(None, description="A force's own taxonomy TOML file.")
     prevention_advice_path: Path | None = Field(
-        None, description="A force's own crime prevention advice TOML file (a hotspot's page "
-        "shows it for the hotspot's main categories); unset: the packaged advice.")
+        None, description="A force's own crime prevention advice TOML file (hotspot pages, the "
+        "products page and the leaflets show it; read at start); unset: the packaged advice.")
     harm_table: Path | None = Field(
         None, description="A force's Cambridge Crime Harm Index table (CSV: code, name, "
         "harm_days, source: docs/harm.md); unset: the built-in approximate table.")
@@ -128,7 +128,16 @@ class Settings(BaseSettings):
                                  "(413 above; nothing is stored).")
     partner_min_incidents: int = Field(5, ge=2, le=1000, description="Published products: "
                                        "grid squares and priority counts with fewer incidents "
-                                       "are held back.")
+                                       "are held back; hotspot and town leaflets print such "
+                                       "counts as \"fewer than\" (the others rounded).")
+    business_reports_per_hour: int = Field(
+        60, ge=0, le=100_000, description="Business reports one key may submit an hour, on "
+        "average (a tenth of it at once, at least 5); 0: no limit beyond the request rate. "
+        "Past it: 429 with Retry-After.")
+    business_reports_per_day: int = Field(
+        200, ge=0, le=1_000_000, description="Business reports one key may store a calendar "
+        "day (the force's local time), so that no key can fill the analysts' map; 0: no cap. "
+        "Past it: 429 saying so, with Retry-After until midnight.")
     partner_grid_m: float = Field(250.0, ge=50, le=5000, description="Published products: the "
                                   "side of the force grid's squares, metres.")
     cors_origins: list[str] = Field(
@@ -140,6 +149,13 @@ class Settings(BaseSettings):
         "networks, or * for any, as uvicorn's --forwarded-allow-ips. A request that came to "
         "a trusted proxy over HTTPS gets Secure cookies and HSTS; the same headers from "
         "anyone else change nothing.")
+    chromium: Path = Field(
+        Path("/usr/bin/chromium"), description="The headless Chromium that prints a priority "
+        "report to PDF (Debian's chromium; `make run` installs it); missing: the PDF is a 503 "
+        "saying so, the report's page still opens.")
+    pdf_timeout_s: float = Field(60.0, gt=0, le=600,
+                                 description="Longest Chromium may take to print a PDF, seconds "
+                                 "(then 503).")
 
     def store_url(self) -> str:
         """The force store's URL, defaulted."""

@@ -13,14 +13,20 @@ PAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     # (key, label, path, roles that may open it; empty: everyone signed in)
     ("map", "Hotspot map", "/", ("admin", "analyst", "rural_team")),
     ("plans", "Patrol plans", "/plans", ("admin", "analyst", "rural_team")),
+    ("asb", "Persistent ASB", "/asb", ("admin", "analyst", "rural_team")),
+    ("reports", "Priority reports", "/reports", ("admin", "analyst")),
+    ("leaflets", "Leaflets", "/leaflets", ("admin", "analyst", "rural_team")),
     ("products", "Products", "/products", ()),
+    ("business", "Business reports", "/report-incident", ("admin", "analyst", "partner")),
     ("docs", "API docs", "/docs", ()),
 )
 """The pages the bar links to, in order."""
 
 NAV_CSS = """
-nav.hs-nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0 0.25rem;
+nav.hs-nav { display: flex; flex-wrap: nowrap; overflow-x: auto; white-space: nowrap;
+  align-items: center; gap: 0 0.25rem; scrollbar-width: thin;
   background: #0b3d91; color: #fff; padding: 0 0.5rem; font: 15px/1.3 system-ui, sans-serif; }
+nav.hs-nav > * { flex: none; }
 nav.hs-nav a, nav.hs-nav button { color: #fff; text-decoration: none; display: inline-flex;
   align-items: center; min-height: 44px; padding: 0 0.7rem; font: inherit; background: none;
   border: 0; cursor: pointer; }
@@ -32,7 +38,8 @@ nav.hs-nav form { margin: 0 0 0 auto; display: inline; }
 nav.hs-nav .hs-nav-who { opacity: 0.85; padding: 0 0.4rem; }
 @media print { nav.hs-nav { display: none; } }
 """
-"""The bar's style sheet (pages put it in their ``<style>`` or link it)."""
+"""The bar's style sheet (pages put it in their ``<style>`` or link it). One row at every
+width (a narrow screen scrolls it sideways): the map pages keep clear of a bar 44 px high."""
 
 
 def nav_html(current: str | None = None, *, role: str | None = None, csrf: str | None = None,
@@ -42,8 +49,8 @@ def nav_html(current: str | None = None, *, role: str | None = None, csrf: str |
     Parameters
     ----------
     current
-        The key of the page showing it (``map``, ``plans``, ``products``, ``docs``) or None;
-        that link gets ``aria-current="page"``.
+        The key of the page showing it (``map``, ``plans``, ``products``, ``business``,
+        ``docs``, ...) or None; that link gets ``aria-current="page"``.
     role
         The caller's role; links to pages the role may not open are left out (None: all).
     csrf

@@ -9,10 +9,10 @@ wrong store), 2 usage error.
 
 One module per group of commands: :mod:`~api.cli.serve`, :mod:`~api.cli.ingest`,
 :mod:`~api.cli.demo`, :mod:`~api.cli.products` (publish, products), :mod:`~api.cli.analysis`
-(analyse, backtest), :mod:`~api.cli.nearrepeat`, :mod:`~api.cli.map_file` (map),
-:mod:`~api.cli.store` (info, db), :mod:`~api.cli.layers`, :mod:`~api.cli.access` (keys) and
-:mod:`~api.cli.basemap`; :mod:`~api.cli.query` holds the hotspot request the analyses share,
-:mod:`~api.cli.common` what every command shares.
+(analyse, backtest), :mod:`~api.cli.nearrepeat`, :mod:`~api.cli.asb`,
+:mod:`~api.cli.map_file` (map), :mod:`~api.cli.store` (info, db), :mod:`~api.cli.layers`,
+:mod:`~api.cli.access` (keys) and :mod:`~api.cli.basemap`; :mod:`~api.cli.query` holds the
+hotspot request the analyses share, :mod:`~api.cli.common` what every command shares.
 
 Start-up: ``hotspot --help`` and the light commands must answer at once, so the command
 modules import the heavy packages (the API's services and app, the stores, readers and maps,
@@ -29,6 +29,7 @@ import typer
 
 from api.cli.access import keys_app
 from api.cli.analysis import analyse, backtest
+from api.cli.asb import asb_command
 from api.cli.basemap import basemap_app
 from api.cli.demo import demo
 from api.cli.ingest import ingest
@@ -36,6 +37,7 @@ from api.cli.layers import layers_app
 from api.cli.map_file import map_command
 from api.cli.nearrepeat import near_repeat_command
 from api.cli.products import products, publish
+from api.cli.report import report_command
 from api.cli.serve import serve
 from api.cli.store import db_app, info
 
@@ -55,8 +57,10 @@ app.command()(ingest)
 app.command()(demo)
 app.command()(publish)
 app.command()(products)
+app.command("report")(report_command)
 app.command()(analyse)
 app.command("near-repeat")(near_repeat_command)
+app.command("asb")(asb_command)
 app.command()(backtest)
 app.command("map")(map_command)
 app.command()(info)

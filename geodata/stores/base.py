@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -352,8 +353,146 @@ class StoreHealth(Protocol):
 
 
 @runtime_checkable
-class Store(IncidentStore, LayerStore, PlanStore, AccessStore, ProductStore, StoreHealth,
-            Protocol):
+class ReportStore(Protocol):
+    """Stored priority reports: kept with their data version and never changed."""
+
+    def add_report(self, report_id: str, *, kind: str, period: str, start: int, end: int,
+                   created_by: str, data_version: str, summary: dict[str, Any],
+                   document: str) -> dict[str, Any]:
+        """Store a report: ``document`` (its exact JSON text, kept byte for byte) for
+        ``period`` covering ``[start, end)`` (seconds since the epoch, UTC), made from the
+        store at ``data_version``; return its listing: ``report_id``, ``kind``, ``period``,
+        ``period_start``, ``period_end``, ``created_at`` (ISO 8601, UTC, to the
+        microsecond), ``created_by``, ``data_version`` and ``summary``. A stored report is
+        never changed or deleted.
+
+        Raises
+        ------
+        InvalidValue
+            If ``report_id`` is not 1 to 64 characters or ``document`` is not text.
+        InvalidText
+            If the listing or the document holds U+0000 (NUL).
+        """
+        ...
+
+    def report(self, report_id: str) -> tuple[dict[str, Any], str] | None:
+        """A stored report's listing (as :meth:`add_report` returns it) and its document
+        text, exactly as stored; None if there is no report ``report_id``."""
+        ...
+
+    def list_reports(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The stored reports' listings (not their documents), newest first, at most
+        ``limit``."""
+        ...
+
+
+@runtime_checkable
+class BusinessReportStore(Protocol):
+    """Incidents reported by businesses (the retail partnership): their own source, never
+    mixed with police-recorded incidents."""
+
+    def add_business_report(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Store one business report under a new id; return it as stored (see
+        :meth:`business_report`).
+
+        Parameters
+        ----------
+        record
+            ``submitted_by`` (the partner key's id), ``occurred_at`` (int, seconds since the
+            epoch, UTC), ``category`` (the partnership's type, e.g. ``shoplifting``), ``x``,
+            ``y`` (metres, the store's CRS), ``lon``, ``lat`` (WGS84 degrees), ``business``
+            (text), ``value_pence`` (int or None), ``description`` (text). Checked by the
+            caller (the API); the store refuses only what it cannot keep.
+
+        Raises
+        ------
+        InvalidText
+            If a text holds U+0000 (NUL).
+        InvalidValue
+            If a field is missing or of the wrong type (``field`` names it).
+        """
+        ...
+
+    def business_report(self, report_id: str) -> dict[str, Any] | None:
+        """One report, or None: ``report_id``, ``submitted_by``, ``submitted_at`` (ISO 8601,
+        UTC, to the second), ``occurred_at`` (seconds since the epoch, UTC), ``category``, ``x``,
+        ``y`` (store CRS, metres), ``lon``, ``lat`` (WGS84), ``business``, ``value_pence``
+        (int or None), ``description``."""
+        ...
+
+    def business_reports(self, *, submitted_by: str | None = None, start: int | None = None,
+                         end: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Reports (as :meth:`business_report`), latest occurrence first, at most ``limit``:
+        those of one submitter (a partner key's id) or of everyone (None), that occurred in
+        ``[start, end)`` (seconds since the epoch, UTC; None: unbounded)."""
+        ...
+
+    def count_business_reports(self, *, submitted_by: str | None = None,
+                               start: int | None = None, end: int | None = None) -> int:
+        """How many reports :meth:`business_reports` would list without a limit."""
+        ...
+
+    def count_business_submissions(self, submitted_by: str, *, since: datetime) -> int:
+        """How many reports one submitter (a partner key's id) has stored since ``since`` (an
+        aware datetime; by when they were submitted, not when they occurred): what its daily
+        cap counts."""
+        ...
+
+
+@runtime_checkable
+class NeighbourStore(Protocol):
+    """A neighbouring force's incidents: a separate labelled source, never counted with the
+    force's own.
+
+    They are kept apart from the force's incidents (:class:`IncidentStore` never returns them,
+    and loading them changes neither the force's incidents nor its data version); only the
+    cross-border analysis reads them, beside the force's own.
+    """
+
+    def add_neighbour_incidents(self, source: str, table: IncidentTable) -> dict[str, int]:
+        """Store a neighbour's incidents (a reader's table, in the store's CRS) under the label
+        ``source`` ("Westmarch Police"). A row the force's own incidents hold is not stored:
+        the same identity (namespace and id), or the same data.police.uk Crime ID (64 hex
+        digits) as the id of any of the force's incidents, a force export's too; a row whose id
+        this neighbour already has (loaded before, or earlier in ``table``) is not stored again.
+
+        Returns
+        -------
+        dict
+            ``offered``, ``accepted``, ``duplicates_of_force`` and ``repeated`` (they add up to
+            ``offered``).
+
+        Raises
+        ------
+        InvalidValue
+            If ``source`` is empty or too long (``field`` ``"source"``), or the table is in
+            another CRS (``"crs"``).
+        InvalidText
+            If a text holds U+0000 (NUL).
+        """
+        ...
+
+    def neighbour_incidents(self, flt: IncidentFilter | None = None, *,
+                            sources: tuple[str, ...] | None = None) -> IncidentColumns:
+        """The neighbours' incidents selected by ``flt`` (period, categories, boxes as for
+        :meth:`IncidentStore.incidents`) and ``sources`` (labels; None: every neighbour), as
+        columns with ``extra`` ``source``, ``crime_type``, ``location_text`` and ``lsoa_code``;
+        ``rid`` numbers the selection and ``data_version`` is :meth:`neighbour_version`."""
+        ...
+
+    def neighbour_sources(self) -> list[dict[str, Any]]:
+        """Each neighbour loaded: ``source``, ``incidents``, ``first`` and ``last``
+        (``occurred_at``, seconds since the epoch, UTC) and ``loaded_at`` (ISO 8601)."""
+        ...
+
+    def neighbour_version(self) -> str:
+        """An opaque string that changes whenever a neighbour's incidents are added."""
+        ...
+
+
+@runtime_checkable
+class Store(IncidentStore, LayerStore, PlanStore, AccessStore, ProductStore, ReportStore,
+            BusinessReportStore, NeighbourStore, StoreHealth, Protocol):
     """What every store offers (the union of the focused protocols above). One test-suite runs
     against each implementation."""
 

@@ -19,8 +19,11 @@ from pyproj import CRS
 
 from geodata.errors import InvalidValue, StoreUnavailable
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
+from geodata.stores._business import BusinessRecords
+from geodata.stores._neighbours import NeighbourRecords
 from geodata.stores._plan_records import PlanRecords
 from geodata.stores._relational import RelationalStore
+from geodata.stores._reports import ReportRecords
 from geodata.stores._shared import check_force_crs, check_text, now
 from geodata.stores.base import FORCE
 from geodata.stores.postgis.connection import (
@@ -47,7 +50,8 @@ def _srid(crs: str) -> int:
     return int(code)
 
 
-class PostGISStore(RelationalStore, PlanRecords, ColumnReader):
+class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
+                  NeighbourRecords, ColumnReader):
     """The store in a PostgreSQL database with PostGIS, in its own schema; made by :meth:`open`.
 
     Parameters

@@ -16,9 +16,12 @@ import numpy as np
 
 from geodata.errors import StoreUnavailable
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
+from geodata.stores._business import BusinessRecords
 from geodata.stores._columns import KeySet, decode_numeric
+from geodata.stores._neighbours import NeighbourRecords
 from geodata.stores._plan_records import PlanRecords
 from geodata.stores._relational import RelationalStore
+from geodata.stores._reports import ReportRecords
 from geodata.stores._shared import check_force_crs, check_text, now
 from geodata.stores.base import FORCE
 from geodata.stores.sqlite.blocks import BlockReader
@@ -28,7 +31,8 @@ from geodata.stores.sqlite.writer import U64, SQLiteWriter
 log = logging.getLogger(__name__)
 
 
-class SQLiteStore(RelationalStore, PlanRecords, BlockReader):
+class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
+                  NeighbourRecords, BlockReader):
     """The embedded store in one SQLite file; made by :meth:`open`.
 
     Parameters
