@@ -11,10 +11,15 @@ A planned stop counts as **made** when at least one visit names its ``stop_id``;
 on site are the sum of ``ended_at - visited_at`` over the visits that recorded an end (a visit
 without one is counted as made, its minutes as **not recorded**, never guessed). Visits whose
 ``stop_id`` is not a stop of the plan are counted apart (``unplanned``).
+
+:func:`patrol_dosage` is one plan's dosage; :func:`plans_dosage` sums it over several plans
+(a month's published plans, for a report): crews and teams by their labels, hotspots by id and
+place (an id names a rank in one result, so the place keeps two places of one rank apart).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +42,14 @@ class Tally:
     untimed_visits: int = 0
     """Visits logged with no end (the dwell timer was not used): on site for an unknown time."""
 
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s counts and minutes to this one."""
+        self.planned_visits += other.planned_visits
+        self.planned_min += other.planned_min
+        self.visits_made += other.visits_made
+        self.minutes += other.minutes
+        self.untimed_visits += other.untimed_visits
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with ``share`` (visits made over planned; None when none was planned)."""
         share = self.visits_made / self.planned_visits if self.planned_visits else None
@@ -55,7 +68,19 @@ class _Stop:
     crew: str
     team: str
     dwell_min: float
+    place: str = ""
     visits: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+_RANK = re.compile(r"^#[0-9]+\s*")
+
+
+def place_name(stop: Mapping[str, Any]) -> str:
+    """The place a hotspot stop is at, as people call it: the stop's ``name`` without the
+    rank the plan put before it (``#3 Cemetery Road, Thornbury``: ``Cemetery Road,
+    Thornbury``); the hotspot's id when the stop has no name."""
+    name = _RANK.sub("", str(stop.get("name") or "")).strip()
+    return name or str(stop.get("hotspot_id") or "")
 
 
 def _planned_stops(plan: Mapping[str, Any]) -> dict[str, _Stop]:
@@ -68,7 +93,7 @@ def _planned_stops(plan: Mapping[str, Any]) -> dict[str, _Stop]:
             stops[str(stop["stop_id"])] = _Stop(
                 str(stop["stop_id"]), str(stop.get("hotspot_id") or ""),
                 str(route.get("label") or ""), str(route.get("unit") or ""),
-                float(stop.get("dwell_min") or 0.0))
+                float(stop.get("dwell_min") or 0.0), place_name(stop))
     return stops
 
 
@@ -103,14 +128,10 @@ def _by(stops: Iterable[_Stop], key: str) -> dict[str, Tally]:
     return out
 
 
-def patrol_dosage(plan: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]
-                  ) -> dict[str, Any]:
-    """Dosage delivered against ``plan`` by ``visits`` (see the module's docstring).
-
-    Returns a JSON-ready dict: ``totals``; ``hotspots``, ``crews`` and ``teams`` (each a list
-    of tallies with their ``hotspot_id``, ``crew`` or ``team``, in the plan's order);
-    ``never_visited`` (the ids of the hotspots planned whose stops have no visit, in the plan's
-    order); and ``unplanned_visits`` (visits naming no stop of the plan)."""
+def _delivered(plan: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]
+               ) -> tuple[dict[str, _Stop], int]:
+    """The plan's stops, each with its visits, and the number of visits naming no stop of the
+    plan."""
     stops = _planned_stops(plan)
     unplanned = 0
     for visit in visits:
@@ -119,15 +140,105 @@ def patrol_dosage(plan: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]
             unplanned += 1
         else:
             stop.visits.append(visit)
+    return stops, unplanned
+
+
+def patrol_dosage(plan: Mapping[str, Any], visits: Sequence[Mapping[str, Any]]
+                  ) -> dict[str, Any]:
+    """Dosage delivered against ``plan`` by ``visits`` (see the module's docstring).
+
+    Parameters
+    ----------
+    plan
+        The plan document (:func:`hotspot.patrol.plan_to_dict`).
+    visits
+        The visits logged against it (``stop_id``, ``visited_at``, ``ended_at``).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``totals``; ``hotspots``, ``crews`` and ``teams`` (each a list of tallies
+        with their ``hotspot_id`` (and ``place`` and its ``crews``), ``crew`` or ``team``, in
+        the plan's order); ``never_visited`` (the ids of the hotspots planned whose stops have
+        no visit, in the plan's order); and ``unplanned_visits`` (visits naming no stop of the
+        plan).
+    """
+    stops, unplanned = _delivered(plan, visits)
     total = Tally()
     for stop in stops.values():
         _add(total, stop)
     hotspots = _by(stops.values(), "hotspot_id")
+    places: dict[str, str] = {}
+    crews_at: dict[str, list[str]] = {}
+    for stop in stops.values():
+        places.setdefault(stop.hotspot_id, stop.place)
+        at = crews_at.setdefault(stop.hotspot_id, [])
+        if stop.crew not in at:
+            at.append(stop.crew)
     return {
         "totals": total.to_dict(),
-        "hotspots": [{"hotspot_id": k, **v.to_dict()} for k, v in hotspots.items()],
+        "hotspots": [{"hotspot_id": k, "place": places[k], "crews": crews_at[k],
+                      **v.to_dict()} for k, v in hotspots.items()],
         "crews": [{"crew": k, **v.to_dict()} for k, v in _by(stops.values(), "crew").items()],
         "teams": [{"team": k, **v.to_dict()} for k, v in _by(stops.values(), "team").items()],
         "never_visited": [k for k, v in hotspots.items() if v.visits_made == 0],
+        "unplanned_visits": unplanned,
+    }
+
+
+def plans_dosage(plans: Iterable[tuple[Mapping[str, Any], Mapping[str, Any],
+                                       Sequence[Mapping[str, Any]]]]) -> dict[str, Any]:
+    """Dosage summed over several plans (a period's published plans).
+
+    Parameters
+    ----------
+    plans
+        For each plan: its listing (``plan_id``, ``shift_start``), its document and the visits
+        logged against it.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``plans`` (how many); ``totals``; ``teams`` and ``crews`` ({label: tally},
+        labels as the plans name them, in order of first appearance); ``hotspots`` (a tally
+        for each hotspot id and place, with ``hotspot_id`` and ``place``, most planned visits
+        first); ``never_visited`` (each plan's hotspots planned but never visited:
+        ``hotspot_id``, ``place``, ``plan_id``, ``shift_start`` and ``crew``, the crews that
+        had it, comma separated; in the order of the plans, then of each plan's stops); and
+        ``unplanned_visits``. A tally is :meth:`Tally.to_dict`'s.
+    """
+    total = Tally()
+    teams: dict[str, Tally] = {}
+    crews: dict[str, Tally] = {}
+    hotspots: dict[tuple[str, str], Tally] = {}
+    never: list[dict[str, Any]] = []
+    unplanned = 0
+    count = 0
+    for listing, plan, visits in plans:
+        count += 1
+        stops, extra = _delivered(plan, visits)
+        unplanned += extra
+        for stop in stops.values():
+            _add(total, stop)
+            _add(teams.setdefault(stop.team, Tally()), stop)
+            _add(crews.setdefault(stop.crew, Tally()), stop)
+        here = _by(stops.values(), "hotspot_id")
+        for hid, tally in here.items():
+            mine = [s for s in stops.values() if s.hotspot_id == hid]
+            hotspots.setdefault((hid, mine[0].place), Tally()).add(tally)
+            if tally.visits_made == 0:
+                who = list(dict.fromkeys(s.crew for s in mine))
+                never.append({"hotspot_id": hid, "place": mine[0].place,
+                              "plan_id": str(listing.get("plan_id") or ""),
+                              "shift_start": str(listing.get("shift_start") or ""),
+                              "crew": ", ".join(who)})
+    ranked = sorted(hotspots.items(), key=lambda kv: (-kv[1].planned_visits, kv[0][1], kv[0][0]))
+    return {
+        "plans": count,
+        "totals": total.to_dict(),
+        "teams": {k: v.to_dict() for k, v in teams.items()},
+        "crews": {k: v.to_dict() for k, v in crews.items()},
+        "hotspots": [{"hotspot_id": k[0], "place": k[1], **v.to_dict()} for k, v in ranked],
+        "never_visited": never,
         "unplanned_visits": unplanned,
     }

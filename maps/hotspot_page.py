@@ -24,7 +24,7 @@ import pandas as pd
 from hotspot.placecounts import PlaceCounts
 from maps.assets import OWN_DIR, static_version
 from maps.charts import MonthCount, bar_chart, heat_grid, month_chart, month_label, number
-from maps.hotspot_page_html import NOT_FOUND_PAGE, PAGE
+from maps.hotspot_page_html import NOT_FOUND_PAGE, PAGE, minutes, percent
 from maps.nav import NAV_CSS, nav_html
 from maps.styles import (
     CLASS_COLOURS,
@@ -44,7 +44,7 @@ TREND_WORDS = {"up": "Rising", "down": "Falling", "flat": "No clear change",
 FEW_TIMED = 20
 """Fewer incidents with a time of day than this: the page says the grid is no pattern."""
 AUDIENCE_LABELS = {"residents": "Residents", "businesses": "Businesses",
-                   "farms": "Farms and rural businesses"}
+                   "farms": "Farms and rural businesses", "heritage": "Heritage site keepers"}
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,40 @@ class AdviceBlock:
 
 
 @dataclass(frozen=True)
+class PlaceAdviceBlock:
+    """The advice for the people this hotspot's setting and mix point to (its audience's
+    heading word), the steps, who to contact, and the address of its printable leaflet."""
+
+    audience: str
+    points: Sequence[str]
+    contact: str
+    leaflet: str
+
+
+@dataclass(frozen=True)
 class PlanVisit:
-    """One patrol plan's visits to the hotspot (times are local ISO 8601)."""
+    """One patrol plan's dosage at the hotspot (times are local ISO 8601; the figures are
+    :func:`hotspot.dosage.patrol_dosage`'s ``totals`` over the plan's stops here)."""
 
     plan_id: str
     name: str
     shift_start: str
     shift_end: str
     planned: int
-    """Stops at this hotspot in the plan."""
+    """Stops at this hotspot in the plan (planned visits)."""
     planned_minutes: float
     """Their planned dwell, minutes."""
+    made: int
+    """Planned visits made: stops here with at least one visit logged."""
     logged: int
-    """Visits logged against those stops."""
+    """Visits logged against those stops (a stop may be visited more than once)."""
     minutes: float
-    """Minutes on site of the logged visits (``estimated`` of them from the planned dwell)."""
-    estimated: int
+    """Minutes on site, from the visits that recorded an end only."""
+    untimed: int
+    """Visits logged with no end (their time on site is not known)."""
+    share: float | None = None
+    """``made / planned`` (None when nothing was planned)."""
+    crews: tuple[str, ...] = ()
     last_visit: str | None = None
 
 
@@ -102,7 +120,11 @@ class HotspotPageData:
     previous_period: bool = False
     advice: Sequence[AdviceBlock] = ()
     advice_note: str = ""
+    place_advice: PlaceAdviceBlock | None = None
+    """The steps for this place's audience (from its mix and class) and its leaflet."""
     plans: Sequence[PlanVisit] = ()
+    dosage: Mapping[str, Any] = field(default_factory=dict)
+    """The dosage over all :attr:`plans` (a :class:`hotspot.dosage.Tally`'s ``to_dict``)."""
     plans_scanned: int = 200
     match_m: float = 50.0
     emerging_months: int | None = None
@@ -180,7 +202,8 @@ def _facts(data: HotspotPageData) -> list[tuple[str, str, str]]:
         facts.append(pattern)
     harm = _number(row.get("harm"))
     if harm is not None:
-        facts.append(("Harm", f"{number(round(harm))} days",
+        # half up, as the map's Math.round: the same hotspot reads the same on both pages
+        facts.append(("Harm", f"{number(math.floor(harm + 0.5))} days",
                       "Crime Harm Index: the custody days the offences would carry"
                       + (" (approximate table)" if data.harm_approximate else "")))
     area = _number(row.get("area_m2"))
@@ -200,7 +223,28 @@ def _facts(data: HotspotPageData) -> list[tuple[str, str, str]]:
     sites = _list(row.get("heritage_sites"))
     if sites:
         facts.append(("Heritage sites", "; ".join(sites), ""))
+    dose = _dosage_fact(data)
+    if dose is not None:
+        facts.append(dose)
     return facts
+
+
+def _dosage_fact(data: HotspotPageData) -> tuple[str, str, str] | None:
+    """The patrol dosage here in a line (visits made of planned, minutes on site recorded),
+    or None when no plan came here."""
+    dose = data.dosage
+    if not data.plans or not dose.get("planned_visits"):
+        return None
+    made, planned = int(dose["visits_made"]), int(dose["planned_visits"])
+    untimed = int(dose.get("untimed_visits") or 0)
+    on_site = float(dose.get("minutes_on_site") or 0)
+    detail = (f"{minutes(on_site)} on site recorded" if on_site else "No time on site recorded")
+    if untimed:
+        detail += f" ({untimed} visit{'' if untimed == 1 else 's'} with no end time)"
+    plans = len(data.plans)
+    detail += f", {plans} plan{'' if plans == 1 else 's'}: see Patrols here, below"
+    return ("Patrol visits", f"{made} of {planned} planned made ({percent(dose.get('share'))})",
+            detail)
 
 
 def _trend_fact(data: HotspotPageData, incidents: int) -> tuple[str, str, str]:
@@ -313,10 +357,8 @@ def hotspot_page(data: HotspotPageData) -> str:
         advice=[{"category": b.category, "source": b.source, "steps": b.steps}
                 for b in data.advice],
         advice_note=data.advice_note, audience_labels=AUDIENCE_LABELS,
-        plans=plans, total_planned=sum(p.planned for p in plans),
-        total_logged=sum(p.logged for p in plans),
-        total_minutes=sum(p.minutes for p in plans),
-        any_estimated=any(p.estimated for p in plans),
+        place_advice=data.place_advice,
+        plans=plans, dosage=dict(data.dosage), any_untimed=any(p.untimed for p in plans),
         plans_scanned=data.plans_scanned, match_m=data.match_m,
         attribution=data.attribution, row_id=str(row.get("id") or ""),
         method_name=METHOD_NAMES.get(data.method, data.method), data_version=data.data_version,

@@ -17,6 +17,21 @@ _ENV.filters["n"] = number
 
 
 _ENV.filters["when"] = lambda iso: when(iso) if iso else ""
+
+
+def percent(share: float | None) -> str:
+    """A share as a whole percentage (``50%``); a dash when there is none (nothing planned)."""
+    return "\u2013" if share is None else f"{share:.0%}"
+
+
+def minutes(value: float | None) -> str:
+    """Minutes as people read them: ``45 min``, ``2 h 05 min``."""
+    m = round(value or 0)
+    return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+_ENV.filters["pct"] = percent
+_ENV.filters["mins"] = minutes
 PAGE = _ENV.from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -60,12 +75,29 @@ tfoot td { font-weight: 600; }
 .advice article { border: 1px solid #d9e2ec; border-radius: 4px; padding: 0.2rem 0.9rem 0.7rem; }
 .advice ul { padding-left: 1.2rem; margin: 0.2rem 0; }
 .advice li { margin: 0.2rem 0; }
+.advice article { align-self: start; }
+.place-advice { border-left: 4px solid #1f5f8b; padding: 0.1rem 1rem 0.3rem; margin: 0 0 1rem;
+  background: #f5f8fb; }
+.place-advice ol { padding-left: 1.4rem; margin: 0.3rem 0; }
+#leaflet-link { display: inline-flex; align-items: center; min-height: 44px; }
 .source { font-size: 0.85rem; color: #52606d; }
 .plans td a { display: inline-flex; min-height: 44px; align-items: center; }
+.plans td .detail { display: block; color: #52606d; font-size: 0.88rem; }
+.dose-summary { margin: 0.2rem 0 0.6rem; }
 footer { margin-top: 2rem; color: #52606d; font-size: 0.88rem; }
 @media (max-width: 900px) {
   .top { grid-template-columns: minmax(0, 1fr); }
   #hp-map { height: 340px; }
+  /* the patrols as one card per plan: a label beside each figure */
+  table.dose thead { display: none; }
+  table.dose tr { display: block; border: 1px solid #d9e2ec; border-radius: 4px;
+    margin: 0 0 0.6rem; padding: 0.2rem 0.6rem; }
+  table.dose td { display: flex; justify-content: space-between; gap: 1rem; border: 0;
+    padding: 0.25rem 0; text-align: right; }
+  table.dose td::before { content: attr(data-label); font-weight: 600; text-align: left; }
+  table.dose td:first-child { text-align: left; border-bottom: 1px solid #d9e2ec; }
+  table.dose td:first-child::before, table.dose td[data-label=""]::before { content: none; }
+  table.dose td[data-label=""]:empty { display: none; }
 }
 @media print { #hp-map { height: 300px; } .back { display: none; } }
 </style></head><body>
@@ -133,8 +165,16 @@ is no hour-of-week grid. A force's own export with times of day gives one.</p>
 
 <section aria-labelledby="advice-h">
 <h2 id="advice-h">Prevention advice</h2>
+{% if place_advice and place_advice.points %}
+<div class="place-advice" id="place-advice">
+<h3>For {{ place_advice.audience | lower }} here</h3>
+<ol>{% for p in place_advice.points %}<li>{{ p }}</li>{% endfor %}</ol>
+{% if place_advice.contact %}<p>{{ place_advice.contact }}</p>{% endif %}
+<p><a href="{{ place_advice.leaflet }}" id="leaflet-link">Printable leaflet (one A4 page)</a></p>
+</div>
+{% endif %}
 {% if advice %}
-<p class="note">For the main categories here, to pass on to people who live and work nearby.</p>
+<p class="note">By main category, for everyone who lives and works nearby.</p>
 <div class="advice">
 {% for block in advice %}
 <article><h3>{{ block.category }}</h3>
@@ -155,28 +195,49 @@ is no hour-of-week grid. A force's own export with times of day gives one.</p>
 <section aria-labelledby="plans-h" class="plans">
 <h2 id="plans-h">Patrols here</h2>
 {% if plans %}
-<table>
-<thead><tr><th scope="col">Plan</th><th scope="col">Shift</th>
-<th scope="col" class="n">Visits planned</th><th scope="col" class="n">Visits logged</th>
-<th scope="col" class="n">Minutes on site</th><th scope="col">Last visit</th></tr></thead>
+<p class="dose-summary"><strong>{{ dosage.visits_made|n }} of {{ dosage.planned_visits|n }}
+planned visit{{ "" if dosage.planned_visits == 1 else "s" }} made</strong>
+({{ dosage.share|pct }}) in {{ plans|length|n }} plan{{ "" if plans|length == 1 else "s" }}
+&middot; <strong>{{ dosage.minutes_on_site|mins }} on site</strong> of
+{{ dosage.planned_min|mins }} planned{% if dosage.untimed_visits %}, not counting
+{{ dosage.untimed_visits|n }} visit{{ "" if dosage.untimed_visits == 1 else "s" }} with no end
+time{% endif %}.</p>
+<table class="dose">
+<thead><tr><th scope="col">Plan and shift</th><th scope="col">Crew</th>
+<th scope="col" class="n">Visits made</th><th scope="col" class="n">Share</th>
+<th scope="col" class="n">Minutes on site</th>
+{% if any_untimed %}<th scope="col" class="n">No end time</th>{% endif %}
+<th scope="col">Last visit</th></tr></thead>
 <tbody>
 {% for p in plans %}
-<tr><td><a href="/v1/patrol-plans/{{ p.plan_id }}/map">{{ p.name or "Unnamed plan" }}</a></td>
-<td>{{ p.shift_start|when }} to {{ p.shift_end|when }}</td>
-<td class="n">{{ p.planned|n }}</td><td class="n">{{ p.logged|n }}</td>
-<td class="n">{% if p.estimated %}&asymp; {% endif %}{{ p.minutes|round|int|n }} of
-{{ p.planned_minutes|round|int|n }} planned</td>
-<td>{{ p.last_visit|when if p.last_visit else "none yet" }}</td></tr>
+<tr><td data-label="Plan"><span><a href="/plans/{{ p.plan_id }}">{{ p.name or "Unnamed plan" }}</a>
+<span class="detail">{{ p.shift_start|when }} to {{ p.shift_end|when }}</span></span></td>
+<td data-label="Crew">{{ p.crews|join(", ") }}</td>
+<td class="n" data-label="Visits made">{{ p.made|n }} of {{ p.planned|n }}</td>
+<td class="n" data-label="Share">{{ p.share|pct }}</td>
+<td class="n" data-label="Minutes on site">{{ p.minutes|mins }} of {{ p.planned_minutes|mins }}</td>
+{% if any_untimed %}<td class="n" data-label="Visits with no end time">{{ p.untimed|n }}</td>
+{% endif %}
+<td data-label="Last visit">{{ p.last_visit|when if p.last_visit else "none yet" }}</td></tr>
 {% endfor %}
 </tbody>
-<tfoot><tr><td colspan="2">All plans</td><td class="n">{{ total_planned|n }}</td>
-<td class="n">{{ total_logged|n }}</td>
-<td class="n">{% if any_estimated %}&asymp; {% endif %}{{ total_minutes|round|int|n }}</td><td></td></tr>
+{% if plans|length > 1 %}
+<tfoot><tr><td colspan="2" data-label="">All {{ plans|length|n }} plans</td>
+<td class="n" data-label="Visits made">{{ dosage.visits_made|n }} of {{ dosage.planned_visits|n }}</td>
+<td class="n" data-label="Share">{{ dosage.share|pct }}</td>
+<td class="n" data-label="Minutes on site">{{ dosage.minutes_on_site|mins }} of
+{{ dosage.planned_min|mins }}</td>
+{% if any_untimed %}<td class="n" data-label="Visits with no end time">
+{{- dosage.untimed_visits|n }}</td>{% endif %}
+<td data-label=""></td></tr>
 </tfoot>
+{% endif %}
 </table>
-<p class="note">Minutes on site come from the officer's device when it recorded the end of
-the visit; otherwise the planned dwell is counted (marked &asymp;). Research on hot-spot
-patrols (the Koper curve) puts the useful visit at about 10 to 15 minutes.</p>
+<p class="note">A planned visit is made when an officer logged a visit at that stop. Minutes on
+site come only from visits whose end was recorded (the field view's dwell timer, from arrival
+to leaving); a visit logged with no end time counts as made, but its minutes are not known and
+are not counted{% if any_untimed %} ("visits with no end time"){% endif %}. Research on
+hot-spot patrols (the Koper curve) puts the useful visit at about 10 to 15 minutes.</p>
 {% else %}
 <p class="empty">No patrol plan has visited this place yet.</p>
 {% endif %}

@@ -112,8 +112,10 @@ view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <main><div id="map" role="region" aria-label="Map of the plan"></div>
 <aside id="side">{% if warnings %}<h2>Warnings</h2>
 <ul id="plan-warnings">{% for w in warnings %}<li>{{ w.message }}</li>{% endfor %}</ul>
-{% endif %}{{ extra|safe }}<h2>Routes</h2><div id="routes"></div>
-<h2>Visits against the plan</h2><p id="visit-summary">Loading visits&hellip;</p>
+{% endif %}{{ extra|safe }}<section id="visits" aria-labelledby="visits-h">
+<h2 id="visits-h">Visits against the plan</h2><p id="visit-summary">Loading visits&hellip;</p>
+<div id="dosage"></div></section>
+<h2>Routes</h2><div id="routes"></div>
 <h2>Left out</h2><ul id="left-out"></ul></aside></main>
 <footer>{{ attribution }}</footer>
 <script type="application/json" id="plan-data">{{ data|safe }}</script>
@@ -130,7 +132,9 @@ def plan_map_page(document: dict[str, Any], *, tiles_url: str | None = OSM_TILES
                   tiles_attribution: str = OSM_ATTRIBUTION, asset_base: str = "/static",
                   nav: str = "", extra: str = "") -> str:
     """The planner's view of a plan: route lines, numbered stops with their time windows,
-    the hotspots left out, and the visits logged so far (fetched from the API). ``nav`` (the
+    the hotspots left out, and the visits logged so far with the patrol dosage they delivered
+    per crew and per hotspot (fetched from the API by the page's script: the page itself
+    changes only when the plan does). ``nav`` (the
     navigation bar) and ``extra`` (the crews' links, :func:`maps.plan_list.crew_panel`) are safe
     HTML put in as they are."""
     share = document["totals"].get("share_covered")

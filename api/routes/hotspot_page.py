@@ -15,7 +15,9 @@ emerging class, peak hours, heritage sites. From the incidents inside the hotspo
 force): incidents by month over the selection's period and the 12 months before, by category,
 and by hour of the week when times of day are known (data.police.uk gives months only: the
 page says so instead of drawing a grid). Aggregates only, never an incident's point. Prevention
-advice for the main categories (:mod:`geodata.advice`). The patrol plans that visited it.
+advice for the main categories (:mod:`geodata.advice`). The patrol plans that went there and
+the patrol dosage they delivered: visits made against planned, and minutes on site only from
+visits whose end was recorded (visits with none are counted, never given a guessed time).
 
 **Which plans visited it.** A stop matches when its ``hotspot_id`` is this id *and* its
 position lies within :data:`MATCH_M` of this polygon. Both, because an id names a rank, not a
@@ -31,7 +33,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.formats import ATTRIBUTION, tile_url
 from api.pages import key_name
+from api.services.advice import category_advice
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspot_results import computed_hotspots
 from api.services.hotspots import history_start, map_layers
@@ -58,10 +60,12 @@ from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
 from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
+from hotspot.dosage import patrol_dosage, plans_dosage
 from hotspot.placecounts import PlaceCounts, month_range, place_counts
 from maps.hotspot_page import (
     AdviceBlock,
     HotspotPageData,
+    PlaceAdviceBlock,
     PlanVisit,
     hotspot_not_found_page,
     hotspot_page,
@@ -171,25 +175,29 @@ def place_incidents(store: IncidentStore, taxonomy: Taxonomy, selection: Selecti
     return _Counts(counts=counts, months=months, selected_months=chosen, no_data=no_data)
 
 
-def _minutes_between(start: str, end: str | None) -> float | None:
-    if not end:
-        return None
-    try:
-        a, b = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    except (TypeError, ValueError):
-        return None
-    minutes = (b - a).total_seconds() / 60.0
-    return minutes if 0 <= minutes <= 12 * 60 else None
-
-
 @lru_cache(maxsize=8)
 def _from_wgs84(crs: str) -> Transformer:
     """WGS84 longitude/latitude to ``crs`` (made once: making one takes about 0.1 s)."""
     return Transformer.from_crs(WGS84, crs, always_xy=True)
 
 
-_Stop = tuple[str, str, float, float, float]
-"""A plan's hotspot stop: (hotspot id, stop id, x, y in the store's CRS, planned dwell min)."""
+@dataclass(frozen=True)
+class _Stop:
+    """A plan's hotspot stop as this page needs it (position in the store's CRS, metres)."""
+
+    hotspot_id: str
+    stop_id: str
+    x: float
+    y: float
+    dwell_min: float
+    crew: str
+    team: str
+    name: str
+
+    def as_stop(self) -> dict[str, Any]:
+        """The stop as a plan document holds it (for :func:`hotspot.dosage.patrol_dosage`)."""
+        return {"kind": "hotspot", "stop_id": self.stop_id, "hotspot_id": self.hotspot_id,
+                "dwell_min": self.dwell_min, "name": self.name}
 
 
 def _plan_stops(store: Store, plan_id: str) -> list[_Stop]:
@@ -197,25 +205,37 @@ def _plan_stops(store: Store, plan_id: str) -> list[_Stop]:
     stored = store.get_plan(plan_id)
     if stored is None:
         return []
-    stops = [s for r in stored["plan"].get("routes", []) for s in r.get("stops", [])
+    stops = [(r, s) for r in stored["plan"].get("routes", []) for s in r.get("stops", [])
              if s.get("hotspot_id") and s.get("stop_id")
              and isinstance(s.get("lon"), (int, float)) and math.isfinite(s["lon"])
              and isinstance(s.get("lat"), (int, float)) and math.isfinite(s["lat"])]
     if not stops:
         return []
-    xs, ys = _from_wgs84(store.crs).transform([s["lon"] for s in stops], [s["lat"] for s in stops])
-    return [(str(s["hotspot_id"]), str(s["stop_id"]), float(x), float(y),
-             float(s.get("dwell_min") or 0.0))
-            for s, x, y in zip(stops, xs, ys, strict=True)]
+    xs, ys = _from_wgs84(store.crs).transform([s["lon"] for _, s in stops],
+                                              [s["lat"] for _, s in stops])
+    return [_Stop(str(s["hotspot_id"]), str(s["stop_id"]), float(x), float(y),
+                  float(s.get("dwell_min") or 0.0), str(r.get("label") or ""),
+                  str(r.get("unit") or ""), str(s.get("name") or ""))
+            for (r, s), x, y in zip(stops, xs, ys, strict=True)]
+
+
+def _here_plan(stops: list[_Stop]) -> dict[str, Any]:
+    """A plan document holding only ``stops`` (this hotspot's), route by route."""
+    routes: dict[str, dict[str, Any]] = {}
+    for s in stops:
+        route = routes.setdefault(s.crew, {"label": s.crew, "unit": s.team, "stops": []})
+        route["stops"].append(s.as_stop())
+    return {"routes": list(routes.values())}
 
 
 def plan_visits(store: Store, hotspot_id: str, polygon: Any,
                 known: dict[tuple[str, str], list[_Stop]] | None = None, *,
-                drafts: bool = True) -> list[PlanVisit]:
+                drafts: bool = True) -> tuple[list[PlanVisit], dict[str, Any]]:
     """The plans (of the latest :data:`PLANS_SCANNED`) with stops at this hotspot (same id and
-    within :data:`MATCH_M` of ``polygon``, store CRS), each with its planned visits, the visits
-    logged and the minutes on site: from a visit's ``ended_at`` when the device sent it, else
-    the stop's planned dwell.
+    within :data:`MATCH_M` of ``polygon``, store CRS), each with the patrol dosage delivered
+    here (:func:`hotspot.dosage.patrol_dosage` of those stops: planned visits, visits made,
+    minutes on site from the visits that recorded an end, visits with none), and the dosage
+    over them all (:func:`hotspot.dosage.plans_dosage`'s ``totals``).
 
     ``known`` keeps each plan's stops between calls (a plan's routes never change once
     stored: a copy is a new plan), keyed by plan id and creation time; without it every plan
@@ -224,39 +244,38 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
     shapely.prepare(polygon)
     cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
+    delivered: list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = []
     for summary in store.list_plans(PLANS_SCANNED, published_only=not drafts):
         key = (str(summary["plan_id"]), str(summary.get("created_at")))
         if key not in cache:
             if len(cache) >= 4 * PLANS_SCANNED:
                 cache.clear()
             cache[key] = _plan_stops(store, key[0])
-        stops = [s for s in cache[key] if s[0] == hotspot_id]
+        stops = [s for s in cache[key] if s.hotspot_id == hotspot_id]
         if not stops:
             continue
-        near = shapely.dwithin(polygon, shapely.points([s[2] for s in stops],
-                                                       [s[3] for s in stops]), MATCH_M)
-        here = {s[1]: s for s, ok in zip(stops, near.tolist(), strict=True) if ok}
+        near = shapely.dwithin(polygon, shapely.points([s.x for s in stops],
+                                                       [s.y for s in stops]), MATCH_M)
+        here = [s for s, ok in zip(stops, near.tolist(), strict=True) if ok]
         if not here:
             continue
+        ids = {s.stop_id for s in here}
         logged = summary.get("visits", 1) != 0  # the listing counts them: none, no query
-        visits = [v for v in store.plan_visits(key[0]) if v["stop_id"] in here] if logged \
+        visits = [v for v in store.plan_visits(key[0]) if v["stop_id"] in ids] if logged \
             else []
-        minutes = 0.0
-        estimated = 0
-        for v in visits:
-            timed = _minutes_between(v["visited_at"], v.get("ended_at"))
-            if timed is None:
-                timed = here[v["stop_id"]][4]
-                estimated += 1
-            minutes += timed
+        plan = _here_plan(here)
+        delivered.append((summary, plan, visits))
+        dose = patrol_dosage(plan, visits)["totals"]
         out.append(PlanVisit(
             plan_id=key[0], name=str(summary.get("name") or ""),
             shift_start=str(summary.get("shift_start") or ""),
             shift_end=str(summary.get("shift_end") or ""),
-            planned=len(here), planned_minutes=sum(s[4] for s in here.values()),
-            logged=len(visits), minutes=round(minutes, 1), estimated=estimated,
+            crews=tuple(dict.fromkeys(s.crew for s in here)),
+            planned=dose["planned_visits"], planned_minutes=dose["planned_min"],
+            made=dose["visits_made"], share=dose["share"], logged=len(visits),
+            minutes=dose["minutes_on_site"], untimed=dose["untimed_visits"],
             last_visit=max((v["visited_at"] for v in visits), default=None)))
-    return out
+    return out, plans_dosage(delivered)["totals"]
 
 
 def _advice_blocks(advice: PreventionAdvice, taxonomy: Taxonomy,
@@ -304,7 +323,8 @@ async def hotspot_page_route(
 ) -> HTMLResponse:
     """A hotspot's own page (HTML): where it is, its incidents by month, by category and by
     hour of the week (aggregates only), its trend and emerging class, prevention advice for its
-    main categories, and the patrol plans that visited it with the time spent there.
+    main categories, and the patrol plans that went there with the visits made against those
+    planned and the minutes on site recorded.
 
     The query takes exactly the parameters of ``GET /v1/hotspots``: the id is the hotspot's
     ``id`` in the result those parameters make (cached per data version)."""
@@ -335,9 +355,11 @@ async def hotspot_page_route(
     if known is None:
         known = request.app.state.plan_stops = {}
     drafts = who is None or who.role in DRAFT_ROLES  # the team sees published plans only
-    visits = await run_in_threadpool(plan_visits, store, hotspot_id, polygon, known,
-                                     drafts=drafts)
-    advice = _advice(settings.prevention_advice_path)
+    visits, dosage = await run_in_threadpool(plan_visits, store, hotspot_id, polygon, known,
+                                             drafts=drafts)
+    advice = getattr(request.app.state, "advice", None) or _advice(settings.prevention_advice_path)
+    place = category_advice(advice, taxonomy, row.get("category_mix") or {},
+                            str(row.get("context_class") or "") or None)
     layers = await run_in_threadpool(_nearby_layers, store, polygon)
     outline = shapely.geometry.mapping(
         shapely.set_precision(_to_wgs84(polygon, store.crs), 1e-6))
@@ -360,7 +382,11 @@ async def hotspot_page_route(
         priority_labels={k: v.split(":")[0] for k, v in taxonomy.priorities.items()},
         advice=_advice_blocks(advice, taxonomy, counts.counts.by_category),
         advice_note=advice.note if advice.from_memory else "",
+        place_advice=PlaceAdviceBlock(
+            audience=place.audience_label, points=tuple(p.text for p in place.points),
+            contact=place.contact, leaflet=f"/hotspots/{hotspot_id}/leaflet?{query}"),
         plans=visits,
+        dosage=dosage,
         plans_scanned=PLANS_SCANNED,
         match_m=MATCH_M,
         emerging_months=(computed.info.get("emerging") or {}).get("months"),

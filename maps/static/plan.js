@@ -100,13 +100,108 @@
   if (bounds.isValid()) map.fitBounds(bounds.pad(0.1)); else map.setView([54, -1.5], 9);
 
   var summary = document.getElementById("visit-summary");
+  var dosageBox = document.getElementById("dosage");
+  var colourOf = {};
+  plan.routes.forEach(function (r, i) { colourOf[r.label] = opts.colours[i % opts.colours.length]; });
+  var placeOf = {};
+  plan.hotspots.forEach(function (h) { placeOf[h.hotspot_id] = h.label; });
+
+  function minutes(m) {
+    var n = Math.round(m || 0);
+    return n < 60 ? n + " min" : Math.floor(n / 60) + " h " + ("0" + (n % 60)).slice(-2) + " min";
+  }
+  function percent(share) { return share === null || share === undefined ? "\u2013" : Math.round(share * 100) + "%"; }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function cell(row, text, cls) { var td = el("td", cls, text); row.appendChild(td); return td; }
+
+  /* One table of tallies (planned visits against made, share, minutes on site): ``rows`` are
+   * [first cell (an element), tally]. */
+  function tallyTable(caption, head, rows) {
+    var table = el("table", "dose");
+    table.appendChild(el("caption", null, caption));
+    var thead = el("thead"), tr = el("tr");
+    [head, "Visits made", "Share", "Minutes on site"].forEach(function (h, i) {
+      var th = el("th", i ? "n" : null, h); th.scope = "col"; tr.appendChild(th);
+    });
+    thead.appendChild(tr); table.appendChild(thead);
+    var tbody = el("tbody");
+    rows.forEach(function (pair) {
+      var t = pair[1], row = el("tr");
+      if (t.visits_made === 0) row.className = "none-made";
+      var first = el("td"); first.appendChild(pair[0]); row.appendChild(first);
+      cell(row, t.visits_made + " of " + t.planned_visits, "n");
+      cell(row, percent(t.share), "n");
+      var mins = cell(row, minutes(t.minutes_on_site), "n");
+      mins.appendChild(el("span", "of-planned", "of " + minutes(t.planned_min)));
+      if (t.untimed_visits) {
+        mins.appendChild(el("span", "untimed", "+ " + plural(t.untimed_visits, "visit") + " with no end time"));
+      }
+      tbody.appendChild(row);
+    });
+    table.appendChild(tbody);
+    return table;
+  }
+
+  function showDosage(d, logged) {
+    var t = d.totals;
+    summary.textContent = "";
+    dosageBox.textContent = "";
+    if (!logged) {  // before the shift: what the plan asks for, no tables of noughts
+      summary.textContent = "No visits logged yet. The plan asks for " +
+        plural(t.planned_visits, "visit") + " to hotspots, " + minutes(t.planned_min) + " on site in all.";
+      return;
+    }
+    summary.appendChild(el("strong", null, t.visits_made + " of " + plural(t.planned_visits, "planned visit") + " made"));
+    summary.appendChild(document.createTextNode(" (" + percent(t.share) + ") \u00b7 "));
+    summary.appendChild(el("strong", null, minutes(t.minutes_on_site) + " on site"));
+    summary.appendChild(document.createTextNode(" of " + minutes(t.planned_min) + " planned"));
+    dosageBox.appendChild(el("p", "dose-logged", plural(logged, "visit") + " logged in all"));
+    if (t.untimed_visits) {
+      dosageBox.appendChild(el("p", "dose-note", plural(t.untimed_visits, "visit") + " had no end time " +
+        "(the dwell timer was not stopped): counted as made, but " + (t.untimed_visits === 1 ? "its" : "their") +
+        " minutes are not known and are not counted."));
+    }
+    if (d.unplanned_visits) {
+      dosageBox.appendChild(el("p", "dose-note", plural(d.unplanned_visits, "visit") +
+        " logged at no stop of this plan (not counted above)."));
+    }
+    var crews = d.crews.map(function (c) {
+      var name = el("span", "crew-name");
+      var sw = el("span", "swatch"); sw.style.background = colourOf[c.crew] || "#666";
+      name.appendChild(sw); name.appendChild(document.createTextNode(c.crew));
+      return [name, c];
+    });
+    if (crews.length) dosageBox.appendChild(tallyTable("By crew", "Crew", crews));
+    // hotspots with a visit here; those with none are listed once, below (a long list else)
+    var hotspots = d.hotspots.filter(function (h) { return h.visits_made > 0; }).map(function (h) {
+      // named as on the map and in the routes ("#3 Cemetery Road"): places can share a street
+      var link = el("a", "dose-hotspot", placeOf[h.hotspot_id] || h.place || h.hotspot_id);
+      link.href = hotspotPage(h.hotspot_id);
+      return [link, h];
+    });
+    if (hotspots.length) dosageBox.appendChild(tallyTable("Hotspots visited", "Hotspot", hotspots));
+    var never = d.hotspots.filter(function (h) { return h.visits_made === 0; });
+    var head = el("h3", null, never.length ? "Never visited (" + never.length + ")" : "Never visited");
+    dosageBox.appendChild(head);
+    if (!never.length) {
+      dosageBox.appendChild(el("p", null, t.planned_visits ? "Every hotspot of the plan had a visit." : "The plan has no hotspot stops."));
+    } else {
+      var ul = el("ul", "never-visited");
+      never.forEach(function (h) {
+        ul.appendChild(el("li", null, (placeOf[h.hotspot_id] || h.place || h.hotspot_id) + " (" + h.crews.join(", ") +
+          (h.planned_visits > 1 ? ", " + plural(h.planned_visits, "planned visit") : "") + ")"));
+      });
+      dosageBox.appendChild(ul);
+    }
+  }
+
   if (opts.visits) {
     fetch(opts.visits, { headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) throw new Error(r.status);
       return r.json();
     }).then(function (v) {
-      summary.textContent = v.stops_visited + " of " + v.stops_planned + " stops visited (" +
-        v.visits.length + " visits logged)";
+      if (v.dosage) showDosage(v.dosage, v.visits.length);
+      else summary.textContent = v.stops_visited + " of " + v.stops_planned + " stops visited";
       Object.keys(v.by_stop).forEach(function (id) {
         if (markers[id]) markers[id].classList.add("visited");
         if (items[id]) items[id].classList.add("visited");

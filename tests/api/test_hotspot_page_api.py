@@ -30,6 +30,7 @@ from geodata.readers.police import PoliceCsvReader
 from geodata.schema import DEFAULT_TIMEZONE, IncidentFilter
 from geodata.stores.base import DEMO
 from geodata.taxonomy import Taxonomy
+from maps.hotspot_page_html import minutes
 from tests.api.test_api import served_demo, settings_for
 from tests.conftest import STORE_KINDS, as_role, make_store
 
@@ -81,7 +82,8 @@ def test_the_page_counts_what_lies_inside_the_outline(app: TestClient) -> None:
     labels = {k: c.label for k, c in Taxonomy.load().categories.items()}
     by_category = pd.Series(np.asarray(cols.category, dtype=object)[in_period]).value_counts()
     bars = _titles(page, "bar-chart")
-    assert bars == [f"{labels[k]}: {v:,} incidents" for k, v in by_category.items()][:len(bars)]
+    ranked = sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by key
+    assert bars == [f"{labels[k]}: {v:,} incidents" for k, v in ranked][:len(bars)]
     assert sum(int(b.rsplit(": ", 1)[1].split()[0].replace(",", "")) for b in bars) == \
         int(in_period.sum())
     months = pd.to_datetime(t[inside], unit="s", utc=True).tz_convert(store.timezone) \
@@ -107,6 +109,21 @@ def test_the_page_counts_what_lies_inside_the_outline(app: TestClient) -> None:
     top = labels[str(by_category.index[0])]
     assert f"<h3>{html.escape(top)}</h3>" in page and "Source: " in page
     assert "Paraphrased from memory" in page
+    # the steps for the audience its class and mix point to, and its leaflet, which names it
+    block = re.search(r'<div class="place-advice" id="place-advice">(.*?)</div>', page, re.S)
+    assert block is not None
+    assert len(re.findall(r"<li>", block.group(1))) in range(4, 7)
+    audience = {"town_centre": "businesses", "rural": "farms and rural businesses",
+                "heritage_site": "heritage site keepers", "urban": "residents"}
+    mix = row["category_mix"]
+    assert f"<h3>For {audience[row['context_class']]} here</h3>" in block.group(1) or \
+        max(mix.values()) > sum(mix.values()) / 2  # a mix leaning to one audience decides
+    leaflet = re.search(r'href="(/hotspots/dbscan-001/leaflet\?[^"]+)"', block.group(1))
+    assert leaflet is not None
+    got = app.get(html.unescape(leaflet.group(1)))
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/html")
+    for step in re.findall(r"<li>(.*?)</li>", block.group(1))[:2]:
+        assert step in got.text
     # aggregates only: no incident position on the page (the outline's vertices are not any)
     positions = {f"{lon:.5f},{lat:.5f}" for lon, lat in zip(cols.lon[inside], cols.lat[inside],
                                                           strict=True)}
@@ -163,9 +180,11 @@ def test_the_plans_that_went_there(app: TestClient) -> None:
     hotspot_id = stop["hotspot_id"]
     mine = [s for s in stops if s["hotspot_id"] == hotspot_id]
     start = pd.Timestamp(stop["start"])
-    visits = [
+    visits = [  # the same stop twice: 12 minutes timed, then a visit with no end
         {"visit_id": "page-visit-0001", "stop_id": stop["stop_id"], "visited_at": stop["start"],
          "ended_at": (start + pd.Timedelta(minutes=12)).isoformat()},
+        {"visit_id": "page-visit-0002", "stop_id": stop["stop_id"],
+         "visited_at": (start + pd.Timedelta(minutes=40)).isoformat()},
     ]
     for v in visits:
         assert app.post(f"/v1/patrol-plans/{plan['plan_id']}/visits", json=v).status_code == 201
@@ -177,17 +196,27 @@ def test_the_plans_that_went_there(app: TestClient) -> None:
                    shift_end="2024-06-01T16:00+01:00", data_version="old",
                    request={"name": "Elsewhere"}, plan={"routes": [{"stops": [far]}]})
     page = app.get(f"/hotspots/{hotspot_id}?{QUERY}").text
-    rows = re.findall(r"<tr><td><a href=\"/v1/patrol-plans/([0-9a-f]{16})/map\">(.*?)</a></td>"
-                      r".*?</tr>", page, re.S)
+    rows = re.findall(r"<tr><td[^>]*><span><a href=\"/plans/([0-9a-f]{16})\">(.*?)</a>", page,
+                      re.S)
     assert [pid for pid, _ in rows] == [plan["plan_id"]]
     assert rows[0][1] == "Lates &lt;b&gt;&amp;amp;&lt;/b&gt;"  # the name only as text
-    row = re.search(rf"{plan['plan_id']}/map.*?</tr>", page, re.S)
+    row = re.search(rf"/plans/{plan['plan_id']}\".*?</tr>", page, re.S)
     assert row is not None
-    cells = [html.unescape(c).strip() for c in re.findall(r'<td class="n">(.*?)</td>',
-                                                          row.group(0), re.S)]
+    cells = [re.sub(r"\s+", " ", html.unescape(c)).strip()
+             for c in re.findall(r'<td class="n"[^>]*>(.*?)</td>', row.group(0), re.S)]
+    # one stop of len(mine) made; 12 minutes timed (the visit with no end adds none)
     planned_minutes = round(sum(s["dwell_min"] for s in mine))
-    assert cells[0] == str(len(mine)) and cells[1] == "1"
-    assert re.sub(r"\s+", " ", cells[2]) == f"12 of {planned_minutes} planned"  # ended_at sent
+    assert cells[0] == f"1 of {len(mine)}"
+    assert cells[1] == f"{1 / len(mine):.0%}"
+    assert cells[2] == f"12 min of {minutes(planned_minutes)}"
+    assert cells[3] == "1"  # visits with no end time
+    found = re.search(r'<p class="dose-summary">(.*?)</p>', page, re.S)
+    assert found is not None
+    summary = re.sub(r"<[^>]+>", "", re.sub(r"\s+", " ", html.unescape(found.group(1))))
+    assert summary == (f"1 of {len(mine)} planned visit{'' if len(mine) == 1 else 's'} made "
+                       f"({1 / len(mine):.0%}) in 1 plan \u00b7 12 min on site of "
+                       f"{minutes(planned_minutes)} planned, not counting 1 visit with no end time.")
+    assert "\u2248" not in page and "&asymp;" not in page  # nothing estimated
 
 
 def _month_only_store(request: pytest.FixtureRequest, root: Path, files: DemoFiles) -> Any:

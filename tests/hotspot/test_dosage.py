@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotspot.dosage import MAX_VISIT_MIN, minutes_on_site, patrol_dosage
+from hotspot.dosage import MAX_VISIT_MIN, minutes_on_site, patrol_dosage, plans_dosage
 
 
 def _stop(crew: str, n: int, hotspot: str, dwell: float = 15.0) -> dict[str, Any]:
@@ -93,3 +93,43 @@ def test_dosage_of_a_real_plan_whose_first_stops_were_kept_to_the_minute() -> No
     assert totals["visits_made"] == 2
     assert totals["minutes_on_site"] == stops[0]["dwell_min"] + stops[1]["dwell_min"]
     assert dose["never_visited"] == [s["hotspot_id"] for s in stops[2:]]
+
+
+def test_a_hotspots_place_is_its_stop_name_without_the_rank() -> None:
+    plan = {"routes": [{"label": "Vehicle 1", "unit": "rural_team", "stops": [
+        {**_stop("Vehicle 1", 1, "dbscan-003"), "name": "#3 Cemetery Road, Thornbury"},
+        _stop("Vehicle 1", 2, "dbscan-004")]}]}
+    dose = patrol_dosage(plan, [])
+    assert [(h["place"], h["crews"]) for h in dose["hotspots"]] == [
+        ("Cemetery Road, Thornbury", ["Vehicle 1"]), ("dbscan-004", ["Vehicle 1"])]
+
+
+def test_dosage_summed_over_plans() -> None:
+    """Two plans: crews and teams summed by label, hotspots by id and place (the same id in
+    another place is another row), never-visited hotspots named with their plan and crews."""
+    other = {"routes": [{"label": "Vehicle 1", "unit": "rural_team", "stops": [
+        {**_stop("Vehicle 1", 1, "7", 10.0), "name": "#7 Mill Lane"},
+        {**_stop("Vehicle 1", 2, "1"), "name": "#1 Market Square"}]}]}
+    first = [_visit("Vehicle 1|1|7|1", "16:20", "16:38"),              # 18 min
+             _visit("Thornbury officer 1|3|2|1", "18:00", None)]       # no end
+    second = [_visit("Vehicle 1|1|7|1", "09:00", "09:25"),             # 25 min
+              _visit("Vehicle 7|1|9|1", "10:00", None)]                # no stop of the plan
+    dose = plans_dosage([({"plan_id": "p1", "shift_start": "2024-06-14T16:00+01:00"}, PLAN,
+                          first),
+                         ({"plan_id": "p2", "shift_start": "2024-06-20T08:00+01:00"}, other,
+                          second)])
+    # 5 + 2 planned stops, 80 + 25 minutes; made: 7 and 2 in p1, 7 in p2; 18 + 25 minutes
+    assert dose["plans"] == 2 and dose["unplanned_visits"] == 1
+    assert dose["totals"] == {"planned_visits": 7, "planned_min": 105.0, "visits_made": 3,
+                              "share": round(3 / 7, 4), "minutes_on_site": 43.0,
+                              "untimed_visits": 1}
+    assert dose["crews"]["Vehicle 1"]["planned_visits"] == 4
+    assert dose["crews"]["Vehicle 1"]["visits_made"] == 2
+    assert dose["crews"]["Vehicle 1"]["minutes_on_site"] == 43.0
+    assert dose["teams"]["town_team"]["untimed_visits"] == 1
+    rows = {(h["hotspot_id"], h["place"]): h for h in dose["hotspots"]}
+    assert rows[("7", "7")]["planned_visits"] == 1  # p1's stop has no name: its id
+    assert rows[("7", "Mill Lane")]["minutes_on_site"] == 25.0
+    assert rows[("1", "1")]["planned_visits"] == 2 and rows[("1", "Market Square")]
+    assert [(n["plan_id"], n["hotspot_id"], n["crew"]) for n in dose["never_visited"]] == [
+        ("p1", "9", "Vehicle 1"), ("p1", "1", "Thornbury officer 1"), ("p2", "1", "Vehicle 1")]
