@@ -51,12 +51,17 @@ def ingest(
     rejects_out: Annotated[Path | None, typer.Option(
         help="Write every rejected row (file, line, reason, detail) to this CSV.")] = None,
     show: Annotated[int, typer.Option(help="Most rejected rows to list per file.", min=0)] = 200,
+    neighbour: Annotated[str | None, typer.Option(
+        "--neighbour", help="Load the files as a neighbouring force's, under this label "
+        "(\"Westmarch Police\"): kept apart from the force's incidents, read only by the "
+        "cross-border analysis; rows the force's own incidents hold are not stored.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load incident files and say, row by row, what was accepted, skipped or rejected.
 
     Loading a file twice adds nothing. A file that cannot be read at all is reported and the
-    others are still loaded (the exit status is then 1).
+    others are still loaded (the exit status is then 1). With ``--neighbour LABEL`` the files
+    are a neighbouring force's: a separate, labelled source, never counted with the force's own.
     """
     settings = load_settings()
     url = database or settings.store_url()
@@ -65,9 +70,10 @@ def ingest(
         raise fail("--unknown-crime-types must be 'other' or 'reject'", as_json, 2)
     with _rejects_csv(rejects_out) as writer, refusals(as_json):
         store, options, the_mapping = _prepare(url, settings, mapping, policy_name,
-                                               area_buffer_m)
+                                               area_buffer_m, neighbour)
         loading = _Loading(store, format, options, the_mapping,
-                           _RejectedRows(writer, show, as_json, rejects_out), as_json)
+                           _RejectedRows(writer, show, as_json, rejects_out), as_json,
+                           neighbour=neighbour)
         reports = [loading.load(path) for path in _expand(files)]
     if as_json:
         print(json.dumps({"database": url, "files": reports}, default=str))
@@ -88,9 +94,12 @@ def _rejects_csv(path: Path | None) -> Iterator[Any]:
 
 
 def _prepare(url: str, settings: Settings, mapping: Path | None, policy_name: str,
-             area_buffer_m: float | None) -> tuple[Any, Any, Any]:
+             area_buffer_m: float | None, neighbour: str | None = None,
+             ) -> tuple[Any, Any, Any]:
     """The store, the readers' options (taxonomy, force area, CRS, time zone, unknown-type
-    policy) and the force export's column mapping (read first: a bad mapping opens no store)."""
+    policy) and the force export's column mapping (read first: a bad mapping opens no store);
+    a neighbour's files are checked against the force area widened to the cross-border reach
+    (:func:`geodata.neighbours.neighbour_read_options`)."""
     from geodata.layers import force_area
     from geodata.readers import ForceExportMapping, ReadOptions
     from geodata.taxonomy import Taxonomy, UnknownTypePolicy
@@ -98,6 +107,11 @@ def _prepare(url: str, settings: Settings, mapping: Path | None, policy_name: st
     the_mapping = ForceExportMapping.from_toml(mapping) if mapping else None
     taxonomy = Taxonomy.load(settings.taxonomy_path)
     store = open_store(url)
+    if neighbour is not None:
+        from geodata.neighbours import neighbour_read_options
+
+        return store, neighbour_read_options(
+            store, taxonomy=taxonomy, unknown_types=UnknownTypePolicy(policy_name)), the_mapping
     area = force_area(store, area_buffer_m if area_buffer_m is not None
                       else settings.area_buffer_m)
     options = ReadOptions(taxonomy=taxonomy, area=area, crs=store.crs, timezone=store.timezone,
@@ -155,6 +169,8 @@ class _Loading:
     as_json: bool
     failed: int = 0
     """Files that could not be read at all."""
+    neighbour: str | None = None
+    """The neighbouring force whose files these are (None: the force's own)."""
 
     def load(self, path: Path) -> dict[str, Any]:
         """Load ``path`` and report it (its ingest report, or ``{source, error}`` when it
@@ -163,6 +179,8 @@ class _Loading:
         if not self.as_json:
             out.print(f"{path}:", markup=False)
         try:
+            if self.neighbour is not None:
+                return self._neighbour(path)
             format_name, report = self._read(path)
         except InvalidFile as exc:  # this file is unreadable: say so, go on with the rest
             self.failed += 1
@@ -176,6 +194,34 @@ class _Loading:
                          rows=int(report["counts"]["accepted"]))
         if not self.as_json:
             _print_report(report, self.rejected)
+        return report
+
+    def _neighbour(self, path: Path) -> dict[str, Any]:
+        """Load ``path`` as the neighbour's (:func:`geodata.neighbours.load_neighbour`), say
+        what became of its rows, and note it in the audit log."""
+        from rich.markup import escape
+
+        from geodata.neighbours import load_neighbour
+        from geodata.readers import open_reader
+
+        reader = open_reader(path, format=self.format, options=self.options,
+                             mapping=self.mapping)
+        label = str(self.neighbour)
+        report = load_neighbour(self.store, reader, source=label)
+        self.store.audit(key_id=None, role=f"cli:{getpass.getuser()}", action="ingest",
+                         path="hotspot ingest", filter={"source": str(path),
+                                                        "format": reader.format,
+                                                        "neighbour": report["source"]},
+                         rows=int(report["counts"]["accepted"]))
+        if not self.as_json:
+            c = report["counts"]
+            out.print(f"  {c['records']:,} rows of {escape(report['source'])}: "
+                      f"[green]{c['accepted']:,} accepted[/] as the neighbour's, "
+                      f"{c['duplicates_of_force']:,} not stored (the force's own incidents "
+                      f"hold them), {c['repeated']:,} already stored or repeated, "
+                      f"[red]{c['rejected']:,} rejected[/]", markup=True, highlight=False)
+            for reason, n in report["rejected_by_reason"].items():
+                out.print(f"    {n:,} {reason}")
         return report
 
     def _read(self, path: Path) -> tuple[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput, TooManyRows, UnsupportedMediaType
-from api.schemas import IncidentCollection, IngestReportOut
+from api.schemas import IncidentCollection, IngestReportOut, NeighbourIngestOut
 from api.services.selection import Selection, parse_bbox, period_bound, split_categories
 from api.settings import Settings
 from geodata.ingest import ingest
@@ -68,7 +68,17 @@ def _run_ingest(
     fmt: str,
     mapping: ForceExportMapping | None,
     unknown: UnknownTypePolicy,
+    neighbour: str | None = None,
 ) -> dict[str, Any]:
+    if neighbour is not None:  # a neighbouring force's file: its own labelled source
+        from geodata.neighbours import load_neighbour, neighbour_read_options
+
+        file.seek(0)
+        reader = open_reader(file, format=fmt, name=name, mapping=mapping,
+                             options=neighbour_read_options(store, taxonomy=taxonomy,
+                                                            unknown_types=unknown))
+        return load_neighbour(store, _RowLimit(reader, settings.max_upload_rows),  # type: ignore[arg-type]
+                              source=neighbour)
     options = ReadOptions(
         taxonomy=taxonomy,
         area=force_area(store, settings.area_buffer_m),
@@ -106,10 +116,11 @@ class _RowLimit:
 @router.post(
     "/incidents",
     status_code=201,
-    response_model=IngestReportOut,
+    response_model=IngestReportOut | NeighbourIngestOut,
     openapi_extra=_UPLOAD_DOC,
     responses={
-        200: {"model": IngestReportOut, "description": "Read, but nothing new was stored."},
+        200: {"model": IngestReportOut | NeighbourIngestOut,
+              "description": "Read, but nothing new was stored."},
         409: {"description": "The store holds the demo (or a force's data) and will not mix."},
         413: {"description": "The upload is over the size limit (HOTSPOT_MAX_UPLOAD_BYTES)."},
         415: {"description": "The body is not multipart, CSV or GeoJSON."},
@@ -126,10 +137,23 @@ async def upload_incidents(
     unknown_crime_types: Literal["other", "reject"] | None = Query(
         None, description="Crime types not in the taxonomy: map to 'other' or reject the row "
         "(default: the HOTSPOT_UNKNOWN_CRIME_TYPES setting)."),
+    neighbour: str | None = Query(None, max_length=100, description="Load the file as a "
+                                  "neighbouring force's, under this label (\"Westmarch "
+                                  "Police\"): kept apart from the force's incidents, read only "
+                                  "by GET /v1/cross-border; the report counts "
+                                  "duplicates_of_force (rows the force holds: not stored)."),
 ) -> JSONResponse:
     """Load incidents and answer with the ingest report: what was accepted, skipped as a
     duplicate and rejected (with line and reason). Re-sending a file adds nothing; a file that
     cannot be read stores nothing. 201 when something new was stored, else 200."""
+    if neighbour is not None:
+        from geodata.errors import InvalidValue
+        from geodata.neighbours import neighbour_label
+
+        try:
+            neighbour = neighbour_label(neighbour)
+        except InvalidValue as exc:
+            raise InvalidInput(str(exc), field="neighbour") from None
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     mapping: ForceExportMapping | None = None
     name = source or ""
@@ -148,7 +172,7 @@ async def upload_incidents(
             name = name or upload.filename or "upload"
             report = await run_in_threadpool(
                 _run_ingest, store, settings, taxonomy, upload.file,
-                name=name, fmt=format, mapping=mapping, unknown=unknown,
+                name=name, fmt=format, mapping=mapping, unknown=unknown, neighbour=neighbour,
             )
     elif ctype in ("text/csv", "application/csv", "text/plain", "application/geo+json",
                    "application/json"):
@@ -160,6 +184,7 @@ async def upload_incidents(
             report = await run_in_threadpool(
                 _run_ingest, store, settings, taxonomy, body,
                 name=name or "upload", fmt=format, mapping=None, unknown=unknown,
+                neighbour=neighbour,
             )
     else:
         raise UnsupportedMediaType(
@@ -169,8 +194,10 @@ async def upload_incidents(
         )
     status = 201 if report["counts"]["accepted"] else 200
     await run_in_threadpool(_audit, request, store, "ingest",
-                            {"source": report.get("source"), "format": format,
-                             "records": report["counts"].get("records")},
+                            {"source": report.get("file", report.get("source")),
+                             "format": format,
+                             "records": report["counts"].get("records"),
+                             **({"neighbour": report["source"]} if neighbour else {})},
                             int(report["counts"]["accepted"]))
     return JSONResponse(report, status_code=status)
 
