@@ -29,7 +29,9 @@ from branca.element import Element, Figure, MacroElement
 from folium.utilities import JsCode
 from jinja2 import Template
 
+from maps.asb_layer import add_persistent_asb
 from maps.assets import inlined, linked
+from maps.business_layer import BusinessLayer
 from maps.density import DensityImage
 from maps.hotspot_panels import (
     SYMBOLS_MAX,
@@ -57,7 +59,7 @@ POPUP_PROPERTIES = (
     "id", "rank", "context_class", "team", "name", "place", "incidents", "area_m2", "first_date",
     "last_date", "peak_hours", "peak_days", "profile_note", "trend", "previous_incidents",
     "category_mix", "heritage_sites", "top_locations", "score", "street", "harm", "emerging",
-    "area_id", "parent", "area_places",
+    "area_id", "parent", "area_places", "persistent_asb",
 )
 """The hotspot table's columns each hotspot carries as properties (the planner's script builds
 its popup and the ranked list from them)."""
@@ -112,6 +114,12 @@ class PageOptions:
     text."""
     category_labels: Mapping[str, str] = field(default_factory=dict)
     """Taxonomy labels of the category keys ("asb" -> "Anti-social behaviour"), for popups."""
+    business_reports_url: str | None = None
+    """Where the period's business reports come from (``/v1/business-reports?format=geojson``):
+    a separate layer with its count (:mod:`maps.business_layer`). None: not shown."""
+    persistent_asb: dict[str, Any] | None = None
+    """The "Persistent ASB" overlay (:func:`maps.asb_layer.add_persistent_asb`); None: not
+    shown."""
 
 
 def _features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
@@ -158,10 +166,14 @@ def hotspot_map_page(
     _add_area_layers(m, layers)
     _add_hotspots(m, hotspots)
     _add_point_layers(m, layers)
+    if options.persistent_asb:  # repeat locations of anti-social behaviour, above the hotspots
+        add_persistent_asb(m, options.persistent_asb, link=None if options.inline else "/asb")
     folium.LayerControl(collapsed=True).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
     _add_panels(m, hotspots, layers, options)
+    if options.business_reports_url and not options.inline:  # not police data: apart, live
+        BusinessLayer(options.business_reports_url).add_to(m)
     return str(m.get_root().render())
 
 

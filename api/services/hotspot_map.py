@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 from fastapi import Request
@@ -17,6 +17,7 @@ from api.services.basemap import force_basemap, page_tile_url
 from api.services.hotspot_query import PARAMETERS, HotspotQuery
 from api.services.hotspot_results import Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
+from api.services.persistent_asb import map_overlay
 from api.settings import Settings
 from geodata.stores import LayerStore, Store
 from geodata.taxonomy import Taxonomy
@@ -129,6 +130,8 @@ def map_page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQue
         share = float(given["area_km2"]) / float(info["study_area_km2"])
         share_label = f"{float(given['area_km2']):g} km\u00b2"
     tiles = tile_url(settings.tile_url) if download else page_tile_url(settings)
+    # persistent ASB places: an overlay, and each hotspot that holds one says so
+    table, asb = map_overlay(store, computed.table, computed.metadata)
     options = PageOptions(
         title="Hotspot planner",
         basemap_url="/v1/basemap",
@@ -156,8 +159,18 @@ def map_page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQue
         attribution=ATTRIBUTION,
         download_url=None if download else f"{path}?{q.query_string(download=1)}",
         hotspot_page_query=None if download else q.query_string(),
+        business_reports_url=None if download else business_reports_url(computed.metadata),
+        persistent_asb=asb,
     )
-    return hotspot_map_page(computed.table, layers, options)
+    return hotspot_map_page(table, layers, options)
+def business_reports_url(metadata: dict[str, Any]) -> str:
+    """Where the planner's map reads the business reports of the period it shows (a separate
+    layer: :mod:`api.services.business`)."""
+    selection = metadata.get("selection") or {}
+    period = {k: selection[k] for k in ("from", "to") if selection.get(k)}
+    return "/v1/business-reports?" + urlencode({**period, "format": "geojson", "limit": 5000})
+
+
 PAGE_MONTHS = 6
 """The planner's page, asked for no period, shows the last this many whole months of the
 store's data (their trend against as many months before): recent, with trends known."""

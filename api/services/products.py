@@ -19,6 +19,11 @@ method parameter) can be asked twice and subtracted. They read *published produc
   busiest published squares (those holding half its published incidents), ranked by their
   sum; every number in a product is a published square count or a sum of them; no incident
   time, text or position (shapes are unions of grid squares);
+- **business reports apart**: the reports businesses sent through the retail partnership
+  (:mod:`api.services.business`) are a separate ``business_reports`` group of grid counts,
+  held back by a stricter rule (:func:`api.services.business.dominance_suppress`: a count
+  shows only when it is at least the threshold more than its largest submitter's reports, so
+  no partner subtracting its own learns a small count) and never added to the police counts;
 - **the same bytes for everyone**: the document is made once, stored, and every answer is
   made from it the same way (it holds nothing a partner does not see; the store's data
   version at publication is kept beside it, for staff).
@@ -45,6 +50,7 @@ from shapely.geometry import mapping, shape
 
 from api.errors import InvalidInput
 from api.formats import ATTRIBUTION, csv_cell
+from api.services.business import product_group
 from api.services.hotspots import AnalysisOptions, context_layers
 from geodata.schema import IncidentFilter
 from geodata.stores import Store
@@ -70,7 +76,7 @@ NOT_BROKEN_DOWN = "not broken down"
 HOT_SHARE = 0.5
 """A priority's hotspots are made of its busiest published squares that together hold this
 share of its published incidents (:func:`hotspot.disclosure.hot_threshold`)."""
-_PERIOD = re.compile(r"^\s*(\d{4})-(?:(\d{2})|[Qq]([1-4]))\s*$")
+_PERIOD = re.compile(r"^\s*(\d{4})-(?:(\d{2})|[Qq]([1-4]))\s*$", re.ASCII)
 
 HOTSPOT_COLUMNS = (
     "id", "rank", "score", "method", "context_class", "team", "place", "incidents",
@@ -204,6 +210,9 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
         raise RuntimeError("the product would disclose a held-back count")
     document = _document(store, taxonomy, period, table, groups, min_count=min_count,
                          published_at=now)
+    # the retail partnership's own reports: a separate group, suppressed alike, never added in
+    document["business_reports"] = product_group(store, period.start, period.end,
+                                                 grid_m=grid_m, min_count=min_count)
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     summary = {"squares": len(table), "grid_m": grid_m, "min_count": min_count,
                "hotspots": len(document["hotspots"][ALL]), "months": list(period.months)}

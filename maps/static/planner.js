@@ -184,6 +184,7 @@
     row(t, "Peak days", p.peak_days && p.peak_days.length ? p.peak_days.join(", ") : null);
     row(t, "Trend", trendText(p));
     row(t, "Heritage sites", p.heritage_sites && p.heritage_sites.length ? p.heritage_sites.join("; ") : null);
+    row(t, "Persistent ASB", p.persistent_asb);  // repeat ASB locations inside (the /asb page)
     root.appendChild(t);
     var mix = p.category_mix || {};
     // the largest categories first; the rest summed on one line, so the counts add up
@@ -226,6 +227,7 @@
     if (p.harm !== undefined && p.harm !== null) { text += ", harm " + whole(p.harm) + " days"; }
     var label = emergingLabel(p);
     if (label) { text += " \u00b7 " + label; }
+    if (p.persistent_asb) { text += " \u00b7 persistent ASB"; }
     return el("span", null, text);
   }
 
