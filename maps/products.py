@@ -55,6 +55,22 @@ a { color: #0b3d91; }
 td.when { white-space: nowrap; }
 .note { background: #f0f4f8; border-left: 4px solid #0b3d91; padding: 0.6rem 0.9rem; }
 .empty { font-weight: 600; }
+td.advice { min-width: 11rem; }
+@media (max-width: 900px) {
+  table.hotspots thead { display: none; }
+  table.hotspots tr { display: block; padding: 0.4rem 0; border-bottom: 1px solid #d9e2ec; }
+  table.hotspots td { display: block; border: 0; padding: 0.1rem 0.2rem; text-align: left;
+    white-space: normal; }
+  table.hotspots td::before { content: attr(data-label); display: inline-block; min-width: 7rem;
+    font-weight: 600; color: #52606d; }
+}
+}
+td.advice summary { cursor: pointer; color: #0b3d91; padding: 0.55rem 0; }
+td.advice ol { margin: 0.2rem 0 0.4rem; padding-left: 1.2rem; }
+td.advice li { margin: 0.15rem 0; }
+td.advice .contact { font-size: 0.9rem; color: #3e4c59; margin: 0.2rem 0; }
+td.advice a.leaflet { display: inline-block; min-height: 2.75rem; line-height: 2.75rem; }
+.small { font-size: 0.9rem; color: #52606d; }
 footer { margin-top: 2.5rem; color: #52606d; font-size: 0.9rem; }
 {{ nav_css }}
 </style></head><body>
@@ -70,23 +86,36 @@ once a month or quarter is over and its data is in.</p>
 {% else %}
 <h2>The busiest hotspots of {{ latest|period_words }}</h2>
 {% if not hotspots %}<p>No square of {{ latest|period_words }} had enough incidents to be shown.</p>{% else %}
-<table>
+<table class="hotspots">
 <thead><tr><th scope="col">Rank</th><th scope="col">Place</th><th scope="col">Setting</th>
 <th scope="col">Incidents</th><th scope="col">By priority</th><th scope="col">Trend</th>
-<th scope="col">Area</th></tr></thead>
+<th scope="col">Area</th><th scope="col">Prevention advice</th></tr></thead>
 <tbody>
 {% for h in hotspots %}
-<tr><td class="n">{{ h.rank }}</td><td>{{ h.place or "(no place name)" }}</td>
-<td>{{ classes.get(h.context_class, h.context_class) }}</td>
-<td class="n">{{ "{:,}".format(h.incidents) }}</td>
-<td>{% for k, v in h.category_mix.items() %}{{ labels.get(k, k) }}: {{ "{:,}".format(v) }}
+<tr><td class="n" data-label="Rank">{{ h.rank }}</td>
+<td data-label="Place">{{ h.place or "(no place name)" }}</td>
+<td data-label="Setting">{{ classes.get(h.context_class, h.context_class) }}</td>
+<td class="n" data-label="Incidents">{{ "{:,}".format(h.incidents) }}</td>
+<td data-label="By priority">{% for k, v in h.category_mix.items() %}
+{{- labels.get(k, k) }}: {{ "{:,}".format(v) }}
 {%- if not loop.last %}; {% endif %}{% endfor %}</td>
-<td>{{ trends.get(h.trend, h.trend) }}
+<td data-label="Trend">{{ trends.get(h.trend, h.trend) }}
 {%- if h.previous_incidents is not none %} (was {{ "{:,}".format(h.previous_incidents) }})
 {%- endif %}</td>
-<td class="n">{{ "%.2f"|format(h.area_m2 / 1000000) }} km&sup2;</td></tr>
+<td class="n" data-label="Area">{{ "%.2f"|format(h.area_m2 / 1000000) }} km&sup2;</td>
+<td class="advice" data-label="Advice">
+{%- set a = advice[loop.index0] if loop.index0 < advice|length else none %}
+{% if a %}<details><summary>For {{ a.audience_label|lower }} ({{ a.points|length }} steps)</summary>
+<ol>{% for step in a.points %}<li>{{ step }}</li>{% endfor %}</ol>
+<p class="contact">{{ a.contact }}</p></details>
+<a class="leaflet" href="/products/{{ latest|urlencode }}/hotspots/{{ h.rank }}/leaflet">Printable leaflet</a>
+{% endif %}</td></tr>
 {% endfor %}
 </tbody></table>
+{% if advice %}<p class="small">Prevention advice for each hotspot: for the people its setting
+and its mix of crime point to (a town centre's businesses, a rural area's farms, a heritage site's
+keepers, a built-up area's residents), from the force's advice file.
+{%- if advice_note %} {{ advice_note }}{% endif %}</p>{% endif %}
 {% endif %}
 <h2>Products</h2>
 <table>
@@ -118,16 +147,22 @@ TREND_LABELS = {"up": "Up", "down": "Down", "flat": "No clear change",
 def products_page(products: Sequence[Mapping[str, Any]], hotspots: Sequence[Mapping[str, Any]],
                   *, latest: str | None, labels: Mapping[str, str], note: str, grid_m: float,
                   attribution: str, signed_in: bool = False, csrf: str | None = None,
-                  role: str | None = None, who: str | None = None) -> str:
+                  role: str | None = None, who: str | None = None,
+                  advice: Sequence[Mapping[str, Any] | None] = (),
+                  advice_note: str = "") -> str:
     """The page: ``products`` (listings, latest first), the properties of the latest product's
     busiest ``hotspots``, what each priority key is called (``labels``), the privacy ``note``;
     the navigation bar for ``role`` (sign-out when ``signed_in``, with the masked ``csrf``
-    token; ``who``: the key's name).
+    token; ``who``: the key's name); ``advice``: for each of ``hotspots`` (same order), the
+    prevention advice to show (``audience_label``, ``points``, ``contact``: made when the page
+    is, never stored in the product) with a link to its printable leaflet, and
+    ``advice_note`` beside them (the advice file's note).
     """
     return _PAGE.render(products=products, hotspots=hotspots, latest=latest,
                         labels={**labels, "not broken down":
                                   "not broken down (held back to protect small counts)"},
                         classes=CLASS_LABELS, trends=TREND_LABELS, note=note, grid_m=grid_m,
-                        attribution=attribution, nav_css=NAV_CSS,
+                        attribution=attribution, nav_css=NAV_CSS, advice=list(advice),
+                        advice_note=advice_note,
                         nav=nav_html("products", role=role, csrf=csrf, signed_in=signed_in,
                                      who=who))

@@ -15,6 +15,7 @@ from api.csrf import masked, session_csrf_token
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.formats import ATTRIBUTION
 from api.pages import key_name
+from api.services.advice import product_page_advice
 from api.services.products import (
     ALL,
     KIND,
@@ -96,9 +97,11 @@ def get_product(period: str, request: Request, store: StoreDep,
 def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
                   settings: SettingsDep) -> HTMLResponse:
     """The published products page (where partners land after signing in): every product
-    with its downloads, and the busiest hotspots of the latest."""
+    with its downloads, and the busiest hotspots of the latest with their prevention advice
+    and printable leaflets."""
     listed = store.list_products(KIND)
     hotspots: list[dict[str, Any]] = []
+    advice = request.app.state.advice
     if listed:
         _record, document = stored_product(store, listed[0]["period"])
         hotspots = [f["properties"] for f in document["hotspots"][ALL][:15]]
@@ -113,5 +116,8 @@ def products_html(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
         grid_m=settings.partner_grid_m, attribution=ATTRIBUTION,
         signed_in=session_id is not None,
         csrf=masked(session_csrf_token(store, session_id)) if session_id else None,
-        role=who.role if who is not None else None, who=key_name(store, who) or None)
+        role=who.role if who is not None else None, who=key_name(store, who) or None,
+        # added as the page is made, from the stored hotspot's mix and class: never stored
+        advice=[product_page_advice(h, advice) for h in hotspots],
+        advice_note=advice.note if advice.from_memory else "")
     return HTMLResponse(page, headers={"Cache-Control": "private, no-cache"})
