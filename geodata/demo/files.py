@@ -7,7 +7,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +20,19 @@ from shapely.geometry import Point
 
 from geodata.coords import WGS84, transform
 from geodata.demo.county import LSOA_STEP_M, County, farm_tracks, lay_out_county, lsoa_grid
-from geodata.demo.incidents import DEMO_INCIDENTS, Planted, generate_incidents
+from geodata.demo.incidents import DEMO_INCIDENTS, Planted, demo_months, generate_incidents
 from geodata.demo.kinds import KINDS, OUTCOMES
+from geodata.demo.plant_files import (
+    BUSINESS_FILE,
+    NEIGHBOUR_DIR,
+    PLANTS_FILE,
+    plants_truth,
+    shared_crimes,
+    write_business_reports,
+    write_neighbour_csvs,
+    write_plants_truth,
+)
+from geodata.demo.plants import NEIGHBOUR_FORCE, Plants
 from geodata.ingest import IngestReport, ingest
 from geodata.layers import (
     BUILT_UP_AREAS,
@@ -74,6 +85,12 @@ class DemoFiles:
     layers: dict[str, Path]
     roads: Path
     truth: Path
+    neighbour_csvs: list[Path] = field(default_factory=list)
+    """The neighbouring force's data.police.uk-style monthly CSVs (the cross-border cluster)."""
+    business_reports: Path | None = None
+    """The partnership's submissions (CSV), loaded by ``hotspot serve --demo``."""
+    plants: Path | None = None
+    """The ground truth of :mod:`geodata.demo.plants` (JSON)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the paths."""
@@ -84,6 +101,9 @@ class DemoFiles:
             "layers": {k: str(v) for k, v in self.layers.items()},
             "roads": str(self.roads),
             "truth": str(self.truth),
+            "neighbour_csvs": [str(p) for p in self.neighbour_csvs],
+            "business_reports": str(self.business_reports) if self.business_reports else None,
+            "plants": str(self.plants) if self.plants else None,
         }
 
 
@@ -135,7 +155,7 @@ def write_demo(
     _write_rural_urban_lookup(layers[RURAL_URBAN_LOOKUP], lsoas)
 
     say(f"generating {incidents:,} incidents")
-    df, planted = generate_incidents(county, incidents, rng)
+    df, planted, plants = generate_incidents(county, incidents, rng)
     details = _details(df, county, grid, lsoas, rng)
 
     say("writing the force export")
@@ -143,14 +163,25 @@ def write_demo(
     _write_force_export(force_export, df, details)
 
     say("writing data.police.uk-style monthly files")
-    police_csvs = _write_police_csvs(root / POLICE_DIR, df, details, county, rng)
+    police_csvs, placed, police_rows = _write_police_csvs(root / POLICE_DIR, df, details,
+                                                          county, rng, plants)
 
-    say("writing the planted hotspots (ground truth)")
+    say(f"writing {NEIGHBOUR_FORCE}'s files and the partnership's submissions")
+    months = demo_months()
+    shared = [police_rows[i] for i in shared_crimes(df, placed & ~details.is_asb)]
+    neighbour = write_neighbour_csvs(root / NEIGHBOUR_DIR, plants, county, months, shared)
+    business = write_business_reports(root / BUSINESS_FILE, plants)
+
+    say("writing the planted hotspots and plants (ground truth)")
     truth = root / TRUTH_FILE
     _write_truth(truth, df, planted)
+    plants_path = write_plants_truth(root / PLANTS_FILE, plants_truth(
+        plants, county, df, months, neighbour=neighbour, duplicates=shared,
+        business=business, snapped=np.where(placed, details.nearest_point, -1)))
     (root / "README.md").write_text(_README.format(n=len(df), seed=seed), "utf-8")
     return DemoFiles(root=root, force_export=force_export, police_csvs=police_csvs,
-                     layers=layers, roads=roads_path, truth=truth)
+                     layers=layers, roads=roads_path, truth=truth, neighbour_csvs=neighbour,
+                     business_reports=business, plants=plants_path)
 
 
 def _write_geojson(path: Path, frame: gpd.GeoDataFrame) -> None:
@@ -244,16 +275,30 @@ def _write_force_export(path: Path, df: pd.DataFrame, details: _Details) -> None
 
 
 def _write_police_csvs(folder: Path, df: pd.DataFrame, details: _Details, county: County,
-                       rng: np.random.Generator) -> list[Path]:
+                       rng: np.random.Generator,
+                       plants: Plants) -> tuple[list[Path], np.ndarray, list[list[str]]]:
     """data.police.uk-style street-level CSVs, one a month: snapped to map points, months only,
-    no Crime ID on anti-social behaviour, about 0.7% of crimes with no location."""
+    no Crime ID on anti-social behaviour, about 0.7% of crimes with no location (never the
+    planted anti-social behaviour places'). Returns the paths, which incidents have a
+    location in them and every incident's row (in the frame's order)."""
     snapped = county.points[details.nearest_point]
     lon, lat, _info = transform(snapped[:, 0], snapped[:, 1], DEFAULT_CRS, WGS84)
     month = df["when"].dt.strftime("%Y-%m").to_numpy()
     no_location = rng.random(len(df)) < 0.007
+    no_location &= ~df["planted"].isin([p["name"] for p in plants.asb_places]).to_numpy()
     crime_id = np.array(
         ["" if asb else hashlib.sha256(f"demo-shire:{i}".encode()).hexdigest()
          for asb, i in zip(details.is_asb, df["incident_id"], strict=True)], dtype=object)
+    rows: list[list[str]] = []
+    for i in range(len(df)):
+        gone = bool(no_location[i])
+        rows.append([
+            crime_id[i], month[i], DEMO_FORCE, DEMO_FORCE,
+            "" if gone else f"{lon[i]:.6f}", "" if gone else f"{lat[i]:.6f}",
+            "No Location" if gone else f"On or near {details.street[i]}",
+            "" if gone else details.lsoa_code[i], "" if gone else details.lsoa_name[i],
+            details.police_type[i], details.outcome[i], "",
+        ])
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for m in sorted(set(month.tolist())):
@@ -261,17 +306,9 @@ def _write_police_csvs(folder: Path, df: pd.DataFrame, details: _Details, county
         with path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(_POLICE_COLUMNS)
-            for i in np.flatnonzero(month == m).tolist():
-                gone = bool(no_location[i])
-                writer.writerow([
-                    crime_id[i], m, DEMO_FORCE, DEMO_FORCE,
-                    "" if gone else f"{lon[i]:.6f}", "" if gone else f"{lat[i]:.6f}",
-                    "No Location" if gone else f"On or near {details.street[i]}",
-                    "" if gone else details.lsoa_code[i], "" if gone else details.lsoa_name[i],
-                    details.police_type[i], details.outcome[i], "",
-                ])
+            writer.writerows(rows[i] for i in np.flatnonzero(month == m).tolist())
         paths.append(path)
-    return paths
+    return paths, ~no_location, rows
 
 
 def _write_truth(path: Path, df: pd.DataFrame, planted: list[Planted]) -> None:
@@ -291,7 +328,9 @@ def load_demo(
     *,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> IngestReport:
-    """Load the demo's layers and force export into a store through the normal readers.
+    """Load the demo's layers and force export into a store through the normal readers, and
+    the neighbouring force's files as its own labelled source
+    (:func:`geodata.neighbours.load_neighbour`).
 
     Raises
     ------
@@ -304,7 +343,20 @@ def load_demo(
     options = ReadOptions(area=force_area(store, 2_000.0), crs=store.crs,
                           timezone=DEFAULT_TIMEZONE)
     reader = ForceCsvReader(files.force_export, options=options)
-    return ingest(store, reader, purpose=DEMO, on_progress=on_progress)
+    report = ingest(store, reader, purpose=DEMO, on_progress=on_progress)
+    _load_neighbour(store, files)
+    return report
+
+
+def _load_neighbour(store: Store, files: DemoFiles) -> None:
+    """The neighbouring force's monthly files, each through the data.police.uk reader, as the
+    source :data:`~geodata.demo.plants.NEIGHBOUR_FORCE`."""
+    from geodata.neighbours import load_neighbour, neighbour_read_options
+    from geodata.readers.police import PoliceCsvReader
+
+    options = neighbour_read_options(store, timezone=DEFAULT_TIMEZONE)
+    for path in files.neighbour_csvs:
+        load_neighbour(store, PoliceCsvReader(path, options=options), source=NEIGHBOUR_FORCE)
 
 
 _README = """# Demo Shire: a fictional force area
@@ -320,4 +372,14 @@ so maps have a background.
 - `layers/`: force boundary, town centres, built-up areas, heritage sites, patrol bases,
   roads (with speeds) as GeoJSON (WGS84), and the rural-urban lookup (ONS 2011 layout).
 - `truth/planted_hotspots.geojson`: the hotspots planted in the data (ground truth).
+- `truth/plants.json`: what is planted for the plan's priorities, with the figures to expect: a
+  rising residential burglary series in Thornbury (and robbery flat, month for month),
+  persistent anti-social behaviour places, a cluster of farm thefts across the border with
+  Westmarch, the partnership's submissions.
+- `neighbour-police-uk/`: the neighbouring force's (Westmarch Police) street-level CSVs near
+  the border, the other half of that cluster; `hotspot serve --demo` loads them as a separate
+  source (`hotspot ingest --neighbour` for a force's own).
+- `business-reports.csv`: shops' reports of thefts and abuse of staff through the Retail and
+  Business Crime Reduction Partnership (fictional); `hotspot serve --demo` loads them as
+  submitted by the demo partner key.
 """

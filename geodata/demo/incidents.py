@@ -14,6 +14,15 @@ import shapely
 
 from geodata.demo.county import STREETS, VILLAGE_STREET, County
 from geodata.demo.kinds import KINDS, Kind
+from geodata.demo.plants import (
+    FLAT_KIND,
+    FLAT_ODD_KIND,
+    Plants,
+    draw_plants,
+    flat_years,
+    months_of,
+    place_asb,
+)
 
 DEMO_INCIDENTS = 50_000
 DEMO_START = "2023-01-01"
@@ -125,21 +134,29 @@ def draw_times(kind: Kind, n: int, rng: np.random.Generator, growth: float) -> p
 
 
 def generate_incidents(county: County, n_total: int,
-                       rng: np.random.Generator) -> tuple[pd.DataFrame, list[Planted]]:
+                       rng: np.random.Generator) -> tuple[pd.DataFrame, list[Planted], Plants]:
     """About ``n_total`` incidents (those outside the county dropped), oldest first.
 
     Returns the frame (``kind``, ``x``, ``y`` in metres, ``when``, ``planted`` name or "",
-    ``incident_id``) and the planted hotspots.
+    ``incident_id``), the planted hotspots and the plants of :mod:`geodata.demo.plants` (drawn
+    from a generator spawned from ``rng``, so the other draws are as they were without them).
     """
+    plants_rng = rng.spawn(1)[0]
     planted = plant_hotspots(county, rng)
-    frames = _planted_incidents(planted, n_total / DEMO_INCIDENTS, rng)
-    n_background = max(0, n_total - sum(len(f) for f in frames))
+    scale = n_total / DEMO_INCIDENTS
+    frames = _planted_incidents(planted, scale, rng)
+    plants = draw_plants(county, scale, months_of(DEMO_START, DEMO_MONTHS), plants_rng)
+    n_background = max(0, n_total - sum(len(f) for f in frames) - plants.force_count())
     frames += _background_incidents(county, n_background, rng)
     df = pd.concat(frames, ignore_index=True)
     inside = shapely.contains_xy(county.boundary, df["x"].to_numpy(), df["y"].to_numpy())
+    df = df[inside].reset_index(drop=True)
+    df = pd.concat([df, plants.burglary, plants.border_force, place_asb(plants, county, df)],
+                   ignore_index=True)
+    inside = shapely.contains_xy(county.boundary, df["x"].to_numpy(), df["y"].to_numpy())
     df = df[inside].sort_values(["when", "x"], kind="stable").reset_index(drop=True)
     df["incident_id"] = [f"DS-{i + 1:06d}" for i in range(len(df))]
-    return df, planted
+    return df, planted, plants
 
 
 def _planted_incidents(planted: list[Planted], scale: float,
@@ -161,7 +178,8 @@ def _planted_incidents(planted: list[Planted], scale: float,
 def _background_incidents(county: County, n: int,
                           rng: np.random.Generator) -> list[pd.DataFrame]:
     """The background: kinds by :data:`BACKGROUND`, near map points in the towns (66%), the
-    villages (24%) or the country (10%); one frame per kind."""
+    villages (24%) or the country (10%); one frame per kind (:data:`FLAT_KIND`'s made as many
+    in each month of the second year as in the same month of the first)."""
     weights = np.array(list(BACKGROUND.values()), dtype=float)
     kinds = rng.choice(list(BACKGROUND), size=n, p=weights / weights.sum())
     names = county.point_names
@@ -178,8 +196,11 @@ def _background_incidents(county: County, n: int,
     for kind in BACKGROUND:
         sel = np.flatnonzero(kinds == kind)
         if sel.size:
-            frames.append(pd.DataFrame({
+            frame = pd.DataFrame({
                 "kind": kind, "x": xy[sel, 0], "y": xy[sel, 1],
                 "when": draw_times(KINDS[kind], sel.size, rng, 0.0), "planted": "",
-            }))
+            })
+            if kind == FLAT_KIND:
+                frame = flat_years(frame, pd.Timestamp(DEMO_START).year, odd_kind=FLAT_ODD_KIND)
+            frames.append(frame)
     return frames
