@@ -350,6 +350,15 @@ def size_of(value: Any, _depth: int = 0) -> int:
     return sys.getsizeof(value)
 
 
+def _is_geometry_column(values: np.ndarray) -> bool:
+    """Whether an object column holds geometries (and missing values) only: its first value
+    that is not None decides, and the whole column is checked before it is measured as one."""
+    present = values[values != None]  # noqa: E711 (elementwise, not identity)
+    if not len(present) or not isinstance(present[0], shapely.Geometry):
+        return False
+    return bool(shapely.is_geometry(present).all())
+
+
 def _frame_bytes(frame: pd.DataFrame) -> int:
     total = int(frame.index.memory_usage())
     n = len(frame)
@@ -359,7 +368,7 @@ def _frame_bytes(frame: pd.DataFrame) -> int:
             total += int(column.to_numpy().nbytes)
             continue
         values = np.asarray(column.to_numpy(), dtype=object)
-        if n and values.shape[0] and isinstance(values[0], shapely.Geometry | type(None)):
+        if n and _is_geometry_column(values):
             coords = shapely.get_num_coordinates(values)
             total += int(coords.sum()) * 16 + n * 112
             continue

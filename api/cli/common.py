@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -59,7 +60,8 @@ def fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
     if as_json:
         print(json.dumps({"error": message}))
     else:
-        err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+        # the message is text (it may hold brackets, e.g. a TOML table's name), never markup
+        err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 

@@ -37,6 +37,8 @@ def serve(
     url = settings.demo_store_url() if demo else settings.store_url()
     with refusals(as_json):
         store = _served_store(url, settings, demo, as_json)
+        # a malformed advice, taxonomy or harm file stops it here, naming the file and line
+        app = create_app(settings, store=store, demo=demo)
     certfile, keyfile = _tls_files(settings, as_json)
     scheme = "https" if certfile else "http"
     info = _serving_info(store, settings, f"{scheme}://{host}:{port}/", url, demo)
@@ -47,7 +49,7 @@ def serve(
     configure(log_level, settings.log_format)
     # no uvicorn access log: it holds addresses and whole URLs (api.logs writes one without)
     # the proxies trusted for X-Forwarded-Proto/-For: uvicorn's own and the app's are the same
-    uvicorn.run(create_app(settings, store=store, demo=demo), host=host, port=port,
+    uvicorn.run(app, host=host, port=port,
                 log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile,
                 access_log=False, log_config=None, proxy_headers=True,
                 forwarded_allow_ips=settings.forwarded_allow_ips)

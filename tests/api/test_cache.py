@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from api.budget import AnalysisBudget
 from api.cache import ClientGone, ResultCache, StillComputing, size_of
@@ -33,6 +34,14 @@ def test_sizes_are_measured_from_bytes_arrays_tables_and_their_containers() -> N
     # the lists of an object column count (pandas' own deep measure misses them)
     assert size_of(frame) > 1000 * 168 * 8
     assert size_of({"a": [b"z" * 100] * 10}) >= 1000
+
+
+def test_a_text_column_that_starts_empty_is_measured_as_text_not_geometry() -> None:
+    # a hotspot's ``parent`` is None for the first and text for the rest: measuring it as
+    # geometry raised TypeError in the cache (found on the cross-border answer)
+    frame = pd.DataFrame({"parent": [None] + ["area 1" * 20] * 999,
+                          "outline": [None] + [shapely.box(0, 0, 1, 1)] * 999})
+    assert size_of(frame) > 999 * 120 + 999 * 5 * 16
 
 
 def _put(cache: ResultCache, key: str, nbytes: int) -> bytes:

@@ -167,6 +167,27 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
         product = json.loads(body)
         assert status == 200 and product["metadata"]["product"]["period"] == "2024-12"
         assert product["features"] and product["features"][0]["properties"]["incidents"] >= 5
+        # the partnership's submissions, sent with the partner key (it reads its own)
+        with (tmp_path / "data" / "demo-files" / "business-reports.csv").open() as f:
+            sent = len(f.read().splitlines()) - 1
+        status, body = _get(urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/business-reports",
+            headers={"Authorization": f"Bearer {serving['keys']['partner']}"}))
+        assert status == 200 and json.loads(body)["count"] == sent == 48
+        # a published plan of the demo's last month, with visits logged at most stops
+        analyst = {"Authorization": f"Bearer {serving['keys']['analyst']}"}
+        status, body = _get(urllib.request.Request(f"http://127.0.0.1:{port}/v1/patrol-plans",
+                                                   headers=analyst))
+        plans = json.loads(body)
+        assert len(plans) == 1 and plans[0]["published"]
+        assert plans[0]["shift_start"].startswith("2024-12-13T16:00")
+        status, body = _get(urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/patrol-plans/{plans[0]['plan_id']}/visits",
+            headers=analyst))
+        done = json.loads(body)
+        assert 0 < done["stops_visited"] < done["stops_planned"]
+        totals = done["dosage"]["totals"]
+        assert totals["visits_made"] == len(done["visits"]) and totals["minutes_on_site"] > 0
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -329,3 +350,18 @@ def test_an_out_file_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> 
                   "--out", str(tmp_path), ok=False)
     assert refused.returncode == 1
     assert "error:" in refused.stderr + refused.stdout
+
+
+def test_serve_refuses_a_malformed_advice_file_naming_it_and_the_line(tmp_path: Path):
+    advice = tmp_path / "advice.toml"
+    advice.write_text("[advice.shoplifting]\nbusinesses = 3\n", "utf-8")
+    env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data"),
+           "HOTSPOT_PREVENTION_ADVICE_PATH": str(advice), "COLUMNS": "400"}
+    env.pop("HOTSPOT_DATABASE_URL", None)
+    proc = subprocess.run([HOTSPOT, "serve", "--port", str(_free_port()), "--database",
+                           str(tmp_path / "force.sqlite")], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{advice}, line 1: [advice.shoplifting] needs a source" in proc.stderr
+    assert "serving" not in proc.stdout.lower()
