@@ -51,11 +51,14 @@ def role_of(request: Request) -> str | None:
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 MAP_PAGE_CSS = """
 :root { --hs-nav-h: 44px; }
-body > nav.hs-nav { position: relative; z-index: 1100; min-height: 44px; box-sizing: border-box; }
+body > nav.hs-nav { position: relative; z-index: 1100; min-height: 44px; box-sizing: border-box;
+  flex-wrap: nowrap; overflow-x: auto; white-space: nowrap; scrollbar-width: thin; }
+body > nav.hs-nav form { position: sticky; right: 0; background: #0b3d91; }
 body > nav.hs-nav ~ .folium-map { height: calc(100% - var(--hs-nav-h)) !important; }
 """
 """With the bar above it, a whole-page map (folium's) takes the height that is left; its
-panels read ``--hs-nav-h`` (the bar's height) to keep clear of it."""
+panels read ``--hs-nav-h`` (the bar's height) to keep clear of it, so the bar stays one row
+(sideways scrolling on a tablet, sign-out always in view at its right)."""
 
 
 def with_nav(page: str, nav: str) -> str:

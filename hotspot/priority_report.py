@@ -415,7 +415,10 @@ def serious_organised_statement(groups: Sequence[Mapping[str, Any]], period_labe
         "record at a place: drugs and weapons offences (which rise with proactive policing as "
         "much as with the crime itself), and the few organised crime offences a force's own "
         "export records (county lines, modern slavery). A fall can mean less enforcement as "
-        "well as less crime. What the data hold for "
+        "well as less crime. Cross-border crime shows as hotspots near the force boundary "
+        "found on the force's and a neighbouring force's incidents together (GET "
+        "/v1/cross-border, where the neighbour's files are loaded), not in these counts, "
+        "which are the force's own. What the data hold for "
         f"{period_label}: {figures}"
     )
 

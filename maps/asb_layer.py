@@ -15,6 +15,8 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
+from maps.legend_js import LEGEND_SECTION_JS
+
 ASB_COLOUR = "#b3122e"
 """The markers' fill (the month strips' colour on the ``/asb`` page)."""
 ASB_PANE = ("hs-asb", 455)
@@ -24,6 +26,7 @@ ASB_PANE = ("hs-asb", 455)
 _SCRIPT = """
 (function (map, data, colour, pane, link) {
   if (!window.L) { return; }
+""" + LEGEND_SECTION_JS + """
   var months = data.months || 12, least = data.min_months || 1;
   var layer = L.geoJSON(data.places, {
     pointToLayer: function (feature, latlng) {
@@ -44,43 +47,13 @@ _SCRIPT = """
     }
   }).addTo(map);
   var count = (data.places.features || []).length;
-  var row = document.createElement("label");
-  row.className = "hs-key-row";
-  var toggle = document.createElement("input");
-  toggle.type = "checkbox";
-  toggle.checked = true;
-  toggle.id = "hs-asb-toggle";
-  toggle.addEventListener("change", function () {
-    if (toggle.checked) { layer.addTo(map); } else { map.removeLayer(layer); }
+  var section = hsLegendSection({
+    cls: "hs-asb", title: "Persistent ASB", toggleId: "hs-asb-toggle", checked: true,
+    colour: colour, label: "Repeat ASB locations",
+    desc: " ASB in at least " + least + " of the last " + months + " months",
+    count: count, unit: "places",
+    onToggle: function (on) { if (on) { layer.addTo(map); } else { map.removeLayer(layer); } }
   });
-  var swatch = document.createElement("span");
-  swatch.className = "hs-swatch";
-  swatch.setAttribute("style", "background:" + colour + ";border-color:" + colour +
-    ";border-radius:50%");
-  var words = document.createElement("span");
-  words.className = "hs-key-text";
-  var label = document.createElement("span");
-  label.className = "hs-key-label";
-  label.textContent = "Repeat ASB locations";
-  var desc = document.createElement("span");
-  desc.className = "hs-key-desc";
-  desc.textContent = " ASB in at least " + least + " of the last " + months + " months";
-  words.appendChild(label);
-  words.appendChild(desc);
-  var number = document.createElement("span");
-  number.className = "hs-count";
-  number.title = "places";
-  number.textContent = count.toLocaleString("en-GB");
-  row.appendChild(toggle);
-  row.appendChild(swatch);
-  row.appendChild(words);
-  row.appendChild(number);
-  var section = document.createElement("div");
-  section.className = "hs-asb";
-  var title = document.createElement("h4");
-  title.textContent = "Persistent ASB";
-  section.appendChild(title);
-  section.appendChild(row);
   if (link) {
     var more = document.createElement("a");
     more.href = link;

@@ -95,14 +95,17 @@ year</span></label>
 <span class="hint">Give longitude and latitude, or an OS grid reference. On a tablet at the
 business, "Use my location" fills them in.</span>
 <div class="pair" style="margin-top:0.6rem">
-<div><label for="br-lat">Latitude<span class="hint">e.g. 54.0021</span></label>
+<div><label for="br-lat">Latitude{% if example %}<span class="hint">e.g.
+{{ example[0] }}</span>{% endif %}</label>
 <input id="br-lat" name="lat" inputmode="decimal" autocomplete="off"></div>
-<div><label for="br-lon">Longitude<span class="hint">e.g. -1.5423</span></label>
+<div><label for="br-lon">Longitude{% if example %}<span class="hint">e.g.
+{{ example[1] }}</span>{% endif %}</label>
 <input id="br-lon" name="lon" inputmode="decimal" autocomplete="off"></div>
 </div>
 <button type="button" class="secondary" id="br-locate">Use my location</button>
 <p class="or">or</p>
-<label for="br-gridref">OS grid reference<span class="hint">e.g. SE 2965 5512</span></label>
+<label for="br-gridref">OS grid reference{% if example %}<span class="hint">e.g.
+{{ example[2] }}</span>{% endif %}</label>
 <input id="br-gridref" name="grid_ref" autocomplete="off" autocapitalize="characters"
 maxlength="40">
 </fieldset>
@@ -289,7 +292,8 @@ def business_form_page(reports: Sequence[dict[str, Any]], *, count: int,
                        types: Sequence[tuple[str, str]], nav: str = "", note: str = "",
                        who: str | None = None, all_reports: bool = False,
                        timezone: str = "", crs: str = "", business_max: int = 200,
-                       description_max: int = 2000) -> str:
+                       description_max: int = 2000,
+                       example: tuple[str, str, str] | None = None) -> str:
     """The page as HTML.
 
     Parameters
@@ -312,9 +316,12 @@ def business_form_page(reports: Sequence[dict[str, Any]], *, count: int,
         The force's time zone and CRS (for the page's script).
     business_max, description_max
         The longest business name and description the service takes, characters.
+    example
+        A place inside the force area for the hints: latitude, longitude and grid reference
+        (text); None: no examples.
     """
     config = json.dumps({"timezone": timezone, "crs": crs}).replace("<", "\\u003c")
     return _PAGE.render(reports=list(reports), count=count, types=list(types), nav=nav,
                         note=note, who=who, all_reports=all_reports, nav_css=NAV_CSS,
                         config=config, business_max=business_max,
-                        description_max=description_max)
+                        description_max=description_max, example=example)

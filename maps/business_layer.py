@@ -15,12 +15,18 @@ from __future__ import annotations
 from branca.element import MacroElement
 from jinja2 import Template
 
+from maps.legend_js import LEGEND_SECTION_JS
+
 LAYER_COLOUR = "#00838f"
 """The reports' markers (a teal no context class uses)."""
 
 _SCRIPT = """
 (function (map, url, colour) {
   if (!window.fetch || !window.L) { return; }
+""" + LEGEND_SECTION_JS + """
+  // only staff may read them: other roles (the nav bar says which) ask for nothing
+  var nav = document.querySelector("nav.hs-nav[data-role]");
+  if (nav && ["admin", "analyst"].indexOf(nav.getAttribute("data-role")) < 0) { return; }
   fetch(url, { credentials: "same-origin", headers: { "Accept": "application/geo+json" } })
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (data) {
@@ -45,44 +51,14 @@ _SCRIPT = """
         marker.bindTooltip(tip);
         layer.addLayer(marker);
       });
-      var toggle = document.createElement("input");
-      toggle.type = "checkbox";
-      toggle.id = "hs-business-toggle";
-      toggle.addEventListener("change", function () {
-        if (toggle.checked) { layer.addTo(map); } else { map.removeLayer(layer); }
+      var section = hsLegendSection({
+        cls: "hs-business", title: "Business reports", toggleId: "hs-business-toggle",
+        checked: false, colour: colour, label: "Reported by businesses",
+        desc: " (retail partnership, this period): not police-recorded crime, " +
+          "not in the hotspots",
+        count: count, unit: "reports", countId: "hs-business-count",
+        onToggle: function (on) { if (on) { layer.addTo(map); } else { map.removeLayer(layer); } }
       });
-      var row = document.createElement("label");
-      row.className = "hs-key-row";
-      var swatch = document.createElement("span");
-      swatch.className = "hs-swatch";
-      swatch.setAttribute("style", "background:" + colour + ";border-color:" + colour +
-        ";border-radius:50%");
-      var words = document.createElement("span");
-      words.className = "hs-key-text";
-      var label = document.createElement("span");
-      label.className = "hs-key-label";
-      label.textContent = "Reported by businesses";
-      var desc = document.createElement("span");
-      desc.className = "hs-key-desc";
-      desc.textContent = " (retail partnership, this period): not police-recorded crime, " +
-        "not in the hotspots";
-      words.appendChild(label);
-      words.appendChild(desc);
-      var number = document.createElement("span");
-      number.className = "hs-count";
-      number.id = "hs-business-count";
-      number.title = "reports";
-      number.textContent = count.toLocaleString("en-GB");
-      row.appendChild(toggle);
-      row.appendChild(swatch);
-      row.appendChild(words);
-      row.appendChild(number);
-      var section = document.createElement("div");
-      section.className = "hs-business";
-      var head = document.createElement("h4");
-      head.textContent = "Business reports";
-      section.appendChild(head);
-      section.appendChild(row);
       var legend = document.querySelector("#hs-legend details");
       if (legend) {  // in the legend, under the map layers
         legend.insertBefore(section, legend.querySelector(".hs-density"));

@@ -34,11 +34,9 @@ from maps.styles import (
     LAYER_STYLES,
     OSM_ATTRIBUTION,
     OSM_TILES,
+    TEAM_LABELS,
 )
 
-TEAM_LABELS = {"rural_crime_team": "Rural Crime Team",
-               "town_centre_officers": "Town centre officers",
-               "neighbourhood": "Neighbourhood policing"}
 TREND_WORDS = {"up": "Rising", "down": "Falling", "flat": "No clear change",
                "unknown": "Not known"}
 FEW_TIMED = 20

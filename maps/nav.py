@@ -23,8 +23,7 @@ PAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 """The pages the bar links to, in order."""
 
 NAV_CSS = """
-nav.hs-nav { display: flex; flex-wrap: nowrap; overflow-x: auto; white-space: nowrap;
-  align-items: center; gap: 0 0.25rem; scrollbar-width: thin;
+nav.hs-nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0 0.25rem;
   background: #0b3d91; color: #fff; padding: 0 0.5rem; font: 15px/1.3 system-ui, sans-serif; }
 nav.hs-nav > * { flex: none; }
 nav.hs-nav a, nav.hs-nav button { color: #fff; text-decoration: none; display: inline-flex;
@@ -38,8 +37,9 @@ nav.hs-nav form { margin: 0 0 0 auto; display: inline; }
 nav.hs-nav .hs-nav-who { opacity: 0.85; padding: 0 0.4rem; }
 @media print { nav.hs-nav { display: none; } }
 """
-"""The bar's style sheet (pages put it in their ``<style>`` or link it). One row at every
-width (a narrow screen scrolls it sideways): the map pages keep clear of a bar 44 px high."""
+"""The bar's style sheet (pages put it in their ``<style>`` or link it); it wraps on a narrow
+screen, except above a whole-page map (:data:`api.pages.MAP_PAGE_CSS`: one row that scrolls
+sideways, sign-out kept in view)."""
 
 
 def nav_html(current: str | None = None, *, role: str | None = None, csrf: str | None = None,
@@ -63,7 +63,8 @@ def nav_html(current: str | None = None, *, role: str | None = None, csrf: str |
     who
         A name to show beside sign-out (the key's name), as text.
     """
-    parts = ['<nav class="hs-nav" aria-label="Pages">',
+    who_role = f' data-role="{escape(role)}"' if role else ""  # for scripts: what to fetch
+    parts = [f'<nav class="hs-nav" aria-label="Pages"{who_role}>',
              '<span class="hs-nav-brand">Hotspots</span>']
     for key, label, path, roles in PAGES:
         if roles and role is not None and role not in roles:

@@ -104,9 +104,9 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 {%- if published is false %} <span class="draft-tag">draft</span>{% endif %}</h1>
 <p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ "{:,}".format(totals.stops) }}
 stop{{ "" if totals.stops == 1 else "s" }} on {{ totals.routes }} route{{ "" if totals.routes == 1 else "s" }}
-&middot; {{ "{:,}".format(totals.hotspots_visited) }} hotspots visited,
-{{ "{:,}".format(totals.hotspots_left_out) }} left out &middot; the visited hotspots hold
-{{ share }} of the hotspots' total score
+&middot; {{ "{:,}".format(totals.hotspots_visited) }} hotspots planned for a visit,
+{{ "{:,}".format(totals.hotspots_left_out) }} left out &middot; the planned hotspots hold
+{{ share }} of the hotspots' total score (what was done: "Visits against the plan")
 &middot; <a href="{{ links.briefing }}">briefing</a> &middot; <a href="{{ links.field }}">field
 view</a> &middot; <a href="{{ links.geojson }}">GeoJSON</a></p></header>
 <main><div id="map" role="region" aria-label="Map of the plan"></div>

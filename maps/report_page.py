@@ -24,7 +24,7 @@ from jinja2 import Environment
 from maps.assets import versioned
 from maps.charts import paired_month_chart
 from maps.nav import NAV_CSS
-from maps.styles import CLASS_LABELS, EMERGING_LABELS
+from maps.styles import CLASS_LABELS, EMERGING_LABELS, TEAM_LABELS
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -435,10 +435,15 @@ def _chart(priority: dict[str, Any], document: dict[str, Any]) -> str:
 
 def _dosage_rows(dosage: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """The dosage tables: by team, by crew, by hotspot (each row a name and its tally)."""
-    teams = [{"head": "Team", "name": k, "t": v} for k, v in (dosage.get("teams") or {}).items()]
+    teams = [{"head": "Team", "name": TEAM_LABELS.get(k, k), "t": v}
+             for k, v in (dosage.get("teams") or {}).items()]
     crews = [{"head": "Crew", "name": k, "t": v} for k, v in (dosage.get("crews") or {}).items()]
-    spots = [{"head": "Hotspot", "name": h.get("place") or h.get("hotspot_id", ""), "t": h}
-             for h in dosage.get("hotspots") or []]
+    places = [str(h.get("place") or "") for h in dosage.get("hotspots") or []]
+    # several hotspots can share a street's name: those get their id (as their plan names it)
+    spots = [{"head": "Hotspot", "t": h,
+              "name": (f"{p} ({h.get('hotspot_id', '')})" if p and places.count(p) > 1
+                       else p or str(h.get("hotspot_id", "")))}
+             for p, h in zip(places, dosage.get("hotspots") or [], strict=True)]
     return [("By team", "teams", teams), ("By crew", "crews", crews),
             ("By hotspot", "hotspots", spots)]
 

@@ -117,3 +117,9 @@ def density_colours(values: np.ndarray, top: float) -> np.ndarray:
 ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
 """A patrol plan's route colours, by the route's position in the plan (the plan page, the field
 view, the plans page's preview and the briefing's maps)."""
+
+
+TEAM_LABELS = {"rural_crime_team": "Rural Crime Team",
+               "town_centre_officers": "Town centre officers",
+               "neighbourhood": "Neighbourhood policing"}
+"""The teams a hotspot goes to, as the pages name them."""

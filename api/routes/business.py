@@ -26,6 +26,7 @@ from api.services.business import (
     as_geojson,
     check_daily_cap,
     check_submission_rate,
+    example_place,
     is_staff,
     listing,
     one_report,
@@ -178,7 +179,7 @@ async def business_form(request: Request, store: StoreDep) -> HTMLResponse:
         answer["reports"], count=answer["count"], types=[(k, t.label) for k, t in TYPES.items()],
         nav=nav, note=SOURCE_NOTE, who=name, all_reports=answer["scope"] == "all",
         timezone=store.timezone, crs=store.crs, business_max=BUSINESS_MAX,
-        description_max=DESCRIPTION_MAX)
+        description_max=DESCRIPTION_MAX, example=await run_in_threadpool(example_place, store))
     if answer["scope"] == "all":  # staff reading every business's reports: in the audit log
         await run_in_threadpool(
             store.audit, key_id=who.key_id, role=who.role, action="business_reports_read",

@@ -556,3 +556,21 @@ def _to_wgs84(squares: np.ndarray, crs: str) -> np.ndarray:
     coords = shapely.get_coordinates(squares)
     lon, lat, _ = transform(coords[:, 0], coords[:, 1], crs, WGS84)
     return shapely.set_coordinates(squares.copy(), np.column_stack([lon, lat]))
+
+
+def example_place(store: Store) -> tuple[str, str, str] | None:
+    """An example place for the form's hints, inside the force area (a point on the force
+    boundary's surface, never an incident): latitude and longitude (4 decimals) and its OS grid
+    reference (8 figures); None without a boundary or outside Great Britain's grid."""
+    from api.services.hotspots import force_area as boundary
+    from hotspot.gridref import grid_reference_of
+
+    area = boundary(store)
+    if area is None or area.is_empty:
+        return None
+    point = shapely.point_on_surface(area)
+    lon, lat, _ = transform(np.array([point.x]), np.array([point.y]), store.crs, WGS84)
+    ref = grid_reference_of(float(point.x), float(point.y), store.crs, 8)
+    if ref is None:
+        return None
+    return f"{float(lat[0]):.4f}", f"{float(lon[0]):.4f}", ref

@@ -5,6 +5,7 @@ product's suppressed business group (hand counts)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -461,3 +462,14 @@ def test_no_key_subtracting_its_own_reports_learns_a_small_count() -> None:
                 assert rest == 0 or rest - o[held].sum() >= k
     assert 0 < len(shown) < 300 and (table.counts[:, 1:] != HELD_BACK).any()
     assert (table.counts[:, 1:] == HELD_BACK).any()
+
+
+def test_the_forms_examples_are_places_it_accepts(app: TestClient, inside: dict) -> None:
+    key = _key(app, "partner", "Shop E")
+    page = app.get("/report-incident", headers=key)
+    assert page.status_code == 200
+    hints = re.findall(r'<span class="hint">e\.g\.\s+([^<]+)</span>', page.text)
+    lat, lon, ref = (h.strip() for h in hints[:3])
+    for place in ({"grid_ref": ref}, {"lat": float(lat), "lon": float(lon)}):
+        r = app.post("/v1/business-reports", headers=key, json=_body(inside, place=place))
+        assert r.status_code == 201, (place, r.text)

@@ -154,6 +154,26 @@ def test_an_analyst_sees_them_as_their_own_layer(browser: Browser, server: Serve
     context.close()
 
 
+def test_the_rural_team_map_asks_for_no_business_reports(browser: Browser,
+                                                         server: Server) -> None:
+    key = str(server.json("/v1/keys", {"name": "rural", "role": "rural_team"})["key"])
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "business-reports" in r.url else None)
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    sign_in(page, server.url, key)
+    page.goto(f"{server.url}/", wait_until="load")
+    page.locator("#hs-legend").wait_for(timeout=120_000)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("nav.hs-nav").get_attribute("data-role") == "rural_team"
+    assert asked == [] and refused == []  # nothing it may not read, so no refusal either
+    assert page.locator("#hs-business-count").count() == 0
+    context.close()
+
+
 def test_a_long_unbroken_name_never_widens_the_page(browser: Browser, server: Server,
                                                     place: dict[str, float]) -> None:
     token = _partner(server, "Long Name Shop")

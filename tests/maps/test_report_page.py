@@ -111,7 +111,7 @@ def report_document() -> dict[str, Any]:
     dosage: dict[str, Any] = {
         "plans": 3,
         "totals": _tally(24, 19, 360.0, 301.5, 2),
-        "teams": {"Rural Crime Team": _tally(16, 12, 240.0, 188.0, 1),
+        "teams": {"rural_crime_team": _tally(16, 12, 240.0, 188.0, 1),
                   "Town centre officers": _tally(8, 7, 120.0, 113.5, 1)},
         "crews": {"RCT vehicle 1": _tally(9, 7, 135.0, 104.0, 1),
                   "RCT vehicle 2": _tally(7, 5, 105.0, 84.0),
@@ -211,6 +211,8 @@ def test_the_page_has_every_table_and_a_chart_per_priority(document: dict[str, A
     assert "1 April 2024 to 30 June 2024" in text and "1 April 2023 to 30 June 2023" in text
     assert "v42-3f9c0e1a" in text and "8 July 2024 09:15 UTC by Insp. Shaw" in text
     assert document["test"] in text
+    # teams by the names the force uses, not their keys
+    assert "Rural Crime Team" in text and "rural_crime_team" not in text
     # the summary: one row per priority; each priority a section with a chart
     summary = html.split('id="summary-table"', 1)[1].split("</table>", 1)[0]
     assert summary.count("<tr data-priority=") == 4
@@ -282,7 +284,7 @@ def test_text_from_the_document_is_only_text(document: dict[str, Any]) -> None:
                      emerging_class=HOSTILE)
     d = hostile["dosage"]
     d["crews"] = {HOSTILE: d["crews"]["RCT vehicle 1"]}
-    d["teams"] = {HOSTILE: d["teams"]["Rural Crime Team"]}
+    d["teams"] = {HOSTILE: d["teams"]["rural_crime_team"]}
     d["hotspots"][0]["place"] = HOSTILE
     d["never_visited"][0].update(place=HOSTILE, crew=HOSTILE, hotspot_id=HOSTILE,
                                  plan_id=HOSTILE)
@@ -348,3 +350,15 @@ def test_the_numbers_read_as_a_person_reads_them() -> None:
     assert p_text(0.21) == "p = 0.21" and p_text(None) == "not tested"
     assert verdict_text({"verdict": "up", "more_than_chance": True, "p_value": 0.01}) == \
         "Up: more than chance"
+
+
+def test_hotspots_that_share_a_name_in_the_dosage_table_get_their_ids(
+        document: dict[str, Any]) -> None:
+    spots = document["dosage"]["hotspots"]
+    twin = {**spots[0], "hotspot_id": "dbscan-9c01"}
+    document["dosage"]["hotspots"] = [spots[0], twin, *spots[1:]]
+    html = report_page_html(document, assets="/static")
+    place = spots[0]["place"]
+    assert f"{place} (dbscan-7f3a)" in html and f"{place} (dbscan-9c01)" in html
+    others = [h["place"] for h in spots[1:] if h["place"] != place]
+    assert all(f"{p} (" not in html for p in others)  # a name used once stays as it is
