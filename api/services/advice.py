@@ -32,6 +32,7 @@ import shapely
 from api.errors import InvalidInput, NotFound, quoted
 from api.formats import ATTRIBUTION
 from api.services.hotspots import latest_complete_month
+from api.services.selection import with_built_up_areas
 from geodata.advice import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -516,12 +517,7 @@ def find_town(store: LayerStore, name: str) -> Town:
                        f"{', '.join(known[:40]) or 'none (no town layers are loaded)'}", "town")
     outline = shapely.union_all(parts)
     if centre:
-        built = store.get_layer(BUILT_UP_AREAS)
-        if built is not None:
-            around = built.frame.geometry.values
-            inside = shapely.intersects(around, outline)
-            if inside.any():
-                outline = shapely.union_all([outline, *around[inside]])
+        outline = with_built_up_areas(store, outline)
     return Town(found_name, outline, centre)
 
 

@@ -103,12 +103,7 @@ def town_bbox(store: LayerStore, name: str, margin_m: float = 500.0) -> tuple[fl
         if hit.any():
             union = shapely.union_all(layer.frame.geometry.values[hit])
             if kind == TOWN_CENTRES:  # the whole town, not only its centre, when known
-                built = store.get_layer(BUILT_UP_AREAS)
-                if built is not None:
-                    around = built.frame.geometry.values
-                    inside = shapely.intersects(around, union)
-                    if inside.any():
-                        union = shapely.union_all([union, *around[inside]])
+                union = with_built_up_areas(store, union)
             minx, miny, maxx, maxy = union.bounds
             return (minx - margin_m, miny - margin_m, maxx + margin_m, maxy + margin_m)
     choices = ", ".join(sorted(set(known))[:30]) or "none (no town layers are loaded)"
@@ -180,3 +175,14 @@ class Selection:
                 "categories": list(self.categories) if self.categories else None,
                 "priority": self.priority,
                 "bbox": list(box) if box is not None else None}
+
+
+def with_built_up_areas(store: LayerStore, outline: Any) -> Any:
+    """``outline`` (store CRS) joined with the built-up areas it touches: a town centre grown
+    to its whole town; unchanged when the store has no built-up areas or none touch it."""
+    built = store.get_layer(BUILT_UP_AREAS)
+    if built is None:
+        return outline
+    around = built.frame.geometry.values
+    inside = shapely.intersects(around, outline)
+    return shapely.union_all([outline, *around[inside]]) if inside.any() else outline
