@@ -9,7 +9,7 @@ PORT   ?= 8000
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PG_MAJOR := $(or $(PG_MAJOR),15)
 
-.PHONY: run test lint browser postgres bench clean
+.PHONY: run test lint browser postgres gdal bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ run: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
 ## test: create the environment, lint, type-check, get a browser and PostGIS, run the whole suite
-test: lint browser postgres $(NPM_STAMP)
+test: lint browser postgres gdal $(NPM_STAMP)
 	$(BIN)/python -m pytest
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
@@ -51,6 +51,16 @@ browser:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium >/dev/null; }; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed: the browser tests need it" >&2; exit 1; }
+
+## gdal: Debian's gdal-bin (ogrinfo, ogr2ogr) for the OGC API conformance test: GDAL's own OAPIF
+## driver reads the service as QGIS does
+gdal:
+	@command -v ogrinfo >/dev/null 2>&1 || { \
+	  echo "installing Debian's gdal-bin for the OGC API conformance test (apt-get install gdal-bin)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q gdal-bin >/dev/null 2>&1 || \
+	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q gdal-bin >/dev/null; }; }
+	@command -v ogrinfo >/dev/null 2>&1 || { echo "gdal-bin could not be installed: the OGC API conformance test needs ogrinfo" >&2; exit 1; }
 
 ## postgres: PostgreSQL with PostGIS on 127.0.0.1:5432 for the PostGIS store tests (Debian's
 ## packages; skipped when HOTSPOT_TEST_POSTGRES_URL names another server)

@@ -491,8 +491,22 @@ class NeighbourStore(Protocol):
 
 
 @runtime_checkable
+class PresetStore(Protocol):
+    """Saved hotspot presets: a name for a method, priority, period and parameters (or
+    ``method=auto``), served by the OGC API as a collection of hotspots. Methods are added
+    by :mod:`geodata.stores._presets`."""
+
+
+@runtime_checkable
+class StopSearchStore(Protocol):
+    """Stop and search records, kept apart from incidents, and crime outcomes applied to the
+    stored incidents by Crime ID. Methods are added by :mod:`geodata.stores._stop_search`."""
+
+
+@runtime_checkable
 class Store(IncidentStore, LayerStore, PlanStore, AccessStore, ProductStore, ReportStore,
-            BusinessReportStore, NeighbourStore, StoreHealth, Protocol):
+            BusinessReportStore, NeighbourStore, PresetStore, StopSearchStore, StoreHealth,
+            Protocol):
     """What every store offers (the union of the focused protocols above). One test-suite runs
     against each implementation."""
 

@@ -21,6 +21,8 @@ from geodata.errors import InvalidValue, StoreUnavailable
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
 from geodata.stores._business import BusinessRecords
 from geodata.stores._neighbours import NeighbourRecords
+from geodata.stores._presets import PresetRecords
+from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores._plan_records import PlanRecords
 from geodata.stores._relational import RelationalStore
 from geodata.stores._reports import ReportRecords
@@ -51,7 +53,7 @@ def _srid(crs: str) -> int:
 
 
 class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
-                  NeighbourRecords, ColumnReader):
+                  NeighbourRecords, PresetRecords, StopSearchRecords, ColumnReader):
     """The store in a PostgreSQL database with PostGIS, in its own schema; made by :meth:`open`.
 
     Parameters

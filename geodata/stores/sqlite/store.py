@@ -19,6 +19,8 @@ from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
 from geodata.stores._business import BusinessRecords
 from geodata.stores._columns import KeySet, decode_numeric
 from geodata.stores._neighbours import NeighbourRecords
+from geodata.stores._presets import PresetRecords
+from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores._plan_records import PlanRecords
 from geodata.stores._relational import RelationalStore
 from geodata.stores._reports import ReportRecords
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
-                  NeighbourRecords, BlockReader):
+                  NeighbourRecords, PresetRecords, StopSearchRecords, BlockReader):
     """The embedded store in one SQLite file; made by :meth:`open`.
 
     Parameters
