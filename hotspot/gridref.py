@@ -12,6 +12,7 @@ From WGS84, pyproj uses the OSTN15 grid file when PROJ has it and a Helmert tran
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 from pyproj import Transformer
@@ -67,3 +68,40 @@ def grid_reference_of(x: float, y: float, crs: str = "EPSG:4326",
         return grid_reference(x, y, digits)
     e, n = _to_bng(crs).transform(x, y)
     return grid_reference(float(e), float(n), digits)
+
+
+_GRID_REF = re.compile(r"^([A-HJ-Z]{2})(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
+
+
+def parse_grid_reference(text: str) -> tuple[float, float]:
+    """An OS grid reference (``"SE 1234 5678"``, ``"SE12345678"``; 2 to 10 figures) as the
+    British National Grid easting and northing (metres, EPSG:27700) of the centre of the
+    square it names (a 10-figure reference: of its metre). The inverse of
+    :func:`grid_reference`, up to the square's centre.
+
+    Raises
+    ------
+    ValueError
+        For text that is not a grid reference, or letters naming no square of the grid.
+
+    Examples
+    --------
+    >>> parse_grid_reference("TG 51409 13177")
+    (651409.5, 313177.5)
+    """
+    flat = re.sub(r"\s+", "", str(text)).upper()
+    match = _GRID_REF.match(flat)
+    if match is None:
+        raise ValueError("an OS grid reference is two letters and 2 to 10 figures, "
+                         "e.g. 'SE 1234 5678'")
+    first, second = (_LETTERS.index(c) for c in match.group(1))
+    e100 = ((first - 2) % 5) * 5 + second % 5
+    n100 = (19 - (first // 5) * 5) - second // 5
+    if not (0 <= e100 < 7 and 0 <= n100 < 13):
+        raise ValueError(f"{match.group(1)} is not a square of the British National Grid")
+    digits = match.group(2)
+    half = len(digits) // 2
+    size = 10 ** (5 - half)
+    e = e100 * 100_000 + int(digits[:half]) * size + size / 2
+    n = n100 * 100_000 + int(digits[half:]) * size + size / 2
+    return float(e), float(n)

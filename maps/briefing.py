@@ -22,7 +22,7 @@ from jinja2 import Environment
 
 from maps.crew_map import PAGE_W_MM, crew_map, route_bbox
 from maps.qr import qr_svg
-from maps.styles import ROUTE_COLOURS
+from maps.styles import ROUTE_COLOURS, TEAM_LABELS
 
 __all__ = ["PAGE_W_MM", "briefing_page", "crew_map", "route_bbox"]
 
@@ -51,8 +51,6 @@ LEGEND_CHARS = 62
 NARROW = ('"Liberation Sans Narrow", "Arial Narrow", "Roboto Condensed", '
           '"DejaVu Sans Condensed", sans-serif')
 """Narrow faces first: 10 pt text that still fits a stop on one line."""
-UNIT_NAMES = {"rural_crime_team": "Rural Crime Team",
-              "town_centre_officers": "Town centre officers"}
 
 
 def _hhmm(iso: Any) -> str:
@@ -246,7 +244,7 @@ busiest: the hours the place is busiest. {{ attribution }}</footer>
 
 def _title(route: Mapping[str, Any]) -> str:
     if route.get("unit") == "rural_crime_team":
-        return UNIT_NAMES["rural_crime_team"]
+        return TEAM_LABELS["rural_crime_team"]
     return f"Town centre officers, {route.get('town') or ''}".rstrip(", ")
 
 

@@ -22,7 +22,6 @@ force's local time), so that no key can fill the analysts' map.
 from __future__ import annotations
 
 import math
-import re
 import threading
 import unicodedata
 from collections import Counter, defaultdict
@@ -43,8 +42,10 @@ from api.settings import Settings
 from geodata.coords import WGS84, transform
 from geodata.layers import force_area
 from geodata.stores import Store
+from hotspot import gridref
 from hotspot.disclosure import HELD_BACK, GridCounts, grid_counts
 from hotspot.errors import InvalidParameter
+from hotspot.gridref import BNG
 
 
 @dataclass(frozen=True)
@@ -88,43 +89,14 @@ DESCRIPTION_MAX = 2000
 LIST_MAX = 5000
 """Most reports one listing returns (``count`` says how many there are)."""
 
-_GRID_REF = re.compile(r"^([A-HJ-Z]{2})(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
-_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # 25 letters: no I
-BNG = "EPSG:27700"
-
-
 def parse_grid_reference(text: str) -> tuple[float, float]:
-    """An OS grid reference (``"SE 1234 5678"``, ``"SE12345678"``; 2 to 10 figures) as the
-    British National Grid easting and northing (metres, EPSG:27700) of the centre of the
-    square it names (a 10-figure reference: of its metre).
-
-    Raises
-    ------
-    InvalidInput
-        Naming ``place.grid_ref``, for text that is not a grid reference.
-
-    Examples
-    --------
-    >>> parse_grid_reference("TG 51409 13177")
-    (651409.5, 313177.5)
-    """
-    flat = re.sub(r"\s+", "", str(text)).upper()
-    match = _GRID_REF.match(flat)
-    if match is None:
-        raise InvalidInput("place.grid_ref must be an OS grid reference: two letters and 2 to "
-                           "10 figures, e.g. 'SE 1234 5678'", field="place.grid_ref")
-    first, second = (_LETTERS.index(c) for c in match.group(1))
-    e100 = ((first - 2) % 5) * 5 + second % 5
-    n100 = (19 - (first // 5) * 5) - second // 5
-    if not (0 <= e100 < 7 and 0 <= n100 < 13):
-        raise InvalidInput(f"place.grid_ref: {match.group(1)} is not a square of the British "
-                           "National Grid", field="place.grid_ref")
-    digits = match.group(2)
-    half = len(digits) // 2
-    size = 10 ** (5 - half)
-    e = e100 * 100_000 + int(digits[:half]) * size + size / 2
-    n = n100 * 100_000 + int(digits[half:]) * size + size / 2
-    return float(e), float(n)
+    """An OS grid reference as the British National Grid easting and northing (metres,
+    EPSG:27700) of its square's centre (:func:`hotspot.gridref.parse_grid_reference`); 422
+    naming ``place.grid_ref`` for text that is not one."""
+    try:
+        return gridref.parse_grid_reference(text)
+    except ValueError as exc:
+        raise InvalidInput(f"place.grid_ref: {exc}", field="place.grid_ref") from None
 
 
 def locate(store: Store, settings: Settings, place: dict[str, Any]) -> dict[str, float]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hotspot.gridref import grid_reference, grid_reference_of
+from hotspot.gridref import grid_reference, grid_reference_of, parse_grid_reference
 
 
 @pytest.mark.parametrize(("e", "n", "digits", "ref"), [
@@ -39,3 +41,20 @@ def test_from_longitude_and_latitude() -> None:
     assert ref is not None and ref.startswith("TQ 30") and ref.split()[2].startswith("80")
     assert grid_reference_of(530050.0, 180361.0, "EPSG:27700") == "TQ 30050 80361"
     assert grid_reference_of(2.35, 48.85) is None  # Paris is off the grid
+
+
+@given(st.integers(0, 699_999), st.integers(0, 1_299_999), st.sampled_from([4, 6, 8, 10]))
+def test_a_reference_read_back_names_the_centre_of_its_square(e: int, n: int, digits: int) -> None:
+    ref = grid_reference(e, n, digits)
+    assert ref is not None
+    x, y = parse_grid_reference(ref)
+    size = 10 ** (5 - digits // 2)
+    assert (x, y) == (e - e % size + size / 2, n - n % size + size / 2)
+    assert grid_reference(x, y, digits) == ref
+
+
+@pytest.mark.parametrize("text", ["", "SE", "SE 123", "SE 1234 567", "IE 1234 5678", "ZZ 12 34",
+                                  "S1 1234 5678", "SE 12a4 5678"])
+def test_what_is_not_a_grid_reference_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"(?i)grid"):
+        parse_grid_reference(text)
