@@ -68,24 +68,28 @@ class NotFound(ServiceError, LookupError):
     """The request names something that does not exist, or not any longer (404)."""
 
     status = 404
+    code = "not_found"
 
 
 class Conflict(ServiceError):
     """The request clashes with the state of what it names (409)."""
 
     status = 409
+    code = "conflict"
 
 
 class UnsupportedMediaType(ServiceError):
     """A body whose content type the endpoint does not take (415)."""
 
     status = 415
+    code = "unsupported_media_type"
 
 
 class Unavailable(ServiceError):
     """Something the request needs is not ready yet: try later (503, Retry-After)."""
 
     status = 503
+    code = "unavailable"
 
 
 class UploadTooLarge(ServiceError):

@@ -42,8 +42,8 @@ def test_every_service_error_answers_with_its_own_status_and_code(
 
 def test_the_statuses_of_the_request_errors() -> None:
     assert answer_of(InvalidInput("x"))[:2] == (422, "bad_request")
-    assert answer_of(NotFound("x"))[:2] == (404, "bad_request")
-    assert answer_of(Conflict("x"))[:2] == (409, "bad_request")
+    assert answer_of(NotFound("x"))[:2] == (404, "not_found")
+    assert answer_of(Conflict("x"))[:2] == (409, "conflict")
     assert answer_of(StoreUnavailable("x"))[:2] == (503, "store_unavailable")
     assert answer_of(InvalidPoints("x"))[:2] == (422, "invalid_parameter")
 
