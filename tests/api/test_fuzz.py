@@ -37,6 +37,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Any:
     store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
     KEYS["admin"] = new_key(store, name="fuzz", role="admin")[0]
+    for role in ("partner", "rural_team"):  # the OGC API's collections differ by role
+        KEYS[role] = new_key(store, name=f"fuzz {role}", role=role)[0]
+    store.add_preset("fuzz", title="Every hotspot", parameters={})  # hotspots-fuzz
     app = create_app(settings_for(root, rate_limit_per_minute=0, request_timeout_s=60),
                      store=store, demo=True)
     with TestClient(app):  # run the lifespan once
@@ -126,3 +129,55 @@ def test_the_document_gives_the_statuses_routes_answer_with(fuzz_app: Any) -> No
                         assert "#/components/schemas/Error" in shape, (method, path, code)
     upload = document["paths"]["/v1/incidents"]["post"]["responses"]
     assert {"200", "201", "400", "409", "413", "415", "422"} <= set(upload)
+
+
+OGC_PATHS = ("/ogc", "/v1/presets")
+"""The OGC API and the presets it serves (issue 17)."""
+
+
+@pytest.mark.parametrize("role", ["partner", "rural_team", None])
+def test_the_ogc_api_with_each_roles_key_and_none(fuzz_app: Any, role: str | None) -> None:
+    """Every /ogc and /v1/presets operation with a partner's key (its one collection), a rural
+    team's key (no incidents), and none: no crash, documented statuses and bodies; without a
+    key nothing but 401 (or a 404/405/422 settled before the key is asked for)."""
+    headers = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
+    ops = [o for o in _operations(fuzz_app) if o.path.startswith(OGC_PATHS)]
+    assert {"GET /ogc/collections/{collection_id}/items", "POST /v1/presets",
+            "GET /ogc/collections/{collection_id}/items/{feature_id}"} <= {o.label for o in ops}
+    for operation in ops:
+
+        @given(case=operation.as_strategy())
+        @SETTINGS
+        def run(case: Any) -> None:
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            if role is None:
+                assert response.status_code in (401, 404, 405, 422), (
+                    case.operation.path, response.status_code)
+            elif role == "partner" and response.status_code == 200:
+                body = response.json()
+                assert "incidents" not in json.dumps(body.get("collections", []))
+                for f in body.get("features", []):  # published hotspots only
+                    assert f["properties"].get("period"), f
+
+        run()
+
+
+def test_the_ogc_service_description_is_openapi_30_that_fuzzes_clean(fuzz_app: Any) -> None:
+    """The OpenAPI 3.0 document GDAL and QGIS read (/ogc/api) loads in schemathesis as 3.0
+    and its operations, called with an admin's key, answer as it documents."""
+    with TestClient(fuzz_app) as c:
+        doc = c.get("/ogc/api", headers={"Authorization": f"Bearer {KEYS['admin']}"}).json()
+    assert doc["openapi"].startswith("3.0.")
+    schema = schemathesis.openapi.from_dict(doc)
+    schema.app = fuzz_app
+    headers = {"Authorization": f"Bearer {KEYS['admin']}"}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 8
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @SETTINGS
+        def run(case: Any) -> None:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+
+        run()
