@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 ATTRIBUTION = (
     "Incidents from data.police.uk contain public sector information licensed under the Open "
     "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
@@ -37,3 +39,14 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`csv_cell` applied to every text column, whether pandas holds the
+    text as ``object`` or as its ``str`` dtype (pandas 3 does the latter: a check for
+    ``object`` alone let a name such as ``=HYPERLINK(...)`` through)."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(csv_cell).astype(object)
+    return out

@@ -32,6 +32,7 @@ from api.cli.analysis import analyse, backtest
 from api.cli.asb import asb_command
 from api.cli.basemap import basemap_app
 from api.cli.demo import demo
+from api.cli.export import export
 from api.cli.ingest import ingest
 from api.cli.layers import layers_app
 from api.cli.map_file import map_command
@@ -59,6 +60,7 @@ app.command()(publish)
 app.command()(products)
 app.command("report")(report_command)
 app.command()(analyse)
+app.command()(export)
 app.command("near-repeat")(near_repeat_command)
 app.command("asb")(asb_command)
 app.command()(backtest)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli.common import DatabaseOpt, JsonOpt, load_settings, out, refusals, write_out
+from api.cli.export import SUFFIXES, write_hotspots
 from api.cli.query import (
     CategoryOpt,
     FromOpt,
@@ -47,7 +48,9 @@ def analyse(
         help="Use the incidents' own weights (from the source file); --weight harm weighs them "
         "by harm instead.")] = False,
     out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the hotspots as RFC 7946 GeoJSON to this file.")] = None,
+        "--out", help="Write the hotspots to this file: RFC 7946 GeoJSON (WGS84), or by its "
+        "suffix a GeoPackage (.gpkg: the hotspots and their areas in the store's CRS) or CSV "
+        "(.csv: x, y in the store's CRS and lon, lat in WGS84, with FILE.about.txt).")] = None,
     top: Annotated[int, typer.Option(help="Hotspots to list on screen.", min=0)] = 15,
     as_json: JsonOpt = False,
     method_parameters: dict[str, Any] | None = None,
@@ -73,7 +76,10 @@ def analyse(
         result, metadata = find_hotspots(store, taxonomy, settings, method, selection, options,
                                          as_json)
     collection = result.to_feature_collection(metadata)
-    if out_file:
+    if out_file and out_file.suffix.lower() in SUFFIXES:
+        with refusals(as_json):
+            write_hotspots(out_file, result, metadata, crs=store.crs)
+    elif out_file:
         write_out(out_file, json.dumps(collection), as_json)
     if as_json:
         print(json.dumps({

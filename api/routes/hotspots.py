@@ -9,6 +9,7 @@ loop. A new ingest changes the data version, so nothing stale is served.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Literal
 
 import pandas as pd
@@ -22,6 +23,12 @@ from api.errors import InvalidInput, Unavailable
 from api.pages import page_nav, with_nav
 from api.services.basemap import page_tile_url
 from api.services.cached import within
+from api.services.exports import (
+    GPKG_MEDIA_TYPE,
+    gpkg_response_headers,
+    hotspots_gpkg,
+    partner_gpkg,
+)
 from api.services.hotspot_map import (
     PAGE_MONTHS,
     backtest_running_page,
@@ -31,6 +38,7 @@ from api.services.hotspot_map import (
 )
 from api.services.hotspot_query import HotspotQuery
 from api.services.hotspot_results import (
+    Computed,
     DensityComputed,
     computed_density,
     computed_hotspots,
@@ -53,22 +61,28 @@ def _etag(*parts: Any) -> str:
 
 @router.get(
     "/v1/hotspots",
-    responses={200: {"content": {"application/geo+json": {}, "text/csv": {}},
-                     "description": "The ranked hotspot table (GeoJSON, or CSV)."}},
+    responses={200: {"content": {"application/geo+json": {}, "text/csv": {},
+                                 GPKG_MEDIA_TYPE: {}},
+                     "description": "The ranked hotspot table (GeoJSON, CSV, or a "
+                     "GeoPackage)."}},
 )
 async def hotspots(
     request: Request,
     store: StoreDep,
     taxonomy: TaxonomyDep,
     q: HotspotQuery = Depends(),
-    format: Literal["geojson", "csv"] | None = Query(None, description="Instead of the "
-                                                     "Accept header."),
+    format: Literal["geojson", "csv", "gpkg"] | None = Query(
+        None, description="Instead of the Accept header; gpkg: a GeoPackage (the hotspots and "
+        "the areas they were split from, in the store's CRS, EPSG:27700 British National Grid "
+        "by default)."),
     period: str | None = Query(None, max_length=10, description="A whole month (YYYY-MM) or "
                                "quarter (YYYY-Qn) instead of from and to. Partners: which "
                                "published product (default: the latest)."),
 ) -> Response:
     """The ranked hotspot table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude),
-    with the parameters used and the data version; CSV with ``Accept: text/csv``.
+    with the parameters used and the data version; CSV with ``Accept: text/csv``; a
+    GeoPackage with ``format=gpkg`` (layers ``hotspots``, ``hotspot_areas`` and ``about``, in
+    the store's projected CRS, each layer's description holding the attribution).
 
     Partners get no analysis: they read the hotspots of a published product (a whole month or
     quarter on the force grid, small counts held back; see ``/v1/products``), and may choose
@@ -78,6 +92,8 @@ async def hotspots(
                                     request.headers.get("accept", ""))
     who = getattr(request.state, "principal", None)
     if who is not None and who.role == "partner":  # published products only: api.services.products
+        if format == "gpkg":  # the product's GeoJSON (checked as ever), reprojected
+            return await run_in_threadpool(_partner_gpkg, request, store, taxonomy, period)
         return await run_in_threadpool(partner_hotspots, request, store, taxonomy,
                                        period=period, wants_csv=wants_csv)
     if period is not None:
@@ -86,6 +102,8 @@ async def hotspots(
         months = period_of(period, store).months
         q.from_, q.to = months[0], months[-1]
     computed, version = await computed_hotspots(request, store, taxonomy, q)
+    if format == "gpkg":
+        return await run_in_threadpool(_hotspots_gpkg, store, computed, version)
     etag = _etag(version, q.key(), wants_csv)
     headers = {"ETag": etag, "X-Data-Version": version, "Cache-Control": "private, max-age=60",
                "Vary": "Accept"}
@@ -97,6 +115,32 @@ async def hotspots(
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
     return Response(computed.geojson, media_type="application/geo+json", headers=headers)
+
+
+def _hotspots_gpkg(store: Store, computed: Computed, version: str) -> Response:
+    """The computed hotspots as a GeoPackage download (in the store's projected CRS)."""
+    body = hotspots_gpkg(computed.table, {**computed.metadata, "method": computed.parameters
+                                          .get("method"), "parameters": computed.parameters},
+                         crs=store.crs)
+    name = download_name(place_name(store), computed.metadata, ".gpkg")
+    headers = {**gpkg_response_headers(name), "X-Data-Version": version,
+               "Cache-Control": "private, max-age=60"}
+    return Response(body, media_type=GPKG_MEDIA_TYPE, headers=headers)
+
+
+def _partner_gpkg(request: Request, store: Store, taxonomy: Taxonomy,
+                  period: str | None) -> Response:
+    """A partner's GeoPackage: the published product's hotspots that the partner reads as
+    GeoJSON (the same checks: only period, from/to, priority, format), reprojected."""
+    answer = partner_hotspots(request, store, taxonomy, period=period, wants_csv=False)
+    if answer.status_code != 200:
+        return answer
+    geojson = bytes(answer.body)
+    body = partner_gpkg(geojson, crs=store.crs)
+    product = json.loads(geojson).get("metadata", {}).get("product", {})
+    name = f"hotspots-{product.get('period', 'product')}-{product.get('priority', 'all')}.gpkg"
+    headers = {**gpkg_response_headers(name), "Cache-Control": "private, max-age=86400"}
+    return Response(body, media_type=GPKG_MEDIA_TYPE, headers=headers)
 
 
 @router.get(

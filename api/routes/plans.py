@@ -25,6 +25,7 @@ from api.deps import StoreDep, TaxonomyDep
 from api.errors import Conflict, InvalidInput, NotFound, ServiceError, clipped
 from api.formats import ATTRIBUTION
 from api.pages import caller, key_name
+from api.services.exports import GPKG_MEDIA_TYPE, gpkg_response_headers, plan_gpkg
 from api.services.hotspot_query import HotspotQuery
 from api.services.hotspot_results import computed_hotspots
 from api.services.patrol import PlanRequest, ShiftIn, make_plan
@@ -238,14 +239,22 @@ def list_plans(request: Request, store: StoreDep,
 
 
 @router.get("/v1/patrol-plans/{plan_id}",
-            responses={200: {"content": {"application/json": {}, "application/geo+json": {}}},
+            responses={200: {"content": {"application/json": {}, "application/geo+json": {},
+                                         GPKG_MEDIA_TYPE: {}}},
                        **DRAFT_RESPONSES})
 def get_plan(plan_id: str, request: Request, store: StoreDep,
-             format: str | None = Query(None, pattern="^(json|geojson)$",
-                                        description="json (default) or geojson")) -> Response:
+             format: str | None = Query(None, pattern="^(json|geojson|gpkg)$",
+                                        description="json (default), geojson, or gpkg (a "
+                                        "GeoPackage in the store's CRS: plan_routes, "
+                                        "plan_stops, plan_left_out)")) -> Response:
     """A plan as JSON, or as GeoJSON (routes, stops, bases, hotspots left out) with
-    ``format=geojson`` or ``Accept: application/geo+json``."""
+    ``format=geojson`` or ``Accept: application/geo+json``, or as a GeoPackage with
+    ``format=gpkg`` (the same features in the store's projected CRS, EPSG:27700 by default)."""
     document = plan_document(stored_plan(store, plan_id, request))
+    if format == "gpkg":
+        body = plan_gpkg(document, plan_feature_collection(document), crs=store.crs)
+        return Response(body, media_type=GPKG_MEDIA_TYPE,
+                        headers=gpkg_response_headers(f"patrol-plan-{plan_id}.gpkg"))
     accept = request.headers.get("accept", "")
     if format == "geojson" or (format is None and "application/geo+json" in accept):
         return JSONResponse(plan_feature_collection(document),

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.errors import InvalidInput, Unavailable
-from api.formats import csv_cell
+from api.formats import csv_safe_frame
 from api.limits import WorkLimits
 from api.services.backtests import auto_places, spec_of, stored_or_started
 from api.services.cached import within
@@ -91,10 +91,7 @@ def compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: 
 def table_csv(table: gpd.GeoDataFrame) -> bytes:
     """The hotspot table as CSV (UTF-8): the columns of :data:`CSV_COLUMNS` it has, cells safe
     from spreadsheet formulas, and each hotspot's shape as WKT in WGS84 (1e-6 degrees)."""
-    frame = pd.DataFrame({c: table[c] for c in CSV_COLUMNS if c in table.columns})
-    for c in frame.columns:
-        if frame[c].dtype == object:
-            frame[c] = frame[c].map(csv_cell)
+    frame = csv_safe_frame(pd.DataFrame({c: table[c] for c in CSV_COLUMNS if c in table.columns}))
     if len(table):
         wgs = table.to_crs("EPSG:4326").geometry.values
         frame["wkt_wgs84"] = shapely.to_wkt(shapely.set_precision(np.asarray(wgs, dtype=object),

@@ -49,7 +49,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from api.errors import InvalidInput
-from api.formats import ATTRIBUTION, csv_cell
+from api.formats import ATTRIBUTION, csv_safe_frame
 from api.services.business import product_group
 from api.services.hotspots import AnalysisOptions, context_layers
 from geodata.schema import IncidentFilter
@@ -355,10 +355,7 @@ def hotspots_geojson(document: dict[str, Any], group: str) -> bytes:
 def hotspots_csv(document: dict[str, Any], group: str) -> bytes:
     """A product's hotspots of ``group`` as CSV, with the shape as WKT (WGS84)."""
     features = document["hotspots"][group]
-    frame = pd.DataFrame([f["properties"] for f in features], columns=list(HOTSPOT_COLUMNS))
-    for c in frame.columns:
-        if frame[c].dtype == object:
-            frame[c] = frame[c].map(csv_cell)
+    frame = csv_safe_frame(pd.DataFrame([f["properties"] for f in features], columns=list(HOTSPOT_COLUMNS)))
     frame["wkt_wgs84"] = [shapely.to_wkt(shape(f["geometry"]),
                                          rounding_precision=6) for f in features]
     return _csv(frame)

@@ -106,6 +106,10 @@ def test_csv_cells_from_data_never_run_as_formulas(force_client: TestClient):
     rows = list(csv.DictReader(io.StringIO(
         force_client.get("/v1/hotspots", params={"min_samples": 5, "format": "csv"}).text)))
     assert len(rows) == 1 and rows[0]["top_locations"] == "'" + formula
+    # every text column (names and streets are pandas' str dtype, not object): none runs
+    named = [k for k, v in rows[0].items() if formula in v]
+    assert {"name", "street", "top_locations"} <= set(named)
+    assert all(rows[0][k] == "'" + formula or rows[0][k].startswith("'") for k in named)
 
 
 @pytest.mark.parametrize(
