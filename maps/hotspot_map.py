@@ -71,6 +71,9 @@ LAYER_NAMES = {
     "patrol_bases": "Patrol bases",
 }
 """What the layer control calls each reference layer."""
+INCIDENT_TILES_ABOVE = 3_000
+"""The planner's script draws the selection's incidents (staff only) as GeoJSON points up to
+this many, and from the vector tiles of ``/tiles/incidents/{z}/{x}/{y}.mvt`` above it."""
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,8 @@ def _config(options: PageOptions) -> str:
         "hotspot_page_query": options.hotspot_page_query,
         "category_labels": dict(options.category_labels),
         "symbols_max": SYMBOLS_MAX,
+        # above this many incidents the page draws them from /tiles/incidents vector tiles
+        "incident_tiles_above": INCIDENT_TILES_ABOVE,
     }
     text = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e")
     return f'<script type="application/json" id="hs-config">{text}</script>'

@@ -562,6 +562,185 @@
       });
     }
     apply();
+    startTiles();
+  }
+
+  // ---- the selection's incidents (staff only) and density contours as vector tiles ---------
+  // The incidents of the period shown: up to incident_tiles_above as GeoJSON points from
+  // /v1/incidents, above it from /tiles/incidents/{z}/{x}/{y}.mvt, drawn by the vendored
+  // protomaps-leaflet (nothing from a CDN); the density surface's contour bands from
+  // /tiles/density, off at first (the PNG overlay is the default). Exact points are for staff:
+  // other roles never ask for them (and the service refuses them).
+  var STAFF_ROLES = ["admin", "analyst"];
+  var SELECTION_KEYS = ["from", "to", "category", "priority", "bbox", "town"];
+  var tiled = { incidents: null, density: null, mode: null, count: null };
+
+  function role() {
+    var nav = document.querySelector("nav.hs-nav[data-role]");
+    return nav ? nav.getAttribute("data-role") : null;
+  }
+
+  function selectionQuery(keys) {
+    // the page's query (all of it, or only ``keys``), the period always said (empty: all)
+    var q = config().hotspot_page_query;
+    if (typeof q !== "string") { return null; }
+    var params = new URLSearchParams(q), out = new URLSearchParams();
+    params.forEach(function (v, k) { if (!keys || keys.indexOf(k) >= 0) { out.append(k, v); } });
+    if (!out.has("from")) { out.set("from", ""); }
+    if (!out.has("to")) { out.set("to", ""); }
+    return out;
+  }
+
+  function vendorUrl() {
+    var s = document.querySelector('script[src*="planner.js"]');
+    return s && s.src ? s.src.replace(/\/maps\/planner\.js/, "/vendor/protomaps-leaflet.js") : null;
+  }
+
+  function loadProtomaps() {
+    return new Promise(function (resolve, reject) {
+      if (window.protomapsL) { resolve(window.protomapsL); return; }
+      var url = vendorUrl();
+      if (!url) { reject(new Error("no vendor folder")); return; }
+      var s = document.querySelector('script[data-hs-protomaps]');
+      if (!s) {
+        s = document.createElement("script");
+        s.src = url;
+        s.setAttribute("data-hs-protomaps", "");
+        document.head.appendChild(s);
+      }
+      s.addEventListener("load", function () { resolve(window.protomapsL); });
+      s.addEventListener("error", function () { reject(new Error("cannot load " + url)); });
+    });
+  }
+
+  function tileLayer(P, layer, query, rules) {
+    var url = "/tiles/" + layer + "/{z}/{x}/{y}.mvt?" + query.toString();
+    // no attribution: the data is the force's own (the page's line already says whose)
+    return P.leafletLayer({ url: url, maxDataZoom: 16, paintRules: rules, labelRules: [],
+      attribution: "", pane: layer === "density" ? "hs-areas" : "hs-points" });
+  }
+
+  function layerToggle(map, label, makeLayer, cls) {
+    // a checkbox on the map (top right, under the layer control, clear of the ranked list
+    // and the legend), off at first, that shows or hides one layer; the layer (and the
+    // vector-tile library it may need) is fetched only when first ticked: a tablet on a poor
+    // signal downloads nothing it does not show
+    var layer = null, pending = null;
+    var Control = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = el("label", "hs-tiled-toggle leaflet-control leaflet-bar " + cls);
+        box.style.background = "#fff";
+        box.style.padding = "8px 10px";
+        box.style.minHeight = "28px";
+        box.style.display = "flex";
+        box.style.alignItems = "center";
+        box.style.gap = "6px";
+        box.style.cursor = "pointer";
+        box.style.font = "14px system-ui, sans-serif";
+        var input = el("input");
+        input.type = "checkbox";
+        input.checked = false;
+        input.style.width = "20px";
+        input.style.height = "20px";
+        input.addEventListener("change", function () {
+          if (!input.checked) { if (layer) { map.removeLayer(layer); } return; }
+          if (layer) { layer.addTo(map); return; }
+          if (!pending) {
+            pending = makeLayer().then(function (made) { layer = made; return made; });
+          }
+          pending.then(function (made) { if (made && input.checked) { made.addTo(map); } })
+            .catch(function () {
+              input.checked = false;
+              input.disabled = true;
+              box.title = "Could not be loaded";
+            });
+        });
+        box.appendChild(input);
+        box.appendChild(el("span", null, label));
+        L.DomEvent.disableClickPropagation(box);
+        return box;
+      }
+    });
+    new Control().addTo(map);
+  }
+
+  function incidentColour(category) {
+    var colours = ["#6a3d9a", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#b15928"];
+    var h = 0;
+    String(category).split("").forEach(function (c) { h = (h * 31 + c.charCodeAt(0)) % 9973; });
+    return colours[h % colours.length];
+  }
+
+  function addIncidents(map) {
+    var query = selectionQuery(SELECTION_KEYS);
+    if (!query || STAFF_ROLES.indexOf(role()) < 0) { return; }
+    var count = new URLSearchParams(query);
+    count.delete("town");  // /v1/incidents takes no town: the count is of the wider selection
+    count.set("limit", "1");
+    fetch("/v1/incidents?" + count.toString(), { credentials: "same-origin",
+      headers: { Accept: "application/geo+json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        var n = body.numberMatched || 0;
+        var above = config().incident_tiles_above || 3000;
+        tiled.count = n;
+        if (n === 0) { return; }
+        var label = "Incidents (" + whole(n) + ")";
+        if (n > above) {
+          tiled.mode = "tiles";
+          layerToggle(map, label + ", tiled", function () {
+            return loadProtomaps().then(function (P) {
+              tiled.incidents = tileLayer(P, "incidents", query, [{ dataLayer: "incidents",
+                symbolizer: new P.CircleSymbolizer({ radius: 2.5, stroke: "#ffffff",
+                  width: 0.6,
+                  fill: function (z, f) { return incidentColour(f.props.category); } }) }]);
+              return tiled.incidents;
+            });
+          }, "hs-toggle-incidents");
+          return;
+        }
+        tiled.mode = "geojson";
+        layerToggle(map, label, function () {
+          var page = new URLSearchParams(query);
+          page.delete("town");
+          page.set("limit", String(above));
+          return fetch("/v1/incidents?" + page.toString(), { credentials: "same-origin" })
+            .then(function (r) { if (!r.ok) { throw new Error("incidents"); } return r.json(); })
+            .then(function (data) {
+              tiled.incidents = L.geoJSON(data, { pointToLayer: function (f, latlng) {
+                return L.circleMarker(latlng, { radius: 3, weight: 0.6, color: "#fff",
+                  fillColor: incidentColour(f.properties.category), fillOpacity: 0.9,
+                  pane: "hs-points", interactive: false });
+              } });
+              return tiled.incidents;
+            });
+        }, "hs-toggle-incidents");
+      })
+      .catch(function () { /* the map reads without them */ });
+  }
+
+  function addContours(map) {
+    var query = selectionQuery(null);
+    if (!query || !role()) { return; }
+    layerToggle(map, "Density contours, tiled", function () {
+      return loadProtomaps().then(function (P) {
+        var shades = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];
+        tiled.density = tileLayer(P, "density", query, [{ dataLayer: "density",
+          symbolizer: new P.PolygonSymbolizer({ opacity: 0.45, stroke: "#a50f15", width: 0.5,
+            fill: function (z, f) {
+              return shades[Math.min(shades.length - 1, (f.props.band || 1) - 1)];
+            } }) }]);
+        return tiled.density;
+      });
+    }, "hs-toggle-density");
+  }
+
+  function startTiles() {
+    if (!theMap || !window.fetch || !window.URLSearchParams || !window.Promise) { return; }
+    addIncidents(theMap);
+    addContours(theMap);
   }
 
   if (document.readyState === "loading") {
@@ -619,6 +798,7 @@
       if (entry) { show(entry); }
     },
     hotspotPopup: hotspotPopup,
+    tiled: tiled,
     state: state,
     apply: apply
   };

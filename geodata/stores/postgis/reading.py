@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from geodata.coords import lonlat_bounds_in
 from geodata.errors import InvalidValue
@@ -17,9 +19,11 @@ from geodata.schema import NUMERIC_FIELDS, IncidentColumns, IncidentFilter
 from geodata.stores._shared import check_extra_columns, incident_record
 from geodata.stores.base import RecordPage, page_bounds
 from geodata.stores.postgis.writer import CODED, F4, F8, I2, I4, I8
+from geodata.tiles import MAX_FEATURES as MAX_TILE_FEATURES
+from geodata.tiles import tile_filter
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import psycopg
 
@@ -44,6 +48,8 @@ class ColumnReader:
         def _connection(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
 
         def _version(self, conn: Any) -> str: ...
+
+        def _run(self, conn: Any, name: str, /, **params: Any) -> Any: ...
 
     def _where(
         self, conn: psycopg.Connection[Any], flt: IncidentFilter
@@ -198,3 +204,52 @@ class ColumnReader:
             timezone=self.timezone,
         )
 
+    # -- vector tiles (geodata.tiles.TileStore) --------------------------------------------------
+
+    def incident_tile(self, flt: IncidentFilter, z: int, x: int, y: int, *,
+                      limit: int = MAX_TILE_FEATURES) -> tuple[bytes, int]:
+        """The incidents of ``flt`` in tile ``z/x/y`` as MVT bytes made by ``ST_AsMVT`` (see
+        :meth:`geodata.tiles.TileStore.incident_tile`; ``geodata/sql/queries/tiles.sql``)."""
+        narrowed = tile_filter(flt, z, x, y)
+        if narrowed is None or narrowed.lonlat_bbox is None:
+            return b"", 0
+        box = lonlat_bounds_in(narrowed.lonlat_bbox, self.crs)
+        if box is None:
+            return b"", 0
+        if flt.bbox is not None:  # a town's box (force CRS) as well
+            box = (max(box[0], flt.bbox[0]), max(box[1], flt.bbox[1]),
+                   min(box[2], flt.bbox[2]), min(box[3], flt.bbox[3]))
+            if box[0] > box[2] or box[1] > box[3]:
+                return b"", 0
+        w, s, e, n = narrowed.lonlat_bbox
+        with self._connection() as conn, conn.transaction():
+            row = self._run(
+                conn, "incident_tile", minx=box[0], miny=box[1], maxx=box[2], maxy=box[3],
+                srid=self.srid, west=w, south=s, east=e, north=n,
+                start=-(2**62) if flt.start is None else int(flt.start),
+                end=2**62 if flt.end is None else int(flt.end),
+                all_categories=flt.categories is None, categories=list(flt.categories or ()),
+                limit=int(limit), z=z, x=x, y=y).fetchone()
+        return (bytes(row[0]) if row and row[0] else b""), int(row[1]) if row else 0
+
+    def shapes_tile(self, geometries: Sequence[Any], properties: Mapping[str, Sequence[Any]],
+                    z: int, x: int, y: int, *, layer: str) -> bytes:
+        """Shapes (EPSG:3857 metres) clipped to tile ``z/x/y`` as MVT bytes made by
+        ``ST_AsMVT`` (see :meth:`geodata.tiles.TileStore.shapes_tile`)."""
+        geoms = list(geometries)
+        if not geoms:
+            return b""
+        names = list(properties)
+        columns = [list(properties[k]) for k in names]
+        props = [Jsonb({k: _plain(col[i]) for k, col in zip(names, columns, strict=True)})
+                 for i in range(len(geoms))]
+        wkb = [shapely.to_wkb(g) for g in geoms]
+        with self._connection() as conn:
+            row = self._run(conn, "shapes_tile", layer=layer, wkb=wkb, props=props,
+                            z=z, x=x, y=y).fetchone()
+        return bytes(row[0]) if row and row[0] else b""
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if isinstance(value, np.generic) else value

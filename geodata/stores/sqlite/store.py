@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,20 +15,22 @@ from typing import Any
 import numpy as np
 
 from geodata.errors import StoreUnavailable
-from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
+from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE, IncidentFilter
 from geodata.stores._business import BusinessRecords
 from geodata.stores._columns import KeySet, decode_numeric
 from geodata.stores._neighbours import NeighbourRecords
-from geodata.stores._presets import PresetRecords
-from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores._plan_records import PlanRecords
+from geodata.stores._presets import PresetRecords
 from geodata.stores._relational import RelationalStore
 from geodata.stores._reports import ReportRecords
 from geodata.stores._shared import check_force_crs, check_text, now
+from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores.base import FORCE
 from geodata.stores.sqlite.blocks import BlockReader
 from geodata.stores.sqlite.connection import SQLiteConnections, applied_migrations, migrate
 from geodata.stores.sqlite.writer import U64, SQLiteWriter
+from geodata.tiles import MAX_FEATURES as MAX_TILE_FEATURES
+from geodata.tiles import incident_tile_of, shapes_tile, tile_filter
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,24 @@ class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
             yield w
             if not w.finished:
                 raise RuntimeError("writer left without finish(): rolled back")
+
+    # -- vector tiles (geodata.tiles.TileStore) --------------------------------------------------
+
+    def incident_tile(self, flt: IncidentFilter, z: int, x: int, y: int, *,
+                      limit: int = MAX_TILE_FEATURES) -> tuple[bytes, int]:
+        """The incidents of ``flt`` in tile ``z/x/y`` as MVT bytes (see
+        :meth:`geodata.tiles.TileStore.incident_tile`), encoded with mapbox-vector-tile."""
+        narrowed = tile_filter(flt, z, x, y)
+        if narrowed is None:
+            return b"", 0
+        return incident_tile_of(self.incidents(narrowed, extra=("crime_type",)), z, x, y,
+                                limit=limit)
+
+    def shapes_tile(self, geometries: Sequence[Any], properties: Mapping[str, Sequence[Any]],
+                    z: int, x: int, y: int, *, layer: str) -> bytes:
+        """Shapes (EPSG:3857 metres) clipped to tile ``z/x/y`` as MVT bytes (see
+        :meth:`geodata.tiles.TileStore.shapes_tile`), encoded with mapbox-vector-tile."""
+        return shapes_tile(geometries, properties, z, x, y, layer=layer)
 
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""

@@ -1,0 +1,96 @@
+"""The planner's map in headless Chromium, offline: with a large selection (every incident of
+the demo, more than the page draws as GeoJSON) its incidents come from
+/tiles/incidents/{z}/{x}/{y}.mvt through the vendored protomaps-leaflet, nothing from outside;
+with a small one (one month) they are GeoJSON points; the rural team gets no incidents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser
+
+from bench._server import Server, open_offline, sign_in
+from maps.hotspot_map import INCIDENT_TILES_ABOVE
+from tests.browser.conftest import demo_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Server]:
+    with demo_server(tmp_path_factory, demo_files, tiles="none") as s:
+        yield s
+
+
+def _tiled(page) -> dict:
+    page.wait_for_function("() => window.hotspotPlanner && hotspotPlanner.tiled.mode !== null",
+                           timeout=20_000)
+    return page.evaluate("() => ({mode: hotspotPlanner.tiled.mode, "
+                         "count: hotspotPlanner.tiled.count})")
+
+
+def test_a_large_selection_draws_its_incidents_from_vector_tiles(browser: Browser,
+                                                                 server: Server,
+                                                                 tmp_path: Path) -> None:
+    page, watch = open_offline(browser, f"{server.url}/?from=&to=", key=server.key)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    state = _tiled(page)
+    assert state["mode"] == "tiles" and state["count"] > INCIDENT_TILES_ABOVE
+    # off at first, and nothing fetched for it until it is ticked
+    page.wait_for_timeout(500)
+    assert not [u for u in watch.local
+                if "/tiles/incidents/" in u or "/tiles/density/" in u or "/static/vendor/" in u]
+    page.locator(".hs-toggle-incidents input").check()
+    # the tiles were asked for and answered, and drawn on canvases in the points' pane
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => "
+        "e.name.includes('/tiles/incidents/') && e.responseStatus === 200)", timeout=20_000)
+    assert any("/static/vendor/protomaps-leaflet.js" in u for u in watch.local)
+    tiles = [u for u in watch.local if "/tiles/incidents/" in u]
+    assert tiles and all("from=&to=" in u for u in tiles)
+    drawn = page.evaluate("""() => {
+        const canvases = document.querySelectorAll('.leaflet-hs-points-pane canvas');
+        let inked = 0;
+        canvases.forEach(c => {
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { inked++; } }
+        });
+        return {canvases: canvases.length, inked: inked};
+    }""")
+    assert drawn["canvases"] >= 1 and drawn["inked"] > 500, drawn
+    assert page.locator(".hs-toggle-incidents").inner_text().endswith("tiled")
+    page.wait_for_timeout(500)  # let the last tiles paint for the picture
+    page.screenshot(path=str(tmp_path / "planner-tiled-incidents-1440x900.png"))
+    assert watch.outside == [] and watch.dialogs == []
+    assert not [e for e in watch.errors if "tiles" in e or "uncaught" in e], watch.errors
+    page.close()
+
+
+def test_a_small_selection_draws_geojson_points(browser: Browser, server: Server) -> None:
+    month = server.json("/v1/incidents?limit=1")["features"][0]["properties"]["occurred_at"][:7]
+    page, watch = open_offline(browser, f"{server.url}/?from={month}&to={month}",
+                               key=server.key)
+    state = _tiled(page)
+    assert state["mode"] == "geojson" and 0 < state["count"] <= INCIDENT_TILES_ABOVE
+    page.locator(".hs-toggle-incidents input").check()
+    page.wait_for_function("() => hotspotPlanner.tiled.incidents !== null", timeout=20_000)
+    assert page.locator(".leaflet-hs-points-pane path").count() == state["count"]
+    assert not [u for u in watch.local if "/tiles/incidents/" in u]
+    page.close()
+
+
+def test_the_rural_team_gets_no_incidents(browser: Browser, server: Server) -> None:
+    key = str(server.json("/v1/keys", {"name": "rural", "role": "rural_team"})["key"])
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    sign_in(page, server.url, key)
+    page.goto(f"{server.url}/?from=&to=")
+    page.wait_for_selector("path.hs-hotspot", timeout=15_000)
+    page.wait_for_timeout(1500)
+    assert page.evaluate("() => hotspotPlanner.tiled.mode") is None
+    assert not [u for u in seen if "/tiles/incidents/" in u or "/v1/incidents" in u]
+    assert page.locator(".hs-toggle-density").count() == 1  # contours: field roles may
+    page.close()
