@@ -70,6 +70,8 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/basemap"): FIELD,  # the store's roads and names, as /v1/layers
     ("GET", "/tiles/tiles.json"): FIELD,
     ("GET", "/tiles/{z}/{x}/{y}.{ext}"): FIELD,
+    ("GET", "/tiles/incidents/{z}/{x}/{y}.mvt"): STAFF,  # exact points (api.services.vector_tiles)
+    ("GET", "/tiles/density/{z}/{x}/{y}.mvt"): FIELD,  # contour bands, as /v1/density
     ("GET", "/v1/hotspots"): EVERYONE,  # partners: published products only (api.services.products)
     ("GET", "/v1/products"): EVERYONE,
     ("GET", "/v1/products/{period}"): EVERYONE,
@@ -126,9 +128,25 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     # cross-border (api.services.cross_border): staff analyse the force's and its neighbours'
     # incidents together; everyone reads the border products (api.services.border_products)
     ("GET", "/v1/cross-border"): STAFF,
+    ("GET", "/v1/stop-search"): STAFF,  # searched people's locations: staff only
     ("POST", "/v1/border-products"): STAFF,
     ("GET", "/v1/border-products"): EVERYONE,
     ("GET", "/v1/border-products/{period}"): EVERYONE,
+    # saved hotspot presets (api.services.presets): staff make them, field roles read them
+    ("POST", "/v1/presets"): STAFF,
+    ("GET", "/v1/presets"): FIELD,
+    ("GET", "/v1/presets/{name}"): FIELD,
+    ("DELETE", "/v1/presets/{name}"): STAFF,
+    # OGC API - Features (api.services.ogc): each role sees its own collections; partners only
+    # the published products' hotspots, staff alone the incidents
+    ("GET", "/ogc"): EVERYONE,
+    ("GET", "/ogc/conformance"): EVERYONE,
+    ("GET", "/ogc/api"): EVERYONE,
+    ("GET", "/ogc/collections"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}/queryables"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}/items"): EVERYONE,
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): EVERYONE,
 }
 """(method, path template) -> the roles allowed; ``PUBLIC`` (empty): anyone."""
 

@@ -50,7 +50,11 @@ from api.routes import business as business_routes
 from api.routes import cross_border as cross_border_routes
 from api.routes import leaflets as leaflet_routes
 from api.routes import nearrepeat as near_repeat_routes
+from api.routes import ogc as ogc_routes
+from api.routes import presets as preset_routes
 from api.routes import reports as report_routes
+from api.routes import stop_search as stop_search_routes
+from api.routes import vector_tiles as vector_tile_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
@@ -75,7 +79,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     hotspots.router, hotspot_page.router, plans.router, plan_pages.router, products.router,
     near_repeat_routes.router, backtests.router, business_routes.router,
     asb_routes.router, cross_border_routes.router,
-    report_routes.router, leaflet_routes.router, report_pages.router)
+    report_routes.router, leaflet_routes.router, report_pages.router,
+    ogc_routes.router, preset_routes.router,
+    vector_tile_routes.router, stop_search_routes.router)
 """The service's routers, in the order their routes are matched (and listed in OpenAPI)."""
 
 

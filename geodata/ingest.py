@@ -293,3 +293,183 @@ def _source_name(reader: IncidentReader) -> str:
         src = getattr(reader, "source", None)
         name = str(src) if isinstance(src, str) else getattr(src, "name", "") or "upload"
     return str(name)
+
+
+# -- outcomes and stop and search files --------------------------------------------------------
+
+INCIDENTS, OUTCOMES, STOP_SEARCH = "incidents", "outcomes", "stop-search"
+KINDS = (INCIDENTS, OUTCOMES, STOP_SEARCH)
+"""What a file holds: incidents (street-level, force export, GeoJSON), crime outcomes (joined to
+stored incidents by Crime ID) or stop and search records."""
+FOLDER_PATTERNS: tuple[tuple[str, str], ...] = (
+    (INCIDENTS, "*-street.csv"), (OUTCOMES, "*-outcomes.csv"),
+    (STOP_SEARCH, "*-stop-and-search.csv"))
+"""The data.police.uk monthly files a downloaded folder holds, in the order they are loaded:
+crimes first, so that the outcomes find them."""
+
+
+def file_kind(head: bytes, name: str = "") -> str:
+    """What a CSV holds, from its first bytes: :data:`OUTCOMES` or :data:`STOP_SEARCH` when its
+    header is a data.police.uk outcomes or stop and search header, or when its header is
+    neither but its ``name`` is one of data.police.uk's (``*-outcomes.csv``,
+    ``*-stop-and-search.csv``: its reader then says which columns are missing), else
+    :data:`INCIDENTS` (whose readers then say what they make of it). Never raises."""
+    import csv
+    import re
+
+    from geodata.readers.outcomes import looks_like_outcomes_header
+    from geodata.readers.stop_search import looks_like_stop_search_header
+
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    try:
+        fields = next(csv.reader([line]), [])
+    except csv.Error:
+        return INCIDENTS
+    if looks_like_outcomes_header(fields):
+        return OUTCOMES
+    if looks_like_stop_search_header(fields):
+        return STOP_SEARCH
+    lowered = name.lower()
+    if lowered.endswith("-outcomes.csv"):
+        return OUTCOMES
+    if lowered.endswith("-stop-and-search.csv"):
+        return STOP_SEARCH
+    return INCIDENTS
+
+
+def _rejected_summary(rejected: list[RejectedRow], max_detail: int,
+                      on_rejected: Callable[[RejectedRow], None] | None) -> dict[str, Any]:
+    by_reason: Counter[str] = Counter(r.reason for r in rejected)
+    if on_rejected is not None:
+        for row in rejected:
+            on_rejected(row)
+    return {"rejected_by_reason": dict(sorted(by_reason.items())),
+            "rejected_rows": [r.to_dict() for r in rejected[:max_detail]],
+            "rejected_rows_truncated": len(rejected) > max_detail}
+
+
+def load_outcomes(store: Store, source: Any, *, name: str = "",
+                  on_rejected: Callable[[RejectedRow], None] | None = None,
+                  max_detail: int = MAX_DETAIL) -> dict[str, Any]:
+    """Read a data.police.uk outcomes file and apply it to the stored incidents by Crime ID
+    (:meth:`~geodata.stores.base.StopSearchStore.apply_outcomes`: one transaction, never a
+    new incident, the latest month wins); return its report.
+
+    Returns
+    -------
+    dict
+        ``source``, ``format``, ``kind`` (``"outcomes"``), ``counts`` (``records``,
+        ``accepted``: rows read, ``rejected``, and the store's ``superseded``, ``matched``,
+        ``updated``, ``unchanged``, ``unmatched``), ``rejected_by_reason``,
+        ``rejected_rows``, ``read`` (the reader's stats), ``data_version``, ``elapsed_s``.
+
+    Raises
+    ------
+    InvalidFile
+        If the file is not an outcomes file at all; nothing is changed.
+    """
+    from geodata.readers.outcomes import read_outcomes
+
+    started = time.perf_counter()
+    return outcomes_report(store, read_outcomes(source, name=name), started=started,
+                           on_rejected=on_rejected, max_detail=max_detail)
+
+
+def outcomes_report(store: Store, read: Any, *, started: float,
+                    on_rejected: Callable[[RejectedRow], None] | None = None,
+                    max_detail: int = MAX_DETAIL) -> dict[str, Any]:
+    """Apply an outcomes file already read (an :class:`~geodata.readers.outcomes.OutcomesRead`)
+    and report it as :func:`load_outcomes` does (``started``: :func:`time.perf_counter` when
+    the reading began)."""
+    applied = store.apply_outcomes(read.frame)
+    stats = read.stats.to_dict()
+    applied.pop("offered")
+    return {
+        "source": read.stats.source, "format": read.stats.format, "kind": OUTCOMES,
+        "counts": {"records": read.stats.records, "accepted": read.stats.accepted,
+                   "rejected": int(stats["rejected"]), **applied},
+        **_rejected_summary(read.rejected, max_detail, on_rejected),
+        "read": stats, "data_version": store.data_version(),
+        "elapsed_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def load_stop_searches(store: Store, source: Any, options: Any = None, *, name: str = "",
+                       on_rejected: Callable[[RejectedRow], None] | None = None,
+                       max_detail: int = MAX_DETAIL) -> dict[str, Any]:
+    """Read a data.police.uk stop and search file and store its records
+    (:meth:`~geodata.stores.base.StopSearchStore.add_stop_searches`: apart from incidents,
+    the same file twice adds nothing); return its report.
+
+    Parameters
+    ----------
+    options
+        The readers' :class:`~geodata.readers.ReadOptions` (store CRS, force area, time
+        zone).
+
+    Returns
+    -------
+    dict
+        ``source``, ``format``, ``kind`` (``"stop-search"``), ``counts`` (``records``,
+        ``accepted``: records stored, ``repeated``: already stored, ``rejected``),
+        ``rejected_by_reason``, ``rejected_rows``, ``read``, ``data_version`` (unchanged by
+        these records), ``elapsed_s``.
+
+    Raises
+    ------
+    InvalidFile
+        If the file is not a stop and search file at all; nothing is stored.
+    """
+    from geodata.readers.stop_search import read_stop_search
+
+    started = time.perf_counter()
+    return stop_search_report(store, read_stop_search(source, options, name=name),
+                              started=started, on_rejected=on_rejected, max_detail=max_detail)
+
+
+def stop_search_report(store: Store, read: Any, *, started: float,
+                       on_rejected: Callable[[RejectedRow], None] | None = None,
+                       max_detail: int = MAX_DETAIL) -> dict[str, Any]:
+    """Store a stop and search file already read (a
+    :class:`~geodata.readers.stop_search.StopSearchRead`) and report it as
+    :func:`load_stop_searches` does."""
+    added = store.add_stop_searches(read.frame, source=read.stats.source or "upload")
+    stats = read.stats.to_dict()
+    return {
+        "source": read.stats.source, "format": read.stats.format, "kind": STOP_SEARCH,
+        "counts": {"records": read.stats.records, "accepted": added["accepted"],
+                   "repeated": added["repeated"], "rejected": int(stats["rejected"])},
+        **_rejected_summary(read.rejected, max_detail, on_rejected),
+        "read": stats, "data_version": store.data_version(),
+        "elapsed_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def folder_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report for the files of one load (a folder of monthly files): files loaded and not
+    loaded, and the counts of each kind added up."""
+    totals: dict[str, dict[str, int]] = {
+        INCIDENTS: dict.fromkeys(("files", "records", "accepted", "duplicates", "rejected"), 0),
+        OUTCOMES: dict.fromkeys(("files", "records", "rejected", "matched", "updated",
+                                 "unchanged", "unmatched", "superseded"), 0),
+        STOP_SEARCH: dict.fromkeys(("files", "records", "accepted", "repeated", "rejected"),
+                                   0),
+    }
+    failed = []
+    for report in reports:
+        if "error" in report:
+            failed.append({"source": report.get("source"), "error": report["error"]})
+            continue
+        kind = report.get("kind", INCIDENTS)
+        bucket = totals.get(kind)
+        if bucket is None:  # a neighbour's file: reported on its own
+            continue
+        bucket["files"] += 1
+        for key in bucket:
+            if key != "files":
+                bucket[key] += int(report["counts"].get(key, 0))
+    versions = [r["data_version"] for r in reports if r.get("data_version")]
+    return {"files": len(reports), "not_loaded": failed, "incidents": totals[INCIDENTS],
+            "outcomes": totals[OUTCOMES], "stop_searches": totals[STOP_SEARCH],
+            "data_version": versions[-1] if versions else None}

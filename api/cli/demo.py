@@ -114,7 +114,44 @@ def demo_activity(store: Store, settings: Settings) -> dict[str, Any]:
     added = load_business_reports(store, reports, submitted_by=partner.key_id) \
         if reports.is_file() else 0
     plan_id, visits = demo_plan(store, settings)
-    return {"business_reports": added, "plan_id": plan_id, "visits": visits}
+    return {"business_reports": added, "plan_id": plan_id, "visits": visits,
+            "stop_searches": demo_stop_searches(store, settings),
+            "presets": demo_presets(store, settings)}
+
+
+DEMO_PRESETS: tuple[dict[str, Any], ...] = (
+    {"name": "town-centres-latest", "title": "Theft, burglary and robbery, latest month (DBSCAN)",
+     "parameters": {"method": "dbscan", "priority": "theft_burglary_robbery",
+                    "period": "latest"}},
+    {"name": "rural-latest", "title": "Rural crime, latest month (DBSCAN)",
+     "parameters": {"method": "dbscan", "priority": "rural", "period": "latest"}},
+    {"name": "asb-2024-q4", "title": "Anti-social behaviour, 2024 Q4 (KDE)",
+     "parameters": {"method": "kde", "priority": "asb", "period": "2024-Q4"}},
+)
+"""The demo's saved presets: each is an OGC API collection (hotspots-<name>) a GIS can add."""
+
+
+def demo_presets(store: Store, settings: Settings) -> int:
+    """Save :data:`DEMO_PRESETS` that are not saved yet; how many were added."""
+    from api.services.presets import PresetIn, save_preset
+    from geodata.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(settings.taxonomy_path)
+    added = 0
+    for preset in DEMO_PRESETS:
+        if store.preset(preset["name"]) is None:
+            save_preset(store, taxonomy, PresetIn(**preset), created_by="demo")
+            added += 1
+    return added
+
+
+def demo_stop_searches(store: Store, settings: Settings) -> int:
+    """Load the demo's stop and search files (kept apart from incidents) found in the demo's
+    folder; how many records were new (none the second time)."""
+    from geodata.demo.files import load_stop_search_files
+
+    found = sorted((settings.demo_files_dir() / "police-uk").glob("*-stop-and-search.csv"))
+    return load_stop_search_files(store, found) if found else 0
 
 
 def load_business_reports(store: Store, path: Path, *, submitted_by: str) -> int:

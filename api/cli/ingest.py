@@ -1,5 +1,7 @@
 """``hotspot ingest``: load incident files into the store and say, row by row, what was
-accepted, skipped or rejected."""
+accepted, skipped or rejected; data.police.uk outcomes files update the stored crimes' outcomes
+and stop and search files are stored apart; a downloaded folder of monthly files (street,
+outcomes, stop and search) loads in one command with one report."""
 
 from __future__ import annotations
 
@@ -31,17 +33,25 @@ from api.cli.common import (
 from api.settings import Settings
 from geodata.errors import InvalidFile
 
+_FORMATS = ("auto", "police", "police-api", "force", "geojson", "outcomes", "stop-search")
+"""What --format takes: geodata.readers.FORMATS (not imported here: the CLI starts without
+pandas) and the two record files that are not incidents."""
+INCIDENTS, OUTCOMES, STOP_SEARCH = "incidents", "outcomes", "stop-search"
+"""What a file holds (as :mod:`geodata.ingest` names it)."""
+
 if TYPE_CHECKING:
     from geodata.schema import RejectedRow
     from geodata.stores import Store
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level CSVs (or "
-                                                "folders of them), force export CSVs, GeoJSON.")],
+    files: Annotated[list[Path], typer.Argument(help="data.police.uk street-level, outcomes "
+                                                "and stop-and-search CSVs (or folders of "
+                                                "them), force export CSVs, GeoJSON.")],
     database: DatabaseOpt = None,
     format: Annotated[str, typer.Option(
-        help="auto (from name and header), police, force or geojson.")] = "auto",
+        help="auto (from name and header), police, police-api, force, geojson, outcomes or "
+        "stop-search.")] = "auto",
     mapping: Annotated[Path | None, typer.Option(
         help="TOML column mapping for a force export (see the README).")] = None,
     unknown_crime_types: Annotated[str | None, typer.Option(
@@ -59,24 +69,36 @@ def ingest(
 ) -> None:
     """Load incident files and say, row by row, what was accepted, skipped or rejected.
 
-    Loading a file twice adds nothing. A file that cannot be read at all is reported and the
-    others are still loaded (the exit status is then 1). With ``--neighbour LABEL`` the files
-    are a neighbouring force's: a separate, labelled source, never counted with the force's own.
+    A folder stands for the data.police.uk monthly files inside it: street files first, then
+    outcomes files (each outcome updates the stored crime with its Crime ID, never adds one;
+    the latest month wins), then stop and search files (stored apart from incidents); one
+    report covers them all (``summary`` in the JSON). Loading a file twice adds nothing. A
+    file that cannot be read at all is reported and the others are still loaded (the exit
+    status is then 1). With ``--neighbour LABEL`` the files are a neighbouring force's: a
+    separate, labelled source, never counted with the force's own (street files only).
     """
     settings = load_settings()
     url = database or settings.store_url()
     policy_name = unknown_crime_types or settings.unknown_crime_types
     if policy_name not in ("other", "reject"):
         raise fail("--unknown-crime-types must be 'other' or 'reject'", as_json, 2)
+    if format not in _FORMATS:
+        raise fail(f"--format must be one of {', '.join(_FORMATS)}", as_json, 2)
     with _rejects_csv(rejects_out) as writer, refusals(as_json):
         store, options, the_mapping = _prepare(url, settings, mapping, policy_name,
                                                area_buffer_m, neighbour)
         loading = _Loading(store, format, options, the_mapping,
                            _RejectedRows(writer, show, as_json, rejects_out), as_json,
                            neighbour=neighbour)
-        reports = [loading.load(path) for path in _expand(files)]
+        reports = [loading.load(path) for path in _expand(files, neighbour is None)]
+    from geodata.ingest import folder_summary
+
+    summary = folder_summary(reports)
     if as_json:
-        print(json.dumps({"database": url, "files": reports}, default=str))
+        print(json.dumps({"database": url, "files": reports, "summary": summary},
+                         default=str))
+    elif len(reports) > 1 and neighbour is None:
+        _print_summary(summary)
     if loading.failed:
         raise typer.Exit(1)
 
@@ -119,18 +141,42 @@ def _prepare(url: str, settings: Settings, mapping: Path | None, policy_name: st
     return store, options, the_mapping
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the data.police.uk street files inside it."""
+def _expand(paths: list[Path], all_kinds: bool = True) -> list[Path]:
+    """Files as given; a folder stands for the data.police.uk monthly files inside it: street
+    files, then outcomes, then stop and search (``all_kinds``; else street files only), each
+    kind in name order (month by month)."""
+    from geodata.ingest import FOLDER_PATTERNS
+
+    patterns = FOLDER_PATTERNS if all_kinds else FOLDER_PATTERNS[:1]
     out_paths: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found = sorted(p.rglob("*-street.csv"))
+            found = [f for _kind, pattern in patterns for f in sorted(p.rglob(pattern))]
             if not found:
-                raise InvalidFile(f"{p} holds no data.police.uk street files (*-street.csv)")
+                names = ", ".join(pattern for _kind, pattern in patterns)
+                raise InvalidFile(f"{p} holds no data.police.uk monthly files ({names})")
             out_paths.extend(found)
         else:
             out_paths.append(p)
     return out_paths
+
+
+def _kind_of(path: Path, format: str) -> str:
+    """What ``path`` holds: given by ``--format``, else from its header."""
+    from geodata.ingest import file_kind
+
+    if format == "outcomes":
+        return OUTCOMES
+    if format == "stop-search":
+        return STOP_SEARCH
+    if format != "auto":
+        return INCIDENTS
+    try:
+        with path.open("rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return INCIDENTS  # the reader says why it cannot be opened
+    return file_kind(head, path.name)
 
 
 @dataclass
@@ -181,6 +227,9 @@ class _Loading:
         try:
             if self.neighbour is not None:
                 return self._neighbour(path)
+            kind = _kind_of(path, self.format)
+            if kind != INCIDENTS:
+                return self._other(path, kind)
             format_name, report = self._read(path)
         except InvalidFile as exc:  # this file is unreadable: say so, go on with the rest
             self.failed += 1
@@ -194,6 +243,38 @@ class _Loading:
                          rows=int(report["counts"]["accepted"]))
         if not self.as_json:
             _print_report(report, self.rejected)
+        return report
+
+    def _other(self, path: Path, kind: str) -> dict[str, Any]:
+        """Load an outcomes or a stop and search file, say what became of its rows, and note
+        it in the audit log."""
+        from geodata.ingest import load_outcomes, load_stop_searches
+
+        if kind == OUTCOMES:
+            report = load_outcomes(self.store, path, on_rejected=self.rejected)
+            rows = int(report["counts"]["updated"])
+        else:
+            report = load_stop_searches(self.store, path, self.options,
+                                        on_rejected=self.rejected)
+            rows = int(report["counts"]["accepted"])
+        self.store.audit(key_id=None, role=f"cli:{getpass.getuser()}", action="ingest",
+                         path="hotspot ingest", filter={"source": str(path),
+                                                        "format": report["format"]},
+                         rows=rows)
+        if not self.as_json:
+            c = report["counts"]
+            if kind == OUTCOMES:
+                out.print(f"  {c['records']:,} outcome rows: {c['matched']:,} crimes found "
+                          f"([green]{c['updated']:,} outcomes updated[/], {c['unchanged']:,} "
+                          f"unchanged), {c['unmatched']:,} crimes not stored, "
+                          f"{c['superseded']:,} rows superseded by a later month, "
+                          f"[red]{c['rejected']:,} rejected[/]", markup=True, highlight=False)
+            else:
+                out.print(f"  {c['records']:,} stop and search records: [green]"
+                          f"{c['accepted']:,} stored[/], {c['repeated']:,} already stored, "
+                          f"[red]{c['rejected']:,} rejected[/]", markup=True, highlight=False)
+            for reason, n in report["rejected_by_reason"].items():
+                out.print(f"    {n:,} {reason}")
         return report
 
     def _neighbour(self, path: Path) -> dict[str, Any]:
@@ -236,7 +317,29 @@ class _Loading:
             task = bar.add_task(path.name, total=path.stat().st_size)
             report = run_ingest(self.store, reader, on_rejected=self.rejected,
                                 on_progress=partial(advance, bar, task))
-        return reader.format, report.to_dict()
+        return reader.format, {**report.to_dict(), "kind": INCIDENTS}
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    """Say what the whole load did, every file together."""
+    inc, oc, ss = s["incidents"], s["outcomes"], s["stop_searches"]
+    out.print(f"All {s['files']:,} files ({len(s['not_loaded']):,} not loaded):", markup=False)
+    out.print(f"  incidents: {inc['files']:,} files, {inc['records']:,} rows, "
+              f"{inc['accepted']:,} accepted, {inc['duplicates']:,} duplicates, "
+              f"{inc['rejected']:,} rejected", markup=False)
+    if oc["files"]:
+        out.print(f"  outcomes: {oc['files']:,} files, {oc['records']:,} rows, "
+                  f"{oc['updated']:,} outcomes updated, {oc['unchanged']:,} unchanged, "
+                  f"{oc['unmatched']:,} crimes not stored, {oc['rejected']:,} rejected",
+                  markup=False)
+    if ss["files"]:
+        out.print(f"  stop and search: {ss['files']:,} files, {ss['records']:,} records, "
+                  f"{ss['accepted']:,} stored, {ss['repeated']:,} already stored, "
+                  f"{ss['rejected']:,} rejected", markup=False)
+    for failed in s["not_loaded"]:
+        out.print(f"  not loaded: {failed['source']}: {failed['error']}", markup=False)
+    if s["data_version"]:
+        out.print(f"  data version {s['data_version']}", markup=False)
 
 
 def _print_report(d: dict[str, Any], rejected: _RejectedRows) -> None:

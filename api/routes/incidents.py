@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal, cast
 
@@ -15,23 +16,36 @@ from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput, TooManyRows, UnsupportedMediaType
 from api.schemas import IncidentCollection, IngestReportOut, NeighbourIngestOut
 from api.services.selection import Selection, parse_bbox, period_bound, split_categories
+from api.services.stop_search import OutcomesIngestOut, StopSearchIngestOut
 from api.settings import Settings
-from geodata.ingest import ingest
+from geodata.ingest import (
+    INCIDENTS,
+    OUTCOMES,
+    STOP_SEARCH,
+    file_kind,
+    ingest,
+    outcomes_report,
+    stop_search_report,
+)
 from geodata.layers import force_area
 from geodata.readers import ForceExportMapping, ReadOptions, open_reader
+from geodata.readers.police_api import looks_like_police_api_json
 from geodata.schema import IncidentFilter
 from geodata.stores import AccessStore, IncidentStore, Store
 from geodata.taxonomy import Taxonomy, UnknownTypePolicy
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
 
-Format = Literal["auto", "police", "force", "geojson"]
+Format = Literal["auto", "police", "police-api", "force", "geojson", "outcomes", "stop-search"]
 _SPOOL = 8 * 1024 * 1024
 
 _UPLOAD_DOC = {
     "requestBody": {
         "required": True,
-        "description": "A data.police.uk street-level CSV, a force export CSV or GeoJSON points: "
+        "description": "A data.police.uk street-level CSV, outcomes CSV (updates the stored "
+        "crimes' outcomes by Crime ID, adds none) or stop-and-search CSV (stored apart from "
+        "incidents), data.police.uk API crimes (its JSON "
+        "crime list or a flattened CSV of it), a force export CSV or GeoJSON points: "
         "as a multipart upload (field `file`, optional `mapping` with a TOML column mapping "
         "for a force export), or as the raw body (`text/csv`, `application/geo+json`).",
         "content": {
@@ -86,11 +100,44 @@ def _run_ingest(
         timezone=store.timezone,
         unknown_types=unknown,
     )
+    kind = _file_kind(file, fmt, name)
+    if kind != INCIDENTS:  # outcomes or stop and search (api.services.stop_search)
+        return _load_other(store, settings, file, kind=kind, name=name, options=options)
     file.seek(0)
     reader = open_reader(file, format=fmt, name=name, options=options, mapping=mapping)
     report = ingest(store, _RowLimit(reader, settings.max_upload_rows),  # type: ignore[arg-type]
                     max_detail=settings.report_rows)
     return report.to_dict()
+
+
+def _file_kind(file: BinaryIO, fmt: str, name: str = "") -> str:
+    """What an upload holds: named by ``format``, else from its header."""
+    if fmt in (OUTCOMES, STOP_SEARCH):
+        return fmt
+    if fmt != "auto":
+        return INCIDENTS
+    file.seek(0)
+    return file_kind(file.read(65536), name)
+
+
+def _load_other(store: Store, settings: Settings, file: BinaryIO, *, kind: str, name: str,
+                options: ReadOptions) -> dict[str, Any]:
+    """Apply an outcomes file to the stored incidents (by Crime ID, never a new incident), or
+    store a stop and search file; past ``max_upload_rows`` rows nothing is changed."""
+    from geodata.readers.outcomes import read_outcomes
+    from geodata.readers.stop_search import read_stop_search
+
+    started = time.perf_counter()
+    file.seek(0)
+    if kind == OUTCOMES:
+        read: Any = read_outcomes(file, name=name)
+    else:
+        read = read_stop_search(file, options, name=name)
+    if read.stats.records > settings.max_upload_rows:
+        raise TooManyRows(settings.max_upload_rows)
+    if kind == OUTCOMES:
+        return outcomes_report(store, read, started=started, max_detail=settings.report_rows)
+    return stop_search_report(store, read, started=started, max_detail=settings.report_rows)
 
 
 class _RowLimit:
@@ -116,10 +163,12 @@ class _RowLimit:
 @router.post(
     "/incidents",
     status_code=201,
-    response_model=IngestReportOut | NeighbourIngestOut,
+    response_model=IngestReportOut | NeighbourIngestOut | OutcomesIngestOut
+    | StopSearchIngestOut,
     openapi_extra=_UPLOAD_DOC,
     responses={
-        200: {"model": IngestReportOut | NeighbourIngestOut,
+        200: {"model": IngestReportOut | NeighbourIngestOut | OutcomesIngestOut
+              | StopSearchIngestOut,
               "description": "Read, but nothing new was stored."},
         409: {"description": "The store holds the demo (or a force's data) and will not mix."},
         413: {"description": "The upload is over the size limit (HOTSPOT_MAX_UPLOAD_BYTES)."},
@@ -176,11 +225,13 @@ async def upload_incidents(
             )
     elif ctype in ("text/csv", "application/csv", "text/plain", "application/geo+json",
                    "application/json"):
-        if format == "auto" and ctype.endswith("json"):
-            format = "geojson"
+        json_body = format == "auto" and ctype.endswith("json")
         with _spool() as body:
             async for piece in request.stream():
                 body.write(piece)
+            if json_body:  # GeoJSON or JSON records, unless a data.police.uk API crime list
+                body.seek(0)
+                format = "police-api" if looks_like_police_api_json(body.read(65536)) else "geojson"
             report = await run_in_threadpool(
                 _run_ingest, store, settings, taxonomy, body,
                 name=name or "upload", fmt=format, mapping=None, unknown=unknown,
@@ -192,13 +243,16 @@ async def upload_incidents(
             f"application/geo+json, not {ctype or 'no content type'}",
             field="content-type",
         )
-    status = 201 if report["counts"]["accepted"] else 200
+    # an outcomes file adds nothing (it updates stored incidents): 200, and the audit counts
+    # the incidents it updated
+    outcomes = report.get("kind") == OUTCOMES
+    status = 201 if report["counts"]["accepted"] and not outcomes else 200
     await run_in_threadpool(_audit, request, store, "ingest",
                             {"source": report.get("file", report.get("source")),
                              "format": format,
                              "records": report["counts"].get("records"),
                              **({"neighbour": report["source"]} if neighbour else {})},
-                            int(report["counts"]["accepted"]))
+                            int(report["counts"]["updated" if outcomes else "accepted"]))
     return JSONResponse(report, status_code=status)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +91,11 @@ class DemoFiles:
     """The partnership's submissions (CSV), loaded by ``hotspot serve --demo``."""
     plants: Path | None = None
     """The ground truth of :mod:`geodata.demo.plants` (JSON)."""
+    outcome_csvs: list[Path] = field(default_factory=list)
+    """data.police.uk-style monthly outcomes files beside the street files (Crime IDs of the
+    street files' crimes; :mod:`geodata.demo.police_extras`)."""
+    stop_search_csvs: list[Path] = field(default_factory=list)
+    """data.police.uk-style monthly stop and search files beside the street files."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the paths."""
@@ -104,6 +109,8 @@ class DemoFiles:
             "neighbour_csvs": [str(p) for p in self.neighbour_csvs],
             "business_reports": str(self.business_reports) if self.business_reports else None,
             "plants": str(self.plants) if self.plants else None,
+            "outcome_csvs": [str(p) for p in self.outcome_csvs],
+            "stop_search_csvs": [str(p) for p in self.stop_search_csvs],
         }
 
 
@@ -178,10 +185,28 @@ def write_demo(
     plants_path = write_plants_truth(root / PLANTS_FILE, plants_truth(
         plants, county, df, months, neighbour=neighbour, duplicates=shared,
         business=business, snapped=np.where(placed, details.nearest_point, -1)))
+    say("writing data.police.uk-style outcomes and stop and search files")
+    outcome_csvs, stop_search_csvs = _write_police_extras(root / POLICE_DIR, police_rows,
+                                                          county, months, seed)
     (root / "README.md").write_text(_README.format(n=len(df), seed=seed), "utf-8")
     return DemoFiles(root=root, force_export=force_export, police_csvs=police_csvs,
                      layers=layers, roads=roads_path, truth=truth, neighbour_csvs=neighbour,
-                     business_reports=business, plants=plants_path)
+                     business_reports=business, plants=plants_path, outcome_csvs=outcome_csvs,
+                     stop_search_csvs=stop_search_csvs)
+
+
+def _write_police_extras(folder: Path, police_rows: list[list[str]], county: County,
+                         months: list[str], seed: int) -> tuple[list[Path], list[Path]]:
+    """The monthly outcomes and stop and search files (:mod:`geodata.demo.police_extras`),
+    from a random generator of their own: the other files stay as they were."""
+    from geodata.demo.police_extras import write_outcome_csvs, write_stop_search_csvs
+
+    rng = np.random.default_rng([seed, 17])
+    towns = shapely.union_all([t["built_up"] for t in county.towns])
+    near_town = shapely.contains_xy(towns, county.points[:, 0], county.points[:, 1])
+    outcomes = write_outcome_csvs(folder, police_rows, months, rng, force=DEMO_FORCE)
+    searches = write_stop_search_csvs(folder, county.points, near_town, months, rng)
+    return outcomes, searches
 
 
 def _write_geojson(path: Path, frame: gpd.GeoDataFrame) -> None:
@@ -348,6 +373,30 @@ def load_demo(
     return report
 
 
+def load_demo_stop_searches(store: Store, files: DemoFiles) -> int:
+    """Load the demo's stop and search files (:func:`load_demo` first) through the normal
+    reader, in one transaction; return how many records were new. They are kept apart from
+    incidents, so no figure of the incidents, nor the data version, changes. (Apart from
+    :func:`load_demo`, which the tests run many times, because reading 24 files costs about
+    half a second.)"""
+    return load_stop_search_files(store, files.stop_search_csvs)
+
+
+def load_stop_search_files(store: Store, paths: Sequence[Path]) -> int:
+    """Load the demo's stop and search files at ``paths`` in one transaction (see
+    :func:`load_demo_stop_searches`); how many records were new."""
+    from geodata.readers.stop_search import read_stop_search
+
+    options = ReadOptions(area=force_area(store, 2_000.0), crs=store.crs,
+                          timezone=DEFAULT_TIMEZONE)
+    frames = [read_stop_search(path, options).frame for path in paths]
+    if not frames:
+        return 0
+    counts = store.add_stop_searches(pd.concat(frames, ignore_index=True),
+                                     source="demo stop and search files")
+    return counts["accepted"]
+
+
 def _load_neighbour(store: Store, files: DemoFiles) -> None:
     """The neighbouring force's monthly files, each through the data.police.uk reader, as the
     source :data:`~geodata.demo.plants.NEIGHBOUR_FORCE`."""
@@ -368,7 +417,9 @@ so maps have a background.
 - `force-export.csv`: the force's own export, exact date-times and grid references (EPSG:27700).
 - `police-uk/`: the same incidents as data.police.uk-style street-level CSVs, one per month:
   months only, blank Crime ID on anti-social behaviour, crimes snapped to shared map points,
-  a few crimes with no location. Load them into a force store with `hotspot ingest`.
+  a few crimes with no location; beside them, monthly outcomes files (later outcomes of
+  those crimes, by Crime ID, and a few of crimes from before January 2023) and stop and
+  search files. Load the folder into a force store with `hotspot ingest police-uk/`.
 - `layers/`: force boundary, town centres, built-up areas, heritage sites, patrol bases,
   roads (with speeds) as GeoJSON (WGS84), and the rural-urban lookup (ONS 2011 layout).
 - `truth/planted_hotspots.geojson`: the hotspots planted in the data (ground truth).

@@ -1,4 +1,4 @@
-"""Incident readers: data.police.uk street-level CSV, force exports, GeoJSON points.
+"""Incident readers: data.police.uk street-level CSV and API crimes, force exports, GeoJSON points.
 
 Every reader streams a source in chunks (bounded memory) and returns the valid incidents and
 the rejected rows, each with its line and reason. :func:`open_reader` picks the reader from the
@@ -24,8 +24,14 @@ from geodata.readers.police import (
     looks_like_police_header,
     read_police_csv,
 )
+from geodata.readers.police_api import (
+    PoliceApiReader,
+    looks_like_police_api_header,
+    looks_like_police_api_json,
+    read_police_api,
+)
 
-FORMATS = ("auto", "police", "force", "geojson")
+FORMATS = ("auto", "police", "police-api", "force", "geojson")
 
 __all__ = [
     "FORMATS",
@@ -35,6 +41,7 @@ __all__ = [
     "GeoJsonMapping",
     "GeoJsonReader",
     "IncidentReader",
+    "PoliceApiReader",
     "PoliceCsvReader",
     "ReadOptions",
     "ReadResult",
@@ -42,18 +49,22 @@ __all__ = [
     "open_reader",
     "read_force_csv",
     "read_geojson",
+    "read_police_api",
     "read_police_csv",
 ]
 
 
 def sniff_format(head: bytes, name: str = "") -> str:
-    """Guess ``"police"``, ``"force"`` or ``"geojson"`` from a file's first bytes and name.
+    """Guess ``"police"``, ``"police-api"``, ``"force"`` or ``"geojson"`` from a file's first
+    bytes and name (``"police-api"``: a data.police.uk API crime list, JSON or flattened CSV).
 
     Never raises: bytes that are no format at all (compressed, binary, a header cut by a bare
     carriage return) give ``"force"``, whose reader then refuses the file naming the problem.
     """
     suffix = Path(name).suffix.lower()
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if looks_like_police_api_json(stripped):
+        return "police-api"
     if suffix in (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson") or stripped[:1] in (
         b"{",
         b"[",
@@ -68,7 +79,9 @@ def sniff_format(head: bytes, name: str = "") -> str:
         first = next(csv.reader([line]), [])
     except csv.Error:  # not a CSV header: the force reader says what it found
         return "force"
-    return "police" if looks_like_police_header(first) else "force"
+    if looks_like_police_header(first):
+        return "police"
+    return "police-api" if looks_like_police_api_header(first) else "force"
 
 
 def open_reader(
@@ -87,6 +100,7 @@ def open_reader(
         A path or a seekable binary file object.
     format
         ``"auto"`` (from extension and header), ``"police"`` (data.police.uk street-level CSV),
+        ``"police-api"`` (data.police.uk API crimes: its JSON or a flattened CSV of it),
         ``"force"`` (force export CSV; ``mapping`` says which column is which) or ``"geojson"``.
 
     Raises
@@ -113,6 +127,8 @@ def open_reader(
             format = sniff_format(head, name or str(getattr(source, "name", "")))
     if format == "police":
         return PoliceCsvReader(source, name=name, options=options)
+    if format == "police-api":
+        return PoliceApiReader(source, name=name, options=options)
     if format == "force":
         return ForceCsvReader(source, mapping=mapping, name=name, options=options)
     return GeoJsonReader(source, name=name, options=options)

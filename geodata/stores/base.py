@@ -22,6 +22,8 @@ import numpy as np
 from geodata.schema import IncidentColumns, IncidentFilter, IncidentTable
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from geodata.layers import ReferenceLayer
 
 DEMO = "demo"
@@ -496,11 +498,119 @@ class PresetStore(Protocol):
     ``method=auto``), served by the OGC API as a collection of hotspots. Methods are added
     by :mod:`geodata.stores._presets`."""
 
+    def add_preset(self, name: str, *, title: str = "", parameters: dict[str, str],
+                   created_by: str = "") -> dict[str, Any] | None:
+        """Store a preset: ``name`` (1 to 48 of ``a-z``, ``0-9`` and inner ``-``), a
+        ``title``, and ``parameters`` (the query parameters of ``GET /v1/hotspots`` as text,
+        at most 40). Returns the stored record (name, title, parameters, created_at ISO 8601
+        UTC, created_by), or None if a preset of that name exists (it is not changed).
+
+        Raises
+        ------
+        InvalidValue
+            Naming ``name``, ``title`` or ``parameters``.
+        InvalidText
+            If any text holds U+0000.
+        """
+        ...
+
+    def preset(self, name: str) -> dict[str, Any] | None:
+        """The preset called ``name`` (a record as :meth:`add_preset` returns), or None."""
+        ...
+
+    def list_presets(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The stored presets, ordered by name (at most ``limit``)."""
+        ...
+
+    def delete_preset(self, name: str) -> bool:
+        """Delete the preset called ``name``; whether there was one."""
+        ...
+
 
 @runtime_checkable
 class StopSearchStore(Protocol):
     """Stop and search records, kept apart from incidents, and crime outcomes applied to the
     stored incidents by Crime ID. Methods are added by :mod:`geodata.stores._stop_search`."""
+
+    def apply_outcomes(self, frame: pd.DataFrame) -> dict[str, int]:
+        """Set the ``outcome`` of stored incidents from an outcomes file's rows, by Crime ID,
+        in one write transaction; never adds an incident.
+
+        A Crime ID names the incident of that id read from a street-level file (namespace
+        ``police.uk``), or from a force export or GeoJSON file whose id is the 64-hex-digit
+        Crime ID. The latest month wins: within ``frame`` (the last row of that month, in
+        order) and across loads (an outcome older than the one applied before changes
+        nothing). The data version changes only if an outcome changed, so loading the same
+        outcomes twice changes nothing the second time.
+
+        Parameters
+        ----------
+        frame
+            ``crime_id`` (text), ``month`` (``"YYYY-MM"``), ``outcome`` (text); further
+            columns (``lon``, ``lat``) are ignored.
+
+        Returns
+        -------
+        dict
+            ``offered`` (rows), ``superseded`` (rows left out for a later row of the same
+            crime), and per Crime ID: ``matched`` (a stored incident holds it) = ``updated``
+            (its outcome changed) + ``unchanged``, and ``unmatched``; ``offered`` =
+            ``superseded`` + ``matched`` + ``unmatched``.
+
+        Raises
+        ------
+        InvalidValue
+            If a column is missing (``field`` ``"columns"``), a Crime ID or an outcome is
+            blank (``"crime_id"``, ``"outcome"``) or a month not ``YYYY-MM`` (``"month"``);
+            nothing is changed.
+        InvalidText
+            If a text holds U+0000 (NUL).
+        """
+        ...
+
+    def add_stop_searches(self, frame: pd.DataFrame, *, source: str) -> dict[str, int]:
+        """Store stop and search records (a reader's frame) under ``source`` (the file's
+        name), in one transaction. Records carry no id: a record identical to a stored one in
+        every column, and of the same rank among identical records of its load (two people
+        stopped together can give identical rows), is not stored again, so loading the same
+        file twice adds nothing. The data version does not change (incidents are untouched).
+
+        Parameters
+        ----------
+        frame
+            ``occurred_at`` (int64 seconds since the epoch, UTC), ``x``, ``y`` (store CRS,
+            metres), ``lon``, ``lat`` (WGS84 degrees; NaN where the file has none), text
+            ``type``, ``operation``, ``gender``, ``age_range``, ``self_defined_ethnicity``,
+            ``officer_defined_ethnicity``, ``legislation``, ``object_of_search``,
+            ``outcome``, and ``part_of_operation``, ``outcome_linked``,
+            ``removal_of_clothing`` (bool or None).
+
+        Returns
+        -------
+        dict
+            ``offered``, ``accepted`` and ``repeated`` (already stored).
+
+        Raises
+        ------
+        InvalidValue
+            If a column is missing (``field`` ``"columns"``), a time is not whole seconds
+            (``"occurred_at"``) or ``source`` is empty (``"source"``).
+        InvalidText
+            If a text holds U+0000 (NUL).
+        """
+        ...
+
+    def stop_searches(self, *, start: int | None = None, end: int | None = None,
+                      limit: int | None = None) -> pd.DataFrame:
+        """Stored stop and search records that occurred in ``[start, end)`` (seconds since
+        the epoch, UTC; None: unbounded), oldest first, at most ``limit``: ``source`` and the
+        columns :meth:`add_stop_searches` takes (coordinates NaN where unknown, flags bool or
+        None)."""
+        ...
+
+    def count_stop_searches(self, *, start: int | None = None, end: int | None = None) -> int:
+        """How many records :meth:`stop_searches` would give without a limit."""
+        ...
 
 
 @runtime_checkable

@@ -21,12 +21,12 @@ from geodata.errors import InvalidValue, StoreUnavailable
 from geodata.schema import DEFAULT_CRS, DEFAULT_TIMEZONE
 from geodata.stores._business import BusinessRecords
 from geodata.stores._neighbours import NeighbourRecords
-from geodata.stores._presets import PresetRecords
-from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores._plan_records import PlanRecords
+from geodata.stores._presets import PresetRecords
 from geodata.stores._relational import RelationalStore
 from geodata.stores._reports import ReportRecords
 from geodata.stores._shared import check_force_crs, check_text, now
+from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores.base import FORCE
 from geodata.stores.postgis.connection import (
     DEFAULT_SCHEMA,
