@@ -39,9 +39,10 @@ $(NPM_STAMP): package.json package-lock.json
 run: $(STAMP) $(NPM_STAMP) browser
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
-## test: create the environment, lint, type-check, get a browser and PostGIS, run the whole suite
+## test: create the environment, lint, type-check, get a browser, PostGIS and GDAL, run the whole
+## suite on two workers (each module on one worker, its own database, ports and folders)
 test: lint browser postgres gdal $(NPM_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
 browser:

@@ -41,13 +41,28 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield as_role(c)
 
 
-@pytest.fixture
-def demo_client(tmp_path: Path, demo_files) -> Iterator[TestClient]:
-    store = SQLiteStore.open(tmp_path / "demo.sqlite")
+@contextmanager
+def _demo_client(root: Path, demo_files: DemoFiles) -> Iterator[TestClient]:
+    store = SQLiteStore.open(root / "demo.sqlite")
     load_demo(store, demo_files)
-    with TestClient(create_app(settings_for(tmp_path), store=store, demo=True)) as c:
+    with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
         yield as_role(c)
     store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_client(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[TestClient]:
+    """The demo served, one for the module: for tests that only read (a test that sends
+    anything that could change the store uses :func:`own_demo_client`)."""
+    with _demo_client(tmp_path_factory.mktemp("demo-client"), demo_files) as c:
+        yield c
+
+
+@pytest.fixture
+def own_demo_client(tmp_path: Path, demo_files) -> Iterator[TestClient]:
+    """The demo served for this test alone."""
+    with _demo_client(tmp_path, demo_files) as c:
+        yield c
 
 
 def upload(client: TestClient, path: Path, **params: str):
@@ -152,8 +167,8 @@ def test_bad_uploads_get_a_clear_4xx(client: TestClient, kwargs: dict, status: i
 
 
 @pytest.mark.real_data
-def test_the_demo_store_refuses_a_force_file(demo_client: TestClient):
-    r = upload(demo_client, LINCOLNSHIRE)
+def test_the_demo_store_refuses_a_force_file(own_demo_client: TestClient):
+    r = upload(own_demo_client, LINCOLNSHIRE)
     assert r.status_code == 409 and "demo" in r.json()["detail"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,16 +31,51 @@ DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
 """A tile address nothing answers at: tiles never load here, nor in the field."""
 
 
+_SERVED: dict[Path, Path] = {}
+"""The once-served demo's folder for each demo (by its files' folder): see :func:`_served_demo`."""
+
+
+def _served_demo(factory: pytest.TempPathFactory, demo_files: DemoFiles) -> Path:
+    """A folder holding ``demo.sqlite`` and ``demo-keys.json`` as ``hotspot serve --demo``
+    leaves them after its first start on a store of the demo files: the files loaded, then
+    (:func:`api.cli.demo.publish_demo`, as the server's start runs it, with the settings of
+    this environment and its data folder here) the demo keys made, the partnership's
+    submissions and the published plan with its visits added, and every demo month
+    published. Made once a session; :func:`demo_server` serves a copy of it."""
+    if demo_files.root in _SERVED:
+        return _SERVED[demo_files.root]
+    from api.cli.demo import publish_demo
+    from api.settings import Settings
+    from geodata.demo import demo_months
+
+    folder = factory.mktemp("served-demo")
+    store = SQLiteStore.open(folder / "demo.sqlite")
+    try:
+        load_demo(store, demo_files)
+        publish_demo(store, demo_months(), Settings(data_dir=folder))
+    finally:
+        store.close()
+    assert not (folder / "demo.sqlite-wal").exists()  # closed: the file is the whole store
+    assert json.loads((folder / "demo-keys.json").read_text())
+    _SERVED[demo_files.root] = folder
+    return folder
+
+
 @contextmanager
 def demo_server(factory: pytest.TempPathFactory, demo_files: DemoFiles, *,
                 tiles: str = DEAD_TILES) -> Iterator[Server]:
-    """``hotspot serve`` on a fresh store of the demo files (in its own folders), stopped on
-    leaving; :attr:`bench._server.Server.key` is an admin key."""
+    """``hotspot serve --demo`` on a store of the demo files of its own (in its own folders),
+    stopped on leaving; :attr:`bench._server.Server.key` is an admin key.
+
+    The store and the data folder's demo keys are copies of :func:`_served_demo`'s, so each
+    module still gets a store of its own to change, and the server's start finds the demo's
+    first-start work (submissions, plan and visits, months published) done, as on any
+    later start, instead of redoing it for every module (``hotspot serve --demo``'s first
+    start itself is tested in tests/cli and tests/geodata/test_demo_plants.py)."""
+    served = _served_demo(factory, demo_files)
     db = factory.mktemp("demo") / "demo.sqlite"
-    store = SQLiteStore.open(db)
-    try:
-        load_demo(store, demo_files)
-    finally:
-        store.close()
-    with serving(factory.mktemp("server"), db, demo=True, tiles=tiles) as server:
+    folder = factory.mktemp("server")
+    shutil.copyfile(served / "demo.sqlite", db)
+    shutil.copy(served / "demo-keys.json", folder / "demo-keys.json")  # its mode too
+    with serving(folder, db, demo=True, tiles=tiles) as server:
         yield server
