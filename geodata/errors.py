@@ -25,6 +25,14 @@ class InvalidFile(GeodataError, ValueError):
     """Raised when a whole file cannot be read: empty, wrong header, wrong format or encoding."""
 
 
+class TooManyRecords(InvalidFile):
+    """A file with more records than the reader was told to take (it stops reading there)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit:,} records")
+        self.limit = limit
+
+
 class InvalidLayer(GeodataError, ValueError):
     """Raised when a reference layer fails validation (CRS, geometry, required attributes)."""
 

@@ -338,15 +338,20 @@ def file_kind(head: bytes, name: str = "") -> str:
     return INCIDENTS
 
 
-def _rejected_summary(rejected: list[RejectedRow], max_detail: int,
+def _rejected_summary(read: Any, max_detail: int,
                       on_rejected: Callable[[RejectedRow], None] | None) -> dict[str, Any]:
-    by_reason: Counter[str] = Counter(r.reason for r in rejected)
-    if on_rejected is not None:
+    """The rejected rows of an outcomes or stop and search read: every one counted by reason
+    (the reader counted them; it may have kept only the first few), the first ``max_detail``
+    listed, each given to ``on_rejected`` unless the reader already did."""
+    rejected: list[RejectedRow] = read.rejected
+    by_reason = dict(getattr(read, "rejected_by_reason", None)
+                     or Counter(r.reason for r in rejected))
+    if on_rejected is not None and not getattr(read, "passed_on", False):
         for row in rejected:
             on_rejected(row)
     return {"rejected_by_reason": dict(sorted(by_reason.items())),
             "rejected_rows": [r.to_dict() for r in rejected[:max_detail]],
-            "rejected_rows_truncated": len(rejected) > max_detail}
+            "rejected_rows_truncated": sum(by_reason.values()) > max_detail}
 
 
 def load_outcomes(store: Store, source: Any, *, name: str = "",
@@ -372,8 +377,9 @@ def load_outcomes(store: Store, source: Any, *, name: str = "",
     from geodata.readers.outcomes import read_outcomes
 
     started = time.perf_counter()
-    return outcomes_report(store, read_outcomes(source, name=name), started=started,
-                           on_rejected=on_rejected, max_detail=max_detail)
+    read = read_outcomes(source, name=name, keep_rejected=max_detail, on_rejected=on_rejected)
+    return outcomes_report(store, read, started=started, on_rejected=on_rejected,
+                           max_detail=max_detail)
 
 
 def outcomes_report(store: Store, read: Any, *, started: float,
@@ -389,7 +395,7 @@ def outcomes_report(store: Store, read: Any, *, started: float,
         "source": read.stats.source, "format": read.stats.format, "kind": OUTCOMES,
         "counts": {"records": read.stats.records, "accepted": read.stats.accepted,
                    "rejected": int(stats["rejected"]), **applied},
-        **_rejected_summary(read.rejected, max_detail, on_rejected),
+        **_rejected_summary(read, max_detail, on_rejected),
         "read": stats, "data_version": store.data_version(),
         "elapsed_s": round(time.perf_counter() - started, 3),
     }
@@ -424,8 +430,10 @@ def load_stop_searches(store: Store, source: Any, options: Any = None, *, name: 
     from geodata.readers.stop_search import read_stop_search
 
     started = time.perf_counter()
-    return stop_search_report(store, read_stop_search(source, options, name=name),
-                              started=started, on_rejected=on_rejected, max_detail=max_detail)
+    read = read_stop_search(source, options, name=name, keep_rejected=max_detail,
+                            on_rejected=on_rejected)
+    return stop_search_report(store, read, started=started, on_rejected=on_rejected,
+                              max_detail=max_detail)
 
 
 def stop_search_report(store: Store, read: Any, *, started: float,
@@ -440,7 +448,7 @@ def stop_search_report(store: Store, read: Any, *, started: float,
         "source": read.stats.source, "format": read.stats.format, "kind": STOP_SEARCH,
         "counts": {"records": read.stats.records, "accepted": added["accepted"],
                    "repeated": added["repeated"], "rejected": int(stats["rejected"])},
-        **_rejected_summary(read.rejected, max_detail, on_rejected),
+        **_rejected_summary(read, max_detail, on_rejected),
         "read": stats, "data_version": store.data_version(),
         "elapsed_s": round(time.perf_counter() - started, 3),
     }

@@ -124,17 +124,22 @@ def _load_other(store: Store, settings: Settings, file: BinaryIO, *, kind: str, 
                 options: ReadOptions) -> dict[str, Any]:
     """Apply an outcomes file to the stored incidents (by Crime ID, never a new incident), or
     store a stop and search file; past ``max_upload_rows`` rows nothing is changed."""
+    from geodata.errors import TooManyRecords
     from geodata.readers.outcomes import read_outcomes
     from geodata.readers.stop_search import read_stop_search
 
     started = time.perf_counter()
     file.seek(0)
-    if kind == OUTCOMES:
-        read: Any = read_outcomes(file, name=name)
-    else:
-        read = read_stop_search(file, options, name=name)
-    if read.stats.records > settings.max_upload_rows:
-        raise TooManyRows(settings.max_upload_rows)
+    # read no further than the row limit, and keep only the rejected rows the report lists
+    rows, keep = settings.max_upload_rows, settings.report_rows
+    try:
+        if kind == OUTCOMES:
+            read: Any = read_outcomes(file, name=name, max_rows=rows, keep_rejected=keep)
+        else:
+            read = read_stop_search(file, options, name=name, max_rows=rows,
+                                    keep_rejected=keep)
+    except TooManyRecords:
+        raise TooManyRows(settings.max_upload_rows) from None
     if kind == OUTCOMES:
         return outcomes_report(store, read, started=started, max_detail=settings.report_rows)
     return stop_search_report(store, read, started=started, max_detail=settings.report_rows)

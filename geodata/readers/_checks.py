@@ -324,3 +324,40 @@ def check_nul(checks: RowChecks, columns: dict[str, np.ndarray]) -> None:
             checks.flag(mask, NUL_CHARACTER,
                         f"{name} holds a NUL character (U+0000), which is not text a store "
                         "can keep")
+
+
+@dataclass
+class RejectedKeeper:
+    """The rejected rows of a reader that holds a whole file in memory (outcomes, stop and
+    search): every row counted by reason and given to ``on_rejected`` as it is found, but only
+    the first ``keep`` kept (None: all), so a file of junk cannot fill memory with its rejects;
+    and past ``max_rows`` records read the reader stops (:class:`~geodata.errors.
+    TooManyRecords`) instead of reading on."""
+
+    keep: int | None = None
+    on_rejected: Callable[[RejectedRow], None] | None = None
+    max_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        self.rows: list[RejectedRow] = []
+        self.by_reason: dict[str, int] = {}
+
+    def add(self, rows: Sequence[RejectedRow]) -> None:
+        """Count, pass on and (up to ``keep``) keep a chunk's rejected rows."""
+        for row in rows:
+            self.by_reason[row.reason] = self.by_reason.get(row.reason, 0) + 1
+            if self.on_rejected is not None:
+                self.on_rejected(row)
+            if self.keep is None or len(self.rows) < self.keep:
+                self.rows.append(row)
+
+    def check_rows(self, records: int) -> None:
+        """Stop reading once more than ``max_rows`` records have been read."""
+        from geodata.errors import TooManyRecords
+
+        if self.max_rows is not None and records > self.max_rows:
+            raise TooManyRecords(self.max_rows)
+
+    def sorted_rows(self) -> list[RejectedRow]:
+        """The kept rows in line order."""
+        return sorted(self.rows, key=lambda r: r.line)

@@ -17,6 +17,7 @@ incident, never adds one). What real files do, and what this reader does about i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -24,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from geodata.errors import InvalidFile
-from geodata.readers._checks import BAD_DATE, RowChecks, check_nul, parse_numbers, show, strip
+from geodata.readers._checks import (
+    BAD_DATE,
+    RejectedKeeper,
+    RowChecks,
+    check_nul,
+    parse_numbers,
+    show,
+    strip,
+)
 from geodata.readers._chunk import columns_of, header_index
 from geodata.readers._dates import month_starts
 from geodata.readers._text import TextSource
@@ -107,6 +116,10 @@ class OutcomesRead:
     frame: pd.DataFrame
     stats: OutcomesStats
     rejected: list[RejectedRow]
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    """Every rejected row counted by reason (``rejected`` may keep only the first few)."""
+    passed_on: bool = False
+    """Whether each rejected row was already given to the reader's ``on_rejected``."""
 
 
 def lonlat_or_nan(lon_text: np.ndarray, lat_text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +142,9 @@ def read_outcomes(
     source: str | os.PathLike[str] | BinaryIO,
     *,
     name: str = "",
+    max_rows: int | None = None,
+    keep_rejected: int | None = None,
+    on_rejected: Callable[[RejectedRow], None] | None = None,
 ) -> OutcomesRead:
     """Read a data.police.uk outcomes CSV (see the module text for what is kept and rejected).
 
@@ -138,15 +154,23 @@ def read_outcomes(
         A path or a binary file object (left open).
     name
         Shown in messages and reports (defaults to the file name).
+    max_rows
+        Stop (:class:`~geodata.errors.TooManyRecords`) past this many records.
+    keep_rejected
+        Keep at most this many rejected rows in the result (all are counted by reason).
+    on_rejected
+        Called with every rejected row, as it is found.
 
     Raises
     ------
     InvalidFile
         If the file cannot be opened, is empty, or its header is not an outcomes header.
+    TooManyRecords
+        Past ``max_rows`` records.
     """
     stats = OutcomesStats()
     frames: list[pd.DataFrame] = []
-    rejected: list[RejectedRow] = []
+    rejected = RejectedKeeper(keep_rejected, on_rejected, max_rows)
     with TextSource(source, name=name) as text:
         stats.source = text.name
         stats.total_bytes = text.total_bytes
@@ -190,7 +214,8 @@ def read_outcomes(
                 "lat": lat[keep].astype(np.float64),
             })
             frames.append(part)
-            rejected.extend(checks.rejected(bad_rows))
+            rejected.add(checks.rejected(bad_rows))
+            rejected.check_rows(stats.records)
             stats.accepted += len(part)
             stats.unlocated += int(part["lon"].isna().sum())
             for key, count in part["month"].value_counts().items():
@@ -202,5 +227,6 @@ def read_outcomes(
     frame = (pd.concat(frames, ignore_index=True) if frames
              else pd.DataFrame({c: pd.Series(dtype=object if c in ("crime_id", "month", "outcome")
                                              else np.float64) for c in FRAME_COLUMNS}))
-    rejected.sort(key=lambda r: r.line)
-    return OutcomesRead(frame=frame, stats=stats, rejected=rejected)
+    return OutcomesRead(frame=frame, stats=stats, rejected=rejected.sorted_rows(),
+                        rejected_by_reason=rejected.by_reason,
+                        passed_on=on_rejected is not None)

@@ -53,7 +53,7 @@ from geodata.readers._checks import BAD_DATE, RowChecks, show, strip
 from geodata.readers._chunk import ChunkFields, columns_of, finish_chunk, header_index
 from geodata.readers._dates import month_starts
 from geodata.readers._nesting import DepthGuard, too_deep
-from geodata.readers._text import MALFORMED, TextSource
+from geodata.readers._text import MALFORMED, MAX_LINE_BYTES, TextSource
 from geodata.readers.base import IncidentReader, ReadOptions
 from geodata.readers.geojson import _json_error
 from geodata.schema import Precision, ReadChunk, RejectedRow
@@ -262,9 +262,14 @@ class PoliceApiReader(IncidentReader):
         try:
             for k, crime in enumerate(items, 1):
                 self.stats.records += 1
-                if isinstance(crime, dict):
+                flat = _flatten(crime) if isinstance(crime, dict) else None
+                if flat is not None and sum(map(len, flat.values())) > MAX_LINE_BYTES:
+                    bad.append(RejectedRow(k, MALFORMED, "the crime's fields hold more than "
+                                           f"{MAX_LINE_BYTES:,} characters (the longest line "
+                                           "a CSV may have): not a crime record"))
+                elif flat is not None:
                     lines.append(k)
-                    rows.append(_flatten(crime))
+                    rows.append(flat)
                 else:
                     bad.append(RejectedRow(k, MALFORMED, "not a JSON object with a crime's "
                                            f"members (found {type(crime).__name__})"))

@@ -38,6 +38,7 @@ from geodata.coords import WGS84, AreaCheck, TransformInfo
 from geodata.errors import InvalidFile
 from geodata.readers._checks import (
     BAD_DATE,
+    RejectedKeeper,
     RowChecks,
     check_coordinates,
     check_nul,
@@ -155,6 +156,10 @@ class StopSearchRead:
     frame: pd.DataFrame
     stats: StopSearchStats
     rejected: list[RejectedRow]
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    """Every rejected row counted by reason (``rejected`` may keep only the first few)."""
+    passed_on: bool = False
+    """Whether each rejected row was already given to the reader's ``on_rejected``."""
 
 
 def _flags(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -184,6 +189,9 @@ def read_stop_search(
     options: ReadOptions | None = None,
     *,
     name: str = "",
+    max_rows: int | None = None,
+    keep_rejected: int | None = None,
+    on_rejected: Callable[[RejectedRow], None] | None = None,
 ) -> StopSearchRead:
     """Read a data.police.uk stop and search CSV, or the API's JSON of searches (see the module
     text for what is kept).
@@ -196,6 +204,10 @@ def read_stop_search(
         The store CRS (``x``/``y``), the area check and the force time zone; chunk size.
     name
         Shown in messages and reports (defaults to the file name).
+    max_rows, keep_rejected, on_rejected
+        As :func:`geodata.readers.outcomes.read_outcomes` takes them: stop past ``max_rows``
+        records (:class:`~geodata.errors.TooManyRecords`), keep the first ``keep_rejected``
+        rejected rows (all counted), give each to ``on_rejected``.
 
     Raises
     ------
@@ -207,7 +219,7 @@ def read_stop_search(
     area = opts.resolved_area()
     stats = StopSearchStats(area_check=area.description)
     frames: list[pd.DataFrame] = []
-    rejected: list[RejectedRow] = []
+    rejected = RejectedKeeper(keep_rejected, on_rejected, max_rows)
     f, own, shown = _open(source, name)
     try:
         pos = f.tell()
@@ -220,7 +232,8 @@ def read_stop_search(
                 frame, rows = _chunk(lines, cols.__getitem__, len(lines), bad_rows,
                                      opts=opts, area=area, stats=stats, may_hold_nul=True)
                 frames.append(frame)
-                rejected.extend(rows)
+                rejected.add(rows)
+                rejected.check_rows(stats.records)
         else:
             with TextSource(f, name=shown) as text:
                 stats.source = text.name
@@ -247,15 +260,17 @@ def read_stop_search(
                     frame, rows = _chunk(lines, col, n, bad_rows, opts=opts, area=area,
                                          stats=stats, may_hold_nul=text.saw_nul)
                     frames.append(frame)
-                    rejected.extend(rows)
+                    rejected.add(rows)
+                    rejected.check_rows(stats.records)
                 stats.blank_lines = text.blank_lines
                 stats.encoding_fallback_bytes = text.fallback_bytes
     finally:
         if own:
             f.close()
     frame = pd.concat(frames, ignore_index=True) if frames else _empty_frame()
-    rejected.sort(key=lambda r: r.line)
-    return StopSearchRead(frame=frame, stats=stats, rejected=rejected)
+    return StopSearchRead(frame=frame, stats=stats, rejected=rejected.sorted_rows(),
+                          rejected_by_reason=rejected.by_reason,
+                          passed_on=on_rejected is not None)
 
 
 def _open(source: str | os.PathLike[str] | BinaryIO, name: str) -> tuple[BinaryIO, bool, str]:

@@ -159,3 +159,19 @@ def test_garbage_is_a_clear_invalid_file_or_counted_rows(blob: bytes) -> None:
         assert message  # a message, not a traceback
     else:
         assert len(result.frame) + len(result.rejected) == result.stats.records
+
+
+def test_a_file_of_junk_keeps_few_rejects_and_stops_at_the_row_limit(tmp_path) -> None:
+    """A reader that holds the file in memory keeps only the rejects a report lists (each is
+    still counted and passed on), and stops reading past ``max_rows``."""
+    from geodata.errors import TooManyRecords
+    from geodata.readers.outcomes import OUTCOMES_COLUMNS, read_outcomes
+
+    path = tmp_path / "2024-01-x-outcomes.csv"
+    path.write_text(",".join(OUTCOMES_COLUMNS) + "\n" + "a\n" * 5000)
+    seen: list[int] = []
+    read = read_outcomes(path, keep_rejected=7, on_rejected=lambda r: seen.append(r.line))
+    assert len(read.rejected) == 7 and [r.line for r in read.rejected] == list(range(2, 9))
+    assert sum(read.rejected_by_reason.values()) == 5000 == len(seen) and read.passed_on
+    with pytest.raises(TooManyRecords, match="more than 1,000 records"):
+        read_outcomes(path, max_rows=1000)

@@ -429,3 +429,23 @@ def test_garbage_is_a_clear_invalid_file_or_counted_rows(blob: bytes, opener: by
 def test_a_street_csv_read_as_api_is_refused_naming_what_it_lacks():
     with pytest.raises(InvalidFile, match="lacks category"):
         read_police_api(NORTH_YORKSHIRE).read_all()
+
+
+def test_a_crime_with_a_giant_field_is_a_rejected_row(tmp_path) -> None:
+    """One object of an API answer holding megabytes of text is refused as a row (as a CSV
+    line over the line limit is), not stored."""
+    import json
+
+    from geodata.readers._text import MAX_LINE_BYTES
+    from geodata.readers.police_api import read_police_api
+
+    good = {"category": "burglary", "persistent_id": "a" * 64, "month": "2024-03",
+            "location": {"latitude": "53.96", "longitude": "-1.08",
+                         "street": {"id": 1, "name": "On or near High Street"}}}
+    giant = {**good, "persistent_id": "b" * 64, "category": "x" * (MAX_LINE_BYTES + 1)}
+    path = tmp_path / "crimes.json"
+    path.write_text(json.dumps([good, giant]))
+    result = read_police_api(path).read_all()
+    assert len(result.incidents) == 1
+    assert [r.line for r in result.rejected] == [2]
+    assert "more than" in result.rejected[0].detail

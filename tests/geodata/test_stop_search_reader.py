@@ -237,3 +237,20 @@ def test_garbage_is_a_clear_invalid_file_or_counted_rows(blob: bytes) -> None:
         assert message  # a message, not a traceback
     else:
         assert len(result.frame) + len(result.rejected) == result.stats.records
+
+
+def test_a_file_of_junk_keeps_few_rejects_and_stops_at_the_row_limit(tmp_path) -> None:
+    from geodata.errors import TooManyRecords
+    from geodata.readers.stop_search import STOP_SEARCH_COLUMNS, read_stop_search
+
+    path = tmp_path / "2024-01-x-stop-and-search.csv"
+    path.write_text(",".join(STOP_SEARCH_COLUMNS) + "\n" + "a\n" * 5000)
+    read = read_stop_search(path, keep_rejected=3)
+    assert len(read.rejected) == 3 and sum(read.rejected_by_reason.values()) == 5000
+    assert not read.passed_on
+    with pytest.raises(TooManyRecords):
+        read_stop_search(path, max_rows=10)
+    json_path = tmp_path / "stops.json"
+    json_path.write_text("[" + ",".join(["1"] * 3000) + "]")
+    with pytest.raises(TooManyRecords):
+        read_stop_search(json_path, max_rows=100)
