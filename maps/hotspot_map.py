@@ -31,6 +31,7 @@ from jinja2 import Template
 
 from maps.asb_layer import add_persistent_asb
 from maps.assets import inlined, linked
+from maps.legend_js import LEGEND_SECTION_JS
 from maps.business_layer import BusinessLayer
 from maps.density import DensityImage
 from maps.hotspot_panels import (
@@ -210,6 +211,11 @@ def _add_assets(m: folium.Map, options: PageOptions) -> None:
     else:
         m.default_js, m.default_css = linked(options.asset_base)
     root.header.add_child(Element(f"<title>{html.escape(options.title)}</title>"), name="hs_title")
+    # the legend rows' one function, for planner.js's layers too (the overlays' scripts each
+    # define their own copy of the same text, inside their function)
+    root.header.add_child(Element(f"<script>{LEGEND_SECTION_JS}\n"
+                                  "  window.hsLegendSection = hsLegendSection;</script>"),
+                          name="hs_legend_js")
 
 
 def _add_basemap(m: folium.Map, options: PageOptions) -> None:

@@ -620,57 +620,34 @@
       attribution: "", pane: layer === "density" ? "hs-areas" : "hs-points" });
   }
 
-  function layerToggle(map, label, makeLayer, cls) {
-    // a checkbox on the map (top right, under the layer control, clear of the ranked list
-    // and the legend), off at first, that shows or hides one layer; the layer (and the
-    // vector-tile library it may need) is fetched only when first ticked: a tablet on a poor
-    // signal downloads nothing it does not show
-    var layer = null, pending = null;
-    var Control = L.Control.extend({
-      options: { position: "topright" },
-      onAdd: function () {
-        var box = el("label", "hs-tiled-toggle leaflet-control leaflet-bar " + cls);
-        box.style.background = "#fff";
-        box.style.padding = "8px 10px";
-        box.style.minHeight = "28px";
-        box.style.display = "flex";
-        box.style.alignItems = "center";
-        box.style.gap = "6px";
-        box.style.cursor = "pointer";
-        box.style.font = "14px system-ui, sans-serif";
-        var input = el("input");
-        input.type = "checkbox";
-        input.checked = false;
-        input.style.width = "20px";
-        input.style.height = "20px";
-        input.addEventListener("change", function () {
-          if (!input.checked) { if (layer) { map.removeLayer(layer); } return; }
-          if (layer) { layer.addTo(map); return; }
-          if (!pending) {
-            pending = makeLayer().then(function (made) { layer = made; return made; });
-          }
-          pending.then(function (made) { if (made && input.checked) { made.addTo(map); } })
-            .catch(function () {
-              input.checked = false;
-              input.disabled = true;
-              box.title = "Could not be loaded";
-            });
+  function layerToggle(map, o, makeLayer) {
+    // a row of the legend (under its map layers, as the overlays' rows are), off at first,
+    // that shows or hides one layer; the layer (and the vector-tile library it may need) is
+    // fetched only when first ticked: a tablet on a poor signal downloads nothing it does
+    // not show. o: what hsLegendSection takes, less the switch
+    var layer = null, pending = null, toggle = null;
+    function show(on) {
+      if (!on) { if (layer) { map.removeLayer(layer); } return; }
+      if (layer) { layer.addTo(map); return; }
+      if (!pending) { pending = makeLayer().then(function (made) { layer = made; return made; }); }
+      pending.then(function (made) { if (made && toggle.checked) { made.addTo(map); } })
+        .catch(function () {
+          toggle.checked = false;
+          toggle.disabled = true;
+          toggle.title = "Could not be loaded";
         });
-        box.appendChild(input);
-        box.appendChild(el("span", null, label));
-        L.DomEvent.disableClickPropagation(box);
-        return box;
-      }
-    });
-    new Control().addTo(map);
+    }
+    if (!window.hsLegendSection) { return; }
+    o.checked = false;
+    o.onToggle = show;
+    var section = window.hsLegendSection(o);
+    toggle = section.querySelector("input");
+    var legend = document.querySelector("#hs-legend details");
+    if (legend) { legend.insertBefore(section, legend.querySelector(".hs-density")); }
   }
 
-  function incidentColour(category) {
-    var colours = ["#6a3d9a", "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#b15928"];
-    var h = 0;
-    String(category).split("").forEach(function (c) { h = (h * 31 + c.charCodeAt(0)) % 9973; });
-    return colours[h % colours.length];
-  }
+  var INCIDENT_DOT = "#37474f";
+  // one colour for every incident: the team colours are the hotspots' own
 
   function addIncidents(map) {
     var query = selectionQuery(SELECTION_KEYS);
@@ -687,22 +664,24 @@
         var above = config().incident_tiles_above || 3000;
         tiled.count = n;
         if (n === 0) { return; }
-        var label = "Incidents (" + whole(n) + ")";
+        var row = { cls: "hs-toggle-incidents", title: "Incidents", colour: INCIDENT_DOT,
+          toggleId: "hs-incidents-toggle", count: n, unit: "incidents",
+          label: n > above ? "Every incident, tiled" : "Every incident",
+          desc: " of the period shown, a dot each (staff only: exact places)" };
         if (n > above) {
           tiled.mode = "tiles";
-          layerToggle(map, label + ", tiled", function () {
+          layerToggle(map, row, function () {
             return loadProtomaps().then(function (P) {
               tiled.incidents = tileLayer(P, "incidents", query, [{ dataLayer: "incidents",
                 symbolizer: new P.CircleSymbolizer({ radius: 2.5, stroke: "#ffffff",
-                  width: 0.6,
-                  fill: function (z, f) { return incidentColour(f.props.category); } }) }]);
+                  width: 0.6, fill: INCIDENT_DOT }) }]);
               return tiled.incidents;
             });
-          }, "hs-toggle-incidents");
+          });
           return;
         }
         tiled.mode = "geojson";
-        layerToggle(map, label, function () {
+        layerToggle(map, row, function () {
           var page = new URLSearchParams(query);
           page.delete("town");
           page.set("limit", String(above));
@@ -711,12 +690,12 @@
             .then(function (data) {
               tiled.incidents = L.geoJSON(data, { pointToLayer: function (f, latlng) {
                 return L.circleMarker(latlng, { radius: 3, weight: 0.6, color: "#fff",
-                  fillColor: incidentColour(f.properties.category), fillOpacity: 0.9,
-                  pane: "hs-points", interactive: false });
+                  fillColor: INCIDENT_DOT, fillOpacity: 0.9, pane: "hs-points",
+                  interactive: false });
               } });
               return tiled.incidents;
             });
-        }, "hs-toggle-incidents");
+        });
       })
       .catch(function () { /* the map reads without them */ });
   }
@@ -724,17 +703,21 @@
   function addContours(map) {
     var query = selectionQuery(null);
     if (!query || !role()) { return; }
-    layerToggle(map, "Density contours, tiled", function () {
+    var shades = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];
+    var bands = 5;
+    layerToggle(map, { cls: "hs-toggle-density", title: "Density contours",
+      toggleId: "hs-density-toggle", colour: shades[4], count: bands, unit: "bands",
+      label: "Contour bands, tiled",
+      desc: " of the density shading: darker red, more incidents per km²" }, function () {
       return loadProtomaps().then(function (P) {
-        var shades = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];
         tiled.density = tileLayer(P, "density", query, [{ dataLayer: "density",
-          symbolizer: new P.PolygonSymbolizer({ opacity: 0.45, stroke: "#a50f15", width: 0.5,
+          symbolizer: new P.PolygonSymbolizer({ opacity: 0.3, stroke: "#a50f15", width: 0.5,
             fill: function (z, f) {
               return shades[Math.min(shades.length - 1, (f.props.band || 1) - 1)];
             } }) }]);
         return tiled.density;
       });
-    }, "hs-toggle-density");
+    });
   }
 
   function startTiles() {

@@ -60,7 +60,11 @@ def test_a_large_selection_draws_its_incidents_from_vector_tiles(browser: Browse
         return {canvases: canvases.length, inked: inked};
     }""")
     assert drawn["canvases"] >= 1 and drawn["inked"] > 500, drawn
-    assert page.locator(".hs-toggle-incidents").inner_text().endswith("tiled")
+    # a row of the legend, with its count, one neutral colour (not a team's)
+    assert page.locator(".hs-toggle-incidents .hs-key-label").inner_text() == \
+        "Every incident, tiled"
+    assert page.locator(".hs-toggle-incidents .hs-count").inner_text() == \
+        f"{state['count']:,}"
     page.wait_for_timeout(500)  # let the last tiles paint for the picture
     page.screenshot(path=str(tmp_path / "planner-tiled-incidents-1440x900.png"))
     assert watch.outside == [] and watch.dialogs == []
