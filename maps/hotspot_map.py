@@ -31,7 +31,6 @@ from jinja2 import Template
 
 from maps.asb_layer import add_persistent_asb
 from maps.assets import inlined, linked
-from maps.legend_js import LEGEND_SECTION_JS
 from maps.business_layer import BusinessLayer
 from maps.density import DensityImage
 from maps.hotspot_panels import (
@@ -42,6 +41,7 @@ from maps.hotspot_panels import (
     list_panel,
     summary_line,
 )
+from maps.legend_js import LEGEND_SECTION_JS
 from maps.styles import (
     CLASS_COLOURS,
     EMERGING_COLOURS,
