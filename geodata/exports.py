@@ -151,7 +151,8 @@ def _geometry_type(frame: gpd.GeoDataFrame, hint: str | None) -> str:
 def write_geopackage(path: str | Path, layers: Mapping[str, pd.DataFrame], *,
                      crs: Any = BNG, description: str = "",
                      about: Mapping[str, Any] | None = None,
-                     geometry_types: Mapping[str, str] | None = None) -> list[WrittenLayer]:
+                     geometry_types: Mapping[str, str] | None = None,
+                     descriptions: Mapping[str, str] | None = None) -> list[WrittenLayer]:
     """Write ``layers`` (name -> GeoDataFrame, or DataFrame for a table) to a new GeoPackage.
 
     Parameters
@@ -172,6 +173,9 @@ def write_geopackage(path: str | Path, layers: Mapping[str, pd.DataFrame], *,
     geometry_types
         A layer's geometry type by name (``"MultiPolygon"``...): what an empty layer is
         declared as, and a multi type every frame of that kind is written as.
+    descriptions
+        A layer's own description by name, instead of ``description`` (a reference layer
+        names its source, not the incidents' attribution).
 
     Returns
     -------
@@ -195,20 +199,25 @@ def write_geopackage(path: str | Path, layers: Mapping[str, pd.DataFrame], *,
     if dest.exists():
         dest.unlink()
     try:
-        return _write_layers(dest, layers, target, description, about, geometry_types)
+        return _write_layers(dest, layers, target, description, about, geometry_types,
+                             descriptions or {})
     except pyogrio.errors.DataSourceError as exc:  # a file GDAL cannot create or write
         raise InvalidExport(f"cannot write {dest}: {exc}") from None
 
 
 def _write_layers(dest: Path, layers: Mapping[str, pd.DataFrame], target: CRS,
                   description: str, about: Mapping[str, Any] | None,
-                  geometry_types: Mapping[str, str] | None) -> list[WrittenLayer]:
+                  geometry_types: Mapping[str, str] | None,
+                  descriptions: Mapping[str, str]) -> list[WrittenLayer]:
     epsg = target.to_epsg()
     crs_name = f"EPSG:{epsg}" if epsg else target.to_string()
     written: list[WrittenLayer] = []
-    options = {"DESCRIPTION": description} if description else {}
-    meta = {"ATTRIBUTION": description} if description else None
     for name, frame in layers.items():
+        text = descriptions.get(name, description)
+        options = {"DESCRIPTION": text} if text else {}
+        meta = {"ATTRIBUTION": text} if text else None
+        # GeoPackage 1.2, which every GDAL since 2.2 (and so every QGIS in use) reads in full
+        first = {} if dest.exists() else {"dataset_options": {"VERSION": "1.2"}}
         if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
             if frame.crs is None:
                 raise InvalidExport(f"layer {name} has no CRS: say what its coordinates are")
@@ -216,16 +225,17 @@ def _write_layers(dest: Path, layers: Mapping[str, pd.DataFrame], target: CRS,
             for part, piece in _family_split(name, projected):
                 gtype = _geometry_type(piece, (geometry_types or {}).get(name))
                 plain = plain_columns(piece)
+                first = {} if dest.exists() else {"dataset_options": {"VERSION": "1.2"}}
                 pyogrio.write_dataframe(
                     plain, dest, layer=part, driver="GPKG", geometry_type=gtype,
                     promote_to_multi=gtype.startswith("Multi"), layer_options=options,
-                    layer_metadata=meta, append=dest.exists())
+                    layer_metadata=meta, append=dest.exists(), **first)
                 written.append(WrittenLayer(part, len(piece), gtype))
         else:
             table = plain_columns(pd.DataFrame(frame))
             pyogrio.write_dataframe(table, dest, layer=name, driver="GPKG",
                                     layer_options=options, layer_metadata=meta,
-                                    append=dest.exists())
+                                    append=dest.exists(), **first)
             written.append(WrittenLayer(name, len(table), None))
     lines: dict[str, Any] = {"attribution": description, "crs": crs_name,
                              "layers": ", ".join(w.name for w in written)}
@@ -237,7 +247,9 @@ def _write_layers(dest: Path, layers: Mapping[str, pd.DataFrame], target: CRS,
     pyogrio.write_dataframe(rows, dest, layer=ABOUT_LAYER, driver="GPKG",
                             layer_options={"DESCRIPTION": "What this file holds, its CRS and "
                                            "the data's attribution"},
-                            layer_metadata=meta, append=dest.exists())
+                            layer_metadata={"ATTRIBUTION": description} if description else None,
+                            append=dest.exists(),
+                            **({} if dest.exists() else {"dataset_options": {"VERSION": "1.2"}}))
     written.append(WrittenLayer(ABOUT_LAYER, len(rows), None))
     return written
 

@@ -141,7 +141,22 @@ def layer_gpkg(kind: str, layer: ReferenceLayer, *, crs: str) -> bytes:
     ``heritage_sites_polygons``."""
     return geopackage_bytes(layer_frames(kind, layer), crs=crs, description=ATTRIBUTION,
                             about=_about(kind=kind, source=layer.source,
-                                         added_at=layer.added_at or None))
+                                         added_at=layer.added_at or None),
+                            descriptions=layer_descriptions({kind: layer.source}))
+
+
+def layer_descriptions(sources: Mapping[str, str | None]) -> dict[str, str]:
+    """Each reference layer's description in a GeoPackage (kind -> the file it was loaded
+    from, if known): what it is and where it came from, not the incidents' attribution, under
+    every name it may be written as."""
+    out: dict[str, str] = {}
+    for kind, source in sources.items():
+        text = (f"Reference layer {kind.replace('_', ' ')}"
+                + (f", loaded from {source}" if source else "")
+                + ": the force's own file, under its own source and licence")
+        for name in (kind, f"{kind}_points", f"{kind}_lines", f"{kind}_polygons"):
+            out[name] = text
+    return out
 
 
 def layer_csv(layer: ReferenceLayer, *, crs: str) -> bytes:
@@ -210,8 +225,10 @@ def write_bundle(path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str,
                  ) -> list[dict[str, Any]]:
     """Write ``layers`` to the GeoPackage ``path`` in ``crs`` with the attribution and
     ``about``; the layers written (name, features, geometry type)."""
+    references = layer_descriptions(dict.fromkeys(k for k in layers if k in REFERENCE_KINDS))
     written = write_geopackage(path, layers, crs=crs, description=ATTRIBUTION,
-                               about=_about(**about), geometry_types=geometry_types)
+                               about=_about(**about), geometry_types=geometry_types,
+                               descriptions=references)
     return [w.to_dict() for w in written]
 
 

@@ -67,9 +67,16 @@ def _check_download(r: Any, filename: str, media_type: str = GPKG) -> None:
 
 
 def _check_attribution(path: Path) -> None:
+    """data.police.uk's attribution on every layer made from incidents and in ``about``; a
+    reference layer's description names its own file instead."""
     with sqlite3.connect(path) as db:
         rows = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
-    assert all(rows[n] == ATTRIBUTION for n in rows if n != "about"), rows
+    from_incidents = {n for n in rows if n != "about" and not n.startswith(
+        ("force_boundary", "town_centres", "built_up_areas", "heritage_sites", "patrol_bases",
+         "roads", "rural_urban_lookup"))}
+    assert all(rows[n] == ATTRIBUTION for n in from_incidents), rows
+    assert all(rows[n].startswith("Reference layer ") and "loaded from" in rows[n]
+               for n in set(rows) - from_incidents - {"about"}), rows
     assert _about(path)["attribution"] == ATTRIBUTION
 
 

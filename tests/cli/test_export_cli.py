@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,17 @@ def test_export_writes_one_geopackage_for_qgis(demo_store: tuple[str, str],
     assert set(stops["plan_id"]) == {plan_id}
     with sqlite3.connect(out_file) as db:
         descriptions = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
-    assert all(descriptions[n] == ATTRIBUTION for n in layers if n != "about")
+    # the incidents' attribution on what comes from them; a reference layer names its own file
+    assert all(descriptions[n] == ATTRIBUTION for n in layers
+               if n != "about" and n not in REFERENCE)
+    assert all(descriptions[n].startswith("Reference layer ") for n in REFERENCE)
+    assert "police.uk" not in descriptions["roads"]
+    # GeoPackage 1.2: Debian's GDAL 3.6 (and QGIS built on it) reads it without a warning
+    with sqlite3.connect(out_file) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
+    opened = subprocess.run(["ogrinfo", "-ro", "-so", str(out_file), "about"],
+                            capture_output=True, text=True, check=True)
+    assert "may only be partially supported" not in opened.stderr + opened.stdout
     about = pyogrio.read_dataframe(out_file, layer="about")
     lines = dict(zip(about["key"], about["value"], strict=True))
     assert lines["attribution"] == ATTRIBUTION and lines["method"] == "dbscan"
