@@ -13,6 +13,8 @@ ATTRIBUTION = (
     "Government Licence v3.0. Hotspots describe where crime was recorded, not the risk to any "
     "person."
 )
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+"""The licence of data.police.uk's data (the Open Government Licence v3.0)."""
 
 
 def percent(share: float) -> str:

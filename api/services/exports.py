@@ -26,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.formats import ATTRIBUTION, csv_cell
+from api.formats import ATTRIBUTION, OGL_URL, csv_cell
 from api.services.hotspot_results import CSV_COLUMNS
 from geodata.coords import WGS84
 from geodata.exports import csv_bytes, geopackage_bytes, with_coordinates, write_geopackage
@@ -34,8 +34,6 @@ from geodata.layers import ReferenceLayer
 
 GPKG_MEDIA_TYPE = "application/geopackage+sqlite3"
 """The GeoPackage media type (OGC 12-128r18, registered with IANA)."""
-OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
-"""The Open Government Licence v3.0 the data.police.uk data comes under."""
 
 HOTSPOT_LAYER_COLUMNS = CSV_COLUMNS
 """The hotspot table's columns kept in the ``hotspots`` layer (those of the CSV download: the

@@ -55,6 +55,7 @@ from shapely.geometry import mapping, shape
 
 from api.access import DRAFT_ROLES, STAFF
 from api.errors import InvalidInput, NotFound, clipped
+from api.formats import ATTRIBUTION, OGL_URL
 from api.pages import role_of
 from api.services.ogc_filter import Queryable
 from api.services.products import HOTSPOT_COLUMNS, KIND
@@ -250,14 +251,14 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
     for preset in store.list_presets():
         out.append(Collection(
             HOTSPOTS + preset["name"], preset["title"] or f"Hotspots: {preset['name']}",
-            "Hotspots of the saved preset " + json.dumps(preset["parameters"], sort_keys=True),
+            _preset_description(preset),
             _hotspot_queryables(taxonomy)))
     for plan in store.list_plans(PLANS_LISTED, published_only=role not in DRAFT_ROLES):
         pid = plan["plan_id"]
         name = plan.get("name") or (plan.get("request") or {}).get("name") or pid
         state = "" if plan.get("published_at") else " (draft)"
         out.append(Collection(f"{PLAN}{pid}-routes", f"Plan {name}{state}: routes",
-                              "A patrol plan's routes (one per crew), WGS84.",
+                              "A patrol plan's routes, one line per crew.",
                               _plan_queryables("routes")))
         out.append(Collection(f"{PLAN}{pid}-stops", f"Plan {name}{state}: stops",
                               "A patrol plan's stops and bases.", _plan_queryables("stops")))
@@ -268,7 +269,10 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
         if layer is None:
             continue
         out.append(Collection(LAYER + info.kind, _LAYER_TITLES[info.kind],
-                              f"The reference layer {info.kind} (source {info.source}).",
+                              f"{_LAYER_TITLES[info.kind]}: the force's reference layer, "
+                              f"loaded from {info.source}"
+                              + (" (points and areas together: a GIS may show them as two "
+                                 "layers)." if info.kind == "heritage_sites" else "."),
                               _layer_queryables(layer.frame)))
     if role in STAFF:
         out.append(Collection(INCIDENTS, "Incidents",
@@ -276,6 +280,14 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
                               "only).", _incident_queryables(taxonomy)))
     out.append(products)
     return out
+
+
+def _preset_description(preset: dict[str, Any]) -> str:
+    """A saved preset's collection described in words: its name and parameters."""
+    words = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in
+                      sorted(preset["parameters"].items()))
+    return (f"The ranked hotspots of the saved preset {preset['name']} ({words}), as "
+            "GET /v1/hotspots computes them; period latest follows new data.")
 
 
 def collection_for(request: Request, store: Store, taxonomy: Taxonomy,
@@ -754,6 +766,10 @@ def collection_document(request: Request, c: Collection, *, extent: list[float] 
              "href": str(request.url_for("ogc_queryables", collection_id=c.id))},
         ],
     }
+    if not c.id.startswith(LAYER):  # made from incidents: data.police.uk's terms travel
+        doc["attribution"] = ATTRIBUTION
+        doc["links"].append({"rel": "license", "type": "text/html",
+                             "title": "Open Government Licence v3.0", "href": OGL_URL})
     if extent is not None:
         doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
     return doc

@@ -319,3 +319,17 @@ def test_items_refuse_what_they_cannot_use_even_unused(app, params: dict, field:
     r = _get(app, ITEMS.format("layer-roads"), **params)
     assert r.status_code == 422, r.text
     assert r.json()["field"] == field
+
+
+def test_collections_say_what_they_are_and_whose_data(app) -> None:
+    from api.formats import ATTRIBUTION, OGL_URL
+
+    listed = {x["id"]: x for x in _get(app, "/ogc/collections").json()["collections"]}
+    roads = _get(app, "/ogc/collections/layer-roads").json()
+    assert roads["description"].startswith("Roads: the force's reference layer, loaded from ")
+    assert "attribution" not in roads  # the force's own file, not data.police.uk's
+    incidents = _get(app, "/ogc/collections/incidents").json()
+    assert incidents["attribution"] == ATTRIBUTION
+    assert {"rel": "license", "type": "text/html", "title": "Open Government Licence v3.0",
+            "href": OGL_URL} in incidents["links"]
+    assert all("{" not in c["description"] for c in listed.values())  # words, not JSON
