@@ -235,9 +235,16 @@ def test_serve_demo_adds_submissions_and_a_plan_with_visits(store, truth, demo_f
     load_demo(store, demo_files)
     (tmp_path / "demo-files").mkdir()
     shutil.copy(demo_files.business_reports, tmp_path / "demo-files" / "business-reports.csv")
+    (tmp_path / "demo-files" / "police-uk").mkdir()
+    for path in demo_files.stop_search_csvs:
+        shutil.copy(path, tmp_path / "demo-files" / "police-uk" / path.name)
     settings = Settings(data_dir=tmp_path)
     added = demo_activity(store, settings)
     assert added["business_reports"] == 48
+    # the stop and search files, apart from incidents, and the presets a GIS adds as layers
+    assert added["stop_searches"] == store.count_stop_searches() > 0
+    assert added["presets"] == 3 and {p["name"] for p in store.list_presets()} == {
+        "town-centres-latest", "rural-latest", "asb-2024-q4"}
     keys = json.loads((tmp_path / "demo-keys.json").read_text())
     partner = check_key(store, keys["partner"])
     assert partner is not None and partner.role == "partner"
@@ -268,5 +275,6 @@ def test_serve_demo_adds_submissions_and_a_plan_with_visits(store, truth, demo_f
     assert dosage["never_visited"]  # some hotspot had none
     # again: nothing more
     again = demo_activity(store, settings)
-    assert again == {"business_reports": 0, "plan_id": added["plan_id"], "visits": len(visits)}
+    assert again == {"business_reports": 0, "plan_id": added["plan_id"], "visits": len(visits),
+                     "stop_searches": 0, "presets": 0}
     assert len(store.business_reports()) == 48
