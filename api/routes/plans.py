@@ -4,7 +4,6 @@ visits officers log against a plan (the pages are :mod:`api.routes.plan_pages`).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 import re
@@ -12,21 +11,20 @@ import threading
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import StoreDep, TaxonomyDep
 from api.errors import Conflict, InvalidInput, NotFound, ServiceError, clipped
 from api.formats import ATTRIBUTION
 from api.pages import caller, key_name
 from api.services.exports import GPKG_MEDIA_TYPE, gpkg_response_headers, plan_gpkg
-from api.services.hotspot_query import HotspotQuery
+from api.services.hotspot_query import HotspotQuery, query_from_values
 from api.services.hotspot_results import computed_hotspots
 from api.services.patrol import PlanRequest, ShiftIn, make_plan
 from api.services.stored_plans import (
@@ -43,34 +41,8 @@ from maps.plan_pages import plan_feature_collection
 router = APIRouter(tags=["patrol plans"])
 
 
-def _selection_model() -> type[BaseModel]:
-    """A body model with exactly the parameters (and limits) of GET /v1/hotspots."""
-    hints = get_type_hints(HotspotQuery)
-    fields: dict[str, Any] = {}
-    for f in dataclasses.fields(HotspotQuery):
-        info = f.default
-        assert isinstance(info, FieldInfo)
-        hint = hints[f.name]
-        if info.metadata:
-            hint = Annotated[hint, *info.metadata]
-        fields[f.name] = (hint, Field(default=info.default, alias=info.alias,
-                                      description=info.description))
-    return create_model("HotspotSelection", __config__=ConfigDict(extra="forbid",
-                                                                   populate_by_name=True),
-                        **fields)
-
-
-HotspotSelection = _selection_model()
-
-
 def _hotspot_query(values: dict[str, Any]) -> HotspotQuery:
-    try:
-        model = HotspotSelection.model_validate(values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(clipped(p, 40) for p in err["loc"])
-        raise InvalidInput(f"hotspots.{where}: {err['msg']}", field=f"hotspots.{where}") from None
-    return HotspotQuery(**model.model_dump())
+    return query_from_values(values, field="hotspots")
 
 
 class PlanCreate(PlanRequest):

@@ -3,13 +3,16 @@ methods' own from :mod:`hotspot.params`), and the selection it names."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, make_dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 from urllib.parse import urlencode
 
 from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
-from api.errors import InvalidInput, as_invalid_input
+from api.errors import InvalidInput, as_invalid_input, clipped
 from api.services.selection import Selection, parse_bbox, period_bound, split_categories, town_bbox
 from geodata.stores import Store
 from hotspot.params import (
@@ -151,3 +154,37 @@ def selection_of(q: HotspotQuery, store: Store) -> Selection:
         raise InvalidInput("'to' must be after 'from'", field="to")
     return Selection(start=start, end=end, categories=split_categories(q.category),
                      priority=q.priority, bbox=box, lonlat_bbox=lonlat)
+
+
+def _selection_model() -> type[BaseModel]:
+    """A body model with exactly the parameters (and limits) of ``GET /v1/hotspots``."""
+    hints = get_type_hints(HotspotQuery)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(HotspotQuery):
+        info = f.default
+        assert isinstance(info, FieldInfo)
+        hint = hints[f.name]
+        if info.metadata:
+            hint = Annotated[hint, *info.metadata]
+        fields[f.name] = (hint, Field(default=info.default, alias=info.alias,
+                                      description=info.description))
+    return create_model("HotspotSelection", __config__=ConfigDict(extra="forbid",
+                                                                   populate_by_name=True),
+                        **fields)
+
+
+HotspotSelection = _selection_model()
+"""The parameters of ``GET /v1/hotspots`` as a JSON object (a patrol plan's ``hotspots``, a
+saved preset's ``parameters``)."""
+
+
+def query_from_values(values: dict[str, Any], *, field: str) -> HotspotQuery:
+    """The hotspot query of ``values`` (the parameters of ``GET /v1/hotspots`` as a JSON
+    object); 422 naming ``FIELD.NAME`` for an unknown or out-of-range one."""
+    try:
+        model = HotspotSelection.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(clipped(p, 40) for p in err["loc"])
+        raise InvalidInput(f"{field}.{where}: {err['msg']}", field=f"{field}.{where}") from None
+    return HotspotQuery(**model.model_dump())

@@ -12,14 +12,12 @@ the same cache, the same limits).
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import Conflict, InvalidInput, NotFound, clipped
-from api.services.hotspot_query import HotspotQuery, selection_of
+from api.services.hotspot_query import HotspotQuery, query_from_values, selection_of
 from api.services.hotspots import latest_complete_month
 from api.services.products import parse_period
 from api.services.published import period_of
@@ -55,23 +53,6 @@ class PresetIn(BaseModel):
         "'latest' (the latest complete month when the hotspots are asked for).")
 
 
-def _selection_model() -> type[BaseModel]:
-    """A model with exactly the parameters (and limits) of ``GET /v1/hotspots``."""
-    hints = get_type_hints(HotspotQuery)
-    fields: dict[str, Any] = {}
-    for f in dataclasses.fields(HotspotQuery):
-        info = f.default
-        assert isinstance(info, FieldInfo)
-        hint = hints[f.name]
-        if info.metadata:
-            hint = Annotated[hint, *info.metadata]
-        fields[f.name] = (hint, Field(default=info.default, alias=info.alias))
-    return create_model("PresetSelection", __config__=ConfigDict(extra="forbid",
-                                                                  populate_by_name=True),
-                        **fields)
-
-
-_Selection = _selection_model()
 
 
 def _as_text(name: str, value: Any) -> str:
@@ -112,14 +93,7 @@ def query_of(parameters: dict[str, str], *, latest: str | None = None) -> Hotspo
         else:
             months = _months(period)
             values["from"], values["to"] = months[0], months[-1]
-    try:
-        model = _Selection.model_validate(values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(clipped(p, 40) for p in err["loc"])
-        raise InvalidInput(f"parameters.{where}: {err['msg']}",
-                           field=f"parameters.{where}") from None
-    q = HotspotQuery(**model.model_dump())
+    q = query_from_values(values, field="parameters")
     try:
         q.parameters()
     except InvalidInput as exc:

@@ -170,3 +170,30 @@ class Prefixed(io.RawIOBase):
                 return head + self._inner.read()
             return head + self._inner.read(max(n - len(head), 0))
         return self._inner.read(n)
+
+
+def open_head(f: BinaryIO, name: str) -> tuple[bytes, int | None]:
+    """The first 64 KiB of a binary source with its BOM and leading white space stripped, and
+    its size in bytes from where it stands (None when it cannot seek to its end); the file is
+    left where it was. Raises :class:`~geodata.errors.InvalidFile` naming ``name`` for a
+    compressed or empty file (a JSON reader's first look)."""
+    from geodata.errors import InvalidFile
+
+    pos = 0
+    total: int | None
+    try:
+        pos = f.tell()
+        f.seek(0, io.SEEK_END)
+        total = f.tell() - pos
+        f.seek(pos)
+    except (OSError, ValueError):
+        total = None
+    head = f.read(65536)
+    f.seek(pos)
+    packed = compressed_kind(head)
+    if packed:
+        raise InvalidFile(f"{name}: {packed}")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        raise InvalidFile(f"{name}: the file is empty")
+    return stripped, total

@@ -13,7 +13,6 @@ Other systems may send plain JSON records instead: a list of objects (or
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from pyproj import CRS
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._bytes import compressed_kind
+from geodata.readers._bytes import open_head
 from geodata.readers._checks import (
     BAD_DATE,
     NOT_A_POINT,
@@ -106,30 +105,15 @@ class GeoJsonReader(IncidentReader):
     def __iter__(self) -> Iterator[ReadChunk]:
         f, own = self._open()
         self.stats.source = self.name
-        pos = 0
         try:
-            try:
-                pos = f.tell()
-                f.seek(0, io.SEEK_END)
-                self.stats.total_bytes = f.tell() - pos
-                f.seek(pos)
-            except (OSError, ValueError):
-                self.stats.total_bytes = None
-            head = f.read(65536)
-            f.seek(pos)
-            packed = compressed_kind(head)
-            if packed:
-                raise InvalidFile(f"{self.name}: {packed}")
-            text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-            if not text_head:
-                raise InvalidFile(f"{self.name}: the file is empty")
+            text_head, self.stats.total_bytes = open_head(f, self.name)
             if text_head[:1] not in (b"{", b"\x1e", b"["):
                 raise InvalidFile(
                     f"{self.name}: not GeoJSON or JSON incidents (it does not start with "
                     "'{' or '[')"
                 )
             source_crs = WGS84
-            m = _CRS_NAME.search(head)
+            m = _CRS_NAME.search(text_head)
             if m:
                 try:
                     source_crs = CRS.from_user_input(m.group(1).decode()).to_string()

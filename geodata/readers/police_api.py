@@ -36,7 +36,6 @@ Rows are numbered by line for the CSV and by the crime's 1-based position in the
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterator
@@ -48,7 +47,7 @@ import numpy as np
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._bytes import compressed_kind
+from geodata.readers._bytes import open_head
 from geodata.readers._checks import BAD_DATE, RowChecks, show, strip
 from geodata.readers._chunk import ChunkFields, columns_of, finish_chunk, header_index
 from geodata.readers._dates import month_starts
@@ -208,22 +207,7 @@ class PoliceApiReader(IncidentReader):
         self._occurrences: dict[bytes, int] = {}
         f, own = self._open()
         try:
-            pos = 0
-            try:
-                pos = f.tell()
-                f.seek(0, io.SEEK_END)
-                self.stats.total_bytes = f.tell() - pos
-                f.seek(pos)
-            except (OSError, ValueError):
-                self.stats.total_bytes = None
-            head = f.read(65536)
-            f.seek(pos)
-            packed = compressed_kind(head)
-            if packed:
-                raise InvalidFile(f"{self.name}: {packed}")
-            stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-            if not stripped:
-                raise InvalidFile(f"{self.name}: the file is empty")
+            stripped, self.stats.total_bytes = open_head(f, self.name)
             if stripped[:1] == b"[":
                 yield from self._json(f)
             elif stripped[:1] == b"{":
