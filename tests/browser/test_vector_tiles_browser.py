@@ -50,7 +50,7 @@ def test_a_large_selection_draws_its_incidents_from_vector_tiles(browser: Browse
     assert any("/static/vendor/protomaps-leaflet.js" in u for u in watch.local)
     tiles = [u for u in watch.local if "/tiles/incidents/" in u]
     assert tiles and all("from=&to=" in u for u in tiles)
-    drawn = page.evaluate("""() => {
+    inked = """() => {
         const canvases = document.querySelectorAll('.leaflet-hs-points-pane canvas');
         let inked = 0;
         canvases.forEach(c => {
@@ -58,7 +58,10 @@ def test_a_large_selection_draws_its_incidents_from_vector_tiles(browser: Browse
           for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { inked++; } }
         });
         return {canvases: canvases.length, inked: inked};
-    }""")
+    }"""
+    # painted a moment after the tiles arrive: wait for ink (a page that never paints fails)
+    page.wait_for_function(f"() => ({inked})().inked > 500", timeout=20_000)
+    drawn = page.evaluate(inked)
     assert drawn["canvases"] >= 1 and drawn["inked"] > 500, drawn
     # a row of the legend, with its count, one neutral colour (not a team's)
     assert page.locator(".hs-toggle-incidents .hs-key-label").inner_text() == \
@@ -98,3 +101,28 @@ def test_the_rural_team_gets_no_incidents(browser: Browser, server: Server) -> N
     assert not [u for u in seen if "/tiles/incidents/" in u or "/v1/incidents" in u]
     assert page.locator(".hs-toggle-density").count() == 1  # contours: field roles may
     page.close()
+
+
+def test_on_a_tablet_the_legend_rows_and_zoom_buttons_take_a_finger(browser: Browser,
+                                                                    server: Server) -> None:
+    """800 x 1280, touch: the two new rows sit in the legend (not over the form's Show
+    button), the zoom buttons are 44 px, and the nav bar leaves the name out to keep its
+    links room, with nothing showing past sign-out."""
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/?from=&to=")
+    page.wait_for_selector("#hs-incidents-toggle", state="attached", timeout=20_000)
+    show = page.locator("#hs-controls button[type=submit], #hs-controls input[type=submit]")
+    box = show.first.bounding_box()
+    assert box is not None
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('#hs-controls')"
+                           " !== null", [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert on_top  # the Show button is what a finger there presses
+    zoom = page.locator(".leaflet-control-zoom-in").bounding_box()
+    assert zoom is not None and zoom["width"] >= 44 and zoom["height"] >= 44
+    assert not page.locator("nav.hs-nav .hs-nav-who").is_visible()
+    form = page.locator("nav.hs-nav form").bounding_box()
+    assert form is not None and form["x"] + form["width"] <= 800
+    context.close()
