@@ -71,7 +71,8 @@ async def collections(request: Request, store: StoreDep, taxonomy: TaxonomyDep) 
         return {
             "links": [{"rel": "self", "type": _JSON, "title": "Collections",
                        "href": str(request.url_for("ogc_collections"))}],
-            "collections": [ogc.collection_document(request, c, extent=extent, storage=storage)
+            "collections": [ogc.collection_document(request, c, extent=extent, storage=storage,
+                                                    store_crs=store.crs)
                             for c in ogc.collections_for(request, store, taxonomy)],
             "crs": list(ogc.SUPPORTED_CRS),
         }
@@ -86,7 +87,7 @@ async def collection(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
     def build() -> dict[str, Any]:
         c = ogc.collection_for(request, store, taxonomy, collection_id)
         return ogc.collection_document(request, c, extent=ogc.force_extent(store),
-                                       storage=ogc.storage_crs(store))
+                                       storage=ogc.storage_crs(store), store_crs=store.crs)
 
     return _json(await run_in_threadpool(build))
 

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -134,6 +135,11 @@ class Collection:
     title: str
     description: str
     queryables: tuple[Queryable, ...]
+    bounds: tuple[float, float, float, float] | None = None
+    """Its features' extent in the store's CRS, when known without reading them (a layer's)."""
+    interval: tuple[str, str] | None = None
+    """The time its features cover (RFC 3339 in the force's time zone, both ends included),
+    if known."""
 
 
 @dataclass
@@ -240,11 +246,16 @@ def is_partner(request: Request) -> bool:
 def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[Collection]:
     """The collections the caller may read, in the order listed (in a worker thread)."""
     role = role_of(request)
+    published = store.list_products(KIND)
     products = Collection(
         PRODUCTS, "Published hotspots (partner view)",
         "The hotspots of every published product: whole months or quarters on the force "
-        "grid, small counts held back; the same for everyone who asks.",
-        _product_queryables(taxonomy))
+        "grid, small counts held back; the same for everyone who asks. Every period is here, "
+        "one over another: choose one with datetime or a filter on month.",
+        _product_queryables(taxonomy),
+        interval=_interval(min(int(p["period_start"]) for p in published),
+                           max(int(p["period_end"]) for p in published), store.timezone)
+        if published else None)
     if role == "partner":
         return [products]
     out: list[Collection] = []
@@ -252,7 +263,7 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
         out.append(Collection(
             HOTSPOTS + preset["name"], preset["title"] or f"Hotspots: {preset['name']}",
             _preset_description(preset),
-            _hotspot_queryables(taxonomy)))
+            _hotspot_queryables(taxonomy), interval=_preset_interval(preset, store)))
     for plan in store.list_plans(PLANS_LISTED, published_only=role not in DRAFT_ROLES):
         pid = plan["plan_id"]
         name = plan.get("name") or (plan.get("request") or {}).get("name") or pid
@@ -265,21 +276,64 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
     for info in store.list_layers():
         if info.kind not in _LAYER_KINDS:
             continue
-        layer = store.get_layer(info.kind)
-        if layer is None:
+        queryables = _stored_layer_queryables(store, info)
+        if queryables is None:
             continue
+        bounds = info.info.get("bounds")
         out.append(Collection(LAYER + info.kind, _LAYER_TITLES[info.kind],
                               f"{_LAYER_TITLES[info.kind]}: the force's reference layer, "
                               f"loaded from {info.source}"
                               + (" (points and areas together: a GIS may show them as two "
                                  "layers)." if info.kind == "heritage_sites" else "."),
-                              _layer_queryables(layer.frame)))
+                              queryables,
+                              bounds=tuple(bounds) if bounds and len(bounds) == 4 else None))
     if role in STAFF:
         out.append(Collection(INCIDENTS, "Incidents",
                               "Every stored incident: exact points (victims' locations; staff "
                               "only).", _incident_queryables(taxonomy)))
     out.append(products)
     return out
+
+
+_LAYER_QUERYABLES: dict[tuple[str, str, str, str], tuple[Queryable, ...]] = {}
+"""A stored layer's queryables by (store, kind, when added, source): a layer is read once, not
+on every request that lists the collections."""
+
+
+def _stored_layer_queryables(store: Store, info: Any) -> tuple[Queryable, ...] | None:
+    key = (str(getattr(store, "store_id", id(store))), info.kind, info.added_at, info.source)
+    found = _LAYER_QUERYABLES.get(key)
+    if found is None:
+        layer = store.get_layer(info.kind)
+        if layer is None:
+            return None
+        if len(_LAYER_QUERYABLES) > 64:
+            _LAYER_QUERYABLES.clear()
+        found = _LAYER_QUERYABLES[key] = _layer_queryables(layer.frame)
+    return found
+
+
+def _interval(start: int, end: int, timezone: str) -> tuple[str, str]:
+    """``[start, end)`` (seconds since the epoch) as a collection's temporal interval: RFC 3339
+    in the force's time zone, the last second included."""
+    zone = ZoneInfo(timezone)
+    return (datetime.fromtimestamp(start, tz=zone).isoformat(),
+            datetime.fromtimestamp(end - 1, tz=zone).isoformat())
+
+
+def _preset_interval(preset: dict[str, Any], store: Store) -> tuple[str, str] | None:
+    """The months a preset with a fixed period covers (local time); None for ``latest`` or
+    from/to given otherwise."""
+    from api.services.products import parse_period
+
+    period = preset["parameters"].get("period")
+    if not period or period == "latest":
+        return None
+    try:
+        found = parse_period(period, store.timezone, field="period")
+    except InvalidInput:
+        return None
+    return _interval(found.start, found.end, store.timezone)
 
 
 def _preset_description(preset: dict[str, Any]) -> str:
@@ -744,14 +798,21 @@ def force_extent(store: Store) -> list[float] | None:
     if not boxes:
         return None
     arr = np.asarray(boxes, dtype=np.float64)
-    box = shapely.box(arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
-    w, s, e, n = gpd.GeoSeries([box], crs=store.crs).to_crs("OGC:CRS84").total_bounds
+    return _rounded_out((arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()),
+                        store.crs)
+
+
+def _rounded_out(bounds: Sequence[float], crs: str) -> list[float]:
+    """``bounds`` (minx, miny, maxx, maxy in ``crs``) in CRS84, rounded outwards to 1e-4
+    degrees."""
+    box = shapely.box(*bounds)
+    w, s, e, n = gpd.GeoSeries([box], crs=crs).to_crs("OGC:CRS84").total_bounds
     return [math.floor(w * 1e4) / 1e4, math.floor(s * 1e4) / 1e4,
             math.ceil(e * 1e4) / 1e4, math.ceil(n * 1e4) / 1e4]
 
 
 def collection_document(request: Request, c: Collection, *, extent: list[float] | None,
-                        storage: str) -> dict[str, Any]:
+                        storage: str, store_crs: str | None = None) -> dict[str, Any]:
     """A collection's description (OGC API Features Part 1 and 2)."""
     doc: dict[str, Any] = {
         "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
@@ -770,9 +831,16 @@ def collection_document(request: Request, c: Collection, *, extent: list[float] 
         doc["attribution"] = ATTRIBUTION
         doc["links"].append({"rel": "license", "type": "text/html",
                              "title": "Open Government Licence v3.0", "href": OGL_URL})
+    if c.bounds is not None and store_crs is not None:
+        extent = _rounded_out(c.bounds, store_crs)
     if extent is not None:
         doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    if c.interval is not None:
+        doc.setdefault("extent", {})["temporal"] = {
+            "interval": [list(c.interval)],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return doc
+
 
 
 def content_crs(crs: str) -> dict[str, str]:

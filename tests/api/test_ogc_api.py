@@ -333,3 +333,18 @@ def test_collections_say_what_they_are_and_whose_data(app) -> None:
     assert {"rel": "license", "type": "text/html", "title": "Open Government Licence v3.0",
             "href": OGL_URL} in incidents["links"]
     assert all("{" not in c["description"] for c in listed.values())  # words, not JSON
+
+
+def test_collections_carry_their_own_extent_where_it_is_known(app) -> None:
+    listed = {x["id"]: x for x in _get(app, "/ogc/collections").json()["collections"]}
+    boundary = listed["layer-force_boundary"]["extent"]["spatial"]["bbox"][0]
+    bases = listed["layer-patrol_bases"]["extent"]["spatial"]["bbox"][0]
+    # the bases lie inside the force, in a smaller box than the whole force's
+    assert boundary[0] <= bases[0] <= bases[2] <= boundary[2]
+    assert boundary[1] <= bases[1] <= bases[3] <= boundary[3]
+    assert (bases[2] - bases[0]) * (bases[3] - bases[1]) < \
+        (boundary[2] - boundary[0]) * (boundary[3] - boundary[1])
+    # the partners' view spans the periods published
+    interval = listed["products-hotspots"]["extent"]["temporal"]["interval"][0]
+    periods = [p["period"] for p in _get(app, "/v1/products").json()]
+    assert interval[0][:7] == min(periods)[:7] and interval[1][:4] == max(periods)[:4]
