@@ -3,7 +3,8 @@
 The same data.police.uk rows are loaded into the embedded store and into PostGIS; then the
 same tiles are made by each: PostGIS inside the database (``ST_AsMVT``), the embedded store by
 reading the tile's columns and encoding them with mapbox-vector-tile. Tiles: the busiest
-tile at zoom 8 (most of a county: the 25,000-feature cap applies), 11 (a town) and 14 (streets).
+tile at zoom 8 (most of a county) and 11 (a town), both thinned evenly to at most 25,000
+incidents, and 14 (streets).
 Each is made once to warm up, then five times; the fastest and the median are shown, with the
 features and the tile's size. Run: ``python -m bench.tiles [--rows N]``; PostGIS at
 HOTSPOT_BENCH_POSTGRES_URL (default ``postgresql://postgres@127.0.0.1:5432/test``), in a schema
@@ -52,8 +53,8 @@ for _ in range(5):
     t = time.perf_counter()
     data, count = store.incident_tile(flt, Z, x, y)
     times.append(time.perf_counter() - t)
-done(seconds=min(times), median=sorted(times)[2], features=min(count, 25_000),
-     kib=len(data) / 1024, tile=f"{Z}/{x}/{y}")
+done(seconds=min(times), median=sorted(times)[2], incidents=count, kib=len(data) / 1024,
+     tile=f"{Z}/{x}/{y}")
 """
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             for name, url in stores.items():
                 r = run_task(f"tile {z} {name}", TILES, {"STORE": url, "Z": z})
                 print_row(f"z{z} tile {r['tile']}, {name}", r,
-                          f"{r['features']:,} features, {r['kib']:.0f} KiB, "
+                          f"{r['incidents']:,} in it, {r['kib']:.0f} KiB, "
                           f"median {r['median']:.3f} s")
     finally:
         _drop(pg_url)

@@ -28,8 +28,8 @@ BUFFER = 64
 MAX_ZOOM = 22
 """The deepest zoom served."""
 MAX_FEATURES = 25_000
-"""At most this many incidents in one tile (those with the lowest row ids: the tile says it was
-cut short); a county's year fits whole from zoom 8."""
+"""At most this many incidents in one tile (past it, every k-th by row id: an even thinning,
+which the tile's answer says); a county's year fits whole from zoom 8."""
 HALF = 20037508.342789244
 """Half the width of the Web Mercator world, metres."""
 _R = 6378137.0
@@ -159,8 +159,8 @@ class TileStore(Protocol):
                       limit: int = MAX_FEATURES) -> tuple[bytes, int]:
         """The incidents of ``flt`` inside tile ``z/x/y`` as MVT bytes (layer
         :data:`INCIDENTS`, properties :data:`INCIDENT_PROPERTIES`), at most ``limit`` of them
-        (lowest row ids first), and how many there were (up to ``limit + 1``: more than
-        ``limit`` means the tile was cut short). Empty bytes for an empty tile."""
+        (past it, every k-th by row id: the tile thinned evenly), and how many there were
+        (more than ``limit``: thinned). Empty bytes for an empty tile."""
         ...
 
     def shapes_tile(self, geometries: Sequence[Any], properties: Mapping[str, Sequence[Any]],
@@ -186,10 +186,11 @@ def tile_filter(flt: IncidentFilter, z: int, x: int, y: int) -> IncidentFilter |
 def incident_tile_of(columns: Any, z: int, x: int, y: int, *,
                      limit: int = MAX_FEATURES) -> tuple[bytes, int]:
     """The incidents tile of selected columns (:class:`~geodata.schema.IncidentColumns`, row
-    ids ascending, with ``crime_type`` among their extra columns): the first ``limit`` by row
-    id, and how many there were (at most ``limit + 1``)."""
-    total = min(len(columns), limit + 1)
-    take = slice(0, min(len(columns), limit))
+    ids ascending, with ``crime_type`` among their extra columns): all of them, or when there
+    are more than ``limit`` every k-th by row id (k the least that brings them under
+    ``limit``: an even thinning, as PostGIS's tile makes it); and how many there were."""
+    total = len(columns)
+    take = slice(0, None, max(1, -(-total // limit)))
     props = {
         "category": np.asarray(columns.category, dtype=object)[take],
         "crime_type": np.asarray(columns.extra["crime_type"], dtype=object)[take],

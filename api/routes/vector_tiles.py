@@ -50,8 +50,8 @@ async def incidents_tile(
     """The selection's incidents (``from``, ``to``, ``category``/``priority``, ``bbox`` or
     ``town``, as ``/v1/hotspots``) in one tile, layer ``incidents``: points with ``category``,
     ``crime_type`` and ``occurred_at`` (seconds since the epoch, UTC). At most 25,000 per
-    tile (``geodata.tiles.MAX_FEATURES``; the lowest row ids, ``X-Tile-Truncated: true`` when
-    cut short). Exact locations: staff only."""
+    tile (``geodata.tiles.MAX_FEATURES``; past it every k-th by row id, an even thinning,
+    ``X-Tile-Truncated: true``). Exact locations: staff only."""
     checked_tile(z, x, y)
     version = await run_in_threadpool(store.data_version)
     tile = await run_in_threadpool(incident_tile, store, taxonomy, q, z, x, y)

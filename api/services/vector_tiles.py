@@ -33,7 +33,7 @@ MIN_GZIP_BYTES = 1024
 
 @dataclass(frozen=True)
 class Tile:
-    """One tile's bytes (uncompressed MVT; empty: no features) and whether it was cut short
+    """One tile's bytes (uncompressed MVT; empty: no features) and whether it was thinned
     (more than :data:`geodata.tiles.MAX_FEATURES` incidents in it)."""
 
     data: bytes
@@ -93,7 +93,7 @@ async def density_tile(request: Request, store: Store, taxonomy: Taxonomy, q: Ho
 
 def tile_body(tile: Tile, accept_encoding: str) -> tuple[bytes, dict[str, str]]:
     """The response body and its headers: gzip when the client takes it and the tile is
-    worth it; ``X-Tile-Truncated: true`` when the tile was cut short."""
+    worth it; ``X-Tile-Truncated: true`` when the tile was thinned."""
     headers: dict[str, str] = {"Vary": "Accept-Encoding"}
     if tile.truncated:
         headers["X-Tile-Truncated"] = "true"

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from geodata.schema import IncidentFilter
-from geodata.tiles import EXTENT, TileStore
+from geodata.tiles import EXTENT, TileStore, tile_filter
 from tests.api.test_api import served_demo
 from tests.conftest import STORE_KINDS, as_role, make_store
 
@@ -152,18 +152,31 @@ def test_the_period_narrows_the_tiles(apps) -> None:
         assert n == len(one), kind
 
 
-def test_a_tile_is_cut_at_its_limit_the_same_way(apps) -> None:
-    """The store's limit: the first incidents by row id, and a count past the limit."""
+def test_a_tile_past_its_limit_is_thinned_evenly_the_same_way(apps) -> None:
+    """The store's limit: past it, every k-th incident by row id (k the least that brings the
+    tile under the limit), so the whole period shows thinned, not only the oldest loaded;
+    the count says how many there were."""
     every = _all_incidents(apps["sqlite"])
     (x, y), _n = Counter(next(iter(_tiles_of([f], 9))) for f in every).most_common(1)[0]
+    k = -(-_n // 10)
+    assert k >= 2  # the busiest tile holds far more than ten
     for kind, client in apps.items():
         store = client.app.state.store
         assert isinstance(store, TileStore)
         data, count = store.incident_tile(IncidentFilter(), 9, x, y, limit=10)
-        assert count == 11, kind
-        assert len(_points(data)) == 10, kind
+        assert count == _n, kind
+        thinned = _points(data)
+        assert len(thinned) == -(-_n // k) <= 10, kind
         whole, total = store.incident_tile(IncidentFilter(), 9, x, y)
         assert total == _n and len(_points(whole)) == _n, kind
+        assert set(thinned) <= set(_points(whole)), kind
+        # exactly every k-th of the tile's incidents in row-id order, from the first
+        cols = store.incidents(tile_filter(IncidentFilter(), 9, x, y), extra=("crime_type",))
+        order = np.argsort(np.asarray(cols.rid), kind="stable")[::k]
+        wanted = sorted(zip(np.asarray(cols.category, dtype=object)[order].tolist(),
+                            np.asarray(cols.extra["crime_type"], dtype=object)[order].tolist(),
+                            np.asarray(cols.occurred_at)[order].tolist(), strict=True))
+        assert [p[:3] for p in thinned] == wanted, kind
 
 
 def _bands(data: bytes) -> dict[int, tuple[float, float, float]]:
