@@ -37,6 +37,7 @@ from geodata.errors import (
     PublicationConflict,
     StorePurposeError,
     StoreUnavailable,
+    TooManyRecords,
     UnsupportedStore,
 )
 from hotspot.errors import AnalysisCancelled, HotspotError, InvalidParameter
@@ -215,6 +216,7 @@ ERROR_TABLE: dict[type[Exception], Answer] = {
     # the libraries' errors
     HotspotError: Answer(422, "invalid_parameter"),
     AnalysisCancelled: Answer(499, "client_gone", "the client closed the connection"),
+    TooManyRecords: Answer(413, "too_many_rows"),
     InvalidFile: Answer(422, "invalid_file"),
     InvalidMapping: Answer(422, "invalid_mapping"),
     InvalidLayer: Answer(422, "invalid_layer"),
