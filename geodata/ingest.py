@@ -442,7 +442,7 @@ def stop_search_report(store: Store, read: Any, *, started: float,
     """Store a stop and search file already read (a
     :class:`~geodata.readers.stop_search.StopSearchRead`) and report it as
     :func:`load_stop_searches` does."""
-    added = store.add_stop_searches(read.frame, source=read.stats.source or "upload")
+    added = store.add_stop_searches(read.frame, source=source_label(read.stats.source))
     stats = read.stats.to_dict()
     return {
         "source": read.stats.source, "format": read.stats.format, "kind": STOP_SEARCH,
@@ -452,6 +452,15 @@ def stop_search_report(store: Store, read: Any, *, started: float,
         "read": stats, "data_version": store.data_version(),
         "elapsed_s": round(time.perf_counter() - started, 3),
     }
+
+
+def source_label(name: str | None, longest: int = 200) -> str:
+    """A file's name as a stored source's label: at most ``longest`` characters (a longer name
+    keeps its end, where a month and force are), ``upload`` when blank."""
+    text = (name or "").strip()
+    if not text:
+        return "upload"
+    return text if len(text) <= longest else "..." + text[-(longest - 3):]
 
 
 def folder_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:

@@ -109,7 +109,7 @@ async def queryables(request: Request, store: StoreDep, taxonomy: TaxonomyDep,
 async def items(
     request: Request, store: StoreDep, taxonomy: TaxonomyDep,
     collection_id: str = _CID,
-    limit: int = Query(ogc.DEFAULT_LIMIT, ge=1, le=100_000,
+    limit: int = Query(ogc.DEFAULT_LIMIT, ge=1,
                        description="Features a page (over HOTSPOT_MAX_PAGE_SIZE: that many)."),
     offset: int = Query(0, ge=0, le=ogc.MAX_OFFSET, description="Features skipped (paging: "
                         "follow the next link)."),

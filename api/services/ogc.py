@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from fastapi.concurrency import run_in_threadpool
+from pyproj import CRS
 from shapely.geometry import mapping, shape
 
 from api.access import DRAFT_ROLES, STAFF
@@ -251,7 +252,7 @@ def collections_for(request: Request, store: Store, taxonomy: Taxonomy) -> list[
         PRODUCTS, "Published hotspots (partner view)",
         "The hotspots of every published product: whole months or quarters on the force "
         "grid, small counts held back; the same for everyone who asks. Every period is here, "
-        "one over another: choose one with datetime or a filter on month.",
+        "one over another: choose one with period (2024-06, 2024-Q2) as a parameter or filter.",
         _product_queryables(taxonomy),
         interval=_interval(min(int(p["period_start"]) for p in published),
                            max(int(p["period_end"]) for p in published), store.timezone)
@@ -463,10 +464,13 @@ def _incident_frame(store: Store, taxonomy: Taxonomy, bbox: Any,
         lo, hi = interval
         start = None if lo == np.iinfo(np.int64).min else lo
         end = None if hi == np.iinfo(np.int64).max else hi + 1
-    box = None
+    # narrowed by the box's longitudes and latitudes (the store's exact test: a box turned
+    # into the force CRS by its corners would miss the edges British National Grid bends)
+    lonlat: tuple[float, float, float, float] | None = None
     if bbox is not None:
-        box = tuple(gpd.GeoSeries([bbox], crs="OGC:CRS84").to_crs(store.crs).total_bounds)
-    flt = IncidentFilter(start=start, end=end, bbox=box)
+        w, s, e, n = (float(v) for v in bbox.bounds)
+        lonlat = (w, s, e, n)
+    flt = IncidentFilter(start=start, end=end, lonlat_bbox=lonlat)
     cols = store.incidents(flt, extra=_INCIDENT_TEXT)
     order = np.argsort(np.asarray(cols.rid), kind="stable")
     priority_of = {c.key: c.priority for c in taxonomy.categories.values()}
@@ -692,8 +696,9 @@ def select(features: Features, c: Collection, q: ItemQuery) -> gpd.GeoDataFrame:
         compiled = compile_filter(q.filter, c.queryables, lang=q.filter_lang,
                                   filter_crs=q.filter_crs)
     if q.bbox is not None and len(frame):
-        area = gpd.GeoSeries([q.bbox], crs="OGC:CRS84").to_crs(frame.crs).iloc[0]
-        keep &= np.asarray(frame.geometry.intersects(area), dtype=bool)
+        area = box_in(q.bbox, frame.crs)
+        keep &= (np.asarray(frame.geometry.intersects(area), dtype=bool) if area is not None
+                 else False)
     if q.interval is not None and "_t0" in frame and len(frame):
         lo, hi = q.interval
         keep &= (frame["_t0"].to_numpy() <= hi) & (frame["_t1"].to_numpy() >= lo)
@@ -713,6 +718,26 @@ def select(features: Features, c: Collection, q: ItemQuery) -> gpd.GeoDataFrame:
         view = frame.loc[:, [*columns, frame.geometry.name]]
         keep &= np.asarray(compiled.mask(view), dtype=bool)
     return frame.loc[keep]
+
+
+def box_in(box: Any, crs: Any) -> Any:
+    """A CRS84 shape (a bbox) in ``crs``, its edges densified first (a projected CRS bends
+    lines of longitude and latitude: a box moved by its corners alone misses points near its
+    edges) and clipped to the CRS's area of use (beyond it the projection diverges); None when
+    nothing of it lies there."""
+    from geodata.coords import area_of_use
+
+    target = CRS.from_user_input(crs)
+    if target.is_geographic:
+        return box
+    use = area_of_use(target.to_string())
+    if use is not None:
+        box = shapely.intersection(box, shapely.box(*use))
+        if box.is_empty:
+            return None
+    w, s, e, n = box.bounds
+    box = shapely.segmentize(box, max(e - w, n - s, 1e-9) / 64)
+    return gpd.GeoSeries([box], crs="OGC:CRS84").to_crs(target).iloc[0]
 
 
 def _round(geoms: np.ndarray, decimals: int) -> np.ndarray:

@@ -928,6 +928,11 @@ class CompiledFilter:
             geometry = shapely.transform(geometry, lambda xy: xy[:, ::-1])
         if not CRS.from_user_input(source).equals(target, ignore_axis_order=True):
             transformer = _transformer(source, key[1])
+            # straight edges between the literal's vertices are not straight in the other CRS:
+            # densify first (at most about 64 pieces over the literal's extent)
+            w, s_, e, n = geometry.bounds
+            if math.isfinite(w) and max(e - w, n - s_) > 0:
+                geometry = shapely.segmentize(geometry, max(e - w, n - s_) / 64)
 
             def project(xy: np.ndarray) -> np.ndarray:
                 x, y = transformer.transform(xy[:, 0], xy[:, 1])

@@ -348,3 +348,44 @@ def test_collections_carry_their_own_extent_where_it_is_known(app) -> None:
     interval = listed["products-hotspots"]["extent"]["temporal"]["interval"][0]
     periods = [p["period"] for p in _get(app, "/v1/products").json()]
     assert interval[0][:7] == min(periods)[:7] and interval[1][:4] == max(periods)[:4]
+
+
+def test_a_bbox_keeps_the_points_just_inside_its_edges(app) -> None:
+    """British National Grid bends lines of latitude: a CRS84 box moved into it by its four
+    corners misses points near its edges. Boxes whose southern edge runs a few metres south of
+    an incident (at the force's longitude, far from the grid's central meridian) keep it."""
+    incidents = _all(app, "incidents", datetime="2024-06-01/2024-06-30")
+    assert incidents
+    for f in incidents[:40]:
+        lon, lat = f["geometry"]["coordinates"]
+        for west, east in ((lon - 3.0, lon + 0.5), (lon - 0.5, lon + 3.0)):  # wide: edges bend
+            box = f"{west},{lat - 0.00005},{east},{lat + 0.8}"
+            got = _get(app, ITEMS.format("incidents"), limit=500, bbox=box,
+                       datetime="2024-06-01/2024-06-30").json()
+            assert f["id"] in {g["id"] for g in got["features"]}, (f["id"], box)
+            # and a filter literal of the same box keeps it too
+            wkt = (f"POLYGON(({west} {lat - 0.00005},{east} {lat - 0.00005},{east} {lat + 0.8},"
+                   f"{west} {lat + 0.8},{west} {lat - 0.00005}))")
+            got = _get(app, ITEMS.format("incidents"), limit=500,
+                       filter=f"S_INTERSECTS(geometry,{wkt})",
+                       datetime="2024-06-01/2024-06-30").json()
+            assert f["id"] in {g["id"] for g in got["features"]}, (f["id"], wkt)
+
+
+def test_a_limit_past_the_maximum_is_served_as_the_maximum(app) -> None:
+    r = _get(app, ITEMS.format("layer-roads"), limit=10_000_000)
+    assert r.status_code == 200, r.text
+    assert r.json()["numberReturned"] <= 500  # the test settings' HOTSPOT_MAX_PAGE_SIZE
+
+
+def test_one_product_of_the_partners_view_by_its_period(app) -> None:
+    """As the API page says: ``period=2024-06`` picks that product's hotspots alone."""
+    every = _all(app, "products-hotspots", "partner")
+    june = _all(app, "products-hotspots", "partner", period="2024-06")
+    assert june and {f["properties"]["period"] for f in june} == {"2024-06"}
+    assert [f["id"] for f in june] == [f["id"] for f in every
+                                       if f["properties"]["period"] == "2024-06"]
+    assert _get(app, ITEMS.format("products-hotspots"), "partner",
+                period="2023-01").json()["numberMatched"] == 0
+    same = _all(app, "products-hotspots", "partner", filter="period = '2024-06'")
+    assert [f["id"] for f in same] == [f["id"] for f in june]

@@ -216,3 +216,17 @@ def test_the_demo_outcomes_update_the_street_files_crimes(
     assert totals["updated"] > 0.8 * totals["matched"] > 0
     assert totals["unmatched"] >= 36  # 3 a month for the first 12 months
     store.close()
+
+
+@pytest.mark.parametrize("name", ["x" * 220 + "-2024-03-eastshire-stop-and-search.csv", "   "])
+def test_a_file_name_too_long_or_blank_is_still_a_source(app: TestClient, loaded: dict,
+                                                         name: str) -> None:
+    """The store keeps a source label of at most 200 characters: a longer (or blank) upload
+    name is shortened (or named 'upload'), never a 500."""
+    text = SEARCH_FILE.replace("2024-03-0", "2024-03-1")  # other searches than the fixture's
+    files = {"file": (name, text.encode(), "text/csv")}
+    r = app.post("/v1/incidents", files=files, params={"format": "stop-search"},
+                 headers=_key(app, "analyst"))
+    assert r.status_code in (200, 201), r.text
+    sources = set(app.app.state.store.stop_searches()["source"])  # type: ignore[attr-defined]
+    assert all(0 < len(s) <= 200 for s in sources)
