@@ -15,6 +15,7 @@ from api.cli.query import (
     CategoryOpt,
     FromOpt,
     MethodOpt,
+    PriorityOpt,
     ToOpt,
     find_hotspots,
     method_options,
@@ -33,9 +34,7 @@ HOTSPOT_FIELDS = ("id", "rank", "context_class", "name", "place", "incidents", "
 def analyse(
     database: DatabaseOpt = None,
     method: MethodOpt = DEFAULT_METHOD,
-    priority: Annotated[str | None, typer.Option(
-        help="A plan priority: serious_organised, theft_burglary_robbery, rural, asb, other."
-    )] = None,
+    priority: PriorityOpt = None,
     category: CategoryOpt = None,
     from_: FromOpt = None,
     to: ToOpt = None,

@@ -16,6 +16,7 @@ from api.cli.query import (
     CategoryOpt,
     FromOpt,
     MethodOpt,
+    PriorityOpt,
     ToOpt,
     find_hotspots,
     method_options,
@@ -80,9 +81,7 @@ def export(
         "CRS and lon, lat in WGS84).")],
     database: DatabaseOpt = None,
     method: MethodOpt = DEFAULT_METHOD,
-    priority: Annotated[str | None, typer.Option(
-        help="A plan priority: serious_organised, theft_burglary_robbery, rural, asb, other."
-    )] = None,
+    priority: PriorityOpt = None,
     category: CategoryOpt = None,
     from_: FromOpt = None,
     to: ToOpt = None,

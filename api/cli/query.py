@@ -30,7 +30,8 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="First month or day 
 ToOpt = Annotated[str | None, typer.Option(help="Last month or day, included.")]
 CategoryOpt = Annotated[list[str] | None, typer.Option(
     help="A taxonomy category (repeat for more).")]
-PriorityOpt = Annotated[str | None, typer.Option(help="A plan priority.")]
+PriorityOpt = Annotated[str | None, typer.Option(
+    help="A plan priority: serious_organised, theft_burglary_robbery, rural, asb, other.")]
 
 
 def method_options(func: Callable[..., None]) -> Callable[..., None]:
