@@ -110,6 +110,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/keys"): ("admin",),
     ("DELETE", "/v1/keys/{key_id}"): ("admin",),
     ("GET", "/v1/audit"): ("admin",),
+    ("GET", "/metrics"): ("admin",),  # operational metrics (api.metrics): a scraper's admin key
     # priority reports (api.services.reports): staff make and read them
     ("POST", "/v1/reports"): STAFF,
     ("GET", "/v1/reports"): STAFF,

@@ -30,6 +30,7 @@ from api.delivery import (
 from api.formats import tile_url
 from api.gate import Gate, authorize
 from api.logs import RequestLog
+from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.routes import (
     access,
@@ -185,6 +186,7 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
     and the rate limiter."""
     app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
                                   grace_s=settings.analysis_grace_s)
+    app.state.metrics = Metrics(app.state.cache.stats)
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
                                                settings.analyses_per_minute,
                                                settings.max_analyses)

@@ -18,6 +18,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
+
 log = logging.getLogger("hotspot.requests")
 
 
@@ -99,6 +101,10 @@ class RequestLog:
             }
             log.info("%s %s %s", fields["method"], fields["route"], status,
                      extra={"fields": fields})
+            counted = metrics.of(scope.get("app"))
+            if counted is not None:
+                counted.observe(str(fields["method"]), str(fields["route"]), status,
+                                time.perf_counter() - started)
 
 
 def _static(path: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api import metrics
 from api.access import STAFF, principal
 from api.deps import StoreDep, TaxonomyDep
 from api.gate import has_credentials
@@ -79,3 +80,16 @@ def _staff(request: Request, store: AccessStore | None) -> bool:
     except GeodataError:  # a store that fails here is reported as such above
         return False
     return who is not None and who.role in STAFF
+
+
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {metrics.MEDIA_TYPE: {}},
+                             "description": "Prometheus' text exposition format."}})
+def metrics_text(request: Request) -> Response:
+    """This instance's operational metrics for a force's monitoring, in Prometheus' text
+    format: requests by method, route template and status, their latencies, and the result
+    cache's hits, misses and size (admins only: a scraper holds an admin key)."""
+    found = metrics.of(request.app)
+    body = found.text() if found is not None else b""
+    return Response(body, media_type=metrics.MEDIA_TYPE,
+                    headers={"Cache-Control": "no-store"})
