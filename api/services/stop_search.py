@@ -33,20 +33,25 @@ class OutcomesCounts(BaseModel):
     unmatched: int = Field(description="Crime IDs no stored incident holds (nothing added).")
 
 
-class OutcomesIngestOut(BaseModel):
-    """What loading a data.police.uk outcomes file did: stored incidents' outcomes updated by
-    Crime ID, no incident added."""
+class _FileReport(BaseModel):
+    """What an outcomes or stop and search file's report holds besides its kind and counts."""
 
     source: str
     format: str
-    kind: str = Field(description="outcomes")
-    counts: OutcomesCounts
     rejected_by_reason: dict[str, int]
     rejected_rows: list[RejectedRowOut]
     rejected_rows_truncated: bool
     read: dict[str, Any]
     data_version: str
     elapsed_s: float
+
+
+class OutcomesIngestOut(_FileReport):
+    """What loading a data.police.uk outcomes file did: stored incidents' outcomes updated by
+    Crime ID, no incident added."""
+
+    kind: str = Field(description="outcomes")
+    counts: OutcomesCounts
 
 
 class StopSearchCounts(BaseModel):
@@ -58,20 +63,12 @@ class StopSearchCounts(BaseModel):
     rejected: int
 
 
-class StopSearchIngestOut(BaseModel):
+class StopSearchIngestOut(_FileReport):
     """What loading a data.police.uk stop and search file did (records kept apart from
     incidents: the data version does not change)."""
 
-    source: str
-    format: str
     kind: str = Field(description="stop-search")
     counts: StopSearchCounts
-    rejected_by_reason: dict[str, int]
-    rejected_rows: list[RejectedRowOut]
-    rejected_rows_truncated: bool
-    read: dict[str, Any]
-    data_version: str
-    elapsed_s: float
 
 
 def _counts(values: pd.Series) -> dict[str, int]:

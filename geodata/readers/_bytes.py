@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import threading
+from pathlib import Path
 from typing import BinaryIO
 
 OVERSIZED_LINE = "\x00hotspot: over-long line skipped\x00"
@@ -197,3 +199,22 @@ def open_head(f: BinaryIO, name: str) -> tuple[bytes, int | None]:
     if not stripped:
         raise InvalidFile(f"{name}: the file is empty")
     return stripped, total
+
+
+def open_binary(source: str | os.PathLike[str] | BinaryIO,
+                name: str = "") -> tuple[BinaryIO, bool, str]:
+    """A reader's source as a binary file: the file, whether it was opened here (and so is
+    the caller's to close), and the name shown in messages (``name``, else the file's own,
+    else ``upload``). Raises :class:`~geodata.errors.InvalidFile` for a path that cannot be
+    opened."""
+    from geodata.errors import InvalidFile
+
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            return open(path, "rb"), True, name or path.name
+        except OSError as exc:
+            raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
+    given = getattr(source, "name", "")
+    return source, False, name or (Path(given).name if isinstance(given, str) and given
+                                   else "upload")

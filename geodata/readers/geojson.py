@@ -18,7 +18,6 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
@@ -27,7 +26,7 @@ from pyproj import CRS
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._bytes import open_head
+from geodata.readers._bytes import open_binary, open_head
 from geodata.readers._checks import (
     BAD_DATE,
     NOT_A_POINT,
@@ -91,16 +90,8 @@ class GeoJsonReader(IncidentReader):
         self._occurrences: dict[bytes, int] = {}
 
     def _open(self) -> tuple[BinaryIO, bool]:
-        if isinstance(self.source, (str, os.PathLike)):
-            path = Path(self.source)
-            self.name = self.name or path.name
-            try:
-                return open(path, "rb"), True
-            except OSError as exc:
-                raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
-        given = getattr(self.source, "name", "")
-        self.name = self.name or (Path(given).name if isinstance(given, str) and given else "upload")
-        return self.source, False
+        f, own, self.name = open_binary(self.source, self.name)
+        return f, own
 
     def __iter__(self) -> Iterator[ReadChunk]:
         f, own = self._open()

@@ -37,20 +37,12 @@ from geodata.readers._checks import (
 from geodata.readers._chunk import columns_of, header_index
 from geodata.readers._dates import month_starts
 from geodata.readers._text import TextSource
+from geodata.readers.police import POLICE_COLUMNS
 from geodata.schema import RejectedRow
 
-OUTCOMES_COLUMNS: tuple[str, ...] = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Outcome type",
-)
+OUTCOMES_COLUMNS: tuple[str, ...] = (*POLICE_COLUMNS[:POLICE_COLUMNS.index("Crime type")],
+                                     "Outcome type")
+"""The street-level file's columns up to its Crime type, then the Outcome type."""
 REQUIRED_COLUMNS: tuple[str, ...] = ("Crime ID", "Month", "Outcome type")
 FRAME_COLUMNS: tuple[str, ...] = ("crime_id", "month", "outcome", "lon", "lat")
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
@@ -47,7 +46,7 @@ import numpy as np
 
 from geodata.coords import WGS84
 from geodata.errors import InvalidFile
-from geodata.readers._bytes import open_head
+from geodata.readers._bytes import open_binary, open_head
 from geodata.readers._checks import BAD_DATE, RowChecks, show, strip
 from geodata.readers._chunk import ChunkFields, columns_of, finish_chunk, header_index
 from geodata.readers._dates import month_starts
@@ -221,16 +220,8 @@ class PoliceApiReader(IncidentReader):
                 f.close()
 
     def _open(self) -> tuple[BinaryIO, bool]:
-        if isinstance(self.source, (str, os.PathLike)):
-            path = Path(self.source)
-            self.name = self.name or path.name
-            try:
-                return open(path, "rb"), True
-            except OSError as exc:
-                raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
-        given = getattr(self.source, "name", "")
-        self.name = self.name or (Path(given).name if isinstance(given, str) and given else "upload")
-        return self.source, False
+        f, own, self.name = open_binary(self.source, self.name)
+        return f, own
 
     # -- JSON ---------------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
@@ -36,6 +35,7 @@ import pandas as pd
 
 from geodata.coords import WGS84, AreaCheck, TransformInfo
 from geodata.errors import InvalidFile
+from geodata.readers._bytes import open_binary
 from geodata.readers._checks import (
     BAD_DATE,
     RejectedKeeper,
@@ -220,7 +220,7 @@ def read_stop_search(
     stats = StopSearchStats(area_check=area.description)
     frames: list[pd.DataFrame] = []
     rejected = RejectedKeeper(keep_rejected, on_rejected, max_rows)
-    f, own, shown = _open(source, name)
+    f, own, shown = open_binary(source, name)
     try:
         pos = f.tell()
         head = f.read(65536)
@@ -271,19 +271,6 @@ def read_stop_search(
     return StopSearchRead(frame=frame, stats=stats, rejected=rejected.sorted_rows(),
                           rejected_by_reason=rejected.by_reason,
                           passed_on=on_rejected is not None)
-
-
-def _open(source: str | os.PathLike[str] | BinaryIO, name: str) -> tuple[BinaryIO, bool, str]:
-    """The binary file, whether this reader opened it, and the name shown in messages."""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        try:
-            return open(path, "rb"), True, name or path.name
-        except OSError as exc:
-            raise InvalidFile(f"cannot open {path}: {exc.strerror}") from exc
-    given = getattr(source, "name", "")
-    return source, False, name or (Path(given).name if isinstance(given, str) and given
-                                   else "upload")
 
 
 def _text(value: Any) -> str:
