@@ -9,7 +9,7 @@ PORT   ?= 8000
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PG_MAJOR := $(or $(PG_MAJOR),15)
 
-.PHONY: run test lint browser postgres gdal bench clean
+.PHONY: run test lint browser postgres gdal redis bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ run: $(STAMP) $(NPM_STAMP) browser
 
 ## test: create the environment, lint, type-check, get a browser, PostGIS and GDAL, run the whole
 ## suite on two workers (each module on one worker, its own database, ports and folders)
-test: lint browser postgres gdal $(NPM_STAMP)
+test: lint browser postgres gdal redis $(NPM_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
@@ -62,6 +62,24 @@ gdal:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q gdal-bin >/dev/null 2>&1 || \
 	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q gdal-bin >/dev/null; }; }
 	@command -v ogrinfo >/dev/null 2>&1 || { echo "gdal-bin could not be installed: the OGC API conformance test needs ogrinfo" >&2; exit 1; }
+
+## redis: Redis on 127.0.0.1:6379 for the tests of several instances sharing one state (the
+## one already answering there, else Debian's redis-server started here, keeping nothing on disk)
+redis: $(STAMP)
+	@if [ -z "$$HOTSPOT_TEST_REDIS_URL" ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  answers() { $(BIN)/python -c "import socket; s = socket.create_connection(('127.0.0.1', 6379), 1); \
+	    s.sendall(b'PING\r\n'); assert s.recv(16).startswith(b'+PONG')" 2>/dev/null; }; \
+	  answers || { \
+	    command -v redis-server >/dev/null 2>&1 || { echo "installing Debian's redis-server (apt-get install)"; \
+	      $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q redis-server >/dev/null 2>&1 || \
+	      { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && \
+	        $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q redis-server >/dev/null; }; }; \
+	    echo "starting redis-server on 127.0.0.1:6379 (nothing kept on disk)"; \
+	    redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes >/dev/null; \
+	    sleep 1; }; \
+	  answers || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }; \
+	fi
 
 ## postgres: PostgreSQL with PostGIS on 127.0.0.1:5432 for the PostGIS store tests (Debian's
 ## packages; skipped when HOTSPOT_TEST_POSTGRES_URL names another server)

@@ -149,6 +149,15 @@ class Settings(BaseSettings):
         "networks, or * for any, as uvicorn's --forwarded-allow-ips. A request that came to "
         "a trusted proxy over HTTPS gets Secure cookies and HSTS; the same headers from "
         "anyone else change nothing.")
+    redis_url: str | None = Field(
+        None, description="Redis shared by several instances of the service (e.g. "
+        "redis://127.0.0.1:6379/0): the result cache, rate limits, analysis locks and jobs "
+        "live there, so N processes behind a load balancer act as one. Unset: each process "
+        "keeps its own in memory (one instance, no Redis needed).")
+    redis_prefix: str = Field(
+        "hotspot:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key the service writes (several deployments, or "
+        "a force's test and live services, may share one Redis).")
     chromium: Path = Field(
         Path("/usr/bin/chromium"), description="The headless Chromium that prints a priority "
         "report to PDF (Debian's chromium; `make run` installs it); missing: the PDF is a 503 "
