@@ -202,3 +202,38 @@ def as_role(client: Any, role: str = "admin") -> Any:
     token, _record = new_key(store, name=f"test {role}", role=role)
     client.headers["Authorization"] = f"Bearer {token}"
     return client
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the tests of several instances share: ``$HOTSPOT_TEST_REDIS_URL``, else
+    127.0.0.1:6379 database 0 (``make test`` starts Debian's redis-server when nothing answers
+    there). Never skipped: a Redis that does not answer fails the tests that need it."""
+    import redis
+
+    url = os.environ.get("HOTSPOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:  # pragma: no cover - the machine's set-up
+        raise RuntimeError(f"Redis does not answer at {url} (make redis starts one): {exc}") \
+            from exc
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own (``HOTSPOT_REDIS_PREFIX``); its keys are deleted after."""
+    import redis
+
+    prefix = f"t{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
