@@ -1,4 +1,5 @@
-"""Exact DBSCAN in the plane on a grid, with point weights, in numpy.
+"""Exact DBSCAN in the plane on a grid, with point weights, in numpy (or compiled, for many
+points, when numba is installed).
 
 The grid has cells of side ``eps / sqrt(2)``, so any two points of one cell are within ``eps``
 of each other. That gives three shortcuts that keep the work close to one pass over the points:
@@ -26,11 +27,21 @@ The steps are the functions below, in order: :func:`_bin_points` (points sorted 
 :func:`_label_points` (core, then border points). The cells and their neighbours are in
 :mod:`hotspot._gridcells`, the distance tests in :mod:`hotspot._gridpairs`, the fine raster in
 :mod:`hotspot._gridraster`.
+
+From ``_NATIVE_FROM`` points on, when numba is installed, the same grid and the same tests run
+as compiled loops instead (:mod:`hotspot._gridnative`, via :func:`_cluster_natively`): a point
+stops counting as soon as its threshold is reached or out of reach, and union-find never
+compares two cells already in one cluster, which is what the dense case (a fixed threshold
+the background reaches, one cluster over the whole area) needs. The results are the same
+point for point (tests compare both with scikit-learn, all pairs and each other). The first
+call in a process pays numba's start-up (import and loading the code cached on disk), so
+small inputs stay with numpy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -42,6 +53,7 @@ from hotspot._gridcells import (
     Neighbours,
     batches,
     expand_ranges,
+    native_steps,
     radix_order,
 )
 from hotspot._gridpairs import (
@@ -57,6 +69,9 @@ _RASTER_FROM = 20_000
 """Undecided points from which a fine raster (:class:`WeightRaster`) is worth building."""
 _CHUNK = 65_536
 """About how many undecided points are tested for core at once."""
+_NATIVE_FROM = 50_000
+"""Points from which the compiled steps (:mod:`hotspot._gridnative`) are used, when numba is
+installed: below, importing numba and loading its cached code costs more than it saves."""
 
 
 def grid_dbscan(
@@ -90,7 +105,12 @@ def grid_dbscan(
     if n == 0:
         return labels, core_out
     reach = _Reach.of(eps)
-    grid = _bin_points(xy, reach.cell_side, threshold, weights)
+    native = native_steps() if n >= _NATIVE_FROM else None
+    grid = _bin_points(xy, reach.cell_side, threshold, weights, native)
+    if native is not None:
+        core, labels[grid.order] = _cluster_natively(native, grid, reach)
+        core_out[grid.order] = core
+        return labels, core_out
     core = _find_core_points(grid, reach)
     if core.any():
         groups = _group_core_points(grid, core)
@@ -156,8 +176,9 @@ class _Grid:
 
 
 def _bin_points(xy: np.ndarray, side: float, threshold: float | np.ndarray,
-                weights: np.ndarray | None) -> _Grid:
-    """Sort the points by cell of side ``side`` (two cells of margin on each side)."""
+                weights: np.ndarray | None, native: ModuleType | None = None) -> _Grid:
+    """Sort the points by cell of side ``side`` (two cells of margin on each side); with
+    the compiled steps, by counting when the grid is not much larger than the points."""
     n = xy.shape[0]
     unweighted = weights is None
     w_in = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -170,21 +191,69 @@ def _bin_points(xy: np.ndarray, side: float, threshold: float | np.ndarray,
     row = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
     stride = int(row.max()) + 3
     key = column * stride + row
-    order = radix_order(key)
+    size = (int(column.max()) + 3) * stride
+    if native is not None and size <= max(8 * n, 4_000_000):
+        order = native.counting_order(key, size)
+    else:
+        order = radix_order(key)
     key = key[order]
     weight = w_in if unweighted else w_in[order]
     start = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1])
     count = np.diff(np.concatenate([start, [n]]))
     cell_key = key[start]
     return _Grid(
-        order=order, x=xy[order, 0], y=xy[order, 1], weight=weight,
+        order=order, x=np.take(xy[:, 0], order), y=np.take(xy[:, 1], order), weight=weight,
         threshold=t_in if one_threshold else t_in[order], one_threshold=one_threshold,
         start=start, count=count, cell=np.repeat(np.arange(cell_key.shape[0]), count),
         cell_weight=count.astype(np.float64) if unweighted else np.add.reduceat(weight, start),
         corner_x=x0 + (cell_key // stride - 2) * side,
         corner_y=y0 + (cell_key % stride - 2) * side,
-        neighbours=Neighbours(cell_key, stride, int(column.max()) + 3),
+        neighbours=Neighbours(cell_key, stride, size // stride),
     )
+
+
+# -- compiled steps (numba), for large inputs ----------------------------------------------------
+
+
+def warm_up_compiled() -> bool:
+    """Load the compiled steps now (compiling and caching them on disk the first time, some
+    seconds), so that the first large analysis of a process does not wait for them: for a
+    service to call at start-up. False when numba is not installed (nothing to load)."""
+    native = native_steps()
+    if native is None:
+        return False
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [50.0, 50.0]])
+    reach = _Reach.of(2.0)
+    _cluster_natively(native, _bin_points(xy, reach.cell_side, 2.0, None, native), reach)
+    native.linear_binning(xy, np.ones(4), 0.0, 60.0, 5.0, 12, 12)
+    return True
+
+
+def _cluster_natively(native: ModuleType, grid: _Grid,
+                      reach: _Reach) -> tuple[np.ndarray, np.ndarray]:
+    """Core mask and labels of the sorted points by the compiled steps: core points, cells
+    joined by union-find, clusters numbered by their first core point in the input, then the
+    border points."""
+    nb = grid.neighbours
+    table = nb.table if nb.table is not None else np.empty(0, dtype=np.int64)
+    near = native.neighbour_cells(nb.keys, nb.stride, table, native.OFFSETS)
+    threshold = np.ascontiguousarray(np.atleast_1d(grid.threshold), dtype=np.float64)
+    cells = (grid.start, grid.count)
+    core = native.core_points(
+        grid.x, grid.y, grid.weight, threshold, *cells, grid.cell_weight, grid.corner_x,
+        grid.corner_y, near, native.OFFSETS, native.NEAREST_FIRST, reach.cell_side,
+        reach.squared, reach.surely_within, reach.maybe_within)
+    root = native.link_core_cells(grid.x, grid.y, core, *cells, near, native.FORWARD,
+                                  reach.squared, reach.surely_within, reach.maybe_within)
+    first = native.first_core_of_roots(root, core, *cells, grid.order)
+    roots = np.flatnonzero(root == np.arange(root.shape[0]))
+    cluster = np.full(root.shape[0], -1, dtype=np.int64)
+    cluster[roots[np.argsort(first[roots], kind="stable")]] = np.arange(roots.shape[0])
+    cell_label = np.where(root >= 0, cluster[np.maximum(root, 0)], -1)
+    labels = native.label_border_points(
+        grid.x, grid.y, core, cell_label, *cells, grid.corner_x, grid.corner_y, near,
+        native.OFFSETS, reach.cell_side, reach.squared, reach.maybe_within)
+    return core, labels
 
 
 # -- core points ------------------------------------------------------------------------------

@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import ConvexHull, QhullError
-from scipy.stats import poisson
 
 from hotspot._griddbscan import grid_dbscan
+from hotspot._numeric import poisson_isf
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy, collapse
@@ -101,7 +101,9 @@ def auto_min_samples(
     cell_mu = cell_local / (side * side) * disc
     level = alpha / n
     # an incident counts itself: its count is 1 + Poisson(mu) where the background is all
-    cell_k = np.maximum(poisson.isf(level, cell_mu) + 2, floor)
+    # the background is a median of whole incidents mostly: few distinct values to look up
+    mu, which = np.unique(cell_mu, return_inverse=True)
+    cell_k = np.maximum(poisson_isf(level, mu) + 2, floor)[which]
     thresholds = cell_k[inv].astype(np.float64)
     local = cell_local[inv]
     info = {
@@ -125,21 +127,48 @@ def _background_of_cells(xy: np.ndarray, weight: np.ndarray,
     ix = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
     iy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
     ny = int(iy.max()) + 3
-    codes, found = pd.factorize(ix * ny + iy)  # hashing: ten times faster than np.unique
-    rank = np.empty(found.shape[0], dtype=np.int64)
-    rank[np.argsort(found)] = np.arange(found.shape[0])
-    ukey, inv = np.sort(found), rank[codes]
-    cell_w = np.bincount(inv, weights=weight)
-    around = np.full((ukey.shape[0], 25), np.nan)
+    key = ix * ny + iy
+    size = (int(ix.max()) + 3) * ny
+    if size <= max(8 * xy.shape[0], 4_000_000):  # a dense grid of cells: counted, looked up
+        occupied = np.bincount(key, minlength=size) > 0
+        ukey = np.flatnonzero(occupied)
+        rank = np.full(size, -1, dtype=np.int64)
+        rank[ukey] = np.arange(ukey.shape[0])
+        inv = rank[key]
+        dense_w = np.bincount(key, weights=weight, minlength=size)
+
+        def around_at(target: np.ndarray) -> np.ndarray:
+            return np.where(occupied[target], dense_w[target], np.nan)
+    else:
+        codes, found = pd.factorize(key)  # hashing: ten times faster than np.unique
+        order = np.argsort(found)
+        rank = np.empty(found.shape[0], dtype=np.int64)
+        rank[order] = np.arange(found.shape[0])
+        ukey, inv = found[order], rank[codes]
+        cell_w = np.bincount(inv, weights=weight)
+
+        def around_at(target: np.ndarray) -> np.ndarray:
+            at = np.minimum(np.searchsorted(ukey, target), ukey.shape[0] - 1)
+            return np.where(ukey[at] == target, cell_w[at], np.nan)
+    around = np.empty((ukey.shape[0], 25))
     k = 0
     for dx in range(-2, 3):
         for dy in range(-2, 3):
-            target = ukey + dx * ny + dy
-            at = np.minimum(np.searchsorted(ukey, target), ukey.shape[0] - 1)
-            around[:, k] = np.where(ukey[at] == target, cell_w[at], np.nan)
+            around[:, k] = around_at(ukey + dx * ny + dy)
             k += 1
     # over occupied cells: no edge or coast effect
-    return np.nanmedian(around, axis=1), inv
+    return _median_of_present(around), inv
+
+
+def _median_of_present(values: np.ndarray) -> np.ndarray:
+    """Median of each row over its non-NaN entries (each row has at least one): what
+    ``np.nanmedian(values, axis=1)`` gives, without its masked arrays."""
+    ordered = np.sort(values, axis=1)  # NaN last
+    present = np.count_nonzero(~np.isnan(values), axis=1)
+    rows = np.arange(values.shape[0])
+    low = ordered[rows, (present - 1) // 2]
+    high = ordered[rows, present // 2]
+    return np.asarray((low + high) / 2.0)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Binned KDE: each incident's weight is shared among the four grid nodes around it (linear
 binning), then the grid is convolved with the kernel: a separable filter for the Gaussian
 (``scipy.ndimage.gaussian_filter``, truncated at 4 bandwidths), an FFT convolution for the
-quartic (``scipy.signal.fftconvolve``), whose kernel is not separable. Cost grows with the grid,
+quartic (an FFT convolution), whose kernel is not separable. Cost grows with the grid,
 not with incidents x cells.
 
 - **Units.** Densities are incidents (or weight) per square kilometre.
@@ -32,8 +32,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.ndimage import gaussian_filter, label
-from scipy.signal import fftconvolve
 
+from hotspot._gridcells import loaded_native_steps
+from hotspot._numeric import fftconvolve
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy
@@ -42,6 +43,12 @@ KERNELS = ("gaussian", "quartic")
 MAX_CELLS = 16_000_000
 """Largest grid allowed by default (4,000 x 4,000 cells; 128 MB of float64)."""
 _REACH = {"gaussian": 4.0, "quartic": 1.0}
+_NATIVE_FROM = 200_000
+"""Incidents from which the points are binned in one compiled pass
+(:func:`hotspot._gridnative.linear_binning`, four times faster than the numpy passes) when
+the compiled steps are loaded in this process already (a service loads them at its start
+with :func:`hotspot._griddbscan.warm_up_compiled`): what it saves, about 0.1 s a million
+incidents, is less than numba's start-up, so a KDE never pays that itself."""
 
 
 def rule_of_thumb_bandwidth(xy: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -164,7 +171,7 @@ def kde_grid(
                                           auto_cell, max_cells)
     x0, y1 = float(minx), float(miny) + rows * cell_size_m
     # a grid is 8 bytes a cell: the binned grid is not kept beside the smoothed one
-    density = _smooth(_linear_binning(xy, w, x0, y1, cell_size_m, rows, cols),
+    density = _smooth(_bin(xy, w, x0, y1, cell_size_m, rows, cols),
                       bandwidth_m / cell_size_m, kernel)
     density *= 1e6 / (cell_size_m * cell_size_m)
     return DensityGrid(
@@ -266,23 +273,52 @@ def _smooth(binned: np.ndarray, sigma: float, kernel: str) -> np.ndarray:
     return np.asarray(smooth)
 
 
+def _bin(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: float, rows: int,
+         cols: int) -> np.ndarray:
+    """:func:`_linear_binning`, in one compiled pass for many points when the compiled steps
+    are loaded."""
+    native = loaded_native_steps() if xy.shape[0] >= _NATIVE_FROM else None
+    if native is None:
+        return _linear_binning(xy, w, x0, y1, cell, rows, cols)
+    return np.asarray(native.linear_binning(
+        np.ascontiguousarray(xy, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64),
+        float(x0), float(y1), float(cell), int(rows), int(cols)))
+
+
 def _linear_binning(
     xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: float, rows: int, cols: int
 ) -> np.ndarray:
-    """Share each weight among the four cell centres around its point (bilinear weights)."""
+    """Share each weight among the four cell centres around its point (bilinear weights);
+    a point beyond the grid's edge puts its weight on the nearest edge cells.
+
+    The points are binned on the grid with one cell of margin all round, from one index per
+    point (its cell to the north-west; the other three are the next column, the next row and
+    both), then the margins are folded onto the edge cells they stand for.
+    """
     u = (xy[:, 0] - x0) / cell - 0.5
     v = (y1 - xy[:, 1]) / cell - 0.5
-    j = np.floor(u).astype(np.int64)
-    i = np.floor(v).astype(np.int64)
-    fu, fv = u - j, v - i
-    j0, j1 = np.clip(j, 0, cols - 1), np.clip(j + 1, 0, cols - 1)
-    i0, i1 = np.clip(i, 0, rows - 1), np.clip(i + 1, 0, rows - 1)
-    size = rows * cols
-    out = np.bincount(i0 * cols + j0, weights=w * (1 - fu) * (1 - fv), minlength=size)
-    out += np.bincount(i0 * cols + j1, weights=w * fu * (1 - fv), minlength=size)
-    out += np.bincount(i1 * cols + j0, weights=w * (1 - fu) * fv, minlength=size)
-    out += np.bincount(i1 * cols + j1, weights=w * fu * fv, minlength=size)
-    return out.reshape(rows, cols)
+    j = np.floor(u)
+    i = np.floor(v)
+    fu = u - j
+    fv = v - i
+    np.clip(j, -1, cols - 1, out=j)  # beyond an edge: both shares on the margin or the edge
+    np.clip(i, -1, rows - 1, out=i)
+    width = cols + 2
+    size = (rows + 2) * width
+    base = (i.astype(np.int64) + 1) * width + (j.astype(np.int64) + 1)
+    west = w * (1 - fu)
+    east = w * fu
+    north = 1 - fv
+    out = np.bincount(base, weights=west * north, minlength=size)
+    out[1:] += np.bincount(base, weights=east * north, minlength=size - 1)
+    out[width:] += np.bincount(base, weights=west * fv, minlength=size - width)
+    out[width + 1:] += np.bincount(base, weights=east * fv, minlength=size - width - 1)
+    grid = out.reshape(rows + 2, width)
+    grid[1, :] += grid[0, :]  # fold the margins onto the edges
+    grid[rows, :] += grid[rows + 1, :]
+    grid[:, 1] += grid[:, 0]
+    grid[:, cols] += grid[:, cols + 1]
+    return np.ascontiguousarray(grid[1:-1, 1:-1])
 
 
 def _quartic(radius_cells: float) -> np.ndarray:

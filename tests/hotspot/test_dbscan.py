@@ -26,11 +26,26 @@ def same_as_sklearn(xy: np.ndarray, eps: float, min_samples: float, weights=None
         assert labels[i] in set(labels[core][d <= eps])
 
 
-@pytest.mark.parametrize("raster", [False, True], ids=["cells", "fine-raster"])
-@pytest.mark.parametrize("seed", range(12))
-def test_random_points_match_scikit_learn(monkeypatch, seed: int, raster: bool):
-    if raster:  # count every undecided point on the fine raster, however few
+def use_engine(monkeypatch, engine: str) -> None:
+    """Make grid_dbscan take one of its paths whatever the number of points: the numpy steps
+    against the cells around each point, the numpy steps on the fine raster, or the compiled
+    (numba) steps."""
+    if engine == "native":
+        pytest.importorskip("numba")
+        monkeypatch.setattr("hotspot._griddbscan._NATIVE_FROM", 0)
+        return
+    monkeypatch.setattr("hotspot._griddbscan._NATIVE_FROM", 10**12)
+    if engine == "fine-raster":  # count every undecided point on the fine raster, however few
         monkeypatch.setattr("hotspot._griddbscan._RASTER_FROM", 0)
+
+
+ENGINES = ["cells", "fine-raster", "native"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("seed", range(12))
+def test_random_points_match_scikit_learn(monkeypatch, seed: int, engine: str):
+    use_engine(monkeypatch, engine)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 2500))
     xy = rng.uniform(0, 2000, (n, 2))
@@ -51,6 +66,7 @@ def test_dense_points_counted_on_the_fine_raster_match_scikit_learn(monkeypatch,
     from hotspot._gridraster import WeightRaster
 
     monkeypatch.setattr(module, "_RASTER_FROM", 0)
+    monkeypatch.setattr(module, "_NATIVE_FROM", 10**12)
     rng = np.random.default_rng(100 + seed)
     centres = rng.uniform(0, 600, (3, 2))
     xy = np.concatenate([rng.uniform(0, 600, (800, 2)),
@@ -68,6 +84,71 @@ def test_dense_points_counted_on_the_fine_raster_match_scikit_learn(monkeypatch,
                             lambda self, *a, _o=original, _n=name: calls.append(_n) or _o(self, *a))
     grid_dbscan(xy, eps, 30, weights)
     assert {"bounds", "exact"} <= set(calls)
+
+
+def brute_force_dbscan(xy: np.ndarray, eps: float, threshold: np.ndarray,
+                       weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN with one threshold per point, from all pairs: core mask, and the components of
+    the core points (numbered by their first core point)."""
+    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    near = d2 <= eps * eps
+    core = (near * weights[None, :]).sum(1) >= threshold
+    labels = np.full(len(xy), -1)
+    cluster = 0
+    for i in np.flatnonzero(core):
+        if labels[i] >= 0:
+            continue
+        labels[i], todo = cluster, [i]
+        while todo:
+            j = todo.pop()
+            for k in np.flatnonzero(near[j] & core & (labels < 0)):
+                labels[k] = cluster
+                todo.append(k)
+        cluster += 1
+    return core, labels
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("seed", range(6))
+def test_one_threshold_per_point_matches_all_pairs(monkeypatch, seed: int, engine: str):
+    use_engine(monkeypatch, engine)
+    rng = np.random.default_rng(200 + seed)
+    centres = rng.uniform(0, 800, (3, 2))
+    xy = np.concatenate([rng.uniform(0, 800, (700, 2)),
+                         *(rng.normal(c, 30, (250, 2)) for c in centres)])
+    if seed % 2:
+        xy = np.round(xy / 10) * 10  # stacked points and exact-eps pairs
+    weights = rng.integers(1, 4, len(xy)).astype(float) if seed % 3 == 0 else np.ones(len(xy))
+    threshold = rng.integers(3, 40, len(xy)).astype(float)
+    eps = 30.0
+    core, want = brute_force_dbscan(xy, eps, threshold, weights)
+    labels, got_core = grid_dbscan(xy, eps, threshold, weights)
+    np.testing.assert_array_equal(got_core, core)
+    np.testing.assert_array_equal(labels[core], want[core])
+    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    for i in np.flatnonzero(~core):  # border points: a cluster of a core point within eps
+        reach = set(want[core & (d2[i] <= eps * eps)])
+        assert (labels[i] in reach) if reach else labels[i] == -1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_steps_give_the_numpy_steps_labels(monkeypatch, seed: int):
+    # the same core points and the same labels, border points included, point for point; on
+    # far-apart clumps the grid is too sparse for a lookup table (sorted keys, merged)
+    pytest.importorskip("numba")
+    import hotspot._griddbscan as module
+
+    rng = np.random.default_rng(300 + seed)
+    clumps = rng.uniform(0, 2e6 if seed % 2 else 3000, (6, 2))
+    xy = np.concatenate([rng.normal(c, 60, (700, 2)) for c in clumps])
+    weights = rng.integers(1, 4, len(xy)).astype(float) if seed % 2 else None
+    results = []
+    for native_from in (10**12, 0):
+        monkeypatch.setattr(module, "_NATIVE_FROM", native_from)
+        results.append(grid_dbscan(xy, 25.0, 6, weights))
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][0].max() >= 5
 
 
 def test_two_tight_clusters_and_scattered_noise():
@@ -176,3 +257,16 @@ def test_auto_rule_follows_the_local_background():
     assert thresholds.min() >= 14
     # the thresholds inside the hotspots stay near the background's (the median ignores them)
     assert info["min_samples_range"][1] <= 3 * info["min_samples_median"]
+
+
+def test_warming_up_loads_every_compiled_step():
+    pytest.importorskip("numba")
+    from hotspot import _gridnative
+    from hotspot._griddbscan import warm_up_compiled
+
+    assert warm_up_compiled()
+    steps = [_gridnative.core_points, _gridnative.link_core_cells,
+             _gridnative.first_core_of_roots, _gridnative.label_border_points,
+             _gridnative.neighbour_cells, _gridnative.counting_order,
+             _gridnative.linear_binning]
+    assert all(step.signatures for step in steps)

@@ -46,6 +46,40 @@ def test_binned_kde_agrees_with_the_exact_sum(blobs: np.ndarray, kernel: str, to
     assert mass == pytest.approx(len(blobs), rel=1e-3)
 
 
+def test_binning_by_hand_and_beyond_the_edges():
+    from hotspot.kde import _linear_binning
+
+    # 2 x 2 cells of 50 m, centres at x 25 and 75, y 75 (row 0, north) and 25: a point a
+    # quarter cell west and north of the south-east centre puts 9/16 on it, 3/16 on the cells
+    # west and north of it, 1/16 on the north-west; points off the grid land on its edge
+    xy = np.array([[62.5, 37.5], [-500.0, 10.0], [10.0, 900.0], [900.0, -900.0]])
+    got = _linear_binning(xy, np.array([16.0, 1.0, 2.0, 4.0]), 0.0, 100.0, 50.0, 2, 2)
+    want = np.array([[1.0, 3.0], [3.0, 9.0]])
+    want[1, 0] += 1.0  # far west, between the rows' centres but below the north one's
+    want[0, 0] += 2.0  # far north, a little west of the first column's centre
+    want[1, 1] += 4.0  # far south-east
+    np.testing.assert_allclose(got, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_binning_gives_the_numpy_binning(monkeypatch, seed: int):
+    pytest.importorskip("numba")
+    import hotspot.kde as module
+    from hotspot._griddbscan import warm_up_compiled
+
+    assert warm_up_compiled()  # loaded: the compiled binning is used from here on
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-300, 3300, (5000, 2))  # some beyond the grid on every side
+    w = rng.uniform(0, 3, 5000)
+    rows, cols = int(rng.integers(1, 70)), int(rng.integers(1, 70))
+    want = module._linear_binning(xy, w, 0.0, 3000.0, 45.0, rows, cols)
+    monkeypatch.setattr(module, "_NATIVE_FROM", 0)
+    got = module._bin(xy, w, 0.0, 3000.0, 45.0, rows, cols)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert got.sum() == pytest.approx(w.sum(), rel=1e-12)
+
+
 def test_grid_geometry_and_weights(blobs: np.ndarray):
     grid = kde_grid(blobs, crs=CRS, bandwidth_m=200, cell_size_m=25)
     a, b, c, d, e, f = grid.transform

@@ -1,0 +1,385 @@
+"""Compiled steps of :func:`hotspot._griddbscan.grid_dbscan` (numba), for large inputs, and
+the linear binning of :func:`hotspot.kde.kde_grid` in one pass (:func:`linear_binning`).
+
+The same grid as the numpy steps (cells of side ``eps / sqrt(2)``, points sorted by cell, see
+:mod:`hotspot._gridcells`), the same tests (squared distances ``dx*dx + dy*dy <= eps*eps``,
+cells wholly within or beyond eps decided by their rectangle with the same rounding
+allowance), but point by point in compiled loops, so a point stops counting as soon as its
+threshold is reached and two core cells already in one cluster are never compared again:
+
+- :func:`counting_order` (points sorted by cell when the grid is dense) and
+  :func:`neighbour_cells` (the 24 neighbours of each cell, looked up once);
+- :func:`core_points`: the core mask;
+- :func:`link_core_cells`: union-find over the cells holding core points (a root per cell);
+- :func:`first_core_of_roots`: the first core point (input order) of each cluster, to number
+  them as scikit-learn does;
+- :func:`label_border_points`: the cluster of each border point (its own cell's, else the
+  first neighbour cell in offset order holding a core point within eps).
+
+Compiled code is cached on disk (``cache=True``): in ``__pycache__`` beside this file, or, when
+that is read-only, numba's user cache (``~/.cache/numba``, or ``NUMBA_CACHE_DIR`` when set).
+Where no cache directory is writable, the functions are compiled in memory on first use.
+Importing this module raises ImportError when numba is not installed; the caller then keeps
+to the numpy steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from hotspot._gridcells import NEIGHBOUR_OFFSETS
+
+OFFSETS = np.ascontiguousarray(np.concatenate(
+    [NEIGHBOUR_OFFSETS, np.array([(-2, -2), (-2, 2), (2, -2), (2, 2)], dtype=np.int64)]))
+"""The 20 neighbour offsets of :data:`hotspot._gridcells.NEIGHBOUR_OFFSETS`, then the four
+corner cells two away on both axes: their nearest point is ``side * sqrt(2)``, a hair under
+eps, so they are tested too (almost always rejected by that distance)."""
+NEAREST_FIRST = np.argsort(np.abs(OFFSETS).sum(axis=1) + 0.5 * np.abs(OFFSETS).max(axis=1),
+                           kind="stable")
+"""The offsets (positions in :data:`OFFSETS`) from the nearest cells to the farthest: the
+order a point counts its neighbours in, so it reaches its threshold soonest."""
+FORWARD = np.flatnonzero([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in OFFSETS.tolist()])
+"""The offsets (positions in :data:`OFFSETS`) pointing east, or north in the same column:
+each pair of neighbour cells once."""
+
+
+def _jit(fn: Callable[..., Any]) -> Any:
+    """Compile lazily, cached on disk when some cache directory is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba found no writable cache directory: compile on each start
+        return numba.njit(nogil=True)(fn)
+
+
+def _inline(fn: Callable[..., Any]) -> Any:
+    """A small helper compiled into its callers (no call, no reference counting of the
+    arrays passed)."""
+    return numba.njit(inline="always")(fn)
+
+
+@_jit
+def counting_order(key: np.ndarray, size: int) -> np.ndarray:
+    """A stable argsort of int64 keys in [0, size) by counting (for ``size`` not much more
+    than the number of keys)."""
+    first = np.zeros(size + 1, dtype=np.int64)
+    for k in key:
+        first[k + 1] += 1
+    for k in range(size):
+        first[k + 1] += first[k]
+    order = np.empty(key.shape[0], dtype=np.int64)
+    for i in range(key.shape[0]):
+        k = key[i]
+        order[first[k]] = i
+        first[k] += 1
+    return order
+
+
+@_jit
+def neighbour_cells(keys: np.ndarray, stride: int, table: np.ndarray,
+                    offsets: np.ndarray) -> np.ndarray:
+    """(cells, offsets) int32: the occupied cell at each offset of each cell, -1 where none.
+
+    ``keys`` are the sorted cell keys ``column * stride + row``; ``table`` the dense lookup of
+    :class:`hotspot._gridcells.Neighbours` (key -> cell, -1 for none), or empty when the grid
+    is too sparse for one: then each offset is one merge of the sorted keys with themselves
+    shifted (the keys of the cells at one offset are in the same order).
+    """
+    cells = keys.shape[0]
+    m = offsets.shape[0]
+    out = np.empty((cells, m), dtype=np.int32)
+    if table.shape[0] > 0:
+        for c in range(cells):
+            for j in range(m):
+                out[c, j] = table[keys[c] + offsets[j, 0] * stride + offsets[j, 1]]
+        return out
+    for j in range(m):
+        delta = offsets[j, 0] * stride + offsets[j, 1]
+        p = 0
+        for c in range(cells):
+            target = keys[c] + delta
+            while p < cells and keys[p] < target:
+                p += 1
+            out[c, j] = p if p < cells and keys[p] == target else -1
+    return out
+
+
+@_inline
+def _axis(d: int, f: float, side: float) -> tuple[float, float]:
+    """Squared nearest and farthest distance along one axis from a point at ``f`` in its
+    cell to the cell ``d`` cells away (as :func:`hotspot._gridpairs.axis_distances`)."""
+    lo = d * side - f
+    hi = (d + 1) * side - f
+    near = lo if d > 0 else (-hi if d < 0 else 0.0)
+    return near * near, max(lo * lo, hi * hi)
+
+
+@_jit
+def core_points(x: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: np.ndarray,
+                start: np.ndarray, count: np.ndarray, cell_weight: np.ndarray,
+                corner_x: np.ndarray, corner_y: np.ndarray, near: np.ndarray,
+                offsets: np.ndarray, nearest_first: np.ndarray, side: float, eps2: float,
+                surely_within: float, maybe_within: float) -> np.ndarray:
+    """Core mask of the sorted points. ``threshold`` is one per point or of length 1;
+    ``near`` the neighbour cells (:func:`neighbour_cells`) at ``offsets``, visited in the
+    order ``nearest_first``.
+
+    A point counts its own cell whole (all within eps), then the neighbour cells its
+    rectangle puts wholly within eps (their whole weight) or beyond (nothing); only then, if
+    that has not decided it, the points of the cells the circle cuts, one by one. It stops as
+    soon as the weight counted reaches its threshold (adding non-negative weights never
+    lowers a floating-point sum, so the full sum would reach it too) or the weight it could
+    still reach falls short of it by more than any rounding.
+    """
+    n = x.shape[0]
+    core = np.zeros(n, dtype=np.bool_)
+    one = threshold.shape[0] == 1
+    m = offsets.shape[0]
+    cut = np.empty(m, dtype=np.int64)
+    for c in range(start.shape[0]):
+        s0 = start[c]
+        s1 = s0 + count[c]
+        own = cell_weight[c]
+        looked_up = False
+        around = own  # the weight of this cell and all its neighbours: a bound for each point
+        slack = 0.0
+        for i in range(s0, s1):
+            t = threshold[0] if one else threshold[i]
+            if own >= t:
+                core[i] = True
+                continue
+            if not looked_up:
+                for j in range(m):
+                    o = near[c, j]
+                    if o >= 0:
+                        around += cell_weight[o]
+                slack = 1e-9 * max(around, 1.0)  # far above the rounding of these sums
+                looked_up = True
+            if around < t - slack:
+                continue
+            px = x[i]
+            py = y[i]
+            fx = px - corner_x[c]
+            fy = py - corner_y[c]
+            within = own
+            upper = around
+            cuts = 0
+            for j in nearest_first:
+                o = near[c, j]
+                if o < 0:
+                    continue
+                nx, far_x = _axis(offsets[j, 0], fx, side)
+                ny, far_y = _axis(offsets[j, 1], fy, side)
+                if nx + ny > maybe_within:
+                    upper -= cell_weight[o]
+                elif far_x + far_y <= surely_within:
+                    within += cell_weight[o]
+                else:
+                    cut[cuts] = o
+                    cuts += 1
+            k = 0
+            while within < t and upper >= t - slack and k < cuts:
+                o = cut[k]
+                k += 1
+                for q in range(start[o], start[o] + count[o]):
+                    dx = x[q] - px
+                    dy = y[q] - py
+                    if dx * dx + dy * dy <= eps2:
+                        within += w[q]
+                    else:
+                        upper -= w[q]
+            core[i] = within >= t
+    return core
+
+
+@_inline
+def _find(parent: np.ndarray, a: int) -> int:
+    """Root of ``a`` (halving the path on the way)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+@_jit
+def link_core_cells(x: np.ndarray, y: np.ndarray, core: np.ndarray, start: np.ndarray,
+                    count: np.ndarray, near: np.ndarray, forward: np.ndarray, eps2: float,
+                    surely_within: float, maybe_within: float) -> np.ndarray:
+    """Root cell of each cell holding core points (-1 for the others): neighbour cells are
+    joined when some pair of their core points is within eps (by the boxes of their core
+    points when these decide, else pair by pair until one is found); cells already joined
+    are not compared."""
+    cells = start.shape[0]
+    parent = np.full(cells, -1, dtype=np.int64)
+    box = np.empty((cells, 4))
+    for c in range(cells):
+        s0 = start[c]
+        for i in range(s0, s0 + count[c]):
+            if core[i]:
+                if parent[c] < 0:
+                    parent[c] = c
+                    box[c, 0] = x[i]
+                    box[c, 1] = y[i]
+                    box[c, 2] = x[i]
+                    box[c, 3] = y[i]
+                else:
+                    box[c, 0] = min(box[c, 0], x[i])
+                    box[c, 1] = min(box[c, 1], y[i])
+                    box[c, 2] = max(box[c, 2], x[i])
+                    box[c, 3] = max(box[c, 3], y[i])
+    for c in range(cells):
+        if parent[c] < 0:
+            continue
+        for j in forward:
+            o = near[c, j]
+            if o < 0 or parent[o] < 0:
+                continue
+            rc = _find(parent, c)
+            ro = _find(parent, o)
+            if rc == ro:
+                continue
+            gx = max(max(box[o, 0] - box[c, 2], box[c, 0] - box[o, 2]), 0.0)
+            gy = max(max(box[o, 1] - box[c, 3], box[c, 1] - box[o, 3]), 0.0)
+            if gx * gx + gy * gy > maybe_within:
+                continue
+            fx = max(box[c, 2] - box[o, 0], box[o, 2] - box[c, 0])
+            fy = max(box[c, 3] - box[o, 1], box[o, 3] - box[c, 1])
+            linked = fx * fx + fy * fy <= surely_within
+            if not linked:
+                for i in range(start[c], start[c] + count[c]):
+                    if not core[i]:
+                        continue
+                    # only points within eps of the other's box can be in a pair
+                    ex = max(max(box[o, 0] - x[i], x[i] - box[o, 2]), 0.0)
+                    ey = max(max(box[o, 1] - y[i], y[i] - box[o, 3]), 0.0)
+                    if ex * ex + ey * ey > maybe_within:
+                        continue
+                    for q in range(start[o], start[o] + count[o]):
+                        if core[q]:
+                            dx = x[q] - x[i]
+                            dy = y[q] - y[i]
+                            if dx * dx + dy * dy <= eps2:
+                                linked = True
+                                break
+                    if linked:
+                        break
+            if linked:
+                if rc < ro:
+                    parent[ro] = rc
+                else:
+                    parent[rc] = ro
+    for c in range(cells):
+        if parent[c] >= 0:
+            parent[c] = _find(parent, c)
+    return parent
+
+
+@_jit
+def first_core_of_roots(root: np.ndarray, core: np.ndarray, start: np.ndarray,
+                        count: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """For each root cell, the smallest input index of a core point in its cluster
+    (``order.shape[0]`` for cells that are not roots)."""
+    n = order.shape[0]
+    first = np.full(root.shape[0], n, dtype=np.int64)
+    for c in range(root.shape[0]):
+        r = root[c]
+        if r < 0:
+            continue
+        for i in range(start[c], start[c] + count[c]):
+            if core[i] and order[i] < first[r]:
+                first[r] = order[i]
+    return first
+
+
+@_jit
+def label_border_points(x: np.ndarray, y: np.ndarray, core: np.ndarray,
+                        cell_label: np.ndarray, start: np.ndarray, count: np.ndarray,
+                        corner_x: np.ndarray, corner_y: np.ndarray, near: np.ndarray,
+                        offsets: np.ndarray, side: float, eps2: float,
+                        maybe_within: float) -> np.ndarray:
+    """Label of each sorted point, given the cluster of each cell holding core points
+    (``cell_label``, -1 elsewhere): a core point or a point of such a cell takes its cell's;
+    another takes the cluster of the first neighbour cell (in offset order) with a core point
+    within eps; -1 for noise."""
+    labels = np.full(x.shape[0], -1, dtype=np.int64)
+    m = offsets.shape[0]
+    cells = start.shape[0]
+    # the cells without a core point next to one that has some: only their points can be
+    # border points of another cell
+    reached = np.zeros(cells, dtype=np.bool_)
+    for c in range(cells):
+        if cell_label[c] < 0:
+            continue
+        for i in range(start[c], start[c] + count[c]):
+            labels[i] = cell_label[c]
+        for j in range(m):  # the offsets are symmetric: c is a neighbour of its neighbours
+            o = near[c, j]
+            if o >= 0 and cell_label[o] < 0:
+                reached[o] = True
+    for c in range(cells):
+        if not reached[c]:
+            continue
+        s0 = start[c]
+        s1 = s0 + count[c]
+        for i in range(s0, s1):
+            px = x[i]
+            py = y[i]
+            fx = px - corner_x[c]
+            fy = py - corner_y[c]
+            for j in range(m):
+                o = near[c, j]
+                if o < 0 or cell_label[o] < 0:
+                    continue
+                nx, _fx = _axis(offsets[j, 0], fx, side)
+                ny, _fy = _axis(offsets[j, 1], fy, side)
+                if nx + ny > maybe_within:
+                    continue
+                hit = False
+                for q in range(start[o], start[o] + count[o]):
+                    if core[q]:
+                        dx = x[q] - px
+                        dy = y[q] - py
+                        if dx * dx + dy * dy <= eps2:
+                            hit = True
+                            break
+                if hit:
+                    labels[i] = cell_label[o]
+                    break
+    return labels
+
+
+@_jit
+def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: float,
+                   rows: int, cols: int) -> np.ndarray:
+    """:func:`hotspot.kde._linear_binning` in one pass over the points: each weight shared
+    among the four cell centres around its point (bilinear weights), on a grid with one cell
+    of margin all round whose margins are then folded onto the edge cells (a point beyond
+    an edge puts its weight on the nearest edge cells). ``xy`` (n, 2) metres, ``x0``/``y1``
+    the grid's west and north edges, row 0 at the north."""
+    width = cols + 2
+    out = np.zeros((rows + 2, width))
+    for p in range(xy.shape[0]):
+        u = (xy[p, 0] - x0) / cell - 0.5
+        v = (y1 - xy[p, 1]) / cell - 0.5
+        j = np.floor(u)
+        i = np.floor(v)
+        fu = u - j
+        fv = v - i
+        c = int(min(max(j, -1.0), cols - 1.0)) + 1
+        r = int(min(max(i, -1.0), rows - 1.0)) + 1
+        west = w[p] * (1 - fu)
+        east = w[p] * fu
+        out[r, c] += west * (1 - fv)
+        out[r, c + 1] += east * (1 - fv)
+        out[r + 1, c] += west * fv
+        out[r + 1, c + 1] += east * fv
+    for c in range(width):
+        out[1, c] += out[0, c]
+        out[rows, c] += out[rows + 1, c]
+    for r in range(rows + 2):
+        out[r, 1] += out[r, 0]
+        out[r, cols] += out[r, cols + 1]
+    return out[1:-1, 1:-1].copy()
