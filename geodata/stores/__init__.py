@@ -59,13 +59,24 @@ __all__ = [
 ]
 
 
-def _split_schema(url: str) -> tuple[str, str | None]:
-    """A libpq URL without its ``schema=`` query parameter (not a libpq one), and the schema."""
+_STORE_OPTIONS = ("schema", "layout", "force")
+"""Query parameters of a ``postgresql://`` URL that are the store's, not libpq's."""
+
+
+def _split_options(url: str) -> tuple[str, dict[str, str]]:
+    """A libpq URL without the store's query parameters (:data:`_STORE_OPTIONS`), and those."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((v for k, v in query if k == "schema"), None)
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schema
+    options = {k: v for k, v in query if k in _STORE_OPTIONS}
+    rest = urlencode([(k, v) for k, v in query if k not in _STORE_OPTIONS])
+    return urlunsplit(parts._replace(query=rest)), options
+
+
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """A libpq URL without its store parameters (``schema=`` and the others), and the
+    schema."""
+    conninfo, options = _split_options(url)
+    return conninfo, options.get("schema")
 
 
 def open_store(
@@ -85,7 +96,9 @@ def open_store(
     url
         A file path, ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` (embedded
         store), or ``postgresql://user@host:5432/database`` (PostGIS; the store lives in the
-        schema ``hotspot``, or the one named by ``?schema=name``).
+        schema ``hotspot``, or the one named by ``?schema=name``; ``&layout=regional`` makes a
+        new store partitioned by force and month, and ``&force=Essex%20Police`` reads one
+        force's incidents of a region's store, see :meth:`PostGISStore.open`).
     crs, timezone
         For a new store: the force CRS (projected, metres) and time zone.
     busy_timeout_s
@@ -105,10 +118,12 @@ def open_store(
         # imported here: psycopg and its pool load only when a PostGIS store is opened
         from geodata.stores.postgis import DEFAULT_SCHEMA, PostGISStore
 
-        conninfo, schema = _split_schema(text.replace("postgresql+psycopg://", "postgresql://"))
-        return PostGISStore.open(conninfo, schema=schema or DEFAULT_SCHEMA, crs=crs,
-                                 timezone=timezone, busy_timeout_s=busy_timeout_s,
-                                 create=create)
+        conninfo, options = _split_options(
+            text.replace("postgresql+psycopg://", "postgresql://"))
+        return PostGISStore.open(conninfo, schema=options.get("schema") or DEFAULT_SCHEMA,
+                                 crs=crs, timezone=timezone, busy_timeout_s=busy_timeout_s,
+                                 create=create, layout=options.get("layout") or None,
+                                 force=options.get("force") or None)
     if "://" in text:
         scheme, rest = text.split("://", 1)
         if scheme != "sqlite":

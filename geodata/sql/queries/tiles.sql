@@ -17,6 +17,9 @@ WITH inside AS (
       AND i.occurred_at >= :start AND i.occurred_at < :end
       AND (:all_categories OR i.category IN (
           SELECT code FROM strings WHERE value = ANY(CAST(:categories AS text[]))))
+      -- a store opened for one force of a region reads that force's incidents only
+      AND (CAST(:force AS text) IS NULL
+           OR i.force = (SELECT code FROM strings WHERE value = CAST(:force AS text)))
 ), numbered AS (
     SELECT s.*, row_number() OVER (ORDER BY s.rid) - 1 AS n, count(*) OVER () AS total
     FROM inside s

@@ -24,6 +24,15 @@ skips those probes and builds the key table's primary key once, at the end. Re-i
 nothing; a failed or cut-off ingest leaves nothing behind (the transaction rolls back, COPY and
 partitions with it).
 
+Layouts: that is the plain layout, for one force's store. A region's store (several forces,
+10^7 incidents and more) is made with ``layout="regional"`` (or ``?layout=regional`` in the
+URL): ``incidents`` is partitioned by force, then by month, each month's table with its own
+indexes, made by the ingest that first meets it, so that a selection of a force and a period
+reads only those tables (:mod:`.regional`); a store opened with ``force=`` reads that force's
+incidents alone. A plain store holding incidents is converted in place, in one transaction, by
+:meth:`PostGISStore.convert_to_regional`. Identities and the ingest's exactly-once rules are
+the same in both.
+
 Reading: a selection comes back as one row of ``bytea`` aggregates, one per column, each the
 column's binary values end to end (``string_agg(float8send(x), '')``): a million incidents
 arrive as a dozen byte strings that numpy reads in place.
@@ -32,10 +41,11 @@ Faults: a database that is down or unreachable, or a connection cut mid-way, rai
 :class:`~geodata.errors.StoreUnavailable` (the API answers 503); the connection pool checks
 connections before use and reconnects on its own when the database is back.
 
-Modules: :mod:`.store` (the store: opening, layers, health), :mod:`.connection` (the pool,
-the write lock, migrations), :mod:`.reading` (reading incidents, DBSCAN in the database),
-:mod:`.writer` (an ingest's writer). Plans, keys, products and the other plain records are
-shared with SQLite (:mod:`geodata.stores._relational`, :mod:`geodata.stores._plan_records`).
+Modules: :mod:`.store` (the store: opening, layers, health), :mod:`.connection` (the pool, the
+write lock, migrations), :mod:`.reading` (reading incidents, DBSCAN in the database),
+:mod:`.writer` (an ingest's writer), :mod:`.regional` (the regional layout and its writer).
+Plans, keys, products and the other plain records are shared with SQLite
+(:mod:`geodata.stores._relational`, :mod:`geodata.stores._plan_records`).
 """
 
 from geodata.stores.postgis.connection import DEFAULT_SCHEMA, migration_scripts

@@ -42,6 +42,8 @@ class ColumnReader:
     crs: str
     timezone: str
     srid: int | None
+    force: str | None
+    """The force whose incidents this store reads (``Falls within``), None for all."""
 
     if TYPE_CHECKING:  # the store's own (see PostGISStore)
 
@@ -57,6 +59,14 @@ class ColumnReader:
         """The WHERE clause of a filter (None when nothing can match)."""
         parts: list[sql.Composable] = [sql.SQL("TRUE")]
         params: list[Any] = []
+        if self.force is not None:
+            # (a constant the planner sees: in the regional layout it reads one force's tables)
+            code = conn.execute("SELECT code FROM strings WHERE value = %s",
+                                (self.force,)).fetchone()
+            if code is None:
+                return None
+            parts.append(sql.SQL("force = %s::integer"))
+            params.append(int(code[0]))
         if flt.start is not None:
             parts.append(sql.SQL("occurred_at >= %s"))
             params.append(flt.start)
@@ -103,12 +113,7 @@ class ColumnReader:
             version = self._version(conn)
             where = self._where(conn, flt)
             if where is not None:
-                aggregates = sql.SQL(", ").join(
-                    sql.SQL("coalesce(string_agg({}({}), ''::bytea), ''::bytea)").format(
-                        sql.SQL(READ[c][0]), sql.Identifier(c))
-                    for c in names
-                )
-                query = sql.SQL("SELECT {} FROM incidents WHERE {}").format(aggregates, where[0])
+                query = self._selection(names, where[0])
                 with conn.cursor(binary=True) as cur:
                     row = cur.execute(query, where[1]).fetchone()
                 assert row is not None
@@ -138,6 +143,42 @@ class ColumnReader:
             rid=cols["rid"], crs=self.crs, data_version=version,
             extra={c: cat(c) for c in extra},
         )
+
+    @staticmethod
+    def _selection(names: Sequence[str], where: sql.Composable) -> sql.Composed:
+        """The query of a selection's columns ``names``: one row of ``bytea`` aggregates."""
+        aggregates = sql.SQL(", ").join(
+            sql.SQL("coalesce(string_agg({}({}), ''::bytea), ''::bytea)").format(
+                sql.SQL(READ[c][0]), sql.Identifier(c))
+            for c in names
+        )
+        return sql.SQL("SELECT {} FROM incidents WHERE {}").format(aggregates, where)
+
+    def selection_tables(self, flt: IncidentFilter | None = None) -> list[str]:
+        """The tables PostgreSQL's plan of a selection (:meth:`incidents`) reads, by name, in
+        plan order: in the regional layout, the month tables of the store's force (or of
+        every force) that the period overlaps, the others pruned. (For operations and tests:
+        ``EXPLAIN`` of the very query :meth:`incidents` runs.)"""
+        flt = flt or IncidentFilter()
+        with self._connection() as conn, conn.transaction():
+            where = self._where(conn, flt)
+            if where is None:
+                return []
+            names = ["rid", "x", "y", "lon", "lat", "occurred_at", "precision", "weight",
+                     "category"]
+            plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(
+                self._selection(names, where[0])), where[1]).fetchone()
+        assert plan is not None
+        found: list[str] = []
+
+        def walk(node: dict[str, Any]) -> None:
+            if "Relation Name" in node:
+                found.append(str(node["Relation Name"]))
+            for child in node.get("Plans", ()):
+                walk(child)
+
+        walk(plan[0][0]["Plan"])
+        return found
 
     def cluster_dbscan(
         self, flt: IncidentFilter | None, *, eps_m: float, min_samples: int
@@ -229,7 +270,7 @@ class ColumnReader:
                 start=-(2**62) if flt.start is None else int(flt.start),
                 end=2**62 if flt.end is None else int(flt.end),
                 all_categories=flt.categories is None, categories=list(flt.categories or ()),
-                limit=int(limit), z=z, x=x, y=y).fetchone()
+                force=self.force, limit=int(limit), z=z, x=x, y=y).fetchone()
         return (bytes(row[0]) if row and row[0] else b""), int(row[1]) if row else 0
 
     def shapes_tile(self, geometries: Sequence[Any], properties: Mapping[str, Sequence[Any]],

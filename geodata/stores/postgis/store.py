@@ -28,6 +28,7 @@ from geodata.stores._reports import ReportRecords
 from geodata.stores._shared import check_force_crs, check_text, now
 from geodata.stores._stop_search import StopSearchRecords
 from geodata.stores.base import FORCE
+from geodata.stores.postgis import regional
 from geodata.stores.postgis.connection import (
     DEFAULT_SCHEMA,
     PostGISConnections,
@@ -35,6 +36,7 @@ from geodata.stores.postgis.connection import (
     unavailable,
 )
 from geodata.stores.postgis.reading import ColumnReader
+from geodata.stores.postgis.regional import PLAIN, REGIONAL, RegionalWriter, check_layout
 from geodata.stores.postgis.writer import PostGISWriter
 
 if TYPE_CHECKING:
@@ -64,18 +66,26 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
         The store's identity, force CRS (projected, metres) and time zone, as it records them.
     srid
         The EPSG code of ``crs``.
+    layout
+        How ``incidents`` is partitioned: ``"plain"`` (by ingest) or ``"regional"`` (by force,
+        then by month; :mod:`.regional`).
+    force
+        The force whose incidents this store reads (its ``Falls within`` name), None for all.
     """
 
     kind = "postgis"
     _dialect = "postgis"
 
     def __init__(self, connections: PostGISConnections, *, store_id: str, crs: str,
-                 timezone: str, srid: int) -> None:
+                 timezone: str, srid: int, layout: str = PLAIN,
+                 force: str | None = None) -> None:
         self._connections = connections
         self.store_id = store_id
         self.crs = crs
         self.timezone = timezone
         self.srid = srid
+        self.layout = layout
+        self.force = force
 
     @classmethod
     def open(
@@ -89,6 +99,8 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
         connect_timeout_s: float = 3.0,
         max_connections: int = 8,
         create: bool = True,
+        layout: str | None = None,
+        force: str | None = None,
     ) -> PostGISStore:
         """Connect, create the store's schema (and the postgis extension, when allowed) if it
         is missing, and apply the schema migrations it has not had yet.
@@ -111,6 +123,17 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
             Size of the connection pool.
         create
             Create the schema (and the postgis extension, when allowed) if missing.
+        layout
+            How ``incidents`` is partitioned: ``"plain"`` (by ingest: one force's store) or
+            ``"regional"`` (by force, then by month: a region's store, see :mod:`.regional`).
+            A store takes its layout while it holds no incident (a new store: plain unless
+            told); None opens a store in the layout it has. A store holding incidents in the
+            plain layout is converted by :meth:`convert_to_regional`.
+        force
+            Read only this force's incidents (its ``Falls within`` name, e.g. ``"Essex
+            Police"``): the service of one force in a region's store. Selections, records,
+            tiles and DBSCAN in the database are that force's; ingests, counts, the data version
+            and everything else are the store's.
 
         Raises
         ------
@@ -118,9 +141,16 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
             If the database cannot be reached, PostGIS is not installed, or the schema holds
             something else.
         InvalidValue
-            If ``schema`` is not a lower-case SQL name or ``crs`` not a projected CRS in
-            metres.
+            If ``schema`` is not a lower-case SQL name, ``crs`` not a projected CRS in
+            metres, ``layout`` not a layout or not the one of a store holding incidents, or
+            ``force`` empty.
         """
+        if layout is not None:
+            check_layout(layout)
+        if force is not None:
+            check_text(force, "the force")
+            if not force.strip():
+                raise InvalidValue("force must name a force, not be empty", field="force")
         connections = PostGISConnections(
             url, schema=schema, busy_timeout_s=busy_timeout_s,
             connect_timeout_s=connect_timeout_s, max_connections=max_connections)
@@ -128,12 +158,59 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
         connections.open()
         try:
             meta = migrate(connections, crs, timezone, create=create)
-            srid = _srid(meta["crs"])
+            store = cls(connections, store_id=meta["store_id"], crs=meta["crs"],
+                        timezone=meta["timezone"], srid=_srid(meta["crs"]),
+                        layout=meta.get("layout", PLAIN), force=force)
+            if layout is not None and layout != store.layout:
+                store._take_layout(layout)
         except BaseException:
             connections.close()
             raise
-        return cls(connections, store_id=meta["store_id"], crs=meta["crs"],
-                   timezone=meta["timezone"], srid=srid)
+        return store
+
+    def _take_layout(self, layout: str) -> None:
+        """Give a store that holds no incident ``layout`` (see :meth:`open`)."""
+        with self._writing() as conn:
+            current = self._meta(conn, "layout") or PLAIN
+            if current != layout:
+                if conn.execute("SELECT EXISTS (SELECT 1 FROM incidents)").fetchone() != (False,):
+                    hint = (" (convert it with PostGISStore.convert_to_regional())"
+                            if layout == REGIONAL else "")
+                    raise InvalidValue(
+                        f"the store holds incidents in the {current} layout, not the {layout} "
+                        f"one{hint}", field="layout")
+                if layout == REGIONAL:
+                    regional.convert(conn, self.timezone)
+                else:
+                    raise InvalidValue("a regional store does not go back to the plain layout",
+                                       field="layout")
+        self.layout = layout
+
+    def convert_to_regional(self) -> int:
+        """Rebuild the store's incidents in the regional layout, in place and in one
+        transaction (holding the store's write lock; readers wait for it): every incident
+        keeps its row id and identity, and the data version stays (the data has not changed).
+        Nothing happens to a store already regional. Returns the number of incidents moved.
+
+        Other processes with the store open go on working: an ingest asks the layout under
+        the lock, and readers read ``incidents`` whatever its partitions."""
+        with self._writing() as conn:
+            if (self._meta(conn, "layout") or PLAIN) == REGIONAL:
+                self.layout = REGIONAL
+                return 0
+            moved = regional.convert(conn, self.timezone)
+        self.layout = REGIONAL
+        return moved
+
+    def partitions(self) -> dict[str, list[str]]:
+        """In the regional layout, the months (``YYYY-MM``) each force has a table for, by
+        force name; empty in the plain layout."""
+        with self._connection() as conn:
+            found = regional.partitions(conn) if self.layout == REGIONAL else {}
+            names = dict(conn.execute("SELECT code, value FROM strings WHERE code = ANY(%s)",
+                                      (list(found),)).fetchall()) if found else {}
+        return {str(names.get(f, f)): [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in sorted(ks)]
+                for f, ks in sorted(found.items(), key=lambda t: str(names.get(t[0], t[0])))}
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -199,7 +276,8 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
                 sql.Identifier(self.schema)))
 
     def __repr__(self) -> str:
-        return f"PostGISStore(schema={self.schema!r})"
+        force = "" if self.force is None else f", force={self.force!r}"
+        return f"PostGISStore(schema={self.schema!r}, layout={self.layout!r}{force})"
 
     # -- writing incidents ----------------------------------------------------------------------
 
@@ -218,6 +296,10 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
         try:
             with self._writing() as conn:
                 self._claim(conn, purpose)
+                # asked under the lock: another process may have converted the store
+                layout = self._meta(conn, "layout") or PLAIN
+                self.layout = layout
+                kind = RegionalWriter if layout == REGIONAL else PostGISWriter
                 row = conn.execute(
                     "INSERT INTO ingests (source, format, started_at) VALUES (%s, %s, %s) "
                     "RETURNING ingest_id", (source, format, now()),
@@ -227,7 +309,7 @@ class PostGISStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
                 # (see PostGISWriter): a connection of its own, made once the lock is held,
                 # not one from the pool, which ingests queueing for the lock may have taken
                 with self._connections.connect() as side:
-                    w = PostGISWriter(self, conn, side, int(row[0]))
+                    w = kind(self, conn, side, int(row[0]))
                     try:
                         yield w
                         if not w.finished:

@@ -191,13 +191,28 @@ class PostGISWriter:
         """Build the binary COPY of ``rows`` of ``table`` (its text columns factorised in
         ``factors``) and hand it to the worker."""
         n = rows.size
-        cols = factors.cols
         if self.part is None:
             bucket = self.side.execute("SELECT nextval('incident_bucket')").fetchone()
             assert bucket is not None
             self.part = _Part(int(bucket[0]))
             self.pipe.submit(functools.partial(self._open, self.part))
         part = self.part
+        fixed = self._columns(table, hi, lo, factors, part.bucket)
+        blocks = _pgcopy.row_blocks(fixed, [str(v) for v in factors.cols["id"]])
+        self.pipe.submit(functools.partial(self._write, part, blocks))
+        part.rows += n
+        self.inserted += n
+        if part.rows >= PART_ROWS:
+            self.pipe.submit(functools.partial(self._seal, part))
+            self.part = None
+
+    def _columns(self, table: IncidentTable, hi: np.ndarray, lo: np.ndarray,
+                 factors: _Factors, bucket: int) -> list[tuple[str, np.ndarray, np.dtype]]:
+        """The fixed-width columns of the rows in ``factors`` (every column of
+        :data:`_COPY_COLUMNS` but the id, in that order), their text as dictionary codes and
+        their row ids taken from the store's sequence."""
+        n = len(hi)
+        cols = factors.cols
         # text columns as dictionary codes: the strings of this batch, once each
         lookup = self._lookup([table.namespace, *(
             str(u) for c in CODED for u in factors.codes[c][1])])
@@ -212,7 +227,7 @@ class PostGISWriter:
         geom["order"], geom["type"], geom["srid"] = 1, _EWKB_POINT_WITH_SRID, self.store.srid
         geom["x"], geom["y"] = cols["x"], cols["y"]
         fixed: list[tuple[str, np.ndarray, np.dtype]] = [
-            ("bucket", np.full(n, part.bucket), I8),
+            ("bucket", np.full(n, bucket), I8),
             ("rid", rid, I8),
             ("uid_hi", hi.view(np.int64), I8),
             ("uid_lo", lo.view(np.int64), I8),
@@ -230,13 +245,7 @@ class PostGISWriter:
             fixed.append((c, table_codes[codes], I4))
         fixed.append(("geom", geom.view("V25"), np.dtype("V25")))
         assert (*(name for name, _v, _d in fixed), "id") == _COPY_COLUMNS
-        blocks = _pgcopy.row_blocks(fixed, [str(v) for v in cols["id"]])
-        self.pipe.submit(functools.partial(self._write, part, blocks))
-        part.rows += n
-        self.inserted += n
-        if part.rows >= PART_ROWS:
-            self.pipe.submit(functools.partial(self._seal, part))
-            self.part = None
+        return fixed
 
     def end_of_input(self) -> None:
         """Seal the last part and, after a first load, build the key table's primary key, in
