@@ -97,6 +97,11 @@ class SQLRunner:
         """Every row of the query ``name``."""
         return list(self._run(conn, name, **params).fetchall())
 
+    def _new_data_version(self, conn: Any) -> None:
+        """Move the data version on: its counter, and a random part (see ``_bump_version``)."""
+        self._run(conn, "bump_data_version")
+        self._run(conn, "set_data_epoch", value=secrets.token_hex(4))
+
     def _run_many(self, conn: Any, name: str, rows: Iterable[Mapping[str, Any]]) -> None:
         """Run the query ``name`` once for each row of parameters."""
         query = self._query(name)
@@ -115,10 +120,15 @@ class RelationalStore(SQLRunner):
         return None if row is None else str(row[0])
 
     def _version(self, conn: Any) -> str:
-        return f"{self.store_id[:8]}.{self._meta(conn, 'data_version')}"
+        parts = dict(self._all(conn, "data_version_parts"))
+        epoch = parts.get("data_epoch")
+        return f"{self.store_id[:8]}.{parts.get('data_version')}" + (f".{epoch}" if epoch else "")
 
     def _bump_version(self, conn: Any) -> str:
-        self._run(conn, "bump_data_version")
+        """A new data version: the counter moves on, with a random part of its own, so that
+        a store restored from an older backup never reuses a version a lost change had (a
+        shared cache or a client's ETag would take its answers for the restored data)."""
+        self._new_data_version(conn)
         return self._version(conn)
 
     def data_version(self) -> str:

@@ -247,7 +247,7 @@ class StopSearchRecords(SQLRunner):
             if notes:
                 self._run_many(conn, "note_applied_outcome", notes)
             if changed.any():
-                self._run(conn, "bump_data_version")
+                self._new_data_version(conn)
         counts["matched"] = int(matched.sum())
         counts["updated"] = int(changed.sum())
         counts["unchanged"] = counts["matched"] - counts["updated"]
