@@ -22,19 +22,38 @@
    budget), 429 (over a key's budget) and 503 (the service busy); the planner always served;
    the RSS bounded (the cache's byte budget plus the analyses the service runs at once).
 
-Bounded: 60 s of load, a few minutes in all. Run: ``make bench`` or ``python -m bench.load``
-(``--only bodies analyses`` for the attacks alone).
+With ``--instances 2`` the load step is the one of several instances (issue 18): two ``hotspot
+serve`` processes on one store (a PostGIS database of its own, created and dropped; or
+``--store embedded``: the demo's SQLite file) sharing one Redis (``HOTSPOT_REDIS_URL``, a key
+prefix of the run's own, its keys deleted at the end), behind a balancer on 127.0.0.1. In one
+run: the same 200 clients against instance a alone (the peer), then for each balancer
+(``--balancer``: Debian's haproxy, and bench/_balancer.py, which reads each answer whole before
+sending it on) against both instances, then again for ``--kill-seconds`` with instance b killed
+(SIGKILL) half-way. Target: no errors, p99 under 100 ms; the kill loses no request (the
+balancer sends a GET whose instance died to the other). Every request is logged by the locust
+users (``HOTSPOT_LOAD_LOG``), so the table counts also those that ended while locust stopped,
+which answered it, and which were in the window around the kill; the service's CPU per request
+(the instances' user + system time over the requests) is the figure least moved by a shared
+machine.
+
+Bounded: 60 s of load, a few minutes in all (two instances: about 6 minutes). Run: ``make
+bench`` or ``python -m bench.load`` (``--only bodies analyses`` for the attacks alone;
+``--instances 2 --only load`` for the several instances).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import csv
 import http.client
 import itertools
+import json
 import os
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -43,10 +62,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
 
 from bench._runner import ROOT
-from bench._server import Server, start
+from bench._server import Server, free_port, start
 from bench._synth import write_police_csv
 
 
@@ -71,8 +98,6 @@ def _upload(server: Server, path: Path, results: list[object]) -> None:
                                  headers={**server.auth, "Content-Type": "text/csv"})
     try:
         with urllib.request.urlopen(req, timeout=600) as r:
-            import json
-
             results.append(json.loads(r.read()))
     except (urllib.error.URLError, ConnectionError, OSError) as exc:
         results.append(exc)
@@ -82,27 +107,56 @@ def _count(server: Server) -> int:
     return int(server.json("/health")["store"]["incidents"])
 
 
+QUERIES = ("/v1/hotspots?priority=rural", "/v1/hotspots?priority=theft_burglary_robbery",
+           "/v1/hotspots?method=kde&priority=asb", "/v1/hotspots")
+"""The selections the locust users ask for (bench/locustfile.py's ``QUERIES``; not imported
+from there: importing locust patches this process with gevent)."""
+
+
+def _locust(host: str, users: int, seconds: int, folder: Path, name: str, keys: Path, *,
+            log: Path | None = None, stop_timeout_s: int = 5) -> subprocess.Popen[bytes]:
+    """Start locust (headless) against ``host``: ``users`` clients of :mod:`bench.locustfile`,
+    a tenth of them more each second, for ``seconds`` in all (then up to ``stop_timeout_s``
+    for the answers still coming); its statistics go to ``folder/{name}_stats.csv`` and, with
+    ``log``, every request to that file."""
+    env = {**os.environ, "HOTSPOT_LOAD_KEYS": str(keys)}
+    if log is not None:
+        env["HOTSPOT_LOAD_LOG"] = str(log)
+    # locust from this environment, or HOTSPOT_LOCUST (e.g. a venv of its own: locust brings
+    # gevent and its own pins)
+    locust = os.environ.get("HOTSPOT_LOCUST", "").split() or [sys.executable, "-m", "locust"]
+    return subprocess.Popen(
+        [*locust, "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "-u", str(users),
+         "-r", str(max(1, users // 10)), "-t", f"{seconds}s", "--host", host, "--csv",
+         str(folder / name), "--only-summary", "--stop-timeout", str(stop_timeout_s),
+         "--loglevel", "WARNING"],
+        env=env, stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.err").open("wb"))
+
+
+def _finish(process: subprocess.Popen[bytes], seconds: int) -> None:
+    """Wait for a locust run of ``seconds`` to end (killed if it hangs)."""
+    try:
+        process.wait(seconds + STOP_TIMEOUT_S + 120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _totals(folder: Path, name: str) -> dict[str, str]:
+    """The "Aggregated" row of a locust run's statistics."""
+    with (folder / f"{name}_stats.csv").open() as f:
+        return next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+
+
 def load(folder: Path, users: int, seconds: int) -> None:
     db, keys = _demo_with_keys(folder, users)
     (folder / "keys.txt").write_text("\n".join(keys))
     server = start(folder, db, demo=True, tiles="none")
     try:
-        for q in ("rural", "theft_burglary_robbery"):  # warm the cache
-            server.json(f"/v1/hotspots?priority={q}")
-        server.json("/v1/hotspots?method=kde&priority=asb")
-        server.json("/v1/hotspots")
-        prefix = folder / "locust"
-        env = {**os.environ, "HOTSPOT_LOAD_KEYS": str(folder / "keys.txt")}
-        # locust from this environment, or HOTSPOT_LOCUST (e.g. a venv of its own: locust
-        # brings gevent and its own pins)
-        locust = os.environ.get("HOTSPOT_LOCUST", "").split() or [sys.executable, "-m", "locust"]
-        subprocess.run([*locust, "-f", str(ROOT / "bench" / "locustfile.py"),
-                        "--headless", "-u", str(users), "-r", str(max(1, users // 10)),
-                        "-t", f"{seconds}s", "--host", server.url, "--csv", str(prefix),
-                        "--only-summary", "--stop-timeout", "5", "--loglevel", "WARNING"],
-                       env=env, check=False, capture_output=True, timeout=seconds + 120)
-        with (folder / "locust_stats.csv").open() as f:
-            total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+        _warm(server.url, server.auth)
+        _finish(_locust(server.url, users, seconds, folder, "locust", folder / "keys.txt"),
+                seconds)
+        total = _totals(folder, "locust")
         peak = server.peak_mb()
     finally:
         server.stop()
@@ -111,6 +165,450 @@ def load(folder: Path, users: int, seconds: int) -> None:
           f"{float(total['Requests/s']):.0f}/s | failures {failed} | median "
           f"{total['50%']} ms, p95 {total['95%']} ms, p99 {total['99%']} ms, max "
           f"{float(total['Max Response Time']):.0f} ms | server peak {peak:.0f} MB |")
+
+
+def _warm(url: str, auth: dict[str, str]) -> None:
+    """Ask one instance for the locust users' four selections, so that they are cached."""
+    for path in QUERIES:
+        with urllib.request.urlopen(urllib.request.Request(url + path, headers=auth),
+                                    timeout=300) as r:
+            r.read()
+
+
+REDIS_URL = os.environ.get("HOTSPOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the two instances share (``make redis`` starts Debian's redis-server)."""
+POSTGRES_URL = os.environ.get("HOTSPOT_BENCH_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+"""A database on the PostgreSQL server where the two-instance test creates one of its own."""
+HAPROXY = os.environ.get("HOTSPOT_HAPROXY", "haproxy")
+"""Debian's haproxy (``apt-get install haproxy``), the balancer in front of two instances."""
+
+HAPROXY_CONFIG = """\
+global
+    nbthread 1
+    maxconn 4000
+    stats socket {socket} mode 600 level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 300s
+    timeout queue 10s
+    # an instance that refuses the connection, or closes it without an answer (killed), is
+    # tried again on the other one (redispatch on every retry): up to 3 times
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend service
+    bind 127.0.0.1:{port}
+    # only GET and HEAD are sent again once sent (idempotent); any other method only when the
+    # connection failed (nothing of it reached an instance)
+    http-request disable-l7-retry unless METH_GET
+    default_backend instances
+
+backend instances
+    balance roundrobin
+    http-response set-header X-Upstream %s
+    default-server check inter 250ms fall 1 rise 2
+{servers}
+"""
+"""The balancer's configuration: round robin over the instances, each checked (a TCP connect)
+every 250 ms and out at the first failed check."""
+
+
+class Balancer:
+    """A balancer process on a free 127.0.0.1 port in front of the instances; its files in
+    ``folder``."""
+
+    name = ""
+    url = ""
+    process: subprocess.Popen[bytes]
+
+    def counts(self) -> dict[str, int]:
+        """Its cumulative counters of retries (and the like)."""
+        raise NotImplementedError
+
+    def status(self, upstream: str) -> str:
+        """Whether it takes ``upstream`` as up (UP) or not (DOWN)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop it (and wait)."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Haproxy(Balancer):
+    """Debian's haproxy with :data:`HAPROXY_CONFIG`, its statistics on a Unix socket."""
+
+    name = "haproxy"
+
+    def __init__(self, folder: Path, upstreams: dict[str, str]) -> None:
+        if shutil.which(HAPROXY) is None:
+            raise SystemExit(f"{HAPROXY} is not installed: the two-instance load test needs "
+                             "Debian's haproxy (apt-get install -y haproxy), or --balancer "
+                             "python alone")
+        self.socket = folder / "haproxy.sock"
+        port = free_port()
+        servers = "\n".join(f"    server {name} {url.removeprefix('http://')}"
+                            for name, url in upstreams.items())
+        config = folder / "haproxy.cfg"
+        config.write_text(HAPROXY_CONFIG.format(socket=self.socket, port=port,
+                                                servers=servers))
+        self.url = f"http://127.0.0.1:{port}"
+        log = folder / "haproxy.log"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=out,
+                                            stderr=subprocess.STDOUT)
+        _wait_health(self.url, self.process, log, 30.0)
+
+    def _stats(self) -> dict[str, dict[str, str]]:
+        """haproxy's ``show stat``: a row of counters by "proxy/server" (e.g.
+        "instances/BACKEND", "instances/a")."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.socket))
+            s.sendall(b"show stat\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        rows = csv.DictReader(data.decode().lstrip("# ").splitlines())
+        return {f"{r['pxname']}/{r['svname']}": r for r in rows if r.get("pxname")}
+
+    def counts(self) -> dict[str, int]:
+        row = self._stats()["instances/BACKEND"]
+        return {"retries": int(row["wretr"] or 0), "redispatches": int(row["wredis"] or 0),
+                "response errors": int(row["eresp"] or 0)}
+
+    def status(self, upstream: str) -> str:
+        return self._stats()[f"instances/{upstream}"]["status"]
+
+
+class PythonBalancer(Balancer):
+    """bench/_balancer.py: whole answers read before any is sent, so a GET cut mid-answer is
+    sent to the other instance too."""
+
+    name = "bench/_balancer.py"
+
+    def __init__(self, folder: Path, upstreams: dict[str, str]) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        log = folder / "balancer.log"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench._balancer", "--port", str(port),
+                 *(f"--upstream={n}={u}" for n, u in upstreams.items())],
+                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        _wait_health(self.url, self.process, log, 30.0)
+
+    def _counters(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url + "/__balancer", timeout=10) as r:
+            return dict(json.loads(r.read()))
+
+    def counts(self) -> dict[str, int]:
+        c = self._counters()
+        return {"retries": int(c["retries"]), "502 from the balancer": int(c["failed"])}
+
+    def status(self, upstream: str) -> str:
+        return str(self._counters()["upstreams"][upstream]["status"])
+
+
+BALANCERS: dict[str, Callable[[Path, dict[str, str]], Balancer]] = {
+    "haproxy": Haproxy, "python": PythonBalancer}
+"""The balancers the two-instance test can run behind (``--balancer``)."""
+
+
+def _wait_health(url: str, process: subprocess.Popen[bytes], log: Path,
+                 timeout_s: float) -> None:
+    """Return once ``url``/health answers 200; raise if ``process`` stops or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} stopped: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{process.args!r} did not answer in {timeout_s:g} s: {log.read_text()}")
+
+
+def _instance(folder: Path, database: str, name: str, key: str, redis_prefix: str) -> Server:
+    """``hotspot serve --demo`` on ``database`` (a URL) on a free port, with Redis; its data
+    directory and log in ``folder/name``."""
+    data = folder / name
+    data.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "HOTSPOT_DATABASE_URL"}
+    env.update(HOTSPOT_DATA_DIR=str(data), HOTSPOT_TILE_URL="none",
+               HOTSPOT_REDIS_URL=REDIS_URL, HOTSPOT_REDIS_PREFIX=redis_prefix)
+    log = data / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
+             "127.0.0.1", "--port", str(port), "--database", database, "--log-level",
+             "warning", "--demo"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    _wait_health(url, process, log, 180.0)
+    return Server(url, process, log, key)
+
+
+@contextmanager
+def _bench_database() -> Iterator[str]:
+    """A PostGIS database of its own on the bench's PostgreSQL server: its URL; dropped on
+    leaving."""
+    import psycopg
+
+    name = f"hotspot_bench_load_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_URL)._replace(path=f"/{name}", query=""))
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this run's own; its keys deleted on leaving."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise SystemExit(f"no Redis answers at {REDIS_URL} ({exc}): make redis") from exc
+    prefix = f"bench-load-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield prefix
+    finally:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            client.delete(key)
+        client.close()
+
+
+def _redis_keys(prefix: str) -> int:
+    """How many keys are under ``prefix`` in the shared Redis now."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        return sum(1 for _ in client.scan_iter(match=f"{prefix}*", count=1000))
+    finally:
+        client.close()
+
+
+@dataclass
+class Request:
+    """One request of a locust run's log (bench/locustfile.py, ``HOTSPOT_LOAD_LOG``)."""
+
+    start: float
+    """Seconds since the epoch."""
+    ms: float
+    status: int
+    upstream: str
+    ok: bool
+
+
+def _requests(log: Path) -> tuple[list[Request], list[float]]:
+    """The requests that ended, and when those started that did not end (still unanswered
+    when locust stopped: seconds since the epoch)."""
+    out, started = [], {}
+    for line in log.read_text().splitlines():
+        if line.startswith("start"):
+            _word, at, rid = line.split()
+            started[rid] = float(at)
+            continue
+        start, ms, status, upstream, ok, rid = line.split()
+        started.pop(rid, None)
+        out.append(Request(float(start), float(ms), int(status), upstream, ok == "1"))
+    return out, sorted(started.values())
+
+
+def _shares(requests: list[Request]) -> str:
+    counts = collections.Counter(r.upstream for r in requests)
+    return ", ".join(f"{name} {n:,}" for name, n in sorted(counts.items()))
+
+
+def load_two(folder: Path, users: int, seconds: int, kill_seconds: int, store: str,
+             balancers: list[str]) -> None:
+    """The load test with two instances and Redis behind each balancer, against one instance
+    alone in the same run, then one of the two killed (SIGKILL) under load."""
+    with contextlib.ExitStack() as stack:
+        if store == "postgis":
+            database = stack.enter_context(_bench_database())
+        else:
+            database = str(folder / "demo.sqlite")
+        keys = _demo_store_with_keys(folder, database, users)
+        (folder / "keys.txt").write_text("\n".join(keys))
+        prefix = stack.enter_context(_redis_prefix())
+        a = _instance(folder, database, "a", keys[0], prefix)  # first: publishes the demo
+        stack.callback(a.stop)
+        _warm(a.url, a.auth)
+        alone = _measured(folder, "alone", a.url, users, seconds, [a.process.pid])
+        results = []
+        for kind in balancers:
+            b = _instance(folder, database, f"b-{kind}", keys[0], prefix)
+            try:
+                _warm(b.url, b.auth)
+                balancer = BALANCERS[kind](folder, {"a": a.url, "b": b.url})
+                try:
+                    results.append((balancer.name, *_balanced_runs(
+                        folder, kind, users, seconds, kill_seconds, a, b, balancer)))
+                finally:
+                    balancer.stop()
+            finally:
+                b.stop()
+        redis_keys = _redis_keys(prefix)
+        peak_mb = a.peak_mb()
+    _print_two(alone, results, users, seconds, kill_seconds, store, redis_keys, peak_mb)
+
+
+def _cpu_s(pid: int) -> float:
+    """The CPU time a process has used so far (user + system), seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _Run:
+    """One locust run: every request (its log, which has those that ended while locust
+    stopped: its statistics file does not), the instances' CPU seconds meanwhile."""
+
+    seconds: int
+    log: list[Request]
+    unanswered: list[float]
+    """When the requests started that were still without an answer when locust stopped
+    (after its stop timeout), seconds since the epoch."""
+    cpu_s: float
+
+    @property
+    def failures(self) -> int:
+        return sum(not r.ok for r in self.log)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_s * 1000 / max(1, len(self.log))
+
+    def figures(self) -> str:
+        """requests, req/s, failures, median, p95, p99, max (ms) as table cells."""
+        ms = np.sort(np.array([r.ms for r in self.log] or [np.nan]))
+        p50, p95, p99 = (float(np.quantile(ms, q, method="higher")) for q in (0.5, 0.95, 0.99))
+        return (f"{len(self.log):,} | {len(self.log) / self.seconds:.0f} | {self.failures} | "
+                f"{len(self.unanswered)} | "
+                f"{p50:.0f} | {p95:.0f} | {p99:.0f} | {ms[-1]:.0f}")
+
+
+@dataclass
+class _Kill:
+    """What the kill did: when, and the balancer's counters over the run."""
+
+    at: float
+    """Seconds since the epoch."""
+    after_s: float
+    """Seconds into the run."""
+    counts: dict[str, int]
+    """The balancer's counters over the run."""
+    b_status: str
+
+
+def _measured(folder: Path, name: str, host: str, users: int, seconds: int,
+              pids: list[int], *, during: Callable[[], float] | None = None) -> _Run:
+    """A locust run of ``seconds`` against ``host``, with the CPU the processes ``pids`` used
+    meanwhile; ``during`` (if given) is called while it runs and returns the CPU seconds of
+    any of ``pids`` it ends."""
+    before = {pid: _cpu_s(pid) for pid in pids}
+    path = folder / f"{name}.log"
+    run = _locust(host, users, seconds, folder, name, folder / "keys.txt", log=path,
+                  stop_timeout_s=STOP_TIMEOUT_S)
+    ended = during() if during else 0.0
+    _finish(run, seconds)
+    cpu = ended + sum(_cpu_s(pid) - before[pid] for pid in pids)
+    return _Run(seconds, *_requests(path), cpu)
+
+
+def _balanced_runs(folder: Path, kind: str, users: int, seconds: int, kill_seconds: int,
+                   a: Server, b: Server, balancer: Balancer) -> tuple[_Run, _Run, _Kill]:
+    """Locust against ``balancer`` for ``seconds``, then for ``kill_seconds`` with ``b`` killed
+    half-way."""
+    two = _measured(folder, f"two-{kind}", balancer.url, users, seconds,
+                    [a.process.pid, b.process.pid])
+    before = balancer.counts()
+    kill_after_s = kill_seconds / 2
+    killed_at: list[float] = []
+    b_before = _cpu_s(b.process.pid)
+
+    def kill() -> float:
+        time.sleep(kill_after_s)
+        used = _cpu_s(b.process.pid) - b_before
+        killed_at.append(time.time())
+        os.kill(b.process.pid, signal.SIGKILL)
+        b.process.wait()
+        return used
+
+    killed = _measured(folder, f"killed-{kind}", balancer.url, users, kill_seconds,
+                       [a.process.pid], during=kill)
+    after = balancer.counts()
+    return two, killed, _Kill(at=killed_at[0], after_s=kill_after_s,
+                              counts={k: after[k] - before[k] for k in after},
+                              b_status=balancer.status("b"))
+
+
+STOP_TIMEOUT_S = 30
+"""The two-instance runs let locust's users finish their requests this long after the run's
+time. Locust still drops those asked in its last half second or so: they show as unanswered,
+with their start, so the kill window tells a request the kill left hanging from one the run's
+end cut short."""
+KILL_WINDOW_S = (1.0, 3.0)
+"""The kill window: from this long before the kill to this long after it, seconds."""
+
+
+def _print_two(alone: _Run, results: list[tuple[str, _Run, _Run, _Kill]], users: int,
+               seconds: int, kill_seconds: int, store: str, redis_keys: int,
+               peak_mb: float) -> None:
+    print(f"\n{users} clients (locust FastHttpUser, each its own key, 0.5-1.5 s apart at "
+          f"random), cached GET /v1/hotspots, {users // 10}/s ramp; store: {store}, the demo "
+          f"(50,000 incidents); Redis keys of the run at the end: {redis_keys:,}; instance "
+          f"a's peak RSS {peak_mb:.0f} MB\n")
+    print("| setup | requests | req/s | failures | unanswered | median ms | p95 ms | p99 ms | "
+          "max ms | service CPU ms/request | answered by |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(f"| one instance alone (a, direct), {seconds} s | {alone.figures()} | "
+          f"{alone.cpu_ms_per_request:.1f} | a |")
+    for name, two, killed, kill in results:
+        print(f"| two instances + Redis behind {name}, {seconds} s | {two.figures()} | "
+              f"{two.cpu_ms_per_request:.1f} | {_shares(two.log)} |")
+        print(f"| the same, {kill_seconds} s, b killed (SIGKILL) at {kill.after_s:g} s | "
+              f"{killed.figures()} | {killed.cpu_ms_per_request:.1f} | "
+              f"{_shares(killed.log)} |")
+    for name, _two, killed, kill in results:
+        lo, hi = kill.at - KILL_WINDOW_S[0], kill.at + KILL_WINDOW_S[1]
+        # every request in the window, by when it was asked or answered (one asked before
+        # and answered after the kill is in)
+        window = [r for r in killed.log if r.start <= hi and r.start + r.ms / 1000 >= lo]
+        in_flight = [r for r in killed.log if r.start <= kill.at <= r.start + r.ms / 1000]
+        later_b = [r for r in killed.log if r.upstream == "b" and r.start > kill.at]
+        errors = [r for r in window if not r.ok]
+        hanging = [t for t in killed.unanswered if t <= hi]  # asked by then, never answered
+        counts = ", ".join(f"{k} {v}" for k, v in kill.counts.items())
+        print(f"\n{name}, kill window ({KILL_WINDOW_S[0]:g} s before to {KILL_WINDOW_S[1]:g} s "
+              f"after the kill): {len(window):,} requests, errors {len(errors)} "
+              f"{dict(collections.Counter(r.status for r in errors)) if errors else ''}; "
+              f"answered by {_shares(window)}; asked by its end and never answered: "
+              f"{len(hanging)}; slowest "
+              f"{max((r.ms for r in window), default=0):.0f} ms; in flight at the kill: "
+              f"{len(in_flight)}; answered by b after it: {len(later_b)}; the balancer: "
+              f"{counts}, b {kill.b_status}. In the whole run: {len(killed.log):,} answered, "
+              f"failures {killed.failures}, unanswered at the end {len(killed.unanswered)}.")
 
 
 def overlapping(folder: Path) -> None:
@@ -225,17 +723,25 @@ class Rss:
 
 def _demo_with_keys(folder: Path, analysts: int) -> tuple[Path, list[str]]:
     """The demo (50,000 incidents) in a store of its own, with ``analysts`` analyst keys."""
+    db = folder / "demo.sqlite"
+    return db, _demo_store_with_keys(folder, str(db), analysts)
+
+
+def _demo_store_with_keys(folder: Path, database: str, analysts: int) -> list[str]:
+    """Load the demo (50,000 incidents) into the empty store at ``database`` (a path or URL)
+    and make ``analysts`` analyst keys there."""
     from api.access import new_key
     from geodata.demo import load_demo, write_demo
-    from geodata.stores import SQLiteStore
+    from geodata.stores import open_store
 
     files = write_demo(folder / "demo-files")
-    db = folder / "demo.sqlite"
-    store = SQLiteStore.open(db)
-    load_demo(store, files)
-    keys = [new_key(store, name=f"analyst {i}", role="analyst")[0] for i in range(analysts)]
-    store.close()
-    return db, keys
+    store = open_store(database)
+    try:
+        load_demo(store, files)
+        return [new_key(store, name=f"analyst {i}", role="analyst")[0]
+                for i in range(analysts)]
+    finally:
+        store.close()
 
 
 def _post_stream(url: str, path: str, size: int, headers: dict[str, str]) -> tuple[int, float]:
@@ -388,15 +894,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--instances", type=int, choices=(1, 2), default=1,
+                        help="the load test against one instance, or two with Redis behind "
+                        "haproxy (beside one alone, then one of the two killed)")
+    parser.add_argument("--kill-seconds", type=int, default=30,
+                        help="with --instances 2: the run in which one instance is killed "
+                        "half-way")
+    parser.add_argument("--store", choices=("postgis", "embedded"), default="postgis",
+                        help="with --instances 2: the store both instances serve")
+    parser.add_argument("--balancer", nargs="+", choices=tuple(BALANCERS),
+                        default=list(BALANCERS),
+                        help="with --instances 2: the balancers to run behind, in turn")
     parser.add_argument("--attackers", type=int, default=3,
                         help="analyst keys asking for new expensive variants")
     parser.add_argument("--attack-seconds", type=int, default=60)
     steps = ("load", "overlapping", "killed", "bodies", "analyses")
     parser.add_argument("--only", nargs="+", choices=steps, default=list(steps))
+    parser.add_argument("--work", type=Path, default=None,
+                        help="an empty folder for the stores, logs and locust statistics, "
+                        "kept (default: a temporary one, removed)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for name, step in (("load", lambda f: load(f, args.users, args.seconds)),
+    with contextlib.ExitStack() as stack:
+        root = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for name, step in (("load", lambda f: load(f, args.users, args.seconds)
+                             if args.instances == 1 else
+                             load_two(f, args.users, args.seconds, args.kill_seconds,
+                                      args.store, args.balancer)),
                            ("overlapping", overlapping), ("killed", killed),
                            ("bodies", bodies),
                            ("analyses", lambda f: analyses(f, args.attackers,
@@ -404,7 +927,7 @@ def main(argv: list[str] | None = None) -> None:
             if name not in args.only:
                 continue
             folder = root / name
-            folder.mkdir()
+            folder.mkdir(parents=True)
             step(folder)
 
 
