@@ -119,7 +119,7 @@ done(seconds=per_cell * 1200 * 1200, measured_cells=SAMPLE, per_cell_s=per_cell)
 
 DBSCAN_OURS = POINTS + """
 import hotspot._griddbscan as engine
-from hotspot._gridcells import native_steps
+from hotspot._native import native_steps
 from hotspot.dbscan import auto_min_samples
 from hotspot.points import collapse
 xy, _ = county(N)
@@ -220,7 +220,7 @@ if CACHE_DIR:  # an empty cache: numba compiles everything, as on a first instal
 t = time.perf_counter()
 import numpy as np
 import hotspot._griddbscan as engine
-from hotspot._gridcells import native_steps
+from hotspot._native import native_steps
 base = time.perf_counter() - t
 t = time.perf_counter()
 native = native_steps()

@@ -8,9 +8,7 @@ sorted by key.
 
 from __future__ import annotations
 
-import sys
 from itertools import pairwise
-from types import ModuleType
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -25,23 +23,6 @@ FORWARD = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in NEIGHBOUR_OFF
 """The offsets pointing east (or north in the same column): each pair of neighbours once."""
 PAIR_BUDGET = 2_000_000
 """Most point pairs expanded at once (bounds memory to tens of MB)."""
-
-
-def native_steps() -> ModuleType | None:
-    """:mod:`hotspot._gridnative` (the compiled steps) when numba is installed, else None."""
-    try:
-        from hotspot import _gridnative
-    except ImportError:
-        return None
-    return _gridnative
-
-
-def loaded_native_steps() -> ModuleType | None:
-    """:mod:`hotspot._gridnative` if this process has loaded it already (a large DBSCAN, or
-    :func:`hotspot._griddbscan.warm_up_compiled` at a service's start), else None: for steps
-    whose saving is smaller than numba's start-up."""
-    module = sys.modules.get("hotspot._gridnative")
-    return module if isinstance(module, ModuleType) else None
 
 
 def radix_order(key: np.ndarray) -> np.ndarray:

@@ -53,7 +53,6 @@ from hotspot._gridcells import (
     Neighbours,
     batches,
     expand_ranges,
-    native_steps,
     radix_order,
 )
 from hotspot._gridpairs import (
@@ -64,6 +63,7 @@ from hotspot._gridpairs import (
     box_distances,
 )
 from hotspot._gridraster import WeightRaster
+from hotspot._native import native_steps
 
 _RASTER_FROM = 20_000
 """Undecided points from which a fine raster (:class:`WeightRaster`) is worth building."""

@@ -285,7 +285,7 @@ def _classify(table: gpd.GeoDataFrame, incidents: pd.DataFrame, xy: np.ndarray,
     """Each place's context class and what goes with it (:mod:`hotspot.context`), then its
     street and name; in place."""
     check(should_stop, "before the context classes")
-    lsoa = incidents["lsoa_code"].to_numpy(object) if "lsoa_code" in incidents else None
+    lsoa = incidents.get("lsoa_code")
     context = incident_context(xy, lsoa, layers)
     check(should_stop, "while classifying")
     for key, values in classify_hotspots(table, labels, w, context, layers).items():

@@ -21,6 +21,7 @@ from hotspot.cancel import ShouldStop, check
 from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
 from hotspot.errors import InvalidParameter
 from hotspot.gistar import GiStarHotspots
+from hotspot.inside import point_hits
 from hotspot.kde import DensityGrid, KDEHotspots
 from hotspot.params import AUTO
 from hotspot.params import METHODS as PARAMETERS
@@ -194,7 +195,7 @@ def _first_place(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
     labels = np.full(xy.shape[0], -1, dtype=np.int64)
     if not len(geoms) or not xy.shape[0]:
         return labels
-    pt, poly = shapely.STRtree(geoms).query(shapely.points(xy), predicate="intersects")
+    pt, poly = point_hits(geoms, xy, "intersects")
     if pt.size:
         order = np.lexsort((poly, pt))
         pt, poly = pt[order], poly[order]

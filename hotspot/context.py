@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from hotspot.errors import InvalidParameter
+from hotspot.inside import any_hit, first_hit
 
 CLASSES = ("town_centre", "heritage_site", "rural", "urban")
 """Context classes, in order of precedence."""
@@ -128,30 +129,49 @@ def _first_hit(tree_query: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _in_set(values: Any, wanted: Collection[str]) -> np.ndarray:
+    """(n,) True where the value is in ``wanted``: a Categorical's categories looked up once
+    each, else a hash lookup (pandas) of the values (not numpy's sort-based isin of Python
+    strings: 50x faster)."""
+    if isinstance(values, (pd.Categorical, pd.Series)) and isinstance(
+            getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Categorical(values)
+        hit = np.append(pd.Index(cat.categories).isin(list(wanted)), False)  # code -1: missing
+        return np.asarray(hit[np.asarray(cat.codes, dtype=np.int64)])
+    return np.asarray(pd.Series(np.asarray(values, dtype=object)).isin(wanted).to_numpy())
+
+
 def incident_context(
-    xy: np.ndarray, lsoa_codes: np.ndarray | None, layers: ContextLayers
+    xy: np.ndarray, lsoa_codes: Any, layers: ContextLayers
 ) -> IncidentContext:
-    """Classify each incident (see the module docstring)."""
+    """Classify each incident (see the module docstring). ``lsoa_codes``: one per incident
+    (an array, or a pandas Categorical, whose categories are then looked up once each).
+
+    The point-in-polygon tests are :mod:`hotspot.inside`'s (a grid, GEOS near the edges); the
+    heritage sites' nearest-within-reach query runs only for the incidents within reach of a
+    site's bounding box (the same answer: the others have no site within reach)."""
     n = xy.shape[0]
-    pts = shapely.points(xy) if n else np.empty(0, dtype=object)
     tc_idx = np.full(n, -1, dtype=np.int64)
     if layers.town_centres is not None and len(layers.town_centres) and n:
-        tree = shapely.STRtree(np.asarray(layers.town_centres.geometry.values, dtype=object))
-        tc_idx = _first_hit(tree.query(pts, predicate="within"), n)
+        tc_idx = first_hit(layers.town_centres.geometry.values, xy, "within")
     site_idx = np.full(n, -1, dtype=np.int64)
     sites = layers.sites()
     if sites is not None and n:
-        tree = shapely.STRtree(np.asarray(sites.geometry.values, dtype=object))
-        pairs = tree.query_nearest(pts, max_distance=layers.heritage_distance_m, all_matches=False)
+        site_geoms = np.asarray(sites.geometry.values, dtype=object)
+        d = layers.heritage_distance_m
+        b = shapely.bounds(site_geoms)
+        reach = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
+        near = np.flatnonzero(any_hit(reach, xy, "intersects"))
+        tree = shapely.STRtree(site_geoms)
+        pairs = tree.query_nearest(shapely.points(xy[near]), max_distance=d, all_matches=False)
+        if pairs.size:
+            pairs = np.vstack([near[pairs[0]], pairs[1]])
         site_idx = _first_hit(pairs, n)
     rural = np.zeros(n, dtype=bool)
     if layers.built_up_areas is not None and len(layers.built_up_areas) and n:
-        tree = shapely.STRtree(np.asarray(layers.built_up_areas.geometry.values, dtype=object))
-        rural |= _first_hit(tree.query(pts, predicate="within"), n) < 0
+        rural |= ~any_hit(layers.built_up_areas.geometry.values, xy, "within")
     if layers.rural_lsoas and lsoa_codes is not None and n:
-        # a hash lookup (pandas), not numpy's sort-based isin of Python strings: 50x faster
-        rural |= pd.Series(np.asarray(lsoa_codes, dtype=object)).isin(
-            layers.rural_lsoas).to_numpy()
+        rural |= _in_set(lsoa_codes, layers.rural_lsoas)
     cls = np.full(n, 3, dtype=np.int8)
     cls[rural] = 2
     cls[site_idx >= 0] = 1

@@ -52,6 +52,7 @@ from hotspot.area_budget import (
     union_area,
 )
 from hotspot.errors import InvalidParameter
+from hotspot.inside import any_hit
 
 __all__ = [
     "Prepared",
@@ -92,8 +93,9 @@ def inside_any(geoms: Any, xy: np.ndarray | shapely.STRtree) -> np.ndarray:
         return _inside_any_indexed(geometry_array(geoms), xy)
     arr = geometry_array(geoms)
     pts = np.asarray(xy)
-    if pts.dtype != object:
-        pts = shapely.points(np.asarray(xy, dtype=np.float64)) if len(pts) else pts
+    if pts.dtype != object:  # coordinates: hotspot.inside (a grid, GEOS near the edges)
+        coords = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        return any_hit(arr, coords, "intersects") if arr.size else np.zeros(len(coords), bool)
     out = np.zeros(len(pts), dtype=bool)
     if arr.size == 0 or len(pts) == 0:
         return out

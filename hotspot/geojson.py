@@ -39,21 +39,104 @@ def _json_value(value: Any) -> Any:
 def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,
                        should_stop: ShouldStop | None = None) -> dict[str, Any]:
     """A hotspot table as an RFC 7946 FeatureCollection (WGS84, no ``crs`` member);
-    ``should_stop`` is checked every :data:`hotspot.cancel.EVERY` features."""
+    ``should_stop`` is checked every :data:`hotspot.cancel.EVERY` features.
+
+    Column by column: each column is made plain JSON data once (numbers as Python numbers,
+    NaN and infinity as None; object cells only walked when they hold something that is not
+    plain already), and the polygons' coordinates come from one ``shapely.get_coordinates``
+    call, split into rings and parts: the same data as ``shapely.geometry.mapping`` of each
+    shape with :func:`_json_value` of each property, in a fraction of the time."""
     wgs = table.to_crs("EPSG:4326") if len(table) else table
     geoms = shapely.set_precision(np.asarray(wgs.geometry.values, dtype=object), 1e-7) \
-        if len(table) else []
+        if len(table) else np.empty(0, dtype=object)
     columns = [c for c in table.columns if c != table.geometry.name]
-    records = table[columns].to_dict("records")
+    values = {c: _json_column(table[c]) for c in columns}
+    shapes = _geometries(geoms)
+    ids = values["id"] if "id" in values else table["id"].tolist()
     features = []
-    for i, (rec, geom) in enumerate(zip(records, geoms, strict=True)):
+    for i in range(len(table)):
         if i % EVERY == 0:
             check(should_stop, "while writing GeoJSON")
         features.append({
             "type": "Feature",
-            "id": rec["id"],
-            "geometry": mapping(geom),
-            "properties": {k: _json_value(v) for k, v in rec.items()},
+            "id": ids[i],
+            "geometry": shapes[i],
+            "properties": {c: values[c][i] for c in columns},
         })
     return {"type": "FeatureCollection", "features": features,
             "metadata": _json_value(metadata)}
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is plain JSON data already: str, int, bool, None, finite floats, and
+    lists and str-keyed dicts of those."""
+    t = type(value)
+    if t in _PLAIN:
+        return True
+    if t is float:
+        return math.isfinite(value)
+    if t is list:
+        return all(_plain(v) for v in value)
+    if t is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return False
+
+
+def _json_column(column: Any) -> list[Any]:
+    """A column's cells as plain JSON data (:func:`_json_value` of each cell)."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iub":
+        return list(values.tolist())
+    if values.dtype.kind == "f":
+        out = values.tolist()
+        bad = ~np.isfinite(values)
+        for i in np.flatnonzero(bad):
+            out[i] = None
+        return list(out)
+    return [v if _plain(v) else _json_value(v) for v in values.tolist()]
+
+
+def _geometries(geoms: np.ndarray) -> list[dict[str, Any]]:
+    """``shapely.geometry.mapping`` of each geometry, with lists for its tuples (the same
+    JSON): polygons and multipolygons from their coordinates in one pass; other kinds, and
+    any with a ring that GEOS would not give as coordinates, by ``mapping`` itself."""
+    n = geoms.size
+    out: list[Any] = [None] * n
+    if n == 0:
+        return out
+    kind = shapely.get_type_id(geoms)
+    simple = np.flatnonzero(((kind == 3) | (kind == 6)) & ~shapely.is_empty(geoms)
+                            & ~shapely.has_z(geoms))
+    for i in np.setdiff1d(np.arange(n), simple):
+        out[i] = mapping(geoms[i])
+    if simple.size == 0:
+        return out
+    parts, part_of = shapely.get_parts(geoms[simple], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    xy = coords.tolist()
+    ring_end = np.searchsorted(coord_of, np.arange(rings.size), side="right").tolist()
+    part_end = np.searchsorted(ring_of, np.arange(parts.size), side="right").tolist()
+    geom_end = np.searchsorted(part_of, np.arange(simple.size), side="right").tolist()
+    ring_lists = []
+    start = 0
+    for end in ring_end:
+        ring_lists.append(xy[start:end])
+        start = end
+    part_lists = []
+    start = 0
+    for end in part_end:
+        part_lists.append(ring_lists[start:end])
+        start = end
+    start = 0
+    for j, end in enumerate(geom_end):
+        g = int(simple[j])
+        if kind[g] == 3:
+            out[g] = {"type": "Polygon", "coordinates": part_lists[start]}
+        else:
+            out[g] = {"type": "MultiPolygon", "coordinates": part_lists[start:end]}
+        start = end
+    return out

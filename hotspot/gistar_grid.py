@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import shapely
 from scipy.ndimage import correlate
-from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 from scipy.special import ndtr, pdtr, pdtrc
 
+from hotspot._numeric import fftconvolve
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 
 P_VALUES = ("normal", "poisson", "empirical")

@@ -33,7 +33,7 @@ import numpy as np
 import shapely
 from scipy.ndimage import gaussian_filter, label
 
-from hotspot._gridcells import loaded_native_steps
+from hotspot._native import loaded_native_steps
 from hotspot._numeric import fftconvolve
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded

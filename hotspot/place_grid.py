@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import shapely
-from scipy.signal import fftconvolve
 
+from hotspot._numeric import fftconvolve
 from hotspot.errors import WorkLimitExceeded
 from hotspot.kde import _quartic
 

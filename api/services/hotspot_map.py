@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from api.formats import ATTRIBUTION, percent, tile_url
 from api.services.basemap import force_basemap, page_tile_url
+from api.services.gcpause import gc_paused
 from api.services.hotspot_query import PARAMETERS, HotspotQuery
 from api.services.hotspot_results import Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
@@ -97,7 +98,16 @@ def map_page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQue
              download: bool) -> str:
     """The planner's map page (HTML) of a computed result: the hotspots, the density overlay,
     the form that changes the query, the summary and details in words; ``download``: one file
-    with everything inlined."""
+    with everything inlined. The cyclic garbage collector waits meanwhile
+    (:mod:`api.services.gcpause`)."""
+    with gc_paused():
+        return _map_page(store, taxonomy, settings, q, computed, density, path=path,
+                         download=download)
+
+
+def _map_page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQuery,
+              computed: Computed, density: DensityComputed | None, *, path: str,
+              download: bool) -> str:
     layers = map_layers(store)
     image = None
     if density is not None:

@@ -1,0 +1,306 @@
+"""Which polygons hold which points, for a million points: a grid decides most points by their
+cell, GEOS only the points near a polygon's edge.
+
+:func:`point_hits` gives exactly the (point, polygon) pairs of
+``shapely.STRtree(geoms).query(shapely.points(xy), predicate=predicate)`` for the predicates
+``"within"`` (the point in a polygon's interior) and ``"intersects"`` (in its interior or on
+its boundary), without making a shapely point for most points.
+
+How: a square grid of cells ``c`` metres is laid over the polygons' bounding boxes (``c`` so
+that the boxes hold about :data:`TARGET_CELLS` cells). A cell is *on the edge* of a polygon
+when some point of the polygon's boundary may lie in the cell's closed square, widened by an
+eighth of a cell: the boundary is sampled every ``c / 4`` metres, and every cell within reach
+of a sample is marked, so no boundary point escapes (each lies within ``c / 8`` of a sample).
+A run of cells along a grid row that are not on the polygon's edge touches no point of its
+boundary, so the whole run is inside the polygon's interior or wholly outside it: one GEOS test
+of the first cell's centre tells which. A point then takes every polygon whose interior holds
+its cell; for each polygon whose edge its cell is on, GEOS tests that point against that
+polygon (``contains_xy`` for "within", ``intersects_xy`` for "intersects", prepared). Points on
+a boundary are always in an edge cell, so the two predicates differ only there, where GEOS
+decides.
+
+Geometries that are not polygons (points, lines) are left to GEOS: each cell of their
+bounding box counts as on their edge. Units: the coordinates' (metres in a projected CRS for
+this project, but nothing here depends on it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from hotspot.errors import InvalidParameter
+
+PREDICATES = ("within", "intersects")
+TARGET_CELLS = 250_000
+"""About how many grid cells the polygons' bounding boxes hold (sets the cell size)."""
+MAX_SAMPLES = 20_000_000
+"""Most boundary samples; beyond, every point goes to GEOS."""
+SMALL = 2_000
+"""Fewer points than this: straight to GEOS (the grid would not pay for itself)."""
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+def point_hits(geoms: Any, xy: np.ndarray,
+               predicate: str = "intersects") -> tuple[np.ndarray, np.ndarray]:
+    """The (point, geometry) index pairs where geometry ``predicate``-holds the point: those of
+    ``shapely.STRtree(geoms).query(shapely.points(xy), predicate=predicate)`` (see the module
+    docstring), in no particular order.
+
+    Parameters
+    ----------
+    geoms
+        A GeoSeries, a GeometryArray or a sequence of shapely geometries (missing or empty ones
+        hold nothing).
+    xy
+        (n, 2) coordinates in the geometries' CRS; a point that is not finite is in nothing.
+    predicate
+        ``"within"`` (the interior) or ``"intersects"`` (the interior or the boundary).
+
+    Raises
+    ------
+    InvalidParameter
+        Another predicate, or ``xy`` not (n, 2).
+    """
+    if predicate not in PREDICATES:
+        raise InvalidParameter(f"predicate must be one of {', '.join(PREDICATES)}",
+                               parameter="predicate")
+    arr = np.asarray(getattr(geoms, "values", geoms), dtype=object).ravel()
+    pts = np.asarray(xy, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise InvalidParameter("xy must be an (n, 2) array of coordinates", parameter="xy")
+    n = pts.shape[0]
+    if n == 0 or arr.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    grid = _EdgeGrid.build(arr) if n >= SMALL else None
+    if grid is None:
+        finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        a, b = shapely.STRtree(arr).query(shapely.points(pts[finite]), predicate=predicate)
+        return finite[a].astype(np.int64, copy=False), b.astype(np.int64, copy=False)
+    return grid.hits(arr, pts, predicate)
+
+
+def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
+    """(n,) True where some geometry holds the point (:func:`point_hits`)."""
+    out = np.zeros(np.asarray(xy).reshape(-1, 2).shape[0], dtype=bool)
+    out[point_hits(geoms, xy, predicate)[0]] = True
+    return out
+
+
+def first_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
+    """(n,) the lowest index of a geometry holding each point, -1 for none."""
+    pt, geom = point_hits(geoms, xy, predicate)
+    none = np.iinfo(np.int64).max
+    out = np.full(np.asarray(xy).reshape(-1, 2).shape[0], none, dtype=np.int64)
+    np.minimum.at(out, pt, geom)
+    out[out == none] = -1
+    return out
+
+
+DENSE_MAX = 4_000_000
+"""Most entries of each of the two dense arrays that find a point's cell."""
+
+
+class _EdgeGrid:
+    """The grid's cells that some geometry's window reaches, each with its entries: the
+    geometries that hold the whole cell (inside) or whose edge it is on (edge)."""
+
+    def __init__(self, origin: tuple[float, float], c: float, shape: tuple[int, int],
+                 keys: np.ndarray, starts: np.ndarray, entry_g: np.ndarray,
+                 entry_edge: np.ndarray) -> None:
+        self.ox, self.oy = origin
+        self.c = c
+        self.nrows, self.ncols = shape
+        self.starts = starts  # entries of cell i: starts[i]:starts[i + 1]
+        self.entry_g = entry_g
+        self.entry_edge = entry_edge
+        self._locate(keys)
+
+    @classmethod
+    def build(cls, arr: np.ndarray) -> _EdgeGrid | None:
+        """The grid of ``arr``, None when it would not help (no polygon with an area, or a
+        boundary too long to sample)."""
+        bounds = shapely.bounds(arr)
+        present = np.isfinite(bounds).all(axis=1)
+        if not present.any():
+            return None
+        polygonal = present & np.isin(shapely.get_type_id(arr), _POLYGONAL)
+        box_area = ((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]))[polygonal]
+        if not polygonal.any() or box_area.sum() <= 0:
+            return None
+        c = float(np.sqrt(box_area.sum() / TARGET_CELLS))
+        gi = np.flatnonzero(present)
+        ox = float(bounds[gi, 0].min()) - c
+        oy = float(bounds[gi, 1].min()) - c
+        # each geometry's window of cells: the cells its closed bounding box reaches
+        c0 = np.floor((bounds[gi, 0] - ox) / c).astype(np.int64)
+        c1 = np.floor((bounds[gi, 2] - ox) / c).astype(np.int64)
+        r0 = np.floor((bounds[gi, 1] - oy) / c).astype(np.int64)
+        r1 = np.floor((bounds[gi, 3] - oy) / c).astype(np.int64)
+        nrows, ncols = int(r1.max()) + 2, int(c1.max()) + 2
+        wcols, wrows = c1 - c0 + 1, r1 - r0 + 1
+        size = wcols * wrows
+        offset = np.concatenate([[0], np.cumsum(size)])
+        total = int(offset[-1])
+        edge = np.zeros(total, dtype=bool)
+        poly = polygonal[gi]
+        edge_of_poly = _edge_cells(arr[gi[poly]], ox, oy, c, c0[poly], c1[poly], r0[poly],
+                                   r1[poly], offset[:-1][poly], wcols[poly])
+        if edge_of_poly is None:
+            return None
+        edge[edge_of_poly] = True
+        for g in np.flatnonzero(~poly):  # points, lines: tested wherever they reach
+            edge[offset[g]:offset[g + 1]] = True
+        # every window cell: its geometry, row and column
+        owner_g = np.repeat(np.arange(gi.size), size)
+        local = np.arange(total) - offset[:-1][owner_g]
+        row = r0[owner_g] + local // wcols[owner_g]
+        col = c0[owner_g] + local % wcols[owner_g]
+        inside = _inside_runs(arr[gi], owner_g, local, wcols, row, col, edge, ox, oy, c)
+        keep = np.flatnonzero(edge | inside)
+        keys = row[keep] * ncols + col[keep]
+        order = np.argsort(keys, kind="stable")
+        keys, keep = keys[order], keep[order]
+        new = np.r_[True, keys[1:] != keys[:-1]]
+        starts = np.r_[np.flatnonzero(new), keys.size]
+        return cls((ox, oy), c, (nrows, ncols), keys[new], starts, gi[owner_g[keep]],
+                   edge[keep])
+
+    def _locate(self, keys: np.ndarray) -> None:
+        """The two dense arrays that give a grid cell's row in ``keys`` (-1 for none): blocks
+        of k x k cells (k a power of two) and, per block holding a cell, its cells."""
+        k = 1
+        while -(-self.nrows // k) * -(-self.ncols // k) > DENSE_MAX:
+            k *= 2
+        self.k, self.bcols = k, -(-self.ncols // k)
+        row, col = np.divmod(keys, self.ncols)
+        block = (row // k) * self.bcols + col // k
+        blocks, which = np.unique(block, return_inverse=True)
+        if blocks.size * k * k > DENSE_MAX:  # scattered cells: a hash table instead
+            self.index: pd.Index | None = pd.Index(keys)
+            return
+        self.index = None
+        self.block_of = np.full(-(-self.nrows // k) * self.bcols, -1, dtype=np.int32)
+        self.block_of[blocks] = np.arange(blocks.size, dtype=np.int32)
+        self.cell_of = np.full(blocks.size * k * k, -1, dtype=np.int32)
+        self.cell_of[which * k * k + (row % k) * k + col % k] = np.arange(keys.size,
+                                                                          dtype=np.int32)
+
+    def cells(self, pts: np.ndarray) -> np.ndarray:
+        """Per point, the row of its cell in the grid's cells, -1 for a cell no window
+        reaches (or a point that is not finite)."""
+        u = (pts[:, 0] - self.ox) / self.c
+        v = (pts[:, 1] - self.oy) / self.c
+        on = np.isfinite(u) & np.isfinite(v)
+        on[on] = (u[on] >= 0) & (u[on] < self.ncols) & (v[on] >= 0) & (v[on] < self.nrows)
+        out = np.full(pts.shape[0], -1, dtype=np.int64)
+        where = np.flatnonzero(on)
+        col = np.floor(u[where]).astype(np.int64)
+        row = np.floor(v[where]).astype(np.int64)
+        if self.index is not None:
+            out[where] = self.index.get_indexer(pd.Index(row * self.ncols + col))
+            return out
+        k = self.k
+        block = self.block_of[(row // k) * self.bcols + col // k]
+        hit = block >= 0
+        out[where[hit]] = self.cell_of[block[hit].astype(np.int64) * k * k
+                                       + (row[hit] % k) * k + col[hit] % k]
+        return out
+
+    def hits(self, arr: np.ndarray, pts: np.ndarray,
+             predicate: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (point, geometry) pairs: a cell's inside entries hold its points; its edge
+        entries are tested point by point (GEOS, prepared)."""
+        cell = self.cells(pts)
+        p = np.flatnonzero(cell >= 0)
+        cp = cell[p]
+        count = self.starts[cp + 1] - self.starts[cp]
+        pair_p = np.repeat(p, count)
+        first = np.cumsum(count) - count
+        pos = np.arange(pair_p.size) - np.repeat(first - self.starts[cp], count)
+        pair_g = self.entry_g[pos]
+        test = self.entry_edge[pos]
+        keep = ~test
+        if test.any():
+            tp, tg = pair_p[test], pair_g[test]
+            used = np.unique(tg)
+            fresh = used[~shapely.is_prepared(arr[used])]
+            shapely.prepare(arr[fresh])
+            try:
+                xy_fn = shapely.contains_xy if predicate == "within" else shapely.intersects_xy
+                keep[test] = xy_fn(arr[tg], pts[tp, 0], pts[tp, 1])
+            finally:  # the caller's geometries as they were
+                shapely.destroy_prepared(arr[fresh])
+        return pair_p[keep], pair_g[keep]
+
+
+def _edge_cells(polys: np.ndarray, ox: float, oy: float, c: float, c0: np.ndarray,
+                c1: np.ndarray, r0: np.ndarray, r1: np.ndarray, offset: np.ndarray,
+                wcols: np.ndarray) -> np.ndarray | None:
+    """Flat window positions of the cells on each polygon's edge (see the module docstring);
+    None when the boundaries are too long to sample."""
+    coords, index = shapely.get_coordinates(shapely.boundary(polys), return_index=True)
+    if coords.shape[0] == 0:
+        return np.empty(0, dtype=np.int64)
+    same = index[1:] == index[:-1]  # a segment within one polygon's rings (joins between its
+    p0, p1, g = coords[:-1][same], coords[1:][same], index[:-1][same]  # rings: harmless)
+    # lone vertices (a ring of one point) still count: sample every vertex too
+    step = c / 4
+    length = np.hypot(p1[:, 0] - p0[:, 0], p1[:, 1] - p0[:, 1])
+    m = np.ceil(length / step).astype(np.int64) + 1
+    if int(m.sum()) + coords.shape[0] > MAX_SAMPLES:
+        return None
+    seg = np.repeat(np.arange(m.size), m)
+    start = np.concatenate([[0], np.cumsum(m)[:-1]])
+    t = (np.arange(seg.size) - start[seg]) / np.maximum(m[seg] - 1, 1)
+    sx = np.concatenate([p0[seg, 0] + t * (p1[seg, 0] - p0[seg, 0]), coords[:, 0]])
+    sy = np.concatenate([p0[seg, 1] + t * (p1[seg, 1] - p0[seg, 1]), coords[:, 1]])
+    sg = np.concatenate([g[seg], index])
+    u, v = (sx - ox) / c, (sy - oy) / c
+    # a boundary point within c/8 of the sample can lie in the closed square of cells
+    # floor(u - 1.125) + 1 .. floor(u + 0.125); a further c/8 of slack for rounding
+    lo_j, hi_j = np.floor(u - 1.25).astype(np.int64) + 1, np.floor(u + 0.25).astype(np.int64)
+    lo_i, hi_i = np.floor(v - 1.25).astype(np.int64) + 1, np.floor(v + 0.25).astype(np.int64)
+    lo_j, lo_i = np.minimum(lo_j, hi_j), np.minimum(lo_i, hi_i)
+    out = []
+    for dj in range(3):
+        j = lo_j + dj
+        ok_j = (j <= hi_j) & (j >= c0[sg]) & (j <= c1[sg])
+        for di in range(3):
+            i = lo_i + di
+            ok = ok_j & (i <= hi_i) & (i >= r0[sg]) & (i <= r1[sg])
+            out.append(offset[sg[ok]] + (i[ok] - r0[sg[ok]]) * wcols[sg[ok]]
+                       + (j[ok] - c0[sg[ok]]))
+    return np.concatenate(out)
+
+
+def _inside_runs(geoms: np.ndarray, owner_g: np.ndarray, local: np.ndarray, wcols: np.ndarray,
+                 row: np.ndarray, col: np.ndarray, edge: np.ndarray, ox: float, oy: float,
+                 c: float) -> np.ndarray:
+    """For every window cell not on its geometry's edge, whether it is inside the geometry:
+    one GEOS test per run of such cells along a row (a run touches no boundary point)."""
+    total = edge.size
+    if total == 0:
+        return np.zeros(0, dtype=bool)
+    new_row = (local % wcols[owner_g]) == 0
+    start = new_row.copy()
+    start[1:] |= edge[1:] != edge[:-1]
+    start[0] = True
+    runs = np.flatnonzero(start & ~edge)
+    result = np.zeros(runs.size, dtype=bool)
+    if runs.size:
+        used = np.unique(owner_g[runs])
+        fresh = used[~shapely.is_prepared(geoms[used])]
+        shapely.prepare(geoms[fresh])
+        try:
+            result = shapely.contains_xy(geoms[owner_g[runs]], ox + (col[runs] + 0.5) * c,
+                                         oy + (row[runs] + 0.5) * c)
+        finally:  # the caller's geometries as they were
+            shapely.destroy_prepared(geoms[fresh])
+    run_id = np.cumsum(start) - 1  # the run of each cell (edge runs too)
+    value = np.zeros(int(run_id[-1]) + 1, dtype=bool)
+    value[run_id[runs]] = result
+    return value[run_id] & ~edge

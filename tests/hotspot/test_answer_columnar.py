@@ -1,0 +1,91 @@
+"""The columnar steps of the hotspot answer give what the row-by-row ones gave: the trend
+labels (one binom.cdf call against scipy's binomtest per hotspot), the GeoJSON properties and
+geometries (per column and one coordinates pass, against mapping() and _json_value per
+cell), and the LSOA lookup of a Categorical."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+
+from hotspot.context import _in_set
+from hotspot.geojson import _geometries, _json_column, _json_value
+from hotspot.table import trend_label, trend_labels
+
+
+def test_trend_labels_are_binomtests() -> None:
+    grid_c, grid_p = np.meshgrid(np.arange(0, 60), np.arange(0, 60))
+    c, p = grid_c.ravel(), grid_p.ravel()
+    rng = np.random.default_rng(3)
+    big = rng.integers(0, 40_000, 150)
+    c = np.r_[c, big]
+    p = np.r_[p, (big * rng.uniform(0.95, 1.05, big.size)).astype(np.int64)]
+    got = trend_labels(c, p)
+    want = [trend_label(int(a), int(b)) for a, b in zip(c, p, strict=True)]
+    assert got == want
+    assert {"up", "down", "flat"} <= set(got)
+
+
+def _old_properties(frame: pd.DataFrame) -> list[dict[str, object]]:
+    return [{str(k): _json_value(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+
+
+def test_json_columns_are_the_json_values_of_each_cell() -> None:
+    frame = pd.DataFrame({
+        "id": ["a", "b", "c"],
+        "n": np.array([1, 2, 3], dtype=np.int64),
+        "flag": np.array([True, False, True]),
+        "x": np.array([1.5, np.nan, np.inf]),
+        "mix": [{"theft": 3}, {}, {"burglary": np.int64(2)}],
+        "profile": [[[0, 1], [2, 3]], None, np.array([1, 2])],
+        "name": ["High Street", None, float("nan")],
+        "ratio": [0.5, None, np.float64(np.nan)],
+    })
+    columns = {c: _json_column(frame[c]) for c in frame.columns}
+    got = [{c: columns[c][i] for c in frame.columns} for i in range(len(frame))]
+    assert json.dumps(got) == json.dumps(_old_properties(frame))
+
+
+def test_geometries_are_their_mappings() -> None:
+    disc = shapely.Point(0, 0).buffer(10, quad_segs=4)
+    holed = disc.difference(shapely.Point(0, 0).buffer(3, quad_segs=2))
+    multi = shapely.MultiPolygon([shapely.box(20, 0, 21, 1), holed])
+    geoms = np.asarray([disc, holed, multi, shapely.Polygon(), shapely.Point(1, 2),
+                        shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0, 1), (1, 0, 1),
+                                                                  (1, 1, 1)])], dtype=object)
+    got = _geometries(geoms)
+    assert json.dumps(got) == json.dumps([mapping(g) for g in geoms])
+
+
+def test_rural_lsoas_of_a_categorical_and_of_strings() -> None:
+    codes = pd.Categorical(["E01", "E02", None, "E03", "E01"])
+    wanted = frozenset({"E01", "E03"})
+    want = [True, False, False, True, True]
+    assert _in_set(codes, wanted).tolist() == want
+    assert _in_set(pd.Series(codes), wanted).tolist() == want
+    assert _in_set(np.asarray(codes, dtype=object), wanted).tolist() == want
+
+
+def test_categories_and_locations_of_categoricals_are_those_of_strings() -> None:
+    from hotspot.table import _categories, _locations
+
+    rng = np.random.default_rng(7)
+    n, k = 20_000, 40
+    cats = np.array(["theft", "burglary", "asb", "drugs", "Arson", "vehicle"], dtype=object)
+    locs = np.array([f"On or near Street {i}" for i in range(300)] + ["", "  "], dtype=object)
+    category = cats[rng.integers(0, cats.size, n)]
+    category[rng.random(n) < 0.05] = None
+    where = locs[np.minimum(rng.zipf(1.5, n), locs.size) - 1]
+    where[rng.random(n) < 0.05] = None
+    labels = rng.integers(-1, k, n)
+    labels[:50] = 3  # ties: equal counts ordered by name
+    plain = pd.DataFrame({"category": category, "location_text": where})
+    coded = pd.DataFrame({"category": pd.Categorical(category),
+                          "location_text": pd.Categorical(where)})
+    assert _categories(coded, labels, k) == _categories(plain, labels, k)
+    assert _locations(coded, labels, k) == _locations(plain, labels, k)
+    assert any(len(x) == 3 for x in _locations(coded, labels, k))

@@ -1,0 +1,108 @@
+"""hotspot.inside: the grid gives exactly GEOS's (point, polygon) pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from hotspot.errors import InvalidParameter
+from hotspot.inside import any_hit, first_hit, point_hits
+
+
+def _geos(geoms: np.ndarray, xy: np.ndarray, predicate: str) -> set[tuple[int, int]]:
+    a, b = shapely.STRtree(geoms).query(shapely.points(xy), predicate=predicate)
+    return set(zip(a.tolist(), b.tolist(), strict=True))
+
+
+def _polygons(rng: np.random.Generator, k: int) -> np.ndarray:
+    """Discs, squares, rings with holes, a multipolygon, a line, a point and an empty one,
+    overlapping here and there."""
+    centres = rng.uniform(0, 20_000, (k, 2))
+    out: list[object] = []
+    for i, (x, y) in enumerate(centres):
+        r = float(rng.uniform(30, 400))
+        kind = i % 5
+        if kind == 0:
+            out.append(shapely.Point(x, y).buffer(r, quad_segs=16))
+        elif kind == 1:
+            out.append(shapely.box(x - r, y - r, x + r, y + r))
+        elif kind == 2:
+            out.append(shapely.Point(x, y).buffer(r).difference(shapely.Point(x, y).buffer(r / 2)))
+        elif kind == 3:
+            out.append(shapely.MultiPolygon([shapely.box(x, y, x + r, y + r),
+                                             shapely.box(x + 2 * r, y, x + 3 * r, y + r)]))
+        else:
+            out.append(shapely.Polygon([(x, y), (x + r, y + r / 3), (x + r / 4, y + r)]))
+    out += [shapely.LineString([(100, 100), (5_000, 5_000)]), shapely.Point(700, 700),
+            shapely.Polygon(), None]
+    return np.asarray(out, dtype=object)
+
+
+def _points(rng: np.random.Generator, geoms: np.ndarray, n: int) -> np.ndarray:
+    """Random points, many near the polygons, and points on vertices and edges."""
+    xy = [rng.uniform(-500, 20_500, (n, 2))]
+    present = [g for g in geoms if g is not None and not shapely.is_empty(g)]
+    verts = shapely.get_coordinates(np.asarray(present, dtype=object))
+    xy.append(verts[rng.choice(len(verts), min(len(verts), n // 4), replace=False)])
+    mids = (verts[:-1] + verts[1:]) / 2
+    xy.append(mids[rng.choice(len(mids), min(len(mids), n // 4), replace=False)])
+    edges = shapely.get_coordinates(shapely.segmentize(shapely.boundary(
+        np.asarray([g for g in present if shapely.area(g) > 0], dtype=object)), 2.0))
+    near = edges[rng.choice(len(edges), n, replace=False)]
+    xy.append(near + rng.normal(0, 3.0, near.shape))  # a few metres off the edges
+    cents = shapely.get_coordinates(shapely.centroid(np.asarray(present, dtype=object)))
+    xy.append(np.repeat(cents, 5, axis=0) + rng.normal(0, 200, (len(cents) * 5, 2)))
+    xy.append(np.array([[700.0, 700.0], [2_000.0, 2_000.0], [np.nan, 1.0]]))
+    return np.concatenate(xy)
+
+
+@pytest.mark.parametrize("predicate", ["within", "intersects"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_same_pairs_as_geos(predicate: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    geoms = _polygons(rng, 300)
+    xy = _points(rng, geoms, 40_000)
+    a, b = point_hits(geoms, xy, predicate)
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
+    assert len(got) == a.size  # no pair twice
+    want = _geos(geoms, xy, predicate)
+    assert got == want
+    assert len(want) > 5_000  # the test tests something
+    first = first_hit(geoms, xy, predicate)
+    expect = np.full(len(xy), -1)
+    for p, g in sorted(want, reverse=True):
+        expect[p] = g
+    assert np.array_equal(first, expect)
+    assert np.array_equal(any_hit(geoms, xy, predicate), expect >= 0)
+
+
+def test_few_points_and_large_polygons() -> None:
+    rng = np.random.default_rng(5)
+    county = shapely.Point(0, 0).buffer(30_000, quad_segs=64)
+    holed = county.difference(shapely.box(-5_000, -5_000, 5_000, 5_000))
+    geoms = np.asarray([holed, shapely.box(-1_000, -1_000, 1_000, 1_000)], dtype=object)
+    for n in (10, 50_000):
+        xy = rng.uniform(-31_000, 31_000, (n, 2))
+        xy[:4] = [[5_000, 0], [-1_000, 300], [30_000, 0], [0, 0]]  # on edges, inside
+        for predicate in ("within", "intersects"):
+            a, b = point_hits(geoms, xy, predicate)
+            assert set(zip(a.tolist(), b.tolist(), strict=True)) == _geos(geoms, xy, predicate)
+
+
+def test_nothing_and_refusals() -> None:
+    xy = np.zeros((3, 2))
+    assert point_hits([], xy)[0].size == 0
+    assert point_hits([shapely.box(0, 0, 1, 1)], np.empty((0, 2)))[0].size == 0
+    with pytest.raises(InvalidParameter, match="predicate"):
+        point_hits([shapely.box(0, 0, 1, 1)], xy, "contains")
+    with pytest.raises(InvalidParameter, match="xy"):
+        point_hits([shapely.box(0, 0, 1, 1)], np.zeros(3))
+
+
+def test_leaves_the_polygons_unprepared() -> None:
+    geoms = np.asarray([shapely.box(0, 0, 100, 100), shapely.box(50, 50, 300, 300)],
+                       dtype=object)
+    shapely.prepare(geoms[1])
+    point_hits(geoms, np.random.default_rng(0).uniform(0, 300, (5_000, 2)))
+    assert shapely.is_prepared(geoms).tolist() == [False, True]
