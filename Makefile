@@ -9,7 +9,7 @@ PORT   ?= 8000
 PG_MAJOR ?= $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 PG_MAJOR := $(or $(PG_MAJOR),15)
 
-.PHONY: run test lint browser postgres gdal redis bench clean
+.PHONY: run test lint browser postgres gdal redis haproxy bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,15 @@ redis: $(STAMP)
 	  answers || { echo "Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }; \
 	fi
 
+## haproxy: Debian's haproxy, the balancer of the two-instance load test (bench.load --instances 2)
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  echo "installing Debian's haproxy for the two-instance load test (apt-get install haproxy)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q haproxy >/dev/null 2>&1 || \
+	  { $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q haproxy >/dev/null; }; }
+	@command -v haproxy >/dev/null 2>&1 || { echo "haproxy could not be installed: bench.load --instances 2 --balancer python runs without it" >&2; exit 1; }
+
 ## postgres: PostgreSQL with PostGIS on 127.0.0.1:5432 for the PostGIS store tests (Debian's
 ## packages; skipped when HOTSPOT_TEST_POSTGRES_URL names another server)
 postgres:
@@ -109,7 +118,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 ## bench: the benchmarks (not part of test: these machines are shared and noisy)
-bench: $(STAMP) postgres browser
+bench: $(STAMP) postgres browser redis haproxy
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.hotspots
@@ -117,7 +126,10 @@ bench: $(STAMP) postgres browser
 	$(BIN)/python -m bench.postgis
 	$(BIN)/python -m bench.patrol
 	$(BIN)/python -m bench.products
+	$(BIN)/python -m bench.answer
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load --instances 2 --only load
+	$(BIN)/python -m bench.scaling --rows 1e7
 
 clean:
 	rm -rf $(VENV) build *.egg-info node_modules $(VENDOR)

@@ -81,6 +81,11 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/asb/persistent"): FIELD,  # exact map points and addresses: never partners
     ("GET", "/asb"): FIELD,
     ("GET", "/v1/backtest"): FIELD,  # aggregate figures only
+    ("POST", "/v1/backtest"): FIELD,  # the same, as a job
+    # jobs (api.services.jobs): each key sees its own, admins every one
+    ("GET", "/v1/jobs"): FIELD,
+    ("GET", "/v1/jobs/{job_id}"): FIELD,
+    ("GET", "/v1/jobs/{job_id}/result"): FIELD,
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,
@@ -117,6 +122,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/reports/{report_id}"): STAFF,
     ("GET", "/v1/reports/{report_id}/tables/{name}.csv"): STAFF,
     ("GET", "/v1/reports/{report_id}/csv"): STAFF,
+    ("POST", "/v1/reports/{report_id}/pdf"): STAFF,  # the PDF printed as a job
     ("GET", "/reports"): STAFF,
     ("GET", "/reports/{report_id}"): STAFF,
     ("GET", "/reports/{report_id}.pdf"): STAFF,
@@ -129,6 +135,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     # cross-border (api.services.cross_border): staff analyse the force's and its neighbours'
     # incidents together; everyone reads the border products (api.services.border_products)
     ("GET", "/v1/cross-border"): STAFF,
+    ("POST", "/v1/cross-border"): STAFF,  # the same, as a job
     ("GET", "/v1/stop-search"): STAFF,  # searched people's locations: staff only
     ("POST", "/v1/border-products"): STAFF,
     ("GET", "/v1/border-products"): EVERYONE,
@@ -266,9 +273,10 @@ def openapi_roles(schema: dict[str, Any]) -> dict[str, Any]:
     schemas["Error"] = {
         "type": "object", "required": ["detail", "error"],
         "properties": {"detail": {"type": "string"}, "error": {"type": "string"},
-                       "field": {"type": "string"}},
-        "description": "Every error the service answers: what went wrong, a stable code, and "
-                       "the field at fault when there is one.",
+                       "field": {"type": "string"}, "request_id": {"type": "string"}},
+        "description": "Every error the service answers: what went wrong, a stable code, the "
+                       "field at fault when there is one and, on a 5xx, the request's id (as "
+                       "in X-Request-ID and the log).",
     }
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in schema.get("paths", {}).items():

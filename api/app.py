@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors
+from api import errors, metrics, redis_conn
 from api.access import openapi_roles
 from api.budget import AnalysisBudget
 from api.cache import ResultCache
@@ -49,6 +49,7 @@ from api.routes import asb as asb_routes
 from api.routes import basemap as basemap_routes
 from api.routes import business as business_routes
 from api.routes import cross_border as cross_border_routes
+from api.routes import jobs as job_routes
 from api.routes import leaflets as leaflet_routes
 from api.routes import nearrepeat as near_repeat_routes
 from api.routes import ogc as ogc_routes
@@ -59,8 +60,12 @@ from api.routes import vector_tiles as vector_tile_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
+from api.services.jobs import install as install_jobs
 from api.settings import Settings
+from api.shared.buckets import SharedBuckets
+from api.shared.cache import SharedResultCache
 from api.version import version
+from api.warm import Warming
 from geodata.advice import PreventionAdvice
 from geodata.errors import StoreUnavailable
 from geodata.harm import HarmTable
@@ -82,7 +87,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     asb_routes.router, cross_border_routes.router,
     report_routes.router, leaflet_routes.router, report_pages.router,
     ogc_routes.router, preset_routes.router,
-    vector_tile_routes.router, stop_search_routes.router)
+    vector_tile_routes.router, stop_search_routes.router, job_routes.router)
 """The service's routers, in the order their routes are matched (and listed in OpenAPI)."""
 
 
@@ -132,6 +137,7 @@ def create_app(
     errors.install(app)
     _add_middleware(app, settings)
     _add_shared_state(app, settings)
+    install_jobs(app, settings)  # backtests, reports, cross-border analyses as jobs
     for router in ROUTERS:
         app.include_router(router)
     _mount_static(app)
@@ -152,9 +158,14 @@ def _lifespan(*, own_store: bool) -> Callable[[FastAPI], AbstractAsyncContextMan
             except StoreUnavailable:
                 log.exception("the store could not be opened; requests will answer 503")
                 app.state.store = None
+        metrics.start_port(app)  # HOTSPOT_METRICS_PORT, when set
         yield
+        metrics.stop_port(app)
+        await app.state.warming.close()
         app.state.backtests.close()
         close_basemaps()
+        if app.state.redis is not None:
+            app.state.redis.close()
         if own_store and app.state.store is not None:
             app.state.store.close()
 
@@ -176,23 +187,45 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
                        https=settings.tls_certfile is not None)
     # outside the security headers, which rewrite the HTML body (api.delivery)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
-    app.add_middleware(RequestLog)
-    # outermost: the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
+    # the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    # outermost: the request id (a trusted proxy's, by the address it connects from) and log
+    app.add_middleware(RequestLog, trusted_hosts=settings.forwarded_allow_ips)
 
 
 def _add_shared_state(app: FastAPI, settings: Settings) -> None:
     """What every request shares: the result cache, the analysis budget, the backtest runner
-    and the rate limiter."""
-    app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
-                                  grace_s=settings.analysis_grace_s)
+    and the rate limiter; with ``HOTSPOT_REDIS_URL``, what every instance shares through
+    Redis (:mod:`api.shared`: the cache behind this process's own, the rate limits and the
+    budget's rates)."""
+    client = redis_conn.connect(settings)
+    app.state.redis = client
+    buckets: SharedBuckets | None = None
+    if client is None:
+        app.state.cache = ResultCache(settings.cache_entries, max_bytes=settings.cache_max_bytes,
+                                      grace_s=settings.analysis_grace_s)
+    else:
+        app.state.cache = SharedResultCache(
+            settings.cache_entries, max_bytes=settings.cache_max_bytes,
+            grace_s=settings.analysis_grace_s, client=client, prefix=settings.redis_prefix,
+            secret=lambda: _store_of(app).secret("shared-cache"))
+        buckets = SharedBuckets(client, settings.redis_prefix, app.state.cache.guard)
     app.state.metrics = Metrics(app.state.cache.stats)
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
                                                settings.analyses_per_minute,
-                                               settings.max_analyses)
+                                               settings.max_analyses, shared=buckets)
     app.state.backtests = BacktestRunner()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
-                                         settings.rate_limit_burst)
+                                         settings.rate_limit_burst, shared=buckets)
+    app.state.warming = Warming()
+
+
+def _store_of(app: FastAPI) -> Store:
+    """The app's store (opened when it started), or StoreUnavailable."""
+    store: Store | None = app.state.store
+    if store is None:
+        raise StoreUnavailable("the store is not open")
+    return store
 
 
 def _mount_static(app: FastAPI) -> None:

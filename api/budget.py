@@ -12,17 +12,22 @@ miss with no identical analysis already running) takes a slot:
 
 A slot is held until the analysis has really finished or stopped (not when its request gave
 up), so abandoned analyses cannot pile up behind a key. A role with no budget (partners, who
-read published products) is refused (403). Kept in the process's memory, like the rate limits.
+read published products) is refused (403). The slots are counted in each process's memory;
+the per-key rates are in Redis when it is configured (every instance counts together, as the
+rate limits: :mod:`api.ratelimit`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.errors import AnalysisLimited, NoAnalyses, RateLimited, ServiceBusy
 from api.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from api.shared.buckets import SharedBuckets
 
 RETRY_AFTER_S = 5.0
 """Retry-After when a slot is taken (how long an analysis takes is not known beforehand)."""
@@ -32,10 +37,11 @@ class AnalysisBudget:
     """Slots for uncached analyses (see the module docstring)."""
 
     def __init__(self, at_once: Mapping[str, int], per_minute: Mapping[str, int],
-                 max_running: int) -> None:
+                 max_running: int, *, shared: SharedBuckets | None = None) -> None:
         self.at_once = dict(at_once)
         self.max_running = max_running
-        self._rates = {role: RateLimiter(n, max(1, n)) for role, n in per_minute.items()}
+        self._rates = {role: RateLimiter(n, max(1, n), shared=shared, name=f"analyses:{role}")
+                       for role, n in per_minute.items()}
         self._running: dict[str, int] = {}
         self._lock = threading.Lock()
         self.refused = 0

@@ -18,6 +18,10 @@ within that time joins it). Threads cannot be killed: the computation receives a
 :class:`hotspot.AnalysisCancelled`, after which nothing is kept. A budget (``admit``) is asked
 only when a computation has to start, and its slot is given back when the computation has
 really ended.
+
+**Several instances.** With Redis (``HOTSPOT_REDIS_URL``) the app uses
+:class:`api.shared.cache.SharedResultCache`, this cache with Redis behind it: a result computed
+by any instance is served by all, and one computation runs per key across them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import ctypes
 import ctypes.util
 import dataclasses
 import functools
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -174,8 +179,12 @@ class ResultCache:
             return value
         flight = self._flights.get(key)
         if flight is None or flight.stop.is_set():
-            release = admit() if admit is not None else None
-            flight = self._start(key, compute, release)
+            found, value = await self._elsewhere(key)  # another instance's result (Redis)
+            if found:
+                return value
+            flight = self._flights.get(key)  # one may have started while this looked
+            if flight is None or flight.stop.is_set():
+                flight = self._begin(key, compute, admit)
         flight.waiters += 1
         if flight.timer is not None:  # a retry within the grace: it goes on
             flight.timer.cancel()
@@ -190,7 +199,7 @@ class ResultCache:
                                                 return_when=asyncio.FIRST_COMPLETED)
             if flight.task in done:
                 why = "done"
-                return flight.task.result()
+                return _value(flight.task.result())
             if gone is not None and gone in done:
                 raise ClientGone()
             why = "timeout"
@@ -206,13 +215,27 @@ class ResultCache:
                 else:
                     self._abandon(flight)
 
-    def _start(self, key: Hashable, compute: Callable[[ShouldStop], Any],
+    async def _elsewhere(self, key: Hashable) -> tuple[bool, Any]:
+        """A result another instance computed (none here: :mod:`api.shared.cache` looks in
+        Redis), kept here when found."""
+        return False, None
+
+    def _begin(self, key: Hashable, compute: Callable[[ShouldStop], Any],
+               admit: Callable[[], Callable[[], None]] | None) -> _Flight:
+        """Start the computation of ``key`` (nothing cached, none running here)."""
+        release = admit() if admit is not None else None
+        return self._start(key, lambda stop: lambda: compute(stop.is_set), release)
+
+    def _start(self, key: Hashable, runner: Callable[[threading.Event], Callable[[], Any]],
                release: Callable[[], None] | None) -> _Flight:
+        """Run ``runner(stop)()`` in a thread as the flight of ``key``; it returns the value,
+        or :class:`Fetched` when the value came from elsewhere (not computed here)."""
         stop = threading.Event()
+        work = runner(stop)
 
         def run() -> Any:
             try:
-                return compute(stop.is_set)
+                return work()
             finally:
                 give_back_free_memory()
 
@@ -240,8 +263,10 @@ class ResultCache:
             return
         exc = task.exception()  # retrieved here: it was raised to its own requests
         if exc is None:
-            self.computed += 1
-            self._put(flight.key, task.result())
+            result = task.result()
+            if not isinstance(result, Fetched):
+                self.computed += 1
+            self._put(flight.key, _value(result))
         elif isinstance(exc, AnalysisCancelled):
             self.cancelled += 1
 
@@ -251,6 +276,15 @@ class ResultCache:
         if flight.waiters == 0 and not flight.task.done() and not flight.stop.is_set():
             flight.stop.set()
             self.abandoned += 1
+
+    def forget_versions_except(self, version: str) -> int:
+        """Forget the entries of every data version but ``version`` (:func:`version_of`; keys
+        naming none stay); returns how many went."""
+        gone = [k for k in self._items if (v := version_of(k)) is not None and v != version]
+        for k in gone:
+            _value, nbytes = self._items.pop(k)
+            self.bytes -= nbytes
+        return len(gone)
 
     def clear(self) -> None:
         """Forget every entry (running computations go on)."""
@@ -264,6 +298,31 @@ class ResultCache:
                 "not_kept": self.not_kept, "running": self.running,
                 "abandoned": self.abandoned, "cancelled": self.cancelled,
                 "computed": self.computed}
+
+
+_VERSION = re.compile(r"^[0-9a-f]{8}\.[0-9]+(?:\.[0-9a-f]{8})?$")
+"""A store's data version (``<store id>.<counter>``: :meth:`geodata.stores.Store.data_version`)."""
+
+
+def version_of(key: Hashable) -> str | None:
+    """The data version a cache key names (a top-level part shaped as one), or None."""
+    if isinstance(key, tuple):
+        for part in key:
+            if isinstance(part, str) and _VERSION.match(part):
+                return part
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    """A flight's value that another instance computed (read from the shared cache): kept
+    here, not counted as computed."""
+
+    value: Any
+
+
+def _value(result: Any) -> Any:
+    return result.value if isinstance(result, Fetched) else result
 
 
 @dataclasses.dataclass(eq=False)

@@ -8,6 +8,10 @@ that rewrite a whole body (:func:`whole_body_rewriter`).
   compressed in a worker thread). An answer that already has a ``Content-Encoding`` (a vector
   tile stored gzipped) passes as it is. Secrets are never written into a page as the same text
   twice (:func:`api.csrf.masked`), so compression cannot leak them (BREACH).
+  A cached answer served again and again (the hotspot table's GeoJSON and CSV) is compressed
+  once and kept beside the result (:func:`gzipped_once`): recompressing a 1 MB GeoJSON cost
+  10-40 ms of CPU a request, most of a cached request's cost, and capped a 2-core machine at
+  a few dozen cached requests a second.
 - **Static files** (Leaflet, the pages' scripts and style sheets) are named with the version of
   the service's assets (``?v=`` :func:`maps.assets.static_version`). A request that names the
   current version is answered ``Cache-Control: public, max-age=31536000, immutable``: the
@@ -23,12 +27,14 @@ that rewrite a whole body (:func:`whole_body_rewriter`).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
 import os
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,6 +53,39 @@ REVALIDATE = "no-cache"
 """An unversioned static file: kept, but checked (304) every time."""
 DYNAMIC = "private, no-cache"
 """Anything else: the caller's own browser only, checked every time."""
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the client takes gzip (``Accept-Encoding`` names it without ``q=0``)."""
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding not in ("gzip", "*"):
+            continue
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    return float(param[2:]) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+async def gzipped_once(request: Request, body: bytes, kept: dict[str, bytes], name: str,
+                       *, media_type: str, headers: dict[str, str]) -> Response:
+    """``body`` as an answer, gzipped when the client takes gzip and the body is worth it,
+    compressed once: the compressed bytes are kept in ``kept`` (a dict that lives as long as
+    the cached result the body belongs to) under ``name``. ``headers`` may carry an ETag: it
+    names the content, as with the middleware's compression."""
+    if len(body) < GZIP_MIN_BYTES or not accepts_gzip(request):
+        return Response(body, media_type=media_type, headers=headers)
+    packed = kept.get(name)
+    if packed is None:
+        packed = await run_in_threadpool(gzip.compress, body, GZIP_LEVEL, mtime=0)
+        kept[name] = packed
+    vary = ", ".join(v for v in (headers.get("Vary"), "Accept-Encoding") if v)
+    return Response(packed, media_type=media_type,
+                    headers={**headers, "Content-Encoding": "gzip", "Vary": vary})
 
 
 class VersionedStatic(StaticFiles):

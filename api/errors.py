@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import logs
 from api.cache import ClientGone, StillComputing
 from geodata.errors import (
     GeodataError,
@@ -270,9 +271,10 @@ the last guard against an answer that repeats what was sent."""
 
 
 def _answer(status: int, code: str, message: str, field: str | None = None, *,
-            retry_after_s: float | None = None) -> JSONResponse:
+            retry_after_s: float | None = None, request_id: str | None = None) -> JSONResponse:
     """The error body every error shares; 503s (and whoever gives ``retry_after_s``) say when
-    to try again."""
+    to try again; a 5xx names its ``request_id`` (body and ``X-Request-ID``), which the log's
+    records of that request carry."""
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 1] + "…"
     body: dict[str, object] = {"detail": message, "error": code}
@@ -281,8 +283,11 @@ def _answer(status: int, code: str, message: str, field: str | None = None, *,
     if retry_after_s is None and status == 503:
         retry_after_s = RETRY_AFTER_S
     headers = ({"Retry-After": str(max(1, math.ceil(retry_after_s)))}
-               if retry_after_s is not None else None)
-    return JSONResponse(body, status_code=status, headers=headers)
+               if retry_after_s is not None else {})
+    if status >= 500 and request_id:
+        body["request_id"] = request_id
+        headers[logs.HEADER] = request_id
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 _WHERE = ("body", "query", "path", "header", "cookie")
@@ -380,11 +385,12 @@ def error_answer(request: Request, exc: Exception) -> Response:
             log.error("unexpected data error" if isinstance(exc, GeodataError)
                       else "unexpected error", exc_info=exc)
     retry_after_s = getattr(exc, "retry_after_s", None)
+    rid = logs.request_id_of(request.scope)
     if message is None:
         response = _answer(status, code, str(exc), getattr(exc, "field", None),
-                           retry_after_s=retry_after_s)
+                           retry_after_s=retry_after_s, request_id=rid)
     else:
-        response = _answer(status, code, message, retry_after_s=retry_after_s)
+        response = _answer(status, code, message, retry_after_s=retry_after_s, request_id=rid)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="hotspot"'
     return response
@@ -404,7 +410,8 @@ def install(app: FastAPI) -> None:
         if status == 400 and exc.__cause__ is not None:  # a body FastAPI could not parse
             response = _answer(400, "unreadable_body", body_problem(exc.__cause__))
         else:
-            response = _answer(status, _HTTP_CODES.get(status, "http_error"), str(exc.detail))
+            response = _answer(status, _HTTP_CODES.get(status, "http_error"), str(exc.detail),
+                               request_id=logs.request_id_of(request.scope))
         response.headers.update(exc.headers or {})
         return response
 

@@ -10,15 +10,43 @@ one by one):
   stays small whatever clients ask for;
 - ``hotspot_request_duration_seconds{method, route}``: the time to answer, as a histogram;
 - ``hotspot_cache_*``: the result cache's hits, misses, evictions, computations, entries and
-  bytes, read from the cache when scraped.
+  bytes, read from the cache when scraped;
+- ``hotspot_analysis_duration_seconds{kind, method, outcome}``: each analysis this instance
+  computed (a cached answer computes nothing), by kind (``hotspots``, ``density``, ``bands``,
+  ``near-repeat``, ``asb-persistent``, ``cross-border``), hotspot method (``dbscan``, ``kde``,
+  ...; ``-`` for kinds without one) and outcome (``ok``, ``cancelled``: stopped once nobody
+  waited, ``failed``), as a histogram (:func:`api.services.cached.within` times them);
+- ``hotspot_ingest_rows_total{kind, format, outcome}``: rows of the files loaded through
+  ``POST /v1/incidents`` by what they held (``incidents``, ``neighbour``, ``outcomes``,
+  ``stop-search``), the format the reader named (``police.uk``, ``force-export``,
+  ``geojson``...) and what became of them (``accepted``, ``duplicate``, ``rejected``). Loads by
+  the command line (``hotspot ingest``) run in their own process and are not counted here.
 
 Nothing here names a key, a caller's address or a query string. The registry is the app's own
 (:class:`prometheus_client.CollectorRegistry`), so two apps in one process never mix figures.
+
+**Several processes on one port** (``hotspot serve --workers N``): a scrape reaches one of them.
+With ``PROMETHEUS_MULTIPROC_DIR`` naming an empty folder when the service starts (its worker
+processes inherit it), each process keeps its counts in files there and every scrape answers
+with the requests, analyses and ingests of all of them added up
+(:class:`prometheus_client.multiprocess.MultiProcessCollector`); the cache's figures stay those
+of the process that answered.
+
+**A port of its own** (``HOTSPOT_METRICS_PORT``): the same text at ``/metrics`` on
+``127.0.0.1:PORT``, without a key, for a scraper or agent on the same machine
+(:class:`MetricsPort`, started and stopped with the app). Of several processes sharing the
+setting the first to start binds the port; with ``PROMETHEUS_MULTIPROC_DIR`` its answer counts
+them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -26,10 +54,33 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+log = logging.getLogger(__name__)
+
 MEDIA_TYPE = CONTENT_TYPE_LATEST
 """The text exposition format's media type."""
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""The folder where the processes of one service keep their counts (prometheus-client's own
+setting; read when prometheus-client is first imported, so set before the service starts)."""
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Latency buckets, seconds: cached answers land in the first few, analyses in the last."""
+ANALYSIS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+"""Analysis time buckets, seconds (1.5 s: the issue's target for a force's million incidents)."""
+_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+"""A label value taken from the request's data (a method, a format): anything else is
+``other``, so no value a caller chose can grow the label set."""
+INGEST_OUTCOMES = {"accepted": ("accepted",),
+                   "duplicate": ("duplicates", "duplicates_of_force", "repeated"),
+                   "rejected": ("rejected",)}
+"""Each ingest outcome and the counts of an ingest report that make it up (the reports of
+incidents, neighbours' incidents, outcomes and stop and search files name them differently)."""
+
+
+def label(value: object) -> str:
+    """``value`` as a metric label: a short lower-case word, else ``other`` (None: ``-``)."""
+    if value is None:
+        return "-"
+    text = str(value).lower()
+    return text if _LABEL.match(text) else "other"
 
 
 class _CacheCollector(Collector):
@@ -65,17 +116,59 @@ class Metrics:
         self.latency = Histogram("hotspot_request_duration_seconds", "Time to answer an HTTP "
                                  "request, by method and route template, seconds",
                                  ["method", "route"], buckets=BUCKETS, registry=self.registry)
-        if cache_stats is not None:
-            self.registry.register(_CacheCollector(cache_stats))
+        self.analyses = Histogram("hotspot_analysis_duration_seconds", "Time to compute an "
+                                  "analysis (cached answers compute none), by kind, hotspot "
+                                  "method and outcome, seconds", ["kind", "method", "outcome"],
+                                  buckets=ANALYSIS_BUCKETS, registry=self.registry)
+        self.ingest_rows = Counter("hotspot_ingest_rows", "Rows of files loaded through the API, "
+                                   "by what the file held, its format and what became of them",
+                                   ["kind", "format", "outcome"], registry=self.registry)
+        self._cache = _CacheCollector(cache_stats) if cache_stats is not None else None
+        if self._cache is not None:
+            self.registry.register(self._cache)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (``route``: its template) and its time in seconds."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(max(seconds, 0.0))
 
+    def analysed(self, kind: str, method: str | None, outcome: str, seconds: float) -> None:
+        """Count one analysis computed: its kind, hotspot method (None: the kind has none),
+        outcome (``ok``, ``cancelled``, ``failed``) and time in seconds."""
+        self.analyses.labels(label(kind), label(method), outcome).observe(max(seconds, 0.0))
+
+    def ingested(self, report: Mapping[str, Any], *, neighbour: bool = False) -> None:
+        """Count the rows of one ingest report (``POST /v1/incidents``'s answer) by outcome."""
+        kind = "neighbour" if neighbour else label(report.get("kind") or "incidents")
+        fmt = label(report.get("format"))
+        counts = report.get("counts") or {}
+        for outcome, names in INGEST_OUTCOMES.items():
+            rows = sum(int(counts.get(n) or 0) for n in names)
+            child = self.ingest_rows.labels(kind, fmt, outcome)
+            if rows:
+                child.inc(rows)
+
     def text(self) -> bytes:
-        """Every metric in Prometheus' text exposition format."""
-        return bytes(generate_latest(self.registry))
+        """Every metric in Prometheus' text exposition format (with ``PROMETHEUS_MULTIPROC_DIR``
+        set, the counts of every process of the service that write there, added up)."""
+        folder = os.environ.get(MULTIPROCESS_ENV)
+        if not folder:
+            return bytes(generate_latest(self.registry))
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        everyone = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(everyone, path=folder)
+        if self._cache is not None:
+            everyone.register(self._cache)
+        return bytes(generate_latest(everyone))
+
+
+def ingested(app: Any, report: Mapping[str, Any], *, neighbour: bool = False) -> None:
+    """Count an ingest report's rows in ``app``'s metrics (:meth:`Metrics.ingested`), if it
+    has any."""
+    counted = of(app)
+    if counted is not None:
+        counted.ingested(report, neighbour=neighbour)
 
 
 def of(app: Any) -> Metrics | None:
@@ -83,3 +176,73 @@ def of(app: Any) -> Metrics | None:
     state = getattr(app, "state", None)
     found = getattr(state, "metrics", None)
     return found if isinstance(found, Metrics) else None
+
+
+class MetricsPort:
+    """``GET /metrics`` without a key on ``127.0.0.1:port`` (nothing else: 404), answered in a
+    thread of its own from ``metrics``; only the loopback interface, so only the machine's own
+    scraper or agent reads it."""
+
+    HOST = "127.0.0.1"
+
+    def __init__(self, metrics: Metrics, port: int) -> None:
+        self.metrics = metrics
+        self.port = port
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> bool:
+        """Listen; False (and a warning) when the port is taken (by another process of the
+        service, which then answers for it)."""
+        metrics = self.metrics
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?", 1)[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                body = metrics.text()
+                self.send_response(200)
+                self.send_header("Content-Type", MEDIA_TYPE)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # no access log: the scraper's address is not the service's to keep
+
+        try:
+            server = ThreadingHTTPServer((self.HOST, self.port), Handler)
+        except OSError as exc:
+            log.warning("metrics port %d not opened (%s): another process may serve it",
+                        self.port, exc.strerror or exc)
+            return False
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, name=f"metrics-{self.port}",
+                         daemon=True).start()
+        return True
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def start_port(app: Any) -> None:
+    """Open ``HOTSPOT_METRICS_PORT`` for ``app`` (when set): at the app's start."""
+    port = getattr(app.state.settings, "metrics_port", None)
+    counted = of(app)
+    if port and counted is not None:
+        served = MetricsPort(counted, int(port))
+        if served.start():
+            app.state.metrics_port = served
+
+
+def stop_port(app: Any) -> None:
+    """Close the metrics port :func:`start_port` opened, if any: at the app's stop."""
+    served = getattr(app.state, "metrics_port", None)
+    if isinstance(served, MetricsPort):
+        served.close()
+        app.state.metrics_port = None

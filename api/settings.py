@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level.")
     log_format: Literal["text", "json"] = Field(
         "text", description="json: every log line a JSON object (for a log collector).")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="A port on 127.0.0.1 serving /metrics without a key "
+        "(for the machine's own scraper or agent); unset: /metrics only on the service's port, "
+        "to admins.")
     tile_url: str = Field(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Basemap tiles for the maps ('none' for no basemap); the layers show "
@@ -154,10 +158,18 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0): the result cache, rate limits, analysis locks and jobs "
         "live there, so N processes behind a load balancer act as one. Unset: each process "
         "keeps its own in memory (one instance, no Redis needed).")
+    warm_after_ingest: bool | None = Field(
+        None, description="After an ingest through the API, compute the planner's map of the "
+        "whole plan and of each priority for the current period in the background, so the "
+        "first planner to open them finds them ready (one instance warms, for all). Unset: "
+        "when Redis is configured (several instances); false: never.")
     redis_prefix: str = Field(
         "hotspot:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Prefix of every Redis key the service writes (several deployments, or "
         "a force's test and live services, may share one Redis).")
+    jobs_per_key: int = Field(
+        4, ge=1, le=1000, description="Jobs (backtests, reports, PDFs, cross-border analyses) "
+        "one key may have queued or running at once; past it: 429 with Retry-After.")
     chromium: Path = Field(
         Path("/usr/bin/chromium"), description="The headless Chromium that prints a priority "
         "report to PDF (Debian's chromium; `make run` installs it); missing: the PDF is a 503 "

@@ -144,7 +144,7 @@ def console_commands(block: Block) -> list[Command]:
 
 VOLATILE = [
     (re.compile(r"\bin \d+(\.\d+)? s\b"), "in <seconds> s"),
-    (re.compile(r"\b[0-9a-f]{8}\.\d+\b"), "<data version>"),
+    (re.compile(r"\b[0-9a-f]{8}\.\d+(?:\.[0-9a-f]{8})?\b"), "<data version>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+00:00|Z)?"), "<time>"),
 ]
 

@@ -11,7 +11,8 @@ One module per group of commands: :mod:`~api.cli.serve`, :mod:`~api.cli.ingest`,
 :mod:`~api.cli.demo`, :mod:`~api.cli.products` (publish, products), :mod:`~api.cli.analysis`
 (analyse, backtest), :mod:`~api.cli.nearrepeat`, :mod:`~api.cli.asb`,
 :mod:`~api.cli.map_file` (map), :mod:`~api.cli.store` (info, db), :mod:`~api.cli.layers`,
-:mod:`~api.cli.access` (keys) and :mod:`~api.cli.basemap`; :mod:`~api.cli.query` holds the
+:mod:`~api.cli.access` (keys), :mod:`~api.cli.basemap` and :mod:`~api.cli.worker` (the
+jobs' worker); :mod:`~api.cli.query` holds the
 hotspot request the analyses share, :mod:`~api.cli.common` what every command shares.
 
 Start-up: ``hotspot --help`` and the light commands must answer at once, so the command
@@ -41,6 +42,7 @@ from api.cli.products import products, publish
 from api.cli.report import report_command
 from api.cli.serve import serve
 from api.cli.store import db_app, info
+from api.cli.worker import worker
 
 __all__ = ["app", "main"]
 
@@ -54,6 +56,7 @@ app = typer.Typer(
 )
 # the order of --help
 app.command()(serve)
+app.command()(worker)
 app.command()(ingest)
 app.command()(demo)
 app.command()(publish)

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli.common import DatabaseOpt, JsonOpt, load_settings, out, refusals, write_out
+from api.cli.common import (
+    DatabaseOpt,
+    JsonOpt,
+    load_settings,
+    out,
+    refusals,
+    shows_progress,
+    stage_bar,
+    write_out,
+)
 from api.cli.export import SUFFIXES, write_hotspots
 from api.cli.query import (
     CategoryOpt,
@@ -159,7 +168,9 @@ def backtest(
         selection = selection_of(store, None, None, category, priority, as_json)
         spec = BacktestSpec.of(selection, taxonomy, shares=tuple(share or SHARES),
                                test_months=test_months)
-        document, reused = run_backtest(store, spec, progress=say_progress(as_json))
+        with stage_bar(shows_progress(as_json), "backtest") as step:
+            document, reused = run_backtest(store, spec, progress=say_progress(as_json),
+                                            step=step)
     if out_file:
         write_out(out_file, json.dumps(document), as_json)
     if as_json:

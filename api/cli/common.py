@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +17,11 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
+    TaskProgressColumn,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -87,18 +91,65 @@ def write_out(path: Path, text: str, as_json: bool) -> None:
         path.write_text(text, "utf-8")
 
 
+class _Amount(ProgressColumn):
+    """How much is done: bytes (as rich's download column), or files for a task added with
+    ``unit="files"``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = DownloadColumn()
+
+    def render(self, task: Task) -> Any:
+        if task.fields.get("unit") == "files":
+            from rich.text import Text
+
+            return Text(f"{int(task.completed)}/{int(task.total or 0)} files",
+                        style="progress.download")
+        return self._bytes.render(task)
+
+
 def progress_bar(enabled: bool) -> Progress:
     """A transient progress bar on standard error (shown only when ``enabled``)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        _Amount(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not enabled,
     )
+
+
+def shows_progress(as_json: bool) -> bool:
+    """Whether a command shows progress bars: only for a person at a terminal (standard output
+    and standard error both a terminal), never with ``--json``, so that what a script or a
+    pipe reads is the same as without them."""
+    return not as_json and out.is_terminal and err.is_terminal
+
+
+Step = Callable[[float, str], None]
+"""``step(share done 0-1, stage in words)``: the progress of a backtest, a report, a job."""
+
+
+@contextmanager
+def stage_bar(enabled: bool, what: str) -> Iterator[Step | None]:
+    """A transient progress bar on standard error for work that reports its share done and
+    its stage (a backtest fold by fold, a report priority by priority); yields the ``step``
+    to give that work, or None when not ``enabled`` (see :func:`shows_progress`)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.fields[stage]}"), console=err,
+                  transient=True) as bar:
+        task = bar.add_task(what, total=1.0, stage="")
+
+        def step(done: float, stage: str) -> None:
+            bar.update(task, completed=min(1.0, max(0.0, done)), stage=stage)
+
+        yield step
 
 
 def advance(bar: Progress, task: Any, done: int, _total: int | None) -> None:

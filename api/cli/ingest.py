@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import Progress
 
 from api.cli.common import (
     DatabaseOpt,
@@ -29,6 +30,7 @@ from api.cli.common import (
     out,
     progress_bar,
     refusals,
+    shows_progress,
 )
 from api.settings import Settings
 from geodata.errors import InvalidFile
@@ -90,7 +92,16 @@ def ingest(
         loading = _Loading(store, format, options, the_mapping,
                            _RejectedRows(writer, show, as_json, rejects_out), as_json,
                            neighbour=neighbour)
-        reports = [loading.load(path) for path in _expand(files, neighbour is None)]
+        paths = _expand(files, neighbour is None)
+        with progress_bar(shows_progress(as_json)) as bar:  # one bar for each file's bytes,
+            loading.bar = bar  # and one for the files of a folder
+            every = (bar.add_task(f"{len(paths)} files", total=len(paths), unit="files")
+                     if len(paths) > 1 else None)
+            reports = []
+            for path in paths:
+                reports.append(loading.load(path))
+                if every is not None:
+                    bar.advance(every)
     from geodata.ingest import folder_summary
 
     summary = folder_summary(reports)
@@ -213,6 +224,8 @@ class _Loading:
     mapping: Any
     rejected: _RejectedRows
     as_json: bool
+    bar: Progress | None = None
+    """The progress bars (on a terminal: see :func:`~api.cli.common.shows_progress`)."""
     failed: int = 0
     """Files that could not be read at all."""
     neighbour: str | None = None
@@ -313,10 +326,13 @@ class _Loading:
 
         reader = open_reader(path, format=self.format, options=self.options,
                              mapping=self.mapping)
-        with progress_bar(not self.as_json and err.is_terminal) as bar:
-            task = bar.add_task(path.name, total=path.stat().st_size)
+        bar = self.bar or Progress(disable=True)
+        task = bar.add_task(path.name, total=path.stat().st_size)
+        try:
             report = run_ingest(self.store, reader, on_rejected=self.rejected,
                                 on_progress=partial(advance, bar, task))
+        finally:
+            bar.remove_task(task)
         return reader.format, {**report.to_dict(), "kind": INCIDENTS}
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import err, fail, open_store
+from api.cli.common import err, fail, open_store, shows_progress, stage_bar
 from api.settings import Settings
 from hotspot.params import every_parameter, help_text, validate
 
@@ -109,7 +109,8 @@ def _auto(store: Store, taxonomy: Taxonomy, selection: Selection, params: dict[s
 
     given = validate("auto", params, defaults=False)
     spec = BacktestSpec.of(selection, taxonomy)
-    document, reused = run_backtest(store, spec, progress=say_progress(as_json))
+    with stage_bar(shows_progress(as_json), "backtest") as step:
+        document, reused = run_backtest(store, spec, progress=say_progress(as_json), step=step)
     if not as_json:
         err.print(("reusing the stored backtest " if reused else "stored the backtest ")
                   + str(document["key"]), markup=False)

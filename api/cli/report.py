@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import DatabaseOpt, JsonOpt, fail, load_settings, open_store, out, refusals
+from api.cli.common import (
+    DatabaseOpt,
+    JsonOpt,
+    Step,
+    fail,
+    load_settings,
+    open_store,
+    out,
+    refusals,
+    shows_progress,
+    stage_bar,
+)
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -45,10 +56,12 @@ def report_command(
         raise fail(f"--out must end in {', '.join(FORMATS)}, not {out_file.name!r}", as_json, 2)
     settings = load_settings()
     url = database or settings.store_url()
-    with refusals(as_json):
+    with refusals(as_json), stage_bar(shows_progress(as_json), "report") as step:
         store = open_store(url)
-        document, text = _report(store, settings, period, report_id)
+        document, text = _report(store, settings, period, report_id, step)
         if out_file is not None:
+            if step:
+                step(0.97 if report_id is None else 0.5, f"writing {out_file.name}")
             _write(out_file, document, text, settings)
     if as_json:
         print(json.dumps({"database": url, "report_id": document["report_id"],
@@ -66,9 +79,10 @@ def report_command(
         out.print(f"  written to {out_file}", markup=False)
 
 
-def _report(store: Any, settings: Settings, period: str | None,
-            report_id: str | None) -> tuple[dict[str, Any], str]:
-    """The report (made and stored, or stored already) and its stored JSON text."""
+def _report(store: Any, settings: Settings, period: str | None, report_id: str | None,
+            step: Step | None = None) -> tuple[dict[str, Any], str]:
+    """The report (made and stored, or stored already) and its stored JSON text; ``step``
+    hears how far the making is (a progress bar)."""
     from api.services.reports import make_report, stored_report_text
 
     if report_id is not None:
@@ -76,7 +90,7 @@ def _report(store: Any, settings: Settings, period: str | None,
         return json.loads(text), text
     assert period is not None
     document = make_report(store, settings, period=period,
-                           created_by=f"command line ({getpass.getuser()})")
+                           created_by=f"command line ({getpass.getuser()})", progress=step)
     _record, text = stored_report_text(store, document["report_id"])
     return document, text
 

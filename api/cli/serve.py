@@ -4,6 +4,8 @@ or the demo's."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +17,8 @@ from api.logs import configure
 from api.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from geodata.stores import AccessStore, Store
 
 
@@ -27,6 +31,10 @@ def serve(
         "start.")] = False,
     as_json: JsonOpt = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
+    workers: Annotated[int, typer.Option(
+        help="Service processes sharing the port. Set HOTSPOT_REDIS_URL so that they share "
+        "the result cache and rate limits; without it each keeps its own.",
+        min=1, max=64)] = 1,
 ) -> None:
     """Serve the API (and its docs at /docs) over HTTP."""
     import uvicorn
@@ -42,17 +50,62 @@ def serve(
     certfile, keyfile = _tls_files(settings, as_json)
     scheme = "https" if certfile else "http"
     info = _serving_info(store, settings, f"{scheme}://{host}:{port}/", url, demo)
+    info["workers"] = workers
+    info["redis"] = settings.redis_url is not None
     if as_json:
         print(json.dumps({"serving": info}), flush=True)
     else:
         _say_serving(info, store, settings, url, demo)
+    if workers > 1 and not settings.redis_url:
+        print(UNSHARED_WARNING.format(workers=workers), file=sys.stderr, flush=True)
     configure(log_level, settings.log_format)
     # no uvicorn access log: it holds addresses and whole URLs (api.logs writes one without)
-    # the proxies trusted for X-Forwarded-Proto/-For: uvicorn's own and the app's are the same
-    uvicorn.run(app, host=host, port=port,
-                log_level=log_level.lower(), ssl_certfile=certfile, ssl_keyfile=keyfile,
-                access_log=False, log_config=None, proxy_headers=True,
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+    # the proxies trusted for X-Forwarded-Proto/-For are the app's to apply (its outermost
+    # middleware, HOTSPOT_FORWARDED_ALLOW_IPS): uvicorn's own would rewrite the client address
+    # first, and the request log could no longer tell a trusted balancer's X-Request-ID
+    common: dict[str, Any] = {
+        "host": host, "port": port, "log_level": log_level.lower(), "ssl_certfile": certfile,
+        "ssl_keyfile": keyfile, "access_log": False, "log_config": None,
+        "proxy_headers": False}
+    if workers == 1:
+        uvicorn.run(app, **common)
+        return
+    # each worker process builds its own app from the environment (worker_app)
+    store.close()
+    os.environ.update(_worker_environment(settings, demo, log_level))
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **common)
+
+
+UNSHARED_WARNING = (
+    "warning: {workers} worker processes without HOTSPOT_REDIS_URL: each keeps its own result "
+    "cache, rate limits and analysis budget (a result is computed once per process, and each "
+    "process allows the whole rate). Set HOTSPOT_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+    "for them to share one.")
+"""What ``--workers`` above 1 says when no Redis is configured (it serves all the same)."""
+DEMO_ENV = "HOTSPOT_SERVE_DEMO"
+"""Set to 1 for the worker processes of ``hotspot serve --demo --workers N``."""
+
+
+def _worker_environment(settings: Settings, demo: bool, log_level: str) -> dict[str, str]:
+    """The environment the worker processes read their settings from: the store chosen on
+    the command line, the demo flag and the logging level."""
+    env = {"HOTSPOT_LOG_LEVEL": log_level.upper(), DEMO_ENV: "1" if demo else "0"}
+    if settings.database_url:
+        env["HOTSPOT_DATABASE_URL"] = settings.database_url
+    if settings.demo_database_url:
+        env["HOTSPOT_DEMO_DATABASE_URL"] = settings.demo_database_url
+    return env
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (``uvicorn api.cli.serve:worker_app --factory``): its
+    settings from the environment (``HOTSPOT_*``), the demo's store when ``HOTSPOT_SERVE_DEMO``
+    is 1; it opens its own store when it starts."""
+    from api.app import create_app
+
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    return create_app(settings, demo=os.environ.get(DEMO_ENV) == "1")
 
 
 def _with_database(settings: Settings, database: str | None, demo: bool) -> Settings:
@@ -111,6 +164,10 @@ def _say_serving(info: dict[str, Any], store: AccessStore, settings: Settings, u
     out.print(f"Serving {'the demo force area' if demo else 'the force store'} "
               f"({info['incidents']:,} incidents, {url})")
     out.print(f"  API and map: {info['url']}   docs: {info['docs']}   (Ctrl+C stops)")
+    if info.get("workers", 1) > 1:
+        shared = "sharing cache and limits through Redis" if info.get("redis") else \
+            "each with its own cache and limits"
+        out.print(f"  {info['workers']} worker processes, {shared}")
     if demo:
         out.print(f"  Sign in at {info['login']} with the demo's admin key (every role's "
                   f"key is in {settings.data_dir / 'demo-keys.json'}):")

@@ -6,6 +6,7 @@ the force's and its neighbours' incidents together, see :mod:`api.services.cross
 from __future__ import annotations
 
 import hashlib
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import STAFF
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput
-from api.limits import WorkLimits
+from api.limits import WorkLimits, check_bounds
+from api.pages import caller
 from api.services.border_products import (
     KIND,
     border_csv,
@@ -34,6 +36,7 @@ from api.services.cross_border import (
 )
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspots import AnalysisOptions
+from api.services.jobs import accepted, jobs_of
 from api.services.published import period_of, served, wants_csv
 
 router = APIRouter(tags=["cross-border"])
@@ -87,6 +90,45 @@ async def cross_border(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/geo+json", headers=headers)
+
+
+@router.post("/v1/cross-border", status_code=202, responses={
+    202: {"description": "The analysis is running as a job; Location is its status "
+                         "(GET /v1/jobs/{job_id}), its GeoJSON at /v1/jobs/{job_id}/result "
+                         "once finished (what GET /v1/cross-border answers)."},
+    429: {"description": "This key has as many jobs queued or running as a key may have."}})
+async def start_cross_border(
+    request: Request,
+    store: StoreDep,
+    q: HotspotQuery = Depends(),
+    period: str | None = Query(None, max_length=10, description="A whole month (YYYY-MM) or "
+                               "quarter (YYYY-Qn) instead of from and to."),
+    distance_m: float = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
+                              description="How near the force boundary, metres (either "
+                              "side)."),
+) -> JSONResponse:
+    """The analysis of ``GET /v1/cross-border`` (the same parameters) as a job, for the force
+    and its neighbours' whole regions: 202 at once, the hotspots from the job once it has
+    finished. The parameters are checked first (a bad one is a 422 now, not a failed job)."""
+    if period is not None:
+        if q.from_ is not None or q.to is not None:
+            raise InvalidInput("give period, or from and to, not both", field="period")
+        months = period_of(period, store).months
+        q.from_, q.to = months[0], months[-1]
+    if q.method == "auto":
+        raise InvalidInput("method auto chooses from a backtest of the force's own incidents; "
+                           "across the border choose kde, dbscan or gistar", "method")
+    params = q.parameters()
+    check_bounds(params)
+    await run_in_threadpool(selection_of, q, store)  # a bad period, category or box: 422 now
+    who = caller(request)
+    jobs = jobs_of(request)
+    job = await run_in_threadpool(
+        lambda: jobs.submit("cross_border", {"query": asdict(q), "distance_m": distance_m},
+                            owner=who.key_id if who else "",
+                            summary={"method": q.method, "distance_m": distance_m,
+                                     "from": q.from_, "to": q.to, "priority": q.priority}))
+    return accepted(job)
 
 
 class BorderPublishIn(BaseModel):

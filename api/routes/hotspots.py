@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.delivery import not_modified, page_etag
+from api.delivery import gzipped_once, not_modified, page_etag
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput, Unavailable
 from api.pages import page_nav, with_nav
@@ -113,8 +113,17 @@ async def hotspots(
         name = download_name(await run_in_threadpool(place_name, store), computed.metadata,
                              ".csv")
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return Response(computed.csv, media_type="text/csv; charset=utf-8", headers=headers)
-    return Response(computed.geojson, media_type="application/geo+json", headers=headers)
+        return await gzipped_once(request, computed.csv, _kept(computed), "csv",
+                                  media_type="text/csv; charset=utf-8", headers=headers)
+    return await gzipped_once(request, computed.geojson, _kept(computed), "geojson",
+                              media_type="application/geo+json", headers=headers)
+
+
+def _kept(computed: Computed) -> dict[str, bytes]:
+    """Where a result keeps its compressed answers (a result another release of the service
+    left in the shared cache has no such place: its answers are compressed every time)."""
+    kept = getattr(computed, "encoded", None)
+    return kept if isinstance(kept, dict) else {}
 
 
 def _hotspots_gpkg(store: Store, computed: Computed, version: str) -> Response:

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from api import metrics
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput, TooManyRows, UnsupportedMediaType
 from api.schemas import IncidentCollection, IngestReportOut, NeighbourIngestOut
@@ -252,12 +253,14 @@ async def upload_incidents(
     # the incidents it updated
     outcomes = report.get("kind") == OUTCOMES
     status = 201 if report["counts"]["accepted"] and not outcomes else 200
+    metrics.ingested(request.app, report, neighbour=neighbour is not None)
     await run_in_threadpool(_audit, request, store, "ingest",
                             {"source": report.get("file", report.get("source")),
                              "format": format,
                              "records": report["counts"].get("records"),
                              **({"neighbour": report["source"]} if neighbour else {})},
                             int(report["counts"]["updated" if outcomes else "accepted"]))
+    request.app.state.warming.start(request.app)  # old results out, default views in (api.warm)
     return JSONResponse(report, status_code=status)
 
 

@@ -7,24 +7,27 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.pages import caller, key_name
+from api.services.jobs import accepted, jobs_of
 from api.services.reports import (
     download_name,
     listed_reports,
+    listing_of,
     make_report,
+    period_of,
     report_table,
     stored_report,
     stored_report_text,
     table_csv,
     tables_zip,
-    with_links,
 )
+from api.services.stored_plans import public_base
 
 router = APIRouter(tags=["priority reports"])
 
@@ -58,18 +61,36 @@ def _served(request: Request, body: bytes, media_type: str, *,
 @router.post("/v1/reports", status_code=201, responses={
     201: {"description": "Made and stored; Location names it. The body is its listing and "
                          "links (GET Location for the whole report)."},
+    202: {"description": "With Prefer: respond-async: the report is being made as a job; "
+                         "Location is the job's status (GET /v1/jobs/{job_id}), whose result "
+                         "is the listing a 201 answers with."},
     422: {"description": "Not a period, or one the store cannot report on (a month with no "
                          "data, not complete yet, or no data a year before to compare with)."},
+    429: {"description": "With Prefer: respond-async: this key has as many jobs queued or "
+                         "running as a key may have."},
     503: {"description": "Another report is being made (Retry-After)."}})
 async def create_report(request: Request, body: ReportIn, store: StoreDep,
-                        taxonomy: TaxonomyDep, settings: SettingsDep) -> JSONResponse:
+                        taxonomy: TaxonomyDep, settings: SettingsDep,
+                        prefer: str | None = Header(None, description="respond-async: make "
+                                                    "the report as a job and answer 202 at "
+                                                    "once (RFC 7240).")) -> JSONResponse:
     """Make the priority report of a period and store it: for each plan priority and its
     groups, incidents and harm against the same period a year before with the test of the
     change, the months, the top places and their trends, patrol dosage delivered against
     planned, and what the data can show of serious organised crime. A stored report is never
-    changed: it is shown again exactly as it was made, whatever is loaded later."""
+    changed: it is shown again exactly as it was made, whatever is loaded later. With
+    ``Prefer: respond-async`` it is made as a job (202, ``Location`` the job's status and
+    progress, priority by priority)."""
     who = caller(request)
     created_by = await run_in_threadpool(key_name, store, who) or (who.key_id if who else "")
+    if prefer and "respond-async" in prefer.lower():
+        period_of(body.period)  # not a period: 422 now, not a failed job
+        jobs = jobs_of(request)
+        job = await run_in_threadpool(
+            lambda: jobs.submit("report", {"period": body.period, "created_by": created_by},
+                                owner=who.key_id if who else "",
+                                summary={"period": body.period}))
+        return accepted(job)
     release = request.app.state.analysis_budget.admit(who)
     try:
         document = await run_in_threadpool(
@@ -77,13 +98,28 @@ async def create_report(request: Request, body: ReportIn, store: StoreDep,
             taxonomy=taxonomy, harm=request.app.state.harm)
     finally:
         release()
-    listing = {k: document[k] for k in ("report_id", "kind", "period", "period_label", "start",
-                                        "end", "created_at", "created_by", "data_version")}
-    listing["previous"] = document["previous"]
-    listing["tables"] = [t["name"] for t in document["tables"]]
+    listing = listing_of(document)
     rid = document["report_id"]
-    return JSONResponse(with_links(listing), status_code=201,
-                        headers={"Location": f"/v1/reports/{rid}"})
+    return JSONResponse(listing, status_code=201, headers={"Location": f"/v1/reports/{rid}"})
+
+
+@router.post("/v1/reports/{report_id}/pdf", status_code=202, responses={
+    202: {"description": "The PDF is being printed as a job; Location is the job's status "
+                         "(GET /v1/jobs/{job_id}), its file at /v1/jobs/{job_id}/result."},
+    404: {"description": "No such report."},
+    429: {"description": "This key has as many jobs queued or running as a key may have."}})
+async def print_report(report_id: str, request: Request, store: StoreDep,
+                       settings: SettingsDep) -> JSONResponse:
+    """Print a stored report's page to PDF as a job (the PDF of ``GET /reports/{id}.pdf``,
+    printed by headless Chromium apart from the request)."""
+    await run_in_threadpool(stored_report_text, store, report_id)  # 404 now, not a failed job
+    who = caller(request)
+    jobs = jobs_of(request)
+    base = public_base(request, settings)
+    job = await run_in_threadpool(
+        lambda: jobs.submit("report_pdf", {"report_id": report_id, "base": base},
+                            owner=who.key_id if who else "", summary={"report_id": report_id}))
+    return accepted(job)
 
 
 @router.get("/v1/reports")

@@ -17,16 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from api.errors import InvalidInput, Unavailable, as_invalid_input
+from api.errors import InvalidInput, Unavailable
 from api.services.hotspots import force_area
 from api.services.selection import Selection
 from geodata.schema import IncidentFilter
@@ -34,7 +32,9 @@ from geodata.stores import IncidentStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.backtest import SHARES, BacktestResult, Candidate, choose, default_candidates, rolling_origin
 from hotspot.cancel import ShouldStop
-from hotspot.errors import HotspotError
+
+if TYPE_CHECKING:
+    from api.services.job_types import Jobs, JobState
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,31 @@ def training_frame(store: IncidentStore, categories: tuple[str, ...] | None,
     return frame, cols.data_version
 
 
+def spec_params(spec: BacktestSpec) -> dict[str, Any]:
+    """``spec`` as a job's parameters (plain JSON values; :func:`spec_from` reads them)."""
+    return {"categories": list(spec.categories) if spec.categories else None,
+            "priority": spec.priority, "shares": list(spec.shares),
+            "test_months": spec.test_months}
+
+
+def spec_from(params: dict[str, Any]) -> BacktestSpec:
+    """The backtest of a job's parameters (:func:`spec_params`)."""
+    cats = params.get("categories")
+    return BacktestSpec(categories=tuple(cats) if cats else None,
+                        priority=params.get("priority"),
+                        shares=tuple(float(s) for s in params.get("shares") or SHARES),
+                        test_months=int(params.get("test_months") or TEST_MONTHS))
+
+
 def run_backtest(store: Store, spec: BacktestSpec, *,
                  should_stop: ShouldStop | None = None,
-                 progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], bool]:
+                 progress: Callable[[str], None] | None = None,
+                 step: Callable[[float, str], None] | None = None
+                 ) -> tuple[dict[str, Any], bool]:
     """The stored result of ``spec`` on the store's current data, or a new one (run, then
-    stored); and whether it was reused.
+    stored); and whether it was reused. ``progress`` hears what is being done in words (the
+    CLI); ``step`` the share done (0-1) and the stage in words, fold by fold and candidate by
+    candidate (a job's progress, a progress bar).
 
     Raises
     ------
@@ -145,6 +165,8 @@ def run_backtest(store: Store, spec: BacktestSpec, *,
     stored = store.get_backtest(key)
     if stored is not None:
         return json.loads(stored[1]), True
+    if step:
+        step(0.0, "reading the incidents")
     frame, version = training_frame(store, spec.categories)
     months = sorted(set(frame["month"].tolist()))
     if len(months) < MIN_MONTHS:
@@ -157,7 +179,8 @@ def run_backtest(store: Store, spec: BacktestSpec, *,
         progress(f"backtesting {len(candidates)} candidates on {len(tested)} months "
                  f"({month_label(tested[0])} to {month_label(tested[-1])})")
     result = rolling_origin(frame, candidates, crs=store.crs, boundary=force_area(store),
-                            shares=spec.shares, test_months=tested, should_stop=should_stop)
+                            shares=spec.shares, test_months=tested,
+                            should_stop=_counting(should_stop, step, candidates, tested))
     document = {
         "key": key, "data_version": version, "priority": spec.priority,
         "categories": list(spec.categories) if spec.categories else None,
@@ -166,8 +189,33 @@ def run_backtest(store: Store, spec: BacktestSpec, *,
         **result.to_dict(),
     }
     text = json.dumps(document, separators=(",", ":"), allow_nan=False, default=_json)
+    if step:
+        step(0.99, "storing the result")
     store.put_backtest(key, data_version=version, summary=_summary(document), document=text)
     return json.loads(text), False
+
+
+def _counting(should_stop: ShouldStop | None, step: Callable[[float, str], None] | None,
+              candidates: list[Candidate], tested: list[int]) -> ShouldStop | None:
+    """``should_stop``, also telling ``step`` how far the backtest is: the backtest checks it
+    once before each candidate of each fold (:func:`hotspot.backtest.rolling_origin`), so the
+    n-th call is candidate ``n % len(candidates)`` of fold ``n // len(candidates)``."""
+    if step is None:
+        return should_stop
+    calls = [0]
+    total = len(candidates) * len(tested)
+
+    def check() -> bool:
+        n = calls[0]
+        calls[0] += 1
+        fold, cand = divmod(n, len(candidates))
+        if fold < len(tested):
+            step(0.02 + 0.96 * n / total,
+                 f"fold {fold + 1} of {len(tested)} (testing {month_label(tested[fold])}): "
+                 f"candidate {cand + 1} of {len(candidates)} ({candidates[cand].name})")
+        return bool(should_stop and should_stop())
+
+    return check
 
 
 def _json(value: Any) -> Any:
@@ -271,60 +319,27 @@ def candidate_named(name: str) -> Candidate:
     raise InvalidInput(f"no candidate called {name!r}", "method")
 
 
-MAX_FAILURES = 32
-"""Failed backtests remembered (their keys hold the data version: new data tries again)."""
-
-
-def _logged(key: str, work: Callable[[], Any]) -> Any:
-    """``work``, with its failure logged (a worker thread's exception is otherwise silent)."""
-    try:
-        return work()
-    except (InvalidInput, HotspotError) as exc:
-        log.info("backtest %s refused: %s", key, exc)
-        raise
-    except Exception:
-        log.exception("backtest %s failed", key)
-        raise
-
-
 class BacktestRunner:
-    """Backtests for the HTTP API, run one at a time in a worker thread of their own: a
-    request that needs one starts it (or finds it running) and answers at once; the result
-    is stored, so the next request reuses it. At most ``max_waiting`` wait their turn."""
+    """Backtests for the HTTP API, run as jobs (:mod:`api.services.jobs`: in a worker thread of the
+    service, or on ``hotspot worker`` with Redis): a request that needs one starts it (or finds
+    it running) and answers at once; the result is stored, so the next request reuses it. The
+    service's own backtests (``method=auto``) wait at most ``max_waiting`` at a time."""
 
-    def __init__(self, max_waiting: int = 4) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-        self._running: dict[str, Future[Any]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, jobs: Jobs | None = None, max_waiting: int = 4) -> None:
+        self.jobs = jobs
         self.max_waiting = max_waiting
 
-    def start(self, key: str, work: Callable[[], Any]) -> tuple[Future[Any] | None, bool]:
-        """The future of the backtest called ``key`` (started now unless running already) and
-        whether it was started now; (None, False) when too many are waiting."""
-        with self._lock:
-            if key in self._running:  # running, done, or failed on this data: the same answer
-                return self._running[key], False
-            for k in [k for k, f in self._running.items()
-                      if f.done() and f.exception() is None]:  # stored: the store answers
-                del self._running[k]
-            failed = [k for k, f in self._running.items() if f.done()]
-            for k in failed[:max(0, len(failed) - MAX_FAILURES)]:  # the oldest failures go
-                del self._running[k]
-            if sum(not f.done() for f in self._running.values()) >= self.max_waiting:
-                return None, False
-            if self._pool is None:  # made on first use, again after close (an app restarted)
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest")
-            future = self._pool.submit(_logged, key, work)
-            self._running[key] = future
-            return future, True
+    def jobs_for(self, store: Store) -> Jobs:
+        """The jobs backtests run as (:func:`api.services.jobs.install` gives them)."""
+        if self.jobs is None:
+            raise Unavailable("backtests run as jobs, and this service has none: "
+                              "api.services.jobs.install gives them")
+        return self.jobs
 
     def close(self) -> None:
-        """Stop taking work (a running backtest finishes); the next start makes a new worker."""
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-            self._running.clear()
+        """Stop taking work (a running backtest finishes)."""
+        if self.jobs is not None:
+            self.jobs.close()
 
 
 DEFAULT_AUTO_SHARE = 0.005
@@ -366,11 +381,54 @@ def auto_places(store: Store, taxonomy: Taxonomy, selection: Selection,
     return places.iloc[kept].reset_index(drop=True), choice
 
 
+def backtest_started(store: Store, spec: BacktestSpec, runner: BacktestRunner, *,
+                     owner: str = "") -> tuple[dict[str, Any] | None, str, JobState | None]:
+    """For the HTTP API: the stored result of ``spec`` on the current data (with "stored" and
+    no job), or (None, "started" or "running", the job) after starting the backtest as a job
+    of ``owner`` (a key's id; "" the service's own) or finding that owner's job of it running
+    (a backtest takes from seconds to a few minutes; the next request finds it stored).
+
+    Raises
+    ------
+    InvalidInput
+        422 naming ``method`` when this backtest failed on the data (too few months).
+    Unavailable
+        503 when too many of the service's own backtests are waiting.
+    TooManyJobs
+        429 when ``owner`` has as many jobs queued or running as a key may have.
+    """
+    from api.services.job_types import FAILED, FINISHED, SYSTEM, TooManyJobs
+
+    key = spec.key(store.data_version(), service_candidates())
+    stored = store.get_backtest(key)
+    if stored is not None:
+        return json.loads(stored[1]), "stored", None
+    jobs = runner.jobs_for(store)
+    before = {j.id for j in jobs.owned(owner, limit=8) if j.dedupe == key}
+    try:
+        job = jobs.submit("backtest", spec_params(spec), owner=owner, dedupe=key,
+                          summary={"priority": spec.priority,
+                                   "categories": list(spec.categories or ()) or None},
+                          limit=runner.max_waiting if owner == SYSTEM else None)
+    except TooManyJobs:
+        if owner != SYSTEM:
+            raise
+        raise Unavailable(f"{runner.max_waiting} backtests are waiting to run; ask again in a "
+                          "few minutes") from None
+    if job.status == FAILED and job.error:  # a backtest the data cannot run names the method
+        raise InvalidInput(str(job.error["detail"]), "method")
+    if job.status == FINISHED:
+        found = jobs.result(job.id)
+        if found is not None and isinstance(found.document, dict):
+            return found.document, "stored", None
+    return None, "running" if job.id in before else "started", job
+
+
 def stored_or_started(store: Store, spec: BacktestSpec,
                       runner: BacktestRunner) -> tuple[dict[str, Any] | None, str]:
-    """For the HTTP API: the stored result of ``spec`` on the current data, or (None, what is
-    happening) after starting it in ``runner`` (a backtest takes from seconds to a few minutes;
-    the next request finds it stored).
+    """For the HTTP API (``method=auto``): the stored result of ``spec`` on the current data,
+    or (None, what is happening) after starting it as the service's own job
+    (:func:`backtest_started`).
 
     Raises
     ------
@@ -378,19 +436,8 @@ def stored_or_started(store: Store, spec: BacktestSpec,
         503 when too many backtests are waiting; 422 when the last run of this backtest
         failed on the data (too few months).
     """
-    key = spec.key(store.data_version(), service_candidates())
-    stored = store.get_backtest(key)
-    if stored is not None:
-        return json.loads(stored[1]), "stored"
-    future, started = runner.start(key, lambda: run_backtest(store, spec))
-    if future is None:
-        raise Unavailable(f"{runner.max_waiting} backtests are waiting to run; ask again in a "
-                          "few minutes")
-    if future.done():  # a backtest the data cannot run names the method to change
-        with as_invalid_input("method", names={}, errors=(HotspotError,)):
-            document = future.result()[0]
-        return document, "stored"
-    return None, "started" if started else "running"
+    document, state, _job = backtest_started(store, spec, runner)
+    return document, state
 
 
 def spec_of(selection: Selection, taxonomy: Any) -> BacktestSpec:

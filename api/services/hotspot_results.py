@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -20,6 +20,7 @@ from api.formats import csv_safe_frame
 from api.limits import WorkLimits
 from api.services.backtests import auto_places, spec_of, stored_or_started
 from api.services.cached import within
+from api.services.gcpause import gc_paused
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspots import AnalysisOptions, density_grid, run_analysis
 from geodata.harm import HarmTable
@@ -51,13 +52,24 @@ class Computed:
     info: dict[str, Any]
     metadata: dict[str, Any]
     parameters: dict[str, Any]
+    encoded: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """The answers' bodies compressed, kept with the result (:func:`api.delivery.gzipped_once`):
+    a cached answer is compressed once, not on every request."""
 
 
 def compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
                      should_stop: ShouldStop | None = None, harm: HarmTable | None = None,
                      backtest: dict[str, Any] | None = None) -> Computed:
     """The hotspot table of ``q`` (in a worker thread): the analysis, then its GeoJSON and CSV;
-    ``backtest`` is the stored backtest ``method=auto`` chooses from."""
+    ``backtest`` is the stored backtest ``method=auto`` chooses from. The cyclic garbage
+    collector waits meanwhile (:mod:`api.services.gcpause`)."""
+    with gc_paused():
+        return _compute_hotspots(store, taxonomy, q, limits, should_stop, harm, backtest)
+
+
+def _compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery,
+                      limits: WorkLimits | None, should_stop: ShouldStop | None,
+                      harm: HarmTable | None, backtest: dict[str, Any] | None) -> Computed:
     params = q.parameters()
     selection = selection_of(q, store)
     places = choice = None
@@ -149,6 +161,13 @@ def compute_density(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: W
                     should_stop: ShouldStop | None = None) -> DensityComputed:
     """The density surface of ``q`` (in a worker thread): the grid, its PNG overlay and its
     description (bounds in WGS84, scale in incidents per km2)."""
+    with gc_paused():
+        return _compute_density(store, taxonomy, q, limits, should_stop)
+
+
+def _compute_density(store: Store, taxonomy: Taxonomy, q: HotspotQuery,
+                     limits: WorkLimits | None, should_stop: ShouldStop | None,
+                     ) -> DensityComputed:
     selection = selection_of(q, store)
     params = q.density_parameters()
     grid, cols = density_grid(store, taxonomy, selection, weighted=q.weighted,

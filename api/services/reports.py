@@ -20,7 +20,7 @@ import re
 import threading
 import uuid
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,8 +166,10 @@ def _top_places(store: Store, taxonomy: Taxonomy, settings: Any, key: str, start
 
 
 def build_report(store: Store, settings: Any, taxonomy: Taxonomy, period: ReportPeriod, *,
-                 created_by: str, harm: HarmTable | None = None) -> dict[str, Any]:
-    """The report document of ``period`` (not stored; see :func:`make_report`).
+                 created_by: str, harm: HarmTable | None = None,
+                 progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """The report document of ``period`` (not stored; see :func:`make_report`); ``progress``
+    hears the share done (0-1) and the stage in words.
 
     Raises
     ------
@@ -175,6 +177,8 @@ def build_report(store: Store, settings: Any, taxonomy: Taxonomy, period: Report
         Naming ``period``: a month of the period or of the year before holds no incidents, or
         the period's last month is not complete in the store.
     """
+    step = progress or (lambda _done, _stage: None)
+    step(0.02, f"reading the incidents of {period.label} and the year before")
     tz = store.timezone
     prev = period.previous()
     start, end = period.bounds(tz)
@@ -190,7 +194,9 @@ def build_report(store: Store, settings: Any, taxonomy: Taxonomy, period: Report
     totals, priorities = priority_figures(
         priority, group, weights.values, month, period=period, priorities=labels,
         groups=_groups(taxonomy))
-    for p in priorities:
+    for i, p in enumerate(priorities):
+        step(0.1 + 0.8 * i / max(1, len(priorities)),
+             f"top places of {p['label']} (priority {i + 1} of {len(priorities)})")
         p["description"] = taxonomy.priorities[p["key"]]
         p["in_plan"] = p["key"] != OTHER
         p["top_places"], p["top_places_note"] = (
@@ -203,6 +209,7 @@ def build_report(store: Store, settings: Any, taxonomy: Taxonomy, period: Report
         keys = {g["key"] for g in p["groups"]}
         p["statement"] = (serious_organised_statement(p["groups"], period.label)
                           if keys & set(SERIOUS_ORGANISED_GROUPS) else None)
+    step(0.92, "patrol dosage")
     dosage = period_dosage(store, _local(start, tz), _local(end, tz))
     period_dict = period.to_dict(tz)
     document: dict[str, Any] = {
@@ -244,7 +251,9 @@ def _summary(document: Mapping[str, Any]) -> dict[str, Any]:
 
 def make_report(store: Store, settings: Any, *, period: str, created_by: str,
                 taxonomy: Taxonomy | None = None,
-                harm: HarmTable | None = None) -> dict[str, Any]:
+                harm: HarmTable | None = None,
+                progress: Callable[[float, str], None] | None = None,
+                wait_s: float = 0.0) -> dict[str, Any]:
     """Make the report of ``period`` and store it (its exact JSON text, with the store's data
     version); return the document. One report is made at a time.
 
@@ -260,6 +269,10 @@ def make_report(store: Store, settings: Any, *, period: str, created_by: str,
         Who asked (a key's name).
     taxonomy, harm
         The taxonomy and harm table (loaded from ``settings`` when None).
+    progress
+        Hears the share done (0-1) and the stage in words (a job, a progress bar).
+    wait_s
+        How long to wait for another report being made to finish, seconds (0: not at all).
 
     Raises
     ------
@@ -267,18 +280,23 @@ def make_report(store: Store, settings: Any, *, period: str, created_by: str,
         Naming ``period``: not a period, or one the store cannot report on (no data, not
         complete, or nothing to compare with).
     ServiceBusy
-        Another report is being made (503, try again shortly).
+        Another report is being made (503, try again shortly), for longer than ``wait_s``.
     """
     wanted = period_of(period)
     if taxonomy is None:
         taxonomy = Taxonomy.load(settings.taxonomy_path)
     if harm is None:
         harm = HarmTable.load(settings.harm_table)
-    if not _one_at_a_time.acquire(blocking=False):
+    got = _one_at_a_time.acquire(blocking=False)
+    if not got and wait_s > 0:
+        if progress:
+            progress(0.0, "waiting for another report to be finished")
+        got = _one_at_a_time.acquire(timeout=wait_s)
+    if not got:
         raise ServiceBusy("another report is being made; try again in a minute", BUSY_RETRY_S)
     try:
         document = build_report(store, settings, taxonomy, wanted, created_by=created_by,
-                                harm=harm)
+                                harm=harm, progress=progress)
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False)
         start, end = wanted.bounds(store.timezone)
@@ -309,6 +327,15 @@ def stored_report(store: ReportStore, report_id: str) -> dict[str, Any]:
 def listed_reports(store: ReportStore, limit: int = 100) -> list[dict[str, Any]]:
     """The stored reports' listings, newest first, each with its links."""
     return [with_links(r) for r in store.list_reports(limit)]
+
+
+def listing_of(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``POST /v1/reports`` answers with: a made report's listing, its tables and links."""
+    listing = {k: document[k] for k in ("report_id", "kind", "period", "period_label", "start",
+                                        "end", "created_at", "created_by", "data_version")}
+    listing["previous"] = document["previous"]
+    listing["tables"] = [t["name"] for t in document["tables"]]
+    return with_links(listing)
 
 
 def with_links(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -76,3 +76,94 @@ def test_requests_are_counted_by_route_template_and_status(served) -> None:
     assert "/hotspots/{hotspot_id}" in routes and "/no/..." in routes
     assert not [r for r in routes if "no-such" in r or "42" in r]
     assert "Bearer" not in text and "hsk_" not in text
+
+
+def test_analyses_are_timed_by_kind_and_method_once_computed(served) -> None:
+    """An analysis computed is timed once, by kind and method; a cached answer adds nothing."""
+    c, keys = served
+    admin = {"Authorization": keys["admin"]}
+    before = _samples(c.get("/metrics", headers=admin).text)
+    for method in ("kde", "dbscan", "kde"):  # the second kde from the cache
+        r = c.get("/v1/hotspots", params={"from": "2024-03", "to": "2024-04", "method": method},
+                  headers=admin)
+        assert r.status_code == 200, r.text
+    r = c.get("/v1/density", params={"from": "2024-03", "to": "2024-04"}, headers=admin)
+    assert r.status_code == 200, r.text
+    after = _samples(c.get("/metrics", headers=admin).text)
+
+    def runs(kind: str, method: str) -> float:
+        key = ("hotspot_analysis_duration_seconds_count",
+               (("kind", kind), ("method", method), ("outcome", "ok")))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert runs("hotspots", "kde") == 1 and runs("hotspots", "dbscan") == 1
+    assert runs("density", "kde") == 1  # the density surface is always KDE
+    total = ("hotspot_analysis_duration_seconds_sum",
+             (("kind", "hotspots"), ("method", "kde"), ("outcome", "ok")))
+    assert after[total] - before.get(total, 0.0) > 0
+    kinds = {dict(labels)["kind"] for (name, labels) in after
+             if name == "hotspot_analysis_duration_seconds_count"}
+    assert kinds <= {"hotspots", "density", "bands", "near-repeat", "asb-persistent",
+                     "cross-border"}
+
+
+def test_uploaded_rows_are_counted_by_kind_format_and_outcome(tmp_path: Path) -> None:
+    """Rows of files loaded through POST /v1/incidents: accepted, duplicate and rejected."""
+    store = SQLiteStore.open(tmp_path / "force.sqlite")
+    admin = new_key(store, name="admin", role="admin")[0]
+    rows = [{"id": f"sys-{i}", "occurred_at": "2024-03-06T02:00:00", "crime_type": "Fuel theft",
+             "easting": 497000 + i, "northing": 371000} for i in range(3)]
+    rows.append({"id": "sys-x", "occurred_at": "2024-03-06T02:00:00",
+                 "crime_type": "Fuel theft"})  # no coordinates: rejected
+    with TestClient(create_app(settings_for(tmp_path), store=store)) as c:
+        c.headers["Authorization"] = f"Bearer {admin}"
+        first = c.post("/v1/incidents", json=rows, params={"source": "ANY name 42.json"})
+        again = c.post("/v1/incidents", json=rows)
+        text = c.get("/metrics").text
+    store.close()
+    assert first.status_code == 201 and again.status_code == 200
+    fmt = first.json()["format"]
+    counted = {dict(labels)["outcome"]: value for (name, labels), value in _samples(text).items()
+               if name == "hotspot_ingest_rows_total"
+               and dict(labels)["kind"] == "incidents" and dict(labels)["format"] == fmt}
+    assert counted == {"accepted": 3, "duplicate": 3, "rejected": 2}
+    assert "ANY name" not in text and "sys-" not in text  # no file name, no row
+
+
+def test_labels_from_data_stay_a_small_set() -> None:
+    from api.metrics import label
+
+    assert label("police.uk") == "police.uk" and label("DBSCAN") == "dbscan"
+    assert label(None) == "-"
+    assert label("a b") == label("x" * 41) == label("../etc") == label('"}') == "other"
+
+
+def test_the_metrics_port_serves_the_loopback_without_a_key(tmp_path: Path) -> None:
+    """HOTSPOT_METRICS_PORT: /metrics on 127.0.0.1 without a key while the app runs; nothing
+    else there, and closed when it stops; a port already taken is left alone."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from bench._server import free_port
+
+    port = free_port()
+    app = create_app(settings_for(tmp_path, metrics_port=port))
+    with TestClient(app) as c:
+        c.get("/health")
+        served = app.state.metrics_port
+        assert served is not None and served._server.server_address[0] == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+        assert _samples(text)[("hotspot_requests_total", (("method", "GET"), ("route", "/health"),
+                                                          ("status", "200")))] == 1
+        with pytest.raises(urllib.error.HTTPError) as other:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/taxonomy", timeout=10)
+        assert other.value.code == 404
+        second = create_app(settings_for(tmp_path / "b", metrics_port=port))
+        with TestClient(second):  # the port is taken: it starts all the same
+            assert getattr(second.state, "metrics_port", None) is None
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port),
+                                                                          timeout=2):
+        pass

@@ -1,0 +1,594 @@
+"""Long work as jobs: backtests, priority reports (and their PDF) and cross-border analyses run
+apart from the request that asks for them, which answers ``202 Accepted`` with ``Location:
+/v1/jobs/{id}`` at once; ``GET /v1/jobs/{id}`` then says how the job is doing (queued, running,
+finished or failed; the share done, 0-1, and the stage in words) and, once finished, gives its
+result or a link to it (:mod:`api.routes.jobs`).
+
+Two backends, one API:
+
+- **In the process** (no ``HOTSPOT_REDIS_URL``, the embedded default): :class:`LocalJobs` runs
+  the jobs one at a time in a worker thread of the service, on the service's own store.
+- **On RQ** over the Redis of ``HOTSPOT_REDIS_URL``: :class:`RedisJobs` puts each job on the
+  queue ``<prefix>jobs`` (RQ's own keys: ``rq:queue:<prefix>jobs``, ``rq:job:<id>``; the
+  service's: ``<prefix>jobs:...``), and ``hotspot worker`` (:func:`worker_for`, an RQ
+  :class:`~rq.SimpleWorker` with the store open) runs them; any instance of the service can
+  answer for any job.
+
+A job is visible only to the key that started it (and to admins); its id is 128 random bits.
+One key may have at most ``HOTSPOT_JOBS_PER_KEY`` jobs queued or running (429 past it). A
+failed job says why in plain words (the message a synchronous request would have answered
+with, or "an internal error" when the reason is not safe to show; the traceback goes to the
+log of the process that ran it, never to the client).
+
+The work itself is :mod:`api.services.job_work`: each kind is a function of the job's context
+(settings, store, taxonomy, harm table), its parameters (plain JSON values) and a progress
+callback, returning a :class:`JobResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import JSONResponse
+
+from api.errors import ServiceError, Unavailable, answer_of
+from api.services.job_types import (
+    ACTIVE,
+    FAILED,
+    FAILURE_TTL_S,
+    FINISHED,
+    JOB_TIMEOUT_S,
+    LOCAL_KEPT,
+    QUEUED,
+    RESULT_TTL_S,
+    RETRY_AFTER_S,
+    RUNNING,
+    SYSTEM,
+    JobContext,
+    JobResult,
+    Jobs,
+    JobState,
+    Progress,
+    TooManyJobs,
+    new_id,
+    plain_error,
+    too_many,
+)
+
+if TYPE_CHECKING:
+    import redis
+    from fastapi import Request
+    from rq import Queue
+    from rq.job import Job
+
+    from api.access import Principal
+    from api.settings import Settings
+    from geodata.stores import Store
+
+
+__all__ = ["ACTIVE", "FAILED", "FINISHED", "QUEUED", "RETRY_AFTER_S", "RUNNING", "SYSTEM",
+           "JobContext", "JobResult", "JobState", "Jobs", "LocalJobs", "Progress",
+           "RedisJobs", "TooManyJobs", "install", "plain_error", "queue_name",
+           "run_queued", "worker_for"]
+
+log = logging.getLogger(__name__)
+
+
+def execute(kind: str, params: dict[str, Any], context: JobContext,
+            progress: Progress) -> JobResult:
+    """Run a job of ``kind`` (:data:`api.services.job_work.KINDS`)."""
+    from api.services.job_work import KINDS
+
+    work = KINDS.get(kind)
+    if work is None:
+        raise Unavailable(f"this worker does not know jobs of kind {kind!r}: upgrade it")
+    return work(context, params, progress)
+
+
+
+# ---------------------------------------------------------------------------- in the process
+
+
+class LocalJobs(Jobs):
+    """Jobs run one at a time in a worker thread of this process (no Redis)."""
+
+    def __init__(self, context: Callable[[], JobContext], *, limit: int = 4,
+                 workers: int = 1) -> None:
+        self._context = context
+        self.limit = limit
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: OrderedDict[str, JobState] = OrderedDict()
+        self._results: dict[str, JobResult] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, params: dict[str, Any], *, owner: str,
+               dedupe: str | None = None, summary: dict[str, Any] | None = None,
+               limit: int | None = None) -> JobState:
+        with self._lock:
+            if dedupe is not None:
+                for job in reversed(self._jobs.values()):
+                    if job.owner == owner and job.dedupe == dedupe and _reusable(job):
+                        return replace(job)
+            most = self.limit if limit is None else limit
+            active = sum(j.owner == owner and j.status in ACTIVE for j in self._jobs.values())
+            if active >= most:
+                raise too_many(most)
+            job = JobState(id=new_id(), kind=kind, owner=owner, status=QUEUED,
+                           created_at=time.time(), dedupe=dedupe, summary=summary or {})
+            self._jobs[job.id] = job
+            self._forget()
+            if self._pool is None:  # made on first use, again after close (an app restarted)
+                self._pool = ThreadPoolExecutor(max_workers=self._workers,
+                                                thread_name_prefix="job")
+            self._pool.submit(self._run, job.id, kind, params)
+            return replace(job)
+
+    def _forget(self) -> None:
+        """Drop the oldest ended jobs past :data:`LOCAL_KEPT`."""
+        ended = [k for k, j in self._jobs.items() if j.status not in ACTIVE]
+        for k in ended[:max(0, len(ended) - LOCAL_KEPT)]:
+            del self._jobs[k]
+            self._results.pop(k, None)
+
+    def _set(self, job_id: str, **changes: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                for k, v in changes.items():
+                    setattr(job, k, v)
+
+    def _run(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
+        self._set(job_id, status=RUNNING, started_at=time.time(), stage="starting")
+
+        def progress(done: float, stage: str) -> None:
+            self._set(job_id, progress=min(1.0, max(0.0, float(done))), stage=stage)
+
+        try:
+            result = execute(kind, params, self._context(), progress)
+        except BaseException as exc:  # every failure is reported
+            _log_failure(job_id, kind, exc)
+            self._set(job_id, status=FAILED, ended_at=time.time(), error=plain_error(exc),
+                      stage="failed")
+            return
+        with self._lock:
+            self._results[job_id] = result
+        self._set(job_id, status=FINISHED, ended_at=time.time(), progress=1.0, stage="done")
+
+    def state(self, job_id: str) -> JobState | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return replace(job) if job is not None else None
+
+    def result(self, job_id: str) -> JobResult | None:
+        with self._lock:
+            return self._results.get(job_id)
+
+    def owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
+        with self._lock:
+            jobs = [replace(j) for j in reversed(self._jobs.values())
+                    if owner is None or j.owner == owner]
+        return jobs[:limit]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            for job in self._jobs.values():
+                if job.status == QUEUED:
+                    job.status, job.stage = FAILED, "failed"
+                    job.error = {"detail": "the service stopped before the job could run; "
+                                 "start it again", "error": "unavailable", "status": 503}
+
+
+def _reusable(job: JobState) -> bool:
+    """Whether a job stands for a new one of the same name: unless it failed on a fault (a
+    refusal of its input, such as a backtest with too few months, fails the same way again)."""
+    if job.status != FAILED:
+        return True
+    return bool(job.error) and 400 <= int(job.error["status"]) < 500  # type: ignore[index]
+
+
+def _log_failure(job_id: str, kind: str, exc: BaseException) -> None:
+    if answer_of(exc).status < 500 or isinstance(exc, ServiceError):
+        log.info("job %s (%s) refused: %s", job_id, kind, exc)
+    else:
+        log.error("job %s (%s) failed", job_id, kind, exc_info=exc)
+
+
+# ---------------------------------------------------------------------------------- on RQ
+
+
+def queue_name(settings: Settings) -> str:
+    """The RQ queue of a deployment's jobs: ``<prefix>jobs``."""
+    return settings.redis_prefix + "jobs"
+
+
+def _key(settings: Settings, *parts: str) -> str:
+    from api.redis_conn import key
+
+    return key(settings, "jobs", *parts)
+
+
+class RedisJobs(Jobs):
+    """Jobs on an RQ queue in Redis, run by ``hotspot worker`` processes."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis, *, limit: int = 4) -> None:
+        from rq import Queue
+
+        self.settings = settings
+        self.connection = connection
+        self.limit = limit
+        self.queue: Queue = Queue(queue_name(settings), connection=connection,
+                                  default_timeout=JOB_TIMEOUT_S)
+
+    def submit(self, kind: str, params: dict[str, Any], *, owner: str,
+               dedupe: str | None = None, summary: dict[str, Any] | None = None,
+               limit: int | None = None) -> JobState:
+        with _reachable():
+            return self._submit(kind, params, owner=owner, dedupe=dedupe, summary=summary,
+                                limit=limit)
+
+    def state(self, job_id: str) -> JobState | None:
+        with _reachable():
+            return self._state(job_id)
+
+    def result(self, job_id: str) -> JobResult | None:
+        with _reachable():
+            return self._result(job_id)
+
+    def owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
+        with _reachable():
+            return self._owned(owner, limit)
+
+    def _owner_key(self, owner: str) -> str:
+        return _key(self.settings, "owner", owner or "_system")
+
+    def _submit(self, kind: str, params: dict[str, Any], *, owner: str,
+               dedupe: str | None = None, summary: dict[str, Any] | None = None,
+               limit: int | None = None) -> JobState:
+        conn = self.connection
+        dedupe_key = _key(self.settings, "dedupe", owner or "_system", dedupe) if dedupe else None
+        if dedupe_key is not None:
+            found = conn.get(dedupe_key)
+            if found is not None:
+                state = self._state(_text(found))
+                if state is not None and _reusable(state):
+                    return state
+        owner_key = self._owner_key(owner)
+        active = self._active(owner_key)
+        most = self.limit if limit is None else limit
+        if len(active) >= most:
+            raise too_many(most)
+        job_id = new_id()
+        now = time.time()
+        meta = {"owner": owner, "kind": kind, "progress": 0.0, "stage": "waiting its turn",
+                "dedupe": dedupe, "summary": summary or {}, "created_at": now}
+        pipe = conn.pipeline()
+        pipe.zadd(owner_key, {job_id: now})
+        pipe.zcard(owner_key)
+        pipe.expire(owner_key, RESULT_TTL_S)
+        pipe.execute()
+        self.queue.enqueue_call("api.services.jobs.run_queued", args=(kind, params),
+                                timeout=JOB_TIMEOUT_S,
+                                result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S,
+                                ttl=RESULT_TTL_S, job_id=job_id, meta=meta,
+                                description=f"{kind} job")
+        if dedupe_key is not None:
+            conn.set(dedupe_key, job_id, ex=RESULT_TTL_S)
+        state = self._state(job_id)
+        assert state is not None
+        return state
+
+    def _active(self, owner_key: str) -> list[str]:
+        """The owner's jobs queued or running (the others leave its index)."""
+        ids = [_text(i) for i in self.connection.zrange(owner_key, 0, -1)]
+        active, gone = [], []
+        for job_id in ids:
+            state = self._state(job_id)
+            if state is None:
+                gone.append(job_id)
+            elif state.status in ACTIVE:
+                active.append(job_id)
+        if gone:
+            self.connection.zrem(owner_key, *gone)
+        return active
+
+    def _fetch(self, job_id: str) -> Job | None:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except (NoSuchJobError, ValueError):
+            return None
+        if job.origin != self.queue.name:  # another deployment's job
+            return None
+        return job
+
+    def _state(self, job_id: str) -> JobState | None:
+        job = self._fetch(job_id)
+        return None if job is None else self._state_of(job)
+
+    def _state_of(self, job: Job) -> JobState:
+        from rq.job import JobStatus
+
+        meta = job.meta or {}
+        rq_status = job.get_status(refresh=False)
+        status = {JobStatus.FINISHED: FINISHED, JobStatus.STARTED: RUNNING,
+                  JobStatus.FAILED: FAILED, JobStatus.STOPPED: FAILED,
+                  JobStatus.CANCELED: FAILED}.get(rq_status, QUEUED)
+        error = meta.get("error")
+        if status == FAILED and not error:
+            error = {"detail": "the worker stopped while running the job (it was killed, "
+                     "or took longer than the jobs' time limit); start it again",
+                     "error": "unavailable", "status": 503}
+        stage = str(meta.get("stage") or "")
+        if status == QUEUED and not self._workers():
+            stage = "waiting for a worker: none is running (start one with `hotspot worker`)"
+        return JobState(
+            id=job.id, kind=str(meta.get("kind", "")), owner=str(meta.get("owner", "")),
+            status=status, created_at=float(meta.get("created_at") or _ts(job.enqueued_at)
+                                            or time.time()),
+            progress=1.0 if status == FINISHED else float(meta.get("progress") or 0.0),
+            stage="done" if status == FINISHED else "failed" if status == FAILED else stage,
+            started_at=_ts(job.started_at), ended_at=_ts(job.ended_at),
+            error=error if status == FAILED else None, dedupe=meta.get("dedupe"),
+            summary=dict(meta.get("summary") or {}))
+
+    def _workers(self) -> int:
+        from rq import Worker
+
+        try:
+            return int(Worker.count(queue=self.queue))
+        except Exception:  # a count is advice only
+            return 1
+
+    def _result(self, job_id: str) -> JobResult | None:
+        job = self._fetch(job_id)
+        if job is None:
+            return None
+        value = job.return_value()
+        return value if isinstance(value, JobResult) else None
+
+    def _owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
+        if owner is None:
+            keys = list(self.connection.scan_iter(match=_key(self.settings, "owner", "*"),
+                                                  count=500))
+        else:
+            keys = [self._owner_key(owner).encode()]
+        ids: list[tuple[float, str]] = []
+        for k in keys:
+            scored: Any = self.connection.zrange(k, 0, -1, withscores=True)
+            ids += [(float(s), _text(i)) for i, s in scored]
+        states = [self._state(i) for _s, i in sorted(ids, reverse=True)[: 4 * limit]]
+        return [s for s in states if s is not None][:limit]
+
+    def purge(self) -> int:
+        """Delete every key of this deployment's jobs (tests; an operator clearing a queue):
+        the queue, its registries, its jobs and their results, and the service's indexes.
+        Returns how many keys went."""
+        conn = self.connection
+        job_ids: set[str] = set()
+        for k in conn.scan_iter(match=_key(self.settings, "owner", "*"), count=500):
+            job_ids |= {_text(i) for i in conn.zrange(k, 0, -1)}
+        keys = set(conn.scan_iter(match=f"*{self.queue.name}*", count=500))
+        keys |= set(conn.scan_iter(match=_key(self.settings, "*"), count=500))
+        for job_id in job_ids:
+            keys |= set(conn.scan_iter(match=f"rq:*{job_id}*", count=500))
+        if keys:
+            conn.delete(*keys)
+        conn.srem("rq:queues", f"rq:queue:{self.queue.name}")
+        return len(keys)
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis down or not answering: 503 saying so (the jobs' state lives there)."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except RedisError as exc:
+        log.error("the jobs' Redis cannot be reached: %s", exc)
+        raise Unavailable("the job queue (Redis) cannot be reached; try again shortly") from None
+
+
+def _text(value: Any) -> str:
+    """A Redis answer (bytes) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ts(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+# ------------------------------------------------------------------------- the RQ worker side
+
+
+_CONTEXTS: dict[str, Callable[[], JobContext]] = {}
+"""Each queue's job context in this worker process (:func:`worker_for` registers it)."""
+
+
+def run_queued(kind: str, params: dict[str, Any]) -> JobResult:
+    """What an RQ worker runs: the job of ``kind``, with progress in ``job.meta`` and a plain
+    message in ``job.meta["error"]`` when it fails (then re-raised: RQ marks it failed)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    assert job is not None, "run_queued runs on an RQ worker"
+
+    def progress(done: float, stage: str) -> None:
+        job.meta["progress"] = min(1.0, max(0.0, float(done)))
+        job.meta["stage"] = stage
+        job.save_meta()
+
+    try:
+        opener = _CONTEXTS.get(job.origin)
+        if opener is None:
+            raise Unavailable(f"this worker does not serve the queue {job.origin!r}: start "
+                              "`hotspot worker` with the service's settings")
+        progress(0.0, "starting")
+        return execute(kind, params, opener(), progress)
+    except BaseException as exc:
+        _log_failure(job.id, kind, exc)
+        job.meta["error"] = plain_error(exc)
+        job.meta["stage"] = "failed"
+        job.save_meta()
+        raise
+
+
+def context_opener(settings: Settings, store: Store | None = None) -> Callable[[], JobContext]:
+    """The job context of a worker: ``store`` (or the store of ``settings``, opened on first use
+    and kept), the taxonomy and harm table the settings name."""
+    from geodata.harm import HarmTable
+    from geodata.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(settings.taxonomy_path)
+    harm = HarmTable.load(settings.harm_table)
+    held: list[Store] = [store] if store is not None else []
+    lock = threading.Lock()
+
+    def opener() -> JobContext:
+        with lock:
+            if not held:
+                from geodata.stores import open_store
+
+                held.append(open_store(settings.store_url(),
+                                       busy_timeout_s=settings.busy_timeout_s))
+        return JobContext(settings=settings, store=held[0], taxonomy=taxonomy, harm=harm)
+
+    return opener
+
+
+def worker_for(settings: Settings, *, store: Store | None = None, name: str | None = None,
+               in_thread: bool = False) -> Any:
+    """An RQ worker of the deployment's queue (:class:`rq.SimpleWorker`: each job runs in the
+    worker's own process, where the store stays open and the heavy libraries are imported
+    once; see ``docs``/operations notes). ``in_thread``: for a worker run in a thread (tests),
+    with a timer instead of SIGALRM for time limits and no signal handlers."""
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    from api.redis_conn import connect
+
+    connection = connect(settings)
+    if connection is None:
+        raise Unavailable("`hotspot worker` needs Redis: set HOTSPOT_REDIS_URL (without it the "
+                          "service runs its jobs itself)", field="redis_url")
+    _CONTEXTS[queue_name(settings)] = context_opener(settings, store)
+
+    class HotspotWorker(SimpleWorker):
+        if in_thread:
+            death_penalty_class = TimerDeathPenalty
+
+            def _install_signal_handlers(self) -> None:
+                return None
+
+    return HotspotWorker([queue_name(settings)], connection=connection, name=name)
+
+
+# ----------------------------------------------------------------------------- the service
+
+
+def jobs_for(settings: Settings, context: Callable[[], JobContext]) -> Jobs:
+    """The service's jobs: on RQ when ``HOTSPOT_REDIS_URL`` is set, else in the process."""
+    from api.redis_conn import connect
+
+    limit = int(getattr(settings, "jobs_per_key", 4))
+    connection = connect(settings)
+    if connection is None:
+        return LocalJobs(context, limit=limit)
+    return RedisJobs(settings, connection, limit=limit)
+
+
+def install(app: Any, settings: Settings) -> None:
+    """Give ``app`` its jobs (``app.state.jobs``) and run its backtests through them."""
+    from api.services.backtests import BacktestRunner
+
+    def context() -> JobContext:
+        from api.deps import get_store
+
+        class _Request:  # get_store reads request.app only
+            pass
+
+        request = _Request()
+        request.app = app  # type: ignore[attr-defined]
+        return JobContext(settings=settings, store=get_store(request),  # type: ignore[arg-type]
+                          taxonomy=app.state.taxonomy, harm=app.state.harm)
+
+    app.state.jobs = jobs_for(settings, context)
+    app.state.backtests = BacktestRunner(app.state.jobs)
+
+
+# ------------------------------------------------------------------ what the routes share
+
+
+def job_link(job_id: str) -> str:
+    """The status URL of a job."""
+    return f"/v1/jobs/{job_id}"
+
+
+def jobs_of(request: Request) -> Jobs:
+    """The app's jobs."""
+    return request.app.state.jobs
+
+
+def _when(seconds: float | None) -> str | None:
+    return (None if seconds is None else
+            datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds"))
+
+
+def status_body(job: JobState, jobs: Jobs) -> dict[str, Any]:
+    """A job's status as ``GET /v1/jobs/{id}`` answers it: status, progress (0-1) and stage in
+    words; once finished its result (a JSON result in ``result``, a file at
+    ``links.result``); once failed why, in plain words (``error.detail``)."""
+    body: dict[str, Any] = {
+        "id": job.id, "kind": job.kind, "status": job.status,
+        "progress": round(job.progress, 4), "stage": job.stage,
+        "parameters": job.summary, "created_at": _when(job.created_at),
+        "started_at": _when(job.started_at), "finished_at": _when(job.ended_at),
+        "links": {"self": job_link(job.id)},
+    }
+    if job.status == FINISHED:
+        result = jobs.result(job.id)
+        if result is not None:
+            if result.document is not None:
+                body["result"] = result.document
+            if result.body is not None:
+                body["links"]["result"] = job_link(job.id) + "/result"
+            if result.location:
+                body["links"]["location"] = result.location
+    elif job.status == FAILED:
+        body["error"] = job.error
+    return body
+
+
+def visible(job: JobState | None, who: Principal | None) -> bool:
+    """Whether ``who`` may see ``job``: the key that started it, and admins."""
+    return job is not None and who is not None and (who.role == "admin" or job.owner == who.key_id)
+
+
+def accepted(job: JobState) -> JSONResponse:
+    """``202 Accepted`` for a job just started (or found running): its status, ``Location``
+    its status URL."""
+    body = {"id": job.id, "kind": job.kind, "status": job.status,
+            "progress": round(job.progress, 4), "stage": job.stage,
+            "links": {"self": job_link(job.id)}}
+    return JSONResponse(body, status_code=202,
+                        headers={"Location": job_link(job.id),
+                                 "Retry-After": str(RETRY_AFTER_S)})

@@ -1,0 +1,154 @@
+"""Jobs on RQ over a real Redis (HOTSPOT_TEST_REDIS_URL, default redis://127.0.0.1:6379/0),
+each test under its own key prefix (deleted after): the real HTTP app puts the job on the queue
+and answers 202 with Location; a real worker (``hotspot worker --burst`` in a process of its
+own, or RQ's SimpleWorker in a thread) runs it on the same store (the embedded one, and
+PostGIS); the status reaches finished with the result the synchronous request gives; another
+key gets 404; a failing job says why in plain words."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.access import new_key
+from api.app import create_app
+from api.services.jobs import RedisJobs, worker_for
+from geodata.demo import load_demo
+from geodata.stores import SQLiteStore, Store
+from tests.api.test_api import settings_for
+from tests.api.test_jobs import CROSS, started, wait_for
+from tests.conftest import ROOT, make_store
+
+REDIS_URL = os.environ.get("HOTSPOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+Served = tuple[TestClient, dict[str, dict[str, str]], Callable[[], None]]
+
+
+def _serve(store: Store, root: Path) -> Iterator[Served]:
+    """The app on ``store`` with Redis under a new prefix, the keys of two analysts and an
+    admin, and a function running the queued jobs in an RQ worker thread (burst)."""
+    settings = settings_for(root, redis_url=REDIS_URL,
+                            redis_prefix=f"t{uuid.uuid4().hex[:8]}:")
+    with TestClient(create_app(settings, store=store, demo=True)) as client:
+        jobs = client.app.state.jobs
+        assert isinstance(jobs, RedisJobs)
+        keys = {}
+        for name, role in (("a", "analyst"), ("b", "analyst"), ("admin", "admin")):
+            token, _ = new_key(store, name=f"jobs {name}", role=role)
+            keys[name] = {"Authorization": f"Bearer {token}"}
+
+        def work() -> None:
+            worker = worker_for(settings, store=store, in_thread=True)
+            thread = threading.Thread(target=worker.work, kwargs={"burst": True})
+            thread.start()
+            thread.join(600)
+
+        try:
+            yield client, keys, work
+        finally:
+            redis = jobs.connection
+            ids = [j.id for j in jobs.owned(None, limit=1000)]
+            jobs.purge()  # the queue, its registries, the jobs and their results
+            assert ids and not any(redis.exists(f"rq:job:{i}") for i in ids)
+            rest = list(redis.scan_iter(match=f"{settings.redis_prefix}*"))  # the cache's, ...
+            if rest:
+                redis.delete(*rest)
+            assert list(redis.scan_iter(match=f"*{settings.redis_prefix}*")) == []
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, demo_files: Any) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("jobs-redis")
+    store = SQLiteStore.open(root / "demo.sqlite")
+    load_demo(store, demo_files)
+    yield from _serve(store, root)
+    store.close()
+
+
+def test_a_backtest_job_runs_on_the_worker_and_gives_the_stored_backtest(served) -> None:
+    client, keys, work = served
+    r = client.get("/v1/backtest", params={"priority": "rural"}, headers=keys["a"])
+    location = started(r)
+    queued = client.get(location, headers=keys["a"]).json()
+    assert queued["status"] == "queued" and "hotspot worker" in queued["stage"]  # no worker yet
+    assert client.get(location, headers=keys["b"]).status_code == 404
+    work()
+    job = wait_for(client, location, keys["a"])
+    assert job["status"] == "finished" and job["progress"] == 1.0, job
+    stored = client.get("/v1/backtest", params={"priority": "rural"}, headers=keys["a"])
+    assert stored.status_code == 200 and stored.json() == {"status": "stored", **job["result"]}
+    assert client.get(location, headers=keys["b"]).status_code == 404
+    assert client.get(location + "/result", headers=keys["b"]).status_code == 404
+    assert client.get(location, headers=keys["admin"]).json()["result"] == job["result"]
+    assert [j["id"] for j in client.get("/v1/jobs", headers=keys["a"]).json()] == [job["id"]]
+    assert client.get("/v1/jobs", headers=keys["b"]).json() == []
+
+
+def test_a_failing_job_on_the_worker_says_why_in_plain_words(served) -> None:
+    client, keys, work = served
+    r = client.post("/v1/reports", json={"period": "2019-01"},
+                    headers={**keys["b"], "Prefer": "respond-async"})
+    location = started(r)
+    work()
+    job = wait_for(client, location, keys["b"])
+    assert job["status"] == "failed", job
+    assert job["error"]["status"] == 422 and job["error"]["field"] == "period"
+    assert "2019" in job["error"]["detail"]
+    assert "Traceback" not in json.dumps(job)
+    assert client.get(location, headers=keys["a"]).status_code == 404
+
+
+def test_hotspot_worker_runs_the_queued_jobs(served) -> None:
+    client, keys, _work = served
+    location = started(client.post("/v1/cross-border", params=CROSS, headers=keys["a"]))
+    settings = client.app.state.settings
+    env = {**os.environ, "HOTSPOT_REDIS_URL": REDIS_URL,
+           "HOTSPOT_REDIS_PREFIX": settings.redis_prefix,
+           "HOTSPOT_DATABASE_URL": str(client.app.state.store.path),
+           "HOTSPOT_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "worker", "--burst", "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0])["working"]["queue"] == \
+        settings.redis_prefix + "jobs"
+    job = wait_for(client, location, keys["a"])
+    assert job["status"] == "finished", job
+    got = client.get(job["links"]["result"], headers=keys["a"]).json()
+    at_once = client.get("/v1/cross-border", params=CROSS, headers=keys["a"]).json()
+    got["metadata"].pop("generated_at"), at_once["metadata"].pop("generated_at")
+    assert got["features"] and got == at_once
+
+
+@pytest.fixture(scope="module")
+def served_postgis(tmp_path_factory: pytest.TempPathFactory, demo_files: Any,
+                   request: pytest.FixtureRequest) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("jobs-postgis")
+    store = make_store("postgis", root, request)
+    load_demo(store, demo_files)
+    yield from _serve(store, root)
+    store.close()
+
+
+def test_a_cross_border_job_on_postgis_gives_the_cross_border_answer(served_postgis) -> None:
+    client, keys, work = served_postgis
+    location = started(client.post("/v1/cross-border", params=CROSS, headers=keys["a"]))
+    work()
+    job = wait_for(client, location, keys["a"])
+    assert job["status"] == "finished", job
+    got = client.get(job["links"]["result"], headers=keys["a"])
+    assert got.headers["content-type"] == "application/geo+json"
+    at_once = client.get("/v1/cross-border", params=CROSS, headers=keys["a"]).json()
+    a = got.json()
+    a["metadata"].pop("generated_at"), at_once["metadata"].pop("generated_at")
+    assert a["features"] and a == at_once
+    assert client.get(location, headers=keys["b"]).status_code == 404
