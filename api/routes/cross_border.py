@@ -37,7 +37,7 @@ from api.services.cross_border import (
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspots import AnalysisOptions
 from api.services.jobs import accepted, jobs_of
-from api.services.published import period_of, served, wants_csv
+from api.services.published import period_of, served, wants_csv, within_period
 
 router = APIRouter(tags=["cross-border"])
 
@@ -63,11 +63,7 @@ async def cross_border(
     neighbour's label; they add up to ``incidents``), ``share_outside_force`` and
     ``spans_border``. The method and selection parameters are those of ``GET /v1/hotspots``
     (not ``method=auto``)."""
-    if period is not None:
-        if q.from_ is not None or q.to is not None:
-            raise InvalidInput("give period, or from and to, not both", field="period")
-        months = period_of(period, store).months
-        q.from_, q.to = months[0], months[-1]
+    within_period(q, period, store)
     params = q.parameters()
     selection = await run_in_threadpool(selection_of, q, store)
     options = AnalysisOptions(
@@ -110,11 +106,7 @@ async def start_cross_border(
     """The analysis of ``GET /v1/cross-border`` (the same parameters) as a job, for the force
     and its neighbours' whole regions: 202 at once, the hotspots from the job once it has
     finished. The parameters are checked first (a bad one is a 422 now, not a failed job)."""
-    if period is not None:
-        if q.from_ is not None or q.to is not None:
-            raise InvalidInput("give period, or from and to, not both", field="period")
-        months = period_of(period, store).months
-        q.from_, q.to = months[0], months[-1]
+    within_period(q, period, store)
     if q.method == "auto":
         raise InvalidInput("method auto chooses from a backtest of the force's own incidents; "
                            "across the border choose kde, dbscan or gistar", "method")

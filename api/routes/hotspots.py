@@ -45,7 +45,7 @@ from api.services.hotspot_results import (
     density_bands_geojson,
 )
 from api.services.hotspots import latest_complete_month
-from api.services.published import partner_hotspots, period_of
+from api.services.published import partner_hotspots, within_period
 from api.settings import Settings
 from geodata.stores import IncidentStore, Store
 from geodata.taxonomy import Taxonomy
@@ -96,11 +96,7 @@ async def hotspots(
             return await run_in_threadpool(_partner_gpkg, request, store, taxonomy, period)
         return await run_in_threadpool(partner_hotspots, request, store, taxonomy,
                                        period=period, wants_csv=wants_csv)
-    if period is not None:
-        if q.from_ is not None or q.to is not None:
-            raise InvalidInput("give period, or from and to, not both", field="period")
-        months = period_of(period, store).months
-        q.from_, q.to = months[0], months[-1]
+    within_period(q, period, store)
     computed, version = await computed_hotspots(request, store, taxonomy, q)
     if format == "gpkg":
         return await run_in_threadpool(_hotspots_gpkg, store, computed, version)

@@ -29,6 +29,17 @@ which format. Anything else would make an answer of its own (a query), so it is 
 _IMMUTABLE = "private, max-age=86400"
 
 
+def within_period(q: Any, period: str | None, store: IncidentStore) -> None:
+    """Narrow a hotspot query ``q`` (its ``from_`` and ``to``) to the whole month or quarter
+    ``period`` names, when given; 422 naming ``period`` when ``from`` or ``to`` is given too."""
+    if period is None:
+        return
+    if q.from_ is not None or q.to is not None:
+        raise InvalidInput("give period, or from and to, not both", field="period")
+    months = period_of(period, store).months
+    q.from_, q.to = months[0], months[-1]
+
+
 def period_of(text: str, store: IncidentStore, field: str = "period") -> Period:
     """The whole month or quarter ``text`` names, in the store's time zone; 422 naming
     ``field`` for anything else."""
