@@ -41,6 +41,11 @@ from api.services.published import period_of, served, wants_csv, within_period
 
 router = APIRouter(tags=["cross-border"])
 
+_PERIOD = Query(None, max_length=10, description="A whole month (YYYY-MM) or quarter "
+                "(YYYY-Qn) instead of from and to.")
+_DISTANCE = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
+                  description="How near the force boundary, metres (either side).")
+
 
 @router.get("/v1/cross-border", responses={
     200: {"content": {"application/geo+json": {}},
@@ -50,11 +55,8 @@ async def cross_border(
     store: StoreDep,
     taxonomy: TaxonomyDep,
     q: HotspotQuery = Depends(),
-    period: str | None = Query(None, max_length=10, description="A whole month (YYYY-MM) or "
-                               "quarter (YYYY-Qn) instead of from and to."),
-    distance_m: float = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
-                              description="How near the force boundary, metres (either "
-                              "side)."),
+    period: str | None = _PERIOD,
+    distance_m: float = _DISTANCE,
 ) -> Response:
     """The hotspots within ``distance_m`` of the force boundary, found on the force's
     incidents and its neighbours' (loaded with ``hotspot ingest --neighbour``) together, so
@@ -97,11 +99,8 @@ async def start_cross_border(
     request: Request,
     store: StoreDep,
     q: HotspotQuery = Depends(),
-    period: str | None = Query(None, max_length=10, description="A whole month (YYYY-MM) or "
-                               "quarter (YYYY-Qn) instead of from and to."),
-    distance_m: float = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
-                              description="How near the force boundary, metres (either "
-                              "side)."),
+    period: str | None = _PERIOD,
+    distance_m: float = _DISTANCE,
 ) -> JSONResponse:
     """The analysis of ``GET /v1/cross-border`` (the same parameters) as a job, for the force
     and its neighbours' whole regions: 202 at once, the hotspots from the job once it has
