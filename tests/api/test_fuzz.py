@@ -28,6 +28,11 @@ from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for
 
 EXAMPLES = 25
+TIMEOUT_S = 60
+"""How long one fuzzed request may take: the app's own request timeout (below), not
+schemathesis's 10 s. Without Redis the fuzzer's backtest and report jobs run in threads of this
+same process, and on a loaded 2-core machine a plain read behind them once waited 10 s for the
+interpreter (a stall, not a fault: the same request passed again at once)."""
 KEYS: dict[str, str] = {}
 
 
@@ -42,7 +47,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Any:
     store.add_preset("fuzz", title="Every hotspot", parameters={})  # hotspots-fuzz
     # one job a key at a time: the fuzzer's backtest and report jobs would otherwise run
     # behind its requests for the whole module (their 429s are documented answers too)
-    app = create_app(settings_for(root, rate_limit_per_minute=0, request_timeout_s=60,
+    app = create_app(settings_for(root, rate_limit_per_minute=0, request_timeout_s=TIMEOUT_S,
                                   jobs_per_key=1),
                      store=store, demo=True)
     with TestClient(app):  # run the lifespan once
@@ -79,7 +84,7 @@ def test_every_operation_with_and_without_credentials(fuzz_app: Any,
         @given(case=operation.as_strategy())
         @SETTINGS
         def run(case: Any) -> None:
-            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            response = case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT_S)
             if not credentials and case.operation.path != "/health":
                 assert response.status_code in (401, 404, 405, 422), (
                     case.operation.path, response.status_code)
@@ -98,7 +103,7 @@ def test_requests_that_break_the_schema_get_documented_errors(fuzz_app: Any) -> 
         @given(case=operation.as_strategy(GenerationMode.NEGATIVE))
         @SETTINGS
         def run(case: Any) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT_S)
 
         try:
             run()
@@ -152,7 +157,7 @@ def test_the_ogc_api_with_each_roles_key_and_none(fuzz_app: Any, role: str | Non
         @given(case=operation.as_strategy())
         @SETTINGS
         def run(case: Any) -> None:
-            response = case.call_and_validate(headers=headers, checks=CHECKS)
+            response = case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT_S)
             if role is None:
                 assert response.status_code in (401, 404, 405, 422), (
                     case.operation.path, response.status_code)
@@ -181,6 +186,6 @@ def test_the_ogc_service_description_is_openapi_30_that_fuzzes_clean(fuzz_app: A
         @given(case=operation.as_strategy())
         @SETTINGS
         def run(case: Any) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=headers, checks=CHECKS, timeout=TIMEOUT_S)
 
         run()
