@@ -133,13 +133,18 @@ def _locust(host: str, users: int, seconds: int, folder: Path, name: str, keys: 
         env=env, stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.err").open("wb"))
 
 
-def _finish(process: subprocess.Popen[bytes], seconds: int) -> None:
-    """Wait for a locust run of ``seconds`` to end (killed if it hangs)."""
+def _finish(process: subprocess.Popen[bytes], seconds: int, err: Path) -> None:
+    """Wait for a locust run of ``seconds`` to end (killed if it hangs); a locust that could
+    not start (not installed: ``make bench`` installs it) stops the bench with its own words."""
     try:
         process.wait(seconds + STOP_TIMEOUT_S + 120)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    if process.returncode not in (0, 1, -9):  # 1: some requests failed (they are counted)
+        text = err.read_text(errors="replace").strip()[-2000:] if err.is_file() else ""
+        raise SystemExit(f"locust failed (exit {process.returncode}); `make bench` installs it "
+                         f"(pip install -e '.[bench]'):\n{text}")
 
 
 def _totals(folder: Path, name: str) -> dict[str, str]:
@@ -155,7 +160,7 @@ def load(folder: Path, users: int, seconds: int) -> None:
     try:
         _warm(server.url, server.auth)
         _finish(_locust(server.url, users, seconds, folder, "locust", folder / "keys.txt"),
-                seconds)
+                seconds, folder / "locust.err")
         total = _totals(folder, "locust")
         peak = server.peak_mb()
     finally:
@@ -531,7 +536,7 @@ def _measured(folder: Path, name: str, host: str, users: int, seconds: int,
     run = _locust(host, users, seconds, folder, name, folder / "keys.txt", log=path,
                   stop_timeout_s=STOP_TIMEOUT_S)
     ended = during() if during else 0.0
-    _finish(run, seconds)
+    _finish(run, seconds, folder / f"{name}.err")
     cpu = ended + sum(_cpu_s(pid) - before[pid] for pid in pids)
     return _Run(seconds, *_requests(path), cpu)
 
