@@ -10,7 +10,9 @@ one by one):
   stays small whatever clients ask for;
 - ``hotspot_request_duration_seconds{method, route}``: the time to answer, as a histogram;
 - ``hotspot_cache_*``: the result cache's hits, misses, evictions, computations, entries and
-  bytes, read from the cache when scraped;
+  bytes, read from the cache when scraped; with ``HOTSPOT_REDIS_URL`` also the shared cache's
+  ``remote_hits``, ``remote_stored``, ``remote_not_kept``, ``rejected``, ``waited``,
+  ``took_over`` and ``redis_failures``;
 - ``hotspot_analysis_duration_seconds{kind, method, outcome}``: each analysis this instance
   computed (a cached answer computes nothing), by kind (``hotspots``, ``density``, ``bands``,
   ``near-repeat``, ``asb-persistent``, ``cross-border``), hotspot method (``dbscan``, ``kde``,
@@ -102,6 +104,22 @@ class _CacheCollector(Collector):
                                 value=float(s.get("bytes") or 0))
         yield GaugeMetricFamily("hotspot_cache_running", "Computations running now",
                                 value=float(s.get("running") or 0))
+        for name, what in _SHARED:  # with HOTSPOT_REDIS_URL only: the cache shared through Redis
+            if name in s:
+                yield CounterMetricFamily(f"hotspot_cache_{name}", what,
+                                          value=float(s.get(name) or 0))
+
+
+_SHARED = (
+    ("remote_hits", "Answers this process read from the cache shared through Redis"),
+    ("remote_stored", "Results this process stored in the shared cache"),
+    ("remote_not_kept", "Results too large for the shared cache, kept in this process only"),
+    ("rejected", "Shared-cache entries refused (bad signature or unreadable)"),
+    ("waited", "Requests that waited for another instance's computation of the same key"),
+    ("took_over", "Computations taken over from an instance whose lock expired"),
+    ("redis_failures", "Times Redis did not answer (the process went on without it)"),
+)
+"""The shared cache's counters (:class:`api.shared.cache.SharedResultCache.stats`)."""
 
 
 class Metrics:

@@ -159,6 +159,11 @@ def test_a_result_computed_on_one_instance_is_a_cache_hit_on_the_other(
         assert stats(b)["remote_hits"] == 1 and stats(b)["computed"] == 0
         csv = b.get(QUERY, headers={"Accept": "text/csv"})
         assert csv.status_code == 200 and stats(b)["computed"] == 0
+        # and a force's monitoring reads it: B's /metrics counts the read from Redis
+        metrics = b.get("/metrics").text
+        assert "hotspot_cache_remote_hits_total 1.0" in metrics, metrics
+        assert "hotspot_cache_computed_total 0.0" in metrics
+        assert "hotspot_cache_redis_failures_total 0.0" in metrics
 
 
 def test_concurrent_identical_requests_to_two_instances_compute_once(
