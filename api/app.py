@@ -60,6 +60,7 @@ from api.routes import vector_tiles as vector_tile_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
+from api.services.compiled import warm_compiled_in_background
 from api.services.jobs import install as install_jobs
 from api.settings import Settings
 from api.shared.buckets import SharedBuckets
@@ -159,6 +160,8 @@ def _lifespan(*, own_store: bool) -> Callable[[FastAPI], AbstractAsyncContextMan
                 log.exception("the store could not be opened; requests will answer 503")
                 app.state.store = None
         metrics.start_port(app)  # HOTSPOT_METRICS_PORT, when set
+        if app.state.settings.warm_compiled and app.state.store is not None:
+            warm_compiled_in_background(app.state.store)
         yield
         metrics.stop_port(app)
         await app.state.warming.close()

@@ -66,6 +66,10 @@ def worker(
                   f"({store.kind} store){' until it is empty' if burst else ''}; Ctrl+C stops "
                   "it after the job it is running", markup=False)
     configure(log_level, settings.log_format)
+    if settings.warm_compiled:
+        from api.services.compiled import warm_compiled_in_background
+
+        warm_compiled_in_background(store)
     try:
         runner.work(burst=burst, max_jobs=max_jobs, logging_level=log_level.upper(),
                     with_scheduler=False)

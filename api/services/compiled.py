@@ -1,0 +1,55 @@
+"""Loading the compiled analysis steps when a service or worker starts (issue 18).
+
+DBSCAN from :data:`hotspot._griddbscan.NATIVE_FROM` points on runs compiled steps (numba). A
+process loads them on first use: about 0.3 s to import numba and 0.6-0.9 s to load the code
+cached on disk, and 30-44 s to compile it the first time after an install. So that the first
+planner after a start or a deploy does not wait for that, a service whose store holds enough
+incidents for the compiled steps to be used loads them in a background thread as it starts
+(``HOTSPOT_WARM_COMPILED``, on by default); a smaller store never imports numba.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class _Counted(Protocol):
+    def count(self) -> int: ...
+
+
+def warm_compiled_in_background(store: _Counted, *, at_least: int | None = None,
+                                ) -> threading.Thread:
+    """Start a daemon thread that counts ``store``'s incidents and, when they are at least
+    ``at_least`` (default: :data:`hotspot._griddbscan.NATIVE_FROM`), loads the compiled steps
+    (:func:`hotspot._griddbscan.warm_up_compiled`); it logs what it did. Nothing it meets
+    (a store closed meanwhile, numba missing) reaches the caller: the steps then load on
+    first use, as without it."""
+    from hotspot._griddbscan import NATIVE_FROM
+
+    least = NATIVE_FROM if at_least is None else at_least
+
+    def run() -> None:
+        try:
+            n = store.count()
+            if n < least:
+                log.debug("compiled steps not loaded: %d incidents (they run from %d)", n, least)
+                return
+            from hotspot._griddbscan import warm_up_compiled
+
+            began = time.perf_counter()
+            loaded = warm_up_compiled()
+            log.info("compiled analysis steps %s in %.1f s (%d incidents)",
+                     "loaded" if loaded else "not available (numba missing)",
+                     time.perf_counter() - began, n)
+        except Exception:  # a warm-up never stops a service
+            log.warning("the compiled analysis steps were not loaded at start (they load on "
+                        "first use)", exc_info=True)
+
+    thread = threading.Thread(target=run, name="warm-compiled", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,68 @@
+"""Loading DBSCAN's compiled steps when a service starts (issue 18): only when the store holds
+enough incidents for them to be used, in the background, and never to the service's harm."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.services.compiled import warm_compiled_in_background
+from geodata.stores import SQLiteStore
+from hotspot._native import loaded_native_steps
+from tests.api.test_api import settings_for
+
+
+def test_a_store_with_enough_incidents_loads_the_compiled_steps(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = SQLiteStore.open(tmp_path / "s.sqlite")
+    try:
+        with caplog.at_level(logging.INFO, logger="api.services.compiled"):
+            warm_compiled_in_background(store, at_least=0).join(120)
+    finally:
+        store.close()
+    assert loaded_native_steps() is not None  # numba is a dependency: the steps load
+    assert any("compiled analysis steps loaded" in r.getMessage() for r in caplog.records), \
+        caplog.text
+
+
+def test_a_small_store_does_not_load_them(tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    store = SQLiteStore.open(tmp_path / "s.sqlite")
+    try:
+        with caplog.at_level(logging.DEBUG, logger="api.services.compiled"):
+            warm_compiled_in_background(store).join(30)
+    finally:
+        store.close()
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["compiled steps not loaded: 0 incidents (they run from 50000)"], said
+
+
+def test_a_store_that_fails_is_a_warning_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:  # a store gone away while the thread counts
+        def count(self) -> int:
+            raise OSError("the store went away")
+
+    with caplog.at_level(logging.WARNING, logger="api.services.compiled"):
+        warm_compiled_in_background(Broken()).join(30)
+    assert any("were not loaded at start" in r.getMessage() for r in caplog.records)
+
+
+def test_the_service_starts_it_and_the_setting_turns_it_off(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for on in (True, False):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="api.services.compiled"):
+            app = create_app(settings_for(tmp_path / str(on), warm_compiled=on))
+            with TestClient(app) as c:
+                assert c.get("/health").status_code == 200
+                for t in threading.enumerate():
+                    if t.name == "warm-compiled":
+                        t.join(30)
+        said = [r.getMessage() for r in caplog.records if r.name == "api.services.compiled"]
+        assert said == (["compiled steps not loaded: 0 incidents (they run from 50000)"]
+                        if on else []), (on, said)
