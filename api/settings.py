@@ -164,10 +164,10 @@ class Settings(BaseSettings):
         "first planner to open them finds them ready (one instance warms, for all). Unset: "
         "when Redis is configured (several instances); false: never.")
     warm_compiled: bool = Field(
-        True, description="At start, when the store holds enough incidents for DBSCAN's "
-        "compiled steps (numba) to be used, load them in the background (about 1 s; 30-44 s "
-        "the first time after an install), so the first large analysis does not wait for "
-        "them. False: they load on first use.")
+        True, description="At start, when the store holds 100,000 incidents or more "
+        "(DBSCAN runs compiled steps, numba, from 50,000 distinct points), load them in the "
+        "background (about 1 s; 30-44 s the first time after an install), so the first large "
+        "analysis does not wait for them. False: they load on first use.")
     redis_prefix: str = Field(
         "hotspot:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Prefix of every Redis key the service writes (several deployments, or "

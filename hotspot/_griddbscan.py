@@ -73,7 +73,7 @@ _NATIVE_FROM = 50_000
 """Points from which the compiled steps (:mod:`hotspot._gridnative`) are used, when numba is
 installed: below, importing numba and loading its cached code costs more than it saves."""
 NATIVE_FROM = _NATIVE_FROM
-"""The same, for a service deciding whether to load the compiled steps at its start."""
+"""The same, public: a service decides from it whether to load the compiled steps at start."""
 
 
 def grid_dbscan(

@@ -3,9 +3,10 @@
 DBSCAN from :data:`hotspot._griddbscan.NATIVE_FROM` points on runs compiled steps (numba). A
 process loads them on first use: about 0.3 s to import numba and 0.6-0.9 s to load the code
 cached on disk, and 30-44 s to compile it the first time after an install. So that the first
-planner after a start or a deploy does not wait for that, a service whose store holds enough
-incidents for the compiled steps to be used loads them in a background thread as it starts
-(``HOTSPOT_WARM_COMPILED``, on by default); a smaller store never imports numba.
+planner after a start or a deploy does not wait for that, a service whose store holds
+:data:`WARM_FROM` incidents or more loads them in a background thread as it starts
+(``HOTSPOT_WARM_COMPILED``, on by default); a smaller store (the 50,000-incident demo among
+them) never imports numba at start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
+WARM_FROM = 100_000
+"""Incidents in a store from which its service loads the compiled steps at start: twice the
+50,000 distinct points from which DBSCAN uses them (:data:`hotspot._griddbscan.NATIVE_FROM`),
+so a selection of a third to a half of the store (a priority, a year) reaches them; below, the
+compiled steps are seldom used and loading them would cost every start a second of CPU (and
+the first start after an install 30-44 s of compiling)."""
+
 
 class _Counted(Protocol):
     def count(self) -> int: ...
@@ -25,19 +33,18 @@ class _Counted(Protocol):
 def warm_compiled_in_background(store: _Counted, *, at_least: int | None = None,
                                 ) -> threading.Thread:
     """Start a daemon thread that counts ``store``'s incidents and, when they are at least
-    ``at_least`` (default: :data:`hotspot._griddbscan.NATIVE_FROM`), loads the compiled steps
+    ``at_least`` (default: :data:`WARM_FROM`), loads the compiled steps
     (:func:`hotspot._griddbscan.warm_up_compiled`); it logs what it did. Nothing it meets
     (a store closed meanwhile, numba missing) reaches the caller: the steps then load on
     first use, as without it."""
-    from hotspot._griddbscan import NATIVE_FROM
-
-    least = NATIVE_FROM if at_least is None else at_least
+    least = WARM_FROM if at_least is None else at_least
 
     def run() -> None:
         try:
             n = store.count()
             if n < least:
-                log.debug("compiled steps not loaded: %d incidents (they run from %d)", n, least)
+                log.debug("compiled steps not loaded at start: %d incidents (loaded from %d)", n,
+                          least)
                 return
             from hotspot._griddbscan import warm_up_compiled
 
