@@ -383,3 +383,124 @@ def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: fl
         out[r, 1] += out[r, 0]
         out[r, cols] += out[r, cols + 1]
     return out[1:-1, 1:-1].copy()
+
+
+@_jit
+def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: np.ndarray,
+                 x0: float, y1: float, c: float, i: int, j: int, reach: int, kr: int,
+                 ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, tol: float,
+                 bar: np.ndarray, rr: int, most_products: int) -> bool:
+    """:meth:`hotspot.place_grid.AreaGrid.remove` in one pass, with the same arithmetic in
+    the same order (so the same densities to the last bit): the linear binning of ``pts``
+    (n, 2 metres) on a patch of ``2 * reach + 2`` cells whose cell (0, 0) is the grid's
+    ``(i - reach, j - reach)``, share by share and point by point as ``np.add.at`` adds them;
+    the patch smoothed by the kernel's non-zero cells, cell by cell in row-major order as
+    ``np.bincount`` sums them; that subtracted from ``density`` on the window it reaches,
+    round-off below ``tol`` and cells not ``allowed`` zeroed; then the cells where ``bar`` (a
+    ``2 * rr + 1`` square centred on cell ``(i, j)``) is True barred from being peaks.
+    Returns False, changing nothing, when the patch's non-zero cells times the kernel's are
+    more than ``most_products`` (the caller smooths by FFT instead)."""
+    rows, cols = density.shape
+    n = pts.shape[0]
+    if n:
+        side = 2 * reach + 2
+        patch = np.zeros((side, side))
+        i0 = i - reach
+        j0 = j - reach
+        for s in range(4):
+            di = s // 2
+            dj = s % 2
+            for p in range(n):
+                u = (pts[p, 0] - x0) / c - 0.5
+                v = (y1 - pts[p, 1]) / c - 0.5
+                fj = np.floor(u)
+                fi = np.floor(v)
+                fu = u - fj
+                fv = v - fi
+                if s == 0:
+                    share = (1 - fu) * (1 - fv)
+                elif s == 1:
+                    share = fu * (1 - fv)
+                elif s == 2:
+                    share = (1 - fu) * fv
+                else:
+                    share = fu * fv
+                patch[int(fi) - i0 + di, int(fj) - j0 + dj] += w[p] * share
+        nonzero = 0
+        for a in range(side):
+            for b in range(side):
+                if patch[a, b] != 0:
+                    nonzero += 1
+        if nonzero * kval.shape[0] > most_products:
+            return False
+        q = side + 2 * kr
+        smooth = np.zeros((q, q))
+        for a in range(side):
+            for b in range(side):
+                value = patch[a, b]
+                if value != 0:
+                    for t in range(kval.shape[0]):
+                        smooth[a + ki[t], b + kj[t]] += value * kval[t]
+        a0 = i - reach - kr
+        b0 = j - reach - kr
+        for g in range(max(0, a0), min(rows, a0 + q)):
+            for h in range(max(0, b0), min(cols, b0 + q)):
+                left = density[g, h] - smooth[g - a0, h - b0]
+                if left < tol or not allowed[g, h]:
+                    left = 0.0
+                density[g, h] = left
+    for g in range(max(0, i - rr), min(rows, i + rr + 1)):
+        for h in range(max(0, j - rr), min(cols, j + rr + 1)):
+            if bar[g - i + rr, h - j + rr]:
+                allowed[g, h] = False
+                density[g, h] = 0.0
+    return True
+
+
+@_jit
+def densest_cell(density: np.ndarray, tie: float) -> int:
+    """:meth:`hotspot.place_grid.AreaGrid.densest`: the first cell in row-major order whose
+    density is at least ``top * (1 - tie)``; -1 when no cell has weight left."""
+    flat = density.ravel()
+    top = 0.0
+    for k in range(flat.shape[0]):
+        if flat[k] > top:
+            top = flat[k]
+    if top <= 0:
+        return -1
+    least = top * (1 - tie)
+    for k in range(flat.shape[0]):
+        if flat[k] >= least:
+            return k
+    return -1
+
+
+@_jit
+def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: int,
+                 nrows: int, x0: float, y0: float, side: float, cx: float, cy: float,
+                 r: float, remaining: np.ndarray, sure: float, out: np.ndarray,
+                 rim: np.ndarray) -> int:
+    """The points still ``remaining`` within ``r`` metres of ``(cx, cy)``, for
+    :func:`hotspot.places._split_area`: their indices ascending in ``out[:m]`` and, in
+    ``rim[:m]``, whether each is farther than ``sure`` (so must be tested on the place's
+    polygon); returns m. ``pts`` (n, 2) metres are bucketed in squares of ``side`` metres
+    from ``(x0, y0)``, ``ncols`` x ``nrows`` of them: bucket ``b`` (row-major) holds
+    ``order[start[b]:start[b + 1]]``."""
+    c0 = max(0, int(np.floor((cx - r - x0) / side)))
+    c1 = min(ncols - 1, int(np.floor((cx + r - x0) / side)))
+    r0 = max(0, int(np.floor((cy - r - y0) / side)))
+    r1 = min(nrows - 1, int(np.floor((cy + r - y0) / side)))
+    m = 0
+    for row in range(r0, r1 + 1):
+        for col in range(c0, c1 + 1):
+            b = row * ncols + col
+            for t in range(start[b], start[b + 1]):
+                k = order[t]
+                if remaining[k] and np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) <= r:
+                    out[m] = k
+                    m += 1
+    out[:m] = np.sort(out[:m])
+    for t in range(m):
+        k = out[t]
+        rim[t] = np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) > sure
+    return m

@@ -8,6 +8,7 @@ takes its incidents.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ MAX_PLACE_CELLS = 4_000_000
 CELLS_PER_PLACE = 20
 """Grid cells across one place (``max_place_m / 20`` metres each)."""
 _TIE = 1e-9  # relative: densities this close to the top are a tie, broken by position
+_FFT_FROM = 250_000  # non-zero patch cells times kernel cells from which a patch is smoothed by FFT
 
 
 class AreaGrid:
@@ -31,9 +33,15 @@ class AreaGrid:
     and smoothed with the quartic kernel (FFT convolution); ``density`` is 0 at cells that may
     not be peaks (outside the area, or within a place radius of an earlier peak) and where only
     round-off is left.
+
+    With ``native`` (:mod:`hotspot._gridnative`), :meth:`densest` and :meth:`remove` run as
+    compiled loops with the same arithmetic in the same order: the same peaks and densities
+    to the last bit, without the dozen numpy calls a place.
     """
 
-    def __init__(self, pts: np.ndarray, w: np.ndarray, geom: Any, d: float) -> None:
+    def __init__(self, pts: np.ndarray, w: np.ndarray, geom: Any, d: float,
+                 native: ModuleType | None = None) -> None:
+        self.native = native
         r = d / 2
         c = d / CELLS_PER_PLACE
         minx, miny, maxx, maxy = shapely.bounds(geom)
@@ -96,6 +104,9 @@ class AreaGrid:
     def densest(self) -> int | None:
         """Flat index of the peak cell (ties: the first in row-major order, north-west first);
         None when no cell has weight left."""
+        if self.native is not None:
+            cell = int(self.native.densest_cell(self.density, _TIE))
+            return None if cell < 0 else cell
         flat = self.density.ravel()
         top = float(flat.max())
         if top <= 0:
@@ -117,7 +128,7 @@ class AreaGrid:
         """``patch`` convolved with the kernel ("full" output): a sum of shifted kernels over
         its few non-zero cells (an FFT only when they are many)."""
         nz = np.flatnonzero(patch)
-        if nz.size * self.kval.size > 250_000:
+        if nz.size * self.kval.size > _FFT_FROM:
             return np.asarray(fftconvolve(patch, self.kernel, mode="full"))
         p = patch.shape[1]
         q = (patch.shape[0] + 2 * self.kr, p + 2 * self.kr)
@@ -132,6 +143,14 @@ class AreaGrid:
         on the window they reach) and bar cells within ``r`` of it from being peaks."""
         i, j = divmod(cell, self.cols)
         reach = int(np.ceil(r / self.c)) + 2
+        rr = int(np.ceil(r / self.c))
+        if self._bar is None:
+            off = np.arange(-rr, rr + 1) * self.c
+            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
+        if self.native is not None and self.native.place_remove(
+                self.density, self.allowed, pts, w, self.x0, self.y1, self.c, i, j, reach,
+                self.kr, self.ki, self.kj, self.kval, self.tol, self._bar, rr, _FFT_FROM):
+            return
         if pts.shape[0]:
             patch = np.zeros((2 * reach + 2, 2 * reach + 2))
             self._bin(patch, pts, w, i - reach, j - reach)
@@ -142,12 +161,8 @@ class AreaGrid:
             window = self.density[g0:g1, h0:h1]
             window -= smooth[g0 - a0:g1 - a0, h0 - b0:h1 - b0]
             window[(window < self.tol) | ~self.allowed[g0:g1, h0:h1]] = 0.0
-        rr = int(np.ceil(r / self.c))
         a0, a1 = max(0, i - rr), min(self.rows, i + rr + 1)
         b0, b1 = max(0, j - rr), min(self.cols, j + rr + 1)
-        if self._bar is None:
-            off = np.arange(-rr, rr + 1) * self.c
-            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
         near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
         self.allowed[a0:a1, b0:b1] &= ~near
         self.density[a0:a1, b0:b1][near] = 0.0

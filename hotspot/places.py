@@ -38,7 +38,9 @@ of a window of the grid and one pass over the area's incidents. The number of pl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import geopandas as gpd
@@ -46,6 +48,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from hotspot._native import loaded_native_steps, native_steps
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.place_grid import CELLS_PER_PLACE as CELLS_PER_PLACE  # re-exported
@@ -55,6 +58,10 @@ from hotspot.points import check_crs
 
 MAX_PLACES = 10_000
 """Most places one split may make by default."""
+NATIVE_FROM = 50_000
+"""Incidents from which the peaks are found and taken out by compiled loops
+(:mod:`hotspot._gridnative`, numba: the same arithmetic, so the same places); below, only in
+a process that has loaded them already (importing numba would cost more than it saves)."""
 _DISC_SEGMENTS = 16  # quarter-circle segments of the disc polygon: a 64-gon
 _DIRECTIONS = 180  # directions sampled by widest_extent_m: within 0.004 % of the diameter
 _INSIDE = 1 - 1e-9  # discs a hair inside their circle: round-off never makes one wider than d
@@ -194,8 +201,9 @@ def split_places(
     geoms = np.asarray(area_shapes.geometry.values, dtype=object)
     widths = widest_extent_m(geoms)
     limit = max_places if max_places is not None else np.iinfo(np.int64).max
+    native = native_steps() if xy.shape[0] >= NATIVE_FROM else loaded_native_steps()
     place_of, rows, shapes = _cut_areas(xy, w, labels_in, geoms, widths, d, min_incidents,
-                                        limit, should_stop)
+                                        limit, should_stop, native)
     frame = _places_frame(rows, shapes, crs_)
     k = len(area_shapes)
     areas = area_shapes.copy()
@@ -244,7 +252,7 @@ def _check_incidents(xy: np.ndarray, weights: np.ndarray | None, area_labels: np
 
 def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.ndarray,
                widths: np.ndarray, d: float, min_incidents: int, limit: int,
-               should_stop: ShouldStop | None,
+               should_stop: ShouldStop | None, native: ModuleType | None = None,
                ) -> tuple[np.ndarray, list[dict[str, Any]], list[Any]]:
     """Every area in turn: kept whole when no wider than ``d``, else split at its peaks
     (:func:`_split_area`); areas with fewer than ``min_incidents`` incidents make no place.
@@ -264,14 +272,14 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             continue
         area_xy, area_w = xy[idx], w[idx]
         if widths[a] <= d:
-            rows.append(_whole_area(a, area_xy, area_w, geoms[a], d))
+            rows.append(_whole_area(a, area_xy, area_w, geoms[a], d, native))
             shapes.append(geoms[a])
             place_of[idx] = len(rows) - 1
             if len(rows) > limit:
                 raise _too_many(len(rows), limit, d)
             continue
         made = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, len(rows),
-                           should_stop)
+                           should_stop, native)
         for peak, members, density, shape in made:
             rows.append({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
                          "peak_density": density, "incidents": int(members.size),
@@ -282,10 +290,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
 
 def _whole_area(a: int, area_xy: np.ndarray, area_w: np.ndarray, geom: Any,
-                d: float) -> dict[str, Any]:
+                d: float, native: ModuleType | None = None) -> dict[str, Any]:
     """The row of area ``a`` kept as one place: its peak is the densest cell inside it (the
     incidents' mean when none)."""
-    grid = AreaGrid(area_xy, area_w, geom, d)
+    grid = AreaGrid(area_xy, area_w, geom, d, native)
     top = grid.densest()
     peak_x, peak_y = grid.centre(top) if top is not None else tuple(area_xy.mean(axis=0))
     density = grid.per_km2(top)
@@ -343,15 +351,54 @@ def _discs(centres: np.ndarray, ring: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.polygons(centres[:, None, :] + ring[None, :, :]), dtype=object)
 
 
+NearFinder = Callable[[float, float, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+"""``(px, py, remaining, sure) -> (near, rim)``: the indices (ascending) of the points still
+``remaining`` within the place radius of ``(px, py)``, and whether each is farther than
+``sure`` from it."""
+
+
+def _near_finder(pts: np.ndarray, r: float, native: ModuleType | None) -> NearFinder:
+    """The points near a peak, by a k-d tree, or with ``native`` by a compiled scan of the
+    buckets (squares of side ``r``) the disc touches: the same points (a point the two could
+    disagree on lies a hair from the circle, outside the place's polygon either way)."""
+    if native is None:
+        tree = cKDTree(pts)
+
+        def by_tree(px: float, py: float, remaining: np.ndarray,
+                    sure: float) -> tuple[np.ndarray, np.ndarray]:
+            near = np.asarray(tree.query_ball_point((px, py), r), dtype=np.int64)
+            near = np.sort(near[remaining[near]])
+            return near, np.hypot(pts[near, 0] - px, pts[near, 1] - py) > sure
+
+        return by_tree
+    x0, y0 = pts.min(axis=0)
+    col = np.floor((pts[:, 0] - x0) / r).astype(np.int64)
+    row = np.floor((pts[:, 1] - y0) / r).astype(np.int64)
+    ncols, nrows = int(col.max()) + 1, int(row.max()) + 1
+    key = row * ncols + col
+    order = np.argsort(key, kind="stable")
+    start = np.searchsorted(key[order], np.arange(ncols * nrows + 1))
+    out = np.empty(pts.shape[0], dtype=np.int64)
+    rim_out = np.empty(pts.shape[0], dtype=bool)
+
+    def by_buckets(px: float, py: float, remaining: np.ndarray,
+                   sure: float) -> tuple[np.ndarray, np.ndarray]:
+        m = native.disc_members(pts, order, start, ncols, nrows, float(x0), float(y0), r, px,
+                                py, r, remaining, sure, out, rim_out)
+        return out[:m].copy(), rim_out[:m].copy()
+
+    return by_buckets
+
+
 def _split_area(
     pts: np.ndarray, w: np.ndarray, geom: Any, d: float, min_incidents: int, limit: int,
-    made: int, should_stop: ShouldStop | None,
+    made: int, should_stop: ShouldStop | None, native: ModuleType | None = None,
 ) -> list[tuple[tuple[float, float], np.ndarray, float, Any]]:
     """Greedy places of one area: (peak, member indices into ``pts``, peak density per km2,
     polygon) for each place kept, the densest first."""
     r = d / 2
-    grid = AreaGrid(pts, w, geom, d)
-    tree = cKDTree(pts)
+    grid = AreaGrid(pts, w, geom, d, native)
+    near_of = _near_finder(pts, r, native)
     ring = _disc_ring(r)
     # inside the 64-gon for sure: within its apothem; only the thin rim is tested on the polygon
     sure = r * _INSIDE * np.cos(np.pi / (4 * _DISC_SEGMENTS)) - 1e-6 * r
@@ -367,10 +414,7 @@ def _split_area(
         if cell is None:
             break
         px, py = grid.centre(cell)
-        near = np.asarray(tree.query_ball_point((px, py), r), dtype=np.int64)
-        near = np.sort(near[remaining[near]])
-        dist = np.hypot(pts[near, 0] - px, pts[near, 1] - py)
-        rim = dist > sure
+        near, rim = near_of(px, py, remaining, sure)
         if rim.any():
             disc = _discs(np.array([[px, py]]), ring)[0]
             rim[rim] = ~shapely.intersects_xy(disc, pts[near[rim], 0], pts[near[rim], 1])
@@ -390,16 +434,35 @@ def _split_area(
         return []
     centres = np.asarray(peaks)
     discs = _discs(centres, ring)
-    clipped = shapely.intersection(discs, geom)
-    earlier: list[list[int]] = [[] for _ in peaks]
+    kept = np.flatnonzero([m.size >= min_incidents for m in members])
+    shapes = _place_shapes(discs, centres, kept, geom, d)
+    return [(peaks[i], members[i], dens[i], shape)
+            for i, shape in zip(kept.tolist(), shapes, strict=True)]
+
+
+def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray, geom: Any,
+                  d: float) -> np.ndarray:
+    """The polygons of the places ``kept`` (positions in ``discs`` and their (k, 2)
+    ``centres``, the order they were made): each disc within the area (the disc itself when
+    the area contains it whole, the usual case inside a large area, else its intersection
+    with the area) minus the discs of the earlier places it overlaps (their union, every
+    place's at once)."""
+    shapes = discs[kept].copy()
+    if kept.size == 0:
+        return shapes
+    shapely.prepare(geom)
+    partial = ~shapely.contains(geom, shapes)
+    if partial.any():
+        shapes[partial] = shapely.intersection(shapes[partial], geom)
+    earlier: list[list[int]] = [[] for _ in range(discs.shape[0])]
     for p, q in cKDTree(centres).query_pairs(d * (1 - 1e-12)):
         earlier[max(p, q)].append(min(p, q))
-    out = []
-    for i, (peak, m, dn) in enumerate(zip(peaks, members, dens, strict=True)):
-        if m.size < min_incidents:
-            continue
-        shape = clipped[i]
-        if earlier[i]:
-            shape = shapely.difference(shape, shapely.union_all(discs[sorted(earlier[i])]))
-        out.append((peak, m, dn, shape))
-    return out
+    rows = [i for i, place in enumerate(kept.tolist()) if earlier[place]]
+    if rows:
+        widest = max(len(earlier[kept[i]]) for i in rows)
+        table = np.full((len(rows), widest), None, dtype=object)
+        for row, i in enumerate(rows):
+            before = sorted(earlier[kept[i]])
+            table[row, :len(before)] = discs[before]
+        shapes[rows] = shapely.difference(shapes[rows], shapely.union_all(table, axis=1))
+    return shapes

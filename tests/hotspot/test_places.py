@@ -217,3 +217,41 @@ def test_no_areas_no_places():
                             geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
     split = split_places(ORIGIN + np.zeros((3, 2)), None, np.full(3, -1, dtype=np.int64), none)
     assert len(split.places) == 0 and (split.labels == -1).all() and len(split.areas) == 0
+
+
+def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
+    """From NATIVE_FROM incidents the peaks are found and taken out by compiled loops: the same
+    arithmetic in the same order, so the same places, peaks, densities and shapes as numpy's
+    (a city of many blobs and a weighted scatter, split into a few hundred places)."""
+    import hotspot.places as places
+    from hotspot._native import native_steps
+
+    rng = np.random.default_rng(18)
+    blobs = rng.uniform(0, 4000, (60, 2))
+    xy = np.concatenate([rng.normal(b, rng.uniform(20, 120), (int(rng.integers(50, 900)), 2))
+                         for b in blobs] + [rng.uniform(0, 4000, (3000, 2))]) + ORIGIN
+    weights = rng.choice([1.0, 2.5, 28.0], xy.shape[0])
+    city = _shift(shapely.Polygon([(0, 0), (4000, 0), (4000, 2500), (2500, 4000), (0, 4000)]))
+    town = _shift(shapely.box(4100, 0, 4600, 300))
+    inside = shapely.contains_xy(city, xy[:, 0], xy[:, 1])
+    labels = np.where(inside, 0, -1)
+    areas = _areas(city, town)
+
+    def split() -> places.PlaceSplit:
+        return split_places(xy, weights, labels, areas, max_place_m=250.0, min_incidents=3)
+
+    monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
+    compiled = split()
+    native = native_steps()
+    assert native is not None and native.place_remove.signatures  # they ran
+    monkeypatch.setattr(places, "native_steps", lambda: None)
+    monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
+    plain = split()
+    assert len(plain.places) > 200
+    np.testing.assert_array_equal(compiled.labels, plain.labels)
+    for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
+                   "width_m", "split"):
+        np.testing.assert_array_equal(compiled.places[column].to_numpy(),
+                                      plain.places[column].to_numpy(), err_msg=column)
+    assert shapely.equals_exact(compiled.places.geometry.values, plain.places.geometry.values,
+                                tolerance=0).all()
