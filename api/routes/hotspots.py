@@ -109,7 +109,8 @@ async def hotspots(
         name = download_name(await run_in_threadpool(place_name, store), computed.metadata,
                              ".csv")
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return await gzipped_once(request, computed.csv, _kept(computed), "csv",
+        body = await run_in_threadpool(lambda: computed.csv)  # made on the first ask
+        return await gzipped_once(request, body, _kept(computed), "csv",
                                   media_type="text/csv; charset=utf-8", headers=headers)
     return await gzipped_once(request, computed.geojson, _kept(computed), "geojson",
                               media_type="application/geo+json", headers=headers)

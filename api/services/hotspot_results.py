@@ -47,7 +47,6 @@ class Computed:
     """A computed hotspot result, ready to serve."""
 
     geojson: bytes
-    csv: bytes
     table: gpd.GeoDataFrame
     info: dict[str, Any]
     metadata: dict[str, Any]
@@ -55,12 +54,24 @@ class Computed:
     encoded: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     """The answers' bodies compressed, kept with the result (:func:`api.delivery.gzipped_once`):
     a cached answer is compressed once, not on every request."""
+    made_csv: bytes | None = field(default=None, repr=False, compare=False)
+    """The CSV once asked for (:attr:`csv`)."""
+
+    @property
+    def csv(self) -> bytes:
+        """The table as CSV (:func:`table_csv`), made the first time it is asked for and kept
+        with the result: most results are never asked for as CSV, and at 10^6 incidents it
+        costs a quarter of a second (reprojection, rounding, WKT). Ask from a worker thread."""
+        if self.made_csv is None:
+            self.made_csv = table_csv(self.table)
+        return self.made_csv
 
 
 def compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery, limits: WorkLimits | None,
                      should_stop: ShouldStop | None = None, harm: HarmTable | None = None,
                      backtest: dict[str, Any] | None = None) -> Computed:
-    """The hotspot table of ``q`` (in a worker thread): the analysis, then its GeoJSON and CSV;
+    """The hotspot table of ``q`` (in a worker thread): the analysis, then its GeoJSON (the
+    CSV is made when first asked for);
     ``backtest`` is the stored backtest ``method=auto`` chooses from. The cyclic garbage
     collector waits meanwhile (:mod:`api.services.gcpause`)."""
     with gc_paused():
@@ -92,7 +103,6 @@ def _compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery,
     check(should_stop, "before the CSV")
     return Computed(
         geojson=geojson,
-        csv=table_csv(result.hotspots),
         table=result.hotspots,
         info=result.info,
         metadata=metadata,
