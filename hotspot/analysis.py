@@ -33,7 +33,12 @@ from hotspot.areas import (
     find_areas,
 )
 from hotspot.cancel import ShouldStop, check
-from hotspot.context import ContextLayers, classify_hotspots, incident_context
+from hotspot.context import (
+    ContextLayers,
+    IncidentContext,
+    classify_hotspots,
+    incident_context,
+)
 from hotspot.coverage import inside_any, select_by_area, union_area
 from hotspot.emerging import (
     EMERGING_CELL_M,
@@ -285,12 +290,29 @@ def _classify(table: gpd.GeoDataFrame, incidents: pd.DataFrame, xy: np.ndarray,
     """Each place's context class and what goes with it (:mod:`hotspot.context`), then its
     street and name; in place."""
     check(should_stop, "before the context classes")
-    lsoa = incidents.get("lsoa_code")
-    context = incident_context(xy, lsoa, layers)
+    context = _members_context(xy, incidents.get("lsoa_code"), labels, layers)
     check(should_stop, "while classifying")
     for key, values in classify_hotspots(table, labels, w, context, layers).items():
         table[key] = values
     _street_names(table)
+
+
+def _members_context(xy: np.ndarray, lsoa: Any, labels: np.ndarray,
+                     layers: ContextLayers) -> IncidentContext:
+    """:func:`hotspot.context.incident_context` of the incidents in a place only (the classes
+    of places are made of theirs; at 10^6 incidents most are in none): the others get class
+    3 (urban) and no town centre or site, which nothing reads."""
+    member = np.flatnonzero(labels >= 0)
+    if member.size == labels.shape[0]:
+        return incident_context(xy, lsoa, layers)
+    part = lsoa.iloc[member] if isinstance(lsoa, pd.Series) else (
+        None if lsoa is None else np.asarray(lsoa)[member])
+    sub = incident_context(xy[member], part, layers)
+    n = labels.shape[0]
+    cls = np.full(n, 3, dtype=sub.cls.dtype)
+    town, site = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    cls[member], town[member], site[member] = sub.cls, sub.town_centre, sub.heritage
+    return IncidentContext(cls=cls, town_centre=town, heritage=site)
 
 
 def _rank(table: gpd.GeoDataFrame, incidents: pd.DataFrame, labels: np.ndarray, w: np.ndarray,

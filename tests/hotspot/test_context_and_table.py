@@ -140,3 +140,25 @@ def test_a_place_with_no_town_or_area_is_named_by_its_street_alone():
     names = list(table["name"])
     assert names[:2] == ["Farm Lane", "High Street, Thornbury"]
     assert not isinstance(names[2], str)  # no street, no place: no name (not "nan")
+
+
+@pytest.mark.parametrize("codes", ["categorical", "array", "none"])
+def test_only_the_incidents_in_places_are_classified_and_as_they_would_be(codes):
+    """The analysis classifies the incidents in a place only (a place's class is made of
+    theirs): each gets what classifying every incident gives it."""
+    from hotspot.analysis import _members_context
+
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(-500, 6500, (4000, 2))
+    raw = rng.choice(["E01000099", "E01000001", ""], 4000)
+    lsoa = {"categorical": pd.Series(pd.Categorical(raw)), "array": raw.astype(object),
+            "none": None}[codes]
+    labels = np.where(rng.random(4000) < 0.3, rng.integers(0, 9, 4000), -1)
+    whole = incident_context(xy, lsoa, LAYERS)
+    some = _members_context(xy, lsoa, labels, LAYERS)
+    member = labels >= 0
+    for got, want in ((some.cls, whole.cls), (some.town_centre, whole.town_centre),
+                      (some.heritage, whole.heritage)):
+        np.testing.assert_array_equal(got[member], want[member])
+    assert (some.cls[~member] == 3).all() and (some.town_centre[~member] == -1).all()
+    assert len(set(whole.cls[member].tolist())) == 4  # every class is among them
