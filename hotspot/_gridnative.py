@@ -351,6 +351,20 @@ def label_border_points(x: np.ndarray, y: np.ndarray, core: np.ndarray,
     return labels
 
 
+@_inline
+def _bilinear(x: float, y: float, x0: float, y1: float, cell: float,
+              ) -> tuple[float, float, float, float]:
+    """Where a point falls among the cell centres of a grid with west edge ``x0``, north edge
+    ``y1`` and cells ``cell`` metres wide (row 0 at the north): the row and column of the cell
+    centre north-west of it (as floats) and its fractions of a cell south and east of that
+    centre, with numpy's arithmetic of :func:`hotspot.kde._linear_binning`."""
+    u = (x - x0) / cell - 0.5
+    v = (y1 - y) / cell - 0.5
+    j = np.floor(u)
+    i = np.floor(v)
+    return i, j, v - i, u - j
+
+
 @_jit
 def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: float,
                    rows: int, cols: int) -> np.ndarray:
@@ -362,12 +376,7 @@ def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: fl
     width = cols + 2
     out = np.zeros((rows + 2, width))
     for p in range(xy.shape[0]):
-        u = (xy[p, 0] - x0) / cell - 0.5
-        v = (y1 - xy[p, 1]) / cell - 0.5
-        j = np.floor(u)
-        i = np.floor(v)
-        fu = u - j
-        fv = v - i
+        i, j, fv, fu = _bilinear(xy[p, 0], xy[p, 1], x0, y1, cell)
         c = int(min(max(j, -1.0), cols - 1.0)) + 1
         r = int(min(max(i, -1.0), rows - 1.0)) + 1
         west = w[p] * (1 - fu)
@@ -411,12 +420,7 @@ def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: n
             di = s // 2
             dj = s % 2
             for p in range(n):
-                u = (pts[p, 0] - x0) / c - 0.5
-                v = (y1 - pts[p, 1]) / c - 0.5
-                fj = np.floor(u)
-                fi = np.floor(v)
-                fu = u - fj
-                fv = v - fi
+                fi, fj, fv, fu = _bilinear(pts[p, 0], pts[p, 1], x0, y1, c)
                 if s == 0:
                     share = (1 - fu) * (1 - fv)
                 elif s == 1:
