@@ -1,5 +1,9 @@
 """After an ingest: forget the old data version's results and warm the default views.
 
+Started by an ingest through the API, and by the first request that meets a data version the
+instance had not seen (:meth:`Warming.noticed`: the data changed by the command line or
+through another instance).
+
 An ingest changes the store's data version, which is part of every cache key, so no instance
 serves the old results once the ingest has committed (each reads the version from the store on
 every request). What is left to do, in the background on the instance that took the ingest:
@@ -59,6 +63,24 @@ class Warming:
         self.skipped = 0
         self.version: str | None = None
         """The data version warmed last."""
+        self.seen: str | None = None
+        """The data version this instance saw last (:meth:`noticed`)."""
+        self.noticed_changes = 0
+        """Runs started because a request met a new data version."""
+
+    def noticed(self, app: FastAPI, version: str) -> None:
+        """A request read ``version`` from the store: when it is not the version this instance
+        saw last, the data changed without an ingest through this instance (``hotspot
+        ingest`` or ``hotspot layers`` on the command line, another instance's ingest), so
+        forget the old results and warm the new version's default views here, as after an
+        ingest (with Redis one instance warms a version: the others find it claimed). The
+        first version seen after a start only sets it. Call from the app's event loop."""
+        if self.seen is None:
+            self.seen = version
+        elif version != self.seen:
+            self.seen = version
+            self.noticed_changes += 1
+            self.start(app)
 
     def start(self, app: FastAPI) -> None:
         """Invalidate and warm in the background (call from the app's event loop)."""
@@ -91,6 +113,7 @@ class Warming:
         if store is None:
             return
         version = await run_in_threadpool(store.data_version)
+        self.seen = version
         cache = app.state.cache
         invalidate = getattr(cache, "invalidate", None)
         if invalidate is not None:  # shared: Redis and this process

@@ -213,6 +213,18 @@ def split_places(
     return PlaceSplit(labels=place_of, places=frame, areas=areas, max_place_m=d)
 
 
+def warm_up_places(native: ModuleType) -> None:
+    """Run the compiled loops of a split once (:func:`split_places` with ``native``, on two
+    small clusters in a street wider than a place), so that they are compiled or loaded from
+    numba's cache with the argument types a split passes: for
+    :func:`hotspot._griddbscan.warm_up_compiled`."""
+    xy = np.array([[10.0, 20.0], [12.0, 21.0], [11.0, 19.0], [600.0, 20.0], [601.0, 22.0]])
+    street = shapely.box(0.0, 0.0, 700.0, 40.0)
+    _cut_areas(xy, np.ones(xy.shape[0]), np.zeros(xy.shape[0], dtype=np.int64),
+               np.array([street], dtype=object), widest_extent_m([street]), 250.0, 1,
+               MAX_PLACES, None, native)
+
+
 def _check_counts(min_incidents: Any, max_places: int | None) -> None:
     """Refuse ``min_incidents`` below 1 (or not whole) and a negative ``max_places``."""
     if isinstance(min_incidents, bool) or not isinstance(min_incidents, int | np.integer) \
@@ -236,9 +248,10 @@ def _check_incidents(xy: np.ndarray, weights: np.ndarray | None, area_labels: np
     if not np.isfinite(xy).all():
         raise InvalidParameter("xy holds coordinates that are not finite", parameter="xy")
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
-        raise InvalidParameter("weights must be one finite number >= 0 per incident",
-                               parameter="weights")
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() \
+            or not np.isfinite(w.sum()):
+        raise InvalidParameter("weights must be one finite number >= 0 per incident, with a "
+                               "finite sum", parameter="weights")
     labels_in = np.asarray(area_labels)
     if labels_in.shape != (n,) or (n and not np.issubdtype(labels_in.dtype, np.integer)):
         raise InvalidParameter("area_labels must be one whole number per incident",

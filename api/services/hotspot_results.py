@@ -61,7 +61,9 @@ class Computed:
     def csv(self) -> bytes:
         """The table as CSV (:func:`table_csv`), made the first time it is asked for and kept
         with the result: most results are never asked for as CSV, and at 10^6 incidents it
-        costs a quarter of a second (reprojection, rounding, WKT). Ask from a worker thread."""
+        costs a quarter of a second (reprojection, rounding, WKT). Ask from a worker thread.
+        The cache's byte budget counts a result as it was stored (without its CSV), as it
+        does its compressed answers."""
         if self.made_csv is None:
             self.made_csv = table_csv(self.table)
         return self.made_csv
@@ -134,6 +136,7 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
     if q.method == AUTO:
         backtest = await backtest_for(request, store, taxonomy, q)
     version = await run_in_threadpool(store.data_version)
+    request.app.state.warming.noticed(request.app, version)  # changed elsewhere: warm here
     key = ("hotspots", version, q.key())
     limits = WorkLimits.from_settings(request.app.state.settings)
     computed = await within(request, key,

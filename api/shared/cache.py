@@ -73,8 +73,11 @@ POLL_MAX_S = 0.25
 WAITING_TTL_S = 3.0
 """How long a waiter's mark lasts unless renewed, seconds (a computation nobody waits for
 here is stopped only when no instance has marked that it waits for it)."""
-MAGIC = b"hs1"
-"""The first bytes of a shared entry (format version)."""
+MAGIC = b"hs2"
+"""The first bytes of a shared entry (format version): bumped whenever a class kept in the
+cache changes its fields (hs2: a hotspot result's CSV is made when asked for), so that during
+a rolling deploy an instance of one release refuses (and recomputes) what another pickled,
+instead of reading an object its code does not know the shape of."""
 _SIG = 32
 _UNLOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end

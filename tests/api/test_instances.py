@@ -359,3 +359,35 @@ def test_with_redis_down_requests_are_answered_and_a_warning_logged(
         # the rate limit falls back to this process's own count
         assert [c.get("/v1/whoami").status_code for _ in range(2)] == [429, 429]
     assert any("does not answer" in m for m in caplog.messages)
+
+
+def test_data_changed_outside_the_api_is_noticed_and_warmed_once(
+        tmp_path: Path, store_url: str, prefix: str, keys_of: Any, demo_files: DemoFiles):
+    """An ingest by the command line (here: straight into the store) tells no instance; the
+    first request that meets the new data version starts the same forgetting and warming as
+    an ingest through the API, on one instance for all."""
+    with two_instances(tmp_path, store_url, prefix) as (a, b):
+        old = a.get(QUERY)
+        assert old.status_code == 200 and b.get(QUERY).status_code == 200
+        old_version = old.headers["x-data-version"]
+        assert app_of(a).state.warming.noticed_changes == 0  # the first version only noted
+        store = open_store(store_url)
+        try:
+            load_month(store, demo_files.police_csvs[FIRST_MONTHS])
+        finally:
+            store.close()
+        fresh = a.get(QUERY)
+        new_version = fresh.headers["x-data-version"]
+        assert new_version != old_version
+        warming = wait_for_warming(a)
+        assert warming.noticed_changes == 1 and warming.runs == 1
+        assert warming.warmed == len(targets(app_of(a))) and warming.failed == 0
+        assert not [k for k in keys_of("cache:*") if f":{old_version}:" in k]
+        # B meets the new version too: it finds the warming claimed, and A's results shared
+        assert b.get(QUERY).headers["x-data-version"] == new_version
+        other = wait_for_warming(b)
+        assert other.noticed_changes == 1 and other.skipped == 1 and other.runs == 0
+        computed = stats(b)["computed"]
+        assert b.get("/").status_code == 200 and stats(b)["computed"] == computed
+        # the same version again starts nothing
+        assert a.get(QUERY).status_code == 200 and warming.noticed_changes == 1
