@@ -225,6 +225,24 @@ def warm_up_places(native: ModuleType) -> None:
                MAX_PLACES, None, native)
 
 
+def _near_parts(geom: Any, discs: np.ndarray) -> Any:
+    """For each disc, the parts of ``geom`` it touches (a MultiPolygon of them), or ``geom``
+    itself when it has one part or the disc touches none: the disc's intersection with them is
+    its intersection with ``geom`` (the parts of a valid MultiPolygon are disjoint), without
+    noding every part of a KDE area made of a hundred patches for every disc."""
+    parts = shapely.get_parts(geom)
+    if parts.size < 2:
+        return geom
+    disc, part = shapely.STRtree(parts).query(discs, predicate="intersects")
+    out = np.full(discs.shape[0], geom, dtype=object)
+    if disc.size:
+        order = np.lexsort((part, disc))  # each disc's parts in the area's order
+        disc, part = disc[order], part[order]
+        touched = np.unique(disc)
+        out[touched] = shapely.multipolygons(parts[part], indices=np.searchsorted(touched, disc))
+    return out
+
+
 def _check_counts(min_incidents: Any, max_places: int | None) -> None:
     """Refuse ``min_incidents`` below 1 (or not whole) and a negative ``max_places``."""
     if isinstance(min_incidents, bool) or not isinstance(min_incidents, int | np.integer) \
@@ -464,9 +482,9 @@ def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray, geom
     if kept.size == 0:
         return shapes
     shapely.prepare(geom)
-    partial = ~shapely.contains(geom, shapes)
-    if partial.any():
-        shapes[partial] = shapely.intersection(shapes[partial], geom)
+    partial = np.flatnonzero(~shapely.contains(geom, shapes))
+    if partial.size:
+        shapes[partial] = shapely.intersection(shapes[partial], _near_parts(geom, shapes[partial]))
     earlier: list[list[int]] = [[] for _ in range(discs.shape[0])]
     for p, q in cKDTree(centres).query_pairs(d * (1 - 1e-12)):
         earlier[max(p, q)].append(min(p, q))
