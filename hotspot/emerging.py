@@ -49,6 +49,7 @@ from hotspot.gistar_grid import (
     lay_out_grid,
 )
 from hotspot.kde import MAX_CELLS
+from hotspot.localtime import local_month_ordinals
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -463,7 +464,6 @@ def _local_months(occurred_at: np.ndarray, timezone: str) -> tuple[np.ndarray, i
     t = np.asarray(occurred_at)
     if np.issubdtype(t.dtype, np.datetime64):
         t = t.astype("datetime64[s]").astype(np.int64)
-    local = pd.to_datetime(t.astype(np.int64), unit="s", utc=True).tz_convert(timezone)
-    months = local.year.to_numpy() * 12 + local.month.to_numpy() - 1
+    months = local_month_ordinals(t.astype(np.int64), timezone)
     first = int(months.min())
     return months - first, int(months.max() - first) + 1, f"{first // 12:04d}-{first % 12 + 1:02d}"

@@ -34,6 +34,7 @@ import pandas as pd
 
 from hotspot._numeric import binom_test_two_sided, norm_sf
 from hotspot.errors import InvalidParameter
+from hotspot.localtime import local_month_ordinals
 
 ALPHA = 0.05
 """A change is more than chance when its p-value is below this."""
@@ -185,8 +186,7 @@ def month_index(seconds: np.ndarray, timezone: str, months: Sequence[str]) -> np
     t = np.asarray(seconds, dtype=np.int64)
     if not len(t):
         return np.empty(0, dtype=np.int64)
-    local = pd.to_datetime(t, unit="s", utc=True).tz_convert(timezone)
-    ordinal = local.year.to_numpy(np.int64) * 12 + local.month.to_numpy(np.int64) - 1
+    ordinal = local_month_ordinals(t, timezone)
     wanted = np.array([int(m[:4]) * 12 + int(m[5:]) - 1 for m in months], dtype=np.int64)
     order = np.argsort(wanted)
     pos = np.searchsorted(wanted[order], ordinal)
