@@ -69,7 +69,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 from scipy.ndimage import label
 
 from hotspot.cancel import EVERY, ShouldStop, check
@@ -85,7 +84,7 @@ from hotspot.gistar_grid import (
     gi_star,
     lay_out_grid,
 )
-from hotspot.kde import MAX_CELLS
+from hotspot.kde import MAX_CELLS, union_of_cells
 from hotspot.points import as_xy
 
 ALPHAS = (0.10, 0.05, 0.01)
@@ -402,8 +401,8 @@ def hot_areas(
         if i % EVERY == 0:
             check(should_stop, "while drawing hotspot areas")
         idx = order[a:b]
-        geoms.append(shapely.coverage_union_all(cell_boxes(rr[idx], cc[idx], grid.origin,
-                                                           grid.cell_size_m)))
+        geoms.append(union_of_cells(cell_boxes(rr[idx], cc[idx], grid.origin,
+                                               grid.cell_size_m)))
         z_max[i] = float(grid.z[rr[idx], cc[idx]].max())
         best[i] = int(grid.confidence[rr[idx], cc[idx]].max())
     kept = labels >= 0

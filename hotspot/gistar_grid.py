@@ -264,10 +264,12 @@ def locate_cells(xy: np.ndarray, origin: tuple[float, float], cell: float,
 
 def cell_boxes(rr: np.ndarray, cc: np.ndarray, origin: tuple[float, float],
                cell: float) -> np.ndarray:
-    """Square polygons (shapely, metres) of the cells (row, col)."""
+    """Square polygons (shapely, metres) of the cells (row, col); an edge two cells share is
+    the same number in both (computed from the same line of the grid)."""
     x0 = origin[0] + cc * cell
     y1 = origin[1] - rr * cell
-    return np.asarray(shapely.box(x0, y1 - cell, x0 + cell, y1))
+    return np.asarray(shapely.box(x0, origin[1] - (rr + 1) * cell, origin[0] + (cc + 1) * cell,
+                                  y1))
 
 
 def knn_ring(k: int) -> tuple[int, np.ndarray]:

@@ -451,6 +451,17 @@ class KDEHotspots:
         return self
 
 
+def union_of_cells(boxes: np.ndarray) -> Any:
+    """The union of grid cells' squares (each edge shared by two cells equal to the last bit
+    in both, as a coverage union needs), made valid where cells meet only at a corner (an
+    8-connected area: a ring that touches itself there is not a valid polygon), keeping its
+    area and every point: a valid Polygon or MultiPolygon, metres."""
+    geom = shapely.coverage_union_all(boxes)
+    if shapely.is_valid(geom):
+        return geom
+    return shapely.make_valid(geom, method="structure", keep_collapsed=False)
+
+
 def grid_areas(
     grid: DensityGrid, threshold: float, xy: np.ndarray, weights: np.ndarray, *,
     min_incidents: int = 1, max_areas: int | None = None, max_cells: int | None = None,
@@ -492,6 +503,10 @@ def grid_areas(
     rr, cc = np.nonzero(mask)
     region_of_cell = regions[rr, cc] - 1
     c = grid.cell_size_m
+    # the cells' edges, each computed once: neighbouring cells share their edge to the last
+    # bit, as the coverage union needs (x0 + col * c + c is not always x0 + (col + 1) * c)
+    xs = grid.x0 + np.arange(grid.values.shape[1] + 1) * c
+    ys = grid.y1 - np.arange(grid.values.shape[0] + 1) * c
     geoms: list[Any] = []
     peaks: list[float] = []
     order = np.argsort(region_of_cell, kind="stable")
@@ -501,10 +516,8 @@ def grid_areas(
         if i % EVERY == 0:
             check(should_stop, "while drawing hotspot areas")
         idx = order[a:b]
-        x0 = grid.x0 + cc[idx] * c
-        y1 = grid.y1 - rr[idx] * c
-        boxes = shapely.box(x0, y1 - c, x0 + c, y1)
-        geoms.append(shapely.coverage_union_all(boxes))
+        boxes = shapely.box(xs[cc[idx]], ys[rr[idx] + 1], xs[cc[idx] + 1], ys[rr[idx]])
+        geoms.append(union_of_cells(boxes))
         peaks.append(float(grid.values[rr[idx], cc[idx]].max()))
     kept = labels >= 0
     weight = np.bincount(labels[kept], weights=weights[kept], minlength=keep.size)

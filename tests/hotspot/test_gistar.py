@@ -379,3 +379,17 @@ def test_empirical_p_values_against_the_convolved_histogram():
     xy = rng.uniform((X0, Y0), (X0 + 20_000, Y0 + 20_000), (3_000, 2))
     assert (gi_star_grid(xy, cell_size_m=100, bounds=(X0, Y0, X0 + 20_000, Y0 + 20_000),
                          p_values="empirical").confidence != 0).sum() == 0
+
+
+def test_cell_squares_share_their_edges_to_the_last_bit():
+    """Neighbouring cells' squares share one number for their common edge on a grid whose
+    origin and cell size are not round, so the union of a hotspot's cells is valid (it drew
+    rings crossing themselves when the east edge was west + c)."""
+    from hotspot.gistar_grid import cell_boxes
+    from hotspot.kde import union_of_cells
+
+    rr, cc = np.nonzero(np.random.default_rng(1).random((12, 12)) > 0.45)
+    boxes = cell_boxes(rr, cc, (460363.89535176236, 491403.4117038784), 21.2)
+    assert shapely.is_valid(shapely.coverage_union_all(boxes))
+    assert shapely.is_valid(union_of_cells(boxes))
+    assert shapely.area(union_of_cells(boxes)) == pytest.approx(rr.size * 21.2 ** 2, rel=1e-9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
 from hotspot import InvalidParameter, InvalidPoints, KDEHotspots, kde_grid, kde_hotspots
 from hotspot._native import native_steps
@@ -173,3 +174,25 @@ def test_a_wide_area_coarsens_the_default_cell_instead_of_refusing():
     # and beyond half the bandwidth the default is refused too
     with pytest.raises(InvalidParameter, match="more than the limit"):
         kde_grid(xy, crs=CRS, bandwidth_m=250, max_cells=100_000)
+
+
+def test_areas_are_valid_polygons_whose_cells_meet_at_corners_and_edges():
+    """Cells at or above the threshold joined by an edge or only a corner (8-connected) make one
+    area: a valid (Multi)Polygon of exactly their squares, on a grid whose origin and cell size
+    are not round numbers. An edge two cells share must be one number in both (west + col * c
+    + c and west + (col + 1) * c can differ in the last bit, and the coverage union then drew
+    rings crossing themselves: every KDE area of the 10^6 bench was invalid)."""
+    from hotspot.kde import DensityGrid, grid_areas
+
+    values = (np.random.default_rng(1).random((12, 12)) > 0.45).astype(float)
+    c = 21.2
+    grid = DensityGrid(values=values, x0=460363.89535176236, y1=491403.4117038784,
+                       cell_size_m=c, crs="EPSG:27700", bandwidth_m=60.0, kernel="quartic",
+                       total_weight=1.0)
+    rr, cc = np.nonzero(values)  # an incident at every hot cell's centre
+    xy = np.column_stack([grid.x0 + (cc + 0.5) * c, grid.y1 - (rr + 0.5) * c])
+    _labels, areas = grid_areas(grid, 0.5, xy, np.ones(rr.size))
+    geoms = np.asarray(areas.geometry.values, dtype=object)
+    assert len(areas) >= 3
+    assert shapely.is_valid(geoms).all(), shapely.is_valid_reason(geoms)
+    assert shapely.area(geoms).sum() == pytest.approx(values.sum() * c * c, rel=1e-9)
