@@ -215,11 +215,13 @@ def cell_counts(
 
 
 def cell_boxes(col: np.ndarray, row: np.ndarray, cell_size_m: float) -> np.ndarray:
-    """The square polygons of grid cells (column, row) of side ``cell_size_m``."""
+    """The square polygons of grid cells (column, row) of side ``cell_size_m``; an edge two
+    cells share is the same number in both (``(col + 1) * c``, not ``col * c + c``, which can
+    differ in the last bit and leave slivers between neighbours in a union)."""
     c = float(cell_size_m)
-    x0 = np.asarray(col, dtype=np.float64) * c
-    y0 = np.asarray(row, dtype=np.float64) * c
-    return np.asarray(shapely.box(x0, y0, x0 + c, y0 + c), dtype=object)
+    col = np.asarray(col, dtype=np.float64)
+    row = np.asarray(row, dtype=np.float64)
+    return np.asarray(shapely.box(col * c, row * c, (col + 1) * c, (row + 1) * c), dtype=object)
 
 
 def best_curve(
