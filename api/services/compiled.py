@@ -3,11 +3,10 @@
 DBSCAN from :data:`hotspot._griddbscan.NATIVE_FROM` points on runs compiled steps (numba), and
 so do the places' loops once a process has loaded them. A process loads them on first use:
 about 0.3 s to import numba and 0.6-0.9 s to load the code cached on disk, and 30-44 s to
-compile it the first time after an install. So that the first
-planner after a start or a deploy does not wait for that, a service whose store holds
-:data:`WARM_FROM` incidents or more loads them in a background thread as it starts
-(``HOTSPOT_WARM_COMPILED``, on by default); a smaller store (the 50,000-incident demo among
-them) never imports numba at start.
+compile it the first time after an install. So that the first planner after a start or a
+deploy does not wait for that, a service whose store holds :data:`WARM_FROM` incidents or more
+loads them in a background thread as it starts (``HOTSPOT_WARM_COMPILED``, on by default); a
+smaller store (the 50,000-incident demo among them) never imports numba at start.
 """
 
 from __future__ import annotations
