@@ -68,12 +68,17 @@ class Server:
 
     def stop(self) -> None:
         """Stop it (and wait)."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Ask a process to stop (SIGTERM), kill it if it has not within 10 s, and wait for it."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,

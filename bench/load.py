@@ -73,7 +73,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from bench._runner import ROOT
-from bench._server import Server, free_port, start
+from bench._server import Server, free_port, start, stop_process
 from bench._synth import write_police_csv
 
 
@@ -242,12 +242,7 @@ class Balancer:
 
     def stop(self) -> None:
         """Stop it (and wait)."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 class Haproxy(Balancer):

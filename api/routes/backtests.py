@@ -8,10 +8,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import StoreDep, TaxonomyDep
-from api.pages import caller
-from api.services.backtests import backtest_started, service_candidates, spec_of, spec_params
-from api.services.jobs import SYSTEM, accepted, job_link
+from api.services.backtests import (
+    BacktestSpec,
+    backtest_started,
+    service_candidates,
+    spec_of,
+    spec_params,
+)
+from api.services.jobs import accepted, job_link, job_owner
 from api.services.selection import Selection, split_categories
+from geodata.taxonomy import Taxonomy
 
 router = APIRouter(tags=["hotspots"])
 
@@ -21,6 +27,11 @@ _PRIORITY = Query(None, max_length=60, description="A plan priority: the backtes
                   "categories.")
 _CATEGORY = Query(None, description="Taxonomy categories (repeat, or separate with commas) "
                   "instead of a priority.")
+
+
+def _spec(taxonomy: Taxonomy, priority: str | None, category: list[str] | None) -> BacktestSpec:
+    """The backtest a request names (422 naming an unknown priority or category)."""
+    return spec_of(Selection(categories=split_categories(category), priority=priority), taxonomy)
 
 
 @router.get(
@@ -43,12 +54,9 @@ async def backtest(
     chosen. Stored: the same data gives the stored result at once. When none is stored it is
     started as a job and the answer is 202 with ``Retry-After`` and ``Location`` (the job's
     status and progress); ``method=auto`` on ``/v1/hotspots`` uses it."""
-    selection = Selection(categories=split_categories(category), priority=priority)
-    spec = spec_of(selection, taxonomy)
-    who = caller(request)
+    spec = _spec(taxonomy, priority, category)
     document, state, job = await run_in_threadpool(
-        backtest_started, store, spec, request.app.state.backtests,
-        owner=who.key_id if who else SYSTEM)
+        backtest_started, store, spec, request.app.state.backtests, owner=job_owner(request))
     if document is None:
         assert job is not None
         return JSONResponse(
@@ -78,13 +86,11 @@ async def start_backtest(
     gives the stored result at once when the data has not changed, else runs it (fold by fold,
     its progress in the job's status) and stores it. The caller's job of the same backtest on
     the same data, running or done, is answered again rather than started twice."""
-    selection = Selection(categories=split_categories(category), priority=priority)
-    spec = spec_of(selection, taxonomy)
-    who = caller(request)
+    spec = _spec(taxonomy, priority, category)
     key = await run_in_threadpool(lambda: spec.key(store.data_version(), service_candidates()))
     jobs = request.app.state.backtests.jobs_for(store)
     job = await run_in_threadpool(
-        lambda: jobs.submit("backtest", spec_params(spec), owner=who.key_id if who else SYSTEM,
+        lambda: jobs.submit("backtest", spec_params(spec), owner=job_owner(request),
                             dedupe=key,  # this key's job of the same backtest
                             summary={"priority": spec.priority, "backtest": key,
                                      "categories": list(spec.categories or ()) or None}))

@@ -18,7 +18,6 @@ from api.access import STAFF
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput
 from api.limits import WorkLimits, check_bounds
-from api.pages import caller
 from api.services.border_products import (
     KIND,
     border_csv,
@@ -36,7 +35,7 @@ from api.services.cross_border import (
 )
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspots import AnalysisOptions
-from api.services.jobs import accepted, jobs_of
+from api.services.jobs import accepted, job_owner, jobs_of
 from api.services.published import period_of, served, wants_csv, within_period
 
 router = APIRouter(tags=["cross-border"])
@@ -112,11 +111,10 @@ async def start_cross_border(
     params = q.parameters()
     check_bounds(params)
     await run_in_threadpool(selection_of, q, store)  # a bad period, category or box: 422 now
-    who = caller(request)
     jobs = jobs_of(request)
     job = await run_in_threadpool(
         lambda: jobs.submit("cross_border", {"query": asdict(q), "distance_m": distance_m},
-                            owner=who.key_id if who else "",
+                            owner=job_owner(request),
                             summary={"method": q.method, "distance_m": distance_m,
                                      "from": q.from_, "to": q.to, "priority": q.priority}))
     return accepted(job)

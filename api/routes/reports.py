@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.pages import caller, key_name
-from api.services.jobs import accepted, jobs_of
+from api.services.jobs import accepted, job_owner, jobs_of
 from api.services.reports import (
     download_name,
     listed_reports,
@@ -88,7 +88,7 @@ async def create_report(request: Request, body: ReportIn, store: StoreDep,
         jobs = jobs_of(request)
         job = await run_in_threadpool(
             lambda: jobs.submit("report", {"period": body.period, "created_by": created_by},
-                                owner=who.key_id if who else "",
+                                owner=job_owner(request),
                                 summary={"period": body.period}))
         return accepted(job)
     release = request.app.state.analysis_budget.admit(who)

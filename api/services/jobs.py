@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.responses import JSONResponse
 
 from api.errors import ServiceError, Unavailable, answer_of
+from api.pages import caller
 from api.services.job_types import (
     ACTIVE,
     FAILED,
@@ -541,6 +542,12 @@ def install(app: Any, settings: Settings) -> None:
 def job_link(job_id: str) -> str:
     """The status URL of a job."""
     return f"/v1/jobs/{job_id}"
+
+
+def job_owner(request: Request) -> str:
+    """Whose job a request starts: the caller's key id (:data:`SYSTEM` on a public route)."""
+    who = caller(request)
+    return who.key_id if who is not None else SYSTEM
 
 
 def jobs_of(request: Request) -> Jobs:
