@@ -60,7 +60,7 @@ from api.routes import vector_tiles as vector_tile_routes
 from api.security import SecurityHeaders
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
-from api.services.compiled import warm_compiled_in_background
+from api.services.compiled import use_analysis_threads, warm_compiled_in_background
 from api.services.jobs import install as install_jobs
 from api.settings import Settings
 from api.shared.buckets import SharedBuckets
@@ -109,6 +109,7 @@ def create_app(
     """
     settings = settings or Settings()
     url = settings.demo_store_url() if demo else settings.store_url()
+    use_analysis_threads(settings.analysis_threads)
 
     def opener() -> Store:
         return open_store(url, busy_timeout_s=settings.busy_timeout_s)

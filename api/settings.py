@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         "(DBSCAN runs compiled steps, numba, from 50,000 distinct points), load them in the "
         "background (about 1 s; 30-44 s the first time after an install), so the first large "
         "analysis does not wait for them. False: they load on first use.")
+    analysis_threads: int | None = Field(
+        None, ge=1, le=64, description="Threads one analysis may use at once for its "
+        "independent parts (DBSCAN's neighbour counting, the places of different areas, the "
+        "table, context and emerging classes and the accuracy): the results are the same "
+        "whatever the number. Unset: the machine's cores, up to 4; 1: one core per request, "
+        "for a service whose cores are kept busy by many requests at once.")
     redis_prefix: str = Field(
         "hotspot:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Prefix of every Redis key the service writes (several deployments, or "

@@ -40,6 +40,8 @@ small inputs stay with numpy.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -64,6 +66,7 @@ from hotspot._gridpairs import (
 )
 from hotspot._gridraster import WeightRaster
 from hotspot._native import native_steps
+from hotspot._threads import run_each, threads
 
 _RASTER_FROM = 20_000
 """Undecided points from which a fine raster (:class:`WeightRaster`) is worth building."""
@@ -246,10 +249,16 @@ def _cluster_natively(native: ModuleType, grid: _Grid,
     near = native.neighbour_cells(nb.keys, nb.stride, table, native.OFFSETS)
     threshold = np.ascontiguousarray(np.atleast_1d(grid.threshold), dtype=np.float64)
     cells = (grid.start, grid.count)
-    core = native.core_points(
-        grid.x, grid.y, grid.weight, threshold, *cells, grid.cell_weight, grid.corner_x,
-        grid.corner_y, near, native.OFFSETS, native.NEAREST_FIRST, reach.cell_side,
-        reach.squared, reach.surely_within, reach.maybe_within)
+    core = np.zeros(grid.x.shape[0], dtype=bool)
+
+    def core_of(cells_from: int, cells_to: int) -> None:
+        native.core_points(
+            grid.x, grid.y, grid.weight, threshold, *cells, grid.cell_weight, grid.corner_x,
+            grid.corner_y, near, native.OFFSETS, native.NEAREST_FIRST, reach.cell_side,
+            reach.squared, reach.surely_within, reach.maybe_within, core, cells_from,
+            cells_to)
+
+    run_each([functools.partial(core_of, a, b) for a, b in _cell_ranges(grid)])
     root = native.link_core_cells(grid.x, grid.y, core, *cells, near, native.FORWARD,
                                   reach.squared, reach.surely_within, reach.maybe_within)
     first = native.first_core_of_roots(root, core, *cells, grid.order)
@@ -261,6 +270,17 @@ def _cluster_natively(native: ModuleType, grid: _Grid,
         grid.x, grid.y, core, cell_label, *cells, grid.corner_x, grid.corner_y, near,
         native.OFFSETS, reach.cell_side, reach.squared, reach.maybe_within)
     return core, labels
+
+
+def _cell_ranges(grid: _Grid) -> list[tuple[int, int]]:
+    """The cells cut into consecutive ranges of about equal numbers of points, for threads
+    to take one at a time: a few per thread (the work per point varies across the area), and
+    none under about ``_CHUNK`` points."""
+    n, cells = grid.x.shape[0], grid.start.shape[0]
+    parts = min(4 * threads(), max(1, n // _CHUNK)) if threads() > 1 else 1
+    bounds = np.searchsorted(grid.start, np.linspace(0, n, parts + 1)[1:-1])
+    edges = np.unique(np.concatenate([[0], bounds, [cells]])).tolist()
+    return list(itertools.pairwise(edges))
 
 
 # -- core points ------------------------------------------------------------------------------

@@ -122,10 +122,12 @@ def core_points(x: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: np.ndarr
                 start: np.ndarray, count: np.ndarray, cell_weight: np.ndarray,
                 corner_x: np.ndarray, corner_y: np.ndarray, near: np.ndarray,
                 offsets: np.ndarray, nearest_first: np.ndarray, side: float, eps2: float,
-                surely_within: float, maybe_within: float) -> np.ndarray:
-    """Core mask of the sorted points. ``threshold`` is one per point or of length 1;
-    ``near`` the neighbour cells (:func:`neighbour_cells`) at ``offsets``, visited in the
-    order ``nearest_first``.
+                surely_within: float, maybe_within: float, core: np.ndarray,
+                first_cell: int, end_cell: int) -> None:
+    """Core mask of the sorted points of cells ``[first_cell, end_cell)``, written into
+    ``core`` (so that threads can each take a range of cells of one array). ``threshold`` is
+    one per point or of length 1; ``near`` the neighbour cells (:func:`neighbour_cells`) at
+    ``offsets``, visited in the order ``nearest_first``.
 
     A point counts its own cell whole (all within eps), then the neighbour cells its
     rectangle puts wholly within eps (their whole weight) or beyond (nothing); only then, if
@@ -134,12 +136,10 @@ def core_points(x: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: np.ndarr
     lowers a floating-point sum, so the full sum would reach it too) or the weight it could
     still reach falls short of it by more than any rounding.
     """
-    n = x.shape[0]
-    core = np.zeros(n, dtype=np.bool_)
     one = threshold.shape[0] == 1
     m = offsets.shape[0]
     cut = np.empty(m, dtype=np.int64)
-    for c in range(start.shape[0]):
+    for c in range(first_cell, end_cell):
         s0 = start[c]
         s1 = s0 + count[c]
         own = cell_weight[c]
@@ -192,7 +192,6 @@ def core_points(x: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: np.ndarr
                     else:
                         upper -= w[q]
             core[i] = within >= t
-    return core
 
 
 @_inline

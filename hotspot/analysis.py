@@ -16,6 +16,7 @@ budget, number them and measure the accuracy. The table as GeoJSON: :mod:`hotspo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspot._threads import run_each
 from hotspot.areas import (
     DBSCAN_PARAMETERS,
     GISTAR_MAX_CELLS,
@@ -32,7 +34,7 @@ from hotspot.areas import (
     LIBRARY_ONLY,
     find_areas,
 )
-from hotspot.cancel import ShouldStop, check
+from hotspot.cancel import ShouldStop, check, shared
 from hotspot.context import (
     ContextLayers,
     IncidentContext,
@@ -189,6 +191,7 @@ def analyse(
         ``should_stop`` answered True.
     """
     crs = check_crs(crs)
+    should_stop = shared(should_stop)  # some stages run in threads
     used = _parameters(method, params)
     layers = layers or ContextLayers()
     n = len(incidents)
@@ -210,25 +213,36 @@ def analyse(
     info["areas"] = len(split.areas)
     info["areas_split"] = int((split.areas["places"] > 1).sum()) if len(split.areas) else 0
     check(should_stop, "before the hotspot table")
-    table = _describe(method, incidents, w, split, timezone, previous)
+    if study_area_m2 is None and boundary is not None:
+        study_area_m2 = float(shapely.area(boundary))
+    budget_m2 = _budget_m2(used, study_area_m2, xy)
+    weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
+    place_geoms = np.asarray(shapes.geometry.values, dtype=object)
+    # independent of one another: run at once on the cores (hotspot._threads)
+    parts: list[Callable[[], Any]] = [
+        lambda: _describe(method, incidents, w, split, timezone, previous),
+        lambda: _members_context(xy, incidents.get("lsoa_code"), labels, layers, should_stop),
+        lambda: classes_of_hotspots(
+            incidents if history is None else history, shapes, w if history is None else None,
+            weight_column, boundary, crs, max_grid_cells, should_stop, timezone),
+    ]
+    if budget_m2 is None:  # every place is kept: their coverage is known now
+        parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, boundary)]
+    table, context, (emerging, info["emerging"]), *coverage = run_each(parts)
     given_order = (_best_member(np.asarray(places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
                    if method == AUTO and places is not None and len(table) else None)
-    _classify(table, incidents, xy, labels, w, layers, should_stop)
-    check(should_stop, "before the emerging classes")
-    weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
-    table["emerging"], info["emerging"] = classes_of_hotspots(
-        incidents if history is None else history, table, w if history is None else None,
-        weight_column, boundary, crs, max_grid_cells, should_stop, timezone)
+    _classify(table, labels, w, context, layers, should_stop)
+    table["emerging"] = emerging
     check(should_stop, "before ranking")
     table = _rank(table, incidents, labels, w, period, given_order)
-    if study_area_m2 is None and boundary is not None:
-        study_area_m2 = float(shapely.area(boundary))
-    table = _within_budget(table, _budget_m2(used, study_area_m2, xy), boundary, info,
-                           should_stop)
+    table = _within_budget(table, budget_m2, boundary, info, should_stop)
+    kept = np.sort(table.index.to_numpy())  # the places kept, in the order they were made
     table, labels_out = _number(table, method, labels, len(shapes))
     check(should_stop, "before the accuracy")
-    info.update(_accuracy(table, w, xy, study_area_m2, boundary))
+    hit, covered = coverage if coverage else (_hit(place_geoms[kept], xy, w),
+                                              _covered(place_geoms[kept], boundary))
+    info.update(_accuracy(len(table), hit, covered, w, xy, study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info)
 
@@ -284,13 +298,11 @@ def _describe(method: str, incidents: pd.DataFrame, w: np.ndarray, split: PlaceS
     return table
 
 
-def _classify(table: gpd.GeoDataFrame, incidents: pd.DataFrame, xy: np.ndarray,
-              labels: np.ndarray, w: np.ndarray, layers: ContextLayers,
+def _classify(table: gpd.GeoDataFrame, labels: np.ndarray, w: np.ndarray,
+              context: IncidentContext, layers: ContextLayers,
               should_stop: ShouldStop | None) -> None:
-    """Each place's context class and what goes with it (:mod:`hotspot.context`), then its
-    street and name; in place."""
-    check(should_stop, "before the context classes")
-    context = _members_context(xy, incidents.get("lsoa_code"), labels, layers)
+    """Each place's context class and what goes with it (:mod:`hotspot.context`) from its
+    incidents' ``context``, then its street and name; in place."""
     check(should_stop, "while classifying")
     for key, values in classify_hotspots(table, labels, w, context, layers).items():
         table[key] = values
@@ -298,10 +310,12 @@ def _classify(table: gpd.GeoDataFrame, incidents: pd.DataFrame, xy: np.ndarray,
 
 
 def _members_context(xy: np.ndarray, lsoa: Any, labels: np.ndarray,
-                     layers: ContextLayers) -> IncidentContext:
+                     layers: ContextLayers,
+                     should_stop: ShouldStop | None = None) -> IncidentContext:
     """:func:`hotspot.context.incident_context` of the incidents in a place only (the classes
     of places are made of theirs; at 10^6 incidents most are in none): the others get class
     3 (urban) and no town centre or site, which nothing reads."""
+    check(should_stop, "before the context classes")
     member = np.flatnonzero(labels >= 0)
     if member.size == labels.shape[0]:
         return incident_context(xy, lsoa, layers)
@@ -419,20 +433,29 @@ def _area_ids(table: gpd.GeoDataFrame, method: str) -> None:
                        zip(area_ids, table["split"].tolist(), strict=True)]
 
 
-def _accuracy(
-    table: gpd.GeoDataFrame, w: np.ndarray, xy: np.ndarray, study_area_m2: float | None,
-    boundary: Any = None,
-) -> dict[str, Any]:
+def _hit(geoms: np.ndarray, xy: np.ndarray, w: np.ndarray) -> float:
+    """The weight of the incidents (``xy`` metres, weights ``w``) inside or on the edge of
+    any of the polygons ``geoms``: the hits :func:`_accuracy` measures."""
+    inside = inside_any(geoms, xy) if geoms.size and xy.shape[0] else np.zeros(xy.shape[0], bool)
+    return float(w[inside].sum())
+
+
+def _covered(geoms: np.ndarray, boundary: Any = None) -> float:
+    """The area (m2) of the union of the polygons ``geoms`` clipped to ``boundary`` when
+    given: the area :func:`_accuracy` measures, of the places in the order they were made
+    (so the union's last bits do not depend on the ranking)."""
+    return union_area(geoms, boundary=boundary) if geoms.size else 0.0
+
+
+def _accuracy(hotspots: int, hit: float, covered: float, w: np.ndarray, xy: np.ndarray,
+              study_area_m2: float | None) -> dict[str, Any]:
     """Hit rate, area share and PAI (Chainey et al. 2008) of the hotspots, **retrospective**:
     measured on the very incidents the hotspots were drawn from, so they flatter (the
-    backtest's prospective figures are the ones to trust). Every incident inside a hotspot
-    polygon counts (whatever the method labelled it); the area is the polygons' union clipped
-    to ``boundary`` (the force area) when given."""
+    backtest's prospective figures are the ones to trust). ``hit``: the weight of the
+    incidents inside a hotspot polygon (whatever the method labelled them), ``covered``: the
+    polygons' union clipped to the force area (:func:`_hit`, :func:`_covered`); the study area is the
+    incidents' convex hull when not given."""
     total = float(w.sum())
-    geoms = np.asarray(table.geometry.values, dtype=object)
-    inside = inside_any(geoms, xy) if len(table) and xy.shape[0] else np.zeros(xy.shape[0], bool)
-    hit = float(w[inside].sum())
-    covered = union_area(geoms, boundary=boundary) if len(table) else 0.0
     if study_area_m2 is None:
         study_area_m2 = (float(shapely.area(shapely.convex_hull(shapely.multipoints(xy))))
                          if xy.shape[0] >= 3 else 0.0)
@@ -440,7 +463,7 @@ def _accuracy(
     area_share = covered / study_area_m2 if study_area_m2 else 0.0
     pai = round(hit_rate / area_share, 2) if area_share else None
     return {
-        "hotspots": len(table),
+        "hotspots": hotspots,
         "incidents_in_hotspots": round(hit),
         "hit_rate": round(hit_rate, 4),
         "hotspot_area_km2": round(covered / 1e6, 4),

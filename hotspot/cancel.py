@@ -9,6 +9,7 @@ callable is whatever the caller gives (for example ``threading.Event().is_set``)
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from hotspot.errors import AnalysisCancelled
@@ -25,3 +26,22 @@ def check(should_stop: ShouldStop | None, where: str = "") -> None:
     if should_stop is not None and should_stop():
         raise AnalysisCancelled(f"the analysis was stopped{' ' + where if where else ''}: "
                                 "nobody waits for its result")
+
+
+def shared(should_stop: ShouldStop | None) -> ShouldStop | None:
+    """``should_stop`` for the threads of one computation (:mod:`hotspot._threads`): asked by
+    one thread at a time, and once it has answered True, True for all without asking again,
+    so every thread stops at its next check and the caller's callable sees no question after
+    its first True."""
+    if should_stop is None:
+        return None
+    lock = threading.Lock()
+    stopped = [False]
+
+    def ask() -> bool:
+        with lock:
+            if not stopped[0]:
+                stopped[0] = bool(should_stop())
+            return stopped[0]
+
+    return ask

@@ -38,6 +38,8 @@ of a window of the grid and one pass over the area's incidents. The number of pl
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -49,6 +51,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from hotspot._native import loaded_native_steps, native_steps
+from hotspot._threads import run_each, threads
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.place_grid import CELLS_PER_PLACE as CELLS_PER_PLACE  # re-exported
@@ -285,39 +288,112 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
                widths: np.ndarray, d: float, min_incidents: int, limit: int,
                should_stop: ShouldStop | None, native: ModuleType | None = None,
                ) -> tuple[np.ndarray, list[dict[str, Any]], list[Any]]:
-    """Every area in turn: kept whole when no wider than ``d``, else split at its peaks
+    """Every area: kept whole when no wider than ``d``, else split at its peaks
     (:func:`_split_area`); areas with fewer than ``min_incidents`` incidents make no place.
-    Returns each incident's place (-1 for none), the places' rows and their polygons."""
+    Returns each incident's place (-1 for none), the places' rows and their polygons, in the
+    areas' order.
+
+    The areas are cut in threads (:func:`hotspot._threads.run_each`), each on its own, and the
+    limit of places is then checked as a loop over the areas in order checks it: at each
+    area, the places kept before it and the peaks it made (dropped ones included) must not be
+    more than ``limit``. While they run, the threads count their peaks together (each area's
+    dropped ones taken off when it ends), and all stop when that count passes the limit, or
+    when an area is refused: the areas are then cut again one after the other, which refuses
+    (or not) exactly where and as the plain loop does, whatever the threads' timing."""
     k = len(geoms)
     order = np.argsort(labels_in, kind="stable")
     sorted_labels = labels_in[order]
     starts = np.searchsorted(sorted_labels, np.arange(k))
     ends = np.searchsorted(sorted_labels, np.arange(k), side="right")
+    members = [order[starts[a]:ends[a]] for a in range(k)]
+    todo = [a for a in range(k) if members[a].size >= min_incidents]
+
+    def cut(a: int, count: _PeakCount | None, made: int) -> _Cut:
+        check(should_stop, "while splitting areas into places")
+        idx = members[a]
+        area_xy, area_w = xy[idx], w[idx]
+        if widths[a] <= d:
+            if count is not None:
+                count.add(1)
+            return _Cut(a, [(_whole_area(a, area_xy, area_w, geoms[a], d, native), geoms[a],
+                             idx)], 1)
+        split = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, made,
+                            should_stop, native, count)
+        return _Cut(a, [({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
+                          "peak_density": density, "incidents": int(m.size),
+                          "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
+                        for peak, m, density, shape in split.places], split.peaks)
+
+    cuts: list[_Cut] | None = None
+    if threads() > 1 and len(todo) > 1:
+        count = _PeakCount(limit)
+        try:
+            cuts = run_each([functools.partial(cut, a, count, 0) for a in todo])
+        except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
+            cuts = None  # the plain loop below refuses as it would alone
+        if cuts is not None:
+            made = 0
+            for c in cuts:  # the plain loop's check, area by area
+                if made + c.peaks > limit:
+                    raise _too_many(limit + 1, limit, d)
+                made += len(c.places)
+    if cuts is None:
+        cuts = []
+        made = 0
+        for a in todo:
+            cuts.append(cut(a, None, made))
+            made += len(cuts[-1].places)
+            if made > limit:
+                raise _too_many(made, limit, d)
     place_of = np.full(xy.shape[0], -1, dtype=np.int64)
     rows: list[dict[str, Any]] = []
     shapes: list[Any] = []
-    for a in range(k):
-        check(should_stop, "while splitting areas into places")
-        idx = order[starts[a]:ends[a]]
-        if idx.size < min_incidents:
-            continue
-        area_xy, area_w = xy[idx], w[idx]
-        if widths[a] <= d:
-            rows.append(_whole_area(a, area_xy, area_w, geoms[a], d, native))
-            shapes.append(geoms[a])
-            place_of[idx] = len(rows) - 1
-            if len(rows) > limit:
-                raise _too_many(len(rows), limit, d)
-            continue
-        made = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, len(rows),
-                           should_stop, native)
-        for peak, members, density, shape in made:
-            rows.append({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
-                         "peak_density": density, "incidents": int(members.size),
-                         "weight": float(area_w[members].sum()), "split": True})
+    for c in cuts:
+        for row, shape, idx in c.places:
+            place_of[idx] = len(rows)
+            rows.append(row)
             shapes.append(shape)
-            place_of[idx[members]] = len(rows) - 1
     return place_of, rows, shapes
+
+
+@dataclass
+class _Cut:
+    """The places one area was cut into: (row, polygon, incidents (indices of all)) each, and
+    how many peaks were found on the way (dropped ones included)."""
+
+    area: int
+    places: list[tuple[dict[str, Any], Any, np.ndarray]]
+    peaks: int
+
+
+class _OverLimit(Exception):
+    """The threads' common count of peaks passed the limit (see :func:`_cut_areas`)."""
+
+
+class _PeakCount:
+    """The peaks the threads cutting areas have found so far, with each finished area's
+    dropped peaks taken off: stops them all (:class:`_OverLimit`) once over ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.total += n
+            over = self.total > self.limit
+        if over and n > 0:
+            raise _OverLimit
+
+
+@dataclass
+class _AreaSplit:
+    """What :func:`_split_area` made: the places kept (peak, member indices, peak density,
+    polygon) and the number of peaks found (dropped ones included)."""
+
+    places: list[tuple[tuple[float, float], np.ndarray, float, Any]]
+    peaks: int
 
 
 def _whole_area(a: int, area_xy: np.ndarray, area_w: np.ndarray, geom: Any,
@@ -424,9 +500,11 @@ def _near_finder(pts: np.ndarray, r: float, native: ModuleType | None) -> NearFi
 def _split_area(
     pts: np.ndarray, w: np.ndarray, geom: Any, d: float, min_incidents: int, limit: int,
     made: int, should_stop: ShouldStop | None, native: ModuleType | None = None,
-) -> list[tuple[tuple[float, float], np.ndarray, float, Any]]:
+    count: _PeakCount | None = None,
+) -> _AreaSplit:
     """Greedy places of one area: (peak, member indices into ``pts``, peak density per km2,
-    polygon) for each place kept, the densest first."""
+    polygon) for each place kept, the densest first. Refuses more than ``limit`` places with
+    the ``made`` before it, or, with ``count`` (threads), counts each peak there."""
     r = d / 2
     grid = AreaGrid(pts, w, geom, d, native)
     near_of = _near_finder(pts, r, native)
@@ -459,16 +537,20 @@ def _split_area(
         left -= inside.size
         peaks.append((px, py))
         members.append(inside)
+        if count is not None:
+            count.add(1)
         if made + len(peaks) > limit:
             raise _too_many(made + len(peaks), limit, d)
     if not peaks:
-        return []
+        return _AreaSplit([], 0)
     centres = np.asarray(peaks)
     discs = _discs(centres, ring)
     kept = np.flatnonzero([m.size >= min_incidents for m in members])
+    if count is not None:
+        count.add(kept.size - len(peaks))
     shapes = _place_shapes(discs, centres, kept, geom, d)
-    return [(peaks[i], members[i], dens[i], shape)
-            for i, shape in zip(kept.tolist(), shapes, strict=True)]
+    return _AreaSplit([(peaks[i], members[i], dens[i], shape)
+                       for i, shape in zip(kept.tolist(), shapes, strict=True)], len(peaks))
 
 
 def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray, geom: Any,

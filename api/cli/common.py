@@ -46,8 +46,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def load_settings() -> Settings:
-    """The settings of the environment (``HOTSPOT_*`` variables and ``.env``)."""
-    return Settings()
+    """The settings of the environment (``HOTSPOT_*`` variables and ``.env``); the threads an
+    analysis of this command may use follow them (``HOTSPOT_ANALYSIS_THREADS``)."""
+    from api.services.compiled import use_analysis_threads
+
+    settings = Settings()
+    use_analysis_threads(settings.analysis_threads)
+    return settings
 
 
 def open_store(url: str) -> Store:

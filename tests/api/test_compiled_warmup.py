@@ -4,6 +4,7 @@ enough incidents for them to be used, in the background, and never to the servic
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -71,3 +72,21 @@ def test_the_service_starts_it_and_the_setting_turns_it_off(
         said = [r.getMessage() for r in caplog.records if r.name == "api.services.compiled"]
         assert said == (["compiled steps not loaded at start: 0 incidents (loaded from 100000)"]
                         if on else []), (on, said)
+
+
+def test_the_threads_an_analysis_may_use_follow_the_setting(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import hotspot._threads as threads
+    from api.cli.common import load_settings
+
+    monkeypatch.setattr(threads, "_threads", threads.default_threads())  # put back after
+    create_app(settings_for(tmp_path, analysis_threads=1))
+    assert threads.threads() == 1
+    create_app(settings_for(tmp_path))
+    assert threads.threads() == threads.default_threads() == min(4, os.cpu_count() or 1)
+    monkeypatch.setenv("HOTSPOT_ANALYSIS_THREADS", "3")  # the command line's settings too
+    load_settings()
+    assert threads.threads() == 3
+    monkeypatch.setenv("HOTSPOT_ANALYSIS_THREADS", "0")
+    with pytest.raises(ValueError, match="analysis_threads"):
+        load_settings()
