@@ -67,14 +67,16 @@ STAGES: list[tuple[str, str, str]] = [
     ("... classification: incidents", "hotspot.analysis", "incident_context"),
     ("... classification: hotspots, place names", "hotspot.analysis", "classify_hotspots"),
     ("... street names", "hotspot.analysis", "_street_names"),
-    ("... emerging classes", "hotspot.analysis", "classes_of_hotspots"),
+    ("... emerging classes: the cube (in a thread from the start)", "hotspot.analysis",
+     "emerging_cube"),
+    ("... emerging classes of the places", "hotspot.analysis", "classes_in_cube"),
     ("... ranking", "hotspot.analysis", "_rank"),
     ("... area budget", "hotspot.analysis", "_within_budget"),
     ("... numbering", "hotspot.analysis", "_number"),
     ("... accuracy: incidents inside", "hotspot.analysis", "_hit"),
     ("... accuracy: area covered", "hotspot.analysis", "_covered"),
     (". GeoJSON features", "hotspot.analysis", "feature_collection"),
-    (". JSON serialisation", "api.services.hotspot_results", "json.dumps"),
+    (". JSON serialisation", "api.services.hotspot_results", "orjson.dumps"),
     (". CSV", "api.services.hotspot_results", "table_csv"),
 ]
 
@@ -125,9 +127,9 @@ class Timers:
 
 
 class _TimedJson:
-    """The ``json`` module as a module sees it, with ``dumps`` timed."""
+    """A JSON module (``json``, ``orjson``) as a module sees it, with ``dumps`` timed."""
 
-    def __init__(self, real: Any, dumps: Callable[..., str]) -> None:
+    def __init__(self, real: Any, dumps: Callable[..., Any]) -> None:
         self._real = real
         self.dumps = dumps
 
@@ -139,15 +141,17 @@ class _TimedJson:
 def timed_stages(timers: Timers,
                  stages: list[tuple[str, str, str]] | None = None) -> Iterator[None]:
     """Every stage of :data:`STAGES` wrapped in ``timers`` (restored on leaving); the JSON
-    serialisation is ``json.dumps`` as :mod:`api.services.hotspot_results` calls it."""
+    serialisation is ``orjson.dumps`` (``json.dumps`` before) as
+    :mod:`api.services.hotspot_results` calls it."""
     saved: list[tuple[Any, str, Any]] = []
     try:
         for label, module, name in stages or STAGES:
             mod = importlib.import_module(module)
-            if name == "json.dumps":
-                real = getattr(mod, "json")  # noqa: B009 (mypy: not in the module's stub)
-                saved.append((mod, "json", real))
-                setattr(mod, "json", _TimedJson(real, timers.wrap(label, real.dumps)))  # noqa: B010
+            if name.endswith(".dumps"):
+                lib = name.split(".")[0] if hasattr(mod, name.split(".")[0]) else "json"
+                real = getattr(mod, lib)
+                saved.append((mod, lib, real))
+                setattr(mod, lib, _TimedJson(real, timers.wrap(label, real.dumps)))
                 continue
             fn = getattr(mod, name, None)
             if fn is None:  # a stage another version of the code does not have

@@ -9,6 +9,8 @@ result is the same whatever the number of threads.
 
 No pool is kept: each call starts its threads (tens of microseconds each) and joins them, so
 calls nest without waiting on one another, and nothing runs once a call has returned.
+:class:`Later` starts one task in a thread of its own and gives its result when asked (a part
+that needs none of the steps before it, started while they run).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -78,3 +80,48 @@ def run_each(tasks: Sequence[Callable[[], T]]) -> list[T]:
         if exc is not None:
             raise exc
     return results  # type: ignore[return-value]  # every slot filled when nothing raised
+
+
+class Later(Generic[T]):
+    """A task started now in a thread of its own (when :func:`threads` allows more than one),
+    its result taken later with :meth:`result`; with one thread, run in the caller when its
+    result is first asked for. ``task`` gets a ``should_stop`` callable that answers True
+    once :meth:`abandon` was called (or ``should_stop`` given here answers True), to stop it
+    at its next check when its caller failed before asking for the result."""
+
+    def __init__(self, task: Callable[[Callable[[], bool]], T],
+                 should_stop: Callable[[], bool] | None = None) -> None:
+        self._task = task
+        self._outer = should_stop
+        self._abandoned = False
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._ran = False
+        if _threads > 1:
+            self._thread = threading.Thread(target=self._run, name="hotspot-later", daemon=True)
+            self._thread.start()
+
+    def _stop(self) -> bool:
+        return self._abandoned or (self._outer is not None and bool(self._outer()))
+
+    def _run(self) -> None:
+        try:
+            self._value = self._task(self._stop)
+        except BaseException as exc:  # raised by result()
+            self._error = exc
+        self._ran = True
+
+    def result(self) -> T:
+        """The task's result (waiting for it), or the exception it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._ran:
+            self._run()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set when nothing was raised
+
+    def abandon(self) -> None:
+        """Nobody will ask for the result: the task stops at its next check."""
+        self._abandoned = True

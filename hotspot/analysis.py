@@ -15,6 +15,7 @@ budget, number them and measure the accuracy. The table as GeoJSON: :mod:`hotspo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot._threads import run_each
+from hotspot._threads import Later, run_each
 from hotspot.areas import (
     DBSCAN_PARAMETERS,
     GISTAR_MAX_CELLS,
@@ -46,10 +47,12 @@ from hotspot.emerging import (
     EMERGING_CELL_M,
     EMERGING_MAX_MONTHS,
     EMERGING_MIN_MONTHS,
-    classes_of_hotspots,
+    EmergingCube,
+    classes_in_cube,
+    emerging_cube,
 )
 from hotspot.errors import InvalidParameter
-from hotspot.geojson import feature_collection
+from hotspot.geojson import feature_collection, wgs84_geometries
 from hotspot.kde import DensityGrid
 from hotspot.params import AUTO, validate
 from hotspot.params import METHODS as PARAMETERS
@@ -91,6 +94,10 @@ class HotspotResult:
     """Hotspot id of each incident of the selection ("" for none), in input order."""
     grid: DensityGrid | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    drawn: tuple[np.ndarray, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    """The hotspots' polygons and their GeoJSON geometries in WGS84
+    (:func:`hotspot.geojson.wgs84_geometries`), made while the table was: used by
+    :meth:`to_feature_collection` while ``hotspots`` still holds those very polygons."""
 
     def to_feature_collection(self, metadata: dict[str, Any] | None = None, *,
                               should_stop: ShouldStop | None = None) -> dict[str, Any]:
@@ -99,7 +106,18 @@ class HotspotResult:
         return feature_collection(self.hotspots, {
             "method": self.method, "parameters": self.parameters, "summary": self.info,
             **(metadata or {}),
-        }, should_stop=should_stop)
+        }, should_stop=should_stop, geometries=self._drawn_geometries())
+
+    def _drawn_geometries(self) -> list[dict[str, Any]] | None:
+        """:attr:`drawn`'s geometries when the table's polygons are the same objects, in the
+        same order (a caller may have changed the table since)."""
+        if self.drawn is None:
+            return None
+        polygons, geometries = self.drawn
+        now = np.asarray(self.hotspots.geometry.values, dtype=object)
+        same = now.shape == polygons.shape and all(
+            a is b for a, b in zip(now.tolist(), polygons.tolist(), strict=True))
+        return geometries if same else None
 
 
 def analyse(
@@ -198,6 +216,30 @@ def analyse(
     xy = _coordinates(incidents)
     w, weighted = _weights(incidents, used["weight"], weighted)
     info: dict[str, Any] = {"incidents": n, "layers": layers.used()}
+    weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
+    source = incidents if history is None else history
+    cube = Later(functools.partial(  # needs no hotspot: made while they are found
+        emerging_cube, source, w if history is None else None, weight_column, boundary, crs,
+        max_grid_cells, timezone=timezone), should_stop)
+    try:
+        return _analyse(method, used, incidents, xy, w, weighted, info, cube, crs=crs,
+                        layers=layers, period=period, previous=previous, timezone=timezone,
+                        study_area_m2=study_area_m2, boundary=boundary,
+                        cluster_labels=cluster_labels, places=places,
+                        max_hotspots=max_hotspots, max_hotspot_cells=max_hotspot_cells,
+                        max_grid_cells=max_grid_cells, should_stop=should_stop)
+    finally:
+        cube.abandon()  # stops it at its next check if the analysis failed before it was used
+
+
+def _analyse(method: str, used: dict[str, Any], incidents: pd.DataFrame, xy: np.ndarray,
+             w: np.ndarray, weighted: bool, info: dict[str, Any], cube: Later[EmergingCube], *,
+             crs: Any, layers: ContextLayers, period: tuple[int, int] | None,
+             previous: pd.DataFrame | None, timezone: str, study_area_m2: float | None,
+             boundary: Any, cluster_labels: np.ndarray | None, places: gpd.GeoDataFrame | None,
+             max_hotspots: int | None, max_hotspot_cells: int | None,
+             max_grid_cells: int | None, should_stop: ShouldStop | None) -> HotspotResult:
+    """:func:`analyse` once its parameters are checked and the emerging ``cube`` started."""
     labels, shapes, grid = find_areas(
         method, xy, w, weighted, used, info, crs=crs, cluster_labels=cluster_labels,
         places=places, boundary=boundary, max_hotspots=max_hotspots,
@@ -216,19 +258,17 @@ def analyse(
     if study_area_m2 is None and boundary is not None:
         study_area_m2 = float(shapely.area(boundary))
     budget_m2 = _budget_m2(used, study_area_m2, xy)
-    weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
     place_geoms = np.asarray(shapes.geometry.values, dtype=object)
     # independent of one another: run at once on the cores (hotspot._threads)
     parts: list[Callable[[], Any]] = [
         lambda: _describe(method, incidents, w, split, timezone, previous),
         lambda: _members_context(xy, incidents.get("lsoa_code"), labels, layers, should_stop),
-        lambda: classes_of_hotspots(
-            incidents if history is None else history, shapes, w if history is None else None,
-            weight_column, boundary, crs, max_grid_cells, should_stop, timezone),
+        lambda: _emerging(cube, shapes),
+        lambda: wgs84_geometries(place_geoms, crs),
     ]
     if budget_m2 is None:  # every place is kept: their coverage is known now
         parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, boundary)]
-    table, context, (emerging, info["emerging"]), *coverage = run_each(parts)
+    table, context, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
     given_order = (_best_member(np.asarray(places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
                    if method == AUTO and places is not None and len(table) else None)
@@ -237,14 +277,26 @@ def analyse(
     check(should_stop, "before ranking")
     table = _rank(table, incidents, labels, w, period, given_order)
     table = _within_budget(table, budget_m2, boundary, info, should_stop)
-    kept = np.sort(table.index.to_numpy())  # the places kept, in the order they were made
+    ranked = table.index.to_numpy()  # the places kept, by rank
+    kept = np.sort(ranked)  # in the order they were made
     table, labels_out = _number(table, method, labels, len(shapes))
     check(should_stop, "before the accuracy")
     hit, covered = coverage if coverage else (_hit(place_geoms[kept], xy, w),
                                               _covered(place_geoms[kept], boundary))
     info.update(_accuracy(len(table), hit, covered, w, xy, study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
-                         grid=grid, info=info)
+                         grid=grid, info=info,
+                         drawn=(np.asarray(table.geometry.values, dtype=object),
+                                [drawn[i] for i in ranked.tolist()]))
+
+
+def _emerging(cube: Later[EmergingCube], places: gpd.GeoDataFrame,
+              ) -> tuple[list[str | None], dict[str, Any]]:
+    """Each place's emerging class in the ``cube`` and the summary
+    (:func:`hotspot.emerging.classes_of_hotspots`'s)."""
+    if not len(places):
+        return [], {"note": "no dated incidents"}
+    return classes_in_cube(cube.result(), places)
 
 
 def _parameters(method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -422,10 +422,33 @@ def classes_of_hotspots(
     :data:`EMERGING_CELL_M` cells over the latest :data:`EMERGING_MAX_MONTHS` months, and a
     summary; None each, with a note, when there are too few months or the cube would be over
     ``max_grid_cells``. ``w``: the incidents' weights (else the ``weight_column``, else ones);
-    weighted when ``weight_column`` is given. For :func:`hotspot.analysis.analyse`."""
-    k = len(table)
-    if "occurred_at" not in source or not len(source) or not k:
-        return [None] * k, {"note": "no dated incidents"}
+    weighted when ``weight_column`` is given. For :func:`hotspot.analysis.analyse`: the cube
+    (:func:`emerging_cube`, which needs no hotspot) then the classes of the hotspots'
+    polygons (:func:`classes_in_cube`)."""
+    if not len(table):
+        return [], {"note": "no dated incidents"}
+    cube = emerging_cube(source, w, weight_column, boundary, crs, max_grid_cells, should_stop,
+                         timezone)
+    return classes_in_cube(cube, table)
+
+
+@dataclass
+class EmergingCube:
+    """The emerging hot spot cube of a selection's incidents (:func:`emerging_cube`): its
+    grid, or None with a note saying why there is none."""
+
+    grid: EmergingGrid | None
+    info: dict[str, Any]
+
+
+def emerging_cube(
+    source: pd.DataFrame, w: np.ndarray | None, weight_column: str | None, boundary: Any,
+    crs: str, max_grid_cells: int | None, should_stop: ShouldStop | None, timezone: str,
+) -> EmergingCube:
+    """The cube :func:`classes_of_hotspots` classifies hotspots in (the same parameters;
+    none of the hotspots themselves, so it can be made while they are found)."""
+    if "occurred_at" not in source or not len(source):
+        return EmergingCube(None, {"note": "no dated incidents"})
     month, n_months, first = _local_months(source["occurred_at"].to_numpy(), timezone)
     if n_months > EMERGING_MAX_MONTHS:  # the latest months: a bounded cube
         keep = month >= n_months - EMERGING_MAX_MONTHS
@@ -436,9 +459,9 @@ def classes_of_hotspots(
                               - EMERGING_MAX_MONTHS, 12)
         n_months, first = EMERGING_MAX_MONTHS, f"{year:04d}-{month0 + 1:02d}"
     if n_months < EMERGING_MIN_MONTHS:
-        return [None] * k, {"months": n_months, "note": (
+        return EmergingCube(None, {"months": n_months, "note": (
             f"emerging classes need at least {EMERGING_MIN_MONTHS} months of data; this "
-            f"selection has {n_months}")}
+            f"selection has {n_months}")})
     weighted = weight_column is not None
     if w is None:
         w = (source[weight_column].to_numpy(float)
@@ -449,12 +472,22 @@ def classes_of_hotspots(
                                  weights=w if weighted else None, boundary=boundary,
                                  max_cells=max_grid_cells, crs=crs, should_stop=should_stop)
     except WorkLimitExceeded as exc:  # the places stand without their classes
-        return [None] * k, {"months": n_months, "note": f"no emerging classes: {exc}"}
-    classes = classes_of_polygons(grid, table.geometry.values)
+        return EmergingCube(None, {"months": n_months, "note": f"no emerging classes: {exc}"})
+    return EmergingCube(grid, {"months": n_months, "first_month": first,
+                               "cell_size_m": EMERGING_CELL_M})
+
+
+def classes_in_cube(cube: EmergingCube, table: gpd.GeoDataFrame,
+                    ) -> tuple[list[str | None], dict[str, Any]]:
+    """Each hotspot's emerging class in ``cube`` (None each when it has no grid) and the
+    summary :func:`classes_of_hotspots` gives."""
+    k = len(table)
+    if cube.grid is None or not k:
+        return [None] * k, dict(cube.info)
+    classes = classes_of_polygons(cube.grid, table.geometry.values)
     counts = pd.Series([c for c in classes if c]).value_counts()
     return [c or None for c in classes], {
-        "months": n_months, "first_month": first, "cell_size_m": EMERGING_CELL_M,
-        "hotspots_by_class": {str(c): int(v) for c, v in counts.items()}}
+        **cube.info, "hotspots_by_class": {str(c): int(v) for c, v in counts.items()}}
 
 
 def _local_months(occurred_at: np.ndarray, timezone: str) -> tuple[np.ndarray, int, str]:

@@ -36,22 +36,34 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def wgs84_geometries(geoms: np.ndarray, crs: Any) -> list[dict[str, Any]]:
+    """GeoJSON geometries (``shapely.geometry.mapping``'s, with lists) of polygons in the
+    projected ``crs``, in WGS84 longitude/latitude with 1e-7 degree precision: what
+    :func:`feature_collection` writes for a table of them."""
+    if geoms.size == 0:
+        return []
+    wgs = gpd.GeoSeries(geoms, crs=crs).to_crs("EPSG:4326").values
+    return _geometries(shapely.set_precision(np.asarray(wgs, dtype=object), 1e-7))
+
+
 def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,
-                       should_stop: ShouldStop | None = None) -> dict[str, Any]:
+                       should_stop: ShouldStop | None = None,
+                       geometries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A hotspot table as an RFC 7946 FeatureCollection (WGS84, no ``crs`` member);
-    ``should_stop`` is checked every :data:`hotspot.cancel.EVERY` features.
+    ``should_stop`` is checked every :data:`hotspot.cancel.EVERY` features. ``geometries``:
+    the rows' :func:`wgs84_geometries`, when made already (else made here).
 
     Column by column: each column is made plain JSON data once (numbers as Python numbers,
     NaN and infinity as None; object cells only walked when they hold something that is not
     plain already), and the polygons' coordinates come from one ``shapely.get_coordinates``
     call, split into rings and parts: the same data as ``shapely.geometry.mapping`` of each
     shape with :func:`_json_value` of each property, in a fraction of the time."""
-    wgs = table.to_crs("EPSG:4326") if len(table) else table
-    geoms = shapely.set_precision(np.asarray(wgs.geometry.values, dtype=object), 1e-7) \
-        if len(table) else np.empty(0, dtype=object)
+    if geometries is not None and len(geometries) != len(table):
+        raise ValueError(f"{len(geometries)} geometries for {len(table)} rows")
+    shapes = geometries if geometries is not None else wgs84_geometries(
+        np.asarray(table.geometry.values, dtype=object), table.crs)
     columns = [c for c in table.columns if c != table.geometry.name]
     values = {c: _json_column(table[c]) for c in columns}
-    shapes = _geometries(geoms)
     ids = values["id"] if "id" in values else table["id"].tolist()
     features = []
     for i in range(len(table)):

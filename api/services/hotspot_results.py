@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 from fastapi import Request
@@ -99,7 +100,7 @@ def _compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery,
     collection = result.to_feature_collection(metadata, should_stop=should_stop)
     collection["parameters"] = {"method": q.method, **collection["metadata"]["parameters"]}
     collection["data_version"] = metadata["data_version"]
-    geojson = json.dumps(collection, separators=(",", ":")).encode()
+    geojson = orjson.dumps(collection)  # compact; 5-10x json.dumps on megabytes of polygons
     parameters = collection["parameters"]
     del collection  # the GeoJSON is what is kept
     check(should_stop, "before the CSV")

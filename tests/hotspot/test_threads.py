@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import hotspot._threads as threads_module
-from hotspot._threads import run_each, set_threads
+from hotspot._threads import Later, run_each, set_threads
 from hotspot.analysis import analyse
 from hotspot.errors import WorkLimitExceeded
 from hotspot.places import split_places
@@ -70,6 +70,48 @@ def test_calls_nest_without_waiting_on_one_another(monkeypatch):
 def test_a_thread_count_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         set_threads(0)
+
+
+def test_later_runs_in_its_own_thread_and_gives_its_result_when_asked(monkeypatch):
+    use_threads(monkeypatch, 2)
+    started = threading.Event()
+
+    def task(should_stop) -> str:
+        started.set()
+        return threading.current_thread().name
+
+    later = Later(task)
+    assert started.wait(30)  # running before anyone asked
+    assert later.result() == "hotspot-later" == later.result()
+
+
+def test_later_with_one_thread_runs_in_the_caller_when_asked(monkeypatch):
+    use_threads(monkeypatch, 1)
+    ran: list[str] = []
+    later = Later(lambda should_stop: ran.append(threading.current_thread().name) or 7)
+    assert ran == []
+    assert later.result() == 7 and ran == [threading.current_thread().name]
+
+
+def test_later_raises_its_error_when_asked_and_stops_when_abandoned(monkeypatch):
+    use_threads(monkeypatch, 2)
+    failing = Later(lambda should_stop: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result()
+    asked_after = threading.Event()
+
+    def patient(should_stop) -> str:
+        while not should_stop():
+            asked_after.wait(0.01)
+        return "stopped"
+
+    later = Later(patient)
+    later.abandon()
+    assert later.result() == "stopped"
+    told = [False]
+    outer = Later(patient, should_stop=lambda: told[0])
+    told[0] = True  # the caller's own should_stop
+    assert outer.result() == "stopped"
 
 
 def _city(seed: int) -> tuple[np.ndarray, np.ndarray, gpd.GeoDataFrame]:
@@ -187,9 +229,34 @@ def test_an_analysis_in_threads_is_the_analysis_in_one(monkeypatch, method: str,
         results.append(analyse(frame, crs=CRS, method=method, area_share=budget, **params))
     alone, together = results
     assert len(alone.hotspots) >= 5
+    assert "hotspots_by_class" in alone.info["emerging"]  # the cube was made, in a thread
+    assert alone.hotspots["emerging"].notna().any()
     pd.testing.assert_frame_equal(alone.hotspots.drop(columns="geometry"),
                                   together.hotspots.drop(columns="geometry"))
     assert shapely.equals_exact(alone.hotspots.geometry.values,
                                 together.hotspots.geometry.values, tolerance=0).all()
     assert alone.info == together.info
     np.testing.assert_array_equal(alone.labels, together.labels)
+
+
+def test_the_geometries_drawn_with_the_table_are_those_drawn_from_it(monkeypatch):
+    # the WGS84 GeoJSON geometries are made in the analysis's threads, place by place, and
+    # put in rank order: the same as drawing them from the finished table; a table changed
+    # since is drawn from itself
+    from hotspot.geojson import feature_collection
+
+    use_threads(monkeypatch, 2)
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(0, 3000, (10, 2))
+    xy = np.concatenate([rng.uniform(0, 3000, (1500, 2)),
+                         *(rng.normal(c, 50, (200, 2)) for c in centres)]) + ORIGIN
+    result = analyse(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}), crs=CRS, method="kde",
+                     bandwidth_m=120, max_place_m=150)
+    assert len(result.hotspots) >= 8 and result.drawn is not None
+    meta = {"method": result.method, "parameters": result.parameters, "summary": result.info}
+    assert result.to_feature_collection() == feature_collection(result.hotspots, meta)
+    result.hotspots = result.hotspots.iloc[::-1].reset_index(drop=True)
+    assert result._drawn_geometries() is None
+    reversed_fc = result.to_feature_collection()
+    assert reversed_fc == feature_collection(result.hotspots, meta)
+    assert reversed_fc["features"][0]["id"] == result.hotspots["id"].iloc[0]
