@@ -246,6 +246,32 @@ def _analyse(method: str, used: dict[str, Any], incidents: pd.DataFrame, xy: np.
         max_hotspot_cells=max_hotspot_cells, max_grid_cells=max_grid_cells,
         should_stop=should_stop)
     check(should_stop, "before the places")
+    # the context classes of the incidents in an area (those of a place are among them),
+    # made while the areas are split into places
+    context = Later(functools.partial(_members_context, xy, incidents.get("lsoa_code"),
+                                      labels, layers), should_stop)
+    try:
+        return _describe_places(method, used, incidents, xy, w, weighted, info, cube, context,
+                                labels, shapes, grid, layers=layers, period=period,
+                                previous=previous, timezone=timezone,
+                                study_area_m2=study_area_m2, boundary=boundary, crs=crs,
+                                places=places, max_hotspots=max_hotspots,
+                                should_stop=should_stop)
+    finally:
+        context.abandon()
+
+
+def _describe_places(method: str, used: dict[str, Any], incidents: pd.DataFrame,
+                     xy: np.ndarray, w: np.ndarray, weighted: bool, info: dict[str, Any],
+                     cube: Later[EmergingCube], context: Later[IncidentContext],
+                     labels: np.ndarray, shapes: gpd.GeoDataFrame, grid: DensityGrid | None, *,
+                     layers: ContextLayers, period: tuple[int, int] | None,
+                     previous: pd.DataFrame | None, timezone: str,
+                     study_area_m2: float | None, boundary: Any, crs: Any,
+                     places: gpd.GeoDataFrame | None, max_hotspots: int | None,
+                     should_stop: ShouldStop | None) -> HotspotResult:
+    """:func:`analyse` from the areas found (``labels``, ``shapes``): places, their table,
+    classes, ranks and accuracy."""
     split = split_places(xy, w if weighted else None, labels, shapes,
                          max_place_m=float(used["max_place_m"]),
                          min_incidents=int(used.get("min_incidents") or 1),
@@ -262,17 +288,16 @@ def _analyse(method: str, used: dict[str, Any], incidents: pd.DataFrame, xy: np.
     # independent of one another: run at once on the cores (hotspot._threads)
     parts: list[Callable[[], Any]] = [
         lambda: _describe(method, incidents, w, split, timezone, previous),
-        lambda: _members_context(xy, incidents.get("lsoa_code"), labels, layers, should_stop),
         lambda: _emerging(cube, shapes),
         lambda: wgs84_geometries(place_geoms, crs),
     ]
     if budget_m2 is None:  # every place is kept: their coverage is known now
         parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, boundary)]
-    table, context, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
+    table, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
     given_order = (_best_member(np.asarray(places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
                    if method == AUTO and places is not None and len(table) else None)
-    _classify(table, labels, w, context, layers, should_stop)
+    _classify(table, labels, w, context.result(), layers, should_stop)
     table["emerging"] = emerging
     check(should_stop, "before ranking")
     table = _rank(table, incidents, labels, w, period, given_order)
@@ -364,9 +389,10 @@ def _classify(table: gpd.GeoDataFrame, labels: np.ndarray, w: np.ndarray,
 def _members_context(xy: np.ndarray, lsoa: Any, labels: np.ndarray,
                      layers: ContextLayers,
                      should_stop: ShouldStop | None = None) -> IncidentContext:
-    """:func:`hotspot.context.incident_context` of the incidents in a place only (the classes
-    of places are made of theirs; at 10^6 incidents most are in none): the others get class
-    3 (urban) and no town centre or site, which nothing reads."""
+    """:func:`hotspot.context.incident_context` of the incidents with a label (``labels``
+    >= 0; :func:`analyse` gives those of the areas, among which are those of the places,
+    whose classes are made of theirs; at 10^6 incidents most are in none): the others get
+    class 3 (urban) and no town centre or site, which nothing reads."""
     check(should_stop, "before the context classes")
     member = np.flatnonzero(labels >= 0)
     if member.size == labels.shape[0]:
