@@ -182,6 +182,9 @@ class AreaCheck:
                 area = area.simplify(self.buffer_m / 2)
             shapely.prepare(area)
             object.__setattr__(self, "_area", area)
+            # a GEOS prepared geometry is not thread-safe (its indexes are built on first
+            # use): one thread at a time tests points against it
+            object.__setattr__(self, "_area_lock", threading.Lock())
 
     @property
     def description(self) -> str:
@@ -217,5 +220,6 @@ class AreaCheck:
         inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
         idx = np.flatnonzero(inside)
         if idx.size:
-            inside[idx] = shapely.contains_xy(area, x[idx], y[idx])
+            with self._area_lock:  # type: ignore[attr-defined]
+                inside[idx] = shapely.contains_xy(area, x[idx], y[idx])
         return inside

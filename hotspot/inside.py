@@ -34,6 +34,30 @@ import shapely
 
 from hotspot.errors import InvalidParameter
 
+
+def prepared_copies(geoms: Any) -> Any:
+    """Copies of ``geoms`` (one geometry or an array of them), prepared for repeated
+    predicates: the same coordinates in new objects, so the caller's geometries are never
+    changed.
+
+    GEOS prepared geometries are not thread-safe (libgeos/geos#825: their indexes are built
+    lazily on first use), and preparing or un-preparing a geometry changes the object itself:
+    a geometry shared between threads (a force area, reference layers or a result's polygons
+    held by a cache and read by concurrent requests, or by the threads of one analysis) must
+    never be prepared in place. A copy belongs to its caller's thread. Geometries with Z
+    go through WKB (their Z kept); others through ``shapely.transform`` (about 8 us each)."""
+    arr = np.asarray(geoms, dtype=object)
+    if arr.size:
+        present = np.asarray(shapely.is_geometry(arr))
+        if bool(np.asarray(shapely.has_z(arr[present])).any()):
+            copies = shapely.from_wkb(shapely.to_wkb(arr, include_srid=False))
+        else:
+            copies = shapely.transform(arr, lambda c: c)
+        shapely.prepare(copies)
+        arr = np.asarray(copies, dtype=object)
+    return arr.reshape(()).item() if arr.ndim == 0 else arr
+
+
 PREDICATES = ("within", "intersects")
 TARGET_CELLS = 250_000
 """About how many grid cells the polygons' bounding boxes hold (sets the cell size)."""
@@ -226,14 +250,10 @@ class _EdgeGrid:
         keep = ~test
         if test.any():
             tp, tg = pair_p[test], pair_g[test]
-            used = np.unique(tg)
-            fresh = used[~shapely.is_prepared(arr[used])]
-            shapely.prepare(arr[fresh])
-            try:
-                xy_fn = shapely.contains_xy if predicate == "within" else shapely.intersects_xy
-                keep[test] = xy_fn(arr[tg], pts[tp, 0], pts[tp, 1])
-            finally:  # the caller's geometries as they were
-                shapely.destroy_prepared(arr[fresh])
+            used, at = np.unique(tg, return_inverse=True)
+            mine = prepared_copies(arr[used])  # never the caller's objects: prepared_copies
+            xy_fn = shapely.contains_xy if predicate == "within" else shapely.intersects_xy
+            keep[test] = xy_fn(mine[at.reshape(-1)], pts[tp, 0], pts[tp, 1])
         return pair_p[keep], pair_g[keep]
 
 
@@ -292,14 +312,10 @@ def _inside_runs(geoms: np.ndarray, owner_g: np.ndarray, local: np.ndarray, wcol
     runs = np.flatnonzero(start & ~edge)
     result = np.zeros(runs.size, dtype=bool)
     if runs.size:
-        used = np.unique(owner_g[runs])
-        fresh = used[~shapely.is_prepared(geoms[used])]
-        shapely.prepare(geoms[fresh])
-        try:
-            result = shapely.contains_xy(geoms[owner_g[runs]], ox + (col[runs] + 0.5) * c,
-                                         oy + (row[runs] + 0.5) * c)
-        finally:  # the caller's geometries as they were
-            shapely.destroy_prepared(geoms[fresh])
+        used, at = np.unique(owner_g[runs], return_inverse=True)
+        mine = prepared_copies(geoms[used])  # never the caller's objects: prepared_copies
+        result = shapely.contains_xy(mine[at.reshape(-1)], ox + (col[runs] + 0.5) * c,
+                                     oy + (row[runs] + 0.5) * c)
     run_id = np.cumsum(start) - 1  # the run of each cell (edge runs too)
     value = np.zeros(int(run_id[-1]) + 1, dtype=bool)
     value[run_id[runs]] = result

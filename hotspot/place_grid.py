@@ -16,6 +16,7 @@ import shapely
 
 from hotspot._numeric import fftconvolve
 from hotspot.errors import WorkLimitExceeded
+from hotspot.inside import prepared_copies
 from hotspot.kde import _quartic
 
 MAX_PLACE_CELLS = 4_000_000
@@ -80,8 +81,7 @@ class AreaGrid:
         cx = self.x0 + (np.arange(self.cols) + 0.5) * c
         cy = self.y1 - (np.arange(self.rows) + 0.5) * c
         gx, gy = np.meshgrid(cx, cy)
-        shapely.prepare(geom)
-        self.allowed = shapely.intersects_xy(geom, gx, gy)
+        self.allowed = shapely.intersects_xy(prepared_copies(geom), gx, gy)
         if not self.allowed.any():  # a sliver or a point: any cell may be its peak
             self.allowed[:] = True
         self.density[~self.allowed | (self.density < self.tol)] = 0.0

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspot.inside import prepared_copies
+
 EXACT = 0
 """The precision code of an incident whose time of day is known (:mod:`hotspot.table`)."""
 
@@ -117,8 +119,8 @@ def place_counts(
     keep = np.ones(n, dtype=bool) if selected is None else np.asarray(selected, dtype=bool)
     month_of = local_months(t, timezone)
     with_data = (str(month_of.min()), str(month_of.max())) if n else None
-    shapely.prepare(polygon)
-    inside = shapely.intersects_xy(polygon, x, y) & keep if n else np.zeros(0, dtype=bool)
+    inside = (shapely.intersects_xy(prepared_copies(polygon), x, y) & keep if n
+              else np.zeros(0, dtype=bool))
     start, end = period
     in_period = inside.copy()
     if start is not None:

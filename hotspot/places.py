@@ -54,6 +54,7 @@ from hotspot._native import loaded_native_steps, native_steps
 from hotspot._threads import run_each, threads
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
+from hotspot.inside import prepared_copies
 from hotspot.place_grid import CELLS_PER_PLACE as CELLS_PER_PLACE  # re-exported
 from hotspot.place_grid import MAX_PLACE_CELLS as MAX_PLACE_CELLS  # re-exported
 from hotspot.place_grid import AreaGrid
@@ -563,8 +564,7 @@ def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray, geom
     shapes = discs[kept].copy()
     if kept.size == 0:
         return shapes
-    shapely.prepare(geom)
-    partial = np.flatnonzero(~shapely.contains(geom, shapes))
+    partial = np.flatnonzero(~shapely.contains(prepared_copies(geom), shapes))
     if partial.size:
         shapes[partial] = shapely.intersection(shapes[partial], _near_parts(geom, shapes[partial]))
     earlier: list[list[int]] = [[] for _ in range(discs.shape[0])]

@@ -61,6 +61,7 @@ from geodata.schema import IncidentFilter
 from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from hotspot.dosage import patrol_dosage, plans_dosage
+from hotspot.inside import prepared_copies
 from hotspot.placecounts import PlaceCounts, month_range, place_counts
 from maps.hotspot_page import (
     AdviceBlock,
@@ -241,7 +242,7 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
     stored: a copy is a new plan), keyed by plan id and creation time; without it every plan
     is read (a plan document is about 120 kB: 200 of them take about a second). ``drafts``:
     False leaves out plans not yet published (the Rural Crime Team sees published plans only)."""
-    shapely.prepare(polygon)
+    polygon = prepared_copies(polygon)  # the cached result's is shared by other requests
     cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
     delivered: list[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = []

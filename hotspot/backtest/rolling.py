@@ -22,6 +22,7 @@ from hotspot.backtest.candidate import Candidate, check_places, train_xy
 from hotspot.backtest.result import COLUMNS, BacktestResult
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
+from hotspot.inside import prepared_copies
 from hotspot.points import check_crs
 
 SHARES = (0.001, 0.005, 0.01)
@@ -153,7 +154,7 @@ def _incidents_inside(incidents: pd.DataFrame, boundary: BaseGeometry | None
     xy_all = train_xy(data)
     if boundary is None:
         boundary = shapely.convex_hull(shapely.multipoints(xy_all))
-    shapely.prepare(boundary)
+    boundary = prepared_copies(boundary)  # this backtest's own: the caller's may be shared
     force_area = float(shapely.area(boundary))
     if force_area <= 0:
         raise InvalidParameter("the boundary has no area", parameter="boundary")

@@ -106,3 +106,43 @@ def test_leaves_the_polygons_unprepared() -> None:
     shapely.prepare(geoms[1])
     point_hits(geoms, np.random.default_rng(0).uniform(0, 300, (5_000, 2)))
     assert shapely.is_prepared(geoms).tolist() == [False, True]
+
+
+def test_threads_sharing_polygons_each_test_their_own_copies() -> None:
+    # GEOS prepared geometries are not thread-safe, and preparing one changes the object: two
+    # threads testing points against the same polygons (a cached result's, a force's layers)
+    # once crashed the process (a double free) when one un-prepared what the other was using
+    import threading
+
+    from hotspot.inside import prepared_copies
+
+    rng = np.random.default_rng(3)
+    geoms = np.asarray(shapely.buffer(shapely.points(rng.uniform(0, 5000, (400, 2))), 150,
+                                      quad_segs=16), dtype=object)
+    pts = rng.uniform(0, 5000, (60_000, 2))
+    want = point_hits(geoms, pts, "intersects")
+    failures: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(15):
+                got = point_hits(geoms, pts, "intersects")
+                assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    workers = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert failures == []
+    assert not shapely.is_prepared(geoms).any()
+    copies = prepared_copies(geoms[:3])
+    assert shapely.is_prepared(copies).all() and not shapely.is_prepared(geoms[:3]).any()
+    assert all(c is not g for c, g in zip(copies, geoms[:3], strict=True))
+    assert shapely.equals_exact(copies, geoms[:3], tolerance=0).all()
+    one = prepared_copies(geoms[0])
+    assert isinstance(one, shapely.Polygon) and shapely.is_prepared(one)
+    z = shapely.Point(1.0, 2.0, 3.0)
+    assert shapely.get_coordinates(prepared_copies(z), include_z=True).tolist() == [[1, 2, 3]]
