@@ -211,104 +211,103 @@ def analyse(
     crs = check_crs(crs)
     should_stop = shared(should_stop)  # some stages run in threads
     used = _parameters(method, params)
-    layers = layers or ContextLayers()
-    n = len(incidents)
     xy = _coordinates(incidents)
     w, weighted = _weights(incidents, used["weight"], weighted)
-    info: dict[str, Any] = {"incidents": n, "layers": layers.used()}
+    layers = layers or ContextLayers()
+    if study_area_m2 is None and boundary is not None:
+        study_area_m2 = float(shapely.area(boundary))
+    run = _Run(method, used, incidents, xy, w, weighted, crs, layers, period, previous,
+               timezone, study_area_m2, boundary, places, max_hotspots, should_stop,
+               {"incidents": len(incidents), "layers": layers.used()})
     weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
-    source = incidents if history is None else history
     cube = Later(functools.partial(  # needs no hotspot: made while they are found
-        emerging_cube, source, w if history is None else None, weight_column, boundary, crs,
-        max_grid_cells, timezone=timezone), should_stop)
+        emerging_cube, incidents if history is None else history,
+        w if history is None else None, weight_column, boundary, crs, max_grid_cells,
+        timezone=timezone), should_stop)
     try:
-        return _analyse(method, used, incidents, xy, w, weighted, info, cube, crs=crs,
-                        layers=layers, period=period, previous=previous, timezone=timezone,
-                        study_area_m2=study_area_m2, boundary=boundary,
-                        cluster_labels=cluster_labels, places=places,
-                        max_hotspots=max_hotspots, max_hotspot_cells=max_hotspot_cells,
-                        max_grid_cells=max_grid_cells, should_stop=should_stop)
+        labels, shapes, grid = find_areas(
+            method, xy, w, weighted, used, run.info, crs=crs, cluster_labels=cluster_labels,
+            places=places, boundary=boundary, max_hotspots=max_hotspots,
+            max_hotspot_cells=max_hotspot_cells, max_grid_cells=max_grid_cells,
+            should_stop=should_stop)
+        check(should_stop, "before the places")
+        # the context classes of the incidents in an area (those of a place are among
+        # them), made while the areas are split into places
+        context = Later(functools.partial(_members_context, xy, incidents.get("lsoa_code"),
+                                          labels, layers), should_stop)
+        try:
+            return _places_described(run, labels, shapes, grid, cube, context)
+        finally:
+            context.abandon()
     finally:
-        cube.abandon()  # stops it at its next check if the analysis failed before it was used
+        cube.abandon()  # each stops at its next check if the analysis failed before using it
 
 
-def _analyse(method: str, used: dict[str, Any], incidents: pd.DataFrame, xy: np.ndarray,
-             w: np.ndarray, weighted: bool, info: dict[str, Any], cube: Later[EmergingCube], *,
-             crs: Any, layers: ContextLayers, period: tuple[int, int] | None,
-             previous: pd.DataFrame | None, timezone: str, study_area_m2: float | None,
-             boundary: Any, cluster_labels: np.ndarray | None, places: gpd.GeoDataFrame | None,
-             max_hotspots: int | None, max_hotspot_cells: int | None,
-             max_grid_cells: int | None, should_stop: ShouldStop | None) -> HotspotResult:
-    """:func:`analyse` once its parameters are checked and the emerging ``cube`` started."""
-    labels, shapes, grid = find_areas(
-        method, xy, w, weighted, used, info, crs=crs, cluster_labels=cluster_labels,
-        places=places, boundary=boundary, max_hotspots=max_hotspots,
-        max_hotspot_cells=max_hotspot_cells, max_grid_cells=max_grid_cells,
-        should_stop=should_stop)
-    check(should_stop, "before the places")
-    # the context classes of the incidents in an area (those of a place are among them),
-    # made while the areas are split into places
-    context = Later(functools.partial(_members_context, xy, incidents.get("lsoa_code"),
-                                      labels, layers), should_stop)
-    try:
-        return _describe_places(method, used, incidents, xy, w, weighted, info, cube, context,
-                                labels, shapes, grid, layers=layers, period=period,
-                                previous=previous, timezone=timezone,
-                                study_area_m2=study_area_m2, boundary=boundary, crs=crs,
-                                places=places, max_hotspots=max_hotspots,
-                                should_stop=should_stop)
-    finally:
-        context.abandon()
+@dataclass
+class _Run:
+    """What one :func:`analyse` works from, its parameters checked."""
+
+    method: str
+    used: dict[str, Any]
+    incidents: pd.DataFrame
+    xy: np.ndarray
+    w: np.ndarray
+    weighted: bool
+    crs: Any
+    layers: ContextLayers
+    period: tuple[int, int] | None
+    previous: pd.DataFrame | None
+    timezone: str
+    study_area_m2: float | None
+    boundary: Any
+    places: gpd.GeoDataFrame | None
+    max_hotspots: int | None
+    should_stop: ShouldStop | None
+    info: dict[str, Any]
 
 
-def _describe_places(method: str, used: dict[str, Any], incidents: pd.DataFrame,
-                     xy: np.ndarray, w: np.ndarray, weighted: bool, info: dict[str, Any],
-                     cube: Later[EmergingCube], context: Later[IncidentContext],
-                     labels: np.ndarray, shapes: gpd.GeoDataFrame, grid: DensityGrid | None, *,
-                     layers: ContextLayers, period: tuple[int, int] | None,
-                     previous: pd.DataFrame | None, timezone: str,
-                     study_area_m2: float | None, boundary: Any, crs: Any,
-                     places: gpd.GeoDataFrame | None, max_hotspots: int | None,
-                     should_stop: ShouldStop | None) -> HotspotResult:
-    """:func:`analyse` from the areas found (``labels``, ``shapes``): places, their table,
-    classes, ranks and accuracy."""
-    split = split_places(xy, w if weighted else None, labels, shapes,
+def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
+                      grid: DensityGrid | None, cube: Later[EmergingCube],
+                      context: Later[IncidentContext]) -> HotspotResult:
+    """:func:`analyse` from the areas found (``labels``, ``shapes``): the places, their table,
+    classes, ranks and accuracy (independent parts side by side: :mod:`hotspot._threads`)."""
+    method, used, incidents, xy, w = run.method, run.used, run.incidents, run.xy, run.w
+    info, should_stop = run.info, run.should_stop
+    split = split_places(xy, w if run.weighted else None, labels, shapes,
                          max_place_m=float(used["max_place_m"]),
                          min_incidents=int(used.get("min_incidents") or 1),
-                         max_places=max_hotspots if max_hotspots is not None else MAX_PLACES,
-                         crs=crs, should_stop=should_stop)
+                         max_places=(run.max_hotspots if run.max_hotspots is not None
+                                     else MAX_PLACES),
+                         crs=run.crs, should_stop=should_stop)
     labels, shapes = split.labels, split.places
     info["areas"] = len(split.areas)
     info["areas_split"] = int((split.areas["places"] > 1).sum()) if len(split.areas) else 0
     check(should_stop, "before the hotspot table")
-    if study_area_m2 is None and boundary is not None:
-        study_area_m2 = float(shapely.area(boundary))
-    budget_m2 = _budget_m2(used, study_area_m2, xy)
+    budget_m2 = _budget_m2(used, run.study_area_m2, xy)
     place_geoms = np.asarray(shapes.geometry.values, dtype=object)
-    # independent of one another: run at once on the cores (hotspot._threads)
     parts: list[Callable[[], Any]] = [
-        lambda: _describe(method, incidents, w, split, timezone, previous),
+        lambda: _describe(method, incidents, w, split, run.timezone, run.previous),
         lambda: _emerging(cube, shapes),
-        lambda: wgs84_geometries(place_geoms, crs),
+        lambda: wgs84_geometries(place_geoms, run.crs),
     ]
     if budget_m2 is None:  # every place is kept: their coverage is known now
-        parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, boundary)]
+        parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, run.boundary)]
     table, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
-    given_order = (_best_member(np.asarray(places.geometry.values, dtype=object),
+    given_order = (_best_member(np.asarray(run.places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
-                   if method == AUTO and places is not None and len(table) else None)
-    _classify(table, labels, w, context.result(), layers, should_stop)
+                   if method == AUTO and run.places is not None and len(table) else None)
+    _classify(table, labels, w, context.result(), run.layers, should_stop)
     table["emerging"] = emerging
     check(should_stop, "before ranking")
-    table = _rank(table, incidents, labels, w, period, given_order)
-    table = _within_budget(table, budget_m2, boundary, info, should_stop)
+    table = _rank(table, incidents, labels, w, run.period, given_order)
+    table = _within_budget(table, budget_m2, run.boundary, info, should_stop)
     ranked = table.index.to_numpy()  # the places kept, by rank
     kept = np.sort(ranked)  # in the order they were made
     table, labels_out = _number(table, method, labels, len(shapes))
     check(should_stop, "before the accuracy")
     hit, covered = coverage if coverage else (_hit(place_geoms[kept], xy, w),
-                                              _covered(place_geoms[kept], boundary))
-    info.update(_accuracy(len(table), hit, covered, w, xy, study_area_m2))
+                                              _covered(place_geoms[kept], run.boundary))
+    info.update(_accuracy(len(table), hit, covered, w, xy, run.study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info,
                          drawn=(np.asarray(table.geometry.values, dtype=object),
