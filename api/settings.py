@@ -171,9 +171,11 @@ class Settings(BaseSettings):
     analysis_threads: int | None = Field(
         None, ge=1, le=64, description="Threads one analysis may use at once for its "
         "independent parts (DBSCAN's neighbour counting, the places of different areas, the "
-        "table, context and emerging classes and the accuracy): the results are the same "
-        "whatever the number. Unset: the machine's cores, up to 4; 1: one core per request, "
-        "for a service whose cores are kept busy by many requests at once.")
+        "table, the GeoJSON geometries and the accuracy); above 1, the emerging cube and the "
+        "incidents' context classes also run in a thread each, from the start. The results "
+        "are the same whatever the number. Unset: the machine's cores, up to 4; 1: one core "
+        "per request, everything in turn, for a service whose cores are kept busy by many "
+        "requests at once.")
     redis_prefix: str = Field(
         "hotspot:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Prefix of every Redis key the service writes (several deployments, or "

@@ -180,11 +180,7 @@ class AreaCheck:
             area = self.boundary.buffer(self.buffer_m) if self.buffer_m > 0 else self.boundary
             if self.buffer_m > 0:
                 area = area.simplify(self.buffer_m / 2)
-            shapely.prepare(area)
             object.__setattr__(self, "_area", area)
-            # a GEOS prepared geometry is not thread-safe (its indexes are built on first
-            # use): one thread at a time tests points against it
-            object.__setattr__(self, "_area_lock", threading.Lock())
 
     @property
     def description(self) -> str:
@@ -220,6 +216,10 @@ class AreaCheck:
         inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
         idx = np.flatnonzero(inside)
         if idx.size:
-            with self._area_lock:  # type: ignore[attr-defined]
-                inside[idx] = shapely.contains_xy(area, x[idx], y[idx])
+            # a prepared copy for this call: GEOS prepared geometries are not thread-safe
+            # (their indexes are built on first use), and preparing the area itself would
+            # change an object other threads (and, unbuffered, the caller) hold
+            mine = shapely.from_wkb(shapely.to_wkb(area))
+            shapely.prepare(mine)
+            inside[idx] = shapely.contains_xy(mine, x[idx], y[idx])
         return inside

@@ -123,5 +123,8 @@ class Later(Generic[T]):
         return self._value  # type: ignore[return-value]  # set when nothing was raised
 
     def abandon(self) -> None:
-        """Nobody will ask for the result: the task stops at its next check."""
+        """Nobody will ask for the result: the task stops at its next check, and this waits
+        for it to stop (nothing of it runs once this has returned)."""
         self._abandoned = True
+        if self._thread is not None:
+            self._thread.join()

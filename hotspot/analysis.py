@@ -94,10 +94,11 @@ class HotspotResult:
     """Hotspot id of each incident of the selection ("" for none), in input order."""
     grid: DensityGrid | None = None
     info: dict[str, Any] = field(default_factory=dict)
-    drawn: tuple[np.ndarray, list[dict[str, Any]]] | None = field(default=None, repr=False)
-    """The hotspots' polygons and their GeoJSON geometries in WGS84
+    drawn: tuple[np.ndarray, Any, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    """The hotspots' polygons, their CRS and their GeoJSON geometries in WGS84
     (:func:`hotspot.geojson.wgs84_geometries`), made while the table was: used by
-    :meth:`to_feature_collection` while ``hotspots`` still holds those very polygons."""
+    :meth:`to_feature_collection` while ``hotspots`` still holds those very polygons in that
+    CRS."""
 
     def to_feature_collection(self, metadata: dict[str, Any] | None = None, *,
                               should_stop: ShouldStop | None = None) -> dict[str, Any]:
@@ -110,12 +111,12 @@ class HotspotResult:
 
     def _drawn_geometries(self) -> list[dict[str, Any]] | None:
         """:attr:`drawn`'s geometries when the table's polygons are the same objects, in the
-        same order (a caller may have changed the table since)."""
+        same order and CRS (a caller may have changed the table since)."""
         if self.drawn is None:
             return None
-        polygons, geometries = self.drawn
+        polygons, crs, geometries = self.drawn
         now = np.asarray(self.hotspots.geometry.values, dtype=object)
-        same = now.shape == polygons.shape and all(
+        same = now.shape == polygons.shape and self.hotspots.crs == crs and all(
             a is b for a, b in zip(now.tolist(), polygons.tolist(), strict=True))
         return geometries if same else None
 
@@ -194,6 +195,8 @@ def analyse(
     should_stop
         Called between stages and in the per-hotspot loops; when it answers True the
         analysis raises :class:`~hotspot.errors.AnalysisCancelled` (:mod:`hotspot.cancel`).
+        Parts of the analysis run in threads (:mod:`hotspot._threads`): it is called from
+        them too, one call at a time, and not again once it has answered True.
     **params
         The method's parameters and the common ones (:mod:`hotspot.params`: ``max_place_m``,
         ``area_share``/``area_km2``, ``weight``), parsed and checked there.
@@ -310,14 +313,15 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     info.update(_accuracy(len(table), hit, covered, w, xy, run.study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info,
-                         drawn=(np.asarray(table.geometry.values, dtype=object),
+                         drawn=(np.asarray(table.geometry.values, dtype=object), table.crs,
                                 [drawn[i] for i in ranked.tolist()]))
 
 
 def _emerging(cube: Later[EmergingCube], places: gpd.GeoDataFrame,
               ) -> tuple[list[str | None], dict[str, Any]]:
     """Each place's emerging class in the ``cube`` and the summary
-    (:func:`hotspot.emerging.classes_of_hotspots`'s)."""
+    (:func:`hotspot.emerging.classes_in_cube`), as :func:`hotspot.emerging.classes_of_hotspots`
+    gives them."""
     if not len(places):
         return [], {"note": "no dated incidents"}
     return classes_in_cube(cube.result(), places)
@@ -395,10 +399,10 @@ def _members_context(xy: np.ndarray, lsoa: Any, labels: np.ndarray,
     check(should_stop, "before the context classes")
     member = np.flatnonzero(labels >= 0)
     if member.size == labels.shape[0]:
-        return incident_context(xy, lsoa, layers)
+        return incident_context(xy, lsoa, layers, should_stop)
     part = lsoa.iloc[member] if isinstance(lsoa, pd.Series) else (
         None if lsoa is None else np.asarray(lsoa)[member])
-    sub = incident_context(xy[member], part, layers)
+    sub = incident_context(xy[member], part, layers, should_stop)
     n = labels.shape[0]
     cls = np.full(n, 3, dtype=sub.cls.dtype)
     town, site = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)

@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from hotspot.errors import InvalidParameter
-from hotspot.inside import prepared_copies
+from hotspot.inside import prepared_copy
 
 NEGLIGIBLE_M2 = 1e-6
 """Areas below this (m2) count as nothing (round-off of clipping and differences)."""
@@ -47,7 +47,7 @@ def clip(geoms: Any, boundary: BaseGeometry | None) -> np.ndarray:
     arr = geometry_array(geoms)
     if boundary is None or arr.size == 0:
         return arr
-    inside = shapely.contains(prepared_copies(boundary), arr)
+    inside = shapely.contains(prepared_copy(boundary), arr)
     out = arr.copy()
     edge = ~inside
     if edge.any():

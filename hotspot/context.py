@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
 from hotspot.inside import any_hit, first_hit
 
@@ -142,10 +143,12 @@ def _in_set(values: Any, wanted: Collection[str]) -> np.ndarray:
 
 
 def incident_context(
-    xy: np.ndarray, lsoa_codes: Any, layers: ContextLayers
+    xy: np.ndarray, lsoa_codes: Any, layers: ContextLayers,
+    should_stop: ShouldStop | None = None,
 ) -> IncidentContext:
     """Classify each incident (see the module docstring). ``lsoa_codes``: one per incident
-    (an array, or a pandas Categorical, whose categories are then looked up once each).
+    (an array, or a pandas Categorical, whose categories are then looked up once each);
+    ``should_stop`` is checked between the layers.
 
     The point-in-polygon tests are :mod:`hotspot.inside`'s (a grid, GEOS near the edges); the
     heritage sites' nearest-within-reach query runs only for the incidents within reach of a
@@ -156,6 +159,7 @@ def incident_context(
         tc_idx = first_hit(layers.town_centres.geometry.values, xy, "within")
     site_idx = np.full(n, -1, dtype=np.int64)
     sites = layers.sites()
+    check(should_stop, "while classifying incidents")
     if sites is not None and n:
         site_geoms = np.asarray(sites.geometry.values, dtype=object)
         d = layers.heritage_distance_m
@@ -168,6 +172,7 @@ def incident_context(
             pairs = np.vstack([near[pairs[0]], pairs[1]])
         site_idx = _first_hit(pairs, n)
     rural = np.zeros(n, dtype=bool)
+    check(should_stop, "while classifying incidents")
     if layers.built_up_areas is not None and len(layers.built_up_areas) and n:
         rural |= ~any_hit(layers.built_up_areas.geometry.values, xy, "within")
     if layers.rural_lsoas and lsoa_codes is not None and n:

@@ -298,9 +298,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
     limit of places is then checked as a loop over the areas in order checks it: at each
     area, the places kept before it and the peaks it made (dropped ones included) must not be
     more than ``limit``. While they run, the threads count their peaks together (each area's
-    dropped ones taken off when it ends), and all stop when that count passes the limit, or
-    when an area is refused: the areas are then cut again one after the other, which refuses
-    (or not) exactly where and as the plain loop does, whatever the threads' timing."""
+    dropped ones taken off when it ends), and an area stops (before its grid is built, or at
+    its next peak) once that count is over the limit, or when it is refused: the loop then
+    cuts the areas left unfinished in order, after those finished, so it refuses (or not)
+    exactly where and as the plain loop does, whatever the threads' timing."""
     k = len(geoms)
     order = np.argsort(labels_in, kind="stable")
     sorted_labels = labels_in[order]
@@ -311,6 +312,8 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
     def cut(a: int, count: _PeakCount | None, made: int) -> _Cut:
         check(should_stop, "while splitting areas into places")
+        if count is not None:
+            count.add(0)  # over the limit already: stop before building this area's grid
         idx = members[a]
         area_xy, area_w = xy[idx], w[idx]
         if widths[a] <= d:
@@ -325,27 +328,29 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
                           "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
                         for peak, m, density, shape in split.places], split.peaks)
 
-    cuts: list[_Cut] | None = None
+    done: list[_Cut | None] = [None] * len(todo)
     if threads() > 1 and len(todo) > 1:
         count = _PeakCount(limit)
-        try:
-            cuts = run_each([functools.partial(cut, a, count, 0) for a in todo])
-        except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
-            cuts = None  # the plain loop below refuses as it would alone
-        if cuts is not None:
-            made = 0
-            for c in cuts:  # the plain loop's check, area by area
-                if made + c.peaks > limit:
-                    raise _too_many(limit + 1, limit, d)
-                made += len(c.places)
-    if cuts is None:
-        cuts = []
-        made = 0
-        for a in todo:
+
+        def cut_or_leave(a: int) -> _Cut | None:
+            try:
+                return cut(a, count, 0)
+            except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
+                return None  # left to the plain loop below, which refuses as it would alone
+
+        done = run_each([functools.partial(cut_or_leave, a) for a in todo])
+    cuts: list[_Cut] = []
+    made = 0
+    for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
+        if finished is None:
             cuts.append(cut(a, None, made))
-            made += len(cuts[-1].places)
-            if made > limit:
-                raise _too_many(made, limit, d)
+        elif made + finished.peaks > limit:  # where the loop would have refused
+            raise _too_many(limit + 1, limit, d)
+        else:
+            cuts.append(finished)
+        made += len(cuts[-1].places)
+        if made > limit:
+            raise _too_many(made, limit, d)
     place_of = np.full(xy.shape[0], -1, dtype=np.int64)
     rows: list[dict[str, Any]] = []
     shapes: list[Any] = []
@@ -381,10 +386,12 @@ class _PeakCount:
         self._lock = threading.Lock()
 
     def add(self, n: int) -> None:
+        """Count ``n`` more (fewer when negative); raises :class:`_OverLimit` when the count
+        is over the limit, unless ``n`` takes some off."""
         with self._lock:
             self.total += n
             over = self.total > self.limit
-        if over and n > 0:
+        if over and n >= 0:
             raise _OverLimit
 
 

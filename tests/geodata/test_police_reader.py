@@ -293,3 +293,23 @@ def test_a_bad_line_before_the_first_quote_is_still_reported(monkeypatch, block_
     assert list(result.incidents.columns["id"]) == ["b", "a"]
     assert result.incidents.columns["location_text"][0] == 'On or near "Quoted" St'
     assert [(r.line, r.reason) for r in result.rejected] == [(2, "wrong_field_count")]
+
+
+def test_the_area_check_leaves_its_boundary_alone_and_travels_to_workers() -> None:
+    # it tests points against a prepared copy of its own (GEOS prepared geometries are not
+    # thread-safe), so the caller's boundary is never prepared in place, and the check can
+    # be pickled (a job's read options go to another process)
+    import pickle
+
+    import shapely
+
+    boundary = shapely.buffer(shapely.Point(450_000.0, 450_000.0), 5_000.0)
+    for buffer_m in (0.0, 1_000.0):
+        check = AreaCheck("EPSG:27700", boundary, buffer_m=buffer_m)
+        x = np.array([450_000.0, 455_500.0, 470_000.0])
+        y = np.full(3, 450_000.0)
+        want = [True, buffer_m > 0, False]
+        assert check.in_force_area(x, y).tolist() == want
+        assert not shapely.is_prepared(boundary)
+        again = pickle.loads(pickle.dumps(check))
+        assert again.in_force_area(x, y).tolist() == want

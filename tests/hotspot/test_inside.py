@@ -146,3 +146,20 @@ def test_threads_sharing_polygons_each_test_their_own_copies() -> None:
     assert isinstance(one, shapely.Polygon) and shapely.is_prepared(one)
     z = shapely.Point(1.0, 2.0, 3.0)
     assert shapely.get_coordinates(prepared_copies(z), include_z=True).tolist() == [[1, 2, 3]]
+
+
+def test_one_prepared_copy_per_thread_is_kept_for_the_same_object() -> None:
+    import threading
+
+    from hotspot.inside import prepared_copy
+
+    area = shapely.buffer(shapely.Point(0.0, 0.0), 1000.0)
+    mine = prepared_copy(area)
+    assert mine is not area and shapely.is_prepared(mine) and not shapely.is_prepared(area)
+    assert prepared_copy(area) is mine  # kept: not copied and prepared again
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.append(prepared_copy(area)))
+    t.start()
+    t.join()
+    assert other[0] is not mine  # another thread has its own
+    assert prepared_copy(shapely.buffer(shapely.Point(0.0, 0.0), 1000.0)) is not mine

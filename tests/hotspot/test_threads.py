@@ -255,7 +255,13 @@ def test_the_geometries_drawn_with_the_table_are_those_drawn_from_it(monkeypatch
     assert len(result.hotspots) >= 8 and result.drawn is not None
     meta = {"method": result.method, "parameters": result.parameters, "summary": result.info}
     assert result.to_feature_collection() == feature_collection(result.hotspots, meta)
-    result.hotspots = result.hotspots.iloc[::-1].reset_index(drop=True)
+    moved = result.hotspots.set_crs("EPSG:32630", allow_override=True)  # the same objects
+    assert moved.geometry.values[0] is result.hotspots.geometry.values[0]
+    kept = result.hotspots
+    result.hotspots = moved
+    assert result._drawn_geometries() is None
+    assert result.to_feature_collection() == feature_collection(moved, meta)
+    result.hotspots = kept.iloc[::-1].reset_index(drop=True)
     assert result._drawn_geometries() is None
     reversed_fc = result.to_feature_collection()
     assert reversed_fc == feature_collection(result.hotspots, meta)
