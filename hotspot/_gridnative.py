@@ -394,6 +394,51 @@ def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: fl
 
 
 @_jit
+def place_density(pts: np.ndarray, w: np.ndarray, x0: float, y1: float, c: float, rows: int,
+                  cols: int, kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray,
+                  most_products: int) -> tuple[np.ndarray, bool]:
+    """The smoothed density of :class:`hotspot.place_grid.AreaGrid` (``rows`` x ``cols``
+    cells of ``c`` metres, west edge ``x0``, north edge ``y1``), with the same arithmetic in
+    the same order as its numpy steps (so the same densities to the last bit): the linear
+    binning of ``pts`` (n, 2 metres) share by share and point by point as ``np.add.at`` adds
+    them, then the kernel's non-zero cells added around each non-zero cell in row-major order
+    as ``np.bincount`` sums them, cropped by the kernel's reach ``kr``. Returns
+    ``(density, True)``, or ``(binned, False)`` when the non-zero cells times the kernel's
+    are more than ``most_products`` (the caller smooths the binned grid by FFT)."""
+    binned = np.zeros((rows, cols))
+    n = pts.shape[0]
+    for s in range(4):
+        di = s // 2
+        dj = s % 2
+        for p in range(n):
+            fi, fj, fv, fu = _bilinear(pts[p, 0], pts[p, 1], x0, y1, c)
+            if s == 0:
+                share = (1 - fu) * (1 - fv)
+            elif s == 1:
+                share = fu * (1 - fv)
+            elif s == 2:
+                share = (1 - fu) * fv
+            else:
+                share = fu * fv
+            binned[int(fi) + di, int(fj) + dj] += w[p] * share
+    nonzero = 0
+    for a in range(rows):
+        for b in range(cols):
+            if binned[a, b] != 0:
+                nonzero += 1
+    if nonzero * kval.shape[0] > most_products:
+        return binned, False
+    smooth = np.zeros((rows + 2 * kr, cols + 2 * kr))
+    for a in range(rows):
+        for b in range(cols):
+            value = binned[a, b]
+            if value != 0:
+                for t in range(kval.shape[0]):
+                    smooth[a + ki[t], b + kj[t]] += value * kval[t]
+    return smooth[kr:kr + rows, kr:kr + cols].copy(), True
+
+
+@_jit
 def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: np.ndarray,
                  x0: float, y1: float, c: float, i: int, j: int, reach: int, kr: int,
                  ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, tol: float,

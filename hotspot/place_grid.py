@@ -68,11 +68,7 @@ class AreaGrid:
         self.y1 = maxy + pad * c
         self.cols = int(np.ceil((maxx - minx) / c)) + 2 * pad + 1
         self.rows = int(np.ceil((maxy - miny) / c)) + 2 * pad + 1
-        binned = np.zeros((self.rows, self.cols))
-        self._bin(binned, pts, w, 0, 0)
-        kr = self.kr
-        self.density = self._smooth_patch(binned)[kr:kr + self.rows, kr:kr + self.cols].copy()
-        del binned
+        self.density = self._smoothed(pts, w)
         # FFT round-off: far below what one incident of the lightest weight leaves anywhere
         # its kernel reaches, so zeroing it drops nothing real
         positive = w[w > 0]
@@ -86,6 +82,23 @@ class AreaGrid:
             self.allowed[:] = True
         self.density[~self.allowed | (self.density < self.tol)] = 0.0
         self._bar: np.ndarray | None = None
+
+    def _smoothed(self, pts: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The incidents' density on the grid: binned, smoothed by the kernel, cropped to the
+        grid (compiled in one pass when the grid has the compiled steps, to the same bits)."""
+        kr = self.kr
+        if self.native is not None:
+            grid, smoothed = self.native.place_density(
+                pts, w, self.x0, self.y1, self.c, self.rows, self.cols, kr, self.ki, self.kj,
+                self.kval, _FFT_FROM)
+            if smoothed:
+                return np.asarray(grid)
+            full = np.asarray(fftconvolve(grid, self.kernel, mode="full"))
+        else:
+            binned = np.zeros((self.rows, self.cols))
+            self._bin(binned, pts, w, 0, 0)
+            full = self._smooth_patch(binned)
+        return full[kr:kr + self.rows, kr:kr + self.cols].copy()
 
     def _bin(self, out: np.ndarray, pts: np.ndarray, w: np.ndarray, i0: int, j0: int) -> None:
         """Add the linear binning of ``pts`` to ``out``, whose cell (0, 0) is the grid's

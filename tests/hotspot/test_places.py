@@ -228,22 +228,35 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
 
     rng = np.random.default_rng(18)
     blobs = rng.uniform(0, 4000, (60, 2))
+    in_town = np.clip(rng.normal([4350.0, 150.0], 60.0, (150, 2)), [4101, 1], [4599, 299])
     xy = np.concatenate([rng.normal(b, rng.uniform(20, 120), (int(rng.integers(50, 900)), 2))
-                         for b in blobs] + [rng.uniform(0, 4000, (3000, 2))]) + ORIGIN
+                         for b in blobs] + [rng.uniform(0, 4000, (3000, 2)), in_town]) + ORIGIN
     weights = rng.choice([1.0, 2.5, 28.0], xy.shape[0])
     city = _shift(shapely.Polygon([(0, 0), (4000, 0), (4000, 2500), (2500, 4000), (0, 4000)]))
     town = _shift(shapely.box(4100, 0, 4600, 300))
     inside = shapely.contains_xy(city, xy[:, 0], xy[:, 1])
     labels = np.where(inside, 0, -1)
+    labels[-len(in_town):] = 1
     areas = _areas(city, town)
 
     def split() -> places.PlaceSplit:
         return split_places(xy, weights, labels, areas, max_place_m=250.0, min_incidents=3)
 
+    native = native_steps()
+    assert native is not None  # numba is a dependency, never skipped
+    density = native.place_density
+    smoothed: list[bool] = []
+
+    def place_density(*args: object) -> tuple[np.ndarray, bool]:
+        grid, done = density(*args)
+        smoothed.append(done)
+        return grid, done
+
+    monkeypatch.setattr(native, "place_density", place_density)
     monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
     compiled = split()
-    native = native_steps()
-    assert native is not None and native.place_remove.signatures  # they ran
+    assert native.place_remove.signatures and density.signatures  # they ran
+    assert sorted(smoothed) == [False, True]  # the town smoothed there, the city by FFT
     monkeypatch.setattr(places, "native_steps", lambda: None)
     monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
     plain = split()
