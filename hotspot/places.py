@@ -319,14 +319,14 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         if widths[a] <= d:
             if count is not None:
                 count.add(1)
-            return _Cut(a, [(_whole_area(a, area_xy, area_w, geoms[a], d, native), geoms[a],
-                             idx)], 1)
+            return _Cut([(_whole_area(a, area_xy, area_w, geoms[a], d, native), geoms[a],
+                          idx)], 1)
         split = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, made,
                             should_stop, native, count)
-        return _Cut(a, [({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
-                          "peak_density": density, "incidents": int(m.size),
-                          "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
-                        for peak, m, density, shape in split.places], split.peaks)
+        return _Cut([({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
+                       "peak_density": density, "incidents": int(m.size),
+                       "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
+                     for peak, m, density, shape in split.places], split.peaks)
 
     done: list[_Cut | None] = [None] * len(todo)
     if threads() > 1 and len(todo) > 1:
@@ -367,7 +367,6 @@ class _Cut:
     """The places one area was cut into: (row, polygon, incidents (indices of all)) each, and
     how many peaks were found on the way (dropped ones included)."""
 
-    area: int
     places: list[tuple[dict[str, Any], Any, np.ndarray]]
     peaks: int
 
@@ -385,13 +384,13 @@ class _PeakCount:
         self.total = 0
         self._lock = threading.Lock()
 
-    def add(self, n: int) -> None:
-        """Count ``n`` more (fewer when negative); raises :class:`_OverLimit` when the count
-        is over the limit, unless ``n`` takes some off."""
+    def add(self, n: int, *, stop: bool = True) -> None:
+        """Count ``n`` more (fewer when negative); with ``stop``, raises :class:`_OverLimit`
+        when the count is then over the limit."""
         with self._lock:
             self.total += n
             over = self.total > self.limit
-        if over and n >= 0:
+        if over and stop:
             raise _OverLimit
 
 
@@ -554,8 +553,8 @@ def _split_area(
     centres = np.asarray(peaks)
     discs = _discs(centres, ring)
     kept = np.flatnonzero([m.size >= min_incidents for m in members])
-    if count is not None:
-        count.add(kept.size - len(peaks))
+    if count is not None:  # this area's work is done: only the count is corrected
+        count.add(kept.size - len(peaks), stop=False)
     shapes = _place_shapes(discs, centres, kept, geom, d)
     return _AreaSplit([(peaks[i], members[i], dens[i], shape)
                        for i, shape in zip(kept.tolist(), shapes, strict=True)], len(peaks))

@@ -165,7 +165,7 @@ def test_threads_refuse_too_many_places_exactly_where_the_loop_does(monkeypatch,
     import hotspot.places as places_module
 
     if not stopped_early:
-        monkeypatch.setattr(places_module._PeakCount, "add", lambda self, n: None)
+        monkeypatch.setattr(places_module._PeakCount, "add", lambda self, n, stop=True: None)
     xy, labels, areas = _city(seed)
     places = len(split_places(xy, None, labels, areas, max_place_m=120.0,
                               min_incidents=12).places)
