@@ -22,9 +22,15 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+
 def default_threads() -> int:
-    """The machine's cores, up to 4: how many threads :func:`run_each` uses unless told."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """The cores this process may run on (its CPU affinity where the system tells it, else
+    the machine's), up to 4: how many threads :func:`run_each` uses unless told."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 _threads = default_threads()

@@ -83,7 +83,7 @@ def test_the_threads_an_analysis_may_use_follow_the_setting(tmp_path: Path,
     create_app(settings_for(tmp_path, analysis_threads=1))
     assert threads.threads() == 1
     create_app(settings_for(tmp_path))
-    assert threads.threads() == threads.default_threads() == min(4, os.cpu_count() or 1)
+    assert threads.threads() == threads.default_threads() == min(4, len(os.sched_getaffinity(0)))
     monkeypatch.setenv("HOTSPOT_ANALYSIS_THREADS", "3")  # the command line's settings too
     load_settings()
     assert threads.threads() == 3
