@@ -173,7 +173,7 @@ class Settings(BaseSettings):
         "independent parts (DBSCAN's neighbour counting, the places of different areas, the "
         "table, the GeoJSON geometries and the accuracy); above 1, the emerging cube and the "
         "incidents' context classes also run in a thread each, from the start. The results "
-        "are the same whatever the number. Unset: the machine's cores, up to 4; 1: one core "
+        "are the same whatever the number. Unset: the cores the service may run on, up to 4; 1: one core "
         "per request, everything in turn, for a service whose cores are kept busy by many "
         "requests at once.")
     redis_prefix: str = Field(

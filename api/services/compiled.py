@@ -64,7 +64,7 @@ def warm_compiled_in_background(store: _Counted, *, at_least: int | None = None,
 
 def use_analysis_threads(threads: int | None) -> None:
     """How many threads an analysis of this process may use at once
-    (``HOTSPOT_ANALYSIS_THREADS``; None: the machine's cores, up to 4): see
+    (``HOTSPOT_ANALYSIS_THREADS``; None: the cores it may run on, up to 4): see
     :mod:`hotspot._threads`."""
     from hotspot._threads import default_threads, set_threads
 
