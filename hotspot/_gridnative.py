@@ -393,19 +393,13 @@ def linear_binning(xy: np.ndarray, w: np.ndarray, x0: float, y1: float, cell: fl
     return out[1:-1, 1:-1].copy()
 
 
-@_jit
-def place_density(pts: np.ndarray, w: np.ndarray, x0: float, y1: float, c: float, rows: int,
-                  cols: int, kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray,
-                  most_products: int) -> tuple[np.ndarray, bool]:
-    """The smoothed density of :class:`hotspot.place_grid.AreaGrid` (``rows`` x ``cols``
-    cells of ``c`` metres, west edge ``x0``, north edge ``y1``), with the same arithmetic in
-    the same order as its numpy steps (so the same densities to the last bit): the linear
-    binning of ``pts`` (n, 2 metres) share by share and point by point as ``np.add.at`` adds
-    them, then the kernel's non-zero cells added around each non-zero cell in row-major order
-    as ``np.bincount`` sums them, cropped by the kernel's reach ``kr``. Returns
-    ``(density, True)``, or ``(binned, False)`` when the non-zero cells times the kernel's
-    are more than ``most_products`` (the caller smooths the binned grid by FFT)."""
-    binned = np.zeros((rows, cols))
+@_inline
+def _bin_shares(out: np.ndarray, pts: np.ndarray, w: np.ndarray, x0: float, y1: float,
+                c: float, i0: int, j0: int) -> None:
+    """Add the linear binning of ``pts`` (n, 2 metres) to ``out``, whose cell (0, 0) is the
+    grid's ``(i0, j0)`` (west edge ``x0``, north edge ``y1``, cells ``c`` metres): share by
+    share and point by point, as :meth:`hotspot.place_grid.AreaGrid._bin`'s ``np.add.at``
+    adds them (so the same sums to the last bit)."""
     n = pts.shape[0]
     for s in range(4):
         di = s // 2
@@ -420,21 +414,54 @@ def place_density(pts: np.ndarray, w: np.ndarray, x0: float, y1: float, c: float
                 share = (1 - fu) * fv
             else:
                 share = fu * fv
-            binned[int(fi) + di, int(fj) + dj] += w[p] * share
+            out[int(fi) - i0 + di, int(fj) - j0 + dj] += w[p] * share
+
+
+@_inline
+def _nonzero_cells(grid: np.ndarray) -> int:
+    """How many cells of ``grid`` are not zero."""
     nonzero = 0
-    for a in range(rows):
-        for b in range(cols):
-            if binned[a, b] != 0:
+    for a in range(grid.shape[0]):
+        for b in range(grid.shape[1]):
+            if grid[a, b] != 0:
                 nonzero += 1
-    if nonzero * kval.shape[0] > most_products:
-        return binned, False
+    return nonzero
+
+
+@_inline
+def _kernel_sums(grid: np.ndarray, kr: int, ki: np.ndarray, kj: np.ndarray,
+                 kval: np.ndarray) -> np.ndarray:
+    """``grid`` convolved with the kernel's non-zero cells (``ki``, ``kj``, ``kval``; reach
+    ``kr``), "full" output: around each non-zero cell in row-major order, as
+    :meth:`hotspot.place_grid.AreaGrid._smooth_patch`'s ``np.bincount`` sums them."""
+    rows, cols = grid.shape
     smooth = np.zeros((rows + 2 * kr, cols + 2 * kr))
     for a in range(rows):
         for b in range(cols):
-            value = binned[a, b]
+            value = grid[a, b]
             if value != 0:
                 for t in range(kval.shape[0]):
                     smooth[a + ki[t], b + kj[t]] += value * kval[t]
+    return smooth
+
+
+@_jit
+def place_density(pts: np.ndarray, w: np.ndarray, x0: float, y1: float, c: float, rows: int,
+                  cols: int, kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray,
+                  most_products: int) -> tuple[np.ndarray, bool]:
+    """The smoothed density of :class:`hotspot.place_grid.AreaGrid` (``rows`` x ``cols``
+    cells of ``c`` metres, west edge ``x0``, north edge ``y1``), with the same arithmetic in
+    the same order as its numpy steps (so the same densities to the last bit): the linear
+    binning of ``pts`` (n, 2 metres) share by share and point by point as ``np.add.at`` adds
+    them, then the kernel's non-zero cells added around each non-zero cell in row-major order
+    as ``np.bincount`` sums them, cropped by the kernel's reach ``kr``. Returns
+    ``(density, True)``, or ``(binned, False)`` when the non-zero cells times the kernel's
+    are more than ``most_products`` (the caller smooths the binned grid by FFT)."""
+    binned = np.zeros((rows, cols))
+    _bin_shares(binned, pts, w, x0, y1, c, 0, 0)
+    if _nonzero_cells(binned) * kval.shape[0] > most_products:
+        return binned, False
+    smooth = _kernel_sums(binned, kr, ki, kj, kval)
     return smooth[kr:kr + rows, kr:kr + cols].copy(), True
 
 
@@ -458,37 +485,11 @@ def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: n
     if n:
         side = 2 * reach + 2
         patch = np.zeros((side, side))
-        i0 = i - reach
-        j0 = j - reach
-        for s in range(4):
-            di = s // 2
-            dj = s % 2
-            for p in range(n):
-                fi, fj, fv, fu = _bilinear(pts[p, 0], pts[p, 1], x0, y1, c)
-                if s == 0:
-                    share = (1 - fu) * (1 - fv)
-                elif s == 1:
-                    share = fu * (1 - fv)
-                elif s == 2:
-                    share = (1 - fu) * fv
-                else:
-                    share = fu * fv
-                patch[int(fi) - i0 + di, int(fj) - j0 + dj] += w[p] * share
-        nonzero = 0
-        for a in range(side):
-            for b in range(side):
-                if patch[a, b] != 0:
-                    nonzero += 1
-        if nonzero * kval.shape[0] > most_products:
+        _bin_shares(patch, pts, w, x0, y1, c, i - reach, j - reach)
+        if _nonzero_cells(patch) * kval.shape[0] > most_products:
             return False
         q = side + 2 * kr
-        smooth = np.zeros((q, q))
-        for a in range(side):
-            for b in range(side):
-                value = patch[a, b]
-                if value != 0:
-                    for t in range(kval.shape[0]):
-                        smooth[a + ki[t], b + kj[t]] += value * kval[t]
+        smooth = _kernel_sums(patch, kr, ki, kj, kval)
         a0 = i - reach - kr
         b0 = j - reach - kr
         for g in range(max(0, a0), min(rows, a0 + q)):
