@@ -9,8 +9,9 @@ its boundary), without making a shapely point for most points.
 How: a square grid of cells ``c`` metres is laid over the polygons' bounding boxes (``c`` so
 that the boxes hold about :data:`TARGET_CELLS` cells). A cell is *on the edge* of a polygon
 when some point of the polygon's boundary may lie in the cell's closed square, widened by an
-eighth of a cell: the boundary is sampled every ``c / 4`` metres, and every cell within reach
-of a sample is marked, so no boundary point escapes (each lies within ``c / 8`` of a sample).
+eighth of a cell: the boundary is cut into pieces no longer than a cell, and every cell whose
+widened square meets a piece's bounding box is marked, so no boundary point escapes (each lies
+in its piece's box).
 A run of cells along a grid row that are not on the polygon's edge touches no point of its
 boundary, so the whole run is inside the polygon's interior or wholly outside it: one GEOS test
 of the first cell's centre tells which. A point then takes every polygon whose interior holds
@@ -84,7 +85,7 @@ PREDICATES = ("within", "intersects")
 TARGET_CELLS = 250_000
 """About how many grid cells the polygons' bounding boxes hold (sets the cell size)."""
 MAX_SAMPLES = 20_000_000
-"""Most boundary samples; beyond, every point goes to GEOS."""
+"""Most boundary pieces (each no longer than a cell); beyond, every point goes to GEOS."""
 SMALL = 2_000
 """Fewer points than this: straight to GEOS (the grid would not pay for itself)."""
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
@@ -283,39 +284,52 @@ def _edge_cells(polys: np.ndarray, ox: float, oy: float, c: float, c0: np.ndarra
                 c1: np.ndarray, r0: np.ndarray, r1: np.ndarray, offset: np.ndarray,
                 wcols: np.ndarray) -> np.ndarray | None:
     """Flat window positions of the cells on each polygon's edge (see the module docstring);
-    None when the boundaries are too long to sample."""
+    None when the boundaries are too long to cut.
+
+    Each boundary segment is cut into pieces no longer than a cell, and every cell whose
+    closed square, widened by a quarter of a cell (an eighth, and an eighth more for
+    rounding), meets a piece's bounding box is marked: each boundary point lies in its
+    piece's box, so no cell holding one (within the eighth) escapes, and a piece's box spans
+    at most three cells along each axis."""
     coords, index = shapely.get_coordinates(shapely.boundary(polys), return_index=True)
     if coords.shape[0] == 0:
         return np.empty(0, dtype=np.int64)
     same = index[1:] == index[:-1]  # a segment within one polygon's rings (joins between its
     p0, p1, g = coords[:-1][same], coords[1:][same], index[:-1][same]  # rings: harmless)
-    # lone vertices (a ring of one point) still count: sample every vertex too
-    step = c / 4
+    # a lone vertex (a ring of one point, joined to no segment) is a piece of its own
+    lone = np.ones(coords.shape[0], dtype=bool)
+    lone[1:] &= ~same
+    lone[:-1] &= ~same
     length = np.hypot(p1[:, 0] - p0[:, 0], p1[:, 1] - p0[:, 1])
-    m = np.ceil(length / step).astype(np.int64) + 1
-    if int(m.sum()) + coords.shape[0] > MAX_SAMPLES:
+    m = np.maximum(np.ceil(length / c).astype(np.int64), 1)
+    if int(m.sum()) + int(lone.sum()) > MAX_SAMPLES:
         return None
     seg = np.repeat(np.arange(m.size), m)
-    start = np.concatenate([[0], np.cumsum(m)[:-1]])
-    t = (np.arange(seg.size) - start[seg]) / np.maximum(m[seg] - 1, 1)
-    sx = np.concatenate([p0[seg, 0] + t * (p1[seg, 0] - p0[seg, 0]), coords[:, 0]])
-    sy = np.concatenate([p0[seg, 1] + t * (p1[seg, 1] - p0[seg, 1]), coords[:, 1]])
-    sg = np.concatenate([g[seg], index])
-    u, v = (sx - ox) / c, (sy - oy) / c
-    # a boundary point within c/8 of the sample can lie in the closed square of cells
-    # floor(u - 1.125) + 1 .. floor(u + 0.125); a further c/8 of slack for rounding
-    lo_j, hi_j = np.floor(u - 1.25).astype(np.int64) + 1, np.floor(u + 0.25).astype(np.int64)
-    lo_i, hi_i = np.floor(v - 1.25).astype(np.int64) + 1, np.floor(v + 0.25).astype(np.int64)
-    lo_j, lo_i = np.minimum(lo_j, hi_j), np.minimum(lo_i, hi_i)
+    first = np.concatenate([[0], np.cumsum(m)[:-1]])
+    k = np.arange(seg.size) - first[seg]
+    t0, t1 = k / m[seg], (k + 1) / m[seg]
+    dx, dy = p1[seg, 0] - p0[seg, 0], p1[seg, 1] - p0[seg, 1]
+    ax = np.concatenate([p0[seg, 0] + t0 * dx, coords[lone, 0]])
+    bx = np.concatenate([p0[seg, 0] + t1 * dx, coords[lone, 0]])
+    ay = np.concatenate([p0[seg, 1] + t0 * dy, coords[lone, 1]])
+    by = np.concatenate([p0[seg, 1] + t1 * dy, coords[lone, 1]])
+    sg = np.concatenate([g[seg], index[lone]])
+    umin, umax = (np.minimum(ax, bx) - ox) / c, (np.maximum(ax, bx) - ox) / c
+    vmin, vmax = (np.minimum(ay, by) - oy) / c, (np.maximum(ay, by) - oy) / c
+    # cell j's closed square widened by a quarter, [j - 0.25, j + 1.25], meets [umin, umax]
+    # for j from floor(umin - 1.25) + 1 to floor(umax + 0.25)
+    lo_j, hi_j = np.floor(umin - 1.25).astype(np.int64) + 1, np.floor(umax + 0.25).astype(np.int64)
+    lo_i, hi_i = np.floor(vmin - 1.25).astype(np.int64) + 1, np.floor(vmax + 0.25).astype(np.int64)
+    lo_j, lo_i = np.maximum(lo_j, c0[sg]), np.maximum(lo_i, r0[sg])  # within the window
+    hi_j, hi_i = np.minimum(hi_j, c1[sg]), np.minimum(hi_i, r1[sg])
+    base = offset[sg] + (lo_i - r0[sg]) * wcols[sg] + (lo_j - c0[sg])
+    width = wcols[sg]
     out = []
-    for dj in range(3):
-        j = lo_j + dj
-        ok_j = (j <= hi_j) & (j >= c0[sg]) & (j <= c1[sg])
-        for di in range(3):
-            i = lo_i + di
-            ok = ok_j & (i <= hi_i) & (i >= r0[sg]) & (i <= r1[sg])
-            out.append(offset[sg[ok]] + (i[ok] - r0[sg[ok]]) * wcols[sg[ok]]
-                       + (j[ok] - c0[sg[ok]]))
+    for dj in range(4):
+        ok_j = lo_j + dj <= hi_j
+        for di in range(4):
+            ok = np.flatnonzero(ok_j & (lo_i + di <= hi_i))
+            out.append(base[ok] + di * width[ok] + dj)
     return np.concatenate(out)
 
 

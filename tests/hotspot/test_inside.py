@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
 from hotspot.errors import InvalidParameter
 from hotspot.inside import any_hit, first_hit, point_hits
@@ -88,6 +89,28 @@ def test_few_points_and_large_polygons() -> None:
         for predicate in ("within", "intersects"):
             a, b = point_hits(geoms, xy, predicate)
             assert set(zip(a.tolist(), b.tolist(), strict=True)) == _geos(geoms, xy, predicate)
+
+
+def test_long_edges_and_points_a_hair_off_them() -> None:
+    """Edges many cells long, diagonal and along the axes, with points a micrometre either
+    side of them and on them: each cell an edge crosses is tested by GEOS, none is taken
+    whole by mistake (the cells are marked by the pieces of each edge, a cell long)."""
+    rng = np.random.default_rng(7)
+    geoms = np.asarray([
+        shapely.Polygon([(0, 0), (20_000, 3_000), (1_000, 9_000)]),  # long, thin diagonals
+        shapely.box(2_000, 2_000, 2_400, 18_000),  # long along the axes
+        shapely.affinity.rotate(shapely.box(10_000, 10_000, 16_000, 16_000), 30),
+        shapely.Polygon([(5_000, 5_000), (5_000.001, 15_000), (5_000.002, 5_000)]),  # a sliver
+    ], dtype=object)
+    edges = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms), 7.0))
+    normal = rng.normal(size=edges.shape)
+    xy = np.concatenate([edges, edges + 1e-6 * normal, edges - 1e-6 * normal,
+                         rng.uniform(-1_000, 21_000, (20_000, 2))])
+    for predicate in ("within", "intersects"):
+        a, b = point_hits(geoms, xy, predicate)
+        got = set(zip(a.tolist(), b.tolist(), strict=True))
+        assert got == _geos(geoms, xy, predicate)
+        assert len(got) > 10_000
 
 
 def test_nothing_and_refusals() -> None:
