@@ -288,13 +288,15 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     check(should_stop, "before the hotspot table")
     budget_m2 = _budget_m2(used, run.study_area_m2, xy)
     place_geoms = np.asarray(shapes.geometry.values, dtype=object)
+    parent = shapes["parent"].to_numpy()
     parts: list[Callable[[], Any]] = [
         lambda: _describe(method, incidents, w, split, run.timezone, run.previous),
         lambda: _emerging(cube, shapes),
         lambda: wgs84_geometries(place_geoms, run.crs),
     ]
     if budget_m2 is None:  # every place is kept: their coverage is known now
-        parts += [lambda: _hit(place_geoms, xy, w), lambda: _covered(place_geoms, run.boundary)]
+        parts += [lambda: _hit(place_geoms, xy, w),
+                  lambda: _covered(place_geoms, parent, run.boundary)]
     table, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
     given_order = (_best_member(np.asarray(run.places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
@@ -308,8 +310,8 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     kept = np.sort(ranked)  # in the order they were made
     table, labels_out = _number(table, method, labels, len(shapes))
     check(should_stop, "before the accuracy")
-    hit, covered = coverage if coverage else (_hit(place_geoms[kept], xy, w),
-                                              _covered(place_geoms[kept], run.boundary))
+    hit, covered = coverage if coverage else (
+        _hit(place_geoms[kept], xy, w), _covered(place_geoms[kept], parent[kept], run.boundary))
     info.update(_accuracy(len(table), hit, covered, w, xy, run.study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info,
@@ -521,11 +523,13 @@ def _hit(geoms: np.ndarray, xy: np.ndarray, w: np.ndarray) -> float:
     return float(w[inside].sum())
 
 
-def _covered(geoms: np.ndarray, boundary: Any = None) -> float:
+def _covered(geoms: np.ndarray, area: np.ndarray, boundary: Any = None) -> float:
     """The area (m2) of the union of the polygons ``geoms`` clipped to ``boundary`` when
     given: the area :func:`_accuracy` measures, of the places in the order they were made
-    (so the union's last bits do not depend on the ranking)."""
-    return union_area(geoms, boundary=boundary) if geoms.size else 0.0
+    (so the sum's last bits do not depend on the ranking). ``area``: the hotspot area each
+    place was cut from; the places of one area do not overlap (:mod:`hotspot.places`), so
+    only places of different areas that meet are unioned."""
+    return union_area(geoms, boundary=boundary, disjoint_within=area) if geoms.size else 0.0
 
 
 def _accuracy(hotspots: int, hit: float, covered: float, w: np.ndarray, xy: np.ndarray,

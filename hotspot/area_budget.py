@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from hotspot.errors import InvalidParameter
@@ -214,15 +216,62 @@ def prepare(geoms: Any, *, boundary: BaseGeometry | None = None) -> Prepared:
     return Prepared(clipped=clipped, areas=areas, partners=partners)
 
 
-def union_area(geoms: Any, *, boundary: BaseGeometry | None = None) -> float:
-    """Area (m2) of the union of ``geoms`` clipped to ``boundary``."""
+def union_area(geoms: Any, *, boundary: BaseGeometry | None = None,
+               disjoint_within: np.ndarray | None = None) -> float:
+    """Area (m2) of the union of ``geoms`` clipped to ``boundary``.
+
+    ``disjoint_within``: one label per geometry, where geometries with the same label are
+    known not to overlap (their interiors are disjoint: the places cut from one hotspot area).
+    The union's area is then the sum of areas, except where geometries of different labels
+    meet: each set of geometries joined by such contacts is unioned on its own (the hotspot
+    areas of DBSCAN may overlap, and so their places). The same area as the union of all,
+    up to rounding, without overlaying every pair of neighbouring places; each piece is
+    clipped only when the boundary does not contain it."""
     arr = geometry_array(geoms)
     if arr.size == 0:
         return 0.0
-    u = shapely.union_all(arr)
-    if boundary is not None:
-        u = shapely.intersection(u, boundary)
-    return float(shapely.area(u))
+    if disjoint_within is None:
+        u = shapely.union_all(arr)
+        if boundary is not None:
+            u = shapely.intersection(u, boundary)
+        return float(shapely.area(u))
+    label = np.asarray(disjoint_within)
+    if label.shape != arr.shape:
+        raise InvalidParameter("disjoint_within must hold one label per geometry",
+                               parameter="disjoint_within")
+    present = shapely.is_geometry(arr)
+    present[present] = ~shapely.is_empty(arr[present])
+    arr, label = arr[present], label[present]
+    pieces = _joined_across_labels(arr, label)
+    if boundary is None:
+        return float(shapely.area(pieces).sum())
+    inside = shapely.contains(prepared_copy(boundary), pieces)
+    return float(shapely.area(pieces[inside]).sum()
+                 + shapely.area(shapely.intersection(pieces[~inside], boundary)).sum())
+
+
+def _joined_across_labels(arr: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """The geometries that meet none of another label as they are, and each set joined by
+    contacts across labels (connected components) as one union."""
+    a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
+    cross = (a < b) & (label[a] != label[b])
+    if not cross.any():
+        return arr
+    n = arr.size
+    graph = coo_matrix((np.ones(int(cross.sum()), dtype=np.int8), (a[cross], b[cross])),
+                       shape=(n, n))
+    _k, component = connected_components(graph, directed=False)
+    size = np.bincount(component)
+    alone = size[component] == 1
+    joined = np.flatnonzero(size > 1)
+    order = np.argsort(component, kind="stable")
+    order = order[size[component[order]] > 1]  # the members of each joined set, in order
+    table = np.full((joined.size, int(size.max())), None, dtype=object)
+    row = np.searchsorted(joined, component[order])
+    col = np.arange(order.size) - np.searchsorted(component[order], component[order])
+    table[row, col] = arr[order]
+    return np.concatenate([arr[alone], np.asarray(shapely.union_all(table, axis=1),
+                                                  dtype=object)])
 
 
 def rectangles(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -54,6 +54,44 @@ def test_select_counts_overlaps_once():
     assert union_area([a, b, d]) == pytest.approx(25_000)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_union_area_of_places_disjoint_within_their_area_equals_the_whole_union(seed):
+    """Places cut from overlapping areas (each area's places disjoint, touching one another,
+    those of different areas overlapping): the area summed by groups is the union's."""
+    rng = np.random.default_rng(seed)
+    geoms: list[object] = []
+    area_of: list[int] = []
+    for a in range(30):
+        cx, cy = rng.uniform(0, 3_000, 2)
+        blob = shapely.Point(cx, cy).buffer(float(rng.uniform(100, 600)))
+        taken = shapely.Polygon()
+        for _ in range(int(rng.integers(1, 8))):
+            px, py = np.asarray(blob.centroid.coords[0]) + rng.normal(0, 200, 2)
+            disc = shapely.Point(px, py).buffer(125.0)
+            place = disc.intersection(blob).difference(taken)
+            taken = taken.union(disc)
+            geoms.append(place)
+            area_of.append(a)
+    geoms += [None, shapely.Polygon()]
+    area_of += [0, 1]
+    arr = np.asarray(geoms, dtype=object)
+    labels = np.asarray(area_of)
+    boundary = shapely.box(200, 200, 2_600, 2_900)
+    for clip in (None, boundary):
+        whole = union_area(arr, boundary=clip)
+        by_area = union_area(arr, boundary=clip, disjoint_within=labels)
+        assert by_area == pytest.approx(whole, rel=1e-9, abs=1e-6)
+    overlapping = float(np.nansum(shapely.area(arr)))  # the areas overlap: no mere sum
+    assert overlapping > union_area(arr) * 1.05
+    # one group: a plain sum; distinct labels for all: everything unioned
+    apart = [square(0, 0, 10), square(10, 0, 10), square(100, 0, 5)]
+    assert union_area(apart, disjoint_within=np.zeros(3)) == pytest.approx(225)
+    assert union_area([square(0, 0, 10), square(5, 0, 10)],
+                      disjoint_within=np.arange(2)) == pytest.approx(150)
+    with pytest.raises(InvalidParameter, match="disjoint_within"):
+        union_area(apart, disjoint_within=np.zeros(2))
+
+
 def test_grid_cells_that_touch_do_not_count_as_overlapping():
     cells = [square(x, 0, 50) for x in (0, 50, 100, 150)]
     idx, area = prepare(cells).select(7_500)
