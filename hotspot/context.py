@@ -199,8 +199,9 @@ def classify_hotspots(
     k = len(hotspots)
     member = labels >= 0
     lab, w, cls = labels[member], weights[member], context.cls[member]
-    shares = np.zeros((k, len(CLASSES)))
-    np.add.at(shares, (lab, cls), w)
+    m = len(CLASSES)
+    shares = np.bincount(lab * m + cls, weights=w, minlength=k * m)[:k * m].astype(
+        np.float64).reshape(k, m)
     total = shares.sum(axis=1, keepdims=True)
     shares = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
     # most incidents win; ties go to the class with precedence (the first column)
@@ -232,12 +233,14 @@ def classify_hotspots(
         if nearest.size:
             place[nearest[0]] = nearest[1]
         built_geoms = np.asarray(built.geometry.values, dtype=object)
-        for h in range(k):
-            if names[h] is None and place[h] >= 0:
-                name = built["name"].iloc[place[h]]
-                if isinstance(name, str) and name:
-                    inside = bool(shapely.contains(built_geoms[place[h]], centroids[h]))
-                    names[h] = name if inside else f"near {name}"
+        built_names = built["name"].to_numpy(dtype=object)
+        todo = [h for h in range(k) if names[h] is None and place[h] >= 0
+                and isinstance(built_names[place[h]], str) and built_names[place[h]]]
+        if todo:
+            inside = shapely.contains(built_geoms[place[todo]], centroids[todo])
+            for h, within in zip(todo, inside.tolist(), strict=True):
+                name = built_names[place[h]]
+                names[h] = name if within else f"near {name}"
     touched: list[list[str]] = [[] for _ in range(k)]
     if sites is not None and k:
         tree = shapely.STRtree(np.asarray(sites.geometry.values, dtype=object))

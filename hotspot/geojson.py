@@ -79,7 +79,8 @@ def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,
             "metadata": _json_value(metadata)}
 
 
-_PLAIN = (str, int, bool, type(None))
+_PLAIN = frozenset((str, int, bool, type(None)))
+_PLAIN_OR_FLOAT = _PLAIN | {float}
 
 
 def _plain(value: Any) -> bool:
@@ -91,10 +92,21 @@ def _plain(value: Any) -> bool:
     if t is float:
         return math.isfinite(value)
     if t is list:
-        return all(_plain(v) for v in value)
+        return _plain_items(value)
     if t is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        return set(map(type, value)) <= {str} and _plain_items(list(value.values()))
     return False
+
+
+def _plain_items(items: list[Any]) -> bool:
+    """:func:`_plain` of every item: the kinds of the items first (in C), so that a list of
+    numbers or strings (an hour profile's 24 counts) is not walked item by item in Python."""
+    kinds = set(map(type, items))
+    if kinds <= _PLAIN:
+        return True
+    if kinds <= _PLAIN_OR_FLOAT:
+        return all(math.isfinite(v) for v in items if type(v) is float)
+    return all(map(_plain, items))
 
 
 def _json_column(column: Any) -> list[Any]:
