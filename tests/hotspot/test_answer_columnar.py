@@ -50,6 +50,24 @@ def test_json_columns_are_the_json_values_of_each_cell() -> None:
     assert json.dumps(got) == json.dumps(_old_properties(frame))
 
 
+def test_nested_cells_not_plain_somewhere_deep_are_made_plain() -> None:
+    """Lists whose items are all plain kinds pass as they are; a NaN or a numpy number deep in
+    a list or a dict, or a key that is not a string, makes the cell go through _json_value."""
+    frame = pd.DataFrame({"id": list("abcdef"), "cell": [
+        [[0, 1], [2, 3.5]],
+        [[0.5, float("nan")], [1, 2]],
+        ["x", float("inf"), None, True],
+        [{"a": [1, np.int64(2)]}, {"b": 1.5}],
+        {1: "one", "two": [0.25, -float("inf")]},
+        {"ok": [1, "two", None, False, 2.5]},
+    ]})
+    got = _json_column(frame["cell"])
+    want = [{str(k): _json_value(v) for k, v in rec.items()}["cell"]
+            for rec in frame.to_dict("records")]
+    assert json.dumps(got) == json.dumps(want)
+    assert got[1] == [[0.5, None], [1, 2]] and got[4] == {"1": "one", "two": [0.25, None]}
+
+
 def test_geometries_are_their_mappings() -> None:
     disc = shapely.Point(0, 0).buffer(10, quad_segs=4)
     holed = disc.difference(shapely.Point(0, 0).buffer(3, quad_segs=2))
