@@ -31,7 +31,7 @@ import shapely
 
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
-from hotspot.inside import any_hit, first_hit
+from hotspot.inside import any_hit, first_hit, point_hits
 
 CLASSES = ("town_centre", "heritage_site", "rural", "urban")
 """Context classes, in order of precedence."""
@@ -119,14 +119,31 @@ class IncidentContext:
     """Index (into ``layers.sites()``) of the nearest heritage site within reach, -1 if none."""
 
 
-def _first_hit(tree_query: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, -1, dtype=np.int64)
-    if tree_query.size:
-        src, tgt = tree_query
-        order = np.lexsort((tgt, src))
-        src, tgt = src[order], tgt[order]
-        first = np.concatenate([[True], src[1:] != src[:-1]])
-        out[src[first]] = tgt[first]
+def _nearest_site(sites: np.ndarray, xy: np.ndarray, d: float) -> np.ndarray:
+    """(n,) the nearest of ``sites`` within ``d`` metres (inclusive) of each point, the lowest
+    index among equally near ones; -1 for none. Only the (point, site) pairs within reach of
+    a site's bounding box are measured: point sites by ``sqrt(dx*dx + dy*dy)``, as GEOS
+    measures two points, others by GEOS's distance."""
+    out = np.full(xy.shape[0], -1, dtype=np.int64)
+    b = shapely.bounds(sites)
+    reach = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
+    p, s = point_hits(reach, xy, "intersects")
+    if p.size == 0:
+        return out
+    dist = np.empty(p.size)
+    point = shapely.get_type_id(sites)[s] == 0
+    dx = xy[p[point], 0] - b[s[point], 0]
+    dy = xy[p[point], 1] - b[s[point], 1]
+    dist[point] = np.sqrt(dx * dx + dy * dy)
+    other = ~point
+    if other.any():
+        dist[other] = shapely.distance(sites[s[other]], shapely.points(xy[p[other]]))
+    ok = dist <= d
+    p, s, dist = p[ok], s[ok], dist[ok]
+    order = np.lexsort((s, dist, p))  # by point, the nearest first, then the lowest index
+    p, s = p[order], s[order]
+    first = np.r_[True, p[1:] != p[:-1]] if p.size else np.zeros(0, dtype=bool)
+    out[p[first]] = s[first]
     return out
 
 
@@ -151,8 +168,8 @@ def incident_context(
     ``should_stop`` is checked between the layers.
 
     The point-in-polygon tests are :mod:`hotspot.inside`'s (a grid, GEOS near the edges); the
-    heritage sites' nearest-within-reach query runs only for the incidents within reach of a
-    site's bounding box (the same answer: the others have no site within reach)."""
+    heritage sites are measured only from the incidents within reach of a site's bounding box
+    (the others have no site within reach); among equally near sites, the first."""
     n = xy.shape[0]
     tc_idx = np.full(n, -1, dtype=np.int64)
     if layers.town_centres is not None and len(layers.town_centres) and n:
@@ -161,16 +178,8 @@ def incident_context(
     sites = layers.sites()
     check(should_stop, "while classifying incidents")
     if sites is not None and n:
-        site_geoms = np.asarray(sites.geometry.values, dtype=object)
-        d = layers.heritage_distance_m
-        b = shapely.bounds(site_geoms)
-        reach = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
-        near = np.flatnonzero(any_hit(reach, xy, "intersects"))
-        tree = shapely.STRtree(site_geoms)
-        pairs = tree.query_nearest(shapely.points(xy[near]), max_distance=d, all_matches=False)
-        if pairs.size:
-            pairs = np.vstack([near[pairs[0]], pairs[1]])
-        site_idx = _first_hit(pairs, n)
+        site_idx = _nearest_site(np.asarray(sites.geometry.values, dtype=object), xy,
+                                 layers.heritage_distance_m)
     rural = np.zeros(n, dtype=bool)
     check(should_stop, "while classifying incidents")
     if layers.built_up_areas is not None and len(layers.built_up_areas) and n:

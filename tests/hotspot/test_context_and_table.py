@@ -162,3 +162,30 @@ def test_only_the_incidents_in_places_are_classified_and_as_they_would_be(codes)
         np.testing.assert_array_equal(got[member], want[member])
     assert (some.cls[~member] == 3).all() and (some.town_centre[~member] == -1).all()
     assert len(set(whole.cls[member].tolist())) == 4  # every class is among them
+
+
+def test_nearest_heritage_site_within_reach_is_geos_nearest() -> None:
+    """Each incident's site is GEOS's nearest within the distance (inclusive), the first of
+    equally near ones; points and polygons as sites."""
+    import shapely
+
+    from hotspot.context import _nearest_site
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 5_000, (25, 2))
+    sites = np.asarray([Point(x, y) if i % 3 else Point(x, y).buffer(30)
+                        for i, (x, y) in enumerate(centres)], dtype=object)
+    xy = np.concatenate([rng.uniform(-500, 5_500, (40_000, 2)),
+                         centres + rng.normal(0, 150, centres.shape),
+                         [[centres[1, 0] + 200.0, centres[1, 1]]]])  # exactly 200 m away
+    got = _nearest_site(sites, xy, 200.0)
+    a, b = shapely.STRtree(sites).query_nearest(shapely.points(xy), max_distance=200.0,
+                                                all_matches=True)
+    want = np.full(len(xy), -1)
+    for i, j in sorted(zip(a.tolist(), b.tolist(), strict=True), reverse=True):
+        want[i] = j  # the lowest index last
+    assert np.array_equal(got, want)
+    assert got[-1] == 1 and (got >= 0).sum() > 1_000
+    twins = np.asarray([Point(0, 0), Point(100, 0), Point(0, 0)], dtype=object)
+    assert _nearest_site(twins, np.array([[50.0, 0.0], [1.0, 0.0], [400.0, 0.0]]),
+                         200.0).tolist() == [0, 0, -1]
