@@ -45,3 +45,50 @@ def local_month_ordinals(seconds: np.ndarray, timezone: str) -> np.ndarray:
                                nonexistent="shift_forward")
     bounds = begin.asi8 // 1_000_000_000  # each month's first instant, seconds (UTC)
     return first + np.searchsorted(bounds, t, side="right").astype(np.int64)
+
+
+def local_clock_seconds(seconds: np.ndarray, timezone: str) -> np.ndarray:
+    """Each instant's local wall-clock time in ``timezone`` as whole seconds since 1970-01-01
+    00:00 local (so ``// 3600 % 24`` is the local hour and ``(// 86400 + 3) % 7`` the day of
+    the week, Monday 0), as pandas' ``tz_convert`` gives it, without converting every instant.
+
+    The zone's offset from UTC is read (by pandas) once at the start and once at the end of
+    each hour from the first instant's to the last's (or of each hour holding an instant, when
+    they are decades apart); an hour in which they differ holds a change of the clocks, and
+    only its instants are converted one by one.
+
+    Parameters
+    ----------
+    seconds
+        Instants, whole seconds since the epoch (UTC), any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, the shape of ``seconds``.
+    """
+    t = np.asarray(seconds, dtype=np.int64)
+    if t.size == 0:
+        return np.empty(t.shape, dtype=np.int64)
+    hour = t // 3600
+    first = int(hour.min())
+    span = int(hour.max()) - first + 1
+    if span <= max(4 * t.size, 100_000):  # every hour from the first to the last
+        hours, which = first + np.arange(span, dtype=np.int64), hour - first
+    else:  # a few instants decades apart: only their hours
+        hours, which = np.unique(hour, return_inverse=True)
+        which = which.reshape(t.shape)
+    start, end = (_offsets(hours * 3600 + edge, timezone) for edge in (0, 3599))
+    out = t + start[which]
+    changing = start != end
+    if changing.any():
+        inside = changing[which]
+        out[inside] = t[inside] + _offsets(t[inside], timezone)
+    return out
+
+
+def _offsets(seconds: np.ndarray, timezone: str) -> np.ndarray:
+    """The zone's offset from UTC (seconds) at each instant, by pandas."""
+    utc = pd.to_datetime(seconds, unit="s", utc=True).as_unit("s")
+    local = utc.tz_convert(timezone).tz_localize(None)
+    return np.asarray(local.asi8 - utc.tz_localize(None).asi8, dtype=np.int64)

@@ -32,6 +32,7 @@ from scipy.special import bdtr
 
 from hotspot._numeric import binom_test_two_sided
 from hotspot.inside import point_hits
+from hotspot.localtime import local_clock_seconds
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EXACT, DAY, MONTH = 0, 1, 2
@@ -218,8 +219,10 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
     exact = prec == EXACT
     profile = np.zeros((k, 7, 24), dtype=np.int64)
     if exact.any():
-        lt = _local_times(t[exact], timezone)
-        np.add.at(profile, (lab[exact], lt.day_of_week.to_numpy(), lt.hour.to_numpy()), 1)
+        clock = local_clock_seconds(t[exact], timezone)  # local wall-clock seconds
+        day, hour = (clock // 86400 + 3) % 7, clock // 3600 % 24  # 1970-01-01: a Thursday
+        profile = np.bincount((lab[exact] * 7 + day) * 24 + hour,
+                              minlength=k * 7 * 24).reshape(k, 7, 24)
     n_exact = profile.sum(axis=(1, 2))
     out = dict(empty)
     out["first_date"] = [_date(d, int(c)) if h else None

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.localtime import local_month_ordinals
+from hotspot.localtime import local_clock_seconds, local_month_ordinals
 
 ZONES = ["Europe/London", "America/Sao_Paulo", "America/Havana", "Australia/Lord_Howe",
          "Asia/Kolkata", "UTC"]
@@ -36,3 +36,26 @@ def test_one_month_and_no_instant() -> None:
     t = np.array([1_704_067_200, 1_704_067_300])  # 2024-01-01 in London
     assert local_month_ordinals(t, "Europe/London").tolist() == [2024 * 12, 2024 * 12]
     assert local_month_ordinals(np.array([], dtype=np.int64), "UTC").shape == (0,)
+
+
+@pytest.mark.parametrize("zone", [*ZONES, "America/St_Johns", "Pacific/Chatham"])
+def test_local_clock_is_pandas_wall_clock(zone: str) -> None:
+    """Hour, day of the week, minute and second of the local clock, as pandas converts each
+    instant: at random over 26 years, second by second around clock changes, and a few
+    instants decades apart (only their own hours looked up)."""
+    rng = np.random.default_rng(5)
+    t = rng.integers(946_684_800, 1_767_225_600, 100_000)
+    local = pd.to_datetime(t, unit="s", utc=True).tz_convert(zone)
+    offset = np.asarray(local.tz_localize(None).as_unit("s").asi8) - t
+    changes = np.sort(t)[1:][np.diff(offset[np.argsort(t)]) != 0]  # within hours after one
+    around = (changes[:20, None] + np.arange(-4 * 3_600, 600, 1)[None, :]).ravel()
+    for sample in (np.concatenate([t, around]), np.array([-2_000_000_000, 0, 2_000_000_000])):
+        got = local_clock_seconds(sample, zone)
+        want = pd.to_datetime(sample, unit="s", utc=True).tz_convert(zone)
+        np.testing.assert_array_equal(got // 3600 % 24, want.hour.to_numpy())
+        np.testing.assert_array_equal((got // 86400 + 3) % 7, want.day_of_week.to_numpy())
+        np.testing.assert_array_equal(got // 60 % 60, want.minute.to_numpy())
+        np.testing.assert_array_equal(got % 60, want.second.to_numpy())
+    if zone != "UTC" and zone != "Asia/Kolkata":
+        assert changes.size > 0  # the test crossed clock changes
+    assert local_clock_seconds(np.array([], dtype=np.int64), zone).shape == (0,)
