@@ -127,7 +127,15 @@ def point_hits(geoms: Any, xy: np.ndarray,
         finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
         a, b = shapely.STRtree(arr).query(shapely.points(pts[finite]), predicate=predicate)
         return finite[a].astype(np.int64, copy=False), b.astype(np.int64, copy=False)
-    return grid.hits(arr, pts, predicate)
+    # only the points in the geometries' common bounding box can be in one (a town's
+    # centres among a county's incidents): the others skip the grid's cell lookup
+    x0, y0, x1, y1 = grid.extent
+    near = np.flatnonzero((pts[:, 0] >= x0) & (pts[:, 0] <= x1)
+                          & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
+    if near.size > n // 2:
+        return grid.hits(arr, pts, predicate)
+    a, b = grid.hits(arr, pts[near], predicate)
+    return near[a], b
 
 
 def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
@@ -164,6 +172,8 @@ class _EdgeGrid:
         self.starts = starts  # entries of cell i: starts[i]:starts[i + 1]
         self.entry_g = entry_g
         self.entry_edge = entry_edge
+        self.extent = (-np.inf, -np.inf, np.inf, np.inf)
+        """The geometries' common bounding box (min x, min y, max x, max y)."""
         self._locate(keys)
 
     @classmethod
@@ -213,8 +223,12 @@ class _EdgeGrid:
         keys, keep = keys[order], keep[order]
         new = np.r_[True, keys[1:] != keys[:-1]]
         starts = np.r_[np.flatnonzero(new), keys.size]
-        return cls((ox, oy), c, (nrows, ncols), keys[new], starts, gi[owner_g[keep]],
+        grid = cls((ox, oy), c, (nrows, ncols), keys[new], starts, gi[owner_g[keep]],
                    edge[keep])
+        present_bounds = bounds[gi]
+        grid.extent = (float(present_bounds[:, 0].min()), float(present_bounds[:, 1].min()),
+                       float(present_bounds[:, 2].max()), float(present_bounds[:, 3].max()))
+        return grid
 
     def _locate(self, keys: np.ndarray) -> None:
         """The two dense arrays that give a grid cell's row in ``keys`` (-1 for none): blocks
