@@ -113,6 +113,23 @@ def test_long_edges_and_points_a_hair_off_them() -> None:
         assert len(got) > 10_000
 
 
+def test_polygons_in_a_corner_of_the_points() -> None:
+    """Most points lie outside the polygons' common bounding box (two town centres in a
+    county): they skip the grid, and the pairs still name the points by their input index."""
+    rng = np.random.default_rng(9)
+    geoms = _polygons(rng, 40)
+    geoms = np.asarray([None if g is None else shapely.affinity.scale(
+        g, 0.05, 0.05, origin=(0, 0)) for g in geoms], dtype=object)  # all within 1 km
+    xy = np.concatenate([rng.uniform(-30_000, 30_000, (60_000, 2)),
+                         rng.uniform(0, 1_000, (30_000, 2)), [[np.nan, 5.0]]])
+    rng.shuffle(xy)
+    for predicate in ("within", "intersects"):
+        a, b = point_hits(geoms, xy, predicate)
+        got = set(zip(a.tolist(), b.tolist(), strict=True))
+        assert got == _geos(geoms, xy, predicate)
+        assert len(got) > 100
+
+
 def test_nothing_and_refusals() -> None:
     xy = np.zeros((3, 2))
     assert point_hits([], xy)[0].size == 0
