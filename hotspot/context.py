@@ -182,8 +182,10 @@ def incident_context(
                                  layers.heritage_distance_m)
     rural = np.zeros(n, dtype=bool)
     check(should_stop, "while classifying incidents")
-    if layers.built_up_areas is not None and len(layers.built_up_areas) and n:
-        rural |= ~any_hit(layers.built_up_areas.geometry.values, xy, "within")
+    # rural or not only matters where no town centre or heritage site comes first
+    open_ = np.flatnonzero((tc_idx < 0) & (site_idx < 0))
+    if layers.built_up_areas is not None and len(layers.built_up_areas) and open_.size:
+        rural[open_] = ~any_hit(layers.built_up_areas.geometry.values, xy[open_], "within")
     if layers.rural_lsoas and lsoa_codes is not None and n:
         rural |= _in_set(lsoa_codes, layers.rural_lsoas)
     cls = np.full(n, 3, dtype=np.int8)
