@@ -469,7 +469,7 @@ def place_density(pts: np.ndarray, w: np.ndarray, x0: float, y1: float, c: float
 def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: np.ndarray,
                  x0: float, y1: float, c: float, i: int, j: int, reach: int, kr: int,
                  ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, tol: float,
-                 bar: np.ndarray, rr: int, most_products: int) -> bool:
+                 bar: np.ndarray, rr: int, most_products: int, row_max: np.ndarray) -> bool:
     """:meth:`hotspot.place_grid.AreaGrid.remove` in one pass, with the same arithmetic in
     the same order (so the same densities to the last bit): the linear binning of ``pts``
     (n, 2 metres) on a patch of ``2 * reach + 2`` cells whose cell (0, 0) is the grid's
@@ -477,9 +477,10 @@ def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: n
     the patch smoothed by the kernel's non-zero cells, cell by cell in row-major order as
     ``np.bincount`` sums them; that subtracted from ``density`` on the window it reaches,
     round-off below ``tol`` and cells not ``allowed`` zeroed; then the cells where ``bar`` (a
-    ``2 * rr + 1`` square centred on cell ``(i, j)``) is True barred from being peaks.
-    Returns False, changing nothing, when the patch's non-zero cells times the kernel's are
-    more than ``most_products`` (the caller smooths by FFT instead)."""
+    ``2 * rr + 1`` square centred on cell ``(i, j)``) is True barred from being peaks; and
+    ``row_max`` (each row's largest density, for :func:`densest_cell`) made again for the
+    rows changed. Returns False, changing nothing, when the patch's non-zero cells times the
+    kernel's are more than ``most_products`` (the caller smooths by FFT instead)."""
     rows, cols = density.shape
     n = pts.shape[0]
     if n:
@@ -503,24 +504,52 @@ def place_remove(density: np.ndarray, allowed: np.ndarray, pts: np.ndarray, w: n
             if bar[g - i + rr, h - j + rr]:
                 allowed[g, h] = False
                 density[g, h] = 0.0
+    first = max(0, i - rr)
+    end = min(rows, i + rr + 1)
+    if n:
+        first = min(first, max(0, i - reach - kr))
+        end = max(end, min(rows, i - reach - kr + 2 * reach + 2 + 2 * kr))
+    for g in range(first, end):
+        row_max[g] = _largest(density[g])
     return True
 
 
-@_jit
-def densest_cell(density: np.ndarray, tie: float) -> int:
-    """:meth:`hotspot.place_grid.AreaGrid.densest`: the first cell in row-major order whose
-    density is at least ``top * (1 - tie)``; -1 when no cell has weight left."""
-    flat = density.ravel()
+@_inline
+def _largest(values: np.ndarray) -> float:
+    """The largest of ``values``, and 0 when none is above 0 (as :func:`densest_cell` starts
+    from 0)."""
     top = 0.0
-    for k in range(flat.shape[0]):
-        if flat[k] > top:
-            top = flat[k]
+    for v in values:
+        if v > top:
+            top = v
+    return top
+
+
+@_jit
+def row_maxima(density: np.ndarray) -> np.ndarray:
+    """Each row's largest density (0 when none is above 0), for :func:`densest_cell`."""
+    out = np.empty(density.shape[0])
+    for g in range(density.shape[0]):
+        out[g] = _largest(density[g])
+    return out
+
+
+@_jit
+def densest_cell(density: np.ndarray, row_max: np.ndarray, tie: float) -> int:
+    """:meth:`hotspot.place_grid.AreaGrid.densest`: the first cell in row-major order whose
+    density is at least ``top * (1 - tie)``; -1 when no cell has weight left. ``row_max``:
+    each row's largest density (:func:`row_maxima`, kept by :func:`place_remove`), so only
+    the row holding the answer is scanned."""
+    top = _largest(row_max)
     if top <= 0:
         return -1
     least = top * (1 - tie)
-    for k in range(flat.shape[0]):
-        if flat[k] >= least:
-            return k
+    for g in range(row_max.shape[0]):
+        if row_max[g] >= least:
+            row = density[g]
+            for h in range(row.shape[0]):
+                if row[h] >= least:
+                    return g * density.shape[1] + h
     return -1
 
 

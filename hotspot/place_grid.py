@@ -82,6 +82,7 @@ class AreaGrid:
             self.allowed[:] = True
         self.density[~self.allowed | (self.density < self.tol)] = 0.0
         self._bar: np.ndarray | None = None
+        self._row_max = native.row_maxima(self.density) if native is not None else None
 
     def _smoothed(self, pts: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The incidents' density on the grid: binned, smoothed by the kernel, cropped to the
@@ -117,8 +118,8 @@ class AreaGrid:
     def densest(self) -> int | None:
         """Flat index of the peak cell (ties: the first in row-major order, north-west first);
         None when no cell has weight left."""
-        if self.native is not None:
-            cell = int(self.native.densest_cell(self.density, _TIE))
+        if self.native is not None and self._row_max is not None:
+            cell = int(self.native.densest_cell(self.density, self._row_max, _TIE))
             return None if cell < 0 else cell
         flat = self.density.ravel()
         top = float(flat.max())
@@ -162,7 +163,8 @@ class AreaGrid:
             self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
         if self.native is not None and self.native.place_remove(
                 self.density, self.allowed, pts, w, self.x0, self.y1, self.c, i, j, reach,
-                self.kr, self.ki, self.kj, self.kval, self.tol, self._bar, rr, _FFT_FROM):
+                self.kr, self.ki, self.kj, self.kval, self.tol, self._bar, rr, _FFT_FROM,
+                self._row_max):
             return
         if pts.shape[0]:
             patch = np.zeros((2 * reach + 2, 2 * reach + 2))
@@ -179,3 +181,5 @@ class AreaGrid:
         near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
         self.allowed[a0:a1, b0:b1] &= ~near
         self.density[a0:a1, b0:b1][near] = 0.0
+        if self.native is not None:  # the compiled steps' row maxima (a rare path for them)
+            self._row_max = self.native.row_maxima(self.density)
