@@ -76,8 +76,15 @@ class AreaGrid:
             self.kernel[self.kernel > 0].min())
         cx = self.x0 + (np.arange(self.cols) + 0.5) * c
         cy = self.y1 - (np.arange(self.rows) + 0.5) * c
-        gx, gy = np.meshgrid(cx, cy)
-        self.allowed = shapely.intersects_xy(prepared_copies(geom), gx, gy)
+        # only the cell centres in the area's bounding box (edges included) can be in it
+        gx0, gy0, gx1, gy1 = shapely.bounds(geom)
+        cols = np.flatnonzero((cx >= gx0) & (cx <= gx1))
+        rows = np.flatnonzero((cy >= gy0) & (cy <= gy1))
+        self.allowed = np.zeros((self.rows, self.cols), dtype=bool)
+        if cols.size and rows.size:
+            gx, gy = np.meshgrid(cx[cols], cy[rows])
+            self.allowed[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = shapely.intersects_xy(
+                prepared_copies(geom), gx, gy)
         if not self.allowed.any():  # a sliver or a point: any cell may be its peak
             self.allowed[:] = True
         self.density[~self.allowed | (self.density < self.tol)] = 0.0
