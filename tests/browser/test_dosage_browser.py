@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from bench._server import Server, open_offline, sign_in
 from tests.browser.conftest import demo_server
@@ -243,8 +244,10 @@ def test_a_plan_with_no_visits_yet_says_what_it_asks_for(browser: Browser,
     stops = [s for r in plan["routes"] for s in r["stops"] if s.get("stop_id")]
     page, watch = open_offline(browser, f"{server.url}/plans/{plan['plan_id']}",
                                wait_for=".leaflet-marker-icon", key=server.key)
-    page.wait_for_function(
-        "!document.getElementById('visit-summary').textContent.startsWith('Loading')")
+    # a locator assertion, not a string of JavaScript: the page's CSP forbids eval, which
+    # Playwright needs to poll an expression when the first look finds it false (a slow run)
+    expect(page.locator("#visit-summary")).not_to_have_text(re.compile(r"^\s*Loading"),
+                                                             timeout=20_000)
     assert " ".join(page.locator("#visit-summary").inner_text().split()) == (
         f"No visits logged yet. The plan asks for {_plural(len(stops), 'visit')} to hotspots, "
         f"{_mins(sum(s['dwell_min'] for s in stops))} on site in all.")
