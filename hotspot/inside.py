@@ -112,6 +112,48 @@ def point_hits(geoms: Any, xy: np.ndarray,
     InvalidParameter
         Another predicate, or ``xy`` not (n, 2).
     """
+    arr, pts, grid = _checked(geoms, xy, predicate)
+    if grid is None:
+        return _tree_pairs(arr, pts, predicate)
+    near = grid.near(pts)
+    if near is None:
+        return grid.hits(arr, pts, predicate)
+    a, b = grid.hits(arr, pts[near], predicate)
+    return near[a], b
+
+
+def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
+    """(n,) True where some geometry holds the point (the points of :func:`point_hits`'
+    pairs), with fewer GEOS tests: a point whose cell lies inside some geometry is in one,
+    whatever edges its cell is also on."""
+    arr, pts, grid = _checked(geoms, xy, predicate)
+    if grid is None:
+        out = np.zeros(pts.shape[0], dtype=bool)
+        out[_tree_pairs(arr, pts, predicate)[0]] = True
+        return out
+    near = grid.near(pts)
+    if near is None:
+        return grid.any(arr, pts, predicate)
+    out = np.zeros(pts.shape[0], dtype=bool)
+    out[near] = grid.any(arr, pts[near], predicate)
+    return out
+
+
+def _tree_pairs(arr: np.ndarray, pts: np.ndarray,
+                predicate: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`point_hits` by GEOS alone (an STRtree of the geometries), for few points."""
+    finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
+    if arr.size == 0 or finite.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    a, b = shapely.STRtree(arr).query(shapely.points(pts[finite]), predicate=predicate)
+    return finite[a].astype(np.int64, copy=False), b.astype(np.int64, copy=False)
+
+
+def _checked(geoms: Any, xy: np.ndarray,
+             predicate: str) -> tuple[np.ndarray, np.ndarray, _EdgeGrid | None]:
+    """The geometries as a flat object array, the points as (n, 2) float64, and the grid when
+    it pays (enough points, some polygon with an area); refuses a predicate or points of
+    another shape, naming the parameter."""
     if predicate not in PREDICATES:
         raise InvalidParameter(f"predicate must be one of {', '.join(PREDICATES)}",
                                parameter="predicate")
@@ -119,30 +161,8 @@ def point_hits(geoms: Any, xy: np.ndarray,
     pts = np.asarray(xy, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise InvalidParameter("xy must be an (n, 2) array of coordinates", parameter="xy")
-    n = pts.shape[0]
-    if n == 0 or arr.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    grid = _EdgeGrid.build(arr) if n >= SMALL else None
-    if grid is None:
-        finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
-        a, b = shapely.STRtree(arr).query(shapely.points(pts[finite]), predicate=predicate)
-        return finite[a].astype(np.int64, copy=False), b.astype(np.int64, copy=False)
-    # only the points in the geometries' common bounding box can be in one (a town's
-    # centres among a county's incidents): the others skip the grid's cell lookup
-    x0, y0, x1, y1 = grid.extent
-    near = np.flatnonzero((pts[:, 0] >= x0) & (pts[:, 0] <= x1)
-                          & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
-    if near.size > n // 2:
-        return grid.hits(arr, pts, predicate)
-    a, b = grid.hits(arr, pts[near], predicate)
-    return near[a], b
-
-
-def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
-    """(n,) True where some geometry holds the point (:func:`point_hits`)."""
-    out = np.zeros(np.asarray(xy).reshape(-1, 2).shape[0], dtype=bool)
-    out[point_hits(geoms, xy, predicate)[0]] = True
-    return out
+    grid = _EdgeGrid.build(arr) if pts.shape[0] >= SMALL and arr.size else None
+    return arr, pts, grid
 
 
 def first_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
@@ -174,6 +194,7 @@ class _EdgeGrid:
         self.entry_edge = entry_edge
         self.extent = (-np.inf, -np.inf, np.inf, np.inf)
         """The geometries' common bounding box (min x, min y, max x, max y)."""
+        self._whole: np.ndarray | None = None
         self._locate(keys)
 
     @classmethod
@@ -271,13 +292,44 @@ class _EdgeGrid:
                                        + (row[hit] % k) * k + col[hit] % k]
         return out
 
+    def near(self, pts: np.ndarray) -> np.ndarray | None:
+        """The points in the geometries' common bounding box (only they can be in one: a
+        town's centres among a county's incidents), None when they are more than half."""
+        x0, y0, x1, y1 = self.extent
+        near = np.flatnonzero((pts[:, 0] >= x0) & (pts[:, 0] <= x1)
+                              & (pts[:, 1] >= y0) & (pts[:, 1] <= y1))
+        return None if near.size > pts.shape[0] // 2 else near
+
     def hits(self, arr: np.ndarray, pts: np.ndarray,
              predicate: str) -> tuple[np.ndarray, np.ndarray]:
         """The (point, geometry) pairs: a cell's inside entries hold its points; its edge
         entries are tested point by point (GEOS, prepared)."""
         cell = self.cells(pts)
         p = np.flatnonzero(cell >= 0)
+        return self._pairs(arr, pts, predicate, p, cell[p])
+
+    def any(self, arr: np.ndarray, pts: np.ndarray, predicate: str) -> np.ndarray:
+        """(n,) whether some geometry holds each point: those in a cell some geometry holds
+        whole without a test, the others' edge entries tested (GEOS, prepared)."""
+        out = np.zeros(pts.shape[0], dtype=bool)
+        cell = self.cells(pts)
+        p = np.flatnonzero(cell >= 0)
         cp = cell[p]
+        whole = self._held_whole()[cp]
+        out[p[whole]] = True
+        out[self._pairs(arr, pts, predicate, p[~whole], cp[~whole])[0]] = True
+        return out
+
+    def _held_whole(self) -> np.ndarray:
+        """Per grid cell (row of its entries), whether some entry holds it whole."""
+        if self._whole is None:
+            self._whole = np.logical_or.reduceat(~self.entry_edge, self.starts[:-1]) \
+                if self.starts.size > 1 else np.zeros(0, dtype=bool)
+        return self._whole
+
+    def _pairs(self, arr: np.ndarray, pts: np.ndarray, predicate: str, p: np.ndarray,
+               cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (point, geometry) pairs of the points ``p`` in the cells ``cp``."""
         count = self.starts[cp + 1] - self.starts[cp]
         pair_p = np.repeat(p, count)
         first = np.cumsum(count) - count

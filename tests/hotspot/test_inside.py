@@ -128,6 +128,9 @@ def test_polygons_in_a_corner_of_the_points() -> None:
         got = set(zip(a.tolist(), b.tolist(), strict=True))
         assert got == _geos(geoms, xy, predicate)
         assert len(got) > 100
+        held = np.zeros(len(xy), dtype=bool)
+        held[[p for p, _g in got]] = True
+        assert np.array_equal(any_hit(geoms, xy, predicate), held)
 
 
 def test_nothing_and_refusals() -> None:
