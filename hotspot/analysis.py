@@ -289,15 +289,20 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     budget_m2 = _budget_m2(used, run.study_area_m2, xy)
     place_geoms = np.asarray(shapes.geometry.values, dtype=object)
     parent = shapes["parent"].to_numpy()
-    parts: list[Callable[[], Any]] = [
-        lambda: _describe(method, incidents, w, split, run.timezone, run.previous),
-        lambda: _emerging(cube, shapes),
-        lambda: wgs84_geometries(place_geoms, run.crs),
-    ]
+    # the longest first, so that the threads end together; the emerging classes last, as
+    # they may wait for the cube
+    parts: dict[str, Callable[[], Any]] = {}
     if budget_m2 is None:  # every place is kept: their coverage is known now
-        parts += [lambda: _hit(place_geoms, xy, w),
-                  lambda: _covered(place_geoms, parent, run.boundary)]
-    table, (emerging, info["emerging"]), drawn, *coverage = run_each(parts)
+        parts["hit"] = lambda: _hit(place_geoms, xy, w)
+    parts["table"] = lambda: _describe(method, incidents, w, split, run.timezone, run.previous)
+    parts["drawn"] = lambda: wgs84_geometries(place_geoms, run.crs)
+    if budget_m2 is None:
+        parts["covered"] = lambda: _covered(place_geoms, parent, run.boundary)
+    parts["emerging"] = lambda: _emerging(cube, shapes)
+    done = dict(zip(parts, run_each(list(parts.values())), strict=True))
+    table, drawn = done["table"], done["drawn"]
+    emerging, info["emerging"] = done["emerging"]
+    coverage = (done["hit"], done["covered"]) if "hit" in done else None
     given_order = (_best_member(np.asarray(run.places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
                    if method == AUTO and run.places is not None and len(table) else None)
