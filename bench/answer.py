@@ -280,20 +280,28 @@ def _setup(db: Path) -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _timed_runs(fn: Callable[[int], Any], repeats: int,
-                stages: list[tuple[str, str, str]]) -> tuple[list[Run], dict[str, int], Any]:
-    """``repeats`` calls of ``fn(i)`` with every stage timed (after one untimed call)."""
+                stages: list[tuple[str, str, str]],
+                between: Callable[[int], Any] | None = None,
+                ) -> tuple[list[Run], dict[str, int], Any]:
+    """``repeats`` calls of ``fn(i)`` with every stage timed (after one untimed call); with
+    ``between``, ``between(i)`` right after each, untimed (a peer measured in the same phase
+    of a machine whose speed drifts)."""
     fn(-1)  # imports, the store's page cache
     timers = Timers()
     runs: list[Run] = []
     result = None
-    with timed_stages(timers, stages):
-        for i in range(repeats):
+    calls: dict[str, int] = defaultdict(int)
+    for i in range(repeats):
+        with timed_stages(timers, stages):
             timers.reset()
             gc.collect()
             result = fn(i)
             runs.append((dict(timers.seconds), dict(timers.cpu)))
-        calls = dict(timers.calls)
-    return runs, calls, result
+            for label, n in timers.calls.items():
+                calls[label] = max(calls[label], n)
+        if between is not None:
+            between(i)
+    return runs, dict(calls), result
 
 
 def _profile(fn: Callable[[], Any]) -> None:
@@ -322,8 +330,10 @@ def in_process(db: Path, method: str, repeats: int, profile: bool) -> dict[str, 
         return hotspot_results.compute_hotspots(store, taxonomy, _query(values(i)), limits,
                                                 None, harm)
 
-    runs, calls, computed = _timed_runs(answer, repeats, STAGES)
-    peers = [_engine_peer(store, taxonomy, method, values(i)) for i in range(repeats)]
+    peers: list[dict[str, float]] = []
+    runs, calls, computed = _timed_runs(
+        answer, repeats, STAGES,
+        between=lambda i: peers.append(_engine_peer(store, taxonomy, method, values(i))))
     n = int(peers[0]["incidents"])
     hotspots = int(computed.info.get("hotspots", 0))
     _print_stages(f"{method.upper()}: uncached answer at {n:,} incidents, {hotspots} hotspots, "
@@ -342,6 +352,13 @@ def in_process(db: Path, method: str, repeats: int, profile: bool) -> dict[str, 
                       ("labels", "peer: engine labels alone")):
         ratio = f"{whole['answer'] / whole[key]:.2f}x ({whole['answer_cpu'] / whole[key + '_cpu']:.2f}x)"
         print(f"| {name:<40} | {whole[key]:>8.3f} | {whole[key + '_cpu']:>8.3f} | {ratio:>20} |")
+    # each answer against the peer run right after it, then the median: steadier than the
+    # ratio of the medians when the machine's speed drifts from one run to the next
+    label0 = STAGES[0][0]
+    paired = [r[0][label0] / p["fit"] for r, p in zip(runs, peers, strict=True)]
+    whole["answer_per_fit_paired"] = statistics.median(paired)
+    print(f"\nanswer / engine fit, each run against the peer run right after it: "
+          f"{', '.join(f'{x:.2f}x' for x in paired)} (median {statistics.median(paired):.2f}x)")
     if profile:
         _profile(lambda: answer(repeats))
     store.close()
