@@ -16,6 +16,12 @@ threshold is reached and two core cells already in one cluster are never compare
 - :func:`label_border_points`: the cluster of each border point (its own cell's, else the
   first neighbour cell in offset order holding a core point within eps).
 
+And the places' steps (:mod:`hotspot.places`, :mod:`hotspot.place_grid`), each with the numpy
+steps' arithmetic in their order (tested equal to the last bit): :func:`place_density` (an
+area grid's first density), :func:`take_places` (the greedy loop, place after place: the
+densest cell by :func:`densest_cell` and :func:`row_maxima`, the points of its disc by
+:func:`disc_members`, their weight taken out by :func:`place_remove`).
+
 Compiled code is cached on disk (``cache=True``): in ``__pycache__`` beside this file, or, when
 that is read-only, numba's user cache (``~/.cache/numba``, or ``NUMBA_CACHE_DIR`` when set).
 Where no cache directory is writable, the functions are compiled in memory on first use.
@@ -582,3 +588,79 @@ def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: i
         k = out[t]
         rim[t] = np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) > sure
     return m
+
+
+@_inline
+def _in_ring(ring: np.ndarray, sign: float, px: float, py: float, qx: float,
+             qy: float) -> bool:
+    """Whether ``(qx, qy)`` is inside or on the convex ring ``ring`` (closed, (k, 2))
+    moved to ``(px, py)``: every edge's cross product, times the ring's ``sign`` (1 counter-
+    clockwise, -1 clockwise), at least 0 (as :func:`hotspot.places._in_discs` computes it)."""
+    for e in range(ring.shape[0] - 1):
+        ax = px + ring[e, 0]
+        ay = py + ring[e, 1]
+        bx = px + ring[e + 1, 0]
+        by = py + ring[e + 1, 1]
+        if sign * ((bx - ax) * (qy - ay) - (by - ay) * (qx - ax)) < 0:
+            return False
+    return True
+
+
+@_jit
+def take_places(density: np.ndarray, allowed: np.ndarray, row_max: np.ndarray,
+                pts: np.ndarray, w: np.ndarray, order: np.ndarray, start: np.ndarray,
+                ncols: int, nrows: int, bx0: float, by0: float, r: float, sure: float,
+                ring: np.ndarray, sign: float, x0: float, y1: float, c: float, reach: int,
+                kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, tol: float,
+                bar: np.ndarray, rr: int, most_products: int, tie: float,
+                remaining: np.ndarray, left: int, min_incidents: int, most: int,
+                place_of: np.ndarray, first_place: int, peak_cell: np.ndarray,
+                peak_density: np.ndarray, near: np.ndarray, rim: np.ndarray,
+                taken: np.ndarray) -> tuple[int, int, int]:
+    """Up to ``most`` places of one area, one after the other, as
+    :func:`hotspot.places._split_area`'s loop makes them (the same steps, the same
+    arithmetic): the densest cell (:func:`densest_cell`), the points still ``remaining``
+    within the place radius ``r`` of its centre (:func:`disc_members`; those farther than
+    ``sure`` tested on the disc's polygon, ``ring`` moved there), their weight taken out of
+    the density and the cells near the peak barred (:func:`place_remove`). A peak that took
+    no point is barred and skipped. Place ``first_place + k`` is written into ``place_of``
+    of its points, its cell and density (per km2) into ``peak_cell[k]``, ``peak_density[k]``.
+
+    Returns ``(made, left, state)``: the places made, the points left, and why it stopped:
+    0 no cell or fewer than ``min_incidents`` points left; 1 ``most`` places made; 2 the next
+    peak's points need the FFT (:func:`place_remove` refused them, nothing changed: the
+    caller takes that place itself)."""
+    cols = density.shape[1]
+    made = 0
+    while made < most:
+        if left < min_incidents:
+            return made, left, 0
+        cell = densest_cell(density, row_max, tie)
+        if cell < 0:
+            return made, left, 0
+        i = cell // cols
+        j = cell % cols
+        px = x0 + (j + 0.5) * c
+        py = y1 - (i + 0.5) * c
+        m = disc_members(pts, order, start, ncols, nrows, bx0, by0, r, px, py, r, remaining,
+                         sure, near, rim)
+        k = 0
+        for t in range(m):
+            q = near[t]
+            if not rim[t] or _in_ring(ring, sign, px, py, pts[q, 0], pts[q, 1]):
+                taken[k] = q
+                k += 1
+        dens = density[i, j] * 1e6 / (c * c)
+        if not place_remove(density, allowed, pts[taken[:k]], w[taken[:k]], x0, y1, c, i, j,
+                            reach, kr, ki, kj, kval, tol, bar, rr, most_products, row_max):
+            return made, left, 2
+        if k == 0:  # only round-off was left here: the cell is barred, go on
+            continue
+        for t in range(k):
+            remaining[taken[t]] = False
+            place_of[taken[t]] = first_place + made
+        peak_cell[made] = cell
+        peak_density[made] = dens
+        made += 1
+        left -= k
+    return made, left, 1

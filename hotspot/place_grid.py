@@ -159,18 +159,44 @@ class AreaGrid:
         return np.bincount(flat.ravel(), weights=values.ravel(),
                            minlength=q[0] * q[1]).reshape(q)
 
-    def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
-        """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
-        on the window they reach) and bar cells within ``r`` of it from being peaks."""
-        i, j = divmod(cell, self.cols)
-        reach = int(np.ceil(r / self.c)) + 2
+    def _barred(self, r: float) -> tuple[np.ndarray, int, int]:
+        """The cells a peak bars around itself (a square of ``2 * rr + 1`` cells, True within
+        ``r``), ``rr``, and the reach of the patch its incidents are binned on."""
         rr = int(np.ceil(r / self.c))
         if self._bar is None:
             off = np.arange(-rr, rr + 1) * self.c
             self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
+        return self._bar, rr, rr + 2
+
+    def take_places(self, buckets: Any, r: float, sure: float, ring: np.ndarray,
+                    sign: float, remaining: np.ndarray, left: int, min_incidents: int,
+                    most: int, place_of: np.ndarray, first_place: int,
+                    ) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Up to ``most`` places made by the compiled loop (:func:`hotspot._gridnative.
+        take_places`, the steps of :func:`hotspot.places._split_area` for each): their cells
+        and densities (per km2), the points left, and why it stopped (0 nothing left, 1
+        ``most`` made, 2 the next place needs :meth:`remove`'s FFT: the caller makes it)."""
+        if self.native is None or self._row_max is None:
+            raise ValueError("take_places needs the compiled steps")
+        bar, rr, reach = self._barred(r)
+        cells = np.empty(most, dtype=np.int64)
+        dens = np.empty(most)
+        made, left, state = self.native.take_places(
+            self.density, self.allowed, self._row_max, buckets.pts, buckets.w, buckets.order,
+            buckets.start, buckets.ncols, buckets.nrows, buckets.x0, buckets.y0, r, sure, ring,
+            sign, self.x0, self.y1, self.c, reach, self.kr, self.ki, self.kj, self.kval,
+            self.tol, bar, rr, _FFT_FROM, _TIE, remaining, left, min_incidents, most,
+            place_of, first_place, cells, dens, buckets.out, buckets.rim, buckets.taken)
+        return cells[:made], dens[:made], int(left), int(state)
+
+    def remove(self, pts: np.ndarray, w: np.ndarray, cell: int, r: float) -> None:
+        """Take incidents within ``r`` of ``cell`` out of the density (their smoothed weight,
+        on the window they reach) and bar cells within ``r`` of it from being peaks."""
+        i, j = divmod(cell, self.cols)
+        bar, rr, reach = self._barred(r)
         if self.native is not None and self.native.place_remove(
                 self.density, self.allowed, pts, w, self.x0, self.y1, self.c, i, j, reach,
-                self.kr, self.ki, self.kj, self.kval, self.tol, self._bar, rr, _FFT_FROM,
+                self.kr, self.ki, self.kj, self.kval, self.tol, bar, rr, _FFT_FROM,
                 self._row_max):
             return
         if pts.shape[0]:
@@ -185,7 +211,7 @@ class AreaGrid:
             window[(window < self.tol) | ~self.allowed[g0:g1, h0:h1]] = 0.0
         a0, a1 = max(0, i - rr), min(self.rows, i + rr + 1)
         b0, b1 = max(0, j - rr), min(self.cols, j + rr + 1)
-        near = self._bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
+        near = bar[a0 - i + rr:a1 - i + rr, b0 - j + rr:b1 - j + rr]
         self.allowed[a0:a1, b0:b1] &= ~near
         self.density[a0:a1, b0:b1][near] = 0.0
         if self.native is not None:  # the compiled steps' row maxima (a rare path for them)

@@ -231,6 +231,9 @@ def warm_up_places(native: ModuleType) -> None:
     _cut_areas(xy, np.ones(xy.shape[0]), np.zeros(xy.shape[0], dtype=np.int64),
                np.array([street], dtype=object), widest_extent_m([street]), 250.0, 1,
                MAX_PLACES, None, native)
+    # a place taken out on its own (what the compiled loop leaves to Python)
+    grid = AreaGrid(xy, np.ones(xy.shape[0]), street, 250.0, native)
+    grid.remove(xy[:3], np.ones(3), int(grid.densest() or 0), 125.0)
 
 
 def _near_parts(geom: Any, discs: np.ndarray) -> Any:
@@ -475,11 +478,45 @@ NearFinder = Callable[[float, float, np.ndarray, float], tuple[np.ndarray, np.nd
 ``sure`` from it."""
 
 
-def _near_finder(pts: np.ndarray, r: float, native: ModuleType | None) -> NearFinder:
+@dataclass
+class _Buckets:
+    """An area's points in squares of side ``r`` (the place radius) from ``(x0, y0)``,
+    ``ncols`` x ``nrows`` of them, row-major: square ``b`` holds ``order[start[b]:start[b +
+    1]]``; with the compiled steps' buffers (a place's points and which are on its rim)."""
+
+    pts: np.ndarray
+    w: np.ndarray
+    order: np.ndarray
+    start: np.ndarray
+    ncols: int
+    nrows: int
+    x0: float
+    y0: float
+    out: np.ndarray
+    rim: np.ndarray
+    taken: np.ndarray
+
+    @classmethod
+    def of(cls, pts: np.ndarray, w: np.ndarray, r: float) -> _Buckets:
+        x0, y0 = pts.min(axis=0)
+        col = np.floor((pts[:, 0] - x0) / r).astype(np.int64)
+        row = np.floor((pts[:, 1] - y0) / r).astype(np.int64)
+        ncols, nrows = int(col.max()) + 1, int(row.max()) + 1
+        key = row * ncols + col
+        order = np.argsort(key, kind="stable")
+        start = np.searchsorted(key[order], np.arange(ncols * nrows + 1))
+        n = pts.shape[0]
+        return cls(pts, w, order, start, ncols, nrows, float(x0), float(y0),
+                   np.empty(n, dtype=np.int64), np.empty(n, dtype=bool),
+                   np.empty(n, dtype=np.int64))
+
+
+def _near_finder(pts: np.ndarray, r: float, native: ModuleType | None,
+                 buckets: _Buckets | None = None) -> NearFinder:
     """The points near a peak, by a k-d tree, or with ``native`` by a compiled scan of the
-    buckets (squares of side ``r``) the disc touches: the same points (a point the two could
-    disagree on lies a hair from the circle, outside the place's polygon either way)."""
-    if native is None:
+    ``buckets`` (squares of side ``r``) the disc touches: the same points (a point the two
+    could disagree on lies a hair from the circle, outside the place's polygon either way)."""
+    if native is None or buckets is None:
         tree = cKDTree(pts)
 
         def by_tree(px: float, py: float, remaining: np.ndarray,
@@ -489,23 +526,33 @@ def _near_finder(pts: np.ndarray, r: float, native: ModuleType | None) -> NearFi
             return near, np.hypot(pts[near, 0] - px, pts[near, 1] - py) > sure
 
         return by_tree
-    x0, y0 = pts.min(axis=0)
-    col = np.floor((pts[:, 0] - x0) / r).astype(np.int64)
-    row = np.floor((pts[:, 1] - y0) / r).astype(np.int64)
-    ncols, nrows = int(col.max()) + 1, int(row.max()) + 1
-    key = row * ncols + col
-    order = np.argsort(key, kind="stable")
-    start = np.searchsorted(key[order], np.arange(ncols * nrows + 1))
-    out = np.empty(pts.shape[0], dtype=np.int64)
-    rim_out = np.empty(pts.shape[0], dtype=bool)
+    b = buckets
 
     def by_buckets(px: float, py: float, remaining: np.ndarray,
                    sure: float) -> tuple[np.ndarray, np.ndarray]:
-        m = native.disc_members(pts, order, start, ncols, nrows, float(x0), float(y0), r, px,
-                                py, r, remaining, sure, out, rim_out)
-        return out[:m].copy(), rim_out[:m].copy()
+        m = native.disc_members(pts, b.order, b.start, b.ncols, b.nrows, b.x0, b.y0, r, px,
+                                py, r, remaining, sure, b.out, b.rim)
+        return b.out[:m].copy(), b.rim[:m].copy()
 
     return by_buckets
+
+
+def _ring_sign(ring: np.ndarray) -> float:
+    """1.0 when the closed ring runs counter-clockwise, else -1.0 (twice its signed area)."""
+    x, y = ring[:, 0], ring[:, 1]
+    return 1.0 if float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1])) > 0 else -1.0
+
+
+def _in_disc(ring: np.ndarray, sign: float, px: float, py: float,
+             q: np.ndarray) -> np.ndarray:
+    """(m,) whether each point of ``q`` (m, 2) is inside or on the convex ring ``ring``
+    moved to ``(px, py)``: every edge's cross product, times the ring's ``sign``, at least 0
+    (the compiled steps' arithmetic, :func:`hotspot._gridnative.take_places`)."""
+    ax, ay = px + ring[:-1, 0], py + ring[:-1, 1]
+    bx, by = px + ring[1:, 0], py + ring[1:, 1]
+    cross = ((bx - ax)[None, :] * (q[:, 1:2] - ay[None, :])
+             - (by - ay)[None, :] * (q[:, 0:1] - ax[None, :]))
+    return np.asarray(~(sign * cross < 0).any(axis=1))
 
 
 def _split_area(
@@ -515,45 +562,74 @@ def _split_area(
 ) -> _AreaSplit:
     """Greedy places of one area: (peak, member indices into ``pts``, peak density per km2,
     polygon) for each place kept, the densest first. Refuses more than ``limit`` places with
-    the ``made`` before it, or, with ``count`` (threads), counts each peak there."""
+    the ``made`` before it, or, with ``count`` (threads), counts each peak there.
+
+    With ``native``, the places are made by the compiled loop
+    (:meth:`~hotspot.place_grid.AreaGrid.take_places`), up to :data:`hotspot.cancel.EVERY`
+    at a time (and not past the limit), with the same steps and arithmetic as the loop here,
+    which makes a place the compiled loop leaves to it (one needing the FFT)."""
     r = d / 2
     grid = AreaGrid(pts, w, geom, d, native)
-    near_of = _near_finder(pts, r, native)
+    buckets = _Buckets.of(pts, w, r) if native is not None else None
+    near_of = _near_finder(pts, r, native, buckets)
     ring = _disc_ring(r)
+    sign = _ring_sign(ring)
     # inside the 64-gon for sure: within its apothem; only the thin rim is tested on the polygon
     sure = r * _INSIDE * np.cos(np.pi / (4 * _DISC_SEGMENTS)) - 1e-6 * r
     remaining = np.ones(pts.shape[0], dtype=bool)
+    place_of = np.full(pts.shape[0], -1, dtype=np.int64)
     left = pts.shape[0]
     peaks: list[tuple[float, float]] = []
-    members: list[np.ndarray] = []
     dens: list[float] = []
+
+    def found(k: int) -> None:
+        """Count ``k`` more peaks (threads) and refuse past the limit."""
+        if count is not None and k:
+            count.add(k)
+        if made + len(peaks) > limit:
+            raise _too_many(made + len(peaks), limit, d)
+
+    state = 1
     while left >= min_incidents:
-        if len(peaks) % EVERY == 0:
+        if buckets is not None and state == 1:  # the compiled loop, EVERY places at a time
             check(should_stop, "while splitting an area into places")
+            most = int(min(EVERY, limit - made - len(peaks) + 1))
+            cells, cell_dens, left, state = grid.take_places(
+                buckets, r, sure, ring, sign, remaining, left, min_incidents, most, place_of,
+                len(peaks))
+            peaks += [grid.centre(int(cell)) for cell in cells.tolist()]
+            dens += cell_dens.tolist()
+            found(cells.size)
+            if state == 0:
+                break
+            if state == 1:
+                continue
+        elif len(peaks) % EVERY == 0:
+            check(should_stop, "while splitting an area into places")
+        state = 1  # the next place by the steps below, then (compiled) the loop again
         cell = grid.densest()
         if cell is None:
             break
         px, py = grid.centre(cell)
         near, rim = near_of(px, py, remaining, sure)
         if rim.any():
-            disc = _discs(np.array([[px, py]]), ring)[0]
-            rim[rim] = ~shapely.intersects_xy(disc, pts[near[rim], 0], pts[near[rim], 1])
+            rim[rim] = ~_in_disc(ring, sign, px, py, pts[near[rim]])
         inside = near[~rim]
-        dens.append(grid.per_km2(cell))
+        density = grid.per_km2(cell)
         grid.remove(pts[inside], w[inside], cell, r)
         if inside.size == 0:  # only round-off was left here: the cell is barred, go on
-            dens.pop()
             continue
         remaining[inside] = False
+        place_of[inside] = len(peaks)
         left -= inside.size
         peaks.append((px, py))
-        members.append(inside)
-        if count is not None:
-            count.add(1)
-        if made + len(peaks) > limit:
-            raise _too_many(made + len(peaks), limit, d)
+        dens.append(density)
+        found(1)
     if not peaks:
         return _AreaSplit([], 0)
+    by_place = np.argsort(place_of, kind="stable")  # each place's points, ascending
+    bounds = np.searchsorted(place_of[by_place], np.arange(len(peaks) + 1))
+    members = [by_place[bounds[k]:bounds[k + 1]] for k in range(len(peaks))]
     centres = np.asarray(peaks)
     discs = _discs(centres, ring)
     kept = np.flatnonzero([m.size >= min_incidents for m in members])

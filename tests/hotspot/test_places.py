@@ -255,7 +255,7 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
     monkeypatch.setattr(native, "place_density", place_density)
     monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
     compiled = split()
-    assert native.place_remove.signatures and density.signatures  # they ran
+    assert native.take_places.signatures and density.signatures  # they ran
     assert sorted(smoothed) == [False, True]  # the town smoothed there, the city by FFT
     monkeypatch.setattr(places, "native_steps", lambda: None)
     monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
@@ -268,3 +268,51 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
                                       plain.places[column].to_numpy(), err_msg=column)
     assert shapely.equals_exact(compiled.places.geometry.values, plain.places.geometry.values,
                                 tolerance=0).all()
+
+
+def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
+    """A place whose points the compiled loop cannot take out without the FFT is made by the
+    steps in Python, and the loop goes on: the same places as numpy's, to the last bit (the
+    FFT from a small patch here, so that it happens again and again)."""
+    import hotspot.place_grid as place_grid
+    import hotspot.places as places
+
+    rng = np.random.default_rng(4)
+    xy = np.concatenate([rng.normal(c, 70.0, (400, 2)) for c in rng.uniform(0, 2000, (12, 2))])
+    xy += ORIGIN
+    city = _shift(shapely.box(-400, -400, 2400, 2400))
+    areas = _areas(city)
+    labels = np.zeros(xy.shape[0], dtype=np.int64)
+    monkeypatch.setattr(place_grid, "_FFT_FROM", 4_000)
+    states: list[int] = []
+    take = place_grid.AreaGrid.take_places
+
+    def recorded(self: place_grid.AreaGrid, *args: object) -> tuple:
+        out = take(self, *args)  # type: ignore[arg-type]
+        states.append(out[3])
+        return out
+
+    monkeypatch.setattr(place_grid.AreaGrid, "take_places", recorded)
+    monkeypatch.setattr(places, "NATIVE_FROM", 0)
+    compiled = split_places(xy, None, labels, areas, max_place_m=250.0, max_places=500)
+    assert states.count(2) > 10 and states[-1] == 0  # left to Python often, then done
+    monkeypatch.setattr(places, "native_steps", lambda: None)
+    monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
+    plain = split_places(xy, None, labels, areas, max_place_m=250.0, max_places=500)
+    assert len(plain.places) > 40
+    np.testing.assert_array_equal(compiled.labels, plain.labels)
+    for column in ("peak_x", "peak_y", "peak_density", "incidents", "weight"):
+        np.testing.assert_array_equal(compiled.places[column].to_numpy(),
+                                      plain.places[column].to_numpy(), err_msg=column)
+    assert shapely.equals_exact(compiled.places.geometry.values, plain.places.geometry.values,
+                                tolerance=0).all()
+    # the limit of places refuses at the same place, in the compiled loop's chunks too
+    monkeypatch.undo()
+    monkeypatch.setattr(places, "NATIVE_FROM", 0)
+    made = len(plain.places)
+    assert len(split_places(xy, None, labels, areas, max_place_m=250.0,
+                            max_places=made).places) == made
+    for limit in (made - 1, 7):
+        with pytest.raises(WorkLimitExceeded) as refused:
+            split_places(xy, None, labels, areas, max_place_m=250.0, max_places=limit)
+        assert refused.value.found == limit + 1
