@@ -345,7 +345,11 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
                 return None  # left to the plain loop below, which refuses as it would alone
 
-        done = run_each([functools.partial(cut_or_leave, a) for a in todo])
+        # the largest areas first, so that the threads end together; results in area order
+        largest = sorted(range(len(todo)), key=lambda t: -members[todo[t]].size)
+        in_threads = run_each([functools.partial(cut_or_leave, todo[t]) for t in largest])
+        for t, cut_area in zip(largest, in_threads, strict=True):
+            done[t] = cut_area
     cuts: list[_Cut] = []
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
