@@ -231,9 +231,13 @@ def warm_up_places(native: ModuleType) -> None:
     _cut_areas(xy, np.ones(xy.shape[0]), np.zeros(xy.shape[0], dtype=np.int64),
                np.array([street], dtype=object), widest_extent_m([street]), 250.0, 1,
                MAX_PLACES, None, native)
-    # a place taken out on its own (what the compiled loop leaves to Python)
-    grid = AreaGrid(xy, np.ones(xy.shape[0]), street, 250.0, native)
-    grid.remove(xy[:3], np.ones(3), int(grid.densest() or 0), 125.0)
+    # a place found and taken out by the steps in Python (what the compiled loop leaves to
+    # them), each compiled step called on its own
+    ones = np.ones(xy.shape[0])
+    grid = AreaGrid(xy, ones, street, 250.0, native)
+    near_of = _near_finder(xy, 125.0, native, _Buckets.of(xy, ones, 125.0))
+    near, _rim = near_of(10.0, 20.0, np.ones(xy.shape[0], dtype=bool), 100.0)
+    grid.remove(xy[near], ones[near], int(grid.densest() or 0), 125.0)
 
 
 def _near_parts(geom: Any, discs: np.ndarray) -> Any:
