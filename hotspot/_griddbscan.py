@@ -113,8 +113,8 @@ def grid_dbscan(
     native = native_steps() if n >= _NATIVE_FROM else None
     grid = _bin_points(xy, reach.cell_side, threshold, weights, native)
     if native is not None:
-        core, labels[grid.order] = _cluster_natively(native, grid, reach)
-        core_out[grid.order] = core
+        order, core, labels[order] = _cluster_natively(native, grid, reach)
+        core_out[order] = core
         return labels, core_out
     core = _find_core_points(grid, reach)
     if core.any():
@@ -240,23 +240,28 @@ def warm_up_compiled() -> bool:
 
 
 def _cluster_natively(native: ModuleType, grid: _Grid,
-                      reach: _Reach) -> tuple[np.ndarray, np.ndarray]:
-    """Core mask and labels of the sorted points by the compiled steps: core points, cells
-    joined by union-find, clusters numbered by their first core point in the input, then the
-    border points."""
+                      reach: _Reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Core mask and labels of the points by the compiled steps: the points of the cells
+    looked into by sub-cell sorted by sub-cell (in place: ``grid`` is this call's own),
+    core points, cells joined by union-find, clusters numbered by their first core point in
+    the input, then the border points. Returns the input index of each point in that order
+    (``grid.order``, re-sorted within cells), its core flag and label."""
     nb = grid.neighbours
     table = nb.table if nb.table is not None else np.empty(0, dtype=np.int64)
     near = native.neighbour_cells(nb.keys, nb.stride, table, native.OFFSETS)
-    threshold = np.ascontiguousarray(np.atleast_1d(grid.threshold), dtype=np.float64)
     cells = (grid.start, grid.count)
+    threshold = np.ascontiguousarray(np.atleast_1d(grid.threshold), dtype=np.float64)
+    sub_start, sub_weight, slot = native.sub_cells(  # the grid's points re-sorted in place
+        grid.x, grid.y, grid.weight, threshold, grid.order, *cells, grid.cell_weight, near,
+        grid.corner_x, grid.corner_y, reach.cell_side, native.SUB)
     core = np.zeros(grid.x.shape[0], dtype=bool)
 
     def core_of(cells_from: int, cells_to: int) -> None:
         native.core_points(
-            grid.x, grid.y, grid.weight, threshold, *cells, grid.cell_weight, grid.corner_x,
-            grid.corner_y, near, native.OFFSETS, native.NEAREST_FIRST, reach.cell_side,
-            reach.squared, reach.surely_within, reach.maybe_within, core, cells_from,
-            cells_to)
+            grid.x, grid.y, grid.weight, threshold, *cells, grid.cell_weight, sub_start,
+            sub_weight, slot, native.SUB, grid.corner_x, grid.corner_y, near, native.OFFSETS,
+            native.NEAREST_FIRST, reach.cell_side, reach.squared, reach.surely_within,
+            reach.maybe_within, core, cells_from, cells_to)
 
     run_each([functools.partial(core_of, a, b) for a, b in _cell_ranges(grid)])
     root = native.link_core_cells(grid.x, grid.y, core, *cells, near, native.FORWARD,
@@ -269,7 +274,7 @@ def _cluster_natively(native: ModuleType, grid: _Grid,
     labels = native.label_border_points(
         grid.x, grid.y, core, cell_label, *cells, grid.corner_x, grid.corner_y, near,
         native.OFFSETS, reach.cell_side, reach.squared, reach.maybe_within)
-    return core, labels
+    return grid.order, core, labels
 
 
 def _cell_ranges(grid: _Grid) -> list[tuple[int, int]]:

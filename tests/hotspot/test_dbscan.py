@@ -152,6 +152,54 @@ def test_compiled_steps_give_the_numpy_steps_labels(monkeypatch, seed: int):
     assert results[0][0].max() >= 5
 
 
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_core_points_by_sub_cells_are_exact(monkeypatch, seed: int):
+    # cells of 40+ points looked into by their 16 sub-cells, with each point's threshold at
+    # its exact neighbourhood weight, or one more or less: a sub-cell wrongly taken as wholly
+    # within or beyond eps flips some point; on a 5 m lattice many pairs are exactly eps apart
+    from scipy.spatial import cKDTree
+
+    import hotspot._griddbscan as module
+
+    native = native_steps()
+    assert native is not None  # numba is a dependency, never skipped
+    rng = np.random.default_rng(700 + seed)
+    centres = rng.uniform(100, 500, (4, 2))
+    xy = np.concatenate([rng.uniform(0, 600, (14_000, 2)),
+                         *(rng.normal(c, 25, (1_500, 2)) for c in centres)])
+    if seed % 2:
+        xy = np.round(xy / 5) * 5
+    weights = rng.integers(1, 4, len(xy)).astype(float) if seed >= 2 else np.ones(len(xy))
+    eps = 30.0
+    tree = cKDTree(xy)
+    exact = np.empty(len(xy))
+    for i, near in enumerate(tree.query_ball_point(xy, eps * (1 + 1e-6))):
+        near = np.asarray(near)
+        d2 = ((xy[near] - xy[i]) ** 2).sum(1)
+        exact[i] = weights[near][d2 <= eps * eps].sum()
+    threshold = exact + rng.choice([-1.0, 0.0, 1.0], len(xy))
+    monkeypatch.setattr(module, "_NATIVE_FROM", 0)
+    labels, core = grid_dbscan(xy, eps, threshold, weights)
+    np.testing.assert_array_equal(core, exact >= threshold)
+    monkeypatch.setattr(module, "_NATIVE_FROM", 10**12)
+    numpy_labels, numpy_core = grid_dbscan(xy, eps, threshold, weights)
+    np.testing.assert_array_equal(core, numpy_core)
+    np.testing.assert_array_equal(labels, numpy_labels)
+    # the sub-cells were really looked into: many cells split, many points left undecided
+    reach = module._Reach.of(eps)
+    grid = module._bin_points(xy, reach.cell_side, threshold, weights, native)
+    nb = grid.neighbours
+    table = nb.table if nb.table is not None else np.empty(0, dtype=np.int64)
+    near_cells = native.neighbour_cells(nb.keys, nb.stride, table, native.OFFSETS)
+    _start, _weight, slot = native.sub_cells(
+        grid.x, grid.y, grid.weight, grid.threshold, grid.order, grid.start, grid.count,
+        grid.cell_weight, near_cells, grid.corner_x, grid.corner_y, reach.cell_side,
+        native.SUB)
+    assert (slot >= 0).sum() > 50
+    assert (grid.cell_weight[grid.cell] < grid.threshold).sum() > 5_000
+
+
 def test_two_tight_clusters_and_scattered_noise():
     rng = np.random.default_rng(1)
     a = rng.normal((460_000, 450_000), 20, (40, 2))
@@ -266,7 +314,7 @@ def test_warming_up_loads_every_compiled_step():
     from hotspot._griddbscan import warm_up_compiled
 
     assert warm_up_compiled()
-    steps = [_gridnative.core_points, _gridnative.link_core_cells,
+    steps = [_gridnative.sub_cells, _gridnative.core_points, _gridnative.link_core_cells,
              _gridnative.first_core_of_roots, _gridnative.label_border_points,
              _gridnative.neighbour_cells, _gridnative.counting_order,
              _gridnative.linear_binning]
