@@ -17,6 +17,9 @@ threshold is reached and two core cells already in one cluster are never compare
 - :func:`label_border_points`: the cluster of each border point (its own cell's, else the
   first neighbour cell in offset order holding a core point within eps).
 
+And :func:`locate_cells`, the cell of each point in :mod:`hotspot.inside`'s grid (its
+numpy steps' arithmetic, for a process that has loaded these steps already).
+
 And the places' steps (:mod:`hotspot.places`, :mod:`hotspot.place_grid`), each with the numpy
 steps' arithmetic in their order (tested equal to the last bit): :func:`place_density` (an
 area grid's first density), :func:`take_places` (the greedy loop, place after place: the
@@ -811,3 +814,25 @@ def take_places(density: np.ndarray, allowed: np.ndarray, row_max: np.ndarray,
         made += 1
         left -= k
     return made, left, 1
+
+
+@_jit
+def locate_cells(pts: np.ndarray, ox: float, oy: float, c: float, nrows: int, ncols: int,
+                 k: int, bcols: int, block_of: np.ndarray, cell_of: np.ndarray) -> np.ndarray:
+    """Per point of ``pts`` ((n, 2), C order), the row of its cell among the grid's cells
+    (the numpy steps of :meth:`hotspot.inside._EdgeGrid.cells` with its dense lookup: the
+    same divisions and floors), -1 for a cell outside the grid or without a row, or a
+    point that is not finite."""
+    n = pts.shape[0]
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        u = (pts[i, 0] - ox) / c
+        v = (pts[i, 1] - oy) / c
+        if not (u >= 0 and u < ncols and v >= 0 and v < nrows):  # NaN fails each test
+            continue
+        col = int(np.floor(u))
+        row = int(np.floor(v))
+        block = block_of[(row // k) * bcols + col // k]
+        if block >= 0:
+            out[i] = cell_of[np.int64(block) * k * k + (row % k) * k + col % k]
+    return out

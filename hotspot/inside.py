@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspot._native import loaded_native_steps
 from hotspot.errors import InvalidParameter
 
 
@@ -273,7 +274,13 @@ class _EdgeGrid:
 
     def cells(self, pts: np.ndarray) -> np.ndarray:
         """Per point, the row of its cell in the grid's cells, -1 for a cell no window
-        reaches (or a point that is not finite)."""
+        reaches (or a point that is not finite); by the compiled steps when this process has
+        loaded them (:func:`hotspot._native.loaded_native_steps`), the same arithmetic."""
+        native = loaded_native_steps()
+        if native is not None and self.index is None and pts.shape[0] >= SMALL:
+            return np.asarray(native.locate_cells(
+                np.ascontiguousarray(pts, dtype=np.float64), self.ox, self.oy, self.c,
+                self.nrows, self.ncols, self.k, self.bcols, self.block_of, self.cell_of))
         u = (pts[:, 0] - self.ox) / self.c
         v = (pts[:, 1] - self.oy) / self.c
         on = np.isfinite(u) & np.isfinite(v)
@@ -339,11 +346,21 @@ class _EdgeGrid:
         keep = ~test
         if test.any():
             tp, tg = pair_p[test], pair_g[test]
-            used, at = np.unique(tg, return_inverse=True)
+            used, at = _unique(tg, arr.size)
             mine = prepared_copies(arr[used])  # never the caller's objects: prepared_copies
             xy_fn = shapely.contains_xy if predicate == "within" else shapely.intersects_xy
             keep[test] = xy_fn(mine[at.reshape(-1)], pts[tp, 0], pts[tp, 1])
         return pair_p[keep], pair_g[keep]
+
+
+def _unique(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of integers in ``[0, size)``, by marking
+    them in an array of ``size`` rather than sorting them (for ``size`` not much more than
+    the values: geometries tested by many points)."""
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), rank[values]
 
 
 def _edge_cells(polys: np.ndarray, ox: float, oy: float, c: float, c0: np.ndarray,
@@ -414,7 +431,7 @@ def _inside_runs(geoms: np.ndarray, owner_g: np.ndarray, local: np.ndarray, wcol
     runs = np.flatnonzero(start & ~edge)
     result = np.zeros(runs.size, dtype=bool)
     if runs.size:
-        used, at = np.unique(owner_g[runs], return_inverse=True)
+        used, at = _unique(owner_g[runs], geoms.size)
         mine = prepared_copies(geoms[used])  # never the caller's objects: prepared_copies
         result = shapely.contains_xy(mine[at.reshape(-1)], ox + (col[runs] + 0.5) * c,
                                      oy + (row[runs] + 0.5) * c)

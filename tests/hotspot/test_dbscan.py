@@ -317,5 +317,5 @@ def test_warming_up_loads_every_compiled_step():
     steps = [_gridnative.sub_cells, _gridnative.core_points, _gridnative.link_core_cells,
              _gridnative.first_core_of_roots, _gridnative.label_border_points,
              _gridnative.neighbour_cells, _gridnative.counting_order,
-             _gridnative.linear_binning]
+             _gridnative.linear_binning, _gridnative.locate_cells]
     assert all(step.signatures for step in steps)

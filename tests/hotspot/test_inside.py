@@ -206,3 +206,29 @@ def test_one_prepared_copy_per_thread_is_kept_for_the_same_object() -> None:
     t.join()
     assert other[0] is not mine  # another thread has its own
     assert prepared_copy(shapely.buffer(shapely.Point(0.0, 0.0), 1000.0)) is not mine
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_compiled_lookup_finds_the_numpy_steps_cells(monkeypatch, seed: int) -> None:
+    # points on the grid's lines and corners, a hair either side, outside, NaN and infinite:
+    # the compiled lookup (a process that loaded the compiled steps) and numpy's agree
+    import hotspot.inside as module
+    from hotspot._native import loaded_native_steps, native_steps
+
+    assert native_steps() is not None and loaded_native_steps() is not None  # numba: a dependency
+    rng = np.random.default_rng(seed)
+    geoms = _polygons(rng, 200)
+    grid = module._EdgeGrid.build(geoms)
+    assert grid is not None and grid.index is None
+    j = rng.integers(-3, grid.ncols + 3, 20_000)
+    i = rng.integers(-3, grid.nrows + 3, 20_000)
+    on_lines = np.column_stack([grid.ox + j * grid.c, grid.oy + i * grid.c])
+    xy = np.concatenate([
+        on_lines, np.nextafter(on_lines, -np.inf), np.nextafter(on_lines, np.inf),
+        _points(rng, geoms, 20_000),
+        np.array([[np.inf, 1.0], [1.0, -np.inf], [np.nan, np.nan], [-1e300, 1e300]])])
+    compiled = grid.cells(xy)
+    monkeypatch.setattr(module, "loaded_native_steps", lambda: None)
+    plain = grid.cells(xy)
+    np.testing.assert_array_equal(compiled, plain)
+    assert (plain >= 0).sum() > 10_000 and (plain < 0).sum() > 1_000
