@@ -30,6 +30,8 @@ fields.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from hotspot._griddbscan import grid_dbscan
 from hotspot._numeric import poisson_isf
+from hotspot._threads import run_each
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy, collapse
@@ -337,23 +340,33 @@ def cluster_polygons(
         )
     lab = labels[member]
     by = np.argsort(lab, kind="stable")
-    pts_xy, lab_sorted = xy[member][by], lab[by]
+    pts_xy, lab_sorted = xy[np.flatnonzero(member)[by]], lab[by]
     sizes = np.bincount(lab_sorted, minlength=k)
     big = sizes >= 500
     small = ~big[lab_sorted]
     hulls = np.empty(k, dtype=object)
-    if small.any():  # many small clusters: shapely, vectorised
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+
+    def small_hulls() -> None:  # many small clusters: shapely, vectorised
         idx = np.flatnonzero(~big)
         hulls[idx] = shapely.convex_hull(
-            shapely.multipoints(pts_xy[small], indices=np.searchsorted(idx, lab_sorted[small]))
-        )
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    for c in np.flatnonzero(big):  # few big clusters: qhull on their points
-        group = pts_xy[starts[c] : starts[c] + sizes[c]]
-        try:
-            hulls[c] = shapely.Polygon(group[ConvexHull(group).vertices])
-        except QhullError:  # all on one line
-            hulls[c] = shapely.convex_hull(shapely.multipoints(group))
+            shapely.multipoints(pts_xy[small], indices=np.searchsorted(idx, lab_sorted[small])))
+
+    def big_hulls(clusters: np.ndarray) -> None:  # few big clusters: qhull on their points
+        for c in clusters.tolist():
+            group = pts_xy[starts[c] : starts[c] + sizes[c]]
+            try:
+                hulls[c] = shapely.Polygon(group[ConvexHull(group).vertices])
+            except QhullError:  # all on one line
+                hulls[c] = shapely.convex_hull(shapely.multipoints(group))
+
+    # side by side (qhull and GEOS let go of Python's lock): the big clusters in two shares
+    # of about equal points, then the small ones
+    large = np.flatnonzero(big)
+    half = np.searchsorted(np.cumsum(sizes[large]), sizes[large].sum() / 2)
+    tasks: list[Callable[[], None]] = [functools.partial(big_hulls, part)
+                                       for part in (large[:half], large[half:]) if part.size]
+    run_each(tasks + ([small_hulls] if small.any() else []))
     shapes = shapely.buffer(hulls, buffer_m, quad_segs=8) if buffer_m > 0 else hulls
     return gpd.GeoDataFrame(
         {
