@@ -109,7 +109,7 @@ def grid_dbscan(
     core_out = np.zeros(n, dtype=bool)
     if n == 0:
         return labels, core_out
-    reach = _Reach.of(eps)
+    reach = _Reach.of(eps, float(np.abs(xy).max()))
     native = native_steps() if n >= _NATIVE_FROM else None
     grid = _bin_points(xy, reach.cell_side, threshold, weights, native)
     if native is not None:
@@ -137,17 +137,29 @@ class _Reach:
     """A squared farthest distance at most this is within eps whatever the rounding."""
     maybe_within: float
     """A squared nearest distance above this is beyond eps whatever the rounding."""
+    slack: float = 0.0
+    """Metres by which the rounding of coordinates as large as the points' may move a point
+    or a cell's corner (a few units in the last place of the largest coordinate)."""
 
     @classmethod
-    def of(cls, eps: float) -> _Reach:
+    def of(cls, eps: float, scale: float = 0.0) -> _Reach:
+        """The reach of ``eps`` for points whose coordinates are at most ``scale`` in size
+        (metres): a cell's square, placed from its grid position, and a point binned into it
+        may be off by :attr:`slack`, so the squares' distances are compared with that much
+        room (as well as a relative 1e-9 for the distances' own rounding)."""
         eps = float(eps)
         eps2 = eps * eps
-        return cls(eps, eps2, eps2 * (1 - 1e-9), eps2 * (1 + 1e-9))
+        slack = float(16 * np.finfo(np.float64).eps / 2 * scale)
+        inner = max(eps - slack, 0.0)
+        return cls(eps, eps2, inner * inner * (1 - 1e-9), (eps + slack) ** 2 * (1 + 1e-9),
+                   slack)
 
     @property
     def cell_side(self) -> float:
-        """Side of the grid's cells: any two points of one cell are within eps."""
-        return float(self.eps / np.sqrt(2.0) * (1 - 1e-12))
+        """Side of the grid's cells: any two points of one cell are within eps, however the
+        rounding of their coordinates (:attr:`slack`) has binned them."""
+        return float(max(self.eps - 2 * self.slack, self.eps / 2) / np.sqrt(2.0)
+                     * (1 - 1e-12))
 
 
 @dataclass
