@@ -1,4 +1,4 @@
-"""The cells of :func:`hotspot._griddbscan.grid_dbscan`'s grid: the 20 neighbour cells, their
+"""The cells of :func:`hotspot._griddbscan.grid_dbscan`'s grid: the 24 neighbour cells, their
 lookup, and point ranges (sorting by cell, expanding ranges in bounded batches).
 
 Cells have side ``eps / sqrt(2)`` (metres, or whatever unit the points are in); a cell is known
@@ -15,10 +15,14 @@ from scipy.ndimage import uniform_filter1d
 
 NEIGHBOUR_OFFSETS = np.array(
     [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
-     if (dx, dy) != (0, 0) and not (abs(dx) == 2 and abs(dy) == 2)],
+     if (dx, dy) != (0, 0) and not (abs(dx) == 2 and abs(dy) == 2)]
+    + [(-2, -2), (-2, 2), (2, -2), (2, 2)],
     dtype=np.int64,
 )
-"""The 20 cells around a cell that can hold points within eps of a point in it (column, row)."""
+"""The 24 cells around a cell that can hold points within eps of a point in it (column, row):
+the 20 of the 5 x 5 square without its corners, then the four corners, whose nearest point is
+``side * sqrt(2)``, a hair under eps (almost always rejected by that distance, but a pair of
+points at opposite corners can be within eps)."""
 FORWARD = np.array([(dx > 0) or (dx == 0 and dy > 0) for dx, dy in NEIGHBOUR_OFFSETS])
 """The offsets pointing east (or north in the same column): each pair of neighbours once."""
 PAIR_BUDGET = 2_000_000
@@ -62,7 +66,7 @@ def batches(counts: np.ndarray, budget: int = PAIR_BUDGET) -> list[slice]:
 
 
 class Neighbours:
-    """Finds the 20 neighbour cells of occupied cells: a dense lookup table when the grid is
+    """Finds the 24 neighbour cells of occupied cells: a dense lookup table when the grid is
     not much larger than the number of occupied cells, else binary search over cell keys.
 
     ``keys`` are the sorted keys ``column * stride + row`` of the occupied cells; ``width`` the
@@ -98,18 +102,15 @@ class Neighbours:
         return mark
 
     def stencil_sum(self, values: np.ndarray) -> np.ndarray:
-        """For each cell, the sum of ``values`` over itself and its 20 neighbours (to within
+        """For each cell, the sum of ``values`` over itself and its 24 neighbours (to within
         floating-point rounding: compare with a tolerance)."""
-        if self.table is not None:  # a separable 5 x 5 box filter, minus the 4 corners
+        if self.table is not None:  # a separable 5 x 5 box filter
             dense = np.zeros(self.width * self.stride)
             dense[self.keys] = values
             grid = dense.reshape(self.width, self.stride)
             box = uniform_filter1d(uniform_filter1d(grid, 5, axis=1, mode="constant"), 5,
                                    axis=0, mode="constant").ravel()[self.keys] * 25.0
-            s = self.stride
-            corners = (dense[self.keys - 2 * s - 2] + dense[self.keys - 2 * s + 2]
-                       + dense[self.keys + 2 * s - 2] + dense[self.keys + 2 * s + 2])
-            return np.asarray(box - corners)
+            return np.asarray(box)
         out = values.astype(np.float64).copy()
         padded = np.append(values.astype(np.float64), 0.0)
         every = np.arange(self.keys.shape[0])

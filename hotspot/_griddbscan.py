@@ -6,7 +6,7 @@ of each other. That gives three shortcuts that keep the work close to one pass o
 
 1. **Core points.** A point is core when the weight within ``eps`` of it (itself included)
    reaches its threshold. A cell whose own weight reaches the threshold makes all its points
-   core. Otherwise each of the 20 cells that can hold neighbours is classed against the point
+   core. Otherwise each of the 24 cells that can hold neighbours is classed against the point
    by the nearest and farthest distance to the cell's rectangle: wholly within ``eps`` (its
    whole weight counts), wholly beyond (nothing counts), or cut by the circle; only cut cells,
    and only for points not yet decided, are checked point by point.
@@ -324,7 +324,7 @@ def _find_core_points(grid: _Grid, reach: _Reach) -> np.ndarray:
 
 
 def _undecided_points(grid: _Grid, core: np.ndarray) -> np.ndarray:
-    """Points not core by their own cell, in a cell whose 21-cell neighbourhood could still
+    """Points not core by their own cell, in a cell whose 25-cell neighbourhood could still
     reach the threshold (one weighing less than every threshold in it has no core point)."""
     around = grid.neighbours.stencil_sum(grid.cell_weight)
     lowest = (grid.threshold if grid.one_threshold

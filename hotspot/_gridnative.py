@@ -43,11 +43,9 @@ import numpy as np
 
 from hotspot._gridcells import NEIGHBOUR_OFFSETS
 
-OFFSETS = np.ascontiguousarray(np.concatenate(
-    [NEIGHBOUR_OFFSETS, np.array([(-2, -2), (-2, 2), (2, -2), (2, 2)], dtype=np.int64)]))
-"""The 20 neighbour offsets of :data:`hotspot._gridcells.NEIGHBOUR_OFFSETS`, then the four
-corner cells two away on both axes: their nearest point is ``side * sqrt(2)``, a hair under
-eps, so they are tested too (almost always rejected by that distance)."""
+OFFSETS = np.ascontiguousarray(NEIGHBOUR_OFFSETS)
+"""The 24 neighbour offsets of :data:`hotspot._gridcells.NEIGHBOUR_OFFSETS` (the 20 of the
+5 x 5 square without its corners, then the four corners)."""
 NEAREST_FIRST = np.argsort(np.abs(OFFSETS).sum(axis=1) + 0.5 * np.abs(OFFSETS).max(axis=1),
                            kind="stable")
 """The offsets (positions in :data:`OFFSETS`) from the nearest cells to the farthest: the

@@ -262,6 +262,33 @@ def test_coordinates_millions_of_metres_out_and_a_small_eps_stay_exact(monkeypat
     assert not core[1]
 
 
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_neighbour_in_the_cell_two_away_on_both_axes_counts(monkeypatch, engine: str):
+    # a point at a cell's north-east corner and one exactly within eps of it in the cell two
+    # columns and two rows on: that corner cell's nearest point is a hair under eps (the numpy
+    # steps looked at 20 neighbour cells, without the four corners, found by a review)
+    import math
+
+    from hotspot._griddbscan import _Reach
+
+    use_engine(monkeypatch, engine)
+    eps = 30.0
+    side, scale = 0.0, 0.0
+    while side != _Reach.of(eps, scale).cell_side:  # the grid's own side for these points
+        side = _Reach.of(eps, scale).cell_side
+        p = math.nextafter(side, 0.0)
+        q = p + eps / math.sqrt(2.0)
+        while (q - p) ** 2 * 2 > eps * eps:
+            q = math.nextafter(q, 0.0)
+        scale = q
+    xy = np.array([[0.0, 0.0], [p, p], [q, q]])
+    assert np.floor(xy / side).tolist() == [[0.0, 0.0], [0.0, 0.0], [2.0, 2.0]]
+    labels, core = grid_dbscan(xy, eps, 2.0)
+    assert core.tolist() == [True, True, True]
+    assert labels.tolist() == [0, 0, 0]
+
+
 def test_two_tight_clusters_and_scattered_noise():
     rng = np.random.default_rng(1)
     a = rng.normal((460_000, 450_000), 20, (40, 2))
