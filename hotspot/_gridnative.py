@@ -246,11 +246,10 @@ def core_points(x: np.ndarray, y: np.ndarray, w: np.ndarray, threshold: np.ndarr
     A point counts its own cell whole (all within eps), then the neighbour cells its
     rectangle puts wholly within eps (their whole weight) or beyond (nothing); if that has
     not decided it, the sub-cells of the split cells the circle cuts the same way, and only
-    then the points of what the circle
-    still cuts, one by one. It stops as soon as the weight counted reaches its threshold
-    (adding non-negative weights never lowers a floating-point sum, so the full sum would
-    reach it too) or the weight it could still reach falls short of it by more than any
-    rounding.
+    then the points of what the circle still cuts, one by one. It stops as soon as the
+    weight counted reaches its threshold (adding non-negative weights never lowers a
+    floating-point sum, so the full sum would reach it too) or the weight it could still
+    reach falls short of it by more than any rounding.
     """
     one = threshold.shape[0] == 1
     m = offsets.shape[0]
