@@ -215,6 +215,9 @@ def analyse(
     should_stop = shared(should_stop)  # some stages run in threads
     used = _parameters(method, params)
     xy = _coordinates(incidents)
+    incidents = _with_times(incidents, "incidents")
+    if history is not None:
+        history = _with_times(history, "history")
     w, weighted = _weights(incidents, used["weight"], weighted)
     layers = layers or ContextLayers()
     if study_area_m2 is None and boundary is not None:
@@ -356,6 +359,39 @@ def _coordinates(incidents: pd.DataFrame) -> np.ndarray:
     if n and not np.isfinite(xy).all():
         raise InvalidParameter("some incidents have coordinates that are not finite")
     return xy
+
+
+def _with_times(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` with its ``occurred_at`` as the analysis reads it: seconds since the epoch
+    (UTC) or datetimes without a zone (UTC); datetimes with a zone are converted to UTC, and
+    numbers held as objects to numbers (in a copy of the frame). Refuses other kinds of value,
+    and missing times (NaT or NaN), naming how many and the first rows: the table's dates and
+    profiles and the emerging classes count time, and a store never holds an incident
+    without one."""
+    if "occurred_at" not in frame or not len(frame):
+        return frame
+    times = frame["occurred_at"]
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        frame = frame.assign(occurred_at=times.dt.tz_convert("UTC").dt.tz_localize(None))
+        times = frame["occurred_at"]
+    elif not (pd.api.types.is_numeric_dtype(times.dtype)
+              or pd.api.types.is_datetime64_dtype(times.dtype)):
+        try:  # numbers held as objects
+            frame = frame.assign(occurred_at=pd.to_numeric(times))
+        except (TypeError, ValueError):
+            raise InvalidParameter(
+                f"occurred_at of the {name} must be seconds since the epoch (UTC) or "
+                f"datetimes, not {times.dtype} values such as {times.iloc[0]!r}",
+                "occurred_at") from None
+        times = frame["occurred_at"]
+    missing = times.isna().to_numpy()
+    if missing.any():
+        rows = frame.index[missing][:5].tolist()
+        raise InvalidParameter(
+            f"{int(missing.sum())} of the {name} have no time (occurred_at), first at rows "
+            f"{rows}: give each incident its time (month-only data: the first of its month), "
+            "or leave those rows out", "occurred_at")
+    return frame
 
 
 def _weights(incidents: pd.DataFrame, weight: str, weighted: bool) -> tuple[np.ndarray, bool]:

@@ -109,6 +109,50 @@ def test_empty_selection_and_unknown_parameters():
         analyse(incidents_at([(0, 0, 5)]), crs=CRS, method="kmeans")
 
 
+
+@pytest.mark.parametrize("missing", [pd.NaT, np.nan])
+def test_incidents_without_a_time_are_refused_naming_the_column_and_rows(missing):
+    # a time missing as NaT (datetimes) or NaN (seconds as floats) was a pandas overflow
+    # deep in the table's dates; now a clear refusal before any work
+    frame = incidents_at([(1000, 1000, 50)])
+    if missing is pd.NaT:
+        frame["occurred_at"] = pd.Timestamp("2024-07-05T21:00:00")
+    else:
+        frame["occurred_at"] = float(pd.Timestamp("2024-07-05T21:00:00Z").value // 10**9)
+    frame.loc[[7, 30], "occurred_at"] = missing
+    with pytest.raises(InvalidParameter, match=r"2 of the incidents have no time "
+                       r"\(occurred_at\), first at rows \[7, 30\]") as caught:
+        analyse(frame, crs=CRS, method="dbscan", eps_m=60, min_samples=5)
+    assert caught.value.parameter == "occurred_at"
+    with pytest.raises(InvalidParameter, match="1 of the history have no time"):
+        analyse(frame.drop(index=[7, 30]), crs=CRS, method="dbscan", eps_m=60, min_samples=5,
+                history=frame.drop(index=[7]))
+    done = analyse(frame.drop(index=[7, 30]), crs=CRS, method="dbscan", eps_m=60,
+                   min_samples=5)
+    assert done.hotspots.iloc[0]["first_date"] == "2024-07-05"
+
+
+
+def test_times_with_a_zone_are_read_as_utc_and_other_values_refused():
+    frame = incidents_at([(1000, 1000, 50)])
+    frame["precision"] = 0
+    frame["occurred_at"] = pd.Timestamp("2024-07-05T21:00:00")  # UTC, no zone
+    want = analyse(frame, crs=CRS, method="dbscan", eps_m=60, min_samples=5).hotspots.iloc[0]
+    zoned = frame.assign(occurred_at=pd.Timestamp("2024-07-06T05:00:00+08:00"))
+    got = analyse(zoned, crs=CRS, method="dbscan", eps_m=60, min_samples=5).hotspots.iloc[0]
+    assert got["profile"][4][22] == 50 and got["first_date"] == "2024-07-05"
+    assert got["profile"] == want["profile"] and got["last_date"] == want["last_date"]
+    assert str(zoned["occurred_at"].dtype).endswith("+08:00]")  # the caller's frame as it was
+    with pytest.raises(InvalidParameter, match=r"must be seconds since the epoch .* such as "
+                       r"'2024-07-05'"):
+        analyse(frame.assign(occurred_at="2024-07-05"), crs=CRS, method="dbscan", eps_m=60,
+                min_samples=5)
+    seconds = int(pd.Timestamp("2024-07-05T21:00:00Z").value // 10**9)
+    boxed = frame.assign(occurred_at=pd.Series([seconds] * len(frame), dtype=object))
+    row = analyse(boxed, crs=CRS, method="dbscan", eps_m=60, min_samples=5).hotspots.iloc[0]
+    assert row["profile"] == want["profile"]
+
+
 def test_feature_collection_is_rfc7946():
     frame = incidents_at([(461_000, 451_000, 40)], category="asb")
     result = analyse(frame, crs=CRS, method="kde", bandwidth_m=50, cell_size_m=10)
