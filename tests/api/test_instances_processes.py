@@ -167,9 +167,10 @@ def test_serve_with_workers_and_no_redis_warns_that_nothing_is_shared(
     with log.open("wb") as out:
         process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, stdout=out,
                                    stderr=subprocess.STDOUT)
-    try:  # said before the workers start
+    try:  # said before the workers start; waits for the warning itself, which follows the
+        # "2 worker processes" line on the other stream (stopping at that line raced it)
         deadline = time.monotonic() + STARTUP_S
-        while "worker processes" not in log.read_text() and process.poll() is None \
+        while "without HOTSPOT_REDIS_URL" not in log.read_text() and process.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
