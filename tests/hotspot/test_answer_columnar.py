@@ -107,3 +107,33 @@ def test_categories_and_locations_of_categoricals_are_those_of_strings() -> None
     assert _categories(coded, labels, k) == _categories(plain, labels, k)
     assert _locations(coded, labels, k) == _locations(plain, labels, k)
     assert any(len(x) == 3 for x in _locations(coded, labels, k))
+
+
+def test_the_hits_counted_by_membership_are_the_incidents_inside_the_polygons() -> None:
+    """The accuracy's hits count a place's own incidents without locating them: the same
+    weight as locating every incident in the hotspot polygons, for both methods, with and
+    without an area budget (the budget's path counts the kept places' incidents), weighted,
+    with incidents on the anonymous points of police data (many on one spot) and noise."""
+    from hotspot.analysis import analyse
+    from hotspot.coverage import inside_any
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 6_000, (40, 2))
+    spots = np.concatenate([rng.normal(c, rng.uniform(40, 400), (25, 2)) for c in centres])
+    xy = np.concatenate([spots[rng.integers(0, len(spots), 12_000)],  # stacked
+                         rng.uniform(-500, 6_500, (3_000, 2))])  # noise
+    frame = pd.DataFrame({"x": 400_000 + xy[:, 0], "y": 300_000 + xy[:, 1],
+                          "weight": rng.choice([1.0, 2.5, 7.0], len(xy))})
+    runs = [("dbscan", {"eps_m": 120.0}), ("kde", {"bandwidth_m": 200.0})]
+    seen_noise_inside = 0
+    for method, params in runs:
+        for budget in (None, 0.05):
+            result = analyse(frame, crs="EPSG:27700", method=method, weighted=True,
+                             area_share=budget, **params)
+            geoms = np.asarray(result.hotspots.geometry.values, dtype=object)
+            assert len(geoms) > 5, (method, budget)
+            inside = inside_any(geoms, frame[["x", "y"]].to_numpy())
+            want = round(float(frame["weight"].to_numpy()[inside].sum()))
+            assert result.info["incidents_in_hotspots"] == want, (method, budget)
+            seen_noise_inside += int((inside & (result.labels == "")).sum())
+    assert seen_noise_inside > 0  # incidents of no place inside a polygon were located too

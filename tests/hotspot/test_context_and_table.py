@@ -164,6 +164,34 @@ def test_feature_collection_is_rfc7946():
     lon, lat = feature["geometry"]["coordinates"][0][0]
     assert -2 < lon < 0 and 53 < lat < 55
     assert feature["id"] == "kde-001" and feature["properties"]["category_mix"] == {"asb": 40}
+    # RFC 7946 section 3.1.6: exterior rings counter-clockwise, holes clockwise
+    import shapely
+
+    for f in fc["features"]:
+        for part in shapely.get_parts(shapely.geometry.shape(f["geometry"])):
+            assert part.exterior.is_ccw
+            assert not any(ring.is_ccw for ring in part.interiors)
+
+
+def test_rounded_keeps_shapes_valid_and_rings_as_rfc7946_has_them():
+    import numpy as np
+    import shapely
+
+    from hotspot.geojson import rounded
+
+    clockwise = shapely.Polygon([(0, 0), (0, 1), (1, 1), (1, 0)],  # a hole, both rings CW
+                                holes=[[(0.2, 0.2), (0.8, 0.2), (0.8, 0.8), (0.2, 0.8)]])
+    # a slit 0.03 wide, whose two sides rounding to 0.1 puts on one line
+    sliver = shapely.Polygon([(0, 0), (3, 0), (3, 1), (1.54, 1), (1.54, 0.2), (1.51, 0.2),
+                              (1.51, 1), (0, 1)])
+    assert sliver.is_valid
+    round_only = shapely.set_precision(sliver, 0.1, mode="pointwise")
+    assert not round_only.is_valid  # what rounding each coordinate alone would give
+    out = rounded(np.array([clockwise, sliver, shapely.Point(0.123, 0.456)], dtype=object), 0.1)
+    assert out[0].exterior.is_ccw and not out[0].interiors[0].is_ccw
+    assert out[0].equals(clockwise) and shapely.is_valid(out).all()
+    assert out[1].equals(shapely.set_precision(sliver, 0.1))  # valid-output mode's shape
+    assert shapely.get_coordinates(out[2]).tolist() == [[0.1, 0.5]]
 
 
 def test_a_place_with_no_town_or_area_is_named_by_its_street_alone():
