@@ -65,7 +65,16 @@ def warm_compiled_in_background(store: _Counted, *, at_least: int | None = None,
 def use_analysis_threads(threads: int | None) -> None:
     """How many threads an analysis of this process may use at once
     (``HOTSPOT_ANALYSIS_THREADS``; None: the cores it may run on, up to 4): see
-    :mod:`hotspot._threads`."""
+    :mod:`hotspot._threads`.
+
+    Also keeps the linear-algebra library (OpenBLAS under numpy and scipy) to one thread: an
+    analysis already runs its parts side by side on the cores, and the library's own threads
+    only compete with them (spinning while they wait): 0.05 s of a 1.8 s answer at 10^6
+    incidents here (``docs/benchmarks.md``)."""
+    import numpy  # noqa: F401  (loads the library first: the limit reaches loaded ones only)
+    from threadpoolctl import threadpool_limits
+
     from hotspot._threads import default_threads, set_threads
 
     set_threads(default_threads() if threads is None else threads)
+    threadpool_limits(limits=1, user_api="blas")

@@ -90,3 +90,14 @@ def test_the_threads_an_analysis_may_use_follow_the_setting(tmp_path: Path,
     monkeypatch.setenv("HOTSPOT_ANALYSIS_THREADS", "0")
     with pytest.raises(ValueError, match="analysis_threads"):
         load_settings()
+
+
+def test_the_service_keeps_numpy_linear_algebra_to_one_thread(tmp_path: Path) -> None:
+    """An analysis runs its parts side by side; OpenBLAS's own threads would only compete
+    with them (use_analysis_threads)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as numpy starts on two cores
+        create_app(settings_for(tmp_path))
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        assert blas and set(blas) == {1}
