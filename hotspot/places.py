@@ -330,14 +330,21 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         if widths[a] <= d:
             if count is not None:
                 count.add(1)
-            return _Cut([(_whole_area(a, area_xy, area_w, geoms[a], d, native), geoms[a],
-                          idx)], 1)
+            whole = _whole_area(a, area_xy, area_w, geoms[a], d, native)
+            whole["width_m"] = float(widths[a])
+            return _Cut([(whole, geoms[a], idx)], 1)
         split = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, made,
                             should_stop, native, count)
+        shapes = np.empty(len(split.places), dtype=object)
+        shapes[:] = [place[3] for place in split.places]
+        wide = widest_extent_m(shapes)  # here, in the area's thread
         return _Cut([({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
                        "peak_density": density, "incidents": int(m.size),
-                       "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
-                     for peak, m, density, shape in split.places], split.peaks)
+                       "weight": float(area_w[m].sum()), "split": True,
+                       "width_m": float(width)}, shape, idx[m])
+                     for (peak, m, density, shape), width in zip(split.places, wide.tolist(),
+                                                                  strict=True)],
+                    split.peaks)
 
     done: list[_Cut | None] = [None] * len(todo)
     if threads() > 1 and len(todo) > 1:
@@ -349,10 +356,23 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
                 return None  # left to the plain loop below, which refuses as it would alone
 
-        # the largest areas first, so that the threads end together; results in area order
+        # one task cuts the small areas in turn, while the other threads take the large ones,
+        # the largest first (so that the threads end together): a small area is mostly
+        # Python and numpy calls holding the GIL, a large one mostly compiled steps and GEOS
+        # releasing it, so the two kinds run side by side better than two small ones do
+        # (0.08 s of 0.7 s at 10^6 incidents); results in area order
         largest = sorted(range(len(todo)), key=lambda t: -members[todo[t]].size)
-        in_threads = run_each([functools.partial(cut_or_leave, todo[t]) for t in largest])
-        for t, cut_area in zip(largest, in_threads, strict=True):
+        small = [t for t in largest if members[todo[t]].size < SMALL_AREA]
+        large = largest[:len(largest) - len(small)]
+
+        def cut_small() -> list[_Cut | None]:
+            return [cut_or_leave(todo[t]) for t in small]
+
+        tasks = [cut_small] + [functools.partial(cut_or_leave, todo[t]) for t in large]
+        in_threads = run_each(tasks)
+        for t, cut_area in zip(small, in_threads[0], strict=True):
+            done[t] = cut_area
+        for t, cut_area in zip(large, in_threads[1:], strict=True):
             done[t] = cut_area
     cuts: list[_Cut] = []
     made = 0
@@ -375,6 +395,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             rows.append(row)
             shapes.append(shape)
     return place_of, rows, shapes
+
+
+SMALL_AREA = 2_000
+"""Areas with fewer incidents than this are cut in turn by one thread (:func:`_cut_areas`)."""
 
 
 @dataclass
@@ -446,7 +470,8 @@ def _places_frame(rows: list[dict[str, Any]], shapes: list[Any], crs: str) -> gp
         geometry=gpd.GeoSeries(shapes, crs=crs),
         crs=crs,
     )
-    frame.insert(len(frame.columns) - 1, "width_m", widest_extent_m(frame.geometry))
+    frame.insert(len(frame.columns) - 1, "width_m",
+                 np.array([r["width_m"] for r in rows], dtype=np.float64))
     return frame
 
 

@@ -135,8 +135,13 @@ def _city(seed: int) -> tuple[np.ndarray, np.ndarray, gpd.GeoDataFrame]:
     return np.concatenate(parts) + ORIGIN, np.concatenate(labels), frame
 
 
+@pytest.mark.parametrize("small_area", [0, 200])  # 200: some areas in the small areas' task
 @pytest.mark.parametrize("seed", range(3))
-def test_places_cut_in_threads_are_the_places_cut_in_turn(monkeypatch, seed: int):
+def test_places_cut_in_threads_are_the_places_cut_in_turn(monkeypatch, seed: int,
+                                                          small_area: int):
+    import hotspot.places as places_module
+
+    monkeypatch.setattr(places_module, "SMALL_AREA", small_area)
     xy, labels, areas = _city(seed)
     splits = []
     for n in (1, 2):
@@ -152,10 +157,12 @@ def test_places_cut_in_threads_are_the_places_cut_in_turn(monkeypatch, seed: int
                                 tolerance=0).all()
 
 
+@pytest.mark.parametrize("small_area", [0, 200])  # 200: some areas in the small areas' task
 @pytest.mark.parametrize("stopped_early", [True, False])
 @pytest.mark.parametrize("seed", range(3))
 def test_threads_refuse_too_many_places_exactly_where_the_loop_does(monkeypatch, seed: int,
-                                                                     stopped_early: bool):
+                                                                     stopped_early: bool,
+                                                                     small_area: int):
     # with min_incidents > 1 some peaks are dropped: the loop's check counts them in their own
     # area only (so a limit a little above the places made can still refuse), which the
     # threads' replay of it must follow at every limit. stopped_early: the threads' common
@@ -164,6 +171,7 @@ def test_threads_refuse_too_many_places_exactly_where_the_loop_does(monkeypatch,
     # replay of the loop's check decides
     import hotspot.places as places_module
 
+    monkeypatch.setattr(places_module, "SMALL_AREA", small_area)
     if not stopped_early:
         monkeypatch.setattr(places_module._PeakCount, "add", lambda self, n, stop=True: None)
     xy, labels, areas = _city(seed)
