@@ -39,6 +39,7 @@ of a window of the grid and one pass over the area's incidents. The number of pl
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -368,11 +369,12 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         def cut_small() -> list[_Cut | None]:
             return [cut_or_leave(todo[t]) for t in small]
 
-        tasks = [cut_small] + [functools.partial(cut_or_leave, todo[t]) for t in large]
-        in_threads = run_each(tasks)
-        for t, cut_area in zip(small, in_threads[0], strict=True):
-            done[t] = cut_area
-        for t, cut_area in zip(large, in_threads[1:], strict=True):
+        def cut_large(t: int) -> list[_Cut | None]:
+            return [cut_or_leave(todo[t])]
+
+        in_threads = run_each([cut_small] + [functools.partial(cut_large, t) for t in large])
+        for t, cut_area in zip(small + large, itertools.chain.from_iterable(in_threads),
+                               strict=True):
             done[t] = cut_area
     cuts: list[_Cut] = []
     made = 0
