@@ -225,21 +225,20 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
                               minlength=k * 7 * 24).reshape(k, 7, 24)
     n_exact = profile.sum(axis=(1, 2))
     out = dict(empty)
-    out["first_date"] = [_date(d, int(c)) if h else None
-                         for d, c, h in zip(local_first, coarsest, has, strict=True)]
-    out["last_date"] = [_date(d, int(c)) if h else None
-                        for d, c, h in zip(local_last, coarsest, has, strict=True)]
-    out["time_precision"] = [
-        None if not h else PRECISION_NAMES[int(a)] if a == b else "mixed"
-        for a, b, h in zip(coarsest, finest, has, strict=True)
-    ]
-    out["profile"] = [p.tolist() if m else None for p, m in zip(profile, n_exact, strict=True)]
+    monthly = coarsest == MONTH
+    out["first_date"] = _dates(local_first, monthly, has)
+    out["last_date"] = _dates(local_last, monthly, has)
+    names = np.array([PRECISION_NAMES[p] for p in (EXACT, DAY, MONTH)] + ["mixed"], dtype=object)
+    precision = names[np.where(coarsest == finest, np.clip(coarsest, EXACT, MONTH), 3)]
+    out["time_precision"] = [p if h else None
+                             for p, h in zip(precision.tolist(), has.tolist(), strict=True)]
+    timed = n_exact > 0
+    out["profile"] = [p if m else None for p, m in zip(profile.tolist(), timed.tolist(),
+                                                       strict=True)]
     out["profile_incidents"] = n_exact
-    hours = profile.sum(axis=1)
-    days = profile.sum(axis=2)
-    out["peak_hours"] = [_top(hh, 3) if m else [] for hh, m in zip(hours, n_exact, strict=True)]
-    out["peak_days"] = [[DAYS[d] for d in _top(dd, 2)] if m else []
-                        for dd, m in zip(days, n_exact, strict=True)]
+    out["peak_hours"] = _tops(profile.sum(axis=1), 3, timed)
+    days = np.asarray(DAYS, dtype=object)
+    out["peak_days"] = [days[d].tolist() for d in _tops(profile.sum(axis=2), 2, timed)]
     out["profile_note"] = [
         None if m == c else
         ("times unknown: month-only data (data.police.uk gives months only)" if m == 0 else
@@ -249,13 +248,22 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
     return out
 
 
-def _date(stamp: pd.Timestamp, precision: int) -> str:
-    return stamp.strftime("%Y-%m") if precision == MONTH else stamp.strftime("%Y-%m-%d")
+def _dates(stamps: pd.DatetimeIndex, monthly: np.ndarray, has: np.ndarray) -> list[str | None]:
+    """Each local time's date, ``YYYY-MM-DD`` (``YYYY-MM`` where ``monthly``), None where not
+    ``has``."""
+    days = np.datetime_as_string(stamps.tz_localize(None).to_numpy().astype("datetime64[D]"),
+                                 unit="D")
+    text = np.where(monthly, days.astype("<U7"), days).tolist()
+    return [t if h else None for t, h in zip(text, has.tolist(), strict=True)]
 
 
-def _top(values: np.ndarray, n: int) -> list[int]:
-    order = np.argsort(-values, kind="stable")[:n]
-    return [int(i) for i in order if values[i] > 0]
+def _tops(values: np.ndarray, n: int, rows: np.ndarray) -> list[list[int]]:
+    """For each row of ``values`` (k x m counts) the columns of its ``n`` largest counts above
+    0, largest first (ties: the first column first); [] for rows not in ``rows``."""
+    order = np.argsort(-values, axis=1, kind="stable")[:, :n]
+    top = np.take_along_axis(values, order, axis=1) > 0
+    return [[i for i, t in zip(o, keep, strict=True) if t] if r else []
+            for o, keep, r in zip(order.tolist(), top.tolist(), rows.tolist(), strict=True)]
 
 
 def _trend(counts: np.ndarray, geoms: np.ndarray, previous: pd.DataFrame | None) -> dict[str, Any]:
