@@ -301,6 +301,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     parts["drawn"] = lambda: wgs84_geometries(place_geoms, run.crs)
     if budget_m2 is None:
         parts["covered"] = lambda: _covered(place_geoms, parent, run.boundary)
+    parts["classes"] = lambda: classify_hotspots(shapes, labels, w, context.result(), run.layers)
     parts["emerging"] = lambda: _emerging(cube, shapes)
     done = dict(zip(parts, run_each(list(parts.values())), strict=True))
     table, drawn = done["table"], done["drawn"]
@@ -309,7 +310,8 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     given_order = (_best_member(np.asarray(run.places.geometry.values, dtype=object),
                                 np.asarray(table.geometry.values, dtype=object))
                    if method == AUTO and run.places is not None and len(table) else None)
-    _classify(table, labels, w, context.result(), run.layers, should_stop)
+    check(should_stop, "while classifying")
+    _classified(table, done["classes"])
     table["emerging"] = emerging
     check(should_stop, "before ranking")
     table = _rank(table, incidents, labels, w, run.period, given_order)
@@ -425,13 +427,11 @@ def _describe(method: str, incidents: pd.DataFrame, w: np.ndarray, split: PlaceS
     return table
 
 
-def _classify(table: gpd.GeoDataFrame, labels: np.ndarray, w: np.ndarray,
-              context: IncidentContext, layers: ContextLayers,
-              should_stop: ShouldStop | None) -> None:
-    """Each place's context class and what goes with it (:mod:`hotspot.context`) from its
-    incidents' ``context``, then its street and name; in place."""
-    check(should_stop, "while classifying")
-    for key, values in classify_hotspots(table, labels, w, context, layers).items():
+def _classified(table: gpd.GeoDataFrame, classes: dict[str, Any]) -> None:
+    """The places' context classes and what goes with them (``classes``:
+    :func:`hotspot.context.classify_hotspots` of the places, rows in the table's order) put
+    in the table, then each place's street and name; in place."""
+    for key, values in classes.items():
         table[key] = values
     _street_names(table)
 

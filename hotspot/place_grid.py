@@ -8,6 +8,7 @@ takes its incidents.
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +26,16 @@ CELLS_PER_PLACE = 20
 """Grid cells across one place (``max_place_m / 20`` metres each)."""
 _TIE = 1e-9  # relative: densities this close to the top are a tie, broken by position
 _FFT_FROM = 250_000  # non-zero patch cells times kernel cells from which a patch is smoothed by FFT
+
+
+@functools.lru_cache(maxsize=16)
+def _kernel(radius_cells: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The quartic kernel of ``radius_cells`` cells (:func:`hotspot.kde._quartic`), the rows
+    and columns of its non-zero cells and their values: made once for each radius (every
+    area of a split shares one)."""
+    kernel = _quartic(radius_cells)
+    ki, kj = np.nonzero(kernel)
+    return kernel, ki, kj, kernel[ki, kj]
 
 
 class AreaGrid:
@@ -59,10 +70,9 @@ class AreaGrid:
                     parameter="max_place_m", kind="grid_cells")
         self.c = c
         self.rk = r - 1.5 * c  # kernel reach + binning spread stay inside the place's disc
-        self.kernel = _quartic(self.rk / c)
+        kernel, ki, kj, kval = _kernel(self.rk / c)  # copies: the caller's own
+        self.kernel, self.ki, self.kj, self.kval = kernel.copy(), ki.copy(), kj.copy(), kval.copy()
         self.kr = self.kernel.shape[0] // 2
-        self.ki, self.kj = np.nonzero(self.kernel)
-        self.kval = self.kernel[self.ki, self.kj]
         pad = self.kr + 2
         self.x0 = minx - pad * c
         self.y1 = maxy + pad * c

@@ -44,7 +44,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -74,6 +74,7 @@ unless something else loaded numba. A service whose store holds this many loads 
 _DISC_SEGMENTS = 16  # quarter-circle segments of the disc polygon: a 64-gon
 _DIRECTIONS = 180  # directions sampled by widest_extent_m: within 0.004 % of the diameter
 _INSIDE = 1 - 1e-9  # discs a hair inside their circle: round-off never makes one wider than d
+_PROJECTED = 1_000_000  # about how many projections widest_extent_m holds at once (8 MB)
 
 
 @dataclass
@@ -139,7 +140,9 @@ def widest_extent_m(geoms: Any) -> np.ndarray:
     centred = np.ascontiguousarray((coords - coords.mean(axis=0)).T)  # rounding: near 0
     theta = np.arange(_DIRECTIONS) * (np.pi / _DIRECTIONS)
     best = np.zeros(present.shape[0])
-    for block in np.array_split(theta, max(1, _DIRECTIONS // 30)):
+    # directions in blocks of about _PROJECTED values (one block for a few polygons)
+    blocks = min(_DIRECTIONS, -(-_DIRECTIONS * coords.shape[0] // _PROJECTED))
+    for block in np.array_split(theta, blocks):
         proj = np.column_stack([np.cos(block), np.sin(block)]) @ centred  # (directions, points)
         span = np.maximum.reduceat(proj, starts, axis=1) - np.minimum.reduceat(proj, starts, axis=1)
         np.maximum(best, span.max(axis=0), out=best)
@@ -336,16 +339,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             return _Cut([(whole, geoms[a], idx)], 1)
         split = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, made,
                             should_stop, native, count)
-        shapes = np.empty(len(split.places), dtype=object)
-        shapes[:] = [place[3] for place in split.places]
-        wide = widest_extent_m(shapes)  # here, in the area's thread
         return _Cut([({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
                        "peak_density": density, "incidents": int(m.size),
-                       "weight": float(area_w[m].sum()), "split": True,
-                       "width_m": float(width)}, shape, idx[m])
-                     for (peak, m, density, shape), width in zip(split.places, wide.tolist(),
-                                                                  strict=True)],
-                    split.peaks)
+                       "weight": float(area_w[m].sum()), "split": True}, shape, idx[m])
+                     for peak, m, density, shape in split.places], split.peaks)
 
     done: list[_Cut | None] = [None] * len(todo)
     if threads() > 1 and len(todo) > 1:
@@ -367,10 +364,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         large = largest[:len(largest) - len(small)]
 
         def cut_small() -> list[_Cut | None]:
-            return [cut_or_leave(todo[t]) for t in small]
+            return _measured([cut_or_leave(todo[t]) for t in small])
 
         def cut_large(t: int) -> list[_Cut | None]:
-            return [cut_or_leave(todo[t])]
+            return _measured([cut_or_leave(todo[t])])
 
         in_threads = run_each([cut_small] + [functools.partial(cut_large, t) for t in large])
         for t, cut_area in zip(small + large, itertools.chain.from_iterable(in_threads),
@@ -380,7 +377,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
         if finished is None:
-            cuts.append(cut(a, None, made))
+            cuts.append(_measured([cut(a, None, made)])[0])
         elif made + finished.peaks > limit:  # where the loop would have refused
             raise _too_many(limit + 1, limit, d)
         else:
@@ -401,6 +398,22 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
 SMALL_AREA = 2_000
 """Areas with fewer incidents than this are cut in turn by one thread (:func:`_cut_areas`)."""
+
+
+CutList = TypeVar("CutList", list["_Cut | None"], list["_Cut"])
+
+
+def _measured(cuts: CutList) -> CutList:
+    """``cuts`` with each split place's width (``width_m``), measured in one call for them
+    all (in the thread that cut them); the places of whole areas have theirs."""
+    rows = [(row, shape) for c in cuts if c is not None for row, shape, _idx in c.places
+            if "width_m" not in row]
+    if rows:
+        shapes = np.empty(len(rows), dtype=object)
+        shapes[:] = [shape for _row, shape in rows]
+        for (row, _shape), width in zip(rows, widest_extent_m(shapes).tolist(), strict=True):
+            row["width_m"] = width
+    return cuts
 
 
 @dataclass
@@ -497,7 +510,13 @@ def _too_many(found: int, limit: int, d: float) -> WorkLimitExceeded:
 
 
 def _disc_ring(r: float) -> np.ndarray:
-    """Vertices of a disc of radius ``r`` around (0, 0): a 64-gon a hair inside the circle."""
+    """Vertices of a disc of radius ``r`` around (0, 0): a 64-gon a hair inside the circle
+    (a copy of the one made for this radius)."""
+    return _disc_rings(r).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _disc_rings(r: float) -> np.ndarray:
     return np.asarray(shapely.get_coordinates(shapely.buffer(
         shapely.Point(0.0, 0.0), r * _INSIDE, quad_segs=_DISC_SEGMENTS).exterior))
 
