@@ -7,8 +7,12 @@ so two threads of them run on two cores. :func:`run_each` calls a list of tasks 
 the tasks' order, as a plain loop would: the pieces must not depend on one another, and the
 result is the same whatever the number of threads.
 
-No pool is kept: each call starts its threads (tens of microseconds each) and joins them, so
-calls nest without waiting on one another, and nothing runs once a call has returned.
+The helper threads are kept between calls (up to :data:`KEPT` idle ones), not a pool with a
+queue: a call borrows idle helpers, starting new ones when none is idle, and gives them back
+once they are done, so calls nest without waiting on one another, and nothing runs once a
+call has returned. A kept thread keeps what libraries keep per thread: pyproj makes each
+transformation again in every new thread (about 20 ms for British National Grid to WGS84),
+so an answer's threads made afresh would pay that at every call.
 :class:`Later` starts one task in a thread of its own and gives its result when asked (a part
 that needs none of the steps before it, started while they run).
 """
@@ -75,17 +79,99 @@ def run_each(tasks: Sequence[Callable[[], T]]) -> list[T]:
             except BaseException as exc:
                 errors[i] = exc
 
-    helpers = [threading.Thread(target=work, name=f"hotspot-part-{k}", daemon=True)
-               for k in range(workers - 1)]
-    for t in helpers:
-        t.start()
-    work()
-    for t in helpers:
-        t.join()
+    helpers = _borrow(workers - 1)
+    try:
+        for helper in helpers:
+            helper.start(work)
+        work()
+    finally:
+        for helper in helpers:
+            helper.join()
+        _give_back(helpers)
     for exc in errors:
         if exc is not None:
             raise exc
     return results  # type: ignore[return-value]  # every slot filled when nothing raised
+
+
+KEPT = 8
+"""Most idle helper threads kept for the next calls of :func:`run_each`."""
+
+
+class _Helper:
+    """A daemon thread that runs the jobs it is given, one at a time (:func:`run_each`'s)."""
+
+    _made = 0
+
+    def __init__(self) -> None:
+        self._job: Callable[[], None] | None = None
+        self._go = threading.Event()
+        self._done = threading.Event()
+        _Helper._made += 1
+        self._thread = threading.Thread(target=self._loop, name=f"hotspot-part-{_Helper._made}",
+                                        daemon=True)
+        self._thread.start()
+
+    def start(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (which must not raise: :func:`run_each`'s catches everything)."""
+        self._done.clear()
+        self._job = job
+        self._go.set()
+
+    def join(self) -> None:
+        """Wait for the job given last to end."""
+        self._done.wait()
+
+    def retire(self) -> None:
+        """End the thread (it is idle)."""
+        self._job = None
+        self._go.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.wait()
+            self._go.clear()
+            job = self._job
+            if job is None:
+                return
+            try:
+                job()
+            finally:
+                self._job = None
+                self._done.set()
+
+
+_idle: list[_Helper] = []
+_idle_lock = threading.Lock()
+
+
+def _borrow(n: int) -> list[_Helper]:
+    """``n`` idle helpers, new ones when fewer are idle."""
+    with _idle_lock:
+        got = [_idle.pop() for _ in range(min(n, len(_idle)))]
+    return got + [_Helper() for _ in range(n - len(got))]
+
+
+def _give_back(helpers: list[_Helper]) -> None:
+    """Keep the idle ``helpers`` (up to :data:`KEPT` idle in all); end the others."""
+    with _idle_lock:
+        for helper in helpers:
+            if len(_idle) < KEPT:
+                _idle.append(helper)
+            else:
+                helper.retire()
+
+
+def _forget_helpers() -> None:
+    """In a child made by fork, the parent's helper threads do not exist (and the lock may
+    have been held by one of the parent's threads)."""
+    global _idle_lock
+    _idle.clear()
+    _idle_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 class Later(Generic[T]):

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 
 from hotspot.cancel import EVERY, ShouldStop, check
+from hotspot.points import to_wgs84
 
 
 def _json_value(value: Any) -> Any:
@@ -42,8 +43,19 @@ def wgs84_geometries(geoms: np.ndarray, crs: Any) -> list[dict[str, Any]]:
     :func:`feature_collection` writes for a table of them."""
     if geoms.size == 0:
         return []
-    wgs = gpd.GeoSeries(geoms, crs=crs).to_crs("EPSG:4326").values
-    return _geometries(rounded(np.asarray(wgs, dtype=object), 1e-7))
+    return _geometries(rounded(_in_wgs84(geoms, crs), 1e-7))
+
+
+def _in_wgs84(geoms: np.ndarray, crs: Any) -> np.ndarray:
+    """``geoms`` (in the projected ``crs``) in WGS84 longitude/latitude: what geopandas'
+    ``to_crs("EPSG:4326")`` gives, with the transformation made once for each CRS."""
+    transformer = to_wgs84(crs)
+
+    def lonlat(xy: np.ndarray) -> np.ndarray:
+        lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return np.asarray(shapely.transform(geoms, lonlat), dtype=object)
 
 
 def rounded(geoms: np.ndarray, grid_size: float) -> np.ndarray:

@@ -27,12 +27,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from scipy.special import bdtr
 
 from hotspot._numeric import binom_test_two_sided
 from hotspot.inside import point_hits
 from hotspot.localtime import local_clock_seconds
+from hotspot.points import to_wgs84
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EXACT, DAY, MONTH = 0, 1, 2
@@ -85,8 +85,7 @@ def build_table(
     cy = np.bincount(lab, weights=(y * w)[member], minlength=k) / safe
     geoms = np.asarray(shapes.geometry.values, dtype=object)
     area = shapely.area(geoms) if k else np.empty(0)
-    to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    lon, lat = to_wgs84.transform(cx, cy) if k else (np.empty(0), np.empty(0))
+    lon, lat = to_wgs84(crs).transform(cx, cy) if k else (np.empty(0), np.empty(0))
     table: dict[str, Any] = {
         "method": [method] * k,
         "centroid_x": cx.round(1),

@@ -67,6 +67,39 @@ def test_calls_nest_without_waiting_on_one_another(monkeypatch):
     assert run_each([lambda: run_each(inner) for _ in range(4)]) == [[0, 1, 2]] * 4
 
 
+def test_helper_threads_are_kept_for_the_next_calls_and_idle_between_them(monkeypatch):
+    """A call's helpers are borrowed from those kept idle, so what a library keeps per thread
+    (pyproj's transformations) is made once; nothing of a call runs once it has returned, and
+    a child made by fork starts its own."""
+    import multiprocessing
+
+    import hotspot._threads as module
+
+    use_threads(monkeypatch, 3)
+    barrier = threading.Barrier(3, timeout=10)  # the three run at once: two are helpers
+
+    def who() -> int:
+        barrier.wait()
+        return threading.get_ident()
+
+    first = set(run_each([who] * 3))
+    second = set(run_each([who] * 3))
+    main = threading.get_ident()
+    assert len(first) == 3 and first - {main} == second - {main}  # the same two helpers
+    assert len(module._idle) >= 2
+    # a nested call borrows other helpers (or makes new ones) rather than waiting
+    assert run_each([lambda: run_each([lambda: 1] * 3)] * 3) == [[1, 1, 1]] * 3
+    assert len(module._idle) <= module.KEPT
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:  # the parent's helpers are not the child's
+        assert pool.apply_async(_squares_in_threads, (4,)).get(timeout=60) == [0, 1, 4, 9]
+
+
+def _squares_in_threads(n: int) -> list[int]:
+    set_threads(2)
+    return run_each([lambda i=i: i * i for i in range(n)])
+
+
 def test_a_thread_count_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         set_threads(0)
