@@ -833,3 +833,7 @@ def locate_cells(pts: np.ndarray, ox: float, oy: float, c: float, nrows: int, nc
         if block >= 0:
             out[i] = cell_of[np.int64(block) * k * k + (row % k) * k + col % k]
     return out
+
+
+LOADED = True
+"""Set last: the module is whole (:func:`hotspot._native.loaded_native_steps` reads it)."""

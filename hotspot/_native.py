@@ -21,4 +21,7 @@ def loaded_native_steps() -> ModuleType | None:
     :func:`hotspot._griddbscan.warm_up_compiled` at a service's start), else None: for steps
     whose saving is smaller than numba's start-up."""
     module = sys.modules.get("hotspot._gridnative")
-    return module if isinstance(module, ModuleType) else None
+    # a module another thread is still importing (compiling or loading its steps) is in
+    # sys.modules before its functions are: not loaded yet
+    return module if isinstance(module, ModuleType) and getattr(module, "LOADED", False) \
+        else None

@@ -232,3 +232,22 @@ def test_the_compiled_lookup_finds_the_numpy_steps_cells(monkeypatch, seed: int)
     plain = grid.cells(xy)
     np.testing.assert_array_equal(compiled, plain)
     assert (plain >= 0).sum() > 10_000 and (plain < 0).sum() > 1_000
+
+
+def test_compiled_steps_still_being_loaded_by_another_thread_are_not_used(monkeypatch):
+    """While a thread imports the compiled steps (numba compiling or loading them: seconds),
+    the module is in sys.modules before its functions are: another thread asking whether they
+    are loaded is told no, and takes numpy's path, rather than failing on a missing function
+    (a context class made beside a first DBSCAN did)."""
+    import sys
+    import types
+
+    from hotspot._native import loaded_native_steps, native_steps
+
+    real = native_steps()
+    assert real is not None and loaded_native_steps() is real
+    half = types.ModuleType("hotspot._gridnative")  # what the importing thread has made so far
+    monkeypatch.setitem(sys.modules, "hotspot._gridnative", half)
+    assert loaded_native_steps() is None
+    half.LOADED = True  # type: ignore[attr-defined]
+    assert loaded_native_steps() is half
