@@ -302,6 +302,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     if budget_m2 is None:
         parts["covered"] = lambda: _covered(place_geoms, parent, run.boundary)
     parts["classes"] = lambda: classify_hotspots(shapes, labels, w, context.result(), run.layers)
+    parts["recent"] = lambda: _recent(incidents, labels, w, run.period, len(shapes))
     parts["emerging"] = lambda: _emerging(cube, shapes)
     done = dict(zip(parts, run_each(list(parts.values())), strict=True))
     table, drawn = done["table"], done["drawn"]
@@ -314,7 +315,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     _classified(table, done["classes"])
     table["emerging"] = emerging
     check(should_stop, "before ranking")
-    table = _rank(table, incidents, labels, w, run.period, given_order)
+    table = _rank(table, done["recent"], given_order)
     table = _within_budget(table, budget_m2, run.boundary, info, should_stop)
     ranked = table.index.to_numpy()  # the places kept, by rank
     kept = np.sort(ranked)  # in the order they were made
@@ -457,17 +458,24 @@ def _members_context(xy: np.ndarray, lsoa: Any, labels: np.ndarray,
     return IncidentContext(cls=cls, town_centre=town, heritage=site)
 
 
-def _rank(table: gpd.GeoDataFrame, incidents: pd.DataFrame, labels: np.ndarray, w: np.ndarray,
-          period: tuple[int, int] | None, given_order: np.ndarray | None) -> gpd.GeoDataFrame:
-    """``score`` and ``rank`` (:mod:`hotspot.rank`; recency over ``period``, else the incidents'
-    own span), the table sorted by rank; with ``given_order`` (``auto``), the backtest's order
-    is the rank, as it is what the backtest measured."""
+def _recent(incidents: pd.DataFrame, labels: np.ndarray, w: np.ndarray,
+            period: tuple[int, int] | None, k: int) -> np.ndarray:
+    """Each of the ``k`` places' share of its weight in the later half of ``period`` (else of
+    the incidents' own span): :func:`hotspot.rank.recent_share`, for :func:`_rank`."""
     t = incidents["occurred_at"].to_numpy() if "occurred_at" in incidents else None
     if t is not None and np.issubdtype(t.dtype, np.datetime64):
         t = t.astype("datetime64[s]").astype(np.int64)
     if period is None and t is not None and len(incidents):
         period = (int(t.min()), int(t.max()) + 1)
-    score, rank = score_and_rank(table, recent_share(labels, w, t, len(table), period))
+    return recent_share(labels, w, t, k, period)
+
+
+def _rank(table: gpd.GeoDataFrame, recent: np.ndarray,
+          given_order: np.ndarray | None) -> gpd.GeoDataFrame:
+    """``score`` and ``rank`` (:mod:`hotspot.rank`; ``recent``: :func:`_recent`), the table
+    sorted by rank; with ``given_order`` (``auto``), the backtest's order is the rank, as it
+    is what the backtest measured."""
+    score, rank = score_and_rank(table, recent)
     if given_order is not None:
         rank = np.empty(len(table), dtype=np.int64)
         rank[np.argsort(given_order, kind="stable")] = np.arange(1, len(table) + 1)

@@ -253,8 +253,10 @@ def union_area(geoms: Any, *, boundary: BaseGeometry | None = None,
 def _joined_across_labels(arr: np.ndarray, label: np.ndarray) -> np.ndarray:
     """The geometries that meet none of another label as they are, and each set joined by
     contacts across labels (connected components) as one union."""
-    a, b = shapely.STRtree(arr).query(arr, predicate="intersects")
-    cross = (a < b) & (label[a] != label[b])
+    a, b = shapely.STRtree(arr).query(arr)  # boxes that meet: then only pairs across labels
+    keep = (a < b) & (label[a] != label[b])  # are tested (those within one never overlap)
+    a, b = a[keep], b[keep]
+    cross = np.asarray(shapely.intersects(arr[a], arr[b]), dtype=bool)
     if not cross.any():
         return arr
     n = arr.size

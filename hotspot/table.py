@@ -143,7 +143,7 @@ def _categories(incidents: pd.DataFrame, labels: np.ndarray, k: int) -> dict[str
     if coded is not None and all(isinstance(c, str) for c in coded[1]):
         codes, names = coded
         h, c, n = _counted(labels, codes, names, np.ones(names.size, dtype=bool))
-        text = names.astype(str)
+        text = names.astype(str).tolist()  # Python strings: plain JSON as they are
         for hh, cc, m in zip(h.tolist(), c.tolist(), n.tolist(), strict=True):
             mix[hh][text[cc]] = m
         return {"category_mix": mix, "top_category": [next(iter(m), None) for m in mix]}
@@ -171,7 +171,7 @@ def _locations(incidents: pd.DataFrame, labels: np.ndarray, k: int, top: int = 3
         first = np.r_[True, h[1:] != h[:-1]]
         start = np.maximum.accumulate(np.where(first, np.arange(h.size), 0)) if h.size else h
         keep = (np.arange(h.size) - start) < top
-        text = names.astype(str)
+        text = names.astype(str).tolist()  # Python strings: plain JSON as they are
         for hh, cc in zip(h[keep].tolist(), c[keep].tolist(), strict=True):
             out[hh].append(text[cc])
         return out
