@@ -193,7 +193,7 @@ def _frame(store: IncidentStore, flt: IncidentFilter,
         "harm": weights.values, "category": cols.category, "occurred_at": cols.occurred_at,
         "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
         "location_text": cols.extra["location_text"],
-    })
+    }, copy=False)  # the columns are this frame's alone: no copy into consolidated blocks
     frame.attrs["rid"] = cols.rid
     frame.attrs["harm"] = weights.to_dict()
     return frame, cols.data_version

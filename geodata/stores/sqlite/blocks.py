@@ -113,16 +113,19 @@ class BlockReader:
         with self._transaction(immediate=False) as conn:
             version = self._version(conn)
             for _bid, rid_start, mask, blobs in self._scan(conn, flt, [*numeric, *text_cols]):
+                whole = bool(mask.all())  # the usual case: no copy of each column to mask it
                 for c in numeric:
-                    parts[c].append(decode_numeric(blobs[c], NUMERIC_FIELDS[c])[mask])
-                parts["rid"].append(rid_start + np.flatnonzero(mask))
+                    values = decode_numeric(blobs[c], NUMERIC_FIELDS[c])
+                    parts[c].append(values if whole else values[mask])
+                parts["rid"].append(rid_start + (np.arange(mask.size) if whole
+                                                 else np.flatnonzero(mask)))
                 for c in text_cols:
                     local, uniques = decode_strings(blobs[c])
                     seen = vocab[c]
                     to_global = np.array(
                         [seen.setdefault(u, len(seen)) for u in uniques] + [-1], dtype=np.int64
                     )
-                    codes[c].append(to_global[local[mask]])
+                    codes[c].append(to_global[local if whole else local[mask]])
 
         def cat(c: str) -> pd.Categorical[str]:
             values = np.concatenate(codes[c]) if codes[c] else np.empty(0, dtype=np.int64)
