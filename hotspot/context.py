@@ -195,6 +195,20 @@ def incident_context(
     return IncidentContext(cls=cls, town_centre=tc_idx, heritage=site_idx)
 
 
+def _heaviest(h: np.ndarray, i: np.ndarray, w: np.ndarray) -> tuple[list[int], list[int]]:
+    """For each hotspot in ``h``, the ``i`` whose incidents weigh most in it (ties: the lowest
+    ``i``): the hotspots in ascending order, and theirs."""
+    if h.size == 0:
+        return [], []
+    width = int(i.max()) + 1
+    keys, at = np.unique(h * width + i, return_inverse=True)
+    sums = np.bincount(at.ravel(), weights=w, minlength=keys.size)
+    hh, ii = np.divmod(keys, width)
+    order = np.lexsort((ii, -sums, hh))  # by hotspot, heaviest first, then lowest index
+    first = order[np.r_[True, hh[order][1:] != hh[order][:-1]]]
+    return hh[first].tolist(), ii[first].tolist()
+
+
 def classify_hotspots(
     hotspots: gpd.GeoDataFrame,
     labels: np.ndarray,
@@ -226,14 +240,8 @@ def classify_hotspots(
         if not sel.any() or layer is None:
             continue
         # the town centre (or site) holding most of each hotspot's weight; ties: lowest index
-        sums = (
-            pd.DataFrame({"h": labels[sel], "i": col[sel], "w": weights[sel]})
-            .groupby(["h", "i"], sort=True)["w"].sum().reset_index()
-            .sort_values(["h", "w", "i"], ascending=[True, False, True], kind="stable")
-            .drop_duplicates("h")
-        )
         layer_names = layer["name"].astype(str).to_numpy()
-        for h, i in zip(sums["h"].tolist(), sums["i"].tolist(), strict=True):
+        for h, i in zip(*_heaviest(labels[sel], col[sel], weights[sel]), strict=True):
             if primary[h] == wanted:
                 names[h] = str(layer_names[i])
     built = layers.built_up_areas

@@ -76,13 +76,18 @@ def build_table(
     x = incidents["x"].to_numpy(float)
     y = incidents["y"].to_numpy(float)
     w = incidents["weight"].to_numpy(float) if "weight" in incidents else np.ones(n)
-    member = labels >= 0
-    lab = labels[member]
-    counts = np.bincount(lab, minlength=k)
-    wsum = np.bincount(lab, weights=w[member], minlength=k)
+    # sums by place, -1 (no place) counted in a first bin that is dropped: no copy of every
+    # column masked to the places' incidents
+    shifted = labels + 1
+
+    def by_place(values: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(shifted, weights=values, minlength=k + 1)[1:k + 1]
+
+    counts = by_place().astype(np.int64)
+    wsum = by_place(w)
     safe = np.maximum(wsum, 1e-300)
-    cx = np.bincount(lab, weights=(x * w)[member], minlength=k) / safe
-    cy = np.bincount(lab, weights=(y * w)[member], minlength=k) / safe
+    cx = by_place(x * w) / safe
+    cy = by_place(y * w) / safe
     geoms = np.asarray(shapes.geometry.values, dtype=object)
     area = shapely.area(geoms) if k else np.empty(0)
     lon, lat = to_wgs84(crs).transform(cx, cy) if k else (np.empty(0), np.empty(0))
@@ -94,8 +99,8 @@ def build_table(
         "centroid_lat": np.round(lat, 6),
         "incidents": counts.astype(np.int64),
         "weight": wsum,
-        "harm": (np.bincount(lab, weights=incidents["harm"].to_numpy(float)[member],
-                             minlength=k).round(1) if "harm" in incidents else np.full(k, np.nan)),
+        "harm": (by_place(incidents["harm"].to_numpy(float)).round(1) if "harm" in incidents
+                 else np.full(k, np.nan)),
         "area_m2": np.round(area, 1),
         "density_per_km2": np.where(area > 0, counts / np.maximum(area, 1e-9) * 1e6, 0.0).round(2),
         "peak_density": shapes["peak_density"].to_numpy(float).round(2)
@@ -127,7 +132,13 @@ def _counted(labels: np.ndarray, codes: np.ndarray, names: np.ndarray,
     lab, code = labels[member], codes[member]
     m = names.size
     key = lab * m + code
-    uniq, n = np.unique(key, return_counts=True)
+    cells = (int(lab.max()) + 1) * m if lab.size else 0
+    if cells <= max(4 * key.size, 1 << 20):  # few (place, value) cells: counted in one pass
+        tally = np.bincount(key, minlength=cells)
+        uniq = np.flatnonzero(tally)
+        n = tally[uniq]
+    else:  # many distinct values: sorted
+        uniq, n = np.unique(key, return_counts=True)
     h, c = np.divmod(uniq, m)
     name_rank = np.empty(m, dtype=np.int64)
     name_rank[np.argsort(names, kind="stable")] = np.arange(m)

@@ -137,3 +137,22 @@ def test_the_hits_counted_by_membership_are_the_incidents_inside_the_polygons() 
             assert result.info["incidents_in_hotspots"] == want, (method, budget)
             seen_noise_inside += int((inside & (result.labels == "")).sum())
     assert seen_noise_inside > 0  # incidents of no place inside a polygon were located too
+
+
+def test_the_heaviest_town_centre_of_each_hotspot_is_pandas_groupby_pick() -> None:
+    """classify_hotspots names a hotspot by the town centre (or site) weighing most in it,
+    ties to the lowest index: by one unique and bincount, as the groupby, sort and
+    drop_duplicates it replaced chose."""
+    from hotspot.context import _heaviest
+
+    rng = np.random.default_rng(1)
+    assert _heaviest(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)) == ([], [])
+    for _ in range(100):
+        n = int(rng.integers(1, 300))
+        h, i = rng.integers(0, 20, n), rng.integers(0, int(rng.integers(1, 8)), n)
+        w = rng.choice([1.0, 2.5, 7.5, 30.0], n)  # harm days: many ties
+        want = (pd.DataFrame({"h": h, "i": i, "w": w}).groupby(["h", "i"])["w"].sum()
+                .reset_index()
+                .sort_values(["h", "w", "i"], ascending=[True, False, True], kind="stable")
+                .drop_duplicates("h"))
+        assert _heaviest(h, i, w) == (want["h"].tolist(), want["i"].tolist())
