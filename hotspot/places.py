@@ -364,10 +364,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         large = largest[:len(largest) - len(small)]
 
         def cut_small() -> list[_Cut | None]:
-            return _measured([cut_or_leave(todo[t]) for t in small])
+            return [_measured(cut_or_leave(todo[t])) for t in small]
 
         def cut_large(t: int) -> list[_Cut | None]:
-            return _measured([cut_or_leave(todo[t])])
+            return [_measured(cut_or_leave(todo[t]))]
 
         in_threads = run_each([cut_small] + [functools.partial(cut_large, t) for t in large])
         for t, cut_area in zip(small + large, itertools.chain.from_iterable(in_threads),
@@ -377,7 +377,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
         if finished is None:
-            cuts.append(_measured([cut(a, None, made)])[0])
+            cuts.append(_measured(cut(a, None, made)))
         elif made + finished.peaks > limit:  # where the loop would have refused
             raise _too_many(limit + 1, limit, d)
         else:
@@ -400,20 +400,22 @@ SMALL_AREA = 2_000
 """Areas with fewer incidents than this are cut in turn by one thread (:func:`_cut_areas`)."""
 
 
-CutList = TypeVar("CutList", list["_Cut | None"], list["_Cut"])
+CutOrNone = TypeVar("CutOrNone", "_Cut", "_Cut | None")
 
 
-def _measured(cuts: CutList) -> CutList:
-    """``cuts`` with each split place's width (``width_m``), measured in one call for them
-    all (in the thread that cut them); the places of whole areas have theirs."""
-    rows = [(row, shape) for c in cuts if c is not None for row, shape, _idx in c.places
-            if "width_m" not in row]
+def _measured(cut: CutOrNone) -> CutOrNone:
+    """``cut`` with each split place's width (``width_m``), measured in the thread that cut
+    them, by one call for the area's places (whatever the threads, so the same to the last
+    bit); the place of a whole area has the area's."""
+    if cut is None:
+        return cut
+    rows = [(row, shape) for row, shape, _idx in cut.places if "width_m" not in row]
     if rows:
         shapes = np.empty(len(rows), dtype=object)
         shapes[:] = [shape for _row, shape in rows]
         for (row, _shape), width in zip(rows, widest_extent_m(shapes).tolist(), strict=True):
             row["width_m"] = width
-    return cuts
+    return cut
 
 
 @dataclass

@@ -185,7 +185,7 @@ def test_places_cut_in_threads_are_the_places_cut_in_turn(monkeypatch, seed: int
     assert len(alone.places) > 12
     np.testing.assert_array_equal(alone.labels, together.labels)
     pd.testing.assert_frame_equal(alone.places.drop(columns="geometry"),
-                                  together.places.drop(columns="geometry"))
+                                  together.places.drop(columns="geometry"), check_exact=True)
     assert shapely.equals_exact(alone.places.geometry.values, together.places.geometry.values,
                                 tolerance=0).all()
 
