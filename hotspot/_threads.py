@@ -107,6 +107,7 @@ class _Helper:
         self._job: Callable[[], None] | None = None
         self._go = threading.Event()
         self._done = threading.Event()
+        self._done.set()  # idle: joining a helper never started returns at once
         _Helper._made += 1
         self._thread = threading.Thread(target=self._loop, name=f"hotspot-part-{_Helper._made}",
                                         daemon=True)
@@ -137,6 +138,9 @@ class _Helper:
             try:
                 job()
             finally:
+                # an idle helper holds nothing of the call it ran (its tasks hold a request's
+                # incidents and all made from them)
+                job = None
                 self._job = None
                 self._done.set()
 
@@ -149,7 +153,13 @@ def _borrow(n: int) -> list[_Helper]:
     """``n`` idle helpers, new ones when fewer are idle."""
     with _idle_lock:
         got = [_idle.pop() for _ in range(min(n, len(_idle)))]
-    return got + [_Helper() for _ in range(n - len(got))]
+    try:
+        while len(got) < n:
+            got.append(_Helper())
+    except BaseException:  # no thread to be had (or interrupted): the idle ones go back
+        _give_back(got)
+        raise
+    return got
 
 
 def _give_back(helpers: list[_Helper]) -> None:

@@ -204,7 +204,9 @@ def _heaviest(h: np.ndarray, i: np.ndarray, w: np.ndarray) -> tuple[list[int], l
     keys, at = np.unique(h * width + i, return_inverse=True)
     sums = np.bincount(at.ravel(), weights=w, minlength=keys.size)
     hh, ii = np.divmod(keys, width)
-    order = np.lexsort((ii, -sums, hh))  # by hotspot, heaviest first, then lowest index
+    # by hotspot, heaviest first, then lowest index; sums equal to 9 decimals are a tie (a
+    # sum of ten 0.1 is 1.0 less an ulp, which must not beat a 1.0)
+    order = np.lexsort((ii, -np.round(sums, 9), hh))
     first = order[np.r_[True, hh[order][1:] != hh[order][:-1]]]
     return hh[first].tolist(), ii[first].tolist()
 

@@ -72,6 +72,8 @@ def rounded(geoms: np.ndarray, grid_size: float) -> np.ndarray:
     broken = np.flatnonzero(~np.asarray(shapely.is_valid(out)))
     if broken.size:
         out[broken] = shapely.set_precision(geoms[broken], grid_size)
+    empty = np.flatnonzero(np.asarray(shapely.is_empty(geoms)))
+    out[empty] = geoms[empty]  # pointwise makes an empty polygon an empty ring
     return np.asarray(shapely.orient_polygons(out, exterior_cw=False), dtype=object)
 
 

@@ -147,6 +147,9 @@ def test_the_heaviest_town_centre_of_each_hotspot_is_pandas_groupby_pick() -> No
 
     rng = np.random.default_rng(1)
     assert _heaviest(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)) == ([], [])
+    # ten incidents of 0.1 (summed: 1.0 less an ulp) against one of 1.0: a tie, the first
+    ten = np.array([0.1] * 10 + [1.0])
+    assert _heaviest(np.zeros(11, np.int64), np.array([0] * 10 + [1]), ten) == ([0], [0])
     for _ in range(100):
         n = int(rng.integers(1, 300))
         h, i = rng.integers(0, 20, n), rng.integers(0, int(rng.integers(1, 8)), n)

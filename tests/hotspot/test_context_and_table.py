@@ -192,6 +192,8 @@ def test_rounded_keeps_shapes_valid_and_rings_as_rfc7946_has_them():
     assert out[0].equals(clockwise) and shapely.is_valid(out).all()
     assert out[1].equals(shapely.set_precision(sliver, 0.1))  # valid-output mode's shape
     assert shapely.get_coordinates(out[2]).tolist() == [[0.1, 0.5]]
+    empty = rounded(np.array([shapely.Polygon(), None], dtype=object), 0.1)
+    assert empty[0].geom_type == "Polygon" and empty[0].is_empty and empty[1] is None
 
 
 def test_a_place_with_no_town_or_area_is_named_by_its_street_alone():

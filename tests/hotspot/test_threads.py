@@ -95,6 +95,34 @@ def test_helper_threads_are_kept_for_the_next_calls_and_idle_between_them(monkey
         assert pool.apply_async(_squares_in_threads, (4,)).get(timeout=60) == [0, 1, 4, 9]
 
 
+def test_a_kept_helper_holds_nothing_of_the_call_it_ran(monkeypatch):
+    """The tasks of a call hold a request's incidents and all made from them: once the call
+    has returned, no idle helper keeps them alive; and a helper never given a job is idle
+    (joining it returns), so a call interrupted while starting its helpers does not hang."""
+    import gc
+    import weakref
+
+    import hotspot._threads as module
+
+    use_threads(monkeypatch, 2)
+
+    class Big:
+        pass
+
+    def call() -> weakref.ref[Big]:
+        big = Big()
+        barrier = threading.Barrier(2, timeout=10)  # a helper surely runs one of the two
+        run_each([lambda: (barrier.wait(), big)[1], barrier.wait])
+        return weakref.ref(big)
+
+    ref = call()
+    gc.collect()
+    assert ref() is None
+    fresh = module._Helper()
+    fresh.join()  # returns at once
+    fresh.retire()
+
+
 def _squares_in_threads(n: int) -> list[int]:
     set_threads(2)
     return run_each([lambda i=i: i * i for i in range(n)])
