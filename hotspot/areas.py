@@ -17,6 +17,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from hotspot._numeric import group_order
 from hotspot.cancel import ShouldStop, check
 from hotspot.dbscan import DBSCANHotspots, cluster_polygons, too_many_clusters
 from hotspot.errors import InvalidParameter
@@ -181,7 +182,7 @@ def _merge_touching(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count, group = connected_components(graph, directed=False)
     order = np.full(count, n, dtype=np.int64)
     np.minimum.at(order, group, np.arange(n))
-    members = np.argsort(group, kind="stable")
+    members = group_order(group)
     starts = np.searchsorted(group[members], np.arange(count + 1))
     merged = np.array([
         geoms[members[starts[g]]] if starts[g + 1] - starts[g] == 1

@@ -42,7 +42,7 @@ import shapely
 from scipy.spatial import ConvexHull, QhullError
 
 from hotspot._griddbscan import grid_dbscan
-from hotspot._numeric import poisson_isf
+from hotspot._numeric import group_order, poisson_isf
 from hotspot._threads import run_each
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
@@ -339,7 +339,7 @@ def cluster_polygons(
             geometry=gpd.GeoSeries([], crs=crs), crs=crs,
         )
     lab = labels[member]
-    by = np.argsort(lab, kind="stable")
+    by = group_order(lab)
     pts_xy, lab_sorted = xy[np.flatnonzero(member)[by]], lab[by]
     sizes = np.bincount(lab_sorted, minlength=k)
     big = sizes >= 500

@@ -52,6 +52,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from hotspot._native import loaded_native_steps, native_steps
+from hotspot._numeric import group_order
 from hotspot._threads import run_each, threads
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
@@ -318,7 +319,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
     cuts the areas left unfinished in order, after those finished, so it refuses (or not)
     exactly where and as the plain loop does, whatever the threads' timing."""
     k = len(geoms)
-    order = np.argsort(labels_in, kind="stable")
+    order = group_order(labels_in)
     sorted_labels = labels_in[order]
     starts = np.searchsorted(sorted_labels, np.arange(k))
     ends = np.searchsorted(sorted_labels, np.arange(k), side="right")
@@ -559,7 +560,7 @@ class _Buckets:
         row = np.floor((pts[:, 1] - y0) / r).astype(np.int64)
         ncols, nrows = int(col.max()) + 1, int(row.max()) + 1
         key = row * ncols + col
-        order = np.argsort(key, kind="stable")
+        order = group_order(key)
         start = np.searchsorted(key[order], np.arange(ncols * nrows + 1))
         n = pts.shape[0]
         return cls(pts, w, order, start, ncols, nrows, float(x0), float(y0),
@@ -683,7 +684,7 @@ def _split_area(
         found(1)
     if not peaks:
         return _AreaSplit([], 0)
-    by_place = np.argsort(place_of, kind="stable")  # each place's points, ascending
+    by_place = group_order(place_of)  # each place's points, ascending
     bounds = np.searchsorted(place_of[by_place], np.arange(len(peaks) + 1))
     members = [by_place[bounds[k]:bounds[k + 1]] for k in range(len(peaks))]
     centres = np.asarray(peaks)

@@ -63,3 +63,18 @@ def test_poisson_isf_equals_scipy() -> None:
 @pytest.mark.parametrize("z", [-5.0, -1.0, 0.0, 0.3, 1.96, 8.0, 40.0])
 def test_norm_sf(z: float) -> None:
     assert norm_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12, abs=1e-300)
+
+
+def test_group_order_is_the_stable_argsort() -> None:
+    import numpy as np
+
+    from hotspot._numeric import group_order
+
+    rng = np.random.default_rng(5)
+    for high in (1, 300, 65_534, 65_535, 10**6):  # 16-bit keys, then beyond them
+        labels = rng.integers(-1, high, 50_000)
+        np.testing.assert_array_equal(group_order(labels), np.argsort(labels, kind="stable"))
+    for odd in (np.array([-2, 5, -2, 0]), np.array([0.5, -1.0, 0.5]), np.empty(0, np.int64),
+                rng.integers(0, 3, 1000).astype(np.int8), np.array([127, -1, 126], np.int8),
+                np.array([65_534, 0, 65_534, -1], np.int32)):
+        np.testing.assert_array_equal(group_order(odd), np.argsort(odd, kind="stable"))
