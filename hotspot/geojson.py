@@ -65,9 +65,10 @@ def rounded(geoms: np.ndarray, grid_size: float) -> np.ndarray:
 
     Each coordinate is rounded on its own, and only a polygon that this leaves invalid (a
     sliver whose edges now cross) is rounded again by ``shapely.set_precision``'s valid-output
-    mode, which re-nodes it (and repairs a polygon that came in invalid): the same shapes as
-    that mode gives every polygon (equal as point sets), at a tenth of its time for the
-    thousands of discs an answer draws."""
+    mode, which re-nodes it (and repairs a polygon that came in invalid): the shapes that mode
+    gives every polygon (equal as point sets, but for slivers narrower than a grid cell that
+    it drops and this keeps: 12 of 10,194 places in a review, 0.003 m2 each), at a tenth of
+    its time for the thousands of discs an answer draws. Empty geometries stay as they are."""
     out = np.asarray(shapely.set_precision(geoms, grid_size, mode="pointwise"), dtype=object)
     broken = np.flatnonzero(~np.asarray(shapely.is_valid(out)))
     if broken.size:
