@@ -148,6 +148,7 @@
     this.cache = {};    // url -> GeoJSON (promise)
     this.order = [];
     this.show = { roads: true, names: true, areas: true };
+    this.held = true;   // nothing drawn until the basemap's tiles say what they draw themselves
     var panes = [["hsBasemapAreas", 210], ["hsBasemapCasing", 220], ["hsBasemapRoads", 230],
                  ["hsBasemapBoundary", 240], ["hsBasemapLabels", 390]];
     this.renderers = {};
@@ -182,7 +183,7 @@
   };
   Layers.prototype.update = function () {
     var map = this.map, self = this;
-    if (!map._loaded) return;
+    if (!map._loaded || this.held) return;
     var zoom = Math.round(map.getZoom()), dataZoom = Math.min(DATA_MAX_ZOOM, zoom);
     var urls = this.opts.features ? ["features"]  // a single-file page carries its own
       : blockUrls(this.opts.url, map.getBounds().pad(0.25), dataZoom);
@@ -492,6 +493,9 @@
         }
         return null;
       }).then(function () {
+        // drawn from here only: a move before (the page fitting its hotspots) drew the
+        // store's roads over a basemap that has its own, when tiles.json came late
+        layers.held = false;
         map.whenReady(function () { layers.update(); });
         if (opts.keepOffline) {
           watchArea(map, opts, state);

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -241,6 +242,12 @@ def test_a_registered_image_basemap_draws_its_tiles(browser: Browser, demo_db: P
         context = browser.new_context(**VIEWS["desktop"])
         page = context.new_page()
         sign_in(page, server.url, server.key)
+
+        def late(route: Any) -> None:  # a slow link: the page has fitted its hotspots first
+            time.sleep(1.5)
+            route.continue_()
+
+        page.route("**/tiles/tiles.json", late)
         page.goto(server.url + "/")
         page.wait_for_selector(".leaflet-tile-pane img.leaflet-tile-loaded", timeout=20_000)
         page.wait_for_timeout(1000)
