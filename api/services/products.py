@@ -297,6 +297,7 @@ def _hotspots(table: GridCounts, gi: int, groups: list[str], squares: np.ndarray
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(shapes, crs=crs))
     classes = classify_hotspots(frame, labels, values.astype(np.float64), context, layers)
     wgs = frame.to_crs("EPSG:4326")
+    drawn = rounded(np.asarray(wgs.geometry.values, dtype=object), 1e-6)  # all at once
     centres = frame.geometry.centroid.to_crs("EPSG:4326")
     group = groups[gi]
     before = previous.get(group) if previous is not None else None
@@ -335,8 +336,7 @@ def _hotspots(table: GridCounts, gi: int, groups: list[str], squares: np.ndarray
             "centre_lat": round(float(centres.y.iloc[h]), 6),
             "period": period.key, "priority": group,
         }
-        geometry = mapping(rounded(np.array([wgs.geometry.iloc[h]], dtype=object), 1e-6)[0])
-        features.append({"type": "Feature", "geometry": geometry,
+        features.append({"type": "Feature", "geometry": mapping(drawn[h]),
                          "properties": {c: props[c] for c in HOTSPOT_COLUMNS}})
     return features
 
