@@ -31,7 +31,7 @@ import shapely
 
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
-from hotspot.inside import any_hit, first_hit, point_hits
+from hotspot.inside import any_hit, first_hit, kept_for, point_hits
 
 CLASSES = ("town_centre", "heritage_site", "rural", "urban")
 """Context classes, in order of precedence."""
@@ -126,8 +126,9 @@ def _nearest_site(sites: np.ndarray, xy: np.ndarray, d: float) -> np.ndarray:
     measures two points, others by GEOS's distance."""
     out = np.full(xy.shape[0], -1, dtype=np.int64)
     b = shapely.bounds(sites)
-    reach = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
-    p, s = point_hits(reach, xy, "intersects")
+    reach = kept_for(sites, ("reach", d), lambda: np.asarray(
+        shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d), dtype=object))
+    p, s = point_hits(reach, xy, "intersects", keep=True)
     if p.size == 0:
         return out
     dist = np.empty(p.size)
@@ -167,13 +168,15 @@ def incident_context(
     (an array, or a pandas Categorical, whose categories are then looked up once each);
     ``should_stop`` is checked between the layers.
 
-    The point-in-polygon tests are :mod:`hotspot.inside`'s (a grid, GEOS near the edges); the
-    heritage sites are measured only from the incidents within reach of a site's bounding box
-    (the others have no site within reach); among equally near sites, the first."""
+    The point-in-polygon tests are :mod:`hotspot.inside`'s (a grid, GEOS near the edges), the
+    layers' grids kept for the next calls with the same layer objects
+    (:func:`hotspot.inside.kept_for`); the heritage sites are measured only from the
+    incidents within reach of a site's bounding box (the others have no site within reach);
+    among equally near sites, the first."""
     n = xy.shape[0]
     tc_idx = np.full(n, -1, dtype=np.int64)
     if layers.town_centres is not None and len(layers.town_centres) and n:
-        tc_idx = first_hit(layers.town_centres.geometry.values, xy, "within")
+        tc_idx = first_hit(layers.town_centres.geometry.values, xy, "within", keep=True)
     site_idx = np.full(n, -1, dtype=np.int64)
     sites = layers.sites()
     check(should_stop, "while classifying incidents")
@@ -185,7 +188,8 @@ def incident_context(
     # rural or not only matters where no town centre or heritage site comes first
     open_ = np.flatnonzero((tc_idx < 0) & (site_idx < 0))
     if layers.built_up_areas is not None and len(layers.built_up_areas) and open_.size:
-        rural[open_] = ~any_hit(layers.built_up_areas.geometry.values, xy[open_], "within")
+        rural[open_] = ~any_hit(layers.built_up_areas.geometry.values, xy[open_], "within",
+                                keep=True)
     if layers.rural_lsoas and lsoa_codes is not None and n:
         rural |= _in_set(lsoa_codes, layers.rural_lsoas)
     cls = np.full(n, 3, dtype=np.int8)

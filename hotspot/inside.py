@@ -28,7 +28,9 @@ this project, but nothing here depends on it).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -82,6 +84,46 @@ def prepared_copy(geom: Any) -> Any:
     return copy
 
 
+V = TypeVar("V")
+KEPT_BYTES = 64 * 2**20
+"""Most bytes the values :func:`kept_for` keeps take together (as their ``size`` says)."""
+KEPT_VALUES = 16
+"""Most values :func:`kept_for` keeps."""
+_kept: OrderedDict[tuple[Any, ...], tuple[np.ndarray, Any, int]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def kept_for(geoms: np.ndarray, what: Any, make: Callable[[], V],
+             size: Callable[[V], int] = lambda _value: 0) -> V:
+    """``make()``, kept for the next calls with the very same geometry objects, in the same
+    order (not equal ones: identity is all that is checked, in a pass over the ids) and the
+    same ``what`` (a hashable saying what is made of them and with which parameters).
+
+    For values made of reference layers that every analysis reads (a grid of the town
+    centres, the heritage sites' boxes): a service that keeps its layers' objects between
+    requests (``api.services.hotspots.context_layers``, until the data version changes)
+    makes them once. The objects are held while their value is kept, so their ids are not
+    reused; the least recently used values go beyond :data:`KEPT_VALUES` values or
+    :data:`KEPT_BYTES` bytes (``size`` of a value; a value larger than that is not kept).
+    The values are shared by threads: they must not change once made. Two threads asking at
+    once may each make one; the last is kept."""
+    arr = np.asarray(geoms, dtype=object).ravel()
+    key = (what, *map(id, arr.tolist()))
+    with _kept_lock:
+        hit = _kept.get(key)
+        if hit is not None:
+            _kept.move_to_end(key)
+            return hit[1]
+    value = make()
+    nbytes = size(value)
+    if nbytes <= KEPT_BYTES:
+        with _kept_lock:
+            _kept[key] = (arr.copy(), value, nbytes)
+            while len(_kept) > KEPT_VALUES or sum(v[2] for v in _kept.values()) > KEPT_BYTES:
+                _kept.popitem(last=False)
+    return value
+
+
 PREDICATES = ("within", "intersects")
 TARGET_CELLS = 250_000
 """About how many grid cells the polygons' bounding boxes hold (sets the cell size)."""
@@ -92,8 +134,8 @@ SMALL = 2_000
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
-def point_hits(geoms: Any, xy: np.ndarray,
-               predicate: str = "intersects") -> tuple[np.ndarray, np.ndarray]:
+def point_hits(geoms: Any, xy: np.ndarray, predicate: str = "intersects", *,
+               keep: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The (point, geometry) index pairs where geometry ``predicate``-holds the point: those of
     ``shapely.STRtree(geoms).query(shapely.points(xy), predicate=predicate)`` (see the module
     docstring), in no particular order.
@@ -107,13 +149,17 @@ def point_hits(geoms: Any, xy: np.ndarray,
         (n, 2) coordinates in the geometries' CRS; a point that is not finite is in nothing.
     predicate
         ``"within"`` (the interior) or ``"intersects"`` (the interior or the boundary).
+    keep
+        Keep the grid of these very geometry objects for the next calls
+        (:func:`kept_for`): for reference layers that many analyses test points against
+        (a county's built-up areas: 0.03-0.05 s a grid), not for geometries made per call.
 
     Raises
     ------
     InvalidParameter
         Another predicate, or ``xy`` not (n, 2).
     """
-    arr, pts, grid = _checked(geoms, xy, predicate)
+    arr, pts, grid = _checked(geoms, xy, predicate, keep)
     if grid is None:
         return _tree_pairs(arr, pts, predicate)
     near = grid.near(pts)
@@ -123,11 +169,12 @@ def point_hits(geoms: Any, xy: np.ndarray,
     return near[a], b
 
 
-def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
+def any_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects", *,
+            keep: bool = False) -> np.ndarray:
     """(n,) True where some geometry holds the point (the points of :func:`point_hits`'
     pairs), with fewer GEOS tests: a point whose cell lies inside some geometry is in one,
-    whatever edges its cell is also on."""
-    arr, pts, grid = _checked(geoms, xy, predicate)
+    whatever edges its cell is also on. ``keep``: as for :func:`point_hits`."""
+    arr, pts, grid = _checked(geoms, xy, predicate, keep)
     if grid is None:
         out = np.zeros(pts.shape[0], dtype=bool)
         out[_tree_pairs(arr, pts, predicate)[0]] = True
@@ -150,11 +197,12 @@ def _tree_pairs(arr: np.ndarray, pts: np.ndarray,
     return finite[a].astype(np.int64, copy=False), b.astype(np.int64, copy=False)
 
 
-def _checked(geoms: Any, xy: np.ndarray,
-             predicate: str) -> tuple[np.ndarray, np.ndarray, _EdgeGrid | None]:
+def _checked(geoms: Any, xy: np.ndarray, predicate: str,
+             keep: bool = False) -> tuple[np.ndarray, np.ndarray, _EdgeGrid | None]:
     """The geometries as a flat object array, the points as (n, 2) float64, and the grid when
-    it pays (enough points, some polygon with an area); refuses a predicate or points of
-    another shape, naming the parameter."""
+    it pays (enough points, some polygon with an area; with ``keep``, the one kept for these
+    geometries: :func:`kept_for`); refuses a predicate or points of another shape, naming
+    the parameter."""
     if predicate not in PREDICATES:
         raise InvalidParameter(f"predicate must be one of {', '.join(PREDICATES)}",
                                parameter="predicate")
@@ -162,13 +210,18 @@ def _checked(geoms: Any, xy: np.ndarray,
     pts = np.asarray(xy, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise InvalidParameter("xy must be an (n, 2) array of coordinates", parameter="xy")
-    grid = _EdgeGrid.build(arr) if pts.shape[0] >= SMALL and arr.size else None
+    grid = None
+    if pts.shape[0] >= SMALL and arr.size:
+        grid = (kept_for(arr, "grid", lambda: _EdgeGrid.build(arr), _EdgeGrid.nbytes) if keep
+                else _EdgeGrid.build(arr))
     return arr, pts, grid
 
 
-def first_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects") -> np.ndarray:
-    """(n,) the lowest index of a geometry holding each point, -1 for none."""
-    pt, geom = point_hits(geoms, xy, predicate)
+def first_hit(geoms: Any, xy: np.ndarray, predicate: str = "intersects", *,
+              keep: bool = False) -> np.ndarray:
+    """(n,) the lowest index of a geometry holding each point, -1 for none. ``keep``: as for
+    :func:`point_hits`."""
+    pt, geom = point_hits(geoms, xy, predicate, keep=keep)
     none = np.iinfo(np.int64).max
     out = np.full(np.asarray(xy).reshape(-1, 2).shape[0], none, dtype=np.int64)
     np.minimum.at(out, pt, geom)
@@ -195,8 +248,10 @@ class _EdgeGrid:
         self.entry_edge = entry_edge
         self.extent = (-np.inf, -np.inf, np.inf, np.inf)
         """The geometries' common bounding box (min x, min y, max x, max y)."""
-        self._whole: np.ndarray | None = None
         self._locate(keys)
+        # made now, not when first asked: a kept grid (kept_for) is read by threads at once
+        self._whole = (np.logical_or.reduceat(~entry_edge, starts[:-1]) if starts.size > 1
+                       else np.zeros(0, dtype=bool))
 
     @classmethod
     def build(cls, arr: np.ndarray) -> _EdgeGrid | None:
@@ -264,6 +319,7 @@ class _EdgeGrid:
         blocks, which = np.unique(block, return_inverse=True)
         if blocks.size * k * k > DENSE_MAX:  # scattered cells: a hash table instead
             self.index: pd.Index | None = pd.Index(keys)
+            self.index.get_indexer(self.index[:1])  # its hash table made now (threads)
             return
         self.index = None
         self.block_of = np.full(-(-self.nrows // k) * self.bcols, -1, dtype=np.int32)
@@ -271,6 +327,13 @@ class _EdgeGrid:
         self.cell_of = np.full(blocks.size * k * k, -1, dtype=np.int32)
         self.cell_of[which * k * k + (row % k) * k + col % k] = np.arange(keys.size,
                                                                           dtype=np.int32)
+
+    @staticmethod
+    def nbytes(grid: _EdgeGrid | None) -> int:
+        """The bytes of ``grid``'s arrays (0 for None): for :func:`kept_for`."""
+        if grid is None:
+            return 0
+        return int(sum(a.nbytes for a in vars(grid).values() if isinstance(a, np.ndarray)))
 
     def cells(self, pts: np.ndarray) -> np.ndarray:
         """Per point, the row of its cell in the grid's cells, -1 for a cell no window
@@ -322,17 +385,10 @@ class _EdgeGrid:
         cell = self.cells(pts)
         p = np.flatnonzero(cell >= 0)
         cp = cell[p]
-        whole = self._held_whole()[cp]
+        whole = self._whole[cp]
         out[p[whole]] = True
         out[self._pairs(arr, pts, predicate, p[~whole], cp[~whole])[0]] = True
         return out
-
-    def _held_whole(self) -> np.ndarray:
-        """Per grid cell (row of its entries), whether some entry holds it whole."""
-        if self._whole is None:
-            self._whole = np.logical_or.reduceat(~self.entry_edge, self.starts[:-1]) \
-                if self.starts.size > 1 else np.zeros(0, dtype=bool)
-        return self._whole
 
     def _pairs(self, arr: np.ndarray, pts: np.ndarray, predicate: str, p: np.ndarray,
                cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

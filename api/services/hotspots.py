@@ -7,6 +7,8 @@ CLI (``hotspot analyse``) and the HTTP API.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,7 +57,46 @@ class AnalysisOptions:
 
 
 def context_layers(store: LayerStore, options: AnalysisOptions) -> ContextLayers:
-    """The store's reference layers, as the hotspot classification takes them."""
+    """The store's reference layers, as the hotspot classification takes them: the same
+    objects for every call until the store's data version changes (:func:`_layer_frames`),
+    so that the grids the classification builds of them are made once
+    (:func:`hotspot.inside.kept_for`)."""
+    frames, rural = _layer_frames(store)
+    return ContextLayers(
+        town_centres=frames[TOWN_CENTRES],
+        built_up_areas=frames[BUILT_UP_AREAS],
+        heritage_sites=frames[HERITAGE_SITES],
+        rural_lsoas=rural,
+        heritage_distance_m=options.heritage_distance_m,
+        heritage_designations=options.heritage_designations,
+    )
+
+
+_CONTEXT_KINDS = (TOWN_CENTRES, BUILT_UP_AREAS, HERITAGE_SITES)
+_LAYERS_KEPT = 4
+"""Stores (or data versions) whose layers :func:`_layer_frames` keeps."""
+_kept_layers: OrderedDict[tuple[str, str], tuple[dict[str, Any], frozenset[str] | None]] = \
+    OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _layer_frames(store: LayerStore) -> tuple[dict[str, Any], frozenset[str] | None]:
+    """The context layers' frames (None for a layer the store lacks) and the rural LSOAs,
+    read from ``store`` once per data version: the version is read first, so a layer stored
+    meanwhile is kept under the old version at worst, which no later read asks for (the
+    store moves its version on whenever a layer changes). The frames are shared by
+    concurrent analyses: nothing may change them (nothing does: the analysis copies what it
+    filters, and tests points against prepared copies)."""
+    store_id = getattr(store, "store_id", None)
+    version = getattr(store, "data_version", None)
+    key = (str(store_id), str(version())) if store_id is not None and version else None
+    if key is not None:
+        with _kept_lock:
+            hit = _kept_layers.get(key)
+            if hit is not None:
+                _kept_layers.move_to_end(key)
+                return hit
+
     def frame(kind: str) -> Any:
         layer = store.get_layer(kind)
         return None if layer is None else layer.frame
@@ -63,14 +104,13 @@ def context_layers(store: LayerStore, options: AnalysisOptions) -> ContextLayers
     lookup = frame(RURAL_URBAN_LOOKUP)
     rural = (frozenset(lookup.loc[lookup["is_rural"].astype(bool), "lsoa_code"].astype(str))
              if lookup is not None else None)
-    return ContextLayers(
-        town_centres=frame(TOWN_CENTRES),
-        built_up_areas=frame(BUILT_UP_AREAS),
-        heritage_sites=frame(HERITAGE_SITES),
-        rural_lsoas=rural,
-        heritage_distance_m=options.heritage_distance_m,
-        heritage_designations=options.heritage_designations,
-    )
+    made = ({kind: frame(kind) for kind in _CONTEXT_KINDS}, rural)
+    if key is not None:
+        with _kept_lock:
+            _kept_layers[key] = made
+            while len(_kept_layers) > _LAYERS_KEPT:
+                _kept_layers.popitem(last=False)
+    return made
 
 
 ENGINES = ("numpy", "postgis")

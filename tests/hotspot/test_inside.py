@@ -251,3 +251,72 @@ def test_compiled_steps_still_being_loaded_by_another_thread_are_not_used(monkey
     assert loaded_native_steps() is None
     half.LOADED = True  # type: ignore[attr-defined]
     assert loaded_native_steps() is half
+
+
+@pytest.mark.parametrize("predicate", ["within", "intersects"])
+def test_a_kept_grid_gives_the_same_pairs_and_is_made_once(monkeypatch, predicate: str) -> None:
+    from hotspot import inside
+
+    rng = np.random.default_rng(7)
+    geoms = _polygons(rng, 200)
+    xy = _points(rng, geoms, 20_000)
+    want = _geos(geoms, xy, predicate)
+    built: list[int] = []
+    real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, arr: np.ndarray) -> object:
+        built.append(arr.size)
+        return real(cls, arr)
+
+    monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
+    for _ in range(3):  # the grid made at the first call only, every call the same pairs
+        a, b = point_hits(geoms, xy, predicate, keep=True)
+        assert set(zip(a.tolist(), b.tolist(), strict=True)) == want
+    assert len(built) == 1
+    first = first_hit(geoms, xy, predicate, keep=True)
+    assert np.array_equal(any_hit(geoms, xy, predicate, keep=True), first >= 0)
+    assert len(built) == 1
+    point_hits(geoms, xy, predicate)  # not kept: made for the call
+    assert len(built) == 2
+    # equal geometries that are other objects (a layer read again) are not the same key
+    again = np.asarray([None if g is None else shapely.from_wkb(shapely.to_wkb(g))
+                        for g in geoms], dtype=object)
+    a, b = point_hits(again, xy, predicate, keep=True)
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == want and len(built) == 3
+    # nor the same objects in another order
+    point_hits(geoms[::-1], xy, predicate, keep=True)
+    assert len(built) == 4
+
+
+def test_kept_values_are_bounded_by_count_and_bytes(monkeypatch) -> None:
+    from hotspot import inside
+
+    monkeypatch.setattr(inside, "_kept", type(inside._kept)())
+    monkeypatch.setattr(inside, "KEPT_VALUES", 3)
+    monkeypatch.setattr(inside, "KEPT_BYTES", 100)
+    layers = [np.asarray([shapely.box(i, 0, i + 1, 1)], dtype=object) for i in range(5)]
+    made: list[int] = []
+
+    def make(i: int) -> int:
+        made.append(i)
+        return i
+
+    for i, layer in enumerate(layers):
+        assert inside.kept_for(layer, "t", lambda i=i: make(i)) == i
+    assert made == [0, 1, 2, 3, 4]
+    inside.kept_for(layers[4], "t", lambda: make(-1))  # kept
+    inside.kept_for(layers[0], "t", lambda: make(0))  # the oldest went
+    assert made == [0, 1, 2, 3, 4, 0]
+    inside.kept_for(layers[4], "other", lambda: make(9))  # another value of the same objects
+    assert made[-1] == 9
+    assert len(inside._kept) == 3
+    # by bytes: a value over the budget is made but not kept; two of 60 bytes keep one
+    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 101)
+    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 101)
+    assert made[-2:] == [101, 101]
+    inside.kept_for(layers[2], "b", lambda: make(60), size=lambda _v: 60)
+    inside.kept_for(layers[3], "b", lambda: make(61), size=lambda _v: 60)
+    assert sum(v[2] for v in inside._kept.values()) <= 100
+    assert ("b", id(layers[2][0])) not in inside._kept
+    inside.kept_for(layers[3], "b", lambda: make(-2), size=lambda _v: 60)
+    assert made[-1] == 61  # still kept
