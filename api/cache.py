@@ -3,8 +3,9 @@
 A new ingest changes the store's data version, which is part of every key, so nobody is served
 stale hotspots; old entries simply age out of the least-recently-used order.
 
-**Bounded in bytes.** Each entry's size is measured when it is stored (its GeoJSON and CSV
-bytes, its table, a density grid's array, a page's text: :func:`size_of`); past
+**Bounded in bytes.** Each entry's size is measured when it is stored, a computed one in the
+thread that computed it (its GeoJSON and CSV bytes, its table, a density grid's array, a
+page's text: :func:`size_of`); past
 ``max_bytes`` the least recently used entries go, and an entry larger than
 :data:`MAX_ENTRY_SHARE` of the budget is served but not kept.
 
@@ -98,11 +99,19 @@ class ResultCache:
         self.hits += 1
         return True, entry[0]
 
-    def _put(self, key: Hashable, value: Any) -> None:
-        """Keep ``value`` under ``key``, then evict past the entry and byte budgets."""
-        if self.size <= 0 or self.max_bytes == 0:
+    def _keeps(self) -> bool:
+        """Whether this cache keeps anything (else nothing is measured)."""
+        return self.size > 0 and self.max_bytes != 0
+
+    def _put(self, key: Hashable, value: Any, nbytes: int | None = None) -> None:
+        """Keep ``value`` under ``key``, then evict past the entry and byte budgets.
+        ``nbytes``: its :func:`size_of`, measured already (in the thread that made it: 10-15
+        ms for a table of 10^6 incidents' hotspots, which the event loop would not answer
+        anything during), else measured here."""
+        if not self._keeps():
             return
-        nbytes = size_of(value)
+        if nbytes is None:
+            nbytes = size_of(value)
         if self.max_bytes is not None and nbytes > self.max_bytes * MAX_ENTRY_SHARE:
             self.not_kept += 1
             return
@@ -232,15 +241,19 @@ class ResultCache:
         or :class:`Fetched` when the value came from elsewhere (not computed here)."""
         stop = threading.Event()
         work = runner(stop)
+        measured: list[int] = []
 
         def run() -> Any:
             try:
-                return work()
+                result = work()
+                if self._keeps():  # measured here, not in the event loop (_landed)
+                    measured.append(size_of(_value(result)))
+                return result
             finally:
-                give_back_free_memory()
+                give_back_free_memory_soon()
 
         task = asyncio.ensure_future(run_in_threadpool(run))
-        flight = _Flight(key=key, stop=stop, task=task, release=release)
+        flight = _Flight(key=key, stop=stop, task=task, release=release, measured=measured)
         old = self._flights.get(key)
         if old is not None:  # stopping: it ends on its own and must not be forgotten
             self._stopping.add(old)
@@ -266,7 +279,8 @@ class ResultCache:
             result = task.result()
             if not isinstance(result, Fetched):
                 self.computed += 1
-            self._put(flight.key, _value(result))
+            self._put(flight.key, _value(result),
+                      flight.measured[0] if flight.measured else None)
         elif isinstance(exc, AnalysisCancelled):
             self.cancelled += 1
 
@@ -335,6 +349,8 @@ class _Flight:
     release: Callable[[], None] | None
     waiters: int = 0
     timer: asyncio.TimerHandle | None = None
+    measured: list[int] = dataclasses.field(default_factory=list)
+    """The value's :func:`size_of` once the computation has measured it."""
 
 
 class StillComputing(Exception):
@@ -373,6 +389,33 @@ def give_back_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+TRIM_AFTER_S = 0.25
+"""How long after a computation :func:`give_back_free_memory_soon` trims: its answer is sent
+meanwhile (trimming a heap that held an analysis of 10^6 incidents takes 10-20 ms, and holds
+each arena's lock while it works on it)."""
+_trim_lock = threading.Lock()
+_trim_due: list[threading.Timer] = []
+
+
+def give_back_free_memory_soon() -> None:
+    """:func:`give_back_free_memory` :data:`TRIM_AFTER_S` from now, in a thread of its own;
+    once for computations ending within that time of one another."""
+    with _trim_lock:
+        if _trim_due:
+            return
+        timer = threading.Timer(TRIM_AFTER_S, _trim_now)
+        timer.daemon = True
+        timer.name = "hotspot-trim"
+        _trim_due.append(timer)
+    timer.start()
+
+
+def _trim_now() -> None:
+    with _trim_lock:
+        _trim_due.clear()
+    give_back_free_memory()
 
 
 _DEPTH = 6

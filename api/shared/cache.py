@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
 
-from api.cache import MAX_ENTRY_SHARE, Fetched, ResultCache, _Flight, version_of
+from api.cache import MAX_ENTRY_SHARE, Fetched, ResultCache, _Flight, size_of, version_of
 from api.shared.guard import RedisGuard
 from api.version import version
 from hotspot import AnalysisCancelled
@@ -247,14 +247,14 @@ class SharedResultCache(ResultCache):
 
     # -- the tiers -----------------------------------------------------------------------------
 
-    def _put(self, key: Hashable, value: Any) -> None:
+    def _put(self, key: Hashable, value: Any, nbytes: int | None = None) -> None:
         version = version_of(key)
         if version is not None and version not in self._versions:
             # a new data version: entries of the others cannot be asked for again
             self._versions = [*self._versions[-7:], version]
             if len(self._versions) > 1:
                 self.forget_versions_except(version)
-        super()._put(key, value)
+        super()._put(key, value, nbytes)
 
     async def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """As :meth:`ResultCache.get`, reading and writing Redis behind this process's cache
@@ -278,11 +278,15 @@ class SharedResultCache(ResultCache):
     async def _elsewhere(self, key: Hashable) -> tuple[bool, Any]:
         if not self.guard.up():
             return False, None
-        found, value = await run_in_threadpool(self.fetch, key)
+        def fetched() -> tuple[bool, Any, int | None]:
+            found, value = self.fetch(key)  # measured here too, not in the event loop
+            return found, value, size_of(value) if found and self._keeps() else None
+
+        found, value, nbytes = await run_in_threadpool(fetched)
         if found:
             self.hits += 1
             self.remote_hits += 1
-            self._put(key, value)
+            self._put(key, value, nbytes)
         return found, value
 
     def _begin(self, key: Hashable, compute: Callable[[ShouldStop], Any],
