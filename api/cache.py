@@ -32,6 +32,7 @@ import ctypes
 import ctypes.util
 import dataclasses
 import functools
+import logging
 import re
 import sys
 import threading
@@ -46,6 +47,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from hotspot import AnalysisCancelled
 from hotspot.cancel import ShouldStop
+
+_log = logging.getLogger(__name__)
 
 MAX_ENTRY_SHARE = 0.25
 """The largest entry kept, as a share of the byte budget."""
@@ -112,6 +115,9 @@ class ResultCache:
             return
         if nbytes is None:
             nbytes = size_of(value)
+        if nbytes < 0:  # it could not be measured (:meth:`_start`)
+            self.not_kept += 1
+            return
         if self.max_bytes is not None and nbytes > self.max_bytes * MAX_ENTRY_SHARE:
             self.not_kept += 1
             return
@@ -247,7 +253,12 @@ class ResultCache:
             try:
                 result = work()
                 if self._keeps():  # measured here, not in the event loop (_landed)
-                    measured.append(size_of(_value(result)))
+                    try:
+                        measured.append(size_of(_value(result)))
+                    except Exception:  # served all the same, not kept
+                        _log.warning("a result of %r could not be measured: not kept", key,
+                                     exc_info=True)
+                        measured.append(-1)
                 return result
             finally:
                 give_back_free_memory_soon()
@@ -409,7 +420,10 @@ def give_back_free_memory_soon() -> None:
         timer.daemon = True
         timer.name = "hotspot-trim"
         _trim_due.append(timer)
-    timer.start()
+    try:
+        timer.start()
+    except RuntimeError:  # no thread to be had: trimmed here and now, and the next one too
+        _trim_now()
 
 
 def _trim_now() -> None:
@@ -455,17 +469,19 @@ def size_of(value: Any, _depth: int = 0) -> int:
 def _is_geometry_column(values: np.ndarray) -> bool:
     """Whether an object column holds geometries (and missing values) only: its first value
     that is not None decides, and the whole column is checked before it is measured as one."""
-    present = values[values != None]  # noqa: E711 (elementwise, not identity)
-    if not len(present) or not isinstance(present[0], shapely.Geometry):
-        return False
-    return bool(shapely.is_geometry(present).all())
+    geometry = np.asarray(shapely.is_geometry(values), dtype=bool)
+    first = int(np.argmax(geometry)) if geometry.any() else len(values)
+    # the values before the first geometry, and every other that is not one, must be None
+    # (compared one by one: a cell may hold an array, which == would compare elementwise)
+    return bool(geometry.any()) and all(v is None for v in values[:first]) and all(
+        v is None for v in values[first:][~geometry[first:]])
 
 
 def _frame_bytes(frame: pd.DataFrame) -> int:
     total = int(frame.index.memory_usage())
     n = len(frame)
-    for name in frame.columns:
-        column = frame[name]
+    for i in range(frame.shape[1]):  # by position: two columns may share a name
+        column = frame.iloc[:, i]
         if isinstance(column.dtype, np.dtype) and column.dtype != object:
             total += int(column.to_numpy().nbytes)
             continue

@@ -31,7 +31,7 @@ import shapely
 
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
-from hotspot.inside import any_hit, first_hit, kept_for, point_hits
+from hotspot.inside import any_hit, first_hit, geometry_bytes, kept_for, point_hits
 
 CLASSES = ("town_centre", "heritage_site", "rural", "urban")
 """Context classes, in order of precedence."""
@@ -127,7 +127,8 @@ def _nearest_site(sites: np.ndarray, xy: np.ndarray, d: float) -> np.ndarray:
     out = np.full(xy.shape[0], -1, dtype=np.int64)
     b = shapely.bounds(sites)
     reach = kept_for(sites, ("reach", d), lambda: np.asarray(
-        shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d), dtype=object))
+        shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d), dtype=object),
+        geometry_bytes)
     p, s = point_hits(reach, xy, "intersects", keep=True)
     if p.size == 0:
         return out

@@ -105,6 +105,7 @@ def kept_for(geoms: np.ndarray, what: Any, make: Callable[[], V],
     makes them once. The objects are held while their value is kept, so their ids are not
     reused; the least recently used values go beyond :data:`KEPT_VALUES` values or
     :data:`KEPT_BYTES` bytes (``size`` of a value; a value larger than that is not kept).
+    A value's bytes are ``size`` of it and :func:`geometry_bytes` of the objects held for it.
     The values are shared by threads: they must not change once made. Two threads asking at
     once may each make one; the last is kept."""
     arr = np.asarray(geoms, dtype=object).ravel()
@@ -115,13 +116,20 @@ def kept_for(geoms: np.ndarray, what: Any, make: Callable[[], V],
             _kept.move_to_end(key)
             return hit[1]
     value = make()
-    nbytes = size(value)
+    nbytes = size(value) + geometry_bytes(arr)  # the objects are held too
     if nbytes <= KEPT_BYTES:
         with _kept_lock:
             _kept[key] = (arr.copy(), value, nbytes)
             while len(_kept) > KEPT_VALUES or sum(v[2] for v in _kept.values()) > KEPT_BYTES:
                 _kept.popitem(last=False)
     return value
+
+
+def geometry_bytes(geoms: np.ndarray) -> int:
+    """About the memory ``geoms`` (an object array of geometries) hold, bytes: 16 a coordinate
+    and 400 a geometry (GEOS's objects and shapely's), as a box of five measures."""
+    present = geoms[np.asarray(shapely.is_geometry(geoms))] if geoms.size else geoms
+    return int(shapely.get_num_coordinates(present).sum()) * 16 + 400 * int(geoms.size)
 
 
 PREDICATES = ("within", "intersects")
@@ -333,7 +341,9 @@ class _EdgeGrid:
         """The bytes of ``grid``'s arrays (0 for None): for :func:`kept_for`."""
         if grid is None:
             return 0
-        return int(sum(a.nbytes for a in vars(grid).values() if isinstance(a, np.ndarray)))
+        index = 3 * grid.index.nbytes if grid.index is not None else 0  # its hash table too
+        return index + int(sum(a.nbytes for a in vars(grid).values()
+                               if isinstance(a, np.ndarray)))
 
     def cells(self, pts: np.ndarray) -> np.ndarray:
         """Per point, the row of its cell in the grid's cells, -1 for a cell no window

@@ -300,3 +300,38 @@ def test_memory_is_given_back_after_the_answer_not_before_it() -> None:
     assert len(due) == 1 and due[0].name == "hotspot-trim" and due[0].daemon
     due[0].join(5)
     assert not due[0].is_alive() and module._trim_due == []
+
+
+def test_tables_with_arrays_in_cells_or_two_columns_of_one_name_are_measured() -> None:
+    # both raised in size_of (a review): the cache then failed to keep them, and once the
+    # size was measured in the computing thread, failed the request
+    cells = pd.DataFrame({"a": [np.arange(300), np.arange(200)], "b": [None, np.arange(9)]})
+    assert size_of(cells) >= 500 * 8
+    twice = pd.DataFrame(np.zeros((1000, 2)), columns=["x", "x"])
+    assert size_of(twice) >= 2 * 1000 * 8
+    shapes = pd.DataFrame({"g": [None, shapely.box(0, 0, 1, 1), None, shapely.Point(1, 2)]})
+    assert size_of(shapes) >= 6 * 16  # measured as geometries
+
+
+class _Unmeasurable:
+    """A result :func:`size_of` fails on."""
+
+    def __sizeof__(self) -> int:
+        raise RuntimeError("no size")
+
+
+def test_a_result_that_cannot_be_measured_is_served_and_not_kept(caplog) -> None:
+    odd = _Unmeasurable()
+    with pytest.raises(RuntimeError, match="no size"):
+        size_of(odd)  # what the cache meets
+    cache = ResultCache(8, max_bytes=10**6)
+
+    async def run() -> object:
+        value = await cache.within("k", lambda _stop: odd, None)
+        await asyncio.sleep(0)
+        return value
+
+    with caplog.at_level("WARNING", logger="api.cache"):
+        assert asyncio.run(run()) is odd
+    assert "k" not in cache and cache.not_kept == 1
+    assert "could not be measured" in caplog.text

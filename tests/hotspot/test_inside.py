@@ -293,7 +293,7 @@ def test_kept_values_are_bounded_by_count_and_bytes(monkeypatch) -> None:
 
     monkeypatch.setattr(inside, "_kept", type(inside._kept)())
     monkeypatch.setattr(inside, "KEPT_VALUES", 3)
-    monkeypatch.setattr(inside, "KEPT_BYTES", 100)
+    monkeypatch.setattr(inside, "KEPT_BYTES", 10**6)
     layers = [np.asarray([shapely.box(i, 0, i + 1, 1)], dtype=object) for i in range(5)]
     made: list[int] = []
 
@@ -310,13 +310,30 @@ def test_kept_values_are_bounded_by_count_and_bytes(monkeypatch) -> None:
     inside.kept_for(layers[4], "other", lambda: make(9))  # another value of the same objects
     assert made[-1] == 9
     assert len(inside._kept) == 3
-    # by bytes: a value over the budget is made but not kept; two of 60 bytes keep one
-    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 101)
-    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 101)
-    assert made[-2:] == [101, 101]
-    inside.kept_for(layers[2], "b", lambda: make(60), size=lambda _v: 60)
-    inside.kept_for(layers[3], "b", lambda: make(61), size=lambda _v: 60)
-    assert sum(v[2] for v in inside._kept.values()) <= 100
-    assert ("b", id(layers[2][0])) not in inside._kept
-    inside.kept_for(layers[3], "b", lambda: make(-2), size=lambda _v: 60)
+    # by bytes, the value's and its geometries' (one box: 480): over the budget, made but not
+    # kept; two that do not fit together keep the later
+    assert inside.geometry_bytes(layers[0]) == 5 * 16 + 400
+    inside._kept.clear()
+    monkeypatch.setattr(inside, "KEPT_BYTES", 1_000)
+    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 600)
+    inside.kept_for(layers[1], "big", lambda: make(101), size=lambda _v: 600)
+    assert made[-2:] == [101, 101] and len(inside._kept) == 0
+    inside.kept_for(layers[2], "b", lambda: make(60), size=lambda _v: 50)
+    inside.kept_for(layers[3], "b", lambda: make(61), size=lambda _v: 50)
+    assert [v[2] for v in inside._kept.values()] == [530]
+    inside.kept_for(layers[3], "b", lambda: make(-2), size=lambda _v: 50)
     assert made[-1] == 61  # still kept
+    inside.kept_for(layers[2], "b", lambda: make(62), size=lambda _v: 50)
+    assert made[-1] == 62  # it had gone
+
+
+def test_a_scattered_grid_counts_its_hash_index() -> None:
+    from hotspot.inside import _EdgeGrid
+
+    rng = np.random.default_rng(5)  # tiny squares far apart: too sparse for dense blocks
+    geoms = np.asarray([shapely.box(x, y, x + 1, y + 1) for x, y in
+                        rng.uniform(0, 1e9, (300, 2))], dtype=object)
+    grid = _EdgeGrid.build(geoms)
+    assert grid is not None and grid.index is not None
+    arrays = sum(a.nbytes for a in vars(grid).values() if isinstance(a, np.ndarray))
+    assert _EdgeGrid.nbytes(grid) >= arrays + grid.index.nbytes
