@@ -1,0 +1,77 @@
+"""A body gzipped in pieces (api.delivery.gzip_pieces, as the service sends a large hotspot
+answer) is read whole by the browser: Chromium's own inflater, over real HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import Browser
+
+from api.delivery import gzip_pieces
+from hotspot._threads import set_threads, threads
+
+BODY = json.dumps({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "id": f"dbscan-{i:04d}", "geometry": {
+        "type": "Polygon", "coordinates": [[[-1.08 + i * 1e-5, 53.96], [-1.07, 53.96 + i * 1e-6],
+                                            [-1.07, 53.97], [-1.08 + i * 1e-5, 53.96]]]},
+     "properties": {"rank": i, "name": f"Place {i % 97}"}} for i in range(3_000)]}).encode()
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    before = threads()
+    set_threads(4)  # four pieces whatever the machine's cores
+    packed = gzip_pieces(BODY, 6, piece_bytes=len(BODY) // 4)
+    set_threads(before)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/":
+                page = b"<!doctype html><title>gzip</title>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/geo+json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_address[1]}"
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
+def test_chromium_reads_a_body_gzipped_in_pieces_whole(browser: Browser, served: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(served + "/")
+        got = page.evaluate("""async () => {
+            const r = await fetch('/answer.geojson');
+            const text = await r.text();
+            const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+            const hex = [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0'));
+            return {length: text.length, sha: hex.join(''),
+                    features: JSON.parse(text).features.length};
+        }""")
+    finally:
+        page.close()
+    assert got == {"length": len(BODY), "sha": hashlib.sha256(BODY).hexdigest(),
+                   "features": 3_000}
