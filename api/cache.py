@@ -253,12 +253,7 @@ class ResultCache:
             try:
                 result = work()
                 if self._keeps():  # measured here, not in the event loop (_landed)
-                    try:
-                        measured.append(size_of(_value(result)))
-                    except Exception:  # served all the same, not kept
-                        _log.warning("a result of %r could not be measured: not kept", key,
-                                     exc_info=True)
-                        measured.append(-1)
+                    measured.append(measured_size(_value(result), key))
                 return result
             finally:
                 give_back_free_memory_soon()
@@ -430,6 +425,16 @@ def _trim_now() -> None:
     with _trim_lock:
         _trim_due.clear()
     give_back_free_memory()
+
+
+def measured_size(value: Any, key: Hashable) -> int:
+    """:func:`size_of` ``value``, or -1 (logged) when it cannot be measured: the result is
+    then served but not kept (:meth:`ResultCache._put`)."""
+    try:
+        return size_of(value)
+    except Exception:
+        _log.warning("a result of %r could not be measured: not kept", key, exc_info=True)
+        return -1
 
 
 _DEPTH = 6

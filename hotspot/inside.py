@@ -338,7 +338,8 @@ class _EdgeGrid:
 
     @staticmethod
     def nbytes(grid: _EdgeGrid | None) -> int:
-        """The bytes of ``grid``'s arrays (0 for None): for :func:`kept_for`."""
+        """About the bytes ``grid`` holds, its arrays and its hash index (0 for None): for
+        :func:`kept_for`."""
         if grid is None:
             return 0
         index = 3 * grid.index.nbytes if grid.index is not None else 0  # its hash table too

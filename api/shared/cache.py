@@ -47,7 +47,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
 
-from api.cache import MAX_ENTRY_SHARE, Fetched, ResultCache, _Flight, size_of, version_of
+from api.cache import (
+    MAX_ENTRY_SHARE,
+    Fetched,
+    ResultCache,
+    _Flight,
+    measured_size,
+    version_of,
+)
 from api.shared.guard import RedisGuard
 from api.version import version
 from hotspot import AnalysisCancelled
@@ -278,9 +285,10 @@ class SharedResultCache(ResultCache):
     async def _elsewhere(self, key: Hashable) -> tuple[bool, Any]:
         if not self.guard.up():
             return False, None
+
         def fetched() -> tuple[bool, Any, int | None]:
             found, value = self.fetch(key)  # measured here too, not in the event loop
-            return found, value, size_of(value) if found and self._keeps() else None
+            return found, value, measured_size(value, key) if found and self._keeps() else None
 
         found, value, nbytes = await run_in_threadpool(fetched)
         if found:
