@@ -11,7 +11,6 @@ from typing import Any
 import fastapi_offline
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +23,7 @@ from api.cache import ResultCache
 from api.delivery import (
     GZIP_LEVEL,
     GZIP_MIN_BYTES,
+    FasterGZipMiddleware,
     HtmlErrors,
     VersionedStatic,
 )
@@ -190,7 +190,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders, tile_url=tile_url(settings.tile_url),
                        https=settings.tls_certfile is not None)
     # outside the security headers, which rewrite the HTML body (api.delivery)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(FasterGZipMiddleware, minimum_size=GZIP_MIN_BYTES,
+                       compresslevel=GZIP_LEVEL)
     # the scheme and address a trusted proxy passes on (HTTPS behind a TLS proxy)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     # outermost: the request id (a trusted proxy's, by the address it connects from) and log

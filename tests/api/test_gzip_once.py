@@ -119,3 +119,31 @@ def test_a_large_answer_is_sent_gzipped_in_pieces(demo: TestClient, monkeypatch)
     assert len(plain.content) > 4_000 and len(mine) == 1
     assert mine[0] != gzip_pieces(plain.content, 6, piece_bytes=10**9)  # made in pieces
     assert _inflated_by_gnu_gzip(mine[0]) == plain.content
+
+
+def _raw(client: TestClient, path: str) -> tuple[bytes, dict[str, str]]:
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.status_code == 200
+        return b"".join(r.iter_raw()), dict(r.headers)
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_other_answers_are_gzipped_by_zlib_ng_and_a_large_one_in_pieces(
+        demo: TestClient, monkeypatch, pieces: bool) -> None:
+    from zlib_ng import zlib_ng
+
+    from api import delivery
+
+    if pieces:
+        monkeypatch.setattr(delivery, "PIECE_BYTES", 1_000)
+    raw, headers = _raw(demo, "/openapi.json")
+    assert headers["content-encoding"] == "gzip" and "accept-encoding" in headers["vary"].lower()
+    body = gzip.decompress(raw)
+    assert len(body) > 10_000 and body.startswith(b"{")
+    if pieces:  # one gzip stream of pieces, as gzip_pieces makes it
+        assert raw == delivery.gzip_pieces(body, 6)
+        assert raw[10:-8] != zlib_ng.compress(body, 6, -15)
+        assert _inflated_by_gnu_gzip(raw) == body
+    else:  # zlib-ng's stream, byte for byte
+        packer = zlib_ng.compressobj(6, zlib_ng.DEFLATED, 31)
+        assert raw == packer.compress(body) + packer.flush()
