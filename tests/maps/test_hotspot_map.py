@@ -260,3 +260,19 @@ def test_periods_in_words_and_the_period_a_trend_compares_with():
         "demo-shire-hotspots-2026-05-to-2026-10.html"
     assert download_name("<Évil> \"name\"", {}, ".csv") == "vil-name-hotspots.csv"
     assert "trends not known" in page_period({**metadata, "previous_selection": None})
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (64, 33), (200, 300)])
+def test_the_png_writer_gives_the_pixels_back(shape: tuple[int, int]) -> None:
+    from folium.utilities import write_png
+
+    from maps.density import rgba_png
+
+    rng = np.random.default_rng(shape[0])
+    pixels = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
+    pixels[: shape[0] // 2, :, 3] = 0  # see-through rows, as a density image has
+    png = rgba_png(pixels)
+    assert np.array_equal(decode_png(png), pixels)
+    assert np.array_equal(decode_png(png), decode_png(write_png(pixels, origin="upper")))
+    with pytest.raises(ValueError, match="RGBA"):
+        rgba_png(pixels[:, :, :3])

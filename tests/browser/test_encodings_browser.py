@@ -1,14 +1,18 @@
-"""A body gzipped in pieces (api.delivery.gzip_pieces, as the service sends a large hotspot
-answer) is read whole by the browser: Chromium's own inflater, over real HTTP."""
+"""What the service encodes itself, read by the browser: a body gzipped in pieces
+(api.delivery.gzip_pieces, as the service sends a large hotspot answer) is read whole by
+Chromium's own inflater over real HTTP, and the density overlay's PNG (maps.density.rgba_png)
+is drawn with its pixels."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser
 
@@ -75,3 +79,33 @@ def test_chromium_reads_a_body_gzipped_in_pieces_whole(browser: Browser, served:
         page.close()
     assert got == {"length": len(BODY), "sha": hashlib.sha256(BODY).hexdigest(),
                    "features": 3_000}
+
+
+def test_chromium_draws_the_density_png_with_its_pixels(browser: Browser) -> None:
+    from maps.density import rgba_png
+
+    rng = np.random.default_rng(11)
+    pixels = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    pixels[..., 3] = np.where(rng.random((37, 53)) < 0.3, 0, 255)  # see-through or opaque
+    url = "data:image/png;base64," + base64.b64encode(rgba_png(pixels)).decode()
+    page = browser.new_page()
+    try:
+        got = page.evaluate("""async (url) => {
+            const img = new Image();
+            img.src = url;
+            await img.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = img.width;
+            canvas.height = img.height;
+            const ctx = canvas.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            return {w: img.width, h: img.height,
+                    data: Array.from(ctx.getImageData(0, 0, img.width, img.height).data)};
+        }""", url)
+    finally:
+        page.close()
+    assert (got["w"], got["h"]) == (53, 37)
+    drawn = np.array(got["data"], dtype=np.uint8).reshape(37, 53, 4)
+    assert np.array_equal(drawn[..., 3], pixels[..., 3])
+    opaque = pixels[..., 3] == 255  # a see-through pixel's colour is not kept by a canvas
+    assert np.array_equal(drawn[opaque], pixels[opaque])
