@@ -105,13 +105,16 @@ def emerging_colour(emerging: str | None) -> str:
 def density_colours(values: np.ndarray, top: float) -> np.ndarray:
     """RGBA (uint8) for densities: transparent at zero, pale yellow to deep red at ``top``;
     opacity grows with density so the basemap shows through quiet areas."""
-    t = np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values)
+    t = np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values, dtype=float)
     t = np.sqrt(t)  # show the shoulders of the hotspots, not only their peaks
-    r = 255 - 40 * t
-    g = 240 - 210 * t
-    b = 120 - 100 * t
-    a = np.where(values > top * 1e-3, 40 + 170 * t, 0)
-    return np.stack([r, g, b, a], axis=-1).clip(0, 255).astype(np.uint8)
+    out = np.empty((*np.shape(values), 4), dtype=np.uint8)
+    # t is in [0, 1], so every channel is in 0..255: each is truncated into its byte as
+    # astype(uint8) would, without a (h, w, 4) array of floats
+    out[..., 0] = 255 - 40 * t
+    out[..., 1] = 240 - 210 * t
+    out[..., 2] = 120 - 100 * t
+    out[..., 3] = np.where(values > top * 1e-3, 40 + 170 * t, 0)
+    return out
 
 
 ROUTE_COLOURS = ("#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207")
