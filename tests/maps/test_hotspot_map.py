@@ -276,3 +276,20 @@ def test_the_png_writer_gives_the_pixels_back(shape: tuple[int, int]) -> None:
     assert np.array_equal(decode_png(png), decode_png(write_png(pixels, origin="upper")))
     with pytest.raises(ValueError, match="RGBA"):
         rgba_png(pixels[:, :, :3])
+
+
+@pytest.mark.parametrize("top", [0.0, 1.0, 30.0])
+def test_density_colours_are_the_formula_truncated_into_bytes(top: float) -> None:
+    from maps.styles import density_colours
+
+    rng = np.random.default_rng(2)
+    values = np.concatenate([np.linspace(0, 2 * max(top, 1), 100_000),
+                             rng.exponential(10, 100_000), np.zeros(10)]).reshape(10, -1)
+    t = np.sqrt(np.clip(values / top, 0, 1)) if top else np.zeros_like(values)
+    want = np.stack([255 - 40 * t, 240 - 210 * t, 120 - 100 * t,
+                     np.where(values > top * 1e-3, 40 + 170 * t, 0)], axis=-1)
+    got = density_colours(values, top)
+    assert got.dtype == np.uint8 and got.shape == (*values.shape, 4)
+    assert np.array_equal(got, np.floor(want).astype(np.uint8))
+    if top:
+        assert got[..., 3].max() == 210 and got[..., 3].min() == 0  # opaque peaks, clear zeros
