@@ -25,12 +25,13 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 from folium.utilities import JsCode
 from jinja2 import Template
 
 from maps.asb_layer import add_persistent_asb
 from maps.assets import inlined, linked
+from maps.branca_text import Markup, install
 from maps.business_layer import BusinessLayer
 from maps.density import DensityImage
 from maps.hotspot_panels import (
@@ -55,6 +56,8 @@ from maps.styles import (
     PANES,
     hotspot_style,
 )
+
+install()  # every map element's output rendered as text (maps.branca_text)
 
 POPUP_PROPERTIES = (
     "id", "rank", "context_class", "team", "name", "place", "incidents", "area_m2", "first_date",
@@ -206,14 +209,14 @@ def _add_assets(m: folium.Map, options: PageOptions) -> None:
         m.default_js = []
         m.default_css = []
         script, css = inlined()
-        root.header.add_child(Element(f"<style>{css}</style>"), name="hs_inline_css")
-        root.header.add_child(Element(f"<script>{script}</script>"), name="hs_inline_js")
+        root.header.add_child(Markup(f"<style>{css}</style>"), name="hs_inline_css")
+        root.header.add_child(Markup(f"<script>{script}</script>"), name="hs_inline_js")
     else:
         m.default_js, m.default_css = linked(options.asset_base)
-    root.header.add_child(Element(f"<title>{html.escape(options.title)}</title>"), name="hs_title")
+    root.header.add_child(Markup(f"<title>{html.escape(options.title)}</title>"), name="hs_title")
     # the legend rows' one function, for planner.js's layers too (the overlays' scripts each
     # define their own copy of the same text, inside their function)
-    root.header.add_child(Element(f"<script>{LEGEND_SECTION_JS}\n"
+    root.header.add_child(Markup(f"<script>{LEGEND_SECTION_JS}\n"
                                   "  window.hsLegendSection = hsLegendSection;</script>"),
                           name="hs_legend_js")
 
@@ -300,22 +303,22 @@ def _add_panels(m: folium.Map, hotspots: gpd.GeoDataFrame,
     """The script's settings, then the panels in keyboard order: the controls (or, in a
     download, what the map shows), the ranked list, the legend; the attribution line."""
     root = cast(Figure, m.get_root())
-    root.html.add_child(Element(_config(options)), name="hs_config")
+    root.html.add_child(Markup(_config(options)), name="hs_config")
     headline = (f'<span class="hs-summary hs-headline">{html.escape(options.headline)}</span>'
                 if options.headline else "")
     if options.form is not None:
-        root.html.add_child(Element(controls_panel(options.form, options.summary,
+        root.html.add_child(Markup(controls_panel(options.form, options.summary,
                                                    options.download_url, headline,
                                                    period=options.period,
                                                    details=options.details)),
                             name="hs_controls")
     elif options.summary or headline or options.period:  # a download: what it shows, no form
-        root.html.add_child(Element(
+        root.html.add_child(Markup(
             f'<div class="hs-panel hs-controls" id="hs-controls">{headline}'
             f'{summary_line(options.summary, options.period, options.details)}</div>'),
             name="hs_controls")
-    root.html.add_child(Element(list_panel(len(hotspots))), name="hs_list")
-    root.html.add_child(Element(legend_panel(hotspots, options.emerging_months, layers,
+    root.html.add_child(Markup(list_panel(len(hotspots))), name="hs_list")
+    root.html.add_child(Markup(legend_panel(hotspots, options.emerging_months, layers,
                                              options.density)), name="hs_legend")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)

@@ -293,3 +293,22 @@ def test_density_colours_are_the_formula_truncated_into_bytes(top: float) -> Non
     assert np.array_equal(got, np.floor(want).astype(np.uint8))
     if top:
         assert got[..., 3].max() == 210 and got[..., 3].min() == 0  # opaque peaks, clear zeros
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_template_syntax_in_any_text_stays_text(demo, inline: bool) -> None:
+    # folium's elements compiled their rendered output (names and all) as Jinja templates:
+    # "{{ ... }}" in a name ran on the server (maps.branca_text)
+    ran = "{% if true %}JINJA-RAN{% endif %}{{ cycler.__init__.__globals__.os.name.upper() }}"
+    hotspots = demo["hotspots"].copy()
+    hotspots["name"] = [f"{n} {ran}" for n in hotspots["name"]]
+    hotspots["place"] = [f"Town {ran}"] * len(hotspots)
+    layers = {k: (None if v is None else v.assign(name=[f"{n} {ran}" for n in v["name"]])
+                  if "name" in v.columns else v) for k, v in demo["layers"].items()}
+    page = hotspot_map_page(hotspots, layers, PageOptions(
+        tiles_url=None, inline=inline, title=f"Title {ran}", summary=f"Summary {ran}",
+        headline=f"Headline {ran}", period=f"Period {ran}", details=f"Details {ran}",
+        attribution=f"Attribution {ran}"))
+    rest = page.replace(ran, "").replace(json.dumps(ran)[1:-1], "")
+    assert "JINJA-RAN" not in rest and "POSIX" not in page
+    assert page.count(ran) + page.count(json.dumps(ran)[1:-1]) > len(hotspots)
