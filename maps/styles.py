@@ -3,6 +3,7 @@ classes, layers and density ramp, and the colours of a patrol plan's routes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -93,8 +94,14 @@ def hotspot_style(context_class: str, emerging: str | None = None) -> dict[str, 
     classes ``hs-hotspot``, ``hs-<class>`` and ``hs-em-<emerging class>`` (``hs-em-none``
     without one), for style sheets, the page's filter and tests)."""
     colour = CLASS_COLOURS.get(context_class, "#444444")
+    # folium writes the style into the page's script unescaped: a class name keeps only
+    # the characters a class name needs (the values are fixed lists today)
+    cls, em = _CLASS_NAME.sub("", str(context_class)), _CLASS_NAME.sub("", emerging or "none")
     return {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.35,
-            "className": f"hs-hotspot hs-{context_class} hs-em-{emerging or 'none'}"}
+            "className": f"hs-hotspot hs-{cls} hs-em-{em or 'none'}"}
+
+
+_CLASS_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def emerging_colour(emerging: str | None) -> str:

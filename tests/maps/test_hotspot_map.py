@@ -312,3 +312,17 @@ def test_template_syntax_in_any_text_stays_text(demo, inline: bool) -> None:
     rest = page.replace(ran, "").replace(json.dumps(ran)[1:-1], "")
     assert "JINJA-RAN" not in rest and "POSIX" not in page
     assert page.count(ran) + page.count(json.dumps(ran)[1:-1]) > len(hotspots)
+
+
+def test_every_folium_element_renders_through_the_text_only_render() -> None:
+    from branca.element import MacroElement
+
+    from maps import branca_text
+    from maps.styles import hotspot_style
+
+    # importing maps installs it (a branca upgrade that changed the name would show here)
+    assert MacroElement.render is branca_text._render
+    # and the one value folium writes into a script without escaping keeps to a class name
+    style = hotspot_style("urban</script><script>alert(1)//", "new hot spot")
+    assert style["className"] == "hs-hotspot hs-urbanscriptscriptalert1 hs-em-newhotspot"
+    assert hotspot_style("town_centre", None)["className"] == "hs-hotspot hs-town_centre hs-em-none"
