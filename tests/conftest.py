@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -158,6 +159,25 @@ def store(store_factory: Callable[[], Store]) -> Store:
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> DemoFiles:
     """A small demo force area (5,000 incidents), written once per test session."""
     return write_demo(tmp_path_factory.mktemp("demo"), incidents=5_000)
+
+
+def demo_renamed(files: DemoFiles, root: Path,
+                 renamed: dict[str, dict[str, str]]) -> DemoFiles:
+    """The demo's files with some layer features renamed (``{kind: {old name: new name}}``,
+    every old name present), the changed layers written under ``root``: names from data
+    that attack the pages."""
+    layers = dict(files.layers)
+    for kind, names in renamed.items():
+        data = json.loads(files.layers[kind].read_text("utf-8"))
+        found = {f["properties"]["name"] for f in data["features"]} & set(names)
+        assert found == set(names), (kind, found)
+        for f in data["features"]:
+            f["properties"]["name"] = names.get(f["properties"]["name"], f["properties"]["name"])
+        layers[kind] = root / files.layers[kind].name
+        layers[kind].write_text(json.dumps(data), "utf-8")
+    return DemoFiles(root=files.root, force_export=files.force_export,
+                     police_csvs=files.police_csvs, layers=layers, roads=files.roads,
+                     truth=files.truth)
 
 
 @pytest.fixture

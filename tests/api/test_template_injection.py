@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +17,7 @@ from api.app import create_app
 from geodata.demo import DemoFiles, load_demo
 from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for
-from tests.conftest import as_role
+from tests.conftest import as_role, demo_renamed
 
 RAN = "{% if true %}JINJA-RAN{% endif %}{{ 6 * 7 }}{{ cycler.__init__.__globals__.os.name.upper() }}"
 PLACE = f"Thornbury {RAN}"
@@ -27,25 +26,12 @@ RENAMED = {"town_centres": {"Thornbury": PLACE}, "built_up_areas": {"Thornbury":
            "heritage_sites": {"Thornbury Castle": SITE}}
 
 
-def _renamed(files: DemoFiles, root: Path) -> DemoFiles:
-    layers = dict(files.layers)
-    for kind, names in RENAMED.items():
-        data = json.loads(files.layers[kind].read_text("utf-8"))
-        for f in data["features"]:
-            f["properties"]["name"] = names.get(f["properties"]["name"], f["properties"]["name"])
-        layers[kind] = root / files.layers[kind].name
-        layers[kind].write_text(json.dumps(data), "utf-8")
-    return DemoFiles(root=files.root, force_export=files.force_export,
-                     police_csvs=files.police_csvs, layers=layers, roads=files.roads,
-                     truth=files.truth)
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory, demo_files: DemoFiles
            ) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("jinja")
     store = SQLiteStore.open(root / "demo.sqlite")
-    load_demo(store, _renamed(demo_files, root))
+    load_demo(store, demo_renamed(demo_files, root, RENAMED))
     with TestClient(create_app(settings_for(root), store=store, demo=True)) as c:
         yield as_role(c)
     store.close()

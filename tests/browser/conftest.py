@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,41 @@ def demo_server(factory: pytest.TempPathFactory, demo_files: DemoFiles, *,
     shutil.copy(served / "demo-keys.json", folder / "demo-keys.json")  # its mode too
     with serving(folder, db, demo=True, tiles=tiles) as server:
         yield server
+
+
+Answer = tuple[bytes, Mapping[str, str]]
+"""A body and its headers (Content-Length is added)."""
+
+
+@contextmanager
+def site(pages: Mapping[str, Answer], *, anything_else: Answer | None = None) -> Iterator[str]:
+    """A tiny site on 127.0.0.1 (a port of its own: another origin than the service's)
+    answering GET ``path`` with ``pages[path]``, any other path with ``anything_else`` (404
+    without); yields its base URL (no trailing slash)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = pages.get(self.path.split("?")[0], anything_else)
+            if found is None:
+                self.send_error(404)
+                return
+            body, headers = found
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

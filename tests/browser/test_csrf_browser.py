@@ -6,15 +6,14 @@ analyst's cookie nor replace the analyst's session with its own."""
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Browser
 
-from bench._server import Server, free_port, serving, sign_in
+from bench._server import Server, serving, sign_in
+from tests.browser.conftest import site
 from tests.conftest import NORTH_YORKSHIRE
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_data]
@@ -50,29 +49,10 @@ def _key(server: Server, role: str) -> str:
 @contextmanager
 def elsewhere(html: str) -> Iterator[str]:
     """A page of ``html`` served at another origin of the same site (127.0.0.1, another
-    port: the attacker's); yields its URL."""
-    body = html.encode()
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    port: the attacker's), whatever the path; yields its URL."""
+    page = (html.encode(), {"Content-Type": "text/html; charset=utf-8"})
+    with site({}, anything_else=page) as url:
+        yield url + "/"
 
 
 def _stored(server: Server) -> int:

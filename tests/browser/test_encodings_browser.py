@@ -8,9 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ from playwright.sync_api import Browser
 
 from api.delivery import gzip_pieces
 from hotspot._threads import set_threads, threads
+from tests.browser.conftest import site
 
 BODY = json.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "id": f"dbscan-{i:04d}", "geometry": {
@@ -32,35 +31,10 @@ def served() -> Iterator[str]:
     set_threads(4)  # four pieces whatever the machine's cores
     packed = gzip_pieces(BODY, 6, piece_bytes=len(BODY) // 4)
     set_threads(before)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/":
-                page = b"<!doctype html><title>gzip</title>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/geo+json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(packed)))
-            self.end_headers()
-            self.wfile.write(packed)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_address[1]}"
-    finally:
-        http.shutdown()
-        http.server_close()
+    with site({"/": (b"<!doctype html><title>gzip</title>", {"Content-Type": "text/html"}),
+               "/answer.geojson": (packed, {"Content-Type": "application/geo+json",
+                                            "Content-Encoding": "gzip"})}) as url:
+        yield url
 
 
 def test_chromium_reads_a_body_gzipped_in_pieces_whole(browser: Browser, served: str) -> None:

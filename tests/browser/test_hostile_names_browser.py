@@ -11,7 +11,6 @@ viewport instead of running off it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from playwright.sync_api import Browser, Dialog, Page
 from bench._server import Server, serving, sign_in
 from geodata.demo import DemoFiles, load_demo
 from geodata.stores import SQLiteStore
+from tests.conftest import demo_renamed
 
 pytestmark = pytest.mark.browser
 
@@ -88,27 +88,11 @@ TABLET = {"viewport": {"width": 800, "height": 1280}, "device_scale_factor": 1,
 DEVICES: dict[str, dict[str, Any]] = {"desktop": DESKTOP, "tablet": TABLET}
 
 
-def _rename(files: DemoFiles, root: Path) -> DemoFiles:
-    """The demo's layers with :data:`RENAMED`'s names, written under ``root``."""
-    layers = dict(files.layers)
-    for kind, names in RENAMED.items():
-        data = json.loads(files.layers[kind].read_text("utf-8"))
-        found = {f["properties"]["name"] for f in data["features"]} & set(names)
-        assert found == set(names), (kind, found)
-        for f in data["features"]:
-            f["properties"]["name"] = names.get(f["properties"]["name"], f["properties"]["name"])
-        layers[kind] = root / files.layers[kind].name
-        layers[kind].write_text(json.dumps(data), "utf-8")
-    return DemoFiles(root=files.root, force_export=files.force_export,
-                     police_csvs=files.police_csvs, layers=layers, roads=files.roads,
-                     truth=files.truth)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_files: DemoFiles) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("hostile-demo")
     store = SQLiteStore.open(folder / "demo.sqlite")
-    load_demo(store, _rename(demo_files, folder))
+    load_demo(store, demo_renamed(demo_files, folder, RENAMED))
     store.close()
     with serving(tmp_path_factory.mktemp("hostile-srv"), folder / "demo.sqlite", demo=True,
                  tiles="none") as s:
