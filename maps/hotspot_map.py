@@ -217,7 +217,7 @@ def _add_assets(m: folium.Map, options: PageOptions) -> None:
     # the legend rows' one function, for planner.js's layers too (the overlays' scripts each
     # define their own copy of the same text, inside their function)
     root.header.add_child(Markup(f"<script>{LEGEND_SECTION_JS}\n"
-                                  "  window.hsLegendSection = hsLegendSection;</script>"),
+                                 "  window.hsLegendSection = hsLegendSection;</script>"),
                           name="hs_legend_js")
 
 
@@ -308,9 +308,9 @@ def _add_panels(m: folium.Map, hotspots: gpd.GeoDataFrame,
                 if options.headline else "")
     if options.form is not None:
         root.html.add_child(Markup(controls_panel(options.form, options.summary,
-                                                   options.download_url, headline,
-                                                   period=options.period,
-                                                   details=options.details)),
+                                                  options.download_url, headline,
+                                                  period=options.period,
+                                                  details=options.details)),
                             name="hs_controls")
     elif options.summary or headline or options.period:  # a download: what it shows, no form
         root.html.add_child(Markup(
@@ -319,7 +319,7 @@ def _add_panels(m: folium.Map, hotspots: gpd.GeoDataFrame,
             name="hs_controls")
     root.html.add_child(Markup(list_panel(len(hotspots))), name="hs_list")
     root.html.add_child(Markup(legend_panel(hotspots, options.emerging_months, layers,
-                                             options.density)), name="hs_legend")
+                                            options.density)), name="hs_legend")
     if options.attribution:  # in Leaflet's own attribution box, beside the basemap's
         _Attribution(html.escape(options.attribution)).add_to(m)
 
