@@ -42,12 +42,17 @@ def check_crs(crs: Any) -> str:
     return str(c.to_string())
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
+def transformer(source: Any, target: Any) -> Transformer:
+    """The transformation from ``source`` to ``target`` (anything pyproj reads as a CRS), x
+    then y: made once for each pair, as it takes 16-35 ms (pyproj gives each thread that uses
+    it a copy of its own, made on its first use there)."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def to_wgs84(crs: Any) -> Transformer:
-    """The transformation from ``crs`` (anything pyproj reads as a CRS) to WGS84 longitude and
-    latitude, x then y: made once for each CRS, as it takes about 16 ms (pyproj gives each
-    thread that uses it a copy of its own, made on its first use there)."""
-    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    """:func:`transformer` from ``crs`` to WGS84 longitude and latitude."""
+    return transformer(crs, "EPSG:4326")
 
 
 def as_xy(points: Any, crs: Any = None) -> tuple[np.ndarray, str]:

@@ -12,10 +12,8 @@ projections.
 
 from __future__ import annotations
 
-import functools
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +22,7 @@ from pyproj import Transformer
 from zlib_ng import zlib_ng
 
 from hotspot.kde import DensityGrid
+from hotspot.points import transformer
 from maps.styles import density_colours
 
 WEB_MERCATOR = "EPSG:3857"
@@ -47,8 +46,8 @@ class DensityImage:
 def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
     """Render a density grid as a Web Mercator PNG of at most ``max_pixels`` on its long side."""
     minx, miny, maxx, maxy = grid.bounds
-    to_merc = _transformer(grid.crs, WEB_MERCATOR)
-    from_merc = _transformer(WEB_MERCATOR, grid.crs)
+    to_merc = transformer(grid.crs, WEB_MERCATOR)
+    from_merc = transformer(WEB_MERCATOR, grid.crs)
     west, south, east, north = to_merc.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
     rows, cols = grid.shape
     scale = min(1.0, max_pixels / max(rows, cols))
@@ -64,7 +63,7 @@ def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
     positive = grid.values[grid.values > 0]
     top = float(np.percentile(positive, 99.5)) if positive.size else 0.0
     png = rgba_png(density_colours(values, top))
-    to_ll = _transformer(WEB_MERCATOR, "EPSG:4326")
+    to_ll = transformer(WEB_MERCATOR, "EPSG:4326")
     w_lon, s_lat = to_ll.transform(west, south)
     e_lon, n_lat = to_ll.transform(east, north)
     return DensityImage(
@@ -72,14 +71,6 @@ def density_image(grid: DensityGrid, *, max_pixels: int = 1024) -> DensityImage:
         bounds=[[round(s_lat, 6), round(w_lon, 6)], [round(n_lat, 6), round(e_lon, 6)]],
         top_per_km2=top,
     )
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(source: Any, target: Any) -> Transformer:
-    """The transformation from ``source`` to ``target`` (x then y), made once for each pair:
-    pyproj takes 20-35 ms to make one (and gives each thread that uses it a copy of its own,
-    made on its first use there)."""
-    return Transformer.from_crs(source, target, always_xy=True)
 
 
 PNG_LEVEL = 9
@@ -126,14 +117,14 @@ def _interpolation_matrix(n: int, step: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-def _lattice_transform(transformer: Transformer, px: np.ndarray, py: np.ndarray,
+def _lattice_transform(to_grid: Transformer, px: np.ndarray, py: np.ndarray,
                        step: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Transform the mesh of ``px`` x ``py`` (flattened, rows of ``py``), exactly on a lattice
     and linearly in between."""
     cols, wx = _interpolation_matrix(px.size, step)
     rows, wy = _interpolation_matrix(py.size, step)
     lx, ly = np.meshgrid(px[cols], py[rows])
-    tx, ty = transformer.transform(lx, ly)
+    tx, ty = to_grid.transform(lx, ly)
     gx = wy @ np.asarray(tx) @ wx.T
     gy = wy @ np.asarray(ty) @ wx.T
     return gx.ravel(), gy.ravel()

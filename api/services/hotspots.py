@@ -56,12 +56,14 @@ class AnalysisOptions:
     """The harm table (a force's, or the built-in approximate one when None)."""
 
 
-def context_layers(store: LayerStore, options: AnalysisOptions) -> ContextLayers:
+def context_layers(store: LayerStore, options: AnalysisOptions,
+                   version: str | None = None) -> ContextLayers:
     """The store's reference layers, as the hotspot classification takes them: the same
     objects for every call until the store's data version changes (:func:`_layer_frames`),
     so that the grids the classification builds of them are made once
-    (:func:`hotspot.inside.kept_for`)."""
-    frames, rural = _layer_frames(store)
+    (:func:`hotspot.inside.kept_for`). ``version``: the data version read already (with the
+    incidents), else it is read here."""
+    frames, rural = _layer_frames(store, version)
     return ContextLayers(
         town_centres=frames[TOWN_CENTRES],
         built_up_areas=frames[BUILT_UP_AREAS],
@@ -80,16 +82,19 @@ _kept_layers: OrderedDict[tuple[str, str], tuple[dict[str, Any], frozenset[str] 
 _kept_lock = threading.Lock()
 
 
-def _layer_frames(store: LayerStore) -> tuple[dict[str, Any], frozenset[str] | None]:
+def _layer_frames(store: LayerStore, known: str | None = None,
+                  ) -> tuple[dict[str, Any], frozenset[str] | None]:
     """The context layers' frames (None for a layer the store lacks) and the rural LSOAs,
-    read from ``store`` once per data version: the version is read first, so a layer stored
-    meanwhile is kept under the old version at worst, which no later read asks for (the
-    store moves its version on whenever a layer changes). The frames are shared by
-    concurrent analyses: nothing may change them (nothing does: the analysis copies what it
-    filters, and tests points against prepared copies)."""
+    read from ``store`` once per data version (``known``, or read here): the version is read
+    before the layers, so a layer stored meanwhile is kept under the old version at worst,
+    which no later read asks for (the store moves its version on whenever a layer changes).
+    The frames are shared by concurrent analyses: nothing may change them (nothing does: the
+    analysis copies what it filters, and tests points against prepared copies)."""
     store_id = getattr(store, "store_id", None)
-    version = getattr(store, "data_version", None)
-    key = (str(store_id), str(version())) if store_id is not None and version else None
+    read_version = getattr(store, "data_version", None)
+    if known is None and read_version is not None:
+        known = str(read_version())
+    key = (str(store_id), known) if store_id is not None and known is not None else None
     if key is not None:
         with _kept_lock:
             hit = _kept_layers.get(key)
@@ -291,7 +296,8 @@ def run_analysis(
         labels = _database_labels(store, flt, incidents.attrs["rid"], options)
     try:
         result = analyse(
-            incidents, crs=store.crs, method=method, layers=context_layers(store, options),
+            incidents, crs=store.crs, method=method,
+            layers=context_layers(store, options, version),
             period=period, previous=previous, timezone=store.timezone,
             study_area_m2=study_area, boundary=force, weighted=options.weighted,
             history=history, cluster_labels=labels, places=places,
