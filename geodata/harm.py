@@ -385,7 +385,14 @@ def _factorise(
     if values is None:
         return np.zeros(n or 0, dtype=np.int64), [""]
     uniques: Any
-    if isinstance(values, (pd.Series, pd.Categorical, pd.Index)):
+    categorical = values.array if isinstance(values, pd.Series) else values
+    if isinstance(categorical, pd.Categorical):  # its codes are the codes: no hashing again
+        codes = np.asarray(categorical.codes, dtype=np.int64)
+        uniques = list(categorical.categories)
+        if codes.size and int(codes.min()) < 0:  # missing values: one more, blank, value
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques.append(None)
+    elif isinstance(values, (pd.Series, pd.Categorical, pd.Index)):
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
     else:
         arr = np.asarray(values, dtype=object)

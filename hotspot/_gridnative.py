@@ -835,5 +835,105 @@ def locate_cells(pts: np.ndarray, ox: float, oy: float, c: float, nrows: int, nc
     return out
 
 
+@_jit
+def hull_diameters(xy: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The largest squared distance between two of each geometry's points (``xy[starts[g]:
+    starts[g + 1]]``, (n, 2) metres): the same differences, squares and sums as the numpy
+    steps of :func:`hotspot.places.widest_extent_m`, so the same bits. A point farther from
+    none of the others than the best pair so far (bounded by the geometry's box) is skipped:
+    its pairs cannot be larger."""
+    k = starts.shape[0] - 1
+    out = np.zeros(k)
+    for g in range(k):
+        a, b = starts[g], starts[g + 1]
+        if b - a < 2:
+            continue
+        x0, y0, x1, y1 = xy[a, 0], xy[a, 1], xy[a, 0], xy[a, 1]
+        for i in range(a, b):
+            x0, x1 = min(x0, xy[i, 0]), max(x1, xy[i, 0])
+            y0, y1 = min(y0, xy[i, 1]), max(y1, xy[i, 1])
+        best = 0.0
+        for i in range(a, b):
+            xi, yi = xy[i, 0], xy[i, 1]
+            fx = max(xi - x0, x1 - xi)
+            fy = max(yi - y0, y1 - yi)
+            if fx * fx + fy * fy < best * (1 - 1e-9):  # no pair of it reaches the best
+                continue
+            for j in range(i + 1, b):
+                dx = xy[j, 0] - xi
+                dy = xy[j, 1] - yi
+                d2 = dx * dx + dy * dy
+                if d2 > best:
+                    best = d2
+        out[g] = best
+    return out
+
+
+@_jit
+def polygon_cells(xy: np.ndarray, ring_bounds: np.ndarray, cx: np.ndarray,
+                  cy: np.ndarray) -> np.ndarray:
+    """Whether each point of a grid (columns at ``cx``, increasing; rows at ``cy``, strictly
+    decreasing; metres) is inside a valid polygon whose rings are ``xy[ring_bounds[r]:
+    ring_bounds[r + 1]]`` (closed, (n, 2)): 1 inside, 0 outside, by the crossings of each
+    row with the rings (even-odd); 2 where the arithmetic cannot be sure (a row through a
+    vertex, or a point within the rounding bound of a crossing), for the caller to decide
+    by an exact predicate."""
+    ny, nx = cy.shape[0], cx.shape[0]
+    out = np.zeros((ny, nx), dtype=np.int8)
+    unsure = np.zeros(ny, dtype=np.bool_)
+    count = np.zeros(ny + 1, dtype=np.int64)
+    neg = -cy  # increasing, for the rows an edge spans
+    for sweep in range(2):  # count each row's crossings, then fill them in
+        if sweep == 1:
+            for i in range(ny):
+                count[i + 1] += count[i]
+            xs = np.empty(count[ny])
+            bound = np.empty(count[ny])
+            filled = count[:ny].copy()
+        for r in range(ring_bounds.shape[0] - 1):
+            for e in range(ring_bounds[r], ring_bounds[r + 1] - 1):
+                x1, y1, x2, y2 = xy[e, 0], xy[e, 1], xy[e + 1, 0], xy[e + 1, 1]
+                size = max(abs(x1), abs(x2), abs(y1), abs(y2)) + 1.0
+                near = 1e-12 * size  # far beyond the rounding of a coordinate's difference
+                lo, hi = min(y1, y2) - near, max(y1, y2) + near
+                first = np.searchsorted(neg, -hi)
+                last = np.searchsorted(neg, -lo, side="right")
+                for i in range(first, last):
+                    y = cy[i]
+                    if abs(y - y1) <= near or abs(y - y2) <= near:
+                        unsure[i] = True
+                        continue
+                    if (y1 < y) == (y2 < y):
+                        continue
+                    if sweep == 0:
+                        count[i + 1] += 1
+                        continue
+                    dy = y2 - y1
+                    k = filled[i]
+                    xs[k] = x1 + (y - y1) * (x2 - x1) / dy
+                    bound[k] = near * (2.0 + abs(x2 - x1) / abs(dy))
+                    filled[i] = k + 1
+    for i in range(ny):
+        if unsure[i]:
+            out[i, :] = 2
+            continue
+        a, b = count[i], count[i + 1]
+        if a == b:
+            continue
+        row_x = np.sort(xs[a:b])
+        widest = bound[a:b].max()  # one bound for the row: the crossings stay in order
+        k = 0
+        m = b - a
+        for j in range(nx):
+            x = cx[j]
+            while k < m and row_x[k] + widest < x:
+                k += 1
+            if k < m and row_x[k] - widest <= x:
+                out[i, j] = 2
+            elif k % 2 == 1:
+                out[i, j] = 1
+    return out
+
+
 LOADED = True
 """Set last: the module is whole (:func:`hotspot._native.loaded_native_steps` reads it)."""

@@ -38,6 +38,30 @@ def _kernel(radius_cells: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return kernel, ki, kj, kernel[ki, kj]
 
 
+def inside_grid(geom: Any, xs: np.ndarray, ys: np.ndarray,
+                native: ModuleType | None = None) -> np.ndarray:
+    """(len(ys), len(xs)) whether each point of the grid of columns at ``xs`` (increasing) and
+    rows at ``ys`` (decreasing), metres in ``geom``'s CRS, intersects ``geom`` (GEOS's
+    ``intersects_xy``: its boundary counts). With ``native``, a valid polygon's grid is
+    found by the compiled scan of its rings' crossings (:func:`hotspot._gridnative.
+    polygon_cells`), and only the points it cannot be sure of (a hair from an edge, or on a
+    row through a vertex) are asked of GEOS: the same answer for each point."""
+    kinds = shapely.get_type_id(geom)
+    if native is not None and kinds in (3, 6) and shapely.is_valid(geom):  # (Multi)Polygon
+        rings = shapely.get_rings(shapely.get_parts(geom))
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        bounds = np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
+        state = native.polygon_cells(coords, bounds, np.ascontiguousarray(xs, dtype=np.float64),
+                                     np.ascontiguousarray(ys, dtype=np.float64))
+        inside = state == 1
+        row, col = np.nonzero(state == 2)
+        if row.size:
+            inside[row, col] = shapely.intersects_xy(prepared_copies(geom), xs[col], ys[row])
+        return inside
+    gx, gy = np.meshgrid(xs, ys)
+    return np.asarray(shapely.intersects_xy(prepared_copies(geom), gx, gy))
+
+
 class AreaGrid:
     """The smoothed weight of one area's incidents not yet in a place, on a grid over the area.
 
@@ -91,10 +115,9 @@ class AreaGrid:
         cols = np.flatnonzero((cx >= gx0) & (cx <= gx1))
         rows = np.flatnonzero((cy >= gy0) & (cy <= gy1))
         self.allowed = np.zeros((self.rows, self.cols), dtype=bool)
-        if cols.size and rows.size:
-            gx, gy = np.meshgrid(cx[cols], cy[rows])
-            self.allowed[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = shapely.intersects_xy(
-                prepared_copies(geom), gx, gy)
+        if cols.size and rows.size:  # contiguous: the centres are in order
+            self.allowed[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = inside_grid(
+                geom, cx[cols[0]:cols[-1] + 1], cy[rows[0]:rows[-1] + 1], native)
         if not self.allowed.any():  # a sliver or a point: any cell may be its peak
             self.allowed[:] = True
         self.density[~self.allowed | (self.density < self.tol)] = 0.0

@@ -211,6 +211,24 @@ def test_weights_accept_categoricals_and_series(builtin: HarmTable):
     assert w.unmatched == {}
 
 
+def test_categoricals_weigh_as_their_texts_do(builtin: HarmTable):
+    # the store hands its columns over as categoricals, whose codes are used as they are:
+    # unused categories, missing values and any order of categories change nothing
+    rng = np.random.default_rng(5)
+    texts = np.array([*POLICE_TYPES, "Unknown", None], dtype=object)[rng.integers(0, 16, 3000)]
+    cats = np.array(["robbery", "drugs", "asb", None], dtype=object)[rng.integers(0, 4, 3000)]
+    plain = builtin.weights(texts, cats)
+    for order in (sorted, lambda u: sorted(u, reverse=True)):
+        used = order({t for t in texts if t is not None})
+        types = pd.Categorical(texts, categories=[*used, "Never seen"])
+        categories = pd.Series(pd.Categorical(cats, categories=order(
+            {c for c in cats if c is not None} | {"burglary"})))
+        coded = builtin.weights(types, categories)
+        assert coded.values.tolist() == plain.values.tolist()
+        assert (coded.unmatched, coded.sources, coded.fallback_count, coded.approximate) == (
+            plain.unmatched, plain.sources, plain.fallback_count, plain.approximate)
+
+
 def test_weights_of_nothing(builtin: HarmTable):
     w = builtin.weights(np.empty(0, dtype=object), np.empty(0, dtype=object))
     assert w.values.shape == (0,) and not w.approximate and w.sources == ()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -38,9 +40,36 @@ def test_widest_extent_is_the_diameter():
     geoms = [shapely.box(0, 0, 300, 400), shapely.Point(5, 5), shapely.LineString([(0, 0), (3, 4)]),
              shapely.Point(0, 0).buffer(100, quad_segs=64), shapely.Polygon()]
     got = widest_extent_m(gpd.GeoSeries(geoms))
-    assert got == pytest.approx([500.0, 0.0, 5.0, 200.0, 0.0], rel=5e-5)
-    assert (got <= [500.0, 0.0, 5.0, 200.0, 0.0]).all()  # never above the true diameter
+    assert got == pytest.approx([500.0, 0.0, 5.0, 200.0, 0.0], rel=1e-12)
+    assert (got <= [500.0, 0.0, 5.0, 200.0 + 1e-9, 0.0]).all()  # never above the true diameter
     assert widest_extent_m([]).shape == (0,)
+
+
+def test_widest_extent_is_the_largest_distance_between_two_vertices_in_both_steps():
+    # every pair of hull vertices, compiled and in numpy, to the same bits as scipy's
+    # all-pairs distances; shapes of a few to thousands of vertices (the compiled loop skips
+    # the points that cannot beat the best pair: never the answer)
+    from scipy.spatial.distance import pdist
+
+    from hotspot import _gridnative
+    from hotspot.places import _squared_diameter
+
+    rng = np.random.default_rng(11)
+    geoms = [shapely.Point(0, 0).buffer(r, quad_segs=q) for r, q in ((3.0, 2), (250.0, 64),
+                                                                     (1e4, 1000))]
+    geoms += [shapely.convex_hull(shapely.multipoints(rng.normal(ORIGIN, s, (n, 2))))
+              for s, n in ((5.0, 3), (80.0, 200), (400.0, 5000))]
+    geoms += [shapely.union_all([shapely.box(x, 0, x + 10, 10) for x in (0, 50, 400)])]
+    hulls = shapely.convex_hull(np.array(geoms, dtype=object))
+    coords, index = shapely.get_coordinates(hulls, return_index=True)
+    _present, starts = np.unique(index, return_index=True)
+    bounds = np.append(starts, coords.shape[0]).astype(np.int64)
+    compiled = _gridnative.hull_diameters(coords, bounds)
+    plain = [_squared_diameter(coords[a:b]) for a, b in itertools.pairwise(bounds)]
+    brute = [float(pdist(coords[a:b]).max()) for a, b in itertools.pairwise(bounds)]
+    assert compiled.tolist() == plain
+    assert np.sqrt(compiled) == pytest.approx(brute, rel=1e-12)
+    assert widest_extent_m(geoms).tolist() == np.sqrt(compiled).tolist()  # numba is loaded here
 
 
 def test_a_small_cluster_stays_one_place():
@@ -316,3 +345,46 @@ def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
         with pytest.raises(WorkLimitExceeded) as refused:
             split_places(xy, None, labels, areas, max_place_m=250.0, max_places=limit)
         assert refused.value.found == limit + 1
+
+
+def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
+    # every grid point of every shape: inside, outside or on the boundary exactly as GEOS's
+    # intersects_xy says, on shapes made to be awkward for a scan: edges and vertices right
+    # on the grid's points and rows, holes, several parts, near-horizontal edges, a hair-thin
+    # spike, convex buffered hulls as DBSCAN makes them; and invalid shapes go to GEOS whole
+    from hotspot import _gridnative
+    from hotspot.place_grid import inside_grid
+
+    rng = np.random.default_rng(17)
+    xs = ORIGIN[0] + (np.arange(80) + 0.5) * 12.5
+    ys = ORIGIN[1] + 1000 - (np.arange(70) + 0.5) * 12.5
+    x0, y0 = ORIGIN[0], ORIGIN[1] + 1000 - 70 * 12.5
+    on_grid = shapely.box(xs[10], ys[60], xs[50], ys[5])  # every edge through grid points
+    holed = shapely.box(x0 + 50, y0 + 50, x0 + 900, y0 + 800).difference(
+        shapely.Point(x0 + 400, y0 + 400).buffer(150))
+    parts = shapely.union_all([shapely.box(x0 + 12.5 * i, y0 + 100, x0 + 12.5 * (i + 1), y0 + 300)
+                               for i in range(0, 60, 3)])
+    sliver = shapely.Polygon([(x0, y0 + 300.0), (x0 + 990, y0 + 300.000001),
+                              (x0 + 990, y0 + 301), (x0, y0 + 300.0)])
+    spike = shapely.Polygon([(xs[3], ys[3]), (xs[70], ys[3] - 1e-7), (xs[3], ys[60])])
+    hulls = [shapely.convex_hull(shapely.multipoints(rng.normal((x0 + 500, y0 + 450), 120,
+                                                                (40, 2)))).buffer(30, quad_segs=8)
+             for _ in range(20)]
+    bowtie = shapely.Polygon([(x0, y0), (x0 + 800, y0 + 800), (x0 + 800, y0), (x0, y0 + 800)])
+    hair = shapely.box(xs[5] - 3.0, ys[50], xs[40] - 1e-9, ys[2] + 1e-9)  # points a hair out
+    shapes = [on_grid, hair, holed, parts, sliver, spike, bowtie, *hulls]
+    for geom in shapes:
+        gx, gy = np.meshgrid(xs, ys)
+        expected = shapely.intersects_xy(geom, gx, gy)
+        assert (inside_grid(geom, xs, ys, _gridnative) == expected).all(), geom.wkt[:60]
+        assert (inside_grid(geom, xs, ys, None) == expected).all()
+    # the scan alone is sure of nearly every point of these shapes and right where it is sure
+    for geom in (holed, parts, *hulls):
+        rings = shapely.get_rings(shapely.get_parts(geom))
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        bounds = np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
+        state = _gridnative.polygon_cells(coords, bounds, xs, ys)
+        expected = shapely.intersects_xy(geom, *np.meshgrid(xs, ys))
+        sure = state != 2
+        assert sure.mean() > 0.97
+        assert ((state == 1) == expected)[sure].all()
