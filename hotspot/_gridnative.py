@@ -18,7 +18,10 @@ threshold is reached and two core cells already in one cluster are never compare
   first neighbour cell in offset order holding a core point within eps).
 
 And :func:`locate_cells`, the cell of each point in :mod:`hotspot.inside`'s grid (its
-numpy steps' arithmetic, for a process that has loaded these steps already).
+numpy steps' arithmetic, for a process that has loaded these steps already);
+:func:`hull_diameters`, the widths of :func:`hotspot.places.widest_extent_m`; and
+:func:`polygon_cells`, the cells of an area grid inside its area
+(:func:`hotspot.place_grid.inside_grid`).
 
 And the places' steps (:mod:`hotspot.places`, :mod:`hotspot.place_grid`), each with the numpy
 steps' arithmetic in their order (tested equal to the last bit): :func:`place_density` (an
