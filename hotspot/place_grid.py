@@ -45,14 +45,20 @@ def inside_grid(geom: Any, xs: np.ndarray, ys: np.ndarray,
     ``intersects_xy``: its boundary counts). With ``native``, a valid polygon's grid is
     found by the compiled scan of its rings' crossings (:func:`hotspot._gridnative.
     polygon_cells`), and only the points it cannot be sure of (a hair from an edge, or on a
-    row through a vertex) are asked of GEOS: the same answer for each point."""
+    row through a vertex) are asked of GEOS: the same answer for each point. Refuses
+    (ValueError) columns not increasing or rows not strictly decreasing, which the scan
+    relies on."""
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    if xs.ndim != 1 or ys.ndim != 1 or (np.diff(xs) < 0).any() or (np.diff(ys) >= 0).any():
+        raise ValueError("inside_grid needs columns xs increasing and rows ys decreasing")
     kinds = shapely.get_type_id(geom)
     if native is not None and kinds in (3, 6) and shapely.is_valid(geom):  # (Multi)Polygon
         rings = shapely.get_rings(shapely.get_parts(geom))
         coords, ring = shapely.get_coordinates(rings, return_index=True)
         bounds = np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
-        state = native.polygon_cells(coords, bounds, np.ascontiguousarray(xs, dtype=np.float64),
-                                     np.ascontiguousarray(ys, dtype=np.float64))
+        state = native.polygon_cells(coords, bounds, np.ascontiguousarray(xs),
+                                     np.ascontiguousarray(ys))
         inside = state == 1
         row, col = np.nonzero(state == 2)
         if row.size:

@@ -112,8 +112,9 @@ def widest_extent_m(geoms: Any) -> np.ndarray:
     The largest distance between two vertices of its convex hull (every pair, in compiled
     loops when this process has loaded them, else by numpy: the same bits). The work grows
     with the square of a hull's vertices: a place's 64-gon is 2,000 pairs, and the largest
-    hulls the engines make (a few hundred vertices) take well under a millisecond. Empty or
-    missing geometries measure 0.
+    hulls the engines make (a few hundred vertices) take well under a millisecond; a hull of
+    10,000 vertices takes 0.04 s compiled, 0.6 s by numpy. Empty or missing geometries
+    measure 0.
 
     Parameters
     ----------

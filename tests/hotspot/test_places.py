@@ -388,3 +388,9 @@ def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
         sure = state != 2
         assert sure.mean() > 0.97
         assert ((state == 1) == expected)[sure].all()
+    # lists are taken as arrays; grids the scan would misread are refused
+    assert (inside_grid(hulls[0], xs.tolist(), ys.tolist(), _gridnative)
+            == shapely.intersects_xy(hulls[0], *np.meshgrid(xs, ys))).all()
+    for wrong in ((xs[::-1], ys), (xs, ys[::-1])):
+        with pytest.raises(ValueError, match="xs increasing and rows ys decreasing"):
+            inside_grid(hulls[0], *wrong, _gridnative)
