@@ -392,7 +392,7 @@ def _factorise(
         if codes.size and int(codes.min()) < 0:  # missing values: one more, blank, value
             codes = np.where(codes < 0, len(uniques), codes)
             uniques.append(None)
-    elif isinstance(values, (pd.Series, pd.Categorical, pd.Index)):
+    elif isinstance(values, (pd.Series, pd.Index)):
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
     else:
         arr = np.asarray(values, dtype=object)

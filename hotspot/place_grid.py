@@ -54,10 +54,7 @@ def inside_grid(geom: Any, xs: np.ndarray, ys: np.ndarray,
         raise ValueError("inside_grid needs columns xs increasing and rows ys decreasing")
     kinds = shapely.get_type_id(geom)
     if native is not None and kinds in (3, 6) and shapely.is_valid(geom):  # (Multi)Polygon
-        rings = shapely.get_rings(shapely.get_parts(geom))
-        coords, ring = shapely.get_coordinates(rings, return_index=True)
-        bounds = np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
-        state = native.polygon_cells(coords, bounds, np.ascontiguousarray(xs),
+        state = native.polygon_cells(*ring_coordinates(geom), np.ascontiguousarray(xs),
                                      np.ascontiguousarray(ys))
         inside = state == 1
         row, col = np.nonzero(state == 2)
@@ -66,6 +63,15 @@ def inside_grid(geom: Any, xs: np.ndarray, ys: np.ndarray,
         return inside
     gx, gy = np.meshgrid(xs, ys)
     return np.asarray(shapely.intersects_xy(prepared_copies(geom), gx, gy))
+
+
+def ring_coordinates(geom: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates of every ring of a (Multi)Polygon ((n, 2), each ring closed) and where
+    each ring starts, with the end last (int64): :func:`hotspot._gridnative.polygon_cells`'
+    input."""
+    rings = shapely.get_rings(shapely.get_parts(geom))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    return coords, np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
 
 
 class AreaGrid:

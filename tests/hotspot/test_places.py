@@ -353,7 +353,7 @@ def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
     # on the grid's points and rows, holes, several parts, near-horizontal edges, a hair-thin
     # spike, convex buffered hulls as DBSCAN makes them; and invalid shapes go to GEOS whole
     from hotspot import _gridnative
-    from hotspot.place_grid import inside_grid
+    from hotspot.place_grid import inside_grid, ring_coordinates
 
     rng = np.random.default_rng(17)
     xs = ORIGIN[0] + (np.arange(80) + 0.5) * 12.5
@@ -380,10 +380,7 @@ def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
         assert (inside_grid(geom, xs, ys, None) == expected).all()
     # the scan alone is sure of nearly every point of these shapes and right where it is sure
     for geom in (holed, parts, *hulls):
-        rings = shapely.get_rings(shapely.get_parts(geom))
-        coords, ring = shapely.get_coordinates(rings, return_index=True)
-        bounds = np.searchsorted(ring, np.arange(len(rings) + 1)).astype(np.int64)
-        state = _gridnative.polygon_cells(coords, bounds, xs, ys)
+        state = _gridnative.polygon_cells(*ring_coordinates(geom), xs, ys)
         expected = shapely.intersects_xy(geom, *np.meshgrid(xs, ys))
         sure = state != 2
         assert sure.mean() > 0.97
