@@ -16,6 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
+## the compiled analysis steps (numba), compiled once after an install and cached beside the
+## package, so that neither the service's first start nor the tests' workers compile them
+COMPILED := $(VENV)/.compiled-stamp
+$(COMPILED): $(STAMP) hotspot/_gridnative.py
+	@echo "compiling the analysis steps (numba: once after an install, about half a minute)"
+	@$(BIN)/python -c 'from hotspot._griddbscan import warm_up_compiled; warm_up_compiled()'
+	@touch $(COMPILED)
+
 ## the front-end libraries from npm (package-lock.json), copied where the service serves them
 VENDOR := maps/vendor
 NPM_STAMP := $(VENDOR)/.npm-stamp
@@ -36,12 +44,12 @@ $(NPM_STAMP): package.json package-lock.json
 
 ## run: create the environment, build the demo force area on first start, serve it (with
 ## Debian's chromium, which prints the priority reports' PDFs)
-run: $(STAMP) $(NPM_STAMP) browser
+run: $(STAMP) $(COMPILED) $(NPM_STAMP) browser
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
 ## test: create the environment, lint, type-check, get a browser, PostGIS and GDAL, run the whole
 ## suite on two workers (each module on one worker, its own database, ports and folders)
-test: lint browser postgres gdal redis $(NPM_STAMP)
+test: lint browser postgres gdal redis $(NPM_STAMP) $(COMPILED)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)

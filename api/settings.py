@@ -164,10 +164,11 @@ class Settings(BaseSettings):
         "first planner to open them finds them ready (one instance warms, for all). Unset: "
         "when Redis is configured (several instances); false: never.")
     warm_compiled: bool = Field(
-        True, description="At start, when the store holds 100,000 incidents or more "
-        "(DBSCAN runs compiled steps, numba, from 50,000 distinct points), load them in the "
-        "background (about 1 s; 30-44 s the first time after an install), so the first large "
-        "analysis does not wait for them. False: they load on first use.")
+        True, description="At start, when the store holds 20,000 incidents or more, load "
+        "the compiled analysis steps (numba: DBSCAN from 50,000 distinct points, and the "
+        "places' loops of every analysis once loaded) in the background (about 1 s; `make` "
+        "compiles them at install), so analyses do not wait for them or do without them. "
+        "False: they load on first use.")
     analysis_threads: int | None = Field(
         None, ge=1, le=64, description="Threads one analysis may use at once for its "
         "independent parts (DBSCAN's neighbour counting, the places of different areas, the "

@@ -1,12 +1,13 @@
 """Loading the compiled analysis steps when a service or worker starts (issue 18).
 
 DBSCAN from :data:`hotspot._griddbscan.NATIVE_FROM` points on runs compiled steps (numba), and
-so do the places' loops once a process has loaded them. A process loads them on first use:
-about 0.3 s to import numba and 0.6-0.9 s to load the code cached on disk, and 30-44 s to
-compile it the first time after an install. So that the first planner after a start or a
-deploy does not wait for that, a service whose store holds :data:`WARM_FROM` incidents or more
-loads them in a background thread as it starts (``HOTSPOT_WARM_COMPILED``, on by default); a
-smaller store (the 50,000-incident demo among them) never imports numba at start.
+so do the places' loops (the peaks found and taken out, area by area) once a process has
+loaded them. A process loads them on first use: about 0.7 s to import numba and 0.3-0.8 s to
+load the code cached on disk (``make`` compiles it once at install, about 35 s here; without
+that, the first load after an install compiles it). So that the first planner after a start
+or a deploy does not wait for that, a service whose store holds :data:`WARM_FROM` incidents or
+more loads them in a background thread as it starts (``HOTSPOT_WARM_COMPILED``, on by
+default); a smaller store never imports numba at start.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-WARM_FROM = 100_000
-"""Incidents in a store from which its service loads the compiled steps at start: twice the
-50,000 distinct points from which DBSCAN uses them (:data:`hotspot._griddbscan.NATIVE_FROM`),
-so a selection of a third to a half of the store (a priority, a year) reaches them; below, the
-compiled steps are seldom used and loading them would cost every start a second of CPU (and
-the first start after an install 30-44 s of compiling)."""
+WARM_FROM = 20_000
+"""Incidents in a store from which its service loads the compiled steps at start. The places'
+loops use them whatever the selection's size once they are loaded, and they are where a
+force's own data spends its time: data.police.uk's Essex, six months (96,207 incidents,
+2,444 places), an uncached DBSCAN answer 3.14 -> 1.75 s and KDE 3.16 -> 1.66 s with them
+loaded; the 50,000-incident demo 1.05 -> 0.84 s and 0.68 -> 0.43 s. Loading them costs a
+start about a second of CPU in the background; below this size (test fixtures, a few
+months of a small force) the places are too few to make that back soon."""
 
 
 class _Counted(Protocol):

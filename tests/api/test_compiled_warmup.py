@@ -45,7 +45,7 @@ def test_a_small_store_does_not_load_them(tmp_path: Path,
     finally:
         store.close()
     said = [r.getMessage() for r in caplog.records]
-    assert said == ["compiled steps not loaded at start: 0 incidents (loaded from 100000)"], said
+    assert said == ["compiled steps not loaded at start: 0 incidents (loaded from 20000)"], said
 
 
 def test_a_store_that_fails_is_a_warning_not_a_crash(caplog: pytest.LogCaptureFixture) -> None:
@@ -70,7 +70,7 @@ def test_the_service_starts_it_and_the_setting_turns_it_off(
                     if t.name == "warm-compiled":
                         t.join(30)
         said = [r.getMessage() for r in caplog.records if r.name == "api.services.compiled"]
-        assert said == (["compiled steps not loaded at start: 0 incidents (loaded from 100000)"]
+        assert said == (["compiled steps not loaded at start: 0 incidents (loaded from 20000)"]
                         if on else []), (on, said)
 
 
