@@ -269,13 +269,18 @@ def _print_stages(title: str, runs: list[Run], calls: dict[str, int],
 
 def _setup(db: Path) -> tuple[Any, Any, Any, Any, Any]:
     from api.cli.common import load_settings
+    from api.services.compiled import warm_compiled_in_background
     from api.limits import WorkLimits
     from geodata.harm import HarmTable
     from geodata.stores import SQLiteStore
     from geodata.taxonomy import Taxonomy
 
     settings = load_settings()
-    return (settings, SQLiteStore.open(db), Taxonomy.load(settings.taxonomy_path),
+    store = SQLiteStore.open(db)
+    # as the service does at its start (api.services.compiled): the compiled steps loaded for
+    # a store of WARM_FROM incidents or more, which the places' loops then use at any size
+    warm_compiled_in_background(store).join()
+    return (settings, store, Taxonomy.load(settings.taxonomy_path),
             HarmTable.load(settings.harm_table), WorkLimits.from_settings(settings))
 
 
