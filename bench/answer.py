@@ -269,8 +269,8 @@ def _print_stages(title: str, runs: list[Run], calls: dict[str, int],
 
 def _setup(db: Path) -> tuple[Any, Any, Any, Any, Any]:
     from api.cli.common import load_settings
-    from api.services.compiled import warm_compiled_in_background
     from api.limits import WorkLimits
+    from api.services.compiled import warm_compiled_in_background
     from geodata.harm import HarmTable
     from geodata.stores import SQLiteStore
     from geodata.taxonomy import Taxonomy
