@@ -938,5 +938,138 @@ def polygon_cells(xy: np.ndarray, ring_bounds: np.ndarray, cx: np.ndarray,
     return out
 
 
+@_jit
+def area_grids(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarray,
+               y1: np.ndarray, rows: np.ndarray, cols: np.ndarray, bounds: np.ndarray,
+               c: float, kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray,
+               most_products: int, coords: np.ndarray, ring_bounds: np.ndarray,
+               first_ring: np.ndarray, end_ring: np.ndarray, gstart: np.ndarray,
+               density: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """The first half of :class:`hotspot.place_grid.AreaGrid` for many areas in one call
+    (:mod:`hotspot.place_batch`): area ``a``'s points ``pts[pstart[a]:pstart[a + 1]]`` (n, 2
+    metres) and weights, its grid of ``rows[a]`` x ``cols[a]`` cells of ``c`` metres (west
+    edge ``x0[a]``, north edge ``y1[a]``) at ``density[gstart[a]:gstart[a + 1]]`` (row-major):
+    the density of :func:`place_density`, and in ``state`` whether each cell centre within
+    the area's box (``bounds[a]``: minx, miny, maxx, maxy) is inside its polygon, whose rings
+    are ``ring_bounds[first_ring[a]:end_ring[a] + 1]`` of ``coords`` (1 inside, 0
+    outside or beyond the box, 2 unsure: :func:`polygon_cells`). Returns whether each area
+    was smoothed here (False: it needs the FFT, and its cells are left as they were)."""
+    k = pstart.shape[0] - 1
+    done = np.zeros(k, dtype=np.bool_)
+    for a in range(k):
+        nr, nc = rows[a], cols[a]
+        grid, smoothed = place_density(pts[pstart[a]:pstart[a + 1]], w[pstart[a]:pstart[a + 1]],
+                                       x0[a], y1[a], c, nr, nc, kr, ki, kj, kval,
+                                       most_products)
+        if not smoothed:
+            continue
+        done[a] = True
+        g0 = gstart[a]
+        density[g0:g0 + nr * nc] = grid.ravel()
+        # the cell centres in the area's box (edges included): a contiguous block
+        j0, j1, i0, i1 = nc, -1, nr, -1
+        for j in range(nc):
+            x = x0[a] + (j + 0.5) * c
+            if x >= bounds[a, 0] and x <= bounds[a, 2]:
+                j0, j1 = min(j0, j), max(j1, j)
+        for i in range(nr):
+            y = y1[a] - (i + 0.5) * c
+            if y >= bounds[a, 1] and y <= bounds[a, 3]:
+                i0, i1 = min(i0, i), max(i1, i)
+        if j1 < j0 or i1 < i0:
+            continue
+        cx = np.empty(j1 - j0 + 1)
+        for j in range(j0, j1 + 1):
+            cx[j - j0] = x0[a] + (j + 0.5) * c
+        cy = np.empty(i1 - i0 + 1)
+        for i in range(i0, i1 + 1):
+            cy[i - i0] = y1[a] - (i + 0.5) * c
+        inside = polygon_cells(coords, ring_bounds[first_ring[a]:end_ring[a] + 1], cx, cy)
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                state[g0 + i * nc + j] = inside[i - i0, j - j0]
+    return done
+
+
+@_jit
+def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarray,
+                y1: np.ndarray, rows: np.ndarray, cols: np.ndarray, gstart: np.ndarray,
+                density: np.ndarray, state: np.ndarray, tol: np.ndarray, done: np.ndarray,
+                split: np.ndarray, r: float, sure: float, ring: np.ndarray, sign: float, c: float, reach: int,
+                kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, bar: np.ndarray,
+                rr: int, most_products: int, tie: float, min_incidents: int,
+                place_of: np.ndarray, peak_cell: np.ndarray, peak_density: np.ndarray,
+                made: np.ndarray) -> None:
+    """The second half of :class:`hotspot.place_grid.AreaGrid` and the places of
+    :func:`hotspot.places._split_area` for the areas :func:`area_grids` smoothed (``done``;
+    ``made`` is left as it is for the others), each as
+    those steps make them (the same arithmetic in the same order): the cells inside (``state``
+    1; none: every cell) keep their density, the others and round-off below ``tol[a]`` are
+    zeroed; then, for an area to ``split``, the places of :func:`take_places`, numbered from 0
+    in ``place_of[pstart[a]:pstart[a + 1]]`` (-1: none), their cells and densities at
+    ``peak_cell[pstart[a]:]`` and ``peak_density[pstart[a]:]``, their number in ``made[a]``;
+    for an area kept whole, its densest cell (:func:`densest_cell`; -1: none) and density
+    there (per km2) as its one peak. ``made[a]`` is -1 for an area whose places need the FFT
+    (:func:`take_places`' state 2), for the steps in Python to make from the start."""
+    k = pstart.shape[0] - 1
+    for a in range(k):
+        if not done[a]:
+            continue
+        p0, p1 = pstart[a], pstart[a + 1]
+        n = p1 - p0
+        nr, nc = rows[a], cols[a]
+        g0 = gstart[a]
+        dens = density[g0:g0 + nr * nc].reshape((nr, nc))
+        allowed = np.empty((nr, nc), dtype=np.bool_)
+        some = False
+        for i in range(nr):
+            for j in range(nc):
+                inside = state[g0 + i * nc + j] == 1
+                allowed[i, j] = inside
+                some = some or inside
+        if not some:  # a sliver or a point: any cell may be its peak
+            allowed[:, :] = True
+        for i in range(nr):
+            for j in range(nc):
+                if not allowed[i, j] or dens[i, j] < tol[a]:
+                    dens[i, j] = 0.0
+        row_max = row_maxima(dens)
+        if not split[a]:
+            cell = densest_cell(dens, row_max, tie)
+            peak_cell[p0] = cell
+            peak_density[p0] = 0.0 if cell < 0 else dens[cell // nc, cell % nc] * 1e6 / (c * c)
+            made[a] = 1
+            continue
+        area_pts = pts[p0:p1]
+        bx0 = area_pts[0, 0]
+        by0 = area_pts[0, 1]
+        for t in range(n):
+            bx0 = min(bx0, area_pts[t, 0])
+            by0 = min(by0, area_pts[t, 1])
+        col = np.empty(n, dtype=np.int64)
+        row = np.empty(n, dtype=np.int64)
+        for t in range(n):
+            col[t] = np.int64(np.floor((area_pts[t, 0] - bx0) / r))
+            row[t] = np.int64(np.floor((area_pts[t, 1] - by0) / r))
+        bcols, brows = col.max() + 1, row.max() + 1
+        key = row * bcols + col
+        order = counting_order(key, bcols * brows)
+        start = np.zeros(bcols * brows + 1, dtype=np.int64)
+        for t in range(n):
+            start[key[t] + 1] += 1
+        for b in range(bcols * brows):
+            start[b + 1] += start[b]
+        remaining = np.ones(n, dtype=np.bool_)
+        local = place_of[p0:p1]
+        local[:] = -1
+        count, _left, why = take_places(
+            dens, allowed, row_max, area_pts, w[p0:p1], order, start, bcols, brows, bx0, by0,
+            r, sure, ring, sign, x0[a], y1[a], c, reach, kr, ki, kj, kval, tol[a], bar, rr,
+            most_products, tie, remaining, n, min_incidents, n + 1, local, 0,
+            peak_cell[p0:p1], peak_density[p0:p1], np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int64))
+        made[a] = -1 if why == 2 else count
+
+
 LOADED = True
 """Set last: the module is whole (:func:`hotspot._native.loaded_native_steps` reads it)."""

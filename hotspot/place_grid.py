@@ -65,6 +65,15 @@ def inside_grid(geom: Any, xs: np.ndarray, ys: np.ndarray,
     return np.asarray(shapely.intersects_xy(prepared_copies(geom), gx, gy))
 
 
+def barred_cells(r: float, c: float) -> tuple[np.ndarray, int]:
+    """The cells a peak bars around itself on a grid of cells ``c`` metres wide: a square of
+    ``2 * rr + 1`` cells, True where a cell's centre is within ``r`` metres of the peak's, and
+    ``rr``."""
+    rr = int(np.ceil(r / c))
+    off = np.arange(-rr, rr + 1) * c
+    return off[:, None] ** 2 + off[None, :] ** 2 <= r * r, rr
+
+
 def ring_coordinates(geom: Any) -> tuple[np.ndarray, np.ndarray]:
     """The coordinates of every ring of a (Multi)Polygon ((n, 2), each ring closed) and where
     each ring starts, with the end last (int64): :func:`hotspot._gridnative.polygon_cells`'
@@ -205,12 +214,11 @@ class AreaGrid:
                            minlength=q[0] * q[1]).reshape(q)
 
     def _barred(self, r: float) -> tuple[np.ndarray, int, int]:
-        """The cells a peak bars around itself (a square of ``2 * rr + 1`` cells, True within
-        ``r``), ``rr``, and the reach of the patch its incidents are binned on."""
-        rr = int(np.ceil(r / self.c))
+        """The cells a peak bars around itself (:func:`barred_cells`), ``rr``, and the reach
+        of the patch its incidents are binned on."""
         if self._bar is None:
-            off = np.arange(-rr, rr + 1) * self.c
-            self._bar = off[:, None] ** 2 + off[None, :] ** 2 <= r * r
+            self._bar, _rr = barred_cells(r, self.c)
+        rr = self._bar.shape[0] // 2
         return self._bar, rr, rr + 2
 
     def take_places(self, buckets: Any, r: float, sure: float, ring: np.ndarray,

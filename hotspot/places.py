@@ -57,6 +57,7 @@ from hotspot._threads import run_each, threads
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.inside import prepared_copies
+from hotspot.place_batch import AreaPeaks, Disc, area_peaks
 from hotspot.place_grid import CELLS_PER_PLACE as CELLS_PER_PLACE  # re-exported
 from hotspot.place_grid import MAX_PLACE_CELLS as MAX_PLACE_CELLS  # re-exported
 from hotspot.place_grid import AreaGrid
@@ -246,9 +247,11 @@ def warm_up_places(native: ModuleType) -> None:
     :func:`hotspot._griddbscan.warm_up_compiled`."""
     xy = np.array([[10.0, 20.0], [12.0, 21.0], [11.0, 19.0], [600.0, 20.0], [601.0, 22.0]])
     street = shapely.box(0.0, 0.0, 700.0, 40.0)
+    # cut with the other small areas (hotspot.place_batch), then alone as a large one is
     _cut_areas(xy, np.ones(xy.shape[0]), np.zeros(xy.shape[0], dtype=np.int64),
                np.array([street], dtype=object), widest_extent_m([street]), 250.0, 1,
                MAX_PLACES, None, native)
+    _split_area(xy, np.ones(xy.shape[0]), street, 250.0, 1, MAX_PLACES, 0, None, native)
     # a place found and taken out by the steps in Python (what the compiled loop leaves to
     # them), each compiled step called on its own
     ones = np.ones(xy.shape[0])
@@ -359,6 +362,15 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
                      for peak, m, density, shape in split.places], split.peaks)
 
     done: list[_Cut | None] = [None] * len(todo)
+    # the small areas, with the compiled steps, are cut together (:func:`_cut_together`)
+    small = [t for t in range(len(todo)) if members[todo[t]].size < SMALL_AREA]
+
+    def together() -> list[_Cut | None]:
+        if native is None or not small:
+            return [None] * len(small)
+        return _cut_together([todo[t] for t in small], members, xy, w, geoms, widths, d,
+                             min_incidents, native, should_stop)
+
     if threads() > 1 and len(todo) > 1:
         count = _PeakCount(limit)
 
@@ -368,17 +380,19 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
                 return None  # left to the plain loop below, which refuses as it would alone
 
-        # one task cuts the small areas in turn, while the other threads take the large ones,
-        # the largest first (so that the threads end together): a small area is mostly
+        # one task cuts the small areas, while the other threads take the large ones, the
+        # largest first (so that the threads end together): a small area cut alone is mostly
         # Python and numpy calls holding the GIL, a large one mostly compiled steps and GEOS
         # releasing it, so the two kinds run side by side better than two small ones do
         # (0.08 s of 0.7 s at 10^6 incidents); results in area order
-        largest = sorted(range(len(todo)), key=lambda t: -members[todo[t]].size)
-        small = [t for t in largest if members[todo[t]].size < SMALL_AREA]
-        large = largest[:len(largest) - len(small)]
+        large = sorted((t for t in range(len(todo)) if members[todo[t]].size >= SMALL_AREA),
+                       key=lambda t: -members[todo[t]].size)
 
         def cut_small() -> list[_Cut | None]:
-            return [_measured(cut_or_leave(todo[t])) for t in small]
+            cuts = together()
+            count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
+            return [c if c is not None else _measured(cut_or_leave(todo[t]))
+                    for t, c in zip(small, cuts, strict=True)]
 
         def cut_large(t: int) -> list[_Cut | None]:
             return [_measured(cut_or_leave(todo[t]))]
@@ -386,6 +400,9 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         in_threads = run_each([cut_small] + [functools.partial(cut_large, t) for t in large])
         for t, cut_area in zip(small + large, itertools.chain.from_iterable(in_threads),
                                strict=True):
+            done[t] = cut_area
+    else:
+        for t, cut_area in zip(small, together(), strict=True):
             done[t] = cut_area
     cuts: list[_Cut] = []
     made = 0
@@ -644,8 +661,7 @@ def _split_area(
     near_of = _near_finder(pts, r, native, buckets)
     ring = _disc_ring(r)
     sign = _ring_sign(ring)
-    # inside the 64-gon for sure: within its apothem; only the thin rim is tested on the polygon
-    sure = r * _INSIDE * np.cos(np.pi / (4 * _DISC_SEGMENTS)) - 1e-6 * r
+    sure = sure_inside(r)
     remaining = np.ones(pts.shape[0], dtype=bool)
     place_of = np.full(pts.shape[0], -1, dtype=np.int64)
     left = pts.shape[0]
@@ -697,35 +713,119 @@ def _split_area(
         found(1)
     if not peaks:
         return _AreaSplit([], 0)
-    by_place = group_order(place_of)  # each place's points, ascending
-    bounds = np.searchsorted(place_of[by_place], np.arange(len(peaks) + 1))
-    members = [by_place[bounds[k]:bounds[k + 1]] for k in range(len(peaks))]
+    members, kept = _places_of(place_of, len(peaks), min_incidents)
     centres = np.asarray(peaks)
     discs = _discs(centres, ring)
-    kept = np.flatnonzero([m.size >= min_incidents for m in members])
     if count is not None:  # this area's work is done: only the count is corrected
         count.add(kept.size - len(peaks), stop=False)
-    shapes = _place_shapes(discs, centres, kept, geom, d)
+    one = np.empty(1, dtype=object)
+    one[0] = geom
+    shapes = _place_shapes(discs, centres, kept, np.zeros(len(peaks), dtype=np.int64), one, d)
     return _AreaSplit([(peaks[i], members[i], dens[i], shape)
                        for i, shape in zip(kept.tolist(), shapes, strict=True)], len(peaks))
 
 
-def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray, geom: Any,
-                  d: float) -> np.ndarray:
+def _places_of(place_of: np.ndarray, k: int, min_incidents: int,
+               ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The points of each of an area's ``k`` places (``place_of``: each point's, -1 none),
+    ascending, and the places kept (those with ``min_incidents`` points or more)."""
+    by_place = group_order(place_of)
+    bounds = np.searchsorted(place_of[by_place], np.arange(k + 1))
+    members = [by_place[bounds[i]:bounds[i + 1]] for i in range(k)]
+    return members, np.flatnonzero([m.size >= min_incidents for m in members])
+
+
+def sure_inside(r: float) -> float:
+    """Within this distance (metres) of its centre a point is inside a place's disc of radius
+    ``r`` for sure (the 64-gon's apothem, less a rounding allowance): only the thin rim
+    beyond is tested on the polygon."""
+    return float(r * _INSIDE * np.cos(np.pi / (4 * _DISC_SEGMENTS)) - 1e-6 * r)
+
+
+def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w: np.ndarray,
+                  geoms: np.ndarray, widths: np.ndarray, d: float, min_incidents: int,
+                  native: ModuleType, should_stop: ShouldStop | None) -> list[_Cut | None]:
+    """The cuts of the ``areas`` (each as :func:`_cut_areas`' ``cut`` makes it, to the last
+    bit), their peaks found by :func:`hotspot.place_batch.area_peaks` and their places'
+    polygons and widths made together; None for an area it leaves to ``cut``."""
+    r = d / 2
+    ring = _disc_ring(r)
+    found = area_peaks(xy, w, [members[a] for a in areas], geoms[areas], widths[areas] > d, d,
+                       min_incidents, Disc(ring, _ring_sign(ring), sure_inside(r)), native,
+                       should_stop)
+    out: list[_Cut | None] = [None] * len(areas)
+    split: list[tuple[int, AreaPeaks, list[np.ndarray], np.ndarray]] = []
+    for pos, (a, peaks) in enumerate(zip(areas, found, strict=True)):
+        if peaks is None:
+            continue
+        idx = members[a]
+        k = peaks.centres.shape[0]
+        if peaks.place_of is None:  # kept whole: its peak is its densest cell, as _whole_area
+            peak_x, peak_y = peaks.centres[0] if k else tuple(xy[idx].mean(axis=0))
+            out[pos] = _Cut([({"parent": a, "peak_x": peak_x, "peak_y": peak_y,
+                               "peak_density": float(peaks.density[0]) if k else 0.0,
+                               "incidents": idx.size, "weight": float(w[idx].sum()),
+                               "split": False, "width_m": float(widths[a])}, geoms[a], idx)], 1)
+        elif k == 0:
+            out[pos] = _Cut([], 0)
+        else:
+            split.append((pos, peaks, *_places_of(peaks.place_of, k, min_incidents)))
+    if not split:
+        return out
+    sizes = [peaks.centres.shape[0] for _pos, peaks, _m, _k in split]
+    first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    centres = np.concatenate([peaks.centres for _pos, peaks, _m, _k in split])
+    kept = np.concatenate([kept_i + first[i] for i, (_p, _pk, _m, kept_i) in enumerate(split)])
+    shapes = _place_shapes(_discs(centres, ring), centres, kept,
+                           np.repeat(np.arange(len(split)), sizes),
+                           geoms[[areas[pos] for pos, _pk, _m, _k in split]], d)
+    place_widths = widest_extent_m(shapes).tolist()
+    t = 0
+    for i, (pos, peaks, mem, kept_i) in enumerate(split):
+        a = areas[pos]
+        idx = members[a]
+        area_w = w[idx]
+        places = []
+        for k in kept_i.tolist():
+            m = mem[k]
+            places.append(({"parent": a, "peak_x": centres[first[i] + k, 0],
+                            "peak_y": centres[first[i] + k, 1],
+                            "peak_density": float(peaks.density[k]), "incidents": int(m.size),
+                            "weight": float(area_w[m].sum()), "split": True,
+                            "width_m": place_widths[t]}, shapes[t], idx[m]))
+            t += 1
+        out[pos] = _Cut(places, sizes[i])
+    return out
+
+
+def _place_shapes(discs: np.ndarray, centres: np.ndarray, kept: np.ndarray,
+                  area_of: np.ndarray, geoms: np.ndarray, d: float) -> np.ndarray:
     """The polygons of the places ``kept`` (positions in ``discs`` and their (k, 2)
-    ``centres``, the order they were made): each disc within the area (the disc itself when
+    ``centres``; each disc's area ``area_of``, a position in ``geoms``; an area's discs
+    together, in the order they were made): each disc within its area (the disc itself when
     the area contains it whole, the usual case inside a large area, else its intersection
-    with the area) minus the discs of the earlier places it overlaps (their union, every
-    place's at once)."""
+    with the area) minus the discs of the same area's earlier places it overlaps (their
+    union, every place's at once). The same polygons whether the areas are made together
+    or one at a time (each is made by the same GEOS operations on the same operands)."""
     shapes = discs[kept].copy()
     if kept.size == 0:
         return shapes
-    partial = np.flatnonzero(~shapely.contains(prepared_copies(geom), shapes))
+    of_kept = area_of[kept]
+    partial = np.flatnonzero(~shapely.contains(prepared_copies(geoms)[of_kept], shapes))
     if partial.size:
-        shapes[partial] = shapely.intersection(shapes[partial], _near_parts(geom, shapes[partial]))
+        near = geoms[of_kept[partial]]
+        for g in np.flatnonzero(shapely.get_num_geometries(geoms) > 1).tolist():
+            sel = np.flatnonzero(of_kept[partial] == g)
+            if sel.size:
+                near[sel] = _near_parts(geoms[g], shapes[partial[sel]])
+        shapes[partial] = shapely.intersection(shapes[partial], near)
     earlier: list[list[int]] = [[] for _ in range(discs.shape[0])]
-    for p, q in cKDTree(centres).query_pairs(d * (1 - 1e-12)):
-        earlier[max(p, q)].append(min(p, q))
+    ends = np.flatnonzero(np.diff(area_of)) + 1
+    for a0, a1 in itertools.pairwise([0, *ends.tolist(), discs.shape[0]]):
+        if a1 - a0 < 2:
+            continue
+        for p, q in cKDTree(centres[a0:a1]).query_pairs(d * (1 - 1e-12)):
+            earlier[a0 + max(p, q)].append(a0 + min(p, q))
     rows = [i for i, place in enumerate(kept.tolist()) if earlier[place]]
     if rows:
         widest = max(len(earlier[kept[i]]) for i in rows)

@@ -28,9 +28,11 @@ def test_a_store_with_enough_incidents_loads_the_compiled_steps(
         store.close()
     native = loaded_native_steps()
     assert native is not None  # numba is a dependency: the steps load
-    # DBSCAN's, KDE's binning and the places' loops (which every split then uses)
+    # DBSCAN's, KDE's binning and the places' loops (which every split then uses), those of
+    # a large area and those of the small ones cut together
     for step in ("sub_cells", "core_points", "linear_binning", "take_places", "place_remove",
-                 "place_density", "densest_cell", "disc_members", "row_maxima", "locate_cells"):
+                 "place_density", "densest_cell", "disc_members", "row_maxima", "locate_cells",
+                 "polygon_cells", "hull_diameters", "area_grids", "area_places"):
         assert getattr(native, step).signatures, step
     assert any("compiled analysis steps loaded" in r.getMessage() for r in caplog.records), \
         caplog.text

@@ -285,7 +285,8 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
     monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
     compiled = split()
     assert native.take_places.signatures and density.signatures  # they ran
-    assert sorted(smoothed) == [False, True]  # the town smoothed there, the city by FFT
+    # the city smoothed by FFT; the town (a small area) cut with the other small areas
+    assert smoothed == [False] and native.area_places.signatures
     monkeypatch.setattr(places, "native_steps", lambda: None)
     monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
     plain = split()
@@ -345,6 +346,98 @@ def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
         with pytest.raises(WorkLimitExceeded) as refused:
             split_places(xy, None, labels, areas, max_place_m=250.0, max_places=limit)
         assert refused.value.found == limit + 1
+
+
+def test_small_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
+    """The small areas (hotspot.place_batch: their grids and places in two compiled calls,
+    their polygons together) make the same places, peaks, densities, widths and polygons as
+    each area cut alone by numpy, in threads or not; an area those steps cannot make as the
+    per-area steps would (a grid needing the FFT, a very large grid) is left to them; and
+    the limit of places refuses where it does without them."""
+    import hotspot.place_batch as place_batch
+    import hotspot.places as places
+    from hotspot._threads import set_threads, threads
+
+    rng = np.random.default_rng(23)
+    groups: list[np.ndarray] = []
+    geoms: list[shapely.Geometry] = []
+    for centre in rng.uniform(0, 20_000, (40, 2)):  # DBSCAN-like areas, whole or split
+        pts = rng.normal(centre, rng.uniform(15, 160), (int(rng.integers(5, 400)), 2))
+        groups.append(pts)
+        geoms.append(shapely.convex_hull(shapely.multipoints(pts)).buffer(30, quad_segs=8))
+    x, y = 25_000.0, 0.0
+    two = rng.normal([x, y], 40, (120, 2))
+    two[60:, 0] += 450
+    groups.append(two)  # two parts: a disc's intersection with only the part it touches
+    geoms.append(shapely.union_all([shapely.convex_hull(shapely.multipoints(two[:60])),
+                                    shapely.convex_hull(shapely.multipoints(two[60:]))]
+                                   ).buffer(25))
+    ring = rng.uniform(-400, 400, (300, 2)) + np.array([x, 3000])
+    groups.append(ring)  # a hole
+    geoms.append(shapely.box(x - 410, 2590, x + 410, 3410).difference(
+        shapely.Point(x, 3000).buffer(120)))
+    groups.append(np.column_stack([rng.uniform(0, 900, 40), np.full(40, 9000.0)]) + np.array([x, 0]))
+    geoms.append(shapely.Polygon([(x, 9000.0), (x + 900, 9000.000001), (x + 900, 9000.5),
+                                  (x, 9000.0)]))  # a sliver
+    groups.append(rng.uniform(0, [3000, 1000], (1500, 2)) + np.array([x, 12_000]))  # sparse: the FFT
+    geoms.append(shapely.box(x, 12_000, x + 3000, 13_000))
+    groups.append(rng.uniform(0, 8000, (80, 2)) + np.array([x + 5000, 0]))  # a grid too large
+    geoms.append(shapely.box(x + 5000, 0, x + 13_000, 8000))
+    xy = np.concatenate(groups) + ORIGIN
+    labels = np.repeat(np.arange(len(groups)), [g.shape[0] for g in groups])
+    order = rng.permutation(xy.shape[0])
+    xy, labels = xy[order], labels[order]
+    weights = rng.choice([0.0, 1.0, 2.5, 28.0], xy.shape[0])
+    areas = _areas(*[_shift(g) for g in geoms])
+    assert (np.bincount(labels) < places.SMALL_AREA).all()
+    answered: list[bool] = []
+    peaks = place_batch.area_peaks
+
+    def recorded(*args: object, **kwargs: object) -> list:
+        out = peaks(*args, **kwargs)  # type: ignore[arg-type]
+        answered.extend(p is not None for p in out)
+        return out
+
+    monkeypatch.setattr(places, "area_peaks", recorded)
+    monkeypatch.setattr(places, "NATIVE_FROM", 0)
+
+    def split(limit: int | None = None) -> places.PlaceSplit:
+        return split_places(xy, weights, labels, areas, max_place_m=250.0, min_incidents=3,
+                            max_places=limit)
+
+    together = split()
+    assert answered.count(True) == len(groups) - 2 and answered.count(False) == 2
+    was = threads()
+    try:
+        set_threads(1)
+        alone_thread = split()
+    finally:
+        set_threads(was)
+    monkeypatch.setattr(places, "native_steps", lambda: None)
+    monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
+    plain = split()
+    assert len(plain.places) > 150 and (plain.areas["places"] == 1).sum() > 5
+    for other in (together, alone_thread):
+        np.testing.assert_array_equal(other.labels, plain.labels)
+        for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
+                       "width_m", "split"):
+            np.testing.assert_array_equal(other.places[column].to_numpy(),
+                                          plain.places[column].to_numpy(), err_msg=column)
+        assert shapely.equals_exact(other.places.geometry.values,
+                                    plain.places.geometry.values, tolerance=0).all()
+    made = len(plain.places)
+    for limit in (made - 1, 5):
+        refused = []
+        for native in (True, False):
+            monkeypatch.undo()
+            monkeypatch.setattr(places, "NATIVE_FROM", 0)
+            if not native:
+                monkeypatch.setattr(places, "native_steps", lambda: None)
+                monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
+            with pytest.raises(WorkLimitExceeded) as err:
+                split(limit)
+            refused.append(err.value.found)
+        assert refused == [limit + 1, limit + 1]
 
 
 def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
