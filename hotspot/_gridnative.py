@@ -953,7 +953,8 @@ def area_grids(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarra
     the area's box (``bounds[a]``: minx, miny, maxx, maxy) is inside its polygon, whose rings
     are ``ring_bounds[first_ring[a]:end_ring[a] + 1]`` of ``coords`` (1 inside, 0
     outside or beyond the box, 2 unsure: :func:`polygon_cells`). Returns whether each area
-    was smoothed here (False: it needs the FFT, and its cells are left as they were)."""
+    was smoothed here (False: it needs the FFT, and ``density`` holds its binned weights, for
+    the caller to smooth)."""
     k = pstart.shape[0] - 1
     done = np.zeros(k, dtype=np.bool_)
     for a in range(k):
@@ -961,9 +962,7 @@ def area_grids(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarra
         grid, smoothed = place_density(pts[pstart[a]:pstart[a + 1]], w[pstart[a]:pstart[a + 1]],
                                        x0[a], y1[a], c, nr, nc, kr, ki, kj, kval,
                                        most_products)
-        if not smoothed:
-            continue
-        done[a] = True
+        done[a] = smoothed
         g0 = gstart[a]
         density[g0:g0 + nr * nc] = grid.ravel()
         # the cell centres in the area's box (edges included): a contiguous block

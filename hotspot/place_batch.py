@@ -13,9 +13,11 @@ bit); between the two, the cells whose inside the compiled scan cannot be sure o
 GEOS in one call. Coordinates are metres in the areas' projected CRS (EPSG:27700 for Great
 Britain).
 
-An area these steps cannot make as the per-area steps would (a grid needing the FFT, an area
-that is not a valid polygon, or a grid over :data:`AREA_CELLS` cells) is answered None: its
-caller makes it by the per-area steps.
+A grid with too many cells to smooth cell by cell is smoothed by FFT between the two calls, as
+an :class:`~hotspot.place_grid.AreaGrid` smooths it. An area these steps cannot make as the
+per-area steps would (a place whose removal needs the FFT, an area that is not a valid
+polygon, or a grid over :data:`AREA_CELLS` cells) is answered None: its caller makes it by
+the per-area steps.
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ from types import ModuleType
 import numpy as np
 import shapely
 
+from hotspot._numeric import fftconvolve
 from hotspot.cancel import ShouldStop, check
 from hotspot.inside import prepared_copies
-from hotspot.place_grid import _FFT_FROM, _TIE, CELLS_PER_PLACE, _kernel, barred_cells
+from hotspot import place_grid
+from hotspot.place_grid import _TIE, CELLS_PER_PLACE, _kernel, barred_cells
 
-AREA_CELLS = 250_000
+AREA_CELLS = 1_000_000
 """Most grid cells of an area made here (larger ones are made alone, by
 :class:`~hotspot.place_grid.AreaGrid`)."""
 BATCH_CELLS = 4_000_000
 """Most grid cells of the areas made in one pair of compiled calls (9 bytes each)."""
+BATCH_POINTS = 200_000
+"""Most incidents of the areas made in one pair of compiled calls (``should_stop`` is
+checked between them)."""
 
 
 @dataclass(frozen=True)
@@ -101,21 +108,24 @@ def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geo
     coords, ring_bounds, area_rings = _rings(geoms)
     bar, rr = barred_cells(r, c)
     batch: list[int] = []
-    cells = 0
+    cells = points = 0
     for a in [*np.flatnonzero(here).tolist(), -1]:
-        if a >= 0 and cells + rows[a] * cols[a] <= BATCH_CELLS:
+        if a >= 0 and (not batch or (cells + rows[a] * cols[a] <= BATCH_CELLS
+                                     and points + sizes[a] <= BATCH_POINTS)):
             batch.append(a)
             cells += int(rows[a] * cols[a])
+            points += int(sizes[a])
             continue
         if batch:
             check(should_stop, "while splitting areas into places")
             chosen = np.asarray(batch, dtype=np.int64)
             found = _batch(native, chosen, pts, ww, pstart, x0, y1, rows, cols, bounds, tol,
-                           split, geoms, coords, ring_bounds, area_rings, c, kr, ki, kj, kval,
-                           r, disc, bar, rr, min_incidents)
+                           split, geoms, coords, ring_bounds, area_rings, c, kernel, ki, kj,
+                           kval, r, disc, bar, rr, min_incidents)
             for a_, peaks in zip(batch, found, strict=True):
                 out[a_] = peaks
-        batch, cells = ([a], int(rows[a] * cols[a])) if a >= 0 else ([], 0)
+        batch, cells, points = ([a], int(rows[a] * cols[a]), int(sizes[a])) if a >= 0 \
+            else ([], 0, 0)
     return out
 
 
@@ -135,11 +145,12 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
            pstart: np.ndarray, x0: np.ndarray, y1: np.ndarray, rows: np.ndarray,
            cols: np.ndarray, bounds: np.ndarray, tol: np.ndarray, split: np.ndarray,
            geoms: np.ndarray, coords: np.ndarray, ring_bounds: np.ndarray,
-           area_rings: np.ndarray, c: float, kr: int, ki: np.ndarray, kj: np.ndarray,
-           kval: np.ndarray, r: float, disc: Disc, bar: np.ndarray, rr: int,
+           area_rings: np.ndarray, c: float, kernel: np.ndarray, ki: np.ndarray,
+           kj: np.ndarray, kval: np.ndarray, r: float, disc: Disc, bar: np.ndarray, rr: int,
            min_incidents: int) -> list[AreaPeaks | None]:
     """The peaks of the areas ``chosen`` (positions in the arrays of :func:`area_peaks`), by
     the two compiled calls and one GEOS call between them."""
+    kr = kernel.shape[0] // 2
     sub_pts = [pts[pstart[a]:pstart[a + 1]] for a in chosen.tolist()]
     p = np.concatenate([[0], np.cumsum([s.shape[0] for s in sub_pts])]).astype(np.int64)
     q = np.ascontiguousarray(np.concatenate(sub_pts))
@@ -151,9 +162,14 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
     state = np.zeros(int(gstart[-1]), dtype=np.int8)
     ax0, ay1 = np.ascontiguousarray(x0[chosen]), np.ascontiguousarray(y1[chosen])
     done = native.area_grids(q, qw, p, ax0, ay1, nr, nc, np.ascontiguousarray(bounds[chosen]),
-                             c, kr, ki, kj, kval, _FFT_FROM, coords, ring_bounds,
+                             c, kr, ki, kj, kval, place_grid._FFT_FROM, coords, ring_bounds,
                              area_rings[chosen], area_rings[chosen + 1], gstart, density,
                              state)
+    for t in np.flatnonzero(~done).tolist():  # many cells to smooth: by FFT, as AreaGrid does
+        g0, g1 = gstart[t], gstart[t + 1]
+        full = np.asarray(fftconvolve(density[g0:g1].reshape(nr[t], nc[t]), kernel, mode="full"))
+        density[g0:g1] = full[kr:kr + nr[t], kr:kr + nc[t]].ravel()
+    done[:] = True
     unsure = np.flatnonzero(state == 2)
     if unsure.size:  # cells a hair from an edge: asked of GEOS (its boundary counts as in)
         of = np.searchsorted(gstart, unsure, side="right") - 1
@@ -171,7 +187,7 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
                        np.ascontiguousarray(tol[chosen]), done,
                        np.ascontiguousarray(split[chosen]), r, disc.sure, disc.ring,
                        disc.sign, c,
-                       rr + 2, kr, ki, kj, kval, bar, rr, _FFT_FROM, _TIE, min_incidents,
+                       rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE, min_incidents,
                        place_of, peak_cell, peak_density, made)
     out: list[AreaPeaks | None] = []
     for t in range(chosen.size):

@@ -362,15 +362,6 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
                      for peak, m, density, shape in split.places], split.peaks)
 
     done: list[_Cut | None] = [None] * len(todo)
-    # the small areas, with the compiled steps, are cut together (:func:`_cut_together`)
-    small = [t for t in range(len(todo)) if members[todo[t]].size < SMALL_AREA]
-
-    def together() -> list[_Cut | None]:
-        if native is None or not small:
-            return [None] * len(small)
-        return _cut_together([todo[t] for t in small], members, xy, w, geoms, widths, d,
-                             min_incidents, native, should_stop)
-
     if threads() > 1 and len(todo) > 1:
         count = _PeakCount(limit)
 
@@ -380,30 +371,45 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             except (_OverLimit, InvalidParameter):  # WorkLimitExceeded is an InvalidParameter
                 return None  # left to the plain loop below, which refuses as it would alone
 
-        # one task cuts the small areas, while the other threads take the large ones, the
-        # largest first (so that the threads end together): a small area cut alone is mostly
-        # Python and numpy calls holding the GIL, a large one mostly compiled steps and GEOS
-        # releasing it, so the two kinds run side by side better than two small ones do
-        # (0.08 s of 0.7 s at 10^6 incidents); results in area order
-        large = sorted((t for t in range(len(todo)) if members[todo[t]].size >= SMALL_AREA),
-                       key=lambda t: -members[todo[t]].size)
+        if native is not None:
+            # with the compiled steps, the areas are cut together (:func:`_cut_together`), in
+            # as many groups as threads, of about as many incidents each; an area left out
+            # is cut alone, in its group's thread
+            groups = _groups([members[a].size for a in todo], threads())
 
-        def cut_small() -> list[_Cut | None]:
-            cuts = together()
-            count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
-            return [c if c is not None else _measured(cut_or_leave(todo[t]))
-                    for t, c in zip(small, cuts, strict=True)]
+            def cut_group(group: list[int]) -> list[_Cut | None]:
+                cuts = _cut_together([todo[t] for t in group], members, xy, w, geoms, widths,
+                                     d, min_incidents, native, should_stop)
+                count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
+                return [c if c is not None else _measured(cut_or_leave(todo[t]))
+                        for t, c in zip(group, cuts, strict=True)]
 
-        def cut_large(t: int) -> list[_Cut | None]:
-            return [_measured(cut_or_leave(todo[t]))]
+            tasks: list[Callable[[], list[_Cut | None]]] = [
+                functools.partial(cut_group, g) for g in groups]
+            in_order: list[int] = list(itertools.chain.from_iterable(groups))
+        else:
+            # one task cuts the small areas in turn, while the other threads take the large
+            # ones, the largest first (so that the threads end together): a small area is
+            # mostly Python and numpy calls holding the GIL, a large one mostly GEOS and FFT
+            # releasing it, so the two kinds run side by side better than two small ones do
+            largest = sorted(range(len(todo)), key=lambda t: -members[todo[t]].size)
+            small = [t for t in largest if members[todo[t]].size < SMALL_AREA]
 
-        in_threads = run_each([cut_small] + [functools.partial(cut_large, t) for t in large])
-        for t, cut_area in zip(small + large, itertools.chain.from_iterable(in_threads),
+            def cut_small() -> list[_Cut | None]:
+                return [_measured(cut_or_leave(todo[t])) for t in small]
+
+            def cut_large(t: int) -> list[_Cut | None]:
+                return [_measured(cut_or_leave(todo[t]))]
+
+            large = largest[:len(largest) - len(small)]
+            tasks = [cut_small] + [functools.partial(cut_large, t) for t in large]
+            in_order = small + large
+        for t, cut_area in zip(in_order, itertools.chain.from_iterable(run_each(tasks)),
                                strict=True):
             done[t] = cut_area
-    else:
-        for t, cut_area in zip(small, together(), strict=True):
-            done[t] = cut_area
+    elif native is not None and todo:
+        done = _cut_together(todo, members, xy, w, geoms, widths, d, min_incidents, native,
+                             should_stop)
     cuts: list[_Cut] = []
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
@@ -428,7 +434,20 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
 
 SMALL_AREA = 2_000
-"""Areas with fewer incidents than this are cut in turn by one thread (:func:`_cut_areas`)."""
+"""Without the compiled steps, areas with fewer incidents than this are cut in turn by one
+thread (:func:`_cut_areas`)."""
+
+
+def _groups(sizes: list[int], k: int) -> list[list[int]]:
+    """The positions of ``sizes`` in ``k`` groups (or fewer, none empty) of about the same
+    sum, the largest first to the smallest group so far; each group ascending."""
+    sums = [0] * k
+    groups: list[list[int]] = [[] for _ in range(k)]
+    for t in sorted(range(len(sizes)), key=lambda t: -sizes[t]):
+        g = sums.index(min(sums))
+        groups[g].append(t)
+        sums[g] += sizes[t]
+    return [sorted(g) for g in groups if g]
 
 
 CutOrNone = TypeVar("CutOrNone", "_Cut", "_Cut | None")

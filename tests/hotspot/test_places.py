@@ -273,6 +273,20 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
 
     native = native_steps()
     assert native is not None  # numba is a dependency, never skipped
+    import hotspot.place_batch as place_batch
+
+    monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
+    ffts: list[tuple[int, ...]] = []
+    fft = place_batch.fftconvolve
+
+    def recorded_fft(a: np.ndarray, *args: object, **kwargs: object) -> np.ndarray:
+        ffts.append(a.shape)
+        return fft(a, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(place_batch, "fftconvolve", recorded_fft)
+    compiled = split()  # the two areas cut together (hotspot.place_batch)
+    assert native.area_places.signatures and len(ffts) == 1  # the city smoothed by FFT
+    # and each area cut alone by the compiled loops (an area the batch leaves to them)
     density = native.place_density
     smoothed: list[bool] = []
 
@@ -282,22 +296,22 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
         return grid, done
 
     monkeypatch.setattr(native, "place_density", place_density)
-    monkeypatch.setattr(places, "NATIVE_FROM", 0)  # the compiled loops, at this size
-    compiled = split()
+    monkeypatch.setattr(places, "_cut_together", lambda areas, *args: [None] * len(areas))
+    alone = split()
     assert native.take_places.signatures and density.signatures  # they ran
-    # the city smoothed by FFT; the town (a small area) cut with the other small areas
-    assert smoothed == [False] and native.area_places.signatures
+    assert sorted(smoothed) == [False, True]  # the town smoothed there, the city by FFT
     monkeypatch.setattr(places, "native_steps", lambda: None)
     monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
     plain = split()
     assert len(plain.places) > 200
-    np.testing.assert_array_equal(compiled.labels, plain.labels)
-    for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
-                   "width_m", "split"):
-        np.testing.assert_array_equal(compiled.places[column].to_numpy(),
-                                      plain.places[column].to_numpy(), err_msg=column)
-    assert shapely.equals_exact(compiled.places.geometry.values, plain.places.geometry.values,
-                                tolerance=0).all()
+    for other in (compiled, alone):
+        np.testing.assert_array_equal(other.labels, plain.labels)
+        for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
+                       "width_m", "split"):
+            np.testing.assert_array_equal(other.places[column].to_numpy(),
+                                          plain.places[column].to_numpy(), err_msg=column)
+        assert shapely.equals_exact(other.places.geometry.values,
+                                    plain.places.geometry.values, tolerance=0).all()
 
 
 def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
@@ -348,12 +362,12 @@ def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
         assert refused.value.found == limit + 1
 
 
-def test_small_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
-    """The small areas (hotspot.place_batch: their grids and places in two compiled calls,
+def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
+    """Areas cut together (hotspot.place_batch: their grids and places in two compiled calls,
     their polygons together) make the same places, peaks, densities, widths and polygons as
-    each area cut alone by numpy, in threads or not; an area those steps cannot make as the
-    per-area steps would (a grid needing the FFT, a very large grid) is left to them; and
-    the limit of places refuses where it does without them."""
+    each area cut alone by numpy, in threads or not (a grid smoothed by FFT among them); an
+    area too large for those steps is left to the per-area ones; and the limit of places
+    refuses where it does without them."""
     import hotspot.place_batch as place_batch
     import hotspot.places as places
     from hotspot._threads import set_threads, threads
@@ -381,8 +395,8 @@ def test_small_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypat
                                   (x, 9000.0)]))  # a sliver
     groups.append(rng.uniform(0, [3000, 1000], (1500, 2)) + np.array([x, 12_000]))  # sparse: the FFT
     geoms.append(shapely.box(x, 12_000, x + 3000, 13_000))
-    groups.append(rng.uniform(0, 8000, (80, 2)) + np.array([x + 5000, 0]))  # a grid too large
-    geoms.append(shapely.box(x + 5000, 0, x + 13_000, 8000))
+    groups.append(rng.uniform(0, 14_000, (80, 2)) + np.array([x + 5000, 0]))  # too large
+    geoms.append(shapely.box(x + 5000, 0, x + 19_000, 14_000))
     xy = np.concatenate(groups) + ORIGIN
     labels = np.repeat(np.arange(len(groups)), [g.shape[0] for g in groups])
     order = rng.permutation(xy.shape[0])
@@ -400,13 +414,23 @@ def test_small_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypat
 
     monkeypatch.setattr(places, "area_peaks", recorded)
     monkeypatch.setattr(places, "NATIVE_FROM", 0)
+    ffts = 0
+    fft = place_batch.fftconvolve
+
+    def counted_fft(*args: object, **kwargs: object) -> np.ndarray:
+        nonlocal ffts
+        ffts += 1
+        return fft(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(place_batch, "fftconvolve", counted_fft)
 
     def split(limit: int | None = None) -> places.PlaceSplit:
         return split_places(xy, weights, labels, areas, max_place_m=250.0, min_incidents=3,
                             max_places=limit)
 
     together = split()
-    assert answered.count(True) == len(groups) - 2 and answered.count(False) == 2
+    assert answered.count(True) == len(groups) - 1 and answered.count(False) == 1
+    assert ffts == 1  # the sparse area's grid smoothed by FFT, between the compiled calls
     was = threads()
     try:
         set_threads(1)
