@@ -29,10 +29,10 @@ from types import ModuleType
 import numpy as np
 import shapely
 
+from hotspot import place_grid
 from hotspot._numeric import fftconvolve
 from hotspot.cancel import ShouldStop, check
 from hotspot.inside import prepared_copies
-from hotspot import place_grid
 from hotspot.place_grid import _TIE, CELLS_PER_PLACE, _kernel, barred_cells
 
 AREA_CELLS = 1_000_000
@@ -187,7 +187,8 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
                        np.ascontiguousarray(tol[chosen]), done,
                        np.ascontiguousarray(split[chosen]), r, disc.sure, disc.ring,
                        disc.sign, c,
-                       rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE, min_incidents,
+                       rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE,
+                       min_incidents,
                        place_of, peak_cell, peak_density, made)
     out: list[AreaPeaks | None] = []
     for t in range(chosen.size):
