@@ -185,11 +185,9 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
     made = np.full(chosen.size, -1, dtype=np.int64)
     native.area_places(q, qw, p, ax0, ay1, nr, nc, gstart, density, state,
                        np.ascontiguousarray(tol[chosen]), done,
-                       np.ascontiguousarray(split[chosen]), r, disc.sure, disc.ring,
-                       disc.sign, c,
-                       rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE,
-                       min_incidents,
-                       place_of, peak_cell, peak_density, made)
+                       np.ascontiguousarray(split[chosen]), r, disc.sure, disc.ring, disc.sign,
+                       c, rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE,
+                       min_incidents, place_of, peak_cell, peak_density, made)
     out: list[AreaPeaks | None] = []
     for t in range(chosen.size):
         k = int(made[t])
