@@ -151,11 +151,14 @@ def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarra
     """The peaks of the areas ``chosen`` (positions in the arrays of :func:`area_peaks`), by
     the two compiled calls and one GEOS call between them."""
     kr = kernel.shape[0] // 2
-    sub_pts = [pts[pstart[a]:pstart[a + 1]] for a in chosen.tolist()]
-    p = np.concatenate([[0], np.cumsum([s.shape[0] for s in sub_pts])]).astype(np.int64)
-    q = np.ascontiguousarray(np.concatenate(sub_pts))
-    qw = np.ascontiguousarray(np.concatenate([w[pstart[a]:pstart[a + 1]]
-                                              for a in chosen.tolist()]))
+    first, last = int(chosen[0]), int(chosen[-1])
+    if last - first + 1 == chosen.size:  # a run of areas: their points are one slice
+        p = pstart[first:last + 2] - pstart[first]
+        q, qw = pts[pstart[first]:pstart[last + 1]], w[pstart[first]:pstart[last + 1]]
+    else:
+        p = np.concatenate([[0], np.cumsum(pstart[chosen + 1] - pstart[chosen])]).astype(np.int64)
+        q = np.concatenate([pts[pstart[a]:pstart[a + 1]] for a in chosen.tolist()])
+        qw = np.concatenate([w[pstart[a]:pstart[a + 1]] for a in chosen.tolist()])
     nr, nc = rows[chosen], cols[chosen]
     gstart = np.concatenate([[0], np.cumsum(nr * nc)]).astype(np.int64)
     density = np.zeros(int(gstart[-1]))
