@@ -254,6 +254,43 @@ def test_compiled_steps_still_being_loaded_by_another_thread_are_not_used(monkey
 
 
 @pytest.mark.parametrize("predicate", ["within", "intersects"])
+def test_few_points_among_many_small_polygons_go_straight_to_geos(monkeypatch,
+                                                                 predicate: str) -> None:
+    # the places of a half-year of published data: thousands of 64-gons and a few points
+    # each; the grid is built only where it pays (more points a vertex, or large polygons)
+    from hotspot import inside
+
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 40_000, (2_000, 2))
+    geoms = shapely.buffer(shapely.points(centres), 125.0, quad_segs=16)
+    built: list[int] = []
+    real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, arr: np.ndarray) -> object:
+        built.append(arr.size)
+        return real(cls, arr)
+
+    monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
+    vertices = int(shapely.get_num_coordinates(geoms).sum())
+    few = np.concatenate([rng.uniform(0, 40_000, (20_000, 2)),
+                          np.repeat(centres, 3, axis=0) + rng.normal(0, 100, (6_000, 2))])
+    many = np.concatenate([few] * 5)
+    assert len(few) < inside.FEW_PER_VERTEX * vertices < len(many)
+    for xy, grids in ((few, 0), (many, 1)):
+        a, b = point_hits(geoms, xy, predicate)
+        got = set(zip(a.tolist(), b.tolist(), strict=True))
+        assert got == _geos(geoms, xy, predicate) and len(got) > 1_000
+        assert np.array_equal(any_hit(geoms, xy, predicate),
+                              np.isin(np.arange(len(xy)), a))
+        assert len(built) == 2 * grids
+        built.clear()
+    # a large polygon among them: the grid, whatever the points
+    county = shapely.Point(20_000, 20_000).buffer(20_000, quad_segs=128)
+    point_hits(np.append(geoms, county), few, predicate)
+    assert len(built) == 1
+
+
+@pytest.mark.parametrize("predicate", ["within", "intersects"])
 def test_a_kept_grid_gives_the_same_pairs_and_is_made_once(monkeypatch, predicate: str) -> None:
     from hotspot import inside
 
