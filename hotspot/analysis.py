@@ -57,7 +57,7 @@ from hotspot.kde import DensityGrid
 from hotspot.params import AUTO, validate
 from hotspot.params import METHODS as PARAMETERS
 from hotspot.places import MAX_PLACES, PlaceSplit, split_places
-from hotspot.points import check_crs
+from hotspot.points import check_crs, convex_hull
 from hotspot.rank import recent_share, score_and_rank
 from hotspot.table import build_table
 
@@ -551,8 +551,7 @@ def _budget_m2(used: dict[str, Any], study_area_m2: float | None,
     if used.get("area_share") is None:
         return None
     if study_area_m2 is None:
-        study_area_m2 = (float(shapely.area(shapely.convex_hull(shapely.multipoints(xy))))
-                         if xy.shape[0] >= 3 else 0.0)
+        study_area_m2 = float(shapely.area(convex_hull(xy))) if xy.shape[0] >= 3 else 0.0
     return float(used["area_share"]) * study_area_m2
 
 
@@ -600,8 +599,7 @@ def _accuracy(hotspots: int, hit: float, covered: float, w: np.ndarray, xy: np.n
     incidents' convex hull when not given."""
     total = float(w.sum())
     if study_area_m2 is None:
-        study_area_m2 = (float(shapely.area(shapely.convex_hull(shapely.multipoints(xy))))
-                         if xy.shape[0] >= 3 else 0.0)
+        study_area_m2 = float(shapely.area(convex_hull(xy))) if xy.shape[0] >= 3 else 0.0
     hit_rate = hit / total if total else 0.0
     area_share = covered / study_area_m2 if study_area_m2 else 0.0
     pai = round(hit_rate / area_share, 2) if area_share else None

@@ -23,7 +23,7 @@ from hotspot.backtest.result import COLUMNS, BacktestResult
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
 from hotspot.inside import prepared_copies
-from hotspot.points import check_crs
+from hotspot.points import check_crs, convex_hull
 
 SHARES = (0.001, 0.005, 0.01)
 """Default area shares: 0.1, 0.5 and 1 % of the force area."""
@@ -153,7 +153,7 @@ def _incidents_inside(incidents: pd.DataFrame, boundary: BaseGeometry | None
     data["month"] = data["month"].astype(np.int64)
     xy_all = train_xy(data)
     if boundary is None:
-        boundary = shapely.convex_hull(shapely.multipoints(xy_all))
+        boundary = convex_hull(xy_all)
     boundary = prepared_copies(boundary)  # this backtest's own: the caller's may be shared
     force_area = float(shapely.area(boundary))
     if force_area <= 0:

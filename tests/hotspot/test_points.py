@@ -52,3 +52,28 @@ def test_no_points_and_unweighted_points():
     np.testing.assert_array_equal(got.count, [2.0, 1.0])
     np.testing.assert_array_equal(got.weight, [2.0, 1.0])
     np.testing.assert_array_equal(got.inverse, [0, 1, 0])
+
+
+def test_the_convex_hull_is_geos_own_to_the_last_bit():
+    """convex_hull (qhull's candidates, then GEOS) gives GEOS's hull of all the points, the
+    same coordinates in the same order: scattered, stacked (data.police.uk's map points),
+    on a lattice (many points on the hull's edges), on a circle, on one line."""
+    import shapely
+
+    from hotspot.points import HULL_FROM, convex_hull
+
+    rng = np.random.default_rng(3)
+    lattice = np.stack(np.meshgrid(np.arange(40) * 12.5, np.arange(40) * 12.5), -1)
+    circle = rng.normal(0, 1, (5_000, 2))
+    circle /= np.hypot(circle[:, 0], circle[:, 1])[:, None]
+    cases = [rng.normal(0, 3_000, (20_000, 2)), rng.uniform(0, 1_000, (HULL_FROM, 2)),
+             np.concatenate([lattice.reshape(-1, 2)] * 3),
+             np.repeat(rng.normal(0, 100, (30, 2)), 200, axis=0), circle * 1_000,
+             np.column_stack([np.linspace(0, 1, 5_000), np.linspace(0, 2, 5_000)]),
+             rng.normal(0, 50, (10, 2))]
+    for xy in cases:
+        xy = xy + np.array([500_000.0, 200_000.0])
+        want = shapely.convex_hull(shapely.multipoints(xy))
+        got = convex_hull(xy)
+        assert shapely.equals_exact(got, want, tolerance=0), len(xy)
+        assert shapely.area(got) == shapely.area(want)
