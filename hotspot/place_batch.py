@@ -75,8 +75,9 @@ def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geo
     weights ``w[members[a]]``, its polygon ``geoms[a]``; split into places no wider than
     ``d`` metres (``split[a]``: the steps of :func:`hotspot.places._split_area`, with its
     ``disc``) or kept whole (the densest cell of its grid). None for an area left to the
-    per-area steps (see the module docstring). ``should_stop`` is checked between batches of
-    areas."""
+    per-area steps (see the module docstring). The areas are made in batches of at most
+    :data:`BATCH_POINTS` incidents and about :data:`BATCH_CELLS` cells (each batch's points
+    copied, no more), ``should_stop`` checked between them."""
     k = len(members)
     out: list[AreaPeaks | None] = [None] * k
     if k == 0:
@@ -84,49 +85,66 @@ def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geo
     r = d / 2
     c = d / CELLS_PER_PLACE
     kernel, ki, kj, kval = _kernel((r - 1.5 * c) / c)
-    kr = kernel.shape[0] // 2
-    pad = kr + 2
-    kernel_least = float(kernel[kernel > 0].min())
-    sizes = np.array([m.size for m in members], dtype=np.int64)
-    pstart = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    idx = np.concatenate(members)
-    pts = np.ascontiguousarray(xy[idx])
-    ww = np.ascontiguousarray(w[idx])
-    bounds = np.ascontiguousarray(shapely.bounds(geoms))
-    minx = np.minimum(bounds[:, 0], np.minimum.reduceat(pts[:, 0], pstart[:-1]))
-    miny = np.minimum(bounds[:, 1], np.minimum.reduceat(pts[:, 1], pstart[:-1]))
-    maxx = np.maximum(bounds[:, 2], np.maximum.reduceat(pts[:, 0], pstart[:-1]))
-    maxy = np.maximum(bounds[:, 3], np.maximum.reduceat(pts[:, 1], pstart[:-1]))
-    x0 = minx - pad * c
-    y1 = maxy + pad * c
-    cols = np.ceil((maxx - minx) / c).astype(np.int64) + 2 * pad + 1
-    rows = np.ceil((maxy - miny) / c).astype(np.int64) + 2 * pad + 1
-    lightest = np.minimum.reduceat(np.where(ww > 0, ww, np.inf), pstart[:-1])
-    tol = 1e-9 * np.where(np.isfinite(lightest), lightest, 1.0) * kernel_least
-    here = (np.isin(shapely.get_type_id(geoms), (3, 6)) & np.asarray(shapely.is_valid(geoms))
-            & (rows * cols <= AREA_CELLS))
-    coords, ring_bounds, area_rings = _rings(geoms)
     bar, rr = barred_cells(r, c)
+    bounds = np.ascontiguousarray(shapely.bounds(geoms))
+    setup = _Setup(xy, w, members, geoms, bounds, split, *_rings(geoms), c, kernel, ki, kj,
+                   kval, r, disc, bar, rr, min_incidents, native)
+    sizes = np.array([m.size for m in members], dtype=np.int64)
+    pad = setup.kr + 2
+    # the grid of each area's polygon (its points may reach beyond: known per batch)
+    cells = ((np.ceil((bounds[:, 2] - bounds[:, 0]) / c) + 2 * pad + 1)
+             * (np.ceil((bounds[:, 3] - bounds[:, 1]) / c) + 2 * pad + 1))
+    here = (np.isin(shapely.get_type_id(geoms), (3, 6)) & np.asarray(shapely.is_valid(geoms))
+            & (cells <= AREA_CELLS))
     batch: list[int] = []
-    cells = points = 0
+    in_cells = points = 0.0
     for a in [*np.flatnonzero(here).tolist(), -1]:
-        if a >= 0 and (not batch or (cells + rows[a] * cols[a] <= BATCH_CELLS
+        if a >= 0 and (not batch or (in_cells + cells[a] <= BATCH_CELLS
                                      and points + sizes[a] <= BATCH_POINTS)):
             batch.append(a)
-            cells += int(rows[a] * cols[a])
-            points += int(sizes[a])
+            in_cells += cells[a]
+            points += sizes[a]
             continue
         if batch:
             check(should_stop, "while splitting areas into places")
-            chosen = np.asarray(batch, dtype=np.int64)
-            found = _batch(native, chosen, pts, ww, pstart, x0, y1, rows, cols, bounds, tol,
-                           split, geoms, coords, ring_bounds, area_rings, c, kernel, ki, kj,
-                           kval, r, disc, bar, rr, min_incidents)
-            for a_, peaks in zip(batch, found, strict=True):
+            for a_, peaks in _batch(setup, np.asarray(batch, dtype=np.int64)).items():
                 out[a_] = peaks
-        batch, cells, points = ([a], int(rows[a] * cols[a]), int(sizes[a])) if a >= 0 \
-            else ([], 0, 0)
+        batch, in_cells, points = ([a], cells[a], sizes[a]) if a >= 0 else ([], 0.0, 0.0)
     return out
+
+
+@dataclass
+class _Setup:
+    """What every batch of one :func:`area_peaks` works from: the incidents, the areas (their
+    members, polygons, polygons' bounds, whether each is split, and their rings:
+    :func:`_rings`), the grid's cells (``c`` metres) and kernel, the place's radius ``r``,
+    disc and barred cells, ``min_incidents`` and the compiled steps."""
+
+    xy: np.ndarray
+    w: np.ndarray
+    members: Sequence[np.ndarray]
+    geoms: np.ndarray
+    bounds: np.ndarray
+    split: np.ndarray
+    coords: np.ndarray
+    ring_bounds: np.ndarray
+    area_rings: np.ndarray
+    c: float
+    kernel: np.ndarray
+    ki: np.ndarray
+    kj: np.ndarray
+    kval: np.ndarray
+    r: float
+    disc: Disc
+    bar: np.ndarray
+    rr: int
+    min_incidents: int
+    native: ModuleType
+
+    @property
+    def kr(self) -> int:
+        """The kernel's reach, cells."""
+        return int(self.kernel.shape[0] // 2)
 
 
 def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,66 +159,76 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.ascontiguousarray(coords), ring_bounds, area_rings.astype(np.int64)
 
 
-def _batch(native: ModuleType, chosen: np.ndarray, pts: np.ndarray, w: np.ndarray,
-           pstart: np.ndarray, x0: np.ndarray, y1: np.ndarray, rows: np.ndarray,
-           cols: np.ndarray, bounds: np.ndarray, tol: np.ndarray, split: np.ndarray,
-           geoms: np.ndarray, coords: np.ndarray, ring_bounds: np.ndarray,
-           area_rings: np.ndarray, c: float, kernel: np.ndarray, ki: np.ndarray,
-           kj: np.ndarray, kval: np.ndarray, r: float, disc: Disc, bar: np.ndarray, rr: int,
-           min_incidents: int) -> list[AreaPeaks | None]:
-    """The peaks of the areas ``chosen`` (positions in the arrays of :func:`area_peaks`), by
-    the two compiled calls and one GEOS call between them."""
-    kr = kernel.shape[0] // 2
-    first, last = int(chosen[0]), int(chosen[-1])
-    if last - first + 1 == chosen.size:  # a run of areas: their points are one slice
-        p = pstart[first:last + 2] - pstart[first]
-        q, qw = pts[pstart[first]:pstart[last + 1]], w[pstart[first]:pstart[last + 1]]
-    else:
-        p = np.concatenate([[0], np.cumsum(pstart[chosen + 1] - pstart[chosen])]).astype(np.int64)
-        q = np.concatenate([pts[pstart[a]:pstart[a + 1]] for a in chosen.tolist()])
-        qw = np.concatenate([w[pstart[a]:pstart[a + 1]] for a in chosen.tolist()])
-    nr, nc = rows[chosen], cols[chosen]
+def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
+    """The peaks of the areas ``chosen`` (positions in the arguments of :func:`area_peaks`),
+    by the two compiled calls and one GEOS call between them; an area whose grid, with its
+    points, is over :data:`AREA_CELLS` cells is left out (None)."""
+    kr, c = s.kr, s.c
+    idx = np.concatenate([s.members[a] for a in chosen.tolist()])
+    q = np.ascontiguousarray(s.xy[idx])
+    qw = np.ascontiguousarray(s.w[idx])
+    p = np.concatenate([[0], np.cumsum([s.members[a].size for a in chosen.tolist()])])
+    p = p.astype(np.int64)
+    # each area's grid, as AreaGrid makes it: over its polygon and its points, padded
+    gb = s.bounds[chosen]
+    minx = np.minimum(gb[:, 0], np.minimum.reduceat(q[:, 0], p[:-1]))
+    miny = np.minimum(gb[:, 1], np.minimum.reduceat(q[:, 1], p[:-1]))
+    maxx = np.maximum(gb[:, 2], np.maximum.reduceat(q[:, 0], p[:-1]))
+    maxy = np.maximum(gb[:, 3], np.maximum.reduceat(q[:, 1], p[:-1]))
+    pad = kr + 2
+    nc = np.ceil((maxx - minx) / c).astype(np.int64) + 2 * pad + 1
+    nr = np.ceil((maxy - miny) / c).astype(np.int64) + 2 * pad + 1
+    fits = nr * nc <= AREA_CELLS
+    if not fits.all():  # points far beyond their polygon: those areas are left out
+        out: dict[int, AreaPeaks | None] = dict.fromkeys(chosen[~fits].tolist())
+        if fits.any():
+            out.update(_batch(s, chosen[fits]))
+        return out
+    ax0, ay1 = minx - pad * c, maxy + pad * c
+    lightest = np.minimum.reduceat(np.where(qw > 0, qw, np.inf), p[:-1])
+    tol = (1e-9 * np.where(np.isfinite(lightest), lightest, 1.0)
+           * float(s.kernel[s.kernel > 0].min()))
     gstart = np.concatenate([[0], np.cumsum(nr * nc)]).astype(np.int64)
     density = np.zeros(int(gstart[-1]))
     state = np.zeros(int(gstart[-1]), dtype=np.int8)
-    ax0, ay1 = np.ascontiguousarray(x0[chosen]), np.ascontiguousarray(y1[chosen])
-    done = native.area_grids(q, qw, p, ax0, ay1, nr, nc, np.ascontiguousarray(bounds[chosen]),
-                             c, kr, ki, kj, kval, place_grid._FFT_FROM, coords, ring_bounds,
-                             area_rings[chosen], area_rings[chosen + 1], gstart, density,
-                             state)
+    done = s.native.area_grids(q, qw, p, ax0, ay1, nr, nc, np.ascontiguousarray(gb), c, kr,
+                               s.ki, s.kj, s.kval, place_grid._FFT_FROM, s.coords,
+                               s.ring_bounds, s.area_rings[chosen], s.area_rings[chosen + 1],
+                               gstart, density, state)
     for t in np.flatnonzero(~done).tolist():  # many cells to smooth: by FFT, as AreaGrid does
         g0, g1 = gstart[t], gstart[t + 1]
-        full = np.asarray(fftconvolve(density[g0:g1].reshape(nr[t], nc[t]), kernel, mode="full"))
+        full = np.asarray(fftconvolve(density[g0:g1].reshape(nr[t], nc[t]), s.kernel,
+                                      mode="full"))
         density[g0:g1] = full[kr:kr + nr[t], kr:kr + nc[t]].ravel()
     done[:] = True
     unsure = np.flatnonzero(state == 2)
     if unsure.size:  # cells a hair from an edge: asked of GEOS (its boundary counts as in)
         of = np.searchsorted(gstart, unsure, side="right") - 1
         i, j = np.divmod(unsure - gstart[of], nc[of])
-        prepared = prepared_copies(geoms[chosen[np.unique(of)]])
-        which = np.searchsorted(np.unique(of), of)
-        state[unsure] = shapely.intersects_xy(prepared[which], ax0[of] + (j + 0.5) * c,
-                                              ay1[of] - (i + 0.5) * c)
+        asked = np.unique(of)
+        prepared = prepared_copies(s.geoms[chosen[asked]])
+        state[unsure] = shapely.intersects_xy(prepared[np.searchsorted(asked, of)],
+                                              ax0[of] + (j + 0.5) * c, ay1[of] - (i + 0.5) * c)
     n = int(p[-1])
     place_of = np.full(n, -1, dtype=np.int64)
     peak_cell = np.full(n, -1, dtype=np.int64)
     peak_density = np.zeros(n)
     made = np.full(chosen.size, -1, dtype=np.int64)
-    native.area_places(q, qw, p, ax0, ay1, nr, nc, gstart, density, state,
-                       np.ascontiguousarray(tol[chosen]), done,
-                       np.ascontiguousarray(split[chosen]), r, disc.sure, disc.ring, disc.sign,
-                       c, rr + 2, kr, ki, kj, kval, bar, rr, place_grid._FFT_FROM, _TIE,
-                       min_incidents, place_of, peak_cell, peak_density, made)
-    out: list[AreaPeaks | None] = []
-    for t in range(chosen.size):
+    split = np.ascontiguousarray(s.split[chosen])
+    s.native.area_places(q, qw, p, ax0, ay1, nr, nc, gstart, density, state, tol, done, split,
+                         s.r, s.disc.sure, s.disc.ring, s.disc.sign, c, s.rr + 2, kr, s.ki,
+                         s.kj, s.kval, s.bar, s.rr, place_grid._FFT_FROM, _TIE,
+                         s.min_incidents, place_of, peak_cell, peak_density, made)
+    found: dict[int, AreaPeaks | None] = {}
+    for t, a in enumerate(chosen.tolist()):
         k = int(made[t])
         if k < 0:
-            out.append(None)
+            found[a] = None
             continue
         cell = peak_cell[p[t]:p[t] + k]
         cell = cell[cell >= 0]
         i, j = np.divmod(cell, nc[t])
         centres = np.column_stack([ax0[t] + (j + 0.5) * c, ay1[t] - (i + 0.5) * c])
-        out.append(AreaPeaks(centres, peak_density[p[t]:p[t] + cell.size].copy(),
-                             place_of[p[t]:p[t + 1]] if split[chosen[t]] else None))
-    return out
+        found[a] = AreaPeaks(centres, peak_density[p[t]:p[t] + cell.size].copy(),
+                             place_of[p[t]:p[t + 1]] if split[t] else None)
+    return found

@@ -366,8 +366,8 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
     """Areas cut together (hotspot.place_batch: their grids and places in two compiled calls,
     their polygons together) make the same places, peaks, densities, widths and polygons as
     each area cut alone by numpy, in threads or not (a grid smoothed by FFT among them); an
-    area too large for those steps is left to the per-area ones; and the limit of places
-    refuses where it does without them."""
+    area too large for those steps (its polygon, or its points far beyond it) is left to the
+    per-area ones; and the limit of places refuses where it does without them."""
     import hotspot.place_batch as place_batch
     import hotspot.places as places
     from hotspot._threads import set_threads, threads
@@ -397,6 +397,10 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
     geoms.append(shapely.box(x, 12_000, x + 3000, 13_000))
     groups.append(rng.uniform(0, 14_000, (80, 2)) + np.array([x + 5000, 0]))  # too large
     geoms.append(shapely.box(x + 5000, 0, x + 19_000, 14_000))
+    far = rng.normal([x, 20_000], 30, (50, 2))
+    far[-3:] += 14_000  # a few points far beyond a small polygon: its grid too large too
+    groups.append(far)
+    geoms.append(shapely.Point(x, 20_000).buffer(120))
     xy = np.concatenate(groups) + ORIGIN
     labels = np.repeat(np.arange(len(groups)), [g.shape[0] for g in groups])
     order = rng.permutation(xy.shape[0])
@@ -429,7 +433,7 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
                             max_places=limit)
 
     together = split()
-    assert answered.count(True) == len(groups) - 1 and answered.count(False) == 1
+    assert answered.count(True) == len(groups) - 2 and answered.count(False) == 2
     assert ffts == 1  # the sparse area's grid smoothed by FFT, between the compiled calls
     was = threads()
     try:
