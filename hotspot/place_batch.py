@@ -178,7 +178,7 @@ def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
     pad = kr + 2
     nc = np.ceil((maxx - minx) / c).astype(np.int64) + 2 * pad + 1
     nr = np.ceil((maxy - miny) / c).astype(np.int64) + 2 * pad + 1
-    fits = nr * nc <= AREA_CELLS
+    fits = nr.astype(np.float64) * nc <= AREA_CELLS  # (no int64 wrap for absurd spans)
     if not fits.all():  # points far beyond their polygon: those areas are left out
         out: dict[int, AreaPeaks | None] = dict.fromkeys(chosen[~fits].tolist())
         if fits.any():
