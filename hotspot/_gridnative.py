@@ -998,7 +998,7 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
                 kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, bar: np.ndarray,
                 rr: int, most_products: int, tie: float, min_incidents: int,
                 place_of: np.ndarray, peak_cell: np.ndarray, peak_density: np.ndarray,
-                made: np.ndarray) -> None:
+                made: np.ndarray, most: int) -> tuple[int, bool]:
     """The second half of :class:`hotspot.place_grid.AreaGrid` and the places of
     :func:`hotspot.places._split_area` for the areas :func:`area_grids` smoothed (``done``;
     ``made`` is left as it is for the others), each as
@@ -1009,8 +1009,13 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
     ``peak_cell[pstart[a]:]`` and ``peak_density[pstart[a]:]``, their number in ``made[a]``;
     for an area kept whole, its densest cell (:func:`densest_cell`; -1: none) and density
     there (per km2) as its one peak. ``made[a]`` is -1 for an area whose places need the FFT
-    (:func:`take_places`' state 2), for the steps in Python to make from the start."""
+    (:func:`take_places`' state 2), for the steps in Python to make from the start.
+
+    The areas are made in order until their peaks pass ``most`` (the limit of places): the
+    area that would pass it and those after it are left as they are (``made`` -1). Returns
+    the peaks made and whether it stopped there."""
     k = pstart.shape[0] - 1
+    total = 0
     for a in range(k):
         if not done[a]:
             continue
@@ -1034,10 +1039,13 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
                     dens[i, j] = 0.0
         row_max = row_maxima(dens)
         if not split[a]:
+            if total + 1 > most:
+                return total, True
             cell = densest_cell(dens, row_max, tie)
             peak_cell[p0] = cell
             peak_density[p0] = 0.0 if cell < 0 else dens[cell // nc, cell % nc] * 1e6 / (c * c)
             made[a] = 1
+            total += 1
             continue
         area_pts = pts[p0:p1]
         bx0 = area_pts[0, 0]
@@ -1061,13 +1069,19 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
         remaining = np.ones(n, dtype=np.bool_)
         local = place_of[p0:p1]
         local[:] = -1
+        left = most - total + 1  # places that would pass the limit (an area makes at most n)
         count, _left, why = take_places(
             dens, allowed, row_max, area_pts, w[p0:p1], order, start, bcols, brows, bx0, by0,
             r, sure, ring, sign, x0[a], y1[a], c, reach, kr, ki, kj, kval, tol[a], bar, rr,
-            most_products, tie, remaining, n, min_incidents, n + 1, local, 0,
+            most_products, tie, remaining, n, min_incidents, min(n + 1, left), local, 0,
             peak_cell[p0:p1], peak_density[p0:p1], np.empty(n, dtype=np.int64),
             np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int64))
+        if why == 1 and count >= left:  # over the limit: this area and the rest left
+            return total, True
         made[a] = -1 if why == 2 else count
+        if why != 2:
+            total += count
+    return total, False
 
 
 LOADED = True

@@ -70,14 +70,18 @@ class AreaPeaks:
 
 def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geoms: np.ndarray,
                split: np.ndarray, d: float, min_incidents: int, disc: Disc, native: ModuleType,
-               should_stop: ShouldStop | None = None) -> list[AreaPeaks | None]:
+               should_stop: ShouldStop | None = None,
+               most: int | None = None) -> list[AreaPeaks | None]:
     """The peaks of each area: its points ``xy[members[a]]`` ((n, 2) metres, n >= 1) and
     weights ``w[members[a]]``, its polygon ``geoms[a]``; split into places no wider than
     ``d`` metres (``split[a]``: the steps of :func:`hotspot.places._split_area`, with its
     ``disc``) or kept whole (the densest cell of its grid). None for an area left to the
     per-area steps (see the module docstring). The areas are made in batches of at most
     :data:`BATCH_POINTS` incidents and about :data:`BATCH_CELLS` cells (each batch's points
-    copied, no more), ``should_stop`` checked between them."""
+    copied, no more), ``should_stop`` checked between them. With ``most`` (the limit of
+    places), the areas are made in order until their peaks would pass it: that area and those
+    after it are None (the per-area steps refuse them as the limit says), so no more than
+    ``most`` peaks are made here."""
     k = len(members)
     out: list[AreaPeaks | None] = [None] * k
     if k == 0:
@@ -98,6 +102,7 @@ def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geo
             & (cells <= AREA_CELLS))
     batch: list[int] = []
     in_cells = points = 0.0
+    left = int(sizes.sum()) if most is None else min(int(most), int(sizes.sum()))
     for a in [*np.flatnonzero(here).tolist(), -1]:
         if a >= 0 and (not batch or (in_cells + cells[a] <= BATCH_CELLS
                                      and points + sizes[a] <= BATCH_POINTS)):
@@ -107,8 +112,14 @@ def area_peaks(xy: np.ndarray, w: np.ndarray, members: Sequence[np.ndarray], geo
             continue
         if batch:
             check(should_stop, "while splitting areas into places")
-            for a_, peaks in _batch(setup, np.asarray(batch, dtype=np.int64)).items():
+            chosen = np.asarray(batch, dtype=np.int64)
+            budget = int(min(points, left))  # (places are never more than points)
+            found, made, stopped = _batch(setup, chosen, budget)
+            for a_, peaks in found.items():
                 out[a_] = peaks
+            left -= made
+            if stopped:
+                break
         batch, in_cells, points = ([a], cells[a], sizes[a]) if a >= 0 else ([], 0.0, 0.0)
     return out
 
@@ -159,10 +170,13 @@ def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.ascontiguousarray(coords), ring_bounds, area_rings.astype(np.int64)
 
 
-def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
+def _batch(s: _Setup, chosen: np.ndarray,
+           most: int) -> tuple[dict[int, AreaPeaks | None], int, bool]:
     """The peaks of the areas ``chosen`` (positions in the arguments of :func:`area_peaks`),
     by the two compiled calls and one GEOS call between them; an area whose grid, with its
-    points, is over :data:`AREA_CELLS` cells is left out (None)."""
+    points, is over :data:`AREA_CELLS` cells is left out (None). Made in order until the
+    peaks would pass ``most`` (then that area and those after it are None); returns the peaks
+    made and whether it stopped there."""
     kr, c = s.kr, s.c
     idx = np.concatenate([s.members[a] for a in chosen.tolist()])
     q = np.ascontiguousarray(s.xy[idx])
@@ -180,10 +194,12 @@ def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
     nr = np.ceil((maxy - miny) / c).astype(np.int64) + 2 * pad + 1
     fits = nr.astype(np.float64) * nc <= AREA_CELLS  # (no int64 wrap for absurd spans)
     if not fits.all():  # points far beyond their polygon: those areas are left out
-        out: dict[int, AreaPeaks | None] = dict.fromkeys(chosen[~fits].tolist())
-        if fits.any():
-            out.update(_batch(s, chosen[fits]))
-        return out
+        out: dict[int, AreaPeaks | None] = dict.fromkeys(chosen.tolist())
+        if not fits.any():
+            return out, 0, False
+        inner, total, stopped = _batch(s, chosen[fits], most)
+        out.update(inner)
+        return out, total, stopped
     ax0, ay1 = minx - pad * c, maxy + pad * c
     lightest = np.minimum.reduceat(np.where(qw > 0, qw, np.inf), p[:-1])
     tol = (1e-9 * np.where(np.isfinite(lightest), lightest, 1.0)
@@ -215,10 +231,11 @@ def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
     peak_density = np.zeros(n)
     made = np.full(chosen.size, -1, dtype=np.int64)
     split = np.ascontiguousarray(s.split[chosen])
-    s.native.area_places(q, qw, p, ax0, ay1, nr, nc, gstart, density, state, tol, done, split,
-                         s.r, s.disc.sure, s.disc.ring, s.disc.sign, c, s.rr + 2, kr, s.ki,
-                         s.kj, s.kval, s.bar, s.rr, place_grid._FFT_FROM, _TIE,
-                         s.min_incidents, place_of, peak_cell, peak_density, made)
+    total, stopped = s.native.area_places(
+        q, qw, p, ax0, ay1, nr, nc, gstart, density, state, tol, done, split, s.r, s.disc.sure,
+        s.disc.ring, s.disc.sign, c, s.rr + 2, kr, s.ki, s.kj, s.kval, s.bar, s.rr,
+        place_grid._FFT_FROM, _TIE, s.min_incidents, place_of, peak_cell, peak_density, made,
+        int(most))
     found: dict[int, AreaPeaks | None] = {}
     for t, a in enumerate(chosen.tolist()):
         k = int(made[t])
@@ -231,4 +248,4 @@ def _batch(s: _Setup, chosen: np.ndarray) -> dict[int, AreaPeaks | None]:
         centres = np.column_stack([ax0[t] + (j + 0.5) * c, ay1[t] - (i + 0.5) * c])
         found[a] = AreaPeaks(centres, peak_density[p[t]:p[t] + cell.size].copy(),
                              place_of[p[t]:p[t + 1]] if split[t] else None)
-    return found
+    return found, int(total), bool(stopped)

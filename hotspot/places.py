@@ -379,7 +379,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
             def cut_group(group: list[int]) -> list[_Cut | None]:
                 cuts = _cut_together([todo[t] for t in group], members, xy, w, geoms, widths,
-                                     d, min_incidents, native, should_stop)
+                                     d, min_incidents, native, should_stop, limit)
                 count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
                 return [c if c is not None else _measured(cut_or_leave(todo[t]))
                         for t, c in zip(group, cuts, strict=True)]
@@ -409,7 +409,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             done[t] = cut_area
     elif native is not None and todo:
         done = _cut_together(todo, members, xy, w, geoms, widths, d, min_incidents, native,
-                             should_stop)
+                             should_stop, limit)
     cuts: list[_Cut] = []
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
@@ -763,15 +763,19 @@ def sure_inside(r: float) -> float:
 
 def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w: np.ndarray,
                   geoms: np.ndarray, widths: np.ndarray, d: float, min_incidents: int,
-                  native: ModuleType, should_stop: ShouldStop | None) -> list[_Cut | None]:
+                  native: ModuleType, should_stop: ShouldStop | None,
+                  limit: int) -> list[_Cut | None]:
     """The cuts of the ``areas`` (each as :func:`_cut_areas`' ``cut`` makes it, to the last
     bit), their peaks found by :func:`hotspot.place_batch.area_peaks` and their places'
-    polygons and widths made together; None for an area it leaves to ``cut``."""
+    polygons and widths made together; None for an area it leaves to ``cut``: those the
+    compiled calls cannot make, and, once the peaks would pass the ``limit`` of places, the
+    rest (for ``cut`` to refuse as the limit says: no more than ``limit`` places are drawn
+    by one call, whatever the areas)."""
     r = d / 2
     ring = _disc_ring(r)
     found = area_peaks(xy, w, [members[a] for a in areas], geoms[areas], widths[areas] > d, d,
                        min_incidents, Disc(ring, _ring_sign(ring), sure_inside(r)), native,
-                       should_stop)
+                       should_stop, limit)
     out: list[_Cut | None] = [None] * len(areas)
     split: list[tuple[int, AreaPeaks, list[np.ndarray], np.ndarray]] = []
     for pos, (a, peaks) in enumerate(zip(areas, found, strict=True)):

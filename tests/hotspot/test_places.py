@@ -454,17 +454,28 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
         assert shapely.equals_exact(other.places.geometry.values,
                                     plain.places.geometry.values, tolerance=0).all()
     made = len(plain.places)
-    for limit in (made - 1, 5):
+    for limit in (made - 1, 5, 0):
         refused = []
         for native in (True, False):
             monkeypatch.undo()
             monkeypatch.setattr(places, "NATIVE_FROM", 0)
+            drawn: list[int] = []
+            shapes = places._place_shapes
+
+            def counted_shapes(discs: np.ndarray, *args: object) -> np.ndarray:
+                drawn.append(discs.shape[0])
+                return shapes(discs, *args)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(places, "_place_shapes", counted_shapes)
             if not native:
                 monkeypatch.setattr(places, "native_steps", lambda: None)
                 monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
             with pytest.raises(WorkLimitExceeded) as err:
                 split(limit)
             refused.append(err.value.found)
+            if native:  # no more peaks made and drawn together than the limit allows (in
+                # each thread's group of areas)
+                assert sum(drawn) <= threads() * limit
         assert refused == [limit + 1, limit + 1]
 
 
