@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -460,13 +462,8 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
             monkeypatch.undo()
             monkeypatch.setattr(places, "NATIVE_FROM", 0)
             drawn: list[int] = []
-            shapes = places._place_shapes
-
-            def counted_shapes(discs: np.ndarray, *args: object) -> np.ndarray:
-                drawn.append(discs.shape[0])
-                return shapes(discs, *args)  # type: ignore[arg-type]
-
-            monkeypatch.setattr(places, "_place_shapes", counted_shapes)
+            monkeypatch.setattr(places, "_place_shapes",
+                                functools.partial(_counted_shapes, places._place_shapes, drawn))
             if not native:
                 monkeypatch.setattr(places, "native_steps", lambda: None)
                 monkeypatch.setattr(places, "loaded_native_steps", lambda: None)
@@ -477,6 +474,12 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
                 # each thread's group of areas)
                 assert sum(drawn) <= threads() * limit
         assert refused == [limit + 1, limit + 1]
+
+
+def _counted_shapes(shapes: Any, drawn: list[int], discs: np.ndarray, *args: Any) -> Any:
+    """``shapes(discs, *args)`` (hotspot.places._place_shapes), the discs counted in ``drawn``."""
+    drawn.append(discs.shape[0])
+    return shapes(discs, *args)
 
 
 def test_the_compiled_scan_of_an_area_grid_answers_as_geos_does():
