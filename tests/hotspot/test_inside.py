@@ -253,6 +253,21 @@ def test_compiled_steps_still_being_loaded_by_another_thread_are_not_used(monkey
     assert loaded_native_steps() is half
 
 
+def _counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the grids built from now on (hotspot.inside._EdgeGrid.build), one a build."""
+    from hotspot import inside
+
+    built: list[int] = []
+    real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, arr: np.ndarray) -> object:
+        built.append(arr.size)
+        return real(cls, arr)
+
+    monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
+    return built
+
+
 @pytest.mark.parametrize("predicate", ["within", "intersects"])
 def test_few_points_among_many_small_polygons_go_straight_to_geos(monkeypatch,
                                                                  predicate: str) -> None:
@@ -263,14 +278,7 @@ def test_few_points_among_many_small_polygons_go_straight_to_geos(monkeypatch,
     rng = np.random.default_rng(11)
     centres = rng.uniform(0, 40_000, (2_000, 2))
     geoms = shapely.buffer(shapely.points(centres), 125.0, quad_segs=16)
-    built: list[int] = []
-    real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
-
-    def counted(cls: type, arr: np.ndarray) -> object:
-        built.append(arr.size)
-        return real(cls, arr)
-
-    monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
+    built = _counted_builds(monkeypatch)
     vertices = int(shapely.get_num_coordinates(geoms).sum())
     few = np.concatenate([rng.uniform(0, 40_000, (20_000, 2)),
                           np.repeat(centres, 3, axis=0) + rng.normal(0, 100, (6_000, 2))])
@@ -292,20 +300,12 @@ def test_few_points_among_many_small_polygons_go_straight_to_geos(monkeypatch,
 
 @pytest.mark.parametrize("predicate", ["within", "intersects"])
 def test_a_kept_grid_gives_the_same_pairs_and_is_made_once(monkeypatch, predicate: str) -> None:
-    from hotspot import inside
 
     rng = np.random.default_rng(7)
     geoms = _polygons(rng, 200)
     xy = _points(rng, geoms, 20_000)
     want = _geos(geoms, xy, predicate)
-    built: list[int] = []
-    real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
-
-    def counted(cls: type, arr: np.ndarray) -> object:
-        built.append(arr.size)
-        return real(cls, arr)
-
-    monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
+    built = _counted_builds(monkeypatch)
     for _ in range(3):  # the grid made at the first call only, every call the same pairs
         a, b = point_hits(geoms, xy, predicate, keep=True)
         assert set(zip(a.tolist(), b.tolist(), strict=True)) == want

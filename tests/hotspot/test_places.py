@@ -250,6 +250,17 @@ def test_no_areas_no_places():
     assert len(split.places) == 0 and (split.labels == -1).all() and len(split.areas) == 0
 
 
+def _assert_same_split(got: Any, want: Any) -> None:
+    """Two splits (PlaceSplit) the same to the last bit: labels, every column, polygons."""
+    np.testing.assert_array_equal(got.labels, want.labels)
+    for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
+                   "width_m", "split"):
+        np.testing.assert_array_equal(got.places[column].to_numpy(),
+                                      want.places[column].to_numpy(), err_msg=column)
+    assert shapely.equals_exact(got.places.geometry.values, want.places.geometry.values,
+                                tolerance=0).all()
+
+
 def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
     """From NATIVE_FROM incidents the peaks are found and taken out by compiled loops: the same
     arithmetic in the same order, so the same places, peaks, densities and shapes as numpy's
@@ -307,13 +318,7 @@ def test_the_compiled_loops_make_the_same_places_to_the_last_bit(monkeypatch):
     plain = split()
     assert len(plain.places) > 200
     for other in (compiled, alone):
-        np.testing.assert_array_equal(other.labels, plain.labels)
-        for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
-                       "width_m", "split"):
-            np.testing.assert_array_equal(other.places[column].to_numpy(),
-                                          plain.places[column].to_numpy(), err_msg=column)
-        assert shapely.equals_exact(other.places.geometry.values,
-                                    plain.places.geometry.values, tolerance=0).all()
+        _assert_same_split(other, plain)
 
 
 def test_places_the_compiled_loop_leaves_to_python_are_the_same(monkeypatch):
@@ -448,13 +453,7 @@ def test_areas_cut_together_make_the_same_places_to_the_last_bit(monkeypatch):
     plain = split()
     assert len(plain.places) > 150 and (plain.areas["places"] == 1).sum() > 5
     for other in (together, alone_thread):
-        np.testing.assert_array_equal(other.labels, plain.labels)
-        for column in ("parent", "peak_x", "peak_y", "peak_density", "incidents", "weight",
-                       "width_m", "split"):
-            np.testing.assert_array_equal(other.places[column].to_numpy(),
-                                          plain.places[column].to_numpy(), err_msg=column)
-        assert shapely.equals_exact(other.places.geometry.values,
-                                    plain.places.geometry.values, tolerance=0).all()
+        _assert_same_split(other, plain)
     made = len(plain.places)
     for limit in (made - 1, 5, 0):
         refused = []
