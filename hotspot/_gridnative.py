@@ -27,7 +27,10 @@ And the places' steps (:mod:`hotspot.places`, :mod:`hotspot.place_grid`), each w
 steps' arithmetic in their order (tested equal to the last bit): :func:`place_density` (an
 area grid's first density), :func:`take_places` (the greedy loop, place after place: the
 densest cell by :func:`densest_cell` and :func:`row_maxima`, the points of its disc by
-:func:`disc_members`, their weight taken out by :func:`place_remove`).
+:func:`disc_members`, their weight taken out by :func:`place_remove`); and the same for many
+areas in two calls (:mod:`hotspot.place_batch`): :func:`area_grids` (each area's density and
+which of its cells are inside it) and :func:`area_places` (the rest of its grid, then its
+places).
 
 Compiled code is cached on disk (``cache=True``): in ``__pycache__`` beside this file, or, when
 that is read-only, numba's user cache (``~/.cache/numba``, or ``NUMBA_CACHE_DIR`` when set).
@@ -994,17 +997,18 @@ def area_grids(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarra
 def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarray,
                 y1: np.ndarray, rows: np.ndarray, cols: np.ndarray, gstart: np.ndarray,
                 density: np.ndarray, state: np.ndarray, tol: np.ndarray, done: np.ndarray,
-                split: np.ndarray, r: float, sure: float, ring: np.ndarray, sign: float, c: float, reach: int,
-                kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, bar: np.ndarray,
-                rr: int, most_products: int, tie: float, min_incidents: int,
+                split: np.ndarray, r: float, sure: float, ring: np.ndarray, sign: float,
+                c: float, reach: int, kr: int, ki: np.ndarray, kj: np.ndarray,
+                kval: np.ndarray, bar: np.ndarray, rr: int, most_products: int, tie: float,
+                min_incidents: int,
                 place_of: np.ndarray, peak_cell: np.ndarray, peak_density: np.ndarray,
                 made: np.ndarray, most: int) -> tuple[int, bool]:
     """The second half of :class:`hotspot.place_grid.AreaGrid` and the places of
     :func:`hotspot.places._split_area` for the areas :func:`area_grids` smoothed (``done``;
-    ``made`` is left as it is for the others), each as
-    those steps make them (the same arithmetic in the same order): the cells inside (``state``
-    1; none: every cell) keep their density, the others and round-off below ``tol[a]`` are
-    zeroed; then, for an area to ``split``, the places of :func:`take_places`, numbered from 0
+    ``made`` is left as it is for the others), each as those steps make them (the same
+    arithmetic in the same order): the cells inside (``state`` 1; none: every cell) keep
+    their density, the others and round-off below ``tol[a]`` are zeroed; then, for an area
+    to ``split``, the places of :func:`take_places`, numbered from 0
     in ``place_of[pstart[a]:pstart[a + 1]]`` (-1: none), their cells and densities at
     ``peak_cell[pstart[a]:]`` and ``peak_density[pstart[a]:]``, their number in ``made[a]``;
     for an area kept whole, its densest cell (:func:`densest_cell`; -1: none) and density
