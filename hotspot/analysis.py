@@ -121,6 +121,10 @@ class HotspotResult:
         return geometries if same else None
 
 
+Frame = pd.DataFrame | None
+"""Incidents, or none (:func:`analyse`'s ``previous`` and ``history``)."""
+
+
 def analyse(
     incidents: pd.DataFrame,
     *,
@@ -128,12 +132,12 @@ def analyse(
     method: str = "kde",
     layers: ContextLayers | None = None,
     period: tuple[int, int] | None = None,
-    previous: pd.DataFrame | None = None,
+    previous: Frame | Callable[[], Frame] = None,
     timezone: str = "Europe/London",
     study_area_m2: float | None = None,
     boundary: Any = None,
     weighted: bool = False,
-    history: pd.DataFrame | None = None,
+    history: Frame | Callable[[], Frame] = None,
     cluster_labels: np.ndarray | None = None,
     places: gpd.GeoDataFrame | None = None,
     max_hotspots: int | None = None,
@@ -160,6 +164,8 @@ def analyse(
         The selection's ``[start, end)`` in seconds since the epoch (UTC), for recency.
     previous
         The incidents of the previous period of equal length (``x``, ``y``), for the trend.
+        Or a function that gives them (no arguments; None: not known), called in a thread
+        beside the engine: a caller reading them from a store need not wait for the read.
     timezone
         Local time zone for hour-of-day profiles and dates.
     study_area_m2
@@ -173,7 +179,8 @@ def analyse(
     history
         The incidents (``x``, ``y``, ``occurred_at``, ``harm``) of the months whose monthly
         Gi* cube gives each hotspot its emerging class (:mod:`hotspot.emerging`); the
-        selection itself when None.
+        selection itself when None. Or a function that gives them (as for ``previous``),
+        called in the cube's thread, beside the engine.
     places
         With ``method="auto"``: the ranked places (``geometry``, ``score``; best first) of the
         candidate a backtest chose (:mod:`hotspot.backtest`), fitted by the caller; each
@@ -216,20 +223,22 @@ def analyse(
     used = _parameters(method, params)
     xy = _coordinates(incidents)
     incidents = _with_times(incidents, "incidents")
-    if history is not None:
+    if isinstance(history, pd.DataFrame):
         history = _with_times(history, "history")
     w, weighted = _weights(incidents, used["weight"], weighted)
     layers = layers or ContextLayers()
     if study_area_m2 is None and boundary is not None:
         study_area_m2 = float(shapely.area(boundary))
-    run = _Run(method, used, incidents, xy, w, weighted, crs, layers, period, previous,
+    # the previous period given as a function: taken beside the engine, used by the table
+    earlier: Frame | Later[Frame] = (Later(functools.partial(_given, previous), should_stop)
+                                     if callable(previous) else previous)
+    run = _Run(method, used, incidents, xy, w, weighted, crs, layers, period, earlier,
                timezone, study_area_m2, boundary, places, max_hotspots, should_stop,
                {"incidents": len(incidents), "layers": layers.used()})
     weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
     cube = Later(functools.partial(  # needs no hotspot: made while they are found
-        emerging_cube, incidents if history is None else history,
-        w if history is None else None, weight_column, boundary, crs, max_grid_cells,
-        timezone=timezone), should_stop)
+        _cube, incidents, w, history, weight_column, boundary, crs, max_grid_cells, timezone),
+        should_stop)
     try:
         labels, shapes, grid = find_areas(
             method, xy, w, weighted, used, run.info, crs=crs, cluster_labels=cluster_labels,
@@ -247,6 +256,29 @@ def analyse(
             context.abandon()
     finally:
         cube.abandon()  # each stops at its next check if the analysis failed before using it
+        if isinstance(earlier, Later):
+            earlier.abandon()
+
+
+def _given(read: Callable[[], Frame], _should_stop: ShouldStop | None = None) -> Frame:
+    """What ``read`` gives (:func:`analyse`'s ``previous`` given as a function)."""
+    return read()
+
+
+def _cube(incidents: pd.DataFrame, w: np.ndarray, history: Frame | Callable[[], Frame],
+          weight_column: str | None, boundary: Any, crs: str, max_grid_cells: int | None,
+          timezone: str, should_stop: ShouldStop | None) -> EmergingCube:
+    """The emerging cube (:func:`hotspot.emerging.emerging_cube`) of ``history`` (taken first
+    when a function gives it), else of the selection's ``incidents`` and weights ``w``."""
+    if callable(history):
+        history = history()
+        if history is not None:
+            history = _with_times(history, "history")
+    if history is None:
+        return emerging_cube(incidents, w, weight_column, boundary, crs, max_grid_cells,
+                             should_stop, timezone=timezone)
+    return emerging_cube(history, None, weight_column, boundary, crs, max_grid_cells,
+                         should_stop, timezone=timezone)
 
 
 @dataclass
@@ -262,7 +294,7 @@ class _Run:
     crs: Any
     layers: ContextLayers
     period: tuple[int, int] | None
-    previous: pd.DataFrame | None
+    previous: Frame | Later[Frame]
     timezone: str
     study_area_m2: float | None
     boundary: Any
@@ -297,7 +329,9 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     parts: dict[str, Callable[[], Any]] = {}
     if budget_m2 is None:  # every place is kept: their coverage is known now
         parts["hit"] = lambda: _hit(place_geoms, xy, w, labels >= 0)
-    parts["table"] = lambda: _describe(method, incidents, w, split, run.timezone, run.previous)
+    parts["table"] = lambda: _describe(method, incidents, w, split, run.timezone,
+                                       run.previous.result() if isinstance(run.previous, Later)
+                                       else run.previous)
     parts["drawn"] = lambda: wgs84_geometries(place_geoms, run.crs)
     if budget_m2 is None:
         parts["covered"] = lambda: _covered(place_geoms, parent, run.boundary)

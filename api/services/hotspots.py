@@ -7,8 +7,10 @@ CLI (``hotspot analyse``) and the HTTP API.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -283,8 +285,10 @@ def run_analysis(
     period = None
     if selection.start is not None and selection.end is not None:
         period = (selection.start, selection.end)
-    previous = _previous_incidents(store, selection, categories, options.harm)
-    history = _history_incidents(store, selection, categories, options.harm)
+    # the previous period and the emerging classes' months are read beside the engine
+    readers = _readers()
+    previous = readers.submit(_previous_incidents, store, selection, categories, options.harm)
+    history = readers.submit(_history_incidents, store, selection, categories, options.harm)
     force = force_area(store)
     study_area = float(shapely.area(force)) if force is not None else None
     params = dict(options.parameters)
@@ -298,9 +302,9 @@ def run_analysis(
         result = analyse(
             incidents, crs=store.crs, method=method,
             layers=context_layers(store, options, version),
-            period=period, previous=previous, timezone=store.timezone,
+            period=period, previous=previous.result, timezone=store.timezone,
             study_area_m2=study_area, boundary=force, weighted=options.weighted,
-            history=history, cluster_labels=labels, places=places,
+            history=history.result, cluster_labels=labels, places=places,
             should_stop=should_stop, **(limits.analyse_arguments() if limits else {}), **params,
         )
     except WorkLimitExceeded as exc:
@@ -309,7 +313,7 @@ def run_analysis(
         raise limits.refusal(exc) from None
     _note_how_found(result, choice, in_database=labels is not None)
     metadata = _metadata(store, selection, options, categories, version, incidents,
-                         previous is not None, period)
+                         previous.result() is not None, period)
     if choice is not None:
         metadata["choice"] = choice
     return result, metadata
@@ -328,6 +332,36 @@ def _note_how_found(result: HotspotResult, choice: dict[str, Any] | None, *,
     if in_database:
         result.parameters["engine"] = "postgis"
         result.info["clustered_by"] = "PostGIS ST_ClusterDBSCAN"
+
+
+READERS = 4
+"""Threads that read selections' previous periods and emerging months (:func:`_readers`)."""
+_reader_pool: ThreadPoolExecutor | None = None
+_reader_lock = threading.Lock()
+
+
+def _readers() -> ThreadPoolExecutor:
+    """This process's :data:`READERS` threads that read the incidents an analysis takes
+    beside its engine (a long-lived few: each keeps its own store connection, so a thread a
+    request would leave a connection a request behind)."""
+    global _reader_pool
+    with _reader_lock:
+        if _reader_pool is None:
+            _reader_pool = ThreadPoolExecutor(max_workers=READERS,
+                                              thread_name_prefix="hotspot-read")
+        return _reader_pool
+
+
+def _forget_readers() -> None:
+    """In a child made by fork, the parent's reader threads do not exist (and the lock may
+    have been held by one of the parent's threads)."""
+    global _reader_pool, _reader_lock
+    _reader_pool = None
+    _reader_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_readers)
 
 
 def _previous_incidents(store: IncidentStore, selection: Selection, categories: Any,

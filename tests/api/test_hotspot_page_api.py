@@ -247,3 +247,47 @@ def test_month_only_data_shows_no_hour_grid(month_only: TestClient) -> None:
     assert "Times not recorded for these incidents" in r.text
     assert 'class="chart heat-grid"' not in r.text
     assert len(_titles(r.text, "month-chart")) == 18
+
+
+def test_the_previous_period_and_the_emerging_months_are_read_beside_the_engine(
+        app: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # read by the few threads of one pool (each keeps its own store connection: a thread a
+    # request would leave a connection a request behind), the same answer as read first
+    import threading
+
+    import api.services.hotspots as hotspots
+
+    store = app.app.state.store
+    selection = Selection(start=period_bound("2024-04", store.timezone, end=False, field="from"),
+                          end=period_bound("2024-06", store.timezone, end=True, field="to"))
+    readers: set[str] = set()
+    real = hotspots._previous_incidents
+
+    def previous(*args: Any) -> Any:
+        readers.add(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(hotspots, "_previous_incidents", previous)
+    answers = [run_analysis(store, Taxonomy.load(), method="dbscan", selection=selection,
+                            options=AnalysisOptions(), limits=None) for _ in range(2 * hotspots.READERS)]
+    assert len(readers) <= hotspots.READERS
+    assert all(name.startswith("hotspot-read") for name in readers)
+    meta = answers[-1][1]
+    assert meta["previous_period"] is True and meta["previous_selection"]["from"].startswith("2024-01")
+
+    class Serial:  # the reads done first, one after the other, as before
+        def submit(self, fn: Any, *args: Any) -> Any:
+            from concurrent.futures import Future
+
+            done: Future[Any] = Future()
+            done.set_result(fn(*args))
+            return done
+
+    monkeypatch.setattr(hotspots, "_readers", Serial)
+    first, first_meta = run_analysis(store, Taxonomy.load(), method="dbscan",
+                                     selection=selection, options=AnalysisOptions())
+    beside, beside_meta = answers[-1]
+    assert first_meta["previous_selection"] == beside_meta["previous_selection"]
+    pd.testing.assert_frame_equal(first.hotspots.drop(columns="geometry"),
+                                  beside.hotspots.drop(columns="geometry"))
+    assert first.info["emerging"] == beside.info["emerging"]

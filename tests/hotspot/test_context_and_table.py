@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -98,6 +99,58 @@ def test_profiles_dates_and_trend():
     row = analyse(monthly, crs=CRS, method="dbscan", eps_m=60, min_samples=5).hotspots.iloc[0]
     assert row["profile"] is None and "month-only" in row["profile_note"]
     assert row["first_date"] == "2024-07" and row["trend"] == "unknown"
+
+
+def test_previous_and_history_given_as_functions_are_taken_beside_the_engine():
+    """A caller may give the previous period and the emerging months as functions that read
+    them (a store's reads, beside the engine): the same answer as given the frames, each
+    function called once, in a thread of the analysis's own; None from one is none given."""
+    import threading
+
+    from hotspot._threads import threads
+
+    rng = np.random.default_rng(4)
+    month_starts = pd.date_range("2023-08-01", periods=12, freq="MS", tz="UTC")
+    months = []
+    for i, start in enumerate(month_starts):  # a place growing month after month
+        part = incidents_at([(1000, 1000, 10 + 4 * i), (1600, 400, 12)])
+        part["occurred_at"] = int(start.value // 10**9) + rng.integers(0, 20 * 86400, len(part))
+        months.append(part)
+    history = pd.concat(months, ignore_index=True)
+    history["harm"] = 1.0
+    frame = history[history["occurred_at"] >= int(month_starts[6].value // 10**9)]
+    frame = frame.reset_index(drop=True)
+    previous = history[history["occurred_at"] < int(month_starts[6].value // 10**9)]
+    given = analyse(frame, crs=CRS, method="dbscan", layers=LAYERS, eps_m=60, min_samples=5,
+                    previous=previous, history=history)
+    called: dict[str, list[threading.Thread]] = {"previous": [], "history": []}
+
+    def reader(name: str, value: pd.DataFrame | None) -> Callable[[], pd.DataFrame | None]:
+        def read() -> pd.DataFrame | None:
+            called[name].append(threading.current_thread())
+            return value
+        return read
+
+    read = analyse(frame, crs=CRS, method="dbscan", layers=LAYERS, eps_m=60, min_samples=5,
+                   previous=reader("previous", previous), history=reader("history", history))
+    assert [len(v) for v in called.values()] == [1, 1]
+    if threads() > 1:
+        assert threading.current_thread() not in called["previous"] + called["history"]
+    assert given.info["emerging"] == read.info["emerging"] and given.info["emerging"]
+    pd.testing.assert_frame_equal(given.hotspots.drop(columns="geometry"),
+                                  read.hotspots.drop(columns="geometry"))
+    assert (given.hotspots["trend"] != "unknown").all()
+    none = analyse(frame, crs=CRS, method="dbscan", eps_m=60, min_samples=5,
+                   previous=lambda: None, history=lambda: None)
+    plain = analyse(frame, crs=CRS, method="dbscan", eps_m=60, min_samples=5)
+    pd.testing.assert_frame_equal(none.hotspots.drop(columns="geometry"),
+                                  plain.hotspots.drop(columns="geometry"))
+    # a history read without its times is refused as a history given as a frame is
+    broken = history.astype({"occurred_at": float})
+    broken.loc[3, "occurred_at"] = np.nan
+    with pytest.raises(InvalidParameter, match="1 of the history have no time"):
+        analyse(frame, crs=CRS, method="dbscan", eps_m=60, min_samples=5,
+                history=lambda: broken)
 
 
 def test_empty_selection_and_unknown_parameters():
