@@ -1,4 +1,4 @@
-"""The peaks of many small hotspot areas in two compiled calls, for :mod:`hotspot.places`.
+"""The peaks of many hotspot areas in two compiled calls, for :mod:`hotspot.places`.
 
 A split (:func:`hotspot.places.split_places`) makes each area's density grid
 (:class:`hotspot.place_grid.AreaGrid`) and takes its places one after the other. For a large
@@ -6,7 +6,8 @@ area that is a few compiled calls among much compiled work; for a small one (ten
 incidents, the usual area of a force's own data) the calls around the work cost more than the
 work: a hundred Python-level steps an area. Here the areas' grids are made by
 :func:`hotspot._gridnative.area_grids` and their places taken by
-:func:`hotspot._gridnative.area_places`, each one call for a few hundred areas, with the same
+:func:`hotspot._gridnative.area_places`, each one call for a batch of areas (up to
+:data:`BATCH_POINTS` incidents), with the same
 steps and arithmetic as an :class:`~hotspot.place_grid.AreaGrid` and
 :func:`hotspot.places._split_area` (so the same peaks, densities and members, to the last
 bit); between the two, the cells whose inside the compiled scan cannot be sure of are asked of
