@@ -24,10 +24,11 @@ WARM_FROM = 20_000
 loops use them whatever the selection's size once they are loaded, and they are where a
 force's own data spends its time: data.police.uk's Essex, six months (96,207 incidents,
 2,444 places), an uncached DBSCAN answer 3.14 -> 1.75 s and KDE 3.16 -> 1.66 s with them
-loaded; the 50,000-incident demo 1.05 -> 0.84 s and 0.68 -> 0.43 s. Loading them costs a
-start about a second of CPU in the background and the process about 110 MB of memory (numba
-and LLVM); below this size (test fixtures, a few
-months of a small force) the places are too few to make that back soon."""
+loaded (on a slower machine; with the areas cut together since, 0.42 and 0.83 s on a faster
+one); the 50,000-incident demo 1.05 -> 0.84 s and 0.68 -> 0.43 s. Loading them costs a start
+about a second of CPU in the background and the process about 110 MB of memory (numba and
+LLVM); below this size (test fixtures, a few months of a small force) the places are too few
+to make that back soon."""
 
 
 class _Counted(Protocol):
