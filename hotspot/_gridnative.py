@@ -996,20 +996,19 @@ def area_grids(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarra
 @_jit
 def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarray,
                 y1: np.ndarray, rows: np.ndarray, cols: np.ndarray, gstart: np.ndarray,
-                density: np.ndarray, state: np.ndarray, tol: np.ndarray, done: np.ndarray,
-                split: np.ndarray, r: float, sure: float, ring: np.ndarray, sign: float,
-                c: float, reach: int, kr: int, ki: np.ndarray, kj: np.ndarray,
-                kval: np.ndarray, bar: np.ndarray, rr: int, most_products: int, tie: float,
-                min_incidents: int,
+                density: np.ndarray, state: np.ndarray, tol: np.ndarray, split: np.ndarray,
+                r: float, sure: float, ring: np.ndarray, sign: float, c: float, reach: int,
+                kr: int, ki: np.ndarray, kj: np.ndarray, kval: np.ndarray, bar: np.ndarray,
+                rr: int, most_products: int, tie: float, min_incidents: int,
                 place_of: np.ndarray, peak_cell: np.ndarray, peak_density: np.ndarray,
                 made: np.ndarray, most: int) -> tuple[int, bool]:
     """The second half of :class:`hotspot.place_grid.AreaGrid` and the places of
-    :func:`hotspot.places._split_area` for the areas :func:`area_grids` smoothed (``done``;
-    ``made`` is left as it is for the others), each as those steps make them (the same
+    :func:`hotspot.places._split_area` for the areas whose grids :func:`area_grids` made
+    (their densities smoothed, by it or by FFT), each as those steps make them (the same
     arithmetic in the same order): the cells inside (``state`` 1; none: every cell) keep
     their density, the others and round-off below ``tol[a]`` are zeroed; then, for an area
-    to ``split``, the places of :func:`take_places`, numbered from 0
-    in ``place_of[pstart[a]:pstart[a + 1]]`` (-1: none), their cells and densities at
+    to ``split``, the places of :func:`take_places`, numbered from 0 in
+    ``place_of[pstart[a]:pstart[a + 1]]`` (-1: none), their cells and densities at
     ``peak_cell[pstart[a]:]`` and ``peak_density[pstart[a]:]``, their number in ``made[a]``;
     for an area kept whole, its densest cell (:func:`densest_cell`; -1: none) and density
     there (per km2) as its one peak. ``made[a]`` is -1 for an area whose places need the FFT
@@ -1021,8 +1020,6 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
     k = pstart.shape[0] - 1
     total = 0
     for a in range(k):
-        if not done[a]:
-            continue
         p0, p1 = pstart[a], pstart[a + 1]
         n = p1 - p0
         nr, nc = rows[a], cols[a]

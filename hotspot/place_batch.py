@@ -208,16 +208,15 @@ def _batch(s: _Setup, chosen: np.ndarray,
     gstart = np.concatenate([[0], np.cumsum(nr * nc)]).astype(np.int64)
     density = np.zeros(int(gstart[-1]))
     state = np.zeros(int(gstart[-1]), dtype=np.int8)
-    done = s.native.area_grids(q, qw, p, ax0, ay1, nr, nc, np.ascontiguousarray(gb), c, kr,
-                               s.ki, s.kj, s.kval, place_grid._FFT_FROM, s.coords,
-                               s.ring_bounds, s.area_rings[chosen], s.area_rings[chosen + 1],
-                               gstart, density, state)
-    for t in np.flatnonzero(~done).tolist():  # many cells to smooth: by FFT, as AreaGrid does
+    smoothed = s.native.area_grids(
+        q, qw, p, ax0, ay1, nr, nc, np.ascontiguousarray(gb), c, kr, s.ki, s.kj, s.kval,
+        place_grid._FFT_FROM, s.coords, s.ring_bounds, s.area_rings[chosen],
+        s.area_rings[chosen + 1], gstart, density, state)
+    for t in np.flatnonzero(~smoothed).tolist():  # too many cells: by FFT, as AreaGrid does
         g0, g1 = gstart[t], gstart[t + 1]
         full = np.asarray(fftconvolve(density[g0:g1].reshape(nr[t], nc[t]), s.kernel,
                                       mode="full"))
         density[g0:g1] = full[kr:kr + nr[t], kr:kr + nc[t]].ravel()
-    done[:] = True
     unsure = np.flatnonzero(state == 2)
     if unsure.size:  # cells a hair from an edge: asked of GEOS (its boundary counts as in)
         of = np.searchsorted(gstart, unsure, side="right") - 1
@@ -233,7 +232,7 @@ def _batch(s: _Setup, chosen: np.ndarray,
     made = np.full(chosen.size, -1, dtype=np.int64)
     split = np.ascontiguousarray(s.split[chosen])
     total, stopped = s.native.area_places(
-        q, qw, p, ax0, ay1, nr, nc, gstart, density, state, tol, done, split, s.r, s.disc.sure,
+        q, qw, p, ax0, ay1, nr, nc, gstart, density, state, tol, split, s.r, s.disc.sure,
         s.disc.ring, s.disc.sign, c, s.rr + 2, kr, s.ki, s.kj, s.kval, s.bar, s.rr,
         place_grid._FFT_FROM, _TIE, s.min_incidents, place_of, peak_cell, peak_density, made,
         int(most))
