@@ -669,3 +669,41 @@ def test_postgis_an_ingest_failing_after_sealed_parts_leaves_nothing(monkeypatch
     done = ingest(store, read_police_csv(NORTH_YORKSHIRE, options=ReadOptions(chunk_rows=1000)))
     assert done.accepted == 5288 and store.count() == count + 5288
     store.drop()
+
+
+def test_postgis_pool_checks_only_a_connection_something_arrived_on(postgres_url: str,
+                                                                    monkeypatch):
+    """A pooled connection is lent without the empty query's round trip while nothing has
+    arrived on its socket; one whose backend was terminated in the pool is checked, found
+    broken and replaced, and the next query works (the pool's full check, counted here, runs
+    only then)."""
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+    real = ConnectionPool.check_connection
+    checked: list[object] = []
+
+    def counted(conn: psycopg.Connection) -> None:
+        checked.append(conn)
+        real(conn)
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counted))
+    store = PostGISStore.open(postgres_url, schema="quiet")
+    try:
+        version = store.data_version()
+        for _ in range(5):
+            assert store.data_version() == version
+        assert checked == []
+        database = postgres_url.rsplit("/", 1)[-1]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute(  # waits (up to 5 s) until each backend has gone
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                "FROM pg_stat_activity WHERE datname = %s AND application_name = %s",
+                (database, "hotspot:quiet")).fetchone()
+        assert ended is not None and ended[0] >= 1
+        assert store.data_version() == version
+        assert len(checked) >= 1 and checked[0].closed  # found broken, and replaced
+        checked.clear()
+        assert store.data_version() == version and checked == []
+    finally:
+        store.close()

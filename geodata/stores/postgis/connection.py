@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -32,6 +33,31 @@ def unavailable(exc: BaseException) -> StoreUnavailable:
     if isinstance(exc, PoolTimeout):
         return StoreUnavailable("the database does not answer (no connection could be made)")
     return StoreUnavailable(f"the database is unavailable ({type(exc).__name__}); try again")
+
+
+def check_if_stirred(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection it is about to lend: the empty query's round trip
+    (:meth:`ConnectionPool.check_connection`, raising if the connection is broken) only when
+    something has arrived on the connection's socket while it sat idle in the pool.
+
+    An idle connection has nothing to read: its last answer was read to the end. A backend that
+    was terminated (``pg_terminate_backend``, a server restart or shutdown) sends its FATAL
+    message and closes the socket, and either makes the socket readable, so the full check
+    runs, finds it broken, and the pool makes another. So a healthy connection is lent with one
+    ``poll`` of its socket (microseconds) instead of a round trip to the server: a cached
+    answer costs two connections, and the round trips were about a tenth of its CPU, the
+    server's beside (the same test Go's MySQL driver makes before reusing a connection). A
+    connection cut without a word (a network that drops packets) is found by neither test; its
+    query fails as it would have after the check.
+    """
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        quiet = not poller.poll(0)
+    except (OSError, ValueError, psycopg.Error):  # closed: let the full check say so
+        quiet = False
+    if not quiet:
+        ConnectionPool.check_connection(conn)
 
 
 class PostGISConnections:
@@ -76,7 +102,7 @@ class PostGISConnections:
             max_size=max_connections,
             kwargs=self.connect_kwargs,
             configure=self.configure,
-            check=ConnectionPool.check_connection,
+            check=check_if_stirred,
             timeout=connect_timeout_s,
             reconnect_timeout=0,
             open=False,
