@@ -32,6 +32,7 @@ from api.gate import Gate, authorize
 from api.logs import RequestLog
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from api.replay import Replays
 from api.routes import (
     access,
     backtests,
@@ -223,6 +224,7 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst, shared=buckets)
     app.state.warming = Warming()
+    app.state.replays = Replays()  # cached answers the gate sends again (api.replay)
 
 
 def _store_of(app: FastAPI) -> Store:

@@ -95,12 +95,23 @@ class ResultCache:
         return len(self._flights) + len(self._stopping)
 
     def _lookup(self, key: Hashable) -> tuple[bool, Any]:
+        found, value = self.peek(key)
+        if found:
+            self.count_hit(key)
+        return found, value
+
+    def peek(self, key: Hashable) -> tuple[bool, Any]:
+        """(True, the value) if this process holds ``key``, else (False, None); not counted
+        as a hit, and the entry keeps its place (:meth:`count_hit` does both)."""
         entry = self._items.get(key)
-        if entry is None:
-            return False, None
-        self._items.move_to_end(key)
+        return (False, None) if entry is None else (True, entry[0])
+
+    def count_hit(self, key: Hashable) -> None:
+        """Count an answer served from ``key``'s entry, and make it the most recently used
+        (:mod:`api.replay` serves a cached answer without :meth:`within`)."""
+        if key in self._items:
+            self._items.move_to_end(key)
         self.hits += 1
-        return True, entry[0]
 
     def _keeps(self) -> bool:
         """Whether this cache keeps anything (else nothing is measured)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 import pandas as pd
@@ -21,6 +22,7 @@ from api.delivery import gzipped_once, not_modified, page_etag
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput, Unavailable
 from api.pages import page_nav, with_nav
+from api.replay import remember
 from api.services.basemap import page_tile_url
 from api.services.cached import within
 from api.services.exports import (
@@ -43,6 +45,7 @@ from api.services.hotspot_results import (
     computed_density,
     computed_hotspots,
     density_bands_geojson,
+    hotspots_key,
 )
 from api.services.hotspots import latest_complete_month
 from api.services.published import partner_hotspots, within_period
@@ -110,10 +113,25 @@ async def hotspots(
                              ".csv")
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
         body = await run_in_threadpool(lambda: computed.csv)  # made on the first ask
-        return await gzipped_once(request, body, _kept(computed), "csv",
-                                  media_type="text/csv; charset=utf-8", headers=headers)
-    return await gzipped_once(request, computed.geojson, _kept(computed), "geojson",
-                              media_type="application/geo+json", headers=headers)
+        response = await gzipped_once(request, body, _kept(computed), "csv",
+                                      media_type="text/csv; charset=utf-8", headers=headers)
+    else:
+        response = await gzipped_once(request, computed.geojson, _kept(computed), "geojson",
+                                      media_type="application/geo+json", headers=headers)
+    if q.method == AUTO:  # its answer also rests on the stored backtest: always routed
+        return response
+    return remember(request, response, version=version, cache_key=hotspots_key(version, q),
+                    body=_body_of(response, "csv" if wants_csv else "geojson"))
+
+
+def _body_of(response: Response, kind: str) -> Callable[[Computed], bytes | None]:
+    """Where ``response``'s body lives in its result, for :func:`api.replay.remember`: the
+    compressed answer kept with it, or the GeoJSON or CSV itself."""
+    if response.headers.get("content-encoding") == "gzip":
+        return lambda computed: _kept(computed)[kind]
+    if kind == "csv":
+        return lambda computed: computed.made_csv
+    return lambda computed: computed.geojson
 
 
 def _kept(computed: Computed) -> dict[str, bytes]:

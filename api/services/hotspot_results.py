@@ -128,6 +128,11 @@ def table_csv(table: gpd.GeoDataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def hotspots_key(version: str, q: HotspotQuery) -> tuple[Any, ...]:
+    """The result cache's key of the hotspot table of ``q`` on data ``version``."""
+    return ("hotspots", version, q.key())
+
+
 async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
                             q: HotspotQuery) -> tuple[Computed, str]:
     """The hotspot table for ``q`` and the data version, from the cache or computed once (in a
@@ -138,7 +143,7 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
         backtest = await backtest_for(request, store, taxonomy, q)
     version = await run_in_threadpool(store.data_version)
     request.app.state.warming.noticed(request.app, version)  # changed elsewhere: warm here
-    key = ("hotspots", version, q.key())
+    key = hotspots_key(version, q)
     limits = WorkLimits.from_settings(request.app.state.settings)
     computed = await within(request, key,
                             lambda stop: compute_hotspots(store, taxonomy, q, limits, stop,

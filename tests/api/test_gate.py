@@ -180,3 +180,33 @@ def test_a_422_names_the_field_and_never_echoes_the_body(tmp_path: Path, path: s
         bad_json = c.post(path, content=b'{"note": "ECHO-ME-8", ', headers={
             "Content-Type": "application/json"})
         assert bad_json.status_code == 422 and "ECHO-ME" not in bad_json.text
+
+
+def test_the_gate_finds_the_routers_route_also_when_it_remembers_it(tmp_path: Path) -> None:
+    """The gate remembers the route of a path without parameters: for every route and method
+    of the app, asked twice, it names the route that matching every route in turn names, and
+    a path with parameters (or no route) is matched afresh each time."""
+    from starlette.routing import Match
+
+    from api.gate import _known, _match
+
+    app = create_app(settings_for(tmp_path))
+    flat, static = _known(app)
+    asked = 0
+    for _matcher, route in flat:
+        path = getattr(route, "path", "")
+        for method in sorted(getattr(route, "methods", None) or {"GET"}):
+            concrete = path.replace("{", "").replace("}", "")  # "{plan_id}" -> "plan_id"
+            scope = {"type": "http", "method": method, "path": concrete, "root_path": "",
+                     "headers": [], "query_string": b""}
+            first = _match(app, dict(scope))
+            again = _match(app, dict(scope))
+            every = next((r for m, r in flat if m.matches(dict(scope))[0] is Match.FULL), None)
+            assert first[0] is again[0] is every, (method, path)
+            assert again[1].get("path_params") == first[1].get("path_params")
+            asked += 1
+    assert asked > 90 and 0 < len(static) < asked
+    assert all(not child["path_params"] for _route, child in static.values())
+    assert _match(app, {"type": "http", "method": "GET", "path": "/no/such/route",
+                        "root_path": "", "headers": [], "query_string": b""}) == (None, {})
+    assert ("GET", "/no/such/route") not in static
