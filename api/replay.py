@@ -27,9 +27,10 @@ How:
 What the gate sends is what the route would send: the same status, headers in the same order
 and the same bytes (tested side by side). The middlewares outside the gate (request log,
 security headers, compression, CORS) see it as they see the route's answer. Never replayed: a
-request with ``If-None-Match`` or ``Range``, a header the key holds given twice, a query string
-over :data:`MAX_QUERY_BYTES`, anything but GET, and whatever a route does not
-:func:`remember` (partners' published products, GeoPackages, errors, the ``auto`` method).
+request with ``If-None-Match`` or ``Range``, a header the key holds given twice or over
+:data:`MAX_HEADER_BYTES`, a query string over :data:`MAX_QUERY_BYTES`, anything but GET, and
+whatever a route does not :func:`remember` (partners' published products, GeoPackages,
+errors, the ``auto`` method).
 A route that comes to read another part of the request must add it to :func:`replay_key`.
 """
 
@@ -49,6 +50,9 @@ REPLAY_ENTRIES = 1024
 bytes each."""
 MAX_QUERY_BYTES = 2048
 """A longer query string is never replayed (nor kept as a key)."""
+MAX_HEADER_BYTES = 256
+"""Nor is a request whose ``Accept`` or ``Accept-Encoding`` is longer (a browser's are under
+100 bytes): a replay's key stays small."""
 _KEYED = {b"accept": 0, b"accept-encoding": 1}
 _NEVER = frozenset({b"if-none-match", b"range"})
 
@@ -87,7 +91,7 @@ def replay_key(scope: Scope) -> ReplayKey | None:
             return None
         slot = _KEYED.get(name)
         if slot is not None:
-            if keyed[slot] is not None:
+            if keyed[slot] is not None or len(value) > MAX_HEADER_BYTES:
                 return None
             keyed[slot] = value
     return scope["path"], query, keyed[0] or b"", keyed[1] or b""

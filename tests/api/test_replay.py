@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.access import new_key
 from api.app import create_app
-from api.replay import MAX_QUERY_BYTES, Replays, replay_key
+from api.replay import MAX_HEADER_BYTES, MAX_QUERY_BYTES, Replays, replay_key
 from tests.api.test_api import settings_for
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE
 
@@ -148,6 +148,7 @@ def test_what_makes_a_request_replayable() -> None:
     assert replay_key(scope("GET", b"", (b"if-none-match", b'"x"'))) is None
     assert replay_key(scope("GET", b"", (b"range", b"bytes=0-9"))) is None
     assert replay_key(scope("GET", b"", gz, (b"accept-encoding", b"identity"))) is None
+    assert replay_key(scope("GET", b"", (b"accept", b"x" * (MAX_HEADER_BYTES + 1)))) is None
 
     replays = Replays(entries=3)
     for i in range(5):
