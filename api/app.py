@@ -216,7 +216,9 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
             grace_s=settings.analysis_grace_s, client=client, prefix=settings.redis_prefix,
             secret=lambda: _store_of(app).secret("shared-cache"))
         buckets = SharedBuckets(client, settings.redis_prefix, app.state.cache.guard)
-    app.state.metrics = Metrics(app.state.cache.stats)
+    app.state.replays = Replays()  # cached answers the gate sends again (api.replay)
+    app.state.metrics = Metrics(lambda: {**app.state.cache.stats(),
+                                         "replayed": app.state.replays.replayed})
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
                                                settings.analyses_per_minute,
                                                settings.max_analyses, shared=buckets)
@@ -224,7 +226,6 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst, shared=buckets)
     app.state.warming = Warming()
-    app.state.replays = Replays()  # cached answers the gate sends again (api.replay)
 
 
 def _store_of(app: FastAPI) -> Store:

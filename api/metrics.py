@@ -104,6 +104,10 @@ class _CacheCollector(Collector):
                                 value=float(s.get("bytes") or 0))
         yield GaugeMetricFamily("hotspot_cache_running", "Computations running now",
                                 value=float(s.get("running") or 0))
+        if "replayed" in s:
+            yield CounterMetricFamily(
+                "hotspot_cache_replayed", "Cached answers the gate sent again without the "
+                "router (api.replay; counted in the hits too)", value=float(s["replayed"] or 0))
         for name, what in _SHARED:  # with HOTSPOT_REDIS_URL only: the cache shared through Redis
             if name in s:
                 yield CounterMetricFamily(f"hotspot_cache_{name}", what,

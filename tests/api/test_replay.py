@@ -76,6 +76,8 @@ def test_a_replay_is_the_routes_answer_to_the_byte(served: TestClient, query: st
     again = _raw(served, path, analyst)
     assert _replayed(served) == 1 and again == routed
     assert served.app.state.cache.hits == hits + 1  # type: ignore[attr-defined]
+    scraped = served.get("/metrics", headers=admin).text
+    assert "hotspot_cache_replayed_total 1.0" in scraped
     # another analyst's key: the same answer, replayed too
     other = _raw(served, path, {**_key(served, "analyst"), **extra})
     assert _replayed(served) == 2 and other == routed
