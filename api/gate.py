@@ -104,7 +104,9 @@ def check_request(request: Request) -> Principal | None:
         The refusals, for the error table (:mod:`api.errors`).
     """
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    path = getattr(route, "path", None)
+    if path is None:  # no route: the URL's (built only then; a raw query may not decode)
+        path = request.url.path
     method = request.method
     roles = allowed_roles(method, path)
     if roles is None:
@@ -159,12 +161,12 @@ def _routes(app: Any) -> Iterator[tuple[BaseRoute, BaseRoute]]:
 
 
 STATIC_MATCHES = 4096
-"""Most (method, path) pairs whose route :func:`_match` keeps (a route without path
+"""Most (method, root path, path) whose route :func:`_match` keeps (a route without path
 parameters matches one path only, so these are at most its routes times their methods)."""
 
 
 def _known(app: Any) -> tuple[list[tuple[BaseRoute, BaseRoute]],
-                              dict[tuple[str, str], tuple[BaseRoute, Scope]]]:
+                              dict[tuple[str, str, str], tuple[BaseRoute, Scope]]]:
     """The app's routes flattened, and the routes found for paths without parameters (kept in
     its state with the top-level routes they came from: a route added later makes them
     again)."""
@@ -180,9 +182,10 @@ def _match(app: Any, scope: Scope) -> tuple[BaseRoute | None, Scope]:
     """The route that will answer (the first full match, as the router picks it), and its
     part of the scope. A path that matched a route without path parameters is looked up
     directly the next time (matching every route in turn was a fourteenth of a cached
-    answer's CPU); whether a route matches depends on the method and path alone."""
+    answer's CPU); whether a route matches depends on the method, the path and the root path
+alone."""
     flat, static = _known(app)
-    key = (scope["method"], scope["path"])
+    key = (scope["method"], scope.get("root_path", ""), scope["path"])
     found = static.get(key)
     if found is not None:
         return found[0], {**found[1], "path_params": {}}

@@ -209,4 +209,9 @@ def test_the_gate_finds_the_routers_route_also_when_it_remembers_it(tmp_path: Pa
     assert all(not child["path_params"] for _route, child in static.values())
     assert _match(app, {"type": "http", "method": "GET", "path": "/no/such/route",
                         "root_path": "", "headers": [], "query_string": b""}) == (None, {})
-    assert ("GET", "/no/such/route") not in static
+    assert ("GET", "", "/no/such/route") not in static
+    # behind a proxy's prefix: the same path is another route's, or none
+    prefixed = {"type": "http", "method": "GET", "path": "/api/v1/hotspots", "root_path": "/api",
+                "headers": [], "query_string": b""}
+    assert getattr(_match(app, dict(prefixed))[0], "path", None) == "/v1/hotspots"
+    assert _match(app, {**prefixed, "root_path": ""}) == (None, {})

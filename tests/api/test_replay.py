@@ -158,3 +158,29 @@ def test_what_makes_a_request_replayable() -> None:
     assert len(replays) == 3
     assert replays.candidates(scope("GET", b"n=0")) is None
     assert replays.candidates(scope("GET", b"n=4")) is not None
+
+
+def test_a_query_that_is_not_utf8_is_refused_not_failed(served: TestClient) -> None:
+    """A raw query string that does not decode (uvicorn's parser refuses it before the app;
+    another server might not) is a 422 naming the field, not a 500 from the gate."""
+    _upload(served, LINCOLNSHIRE, _key(served, "admin"))
+    token = _key(served, "analyst")["Authorization"].encode()
+    sent: list[dict] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/v1/hotspots", "raw_path": b"/v1/hotspots",
+             "root_path": "", "query_string": b"category=\xff\xfe",
+             "headers": [(b"host", b"testserver"), (b"authorization", token)],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        await served.app(scope, receive, send)  # type: ignore[arg-type]
+
+    served.portal.call(run)  # type: ignore[union-attr]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert sent[0]["status"] == 422 and b"category" in body and b"Traceback" not in body
