@@ -42,13 +42,13 @@ def check_if_stirred(conn: psycopg.Connection[Any]) -> None:
 
     An idle connection has nothing to read: its last answer was read to the end. A backend that
     was terminated (``pg_terminate_backend``, a server restart or shutdown) sends its FATAL
-    message and closes the socket, and either makes the socket readable, so the full check
-    runs, finds it broken, and the pool makes another. So a healthy connection is lent with one
-    ``poll`` of its socket (microseconds) instead of a round trip to the server: a cached
-    answer costs two connections, and the round trips were about a tenth of its CPU, the
-    server's beside (the same test Go's MySQL driver makes before reusing a connection). A
-    connection cut without a word (a network that drops packets) is found by neither test; its
-    query fails as it would have after the check.
+    message and closes the socket; either makes the socket readable, so the full check runs,
+    finds the connection broken, and the pool makes another. A healthy connection is therefore
+    lent after one ``poll`` of its socket (microseconds) instead of a round trip to the server:
+    a cached answer borrows two connections, and those round trips were about a tenth of its
+    CPU, besides the server's own. (Go's MySQL driver makes the same test before reusing a
+    connection.) A connection cut without a word (a network that drops packets) is found by
+    neither test; its query fails as it would have after the check.
     """
     try:
         poller = select.poll()
