@@ -126,8 +126,7 @@ def test_a_replay_follows_the_data_the_cache_and_the_caller(served: TestClient) 
 
 
 def test_a_rate_limited_caller_is_refused_before_any_replay(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, rate_limit_per_minute=60,
-                            rate_limit_burst=6)
+    settings = settings_for(tmp_path, rate_limit_per_minute=1, rate_limit_burst=6)
     with TestClient(create_app(settings)) as served:
         _upload(served, LINCOLNSHIRE, _key(served, "admin"))
         analyst = _key(served, "analyst")
