@@ -321,7 +321,9 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     info["areas"] = len(split.areas)
     info["areas_split"] = int((split.areas["places"] > 1).sum()) if len(split.areas) else 0
     check(should_stop, "before the hotspot table")
-    budget_m2 = _budget_m2(used, run.study_area_m2, xy)
+    study_area_m2 = (run.study_area_m2 if run.study_area_m2 is not None
+                     else _hull_area_m2(xy))  # for the budget and the accuracy both
+    budget_m2 = _budget_m2(used, study_area_m2)
     place_geoms = np.asarray(shapes.geometry.values, dtype=object)
     parent = shapes["parent"].to_numpy()
     # the longest first, so that the threads end together; the emerging classes last, as
@@ -361,7 +363,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
         coverage = (_hit(place_geoms[kept], xy, w, held[labels]),
                     _covered(place_geoms[kept], parent[kept], run.boundary))
     hit, covered = coverage
-    info.update(_accuracy(len(table), hit, covered, w, xy, run.study_area_m2))
+    info.update(_accuracy(len(table), hit, covered, w, study_area_m2))
     return HotspotResult(method=method, parameters=used, hotspots=table, labels=labels_out,
                          grid=grid, info=info,
                          drawn=(np.asarray(table.geometry.values, dtype=object), table.crs,
@@ -577,15 +579,17 @@ def _best_member(ranked: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     return best
 
 
-def _budget_m2(used: dict[str, Any], study_area_m2: float | None,
-               xy: np.ndarray) -> float | None:
+def _hull_area_m2(xy: np.ndarray) -> float:
+    """The area (m2) of the incidents' convex hull: the study area when none is given."""
+    return float(shapely.area(convex_hull(xy))) if xy.shape[0] >= 3 else 0.0
+
+
+def _budget_m2(used: dict[str, Any], study_area_m2: float) -> float | None:
     """The area budget in m2 (``area_km2``, or ``area_share`` of the study area), or None."""
     if used.get("area_km2") is not None:
         return float(used["area_km2"]) * 1e6
     if used.get("area_share") is None:
         return None
-    if study_area_m2 is None:
-        study_area_m2 = float(shapely.area(convex_hull(xy))) if xy.shape[0] >= 3 else 0.0
     return float(used["area_share"]) * study_area_m2
 
 
@@ -623,17 +627,15 @@ def _covered(geoms: np.ndarray, area: np.ndarray, boundary: Any = None) -> float
     return union_area(geoms, boundary=boundary, disjoint_within=area) if geoms.size else 0.0
 
 
-def _accuracy(hotspots: int, hit: float, covered: float, w: np.ndarray, xy: np.ndarray,
-              study_area_m2: float | None) -> dict[str, Any]:
+def _accuracy(hotspots: int, hit: float, covered: float, w: np.ndarray,
+              study_area_m2: float) -> dict[str, Any]:
     """Hit rate, area share and PAI (Chainey et al. 2008) of the hotspots, **retrospective**:
     measured on the very incidents the hotspots were drawn from, so they flatter (the
     backtest's prospective figures are the ones to trust). ``hit``: the weight of the
     incidents inside a hotspot polygon (whatever the method labelled them), ``covered``: the
-    polygons' union clipped to the force area (:func:`_hit`, :func:`_covered`); the study area is the
-    incidents' convex hull when not given."""
+    polygons' union clipped to the force area (:func:`_hit`, :func:`_covered`);
+    ``study_area_m2``: the force area, or the incidents' convex hull (:func:`_hull_area_m2`)."""
     total = float(w.sum())
-    if study_area_m2 is None:
-        study_area_m2 = float(shapely.area(convex_hull(xy))) if xy.shape[0] >= 3 else 0.0
     hit_rate = hit / total if total else 0.0
     area_share = covered / study_area_m2 if study_area_m2 else 0.0
     pai = round(hit_rate / area_share, 2) if area_share else None
