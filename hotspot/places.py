@@ -219,7 +219,8 @@ def split_places(
     ------
     InvalidParameter
         ``max_place_m`` not a positive finite number, ``min_incidents`` below 1, arrays of the
-        wrong shape, labels out of range (the message names the parameter).
+        wrong shape, labels out of range, incidents labelled to a missing or empty polygon
+        (the message names the parameter).
     WorkLimitExceeded
         More places than ``max_places``, or an area too large to grid at this
         ``max_place_m``.
@@ -231,6 +232,7 @@ def split_places(
     xy, w, labels_in = _check_incidents(xy, weights, area_labels, len(area_shapes))
     crs_ = check_crs(crs if crs is not None else area_shapes.crs)
     geoms = np.asarray(area_shapes.geometry.values, dtype=object)
+    _check_shapes(geoms, labels_in)
     widths = widest_extent_m(geoms)
     limit = max_places if max_places is not None else np.iinfo(np.int64).max
     native = native_steps() if xy.shape[0] >= NATIVE_FROM else loaded_native_steps()
@@ -320,6 +322,23 @@ def _check_incidents(xy: np.ndarray, weights: np.ndarray | None, area_labels: np
         raise InvalidParameter(f"area_labels must be -1 or a row of area_shapes (0..{k - 1})",
                                parameter="area_labels")
     return xy, w, labels_in
+
+
+def _check_shapes(geoms: np.ndarray, labels_in: np.ndarray) -> None:
+    """Refuse, naming ``area_shapes``, an area with incidents whose polygon is missing or
+    empty (it has no extent to grid or cut a place from; an empty area without incidents
+    makes no place, as any area without them)."""
+    if not geoms.size or not labels_in.size:
+        return
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    labelled = np.zeros(geoms.size, dtype=bool)
+    labelled[labels_in[labels_in >= 0]] = True
+    rows = np.flatnonzero(bad & labelled)
+    if rows.size:
+        raise InvalidParameter(
+            f"area_shapes row {int(rows[0])} has incidents but no polygon (missing or empty)"
+            + (f", and {rows.size - 1} more such rows" if rows.size > 1 else ""),
+            parameter="area_shapes")
 
 
 def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.ndarray,

@@ -223,6 +223,19 @@ def test_bad_inputs_are_refused_by_name(three_on_a_line):
     assert err.value.parameter == "weights"
 
 
+@pytest.mark.parametrize("hole", [shapely.Polygon(), None])
+def test_incidents_in_an_area_without_a_polygon_are_refused_by_name(three_on_a_line, hole):
+    xy, areas, _ = three_on_a_line
+    shapes = gpd.GeoDataFrame(geometry=[areas.geometry.iloc[0], hole], crs=areas.crs)
+    labels = np.zeros(len(xy), dtype=np.int64)
+    # an empty area nobody is labelled to makes no place, as before
+    assert split_places(xy, None, labels, shapes).areas["places"].tolist()[1] == 0
+    labels[-1] = 1
+    with pytest.raises(InvalidParameter, match="area_shapes row 1") as err:
+        split_places(xy, None, labels, shapes)
+    assert err.value.parameter == "area_shapes"
+
+
 def test_no_incidents_no_places():
     split = split_places(np.empty((0, 2)), None, np.empty(0, dtype=np.int64),
                          _areas(_shift(shapely.box(0, 0, 500, 500))))
