@@ -2,7 +2,8 @@
 before in the same words, is answered by :class:`api.gate.Gate` without FastAPI's router.
 
 Why: a cached ``GET /v1/hotspots`` is what a planner's page and a force system poll, and what
-the two-instance load test asks 200 times a second. On the slower machines of this project it
+the two-instance load test asks 200 times a second (``GET /v1/density``, the page's overlay,
+is replayed the same way: its PNG, contour bands and description). On the slower machines of this project it
 cost the service 4.8 ms of CPU, of which the router, the validation of the 33 query parameters
 (FastAPI's dependency solving, a Python loop over every declared parameter whether given or
 not), the route itself and a second hop to a worker thread (for the data version) were about
@@ -14,8 +15,9 @@ How:
    under the request's :func:`replay_key`: every part of the request its answer depends on (the
    path, the query string as sent, ``Accept`` and ``Accept-Encoding``), for the caller's role.
    The replay holds the answer's status and headers, the data version and cache key of the
-   result, and where in the result its body lives (:attr:`Replay.body`); never the body itself,
-   so the result cache's byte budget still counts everything.
+   result, and where in the result its body lives (:attr:`Replay.body`); never the body itself
+   (but the density surface's description, a few hundred bytes), so the result cache's byte
+   budget still counts everything.
 2. The gate, for a request whose key has a replay, reads the data version in the same
    worker-thread call as its checks of the caller (key, roles, rate limit), after them. If the
    caller's role has a replay made on that data version and the cache still holds its result

@@ -42,9 +42,11 @@ from api.services.hotspot_query import HotspotQuery
 from api.services.hotspot_results import (
     Computed,
     DensityComputed,
+    bands_key,
     computed_density,
     computed_hotspots,
     density_bands_geojson,
+    density_key,
     hotspots_key,
 )
 from api.services.hotspots import latest_complete_month
@@ -189,18 +191,28 @@ async def density(
     headers = {"X-Data-Version": version, "Cache-Control": "private, max-age=60", "ETag": etag}
     if request.headers.get("if-none-match") == etag:  # the overlay the page already holds
         return Response(status_code=304, headers=headers)
+    key = density_key(version, q)
     if format == "png":
         (s, w), (n, e) = computed.description["bounds"]
         headers["X-Bounds"] = f"{w},{s},{e},{n}"
-        return Response(computed.png, media_type="image/png", headers=headers)
+        png = Response(computed.png, media_type="image/png", headers=headers)
+        return remember(request, png, version=version, cache_key=key,
+                        body=lambda result: result.png)
     if format == "geojson":
         limit = request.app.state.settings.max_hotspot_cells
-        body = await within(request, ("bands", version, q.key(), bands),
+        key = bands_key(version, q, bands)
+        body = await within(request, key,
                             lambda _stop: density_bands_geojson(computed, bands, limit))
-        return Response(body, media_type="application/geo+json", headers=headers)
+        contours = Response(body, media_type="application/geo+json", headers=headers)
+        return remember(request, contours, version=version, cache_key=key,
+                        body=lambda result: result)
     description = dict(computed.description)
     description["png"] = f"{request.url.path}?{q.query_string(format='png')}"
-    return JSONResponse(description, headers=headers)
+    answer = JSONResponse(description, headers=headers)
+    # the description is a few hundred bytes: the replay keeps it, while the cache holds the
+    # surface it describes (the gate checks that before replaying)
+    return remember(request, answer, version=version, cache_key=key,
+                    body=lambda _result, sent=bytes(answer.body): sent)
 
 
 async def _default_period(request: Request, store: IncidentStore, q: HotspotQuery) -> None:

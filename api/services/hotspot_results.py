@@ -133,6 +133,16 @@ def hotspots_key(version: str, q: HotspotQuery) -> tuple[Any, ...]:
     return ("hotspots", version, q.key())
 
 
+def density_key(version: str, q: HotspotQuery) -> tuple[Any, ...]:
+    """The result cache's key of the density surface of ``q`` on data ``version``."""
+    return ("density", version, q.key())
+
+
+def bands_key(version: str, q: HotspotQuery, bands: int) -> tuple[Any, ...]:
+    """The result cache's key of the density surface's contour bands (GeoJSON bytes)."""
+    return ("bands", version, q.key(), bands)
+
+
 async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
                             q: HotspotQuery) -> tuple[Computed, str]:
     """The hotspot table for ``q`` and the data version, from the cache or computed once (in a
@@ -231,6 +241,6 @@ async def computed_density(request: Request, store: Store, taxonomy: Taxonomy,
     q.density_parameters()  # a parameter out of range is refused before any work
     version = await run_in_threadpool(store.data_version)
     limits = WorkLimits.from_settings(request.app.state.settings)
-    computed = await within(request, ("density", version, q.key()),
+    computed = await within(request, density_key(version, q),
                             lambda stop: compute_density(store, taxonomy, q, limits, stop))
     return computed, version

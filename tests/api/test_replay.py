@@ -83,6 +83,28 @@ def test_a_replay_is_the_routes_answer_to_the_byte(served: TestClient, query: st
     assert _replayed(served) == 2 and other == routed
 
 
+@pytest.mark.parametrize("query", [
+    "?format=png", "?format=geojson&bands=4", "", f"?{PERIOD}&format=png&bandwidth_m=400",
+])
+def test_a_density_replay_is_the_routes_answer_to_the_byte(served: TestClient,
+                                                           query: str) -> None:
+    admin = _key(served, "admin")
+    _upload(served, LINCOLNSHIRE, admin)
+    analyst = {**_key(served, "analyst"), "Accept-Encoding": "gzip"}
+    path = f"/v1/density{query}"
+    routed = _raw(served, path, analyst)
+    assert routed[0] == 200 and _replayed(served) == 0
+    assert _raw(served, path, analyst) == routed and _replayed(served) == 1
+    # the surface gone from the cache: the route makes it again, the same bytes
+    served.app.state.cache.clear()  # type: ignore[attr-defined]
+    assert _raw(served, path, analyst) == routed and _replayed(served) == 1
+    # new data: never the old surface
+    _upload(served, NORTH_YORKSHIRE, admin)
+    after = _raw(served, path, analyst)
+    assert after[0] == 200 and after != routed and _replayed(served) == 1
+    assert _raw(served, path, analyst) == after and _replayed(served) == 2
+
+
 def test_a_replay_follows_the_data_the_cache_and_the_caller(served: TestClient) -> None:
     admin = _key(served, "admin")
     _upload(served, LINCOLNSHIRE, admin)
