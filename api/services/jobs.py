@@ -210,6 +210,11 @@ def _log_failure(job_id: str, kind: str, exc: BaseException) -> None:
 # ---------------------------------------------------------------------------------- on RQ
 
 
+SUBMIT_LOCK_S = 10
+"""Longest a submission holds, or waits for, its owner's lock in Redis (seconds; a
+submission takes a few milliseconds)."""
+
+
 def queue_name(settings: Settings) -> str:
     """The RQ queue of a deployment's jobs: ``<prefix>jobs``."""
     return settings.redis_prefix + "jobs"
@@ -258,6 +263,34 @@ class RedisJobs(Jobs):
     def _submit(self, kind: str, params: dict[str, Any], *, owner: str,
                dedupe: str | None = None, summary: dict[str, Any] | None = None,
                limit: int | None = None) -> JobState:
+        """Submit under the owner's lock in Redis: the de-duplication and the count of the
+        owner's active jobs are read and the job added as one step, whichever instance
+        submits (two instances checking at once could otherwise both pass the limit, or
+        both start the same job)."""
+        from redis.exceptions import LockError
+
+        lock = self.connection.lock(_key(self.settings, "submitting", owner or "_system"),
+                                    timeout=SUBMIT_LOCK_S, blocking_timeout=SUBMIT_LOCK_S,
+                                    sleep=0.01)
+        try:
+            acquired = lock.acquire()
+        except LockError:
+            acquired = False
+        if not acquired:
+            raise Unavailable("another request of this key is starting a job; try again "
+                              "shortly")
+        try:
+            return self._submit_locked(kind, params, owner=owner, dedupe=dedupe,
+                                       summary=summary, limit=limit)
+        finally:
+            try:
+                lock.release()
+            except LockError:  # held past its timeout and taken by another: theirs now
+                log.warning("a job submission held the owner's lock past %s s", SUBMIT_LOCK_S)
+
+    def _submit_locked(self, kind: str, params: dict[str, Any], *, owner: str,
+                       dedupe: str | None = None, summary: dict[str, Any] | None = None,
+                       limit: int | None = None) -> JobState:
         conn = self.connection
         dedupe_key = _key(self.settings, "dedupe", owner or "_system", dedupe) if dedupe else None
         if dedupe_key is not None:

@@ -152,3 +152,61 @@ def test_a_cross_border_job_on_postgis_gives_the_cross_border_answer(served_post
     a["metadata"].pop("generated_at"), at_once["metadata"].pop("generated_at")
     assert a["features"] and a == at_once
     assert client.get(location, headers=keys["b"]).status_code == 404
+
+
+def test_instances_submitting_at_once_keep_the_limit_and_start_one_of_a_kind(
+        tmp_path: Path) -> None:
+    """Two instances (their own RedisJobs and connections) taking a key's submissions at the
+    same moment: no more than the key's share of jobs is queued, and requests for the same
+    job (its de-duplication key) all get the one job. No worker runs: the jobs stay queued."""
+    import redis
+
+    from api.services.job_types import TooManyJobs
+
+    settings = settings_for(tmp_path, redis_url=REDIS_URL,
+                            redis_prefix=f"t{uuid.uuid4().hex[:8]}:")
+    instances = [RedisJobs(settings, redis.Redis.from_url(REDIS_URL), limit=2)
+                 for _ in range(2)]
+    try:
+        for round_ in range(3):
+            owner = f"key-{round_}"
+            gate = threading.Barrier(8)
+            outcomes: list[str] = []
+
+            def submit(i: int, dedupe: str | None = None, owner: str = owner,
+                       gate: threading.Barrier = gate, outcomes: list[str] = outcomes) -> None:
+                gate.wait(10)
+                try:
+                    state = instances[i % 2].submit("wait", {"i": i}, owner=owner,
+                                                    dedupe=dedupe)
+                except TooManyJobs:
+                    outcomes.append("refused")
+                else:
+                    outcomes.append(state.id)
+
+            threads = [threading.Thread(target=submit, args=(i,)) for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            accepted = [o for o in outcomes if o != "refused"]
+            assert len(outcomes) == 8 and len(set(accepted)) == 2, outcomes
+            assert len(instances[0].owned(owner)) == 2
+
+            # the same job asked for at once from both instances: one job for all
+            owner = f"dedupe-{round_}"
+            gate = threading.Barrier(8)
+            outcomes = []
+            threads = [threading.Thread(target=submit, args=(i, "the same backtest"),
+                                        kwargs={"owner": owner, "gate": gate,
+                                                "outcomes": outcomes}) for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert len(outcomes) == 8 and len(set(outcomes)) == 1, outcomes
+            assert len(instances[1].owned(owner)) == 1
+    finally:
+        instances[0].purge()
+        rest = list(instances[0].connection.scan_iter(match=f"{settings.redis_prefix}*"))
+        assert rest == []
