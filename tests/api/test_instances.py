@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.cache import ResultCache
+from api.services import hotspot_results
 from api.settings import Settings
 from api.shared.cache import SharedResultCache
 from api.warm import targets
@@ -167,8 +168,21 @@ def test_a_result_computed_on_one_instance_is_a_cache_hit_on_the_other(
 
 
 def test_concurrent_identical_requests_to_two_instances_compute_once(
-        tmp_path: Path, store_url: str, prefix: str):
+        tmp_path: Path, store_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch):
     query = "/v1/hotspots?method=kde&from=2023-01&to=2023-12&cell_size_m=25"
+    real = hotspot_results.compute_hotspots
+    seen = redis_client()
+
+    def once_the_other_waits(*args: Any, **kwargs: Any) -> Any:
+        # the instance that took the lock computes only once the other waits for its
+        # result (its "waiting" key in Redis): the requests overlap, however fast each is
+        for _ in range(600):
+            if any(seen.scan_iter(match=f"{prefix}waiting:*")):
+                break
+            threading.Event().wait(0.05)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hotspot_results, "compute_hotspots", once_the_other_waits)
     with two_instances(tmp_path, store_url, prefix) as (a, b):
         answers: dict[str, Any] = {}
         start = threading.Barrier(2)
@@ -185,6 +199,9 @@ def test_concurrent_identical_requests_to_two_instances_compute_once(
         assert answers["a"].status_code == answers["b"].status_code == 200
         assert answers["a"].content == answers["b"].content
         assert stats(a)["computed"] + stats(b)["computed"] == 1
+        # one computed it, the other waited for it (not a cache hit after the fact)
+        assert sorted([stats(a)["waited"], stats(b)["waited"]]) == [0, 1]
+    seen.close()
 
 
 def shared_cache(prefix: str, secret: str = "the store's secret",
