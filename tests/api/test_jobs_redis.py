@@ -94,6 +94,48 @@ def test_a_backtest_job_runs_on_the_worker_and_gives_the_stored_backtest(served)
     assert client.get("/v1/jobs", headers=keys["b"]).json() == []
 
 
+def test_a_running_jobs_progress_is_read_from_any_instance(served, monkeypatch) -> None:
+    """A job on the worker reports its progress part-way; the key that started it reads it
+    (and then its result) from the instance it asked and from another serving the same
+    Redis and store."""
+    from api.services import job_work
+    from api.services.jobs import JobContext, JobResult, Progress
+
+    client, keys, work = served
+    half_way, release = threading.Event(), threading.Event()
+
+    def waiting(ctx: JobContext, params: dict[str, Any], progress: Progress) -> JobResult:
+        progress(0.5, "half way: waiting for the test")
+        half_way.set()
+        assert release.wait(120)
+        return JobResult(document={"waited": params["n"]})
+
+    monkeypatch.setitem(job_work.KINDS, "wait", waiting)
+    owner = client.get("/v1/whoami", headers=keys["a"]).json()["key_id"]
+    job = client.app.state.jobs.submit("wait", {"n": 7}, owner=owner)
+    location = f"/v1/jobs/{job.id}"
+    app = client.app
+    other = TestClient(create_app(app.state.settings, store=app.state.store))
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        with other:
+            assert half_way.wait(120)
+            for instance in (client, other):
+                running = instance.get(location, headers=keys["a"]).json()
+                assert running["status"] == "running" and running["progress"] == 0.5, running
+                assert running["stage"] == "half way: waiting for the test"
+                assert instance.get(location, headers=keys["b"]).status_code == 404
+            release.set()
+            worker.join(120)
+            done = wait_for(other, location, keys["a"])
+            assert done["status"] == "finished" and done["result"] == {"waited": 7}
+            assert wait_for(client, location, keys["a"]) == done
+    finally:
+        release.set()
+        worker.join(120)
+
+
 def test_a_failing_job_on_the_worker_says_why_in_plain_words(served) -> None:
     client, keys, work = served
     r = client.post("/v1/reports", json={"period": "2019-01"},
