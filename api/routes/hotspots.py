@@ -211,8 +211,9 @@ async def density(
     answer = JSONResponse(description, headers=headers)
     # the description is a few hundred bytes: the replay keeps it, while the cache holds the
     # surface it describes (the gate checks that before replaying)
+    sent = bytes(answer.body)
     return remember(request, answer, version=version, cache_key=key,
-                    body=lambda _result, sent=bytes(answer.body): sent)
+                    body=lambda _result: sent)
 
 
 async def _default_period(request: Request, store: IncidentStore, q: HotspotQuery) -> None:

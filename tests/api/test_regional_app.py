@@ -26,7 +26,7 @@ FORCE = "Lincolnshire Police"
 def _answer(client: TestClient, **params: Any) -> dict[str, Any]:
     r = client.get("/v1/hotspots", params=params)
     assert r.status_code == 200, r.text[:300]
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def _without_version(answer: dict[str, Any]) -> dict[str, Any]:
