@@ -2,12 +2,12 @@
 before in the same words, is answered by :class:`api.gate.Gate` without FastAPI's router.
 
 Why: a cached ``GET /v1/hotspots`` is what a planner's page and a force system poll, and what
-the two-instance load test asks 200 times a second (``GET /v1/density``, the page's overlay,
-is replayed the same way: its PNG, contour bands and description). On the slower machines of this project it
+the two-instance load test asks 200 times a second. On the slower machines of this project it
 cost the service 4.8 ms of CPU, of which the router, the validation of the 33 query parameters
 (FastAPI's dependency solving, a Python loop over every declared parameter whether given or
 not), the route itself and a second hop to a worker thread (for the data version) were about
-two fifths (measured with ``py-spy``; figures in ``docs/benchmarks.md``).
+two fifths (measured with ``py-spy``; figures in ``docs/benchmarks.md``). ``GET /v1/density``,
+the page's overlay, is replayed the same way (its PNG, contour bands and description).
 
 How:
 
