@@ -229,20 +229,36 @@ def store_holds(store: IncidentStore, start: int, end: int) -> bool:
     return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
 
 
-def _frame(store: IncidentStore, flt: IncidentFilter,
-           harm: HarmTable | None = None) -> tuple[pd.DataFrame, str]:
-    """The selection's incidents as the analysis takes them, with each one's ``harm`` (days;
-    ``frame.attrs["harm"]`` says where the weights came from)."""
-    cols = store.incidents(flt, extra=("lsoa_code", "location_text", "crime_type"))
-    weights = (harm or HarmTable.builtin()).weights(cols.extra["crime_type"], cols.category)
-    frame = pd.DataFrame({
-        "x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64),
-        "harm": weights.values, "category": cols.category, "occurred_at": cols.occurred_at,
-        "precision": cols.precision, "lsoa_code": cols.extra["lsoa_code"],
-        "location_text": cols.extra["location_text"],
-    }, copy=False)  # the columns are this frame's alone: no copy into consolidated blocks
+FRAME_EXTRA = ("lsoa_code", "location_text", "crime_type")
+"""The store's coded columns an analysed selection is read with (places' names, LSOAs for the
+rural classes, the crime type for the harm weights)."""
+HISTORY_EXTRA = ("crime_type",)
+"""Those of the emerging classes' months (their cube counts incidents, or their harm, by cell
+and month): the names and LSOAs, a million distinct strings a year at a force's full size,
+are not read."""
+
+
+def _frame(store: IncidentStore, flt: IncidentFilter, harm: HarmTable | None = None, *,
+           extra: tuple[str, ...] = FRAME_EXTRA) -> tuple[pd.DataFrame, str]:
+    """The selection's incidents as the analysis takes them (``x``, ``y`` in metres of the
+    store's CRS, ``weight``, ``category``, ``occurred_at``, ``precision`` and the ``extra``
+    columns), with each one's ``harm`` (days; ``frame.attrs["harm"]`` says where the weights
+    came from) when ``crime_type`` is among ``extra``."""
+    cols = store.incidents(flt, extra=extra)
+    data: dict[str, Any] = {"x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64)}
+    weights = None
+    if "crime_type" in cols.extra:
+        weights = (harm or HarmTable.builtin()).weights(cols.extra["crime_type"], cols.category)
+        data["harm"] = weights.values
+    data.update(category=cols.category, occurred_at=cols.occurred_at, precision=cols.precision)
+    for name in ("lsoa_code", "location_text"):
+        if name in cols.extra:
+            data[name] = cols.extra[name]
+    # the columns are this frame's alone: no copy into consolidated blocks
+    frame = pd.DataFrame(data, copy=False)
     frame.attrs["rid"] = cols.rid
-    frame.attrs["harm"] = weights.to_dict()
+    if weights is not None:
+        frame.attrs["harm"] = weights.to_dict()
     return frame, cols.data_version
 
 
@@ -374,7 +390,7 @@ def _previous_incidents(store: IncidentStore, selection: Selection, categories: 
     prev_flt = IncidentFilter(start=prev_start, end=selection.start,
                               categories=categories, bbox=selection.bbox,
                               lonlat_bbox=selection.lonlat_bbox)
-    previous, _v = _frame(store, prev_flt, harm)
+    previous, _v = _frame(store, prev_flt, harm, extra=())  # the trends count them only
     if not store_holds(store, prev_start - BEFORE_S, prev_start + SLACK_S):
         return None  # the store's data starts after the previous period does: unknown
     return previous
@@ -391,7 +407,7 @@ def _history_incidents(store: IncidentStore, selection: Selection, categories: A
         return None
     history, _v = _frame(store, IncidentFilter(
         start=first, end=selection.end, categories=categories, bbox=selection.bbox,
-        lonlat_bbox=selection.lonlat_bbox), harm)
+        lonlat_bbox=selection.lonlat_bbox), harm, extra=HISTORY_EXTRA)
     return history
 
 
