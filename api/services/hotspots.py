@@ -226,7 +226,7 @@ start (a day of slack for clock changes): data that begins inside it would make 
 
 def store_holds(store: IncidentStore, start: int, end: int) -> bool:
     """Whether the store holds any incident at all in ``[start, end)`` (seconds, UTC)."""
-    return len(store.incidents(IncidentFilter(start=start, end=end))) > 0
+    return store.holds_incidents(IncidentFilter(start=start, end=end))
 
 
 FRAME_EXTRA = ("lsoa_code", "location_text", "crime_type")
@@ -304,7 +304,8 @@ def run_analysis(
     # the previous period and the emerging classes' months are read beside the engine
     readers = _readers()
     previous = readers.submit(_previous_incidents, store, selection, categories, options.harm)
-    history = readers.submit(_history_incidents, store, selection, categories, options.harm)
+    history = readers.submit(_history_incidents, store, selection, categories, options.harm,
+                             (incidents[list(HISTORY_COLUMNS)], incidents.attrs["rid"]))
     force = force_area(store)
     study_area = float(shapely.area(force)) if force is not None else None
     params = dict(options.parameters)
@@ -396,19 +397,39 @@ def _previous_incidents(store: IncidentStore, selection: Selection, categories: 
     return previous
 
 
+HISTORY_COLUMNS = ("x", "y", "weight", "harm", "occurred_at")
+"""The columns of the emerging classes' months (:func:`_history_incidents`)."""
+
+
 def _history_incidents(store: IncidentStore, selection: Selection, categories: Any,
-                       harm: HarmTable | None) -> pd.DataFrame | None:
+                       harm: HarmTable | None,
+                       recent: tuple[pd.DataFrame, np.ndarray] | None = None,
+                       ) -> pd.DataFrame | None:
     """The incidents of the :data:`EMERGING_MONTHS` up to the selection's end, when they start
-    before the selection (the months before it give the emerging classes); else None."""
+    before the selection (the months before it give the emerging classes); else None.
+
+    ``recent``: the selection's own incidents as read for the analysis (a frame with
+    :data:`HISTORY_COLUMNS`, and their row ids), so that only the months before it are read
+    again: the same rows in the same order (by row id) as one read of every month, with
+    :data:`HISTORY_COLUMNS` (a planner's six months at 10^6: half the rows read)."""
     if selection.start is None or selection.end is None:
         return None
     first = history_start(selection.end, store.timezone)
     if first >= selection.start:
         return None
+    end = selection.end if recent is None else selection.start
     history, _v = _frame(store, IncidentFilter(
-        start=first, end=selection.end, categories=categories, bbox=selection.bbox,
+        start=first, end=end, categories=categories, bbox=selection.bbox,
         lonlat_bbox=selection.lonlat_bbox), harm, extra=HISTORY_EXTRA)
-    return history
+    if recent is None:
+        return history
+    frame, rid = recent
+    rids = np.concatenate([history.attrs["rid"], rid])
+    order = np.argsort(rids, kind="stable")
+    whole = pd.DataFrame({c: np.concatenate([history[c].to_numpy(), frame[c].to_numpy()])[order]
+                          for c in HISTORY_COLUMNS}, copy=False)
+    whole.attrs["rid"] = rids[order]
+    return whole
 
 
 def _metadata(store: IncidentStore, selection: Selection, options: AnalysisOptions, categories: Any,

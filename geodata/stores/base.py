@@ -148,6 +148,11 @@ class IncidentStore(Protocol):
         """Number of incidents stored."""
         ...
 
+    def holds_incidents(self, flt: IncidentFilter | None = None) -> bool:
+        """Whether any incident matches ``flt`` (as :meth:`incidents` would select it), found
+        without reading them: the first one found answers."""
+        ...
+
     def ingests(self, limit: int = 50) -> list[dict[str, Any]]:
         """The most recent ingests, newest first."""
         ...

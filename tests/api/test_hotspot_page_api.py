@@ -291,3 +291,33 @@ def test_the_previous_period_and_the_emerging_months_are_read_beside_the_engine(
     pd.testing.assert_frame_equal(first.hotspots.drop(columns="geometry"),
                                   beside.hotspots.drop(columns="geometry"))
     assert first.info["emerging"] == beside.info["emerging"]
+
+
+@pytest.mark.parametrize("months", [("2024-06", "2024-06"), ("2024-01", "2024-06"),
+                                    ("2023-12", "2024-06")])
+def test_the_emerging_months_reuse_the_selection_as_read(app: TestClient,
+                                                        months: tuple[str, str]) -> None:
+    # only the months before the selection are read again: the same rows, in the same order,
+    # with the same values as one read of every month (a category and a box too)
+    import api.services.hotspots as hotspots
+    from geodata.harm import HarmTable
+
+    store = app.app.state.store
+    selection = Selection(start=period_bound(months[0], store.timezone, end=False, field="from"),
+                          end=period_bound(months[1], store.timezone, end=True, field="to"))
+    harm = HarmTable.builtin()
+    for categories, bbox in ((None, None), (("asb", "shoplifting", "vehicle_crime"),
+                                            (460_000.0, 448_000.0, 466_000.0, 474_000.0))):
+        chosen = Selection(start=selection.start, end=selection.end, bbox=bbox)
+        flt = IncidentFilter(start=chosen.start, end=chosen.end, categories=categories,
+                             bbox=bbox)
+        incidents, _v = hotspots._frame(store, flt, harm)
+        whole = hotspots._history_incidents(store, chosen, categories, harm)
+        reused = hotspots._history_incidents(
+            store, chosen, categories, harm,
+            (incidents[list(hotspots.HISTORY_COLUMNS)], incidents.attrs["rid"]))
+        assert whole is not None and reused is not None and len(incidents) > 0
+        assert len(whole) > len(incidents)
+        np.testing.assert_array_equal(reused.attrs["rid"], whole.attrs["rid"])
+        pd.testing.assert_frame_equal(reused, whole[list(hotspots.HISTORY_COLUMNS)],
+                                      check_exact=True)

@@ -256,13 +256,23 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
 
 
 def test_queries_match_a_brute_force_filter(store, demo_files):
+    assert not store.holds_incidents() and not store.holds_incidents(IncidentFilter(start=0))
     ingest(store, read_force_csv(demo_files.force_export))
     truth = read_force_csv(demo_files.force_export).read_all().incidents.columns
     t, cat, x, y = truth["occurred_at"], truth["category"], truth["x"], truth["y"]
     lon, lat = truth["lon"], truth["lat"]
     start, end = int(np.quantile(t, 0.3)), int(np.quantile(t, 0.6))
     bbox = (460_000.0, 468_000.0, 466_000.0, 474_000.0)
+    # a window holding one instant's incidents, and the widest gap between two instants
+    instants = np.unique(t)
+    gap = int(np.argmax(np.diff(instants)))
+    one = int(instants[len(instants) // 2])
     cases = [
+        (IncidentFilter(start=one, end=one + 1), t == one),
+        (IncidentFilter(start=int(instants[gap]) + 1, end=int(instants[gap + 1])),
+         np.zeros(len(t), bool)),
+        (IncidentFilter(end=int(instants[0])), np.zeros(len(t), bool)),
+        (IncidentFilter(start=int(instants[-1])), t == instants[-1]),
         (IncidentFilter(), np.ones(len(t), bool)),
         (IncidentFilter(start=start, end=end), (t >= start) & (t < end)),
         (IncidentFilter(categories=("shoplifting", "asb")), np.isin(cat, ["shoplifting", "asb"])),
@@ -278,6 +288,7 @@ def test_queries_match_a_brute_force_filter(store, demo_files):
     for flt, expected in cases:
         got = store.incidents(flt, extra=("lsoa_code",))
         assert len(got) == int(expected.sum()), flt
+        assert store.holds_incidents(flt) == bool(expected.any()), flt
         assert sorted(zip(got.x.tolist(), got.y.tolist(), got.occurred_at.tolist(), strict=True)) \
             == sorted(zip(x[expected].tolist(), y[expected].tolist(), t[expected].tolist(),
                           strict=True))

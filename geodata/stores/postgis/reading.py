@@ -144,6 +144,17 @@ class ColumnReader:
             extra={c: cat(c) for c in extra},
         )
 
+    def holds_incidents(self, flt: IncidentFilter | None = None) -> bool:
+        """Whether any incident matches ``flt`` (see :meth:`Store.holds_incidents`): one
+        ``EXISTS`` on the tables the selection would read, none of their rows sent."""
+        with self._connection() as conn:
+            where = self._where(conn, flt or IncidentFilter())
+            if where is None:
+                return False
+            row = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM incidents WHERE {})")
+                               .format(where[0]), where[1]).fetchone()
+            return bool(row is not None and row[0])
+
     @staticmethod
     def _selection(names: Sequence[str], where: sql.Composable) -> sql.Composed:
         """The query of a selection's columns ``names``: one row of ``bytea`` aggregates."""

@@ -43,6 +43,15 @@ class BlockReader:
         """Number of incidents stored."""
         return int(self._conn().execute("SELECT coalesce(sum(n), 0) FROM blocks").fetchone()[0])
 
+    def holds_incidents(self, flt: IncidentFilter | None = None) -> bool:
+        """Whether any incident matches ``flt`` (see :meth:`Store.holds_incidents`): the
+        blocks that may match are decoded only as far as the filter needs, up to the first
+        block with a match."""
+        with self._transaction(immediate=False) as conn:
+            for _match in self._scan(conn, flt or IncidentFilter(), ()):
+                return True
+        return False
+
     def _scan(
         self, conn: sqlite3.Connection, flt: IncidentFilter, columns: Sequence[str]
     ) -> Iterator[tuple[int, int, np.ndarray, dict[str, bytes]]]:
