@@ -372,8 +372,9 @@ def _readers() -> ThreadPoolExecutor:
 def _forget_readers() -> None:
     """In a child made by fork, the parent's reader threads do not exist (and the lock may
     have been held by one of the parent's threads)."""
-    global _reader_pool, _reader_lock
+    global _reader_pool, _reader_lock, _history_pool
     _reader_pool = None
+    _history_pool = None
     _reader_lock = threading.Lock()
 
 
@@ -418,18 +419,46 @@ def _history_incidents(store: IncidentStore, selection: Selection, categories: A
     if first >= selection.start:
         return None
     end = selection.end if recent is None else selection.start
-    history, _v = _frame(store, IncidentFilter(
-        start=first, end=end, categories=categories, bbox=selection.bbox,
-        lonlat_bbox=selection.lonlat_bbox), harm, extra=HISTORY_EXTRA)
+
+    def read(start: int, stop: int) -> pd.DataFrame:
+        months, _v = _frame(store, IncidentFilter(
+            start=start, end=stop, categories=categories, bbox=selection.bbox,
+            lonlat_bbox=selection.lonlat_bbox), harm, extra=HISTORY_EXTRA)
+        return months
+
     if recent is None:
-        return history
-    frame, rid = recent
-    rids = np.concatenate([history.attrs["rid"], rid])
+        return read(first, end)
+    if end - first >= HISTORY_SPLIT_S:  # two halves read at once, on two connections
+        middle = first + (end - first) // 2
+        later = _history_readers().submit(read, middle, end)
+        months = [read(first, middle), later.result()]
+    else:
+        months = [read(first, end)]
+    parts = [*((m, m.attrs["rid"]) for m in months), recent]
+    rids = np.concatenate([rid for _f, rid in parts])
     order = np.argsort(rids, kind="stable")
-    whole = pd.DataFrame({c: np.concatenate([history[c].to_numpy(), frame[c].to_numpy()])[order]
+    whole = pd.DataFrame({c: np.concatenate([f[c].to_numpy() for f, _rid in parts])[order]
                           for c in HISTORY_COLUMNS}, copy=False)
     whole.attrs["rid"] = rids[order]
     return whole
+
+
+HISTORY_SPLIT_S = 120 * 86_400
+"""From this span (about four months) the months before a selection are read in two halves at
+once (:func:`_history_incidents`): on PostGIS each half's columns are made by a server process
+of its own, on both cores."""
+_history_pool: ThreadPoolExecutor | None = None
+
+
+def _history_readers() -> ThreadPoolExecutor:
+    """This process's two threads that read the later half of the emerging months (apart from
+    :func:`_readers`, whose threads wait for them: never the other way round)."""
+    global _history_pool
+    with _reader_lock:
+        if _history_pool is None:
+            _history_pool = ThreadPoolExecutor(max_workers=2,
+                                               thread_name_prefix="hotspot-read-history")
+        return _history_pool
 
 
 def _metadata(store: IncidentStore, selection: Selection, options: AnalysisOptions, categories: Any,
