@@ -83,7 +83,9 @@ def test_a_replay_is_the_routes_answer_to_the_byte(served: TestClient, query: st
     assert _replayed(served) == 2 and other == routed
 
 
-@pytest.mark.parametrize("query", ["?format=png&bandwidth_m=400", "?format=geojson&bands=4", ""])
+@pytest.mark.parametrize("query", [
+    "?format=png&bandwidth_m=400", "?format=geojson&bands=4&bandwidth_m=1000&cell_size_m=400", "",
+])
 def test_a_density_replay_is_the_routes_answer_to_the_byte(served: TestClient,
                                                            query: str) -> None:
     admin = _key(served, "admin")
