@@ -182,8 +182,8 @@ def _match(app: Any, scope: Scope) -> tuple[BaseRoute | None, Scope]:
     """The route that will answer (the first full match, as the router picks it), and its
     part of the scope. A path that matched a route without path parameters is looked up
     directly the next time (matching every route in turn was a fourteenth of a cached
-    answer's CPU); whether a route matches depends on the method, the path and the root path
-alone."""
+    answer's CPU); whether a route matches depends on the method, the path and the root
+    path alone."""
     flat, static = _known(app)
     key = (scope["method"], scope.get("root_path", ""), scope["path"])
     found = static.get(key)

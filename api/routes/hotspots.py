@@ -200,11 +200,11 @@ async def density(
                         body=lambda result: result.png)
     if format == "geojson":
         limit = request.app.state.settings.max_hotspot_cells
-        key = bands_key(version, q, bands)
-        body = await within(request, key,
+        contours_key = bands_key(version, q, bands)
+        body = await within(request, contours_key,
                             lambda _stop: density_bands_geojson(computed, bands, limit))
         contours = Response(body, media_type="application/geo+json", headers=headers)
-        return remember(request, contours, version=version, cache_key=key,
+        return remember(request, contours, version=version, cache_key=contours_key,
                         body=lambda result: result)
     description = dict(computed.description)
     description["png"] = f"{request.url.path}?{q.query_string(format='png')}"

@@ -400,6 +400,10 @@ def _previous_incidents(store: IncidentStore, selection: Selection, categories: 
 
 HISTORY_COLUMNS = ("x", "y", "weight", "harm", "occurred_at")
 """The columns of the emerging classes' months (:func:`_history_incidents`)."""
+HISTORY_SPLIT_S = 120 * 86_400
+"""From this span (about four months) the months before a selection are read in two halves at
+once (:func:`_history_incidents`): on PostGIS each half's columns are made by a server process
+of its own, on both cores."""
 
 
 def _history_incidents(store: IncidentStore, selection: Selection, categories: Any,
@@ -443,10 +447,6 @@ def _history_incidents(store: IncidentStore, selection: Selection, categories: A
     return whole
 
 
-HISTORY_SPLIT_S = 120 * 86_400
-"""From this span (about four months) the months before a selection are read in two halves at
-once (:func:`_history_incidents`): on PostGIS each half's columns are made by a server process
-of its own, on both cores."""
 _history_pool: ThreadPoolExecutor | None = None
 
 
