@@ -82,9 +82,10 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
 
 
 def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
-          timeout_s: float = 120.0) -> Server:
+          timeout_s: float = 120.0, log_level: str = "warning") -> Server:
     """Start ``hotspot serve`` on ``database`` (``tiles``: a tile URL, ``"none"``, or None for
     the default) with its data directory and log in ``folder``; return once /health answers.
+    ``log_level`` ``"info"`` logs every request (its route, status, time and request id).
     An admin key is made in the store first (:attr:`Server.key`)."""
     from api.access import new_key
     from geodata.stores import SQLiteStore
@@ -105,7 +106,7 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
     log = folder / f"server-{port}.log"
     args = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
             "127.0.0.1", "--port", str(port), "--database", str(database), "--log-level",
-            "warning", *(["--demo"] if demo else [])]
+            log_level, *(["--demo"] if demo else [])]
     with log.open("wb") as out:
         process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    cwd=Path(__file__).resolve().parents[1])
@@ -126,9 +127,9 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
 
 @contextmanager
 def serving(folder: Path, database: Path, *, demo: bool,
-            tiles: str | None) -> Iterator[Server]:
+            tiles: str | None, log_level: str = "warning") -> Iterator[Server]:
     """:func:`start`, stopped on leaving."""
-    server = start(folder, database, demo=demo, tiles=tiles)
+    server = start(folder, database, demo=demo, tiles=tiles, log_level=log_level)
     try:
         yield server
     finally:

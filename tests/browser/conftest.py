@@ -29,6 +29,25 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+LOG_LINES = 40
+"""The last lines of each served process's log shown with a failed browser test."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed browser test's report carries the end of the log of each service it used
+    (what the server was doing when the page waited): a failure on a loaded CI machine can
+    then be read, not guessed at."""
+    report = yield
+    if report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, Server) and value.log.exists():
+                tail = value.log.read_text(errors="replace").splitlines()[-LOG_LINES:]
+                report.sections.append((f"{name} log, last {len(tail)} lines ({value.log})",
+                                        "\n".join(tail)))
+    return report
+
+
 DEAD_TILES = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
 """A tile address nothing answers at: tiles never load here, nor in the field."""
 
@@ -79,7 +98,8 @@ def demo_server(factory: pytest.TempPathFactory, demo_files: DemoFiles, *,
     folder = factory.mktemp("server")
     shutil.copyfile(served / "demo.sqlite", db)
     shutil.copy(served / "demo-keys.json", folder / "demo-keys.json")  # its mode too
-    with serving(folder, db, demo=True, tiles=tiles) as server:
+    # every request logged: a failed test's report shows what the server was doing
+    with serving(folder, db, demo=True, tiles=tiles, log_level="info") as server:
         yield server
 
 

@@ -81,7 +81,7 @@ def test_the_page_on_a_desktop_from_the_planner_popup(browser: Browser, server: 
     link.wait_for(timeout=5_000)
     href = link.get_attribute("href")
     assert href is not None and href.startswith(f"/hotspots/{stop_id}?") and "from=2024-01" in href
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="commit"):  # the page answered: the charts next
         link.click()
     page.wait_for_selector("svg.month-chart")
     page.wait_for_timeout(300)
