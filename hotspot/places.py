@@ -397,13 +397,15 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
 
         if native is not None:
             # with the compiled steps, the areas are cut together (:func:`_cut_together`), in
-            # as many groups as threads, of about as many incidents each; an area left out
-            # is cut alone, in its group's thread
-            groups = _groups([members[a].size for a in todo], threads())
+            # GROUPS_PER_THREAD groups a thread of about as many incidents each, taken in
+            # turn by the threads; an area left out is cut alone, in its group's thread
+            groups = _groups([members[a].size for a in todo], GROUPS_PER_THREAD * threads())
 
             def cut_group(group: list[int]) -> list[_Cut | None]:
+                # no more peaks than the limit leaves after the groups finished before: the
+                # groups at work at once draw no more than the threads times the limit
                 cuts = _cut_together([todo[t] for t in group], members, xy, w, geoms, widths,
-                                     d, min_incidents, native, should_stop, limit)
+                                     d, min_incidents, native, should_stop, count.left())
                 count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
                 return [c if c is not None else _measured(cut_or_leave(todo[t]))
                         for t, c in zip(group, cuts, strict=True)]
@@ -462,6 +464,12 @@ SMALL_AREA = 2_000
 thread (:func:`_cut_areas`)."""
 
 
+GROUPS_PER_THREAD = 3
+"""The areas are cut together in this many groups a thread (:func:`_cut_areas`), each
+thread taking the next group when it is done: groups of as many incidents can take unequal
+times (their cells and places), so fewer groups would leave a thread idle at the end."""
+
+
 def _groups(sizes: list[int], k: int) -> list[list[int]]:
     """The positions of ``sizes`` in ``k`` groups (or fewer, none empty) of about the same
     sum, the largest first to the smallest group so far; each group ascending."""
@@ -513,6 +521,11 @@ class _PeakCount:
         self.limit = limit
         self.total = 0
         self._lock = threading.Lock()
+
+    def left(self) -> int:
+        """How many more the limit allows now (0 once over it)."""
+        with self._lock:
+            return max(self.limit - self.total, 0)
 
     def add(self, n: int, *, stop: bool = True) -> None:
         """Count ``n`` more (fewer when negative); with ``stop``, raises :class:`_OverLimit`
