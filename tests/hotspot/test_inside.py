@@ -260,9 +260,9 @@ def _counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     built: list[int] = []
     real = inside._EdgeGrid.build.__func__  # type: ignore[attr-defined]
 
-    def counted(cls: type, arr: np.ndarray) -> object:
+    def counted(cls: type, arr: np.ndarray, *args: object) -> object:
         built.append(arr.size)
-        return real(cls, arr)
+        return real(cls, arr, *args)
 
     monkeypatch.setattr(inside._EdgeGrid, "build", classmethod(counted))
     return built
