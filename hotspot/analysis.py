@@ -52,7 +52,7 @@ from hotspot.emerging import (
     emerging_cube,
 )
 from hotspot.errors import InvalidParameter
-from hotspot.geojson import feature_collection, wgs84_geometries
+from hotspot.geojson import feature_collection, wgs84_geometry_json
 from hotspot.kde import DensityGrid
 from hotspot.params import AUTO, validate
 from hotspot.params import METHODS as PARAMETERS
@@ -94,22 +94,25 @@ class HotspotResult:
     """Hotspot id of each incident of the selection ("" for none), in input order."""
     grid: DensityGrid | None = None
     info: dict[str, Any] = field(default_factory=dict)
-    drawn: tuple[np.ndarray, Any, list[dict[str, Any]]] | None = field(default=None, repr=False)
-    """The hotspots' polygons, their CRS and their GeoJSON geometries in WGS84
-    (:func:`hotspot.geojson.wgs84_geometries`), made while the table was: used by
+    drawn: tuple[np.ndarray, Any, list[bytes]] | None = field(default=None, repr=False)
+    """The hotspots' polygons, their CRS and their GeoJSON geometries in WGS84 as JSON text
+    (:func:`hotspot.geojson.wgs84_geometry_json`), made while the table was: used by
     :meth:`to_feature_collection` while ``hotspots`` still holds those very polygons in that
     CRS."""
 
     def to_feature_collection(self, metadata: dict[str, Any] | None = None, *,
-                              should_stop: ShouldStop | None = None) -> dict[str, Any]:
+                              should_stop: ShouldStop | None = None,
+                              fragments: bool = False) -> dict[str, Any]:
         """The table as an RFC 7946 FeatureCollection (WGS84 longitude/latitude; every column
-        a property) with the parameters and ``metadata`` in a ``metadata`` member."""
+        a property) with the parameters and ``metadata`` in a ``metadata`` member. With
+        ``fragments``, each geometry is an ``orjson.Fragment`` of its JSON text, for
+        ``orjson.dumps`` alone (:func:`hotspot.geojson.feature_collection`)."""
         return feature_collection(self.hotspots, {
             "method": self.method, "parameters": self.parameters, "summary": self.info,
             **(metadata or {}),
-        }, should_stop=should_stop, geometries=self._drawn_geometries())
+        }, should_stop=should_stop, geometries=self._drawn_geometries(), fragments=fragments)
 
-    def _drawn_geometries(self) -> list[dict[str, Any]] | None:
+    def _drawn_geometries(self) -> list[bytes] | None:
         """:attr:`drawn`'s geometries when the table's polygons are the same objects, in the
         same order and CRS (a caller may have changed the table since)."""
         if self.drawn is None:
@@ -334,7 +337,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
     parts["table"] = lambda: _describe(method, incidents, w, split, run.timezone,
                                        run.previous.result() if isinstance(run.previous, Later)
                                        else run.previous)
-    parts["drawn"] = lambda: wgs84_geometries(place_geoms, run.crs)
+    parts["drawn"] = lambda: wgs84_geometry_json(place_geoms, run.crs)
     if budget_m2 is None:
         parts["covered"] = lambda: _covered(place_geoms, parent, run.boundary)
     parts["classes"] = lambda: classify_hotspots(shapes, labels, w, context.result(), run.layers)

@@ -97,7 +97,8 @@ def _compute_hotspots(store: Store, taxonomy: Taxonomy, q: HotspotQuery,
     result, metadata = run_analysis(store, taxonomy, method=q.method, selection=selection,
                                     options=options, limits=limits,
                                     should_stop=should_stop, places=places, choice=choice)
-    collection = result.to_feature_collection(metadata, should_stop=should_stop)
+    # the polygons as JSON text made beside the table, written by orjson as they are
+    collection = result.to_feature_collection(metadata, should_stop=should_stop, fragments=True)
     collection["parameters"] = {"method": q.method, **collection["metadata"]["parameters"]}
     collection["data_version"] = metadata["data_version"]
     geojson = orjson.dumps(collection)  # compact; 5-10x json.dumps on megabytes of polygons

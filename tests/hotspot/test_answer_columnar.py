@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
 from hotspot.context import _in_set
-from hotspot.geojson import _geometries, _json_column, _json_value
+from hotspot.geojson import (
+    _geometries,
+    _json_column,
+    _json_value,
+    feature_collection,
+    wgs84_geometries,
+    wgs84_geometry_json,
+)
 from hotspot.table import trend_label, trend_labels
 
 
@@ -68,6 +77,28 @@ def test_nested_cells_not_plain_somewhere_deep_are_made_plain() -> None:
     assert got[1] == [[0.5, None], [1, 2]] and got[4] == {"1": "one", "two": [0.25, None]}
 
 
+def test_columns_of_one_kind_are_checked_whole_and_still_made_plain() -> None:
+    """A column whose cells are all lists (of lists) or all dicts is checked at once, level by
+    level: plain ones pass as they are, and one bad value deep in one cell (a NaN, a numpy
+    number, a key that is not a string) still sends the cells through _json_value."""
+    week = [[h + 24 * d for h in range(24)] for d in range(7)]
+    columns = {
+        "plain_lists": [week, [[0] * 24] * 7, []],
+        "nan_deep": [week, [[0.5] * 24] * 6 + [[float("nan")] * 24], []],
+        "numpy_deep": [[[1, 2]], [[np.int64(3)]], [[4.5]]],
+        "plain_dicts": [{"theft": 3, "asb": 1}, {}, {"burglary": 2.5}],
+        "int_key": [{"theft": 3}, {7: 1}, {}],
+        "inf_value": [{"theft": 3}, {"asb": float("inf")}, {}],
+    }
+    for name, cells in columns.items():
+        frame = pd.DataFrame({"cell": pd.Series(cells, dtype=object)})
+        got = _json_column(frame["cell"])
+        want = [_json_value(v) for v in cells]
+        assert json.dumps(got, allow_nan=False) == json.dumps(want, allow_nan=False), name
+        if name.startswith("plain"):
+            assert all(g is c for g, c in zip(got, cells, strict=True)), name  # as they were
+
+
 def test_geometries_are_their_mappings() -> None:
     disc = shapely.Point(0, 0).buffer(10, quad_segs=4)
     holed = disc.difference(shapely.Point(0, 0).buffer(3, quad_segs=2))
@@ -77,6 +108,30 @@ def test_geometries_are_their_mappings() -> None:
                                                                   (1, 1, 1)])], dtype=object)
     got = _geometries(geoms)
     assert json.dumps(got) == json.dumps([mapping(g) for g in geoms])
+
+
+def test_geometries_as_json_text_are_the_same_json() -> None:
+    """The polygons' JSON text (made from coordinate arrays) is orjson's text of their plain
+    geometries, and a collection with them as fragments is written to the same bytes as the
+    plain collection (which stays plain JSON for any writer)."""
+    disc = shapely.Point(450_000, 450_000).buffer(100, quad_segs=8)
+    holed = disc.difference(shapely.Point(450_000, 450_000).buffer(30, quad_segs=4))
+    multi = shapely.MultiPolygon([shapely.box(451_000, 450_000, 451_010, 450_010), holed])
+    geoms = np.asarray([disc, holed, multi, shapely.Polygon(), shapely.box(0, 0, 1, 1)],
+                       dtype=object)
+    text = wgs84_geometry_json(geoms, "EPSG:27700")
+    plain = wgs84_geometries(geoms, "EPSG:27700")
+    assert text == [orjson.dumps(g) for g in plain]
+    table = gpd.GeoDataFrame({"id": list("abcde"), "rank": np.arange(1, 6)},
+                             geometry=geoms, crs="EPSG:27700")
+    meta = {"method": "kde", "note": "test"}
+    as_dicts = feature_collection(table, meta)
+    assert json.loads(json.dumps(as_dicts)) == as_dicts  # plain JSON data
+    with_text = feature_collection(table, meta, geometries=text, fragments=True)
+    assert orjson.dumps(with_text) == orjson.dumps(as_dicts)
+    assert orjson.dumps(feature_collection(table, meta, geometries=plain, fragments=True)) \
+        == orjson.dumps(as_dicts)
+    assert feature_collection(table, meta, geometries=text) == as_dicts
 
 
 def test_rural_lsoas_of_a_categorical_and_of_strings() -> None:
