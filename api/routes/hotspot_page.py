@@ -157,7 +157,7 @@ def place_incidents(store: IncidentStore, taxonomy: Taxonomy, selection: Selecti
         start = history_start(start, tz, BEFORE_MONTHS + 1)  # the chart's first month
     flt = IncidentFilter(start=start, end=selection.end, bbox=_box(polygon, selection),
                          lonlat_bbox=selection.lonlat_bbox)
-    cols = store.incidents(flt)
+    cols = store.incidents(flt, lonlat=False)
     cats = np.asarray(cols.category, dtype=object)
     selected = np.isin(cats, list(categories)) if categories else None
     first = place_counts(polygon, cols.x, cols.y, cols.occurred_at, cols.precision, cats,

@@ -535,7 +535,7 @@ def town_counts(store: IncidentStore, town: Town) -> tuple[dict[str, int], str |
     minx, miny, maxx, maxy = shapely.bounds(town.outline).tolist()
     cols = store.incidents(IncidentFilter(start=int(start.value // 10**9),
                                           end=int(end.value // 10**9),
-                                          bbox=(minx, miny, maxx, maxy)))
+                                          bbox=(minx, miny, maxx, maxy)), lonlat=False)
     inside = shapely.intersects_xy(town.outline, cols.x, cols.y) if len(cols) else \
         np.zeros(0, dtype=bool)
     cats = pd.Series(np.asarray(cols.category, dtype=object)[inside], dtype=object)

@@ -119,7 +119,8 @@ def training_frame(store: IncidentStore, categories: tuple[str, ...] | None,
                    start: int | None = None, end: int | None = None) -> tuple[pd.DataFrame, str]:
     """The incidents a backtest or a fit uses (``x``, ``y`` metres in the store's CRS,
     ``month`` numbers, ``weight`` 1) and the data version."""
-    cols = store.incidents(IncidentFilter(start=start, end=end, categories=categories))
+    cols = store.incidents(IncidentFilter(start=start, end=end, categories=categories),
+                          lonlat=False)
     frame = pd.DataFrame({"x": cols.x, "y": cols.y, "weight": 1.0,
                           "month": month_numbers(cols.occurred_at, store.timezone)})
     return frame, cols.data_version

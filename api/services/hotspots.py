@@ -195,10 +195,10 @@ def latest_complete_month(store: IncidentStore) -> str | None:
     dated to the month (data.police.uk months are stored at their first instant) or falls on
     the month's last day; else the month before is the last whole one. None also when the
     data do not reach back into that month (less than a month of data)."""
-    times = store.incidents().occurred_at
-    if not len(times):
+    span = store.time_span()  # the stores' own summaries: no incident is read
+    if span is None:
         return None
-    latest, earliest = int(np.max(times)), int(np.min(times))
+    earliest, latest = span
     local = pd.Timestamp(latest, unit="s", tz="UTC").tz_convert(store.timezone)
     month = pd.Period(year=local.year, month=local.month, freq="M")
     if _month_start(latest, store.timezone) is None and local.day < local.days_in_month:
@@ -244,7 +244,7 @@ def _frame(store: IncidentStore, flt: IncidentFilter, harm: HarmTable | None = N
     store's CRS, ``weight``, ``category``, ``occurred_at``, ``precision`` and the ``extra``
     columns), with each one's ``harm`` (days; ``frame.attrs["harm"]`` says where the weights
     came from) when ``crime_type`` is among ``extra``."""
-    cols = store.incidents(flt, extra=extra)
+    cols = store.incidents(flt, extra=extra, lonlat=False)  # analyses work in the store's CRS
     data: dict[str, Any] = {"x": cols.x, "y": cols.y, "weight": cols.weight.astype(np.float64)}
     weights = None
     if "crime_type" in cols.extra:
@@ -504,7 +504,7 @@ def density_grid(store: IncidentStore, taxonomy: Taxonomy, selection: Selection,
         ``should_stop`` answered True.
     """
     check_bounds(kde)
-    cols = store.incidents(selection.incident_filter(taxonomy))
+    cols = store.incidents(selection.incident_filter(taxonomy), lonlat=False)
     if len(cols) == 0:
         raise InvalidInput("there are no incidents in the selection", "category")
     check(should_stop, "after reading the incidents")

@@ -146,7 +146,7 @@ def near_repeat(
         selection = Selection(start=selection.start, end=selection.end, categories=default,
                               bbox=selection.bbox, lonlat_bbox=selection.lonlat_bbox)
     flt = selection.incident_filter(taxonomy)
-    cols = store.incidents(flt)
+    cols = store.incidents(flt, lonlat=False)
     check(should_stop, "after reading the incidents")
     usable = require_exact_dates(cols.precision)
     xy = np.column_stack([cols.x, cols.y])[usable]

@@ -109,7 +109,8 @@ def find_persistent(
         return None, version, None
     span = month_range(str(pd.Period(last, freq="M") - (months - 1)), last)
     start, after = _window(span, store.timezone)
-    cols = store.incidents(IncidentFilter(start=start, end=after), extra=("location_text",))
+    cols = store.incidents(IncidentFilter(start=start, end=after), extra=("location_text",),
+                           lonlat=False)
     month = local_months(cols.occurred_at, store.timezone)
     exact = np.asarray(cols.precision) != int(Precision.MONTH)
     text = np.asarray(cols.extra["location_text"], dtype=object)

@@ -200,7 +200,7 @@ def publish(store: Store, taxonomy: Taxonomy, period: Period, *, grid_m: float,
     if period.end > now.timestamp():
         raise InvalidInput(f"{period.key} has not ended yet: a product is published once its "
                            "period is over and its data is in (it is never changed)", "period")
-    cols = store.incidents(IncidentFilter(start=period.start, end=period.end))
+    cols = store.incidents(IncidentFilter(start=period.start, end=period.end), lonlat=False)
     if len(cols) == 0:
         raise InvalidInput(f"the store holds no incidents in {period.key}: load the period's "
                            "data first (a product is never changed once published)", "period")

@@ -183,7 +183,8 @@ def build_report(store: Store, settings: Any, taxonomy: Taxonomy, period: Report
     prev = period.previous()
     start, end = period.bounds(tz)
     prev_start, _prev_end = prev.bounds(tz)
-    cols = store.incidents(IncidentFilter(start=prev_start, end=end), extra=("crime_type",))
+    cols = store.incidents(IncidentFilter(start=prev_start, end=end), extra=("crime_type",),
+                           lonlat=False)
     k = len(period.months)
     month = month_index(cols.occurred_at, tz, [*period.months, *prev.months])
     counts = np.bincount(month[month >= 0], minlength=2 * k)

@@ -133,9 +133,12 @@ class IncidentStore(Protocol):
         ...
 
     def incidents(
-        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = ()
+        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = (),
+        lonlat: bool = True,
     ) -> IncidentColumns:
-        """Select incidents as columns; ``extra`` names further text columns to include."""
+        """Select incidents as columns; ``extra`` names further text columns to include;
+        ``lonlat=False`` leaves out the WGS84 coordinates (``lon`` and ``lat`` empty: an
+        analysis works in the store's CRS, and two fewer columns are read and sent)."""
         ...
 
     def incident_records(
@@ -151,6 +154,12 @@ class IncidentStore(Protocol):
     def holds_incidents(self, flt: IncidentFilter | None = None) -> bool:
         """Whether any incident matches ``flt`` (as :meth:`incidents` would select it), found
         without reading them: the first one found answers."""
+        ...
+
+    def time_span(self, flt: IncidentFilter | None = None) -> tuple[int, int] | None:
+        """The earliest and the latest ``occurred_at`` (seconds since the epoch, UTC) of the
+        incidents matching ``flt`` (every incident when None), None when none match: found
+        from the store's own index or summaries, not by reading every incident."""
         ...
 
     def ingests(self, limit: int = 50) -> list[dict[str, Any]]:

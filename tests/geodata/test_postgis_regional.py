@@ -182,6 +182,7 @@ def test_a_store_opened_for_one_force_reads_only_its_incidents(postgres_url, spr
                 IncidentFilter(categories=("vehicle_crime",))):
         same_incidents(lincs.incidents(flt), alone.incidents(flt))
         assert lincs.incident_records(flt, limit=2).total == len(alone.incidents(flt))
+        assert lincs.time_span(flt) == alone.time_span(flt) is not None
     rid, _labels = lincs.cluster_dbscan(None, eps_m=500, min_samples=3)
     assert np.array_equal(rid, lincs.incidents().rid) and len(rid) == 600
     # a tile holding Lincolnshire and North Yorkshire (z 6: 5.6 W to 0, 52.4 N to 55.8 N)
@@ -193,6 +194,7 @@ def test_a_store_opened_for_one_force_reads_only_its_incidents(postgres_url, spr
     assert lincs.data_version() == whole.data_version()
     nobody = PostGISStore.open(postgres_url, schema="reg_scope", force="Nowhere Constabulary")
     assert len(nobody.incidents()) == 0 and nobody.selection_tables() == []
+    assert nobody.time_span() is None and whole.time_span() is not None
     with pytest.raises(InvalidValue) as err:
         PostGISStore.open(postgres_url, schema="reg_scope", force="  ")
     assert err.value.field == "force"

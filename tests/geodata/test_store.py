@@ -257,6 +257,7 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
 
 def test_queries_match_a_brute_force_filter(store, demo_files):
     assert not store.holds_incidents() and not store.holds_incidents(IncidentFilter(start=0))
+    assert store.time_span() is None and store.time_span(IncidentFilter(start=0)) is None
     ingest(store, read_force_csv(demo_files.force_export))
     truth = read_force_csv(demo_files.force_export).read_all().incidents.columns
     t, cat, x, y = truth["occurred_at"], truth["category"], truth["x"], truth["y"]
@@ -289,6 +290,13 @@ def test_queries_match_a_brute_force_filter(store, demo_files):
         got = store.incidents(flt, extra=("lsoa_code",))
         assert len(got) == int(expected.sum()), flt
         assert store.holds_incidents(flt) == bool(expected.any()), flt
+        assert store.time_span(flt) == ((int(t[expected].min()), int(t[expected].max()))
+                                        if expected.any() else None), flt
+        bare = store.incidents(flt, lonlat=False)  # the same rows, without lon and lat
+        assert len(bare.lon) == len(bare.lat) == 0 and bare.lon.dtype == got.lon.dtype
+        for column in ("x", "y", "occurred_at", "precision", "weight", "rid"):
+            assert np.array_equal(getattr(bare, column), getattr(got, column)), (flt, column)
+        assert list(bare.category) == list(got.category)
         assert sorted(zip(got.x.tolist(), got.y.tolist(), got.occurred_at.tolist(), strict=True)) \
             == sorted(zip(x[expected].tolist(), y[expected].tolist(), t[expected].tolist(),
                           strict=True))

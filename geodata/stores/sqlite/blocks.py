@@ -52,6 +52,24 @@ class BlockReader:
                 return True
         return False
 
+    def time_span(self, flt: IncidentFilter | None = None) -> tuple[int, int] | None:
+        """The earliest and latest ``occurred_at`` of the incidents matching ``flt`` (see
+        :meth:`Store.time_span`): of every incident, each block's time range (kept as it is
+        written); else of the matching rows of the blocks that may match."""
+        flt = flt or IncidentFilter()
+        with self._transaction(immediate=False) as conn:
+            if flt == IncidentFilter():
+                lo, hi = conn.execute("SELECT min(tmin), max(tmax) FROM blocks").fetchone()
+                return None if lo is None else (int(lo), int(hi))
+            first: int | None = None
+            last: int | None = None
+            for _bid, _rid, mask, blobs in self._scan(conn, flt, ["occurred_at"]):
+                t = decode_numeric(blobs["occurred_at"], NUMERIC_FIELDS["occurred_at"])[mask]
+                if t.size:
+                    first = int(t.min()) if first is None else min(first, int(t.min()))
+                    last = int(t.max()) if last is None else max(last, int(t.max()))
+        return None if first is None or last is None else (first, last)
+
     def _scan(
         self, conn: sqlite3.Connection, flt: IncidentFilter, columns: Sequence[str]
     ) -> Iterator[tuple[int, int, np.ndarray, dict[str, bytes]]]:
@@ -109,12 +127,14 @@ class BlockReader:
                 yield int(block_id), int(rid_start), mask, blobs
 
     def incidents(
-        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = ()
+        self, flt: IncidentFilter | None = None, *, extra: Sequence[str] = (),
+        lonlat: bool = True,
     ) -> IncidentColumns:
         """Select incidents as columns (see :meth:`Store.incidents`)."""
         flt = flt or IncidentFilter()
         check_extra_columns(extra)
-        numeric = ("x", "y", "lon", "lat", "occurred_at", "precision", "weight")
+        numeric = ("x", "y", *(("lon", "lat") if lonlat else ()), "occurred_at", "precision",
+                   "weight")
         parts: dict[str, list[np.ndarray]] = {c: [] for c in (*numeric, "rid")}
         text_cols = ("category", *[c for c in extra if c != "category"])
         codes: dict[str, list[np.ndarray]] = {c: [] for c in text_cols}
@@ -141,7 +161,7 @@ class BlockReader:
             return pd.Categorical.from_codes(values, categories=pd.Index(list(vocab[c])))
 
         def num(c: str, dtype: np.dtype) -> np.ndarray:
-            return np.concatenate(parts[c]) if parts[c] else np.empty(0, dtype=dtype)
+            return np.concatenate(parts[c]) if parts.get(c) else np.empty(0, dtype)
 
         return IncidentColumns(
             x=num("x", NUMERIC_FIELDS["x"]),
