@@ -326,3 +326,9 @@ def test_the_emerging_months_reuse_the_selection_as_read(app: TestClient,
         np.testing.assert_array_equal(reused.attrs["rid"], whole.attrs["rid"])
         pd.testing.assert_frame_equal(reused, whole[list(hotspots.HISTORY_COLUMNS)],
                                       check_exact=True)
+        # the row ids ride along with each column and frame pandas derives, read-only and
+        # never copied (pandas deep-copies attrs at each)
+        for frame in (incidents, reused, whole):
+            rid = frame.attrs["rid"]
+            assert not rid.flags.writeable
+            assert frame["x"].attrs["rid"] is rid and frame.iloc[:5].attrs["rid"] is rid
