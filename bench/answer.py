@@ -19,7 +19,8 @@ one kept-alive connection.
 Run: ``python -m bench.answer`` (``--incidents 1000000``, the default). The demo store is
 built once (about ten minutes at 10^6) and kept in ``--cache`` (default
 ``$HOTSPOT_BENCH_CACHE`` or ``~/.cache/hotspot-bench``); ``--profile dbscan`` prints the
-cProfile of one answer (top functions by own time).
+cProfile of one answer (top functions by own time); ``--timeline dbscan`` one answer's stages
+thread by thread (start, end, the thread's CPU): where the two cores work and where one waits.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import json
 import os
 import pstats
 import statistics
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -124,6 +126,71 @@ class Timers:
         self.seconds.clear()
         self.cpu.clear()
         self.calls.clear()
+
+
+TIMELINE_EXTRA: list[tuple[str, str, str]] = [
+    # stages inside the parallel parts, for --timeline (not in the table: they overlap)
+    ("... the places' groups cut together", "hotspot.places", "_cut_together"),
+    ("... the places' polygons", "hotspot.places", "_place_shapes"),
+    ("... the table's part (with parent and split)", "hotspot.analysis", "_describe"),
+    ("... WGS84 geometries as JSON", "hotspot.analysis", "wgs84_geometry_json"),
+    ("... recency of the places", "hotspot.analysis", "_recent"),
+]
+
+
+class Timeline(Timers):
+    """Each wrapped call as an event: its thread, label, start and end (seconds from
+    :meth:`start`) and the thread's CPU seconds in it; every call, nested or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, str, float, float, float]] = []
+        self._t0 = time.perf_counter()
+
+    def start(self) -> None:
+        self.events.clear()
+        self._t0 = time.perf_counter()
+
+    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.events.append((threading.current_thread().name, label.lstrip(". "),
+                                    t - self._t0, time.perf_counter() - self._t0,
+                                    time.thread_time() - cpu))
+        return timed
+
+    def print(self, title: str) -> None:
+        print(f"\n{title}\n")
+        print(f"| {'thread':<16} | {'from s':>7} | {'to s':>7} | {'thread CPU s':>12} | stage")
+        print(f"|{'-' * 18}|{'-' * 9}|{'-' * 9}|{'-' * 14}|{'-' * 40}")
+        for thread, label, a, b, cpu in sorted(self.events, key=lambda e: e[2]):
+            print(f"| {thread[:16]:<16} | {a:>7.3f} | {b:>7.3f} | {cpu:>12.3f} | {label}")
+
+
+def timeline(db: Path, method: str) -> None:
+    """One uncached answer of ``method`` (after an untimed one), stage by stage and thread by
+    thread: where the cores work and where one waits for another."""
+    from api.services import hotspot_results
+
+    _settings, store, taxonomy, harm, limits = _setup(db)
+
+    def answer(i: int) -> Any:
+        values = ({"method": "dbscan", "eps_m": 150 + i / 10} if method == "dbscan"
+                  else {"method": "kde", "bandwidth_m": str(250 + i)})
+        return hotspot_results.compute_hotspots(store, taxonomy, _query(values), limits, None,
+                                                harm)
+
+    answer(-1)
+    tl = Timeline()
+    with timed_stages(tl, STAGES + TIMELINE_EXTRA):
+        tl.start()
+        answer(0)
+    tl.print(f"{method.upper()}: one uncached answer, thread by thread")
+    store.close()
 
 
 class _TimedJson:
@@ -461,8 +528,12 @@ def main() -> None:
     parser.add_argument("--page", default="dbscan",
                         help="methods whose planner's page to time in process (comma-separated)")
     parser.add_argument("--http", action="store_true", help="also time the real service")
+    parser.add_argument("--timeline", default="",
+                        help="methods to time thread by thread, one answer each (comma-separated)")
     args = parser.parse_args()
     db = args.store or demo_store(args.cache, args.incidents)
+    for method in [m for m in args.timeline.split(",") if m]:
+        timeline(db, method)
     results = {}
     for method in [m for m in args.methods.split(",") if m]:
         results[method] = in_process(db, method, args.repeats, method in args.profile.split(","))
