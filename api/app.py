@@ -59,6 +59,7 @@ from api.routes import reports as report_routes
 from api.routes import stop_search as stop_search_routes
 from api.routes import vector_tiles as vector_tile_routes
 from api.security import SecurityHeaders
+from api.services.allocator import keep_freed_memory
 from api.services.backtests import BacktestRunner
 from api.services.basemap import close_basemaps
 from api.services.compiled import use_analysis_threads, warm_compiled_in_background
@@ -111,6 +112,7 @@ def create_app(
     settings = settings or Settings()
     url = settings.demo_store_url() if demo else settings.store_url()
     use_analysis_threads(settings.analysis_threads)
+    keep_freed_memory(settings.malloc_keep_mb)
 
     def opener() -> Store:
         return open_store(url, busy_timeout_s=settings.busy_timeout_s)

@@ -47,11 +47,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def load_settings() -> Settings:
     """The settings of the environment (``HOTSPOT_*`` variables and ``.env``); the threads an
-    analysis of this command may use follow them (``HOTSPOT_ANALYSIS_THREADS``)."""
+    analysis of this command may use follow them (``HOTSPOT_ANALYSIS_THREADS``), and the
+    freed memory its process keeps (``HOTSPOT_MALLOC_KEEP_MB``)."""
+    from api.services.allocator import keep_freed_memory
     from api.services.compiled import use_analysis_threads
 
     settings = Settings()
     use_analysis_threads(settings.analysis_threads)
+    keep_freed_memory(settings.malloc_keep_mb)
     return settings
 
 
