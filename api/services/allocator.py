@@ -9,7 +9,7 @@ kernel an answer, against 7-300 faults and 0.02-0.05 s with the threshold at 32 
 heap kept up to 512 MiB; the answer 1.51-1.57 s against 1.39-1.42 s (KDE 0.63-0.68 s against
 0.55-0.60 s).
 
-The price: a process keeps up to :data:`HOTSPOT_MALLOC_KEEP_MB` of freed memory resident
+The price: a process keeps up to ``HOTSPOT_MALLOC_KEEP_MB`` MiB of freed memory resident
 between analyses (its peak is unchanged: the memory was in use a moment before). Only glibc
 (Linux) has these knobs; elsewhere nothing changes.
 """
