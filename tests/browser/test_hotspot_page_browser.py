@@ -144,7 +144,7 @@ def test_the_plan_map_links_its_stops_to_their_pages(browser: Browser, server: S
         if href.startswith(f"/hotspots/{stop['hotspot_id']}?"):
             break
     assert href.startswith(f"/hotspots/{stop['hotspot_id']}?") and "from=2024-01" in href
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="commit"):  # the page answered: the charts next
         link.click()
     page.wait_for_selector("svg.month-chart")
     assert page.locator("section.plans tbody tr").count() == 1
