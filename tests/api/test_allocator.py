@@ -44,8 +44,11 @@ def _page_faults(keep_mb: int) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's knobs only")
 def test_freed_memory_is_kept_for_the_next_arrays() -> None:
+    if platform.libc_ver()[0] != "glibc":  # (the project installs on Debian: glibc)
+        # nothing to ask of another C library: the setting is left alone, said so
+        assert keep_freed_memory(512) is False
+        return
     default, kept = _page_faults(0), _page_faults(512)
     # 90 rounds of 25 MB of arrays: glibc's defaults fault most of them in again each time
     assert default > 50_000, default
