@@ -7,7 +7,10 @@ the command line about 0.7 s a call (``scipy.signal`` alone 0.66 s on this machi
 - :func:`binom_test_two_sided`: the exact two-sided binomial test's p-value, as
   ``scipy.stats.binomtest(k, n, p).pvalue`` (the same ``minlike`` rule and relative tolerance);
 - :func:`poisson_isf`: ``scipy.stats.poisson.isf`` for 0 < q < 1 (the same formula scipy uses);
-- :func:`norm_sf`: the standard normal's upper tail.
+- :func:`norm_sf`: the standard normal's upper tail;
+- :func:`xy_bounds` and :func:`weighted_centre`: an (n, 2) array's extent and weighted mean,
+  column by column (numpy's ``xy.min(axis=0)`` walks a two-wide C-ordered array row by row:
+  24 ms a million points against 2 ms; ``(xy * w[:, None]).sum(axis=0)`` 25 ms against 1 ms).
 
 Everything here is pure computation; ``scipy.special`` (imported by ``scipy.ndimage`` anyway)
 supplies the special functions.
@@ -20,6 +23,20 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import special
+
+
+def xy_bounds(xy: np.ndarray) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of an (n, 2) array of points (n > 0), in its own units,
+    each column reduced on its own (equal to ``xy.min(axis=0)`` and ``xy.max(axis=0)``)."""
+    x, y = xy[:, 0], xy[:, 1]
+    return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+
+def weighted_centre(xy: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """The mean of an (n, 2) array of points weighted by ``w`` (whose sum is not 0), in the
+    points' units: ``(xy * w[:, None]).sum(axis=0) / w.sum()`` by two dot products."""
+    total = float(w.sum())
+    return float(w @ xy[:, 0]) / total, float(w @ xy[:, 1]) / total
 
 
 def group_order(labels: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ import shapely
 from scipy.spatial import ConvexHull, QhullError
 
 from hotspot._griddbscan import grid_dbscan
-from hotspot._numeric import group_order, poisson_isf
+from hotspot._numeric import group_order, poisson_isf, xy_bounds
 from hotspot._threads import run_each
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
@@ -126,7 +126,7 @@ def _background_of_cells(xy: np.ndarray, weight: np.ndarray,
                          side: float) -> tuple[np.ndarray, np.ndarray]:
     """Cells of side ``side`` (metres) holding the points: the median weight of the occupied
     cells among the 5 x 5 around each cell (the background), and the cell of each point."""
-    x0, y0 = xy.min(axis=0)
+    x0, y0, _, _ = xy_bounds(xy)
     ix = np.floor((xy[:, 0] - x0) / side).astype(np.int64) + 2
     iy = np.floor((xy[:, 1] - y0) / side).astype(np.int64) + 2
     ny = int(iy.max()) + 3

@@ -17,7 +17,7 @@ from scipy.ndimage import correlate
 from scipy.spatial import cKDTree
 from scipy.special import ndtr, pdtr, pdtrc
 
-from hotspot._numeric import fftconvolve
+from hotspot._numeric import fftconvolve, xy_bounds
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 
 P_VALUES = ("normal", "poisson", "empirical")
@@ -184,8 +184,8 @@ def _grid_extent(xy: np.ndarray, bounds: tuple[float, float, float, float] | Non
             raise InvalidParameter("there are no incidents: give bounds (or a boundary) to "
                                    "map", parameter="bounds")
         else:
-            minx, miny = (float(v) for v in xy.min(axis=0) - reach)
-            maxx, maxy = (float(v) for v in xy.max(axis=0) + reach)
+            x0, y0, x1, y1 = xy_bounds(xy)
+            minx, miny, maxx, maxy = x0 - reach, y0 - reach, x1 + reach, y1 + reach
         return minx, miny, maxx, maxy
     try:
         minx, miny, maxx, maxy = (float(v) for v in bounds)

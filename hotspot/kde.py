@@ -34,7 +34,7 @@ import shapely
 from scipy.ndimage import gaussian_filter, label
 
 from hotspot._native import loaded_native_steps
-from hotspot._numeric import fftconvolve
+from hotspot._numeric import fftconvolve, weighted_centre, xy_bounds
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
 from hotspot.points import as_xy
@@ -58,8 +58,8 @@ def rule_of_thumb_bandwidth(xy: np.ndarray, weights: np.ndarray | None = None) -
     total = float(w.sum())
     if n < 2 or total <= 0:
         raise InvalidParameter("a bandwidth cannot be chosen from fewer than two incidents")
-    centre = (xy * w[:, None]).sum(axis=0) / total
-    d = np.hypot(xy[:, 0] - centre[0], xy[:, 1] - centre[1])
+    cx, cy = weighted_centre(xy, w)
+    d = np.hypot(xy[:, 0] - cx, xy[:, 1] - cy)
     sd = float(np.sqrt((w * d * d).sum() / total))
     dm = float(np.median(d))
     h = 0.9 * min(sd, np.sqrt(1 / np.log(2)) * dm) * total**-0.2
@@ -211,9 +211,9 @@ def _extent(xy: np.ndarray, bandwidth_m: float, kernel: str,
     n = xy.shape[0]
     reach = _REACH[kernel] * bandwidth_m
     if bounds is None:
-        minx, miny = xy.min(axis=0) - reach
-        maxx, maxy = xy.max(axis=0) + reach
-        extent = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])))
+        x0, y0, x1, y1 = xy_bounds(xy)
+        minx, miny, maxx, maxy = x0 - reach, y0 - reach, x1 + reach, y1 + reach
+        extent = max(x1 - x0, y1 - y0)
         if n > 1 and extent > 0 and bandwidth_m > extent:
             raise InvalidParameter(
                 f"bandwidth_m ({bandwidth_m:g} m) is larger than the area of the incidents "

@@ -57,7 +57,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from hotspot._native import loaded_native_steps, native_steps
-from hotspot._numeric import group_order
+from hotspot._numeric import group_order, xy_bounds
 from hotspot._threads import run_each, threads
 from hotspot.cancel import EVERY, ShouldStop, check
 from hotspot.errors import InvalidParameter, WorkLimitExceeded
@@ -641,7 +641,7 @@ class _Buckets:
 
     @classmethod
     def of(cls, pts: np.ndarray, w: np.ndarray, r: float) -> _Buckets:
-        x0, y0 = pts.min(axis=0)
+        x0, y0, _, _ = xy_bounds(pts)
         col = np.floor((pts[:, 0] - x0) / r).astype(np.int64)
         row = np.floor((pts[:, 1] - y0) / r).astype(np.int64)
         ncols, nrows = int(col.max()) + 1, int(row.max()) + 1

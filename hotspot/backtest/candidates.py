@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from hotspot import coverage as cov
+from hotspot._numeric import xy_bounds
 from hotspot.backtest.candidate import (
     MAX_PLACE_M,
     MAX_PLACES,
@@ -60,8 +61,9 @@ def kde_cells(bandwidth_m: float, *, cell_size_m: float = 50.0,
     def fit(train: pd.DataFrame, crs: str, boundary: BaseGeometry | None) -> gpd.GeoDataFrame:
         xy = train_xy(train)
         # the grid aligned on multiples of the cell size, like the baselines'
-        lo = np.floor((xy.min(axis=0) - 4 * bandwidth_m) / cell_size_m) * cell_size_m
-        hi = np.ceil((xy.max(axis=0) + 4 * bandwidth_m) / cell_size_m) * cell_size_m
+        bounds = np.asarray(xy_bounds(xy))
+        lo = np.floor((bounds[:2] - 4 * bandwidth_m) / cell_size_m) * cell_size_m
+        hi = np.ceil((bounds[2:] + 4 * bandwidth_m) / cell_size_m) * cell_size_m
         grid = kde_grid(xy, crs=crs, weights=train_weights(train), bandwidth_m=bandwidth_m,
                         cell_size_m=cell_size_m, bounds=(lo[0], lo[1], hi[0], hi[1]))
         values = grid.values

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal, stats
 
-from hotspot._numeric import binom_test_two_sided, fftconvolve, norm_sf, poisson_isf
+from hotspot._numeric import (
+    binom_test_two_sided,
+    fftconvolve,
+    norm_sf,
+    poisson_isf,
+    weighted_centre,
+    xy_bounds,
+)
 
 
 @pytest.mark.parametrize("mode", ["full", "same"])
@@ -78,3 +85,16 @@ def test_group_order_is_the_stable_argsort() -> None:
                 rng.integers(0, 3, 1000).astype(np.int8), np.array([127, -1, 126], np.int8),
                 np.array([65_534, 0, 65_534, -1], np.int32)):
         np.testing.assert_array_equal(group_order(odd), np.argsort(odd, kind="stable"))
+
+
+@pytest.mark.parametrize("n", [1, 2, 1_001])
+def test_extent_and_centre_equal_numpys_row_forms(n: int) -> None:
+    """The column-by-column forms equal numpy's ``axis=0`` reductions they replace, on a C- and
+    a Fortran-ordered array, with negative coordinates and uneven weights."""
+    rng = np.random.default_rng(n)
+    xy = rng.normal([450_000.0, -120.0], [9_000.0, 300.0], (n, 2))
+    w = rng.random(n) + 0.01
+    for a in (xy, np.asfortranarray(xy)):
+        assert xy_bounds(a) == (*a.min(axis=0).tolist(), *a.max(axis=0).tolist())
+        np.testing.assert_allclose(weighted_centre(a, w),
+                                   (a * w[:, None]).sum(axis=0) / w.sum(), rtol=1e-12)
