@@ -291,6 +291,36 @@ def test_only_the_incidents_in_places_are_classified_and_as_they_would_be(codes)
     assert len(set(whole.cls[member].tolist())) == 4  # every class is among them
 
 
+def test_the_classes_made_ahead_by_the_cubes_thread_when_it_is_first() -> None:
+    """The cube's thread, done before the areas are found, classifies every incident, and the
+    analysis takes those (the same for the incidents in places, as above); once the areas are
+    found first it makes nothing; an error made there reaches whoever asks."""
+    from hotspot._threads import Later
+    from hotspot.analysis import _ContextAhead, _MadeAhead
+    from hotspot.errors import AnalysisCancelled
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(-500, 6500, (3000, 2))
+    lsoa = rng.choice(["E01000099", "E01000001", ""], 3000).astype(object)
+    whole = incident_context(xy, lsoa, LAYERS)
+    ahead = _ContextAhead(xy, lsoa, LAYERS)
+    ahead.make_if_early(None)  # the cube made first
+    assert ahead.areas_found()  # taken on: the analysis asks the cube's thread
+    got = _MadeAhead(ahead, Later(lambda _stop: "the cube")).result()
+    for a, b in ((got.cls, whole.cls), (got.town_centre, whole.town_centre),
+                 (got.heritage, whole.heritage)):
+        np.testing.assert_array_equal(a, b)
+    late = _ContextAhead(xy, lsoa, LAYERS)
+    assert not late.areas_found()  # the areas first: the analysis classifies their incidents
+    late.make_if_early(None)
+    assert late.value is None and late.error is None
+    stopped = _ContextAhead(xy, lsoa, LAYERS)
+    stopped.make_if_early(lambda: True)
+    assert stopped.areas_found()
+    with pytest.raises(AnalysisCancelled):
+        _MadeAhead(stopped, Later(lambda _stop: "the cube")).result()
+
+
 def test_nearest_heritage_site_within_reach_is_geos_nearest() -> None:
     """Each incident's site is GEOS's nearest within the distance (inclusive), the first of
     equally near ones; points and polygons as sites."""
