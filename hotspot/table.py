@@ -233,7 +233,7 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
         clock = local_clock_seconds(t if every else t[exact], timezone)  # local wall clock, s
         # the hour of the week from Monday 00:00: 1970-01-01 00:00 was a Thursday's, 72 hours
         # on; (day * 24 + hour) as ((clock // 86400 + 3) % 7, clock // 3600 % 24) give them
-        key = lab * (7 * 24) if every else lab[exact] * (7 * 24)
+        key = np.multiply(lab if every else lab[exact], 7 * 24, dtype=np.int64)
         key += (clock // 3600 + 72) % (7 * 24)
         profile = np.bincount(key, minlength=k * 7 * 24).reshape(k, 7, 24)
     n_exact = profile.sum(axis=(1, 2))

@@ -346,3 +346,22 @@ def test_nearest_heritage_site_within_reach_is_geos_nearest() -> None:
     twins = np.asarray([Point(0, 0), Point(100, 0), Point(0, 0)], dtype=object)
     assert _nearest_site(twins, np.array([[50.0, 0.0], [1.0, 0.0], [400.0, 0.0]]),
                          200.0).tolist() == [0, 0, -1]
+
+
+def test_a_week_profile_with_narrow_labels_is_as_with_int64() -> None:
+    """``build_table`` is public: labels given as int16 (hotspot 300 of 301) make the same
+    profiles as int64 labels (the hour-of-week key is made in 64 bits, not wrapped)."""
+    from hotspot.table import build_table
+
+    shapes = gpd.GeoDataFrame(geometry=[box(i * 10, 0, i * 10 + 5, 5) for i in range(301)],
+                              crs=CRS)
+    friday = int(pd.Timestamp("2024-07-05 22:30", tz="Europe/London").timestamp())
+    incidents = pd.DataFrame({"x": np.full(5, 3002.0), "y": np.full(5, 2.0),
+                              "occurred_at": np.full(5, friday, dtype=np.int64),
+                              "precision": np.zeros(5, dtype=np.uint8)})
+    labels = np.full(5, 300, dtype=np.int16)
+    got = build_table("kde", incidents, labels, shapes)
+    want = build_table("kde", incidents, labels.astype(np.int64), shapes)
+    assert got["profile"].iloc[300][4][22] == 5  # Friday, 22:00 local (BST)
+    assert got["profile"].tolist() == want["profile"].tolist()
+    assert got["peak_days"].iloc[300] == ["Fri"] and got["peak_hours"].iloc[300] == [22]
