@@ -297,6 +297,7 @@ def test_the_classes_made_ahead_by_the_cubes_thread_when_it_is_first() -> None:
     found first it makes nothing; an error made there reaches whoever asks."""
     from hotspot._threads import Later
     from hotspot.analysis import _ContextAhead, _MadeAhead
+    from hotspot.emerging import EmergingCube
     from hotspot.errors import AnalysisCancelled
 
     rng = np.random.default_rng(5)
@@ -306,7 +307,7 @@ def test_the_classes_made_ahead_by_the_cubes_thread_when_it_is_first() -> None:
     ahead = _ContextAhead(xy, lsoa, LAYERS)
     ahead.make_if_early(None)  # the cube made first
     assert ahead.areas_found()  # taken on: the analysis asks the cube's thread
-    got = _MadeAhead(ahead, Later(lambda _stop: "the cube")).result()
+    got = _MadeAhead(ahead, Later(lambda _stop: EmergingCube(None, {}))).result()
     for a, b in ((got.cls, whole.cls), (got.town_centre, whole.town_centre),
                  (got.heritage, whole.heritage)):
         np.testing.assert_array_equal(a, b)
@@ -318,7 +319,7 @@ def test_the_classes_made_ahead_by_the_cubes_thread_when_it_is_first() -> None:
     stopped.make_if_early(lambda: True)
     assert stopped.areas_found()
     with pytest.raises(AnalysisCancelled):
-        _MadeAhead(stopped, Later(lambda _stop: "the cube")).result()
+        _MadeAhead(stopped, Later(lambda _stop: EmergingCube(None, {}))).result()
 
 
 def test_nearest_heritage_site_within_reach_is_geos_nearest() -> None:
