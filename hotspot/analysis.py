@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,10 +239,9 @@ def analyse(
                timezone, study_area_m2, boundary, places, max_hotspots, should_stop,
                {"incidents": len(incidents), "layers": layers.used()})
     weight_column = "harm" if used["weight"] == "harm" else "weight" if weighted else None
-    ahead = _ContextAhead(xy, incidents.get("lsoa_code"), layers)
     cube = Later(functools.partial(  # needs no hotspot: made while they are found
-        _cube, incidents, w, history, weight_column, boundary, crs, max_grid_cells, timezone,
-        ahead=ahead), should_stop)
+        _cube, incidents, w, history, weight_column, boundary, crs, max_grid_cells, timezone),
+        should_stop)
     try:
         labels, shapes, grid = find_areas(
             method, xy, w, weighted, used, run.info, crs=crs, cluster_labels=cluster_labels,
@@ -251,13 +249,10 @@ def analyse(
             max_hotspot_cells=max_hotspot_cells, max_grid_cells=max_grid_cells,
             should_stop=should_stop)
         check(should_stop, "before the places")
-        # the context classes: every incident's, made by the cube's thread if it finished
-        # before the areas were found, else those of the incidents in an area (those of a
-        # place are among them), made while the areas are split into places
-        context: Later[IncidentContext] | _MadeAhead = (
-            _MadeAhead(ahead, cube) if ahead.areas_found() else
-            Later(functools.partial(_members_context, xy, incidents.get("lsoa_code"),
-                                    labels, layers), should_stop))
+        # the context classes of the incidents in an area (those of a place are among
+        # them), made while the areas are split into places
+        context = Later(functools.partial(_members_context, xy, incidents.get("lsoa_code"),
+                                          labels, layers), should_stop)
         try:
             return _places_described(run, labels, shapes, grid, cube, context)
         finally:
@@ -273,74 +268,11 @@ def _given(read: Callable[[], Frame], _should_stop: ShouldStop | None = None) ->
     return read()
 
 
-class _ContextAhead:
-    """Every incident's context classes (:func:`hotspot.context.incident_context`), made by
-    the cube's thread when it has made the cube before the areas are found, for the core
-    would wait otherwise (DBSCAN at 10^6 incidents finds its areas about 0.3 s after the cube
-    is made); once the areas are found first, nobody makes them here and :func:`analyse`
-    classifies the incidents in an area alone, beside the places."""
-
-    def __init__(self, xy: np.ndarray, lsoa: Any, layers: ContextLayers) -> None:
-        self._xy, self._lsoa, self._layers = xy, lsoa, layers
-        self._lock = threading.Lock()
-        self._areas_known = False
-        self._claimed = False
-        self.value: IncidentContext | None = None
-        self.error: BaseException | None = None
-
-    def make_if_early(self, should_stop: ShouldStop | None) -> None:
-        """In the cube's thread, the cube made: the classes, unless the areas are known."""
-        with self._lock:
-            if self._areas_known:
-                return
-            self._claimed = True
-        try:
-            self.value = incident_context(self._xy, self._lsoa, self._layers, should_stop)
-        except BaseException as exc:  # raised to whoever asks for the classes
-            self.error = exc
-
-    def areas_found(self) -> bool:
-        """The areas are known: whether the cube's thread has taken the classes on."""
-        with self._lock:
-            self._areas_known = True
-            return self._claimed
-
-
-class _MadeAhead:
-    """The context classes :class:`_ContextAhead` makes, as a :class:`Later` gives them."""
-
-    def __init__(self, ahead: _ContextAhead, cube: Later[EmergingCube]) -> None:
-        self._ahead, self._cube = ahead, cube
-
-    def result(self) -> IncidentContext:
-        self._cube.result()  # the classes are made in its thread, after it (its error first)
-        if self._ahead.error is not None:
-            raise self._ahead.error
-        assert self._ahead.value is not None
-        return self._ahead.value
-
-    def abandon(self) -> None:
-        """Nothing to stop here: the cube's :meth:`Later.abandon` stops its thread."""
-
-
 def _cube(incidents: pd.DataFrame, w: np.ndarray, history: Frame | Callable[[], Frame],
           weight_column: str | None, boundary: Any, crs: str, max_grid_cells: int | None,
-          timezone: str, should_stop: ShouldStop | None, *,
-          ahead: _ContextAhead | None = None) -> EmergingCube:
+          timezone: str, should_stop: ShouldStop | None) -> EmergingCube:
     """The emerging cube (:func:`hotspot.emerging.emerging_cube`) of ``history`` (taken first
-    when a function gives it), else of the selection's ``incidents`` and weights ``w``; then
-    ``ahead``'s context classes if the areas are not found yet."""
-    cube = _made_cube(incidents, w, history, weight_column, boundary, crs, max_grid_cells,
-                      timezone, should_stop)
-    if ahead is not None:
-        ahead.make_if_early(should_stop)
-    return cube
-
-
-def _made_cube(incidents: pd.DataFrame, w: np.ndarray, history: Frame | Callable[[], Frame],
-               weight_column: str | None, boundary: Any, crs: str, max_grid_cells: int | None,
-               timezone: str, should_stop: ShouldStop | None) -> EmergingCube:
-    """:func:`_cube`'s cube."""
+    when a function gives it), else of the selection's ``incidents`` and weights ``w``."""
     if callable(history):
         history = history()
         if history is not None:
@@ -377,7 +309,7 @@ class _Run:
 
 def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
                       grid: DensityGrid | None, cube: Later[EmergingCube],
-                      context: Later[IncidentContext] | _MadeAhead) -> HotspotResult:
+                      context: Later[IncidentContext]) -> HotspotResult:
     """:func:`analyse` from the areas found (``labels``, ``shapes``): the places, their table,
     classes, ranks and accuracy (independent parts side by side: :mod:`hotspot._threads`)."""
     method, used, incidents, xy, w = run.method, run.used, run.incidents, run.xy, run.w

@@ -291,37 +291,6 @@ def test_only_the_incidents_in_places_are_classified_and_as_they_would_be(codes)
     assert len(set(whole.cls[member].tolist())) == 4  # every class is among them
 
 
-def test_the_classes_made_ahead_by_the_cubes_thread_when_it_is_first() -> None:
-    """The cube's thread, done before the areas are found, classifies every incident, and the
-    analysis takes those (the same for the incidents in places, as above); once the areas are
-    found first it makes nothing; an error made there reaches whoever asks."""
-    from hotspot._threads import Later
-    from hotspot.analysis import _ContextAhead, _MadeAhead
-    from hotspot.emerging import EmergingCube
-    from hotspot.errors import AnalysisCancelled
-
-    rng = np.random.default_rng(5)
-    xy = rng.uniform(-500, 6500, (3000, 2))
-    lsoa = rng.choice(["E01000099", "E01000001", ""], 3000).astype(object)
-    whole = incident_context(xy, lsoa, LAYERS)
-    ahead = _ContextAhead(xy, lsoa, LAYERS)
-    ahead.make_if_early(None)  # the cube made first
-    assert ahead.areas_found()  # taken on: the analysis asks the cube's thread
-    got = _MadeAhead(ahead, Later(lambda _stop: EmergingCube(None, {}))).result()
-    for a, b in ((got.cls, whole.cls), (got.town_centre, whole.town_centre),
-                 (got.heritage, whole.heritage)):
-        np.testing.assert_array_equal(a, b)
-    late = _ContextAhead(xy, lsoa, LAYERS)
-    assert not late.areas_found()  # the areas first: the analysis classifies their incidents
-    late.make_if_early(None)
-    assert late.value is None and late.error is None
-    stopped = _ContextAhead(xy, lsoa, LAYERS)
-    stopped.make_if_early(lambda: True)
-    assert stopped.areas_found()
-    with pytest.raises(AnalysisCancelled):
-        _MadeAhead(stopped, Later(lambda _stop: EmergingCube(None, {}))).result()
-
-
 def test_nearest_heritage_site_within_reach_is_geos_nearest() -> None:
     """Each incident's site is GEOS's nearest within the distance (inclusive), the first of
     equally near ones; points and polygons as sites."""
@@ -366,54 +335,3 @@ def test_a_week_profile_with_narrow_labels_is_as_with_int64() -> None:
     assert got["profile"].iloc[300][4][22] == 5  # Friday, 22:00 local (BST)
     assert got["profile"].tolist() == want["profile"].tolist()
     assert got["peak_days"].iloc[300] == ["Fri"] and got["peak_hours"].iloc[300] == [22]
-
-
-def test_the_hotspots_are_the_same_whichever_thread_classifies_the_incidents(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """An analysis whose cube is made before its areas are found (a month of history,
-    against 40,000 incidents to cluster) takes every incident's classes from the cube's
-    thread; the hotspots, their classes and names are those of the analysis in one thread,
-    which classifies the areas' incidents alone. The path taken is read from the analysis
-    (a few tries: which thread comes first is the machine's to say)."""
-    from hotspot import analysis
-    from hotspot._threads import set_threads, threads
-
-    taken: list[bool] = []
-    found = analysis._ContextAhead.areas_found
-
-    def recorded(self: analysis._ContextAhead) -> bool:
-        taken.append(found(self))
-        return taken[-1]
-
-    monkeypatch.setattr(analysis._ContextAhead, "areas_found", recorded)
-    rng = np.random.default_rng(9)
-    frame = incidents_at([(1000, 1000, 60), (1780, 320, 30), (5000, 5000, 20), (1500, 1500, 40)])
-    far = rng.uniform(-15_000, 15_000, (40_000, 2))
-    frame = pd.concat([frame, pd.DataFrame({"x": far[:, 0], "y": far[:, 1]})],
-                      ignore_index=True)
-    frame["lsoa_code"] = ["E01000001"] * 150 + rng.choice(["E01000099", "E01000001"],
-                                                           len(frame) - 150).tolist()
-    month = frame.iloc[:150].assign(occurred_at=1_717_200_000)
-
-    def run() -> pd.DataFrame:
-        result = analyse(frame, crs=CRS, method="dbscan", layers=LAYERS, eps_m=60,
-                         min_samples=5, history=lambda: month)
-        return result.hotspots
-
-    before = threads()
-    try:
-        set_threads(1)
-        alone = run()
-        assert taken == [False]
-        set_threads(2)
-        for _ in range(5):
-            got = run()
-            pd.testing.assert_frame_equal(got.drop(columns="geometry"),
-                                          alone.drop(columns="geometry"))
-            assert got.geometry.geom_equals_exact(alone.geometry, 0).all()
-            if taken[-1]:
-                break
-        assert taken[-1], f"the cube's thread never came first in {len(taken) - 1} analyses"
-    finally:
-        set_threads(before)
-    assert set(alone["context_class"]) == {"town_centre", "heritage_site", "rural", "urban"}
