@@ -595,12 +595,32 @@ def _kernel_sums(grid: np.ndarray, kr: int, ki: np.ndarray, kj: np.ndarray,
     :meth:`hotspot.place_grid.AreaGrid._smooth_patch`'s ``np.bincount`` sums them."""
     rows, cols = grid.shape
     smooth = np.zeros((rows + 2 * kr, cols + 2 * kr))
+    # the kernel's cells in runs along its rows (ki, kj are in row-major order): each
+    # target cell still gets one product from each source cell, the sources in the same
+    # order, so the same sums to the last bit, with an inner loop over adjacent cells
+    m = kval.shape[0]
+    run_start = np.empty(m + 1, dtype=np.int64)
+    runs = 0
+    for t in range(m):
+        if t == 0 or ki[t] != ki[t - 1] or kj[t] != kj[t - 1] + 1:
+            run_start[runs] = t
+            runs += 1
+    run_start[runs] = m
+    flat = smooth.ravel()
+    width = smooth.shape[1]
+    offset = np.empty(runs, dtype=np.uint64)  # each run's first target from the source's
+    for r in range(runs):
+        offset[r] = np.uint64(ki[run_start[r]] * width + kj[run_start[r]])
     for a in range(rows):
         for b in range(cols):
             value = grid[a, b]
             if value != 0:
-                for t in range(kval.shape[0]):
-                    smooth[a + ki[t], b + kj[t]] += value * kval[t]
+                at = np.uint64(a * width + b)
+                for r in range(runs):
+                    t0 = np.uint64(run_start[r])
+                    base = at + offset[r]
+                    for u in range(np.uint64(run_start[r + 1]) - t0):  # unsigned: no wraparound
+                        flat[base + u] += value * kval[t0 + u]
     return smooth
 
 
