@@ -558,22 +558,24 @@ def _bin_shares(out: np.ndarray, pts: np.ndarray, w: np.ndarray, x0: float, y1: 
     """Add the linear binning of ``pts`` (n, 2 metres) to ``out``, whose cell (0, 0) is the
     grid's ``(i0, j0)`` (west edge ``x0``, north edge ``y1``, cells ``c`` metres): share by
     share and point by point, as :meth:`hotspot.place_grid.AreaGrid._bin`'s ``np.add.at``
-    adds them (so the same sums to the last bit)."""
+    adds them (so the same sums to the last bit). Each point is placed once (its cell and
+    its four weighted shares, each by the same arithmetic), then the shares added."""
     n = pts.shape[0]
+    width = out.shape[1]
+    at = np.empty(n, dtype=np.int64)  # the cell of the north-west share, row-major
+    part = np.empty((4, n))
+    for p in range(n):
+        fi, fj, fv, fu = _bilinear(pts[p, 0], pts[p, 1], x0, y1, c)
+        at[p] = (int(fi) - i0) * width + int(fj) - j0
+        part[0, p] = w[p] * ((1 - fu) * (1 - fv))
+        part[1, p] = w[p] * (fu * (1 - fv))
+        part[2, p] = w[p] * ((1 - fu) * fv)
+        part[3, p] = w[p] * (fu * fv)
+    flat = out.ravel()  # a view: ``out`` is C-contiguous (made by np.zeros here)
     for s in range(4):
-        di = s // 2
-        dj = s % 2
+        shift = (s // 2) * width + s % 2
         for p in range(n):
-            fi, fj, fv, fu = _bilinear(pts[p, 0], pts[p, 1], x0, y1, c)
-            if s == 0:
-                share = (1 - fu) * (1 - fv)
-            elif s == 1:
-                share = fu * (1 - fv)
-            elif s == 2:
-                share = (1 - fu) * fv
-            else:
-                share = fu * fv
-            out[int(fi) - i0 + di, int(fj) - j0 + dj] += w[p] * share
+            flat[at[p] + shift] += part[s, p]
 
 
 @_inline
@@ -748,19 +750,46 @@ def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: i
     r0 = max(0, int(np.floor((cy - r - y0) / side)))
     r1 = min(nrows - 1, int(np.floor((cy + r - y0) / side)))
     m = 0
+    # each bucket's points come ascending: its members are a run, and the runs are merged
+    run_at = np.empty(max(0, r1 - r0 + 1) * max(0, c1 - c0 + 1) + 1, dtype=np.int64)
+    runs = 0
     for row in range(r0, r1 + 1):
         for col in range(c0, c1 + 1):
             b = row * ncols + col
+            run_at[runs] = m
             for t in range(start[b], start[b + 1]):
                 k = order[t]
                 if remaining[k] and np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) <= r:
                     out[m] = k
                     m += 1
-    out[:m] = np.sort(out[:m])
+            if m > run_at[runs]:
+                runs += 1
+    run_at[runs] = m
+    if runs > 1:
+        _merge_runs(out, run_at, runs, m)
     for t in range(m):
         k = out[t]
         rim[t] = np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) > sure
     return m
+
+
+@_inline
+def _merge_runs(out: np.ndarray, run_at: np.ndarray, runs: int, m: int) -> None:
+    """``out[:m]`` in ascending order, from ``runs`` ascending runs (run ``q`` is
+    ``out[run_at[q]:run_at[q + 1]]``) of distinct values: each next value the least of the
+    runs' heads (a handful of runs, the buckets a disc covers: quicker than sorting)."""
+    head = run_at[:runs].copy()
+    merged = np.empty(m, dtype=out.dtype)
+    for o in range(m):
+        best = -1
+        value = out[0]
+        for q in range(runs):
+            if head[q] < run_at[q + 1] and (best < 0 or out[head[q]] < value):
+                best = q
+                value = out[head[q]]
+        merged[o] = value
+        head[best] += 1
+    out[:m] = merged
 
 
 @_inline
