@@ -750,6 +750,9 @@ def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: i
     r0 = max(0, int(np.floor((cy - r - y0) / side)))
     r1 = min(nrows - 1, int(np.floor((cy + r - y0) / side)))
     m = 0
+    # a point whose squared distance is over this is farther than r (the sum's rounding and
+    # hypot's are a few parts in 10^16): its hypot is not needed
+    beyond = r * r * (1 + 1e-9)
     # each bucket's points come ascending: its members are a run, and the runs are merged
     run_at = np.empty(max(0, r1 - r0 + 1) * max(0, c1 - c0 + 1) + 1, dtype=np.int64)
     runs = 0
@@ -759,7 +762,11 @@ def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: i
             run_at[runs] = m
             for t in range(start[b], start[b + 1]):
                 k = order[t]
-                if remaining[k] and np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) <= r:
+                if not remaining[k]:
+                    continue
+                dx = pts[k, 0] - cx
+                dy = pts[k, 1] - cy
+                if dx * dx + dy * dy <= beyond and np.hypot(dx, dy) <= r:
                     out[m] = k
                     m += 1
             if m > run_at[runs]:
@@ -767,9 +774,12 @@ def disc_members(pts: np.ndarray, order: np.ndarray, start: np.ndarray, ncols: i
     run_at[runs] = m
     if runs > 1:
         _merge_runs(out, run_at, runs, m)
+    inside = sure * sure * (1 - 1e-9) if sure > 0 else -1.0  # nearer than sure for sure
     for t in range(m):
         k = out[t]
-        rim[t] = np.hypot(pts[k, 0] - cx, pts[k, 1] - cy) > sure
+        dx = pts[k, 0] - cx
+        dy = pts[k, 1] - cy
+        rim[t] = not dx * dx + dy * dy < inside and np.hypot(dx, dy) > sure
     return m
 
 
