@@ -179,10 +179,8 @@ def timeline(db: Path, method: str) -> None:
     _settings, store, taxonomy, harm, limits = _setup(db)
 
     def answer(i: int) -> Any:
-        values = ({"method": "dbscan", "eps_m": 150 + i / 10} if method == "dbscan"
-                  else {"method": "kde", "bandwidth_m": str(250 + i)})
-        return hotspot_results.compute_hotspots(store, taxonomy, _query(values), limits, None,
-                                                harm)
+        return hotspot_results.compute_hotspots(store, taxonomy, _query(_values(method, i)),
+                                                limits, None, harm)
 
     answer(-1)
     tl = Timeline()
@@ -254,6 +252,14 @@ def demo_store(cache: Path, incidents: int) -> Path:
     building.rename(db)
     print(f"built in {time.perf_counter() - t:.0f} s", flush=True)
     return db
+
+
+def _values(method: str, i: int) -> dict[str, Any]:
+    """The query of answer ``i`` of ``method``: each with a slightly different parameter, as
+    a cache would see new requests."""
+    if method == "dbscan":
+        return {"method": "dbscan", "eps_m": 150 + i / 10}
+    return {"method": "kde", "bandwidth_m": str(250 + i)}
 
 
 def _query(values: dict[str, Any]) -> Any:
@@ -393,19 +399,14 @@ def in_process(db: Path, method: str, repeats: int, profile: bool) -> dict[str, 
 
     _settings, store, taxonomy, harm, limits = _setup(db)
 
-    def values(i: int) -> dict[str, Any]:
-        if method == "dbscan":
-            return {"method": "dbscan", "eps_m": 150 + i / 10}
-        return {"method": "kde", "bandwidth_m": str(250 + i)}
-
     def answer(i: int) -> Any:
-        return hotspot_results.compute_hotspots(store, taxonomy, _query(values(i)), limits,
-                                                None, harm)
+        return hotspot_results.compute_hotspots(store, taxonomy, _query(_values(method, i)),
+                                                limits, None, harm)
 
     peers: list[dict[str, float]] = []
     runs, calls, computed = _timed_runs(
         answer, repeats, STAGES,
-        between=lambda i: peers.append(_engine_peer(store, taxonomy, method, values(i))))
+        between=lambda i: peers.append(_engine_peer(store, taxonomy, method, _values(method, i))))
     n = int(peers[0]["incidents"])
     hotspots = int(computed.info.get("hotspots", 0))
     _print_stages(f"{method.upper()}: uncached answer at {n:,} incidents, {hotspots} hotspots, "
