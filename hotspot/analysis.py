@@ -319,7 +319,7 @@ def _places_described(run: _Run, labels: np.ndarray, shapes: gpd.GeoDataFrame,
                          min_incidents=int(used.get("min_incidents") or 1),
                          max_places=(run.max_hotspots if run.max_hotspots is not None
                                      else MAX_PLACES),
-                         crs=run.crs, should_stop=should_stop)
+                         crs=run.crs, should_stop=should_stop, place_widths=False)
     labels, shapes = split.labels, split.places
     info["areas"] = len(split.areas)
     info["areas_split"] = int((split.areas["places"] > 1).sum()) if len(split.areas) else 0

@@ -49,7 +49,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -98,7 +98,8 @@ class PlaceSplit:
         ``peak_x``, ``peak_y`` (metres; the density peak the place is centred on, for an area
         kept whole the densest cell inside it), ``peak_density`` (weight per km2 of the
         smoothed density at the peak, when the place was made), ``incidents``, ``weight``,
-        ``width_m`` (its diameter), ``split`` (True when its area was split), ``geometry``.
+        ``width_m`` (its diameter, metres; only with ``place_widths``), ``split`` (True when
+        its area was split), ``geometry``.
     areas
         The input area table (a copy) with ``width_m`` (its diameter, metres) and ``places``
         (how many places it holds) columns.
@@ -181,6 +182,7 @@ def split_places(
     max_places: int | None = MAX_PLACES,
     crs: Any = None,
     should_stop: ShouldStop | None = None,
+    place_widths: bool = True,
 ) -> PlaceSplit:
     """Split hotspot areas wider than ``max_place_m`` into places at their density peaks
     (the rule in the module docstring).
@@ -210,6 +212,10 @@ def split_places(
     should_stop
         Checked between areas and every :data:`hotspot.cancel.EVERY` places
         (:mod:`hotspot.cancel`).
+    place_widths
+        Measure each place's width (the places' ``width_m``); False leaves that column out
+        (a hotspot answer does not show it: the convex hulls of a million incidents' two
+        thousand places cost 0.03 s).
 
     Returns
     -------
@@ -238,7 +244,7 @@ def split_places(
     native = native_steps() if xy.shape[0] >= NATIVE_FROM else loaded_native_steps()
     place_of, rows, shapes = _cut_areas(xy, w, labels_in, geoms, widths, d, min_incidents,
                                         limit, should_stop, native)
-    frame = _places_frame(rows, shapes, crs_)
+    frame = _places_frame(rows, shapes, crs_, widths if place_widths else None)
     k = len(area_shapes)
     areas = area_shapes.copy()
     areas["width_m"] = widths
@@ -375,9 +381,8 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
         if widths[a] <= d:
             if count is not None:
                 count.add(1)
-            whole = _whole_area(a, area_xy, area_w, geoms[a], d, native)
-            whole["width_m"] = float(widths[a])
-            return _Cut([(whole, geoms[a], idx)], 1)
+            return _Cut([(_whole_area(a, area_xy, area_w, geoms[a], d, native), geoms[a], idx)],
+                        1)
         split = _split_area(area_xy, area_w, geoms[a], d, min_incidents, limit, made,
                             should_stop, native, count)
         return _Cut([({"parent": a, "peak_x": peak[0], "peak_y": peak[1],
@@ -407,7 +412,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
                 cuts = _cut_together([todo[t] for t in group], members, xy, w, geoms, widths,
                                      d, min_incidents, native, should_stop, count.left())
                 count.add(sum(len(c.places) for c in cuts if c is not None), stop=False)
-                return [c if c is not None else _measured(cut_or_leave(todo[t]))
+                return [c if c is not None else cut_or_leave(todo[t])
                         for t, c in zip(group, cuts, strict=True)]
 
             tasks: list[Callable[[], list[_Cut | None]]] = [
@@ -422,10 +427,10 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
             small = [t for t in largest if members[todo[t]].size < SMALL_AREA]
 
             def cut_small() -> list[_Cut | None]:
-                return [_measured(cut_or_leave(todo[t])) for t in small]
+                return [cut_or_leave(todo[t]) for t in small]
 
             def cut_large(t: int) -> list[_Cut | None]:
-                return [_measured(cut_or_leave(todo[t]))]
+                return [cut_or_leave(todo[t])]
 
             large = largest[:len(largest) - len(small)]
             tasks = [cut_small] + [functools.partial(cut_large, t) for t in large]
@@ -440,7 +445,7 @@ def _cut_areas(xy: np.ndarray, w: np.ndarray, labels_in: np.ndarray, geoms: np.n
     made = 0
     for a, finished in zip(todo, done, strict=True):  # the plain loop, area by area
         if finished is None:
-            cuts.append(_measured(cut(a, None, made)))
+            cuts.append(cut(a, None, made))
         elif made + finished.peaks > limit:  # where the loop would have refused
             raise _too_many(limit + 1, limit, d)
         else:
@@ -480,24 +485,6 @@ def _groups(sizes: list[int], k: int) -> list[list[int]]:
         groups[g].append(t)
         sums[g] += sizes[t]
     return [sorted(g) for g in groups if g]
-
-
-CutOrNone = TypeVar("CutOrNone", "_Cut", "_Cut | None")
-
-
-def _measured(cut: CutOrNone) -> CutOrNone:
-    """``cut`` with each split place's width (``width_m``), measured in the thread that cut
-    them, by one call for the area's places (whatever the threads, so the same to the last
-    bit); the place of a whole area has the area's."""
-    if cut is None:
-        return cut
-    rows = [(row, shape) for row, shape, _idx in cut.places if "width_m" not in row]
-    if rows:
-        shapes = np.empty(len(rows), dtype=object)
-        shapes[:] = [shape for _row, shape in rows]
-        for (row, _shape), width in zip(rows, widest_extent_m(shapes).tolist(), strict=True):
-            row["width_m"] = width
-    return cut
 
 
 @dataclass
@@ -558,8 +545,12 @@ def _whole_area(a: int, area_xy: np.ndarray, area_w: np.ndarray, geom: Any,
             "incidents": area_xy.shape[0], "weight": float(area_w.sum()), "split": False}
 
 
-def _places_frame(rows: list[dict[str, Any]], shapes: list[Any], crs: str) -> gpd.GeoDataFrame:
-    """The places' table (:class:`PlaceSplit`'s ``places``) with each place's width."""
+def _places_frame(rows: list[dict[str, Any]], shapes: list[Any], crs: str,
+                  widths: np.ndarray | None) -> gpd.GeoDataFrame:
+    """The places' table (:class:`PlaceSplit`'s ``places``), with each place's width when
+    ``widths`` (the areas', metres) are given: a whole area's own, a split place's measured
+    here, all in one call (each geometry measured on its own: the same bits however the
+    areas were cut)."""
     frame = gpd.GeoDataFrame(
         {
             "cluster": np.arange(len(rows), dtype=np.int64),
@@ -574,8 +565,11 @@ def _places_frame(rows: list[dict[str, Any]], shapes: list[Any], crs: str) -> gp
         geometry=gpd.GeoSeries(shapes, crs=crs),
         crs=crs,
     )
-    frame.insert(len(frame.columns) - 1, "width_m",
-                 np.array([r["width_m"] for r in rows], dtype=np.float64))
+    if widths is not None:
+        split = frame["split"].to_numpy()
+        width = widths[frame["parent"].to_numpy()].astype(np.float64)
+        width[split] = widest_extent_m(np.asarray(frame.geometry.values, dtype=object)[split])
+        frame.insert(len(frame.columns) - 1, "width_m", width)
     return frame
 
 
@@ -804,7 +798,7 @@ def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w
                   limit: int) -> list[_Cut | None]:
     """The cuts of the ``areas`` (each as :func:`_cut_areas`' ``cut`` makes it, to the last
     bit), their peaks found by :func:`hotspot.place_batch.area_peaks` and their places'
-    polygons and widths made together; None for an area it leaves to ``cut``: those the
+    polygons made together; None for an area it leaves to ``cut``: those the
     compiled calls cannot make, and, once the peaks would pass the ``limit`` of places, the
     rest (for ``cut`` to refuse as the limit says: no more than ``limit`` places are drawn
     by one call, whatever the areas)."""
@@ -825,7 +819,7 @@ def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w
             out[pos] = _Cut([({"parent": a, "peak_x": peak_x, "peak_y": peak_y,
                                "peak_density": float(peaks.density[0]) if k else 0.0,
                                "incidents": idx.size, "weight": float(w[idx].sum()),
-                               "split": False, "width_m": float(widths[a])}, geoms[a], idx)], 1)
+                               "split": False}, geoms[a], idx)], 1)
         elif k == 0:
             out[pos] = _Cut([], 0)
         else:
@@ -839,7 +833,6 @@ def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w
     shapes = _place_shapes(_discs(centres, ring), centres, kept,
                            np.repeat(np.arange(len(split)), sizes),
                            geoms[[areas[pos] for pos, _pk, _m, _k in split]], d)
-    place_widths = widest_extent_m(shapes).tolist()
     t = 0
     for i, (pos, peaks, mem, kept_i) in enumerate(split):
         a = areas[pos]
@@ -851,8 +844,8 @@ def _cut_together(areas: list[int], members: list[np.ndarray], xy: np.ndarray, w
             places.append(({"parent": a, "peak_x": centres[first[i] + k, 0],
                             "peak_y": centres[first[i] + k, 1],
                             "peak_density": float(peaks.density[k]), "incidents": int(m.size),
-                            "weight": float(area_w[m].sum()), "split": True,
-                            "width_m": place_widths[t]}, shapes[t], idx[m]))
+                            "weight": float(area_w[m].sum()), "split": True}, shapes[t],
+                           idx[m]))
             t += 1
         out[pos] = _Cut(places, sizes[i])
     return out

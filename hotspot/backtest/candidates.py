@@ -130,7 +130,8 @@ def _dbscan_places(xy: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
         sub = member & np.isin(labels, ids)
         split = split_places(xy[sub], None, np.searchsorted(ids, labels[sub]),
                              areas.iloc[ids].reset_index(drop=True),
-                             max_place_m=max_place_m, max_places=None, crs=crs)
+                             max_place_m=max_place_m, max_places=None, crs=crs,
+                             place_widths=False)
         p = split.places
         parts_parent.append(ids[p["parent"].to_numpy()])
         parts.append((np.asarray(p.geometry.values, dtype=object),
@@ -151,7 +152,7 @@ def _whole_area_peaks(xy: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFram
     sub = np.isin(labels, ids)
     split = split_places(xy[sub], None, np.searchsorted(ids, labels[sub]),
                          areas.iloc[ids].reset_index(drop=True), max_place_m=max_place_m,
-                         max_places=None, crs=crs)
+                         max_places=None, crs=crs, place_widths=False)
     p = split.places
     at = np.searchsorted(ids[p["parent"].to_numpy()], which)
     return p["peak_x"].to_numpy(np.float64)[at], p["peak_y"].to_numpy(np.float64)[at]

@@ -256,6 +256,31 @@ def test_ties_go_north_west_first():
     assert split.labels.tolist() == np.repeat([0, 1, 2, 3], 4).tolist()
 
 
+def test_places_widths_are_their_diameters_and_can_be_left_out(three_on_a_line):
+    """Each place's width_m is its own diameter (a whole area's: the area's), measured at the
+    end in one call; ``place_widths=False`` (the hotspot answer, the backtest) leaves the
+    column out and changes nothing else."""
+    xy, areas, _centres = three_on_a_line
+    town = _shift(shapely.box(3000, 0, 3100, 100))  # narrower than 250 m: kept whole
+    in_town = ORIGIN + np.random.default_rng(4).uniform([3010, 10], [3090, 90], (50, 2))
+    labels = np.concatenate([np.zeros(len(xy), dtype=np.int64), np.ones(50, dtype=np.int64)])
+    xy = np.concatenate([xy, in_town])
+    both = _areas(areas.geometry.iloc[0], town)
+    split = split_places(xy, None, labels, both, min_incidents=40)
+    places = split.places
+    assert places["split"].tolist() == [True, True, True, False]
+    want = widest_extent_m(places.geometry)
+    want[~places["split"].to_numpy()] = split.areas["width_m"].to_numpy()[1]
+    np.testing.assert_array_equal(places["width_m"].to_numpy(), want)
+    bare = split_places(xy, None, labels, both, min_incidents=40, place_widths=False)
+    assert "width_m" not in bare.places.columns
+    np.testing.assert_array_equal(bare.labels, split.labels)
+    assert bare.places.drop(columns="geometry").equals(
+        places.drop(columns=["geometry", "width_m"]))
+    assert shapely.equals_exact(bare.places.geometry.values, places.geometry.values,
+                                tolerance=0).all()
+
+
 def test_no_areas_no_places():
     none = gpd.GeoDataFrame({"cluster": np.empty(0, dtype=np.int64)},
                             geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
