@@ -235,7 +235,7 @@ def _bin_points(xy: np.ndarray, side: float, threshold: float | np.ndarray,
 def warm_up_compiled() -> bool:
     """Load the compiled steps now (compiling and caching them on disk the first time, some
     seconds), so that the first large analysis of a process does not wait for them: DBSCAN's,
-    KDE's binning, the point-in-polygon grid's lookup and the places' loops (which every
+    KDE's binning, the point-in-polygon grid's edges and lookup and the places' loops (which every
     split uses once a process has loaded numba), each with the argument types the analyses
     pass. For a service to call at start-up. False when numba is not installed (nothing to
     load)."""
@@ -248,6 +248,9 @@ def warm_up_compiled() -> bool:
     native.linear_binning(xy, np.ones(4), 0.0, 60.0, 5.0, 12, 12)
     native.locate_cells(xy, 0.0, 0.0, 10.0, 8, 8, 1, 8, np.zeros(64, dtype=np.int32),
                         np.zeros(1, dtype=np.int32))
+    one = np.zeros(1, dtype=np.int64)
+    native.mark_edge_cells(xy, np.zeros(4, dtype=np.int64), -10.0, -10.0, 100.0, one, one, one,
+                           one, one, one + 1, np.zeros(1, dtype=bool), 100)
     from hotspot.places import warm_up_places  # not at the top: places' grid imports kde
 
     warm_up_places(native)

@@ -17,8 +17,9 @@ threshold is reached and two core cells already in one cluster are never compare
 - :func:`label_border_points`: the cluster of each border point (its own cell's, else the
   first neighbour cell in offset order holding a core point within eps).
 
-And :func:`locate_cells`, the cell of each point in :mod:`hotspot.inside`'s grid (its
-numpy steps' arithmetic, for a process that has loaded these steps already);
+And :func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
+:mod:`hotspot.inside`'s grid and the grid's cells on the polygons' edges (its numpy steps'
+arithmetic, for a process that has loaded these steps already);
 :func:`hull_diameters`, the widths of :func:`hotspot.places.widest_extent_m`; and
 :func:`polygon_cells`, the cells of an area grid inside its area
 (:func:`hotspot.place_grid.inside_grid`).
@@ -901,6 +902,67 @@ def locate_cells(pts: np.ndarray, ox: float, oy: float, c: float, nrows: int, nc
 
 
 @_jit
+def mark_edge_cells(coords: np.ndarray, index: np.ndarray, ox: float, oy: float, c: float,
+                    c0: np.ndarray, c1: np.ndarray, r0: np.ndarray, r1: np.ndarray,
+                    offset: np.ndarray, wcols: np.ndarray, edge: np.ndarray,
+                    most: int) -> bool:
+    """Mark in ``edge`` the window cells on each polygon's boundary: the numpy steps of
+    :func:`hotspot.inside._edge_cells` (each segment cut into pieces no longer than ``c``,
+    each piece's box widened by a quarter cell), the same divisions, products and floors
+    piece by piece, so the same cells. ``coords`` ((n, 2) metres) and ``index`` (each
+    coordinate's polygon, ascending) are the boundaries' coordinates; ``c0``.. ``wcols``
+    each polygon's window of cells and its first position in ``edge``. False, and nothing
+    marked, when the pieces would be more than ``most``."""
+    n = coords.shape[0]
+    pieces = 0
+    for v in range(n):
+        if v + 1 < n and index[v + 1] == index[v]:
+            dx, dy = coords[v + 1, 0] - coords[v, 0], coords[v + 1, 1] - coords[v, 1]
+            pieces += max(int(np.ceil(np.hypot(dx, dy) / c)), 1)
+        elif v == 0 or index[v - 1] != index[v]:
+            pieces += 1
+    if pieces > most:
+        return False
+    for v in range(n):
+        g = index[v]
+        joined_before = v > 0 and index[v - 1] == g
+        joined_after = v + 1 < n and index[v + 1] == g
+        if joined_after:  # the segment v -> v + 1, in pieces
+            p0x, p0y = coords[v, 0], coords[v, 1]
+            dx, dy = coords[v + 1, 0] - p0x, coords[v + 1, 1] - p0y
+            m = max(int(np.ceil(np.hypot(dx, dy) / c)), 1)
+            for k in range(m):
+                t0, t1 = k / m, (k + 1) / m
+                _mark_piece(edge, p0x + t0 * dx, p0x + t1 * dx, p0y + t0 * dy, p0y + t1 * dy,
+                            ox, oy, c, c0[g], c1[g], r0[g], r1[g], offset[g], wcols[g])
+        elif not joined_before:  # a lone vertex: a piece of its own
+            x, y = coords[v, 0], coords[v, 1]
+            _mark_piece(edge, x, x, y, y, ox, oy, c, c0[g], c1[g], r0[g], r1[g], offset[g],
+                        wcols[g])
+    return True
+
+
+@_inline
+def _mark_piece(edge: np.ndarray, ax: float, bx: float, ay: float, by: float, ox: float,
+                oy: float, c: float, c0: int, c1: int, r0: int, r1: int, offset: int,
+                width: int) -> None:
+    umin, umax = (min(ax, bx) - ox) / c, (max(ax, bx) - ox) / c
+    vmin, vmax = (min(ay, by) - oy) / c, (max(ay, by) - oy) / c
+    lo_j = max(int(np.floor(umin - 1.25)) + 1, c0)
+    hi_j = min(int(np.floor(umax + 0.25)), c1)
+    lo_i = max(int(np.floor(vmin - 1.25)) + 1, r0)
+    hi_i = min(int(np.floor(vmax + 0.25)), r1)
+    base = offset + (lo_i - r0) * width + (lo_j - c0)
+    for dj in range(4):
+        if lo_j + dj > hi_j:
+            break
+        for di in range(4):
+            if lo_i + di > hi_i:
+                break
+            edge[base + di * width + dj] = True
+
+
+@_jit
 def hull_diameters(xy: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The largest squared distance between two of each geometry's points (``xy[starts[g]:
     starts[g + 1]]``, (n, 2) metres): the same differences, squares and sums as the numpy
@@ -1116,8 +1178,8 @@ def area_places(pts: np.ndarray, w: np.ndarray, pstart: np.ndarray, x0: np.ndarr
         col = np.empty(n, dtype=np.int64)
         row = np.empty(n, dtype=np.int64)
         for t in range(n):
-            col[t] = np.int64(np.floor((area_pts[t, 0] - bx0) / r))
-            row[t] = np.int64(np.floor((area_pts[t, 1] - by0) / r))
+            col[t] = int(np.floor((area_pts[t, 0] - bx0) / r))
+            row[t] = int(np.floor((area_pts[t, 1] - by0) / r))
         bcols, brows = col.max() + 1, row.max() + 1
         key = row * bcols + col
         order = counting_order(key, bcols * brows)

@@ -234,6 +234,42 @@ def test_the_compiled_lookup_finds_the_numpy_steps_cells(monkeypatch, seed: int)
     assert (plain >= 0).sum() > 10_000 and (plain < 0).sum() > 1_000
 
 
+@pytest.mark.parametrize("cells", [50, 4_000, 250_000])
+def test_the_compiled_edge_cells_are_the_numpy_steps_cells(monkeypatch, cells: int) -> None:
+    # a grid's cells on the polygons' edges, marked by the compiled steps piece by piece and
+    # by numpy's: the same grid (coarse: segments within one cell; fine: long edges cut into
+    # hundreds of pieces); and both refuse boundaries too long to cut
+    import hotspot.inside as module
+    from hotspot._native import loaded_native_steps, native_steps
+
+    assert native_steps() is not None and loaded_native_steps() is not None  # numba: a dependency
+    rng = np.random.default_rng(cells)
+    geoms = np.concatenate([_polygons(rng, 300), np.asarray([shapely.Polygon(
+        [(0, 0), (20_000, 3.5), (19_000, 20_000), (0.25, 0.25)])], dtype=object)])
+
+    def build() -> module._EdgeGrid | None:
+        return module._EdgeGrid.build(geoms, cells)
+
+    compiled = build()
+    monkeypatch.setattr(module, "loaded_native_steps", lambda: None)
+    plain = build()
+    assert compiled is not None and plain is not None
+    for name in ("starts", "entry_g", "entry_edge", "_whole"):
+        np.testing.assert_array_equal(getattr(compiled, name), getattr(plain, name),
+                                      err_msg=name)
+    assert plain.entry_edge.sum() > 100
+    # the most pieces numpy's steps cut these boundaries into (bisected), then either side
+    lo, hi = 0, module.MAX_SAMPLES
+    while hi - lo > 1:
+        monkeypatch.setattr(module, "MAX_SAMPLES", (lo + hi) // 2)
+        lo, hi = (lo, (lo + hi) // 2) if build() is not None else ((lo + hi) // 2, hi)
+    assert hi > 1_000
+    monkeypatch.setattr(module, "loaded_native_steps", loaded_native_steps)
+    for most, refused in ((hi, False), (hi - 1, True)):
+        monkeypatch.setattr(module, "MAX_SAMPLES", most)
+        assert (build() is None) == refused
+
+
 def test_compiled_steps_still_being_loaded_by_another_thread_are_not_used(monkeypatch):
     """While a thread imports the compiled steps (numba compiling or loading them: seconds),
     the module is in sys.modules before its functions are: another thread asking whether they
