@@ -234,6 +234,22 @@ def test_the_compiled_lookup_finds_the_numpy_steps_cells(monkeypatch, seed: int)
     assert (plain >= 0).sum() > 10_000 and (plain < 0).sum() > 1_000
 
 
+def test_the_rings_are_the_boundaries_coordinates() -> None:
+    # the edge cells are cut from the polygons' own coordinates, not their boundaries (GEOS
+    # makes those): the same coordinates, order and polygons, holes and parts included
+    import hotspot.inside as module
+
+    polys = _polygons(np.random.default_rng(5), 300)
+    polys = polys[np.isin(shapely.get_type_id(polys), module._POLYGONAL)]
+    polys = np.append(polys, shapely.Polygon())
+    want, want_index = shapely.get_coordinates(shapely.boundary(polys), return_index=True)
+    got, got_index = module._rings(polys)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_index, want_index)
+    assert {shapely.get_num_interior_rings(g) > 0 for g in polys} == {True, False}
+    assert (shapely.get_type_id(polys) == 6).sum() > 10
+
+
 @pytest.mark.parametrize("cells", [50, 4_000, 250_000])
 def test_the_compiled_edge_cells_are_the_numpy_steps_cells(monkeypatch, cells: int) -> None:
     # a grid's cells on the polygons' edges, marked by the compiled steps piece by piece and
