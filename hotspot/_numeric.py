@@ -24,6 +24,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
+from hotspot._native import loaded_native_steps
+
 
 def xy_bounds(xy: np.ndarray) -> tuple[float, float, float, float]:
     """(minx, miny, maxx, maxy) of an (n, 2) array of points (n > 0), in its own units,
@@ -40,16 +42,28 @@ def weighted_centre(xy: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     return float((w * xy[:, 0]).sum()) / total, float((w * xy[:, 1]).sum()) / total
 
 
+COUNTED_FROM = 10_000
+"""Labels from which :func:`group_order` counts them in a compiled loop, when this process has
+loaded the compiled steps."""
+
+
 def group_order(labels: np.ndarray) -> np.ndarray:
     """``np.argsort(labels, kind="stable")`` (each group's positions ascending, the groups in
-    order), by numpy's radix sort of 16-bit keys when the labels are whole numbers from -1 to
-    65,534 (a hotspot area or place of each incident): 18 ms rather than 74 ms for 10^6."""
+    order), when the labels are whole numbers from -1 to 65,534 (a hotspot area or place of
+    each incident) by a counting sort (the compiled steps' :func:`counting_order`, when this
+    process has loaded them: 4-7 ms for 10^6 labels) or numpy's radix sort of 16-bit keys
+    (9-18 ms rather than 74 ms): the one stable order either way."""
     labels = np.asarray(labels)
-    if labels.size and np.issubdtype(labels.dtype, np.integer) \
-            and int(labels.min()) >= -1 and int(labels.max()) < 65_535:
-        # -1 .. 65,534 plus one, in 16 bits (modular: -1 becomes 65,535, then 0)
-        keys = np.add(labels, 1, dtype=np.uint16, casting="unsafe")
-        return np.argsort(keys, kind="stable")
+    if labels.size and np.issubdtype(labels.dtype, np.integer):
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo >= -1 and hi < 65_535:
+            native = loaded_native_steps() if labels.size >= COUNTED_FROM else None
+            if native is not None:
+                return np.asarray(native.counting_order(np.add(labels, 1, dtype=np.int64),
+                                                        hi + 2))
+            # -1 .. 65,534 plus one, in 16 bits (modular: -1 becomes 65,535, then 0)
+            keys = np.add(labels, 1, dtype=np.uint16, casting="unsafe")
+            return np.argsort(keys, kind="stable")
     return np.argsort(labels, kind="stable")
 
 

@@ -72,19 +72,32 @@ def test_norm_sf(z: float) -> None:
     assert norm_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12, abs=1e-300)
 
 
-def test_group_order_is_the_stable_argsort() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_group_order_is_the_stable_argsort(monkeypatch, compiled: bool) -> None:
+    # by the compiled counting sort (a process that loaded the compiled steps) and by numpy's
+    # radix sort: the stable argsort either way, whatever the labels' integer type
     import numpy as np
 
-    from hotspot._numeric import group_order
+    import hotspot._numeric as module
+    from hotspot._native import native_steps
 
+    assert native_steps() is not None  # numba: a dependency
+    if not compiled:
+        monkeypatch.setattr(module, "loaded_native_steps", lambda: None)
+    group_order = module.group_order
     rng = np.random.default_rng(5)
     for high in (1, 300, 65_534, 65_535, 10**6):  # 16-bit keys, then beyond them
         labels = rng.integers(-1, high, 50_000)
         np.testing.assert_array_equal(group_order(labels), np.argsort(labels, kind="stable"))
     for odd in (np.array([-2, 5, -2, 0]), np.array([0.5, -1.0, 0.5]), np.empty(0, np.int64),
                 rng.integers(0, 3, 1000).astype(np.int8), np.array([127, -1, 126], np.int8),
-                np.array([65_534, 0, 65_534, -1], np.int32)):
-        np.testing.assert_array_equal(group_order(odd), np.argsort(odd, kind="stable"))
+                np.array([65_534, 0, 65_534, -1], np.int32),
+                rng.integers(-1, 127, 20_000).astype(np.int8),
+                rng.integers(-1, 2_000, 30_000).astype(np.int16),
+                np.full(20_000, -1, dtype=np.int32), np.full(20_000, 65_534, dtype=np.int64)):
+        got = group_order(odd)
+        np.testing.assert_array_equal(got, np.argsort(odd, kind="stable"))
+        assert got.dtype == np.intp
 
 
 @pytest.mark.parametrize("n", [1, 2, 1_001])
