@@ -235,10 +235,10 @@ def _bin_points(xy: np.ndarray, side: float, threshold: float | np.ndarray,
 def warm_up_compiled() -> bool:
     """Load the compiled steps now (compiling and caching them on disk the first time, some
     seconds), so that the first large analysis of a process does not wait for them: DBSCAN's,
-    KDE's binning, the point-in-polygon grid's edges and lookup and the places' loops (which every
-    split uses once a process has loaded numba), each with the argument types the analyses
-    pass. For a service to call at start-up. False when numba is not installed (nothing to
-    load)."""
+    KDE's binning, the point-in-polygon grid's edges and lookup, the hotspot table's passes
+    and the places' loops (which every split uses once a process has loaded numba), each with
+    the argument types the analyses pass. For a service to call at start-up. False when
+    numba is not installed (nothing to load)."""
     native = native_steps()
     if native is None:
         return False
@@ -251,6 +251,12 @@ def warm_up_compiled() -> bool:
     one = np.zeros(1, dtype=np.int64)
     native.mark_edge_cells(xy, np.zeros(4, dtype=np.int64), -10.0, -10.0, 100.0, one, one, one,
                            one, one, one + 1, np.zeros(1, dtype=bool), 100)
+    labels = np.array([0, -1, 0, 1])  # the hotspot table's passes, its columns read-only (as
+    columns = np.ascontiguousarray(xy.T)  # pandas' to_numpy gives them)
+    columns.flags.writeable = False
+    native.label_sums(labels, 2, columns[0], columns[1], columns[0], columns[1], True)
+    native.label_time_ranges(labels, 2, np.arange(4), np.zeros(4, dtype=np.int64), 2, 0)
+    native.label_value_tally(labels, labels, np.ones(2, dtype=bool), 2, 4)
     from hotspot.places import warm_up_places  # not at the top: places' grid imports kde
 
     warm_up_places(native)

@@ -17,7 +17,9 @@ threshold is reached and two core cells already in one cluster are never compare
 - :func:`label_border_points`: the cluster of each border point (its own cell's, else the
   first neighbour cell in offset order holding a core point within eps).
 
-And :func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
+And :func:`label_sums`, :func:`label_time_ranges` and :func:`label_value_tally`, the hotspot
+table's sums, time ranges and counts of values in one pass each (:mod:`hotspot.table`); and
+:func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
 :mod:`hotspot.inside`'s grid and the grid's cells on the polygons' edges (its numpy steps'
 arithmetic, for a process that has loaded these steps already);
 :func:`hull_diameters`, the widths of :func:`hotspot.places.widest_extent_m`; and
@@ -960,6 +962,75 @@ def _mark_piece(edge: np.ndarray, ax: float, bx: float, ay: float, by: float, ox
             if lo_i + di > hi_i:
                 break
             edge[base + di * width + dj] = True
+
+
+@_jit
+def label_sums(labels: np.ndarray, k: int, x: np.ndarray, y: np.ndarray, w: np.ndarray,
+               harm: np.ndarray, with_harm: bool,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per label 0..k-1 (-1: none) in one pass: the count of its incidents and the sums of
+    ``w``, ``x * w``, ``y * w`` and (``with_harm``) ``harm``, each added in the incidents'
+    order, as ``np.bincount`` adds them: the same sums to the last bit
+    (:func:`hotspot.table.build_table`)."""
+    count = np.zeros(k, dtype=np.int64)
+    ws = np.zeros(k)
+    sx = np.zeros(k)
+    sy = np.zeros(k)
+    hs = np.zeros(k)
+    for i in range(labels.shape[0]):
+        g = labels[i]
+        if g < 0:
+            continue
+        count[g] += 1
+        ws[g] += w[i]
+        sx[g] += x[i] * w[i]
+        sy[g] += y[i] * w[i]
+        if with_harm:
+            hs[g] += harm[i]
+    return count, ws, sx, sy, hs
+
+
+@_jit
+def label_time_ranges(labels: np.ndarray, k: int, t: np.ndarray, precision: np.ndarray,
+                      coarsest_start: int, exact: int,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                 int]:
+    """Per label 0..k-1 (-1: none) in one pass: the earliest and latest ``t``, the coarsest
+    and finest ``precision`` (the finest starting at ``coarsest_start``), the count, and how
+    many labelled incidents have the ``exact`` precision (:func:`hotspot.table._times`)."""
+    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
+    coarsest = np.zeros(k, dtype=np.int64)
+    finest = np.full(k, coarsest_start, dtype=np.int64)
+    count = np.zeros(k, dtype=np.int64)
+    exacts = 0
+    for i in range(labels.shape[0]):
+        g = labels[i]
+        if g < 0:
+            continue
+        first[g] = min(first[g], t[i])
+        last[g] = max(last[g], t[i])
+        coarsest[g] = max(coarsest[g], precision[i])
+        finest[g] = min(finest[g], precision[i])
+        count[g] += 1
+        if precision[i] == exact:
+            exacts += 1
+    return first, last, coarsest, finest, count, exacts
+
+
+@_jit
+def label_value_tally(labels: np.ndarray, codes: np.ndarray, usable: np.ndarray,
+                      m: int, cells: int) -> np.ndarray:
+    """Incidents per (label, value) cell ``label * m + code``, over the labelled incidents
+    (label >= 0) with a value (code >= 0) that is ``usable``: ``np.bincount`` of those keys
+    with ``minlength=cells`` (:func:`hotspot.table._counted`)."""
+    tally = np.zeros(cells, dtype=np.int64)
+    for i in range(labels.shape[0]):
+        g = labels[i]
+        c = codes[i]
+        if g >= 0 and c >= 0 and usable[c]:
+            tally[g * m + c] += 1
+    return tally
 
 
 @_jit

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 from scipy.special import bdtr
 
+from hotspot._native import loaded_native_steps
 from hotspot._numeric import binom_test_two_sided
 from hotspot.inside import point_hits
 from hotspot.localtime import local_clock_seconds
@@ -76,18 +77,11 @@ def build_table(
     x = incidents["x"].to_numpy(float)
     y = incidents["y"].to_numpy(float)
     w = incidents["weight"].to_numpy(float) if "weight" in incidents else np.ones(n)
-    # sums by place, -1 (no place) counted in a first bin that is dropped: no copy of every
-    # column masked to the places' incidents
-    shifted = labels + 1
-
-    def by_place(values: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(shifted, weights=values, minlength=k + 1)[1:k + 1]
-
-    counts = by_place().astype(np.int64)
-    wsum = by_place(w)
+    harm = incidents["harm"].to_numpy(float) if "harm" in incidents else None
+    counts, wsum, sx, sy, hsum = _sums(labels, k, x, y, w, harm)
     safe = np.maximum(wsum, 1e-300)
-    cx = by_place(x * w) / safe
-    cy = by_place(y * w) / safe
+    cx = sx / safe
+    cy = sy / safe
     geoms = np.asarray(shapes.geometry.values, dtype=object)
     area = shapely.area(geoms) if k else np.empty(0)
     lon, lat = to_wgs84(crs).transform(cx, cy) if k else (np.empty(0), np.empty(0))
@@ -99,8 +93,7 @@ def build_table(
         "centroid_lat": np.round(lat, 6),
         "incidents": counts.astype(np.int64),
         "weight": wsum,
-        "harm": (by_place(incidents["harm"].to_numpy(float)).round(1) if "harm" in incidents
-                 else np.full(k, np.nan)),
+        "harm": hsum.round(1) if hsum is not None else np.full(k, np.nan),
         "area_m2": np.round(area, 1),
         "density_per_km2": np.where(area > 0, counts / np.maximum(area, 1e-9) * 1e6, 0.0).round(2),
         "peak_density": shapes["peak_density"].to_numpy(float).round(2)
@@ -111,6 +104,31 @@ def build_table(
     table.update(_times(incidents, labels, k, timezone))
     table.update(_trend(counts, geoms, previous))
     return gpd.GeoDataFrame(table, geometry=shapes.geometry.values, crs=crs)
+
+
+def _sums(labels: np.ndarray, k: int, x: np.ndarray, y: np.ndarray, w: np.ndarray,
+          harm: np.ndarray | None,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per place (``labels``: each incident's, -1 none): its incidents, and the sums of ``w``,
+    ``x * w``, ``y * w`` and ``harm`` (None without), each added in the incidents' order (as
+    ``np.bincount`` adds them): in one compiled pass when this process has loaded the
+    compiled steps (the same sums to the last bit), else by five bincounts."""
+    native = loaded_native_steps()
+    if native is not None and labels.size:
+        count, ws, sx, sy, hs = native.label_sums(
+            np.ascontiguousarray(labels, dtype=np.int64), k, np.ascontiguousarray(x),
+            np.ascontiguousarray(y), np.ascontiguousarray(w, dtype=np.float64),
+            np.ascontiguousarray(harm if harm is not None else np.empty(0)), harm is not None)
+        return count, ws, sx, sy, (hs if harm is not None else None)
+    # -1 (no place) counted in a first bin that is dropped: no copy of every column masked
+    # to the places' incidents
+    shifted = labels + 1
+
+    def by_place(values: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(shifted, weights=values, minlength=k + 1)[1:k + 1]
+
+    return (by_place().astype(np.int64), by_place(w), by_place(x * w), by_place(y * w),
+            by_place(harm) if harm is not None else None)
 
 
 def _codes(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -127,18 +145,28 @@ def _counted(labels: np.ndarray, codes: np.ndarray, names: np.ndarray,
     """Incidents per (hotspot, value) over the incidents with a usable value, ordered as
     ``sort_values(["h", "n", "c"], ascending=[True, False, True])`` orders them: by hotspot,
     most first, then by the value itself (its name's sort order)."""
-    member = (labels >= 0) & (codes >= 0)
-    member[member] = usable[codes[member]]
-    lab, code = labels[member], codes[member]
     m = names.size
-    key = lab * m + code
-    cells = (int(lab.max()) + 1) * m if lab.size else 0
-    if cells <= max(4 * key.size, 1 << 20):  # few (place, value) cells: counted in one pass
-        tally = np.bincount(key, minlength=cells)
+    k = int(labels.max()) + 1 if labels.size else 0
+    native = loaded_native_steps()
+    if native is not None and 0 < k * m <= max(4 * labels.size, 1 << 20):
+        # few (place, value) cells: counted in one compiled pass over every incident
+        tally = native.label_value_tally(np.ascontiguousarray(labels, dtype=np.int64),
+                                         np.ascontiguousarray(codes, dtype=np.int64),
+                                         np.ascontiguousarray(usable, dtype=np.bool_), m, k * m)
         uniq = np.flatnonzero(tally)
         n = tally[uniq]
-    else:  # many distinct values: sorted
-        uniq, n = np.unique(key, return_counts=True)
+    else:
+        member = (labels >= 0) & (codes >= 0)
+        member[member] = usable[codes[member]]
+        lab, code = labels[member], codes[member]
+        key = lab * m + code
+        cells = (int(lab.max()) + 1) * m if lab.size else 0
+        if cells <= max(4 * key.size, 1 << 20):  # few (place, value) cells: counted at once
+            tally = np.bincount(key, minlength=cells)
+            uniq = np.flatnonzero(tally)
+            n = tally[uniq]
+        else:  # many distinct values: sorted
+            uniq, n = np.unique(key, return_counts=True)
     h, c = np.divmod(uniq, m)
     name_rank = np.empty(m, dtype=np.int64)
     name_rank[np.argsort(names, kind="stable")] = np.arange(m)
@@ -207,33 +235,23 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
     }
     if "occurred_at" not in incidents or k == 0:
         return empty
-    member = labels >= 0
-    lab = labels[member]
     t = incidents["occurred_at"].to_numpy()
     if np.issubdtype(t.dtype, np.datetime64):
         t = t.astype("datetime64[s]").astype(np.int64)
-    t = t.astype(np.int64)[member]
-    prec = (incidents["precision"].to_numpy(np.int64)[member] if "precision" in incidents
-            else np.zeros(lab.shape[0], dtype=np.int64))
-    first = np.full(k, np.iinfo(np.int64).max)
-    last = np.full(k, np.iinfo(np.int64).min)
-    np.minimum.at(first, lab, t)
-    np.maximum.at(last, lab, t)
-    coarsest = np.zeros(k, dtype=np.int64)
-    finest = np.full(k, MONTH, dtype=np.int64)
-    np.maximum.at(coarsest, lab, prec)
-    np.minimum.at(finest, lab, prec)
-    has = np.bincount(lab, minlength=k) > 0
+    t = t.astype(np.int64)
+    prec = (incidents["precision"].to_numpy(np.int64) if "precision" in incidents
+            else np.zeros(t.shape[0], dtype=np.int64))
+    first, last, coarsest, finest, count, exacts = _time_ranges(labels, k, t, prec)
+    has = count > 0
     local_first = _local_times(np.where(has, first, 0), timezone)
     local_last = _local_times(np.where(has, last, 0), timezone)
-    exact = prec == EXACT
     profile = np.zeros((k, 7, 24), dtype=np.int64)
-    if exact.any():
-        every = bool(exact.all())
-        clock = local_clock_seconds(t if every else t[exact], timezone)  # local wall clock, s
+    if exacts:
+        timed = (labels >= 0) & (prec == EXACT)
+        clock = local_clock_seconds(t[timed], timezone)  # local wall clock, s
         # the hour of the week from Monday 00:00: 1970-01-01 00:00 was a Thursday's, 72 hours
         # on; (day * 24 + hour) as ((clock // 86400 + 3) % 7, clock // 3600 % 24) give them
-        key = np.multiply(lab if every else lab[exact], 7 * 24, dtype=np.int64)
+        key = np.multiply(labels[timed], 7 * 24, dtype=np.int64)
         key += (clock // 3600 + 72) % (7 * 24)
         profile = np.bincount(key, minlength=k * 7 * 24).reshape(k, 7, 24)
     n_exact = profile.sum(axis=(1, 2))
@@ -256,9 +274,35 @@ def _times(incidents: pd.DataFrame, labels: np.ndarray, k: int, timezone: str) -
         None if m == c else
         ("times unknown: month-only data (data.police.uk gives months only)" if m == 0 else
          f"profile from the {m} of {c} incidents with a time of day")
-        for m, c in zip(n_exact, np.bincount(lab, minlength=k), strict=True)
+        for m, c in zip(n_exact, count, strict=True)
     ]
     return out
+
+
+def _time_ranges(labels: np.ndarray, k: int, t: np.ndarray, prec: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per place (``labels``: each incident's, -1 none): the earliest and latest time ``t``
+    (seconds), the coarsest and finest precision, the incidents, and how many placed incidents
+    have an exact time: in one compiled pass when this process has loaded the compiled steps,
+    else by numpy over the placed incidents."""
+    native = loaded_native_steps()
+    if native is not None and labels.size:
+        first, last, coarsest, finest, count, exacts = native.label_time_ranges(
+            np.ascontiguousarray(labels, dtype=np.int64), k, np.ascontiguousarray(t),
+            np.ascontiguousarray(prec), MONTH, EXACT)
+        return first, last, coarsest, finest, count, int(exacts)
+    member = labels >= 0
+    lab, t, prec = labels[member], t[member], prec[member]
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, lab, t)
+    np.maximum.at(last, lab, t)
+    coarsest = np.zeros(k, dtype=np.int64)
+    finest = np.full(k, MONTH, dtype=np.int64)
+    np.maximum.at(coarsest, lab, prec)
+    np.minimum.at(finest, lab, prec)
+    return (first, last, coarsest, finest, np.bincount(lab, minlength=k),
+            int((prec == EXACT).sum()))
 
 
 def _dates(stamps: pd.DatetimeIndex, monthly: np.ndarray, has: np.ndarray) -> list[str | None]:

@@ -335,3 +335,49 @@ def test_a_week_profile_with_narrow_labels_is_as_with_int64() -> None:
     assert got["profile"].iloc[300][4][22] == 5  # Friday, 22:00 local (BST)
     assert got["profile"].tolist() == want["profile"].tolist()
     assert got["peak_days"].iloc[300] == ["Fri"] and got["peak_hours"].iloc[300] == [22]
+
+
+@pytest.mark.parametrize("with_harm", [True, False])
+def test_the_tables_compiled_sums_are_numpys(monkeypatch, with_harm: bool) -> None:
+    """The table's sums, time ranges and counts of values by one compiled pass each (a process
+    that loaded the compiled steps) and by numpy: the same table to the last bit, with
+    incidents in no place, weights, harm, missing and blank values, and times of every
+    precision across a change of the clocks."""
+    import hotspot.table as table
+    from hotspot._native import native_steps
+
+    assert native_steps() is not None  # numba: a dependency
+    rng = np.random.default_rng(7)
+    n, k = 60_000, 40
+    shapes = gpd.GeoDataFrame(geometry=[box(i * 500, 0, i * 500 + 400, 400) for i in range(k)],
+                              crs=CRS)
+    labels = rng.integers(-1, k, n)
+    labels[labels == 7] = -1  # a place with no incidents
+    start = int(pd.Timestamp("2024-03-20", tz="UTC").timestamp())
+    names = np.array(["On or near High Street", " ", "On or near Mill Lane", "Car park"],
+                     dtype=object)
+    incidents = pd.DataFrame({
+        "x": np.where(labels >= 0, labels, 0) * 500 + rng.uniform(0, 400, n),
+        "y": rng.uniform(0, 400, n),
+        "weight": rng.choice([1.0, 0.1, 28.0], n),
+        "occurred_at": start + rng.integers(0, 20 * 86_400, n),  # 31 March: the clocks change
+        "precision": rng.choice(np.array([0, 0, 0, 1, 2], dtype=np.uint8), n),
+        "category": pd.Categorical.from_codes(rng.integers(-1, 3, n),
+                                              ["burglary", "drugs", "vehicle-crime"]),
+        "location_text": pd.Categorical.from_codes(rng.integers(-1, 4, n), names),
+    })
+    if with_harm:
+        incidents["harm"] = rng.uniform(0, 300, n)
+    incidents.loc[labels == 3, "precision"] = 2  # a place with months only
+
+    def made() -> str:
+        got = table.build_table("dbscan", incidents, labels, shapes, timezone="Europe/London")
+        return json.dumps(got.drop(columns="geometry").to_dict("list"), default=str)
+
+    compiled = made()
+    monkeypatch.setattr(table, "loaded_native_steps", lambda: None)
+    assert made() == compiled
+    one = json.loads(compiled)
+    assert one["incidents"][7] == 0 and one["time_precision"][3] == "month"
+    assert one["profile"][3] is None and one["profile"][0] is not None
+    assert all(" " not in tops for tops in one["top_locations"])
