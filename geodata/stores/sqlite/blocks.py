@@ -158,7 +158,9 @@ class BlockReader:
 
         def cat(c: str) -> pd.Categorical[str]:
             values = np.concatenate(codes[c]) if codes[c] else np.empty(0, dtype=np.int64)
-            return pd.Categorical.from_codes(values, categories=pd.Index(list(vocab[c])))
+            # the codes index the vocabulary they were made with: nothing to check
+            return pd.Categorical.from_codes(values, categories=pd.Index(list(vocab[c])),
+                                             validate=False)
 
         def num(c: str, dtype: np.dtype) -> np.ndarray:
             return np.concatenate(parts[c]) if parts.get(c) else np.empty(0, dtype)
