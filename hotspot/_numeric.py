@@ -50,9 +50,9 @@ loaded the compiled steps."""
 def group_order(labels: np.ndarray) -> np.ndarray:
     """``np.argsort(labels, kind="stable")`` (each group's positions ascending, the groups in
     order), when the labels are whole numbers from -1 to 65,534 (a hotspot area or place of
-    each incident) by a counting sort (the compiled steps' :func:`counting_order`, when this
-    process has loaded them: 4-7 ms for 10^6 labels) or numpy's radix sort of 16-bit keys
-    (9-18 ms rather than 74 ms): the one stable order either way."""
+    each incident) by a counting sort (the compiled steps' :func:`counting_order`, from
+    :data:`COUNTED_FROM` labels when this process has loaded them: 4-7 ms for 10^6) or numpy's
+    radix sort of 16-bit keys (9-18 ms rather than 74 ms): the one stable order either way."""
     labels = np.asarray(labels)
     if labels.size and np.issubdtype(labels.dtype, np.integer):
         lo, hi = int(labels.min()), int(labels.max())

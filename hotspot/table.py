@@ -31,6 +31,7 @@ from scipy.special import bdtr
 
 from hotspot._native import loaded_native_steps
 from hotspot._numeric import binom_test_two_sided
+from hotspot.errors import InvalidParameter
 from hotspot.inside import point_hits
 from hotspot.localtime import local_clock_seconds
 from hotspot.points import to_wgs84
@@ -70,10 +71,16 @@ def build_table(
         Local time zone for hours and dates.
     previous
         Incidents (``x``, ``y``) of the previous period of equal length, for the trend.
+
+    Raises
+    ------
+    InvalidParameter
+        ``labels`` not one whole number per incident from -1 to ``len(shapes) - 1``.
     """
     k = len(shapes)
     crs = shapes.crs
     n = len(incidents)
+    labels = _checked_labels(labels, n, k)
     x = incidents["x"].to_numpy(float)
     y = incidents["y"].to_numpy(float)
     w = incidents["weight"].to_numpy(float) if "weight" in incidents else np.ones(n)
@@ -106,6 +113,22 @@ def build_table(
     return gpd.GeoDataFrame(table, geometry=shapes.geometry.values, crs=crs)
 
 
+def _checked_labels(labels: Any, n: int, k: int) -> np.ndarray:
+    """``labels`` as int64 (the compiled passes index with them unchecked, and numpy's keys
+    made from narrow integers would wrap), refused unless one per incident from -1 to
+    ``k - 1``."""
+    arr = np.asarray(labels)
+    if arr.shape != (n,) or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise InvalidParameter(f"labels must be one whole number per incident ({n}), not "
+                               f"{arr.dtype} of shape {arr.shape}", parameter="labels")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and (int(arr.min()) < -1 or int(arr.max()) >= k):
+        raise InvalidParameter(f"labels must be from -1 (no hotspot) to {k - 1} (the hotspots' "
+                               f"rows), not {int(arr.min())} to {int(arr.max())}",
+                               parameter="labels")
+    return arr
+
+
 def _sums(labels: np.ndarray, k: int, x: np.ndarray, y: np.ndarray, w: np.ndarray,
           harm: np.ndarray | None,
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -118,7 +141,8 @@ def _sums(labels: np.ndarray, k: int, x: np.ndarray, y: np.ndarray, w: np.ndarra
         count, ws, sx, sy, hs = native.label_sums(
             np.ascontiguousarray(labels, dtype=np.int64), k, np.ascontiguousarray(x),
             np.ascontiguousarray(y), np.ascontiguousarray(w, dtype=np.float64),
-            np.ascontiguousarray(harm if harm is not None else np.empty(0)), harm is not None)
+            # without harm, x stands in unread (the same argument types: one compiled form)
+            np.ascontiguousarray(harm if harm is not None else x), harm is not None)
         return count, ws, sx, sy, (hs if harm is not None else None)
     # -1 (no place) counted in a first bin that is dropped: no copy of every column masked
     # to the places' incidents

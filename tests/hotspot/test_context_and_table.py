@@ -374,10 +374,44 @@ def test_the_tables_compiled_sums_are_numpys(monkeypatch, with_harm: bool) -> No
         got = table.build_table("dbscan", incidents, labels, shapes, timezone="Europe/London")
         return json.dumps(got.drop(columns="geometry").to_dict("list"), default=str)
 
-    compiled = made()
+    def sums() -> list[np.ndarray]:  # unrounded, from narrow labels and read-only columns
+        narrow = labels.astype(np.int16)
+        columns = [incidents[c].to_numpy(float) for c in ("x", "y", "weight")]
+        for column in columns:
+            column.flags.writeable = False
+        harm = incidents["harm"].to_numpy(float) if with_harm else None
+        wide = table._checked_labels(narrow, n, k)
+        t = incidents["occurred_at"].to_numpy(np.int64)
+        prec = incidents["precision"].to_numpy(np.int64)
+        return [a for a in (*table._sums(wide, k, *columns, harm),
+                            *table._time_ranges(wide, k, t, prec)) if a is not None]
+
+    assert table.loaded_native_steps() is not None
+    compiled, compiled_sums = made(), sums()
     monkeypatch.setattr(table, "loaded_native_steps", lambda: None)
     assert made() == compiled
+    for got, want in zip(sums(), compiled_sums, strict=True):
+        np.testing.assert_array_equal(got, want)
     one = json.loads(compiled)
     assert one["incidents"][7] == 0 and one["time_precision"][3] == "month"
     assert one["profile"][3] is None and one["profile"][0] is not None
     assert all(" " not in tops for tops in one["top_locations"])
+
+
+@pytest.mark.parametrize("labels", [np.zeros(4, dtype=np.int64), np.array([0, 0, 0, -2]),
+                                    np.array([0, 0, 0, 2]), np.array([0.0, 0.0, 1.0, 1.0])])
+def test_the_table_refuses_labels_that_are_not_its_hotspots(labels) -> None:
+    from hotspot.table import build_table
+
+    shapes = gpd.GeoDataFrame(geometry=[box(0, 0, 5, 5), box(10, 0, 15, 5)], crs=CRS)
+    incidents = pd.DataFrame({"x": [1.0, 2.0, 11.0], "y": [1.0, 2.0, 1.0]})
+    if labels.size == 4 and labels.dtype != np.float64 and labels.min() >= 0 \
+            and labels.max() < 2:
+        incidents = pd.concat([incidents, incidents.iloc[:1]])  # the right length: accepted
+        assert build_table("kde", incidents, labels, shapes)["incidents"].tolist() == [4, 0]
+        incidents = incidents.iloc[:3]  # one label too many
+    else:
+        incidents = pd.concat([incidents, incidents.iloc[:1]])
+    with pytest.raises(InvalidParameter) as refused:
+        build_table("kde", incidents, labels, shapes)
+    assert refused.value.parameter == "labels"

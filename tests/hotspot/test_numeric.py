@@ -82,6 +82,7 @@ def test_group_order_is_the_stable_argsort(monkeypatch, compiled: bool) -> None:
     from hotspot._native import native_steps
 
     assert native_steps() is not None  # numba: a dependency
+    assert module.loaded_native_steps() is not None
     if not compiled:
         monkeypatch.setattr(module, "loaded_native_steps", lambda: None)
     group_order = module.group_order
