@@ -18,7 +18,9 @@ threshold is reached and two core cells already in one cluster are never compare
   first neighbour cell in offset order holding a core point within eps).
 
 And :func:`label_sums`, :func:`label_time_ranges` and :func:`label_value_tally`, the hotspot
-table's sums, time ranges and counts of values in one pass each (:mod:`hotspot.table`); and
+table's sums, time ranges and counts of values in one pass each (:mod:`hotspot.table`), and
+:func:`pair_sums`, the hotspots' weights by class, town centre or site (:mod:`hotspot.context`);
+and
 :func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
 :mod:`hotspot.inside`'s grid and the grid's cells on the polygons' edges (its numpy steps'
 arithmetic, for a process that has loaded these steps already);
@@ -1031,6 +1033,24 @@ def label_value_tally(labels: np.ndarray, codes: np.ndarray, usable: np.ndarray,
         if g >= 0 and c >= 0 and usable[c]:
             tally[g * m + c] += 1
     return tally
+
+
+@_jit
+def pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, width: int,
+              cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell ``label * width + other`` over the incidents with both a label and an
+    ``other`` (each >= 0): how many, and the sum of their ``w`` added in the incidents' order
+    (as ``np.bincount`` adds them): a hotspot's weight by context class, town centre or
+    heritage site (:func:`hotspot.context.classify_hotspots`)."""
+    count = np.zeros(cells, dtype=np.int64)
+    sums = np.zeros(cells)
+    for i in range(labels.shape[0]):
+        g = labels[i]
+        o = other[i]
+        if g >= 0 and o >= 0:
+            count[g * width + o] += 1
+            sums[g * width + o] += w[i]
+    return count, sums
 
 
 @_jit

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from hotspot._native import loaded_native_steps
 from hotspot.cancel import ShouldStop, check
 from hotspot.errors import InvalidParameter
 from hotspot.inside import any_hit, first_hit, geometry_bytes, kept_for, point_hits
@@ -200,14 +201,39 @@ def incident_context(
     return IncidentContext(cls=cls, town_centre=tc_idx, heritage=site_idx)
 
 
-def _heaviest(h: np.ndarray, i: np.ndarray, w: np.ndarray) -> tuple[list[int], list[int]]:
-    """For each hotspot in ``h``, the ``i`` whose incidents weigh most in it (ties: the lowest
-    ``i``): the hotspots in ascending order, and theirs."""
-    if h.size == 0:
+def _pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, k: int,
+               width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (hotspot, other) pairs present among the incidents with a hotspot (``labels`` >= 0)
+    and an ``other`` >= 0 (below ``width``), as keys ``hotspot * width + other`` ascending,
+    with the sum of the pair's ``w`` added in the incidents' order: by one compiled pass over
+    every incident when this process has loaded the compiled steps and the pairs are few
+    (:func:`hotspot._native.loaded_native_steps`), else None (for numpy's steps)."""
+    native = loaded_native_steps()
+    if native is None or not 0 < k * width <= max(4 * labels.shape[0], 1 << 20):
+        return None
+    count, sums = native.pair_sums(np.ascontiguousarray(labels, dtype=np.int64),
+                                   np.ascontiguousarray(other, dtype=np.int64),
+                                   np.ascontiguousarray(w, dtype=np.float64), width, k * width)
+    keys = np.flatnonzero(count)
+    return keys, sums[keys]
+
+
+def _heaviest(labels: np.ndarray, col: np.ndarray, w: np.ndarray,
+              k: int) -> tuple[list[int], list[int]]:
+    """For each hotspot (``labels``: each incident's, -1 none; ``k`` hotspots), the ``col``
+    (each incident's town centre or site, -1 none) whose incidents weigh most in it (ties:
+    the lowest): the hotspots holding any, ascending, and theirs."""
+    sel = (labels >= 0) & (col >= 0)
+    if not sel.any():
         return [], []
-    width = int(i.max()) + 1
-    keys, at = np.unique(h * width + i, return_inverse=True)
-    sums = np.bincount(at.ravel(), weights=w, minlength=keys.size)
+    width = int(col.max()) + 1
+    summed = _pair_sums(labels, col, w, k, width)
+    if summed is not None:
+        keys, sums = summed
+    else:
+        h, i = labels[sel].astype(np.int64), col[sel].astype(np.int64)
+        keys, at = np.unique(h * width + i, return_inverse=True)
+        sums = np.bincount(at.ravel(), weights=w[sel], minlength=keys.size)
     hh, ii = np.divmod(keys, width)
     # by hotspot, heaviest first, then lowest index; sums equal to 9 decimals are a tie (a
     # sum of ten 0.1 is 1.0 less an ulp, which must not beat a 1.0)
@@ -229,11 +255,18 @@ def classify_hotspots(
     columns as a dict of lists/arrays, one entry per hotspot.
     """
     k = len(hotspots)
-    member = labels >= 0
-    lab, w, cls = labels[member], weights[member], context.cls[member]
     m = len(CLASSES)
-    shares = np.bincount(lab * m + cls, weights=w, minlength=k * m)[:k * m].astype(
-        np.float64).reshape(k, m)
+    summed = _pair_sums(labels, context.cls, weights, k, m)
+    shares: np.ndarray
+    if summed is not None:  # the same sums, without masked copies
+        shares = np.zeros(k * m)
+        shares[summed[0]] = summed[1]
+        shares = shares.reshape(k, m)
+    else:
+        member = labels >= 0
+        lab, w, cls = labels[member], weights[member], context.cls[member]
+        shares = np.bincount(lab * m + cls, weights=w, minlength=k * m)[:k * m].astype(
+            np.float64).reshape(k, m)
     total = shares.sum(axis=1, keepdims=True)
     shares = np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
     # most incidents win; ties go to the class with precedence (the first column)
@@ -243,12 +276,11 @@ def classify_hotspots(
     sites = layers.sites()
     centroids = shapely.centroid(np.asarray(hotspots.geometry.values, dtype=object))
     for wanted, col, layer in ((0, context.town_centre, tc), (1, context.heritage, sites)):
-        sel = member & (col >= 0)
-        if not sel.any() or layer is None:
+        if layer is None:
             continue
         # the town centre (or site) holding most of each hotspot's weight; ties: lowest index
         layer_names = layer["name"].astype(str).to_numpy()
-        for h, i in zip(*_heaviest(labels[sel], col[sel], weights[sel]), strict=True):
+        for h, i in zip(*_heaviest(labels, col, weights, k), strict=True):
             if primary[h] == wanted:
                 names[h] = str(layer_names[i])
     built = layers.built_up_areas

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import pytest
 import shapely
 from shapely.geometry import mapping
 
@@ -194,23 +195,33 @@ def test_the_hits_counted_by_membership_are_the_incidents_inside_the_polygons() 
     assert seen_noise_inside > 0  # incidents of no place inside a polygon were located too
 
 
-def test_the_heaviest_town_centre_of_each_hotspot_is_pandas_groupby_pick() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_heaviest_town_centre_of_each_hotspot_is_pandas_groupby_pick(
+        monkeypatch, compiled: bool) -> None:
     """classify_hotspots names a hotspot by the town centre (or site) weighing most in it,
-    ties to the lowest index: by one unique and bincount, as the groupby, sort and
-    drop_duplicates it replaced chose."""
-    from hotspot.context import _heaviest
+    ties to the lowest index: by one compiled pass (a process that loaded the compiled steps)
+    or one unique and bincount, as the groupby, sort and drop_duplicates it replaced chose;
+    incidents in no hotspot or near no centre (-1) are left out."""
+    import hotspot.context as context
+    from hotspot._native import native_steps
 
+    assert native_steps() is not None and context.loaded_native_steps() is not None
+    if not compiled:
+        monkeypatch.setattr(context, "loaded_native_steps", lambda: None)
+    _heaviest = context._heaviest
     rng = np.random.default_rng(1)
-    assert _heaviest(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)) == ([], [])
+    assert _heaviest(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), 3) == ([], [])
+    assert _heaviest(np.full(4, -1), np.zeros(4, np.int64), np.ones(4), 3) == ([], [])
     # ten incidents of 0.1 (summed: 1.0 less an ulp) against one of 1.0: a tie, the first
     ten = np.array([0.1] * 10 + [1.0])
-    assert _heaviest(np.zeros(11, np.int64), np.array([0] * 10 + [1]), ten) == ([0], [0])
+    assert _heaviest(np.zeros(11, np.int64), np.array([0] * 10 + [1]), ten, 1) == ([0], [0])
     for _ in range(100):
         n = int(rng.integers(1, 300))
-        h, i = rng.integers(0, 20, n), rng.integers(0, int(rng.integers(1, 8)), n)
-        w = rng.choice([1.0, 2.5, 7.5, 30.0], n)  # harm days: many ties
-        want = (pd.DataFrame({"h": h, "i": i, "w": w}).groupby(["h", "i"])["w"].sum()
-                .reset_index()
+        h, i = rng.integers(-1, 20, n), rng.integers(-1, int(rng.integers(1, 8)), n)
+        w = rng.choice([1.0, 2.5, 7.5, 30.0, 0.0], n)  # harm days: many ties, some nil
+        sel = (h >= 0) & (i >= 0)
+        want = (pd.DataFrame({"h": h[sel], "i": i[sel], "w": w[sel]})
+                .groupby(["h", "i"])["w"].sum().reset_index()
                 .sort_values(["h", "w", "i"], ascending=[True, False, True], kind="stable")
                 .drop_duplicates("h"))
-        assert _heaviest(h, i, w) == (want["h"].tolist(), want["i"].tolist())
+        assert _heaviest(h, i, w, 20) == (want["h"].tolist(), want["i"].tolist())

@@ -415,3 +415,48 @@ def test_the_table_refuses_labels_that_are_not_its_hotspots(labels) -> None:
     with pytest.raises(InvalidParameter) as refused:
         build_table("kde", incidents, labels, shapes)
     assert refused.value.parameter == "labels"
+
+
+def test_the_hotspots_compiled_class_sums_are_numpys(monkeypatch) -> None:
+    """A hotspot's shares of each class and its town centre or site by weight: by one compiled
+    pass each (a process that loaded the compiled steps) and by numpy's masked copies, the
+    same columns to the last bit (weights that sum inexactly, incidents in no hotspot)."""
+    import hotspot.context as context
+    from hotspot._native import native_steps
+
+    assert native_steps() is not None and context.loaded_native_steps() is not None
+    rng = np.random.default_rng(9)
+    n = 20_000
+    xy = rng.uniform(-500, 6500, (n, 2))
+    hotspots = gpd.GeoDataFrame(geometry=[box(x, y, x + 400, y + 400) for x, y in
+                                          rng.uniform(0, 6000, (30, 2))], crs=CRS)
+    # ten hotspots in the town centre, ten in the rest of the town, ten beyond it
+    import shapely
+
+    where = np.where(shapely.contains_xy(CENTRE, *xy.T), 0,
+                     np.where(shapely.contains_xy(TOWN, *xy.T), 10, 20))
+    labels = np.where(rng.random(n) < 0.7, where + rng.integers(0, 10, n), -1)
+    weights = rng.choice([0.1, 1.0, 2.5, 28.0], n)
+    found = incident_context(xy, None, LAYERS)
+
+    def classified() -> str:
+        out = context.classify_hotspots(hotspots, labels, weights, found, LAYERS)
+        return json.dumps({c: np.asarray(v).tolist() for c, v in out.items()})
+
+    compiled = classified()
+    # the sums themselves, unrounded: by class, and by town centre
+    for other, width in ((found.cls, len(context.CLASSES)), (found.town_centre, 1)):
+        keys, sums = context._pair_sums(labels, other, weights, 30, width)
+        sel = (labels >= 0) & (other >= 0)
+        want = np.bincount(labels[sel] * width + other[sel], weights=weights[sel],
+                           minlength=30 * width)
+        np.testing.assert_array_equal(keys, np.flatnonzero(np.bincount(
+            labels[sel] * width + other[sel], minlength=30 * width)))
+        np.testing.assert_array_equal(sums, want[keys])
+    monkeypatch.setattr(context, "loaded_native_steps", lambda: None)
+    assert classified() == compiled
+    one = json.loads(compiled)
+    assert len(set(one["context_class"])) >= 2
+    assert {"Thornbury", "near Thornbury"} & set(one["place"])
+    shares = np.array([one[f"share_{c}"] for c in context.CLASSES])
+    assert np.allclose(shares.sum(axis=0), 1.0, atol=1e-3)
