@@ -19,7 +19,8 @@ threshold is reached and two core cells already in one cluster are never compare
 
 And :func:`label_sums`, :func:`label_time_ranges` and :func:`label_value_tally`, the hotspot
 table's sums, time ranges and counts of values in one pass each (:mod:`hotspot.table`), and
-:func:`pair_sums`, the hotspots' weights by class, town centre or site (:mod:`hotspot.context`);
+:func:`pair_sums`, the hotspots' weights by class, town centre or site (:mod:`hotspot.context`),
+and :func:`recent_sums`, their weights in the later half of the period (:mod:`hotspot.rank`);
 and
 :func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
 :mod:`hotspot.inside`'s grid and the grid's cells on the polygons' edges (its numpy steps'
@@ -1051,6 +1052,25 @@ def pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, width: int,
             count[g * width + o] += 1
             sums[g * width + o] += w[i]
     return count, sums
+
+
+@_jit
+def recent_sums(labels: np.ndarray, w: np.ndarray, t: np.ndarray, middle: float,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label 0..k-1 (-1: none) in one pass: the sum of ``w``, and of ``w`` where ``t`` is
+    ``middle`` or later, each added in the incidents' order (as ``np.bincount`` adds them;
+    numpy's ``w * late`` adds a 0.0 for the others, which leaves a sum of weights >= 0 as it
+    was): :func:`hotspot.rank.recent_share`."""
+    total = np.zeros(k)
+    recent = np.zeros(k)
+    for i in range(labels.shape[0]):
+        g = labels[i]
+        if g < 0:
+            continue
+        total[g] += w[i]
+        if t[i] >= middle:
+            recent[g] += w[i]
+    return total, recent
 
 
 @_jit

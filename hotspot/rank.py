@@ -19,20 +19,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hotspot._native import loaded_native_steps
+
 
 def recent_share(
     labels: np.ndarray, weights: np.ndarray, occurred_at: np.ndarray | None, k: int,
     period: tuple[int, int] | None,
 ) -> np.ndarray:
-    """Share of each hotspot's weight in the later half of the period (0.5 when unknown)."""
+    """Share of each hotspot's weight in the later half of the period (0.5 when unknown).
+    ``labels``: each incident's hotspot (0..k-1, -1 none); ``weights`` >= 0; ``occurred_at``
+    seconds since the epoch. By one compiled pass when this process has loaded the compiled
+    steps, the labels are int64 from -1 to k - 1 and the times int64 (the same sums to the
+    last bit), else by numpy over the incidents in a hotspot."""
     if occurred_at is None or period is None or k == 0:
         return np.full(k, 0.5)
     start, end = period
     middle = start + (end - start) / 2
-    member = labels >= 0
-    late = occurred_at[member] >= middle
-    total = np.bincount(labels[member], weights=weights[member], minlength=k)
-    recent = np.bincount(labels[member], weights=(weights[member] * late), minlength=k)
+    native = loaded_native_steps()
+    if native is not None and labels.size and labels.dtype == np.int64 \
+            and occurred_at.dtype == np.int64 and int(labels.min()) >= -1 \
+            and int(labels.max()) < k:
+        total, recent = native.recent_sums(
+            np.ascontiguousarray(labels), np.ascontiguousarray(weights, dtype=np.float64),
+            np.ascontiguousarray(occurred_at), float(middle), k)
+    else:
+        member = labels >= 0
+        late = occurred_at[member] >= middle
+        total = np.bincount(labels[member], weights=weights[member], minlength=k)
+        recent = np.bincount(labels[member], weights=(weights[member] * late), minlength=k)
     return np.divide(recent, total, out=np.full(k, 0.5), where=total > 0)
 
 

@@ -33,7 +33,7 @@ def test_a_store_with_enough_incidents_loads_the_compiled_steps(
     for step in ("sub_cells", "core_points", "linear_binning", "take_places", "place_remove",
                  "place_density", "densest_cell", "disc_members", "row_maxima", "locate_cells",
                  "mark_edge_cells", "label_sums", "label_time_ranges", "label_value_tally",
-                 "pair_sums",
+                 "pair_sums", "recent_sums",
                  "polygon_cells", "hull_diameters", "area_grids", "area_places"):
         assert getattr(native, step).signatures, step
     assert any("compiled analysis steps loaded" in r.getMessage() for r in caplog.records), \

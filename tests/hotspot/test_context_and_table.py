@@ -460,3 +460,30 @@ def test_the_hotspots_compiled_class_sums_are_numpys(monkeypatch) -> None:
     assert {"Thornbury", "near Thornbury"} & set(one["place"])
     shares = np.array([one[f"share_{c}"] for c in context.CLASSES])
     assert np.allclose(shares.sum(axis=0), 1.0, atol=1e-3)
+
+
+def test_the_compiled_recent_shares_are_numpys(monkeypatch) -> None:
+    """Each hotspot's share of its weight in the later half of the period, by one compiled
+    pass (a process that loaded the compiled steps) and by numpy: the same to the last bit,
+    incidents at the middle itself counted late, none in a hotspot, zero weights; float
+    times left to numpy."""
+    import hotspot.rank as rank
+    from hotspot._native import native_steps
+
+    assert native_steps() is not None and rank.loaded_native_steps() is not None
+    rng = np.random.default_rng(11)
+    n, k = 50_000, 25
+    labels = np.where(rng.random(n) < 0.8, rng.integers(0, k, n), -1)
+    labels[labels == 4] = -1  # a hotspot with nothing: 0.5
+    weights = rng.choice([0.0, 0.1, 1.0, 7.5, 28.0], n)
+    t = rng.integers(1_700_000_000, 1_700_000_000 + 60 * 86_400, n)
+    period = (1_700_000_000, 1_700_000_000 + 60 * 86_400)
+    t[:50] = 1_700_000_000 + 30 * 86_400  # at the middle: late
+    t[50:100] = 1_700_000_000 + 30 * 86_400 - 1  # a second before it
+    compiled = rank.recent_share(labels, weights, t, k, period)
+    floats = rank.recent_share(labels, weights, t + 0.75, k, period)
+    monkeypatch.setattr(rank, "loaded_native_steps", lambda: None)
+    np.testing.assert_array_equal(rank.recent_share(labels, weights, t, k, period), compiled)
+    np.testing.assert_array_equal(rank.recent_share(labels, weights, t + 0.75, k, period),
+                                  floats)
+    assert compiled[4] == 0.5 and 0.3 < compiled.mean() < 0.7
