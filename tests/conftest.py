@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,6 +72,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 STORE_KINDS = ["sqlite", "postgis"]
+CDN_URL = re.compile(r"(?:https?:)?//[^\s\"'<>()]*(?:cdn|unpkg|jsdelivr)", re.IGNORECASE)
+"""A URL on a content delivery network, which pages never load from (a bare "cdn" in a
+page can be three letters of a random id or nonce: one such failed a run)."""
 """Every store implementation; store tests run against each."""
 
 POSTGRES_URL = os.environ.get("HOTSPOT_TEST_POSTGRES_URL",

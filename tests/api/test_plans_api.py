@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.test_api import served_demo
-from tests.conftest import STORE_KINDS, as_role, make_store
+from tests.conftest import CDN_URL, STORE_KINDS, as_role, make_store
 
 SHIFT = {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"}  # a Friday evening
 BODY = {"name": "Friday lates", "shift": SHIFT, "rural_crime_team": {"vehicles": 2},
@@ -201,7 +201,7 @@ def test_pages(app: TestClient, plan: dict) -> None:
     briefing = app.get(f"/v1/patrol-plans/{pid}/briefing").text
     field = app.get(f"/field/{pid}").text
     for html in (page, briefing, field):
-        assert "https://unpkg" not in html and "cdn" not in html.lower()
+        assert not CDN_URL.search(html), CDN_URL.search(html)
         assert "<script src=\"http" not in html
     crews = plan["routes"]
     assert briefing.count('<section class="crew') == len(crews) >= 3  # a page per crew
