@@ -1057,10 +1057,10 @@ def pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, width: int,
 @_jit
 def recent_sums(labels: np.ndarray, w: np.ndarray, t: np.ndarray, middle: float,
                 k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per label 0..k-1 (-1: none) in one pass: the sum of ``w``, and of ``w`` where ``t`` is
-    ``middle`` or later, each added in the incidents' order (as ``np.bincount`` adds them;
-    numpy's ``w * late`` adds a 0.0 for the others, which leaves a sum of weights >= 0 as it
-    was): :func:`hotspot.rank.recent_share`."""
+    """Per label 0..k-1 (-1: none) in one pass: the sum of ``w``, and of ``w`` times whether
+    ``t`` is ``middle`` or later (1.0 or 0.0, as numpy's ``w * late``), each added in the
+    incidents' order (as ``np.bincount`` adds them): the same sums to the last bit, whatever
+    the weights (:func:`hotspot.rank.recent_share`)."""
     total = np.zeros(k)
     recent = np.zeros(k)
     for i in range(labels.shape[0]):
@@ -1068,8 +1068,7 @@ def recent_sums(labels: np.ndarray, w: np.ndarray, t: np.ndarray, middle: float,
         if g < 0:
             continue
         total[g] += w[i]
-        if t[i] >= middle:
-            recent[g] += w[i]
+        recent[g] += w[i] * (1.0 if t[i] >= middle else 0.0)
     return total, recent
 
 

@@ -476,14 +476,22 @@ def test_the_compiled_recent_shares_are_numpys(monkeypatch) -> None:
     labels = np.where(rng.random(n) < 0.8, rng.integers(0, k, n), -1)
     labels[labels == 4] = -1  # a hotspot with nothing: 0.5
     weights = rng.choice([0.0, 0.1, 1.0, 7.5, 28.0], n)
+    weights[labels == 9] = -0.5  # outside the contract, yet the same either way
+    weights[np.flatnonzero(labels == 11)[:1]] = np.nan
+    infinite = np.flatnonzero(labels == 12)[-1:]  # past the rows set at the middle below
+    weights[infinite] = np.inf  # early: numpy's inf * 0.0 makes the recent sum NaN
     t = rng.integers(1_700_000_000, 1_700_000_000 + 60 * 86_400, n)
+    t[infinite] = 1_700_000_000
     period = (1_700_000_000, 1_700_000_000 + 60 * 86_400)
     t[:50] = 1_700_000_000 + 30 * 86_400  # at the middle: late
     t[50:100] = 1_700_000_000 + 30 * 86_400 - 1  # a second before it
-    compiled = rank.recent_share(labels, weights, t, k, period)
-    floats = rank.recent_share(labels, weights, t + 0.75, k, period)
-    monkeypatch.setattr(rank, "loaded_native_steps", lambda: None)
-    np.testing.assert_array_equal(rank.recent_share(labels, weights, t, k, period), compiled)
-    np.testing.assert_array_equal(rank.recent_share(labels, weights, t + 0.75, k, period),
-                                  floats)
-    assert compiled[4] == 0.5 and 0.3 < compiled.mean() < 0.7
+    with np.errstate(invalid="ignore"):  # the infinite weight's NaN / inf
+        compiled = rank.recent_share(labels, weights, t, k, period)
+        floats = rank.recent_share(labels, weights, t + 0.75, k, period)
+        monkeypatch.setattr(rank, "loaded_native_steps", lambda: None)
+        np.testing.assert_array_equal(rank.recent_share(labels, weights, t, k, period),
+                                      compiled)
+        np.testing.assert_array_equal(rank.recent_share(labels, weights, t + 0.75, k, period),
+                                      floats)
+    assert compiled[4] == 0.5 and 0.3 < np.delete(compiled, [9, 11, 12]).mean() < 0.7
+    assert compiled[11] == 0.5 and np.isnan(compiled[12])  # a NaN total: unknown
