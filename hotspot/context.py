@@ -206,11 +206,12 @@ def _pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, k: int,
     """The (hotspot, other) pairs present among the incidents with a hotspot (``labels`` >= 0)
     and an ``other`` >= 0 (below ``width``), as keys ``hotspot * width + other`` ascending,
     with the sum of the pair's ``w`` added in the incidents' order: by one compiled pass over
-    every incident when this process has loaded the compiled steps and the pairs are few
-    (:func:`hotspot._native.loaded_native_steps`), else None (for numpy's steps)."""
+    every incident when this process has loaded the compiled steps, the pairs are few and
+    the labels and others are below ``k`` and ``width``, else None (for numpy's steps)."""
     native = loaded_native_steps()
-    if native is None or not 0 < k * width <= max(4 * labels.shape[0], 1 << 20):
-        return None
+    if native is None or not 0 < k * width <= max(4 * labels.shape[0], 1 << 20) \
+            or not labels.size or int(labels.max()) >= k or int(other.max()) >= width:
+        return None  # (numpy's steps leave labels from k on out; the compiled pass indexes)
     count, sums = native.pair_sums(np.ascontiguousarray(labels, dtype=np.int64),
                                    np.ascontiguousarray(other, dtype=np.int64),
                                    np.ascontiguousarray(w, dtype=np.float64), width, k * width)
