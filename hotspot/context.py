@@ -210,7 +210,8 @@ def _pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, k: int,
     the labels and others are below ``k`` and ``width``, else None (for numpy's steps)."""
     native = loaded_native_steps()
     if native is None or not 0 < k * width <= max(4 * labels.shape[0], 1 << 20) \
-            or not labels.size or int(labels.max()) >= k or int(other.max()) >= width:
+            or not labels.size or not labels.shape == np.shape(other) == np.shape(w) \
+            or int(labels.max()) >= k or int(other.max()) >= width:
         return None  # (numpy's steps leave labels from k on out; the compiled pass indexes)
     count, sums = native.pair_sums(np.ascontiguousarray(labels, dtype=np.int64),
                                    np.ascontiguousarray(other, dtype=np.int64),

@@ -37,8 +37,9 @@ def recent_share(
     middle = start + (end - start) / 2
     native = loaded_native_steps()
     if native is not None and labels.size and labels.dtype == np.int64 \
-            and occurred_at.dtype == np.int64 and int(labels.min()) >= -1 \
-            and int(labels.max()) < k:
+            and occurred_at.dtype == np.int64 \
+            and labels.shape == np.shape(weights) == occurred_at.shape \
+            and int(labels.min()) >= -1 and int(labels.max()) < k:
         total, recent = native.recent_sums(
             np.ascontiguousarray(labels), np.ascontiguousarray(weights, dtype=np.float64),
             np.ascontiguousarray(occurred_at), float(middle), k)
