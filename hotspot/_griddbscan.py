@@ -257,11 +257,12 @@ def warm_up_compiled() -> bool:
     native.label_sums(labels, 2, columns[0], columns[1], columns[0], columns[1], True)
     native.label_time_ranges(labels, 2, np.arange(4), np.zeros(4, dtype=np.int64), 2, 0)
     native.label_value_tally(labels, labels, np.ones(2, dtype=bool), 2, 4)
-    times = np.arange(4)
-    times.flags.writeable = False
+    stored = np.arange(4)  # times as pandas gives a column (read-only), or made from dates
+    stored.flags.writeable = False
     for weights in (np.ones(4), columns[0]):  # the hotspots' classes: weights of 1, or harm
         native.pair_sums(labels, labels, weights, 2, 4)
-        native.recent_sums(labels, weights, times, 1.5, 2)
+        for times in (stored, np.arange(4)):
+            native.recent_sums(labels, weights, times, 1.5, 2)
     from hotspot.places import warm_up_places  # not at the top: places' grid imports kde
 
     warm_up_places(native)

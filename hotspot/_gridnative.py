@@ -20,9 +20,9 @@ threshold is reached and two core cells already in one cluster are never compare
 And :func:`label_sums`, :func:`label_time_ranges` and :func:`label_value_tally`, the hotspot
 table's sums, time ranges and counts of values in one pass each (:mod:`hotspot.table`), and
 :func:`pair_sums`, the hotspots' weights by class, town centre or site (:mod:`hotspot.context`),
-and :func:`recent_sums`, their weights in the later half of the period (:mod:`hotspot.rank`);
-and
-:func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
+and :func:`recent_sums`, their weights in the later half of the period (:mod:`hotspot.rank`)
+(numba checks no bounds: their callers keep every label and value below the sizes they give);
+and :func:`locate_cells` and :func:`mark_edge_cells`, the cell of each point in
 :mod:`hotspot.inside`'s grid and the grid's cells on the polygons' edges (its numpy steps'
 arithmetic, for a process that has loaded these steps already);
 :func:`hull_diameters`, the widths of :func:`hotspot.places.widest_extent_m`; and
@@ -1042,7 +1042,9 @@ def pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, width: int,
     """Per cell ``label * width + other`` over the incidents with both a label and an
     ``other`` (each >= 0): how many, and the sum of their ``w`` added in the incidents' order
     (as ``np.bincount`` adds them): a hotspot's weight by context class, town centre or
-    heritage site (:func:`hotspot.context.classify_hotspots`)."""
+    heritage site (:func:`hotspot.context.classify_hotspots`). Every label must be below
+    ``cells // width`` and every ``other`` below ``width``, and ``other`` and ``w`` as long as
+    ``labels``: nothing here checks."""
     count = np.zeros(cells, dtype=np.int64)
     sums = np.zeros(cells)
     for i in range(labels.shape[0]):
@@ -1060,7 +1062,8 @@ def recent_sums(labels: np.ndarray, w: np.ndarray, t: np.ndarray, middle: float,
     """Per label 0..k-1 (-1: none) in one pass: the sum of ``w``, and of ``w`` times whether
     ``t`` is ``middle`` or later (1.0 or 0.0, as numpy's ``w * late``), each added in the
     incidents' order (as ``np.bincount`` adds them): the same sums to the last bit, whatever
-    the weights (:func:`hotspot.rank.recent_share`)."""
+    the weights (:func:`hotspot.rank.recent_share`). Every label must be below ``k``, and
+    ``w`` and ``t`` as long as ``labels``: nothing here checks."""
     total = np.zeros(k)
     recent = np.zeros(k)
     for i in range(labels.shape[0]):

@@ -212,7 +212,7 @@ def _pair_sums(labels: np.ndarray, other: np.ndarray, w: np.ndarray, k: int,
     if native is None or not 0 < k * width <= max(4 * labels.shape[0], 1 << 20) \
             or not labels.size or not labels.shape == np.shape(other) == np.shape(w) \
             or int(labels.max()) >= k or int(other.max()) >= width:
-        return None  # (numpy's steps leave labels from k on out; the compiled pass indexes)
+        return None  # (labels from k on: numpy's steps; the compiled pass would write past)
     count, sums = native.pair_sums(np.ascontiguousarray(labels, dtype=np.int64),
                                    np.ascontiguousarray(other, dtype=np.int64),
                                    np.ascontiguousarray(w, dtype=np.float64), width, k * width)
@@ -281,8 +281,11 @@ def classify_hotspots(
         if layer is None:
             continue
         # the town centre (or site) holding most of each hotspot's weight; ties: lowest index
+        heaviest = _heaviest(labels, col, weights, k)
+        if not heaviest[0]:
+            continue  # (a layer's names are read only when some hotspot has one)
         layer_names = layer["name"].astype(str).to_numpy()
-        for h, i in zip(*_heaviest(labels, col, weights, k), strict=True):
+        for h, i in zip(*heaviest, strict=True):
             if primary[h] == wanted:
                 names[h] = str(layer_names[i])
     built = layers.built_up_areas

@@ -119,8 +119,7 @@ def feature_collection(table: gpd.GeoDataFrame, metadata: dict[str, Any], *,
     values = {c: _json_column(table[c]) for c in columns}
     ids = values["id"] if "id" in values else table["id"].tolist()
     # each row's properties zipped from the columns' cells (in C, not looked up cell by cell)
-    rows = zip(*(values[c] for c in columns), strict=True) if columns \
-        else itertools.repeat((), len(table))
+    rows = zip(*(values[c] for c in columns), strict=True)  # (an id column at least)
     features = []
     for i, row in enumerate(rows):
         if i % EVERY == 0:

@@ -72,10 +72,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 STORE_KINDS = ["sqlite", "postgis"]
+"""Every store implementation; store tests run against each."""
 CDN_URL = re.compile(r"(?:https?:)?//[^\s\"'<>()]*(?:cdn|unpkg|jsdelivr)", re.IGNORECASE)
 """A URL on a content delivery network, which pages never load from (a bare "cdn" in a
 page can be three letters of a random id or nonce: one such failed a run)."""
-"""Every store implementation; store tests run against each."""
 
 POSTGRES_URL = os.environ.get("HOTSPOT_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")

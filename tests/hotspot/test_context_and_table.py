@@ -443,7 +443,12 @@ def test_the_hotspots_compiled_class_sums_are_numpys(monkeypatch) -> None:
         out = context.classify_hotspots(hotspots, labels, weights, found, LAYERS)
         return json.dumps({c: np.asarray(v).tolist() for c, v in out.items()})
 
+    native = context.loaded_native_steps()
+    calls: list[int] = []
+    real = native.pair_sums
+    monkeypatch.setattr(native, "pair_sums", lambda *a: (calls.append(1), real(*a))[1])
     compiled = classified()
+    assert len(calls) == 3  # the classes, the town centres, the sites: compiled
     # the sums themselves, unrounded: by class, and by town centre
     for other, width in ((found.cls, len(context.CLASSES)), (found.town_centre, 1)):
         keys, sums = context._pair_sums(labels, other, weights, 30, width)
@@ -488,9 +493,15 @@ def test_the_compiled_recent_shares_are_numpys(monkeypatch) -> None:
     period = (1_700_000_000, 1_700_000_000 + 60 * 86_400)
     t[:50] = 1_700_000_000 + 30 * 86_400  # at the middle: late
     t[50:100] = 1_700_000_000 + 30 * 86_400 - 1  # a second before it
+    native = rank.loaded_native_steps()
+    calls: list[int] = []
+    real = native.recent_sums
+    monkeypatch.setattr(native, "recent_sums", lambda *a: (calls.append(1), real(*a))[1])
     with np.errstate(invalid="ignore"):  # the infinite weight's NaN / inf
         compiled = rank.recent_share(labels, weights, t, k, period)
+        assert calls == [1]  # the compiled pass made it
         floats = rank.recent_share(labels, weights, t + 0.75, k, period)
+        assert calls == [1]  # float times: numpy's steps
         monkeypatch.setattr(rank, "loaded_native_steps", lambda: None)
         np.testing.assert_array_equal(rank.recent_share(labels, weights, t, k, period),
                                       compiled)
