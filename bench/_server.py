@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,10 +29,37 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 now, for a server about to start.
+
+    Chosen at random below the kernel's ephemeral range (``ip_local_port_range``), not by
+    binding port 0: a port the kernel hands out is handed out again, to another test's tile
+    server or to an outgoing connection, in the seconds before the server binds it. Below the
+    range only another caller of this function can take it (:func:`start` then tries again).
+    """
+    low, _high = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(EPHEMERAL_FLOOR, low) if low > EPHEMERAL_FLOOR + 100 else 0
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+EPHEMERAL_FLOOR = 20_000
+"""The lowest port :func:`free_port` chooses (well above the registered services' usual ones)."""
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for ports it hands out itself (Linux; its default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999
 
 
 @dataclass
@@ -95,7 +123,6 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
         key, _record = new_key(store, name="benchmark or test run", role="admin")
     finally:
         store.close()
-    port = free_port()
     env = dict(os.environ)
     env.pop("HOTSPOT_DATABASE_URL", None)
     env["HOTSPOT_DATA_DIR"] = str(folder)
@@ -103,26 +130,51 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
         env.pop("HOTSPOT_TILE_URL", None)
     else:
         env["HOTSPOT_TILE_URL"] = tiles
-    log = folder / f"server-{port}.log"
-    args = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
-            "127.0.0.1", "--port", str(port), "--database", str(database), "--log-level",
-            log_level, *(["--demo"] if demo else [])]
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=Path(__file__).resolve().parents[1])
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server stopped: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return Server(url, process, log, key)
-        except OSError:
+    for _attempt in range(PORT_ATTEMPTS):
+        # the port is free when chosen but not held: anything on the machine (another test's
+        # server or tile server, an outgoing connection) may take it before this server binds
+        port = free_port()
+        log = folder / f"server-{port}.log"
+        args = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
+                "127.0.0.1", "--port", str(port), "--database", str(database), "--log-level",
+                log_level, *(["--demo"] if demo else [])]
+        with log.open("wb") as out:
+            process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       cwd=Path(__file__).resolve().parents[1])
+        url = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                text = log.read_text(errors="replace")
+                if "address already in use" in text.lower():
+                    break  # taken meanwhile: another port
+                raise RuntimeError(f"the server stopped: {text}")
+            if _ours(url, key):
+                return Server(url, process, log, key)
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"the server did not start in {timeout_s:g} s: {log.read_text()}")
+        else:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"the server did not start in {timeout_s:g} s: "
+                               f"{log.read_text(errors='replace')}")
+    raise RuntimeError(f"no free port held in {PORT_ATTEMPTS} attempts")
+
+
+PORT_ATTEMPTS = 5
+"""How many ports :func:`start` tries when the one chosen is taken before the server binds."""
+
+
+def _ours(url: str, key: str) -> bool:
+    """Whether ``url``/health answers as this run's server: with the staff view (the store's
+    data version), which only a server on the store that holds ``key`` gives. Any other answer
+    (none yet, or another process that took the port) is not."""
+    req = urllib.request.Request(f"{url}/health", headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            body = json.loads(r.read())
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and "data_version" in (body.get("store") or {})
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ import httpx2 as httpx
 import pytest
 
 from api.access import new_key
+from bench._server import free_port
 from geodata.stores import open_store
 from tests.api.test_instances import QUERY, REDIS_URL, keys_of, prefix, store_url  # noqa: F401
 from tests.conftest import ROOT
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.slow
 
 STARTUP_S = 300.0
 """Longest a server may take to answer /health (two cores shared by the whole suite)."""
-
-
-def free_port() -> int:
-    """A port nobody listens on now (each xdist worker asks for its own)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

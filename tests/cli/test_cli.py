@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench._server import free_port
 from geodata.stores.postgis import migration_scripts
 from tests.conftest import LAD, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
 
@@ -102,12 +102,6 @@ def test_demo_lives_in_its_own_store(tmp_path: Path):
     assert force["format"] == "police.uk" and force["counts"]["accepted"] > 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str | urllib.request.Request) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=10) as r:
         return r.status, r.read()
@@ -115,7 +109,7 @@ def _get(url: str | urllib.request.Request) -> tuple[int, bytes]:
 
 @pytest.mark.slow
 def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data")}
     env.pop("HOTSPOT_DEMO_DATABASE_URL", None)
     proc = subprocess.Popen([HOTSPOT, "serve", "--demo", "--port", str(port), "--json"],
@@ -279,7 +273,7 @@ def test_serve_speaks_https_with_a_certificate(tmp_path: Path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data"),
            "HOTSPOT_TLS_CERTFILE": str(cert), "HOTSPOT_TLS_KEYFILE": str(key)}
     env.pop("HOTSPOT_DATABASE_URL", None)
@@ -361,7 +355,7 @@ def test_serve_refuses_a_malformed_advice_file_naming_it_and_the_line(tmp_path: 
     env = {**os.environ, "HOTSPOT_DATA_DIR": str(tmp_path / "data"),
            "HOTSPOT_PREVENTION_ADVICE_PATH": str(advice), "COLUMNS": "400"}
     env.pop("HOTSPOT_DATABASE_URL", None)
-    proc = subprocess.run([HOTSPOT, "serve", "--port", str(_free_port()), "--database",
+    proc = subprocess.run([HOTSPOT, "serve", "--port", str(free_port()), "--database",
                            str(tmp_path / "force.sqlite")], capture_output=True, text=True,
                           env=env, timeout=120, check=False)
     assert proc.returncode == 1
