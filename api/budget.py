@@ -23,8 +23,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from api.errors import AnalysisLimited, NoAnalyses, RateLimited, ServiceBusy
+from api.errors import AnalysisLimited, RateLimited, ServiceBusy
 from api.ratelimit import RateLimiter
+from api.service_errors import NoAnalyses
 
 if TYPE_CHECKING:
     from api.shared.buckets import SharedBuckets

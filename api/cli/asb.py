@@ -36,7 +36,7 @@ def asb_command(
     export) with ASB in many of the last months, ranked by months with ASB then incidents,
     with their month-by-month history, nearby repeat locations and the category mix around
     them. Exact places: for case work under an information-sharing agreement."""
-    from api.errors import InvalidInput
+    from api.service_errors import InvalidInput
     from api.services.persistent_asb import (
         answer_csv,
         answer_geojson,

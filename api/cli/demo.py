@@ -76,7 +76,7 @@ def publish_demo(store: Store, months: list[str], settings: Settings) -> None:
     """Add what the demo shows beyond its files (:func:`demo_activity`: the partner's business
     reports, a plan and its visits), then publish the demo's months for the demo partner key
     (skipping any already published), so the products count the business reports too."""
-    from api.errors import InvalidInput
+    from api.service_errors import InvalidInput
     from api.services.products import KIND
 
     demo_activity(store, settings)
@@ -187,7 +187,7 @@ def demo_plan(store: Store, settings: Settings) -> tuple[str | None, int]:
     but the last stop of each crew and every fifth, so the dosage shows visits made and not
     made, minutes on site and a hotspot never visited. Returns the plan's id (None when the
     store's layers cannot make it) and the visits it has."""
-    from api.errors import ServiceError
+    from api.service_errors import ServiceError
 
     plan_id = next((p["plan_id"] for p in store.list_plans(500)
                     if p.get("name") == DEMO_PLAN_NAME), None)

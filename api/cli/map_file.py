@@ -80,8 +80,8 @@ def _density_image(store: IncidentStore, taxonomy: Taxonomy, selection: Selectio
     """The density surface under the hotspots (KDE with the request's ``surface`` parameters,
     checked), as an image; None for a selection of none or one incident (the hotspots still
     show)."""
-    from api.errors import InvalidInput
     from api.limits import WorkLimits
+    from api.service_errors import InvalidInput
     from api.services.hotspots import density_grid
     from maps import density_image
 

@@ -74,7 +74,7 @@ def _bands_and_day(store: IncidentStore, distance_bands_m: str, day_bands: str, 
                    as_json: bool) -> tuple[tuple[float, ...], tuple[float, ...], int | None]:
     """The distance band edges (metres), the day band edges and the end of ``--as-of`` (exit 2
     when one is invalid)."""
-    from api.errors import InvalidInput
+    from api.service_errors import InvalidInput
     from api.services.nearrepeat import parse_bands
     from api.services.selection import period_bound
     from hotspot.nearrepeat import DAY_BANDS, DISTANCE_BANDS_M

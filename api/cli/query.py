@@ -70,7 +70,7 @@ def open_with_taxonomy(url: str, settings: Settings) -> tuple[Any, Taxonomy]:
 def selection_of(store: Store, from_: str | None, to: str | None, category: list[str] | None,
                  priority: str | None, as_json: bool) -> Selection:
     """The analysis selection of --from/--to/--category/--priority (exit 2 when invalid)."""
-    from api.errors import InvalidInput
+    from api.service_errors import InvalidInput
     from api.services.selection import Selection, period_bound
 
     try:

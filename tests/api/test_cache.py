@@ -16,7 +16,8 @@ import shapely
 
 from api.budget import AnalysisBudget
 from api.cache import ClientGone, ResultCache, StillComputing, size_of
-from api.errors import AnalysisLimited, NoAnalyses, ServiceBusy
+from api.errors import AnalysisLimited, ServiceBusy
+from api.service_errors import NoAnalyses
 from hotspot.cancel import ShouldStop, check
 
 
