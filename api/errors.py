@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import logs
 from api.cache import ClientGone, StillComputing
+from api.service_errors import USER_ERRORS as USER_ERRORS  # re-exported
 from api.service_errors import (  # re-exported: the routes and services import them here
     AnalysisLimited,
     Conflict,
@@ -39,6 +40,9 @@ from api.service_errors import (  # re-exported: the routes and services import 
     Unavailable,
     UnsupportedMediaType,
     UploadTooLarge,
+)
+from api.service_errors import (
+    NoAnalyses as NoAnalyses,  # re-exported
 )
 from geodata.errors import (
     GeodataError,
