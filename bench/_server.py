@@ -3,6 +3,7 @@ browser tests), and the headless Chromium that drives its pages."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -172,7 +173,7 @@ def _ours(url: str, key: str) -> bool:
     try:
         with urllib.request.urlopen(req, timeout=2) as r:
             body = json.loads(r.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):  # also a port that speaks no HTTP
         return False
     return isinstance(body, dict) and "data_version" in (body.get("store") or {})
 
