@@ -34,7 +34,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api.errors import InvalidInput
+from api.service_errors import InvalidInput
 from geodata.stores import AccessStore
 
 ROLES = ("admin", "analyst", "rural_team", "partner")

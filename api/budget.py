@@ -23,9 +23,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from api.errors import AnalysisLimited, RateLimited, ServiceBusy
 from api.ratelimit import RateLimiter
-from api.service_errors import NoAnalyses
+from api.service_errors import AnalysisLimited, NoAnalyses, RateLimited, ServiceBusy
 
 if TYPE_CHECKING:
     from api.shared.buckets import SharedBuckets

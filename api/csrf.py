@@ -54,7 +54,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from api.access import Principal
-from api.errors import CsrfRefused
+from api.service_errors import CsrfRefused
 from geodata.stores import AccessStore
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -44,6 +42,9 @@ from api.service_errors import (  # re-exported: the routes and services import 
 from api.service_errors import (
     NoAnalyses as NoAnalyses,  # re-exported
 )
+from api.service_errors import as_invalid_input as as_invalid_input  # re-exported
+from api.service_errors import clipped as clipped  # re-exported
+from api.service_errors import quoted as quoted  # re-exported
 from geodata.errors import (
     GeodataError,
     InvalidAdvice,
@@ -61,7 +62,7 @@ from geodata.errors import (
     TooManyRecords,
     UnsupportedStore,
 )
-from hotspot.errors import AnalysisCancelled, HotspotError, InvalidParameter
+from hotspot.errors import AnalysisCancelled, HotspotError
 
 log = logging.getLogger(__name__)
 
@@ -125,18 +126,6 @@ def answer_of(exc: BaseException) -> Answer:
         if cls in ERROR_TABLE:
             return ERROR_TABLE[cls]
     return ERROR_TABLE[Exception]
-
-
-def clipped(value: object, limit: int = 60) -> str:
-    """A value the caller sent, cut to ``limit`` characters for a message or a field's name (an
-    answer names what was wrong; it never sends a body back)."""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def quoted(value: object, limit: int = 60) -> str:
-    """:func:`clipped`, quoted."""
-    return repr(clipped(value, limit))
 
 
 MESSAGE_LIMIT = 2_000
@@ -219,22 +208,6 @@ def body_problem(cause: BaseException) -> str:
         return (f"the body is not UTF-8 text (byte {cause.start} is not UTF-8): send JSON "
                 "encoded as UTF-8")
     return "the body could not be parsed as its content type says"
-
-
-@contextmanager
-def as_invalid_input(field: str | None = None, *, names: Mapping[str, str] | None = None,
-                     errors: tuple[type[HotspotError], ...] = (InvalidParameter,)
-                     ) -> Iterator[None]:
-    """Inside, a library error of ``errors`` (by default a parameter out of range) is the
-    request's invalid input (422 ``bad_request``) naming the request's field: the error's own
-    ``field`` (through ``names``, the library's parameter names as the request calls them),
-    else ``field``. ``names={}`` names ``field`` whatever the error names."""
-    try:
-        yield
-    except errors as exc:
-        named = (exc.field or field if names is None
-                 else names.get(exc.field or "", field))
-        raise InvalidInput(str(exc), named) from None
 
 
 def login_redirect(request: Request) -> RedirectResponse:

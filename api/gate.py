@@ -48,8 +48,8 @@ from api.csrf import (
     check_session_token,
 )
 from api.deps import get_store
-from api.errors import Forbidden, Unauthorized, UploadTooLarge
 from api.replay import Replays, replayed
+from api.service_errors import Forbidden, Unauthorized, UploadTooLarge
 
 KiB = 1024
 UPLOAD: None = None

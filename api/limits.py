@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.errors import InvalidInput, as_invalid_input
+from api.service_errors import InvalidInput, as_invalid_input
 from hotspot import WorkLimitExceeded
 from hotspot.params import every_parameter
 

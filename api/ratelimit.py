@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from api.errors import RateLimited
+from api.service_errors import RateLimited
 
 if TYPE_CHECKING:
     from api.shared.buckets import SharedBuckets

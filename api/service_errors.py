@@ -1,19 +1,24 @@
-"""The service's own errors (each says its HTTP status and error code) and which errors'
-messages are safe to show a user (:data:`USER_ERRORS`), in a module that imports no web
-framework and no data library: the command line refuses bad input with them, and a command
-such as ``hotspot layers list`` should not pay for importing FastAPI and pandas to do so.
-:mod:`api.errors` maps them, and the libraries' errors, to HTTP answers."""
+"""The service's own errors (each says its HTTP status and error code), which errors'
+messages are safe to show a user (:data:`USER_ERRORS`), and the helpers that raise them
+(:func:`as_invalid_input`, :func:`clipped`, :func:`quoted`), in a module that imports no web
+framework and no data library: the services and the command line raise them, and a command
+such as ``hotspot layers list`` or ``hotspot analyse`` should not pay for importing FastAPI
+to do so. :mod:`api.errors` maps them, and the libraries' errors, to HTTP answers (and
+re-exports them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
 from geodata.errors import GeodataError
-from hotspot.errors import HotspotError
+from hotspot.errors import HotspotError, InvalidParameter
 
 
 class ServiceError(Exception):
     """A request the service cannot act on, for a reason safe to show; ``field`` names the
     offending field of the request when there is one. Each subclass says its HTTP status and
-    error code (:data:`ERROR_TABLE` lists them with the libraries' errors)."""
+    error code (:data:`api.errors.ERROR_TABLE` lists them with the libraries' errors)."""
 
     status: int = 422
     code: str = "bad_request"
@@ -156,3 +161,31 @@ class NoAnalyses(Forbidden):
 
 USER_ERRORS: tuple[type[Exception], ...] = (ServiceError, HotspotError, GeodataError)
 """Base classes of the errors whose message is safe to show a user as it is."""
+
+
+def clipped(value: object, limit: int = 60) -> str:
+    """A value the caller sent, cut to ``limit`` characters for a message or a field's name (an
+    answer names what was wrong; it never sends a body back)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """:func:`clipped`, quoted."""
+    return repr(clipped(value, limit))
+
+
+@contextmanager
+def as_invalid_input(field: str | None = None, *, names: Mapping[str, str] | None = None,
+                     errors: tuple[type[HotspotError], ...] = (InvalidParameter,)
+                     ) -> Iterator[None]:
+    """Inside, a library error of ``errors`` (by default a parameter out of range) is the
+    request's invalid input (422 ``bad_request``) naming the request's field: the error's own
+    ``field`` (through ``names``, the library's parameter names as the request calls them),
+    else ``field``. ``names={}`` names ``field`` whatever the error names."""
+    try:
+        yield
+    except errors as exc:
+        named = (exc.field or field if names is None
+                 else names.get(exc.field or "", field))
+        raise InvalidInput(str(exc), named) from None

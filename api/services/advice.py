@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import InvalidInput, NotFound, quoted
 from api.formats import ATTRIBUTION
+from api.service_errors import InvalidInput, NotFound, quoted
 from api.services.hotspots import latest_complete_month
 from api.services.selection import with_built_up_areas
 from geodata.advice import (

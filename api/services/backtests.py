@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from api.errors import InvalidInput, Unavailable
+from api.service_errors import InvalidInput, Unavailable
 from api.services.hotspots import force_area
 from api.services.selection import Selection
 from geodata.schema import IncidentFilter

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from api.errors import InvalidInput
+from api.service_errors import InvalidInput
 from api.services.basemap_layers import ROAD_CLASSES, PreparedLayer, prepared_layer
 from api.services.offline_basemap import (
     REGISTRATION,

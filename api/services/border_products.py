@@ -36,8 +36,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
-from api.errors import InvalidInput, NotFound
 from api.formats import ATTRIBUTION, csv_cell
+from api.service_errors import InvalidInput, NotFound
 from api.services.cross_border import FORCE_SOURCE, NO_BOUNDARY, band_of
 from api.services.hotspots import force_area
 from api.services.products import HOT_SHARE, Period

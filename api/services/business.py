@@ -36,8 +36,8 @@ import pandas as pd
 import shapely
 
 from api.access import STAFF, Principal
-from api.errors import InvalidInput, NotFound, RateLimited, ServiceError
 from api.ratelimit import RateLimiter
+from api.service_errors import InvalidInput, NotFound, RateLimited, ServiceError
 from api.settings import Settings
 from geodata.coords import WGS84, transform
 from geodata.layers import force_area

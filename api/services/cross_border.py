@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import InvalidInput
 from api.formats import ATTRIBUTION
 from api.limits import WorkLimits, check_bounds
+from api.service_errors import InvalidInput
 from api.services.hotspots import AnalysisOptions, context_layers, force_area, previous_period
 from api.services.selection import Selection
 from geodata.harm import HarmTable

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from api.errors import InvalidInput
+from api.service_errors import InvalidInput
 from geodata.stores import PlanStore
 from hotspot.dosage import plans_dosage
 

@@ -12,7 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from api.errors import InvalidInput, as_invalid_input, clipped
+from api.service_errors import InvalidInput, as_invalid_input, clipped
 from api.services.selection import Selection, parse_bbox, period_bound, split_categories, town_bbox
 from geodata.stores import Store
 from hotspot.params import (

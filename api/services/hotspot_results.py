@@ -16,9 +16,9 @@ import shapely
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.errors import InvalidInput, Unavailable
 from api.formats import csv_safe_frame
 from api.limits import WorkLimits
+from api.service_errors import InvalidInput, Unavailable
 from api.services.backtests import auto_places, spec_of, stored_or_started
 from api.services.cached import within
 from api.services.gcpause import gc_paused

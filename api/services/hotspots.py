@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import InvalidInput
 from api.formats import ATTRIBUTION, percent
 from api.limits import WorkLimits, check_bounds
+from api.service_errors import InvalidInput
 from api.services.selection import Selection
 from geodata.harm import HarmTable
 from geodata.layers import (

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from api.errors import AnalysisLimited, ServiceError, answer_of
+from api.errors import answer_of
+from api.service_errors import AnalysisLimited, ServiceError
 
 if TYPE_CHECKING:
     from api.settings import Settings

@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
-from api.errors import ServiceError, Unavailable, answer_of
+from api.errors import answer_of
 from api.pages import caller
+from api.service_errors import ServiceError, Unavailable
 from api.services.job_types import (
     ACTIVE,
     FAILED,

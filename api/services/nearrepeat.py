@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import InvalidInput
 from api.formats import ATTRIBUTION
+from api.service_errors import InvalidInput
 from api.services.selection import Selection
 from geodata.stores import IncidentStore
 from geodata.taxonomy import Taxonomy

@@ -56,9 +56,9 @@ from pyproj import CRS
 from shapely.geometry import mapping, shape
 
 from api.access import DRAFT_ROLES, STAFF
-from api.errors import InvalidInput, NotFound, clipped
 from api.formats import ATTRIBUTION, OGL_URL
 from api.pages import role_of
+from api.service_errors import InvalidInput, NotFound, clipped
 from api.services.ogc_filter import Queryable
 from api.services.products import HOTSPOT_COLUMNS, KIND
 from geodata.stores import Store

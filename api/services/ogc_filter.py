@@ -45,7 +45,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
-from api.errors import InvalidInput
+from api.service_errors import InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyproj import Transformer
 
-from api.errors import InvalidInput, as_invalid_input, clipped, quoted
+from api.service_errors import InvalidInput, as_invalid_input, clipped, quoted
 from geodata.coords import WGS84
 from geodata.layers import FORCE_BOUNDARY, PATROL_BASES, ROADS, TOWN_CENTRES
 from geodata.stores import LayerStore, Store

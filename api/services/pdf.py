@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.errors import Unavailable
+from api.service_errors import Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from api.errors import InvalidInput, as_invalid_input
 from api.formats import ATTRIBUTION, csv_cell
+from api.service_errors import InvalidInput, as_invalid_input
 from api.services.hotspots import latest_complete_month
 from geodata.schema import IncidentFilter, Precision
 from geodata.stores import IncidentStore

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import Conflict, InvalidInput, NotFound, clipped
+from api.service_errors import Conflict, InvalidInput, NotFound, clipped
 from api.services.hotspot_query import HotspotQuery, query_from_values, selection_of
 from api.services.hotspots import latest_complete_month
 from api.services.products import parse_period

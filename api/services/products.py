@@ -48,8 +48,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
 
-from api.errors import InvalidInput
 from api.formats import ATTRIBUTION, csv_safe_frame
+from api.service_errors import InvalidInput
 from api.services.business import product_group
 from api.services.hotspots import AnalysisOptions, context_layers
 from geodata.schema import IncidentFilter

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from api.errors import InvalidInput, NotFound
+from api.service_errors import InvalidInput, NotFound
 from api.services.products import (
     ALL,
     KIND,

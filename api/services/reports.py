@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from api.errors import InvalidInput, NotFound, ServiceBusy
 from api.formats import ATTRIBUTION, csv_cell
 from api.limits import WorkLimits
+from api.service_errors import InvalidInput, NotFound, ServiceBusy
 from api.services.dosage import period_dosage
 from api.services.hotspots import AnalysisOptions, latest_complete_month, run_analysis
 from api.services.selection import Selection

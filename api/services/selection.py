@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.errors import InvalidInput, quoted
+from api.service_errors import InvalidInput, quoted
 from geodata.layers import BUILT_UP_AREAS, TOWN_CENTRES
 from geodata.schema import IncidentFilter
 from geodata.stores import LayerStore

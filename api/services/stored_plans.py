@@ -19,8 +19,8 @@ from pyproj import Transformer
 
 from api.access import DRAFT_ROLES
 from api.delivery import page_etag
-from api.errors import Conflict, NotFound, clipped
 from api.pages import role_of
+from api.service_errors import Conflict, NotFound, clipped
 from api.services.hotspots import latest_complete_month
 from api.services.patrol import town_centres
 from geodata.coords import WGS84

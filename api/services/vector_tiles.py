@@ -15,7 +15,7 @@ import numpy as np
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import InvalidInput
+from api.service_errors import InvalidInput
 from api.services.hotspot_query import HotspotQuery, selection_of
 from api.services.hotspot_results import DensityComputed, computed_density
 from geodata.stores import Store
