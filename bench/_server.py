@@ -32,30 +32,46 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now, for a server about to start.
 
-    Chosen at random below the kernel's ephemeral range (``ip_local_port_range``), not by
+    Chosen at random outside the kernel's ephemeral range (``ip_local_port_range``), not by
     binding port 0: a port the kernel hands out is handed out again, to another test's tile
-    server or to an outgoing connection, in the seconds before the server binds it. Below the
-    range only another caller of this function can take it (:func:`start` then tries again).
+    server or to an outgoing connection, in the seconds before the server binds it. Outside
+    the range that cannot happen; another caller of this function (or a service with a fixed
+    port there) may still take it first, which :func:`start` notices and tries again, and
+    other callers meet rarely.
     """
-    low, _high = _ephemeral_range()
+    low, high = _ephemeral_range()
+    below = max(0, low - EPHEMERAL_FLOOR)
+    above = max(0, PORT_CEILING - 1 - high)  # ports high + 1 .. 65535 are outside too
+    if below + above < 100:  # a range that covers nearly every port: the kernel's choice
+        return _bound_port(0) or 0
     rng = random.SystemRandom()
     for _ in range(200):
-        port = rng.randrange(EPHEMERAL_FLOOR, low) if low > EPHEMERAL_FLOOR + 100 else 0
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
+        pick = rng.randrange(below + above)
+        port = EPHEMERAL_FLOOR + pick if pick < below else high + 1 + (pick - below)
+        if bound := _bound_port(port):
+            return bound
     raise RuntimeError("no free port on 127.0.0.1")
 
 
 EPHEMERAL_FLOOR = 20_000
 """The lowest port :func:`free_port` chooses (well above the registered services' usual ones)."""
+PORT_CEILING = 65_536
+
+
+def _bound_port(port: int) -> int | None:
+    """The port a socket bound to ``port`` on 127.0.0.1 gets (0: any), then closed; None
+    when it cannot be bound."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+        return int(s.getsockname()[1])
 
 
 def _ephemeral_range() -> tuple[int, int]:
-    """The kernel's range for ports it hands out itself (Linux; its default elsewhere)."""
+    """The kernel's range for ports it hands out itself, inclusive (Linux's; Linux's default
+    where it cannot be read)."""
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
         return int(low), int(high)
@@ -113,7 +129,8 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
 def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
           timeout_s: float = 120.0, log_level: str = "warning") -> Server:
     """Start ``hotspot serve`` on ``database`` (``tiles``: a tile URL, ``"none"``, or None for
-    the default) with its data directory and log in ``folder``; return once /health answers.
+    the default) with its data directory and log in ``folder``; return once /health answers
+    as this server (:func:`_ours`), trying another port when the one chosen was taken first.
     ``log_level`` ``"info"`` logs every request (its route, status, time and request id).
     An admin key is made in the store first (:attr:`Server.key`)."""
     from api.access import new_key
@@ -131,10 +148,10 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
         env.pop("HOTSPOT_TILE_URL", None)
     else:
         env["HOTSPOT_TILE_URL"] = tiles
-    deadline = time.monotonic() + timeout_s
+    taken: list[str] = []
     for _attempt in range(PORT_ATTEMPTS):
-        # the port is free when chosen but not held: anything on the machine (another test's
-        # server or tile server, an outgoing connection) may take it before this server binds
+        # the port is free when chosen but not held: another process may take it before this
+        # server binds it; each attempt has the whole timeout (a taken port fails at once)
         port = free_port()
         log = folder / f"server-{port}.log"
         args = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host",
@@ -144,21 +161,28 @@ def start(folder: Path, database: Path, *, demo: bool, tiles: str | None,
             process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        cwd=Path(__file__).resolve().parents[1])
         url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 text = log.read_text(errors="replace")
+                # uvicorn's own words, logged at ERROR (shown unless log_level is critical)
                 if "address already in use" in text.lower():
+                    taken.append(f"port {port}: {text.strip()[-300:]}")
                     break  # taken meanwhile: another port
                 raise RuntimeError(f"the server stopped: {text}")
-            if _ours(url, key):
-                return Server(url, process, log, key)
+            try:
+                if _ours(url, key):
+                    return Server(url, process, log, key)
+            except BaseException:
+                stop_process(process)
+                raise
             time.sleep(0.2)
         else:
             process.kill()
             process.wait()
             raise RuntimeError(f"the server did not start in {timeout_s:g} s: "
                                f"{log.read_text(errors='replace')}")
-    raise RuntimeError(f"no free port held in {PORT_ATTEMPTS} attempts")
+    raise RuntimeError(f"every port tried was taken before the server bound it: {taken}")
 
 
 PORT_ATTEMPTS = 5
@@ -168,14 +192,16 @@ PORT_ATTEMPTS = 5
 def _ours(url: str, key: str) -> bool:
     """Whether ``url``/health answers as this run's server: with the staff view (the store's
     data version), which only a server on the store that holds ``key`` gives. Any other answer
-    (none yet, or another process that took the port) is not."""
+    (none yet, or another process that took the port) is not. The key goes to whatever holds
+    the port: a key made for this run alone, on 127.0.0.1."""
     req = urllib.request.Request(f"{url}/health", headers={"Authorization": f"Bearer {key}"})
     try:
         with urllib.request.urlopen(req, timeout=2) as r:
             body = json.loads(r.read())
     except (OSError, ValueError, http.client.HTTPException):  # also a port that speaks no HTTP
         return False
-    return isinstance(body, dict) and "data_version" in (body.get("store") or {})
+    store = body.get("store") if isinstance(body, dict) else None
+    return isinstance(store, dict) and "data_version" in store
 
 
 @contextmanager

@@ -15,6 +15,8 @@ import pytest
 import bench._server as harness
 from geodata.stores import SQLiteStore
 
+pytestmark = pytest.mark.slow
+
 
 class _Decoy(BaseHTTPRequestHandler):
     """Another service on the port: answers every GET 200 with a health-like body."""

@@ -15,9 +15,12 @@ from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 PROBE = """
 import json, sys
 from api.cli import app
+code = 0
 try:
     app(sys.argv[1:])
 except SystemExit as stop:
@@ -32,6 +35,7 @@ def _loaded(*args: str) -> dict[str, object]:
     small ones, the request log's headers, are not worth keeping out)."""
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]  # the probe itself ran to its end
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
