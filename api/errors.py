@@ -114,10 +114,7 @@ ERROR_TABLE: dict[type[Exception], Answer] = {
     Exception: Answer(500, "internal_error", _FAULT),
 }
 """How every error is answered, by exception class: an exception takes the row of the first
-
-
 class of its MRO that is listed (so a subclass not listed answers as its parent)."""
-
 
 
 def answer_of(exc: BaseException) -> Answer:
