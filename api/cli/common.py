@@ -79,9 +79,9 @@ def fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
 
 @contextmanager
 def refusals(as_json: bool) -> Iterator[None]:
-    """Turn the errors whose message is safe to show (:data:`api.service_errors.USER_ERRORS`: bad input,
-    the wrong store, an unreadable file) and OS errors into a clear message and exit status 1
-    (never a traceback)."""
+    """Turn the errors whose message is safe to show (:data:`api.service_errors.USER_ERRORS`:
+    bad input, the wrong store, an unreadable file) and OS errors into a clear message and exit
+    status 1 (never a traceback)."""
     from api.service_errors import USER_ERRORS
 
     try:
