@@ -25,12 +25,14 @@ context of the one that started it, so its records carry that request's id.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
 import re
 import time
 import uuid
+import weakref
 from contextvars import ContextVar
 from typing import IO, Any, ClassVar
 
@@ -233,7 +235,8 @@ class RequestLog:
             who = (scope.get("state") or {}).get("principal")
             fields = {
                 "method": scope.get("method"),
-                "route": getattr(route, "path", None) or _static(str(scope.get("path", ""))),
+                "route": getattr(route, "path", None) or unmatched(str(scope.get("path", "")),
+                                                                   scope.get("app")),
                 "status": status,
                 "duration_ms": round(seconds * 1000, 1),
                 "key_id": getattr(who, "key_id", None), "role": getattr(who, "role", None),
@@ -248,7 +251,35 @@ class RequestLog:
                 REQUEST_ID.reset(token)
 
 
-def _static(path: str) -> str:
-    """A path that matched no route: its first segment only (no ids, no data)."""
+def unmatched(path: str, app: Any) -> str:
+    """The label of a path that matched no route: its first segment when one of ``app``'s own
+    routes or mounts starts with it (``/static/...``: a file not found), else
+    ``/(unmatched)``. Nothing a caller makes up becomes a label: the request log and the
+    metrics (:mod:`api.metrics`, one series per label) name only the app's own segments,
+    however many paths are asked for."""
     parts = [p for p in path.split("/") if p]
-    return "/" + parts[0] + "/..." if parts else "/"
+    if not parts:
+        return "/"
+    return "/" + parts[0] + "/..." if parts[0] in _segments(app) else "/(unmatched)"
+
+
+_known: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _segments(app: Any) -> frozenset[str]:
+    """The first segments of the paths of ``app``'s own routes and mounts (the static files,
+    the docs; a router's routes, which FastAPI keeps inside its included routers, are not
+    among them: a mistyped ``/v1/...`` is unmatched too), kept per app."""
+    try:
+        return _known[app]
+    except (KeyError, TypeError):
+        pass
+    found = set()
+    for route in getattr(app, "routes", None) or ():
+        first = str(getattr(route, "path", "")).strip("/").split("/", 1)[0]
+        if first and "{" not in first:
+            found.add(first)
+    segments = frozenset(found)
+    with contextlib.suppress(TypeError):  # an app that cannot be weakly referenced: made again
+        _known[app] = segments
+    return segments

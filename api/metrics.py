@@ -6,8 +6,9 @@ one by one):
 
 - ``hotspot_requests_total{method, route, status}``: every HTTP request, by the route's
   template (``/v1/hotspots/{hotspot_id}``, never a path with ids or data in it; a path that
-  matched no route by its first segment only, as the request log names it), so the label set
-  stays small whatever clients ask for;
+  matched no route as ``/(unmatched)``, or by its first segment where one of the app's own
+  mounts starts with it, as the request log names it: :func:`api.logs.unmatched`), so the
+  label set stays small whatever clients ask for;
 - ``hotspot_request_duration_seconds{method, route}``: the time to answer, as a histogram;
 - ``hotspot_cache_*``: the result cache's hits, misses, evictions, computations, entries and
   bytes, read from the cache when scraped; with ``HOTSPOT_REDIS_URL`` also the shared cache's

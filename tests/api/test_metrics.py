@@ -54,6 +54,7 @@ def test_requests_are_counted_by_route_template_and_status(served) -> None:
     for _ in range(3):
         c.get("/hotspots/no-such-hotspot-7", headers=admin)  # a route with an id in its path
         c.get("/no/such/page/42", headers=admin)  # a path that matches no route
+        c.get("/static/maps/no-such-file-42.js", headers=admin)  # under the app's own mount
         assert c.get("/v1/taxonomy", headers=admin).status_code == 200
     assert c.get("/v1/hotspots", params={"from": "2024-06", "to": "2024-06"},
                  headers=admin).status_code == 200
@@ -73,9 +74,29 @@ def test_requests_are_counted_by_route_template_and_status(served) -> None:
     # no path with an id or data in it is ever a label: only templates and first segments
     routes = {dict(labels)["route"] for (name, labels) in after
               if name == "hotspot_requests_total"}
-    assert "/hotspots/{hotspot_id}" in routes and "/no/..." in routes
-    assert not [r for r in routes if "no-such" in r or "42" in r]
+    assert "/hotspots/{hotspot_id}" in routes and "/(unmatched)" in routes
+    assert "/static/maps" in routes  # the mount's own path
+    assert not [r for r in routes if "no-such" in r or "42" in r or r.startswith("/no")]
     assert "Bearer" not in text and "hsk_" not in text
+
+
+def test_made_up_paths_add_no_series(served) -> None:
+    """Anyone may ask for any path: those that match no route, whatever their first segment,
+    are counted under one label, so the metrics (and the memory behind them) do not grow with
+    what callers make up, and no text of theirs is shown to the admins scraping them."""
+    c, keys = served
+    admin = {"Authorization": keys["admin"]}
+    before = _samples(c.get("/metrics", headers=admin).text)
+    for i in range(40):
+        assert c.get(f"/victim-at-{i}-High-Street/x").status_code == 404  # no key at all
+    text = c.get("/metrics", headers=admin).text
+    after = _samples(text)
+    grew = {k for k in after if k not in before}
+    assert not [k for k in grew if dict(k[1]).get("route", "/(unmatched)") != "/(unmatched)"]
+    key = ("hotspot_requests_total", (("method", "GET"), ("route", "/(unmatched)"),
+                                      ("status", "404")))
+    assert after[key] - before.get(key, 0.0) == 40
+    assert "victim" not in text and "High-Street" not in text
 
 
 def test_analyses_are_timed_by_kind_and_method_once_computed(served) -> None:
