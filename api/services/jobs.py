@@ -14,6 +14,12 @@ Two backends, one API:
   :class:`~rq.SimpleWorker` with the store open) runs them; any instance of the service can
   answer for any job.
 
+On RQ, what a job carries through Redis (its parameters, progress and result) is pickled, as
+RQ does, and signed (:class:`SignedPickle`: HMAC-SHA-256 under a key made from the store's
+secret ``secret:jobs``): anything in Redis not signed with it, written by whoever can reach
+Redis without the store, is refused before it is unpickled, by the service (the job is then
+unknown: 404) and by the worker (the job fails).
+
 A job is visible only to the key that started it (and to admins); its id is 128 random bits.
 One key may have at most ``HOTSPOT_JOBS_PER_KEY`` jobs queued or running (429 past it). A
 failed job says why in plain words (the message a synchronous request would have answered
@@ -27,7 +33,10 @@ callback, returning a :class:`JobResult`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -227,17 +236,70 @@ def _key(settings: Settings, *parts: str) -> str:
     return key(settings, "jobs", *parts)
 
 
-class RedisJobs(Jobs):
-    """Jobs on an RQ queue in Redis, run by ``hotspot worker`` processes."""
+def jobs_secret(store: Store) -> str:
+    """The store's secret the jobs' data in Redis is signed with (:class:`SignedPickle`):
+    ``secret:jobs``, made on first use."""
+    return store.secret("jobs")
 
-    def __init__(self, settings: Settings, connection: redis.Redis, *, limit: int = 4) -> None:
+
+class UnsignedJobData(ValueError):
+    """Job data in Redis without this deployment's signature (:class:`SignedPickle`)."""
+
+
+class SignedPickle:
+    """RQ's serializer for the jobs: pickle (RQ's own format for a job's call, meta and result),
+    each value signed with HMAC-SHA-256 under a key made from ``secret()`` (the store's
+    ``secret:jobs``, read on first use: the service and its workers share the store, so they
+    share the key). :meth:`loads` checks the signature before it unpickles anything and raises
+    :class:`UnsignedJobData` when it does not match: whoever can write to Redis but cannot
+    read the store cannot make the service or a worker unpickle what they wrote."""
+
+    MAGIC = b"HSJ1"
+    _SIG = hashlib.sha256().digest_size
+
+    def __init__(self, secret: Callable[[], str]) -> None:
+        self._secret = secret
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+        # RQ's worker names its serializer by module and qualified name (for the worker kind
+        # that starts a new interpreter per job, not the one here): an instance says its class'
+        self.__qualname__ = type(self).__qualname__
+
+    def _mac(self, payload: bytes) -> bytes:
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = hashlib.sha256(b"hotspot jobs\0" + self._secret().encode()
+                                               ).digest()
+        return hmac.new(self._key, payload, hashlib.sha256).digest()
+
+    def dumps(self, obj: Any, /) -> bytes:
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return self.MAGIC + self._mac(payload) + payload
+
+    def loads(self, data: bytes, /) -> Any:
+        blob = bytes(data)
+        head, sig = blob[:len(self.MAGIC)], blob[len(self.MAGIC):len(self.MAGIC) + self._SIG]
+        payload = blob[len(self.MAGIC) + self._SIG:]
+        if head != self.MAGIC or not hmac.compare_digest(sig, self._mac(payload)):
+            raise UnsignedJobData("job data in Redis without this deployment's signature")
+        return pickle.loads(payload)  # noqa: S301 (signed with the store's secret)
+
+
+class RedisJobs(Jobs):
+    """Jobs on an RQ queue in Redis, run by ``hotspot worker`` processes. ``secret``: the
+    store's ``secret:jobs`` (:class:`SignedPickle`)."""
+
+    def __init__(self, settings: Settings, connection: redis.Redis, *,
+                 secret: Callable[[], str], limit: int = 4) -> None:
         from rq import Queue
 
         self.settings = settings
         self.connection = connection
         self.limit = limit
+        self.serializer = SignedPickle(secret)
         self.queue: Queue = Queue(queue_name(settings), connection=connection,
-                                  default_timeout=JOB_TIMEOUT_S)
+                                  default_timeout=JOB_TIMEOUT_S, serializer=self.serializer)
 
     def submit(self, kind: str, params: dict[str, Any], *, owner: str,
                dedupe: str | None = None, summary: dict[str, Any] | None = None,
@@ -344,10 +406,18 @@ class RedisJobs(Jobs):
         from rq.job import Job
 
         try:
-            job = Job.fetch(job_id, connection=self.connection)
+            job = Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
+        except UnsignedJobData:
+            log.warning("job %r in Redis is not signed with this store's secret (written by "
+                        "something else, or before an upgrade): treated as unknown", job_id)
+            return None
         except (NoSuchJobError, ValueError):
             return None
         if job.origin != self.queue.name:  # another deployment's job
+            return None
+        if "unserialized" in (job.meta or {}):  # RQ's mark of a meta the serializer refused
+            log.warning("job %r in Redis is not signed with this store's secret (written by "
+                        "something else, or before an upgrade): treated as unknown", job_id)
             return None
         return job
 
@@ -525,7 +595,8 @@ def worker_for(settings: Settings, *, store: Store | None = None, name: str | No
     if connection is None:
         raise Unavailable("`hotspot worker` needs Redis: set HOTSPOT_REDIS_URL (without it the "
                           "service runs its jobs itself)", field="redis_url")
-    _CONTEXTS[queue_name(settings)] = context_opener(settings, store)
+    opener = context_opener(settings, store)
+    _CONTEXTS[queue_name(settings)] = opener
 
     class HotspotWorker(SimpleWorker):
         if in_thread:
@@ -534,7 +605,9 @@ def worker_for(settings: Settings, *, store: Store | None = None, name: str | No
             def _install_signal_handlers(self) -> None:
                 return None
 
-    return HotspotWorker([queue_name(settings)], connection=connection, name=name)
+    signed = SignedPickle(lambda: jobs_secret(opener().store))
+    return HotspotWorker([queue_name(settings)], connection=connection, name=name,
+                         serializer=signed)
 
 
 # ----------------------------------------------------------------------------- the service
@@ -548,7 +621,8 @@ def jobs_for(settings: Settings, context: Callable[[], JobContext]) -> Jobs:
     connection = connect(settings)
     if connection is None:
         return LocalJobs(context, limit=limit)
-    return RedisJobs(settings, connection, limit=limit)
+    return RedisJobs(settings, connection, limit=limit,
+                     secret=lambda: jobs_secret(context().store))
 
 
 def install(app: Any, settings: Settings) -> None:

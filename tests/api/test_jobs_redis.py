@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -150,6 +151,49 @@ def test_a_failing_job_on_the_worker_says_why_in_plain_words(served) -> None:
     assert client.get(location, headers=keys["a"]).status_code == 404
 
 
+class _Opens:
+    """Unpickled, it creates the file ``path``: the test looks for the file (anything else a
+    pickle can run would have run in its place)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return open, (self.path, "w")
+
+
+def test_job_data_not_signed_with_the_store_is_never_unpickled(served, tmp_path: Path) -> None:
+    """Whoever can write to Redis but not read the store plants a job of the deployment's own
+    queue whose call and meta run code when unpickled: the service answers 404 for it without
+    unpickling anything, and the worker fails it unrun (RQ's own error for a call it cannot
+    read) and goes on to the next job."""
+    client, keys, work = served
+    jobs = client.app.state.jobs
+    conn = jobs.connection
+    marks = [tmp_path / "data-unpickled", tmp_path / "meta-unpickled"]
+    job_id = uuid.uuid4().hex
+    conn.hset(f"rq:job:{job_id}", mapping={
+        "data": pickle.dumps(_Opens(marks[0])), "meta": pickle.dumps(_Opens(marks[1])),
+        "origin": jobs.queue.name, "status": "queued", "description": "planted",
+        "created_at": "2026-12-01T00:00:00.000000Z"})
+    conn.rpush(jobs.queue.key, job_id)
+    try:
+        for path in (f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/result"):
+            assert client.get(path, headers=keys["admin"]).status_code == 404
+        assert not any(m.exists() for m in marks)
+        location = started(client.post("/v1/reports", json={"period": "2019-01"},
+                                       headers={**keys["b"], "Prefer": "respond-async"}))
+        work()  # the planted job first on the queue, then the service's own
+        assert not any(m.exists() for m in marks)
+        assert client.get(f"/v1/jobs/{job_id}", headers=keys["admin"]).status_code == 404
+        assert not any(m.exists() for m in marks)
+        job = wait_for(client, location, keys["b"])
+        assert job["status"] == "failed" and job["error"]["status"] == 422, job  # it ran
+    finally:
+        conn.delete(f"rq:job:{job_id}")
+        conn.lrem(jobs.queue.key, 0, job_id)
+
+
 def test_hotspot_worker_runs_the_queued_jobs(served) -> None:
     client, keys, _work = served
     location = started(client.post("/v1/cross-border", params=CROSS, headers=keys["a"]))
@@ -207,8 +251,8 @@ def test_instances_submitting_at_once_keep_the_limit_and_start_one_of_a_kind(
 
     settings = settings_for(tmp_path, redis_url=REDIS_URL,
                             redis_prefix=f"t{uuid.uuid4().hex[:8]}:")
-    instances = [RedisJobs(settings, redis.Redis.from_url(REDIS_URL), limit=2)
-                 for _ in range(2)]
+    instances = [RedisJobs(settings, redis.Redis.from_url(REDIS_URL), limit=2,
+                           secret=lambda: "a store's secret") for _ in range(2)]
     try:
         for round_ in range(3):
             owner = f"key-{round_}"
