@@ -6,7 +6,7 @@ the force's and its neighbours' incidents together, see :mod:`api.services.cross
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -46,6 +46,14 @@ _DISTANCE = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
                   description="How near the force boundary, metres (either side).")
 
 
+def _band_only(q: HotspotQuery) -> HotspotQuery:
+    """``q`` without Gi*'s ``distance_m``: here ``distance_m`` is the band either side of the
+    boundary, and FastAPI fills Gi*'s parameter of the same name from the same query
+    parameter; Gi* takes its own neighbourhood (its default, or ``k``)."""
+    gistar: dict[str, Any] = {"distance_m": None}  # (a method parameter: added at run time)
+    return replace(q, **gistar) if getattr(q, "distance_m", None) is not None else q
+
+
 @router.get("/v1/cross-border", responses={
     200: {"content": {"application/geo+json": {}},
           "description": "The hotspots near the force boundary, with counts by source."}})
@@ -63,7 +71,9 @@ async def cross_border(
     ``GET /v1/hotspots`` and its incidents by source (``sources``: "force" and each
     neighbour's label; they add up to ``incidents``), ``share_outside_force`` and
     ``spans_border``. The method and selection parameters are those of ``GET /v1/hotspots``
-    (not ``method=auto``)."""
+    (not ``method=auto``), except ``distance_m``: the band here (Gi* takes its default
+    neighbourhood, or ``k``)."""
+    q = _band_only(q)
     within_period(q, period, store)
     params = q.parameters()
     selection = await run_in_threadpool(selection_of, q, store)
@@ -97,6 +107,7 @@ async def cross_border(
 async def start_cross_border(
     request: Request,
     store: StoreDep,
+    taxonomy: TaxonomyDep,
     q: HotspotQuery = Depends(),
     period: str | None = _PERIOD,
     distance_m: float = _DISTANCE,
@@ -104,13 +115,15 @@ async def start_cross_border(
     """The analysis of ``GET /v1/cross-border`` (the same parameters) as a job, for the force
     and its neighbours' whole regions: 202 at once, the hotspots from the job once it has
     finished. The parameters are checked first (a bad one is a 422 now, not a failed job)."""
+    q = _band_only(q)
     within_period(q, period, store)
     if q.method == "auto":
         raise InvalidInput("method auto chooses from a backtest of the force's own incidents; "
                            "across the border choose kde, dbscan or gistar", "method")
     params = q.parameters()
     check_bounds(params)
-    await run_in_threadpool(selection_of, q, store)  # a bad period, category or box: 422 now
+    # a bad period, category, priority or box: 422 now
+    await run_in_threadpool(lambda: selection_of(q, store).incident_filter(taxonomy))
     jobs = jobs_of(request)
     job = await run_in_threadpool(
         lambda: jobs.submit("cross_border", {"query": asdict(q), "distance_m": distance_m},

@@ -164,6 +164,18 @@ def test_cross_border_hotspot_found_whole_and_never_double_counted(world) -> Non
     # a narrower band still holds it; a band too wide or a bad method is refused naming it
     with _client(world) as c:
         analyst = _key(store, "analyst")
+        # distance_m is the band for every method (FastAPI fills Gi*'s parameter of the same
+        # name from it too: it once refused kde and dbscan, and made Gi*'s neighbourhood the band)
+        for method in ({**DBSCAN}, {"method": "kde", "period": "2024-06"},
+                       {"method": "gistar", "period": "2024-06"}):
+            r = c.get("/v1/cross-border", params={**method, "distance_m": 1999}, headers=analyst)
+            assert r.status_code == 200, (method, r.text)
+            meta = r.json()["metadata"]
+            assert meta["band"]["distance_m"] == 1999
+            assert meta["parameters"].get("distance_m") != 1999, meta["parameters"]
+        narrow = c.get("/v1/cross-border", params={**DBSCAN, "distance_m": 1999}, headers=analyst)
+        assert [f["properties"]["sources"] for f in narrow.json()["features"]
+                if f["properties"]["sources"].get(NEIGHBOUR)] == [hot["sources"]]
         for params, field in (({**DBSCAN, "distance_m": 20001}, "distance_m"),
                               ({**DBSCAN, "distance_m": 0}, "distance_m"),
                               ({"method": "auto", "period": "2024-06"}, "method"),

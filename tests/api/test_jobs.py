@@ -196,6 +196,10 @@ def test_a_cross_border_job_gives_the_cross_border_answer(served) -> None:
     assert a == b
     bad = client.post("/v1/cross-border", params={**CROSS, "method": "auto"}, headers=keys["a"])
     assert bad.status_code == 422 and bad.json()["field"] == "method"
+    for params, field in (({**CROSS, "category": "no-such-category"}, "category"),
+                          ({**CROSS, "priority": "no-such-priority"}, "priority")):
+        bad = client.post("/v1/cross-border", params=params, headers=keys["a"])
+        assert bad.status_code == 422 and bad.json()["field"] == field, bad.text  # not a job
     assert client.post("/v1/cross-border", params=CROSS, headers=keys["field"]
                        ).status_code == 403
 
