@@ -110,6 +110,7 @@ def create_app(
         Serve the demo store (``HOTSPOT_DEMO_DATABASE_URL``) rather than the force's.
     """
     settings = settings or Settings()
+    metrics.check_multiprocess_dir()  # a folder that is not there: refused now, not per request
     url = settings.demo_store_url() if demo else settings.store_url()
     use_analysis_threads(settings.analysis_threads)
     keep_freed_memory(settings.malloc_keep_mb)

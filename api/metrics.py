@@ -78,6 +78,27 @@ INGEST_OUTCOMES = {"accepted": ("accepted",),
 incidents, neighbours' incidents, outcomes and stop and search files name them differently)."""
 
 
+def check_multiprocess_dir() -> None:
+    """Refuse to start when ``PROMETHEUS_MULTIPROC_DIR`` is set but is not a folder this
+    process can write to: prometheus-client would then fail at every request it counts (a
+    traceback in the log each time) and ``/metrics`` with a 500.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the setting and the folder, and what to do.
+    """
+    from api.service_errors import InvalidInput
+
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    if folder is None:
+        return
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{MULTIPROCESS_ENV} names {folder!r}, which is not a folder this "
+                           "service can write to: create it (empty) before the service starts, "
+                           "or unset it", MULTIPROCESS_ENV)
+
+
 def label(value: object) -> str:
     """``value`` as a metric label: a short lower-case word, else ``other`` (None: ``-``)."""
     if value is None:

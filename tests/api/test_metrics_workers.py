@@ -117,3 +117,20 @@ def test_the_served_request_id_comes_back_and_is_logged(
               if x["logger"] == "hotspot.requests"}
     assert {("lb-42-abc", "/v1/taxonomy", 200), (made, "/v1/taxonomy", 200)} <= logged
     assert key not in log.read_text()
+
+
+def test_a_counts_folder_that_is_not_there_stops_the_service_at_start(tmp_path: Path) -> None:
+    """``PROMETHEUS_MULTIPROC_DIR`` naming no folder: ``hotspot serve`` refuses to start,
+    naming the setting and the folder (prometheus-client would otherwise fail at every request
+    it counts, and ``/metrics`` with a 500)."""
+    missing = tmp_path / "no-such-folder"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOT_")}
+    env.update(HOTSPOT_DATA_DIR=str(tmp_path), PROMETHEUS_MULTIPROC_DIR=str(missing),
+               HOTSPOT_TILE_URL="none")
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host", "127.0.0.1",
+         "--port", str(free_port()), "--database", str(tmp_path / "force.sqlite"),
+         "--workers", "2"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "PROMETHEUS_MULTIPROC_DIR" in done.stderr and str(missing) in done.stderr
+    assert "Traceback" not in done.stderr and not missing.exists()
