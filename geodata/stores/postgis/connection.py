@@ -27,11 +27,36 @@ DEFAULT_SCHEMA = "hotspot"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+_URL = "the store's URL (HOTSPOT_DATABASE_URL or --database)"
+_CAUSES = (
+    (re.compile(r'role "[^"]*" does not exist|password authentication failed|'
+                r'no pg_hba\.conf entry'),
+     "the database refused the store's user (no such role, a wrong password, or not allowed "
+     f"from this host): check the user in {_URL}; a new store's role and database are made "
+     "once by an administrator (docs/operations.md, The PostGIS store)"),
+    (re.compile(r'database "[^"]*" does not exist'),
+     f"the database named in {_URL} does not exist: an administrator creates it once "
+     "(createdb, then CREATE EXTENSION postgis: docs/operations.md, The PostGIS store)"),
+    (re.compile(r"Connection refused|could not translate host name|No route to host"),
+     f"nothing answers at the database's host and port in {_URL}: is PostgreSQL running "
+     "there? Try again once it is"),
+)
+"""Connection faults that are set-up mistakes, not a passing outage, told by the driver's
+message (PostgreSQL gives no SQLSTATE before a connection is made); the hints name no user,
+database or host."""
+
+
 def unavailable(exc: BaseException) -> StoreUnavailable:
-    """The store error for a driver's connection fault (its text goes to the log only)."""
+    """The store error for a driver's connection fault: what to check when the message says
+    it is a set-up mistake (:data:`_CAUSES`), else try again (the driver's text goes to the log
+    only)."""
     log.error("PostGIS store unavailable: %s", exc)
     if isinstance(exc, PoolTimeout):
         return StoreUnavailable("the database does not answer (no connection could be made)")
+    text = str(exc)
+    for pattern, hint in _CAUSES:
+        if pattern.search(text):
+            return StoreUnavailable(hint)
     return StoreUnavailable(f"the database is unavailable ({type(exc).__name__}); try again")
 
 
