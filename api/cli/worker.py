@@ -25,8 +25,8 @@ def worker(
     burst: Annotated[bool, typer.Option(
         "--burst", help="Run the jobs waiting now, then stop (instead of waiting for more).")
     ] = False,
-    name: Annotated[str | None, typer.Option(help="The worker's name (default: RQ's: host "
-                                             "and process id).")] = None,
+    name: Annotated[str | None, typer.Option(help="The worker's name (default: RQ's: a "
+                                             "random id).")] = None,
     max_jobs: Annotated[int | None, typer.Option(
         help="Stop after this many jobs (a supervisor starts a fresh worker).", min=1)] = None,
     as_json: JsonOpt = False,

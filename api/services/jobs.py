@@ -497,6 +497,28 @@ class RedisJobs(Jobs):
         return len(keys)
 
 
+def purge_jobs(settings: Settings | None = None) -> int:
+    """Delete every key of the jobs of the deployment ``settings`` name (read from the
+    environment when None: ``HOTSPOT_REDIS_URL``, ``HOTSPOT_REDIS_PREFIX``), as an operator
+    clearing the queue at an upgrade does (:meth:`RedisJobs.purge`); how many keys went."""
+    import redis as redis_lib
+
+    from api.settings import Settings as Read
+
+    settings = settings or Read()
+    if not settings.redis_url:
+        raise Unavailable("no jobs to clear: HOTSPOT_REDIS_URL is not set", field="redis_url")
+    connection = redis_lib.Redis.from_url(settings.redis_url)
+    try:
+        return RedisJobs(settings, connection, secret=_no_secret).purge()
+    finally:
+        connection.close()
+
+
+def _no_secret() -> str:
+    raise AssertionError("purging reads no job's data")
+
+
 @contextmanager
 def _reachable() -> Iterator[None]:
     """Redis down or not answering: 503 saying so (the jobs' state lives there)."""

@@ -14,7 +14,13 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geodata.errors import InvalidBacktestKey, InvalidText, InvalidValue, StorePurposeError
+from geodata.errors import (
+    InvalidBacktestKey,
+    InvalidText,
+    InvalidValue,
+    StorePurposeError,
+    StoreUnavailable,
+)
 from geodata.schema import (
     PRECISION_NAMES,
     TEXT_FIELDS,
@@ -331,3 +337,21 @@ def backtest_record(row: Sequence[Any]) -> dict[str, Any]:
 def now_us() -> str:
     """The current UTC time, ISO 8601 to the microsecond (so that listings sort by it)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def refuse_newer(applied: int, known: int) -> None:
+    """Refuse a store a later release has migrated past this one's migrations (``applied``:
+    the store's latest migration, ``known``: this release's): this release would read and
+    write a schema it does not know. An upgrade is rolled back by restoring the backup taken
+    before it, not by running the older release on the upgraded store.
+
+    Raises
+    ------
+    StoreUnavailable
+        Naming both migrations and what to do.
+    """
+    if applied > known:
+        raise StoreUnavailable(
+            f"this store was upgraded by a later release (its migration {applied}; this "
+            f"release knows up to {known}): run that release, or restore the backup taken "
+            "before the upgrade (docs/operations.md, Upgrades)")

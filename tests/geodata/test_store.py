@@ -435,6 +435,28 @@ def test_migrations_run_once_from_two_processes_at_once(postgres_url: str):
     assert rows and all(n == 1 for _v, n in rows)
 
 
+def test_a_store_upgraded_by_a_later_release_is_refused(postgres_url: str):
+    """A store whose schema a later release has migrated (a migration this release does not
+    know) is refused, saying so, rather than read and written by code that does not know it;
+    nothing is applied or changed."""
+    import psycopg
+
+    from geodata.stores.postgis import migration_scripts
+
+    PostGISStore.open(postgres_url, schema="later").close()
+    later = max(number for number, _n, _s in migration_scripts()) + 1
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO later.schema_migrations (version, name) VALUES (%s, %s)",
+                     (later, f"{later:04d}_later.sql"))
+        before = conn.execute("SELECT version FROM later.schema_migrations").fetchall()
+    for attempt in (lambda: PostGISStore.open(postgres_url, schema="later"),
+                    lambda: open_store(f"{postgres_url}?schema=later", create=False)):
+        with pytest.raises(StoreUnavailable, match=rf"later release \(its migration {later}"):
+            attempt()
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM later.schema_migrations").fetchall() == before
+
+
 def test_a_database_without_postgis_rights_is_named(postgres_url: str):
     import psycopg
 
@@ -726,3 +748,21 @@ def test_postgis_pool_checks_only_a_connection_something_arrived_on(postgres_url
         assert store.data_version() == version and checked == []
     finally:
         store.close()
+
+
+def test_an_embedded_store_upgraded_by_a_later_release_is_refused(tmp_path: Path):
+    """The embedded store's file at a schema version a later release made: refused, saying
+    so, and left as it was."""
+    import sqlite3
+
+    from geodata.stores.sqlite.connection import _scripts
+
+    path = tmp_path / "later.sqlite"
+    SQLiteStore.open(path).close()
+    later = _scripts()[-1][0] + 1
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {later}")
+    with pytest.raises(StoreUnavailable, match=rf"later release \(its migration {later}"):
+        SQLiteStore.open(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == later

@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from geodata.errors import InvalidText, InvalidValue, StoreUnavailable
-from geodata.stores._shared import now
+from geodata.stores._shared import now, refuse_newer
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ def migrate(connections: PostGISConnections, crs: str, timezone: str, *,
             _ensure_schema(conn, connections.schema, create=create)
             _ensure_postgis(conn)
             done = _applied_versions(conn, connections.schema)
+            refuse_newer(max(done, default=0),
+                         max((n for n, _name, _s in migration_scripts()), default=0))
             for number, name, script in migration_scripts():
                 if number not in done:
                     log.info("store %s: applying migration %s", connections.schema, name)

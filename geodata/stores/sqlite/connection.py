@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from geodata.errors import StoreUnavailable
-from geodata.stores._shared import now
+from geodata.stores._shared import now, refuse_newer
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,9 @@ def migrate(connections: SQLiteConnections, crs: str, timezone: str) -> dict[str
         log.warning("store %s: journal mode is %s, not WAL", connections.path, mode)
     scripts = _scripts()
     latest = scripts[-1][0] if scripts else 0
-    if conn.execute("PRAGMA user_version").fetchone()[0] < latest:
+    applied = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    refuse_newer(applied, latest)
+    if applied < latest:
         with connections.transaction(immediate=True):
             _apply(conn, scripts, crs, timezone)
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
