@@ -484,17 +484,34 @@ class RedisJobs(Jobs):
         the queue, its registries, its jobs and their results, and the service's indexes.
         Returns how many keys went."""
         conn = self.connection
+        name = self.queue.name
+        rq_prefix = self.queue.key[:-len(f":queue:{name}")]  # "rq" unless RQ_KEY_PREFIX
+        # the queue and its registries by their exact names (another deployment's queue name
+        # may hold this one's: "test-hotspot:jobs"), and the jobs they or the owners hold
+        queue_keys = [f"{rq_prefix}:{kind}:{name}" for kind in _RQ_QUEUE_KEYS]
         job_ids: set[str] = set()
         for k in conn.scan_iter(match=_key(self.settings, "owner", "*"), count=500):
             job_ids |= {_text(i) for i in conn.zrange(k, 0, -1)}
-        keys = set(conn.scan_iter(match=f"*{self.queue.name}*", count=500))
+        for k in queue_keys:
+            kind = _text(conn.type(k))
+            if kind == "list":
+                job_ids |= {_text(i) for i in conn.lrange(k, 0, -1)}
+            elif kind == "zset":
+                job_ids |= {_text(i) for i in conn.zrange(k, 0, -1)}
+        keys = {k.encode() for k in queue_keys if conn.exists(k)}
         keys |= set(conn.scan_iter(match=_key(self.settings, "*"), count=500))
         for job_id in job_ids:
-            keys |= set(conn.scan_iter(match=f"rq:*{job_id}*", count=500))
+            keys |= set(conn.scan_iter(match=f"{rq_prefix}:*{job_id}*", count=500))
         if keys:
             conn.delete(*keys)
-        conn.srem("rq:queues", f"rq:queue:{self.queue.name}")
+        conn.srem(f"{rq_prefix}:queues", self.queue.key)
         return len(keys)
+
+
+_RQ_QUEUE_KEYS = ("queue", "registry", "wip", "started", "finished", "failed", "deferred",
+                  "ready", "scheduled", "canceled")
+"""The kinds of RQ's keys named after a queue (``rq:<kind>:<queue name>``): the queue and its
+registries."""
 
 
 def purge_jobs(settings: Settings | None = None) -> int:
