@@ -53,6 +53,40 @@ class AnalysisBudget:
         with self._lock:
             return sum(self._running.values())
 
+    def count(self, who: Any) -> None:
+        """Count a job ``who`` starts (a report, its PDF, a cross-border analysis) in the key's
+        analyses a minute, as the synchronous request would be; it takes no slot (a job's
+        slot is the queue's: a key's share of jobs, the workers one job at a time).
+
+        Raises
+        ------
+        NoAnalyses
+            The role's budget is zero (403).
+        AnalysisLimited
+            The key started its minute's worth (429).
+        """
+        role = getattr(who, "role", None) or "anonymous"
+        key = getattr(who, "key_id", None) or "anonymous"
+        rate = self._rates.get(role)
+        with self._lock:
+            if self.at_once.get(role, 0) <= 0 or rate is None or rate.rate <= 0:
+                self.refused += 1
+                raise NoAnalyses(role)
+            self._take(rate, role, key)
+
+    def _take(self, rate: RateLimiter, role: str, key: str) -> None:
+        """One of the key's analyses a minute (429 past them); under the lock."""
+        try:
+            rate.check(key)
+        except RateLimited as exc:
+            self.refused += 1
+            wait = exc.retry_after_s
+            per_minute = round(rate.rate * 60)
+            raise AnalysisLimited(
+                f"this key has started its {per_minute} analyses a minute (the {role} "
+                f"role's budget): try again in {wait:.0f} s, or ask for results already "
+                "computed", wait) from None
+
     def admit(self, who: Any) -> Callable[[], None]:
         """Take a slot for an analysis asked by ``who`` (a :class:`api.access.Principal`, or
         None: no budget); return the callable that gives it back (call it once).
@@ -87,16 +121,7 @@ class AnalysisBudget:
                 raise ServiceBusy(
                     f"the service is running as many analyses as it may ({self.max_running}): "
                     "try again shortly", RETRY_AFTER_S)
-            try:
-                rate.check(key)
-            except RateLimited as exc:
-                self.refused += 1
-                wait = exc.retry_after_s
-                per_minute = round(rate.rate * 60)
-                raise AnalysisLimited(
-                    f"this key has started its {per_minute} analyses a minute (the {role} "
-                    f"role's budget): try again in {wait:.0f} s, or ask for results already "
-                    "computed", wait) from None
+            self._take(rate, role, key)
             self._running[key] = mine + 1
         released = False
 

@@ -18,6 +18,7 @@ from api.access import STAFF
 from api.deps import SettingsDep, StoreDep, TaxonomyDep
 from api.errors import InvalidInput
 from api.limits import WorkLimits, check_bounds
+from api.pages import caller
 from api.services.border_products import (
     KIND,
     border_csv,
@@ -124,6 +125,7 @@ async def start_cross_border(
     check_bounds(params)
     # a bad period, category, priority or box: 422 now
     await run_in_threadpool(lambda: selection_of(q, store).incident_filter(taxonomy))
+    request.app.state.analysis_budget.count(caller(request))  # in the key's analyses a minute
     jobs = jobs_of(request)
     job = await run_in_threadpool(
         lambda: jobs.submit("cross_border", {"query": asdict(q), "distance_m": distance_m},

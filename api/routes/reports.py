@@ -85,6 +85,7 @@ async def create_report(request: Request, body: ReportIn, store: StoreDep,
     created_by = await run_in_threadpool(key_name, store, who) or (who.key_id if who else "")
     if prefer and "respond-async" in prefer.lower():
         period_of(body.period)  # not a period: 422 now, not a failed job
+        request.app.state.analysis_budget.count(who)  # in the key's analyses a minute
         jobs = jobs_of(request)
         job = await run_in_threadpool(
             lambda: jobs.submit("report", {"period": body.period, "created_by": created_by},
@@ -114,6 +115,7 @@ async def print_report(report_id: str, request: Request, store: StoreDep,
     printed by headless Chromium apart from the request)."""
     await run_in_threadpool(stored_report_text, store, report_id)  # 404 now, not a failed job
     who = caller(request)
+    request.app.state.analysis_budget.count(who)  # in the key's analyses a minute
     jobs = jobs_of(request)
     base = public_base(request, settings)
     job = await run_in_threadpool(

@@ -229,3 +229,27 @@ def test_a_key_has_at_most_its_share_of_jobs_queued(served, monkeypatch) -> None
     finally:
         release.set()
     assert wait_for(client, f"/v1/jobs/{first.id}", keys["b"])["result"] == {"waited": True}
+
+
+def test_jobs_count_in_the_keys_analyses_a_minute(tmp_path: Path, demo_files: Any) -> None:
+    """A report, a report's PDF or a cross-border analysis started as a job counts in the key's
+    analyses a minute as the synchronous request does (429 past them, nothing queued): a key
+    cannot make more of them by asking for jobs. The job queue's own limits stay as they are."""
+    store = SQLiteStore.open(tmp_path / "demo.sqlite")
+    load_demo(store, demo_files)
+    settings = settings_for(tmp_path, analyses_per_minute={"admin": 60, "analyst": 2,
+                                                           "rural_team": 2, "partner": 0})
+    with TestClient(create_app(settings, store=store, demo=True)) as client:
+        token, _ = new_key(store, name="counted", role="analyst")
+        key = {"Authorization": f"Bearer {token}"}
+        report = {**key, "Prefer": "respond-async"}
+        starts = [lambda: client.post("/v1/reports", json={"period": "2024-06"}, headers=report),
+                  lambda: client.post("/v1/cross-border", params=CROSS, headers=key),
+                  lambda: client.post("/v1/reports", json={"period": "2024-05"}, headers=report)]
+        answers = [start() for start in starts]
+        assert [r.status_code for r in answers] == [202, 202, 429], [r.text for r in answers]
+        assert "analyses a minute" in answers[2].json()["detail"]
+        assert len(client.get("/v1/jobs", headers=key).json()) == 2
+        for r in answers[:2]:  # done before the app stops
+            assert wait_for(client, started(r), key)["status"] in ("finished", "failed")
+    store.close()
