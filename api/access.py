@@ -86,6 +86,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/jobs"): FIELD,
     ("GET", "/v1/jobs/{job_id}"): FIELD,
     ("GET", "/v1/jobs/{job_id}/result"): FIELD,
+    ("DELETE", "/v1/jobs/{job_id}"): FIELD,
     ("GET", "/v1/density"): FIELD,
     ("GET", "/v1/hotspots/map"): FIELD,
     ("GET", "/"): FIELD,

@@ -17,7 +17,9 @@ from api.errors import Conflict, NotFound
 from api.pages import caller
 from api.services.jobs import (
     ACTIVE,
+    FAILED,
     FINISHED,
+    QUEUED,
     RETRY_AFTER_S,
     JobState,
     job_link,
@@ -71,6 +73,37 @@ async def job_status(job_id: str, request: Request) -> JSONResponse:
     if body["status"] in ACTIVE:
         headers["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse(body, headers=headers)
+
+
+@router.delete("/v1/jobs/{job_id}", responses={
+    200: {"description": "The job was queued and is cancelled: its status, failed with "
+                         "error.error \"cancelled\"; it will not run, and it no longer counts "
+                         "in the key's jobs."},
+    404: {"description": "No such job, or not the caller's."},
+    409: {"description": "The job has started or ended: only a queued job can be cancelled."}})
+async def cancel_job(job_id: str, request: Request) -> JSONResponse:
+    """Cancel a job that is still queued (a key that asked for the wrong thing, or whose jobs
+    wait for a worker that is not running): it will not run, its status is ``failed`` with
+    ``error.error`` ``cancelled``, and it no longer counts in the key's jobs. A job that has
+    started runs to its end (its time limit bounds it)."""
+    jobs = jobs_of(request)
+    who = caller(request)
+
+    def cancel() -> dict[str, Any]:
+        job = _mine(request, job_id)
+        if job.status != QUEUED:
+            raise Conflict(f"the job is {job.status}: only a queued job can be cancelled",
+                           field="job_id")
+        by = "an admin" if who is not None and who.role == "admin" and \
+            who.key_id != job.owner else "the key that started it"
+        after = jobs.cancel(job.id, by)
+        if after is None or after.status != FAILED:  # taken by a worker meanwhile
+            raise Conflict("the job has started meanwhile: only a queued job can be "
+                           "cancelled", field="job_id")
+        return status_body(after, jobs)
+
+    body = await run_in_threadpool(cancel)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/v1/jobs/{job_id}/result", responses={

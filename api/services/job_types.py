@@ -146,5 +146,12 @@ class Jobs:
         """The latest jobs of ``owner`` (every owner's with None), newest first."""
         raise NotImplementedError
 
+    def cancel(self, job_id: str, by: str) -> JobState | None:
+        """Cancel a queued job (``by``: who, for its error's words): it will not run, and it
+        ends as failed, ``error.error`` "cancelled". Returns its state (unchanged when it had
+        started or ended: only a queued job can be cancelled), None when there is no such
+        job."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Stop taking jobs (a running one finishes)."""

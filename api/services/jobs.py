@@ -159,7 +159,11 @@ class LocalJobs(Jobs):
                     setattr(job, k, v)
 
     def _run(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
-        self._set(job_id, status=RUNNING, started_at=time.time(), stage="starting")
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.status != QUEUED:  # cancelled while it waited
+                return
+            job.status, job.started_at, job.stage = RUNNING, time.time(), "starting"
 
         def progress(done: float, stage: str) -> None:
             self._set(job_id, progress=min(1.0, max(0.0, float(done))), stage=stage)
@@ -183,6 +187,16 @@ class LocalJobs(Jobs):
     def result(self, job_id: str) -> JobResult | None:
         with self._lock:
             return self._results.get(job_id)
+
+    def cancel(self, job_id: str, by: str) -> JobState | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return None
+            if job.status == QUEUED:
+                job.status, job.ended_at, job.stage = FAILED, time.time(), "cancelled"
+                job.error = cancelled_error(by)
+            return replace(job)
 
     def owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
         with self._lock:
@@ -319,6 +333,25 @@ class RedisJobs(Jobs):
     def owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
         with _reachable():
             return self._owned(owner, limit)
+
+    def cancel(self, job_id: str, by: str) -> JobState | None:
+        with _reachable():
+            return self._cancel(job_id, by)
+
+    def _cancel(self, job_id: str, by: str) -> JobState | None:
+        """RQ's cancel of a job still on the queue (taken off it, into the cancelled
+        registry), its error put in its meta first; a job a worker has taken is left."""
+        from rq.job import JobStatus
+
+        job = self._fetch(job_id)
+        if job is None:
+            return None
+        if job.get_status() in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+            job.meta["error"] = cancelled_error(by)
+            job.meta["stage"] = "cancelled"
+            job.save_meta()
+            job.cancel()
+        return self._state(job_id)
 
     def _owner_key(self, owner: str) -> str:
         return _key(self.settings, "owner", owner or "_system")
@@ -730,6 +763,11 @@ def status_body(job: JobState, jobs: Jobs) -> dict[str, Any]:
     elif job.status == FAILED:
         body["error"] = job.error
     return body
+
+
+def cancelled_error(by: str) -> dict[str, Any]:
+    """The ``error`` of a job cancelled before it ran."""
+    return {"detail": f"cancelled by {by} before it ran", "error": "cancelled", "status": 409}
 
 
 def visible(job: JobState | None, who: Principal | None) -> bool:

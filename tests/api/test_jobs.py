@@ -253,3 +253,46 @@ def test_jobs_count_in_the_keys_analyses_a_minute(tmp_path: Path, demo_files: An
         for r in answers[:2]:  # done before the app stops
             assert wait_for(client, started(r), key)["status"] in ("finished", "failed")
     store.close()
+
+
+def test_a_queued_job_can_be_cancelled_and_then_does_not_run(served, monkeypatch) -> None:
+    """DELETE /v1/jobs/{id}: a queued job is cancelled (failed, "cancelled"), never runs and no
+    longer counts in the key's jobs; a running one is 409; another key's is 404."""
+    client, keys = served
+    jobs = client.app.state.jobs
+    release, ran = threading.Event(), []
+
+    def waiting(ctx: JobContext, params: dict[str, Any], progress: Progress) -> JobResult:
+        ran.append(params["n"])
+        progress(0.5, "waiting for the test")
+        release.wait(60)
+        return JobResult(document={"waited": params["n"]})
+
+    monkeypatch.setitem(job_work.KINDS, "wait", waiting)
+    monkeypatch.setattr(jobs, "limit", 2)
+    owner = client.get("/v1/whoami", headers=keys["b"]).json()["key_id"]
+    try:
+        running = jobs.submit("wait", {"n": 1}, owner=owner)
+        queued = jobs.submit("wait", {"n": 2}, owner=owner)  # behind it: one at a time
+        deadline = time.monotonic() + 30
+        while jobs.state(running.id).status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert client.delete(f"/v1/jobs/{queued.id}", headers=keys["a"]).status_code == 404
+        busy = client.delete(f"/v1/jobs/{running.id}", headers=keys["b"])
+        assert busy.status_code == 409 and "only a queued job" in busy.json()["detail"]
+        r = client.delete(f"/v1/jobs/{queued.id}", headers=keys["b"])
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == "failed" and body["error"]["error"] == "cancelled"
+        assert client.get(f"/v1/jobs/{queued.id}", headers=keys["b"]).json() == body
+        again = client.delete(f"/v1/jobs/{queued.id}", headers=keys["b"])
+        assert again.status_code == 409
+        # it no longer counts: the key may start another beside the running one
+        assert client.post("/v1/backtest", params={"priority": "rural"},
+                           headers=keys["b"]).status_code == 202
+    finally:
+        release.set()
+    assert wait_for(client, f"/v1/jobs/{running.id}", keys["b"])["result"] == {"waited": 1}
+    time.sleep(0.2)
+    assert ran == [1]  # the cancelled one never ran

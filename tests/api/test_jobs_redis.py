@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from api.access import new_key
 from api.app import create_app
-from api.services.jobs import RedisJobs, purge_jobs, worker_for
+from api.services.jobs import RedisJobs, jobs_secret, purge_jobs, worker_for
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore, Store
 from tests.api.test_api import settings_for
@@ -149,6 +149,26 @@ def test_a_failing_job_on_the_worker_says_why_in_plain_words(served) -> None:
     assert "2019" in job["error"]["detail"]
     assert "Traceback" not in json.dumps(job)
     assert client.get(location, headers=keys["a"]).status_code == 404
+
+
+def test_a_queued_job_on_redis_can_be_cancelled_from_any_instance(served) -> None:
+    """DELETE /v1/jobs/{id} on RQ: the queued job is taken off the queue and reads as failed
+    ("cancelled") from any instance; the worker then has nothing of it to run."""
+    client, keys, work = served
+    location = started(client.post("/v1/cross-border", params=CROSS, headers=keys["a"]))
+    assert client.delete(location, headers=keys["b"]).status_code == 404
+    r = client.delete(location, headers=keys["a"])
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "failed" and r.json()["error"]["error"] == "cancelled"
+    other = RedisJobs(client.app.state.settings, client.app.state.jobs.connection,
+                      secret=lambda: jobs_secret(client.app.state.store))
+    job_id = location.rsplit("/", 1)[1]
+    state = other.state(job_id)
+    assert state is not None and state.status == "failed" and state.error["error"] == "cancelled"
+    work()
+    after = client.get(location, headers=keys["a"]).json()
+    assert after == r.json() and client.delete(location, headers=keys["a"]).status_code == 409
+    assert client.get(location + "/result", headers=keys["a"]).status_code == 409
 
 
 class _Opens:
