@@ -339,14 +339,13 @@ class RedisJobs(Jobs):
             return self._cancel(job_id, by)
 
     def _cancel(self, job_id: str, by: str) -> JobState | None:
-        """RQ's cancel of a job still on the queue (taken off it, into the cancelled
-        registry), its error put in its meta first; a job a worker has taken is left."""
-        from rq.job import JobStatus
-
+        """A job still on the queue taken off it (one ``LREM``: a worker taking it at the same
+        moment gets it, or this does, never both), its error put in its meta, then RQ's
+        cancel (the cancelled registry); a job a worker has taken is left to run."""
         job = self._fetch(job_id)
         if job is None:
             return None
-        if job.get_status() in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+        if self.connection.lrem(self.queue.key, 1, job.id):
             job.meta["error"] = cancelled_error(by)
             job.meta["stage"] = "cancelled"
             job.save_meta()
