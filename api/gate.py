@@ -274,6 +274,12 @@ class Gate:
                 state = scope.setdefault("state", {})
                 state["principal"] = who
                 state[GATE_PASSED] = True
+            elif route is None and app is not None:
+                # a path that matches nothing (404) counts in the address's requests as an
+                # anonymous one does: made-up paths are not a way round the rate limit
+                limiter = getattr(app.state, "rate_limiter", None)
+                if limiter is not None:
+                    limiter.check("addr:" + (request.client.host if request.client else "?"))
             if declared is not None and declared > limit:
                 raise UploadTooLarge(limit)
         except Exception as exc:

@@ -40,6 +40,18 @@ def test_requests_past_the_rate_are_429_with_retry_after(tmp_path: Path) -> None
         assert other.get("/v1/taxonomy").status_code == 200
 
 
+def test_paths_that_match_nothing_count_in_the_address_rate(tmp_path: Path) -> None:
+    """404s for made-up paths are not a way round the rate limit: they count in the caller's
+    address's allowance, as anonymous requests to real routes do (429 past it)."""
+    settings = settings_for(tmp_path, rate_limit_per_minute=60, rate_limit_burst=5)
+    with TestClient(create_app(settings)) as c:
+        codes = [c.get(f"/made-up-{i}/x").status_code for i in range(6)]
+        assert codes == [404] * 5 + [429]
+        assert c.get("/health").status_code == 429  # the same address's allowance
+        r = c.get("/another/made-up/path")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
 def test_token_buckets_refill() -> None:
     limiter = RateLimiter(per_minute=60, burst=2)
     limiter.check("k", now=0.0)
