@@ -6,7 +6,7 @@ the force's and its neighbours' incidents together, see :mod:`api.services.cross
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -34,7 +34,7 @@ from api.services.cross_border import (
     as_bytes,
     cross_border_hotspots,
 )
-from api.services.hotspot_query import HotspotQuery, selection_of
+from api.services.hotspot_query import BorderQuery, hotspot_query_of, selection_of
 from api.services.hotspots import AnalysisOptions
 from api.services.jobs import accepted, job_owner, jobs_of
 from api.services.published import period_of, served, wants_csv, within_period
@@ -47,14 +47,6 @@ _DISTANCE = Query(DEFAULT_DISTANCE_M, gt=0, le=MAX_DISTANCE_M,
                   description="How near the force boundary, metres (either side).")
 
 
-def _band_only(q: HotspotQuery) -> HotspotQuery:
-    """``q`` without Gi*'s ``distance_m``: here ``distance_m`` is the band either side of the
-    boundary, and FastAPI fills Gi*'s parameter of the same name from the same query
-    parameter; Gi* takes its own neighbourhood (its default, or ``k``)."""
-    gistar: dict[str, Any] = {"distance_m": None}  # (a method parameter: added at run time)
-    return replace(q, **gistar) if getattr(q, "distance_m", None) is not None else q
-
-
 @router.get("/v1/cross-border", responses={
     200: {"content": {"application/geo+json": {}},
           "description": "The hotspots near the force boundary, with counts by source."}})
@@ -62,7 +54,7 @@ async def cross_border(
     request: Request,
     store: StoreDep,
     taxonomy: TaxonomyDep,
-    q: HotspotQuery = Depends(),
+    border: BorderQuery = Depends(),
     period: str | None = _PERIOD,
     distance_m: float = _DISTANCE,
 ) -> Response:
@@ -74,7 +66,7 @@ async def cross_border(
     ``spans_border``. The method and selection parameters are those of ``GET /v1/hotspots``
     (not ``method=auto``), except ``distance_m``: the band here (Gi* takes its default
     neighbourhood, or ``k``)."""
-    q = _band_only(q)
+    q = hotspot_query_of(border)
     within_period(q, period, store)
     params = q.parameters()
     selection = await run_in_threadpool(selection_of, q, store)
@@ -109,14 +101,14 @@ async def start_cross_border(
     request: Request,
     store: StoreDep,
     taxonomy: TaxonomyDep,
-    q: HotspotQuery = Depends(),
+    border: BorderQuery = Depends(),
     period: str | None = _PERIOD,
     distance_m: float = _DISTANCE,
 ) -> JSONResponse:
     """The analysis of ``GET /v1/cross-border`` (the same parameters) as a job, for the force
     and its neighbours' whole regions: 202 at once, the hotspots from the job once it has
     finished. The parameters are checked first (a bad one is a 422 now, not a failed job)."""
-    q = _band_only(q)
+    q = hotspot_query_of(border)
     within_period(q, period, store)
     if q.method == "auto":
         raise InvalidInput("method auto chooses from a backtest of the force's own incidents; "

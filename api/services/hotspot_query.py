@@ -134,19 +134,36 @@ def _query_field(p: Parameter) -> tuple[str, Any, Any]:
     return p.name, kind, Query(None, description=text, **bounds)
 
 
+_METHOD = ("method", Literal[ALL_METHODS], Query(
+    DEFAULT_METHOD, description="kde (kernel density areas), dbscan (clusters), gistar "
+    "(Getis-Ord Gi* significant cells) or auto (the method that did best in the backtest of "
+    "the months in the store; give an area budget)"))
+
 if TYPE_CHECKING:
     HotspotQuery = _Query
+    BorderQuery = _Query
 else:
     HotspotQuery = make_dataclass(
-        "HotspotQuery",
-        [("method", Literal[ALL_METHODS], Query(
-            DEFAULT_METHOD, description="kde (kernel density areas), dbscan (clusters), gistar "
-            "(Getis-Ord Gi* significant cells) or auto (the method that did best in the "
-            "backtest of the months in the store; give an area budget)")),
-         *(_query_field(p) for p in PARAMETERS.values())],
+        "HotspotQuery", [_METHOD, *(_query_field(p) for p in PARAMETERS.values())],
         bases=(_Query,))
     HotspotQuery.__module__ = __name__
     HotspotQuery.__doc__ = _Query.__doc__
+    # the query of the cross-border routes, whose own distance_m is the band: without Gi*'s
+    # parameter of that name (FastAPI would fill both from the one query parameter, and the
+    # docs would show Gi*'s); Gi* takes its default neighbourhood there, or k
+    BorderQuery = make_dataclass(
+        "BorderQuery", [_METHOD, *(_query_field(p) for p in PARAMETERS.values()
+                                   if p.name != "distance_m")],
+        bases=(_Query,))
+    BorderQuery.__module__ = __name__
+    BorderQuery.__doc__ = _Query.__doc__
+
+
+def hotspot_query_of(q: BorderQuery) -> HotspotQuery:
+    """The hotspot query of a cross-border route's query (:data:`BorderQuery`): Gi*'s
+    ``distance_m`` not given."""
+    values: dict[str, Any] = {**q.values(), "distance_m": None}
+    return HotspotQuery(**values)
 
 
 def selection_of(q: HotspotQuery, store: Store) -> Selection:

@@ -194,7 +194,7 @@ class LocalJobs(Jobs):
             if job is None:
                 return None
             if job.status == QUEUED:
-                job.status, job.ended_at, job.stage = FAILED, time.time(), "cancelled"
+                job.status, job.ended_at, job.stage = FAILED, time.time(), CANCELLED
                 job.error = cancelled_error(by)
             return replace(job)
 
@@ -221,6 +221,8 @@ def _reusable(job: JobState) -> bool:
     refusal of its input, such as a backtest with too few months, fails the same way again)."""
     if job.status != FAILED:
         return True
+    if job.error and job.error.get("error") == CANCELLED:
+        return False  # cancelled before it ran: asked again, it runs
     return bool(job.error) and 400 <= int(job.error["status"]) < 500  # type: ignore[index]
 
 
@@ -266,7 +268,9 @@ class SignedPickle:
     ``secret:jobs``, read on first use: the service and its workers share the store, so they
     share the key). :meth:`loads` checks the signature before it unpickles anything and raises
     :class:`UnsignedJobData` when it does not match: whoever can write to Redis but cannot
-    read the store cannot make the service or a worker unpickle what they wrote."""
+    read the store cannot make the service or a worker unpickle what they wrote. (The
+    signature covers a value, not the job holding it: a signed value copied into another job
+    replays the service's own work, nothing else; what RQ reads unsigned: :func:`job_class`.)"""
 
     MAGIC = b"HSJ1"
     _SIG = hashlib.sha256().digest_size
@@ -300,6 +304,33 @@ class SignedPickle:
         return pickle.loads(payload)  # noqa: S301 (signed with the store's secret)
 
 
+_JOB_CLASS: list[type[Job]] = []
+
+
+def job_class() -> type[Job]:
+    """RQ's job class as the service and its workers read jobs: RQ's own, except that what a
+    job hash holds as plain text, unsigned, is not taken from it: the callbacks run when a job
+    ends (names of functions to import and call), its webhooks (addresses to send it to) and
+    its dependencies. The service sets none of them, so one in Redis was written by something
+    else: a planted job could otherwise make a worker call an importable function or send a
+    request anywhere, whatever :class:`SignedPickle` refuses."""
+    if not _JOB_CLASS:
+        from rq.job import Job
+
+        class HotspotJob(Job):
+            def restore(self, raw_data: Any) -> Any:
+                restored = super().restore(raw_data)
+                self._success_callback_name = None
+                self._failure_callback_name = None
+                self._stopped_callback_name = None
+                self.webhooks = []
+                self._dependency_ids = []
+                return restored
+
+        _JOB_CLASS.append(HotspotJob)
+    return _JOB_CLASS[0]
+
+
 class RedisJobs(Jobs):
     """Jobs on an RQ queue in Redis, run by ``hotspot worker`` processes. ``secret``: the
     store's ``secret:jobs`` (:class:`SignedPickle`)."""
@@ -313,7 +344,8 @@ class RedisJobs(Jobs):
         self.limit = limit
         self.serializer = SignedPickle(secret)
         self.queue: Queue = Queue(queue_name(settings), connection=connection,
-                                  default_timeout=JOB_TIMEOUT_S, serializer=self.serializer)
+                                  default_timeout=JOB_TIMEOUT_S, serializer=self.serializer,
+                                  job_class=job_class())
 
     def submit(self, kind: str, params: dict[str, Any], *, owner: str,
                dedupe: str | None = None, summary: dict[str, Any] | None = None,
@@ -342,14 +374,19 @@ class RedisJobs(Jobs):
         """A job still on the queue taken off it (one ``LREM``: a worker taking it at the same
         moment gets it, or this does, never both), its error put in its meta, then RQ's
         cancel (the cancelled registry); a job a worker has taken is left to run."""
+        from rq.job import JobStatus
+
         job = self._fetch(job_id)
         if job is None:
             return None
         if self.connection.lrem(self.queue.key, 1, job.id):
             job.meta["error"] = cancelled_error(by)
-            job.meta["stage"] = "cancelled"
+            job.meta["stage"] = CANCELLED
+            job.meta["ended_at"] = time.time()
             job.save_meta()
-            job.cancel()
+            # marked, not put in RQ's cancelled registry (which nothing ever empties): the
+            # job's hash expires as a queued one's does
+            job.set_status(JobStatus.CANCELED)
         return self._state(job_id)
 
     def _owner_key(self, owner: str) -> str:
@@ -435,15 +472,11 @@ class RedisJobs(Jobs):
 
     def _fetch(self, job_id: str) -> Job | None:
         from rq.exceptions import NoSuchJobError
-        from rq.job import Job
 
         try:
-            job = Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
-        except UnsignedJobData:
-            log.warning("job %r in Redis is not signed with this store's secret (written by "
-                        "something else, or before an upgrade): treated as unknown", job_id)
-            return None
-        except (NoSuchJobError, ValueError):
+            job = job_class().fetch(job_id, connection=self.connection,
+                                    serializer=self.serializer)
+        except (NoSuchJobError, ValueError):  # (RQ reads a job's call only when it runs it)
             return None
         if job.origin != self.queue.name:  # another deployment's job
             return None
@@ -478,8 +511,11 @@ class RedisJobs(Jobs):
             status=status, created_at=float(meta.get("created_at") or _ts(job.enqueued_at)
                                             or time.time()),
             progress=1.0 if status == FINISHED else float(meta.get("progress") or 0.0),
-            stage="done" if status == FINISHED else "failed" if status == FAILED else stage,
-            started_at=_ts(job.started_at), ended_at=_ts(job.ended_at),
+            stage="done" if status == FINISHED else (
+                CANCELLED if stage == CANCELLED else "failed") if status == FAILED else stage,
+            started_at=_ts(job.started_at),
+            ended_at=_ts(job.ended_at) or (float(meta["ended_at"]) if meta.get("ended_at")
+                                            else None),
             error=error if status == FAILED else None, dedupe=meta.get("dedupe"),
             summary=dict(meta.get("summary") or {}))
 
@@ -495,7 +531,12 @@ class RedisJobs(Jobs):
         job = self._fetch(job_id)
         if job is None:
             return None
-        value = job.return_value()
+        try:
+            value = job.return_value()
+        except UnsignedJobData:
+            log.warning("the result of job %r in Redis is not signed with this store's secret "
+                        "(written by something else): treated as none", job_id)
+            return None
         return value if isinstance(value, JobResult) else None
 
     def _owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
@@ -521,6 +562,7 @@ class RedisJobs(Jobs):
         # the queue and its registries by their exact names (another deployment's queue name
         # may hold this one's: "test-hotspot:jobs"), and the jobs they or the owners hold
         queue_keys = [f"{rq_prefix}:{kind}:{name}" for kind in _RQ_QUEUE_KEYS]
+        queue_keys.append(f"{self.queue.key}:intermediate")  # taken by a worker that died
         job_ids: set[str] = set()
         for k in conn.scan_iter(match=_key(self.settings, "owner", "*"), count=500):
             job_ids |= {_text(i) for i in conn.zrange(k, 0, -1)}
@@ -541,7 +583,7 @@ class RedisJobs(Jobs):
 
 
 _RQ_QUEUE_KEYS = ("queue", "registry", "wip", "started", "finished", "failed", "deferred",
-                  "ready", "scheduled", "canceled")
+                  "ready", "scheduled", "canceled", "clean_registries")
 """The kinds of RQ's keys named after a queue (``rq:<kind>:<queue name>``): the queue and its
 registries."""
 
@@ -678,7 +720,7 @@ def worker_for(settings: Settings, *, store: Store | None = None, name: str | No
 
     signed = SignedPickle(lambda: jobs_secret(opener().store))
     return HotspotWorker([queue_name(settings)], connection=connection, name=name,
-                         serializer=signed)
+                         serializer=signed, job_class=job_class())
 
 
 # ----------------------------------------------------------------------------- the service
@@ -764,9 +806,13 @@ def status_body(job: JobState, jobs: Jobs) -> dict[str, Any]:
     return body
 
 
+CANCELLED = "cancelled"
+"""The ``error.error`` (and stage) of a job cancelled before it ran."""
+
+
 def cancelled_error(by: str) -> dict[str, Any]:
     """The ``error`` of a job cancelled before it ran."""
-    return {"detail": f"cancelled by {by} before it ran", "error": "cancelled", "status": 409}
+    return {"detail": f"cancelled by {by} before it ran", "error": CANCELLED, "status": 409}
 
 
 def visible(job: JobState | None, who: Principal | None) -> bool:

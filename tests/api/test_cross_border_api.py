@@ -173,6 +173,12 @@ def test_cross_border_hotspot_found_whole_and_never_double_counted(world) -> Non
             meta = r.json()["metadata"]
             assert meta["band"]["distance_m"] == 1999
             assert meta["parameters"].get("distance_m") != 1999, meta["parameters"]
+        for method in ("get", "post"):  # the docs describe the band, not Gi*'s parameter
+            spec = c.app.openapi()["paths"]["/v1/cross-border"][method]["parameters"]
+            band = [p for p in spec if p["name"] == "distance_m"]
+            assert len(band) == 1 and "force boundary" in band[0]["schema"]["description"]
+        tiny = c.get("/v1/cross-border", params={**DBSCAN, "distance_m": 2}, headers=analyst)
+        assert tiny.status_code == 200, tiny.text  # (Gi*'s bounds once refused a band < 5 m)
         narrow = c.get("/v1/cross-border", params={**DBSCAN, "distance_m": 1999}, headers=analyst)
         assert [f["properties"]["sources"] for f in narrow.json()["features"]
                 if f["properties"]["sources"].get(NEIGHBOUR)] == [hot["sources"]]

@@ -288,11 +288,18 @@ def test_a_queued_job_can_be_cancelled_and_then_does_not_run(served, monkeypatch
         assert client.get(f"/v1/jobs/{queued.id}", headers=keys["b"]).json() == body
         again = client.delete(f"/v1/jobs/{queued.id}", headers=keys["b"])
         assert again.status_code == 409
-        # it no longer counts: the key may start another beside the running one
+        # asked for again by name (a backtest's de-duplication), a cancelled job starts anew
+        named = jobs.submit("wait", {"n": 3}, owner=owner, dedupe="the same")
+        admin = client.delete(f"/v1/jobs/{named.id}", headers=keys["admin"])  # anyone's
+        assert admin.status_code == 200 and "an admin" in admin.json()["error"]["detail"]
+        anew = jobs.submit("wait", {"n": 4}, owner=owner, dedupe="the same")
+        assert anew.id != named.id and anew.status == "queued"
+        assert client.delete(f"/v1/jobs/{anew.id}", headers=keys["b"]).status_code == 200
+        # none of them counts now: the key may start another beside the running one
         assert client.post("/v1/backtest", params={"priority": "rural"},
                            headers=keys["b"]).status_code == 202
     finally:
         release.set()
     assert wait_for(client, f"/v1/jobs/{running.id}", keys["b"])["result"] == {"waited": 1}
     time.sleep(0.2)
-    assert ran == [1]  # the cancelled one never ran
+    assert ran == [1]  # the cancelled ones never ran

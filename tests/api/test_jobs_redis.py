@@ -171,6 +171,16 @@ def test_a_queued_job_on_redis_can_be_cancelled_from_any_instance(served) -> Non
     assert client.get(location + "/result", headers=keys["a"]).status_code == 409
 
 
+_CALLED: list[Path] = []
+"""Where :func:`_called` writes (set by the test that plants a callback)."""
+
+
+def _called(*_args: Any, **_kwargs: Any) -> None:
+    """A callback a planted job names: it writes a file, which the test looks for."""
+    for path in _CALLED:
+        path.write_text("called")
+
+
 class _Opens:
     """Unpickled, it creates the file ``path``: the test looks for the file (anything else a
     pickle can run would have run in its place)."""
@@ -192,10 +202,18 @@ def test_job_data_not_signed_with_the_store_is_never_unpickled(served, tmp_path:
     conn = jobs.connection
     marks = [tmp_path / "data-unpickled", tmp_path / "meta-unpickled"]
     job_id = uuid.uuid4().hex
+    called = tmp_path / "callback-called"
+    _CALLED[:] = [called]
     conn.hset(f"rq:job:{job_id}", mapping={
         "data": pickle.dumps(_Opens(marks[0])), "meta": pickle.dumps(_Opens(marks[1])),
         "origin": jobs.queue.name, "status": "queued", "description": "planted",
-        "created_at": "2026-12-01T00:00:00.000000Z"})
+        "created_at": "2026-12-01T00:00:00.000000Z",
+        # what RQ keeps as plain text: a function to call when the job fails or ends, and an
+        # address to send it to
+        "failure_callback_name": f"{__name__}._called",
+        "success_callback_name": f"{__name__}._called",
+        "stopped_callback_name": f"{__name__}._called",
+        "webhooks": json.dumps([{"url": "http://127.0.0.1:9/planted", "events": ["failed"]}])})
     conn.rpush(jobs.queue.key, job_id)
     try:
         for path in (f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/result"):
@@ -207,9 +225,11 @@ def test_job_data_not_signed_with_the_store_is_never_unpickled(served, tmp_path:
         assert not any(m.exists() for m in marks)
         assert client.get(f"/v1/jobs/{job_id}", headers=keys["admin"]).status_code == 404
         assert not any(m.exists() for m in marks)
+        assert not called.exists()  # its callbacks not called either
         job = wait_for(client, location, keys["b"])
         assert job["status"] == "failed" and job["error"]["status"] == 422, job  # it ran
     finally:
+        _CALLED.clear()
         conn.delete(f"rq:job:{job_id}")
         conn.lrem(jobs.queue.key, 0, job_id)
 

@@ -110,6 +110,9 @@ class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
             raise StoreUnavailable(
                 "the database file is not a hotspot store (or is damaged)"
             ) from exc
+        except BaseException:  # refused (a later release's schema) or stopped: nothing left open
+            connections.close()
+            raise
         return cls(connections, store_id=meta["store_id"], crs=meta["crs"],
                    timezone=meta["timezone"])
 
