@@ -126,7 +126,7 @@ def test_a_counts_folder_that_is_not_there_stops_the_service_at_start(tmp_path: 
     missing = tmp_path / "no-such-folder"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOT_")}
     env.update(HOTSPOT_DATA_DIR=str(tmp_path), PROMETHEUS_MULTIPROC_DIR=str(missing),
-               HOTSPOT_TILE_URL="none")
+               HOTSPOT_TILE_URL="none", COLUMNS="400")  # (no line break inside the path)
     done = subprocess.run(
         [sys.executable, "-c", "from api.cli import app; app()", "serve", "--host", "127.0.0.1",
          "--port", str(free_port()), "--database", str(tmp_path / "force.sqlite"),
