@@ -372,8 +372,8 @@ class RedisJobs(Jobs):
 
     def _cancel(self, job_id: str, by: str) -> JobState | None:
         """A job still on the queue taken off it (one ``LREM``: a worker taking it at the same
-        moment gets it, or this does, never both), its error put in its meta, then RQ's
-        cancel (the cancelled registry); a job a worker has taken is left to run."""
+        moment gets it, or this does, never both), then its error put in its meta and its
+        status set to RQ's cancelled; a job a worker has taken is left to run."""
         from rq.job import JobStatus
 
         job = self._fetch(job_id)
