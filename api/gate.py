@@ -94,6 +94,11 @@ def has_credentials(request: Request) -> bool:
                 or request.cookies.get(SESSION_COOKIE))
 
 
+def _address(request: Request) -> str:
+    """The rate limiter's key of a request counted by its client's address."""
+    return "addr:" + (request.client.host if request.client else "?")
+
+
 def check_request(request: Request) -> Principal | None:
     """Settle a request from its headers: the roles of its route (``request.scope['route']``),
     the caller, the rate limit, CSRF. Returns the caller (None on a public route).
@@ -112,7 +117,7 @@ def check_request(request: Request) -> Principal | None:
     if roles is None:
         raise Forbidden("nobody", ())
     limiter = request.app.state.rate_limiter
-    address = "addr:" + (request.client.host if request.client else "?")
+    address = _address(request)
     unsafe = method in UNSAFE_METHODS
     if not roles:
         limiter.check(address)
@@ -279,7 +284,7 @@ class Gate:
                 # anonymous one does: made-up paths are not a way round the rate limit
                 limiter = getattr(app.state, "rate_limiter", None)
                 if limiter is not None:
-                    limiter.check("addr:" + (request.client.host if request.client else "?"))
+                    limiter.check(_address(request))
             if declared is not None and declared > limit:
                 raise UploadTooLarge(limit)
         except Exception as exc:
