@@ -200,7 +200,8 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
     reopened = SQLiteStore.open(path)
     assert reopened.count() == count
     assert reopened.data_version() == version
-    assert reopened._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with reopened._connection() as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     again = ingest(reopened, read_police_csv(LINCOLNSHIRE))
     assert again.accepted == 0 and again.duplicates_in_store == 5671
     reopened.close()
@@ -766,3 +767,39 @@ def test_an_embedded_store_upgraded_by_a_later_release_is_refused(tmp_path: Path
         SQLiteStore.open(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == later
+
+
+def test_closing_the_embedded_store_leaves_a_connection_in_use_to_its_thread(tmp_path: Path):
+    """A store closed (a service stopping, a test's fixture ending) while another thread reads:
+    that thread's connection is closed as its read ends, never under it (Python's ``sqlite3``
+    crashes the whole process when a connection is closed while a statement runs on it, as a
+    test run once did)."""
+    import sqlite3
+
+    store = SQLiteStore.open(tmp_path / "closing.sqlite")
+    inside, closed = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def read() -> None:
+        with store._connection() as conn:
+            inside.set()
+            assert closed.wait(30)
+            seen["version"] = store._version(conn)  # after close(): still this thread's to use
+            seen["conn"] = conn
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert inside.wait(30)
+    store.close()
+    closed.set()
+    reader.join(30)
+    assert seen["version"] == store.data_version()  # a new connection for this thread
+    conn = seen["conn"]
+    assert isinstance(conn, sqlite3.Connection)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        conn.execute("SELECT 1")  # closed by its own thread as the read ended
+    with store._connection() as mine:
+        pass
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        mine.execute("SELECT 1")  # one no block used: closed at once

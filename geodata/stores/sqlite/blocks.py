@@ -31,7 +31,7 @@ class BlockReader:
 
     if TYPE_CHECKING:  # the store's own (see SQLiteStore)
 
-        def _conn(self) -> sqlite3.Connection: ...
+        def _connection(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
         def _transaction(
             self, immediate: bool = True
@@ -41,7 +41,8 @@ class BlockReader:
 
     def count(self) -> int:
         """Number of incidents stored."""
-        return int(self._conn().execute("SELECT coalesce(sum(n), 0) FROM blocks").fetchone()[0])
+        with self._connection() as conn:
+            return int(conn.execute("SELECT coalesce(sum(n), 0) FROM blocks").fetchone()[0])
 
     def holds_incidents(self, flt: IncidentFilter | None = None) -> bool:
         """Whether any incident matches ``flt`` (see :meth:`Store.holds_incidents`): the

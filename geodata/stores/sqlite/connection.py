@@ -20,8 +20,38 @@ from geodata.stores._shared import now, refuse_newer
 log = logging.getLogger(__name__)
 
 
+class _Held:
+    """One thread's connection, and how deep that thread is in blocks using it: a connection
+    is closed only by its own thread or while no block uses it (Python's ``sqlite3`` crashes the
+    process when a connection is closed while another thread runs a statement on it)."""
+
+    __slots__ = ("closed", "closing", "conn", "depth", "guard")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.depth = 0
+        self.closing = False
+        self.closed = False
+        self.guard = threading.Lock()
+
+    def close(self) -> None:
+        """Close the connection now when no block uses it, or else when its last one ends."""
+        with self.guard:
+            if self.depth:
+                self.closing = True
+                return
+            self.closing = False
+            self.closed = True
+        with suppress(sqlite3.Error):
+            self.conn.close()
+
+
 class SQLiteConnections:
     """Connections to one store file: one a thread, made when a thread first asks.
+
+    Each use of a connection is a block (:meth:`connection`, :meth:`transaction`), so that
+    :meth:`close` never closes a connection under a statement another thread is running: it
+    closes the connections no block uses at once, and each other one as its block ends.
 
     Parameters
     ----------
@@ -36,9 +66,9 @@ class SQLiteConnections:
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._held: list[_Held] = []
 
-    def conn(self) -> sqlite3.Connection:
+    def _this_thread(self) -> _Held:
         """This thread's connection (autocommit: transactions are begun by :meth:`transaction`).
 
         Raises
@@ -46,8 +76,8 @@ class SQLiteConnections:
         StoreUnavailable
             If the file cannot be opened.
         """
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None:
             try:
                 conn = sqlite3.connect(
                     self.path,
@@ -61,10 +91,37 @@ class SQLiteConnections:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
-            self._local.conn = conn
+            held = _Held(conn)
+            self._local.held = held
             with self._lock:
-                self._connections.append(conn)
-        return conn
+                self._held.append(held)
+        return held
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for the block (autocommit: transactions are begun by
+        :meth:`transaction`); :meth:`close` leaves it open until the block ends.
+
+        Raises
+        ------
+        StoreUnavailable
+            If the file cannot be opened.
+        """
+        while True:
+            held = self._this_thread()
+            with held.guard:
+                if not held.closed:
+                    held.depth += 1
+                    break
+            # closed between this thread finding it and taking it: the next one is new
+        try:
+            yield held.conn
+        finally:
+            with held.guard:
+                held.depth -= 1
+                close = held.closing and not held.depth
+            if close:
+                held.close()
 
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
@@ -76,33 +133,33 @@ class SQLiteConnections:
         StoreUnavailable
             If another writer held the store for longer than ``busy_timeout_s``.
         """
-        conn = self.conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-        except sqlite3.OperationalError as exc:
-            log.warning("store %s busy: %s", self.path, exc)
-            raise StoreUnavailable(
-                f"the store is busy (another writer held it for {self.busy_timeout_s:g} s); "
-                "try again"
-            ) from exc
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        with self.connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            except sqlite3.OperationalError as exc:
+                log.warning("store %s busy: %s", self.path, exc)
+                raise StoreUnavailable(
+                    f"the store is busy (another writer held it for {self.busy_timeout_s:g} s); "
+                    "try again"
+                ) from exc
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every connection made."""
+        """Close every connection made: those no block uses now, the others as their blocks
+        end (each in its own thread). A thread asking after this gets a new connection."""
         with self._lock:
-            for conn in self._connections:
-                with suppress(sqlite3.Error):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+            held, self._held = self._held, []
+            self._local = threading.local()
+        for each in held:
+            each.close()
 
 
 def _scripts() -> list[tuple[int, Any]]:
@@ -123,18 +180,18 @@ def migrate(connections: SQLiteConnections, crs: str, timezone: str) -> dict[str
     sqlite3.DatabaseError
         If the file is not a store of this project (or is damaged).
     """
-    conn = connections.conn()
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        log.warning("store %s: journal mode is %s, not WAL", connections.path, mode)
-    scripts = _scripts()
-    latest = scripts[-1][0] if scripts else 0
-    applied = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    refuse_newer(applied, latest)
-    if applied < latest:
-        with connections.transaction(immediate=True):
-            _apply(conn, scripts, crs, timezone)
-    return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    with connections.connection() as conn:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("store %s: journal mode is %s, not WAL", connections.path, mode)
+        scripts = _scripts()
+        latest = scripts[-1][0] if scripts else 0
+        applied = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        refuse_newer(applied, latest)
+        if applied < latest:
+            with connections.transaction(immediate=True):
+                _apply(conn, scripts, crs, timezone)
+        return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
 
 def _apply(conn: sqlite3.Connection, scripts: list[tuple[int, Any]], crs: str,

@@ -8,7 +8,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,15 +128,11 @@ class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
         """How long a writer waits for another writer to finish, in seconds."""
         return self._connections.busy_timeout_s
 
-    def _conn(self) -> sqlite3.Connection:
-        return self._connections.conn()
-
     def _transaction(self, immediate: bool = True) -> Any:
         return self._connections.transaction(immediate)
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        yield self._conn()
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections.connection()
 
     def _snapshot(self) -> Any:
         return self._transaction(immediate=False)
@@ -149,7 +145,8 @@ class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
 
     def migrations(self) -> list[dict[str, Any]]:
         """The schema migrations applied (the embedded store applies them when it opens)."""
-        return applied_migrations(self._conn())
+        with self._connection() as conn:
+            return applied_migrations(conn)
 
     def close(self) -> None:
         """Close every connection this object opened."""
@@ -200,12 +197,13 @@ class SQLiteStore(RelationalStore, PlanRecords, ReportRecords, BusinessRecords,
     def health(self) -> dict[str, Any]:
         """Whether the store answers and what it holds; never raises."""
         try:
-            conn = self._conn()
+            with self._connection() as conn:
+                version, purpose = self._version(conn), self._meta(conn, "purpose")
             return {
                 "ok": True,
                 "kind": self.kind,
-                "data_version": self._version(conn),
-                "purpose": self._meta(conn, "purpose"),
+                "data_version": version,
+                "purpose": purpose,
                 "incidents": self.count(),
                 "layers": [i.kind for i in self.list_layers()],
                 "crs": self.crs,
