@@ -48,9 +48,11 @@ run: $(STAMP) $(COMPILED) $(NPM_STAMP) browser
 	$(BIN)/hotspot serve --demo --host $(HOST) --port $(PORT)
 
 ## test: create the environment, lint, type-check, get a browser, PostGIS and GDAL, run the whole
-## suite on two workers (each module on one worker, its own database, ports and folders)
+## suite on two workers (each module on one worker, its own database, ports and folders); a
+## worker that crashes or hangs (pyproject's timeout) is replaced at most twice, and its module
+## runs again on the new one
 test: lint browser postgres gdal redis $(NPM_STAMP) $(COMPILED)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --max-worker-restart 2
 
 ## browser: Debian's chromium for the browser tests (Playwright drives it; it downloads nothing)
 browser:
