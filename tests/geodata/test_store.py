@@ -803,3 +803,50 @@ def test_closing_the_embedded_store_leaves_a_connection_in_use_to_its_thread(tmp
     store.close()
     with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
         mine.execute("SELECT 1")  # one no block used: closed at once
+
+
+def test_embedded_store_blocks_within_a_block_keep_its_connection_through_a_close(
+        tmp_path: Path):
+    """A block within a block uses the outer one's connection even after ``close()`` (with
+    another, a write inside a transaction the outer block began would wait for the whole busy
+    timeout, then fail)."""
+    store = SQLiteStore.open(tmp_path / "nested.sqlite", busy_timeout_s=1)
+    with store._connection() as outer:
+        store.close()
+        with store._connection() as inner:
+            assert inner is outer
+        with store._transaction() as inner:
+            assert inner is outer
+            inner.execute("INSERT INTO meta (key, value) VALUES ('nested', 'yes')")
+    assert store.purpose() is None  # the store answers again, on a new connection
+    with store._connection() as conn:
+        assert conn is not outer
+        assert conn.execute("SELECT value FROM meta WHERE key = 'nested'").fetchone() == ("yes",)
+    store.close()
+
+
+def test_a_thread_that_ends_leaves_no_embedded_store_connection_open(tmp_path: Path):
+    """A service's worker threads come and go; each one's connection is closed as it ends
+    (kept open, they would use up the process's files in a long-running service)."""
+    import gc
+    import sqlite3
+
+    store = SQLiteStore.open(tmp_path / "threads.sqlite")
+    made: list[sqlite3.Connection] = []
+
+    def read() -> None:
+        with store._connection() as conn:
+            made.append(conn)
+            store.data_version()
+
+    for _ in range(5):
+        t = threading.Thread(target=read)
+        t.start()
+        t.join(30)
+    gc.collect()
+    assert len(made) == 5 and len({id(c) for c in made}) == 5
+    for conn in made:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+            conn.execute("SELECT 1")
+    assert store.count() == 0  # this thread's own is open
+    store.close()

@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from importlib import resources
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 class _Held:
     """One thread's connection, and how deep that thread is in blocks using it: a connection
     is closed only by its own thread or while no block uses it (Python's ``sqlite3`` crashes the
-    process when a connection is closed while another thread runs a statement on it)."""
+    process when a connection is closed while another thread runs a statement on it). The
+    thread holds it; when the thread ends, it is closed (see ``__del__``)."""
 
-    __slots__ = ("closed", "closing", "conn", "depth", "guard")
+    __slots__ = ("__weakref__", "closed", "closing", "conn", "depth", "guard")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -42,6 +44,12 @@ class _Held:
                 return
             self.closing = False
             self.closed = True
+        with suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __del__(self) -> None:
+        # the thread holding it ended (nothing else holds it): closed, not left for the
+        # collector, so a service whose worker threads come and go keeps no file open for each
         with suppress(sqlite3.Error):
             self.conn.close()
 
@@ -65,8 +73,12 @@ class SQLiteConnections:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
+        """Each thread's connection (replaced by :meth:`close`: the next block opens anew)."""
+        self._inside = threading.local()
+        """The connection of the block a thread is in (a block within it uses the same one,
+        even after :meth:`close`)."""
         self._lock = threading.Lock()
-        self._held: list[_Held] = []
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
 
     def _this_thread(self) -> _Held:
         """This thread's connection (autocommit: transactions are begun by :meth:`transaction`).
@@ -94,7 +106,7 @@ class SQLiteConnections:
             held = _Held(conn)
             self._local.held = held
             with self._lock:
-                self._held.append(held)
+                self._held.add(held)
         return held
 
     @contextmanager
@@ -107,19 +119,28 @@ class SQLiteConnections:
         StoreUnavailable
             If the file cannot be opened.
         """
-        while True:
-            held = self._this_thread()
+        held: _Held | None = getattr(self._inside, "held", None)
+        if held is not None:  # a block within this thread's block: its connection, as it is
             with held.guard:
-                if not held.closed:
-                    held.depth += 1
-                    break
-            # closed between this thread finding it and taking it: the next one is new
+                held.depth += 1
+        else:
+            while True:
+                held = self._this_thread()
+                with held.guard:
+                    if not held.closed:
+                        held.depth += 1
+                        break
+                # closed between this thread finding it and taking it: the next one is new
+            self._inside.held = held
         try:
             yield held.conn
         finally:
             with held.guard:
                 held.depth -= 1
-                close = held.closing and not held.depth
+                outermost = not held.depth
+                close = held.closing and outermost
+            if outermost:
+                self._inside.held = None
             if close:
                 held.close()
 
@@ -156,7 +177,7 @@ class SQLiteConnections:
         """Close every connection made: those no block uses now, the others as their blocks
         end (each in its own thread). A thread asking after this gets a new connection."""
         with self._lock:
-            held, self._held = self._held, []
+            held, self._held = list(self._held), weakref.WeakSet()
             self._local = threading.local()
         for each in held:
             each.close()
