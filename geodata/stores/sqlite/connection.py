@@ -50,7 +50,7 @@ class _Held:
     def __del__(self) -> None:
         # the thread holding it ended (nothing else holds it): closed, not left for the
         # collector, so a service whose worker threads come and go keeps no file open for each
-        with suppress(sqlite3.Error):
+        with suppress(Exception):  # at the interpreter's exit, sqlite3's names may be gone
             self.conn.close()
 
 
