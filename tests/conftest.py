@@ -58,6 +58,16 @@ LINCOLNSHIRE_LADS = [f"E070001{i}" for i in range(36, 43)]
 
 
 @pytest.hookimpl(trylast=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (``make test``) by :class:`tests.xdist_loadfile.LoadFileGoingOn`:
+    xdist's own hangs the run after a worker crashes."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_loadfile import LoadFileGoingOn
+
+    return LoadFileGoingOn(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fail the run at once (never skip) when a selected test reads the real data files and
     they are not there; runs after ``-m`` has deselected what it deselects."""
