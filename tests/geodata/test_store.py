@@ -850,3 +850,36 @@ def test_a_thread_that_ends_leaves_no_embedded_store_connection_open(tmp_path: P
             conn.execute("SELECT 1")
     assert store.count() == 0  # this thread's own is open
     store.close()
+
+
+def test_a_postgis_store_opens_while_an_ingest_holds_it(postgres_url: str):
+    """An ingest holds the store's lock to its end; a service instance starting or a command
+    run meanwhile opens the store at once (it has every migration: nothing to wait for). A
+    store that needs a migration waits for the lock at most ``busy_timeout_s``, then says so."""
+    import uuid
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    store = PostGISStore.open(postgres_url, schema=schema)
+    try:
+        opened: list[PostGISStore] = []
+        with store._writing():  # the writers' lock, as an ingest holds it
+            t = threading.Thread(
+                target=lambda: opened.append(PostGISStore.open(postgres_url, schema=schema)))
+            t.start()
+            t.join(20)
+            assert opened, "opening the store waited for the ingest"
+        opened[0].close()
+        with store._connections.conn() as conn:
+            last = conn.execute("DELETE FROM schema_migrations WHERE version = "
+                                "(SELECT max(version) FROM schema_migrations) "
+                                "RETURNING version, name").fetchone()
+        try:
+            with store._writing(), pytest.raises(StoreUnavailable,
+                                                 match="needs a schema migration"):
+                PostGISStore.open(postgres_url, schema=schema, busy_timeout_s=1)
+        finally:
+            with store._connections.conn() as conn:
+                conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                             last)
+    finally:
+        store.close()

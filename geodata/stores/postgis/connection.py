@@ -221,39 +221,81 @@ def migrate(connections: PostGISConnections, crs: str, timezone: str, *,
     starting together apply each once; a new store gets ``crs`` and ``timezone``) and return
     the store's metadata.
 
+    A store that has every migration is opened without the lock: the lock is also the writers'
+    (an ingest holds it to its end), and an instance starting or a command run during a long
+    ingest has nothing to wait for. A store that needs a migration waits for the lock at most
+    ``busy_timeout_s``.
+
     Raises
     ------
     StoreUnavailable
         If the database cannot be reached, PostGIS is not installed, the schema is missing
-        (and ``create`` is False) or it holds something else.
+        (and ``create`` is False) or it holds something else, or a store needing a migration
+        was held by another process for longer than ``busy_timeout_s``.
     """
     try:
         conn = connections.connect()
-        with conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (connections.lock_key,))
-            _ensure_schema(conn, connections.schema, create=create)
-            _ensure_postgis(conn)
-            done = _applied_versions(conn, connections.schema)
-            refuse_newer(max(done, default=0),
-                         max((n for n, _name, _s in migration_scripts()), default=0))
-            for number, name, script in migration_scripts():
-                if number not in done:
-                    log.info("store %s: applying migration %s", connections.schema, name)
-                    conn.execute(script.read_text("utf-8"))
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        (number, name),
-                    )
-            if not done:
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('store_id', %s), ('crs', %s), "
-                    "('timezone', %s), ('created_at', %s), ('data_version', '0'), "
-                    "('incidents', '0')",
-                    (uuid.uuid4().hex, crs, timezone, now()),
-                )
-            return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        with conn:
+            with conn.transaction():
+                current = _meta_if_current(conn, connections.schema)
+            if current is not None:
+                return current
+            return _migrate_locked(conn, connections, crs, timezone, create=create)
+    except psycopg.errors.LockNotAvailable as exc:
+        raise StoreUnavailable(
+            f"the store needs a schema migration and another process has held it for "
+            f"{connections.busy_timeout_s:g} s (an ingest, or another release upgrading it); "
+            "try again when it is done") from exc
     except psycopg.OperationalError as exc:
         raise unavailable(exc) from exc
+
+
+def _meta_if_current(conn: psycopg.Connection[Any], schema: str) -> dict[str, str] | None:
+    """The store's metadata when it has PostGIS and every migration this release knows (and
+    none newer), read without any lock; else None (:func:`_migrate_locked` decides)."""
+    if not conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+        return None
+    table = conn.execute("SELECT to_regclass(%s)", (f"{schema}.schema_migrations",)).fetchone()
+    if table is None or table[0] is None:
+        return None
+    done = {int(r[0]) for r in conn.execute(
+        sql.SQL("SELECT version FROM {}.schema_migrations").format(sql.Identifier(schema)))}
+    if done != {n for n, _name, _script in migration_scripts()}:
+        return None
+    return {str(k): str(v) for k, v in conn.execute(
+        sql.SQL("SELECT key, value FROM {}.meta").format(sql.Identifier(schema)))}
+
+
+def _migrate_locked(conn: psycopg.Connection[Any], connections: PostGISConnections, crs: str,
+                    timezone: str, *, create: bool) -> dict[str, str]:
+    """:func:`migrate`'s work under the store's advisory lock (waited for at most
+    ``busy_timeout_s``)."""
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+            sql.Literal(f"{int(connections.busy_timeout_s * 1000)}ms")))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (connections.lock_key,))
+        conn.execute("SET LOCAL lock_timeout TO DEFAULT")  # the migrations' own locks
+        _ensure_schema(conn, connections.schema, create=create)
+        _ensure_postgis(conn)
+        done = _applied_versions(conn, connections.schema)
+        refuse_newer(max(done, default=0),
+                     max((n for n, _name, _s in migration_scripts()), default=0))
+        for number, name, script in migration_scripts():
+            if number not in done:
+                log.info("store %s: applying migration %s", connections.schema, name)
+                conn.execute(script.read_text("utf-8"))
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (number, name),
+                )
+        if not done:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('store_id', %s), ('crs', %s), "
+                "('timezone', %s), ('created_at', %s), ('data_version', '0'), "
+                "('incidents', '0')",
+                (uuid.uuid4().hex, crs, timezone, now()),
+            )
+        return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
 
 
 def _ensure_schema(conn: psycopg.Connection[Any], schema: str, *, create: bool) -> None:
