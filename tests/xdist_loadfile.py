@@ -30,6 +30,14 @@ MIN_HELD = 2
 class LoadFileGoingOn(LoadFileScheduling):
     """xdist's ``loadfile`` scheduling, without its hangs after a worker crash."""
 
+    def remove_node(self, node: Any) -> str | None:
+        """xdist's, but a crashed worker's finished modules are not put back in the queue
+        (nothing would take them out, and the run waits while the queue holds any)."""
+        workload = self.assigned_work.get(node, {})
+        for scope in [scope for scope, unit in workload.items() if all(unit.values())]:
+            del workload[scope]
+        return super().remove_node(node)
+
     def _assign_work_unit(self, node: Any) -> None:
         """Give ``node`` the next module that still has tests to run (a module a crashed
         worker had finished is dropped), or nothing when none is left."""
