@@ -57,7 +57,6 @@ NORTH_YORKSHIRE_LADS = ["E06000014", *[f"E0700016{i}" for i in range(3, 10)]]
 LINCOLNSHIRE_LADS = [f"E070001{i}" for i in range(36, 43)]
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile`` (``make test``) by :class:`tests.xdist_loadfile.LoadFileGoingOn`:
     xdist's own hangs the run after a worker crashes."""
@@ -68,6 +67,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return LoadFileGoingOn(config, log)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fail the run at once (never skip) when a selected test reads the real data files and
     they are not there; runs after ``-m`` has deselected what it deselects."""
