@@ -855,7 +855,8 @@ def test_a_thread_that_ends_leaves_no_embedded_store_connection_open(tmp_path: P
 def test_a_postgis_store_opens_while_an_ingest_holds_it(postgres_url: str):
     """An ingest holds the store's lock to its end; a service instance starting or a command
     run meanwhile opens the store at once (it has every migration: nothing to wait for). A
-    store that needs a migration waits for the lock at most ``busy_timeout_s``, then says so."""
+    store that needs a migration waits for the lock at most ``busy_timeout_s``, then says so;
+    one a later release upgraded is refused at once."""
     import uuid
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -881,5 +882,11 @@ def test_a_postgis_store_opens_while_an_ingest_holds_it(postgres_url: str):
             with store._connections.conn() as conn:
                 conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                              last)
+        # a later release's migration: refused at once, not taken for one to wait for
+        with store._connections.conn() as conn:
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, 'later')",
+                         (last[0] + 1,))
+        with store._writing(), pytest.raises(StoreUnavailable, match="later release"):
+            PostGISStore.open(postgres_url, schema=schema, busy_timeout_s=1)
     finally:
         store.close()
