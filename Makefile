@@ -49,9 +49,9 @@ run: $(STAMP) $(COMPILED) $(NPM_STAMP) browser
 
 ## test: create the environment, lint, type-check, get a browser, PostGIS and GDAL, run the whole
 ## suite on two workers (each module on one worker, its own database, ports and folders); a
-## worker that crashes or hangs (pyproject's timeout) is replaced at most twice, the rest of its
-## module, the failed test included, running again on the new one (a test that hangs every time
-## costs 30 minutes, then the run stops and fails)
+## worker that crashes or hangs (pyproject's timeout) is replaced at most twice, and what it had
+## not finished, the failed test included, goes back to the queue for the next free worker (a
+## test that hangs every time costs 30 minutes, then the run stops and fails)
 test: lint browser postgres gdal redis $(NPM_STAMP) $(COMPILED)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --max-worker-restart 2
 

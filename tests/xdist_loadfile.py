@@ -51,8 +51,8 @@ class LoadFileGoingOn(LoadFileScheduling):
     def _reschedule(self, node: Any) -> None:
         """Top ``node`` up to :data:`MIN_HELD` tests (xdist gives one module and waits for a
         test to end), and tell it to stop once the queue is empty."""
-        if node.shutting_down:
-            return
+        if node.shutting_down or node not in self.registered_collections:
+            return  # stopping, or a replacement still collecting (schedule() serves it then)
         while self.workqueue and self._pending_of(self.assigned_work[node]) <= MIN_HELD:
             self._assign_work_unit(node)
         if not self.workqueue:
