@@ -12,8 +12,8 @@ reasons in its file scheduler (``xdist.scheduler.LoadFileScheduling``):
   test while others are still queued (the replacement of a crashed worker, given what is left
   of a module) waits for ever.
 
-A test run of this project hung so until CI stopped it. Here a finished module is never handed
-out, and a worker is given modules until it holds two tests or the queue is empty, then told
+A test run of this project hung so until CI stopped it. Here a finished module is never put
+back, and a worker is given modules until it holds two tests or the queue is empty, then told
 to stop when nothing is left: every worker always has something it can run.
 """
 
@@ -32,21 +32,12 @@ class LoadFileGoingOn(LoadFileScheduling):
 
     def remove_node(self, node: Any) -> str | None:
         """xdist's, but a crashed worker's finished modules are not put back in the queue
-        (nothing would take them out, and the run waits while the queue holds any)."""
+        (handed out, they would give a worker nothing to run; left, the run would wait while
+        the queue holds any): every module queued has a test to run."""
         workload = self.assigned_work.get(node, {})
         for scope in [scope for scope, unit in workload.items() if all(unit.values())]:
             del workload[scope]
         return super().remove_node(node)
-
-    def _assign_work_unit(self, node: Any) -> None:
-        """Give ``node`` the next module that still has tests to run (a module a crashed
-        worker had finished is dropped), or nothing when none is left."""
-        while self.workqueue:
-            scope, unit = next(iter(self.workqueue.items()))
-            if not all(unit.values()):
-                super()._assign_work_unit(node)
-                return
-            del self.workqueue[scope]
 
     def _reschedule(self, node: Any) -> None:
         """Top ``node`` up to :data:`MIN_HELD` tests (xdist gives one module and waits for a

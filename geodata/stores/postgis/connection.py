@@ -260,12 +260,19 @@ def _meta_if_current(conn: psycopg.Connection[Any], schema: str) -> dict[str, st
         return None
     done = {int(r[0]) for r in conn.execute(
         sql.SQL("SELECT version FROM {}.schema_migrations").format(sql.Identifier(schema)))}
-    known = {n for n, _name, _script in migration_scripts()}
-    refuse_newer(max(done, default=0), max(known, default=0))  # at once: no lock to wait for
+    known = _refuse_newer(done)  # a later release's store: refused at once, no lock waited for
     if done != known:
         return None
     return {str(k): str(v) for k, v in conn.execute(
         sql.SQL("SELECT key, value FROM {}.meta").format(sql.Identifier(schema)))}
+
+
+def _refuse_newer(done: set[int]) -> set[int]:
+    """The migrations this release knows; raises StoreUnavailable when ``done`` (the store's)
+    holds a later one (:func:`refuse_newer`)."""
+    known = {n for n, _name, _script in migration_scripts()}
+    refuse_newer(max(done, default=0), max(known, default=0))
+    return known
 
 
 def _migrate_locked(conn: psycopg.Connection[Any], connections: PostGISConnections, crs: str,
@@ -280,8 +287,7 @@ def _migrate_locked(conn: psycopg.Connection[Any], connections: PostGISConnectio
         _ensure_schema(conn, connections.schema, create=create)
         _ensure_postgis(conn)
         done = _applied_versions(conn, connections.schema)
-        refuse_newer(max(done, default=0),
-                     max((n for n, _name, _s in migration_scripts()), default=0))
+        _refuse_newer(done)
         for number, name, script in migration_scripts():
             if number not in done:
                 log.info("store %s: applying migration %s", connections.schema, name)
