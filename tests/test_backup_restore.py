@@ -7,6 +7,7 @@ real against the test server; every database made here is dropped at the end."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -54,7 +55,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def databases() -> Iterator[list[str]]:
-    """Names of databases the test makes (``hotspot_bk_*``), each dropped at the end."""
+    """Names of databases the test makes, each dropped at the end (named as the run's
+    database, ``hotspot_test_<pid>_*``, so that the next run drops them if this one is killed
+    first)."""
     made: list[str] = []
     yield made
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
@@ -63,7 +66,7 @@ def databases() -> Iterator[list[str]]:
 
 
 def _new_name(made: list[str], role: str) -> str:
-    name = f"hotspot_bk_{role}_{uuid.uuid4().hex[:10]}"
+    name = f"hotspot_test_{os.getpid()}_bk_{role}_{uuid.uuid4().hex[:10]}"
     made.append(name)
     return name
 

@@ -172,8 +172,9 @@ def _say_serving(info: dict[str, Any], store: AccessStore, settings: Settings, u
         out.print(f"  Sign in at {info['login']} with the demo's admin key (every role's "
                   f"key is in {settings.data_dir / 'demo-keys.json'}):")
         out.print(f"  {info['keys']['admin']}", markup=False, highlight=False)
-        out.print(f"  API: curl -H 'Authorization: Bearer {info['keys']['analyst']}' "
-                  f"{info['url']}v1/hotspots", markup=False, highlight=False)
+        out.print(f"  API, as an analyst: curl -H 'Authorization: Bearer "
+                  f"{info['keys']['analyst']}' {info['url']}v1/hotspots", markup=False,
+                  highlight=False)
         out.print(f"  Partners see only published products ({info['products']} demo months "
                   f"published): sign in with the partner key, or curl -H 'Authorization: "
                   f"Bearer {info['keys']['partner']}' {info['url']}v1/hotspots",

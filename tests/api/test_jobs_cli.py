@@ -5,7 +5,6 @@ when the output is not a terminal, so what a script reads is unchanged."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import pty
@@ -20,6 +19,7 @@ import pytest
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.conftest import ROOT
+from tests.waits import read_all_within
 
 HIDE_CURSOR = "\x1b[?25l"
 """What rich writes when a live progress bar starts."""
@@ -47,19 +47,14 @@ def on_terminal(args: list[str], tmp: Path) -> tuple[int, str]:
                                env=_env(tmp), stdin=subprocess.DEVNULL, stdout=secondary,
                                stderr=secondary, close_fds=True)
     os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            data = os.read(primary, 65536)
-        except OSError as exc:  # the terminal closed: the command has ended
-            if exc.errno != errno.EIO:
-                raise
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(primary)
-    return process.wait(600), b"".join(chunks).decode("utf-8", "replace")
+    try:
+        out = read_all_within(primary, f"hotspot {args[0]}")
+    except AssertionError:
+        process.kill()
+        raise
+    finally:
+        os.close(primary)
+    return process.wait(60), out.decode("utf-8", "replace")
 
 
 def piped(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ import pytest
 from bench._server import free_port
 from geodata.stores.postgis import migration_scripts
 from tests.conftest import LAD, NORTH_YORKSHIRE, NORTH_YORKSHIRE_LADS
+from tests.waits import line_within
 
 HOTSPOT = str(Path(sys.executable).parent / "hotspot")
 
@@ -127,7 +128,8 @@ def test_serve_demo_builds_on_first_start_and_serves(tmp_path: Path):
         health = json.loads(body)
         assert status == 200 and health["demo"] is True
         assert "incidents" not in health["store"]  # counts for staff only
-        serving = json.loads(proc.stdout.readline())["serving"] if proc.stdout else {}
+        serving = json.loads(line_within(proc.stdout, "serving line"))["serving"] \
+            if proc.stdout else {}
         status, body = _get(urllib.request.Request(
             f"http://127.0.0.1:{port}/health",
             headers={"Authorization": f"Bearer {serving['keys']['analyst']}"}))
@@ -282,7 +284,7 @@ def test_serve_speaks_https_with_a_certificate(tmp_path: Path):
                            str(tmp_path / "force.sqlite"), "--json"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=env) as proc:
         try:
-            first = json.loads(proc.stdout.readline()) if proc.stdout else {}
+            first = json.loads(line_within(proc.stdout, "serving line")) if proc.stdout else {}
             assert first["serving"]["url"] == f"https://127.0.0.1:{port}/"
             deadline = time.time() + 60
             while True:

@@ -23,6 +23,7 @@ from geodata.schema import IncidentFilter
 from geodata.stores import SQLiteStore, open_store
 from geodata.stores.postgis import PostGISStore
 from tests.conftest import LINCOLNSHIRE, NORTH_YORKSHIRE, ROOT, STORE_KINDS
+from tests.waits import line_within
 
 
 def lines_of(path: Path) -> list[str]:
@@ -190,7 +191,7 @@ def test_killing_an_ingest_half_way_leaves_nothing_half_written(tmp_path):
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    seen = [proc.stdout.readline() for _ in range(3)]  # three chunks written into the transaction
+    seen = [line_within(proc.stdout, "ingest progress") for _ in range(3)]  # three chunks
     assert all(s.startswith("chunk") for s in seen)
     wal = Path(str(path) + "-wal")
     assert wal.exists() and wal.stat().st_size > 1_000_000  # blocks really were being written
@@ -237,7 +238,7 @@ def test_killing_a_postgis_ingest_half_way_leaves_nothing_behind(tmp_path, postg
         size_before = watcher.execute(size).fetchone()[0]
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
-        seen = [proc.stdout.readline() for _ in range(3)]
+        seen = [line_within(proc.stdout, "ingest progress") for _ in range(3)]
         assert all(s.startswith("chunk") for s in seen)
         # the rows really were being written (the database's files grew), inside a transaction
         # nobody else can see
