@@ -29,6 +29,7 @@ def _upstream(name: str, *, cut: bool) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 60  # an idle kept-alive connection ends, so server_close cannot wait forever
 
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -38,6 +38,9 @@ def client(tmp_path: Path, app_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield as_role(c)
     with psycopg.connect(app_url.split("?")[0], autocommit=True) as conn:
+        # a backend a fault left holding a lock on the schema fails the clean-up in a
+        # minute, naming the lock, rather than holding the run
+        conn.execute("SET lock_timeout = '60s'")
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
