@@ -121,9 +121,12 @@ def field_data(plan_id: str, request: Request, store: StoreDep) -> Response:
 
 @router.get("/field/sw.js", include_in_schema=False)
 def service_worker() -> FileResponse:
-    """The field view's service worker (scope /field/)."""
+    """The field view's service worker, registered for /field/ and for the crews' short links
+    (/f/), so that a short link or its QR code opens the crew's view with no signal too."""
+    # a worker may serve only below its own folder unless this header widens it: "/f" is the
+    # narrowest prefix of both scopes
     return FileResponse(OWN_DIR / "field-sw.js", media_type="text/javascript",
-                        headers={"Cache-Control": "no-cache"})
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/f"})
 
 
 @router.get("/field/{plan_id}", response_class=HTMLResponse, tags=["field view"],

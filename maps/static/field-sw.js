@@ -1,4 +1,4 @@
-/* The field view's service worker (scope /field/): keeps the page, Leaflet, the scripts and the
+/* The field view's service worker (scopes /field/ and /f/, the crews' short links): keeps the page, Leaflet, the scripts and the
  * plan so the view opens and works with no signal. Static files: from the cache first. Pages
  * and plan data: from the network when it answers within a few seconds (so a changed plan
  * arrives), else from the cache. Visits are POSTed by the page, which queues them offline;
@@ -132,11 +132,31 @@ function networkElseKept(request) {  // the store's layers may change: the netwo
   });
 }
 
+/* A crew's short link (/f/CODE, letters in either case): the service's answer when it comes
+ * within a few seconds, else where the link led when the field view was last open (kept by the
+ * page), else the network's own failure. */
+function shortLink(request) {
+  var code = decodeURIComponent(new URL(request.url).pathname.slice(3)).trim().toUpperCase();
+  var network = fetch(request);
+  var timeout = new Promise(function (resolve, reject) {
+    setTimeout(function () { reject(new Error("slow network")); }, NETWORK_WAIT_MS);
+  });
+  return Promise.race([network, timeout]).catch(function () {
+    return caches.match("/f/" + encodeURIComponent(code), { cacheName: CACHE }).then(function (hit) {
+      return hit || network;
+    });
+  });
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (url.pathname.indexOf("/f/") === 0 && request.mode === "navigate") {
+    event.respondWith(shortLink(request));
+    return;
+  }
   if (url.pathname === "/tiles/tiles.json") {
     event.respondWith(networkFirst(request));
     return;

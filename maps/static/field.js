@@ -74,12 +74,28 @@
   /* -- offline ---------------------------------------------------------------------------- */
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(opts.worker, { scope: "/field/" }).catch(function () {});
+    // the crews' short links (the briefing's QR codes) too: with no signal they lead on to the
+    // field view kept on this device (keepShortLinks)
+    navigator.serviceWorker.register(opts.worker, { scope: "/f/" }).catch(function () {});
+  }
+  function keepShortLinks(cache) {
+    // where each crew's short link leads, as the service would answer it (a 303), so the
+    // worker can answer it with no signal; every crew of the plan, as a tablet may change hands
+    var crews = (state.plan && state.plan.links && state.plan.links.crews) || {};
+    return Promise.all(Object.keys(crews).map(function (label) {
+      var link = crews[label];
+      if (!link || typeof link.short !== "string" || typeof link.field !== "string" ||
+          link.short.indexOf("/f/") !== 0 || link.field.indexOf("/field/") !== 0) return null;
+      return cache.put(link.short, new Response(null, { status: 303, headers: { Location: link.field } }));
+    }));
   }
   function keepOffline() {
     if (!("caches" in window)) return Promise.resolve();
     return caches.open(CACHE).then(function (cache) {
       // the plan itself was kept as it came (getJSON): it is not fetched a second time
       return cache.addAll([location.pathname].concat(opts.assets)).then(function () {
+        return keepShortLinks(cache);
+      }).then(function () {
         // static files of an earlier version of the service (another ?v=) are not needed now
         return cache.keys().then(function (requests) {
           return Promise.all(requests.filter(function (req) {
