@@ -51,6 +51,7 @@ from zlib_ng import zlib_ng
 
 from hotspot._threads import run_each, threads
 from maps.assets import static_version
+from maps.nav import NAV_CSS, nav_html
 
 GZIP_MIN_BYTES = 500
 """Bodies smaller than this go uncompressed (the gzip header would eat the gain)."""
@@ -210,21 +211,30 @@ _ERROR_TITLES = {400: "The request could not be read", 403: "Not open to your ro
                  503: "Busy: try again shortly"}
 
 
-def error_page(status: int, detail: str, field: str | None) -> bytes:
+def error_page(status: int, detail: str, field: str | None, role: str | None = None) -> bytes:
     """A plain HTML page for an error a person met by following a link or a form: the
-    service's own message (as text), the field it names, and the way back."""
+    service's own message (as text), the field it names, and the way on: with the caller's
+    ``role`` known, the bar of the pages that role may open (a partner refused a staff page
+    is shown the products, not more pages it may not open); else the map and sign-in."""
     title = _ERROR_TITLES.get(status, "Something went wrong")
     where = f"<p>The part at fault: <code>{html.escape(field)}</code>.</p>" if field else ""
+    if role is not None:
+        bar = nav_html(None, role=role, signed_in=False)
+        onward = (f"<p>You are signed in with a key of the {html.escape(role)} role: the pages "
+                  "it may open are in the bar above.</p>" if status == 403 else "")
+    else:
+        bar = ""
+        onward = '<p><a href="/">Hotspot map</a><a href="/login">Sign in</a></p>'
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}"
-        "a{display:inline-block;min-height:44px;line-height:44px;margin-right:1.2rem;"
-        "color:#0b3d91}code{background:#f0f4f8;padding:0 .3em}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{where}"
-        '<p><a href="/">Hotspot map</a><a href="/plans">Patrol plans</a></p>'
-        f"<p><small>HTTP {status}</small></p></body></html>").encode()
+        f"<title>{html.escape(title)}</title><style>{NAV_CSS}"
+        "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
+        "padding:0 1rem}main a{display:inline-block;min-height:44px;line-height:44px;"
+        "margin-right:1.2rem;color:#0b3d91}code{background:#f0f4f8;padding:0 .3em}</style>"
+        f"</head><body>{bar}<main>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{where}{onward}"
+        f"<p><small>HTTP {status}</small></p></main></body></html>").encode()
 
 
 def whole_body_rewriter(send: Send, *, hold: Callable[[Message], bool],
@@ -278,8 +288,9 @@ class HtmlErrors:
                 detail, field = str(error.get("detail", "")), error.get("field")
             except (ValueError, AttributeError):
                 detail, field = "", None
+            who = (scope.get("state") or {}).get("principal")
             page = error_page(start["status"], detail or "The service could not answer.",
-                              str(field) if field else None)
+                              str(field) if field else None, getattr(who, "role", None))
             headers = MutableHeaders(scope=start)
             headers["Content-Type"] = "text/html; charset=utf-8"
             headers["Content-Length"] = str(len(page))

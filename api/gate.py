@@ -134,7 +134,7 @@ def check_request(request: Request) -> Principal | None:
         raise Unauthorized()
     limiter.check("key:" + who.key_id)
     if who.role not in roles:
-        raise Forbidden(who.role, roles)
+        raise Forbidden(who.role, roles, caller=who)
     if unsafe and who.via == "session":
         check_origin(request)
         check_session_token(store, who, request.headers.get(CSRF_HEADER.lower()))
@@ -288,6 +288,9 @@ class Gate:
             if declared is not None and declared > limit:
                 raise UploadTooLarge(limit)
         except Exception as exc:
+            if isinstance(exc, Forbidden) and exc.caller is not None:
+                # known but refused: the log names the key, an error page the role's pages
+                scope.setdefault("state", {})["principal"] = exc.caller
             response = await _answer(app, request, exc)
             if response is None:
                 raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from geodata.errors import GeodataError
 from hotspot.errors import HotspotError, InvalidParameter
@@ -133,10 +134,13 @@ class Forbidden(ServiceError):
     status = 403
     code = "forbidden"
 
-    def __init__(self, role: str, allowed: tuple[str, ...]) -> None:
+    def __init__(self, role: str, allowed: tuple[str, ...], caller: Any = None) -> None:
         super().__init__(f"the {role} role may not do this; it needs one of: "
                          f"{', '.join(allowed)}" if allowed else
                          "this endpoint is open to no role (it is not in the access table)")
+        self.caller = caller
+        """The refused caller (a :class:`api.access.Principal`), when known: the request log
+        names its key, and an error page offers the pages its role may open."""
 
 
 class CsrfRefused(ServiceError):

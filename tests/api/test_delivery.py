@@ -168,3 +168,22 @@ def test_a_person_following_a_bad_link_gets_a_page_programs_get_json(demo: TestC
         assert 'href="/plans"' in r.text and "content-security-policy" in r.headers
         data = demo.get(path)  # a program (or a page's script): the JSON error as before
         assert data.status_code == status and data.json()["detail"]
+
+
+def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(demo: TestClient) -> None:
+    """A partner following a link to a staff page is told why, and shown the pages a partner
+    may open (not the map and plans it was just refused); the request log names the key."""
+    page = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
+    partner = as_role(TestClient(demo.app), "partner")
+    for path in ("/plans", "/"):
+        r = partner.get(path, headers=page)
+        assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), path
+        assert "Not open to your role" in r.text and "partner role" in r.text
+        bar = re.search(r'<nav class="hs-nav".*?</nav>', r.text)
+        assert bar, r.text
+        assert 'href="/products"' in bar[0] and 'href="/report-incident"' in bar[0]
+        assert 'href="/plans"' not in r.text and 'href="/"' not in r.text
+    assert partner.get("/plans").json()["error"] == "forbidden"  # programs: JSON as before
+    # a caller with no key is pointed to sign in
+    r = TestClient(demo.app).get("/plans/0123456789abcdef/nothing", headers=page)
+    assert r.status_code in (401, 404) and "<nav" not in r.text and 'href="/login"' in r.text
