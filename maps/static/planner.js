@@ -162,6 +162,14 @@
     root.appendChild(title);
     var badge = el("span", "hs-badge hs-" + p.context_class, CLASS_LABELS[p.context_class] || p.context_class);
     root.appendChild(badge);
+    // the hotspot's own page (charts, advice, patrols), with the parameters of this result:
+    // at the top, in view without scrolling a long popup
+    var pageQuery = config().hotspot_page_query;
+    if (p.id && typeof pageQuery === "string") {
+      var more = el("a", "hs-page-link", "Open this hotspot's page");
+      more.href = "/hotspots/" + encodeURIComponent(p.id) + (pageQuery ? "?" + pageQuery : "");
+      root.appendChild(more);
+    }
     var t = el("table", "hs-facts");
     row(t, "Team", TEAM_LABELS[p.team] || p.team);
     row(t, "Incidents", p.incidents !== undefined ? whole(p.incidents) : null);
@@ -205,13 +213,6 @@
       var ul = el("ul", "hs-places");
       p.top_locations.forEach(function (loc) { ul.appendChild(el("li", null, loc)); });
       root.appendChild(ul);
-    }
-    // the hotspot's own page (charts, advice, patrols), with the parameters of this result
-    var pageQuery = config().hotspot_page_query;
-    if (p.id && typeof pageQuery === "string") {
-      var more = el("a", "hs-page-link", "Open this hotspot's page");
-      more.href = "/hotspots/" + encodeURIComponent(p.id) + (pageQuery ? "?" + pageQuery : "");
-      root.appendChild(more);
     }
     // the ids, for who needs to find the place in the CSV or the API: not the main text
     if (p.id) {

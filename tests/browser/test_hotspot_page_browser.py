@@ -79,6 +79,11 @@ def test_the_page_on_a_desktop_from_the_planner_popup(browser: Browser, server: 
         }""", stop_id)
     link = page.locator(".leaflet-popup-content a.hs-page-link")
     link.wait_for(timeout=5_000)
+    # at the popup's top: in view without scrolling the popup (the facts below it are long)
+    box = link.bounding_box()
+    frame = page.locator(".leaflet-popup-content-wrapper").bounding_box()
+    assert box and frame and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    assert box["y"] - frame["y"] < 120 and box["height"] >= 44
     href = link.get_attribute("href")
     assert href is not None and href.startswith(f"/hotspots/{stop_id}?") and "from=2024-01" in href
     with page.expect_navigation(wait_until="commit"):  # the page answered: the charts next
