@@ -20,7 +20,7 @@ from api.services.hotspot_results import Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
 from api.services.persistent_asb import map_overlay
 from api.settings import Settings
-from geodata.stores import LayerStore, Store
+from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from maps import DensityImage, FormState, PageOptions, hotspot_map_page
 from maps.hotspot_map import period_label
@@ -52,6 +52,17 @@ def page_summary(method: str, info: dict[str, Any], area_name: str,
         about += (f" In the backtest such places held {float(pai):,.1f} times the "
                   f"{area_name}'s average per km\u00b2 of the following month's crime.")
     return text, about
+
+
+def data_months(store: IncidentStore) -> tuple[str, str] | None:
+    """The months of the store's first and last incidents in words, local time ("Jan 2023",
+    "Dec 2024"); None for an empty store. From the store's summaries: no incident is read."""
+    span = store.time_span()
+    if span is None:
+        return None
+    first, last = (pd.Timestamp(t, unit="s", tz="UTC").tz_convert(store.timezone)
+                   .strftime("%b %Y") for t in span)
+    return first, last
 
 
 def page_period(metadata: dict[str, Any]) -> str:
@@ -123,6 +134,10 @@ def _map_page(store: Store, taxonomy: Taxonomy, settings: Settings, q: HotspotQu
         summary, about = summary.removesuffix(f" \u00b7 data {version}"), ""
     else:
         summary, about = page_summary(q.method, info, area_name, weight)
+    if info.get("note") and not int(info.get("incidents") or 0):
+        held = data_months(store)  # a period after the data end, or before they begin
+        if held is not None:
+            summary += f" \u00b7 the data run from {held[0]} to {held[1]}"
     # how the figures were made, and the data version, in the details line: for who asks
     details = (f"{about} Places are ranked by their "
                f"{'harm' if weight == 'harm' else 'incidents'}, how tightly packed they are and "

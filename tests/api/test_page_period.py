@@ -4,6 +4,7 @@ while ``GET /v1/hotspots`` keeps its own default (every incident)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -54,6 +55,12 @@ def test_the_page_opens_on_the_last_six_months_and_the_api_keeps_every_incident(
         assert f'name="from" value="{months[-6]}"' in page.text
         assert f'name="to" value="{months[-1]}"' in page.text
         assert "1 Jul \u2013 31 Dec 2024, against 1 Jan \u2013 30 Jun 2024" in page.text
+        # a period after the data end: the page says where the data are
+        later = client.get("/", params={"from": "2025-03", "to": "2025-04"})
+        assert later.status_code == 200
+        held = datetime.strptime(months[0], "%Y-%m").strftime("%b %Y")
+        assert f"no incidents in the selection \u00b7 the data run from {held} to Dec 2024" in \
+            later.text
         # given empty, From and To mean every incident; the API's default is unchanged
         every = client.get("/", params={"from": "", "to": ""})
         assert 'name="from" value=""' in every.text and "Every incident" in every.text
