@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
@@ -159,6 +160,7 @@ p.meta { margin: 0 0 1.5mm; }
 .qr-box { width: 30mm; text-align: center; font-size: 10pt; line-height: 1.1; }
 .qr-box svg { width: 24mm; height: 24mm; display: block; margin: 0 auto; }
 .qr-box span { display: block; overflow-wrap: anywhere; }
+.qr-box .qr-path { white-space: nowrap; font-weight: 600; }
 .warn { border: 0.6mm solid #b45309; background: #fff7ed; padding: 1.2mm 2mm;
   margin: 0 0 1.5mm; }
 .empty { border: 0.6mm solid #555; padding: 4mm; font-size: 12pt; margin: 2mm 0; }
@@ -202,7 +204,8 @@ Shift {{ shift.start|when }} to {{ shift.end|when }}<br>
 {% if c.stops %}{{ c.stops }} stop{{ "s" if c.stops != 1 }}, {{ c.km }} km &middot;
 out {{ c.out }}, back {{ c.back }}{% else %}No stops{% endif %}</p>
 </div>
-{% if c.qr %}<div class="qr-box">{{ c.qr|safe }}<span>{{ c.link_text }}</span></div>{% endif %}
+{% if c.qr %}<div class="qr-box">{{ c.qr|safe }}<span>{{ c.link_host }}</span>
+<span class="qr-path">{{ c.link_path }}</span></div>{% endif %}
 </div>
 {% for w in c.warnings %}<p class="warn" role="note">{{ w }}</p>{% endfor %}
 {% if not c.stops %}
@@ -341,7 +344,10 @@ def _crew_page(route: Mapping[str, Any], warnings: list[str],
         "rows": rows, "legend": legend, "roomy": roomy,
         "warnings": warnings, "empty_reason": empty,
         "qr": qr_svg(url, title=f"Field view of {route.get('label', '')}") if url else "",
-        "link_text": url.split("://", 1)[-1] if url else "",
+        # the address under the QR code: the host, then the path on a line of its own, so
+        # that the code an officer may type is never broken across lines
+        "link_host": urlsplit(url).netloc if url else "",
+        "link_path": urlsplit(url)._replace(scheme="", netloc="").geturl() if url else "",
         "map": crew_map(route, basemap, colour=colour, height_mm=height),
     }
 

@@ -86,7 +86,10 @@ def test_the_printed_page_shows_roads_names_and_the_qr_code(browser: Browser, se
         roads: s.querySelectorAll('svg.crew-map path[stroke-linecap]').length,
         names: [...s.querySelectorAll('svg.crew-map text.halo')].map(t => t.textContent),
         qr: !!s.querySelector('.qr-box svg.qr'),
-        link: (s.querySelector('.qr-box span') || {}).textContent || '',
+        link: (s.querySelector('.qr-box') || {}).textContent || '',
+        pathLines: (p => p ? p.getBoundingClientRect().height /
+                         parseFloat(getComputedStyle(p).lineHeight) : 0)(
+            s.querySelector('.qr-box .qr-path')),
         smallest: Math.min(...[...s.querySelectorAll('td, th, p, dt, dd, footer, h1')]
             .filter(e => e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize)))
     }))""")
@@ -95,5 +98,6 @@ def test_the_printed_page_shows_roads_names_and_the_qr_code(browser: Browser, se
     for crew in found:
         assert crew["roads"] > 3 and crew["names"], crew
         assert crew["qr"] and "/f/" in crew["link"], crew
+        assert 0.5 < crew["pathLines"] < 1.5, crew  # the code on one line, never broken
         assert crew["smallest"] >= 10 * 96 / 72 - 0.01, crew  # 10 pt in CSS pixels
     assert any("Thornbury" in n for crew in found for n in crew["names"])

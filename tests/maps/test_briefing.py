@@ -87,9 +87,10 @@ def test_a_page_per_crew_with_grid_refs_ticks_and_qr() -> None:
     assert "wait 45 min" in first and "waits 45 min in all" in first
     # the second window of stop 2 is not the one its visit falls in
     assert "17:00–18:00" in first and "22:00–23:00" not in first
-    assert 'class="qr"' in first and "h.example/f/ABCD2345" in first
+    assert 'class="qr"' in first and "<span>h.example</span>" in first
+    assert '<span class="qr-path">/f/ABCD2345</span>' in first  # the code on a line of its own
     assert "No stops for this crew:</strong> no town-centre hotspots in &lt;Elmsford&gt;" in second
-    assert "h.example/f/WXYZ6789" in second and 'class="crew-map"' in second
+    assert 'class="qr-path">/f/WXYZ6789<' in second and 'class="crew-map"' in second
     assert "<table>" not in second  # no empty stop list: where to start from, with its ref
     assert re.search(r"Patrol from Hub &lt;b&gt;\s+\([HJNOST][A-HJ-Z] \d{5} \d{5}\)", second)
     # look-for keys: a letter per category, and the heritage sites once
