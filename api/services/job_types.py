@@ -32,7 +32,12 @@ FAILURE_TTL_S = 3600
 """How long a failed job is kept, seconds (a refused backtest is not tried again meanwhile on
 the same data)."""
 LOCAL_KEPT = 256
-"""Finished and failed jobs the in-process backend remembers (the oldest go first)."""
+"""Finished and failed jobs the in-process backend remembers (past it, the oldest of the key
+holding most go first)."""
+LOCAL_RESULT_BYTES = 256 * 1024 * 1024
+"""Most bytes of results the in-process backend keeps in memory (a cross-border GeoJSON can
+be 8 MB): past it, the oldest results of the key holding most bytes go first, never the result
+just made."""
 RETRY_AFTER_S = 2
 """How soon to ask again about a job that is not finished, seconds."""
 _INTERNAL = "the job failed on an internal error (the worker's log has the details)"

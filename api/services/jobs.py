@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import pickle
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -59,6 +60,7 @@ from api.services.job_types import (
     FINISHED,
     JOB_TIMEOUT_S,
     LOCAL_KEPT,
+    LOCAL_RESULT_BYTES,
     QUEUED,
     RESULT_TTL_S,
     RETRY_AFTER_S,
@@ -110,16 +112,25 @@ def execute(kind: str, params: dict[str, Any], context: JobContext,
 
 
 class LocalJobs(Jobs):
-    """Jobs run one at a time in a worker thread of this process (no Redis)."""
+    """Jobs run one at a time in a worker thread of this process (no Redis). Ended jobs are
+    kept as in Redis (results a day, failures an hour), within :data:`LOCAL_KEPT` jobs and
+    ``result_bytes`` of results: past either, the oldest of the key holding most go, so a key
+    that floods jobs (started and cancelled at once, or large results) evicts its own, not
+    another key's. A job that runs past :data:`JOB_TIMEOUT_S` is stopped at its next
+    progress report."""
 
     def __init__(self, context: Callable[[], JobContext], *, limit: int = 4,
-                 workers: int = 1) -> None:
+                 workers: int = 1, result_bytes: int = LOCAL_RESULT_BYTES,
+                 timeout_s: float = JOB_TIMEOUT_S) -> None:
         self._context = context
         self.limit = limit
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._jobs: OrderedDict[str, JobState] = OrderedDict()
         self._results: dict[str, JobResult] = {}
+        self._sizes: dict[str, int] = {}
+        self._result_bytes = result_bytes
+        self._timeout_s = timeout_s
         self._lock = threading.Lock()
 
     def submit(self, kind: str, params: dict[str, Any], *, owner: str,
@@ -144,12 +155,33 @@ class LocalJobs(Jobs):
             self._pool.submit(self._run, job.id, kind, params)
             return replace(job)
 
-    def _forget(self) -> None:
-        """Drop the oldest ended jobs past :data:`LOCAL_KEPT`."""
-        ended = [k for k, j in self._jobs.items() if j.status not in ACTIVE]
-        for k in ended[:max(0, len(ended) - LOCAL_KEPT)]:
-            del self._jobs[k]
-            self._results.pop(k, None)
+    def _forget(self, keep: str | None = None) -> None:
+        """Drop (the lock held) ended jobs past their time, then, while over :data:`LOCAL_KEPT`
+        ended jobs or the bytes of results, the oldest ended job of the key holding most of
+        them (by count, or by bytes); never ``keep`` (the result just made)."""
+        now = time.time()
+        for k, j in list(self._jobs.items()):
+            kept_s = RESULT_TTL_S if j.status == FINISHED else FAILURE_TTL_S
+            if j.status not in ACTIVE and j.ended_at is not None and now - j.ended_at > kept_s:
+                self._drop(k)
+        while True:
+            ended = [(k, j) for k, j in self._jobs.items() if j.status not in ACTIVE and k != keep]
+            # the result just made stays, even alone over the bytes
+            by_bytes = sum(self._sizes.values()) > self._result_bytes and \
+                any(self._sizes.get(k, 0) for k, _ in ended)
+            if not by_bytes and len(ended) + (keep is not None) <= LOCAL_KEPT:
+                return
+            held: Counter[str] = Counter()
+            for k, j in ended:
+                held[j.owner] += self._sizes.get(k, 0) if by_bytes else 1
+            most = max(held, key=lambda owner: held[owner])
+            self._drop(next(k for k, j in ended if j.owner == most
+                            and (not by_bytes or self._sizes.get(k, 0) > 0)))
+
+    def _drop(self, job_id: str) -> None:
+        del self._jobs[job_id]
+        self._results.pop(job_id, None)
+        self._sizes.pop(job_id, None)
 
     def _set(self, job_id: str, **changes: Any) -> None:
         with self._lock:
@@ -165,7 +197,13 @@ class LocalJobs(Jobs):
                 return
             job.status, job.started_at, job.stage = RUNNING, time.time(), "starting"
 
+        deadline = time.monotonic() + self._timeout_s
+
         def progress(done: float, stage: str) -> None:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the job took longer than the jobs' time limit "
+                                  f"({self._timeout_s / 3600:g} h) and was stopped; start it "
+                                  "again, for a smaller area or fewer months")
             self._set(job_id, progress=min(1.0, max(0.0, float(done))), stage=stage)
 
         try:
@@ -175,9 +213,14 @@ class LocalJobs(Jobs):
             self._set(job_id, status=FAILED, ended_at=time.time(), error=plain_error(exc),
                       stage="failed")
             return
+        size = _size(result)
         with self._lock:
-            self._results[job_id] = result
-        self._set(job_id, status=FINISHED, ended_at=time.time(), progress=1.0, stage="done")
+            job = self._jobs.get(job_id)
+            if job is None:  # forgotten meanwhile (cannot happen to a running job)
+                return
+            self._results[job_id], self._sizes[job_id] = result, size
+            job.status, job.ended_at, job.progress, job.stage = FINISHED, time.time(), 1.0, "done"
+            self._forget(keep=job_id)
 
     def state(self, job_id: str) -> JobState | None:
         with self._lock:
@@ -196,6 +239,7 @@ class LocalJobs(Jobs):
             if job.status == QUEUED:
                 job.status, job.ended_at, job.stage = FAILED, time.time(), CANCELLED
                 job.error = cancelled_error(by)
+                self._forget(keep=job_id)
             return replace(job)
 
     def owned(self, owner: str | None, limit: int = 50) -> list[JobState]:
@@ -214,6 +258,13 @@ class LocalJobs(Jobs):
                     job.status, job.stage = FAILED, "failed"
                     job.error = {"detail": "the service stopped before the job could run; "
                                  "start it again", "error": "unavailable", "status": 503}
+
+
+def _size(result: JobResult) -> int:
+    """About how many bytes a result holds in memory: its file and its JSON document."""
+    document = 0 if result.document is None else len(
+        json.dumps(result.document, default=str, separators=(",", ":")))
+    return len(result.body or b"") + document
 
 
 def _reusable(job: JobState) -> bool:
