@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SettingsDep, StoreDep
-from api.pages import page_nav
+from api.pages import caller, page_nav
 from api.services.hotspots import latest_complete_month
 from api.services.pdf import html_to_pdf
 from api.services.reports import download_name, listed_reports, stored_report
@@ -40,8 +40,11 @@ def reports_page(request: Request, store: StoreDep) -> HTMLResponse:
     200: {"content": {"application/pdf": {}},
           "description": "The report's page printed to A4 (a download)."},
     404: {"description": "No such report."},
+    429: {"description": "The key has its analyses running, or started its minute's worth "
+                         "(a print counts as one): Retry-After says when to ask again."},
     503: {"description": "Chromium is not installed (HOTSPOT_CHROMIUM), failed, or took "
-                         "longer than HOTSPOT_PDF_TIMEOUT_S."}})
+                         "longer than HOTSPOT_PDF_TIMEOUT_S; or the service runs as many "
+                         "analyses as it may."}})
 def report_pdf(report_id: str, request: Request, store: StoreDep,
                settings: SettingsDep) -> Response:
     """A stored report as a printable PDF: its page on A4, each priority on its own page,
@@ -49,7 +52,14 @@ def report_pdf(report_id: str, request: Request, store: StoreDep,
     the service (``HOTSPOT_PUBLIC_URL`` when set)."""
     document = stored_report(store, report_id)
     html = report_page_html(document, assets=ASSETS, base=public_base(request, settings))
-    pdf = html_to_pdf(html, settings)
+    # a print holds a worker thread for up to HOTSPOT_PDF_TIMEOUT_S: one of the key's
+    # analyses, as POST /v1/reports/{id}/pdf counts (else one key's burst of prints stalls
+    # every other request behind them)
+    release = request.app.state.analysis_budget.admit(caller(request))
+    try:
+        pdf = html_to_pdf(html, settings)
+    finally:
+        release()
     name = _UNSAFE_NAME.sub("-", download_name(document, ".pdf"))
     return Response(pdf, media_type="application/pdf",
                     headers={**_PAGE_HEADERS,

@@ -141,3 +141,21 @@ def test_no_chromium_is_a_503_saying_so(app: TestClient, report: dict, tmp_path:
         assert str(missing) in r.json()["detail"] and "HOTSPOT_CHROMIUM" in r.json()["detail"]
         # the page itself still opens
         assert c.get(f"/reports/{report['report_id']}").status_code == 200
+
+
+def test_a_print_counts_in_the_keys_analyses(app: TestClient, report: dict,
+                                             tmp_path: Path) -> None:
+    """GET /reports/{id}.pdf holds a worker thread for a print: it counts in the key's
+    analyses a minute, as its job (POST /v1/reports/{id}/pdf) does, so one key's burst of
+    prints is refused (429) instead of stalling every other request."""
+    store = app.app.state.store  # type: ignore[attr-defined]
+    settings = settings_for(tmp_path, chromium=tmp_path / "no-chromium",  # fails at once
+                            analyses_per_minute={"admin": 60, "analyst": 1, "rural_team": 1,
+                                                 "partner": 0})
+    with TestClient(create_app(settings, store=store)) as c:
+        as_role(c, "analyst")
+        assert c.get(f"/reports/{report['report_id']}.pdf").status_code == 503
+        again = c.get(f"/reports/{report['report_id']}.pdf")
+        assert again.status_code == 429 and again.headers["retry-after"], again.text
+        assert "analyses a minute" in again.json()["detail"]
+        assert c.get(f"/reports/{report['report_id']}").status_code == 200  # the page opens
