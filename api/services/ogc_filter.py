@@ -195,6 +195,14 @@ def _text_parser() -> Any:
             from pygeofilter import ast
             return ast.Like(node, pattern, False, "%", "_", "\\", True)
 
+        def neg(self, value: Any) -> Any:
+            # pygeofilter negates numbers only: -incidents (a property, a function, a
+            # parenthesised sum) is CQL2 too, 0 - it
+            from pygeofilter import ast
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return -value
+            return ast.Sub(0, value)
+
         def SINGLE_QUOTED(self, token: Any) -> str:  # noqa: N802 - lark terminal name
             return str(token)[1:-1].replace("''", "'")
 

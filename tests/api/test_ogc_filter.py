@@ -98,6 +98,10 @@ def rows(text: str, *, crs: int | str = 27700, **kwargs: Any) -> list[int]:
     ("priority = 1 OR trend < 0", [10, 11]),
     ("priority + 1 > 3", [12]),
     ("priority * 2 = trend * 4", [10]),
+    ("-priority < -2", [12]),  # a property negated (pygeofilter negates numbers only)
+    ("- -priority = 1", [10]),
+    ("-(priority + 1) = -2", [10]),
+    ("priority - -1 = 2", [10]),
     ("category = 'robbery' and (priority = 2 or priority = 3)", [11]),
     ("INCLUDE", [10, 11, 12, 13, 14]),
     ("EXCLUDE", []),
