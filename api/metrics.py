@@ -18,7 +18,10 @@ one by one):
   computed (a cached answer computes nothing), by kind (``hotspots``, ``density``, ``bands``,
   ``near-repeat``, ``asb-persistent``, ``cross-border``), hotspot method (``dbscan``, ``kde``,
   ...; ``-`` for kinds without one) and outcome (``ok``, ``cancelled``: stopped once nobody
-  waited, ``failed``), as a histogram (:func:`api.services.cached.within` times them);
+  waited, ``failed``), as a histogram (:func:`api.services.cached.within` times them); the
+  jobs the process runs itself (no Redis) too, as ``job-backtest``, ``job-report``,
+  ``job-report_pdf``, ``job-cross_border`` (``ok`` or ``failed``; jobs on RQ run in
+  ``hotspot worker`` processes, which serve no metrics);
 - ``hotspot_ingest_rows_total{kind, format, outcome}``: rows of the files loaded through
   ``POST /v1/incidents`` by what they held (``incidents``, ``neighbour``, ``outcomes``,
   ``stop-search``), the format the reader named (``police.uk``, ``force-export``,

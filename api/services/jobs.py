@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
+from api import metrics
 from api.errors import answer_of
 from api.pages import caller
 from api.service_errors import ServiceError, Unavailable
@@ -132,6 +133,9 @@ class LocalJobs(Jobs):
         self._result_bytes = result_bytes
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
+        self.on_ended: Callable[[str, str, float], None] | None = None
+        """Told of each job that ran: its kind, ``ok`` or ``failed``, and its seconds (the
+        app's metrics, :func:`install`)."""
 
     def submit(self, kind: str, params: dict[str, Any], *, owner: str,
                dedupe: str | None = None, summary: dict[str, Any] | None = None,
@@ -206,13 +210,16 @@ class LocalJobs(Jobs):
                                   "again, for a smaller area or fewer months")
             self._set(job_id, progress=min(1.0, max(0.0, float(done))), stage=stage)
 
+        began = time.perf_counter()
         try:
             result = execute(kind, params, self._context(), progress)
         except BaseException as exc:  # every failure is reported
             _log_failure(job_id, kind, exc)
             self._set(job_id, status=FAILED, ended_at=time.time(), error=plain_error(exc),
                       stage="failed")
+            self._tell(kind, "failed", time.perf_counter() - began)
             return
+        self._tell(kind, "ok", time.perf_counter() - began)
         size = _size(result)
         with self._lock:
             job = self._jobs.get(job_id)
@@ -221,6 +228,14 @@ class LocalJobs(Jobs):
             self._results[job_id], self._sizes[job_id] = result, size
             job.status, job.ended_at, job.progress, job.stage = FINISHED, time.time(), 1.0, "done"
             self._forget(keep=job_id)
+
+    def _tell(self, kind: str, outcome: str, seconds: float) -> None:
+        if self.on_ended is None:
+            return
+        try:
+            self.on_ended(kind, outcome, seconds)
+        except Exception:  # a metric is never worth a job
+            log.exception("job metrics failed")
 
     def state(self, job_id: str) -> JobState | None:
         with self._lock:
@@ -806,6 +821,11 @@ def install(app: Any, settings: Settings) -> None:
 
     app.state.jobs = jobs_for(settings, context)
     app.state.backtests = BacktestRunner(app.state.jobs)
+    counted = metrics.of(app)
+    if counted is not None and isinstance(app.state.jobs, LocalJobs):
+        # the jobs this process runs, in its analyses (``job-backtest``, ``job-report``...)
+        app.state.jobs.on_ended = lambda kind, outcome, seconds: counted.analysed(
+            f"job-{kind}", None, outcome, seconds)
 
 
 # ------------------------------------------------------------------ what the routes share

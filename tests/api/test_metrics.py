@@ -16,6 +16,7 @@ from api.app import create_app
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore
 from tests.api.test_api import settings_for
+from tests.api.test_jobs import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,24 @@ def test_analyses_are_timed_by_kind_and_method_once_computed(served) -> None:
     kinds = {dict(labels)["kind"] for (name, labels) in after
              if name == "hotspot_analysis_duration_seconds_count"}
     assert kinds <= {"hotspots", "density", "bands", "near-repeat", "asb-persistent",
-                     "cross-border"}
+                     "cross-border", "job-backtest", "job-report", "job-report_pdf",
+                     "job-cross_border"}
+
+
+def test_jobs_the_process_runs_are_timed_as_analyses(served) -> None:
+    """Without Redis the service runs its jobs itself: each is timed, by kind and outcome."""
+    c, keys = served
+    admin = {"Authorization": keys["admin"]}
+    before = _samples(c.get("/metrics", headers=admin).text)
+    started = c.post("/v1/cross-border", params={"method": "kde", "from": "2024-01",
+                                                 "to": "2024-02"}, headers=admin)
+    assert started.status_code == 202, started.text
+    job = wait_for(c, started.headers["location"], admin)
+    assert job["status"] == "finished", job
+    after = _samples(c.get("/metrics", headers=admin).text)
+    key = ("hotspot_analysis_duration_seconds_count",
+           (("kind", "job-cross_border"), ("method", "-"), ("outcome", "ok")))
+    assert after.get(key, 0.0) - before.get(key, 0.0) == 1
 
 
 def test_uploaded_rows_are_counted_by_kind_format_and_outcome(tmp_path: Path) -> None:
