@@ -27,6 +27,7 @@ closes the connection (``Connection: close``). The route's own dependency
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Collection, Iterator
 from typing import Any
@@ -49,7 +50,7 @@ from api.csrf import (
 )
 from api.deps import get_store
 from api.replay import Replays, replayed
-from api.service_errors import Forbidden, Unauthorized, UploadTooLarge
+from api.service_errors import Forbidden, InvalidInput, Unauthorized, UploadTooLarge, clipped
 
 KiB = 1024
 UPLOAD: None = None
@@ -231,6 +232,47 @@ async def _drain(receive: Receive, most: int) -> bool:
             return True
 
 
+def declared_parameters(route: APIRoute) -> frozenset[str]:
+    """The query parameters ``route`` takes (their names as sent, ``from`` not ``from_``),
+    found once and kept on the route."""
+    found: frozenset[str] | None = getattr(route, "_hotspot_parameters", None)
+    if found is None:
+        names: set[str] = set()
+        pending = [route.dependant]
+        while pending:  # the route's own and those of its dependencies (a query class)
+            dependant = pending.pop()
+            names.update(p.alias for p in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        found = frozenset(names)
+        route._hotspot_parameters = found  # type: ignore[attr-defined]
+    return found
+
+
+def check_misspelt(route: APIRoute, request: Request) -> None:
+    """Refuse a query parameter the route does not take that is within a typo of one it does
+    (``bandwith_m`` for ``bandwidth_m``): it would be ignored, and the answer made without
+    it. Other names it does not take pass as before (a cache-buster, a proxy's own); the OGC
+    API checks its own (its queryables are parameters too).
+
+    Raises
+    ------
+    InvalidInput
+        Naming the parameter sent and the one meant (422).
+    """
+    if not request.scope.get("query_string") or route.path.startswith("/ogc"):
+        return
+    declared = declared_parameters(route)
+    if not declared:
+        return
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name in declared:
+            continue
+        meant = difflib.get_close_matches(name, declared, n=1, cutoff=0.75)
+        if meant:
+            raise InvalidInput(f"unknown parameter {clipped(name, 40)!r}: did you mean "
+                               f"{meant[0]!r}?", clipped(name, 40))
+
+
 async def _answer(app: Any, request: Request, exc: Exception) -> Response | None:
     """The app's answer to ``exc`` from its error table, or None if it has none."""
     handlers = getattr(app, "exception_handlers", {})
@@ -279,6 +321,7 @@ class Gate:
                 state = scope.setdefault("state", {})
                 state["principal"] = who
                 state[GATE_PASSED] = True
+                check_misspelt(route, request)
             elif route is None and app is not None:
                 # a path that matches nothing (404) counts in the address's requests as an
                 # anonymous one does: made-up paths are not a way round the rate limit

@@ -187,3 +187,20 @@ def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(demo: TestClient)
     # a caller with no key is pointed to sign in
     r = TestClient(demo.app).get("/plans/0123456789abcdef/nothing", headers=page)
     assert r.status_code in (401, 404) and "<nav" not in r.text and 'href="/login"' in r.text
+
+
+def test_a_misspelt_parameter_is_refused_naming_the_one_meant(demo: TestClient) -> None:
+    """A parameter within a typo of one the route takes would be ignored and the answer made
+    without it: a 422 says which was meant. Names nothing like the route's pass as before (a
+    cache-buster, a proxy's own), and the right names work."""
+    for query, sent, meant in (("method=kde&bandwith_m=300", "bandwith_m", "bandwidth_m"),
+                               ("methd=kde", "methd", "method"),
+                               ("eps=200", "eps", "eps_m"),
+                               ("priorty=rural", "priorty", "priority")):
+        r = demo.get(f"/v1/hotspots?{query}")
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["field"] == sent and f"did you mean '{meant}'" in r.json()["detail"]
+    for query in ("_=1733050000", "api_key=x&t=5", "method=kde&bandwidth_m=300"):
+        assert demo.get(f"/v1/hotspots?{query}").status_code == 200, query
+    page = demo.get("/?methd=kde", headers={"Sec-Fetch-Dest": "document", "Accept": "text/html"})
+    assert page.status_code == 422 and "did you mean &#x27;method&#x27;" in page.text
