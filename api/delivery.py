@@ -221,7 +221,8 @@ def error_page(status: int, detail: str, field: str | None, role: str | None = N
     if role is not None:
         bar = nav_html(None, role=role, signed_in=False)
         onward = (f"<p>You are signed in with a key of the {html.escape(role)} role: the pages "
-                  "it may open are in the bar above.</p>" if status == 403 else "")
+                  "it may open are in the bar above, or "
+                  '<a href="/login">sign in with another key</a>.</p>' if status == 403 else "")
     else:
         bar = ""
         onward = '<p><a href="/">Hotspot map</a><a href="/login">Sign in</a></p>'

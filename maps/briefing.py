@@ -205,7 +205,7 @@ Shift {{ shift.start|when }} to {{ shift.end|when }}<br>
 out {{ c.out }}, back {{ c.back }}{% else %}No stops{% endif %}</p>
 </div>
 {% if c.qr %}<div class="qr-box">{{ c.qr|safe }}<span>{{ c.link_host }}</span>
-<span class="qr-path">{{ c.link_path }}</span></div>{% endif %}
+{% if c.link_path %}<span class="qr-path">{{ c.link_path }}</span>{% endif %}</div>{% endif %}
 </div>
 {% for w in c.warnings %}<p class="warn" role="note">{{ w }}</p>{% endfor %}
 {% if not c.stops %}
@@ -346,10 +346,22 @@ def _crew_page(route: Mapping[str, Any], warnings: list[str],
         "qr": qr_svg(url, title=f"Field view of {route.get('label', '')}") if url else "",
         # the address under the QR code: the host, then the path on a line of its own, so
         # that the code an officer may type is never broken across lines
-        "link_host": urlsplit(url).netloc if url else "",
-        "link_path": urlsplit(url)._replace(scheme="", netloc="").geturl() if url else "",
+        **_link_lines(url or ""),
         "map": crew_map(route, basemap, colour=colour, height_mm=height),
     }
+
+
+def _link_lines(url: str) -> dict[str, str]:
+    """The address under a QR code in two lines: the service's address (which may wrap),
+    then the short link's ``/f/CODE``, never broken where an officer would type it. An
+    address with no short link (a plan stored before them) is one line that may wrap."""
+    if not url:
+        return {"link_host": "", "link_path": ""}
+    parts = urlsplit(url)
+    where = parts.path.rfind("/f/")
+    if where < 0 or parts.query:
+        return {"link_host": url.split("://", 1)[-1], "link_path": ""}
+    return {"link_host": parts.netloc + parts.path[:where], "link_path": parts.path[where:]}
 
 
 def _map_height(legend: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]],

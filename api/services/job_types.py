@@ -25,7 +25,8 @@ ACTIVE = (QUEUED, RUNNING)
 SYSTEM = ""
 """The owner of jobs the service starts itself (``method=auto``'s backtest): admins see them."""
 JOB_TIMEOUT_S = 3 * 3600
-"""Longest a job may run on an RQ worker, seconds (a county's backtest takes minutes)."""
+"""Longest a job may run, seconds (a county's backtest takes minutes): on an RQ worker its
+timer stops it; in the service's own runner, its next progress report."""
 RESULT_TTL_S = 24 * 3600
 """How long a finished job and its result are kept, seconds."""
 FAILURE_TTL_S = 3600

@@ -116,9 +116,9 @@ class LocalJobs(Jobs):
     """Jobs run one at a time in a worker thread of this process (no Redis). Ended jobs are
     kept as in Redis (results a day, failures an hour), within :data:`LOCAL_KEPT` jobs and
     ``result_bytes`` of results: past either, the oldest of the key holding most go, so a key
-    that floods jobs (started and cancelled at once, or large results) evicts its own, not
-    another key's. A job that runs past :data:`JOB_TIMEOUT_S` is stopped at its next
-    progress report."""
+    that floods jobs (started and cancelled at once, or large results) evicts its own first,
+    and another key's only down to an equal share. A job that runs past :data:`JOB_TIMEOUT_S`
+    is stopped at its next progress report."""
 
     def __init__(self, context: Callable[[], JobContext], *, limit: int = 4,
                  workers: int = 1, result_bytes: int = LOCAL_RESULT_BYTES,
@@ -178,7 +178,14 @@ class LocalJobs(Jobs):
             held: Counter[str] = Counter()
             for k, j in ended:
                 held[j.owner] += self._sizes.get(k, 0) if by_bytes else 1
-            most = max(held, key=lambda owner: held[owner])
+            newest = self._jobs[keep].owner if keep is not None and keep in self._jobs else None
+            if newest is not None and keep is not None:  # it counts for its key, never dropped
+                held[newest] += self._sizes.get(keep, 0) if by_bytes else 1
+            # the key holding most loses one; a tie goes against the key of the newest
+            owners = sorted(held, key=lambda o: (held[o], o == newest), reverse=True)
+            most = next(o for o in owners
+                        if any(j.owner == o and (not by_bytes or self._sizes.get(k, 0) > 0)
+                               for k, j in ended))
             self._drop(next(k for k, j in ended if j.owner == most
                             and (not by_bytes or self._sizes.get(k, 0) > 0)))
 
@@ -213,6 +220,7 @@ class LocalJobs(Jobs):
         began = time.perf_counter()
         try:
             result = execute(kind, params, self._context(), progress)
+            size = _size(result)  # a result that cannot be measured fails its job too
         except BaseException as exc:  # every failure is reported
             _log_failure(job_id, kind, exc)
             self._set(job_id, status=FAILED, ended_at=time.time(), error=plain_error(exc),
@@ -220,7 +228,6 @@ class LocalJobs(Jobs):
             self._tell(kind, "failed", time.perf_counter() - began)
             return
         self._tell(kind, "ok", time.perf_counter() - began)
-        size = _size(result)
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:  # forgotten meanwhile (cannot happen to a running job)

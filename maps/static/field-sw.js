@@ -11,7 +11,11 @@ var NETWORK_WAIT_MS = 4000;
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return k.indexOf("hotspot-field-") === 0 && k !== CACHE; })
+    // earlier versions' caches go; this version's page cache and the route's map stay (two
+    // registrations, /field/ and /f/, each activate on their own, maybe while the map is kept)
+    return Promise.all(keys.filter(function (k) {
+      return k.indexOf("hotspot-field-") === 0 && k !== CACHE && k !== MAP_CACHE;
+    })
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });

@@ -170,13 +170,20 @@ def test_a_person_following_a_bad_link_gets_a_page_programs_get_json(demo: TestC
         assert data.status_code == status and data.json()["detail"]
 
 
-def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(demo: TestClient) -> None:
+def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(
+        demo: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     """A partner following a link to a staff page is told why, and shown the pages a partner
-    may open (not the map and plans it was just refused); the request log names the key."""
+    may open (not the map and plans it was just refused) and how to sign in with another key;
+    the request log names the key's role."""
     page = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
     partner = as_role(TestClient(demo.app), "partner")
     for path in ("/plans", "/"):
-        r = partner.get(path, headers=page)
+        with caplog.at_level("INFO", logger="hotspot.requests"):
+            r = partner.get(path, headers=page)
+        logged = [getattr(rec, "fields", {}) for rec in caplog.records
+                  if rec.getMessage() == f"GET {path} 403"]
+        assert logged and logged[-1]["role"] == "partner" and logged[-1]["key_id"], logged
+        assert 'href="/login"' in r.text
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), path
         assert "Not open to your role" in r.text and "partner role" in r.text
         bar = re.search(r'<nav class="hs-nav".*?</nav>', r.text)
@@ -186,7 +193,7 @@ def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(demo: TestClient)
     assert partner.get("/plans").json()["error"] == "forbidden"  # programs: JSON as before
     # a caller with no key is pointed to sign in
     r = TestClient(demo.app).get("/plans/0123456789abcdef/nothing", headers=page)
-    assert r.status_code in (401, 404) and "<nav" not in r.text and 'href="/login"' in r.text
+    assert r.status_code == 404 and "<nav" not in r.text and 'href="/login"' in r.text
 
 
 def test_a_misspelt_parameter_is_refused_naming_the_one_meant(demo: TestClient) -> None:

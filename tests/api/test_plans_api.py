@@ -147,7 +147,9 @@ def test_a_crew_with_nothing_to_do_is_reported_and_briefed(app: TestClient) -> N
     # each crew's QR code and short link, made absolute from the request's address
     assert html.count('class="qr"') == len(plan["routes"])
     for label, link in plan["links"]["crews"].items():
-        assert f"testserver{link['short']}" in html, label
+        # the address, then the code on a line of its own (maps.briefing._link_lines)
+        assert f"<span>testserver</span>\n<span class=\"qr-path\">{link['short']}</span>" \
+            in html, label
     # the maps: the store's roads and names under each route, a scale bar, a north arrow
     assert html.count('class="scale-bar"') == html.count('class="north-arrow"') == len(
         plan["routes"])

@@ -134,3 +134,17 @@ def test_a_draft_says_so_on_every_page() -> None:
     html = briefing_page(doc)
     assert html.count("DRAFT: not published") == html.count('<section class="crew')
     assert "DRAFT" not in briefing_page({**copy.deepcopy(DOC), "published": True})
+
+
+def test_the_short_link_under_a_qr_code_keeps_its_code_whole() -> None:
+    from maps.briefing import _link_lines
+
+    assert _link_lines("https://h.example/f/ABCD2345") == {
+        "link_host": "h.example", "link_path": "/f/ABCD2345"}
+    # a service under a path: the path goes with the address, the code stays on its own
+    assert _link_lines("https://h.example/hotspots/f/ABCD2345") == {
+        "link_host": "h.example/hotspots", "link_path": "/f/ABCD2345"}
+    # no short link (a plan stored before them): one line that may wrap
+    assert _link_lines("https://h.example/field/0123456789abcdef?crew=Vehicle%201") == {
+        "link_host": "h.example/field/0123456789abcdef?crew=Vehicle%201", "link_path": ""}
+    assert _link_lines("") == {"link_host": "", "link_path": ""}
