@@ -1,9 +1,10 @@
 /* The field view's service worker (scopes /field/ and /f/, the crews' short links): keeps the
  * page, Leaflet, the scripts and the plan so the view opens and works with no signal. Static
- * files: from the cache first. Pages and plan data: from the network when it answers within a
- * few seconds (so a changed plan arrives), else from the cache. Visits are POSTed by the page,
- * which queues them offline; this worker never touches them. Tiles of another origin are left to the browser; the map of
- * the route's area (the store's roads and names, the offline basemap's tiles) is kept below. */
+ * files: from the cache first. Pages and plan data: from the network when it answers within a few
+ * seconds (so a changed plan arrives), else from the cache. Visits are POSTed by the page, which
+ * queues them offline; this worker never touches them. Tiles of another origin are left to the
+ * browser; the map of the route's area (the store's roads and names, the offline basemap's tiles)
+ * is kept below. */
 "use strict";
 var CACHE = "hotspot-field-v1";
 var NETWORK_WAIT_MS = 4000;
