@@ -49,6 +49,13 @@ def kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     release.set()
 
 
+def _echoed(jobs: LocalJobs, owner: str, size: int) -> str:
+    """The id of an ``echo`` job of ``size`` bytes for ``owner``, once it has ended."""
+    job_id = jobs.submit("echo", {"bytes": size}, owner=owner).id
+    _settled(jobs, job_id)
+    return job_id
+
+
 def _runner(**kw: Any) -> LocalJobs:
     return LocalJobs(lambda: None, limit=10_000, **kw)  # type: ignore[arg-type,return-value]
 
@@ -77,32 +84,26 @@ def test_a_key_flooding_started_and_cancelled_jobs_evicts_only_its_own(kinds) ->
 def test_results_stay_within_their_bytes_the_largest_holders_oldest_first(kinds) -> None:
     jobs = _runner(result_bytes=1_000)
     try:
-        small = jobs.submit("echo", {"bytes": 100}, owner="small").id
-        _settled(jobs, small)
-        big = []
-        for _ in range(3):
-            big.append(jobs.submit("echo", {"bytes": 600}, owner="big").id)
-            _settled(jobs, big[-1])
+        small = _echoed(jobs, "small", 100)
+        big = [_echoed(jobs, "big", 600) for _ in range(3)]
         assert jobs.result(small) is not None  # the other key's result stays
         assert jobs.state(big[0]) is None and jobs.state(big[1]) is None  # evicted, whole
         assert jobs.result(big[2]) is not None  # the one just made is never evicted
-        # many small results from one key: the other keeps an equal share, not fewer
-        jobs_2 = _runner(result_bytes=1_000)
-        try:
-            theirs = []
-            for _ in range(6):
-                theirs.append(jobs_2.submit("echo", {"bytes": 100}, owner="victim").id)
-                _settled(jobs_2, theirs[-1])
-            for _ in range(12):
-                flood = jobs_2.submit("echo", {"bytes": 100}, owner="flood").id
-                _settled(jobs_2, flood)
-            kept = [j.owner for j in jobs_2.owned(None, limit=100)]
-            assert kept.count("victim") == kept.count("flood") == 5, kept
-        finally:
-            jobs_2.close()
-        alone = jobs.submit("echo", {"bytes": 5_000}, owner="small").id  # alone over: kept
-        _settled(jobs, alone)
+        alone = _echoed(jobs, "small", 5_000)  # alone over the bytes: kept
         assert jobs.result(alone) is not None and jobs.result(big[2]) is None
+    finally:
+        jobs.close()
+
+
+def test_a_key_flooding_small_results_leaves_the_other_an_equal_share(kinds) -> None:
+    jobs = _runner(result_bytes=1_000)
+    try:
+        for _ in range(6):
+            _echoed(jobs, "victim", 100)
+        for _ in range(12):
+            _echoed(jobs, "flood", 100)
+        kept = [j.owner for j in jobs.owned(None, limit=100)]
+        assert kept.count("victim") == kept.count("flood") == 5, kept
     finally:
         jobs.close()
 
