@@ -221,7 +221,8 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
         buckets = SharedBuckets(client, settings.redis_prefix, app.state.cache.guard)
     app.state.replays = Replays()  # cached answers the gate sends again (api.replay)
     app.state.metrics = Metrics(lambda: {**app.state.cache.stats(),
-                                         "replayed": app.state.replays.replayed})
+                                         "replayed": app.state.replays.replayed},
+                                lambda: _jobs_counts(app))
     app.state.analysis_budget = AnalysisBudget(settings.analyses_at_once,
                                                settings.analyses_per_minute,
                                                settings.max_analyses, shared=buckets)
@@ -229,6 +230,13 @@ def _add_shared_state(app: FastAPI, settings: Settings) -> None:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute,
                                          settings.rate_limit_burst, shared=buckets)
     app.state.warming = Warming()
+
+
+def _jobs_counts(app: FastAPI) -> dict[str, int]:
+    """The app's jobs waiting and running (and the workers of their queue), for ``/metrics``;
+    nothing before its jobs are installed."""
+    jobs = getattr(app.state, "jobs", None)
+    return jobs.counts() if jobs is not None else {}
 
 
 def _store_of(app: FastAPI) -> Store:

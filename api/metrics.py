@@ -20,8 +20,14 @@ one by one):
   ...; ``-`` for kinds without one) and outcome (``ok``, ``cancelled``: stopped once nobody
   waited, ``failed``), as a histogram (:func:`api.services.cached.within` times them); the
   jobs the process runs itself (no Redis) too, as ``job-backtest``, ``job-report``,
-  ``job-report_pdf``, ``job-cross_border`` (``ok`` or ``failed``; jobs on RQ run in
-  ``hotspot worker`` processes, which serve no metrics);
+  ``job-report_pdf``, ``job-cross_border`` (``ok`` or ``failed``); jobs on RQ are timed so by
+  the ``hotspot worker`` process that runs them, which serves them on a port of its own
+  (``--metrics-port``) and, with ``PROMETHEUS_MULTIPROC_DIR`` shared, in the folder the
+  service's scrape adds up;
+- ``hotspot_jobs_queued`` and ``hotspot_jobs_running``: the jobs waiting and running now (the
+  process's own, or the whole queue's in Redis, read when scraped), and with Redis
+  ``hotspot_job_workers``: the ``hotspot worker`` processes serving the queue (0 with jobs
+  waiting: nothing will run them);
 - ``hotspot_ingest_rows_total{kind, format, outcome}``: rows of the files loaded through
   ``POST /v1/incidents`` by what they held (``incidents``, ``neighbour``, ``outcomes``,
   ``stop-search``), the format the reader named (``police.uk``, ``force-export``,
@@ -151,11 +157,33 @@ _SHARED = (
 """The shared cache's counters (:class:`api.shared.cache.SharedResultCache.stats`)."""
 
 
+class _JobsCollector(Collector):
+    """The jobs waiting and running now (and the workers serving their queue), read when
+    scraped; nothing when they cannot be read."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            c = self._counts()
+        except Exception:  # a scrape never fails on a count
+            log.exception("job counts failed")
+            return
+        for name, what in (("queued", "Jobs waiting for a worker"),
+                           ("running", "Jobs running now"),
+                           ("workers", "Workers serving the jobs' queue (hotspot worker)")):
+            if name in c:
+                metric = "hotspot_job_workers" if name == "workers" else f"hotspot_jobs_{name}"
+                yield GaugeMetricFamily(metric, what, value=float(c[name]))
+
+
 class Metrics:
     """One app's metrics (see the module): :meth:`observe` each request, :meth:`text` for a
-    scrape."""
+    scrape. ``cache_stats`` and ``job_counts`` (when given) are read at each scrape."""
 
-    def __init__(self, cache_stats: Callable[[], dict[str, int | None]] | None = None) -> None:
+    def __init__(self, cache_stats: Callable[[], dict[str, int | None]] | None = None,
+                 job_counts: Callable[[], dict[str, int]] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("hotspot_requests", "HTTP requests by method, route template "
                                 "and status", ["method", "route", "status"],
@@ -170,9 +198,15 @@ class Metrics:
         self.ingest_rows = Counter("hotspot_ingest_rows", "Rows of files loaded through the API, "
                                    "by what the file held, its format and what became of them",
                                    ["kind", "format", "outcome"], registry=self.registry)
-        self._cache = _CacheCollector(cache_stats) if cache_stats is not None else None
-        if self._cache is not None:
-            self.registry.register(self._cache)
+        self._read: list[Collector] = []
+        """What is read from the process when scraped (its cache, its jobs): never added up
+        over processes."""
+        if cache_stats is not None:
+            self._read.append(_CacheCollector(cache_stats))
+        if job_counts is not None:
+            self._read.append(_JobsCollector(job_counts))
+        for collector in self._read:
+            self.registry.register(collector)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (``route``: its template) and its time in seconds."""
@@ -205,8 +239,8 @@ class Metrics:
 
         everyone = CollectorRegistry(auto_describe=True)
         MultiProcessCollector(everyone, path=folder)
-        if self._cache is not None:
-            everyone.register(self._cache)
+        for collector in self._read:
+            everyone.register(collector)
         return bytes(generate_latest(everyone))
 
 

@@ -8,7 +8,13 @@ file) and the heavy libraries (pandas, GeoPandas, shapely, the engines) are impo
 a forking worker would fork a process holding open database connections (unsafe to share with
 a child) for every job, or reopen the store and pay the imports each time. A job that crashes
 the process stops the worker: run it under a supervisor (systemd, the container's restart
-policy), and run several for several jobs at once (each runs one at a time)."""
+policy), and run several for several jobs at once (each runs one at a time).
+
+Its metrics: each job it runs is timed in ``hotspot_analysis_duration_seconds`` as
+``job-<kind>`` (``ok`` or ``failed``), as the service times the jobs it runs itself. They are
+served at ``/metrics`` on ``127.0.0.1:--metrics-port`` (``HOTSPOT_METRICS_PORT`` by default)
+and, with ``PROMETHEUS_MULTIPROC_DIR`` naming the service's folder, added up with the
+service's own in its answer."""
 
 from __future__ import annotations
 
@@ -29,6 +35,10 @@ def worker(
                                              "random id).")] = None,
     max_jobs: Annotated[int | None, typer.Option(
         help="Stop after this many jobs (a supervisor starts a fresh worker).", min=1)] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve this worker's metrics (its jobs' times) at /metrics on 127.0.0.1:PORT "
+        "(default: HOTSPOT_METRICS_PORT; taken already: left to the process holding it).",
+        min=1, max=65535)] = None,
     as_json: JsonOpt = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
 ) -> None:
@@ -38,6 +48,7 @@ def worker(
     from redis.exceptions import RedisError
 
     from api.logs import configure
+    from api.metrics import Metrics, MetricsPort, check_multiprocess_dir
     from api.services.jobs import queue_name, worker_for
 
     settings = load_settings()
@@ -48,23 +59,37 @@ def worker(
                    "HOTSPOT_REDIS_URL (without Redis the service runs its jobs itself)",
                    as_json, 2)
     with refusals(as_json):
+        check_multiprocess_dir()
         from geodata.stores import open_store
 
+        counted = Metrics()
         store = open_store(settings.store_url(), busy_timeout_s=settings.busy_timeout_s)
         try:
-            runner = worker_for(settings, store=store, name=name)  # it connects at once
+            runner = worker_for(  # it connects at once
+                settings, store=store, name=name,
+                on_ended=lambda kind, outcome, seconds: counted.analysed(
+                    f"job-{kind}", None, outcome, seconds))
         except RedisError as exc:
             store.close()
             raise fail(f"Redis cannot be reached at {safe_url(settings.redis_url)}: {exc}",
                        as_json) from None
+    port = metrics_port or settings.metrics_port
+    served = MetricsPort(counted, port) if port else None
     info = {"queue": queue_name(settings), "worker": runner.name, "burst": burst,
-            "store_kind": store.kind}
+            "store_kind": store.kind,
+            "metrics_port": port if served is not None and served.start() else None}
     if as_json:
         print(json.dumps({"working": info}), flush=True)
     else:
         out.print(f"Worker {runner.name} takes jobs from the queue {info['queue']} "
                   f"({store.kind} store){' until it is empty' if burst else ''}; Ctrl+C stops "
                   "it after the job it is running", markup=False)
+        if info["metrics_port"]:
+            out.print(f"Its metrics: http://127.0.0.1:{port}/metrics", markup=False)
+        elif port:
+            out.print(f"Its metrics: port {port} is taken (by the service?); with "
+                      "PROMETHEUS_MULTIPROC_DIR set for both, the service's /metrics counts "
+                      "this worker's jobs", markup=False)
     configure(log_level, settings.log_format)
     if settings.warm_compiled:
         from api.services.compiled import warm_compiled_in_background
@@ -74,4 +99,6 @@ def worker(
         runner.work(burst=burst, max_jobs=max_jobs, logging_level=log_level.upper(),
                     with_scheduler=False)
     finally:
+        if served is not None:
+            served.close()
         store.close()

@@ -159,5 +159,11 @@ class Jobs:
         job."""
         raise NotImplementedError
 
+    def counts(self) -> dict[str, int]:
+        """How many jobs wait (``queued``) and run (``running``) now, and, on a queue served
+        by other processes, how many ``workers`` serve it (for ``/metrics``). Empty when they
+        cannot be read (Redis not answering): a count is never worth an error."""
+        return {}
+
     def close(self) -> None:
         """Stop taking jobs (a running one finishes)."""

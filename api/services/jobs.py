@@ -270,6 +270,11 @@ class LocalJobs(Jobs):
                     if owner is None or j.owner == owner]
         return jobs[:limit]
 
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            states = Counter(j.status for j in self._jobs.values())
+        return {"queued": states[QUEUED], "running": states[RUNNING]}
+
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
@@ -592,6 +597,18 @@ class RedisJobs(Jobs):
             error=error if status == FAILED else None, dedupe=meta.get("dedupe"),
             summary=dict(meta.get("summary") or {}))
 
+    def counts(self) -> dict[str, int]:
+        from redis.exceptions import RedisError
+        from rq import Worker
+        from rq.registry import StartedJobRegistry
+
+        try:
+            return {"queued": int(self.queue.count),
+                    "running": int(StartedJobRegistry(queue=self.queue).count),
+                    "workers": int(Worker.count(queue=self.queue))}
+        except RedisError:
+            return {}
+
     def _workers(self) -> int:
         from rq import Worker
 
@@ -713,6 +730,9 @@ def _ts(value: datetime | None) -> float | None:
 
 _CONTEXTS: dict[str, Callable[[], JobContext]] = {}
 """Each queue's job context in this worker process (:func:`worker_for` registers it)."""
+_ENDED: dict[str, Callable[[str, str, float], None]] = {}
+"""Each queue's listener in this worker process, told of each job that ran: its kind, ``ok``
+or ``failed`` and its seconds (``hotspot worker``'s metrics; :func:`worker_for`)."""
 
 
 def run_queued(kind: str, params: dict[str, Any]) -> JobResult:
@@ -728,19 +748,35 @@ def run_queued(kind: str, params: dict[str, Any]) -> JobResult:
         job.meta["stage"] = stage
         job.save_meta()
 
+    began = time.perf_counter()
     try:
         opener = _CONTEXTS.get(job.origin)
         if opener is None:
             raise Unavailable(f"this worker does not serve the queue {job.origin!r}: start "
                               "`hotspot worker` with the service's settings")
         progress(0.0, "starting")
-        return execute(kind, params, opener(), progress)
-    except BaseException as exc:
+        result = execute(kind, params, opener(), progress)
+    except BaseException as exc:  # RQ's time limit too (raised in the job)
         _log_failure(job.id, kind, exc)
         job.meta["error"] = plain_error(exc)
         job.meta["stage"] = "failed"
         job.save_meta()
+        _tell_ended(job.origin, kind, "failed", time.perf_counter() - began)
         raise
+    _tell_ended(job.origin, kind, "ok", time.perf_counter() - began)
+    return result
+
+
+def _tell_ended(queue: str, kind: str, outcome: str, seconds: float) -> None:
+    """Tell the queue's listener (:data:`_ENDED`) of a job that ran; a failing listener is
+    logged, never the job's failure."""
+    listener = _ENDED.get(queue)
+    if listener is None:
+        return
+    try:
+        listener(kind, outcome, seconds)
+    except Exception:  # a metric is never worth a job
+        log.exception("job metrics failed")
 
 
 def context_opener(settings: Settings, store: Store | None = None) -> Callable[[], JobContext]:
@@ -767,11 +803,14 @@ def context_opener(settings: Settings, store: Store | None = None) -> Callable[[
 
 
 def worker_for(settings: Settings, *, store: Store | None = None, name: str | None = None,
-               in_thread: bool = False) -> Any:
+               in_thread: bool = False,
+               on_ended: Callable[[str, str, float], None] | None = None) -> Any:
     """An RQ worker of the deployment's queue (:class:`rq.SimpleWorker`: each job runs in the
     worker's own process, where the store stays open and the heavy libraries are imported
     once; see ``docs``/operations notes). ``in_thread``: for a worker run in a thread (tests),
-    with a timer instead of SIGALRM for time limits and no signal handlers."""
+    with a timer instead of SIGALRM for time limits and no signal handlers. ``on_ended``: told
+    of each job the process runs (its kind, ``ok`` or ``failed``, and its seconds), as
+    :attr:`LocalJobs.on_ended` is in the service."""
     from rq import SimpleWorker
     from rq.timeouts import TimerDeathPenalty
 
@@ -783,6 +822,10 @@ def worker_for(settings: Settings, *, store: Store | None = None, name: str | No
                           "service runs its jobs itself)", field="redis_url")
     opener = context_opener(settings, store)
     _CONTEXTS[queue_name(settings)] = opener
+    if on_ended is not None:
+        _ENDED[queue_name(settings)] = on_ended
+    else:
+        _ENDED.pop(queue_name(settings), None)
 
     class HotspotWorker(SimpleWorker):
         if in_thread:

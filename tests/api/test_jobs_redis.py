@@ -13,6 +13,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,15 +21,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.access import new_key
 from api.app import create_app
 from api.services.jobs import RedisJobs, jobs_secret, purge_jobs, worker_for
+from bench._server import free_port
 from geodata.demo import load_demo
 from geodata.stores import SQLiteStore, Store
 from tests.api.test_api import settings_for
 from tests.api.test_jobs import CROSS, started, wait_for
 from tests.conftest import ROOT, make_store
+from tests.waits import line_within
 
 REDIS_URL = os.environ.get("HOTSPOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -234,25 +240,88 @@ def test_job_data_not_signed_with_the_store_is_never_unpickled(served, tmp_path:
         conn.lrem(jobs.queue.key, 0, job_id)
 
 
-def test_hotspot_worker_runs_the_queued_jobs(served) -> None:
+def _worker_env(client: TestClient, **more: str) -> dict[str, str]:
+    """The environment of a ``hotspot worker`` of ``client``'s app: its Redis, prefix, store
+    and data folder."""
+    settings = client.app.state.settings
+    return {**os.environ, "HOTSPOT_REDIS_URL": REDIS_URL,
+            "HOTSPOT_REDIS_PREFIX": settings.redis_prefix,
+            "HOTSPOT_DATABASE_URL": str(client.app.state.store.path),
+            "HOTSPOT_DATA_DIR": str(settings.data_dir), **more}
+
+
+def _metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _timed(outcome: str, kind: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The sample counting the jobs of ``kind`` that ended with ``outcome``."""
+    return ("hotspot_analysis_duration_seconds_count",
+            (("kind", f"job-{kind}"), ("method", "-"), ("outcome", outcome)))
+
+
+def test_hotspot_worker_runs_the_queued_jobs(served, tmp_path: Path) -> None:
+    """``hotspot worker --burst`` runs the queued job; the service's ``/metrics`` read the
+    queue before (a job waiting, no worker) and after (none waiting); with
+    ``PROMETHEUS_MULTIPROC_DIR`` the worker's process counts the job in the folder the
+    service's scrape adds up."""
     client, keys, _work = served
     location = started(client.post("/v1/cross-border", params=CROSS, headers=keys["a"]))
     settings = client.app.state.settings
-    env = {**os.environ, "HOTSPOT_REDIS_URL": REDIS_URL,
-           "HOTSPOT_REDIS_PREFIX": settings.redis_prefix,
-           "HOTSPOT_DATABASE_URL": str(client.app.state.store.path),
-           "HOTSPOT_DATA_DIR": str(settings.data_dir)}
+    admin = keys["admin"]
+    before = _metrics(client.get("/metrics", headers=admin).text)
+    assert before[("hotspot_jobs_queued", ())] >= 1
+    assert before[("hotspot_job_workers", ())] == 0
+    counts = tmp_path / "counts"
+    counts.mkdir()
     done = subprocess.run([sys.executable, "-m", "api.cli", "worker", "--burst", "--json"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, env=_worker_env(client, PROMETHEUS_MULTIPROC_DIR=str(counts)),
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[0])["working"]["queue"] == \
         settings.redis_prefix + "jobs"
     job = wait_for(client, location, keys["a"])
     assert job["status"] == "finished", job
+    after = _metrics(client.get("/metrics", headers=admin).text)
+    assert after[("hotspot_jobs_queued", ())] == 0 and after[("hotspot_jobs_running", ())] == 0
+    added = CollectorRegistry()
+    MultiProcessCollector(added, path=str(counts))
+    assert _metrics(generate_latest(added).decode())[_timed("ok", "cross_border")] == 1
     got = client.get(job["links"]["result"], headers=keys["a"]).json()
     at_once = client.get("/v1/cross-border", params=CROSS, headers=keys["a"]).json()
     got["metadata"].pop("generated_at"), at_once["metadata"].pop("generated_at")
     assert got["features"] and got == at_once
+
+
+def test_a_worker_serves_the_times_of_its_jobs_on_its_metrics_port(served) -> None:
+    """A waiting ``hotspot worker --metrics-port P`` says so, counts in the service's
+    ``/metrics`` as a worker of the queue, and answers at ``127.0.0.1:P/metrics`` with the jobs
+    it ran, by kind and outcome (here a report that fails on its period)."""
+    client, keys, _work = served
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--json",
+                           "--metrics-port", str(port)], cwd=ROOT, env=_worker_env(client),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            working = json.loads(line_within(proc.stdout, "working line"))["working"]
+            assert working["metrics_port"] == port
+            location = started(client.post("/v1/reports", json={"period": "2019-01"},
+                                           headers={**keys["b"], "Prefer": "respond-async"}))
+            job = wait_for(client, location, keys["b"])
+            assert job["status"] == "failed" and job["error"]["status"] == 422, job
+            service = _metrics(client.get("/metrics", headers=keys["admin"]).text)
+            assert service[("hotspot_job_workers", ())] == 1
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+                own = _metrics(r.read().decode())
+            assert own[_timed("failed", "report")] == 1
+            assert _timed("ok", "report") not in own
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    after = _metrics(client.get("/metrics", headers=keys["admin"]).text)
+    assert after[("hotspot_job_workers", ())] == 0  # it left the queue as it stopped
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,11 @@ result cache's figures, as a scraper reads them."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,6 +148,40 @@ def test_jobs_the_process_runs_are_timed_as_analyses(served) -> None:
     key = ("hotspot_analysis_duration_seconds_count",
            (("kind", "job-cross_border"), ("method", "-"), ("outcome", "ok")))
     assert after.get(key, 0.0) - before.get(key, 0.0) == 1
+
+
+def test_the_jobs_waiting_and_running_are_gauges_read_when_scraped(served, monkeypatch) -> None:
+    """Without Redis: one job runs (held by the test), the next of the same key waits behind
+    it (one job thread); a scrape reads 1 and 1, and 0 and 0 once both have ended. No worker
+    count: the process is its own worker."""
+    from api.services import job_work
+    from api.services.jobs import JobContext, JobResult, Progress
+
+    c, keys = served
+    admin = {"Authorization": keys["admin"]}
+    began, release = threading.Event(), threading.Event()
+
+    def held(ctx: JobContext, params: dict[str, Any], progress: Progress) -> JobResult:
+        began.set()
+        assert release.wait(120)
+        return JobResult(document={"held": params["n"]})
+
+    monkeypatch.setitem(job_work.KINDS, "held", held)
+    jobs = c.app.state.jobs
+    ids = [jobs.submit("held", {"n": n}, owner="metrics-test").id for n in (1, 2)]
+    try:
+        assert began.wait(60)
+        now = _samples(c.get("/metrics", headers=admin).text)
+        assert now[("hotspot_jobs_running", ())] == 1 and now[("hotspot_jobs_queued", ())] == 1
+        assert not any(name == "hotspot_job_workers" for name, _ in now)
+    finally:
+        release.set()
+    deadline = time.monotonic() + 120
+    while any(jobs.state(i).status in ("queued", "running") for i in ids):
+        assert time.monotonic() < deadline, [jobs.state(i) for i in ids]
+        time.sleep(0.05)
+    after = _samples(c.get("/metrics", headers=admin).text)
+    assert after[("hotspot_jobs_running", ())] == 0 and after[("hotspot_jobs_queued", ())] == 0
 
 
 def test_uploaded_rows_are_counted_by_kind_format_and_outcome(tmp_path: Path) -> None:
