@@ -182,6 +182,7 @@ cannot open this plan until a planner publishes it.</p>{% endif %}
 </main>
 <dialog id="visit-dialog"><form method="dialog" id="visit-form">
 <h2 id="visit-title">Mark visited</h2>
+<p id="visit-far" class="far-warning" role="alert" hidden></p>
 <p id="visit-officer-row"><label for="visit-officer">Your name (kept on this tablet, sent with
 your visits)</label><input id="visit-officer" maxlength="100" autocomplete="name"></p>
 <label for="visit-note">Note (optional)</label>

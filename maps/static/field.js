@@ -34,6 +34,7 @@
   var UNDO_MS = 60000;        // a visit can be undone for a minute after it is marked
   var ON_TIME_MIN = 5;        // within this many minutes of the plan is "on time"
   var STALE_MS = 120000;      // a position older than this is "last known"
+  var FAR_M = 2000;           // "Arrived" this far from the stop (beyond the fix's accuracy) asks first
   var statusEl = document.getElementById("status");
   var state = { plan: null, heritage: null, route: null, sent: {}, sending: false, position: null,
                 next: null, signIn: false };
@@ -328,6 +329,7 @@
     var latlng = L.latLng(p.lat, p.lon);
     state.position = latlng;
     state.positionAt = p.at;
+    state.positionAccuracy = p.accuracy || 0;
     if (!me) {
       me = L.circle(latlng, { radius: p.accuracy || 0, weight: 1, color: "#1d4ed8", fillOpacity: 0.08,
                               interactive: false }).addTo(map);
@@ -360,6 +362,9 @@
   function askVisit(stop) {
     pending = stop;
     document.getElementById("visit-title").textContent = "Mark visited: " + stop.seq + ". " + stop.name;
+    var far = farFrom(stop), warn = document.getElementById("visit-far");
+    warn.hidden = !far;
+    warn.textContent = far ? "Your position is " + far + " from this stop: is it the right one?" : "";
     document.getElementById("visit-note").value = "";
     var name = officer();
     var ask = document.getElementById("visit-officer-row");
@@ -419,6 +424,14 @@
     var x = Math.cos(f1) * Math.sin(f2) - Math.sin(f1) * Math.cos(f2) * Math.cos(dl);
     var b = (Math.atan2(y, x) / rad + 360) % 360;
     return { m: d, deg: b, word: COMPASS[Math.round(b / 45) % 8] };
+  }
+  function farFrom(stop) {
+    // how far a fresh fix puts the officer from ``stop`` when that is surely beyond FAR_M (the
+    // fix's accuracy taken off), in words; null when near, or when the fix is old or missing
+    if (!state.position || Date.now() - (state.positionAt || 0) > STALE_MS) return null;
+    var m = distanceBearing(state.position, stop.lat, stop.lon).m;
+    if (m - (state.positionAccuracy || 0) <= FAR_M) return null;
+    return m >= 10000 ? Math.round(m / 1000) + " km" : (m / 1000).toFixed(1) + " km";
   }
   function distanceText(stop) {
     if (!state.position) return "Distance: waiting for your position (tap \u25CE on the map)";
@@ -498,9 +511,25 @@
       stop.addEventListener("click", function () { localStorage.removeItem(ARRIVED); render(); });
       actions.appendChild(mark);
       actions.appendChild(stop);
+    } else if (state.askArrive === next.stop_id) {
+      // "Arrived" with a fresh fix far from the stop: a wrong stop or a wrong tap, most often
+      var far = farFrom(next);
+      box.appendChild(el("p", "far-warning", "Your position is " + (far || "far") + " from " +
+        next.seq + ". " + next.name + ". Start its timer anyway?"));
+      var anyway = button("Start timer anyway", "arrive arrive-anyway");
+      anyway.addEventListener("click", function () {
+        state.askArrive = null;
+        save(ARRIVED, { stop_id: next.stop_id, at: Date.now() });
+        render();
+      });
+      var notYet = button("Not yet", "secondary not-yet");
+      notYet.addEventListener("click", function () { state.askArrive = null; render(); });
+      actions.appendChild(anyway);
+      actions.appendChild(notYet);
     } else {
       var arrive = button("Arrived \u2013 start " + Math.round(next.dwell_min || dwellMin()) + " min timer", "arrive");
       arrive.addEventListener("click", function () {
+        if (farFrom(next)) { state.askArrive = next.stop_id; render(); return; }
         save(ARRIVED, { stop_id: next.stop_id, at: Date.now() });
         render();
       });

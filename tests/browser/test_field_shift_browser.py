@@ -227,3 +227,69 @@ def test_a_crew_logs_its_first_visit_offline_from_the_plan_page(
     assert page.locator("#stop-list li.visited button", has_text="Undo").count() == 0
     assert not errors, errors
     context.close()
+
+
+def test_arrived_far_from_the_stop_asks_first(browser: Browser, server: Server,
+                                              tmp_path: Path) -> None:
+    """An officer 20 km from the next stop (the wrong stop, or a tap meant for later) who taps
+    "Arrived" is asked first, with the distance, and may still start the timer; the visit
+    dialog says how far too. At the stop the timer starts at once and nothing is asked."""
+    plan = server.json("/v1/patrol-plans", {
+        "name": "Far from the stop", "published": True,
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 1}, "time_limit_s": 0.5})
+    crew = next(r for r in plan["routes"] if r["unit"] == "rural_crime_team")
+    first = next(s for s in crew["stops"] if s["kind"] == "hotspot")
+    context = browser.new_context(
+        viewport={"width": 800, "height": 1280}, device_scale_factor=1, is_mobile=True,
+        has_touch=True, timezone_id="Europe/London", permissions=["geolocation"],
+        geolocation={"latitude": first["lat"] + 20_000 / 111_195, "longitude": first["lon"]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.clock.install(time=_shift_time(plan["shift"]["start"]) + timedelta(minutes=5))
+    sign_in(page, server.url, server.json("/v1/keys", {"name": "RCT tablet far",
+                                                       "role": "rural_team"})["key"])
+    page.goto(f"{server.url}/field/{plan['plan_id']}?crew="
+              + urllib.parse.quote(crew["label"], safe=""))
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#next .distance').textContent"
+                           ".startsWith('20 km south')", timeout=10_000)
+    timer = "hotspot-arrived-" + plan["plan_id"]
+
+    page.locator("#next button.arrive").tap()
+    warning = page.locator("#next .far-warning")
+    assert warning.inner_text() == \
+        f"Your position is 20 km from 1. {first['name']}. Start its timer anyway?"
+    assert page.locator("#next .dwell-time").count() == 0
+    assert page.evaluate("(k) => localStorage.getItem(k)", timer) is None
+    assert page.evaluate(SMALL_TARGETS) == []
+    page.screenshot(path=str(tmp_path / "field-far-ask.png"))
+    page.locator("#next button.not-yet").tap()
+    assert warning.count() == 0 and page.locator("#next button.arrive").count() == 1
+
+    page.locator("#next .mark-next").tap()
+    assert page.locator("#visit-far").inner_text() == \
+        "Your position is 20 km from this stop: is it the right one?"
+    page.screenshot(path=str(tmp_path / "field-far-visit.png"))
+    page.locator("#visit-cancel").tap()
+
+    page.locator("#next button.arrive").tap()
+    page.locator("#next button.arrive-anyway").tap()
+    assert page.locator("#next .dwell-time").inner_text() == "15:00 left of 15 min"
+    assert page.evaluate("(k) => JSON.parse(localStorage.getItem(k)).stop_id", timer) == \
+        first["stop_id"]
+    page.locator("#next .stop-timer").tap()
+
+    # at the stop: no question
+    context.set_geolocation({"latitude": first["lat"], "longitude": first["lon"]})
+    page.wait_for_function("() => document.querySelector('#next .distance').textContent"
+                           ".startsWith('0 m')", timeout=10_000)
+    page.locator("#next button.arrive").tap()
+    assert page.locator("#next .dwell-time").inner_text() == "15:00 left of 15 min"
+    assert page.locator("#next .far-warning").count() == 0
+    page.locator("#next .mark-next").tap()
+    assert page.locator("#visit-far").is_hidden()
+    page.locator("#visit-cancel").tap()
+    assert not errors, errors
+    context.close()
