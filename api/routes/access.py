@@ -61,6 +61,12 @@ with <code>hotspot keys create</code>.</p>
 """)
 
 
+LANDING = {"partner": "/products", "rural_team": "/plans"}
+"""Where a role lands when it signs in with nowhere in particular to go (else the hotspot
+map): partners on the published products (all they may read), the Rural Crime Team on the
+plans, each published plan with its crews' field views."""
+
+
 def _safe_next(value: str | None) -> str:
     """A local path to go back to (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -112,8 +118,8 @@ def login(request: Request, store: StoreDep, settings: SettingsDep,
     assert session is not None and session.session_id is not None
     secure = _secure(request, settings)
     target = _safe_next(next)
-    if who.role == "partner" and target == "/":  # partners read published products only
-        target = "/products"
+    if target == "/":  # nowhere in particular: each role's own first page
+        target = LANDING.get(who.role, "/")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_S, httponly=True,
                         samesite="strict", secure=secure, path="/")

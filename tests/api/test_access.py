@@ -118,7 +118,7 @@ def test_pages_sign_in_with_a_session_cookie(demo) -> None:
         wrong = sign_in_client(browser, "hsk_nope")
         assert wrong.status_code == 401 and "not valid" in wrong.text
         r = sign_in_client(browser, keys["rural_team"], next="//evil.example/x")
-        assert r.status_code == 303 and r.headers["location"] == "/"  # never off-site
+        assert r.status_code == 303 and r.headers["location"] == "/plans"  # never off-site
         session, token = (c for c in r.headers.get_list("set-cookie")
                           if c.startswith(("hotspot_session=", "hotspot_csrf=")))
         assert "HttpOnly" in session and "SameSite=strict" in session
@@ -131,6 +131,23 @@ def test_pages_sign_in_with_a_session_cookie(demo) -> None:
         browser.cookies.clear()
         browser.cookies.set("hotspot_session", forged)
         assert browser.get("/v1/whoami").status_code == 401  # a forged signature
+
+
+def test_each_role_lands_on_its_own_first_page(demo) -> None:
+    """Signed in with nowhere in particular to go: planners on the hotspot map, the Rural Crime
+    Team on the plans (their crews' field views), partners on the published products; a page
+    the person was going to is kept whatever the role."""
+    c, keys = demo
+    for role, first in (("admin", "/"), ("analyst", "/"), ("rural_team", "/plans"),
+                        ("partner", "/products")):
+        with TestClient(c.app) as browser:
+            r = sign_in_client(browser, keys[role])
+            assert r.status_code == 303 and r.headers["location"] == first, role
+            page = browser.get(first)
+            assert page.status_code == 200, (role, page.text[:200])
+        with TestClient(c.app) as browser:
+            r = sign_in_client(browser, keys[role], next="/products?period=2024-06")
+            assert r.headers["location"] == "/products?period=2024-06", role
 
 
 def test_keys_are_made_and_revoked_by_admins(demo) -> None:

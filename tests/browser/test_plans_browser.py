@@ -151,7 +151,7 @@ def test_the_rural_team_sees_published_plans_and_follows_a_short_link(
     page = context.new_page()
     errors = _watched(page)
     sign_in(page, server.url, rural)
-    page.goto(f"{server.url}/plans")
+    assert page.url == f"{server.url}/plans"  # where the team lands: its plans
     text = page.locator("main").inner_text()
     assert "Saturday earlies" in text and "Secret draft" not in text
     assert page.locator("#plan-form").count() == 0 and page.locator("button.publish").count() == 0
