@@ -238,7 +238,8 @@ async def _map(request: Request, store: Store, taxonomy: Taxonomy, settings: Set
     except Unavailable as exc:
         if q.method != AUTO:
             raise
-        return backtest_running_page(request, q, str(exc))
+        return backtest_running_page(request, q, exc,
+                                     await run_in_threadpool(page_nav, request, store, "map"))
     dens: DensityComputed | None = None
     if computed.info.get("incidents"):
         try:

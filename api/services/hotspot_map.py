@@ -16,7 +16,8 @@ from api.formats import ATTRIBUTION, percent, tile_url
 from api.services.basemap import force_basemap, page_tile_url
 from api.services.gcpause import gc_paused
 from api.services.hotspot_query import PARAMETERS, HotspotQuery
-from api.services.hotspot_results import Computed, DensityComputed
+from api.service_errors import Unavailable
+from api.services.hotspot_results import BacktestNotReady, Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
 from api.services.persistent_asb import map_overlay
 from api.settings import Settings
@@ -24,6 +25,7 @@ from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
 from maps import DensityImage, FormState, PageOptions, hotspot_map_page
 from maps.hotspot_map import period_label
+from maps.nav import NAV_CSS
 
 
 def page_summary(method: str, info: dict[str, Any], area_name: str,
@@ -201,26 +203,30 @@ PAGE_MONTHS = 6
 store's data (their trend against as many months before): recent, with trends known."""
 
 
-def backtest_running_page(request: Request, q: HotspotQuery, why: str) -> HTMLResponse:
-    """A planner's page while the backtest behind "Best in backtest" runs: it says so, offers
-    the other methods, and reloads itself (503, Retry-After)."""
+def backtest_running_page(request: Request, q: HotspotQuery, why: Unavailable,
+                          nav: str) -> HTMLResponse:
+    """A planner's page while the backtest behind "Best in backtest" runs: it says so in
+    plain words (the API's message only when it says something else, such as too many
+    backtests waiting), offers another method, keeps the bar of pages (``nav``) and reloads
+    itself (503, Retry-After)."""
     e = html.escape
     here = f"{request.url.path}?{q.query_string()}"
     other = f"{request.url.path}?{q.query_string(method='dbscan')}"
+    detail = "" if isinstance(why, BacktestNotReady) else f"<p class=\"detail\">{e(str(why))}</p>"
     page = (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"refresh\" content=\"{BACKTEST_RELOAD_S}; url={e(here)}\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<title>Preparing the best method</title>"
-        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:3em auto;"
-        "padding:0 1em}a{display:inline-block;min-height:44px;line-height:44px}</style>"
-        "</head><body><h1>Preparing \u201cBest in backtest\u201d</h1>"
+        f"<title>Preparing the best method</title><style>{NAV_CSS}"
+        "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
+        "padding:0 1rem}main a{display:inline-block;min-height:44px;line-height:44px;"
+        "margin-right:1.2rem;color:#0b3d91}</style>"
+        f"</head><body>{nav}<main><h1>Preparing \u201cBest in backtest\u201d</h1>"
         "<p>The service is testing every hotspot method on the months in the store, to choose "
         "the one that predicted best here. It takes a minute or two the first time and is kept "
-        f"after that. This page reloads itself in {BACKTEST_RELOAD_S} seconds.</p>"
-        f"<p class=\"detail\">{e(why)}</p>"
-        f"<p><a href=\"{e(here)}\">Reload now</a> \u00b7 "
-        f"<a href=\"{e(other)}\">Show DBSCAN clusters instead</a></p></body></html>")
+        f"after that. This page reloads itself in {BACKTEST_RELOAD_S} seconds.</p>{detail}"
+        f"<p><a href=\"{e(here)}\">Reload now</a>"
+        f"<a href=\"{e(other)}\">Show DBSCAN clusters instead</a></p></main></body></html>")
     return HTMLResponse(page, status_code=503,
                         headers={"Retry-After": str(BACKTEST_RELOAD_S), "Cache-Control": "no-store"})
 BACKTEST_RELOAD_S = 30

@@ -162,6 +162,11 @@ async def computed_hotspots(request: Request, store: Store, taxonomy: Taxonomy,
     return computed, version
 
 
+class BacktestNotReady(Unavailable):
+    """``method=auto``'s backtest is running or starting (503): the planner's page says so in
+    its own words (:func:`api.services.hotspot_map.backtest_running_page`)."""
+
+
 async def backtest_for(request: Request, store: Store, taxonomy: Taxonomy,
                        q: HotspotQuery) -> dict[str, Any]:
     """The stored backtest ``method=auto`` chooses from; 503 with Retry-After while it runs
@@ -170,7 +175,7 @@ async def backtest_for(request: Request, store: Store, taxonomy: Taxonomy,
     document, state = await run_in_threadpool(stored_or_started, store, spec,
                                               request.app.state.backtests)
     if document is None:
-        raise Unavailable(
+        raise BacktestNotReady(
             f"method=auto chooses the method that did best in the backtest of the months in the "
             f"store, and that backtest is {'running' if state == 'running' else 'starting'} "
             f"(about a minute on a county's year); ask again shortly (GET /v1/backtest shows "

@@ -258,6 +258,9 @@ def test_the_planners_page_says_the_backtest_is_being_prepared_then_shows_it(dem
     assert first.headers["content-type"].startswith("text/html")
     assert "reloads itself" in first.text and 'http-equiv="refresh"' in first.text
     assert "method=dbscan" in first.text  # a way to another method meanwhile
+    assert 'class="hs-nav"' in first.text and 'href="/plans"' in first.text  # the way on
+    # in a planner's words: not the API's (its parameters and endpoints)
+    assert "method=auto chooses" not in first.text and "/v1/backtest" not in first.text
     _stored_backtest(client, priority="theft_burglary_robbery")
     page = client.get("/v1/hotspots/map", params=params, headers={"Accept": "text/html"})
     assert page.status_code == 200 and "next month" in page.text
