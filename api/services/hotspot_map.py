@@ -13,10 +13,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api.formats import ATTRIBUTION, percent, tile_url
+from api.service_errors import Unavailable
 from api.services.basemap import force_basemap, page_tile_url
 from api.services.gcpause import gc_paused
 from api.services.hotspot_query import PARAMETERS, HotspotQuery
-from api.service_errors import Unavailable
 from api.services.hotspot_results import BacktestNotReady, Computed, DensityComputed
 from api.services.hotspots import METHOD_NAMES, map_layers, map_summary
 from api.services.persistent_asb import map_overlay
