@@ -5,7 +5,8 @@ the crew's map (:func:`maps.crew_map.crew_map`: inline SVG of the store's roads 
 names under the route and its numbered stops; no tiles, no script), and the stops in order
 with their OS grid references, times, patrol windows, what to look for, a tick box and room
 for notes. A crew with no stops still gets its page, saying why. The map takes the height the
-page has left once the table, the notes and the legend are laid out (:func:`_fit_legend`).
+page has left once the header, the table, the notes, the legend and the footer are laid out
+(:func:`_fit_legend`); should the page still have to squeeze it, the whole map shrinks.
 
 Every text from data is escaped (Jinja2 autoescape). Sizes are in millimetres on the page;
 no printed text is smaller than 10 pt.
@@ -45,6 +46,26 @@ MAP_MAX_MM = 130.0
 MAP_MIN_MM = 52.0
 """The map's height is what the page has left, within these bounds (mm): past the least, the
 legend gives up the advice of the categories at the fewest stops (their names stay)."""
+MAP_FLOOR_MM = 30.0
+"""With all the advice given up, the map still takes only what the page has left, but never
+less than this (mm)."""
+HEADER_MM = 28.0
+"""Height of a page's header beside the QR code (the crew's name, on two lines at most; team
+and plan, shift, stops), millimetres."""
+QR_MM = 24.0
+"""The QR code's side, millimetres."""
+QR_LINE_MM = 10 * 1.1 * PT_MM
+"""Height of a line of the address under the QR code (10 pt), millimetres."""
+QR_CHARS = 14
+"""About how many characters of that address fit on one of its lines (30 mm)."""
+TABLE_HEAD_MM = 4.8
+"""Height of the stop table's head row, millimetres."""
+FOOTER_LINE_MM = 10 * 1.15 * PT_MM
+"""Height of a line of the footer (10 pt), millimetres."""
+FOOTER_CHARS = 125
+"""About how many characters fit on a line of the footer (190 mm)."""
+GAPS_MM = 3.0
+"""The room under the map and above the legend, millimetres."""
 WHERE_CHARS = 38
 """About how many characters of a place's name fit on one line of the table."""
 LEGEND_CHARS = 62
@@ -151,7 +172,7 @@ body { font: 10pt/1.25 system-ui, "DejaVu Sans", sans-serif; color: #111; margin
 section.crew { break-after: page; page-break-after: always; break-inside: avoid;
   height: 276mm; overflow: hidden; display: flex; flex-direction: column; }
 section.crew > * { flex: none; }
-section.crew > .crew-map { flex: 0 1 auto; min-height: 40mm; }
+section.crew > .crew-map { flex: 0 1 auto; min-height: 20mm; } /* squeezed: it shrinks whole */
 section.crew:last-of-type { break-after: auto; page-break-after: auto; }
 .top { display: flex; gap: 4mm; align-items: flex-start; }
 .top .who { flex: 1; min-width: 0; }
@@ -236,8 +257,7 @@ directs, and scan the code to see the plan.</p>
 {% for k in c.legend %}<div><dt>{{ k.key }} {{ k.label }}{% if k.advice %}:{% endif %}</dt>
 {% if k.advice %} <dd>{{ k.advice }}</dd>{% endif %}</div>{% endfor %}
 </dl>{% endif %}
-<footer>Grid ref: OS National Grid. Patrol: when to be there ({{ dwell }} on the spot);
-busiest: the hours the place is busiest. {{ attribution }}</footer>
+<footer>{{ footer }}</footer>
 </section>
 {% endfor %}
 {% if not crews %}<p>This plan has no crews.</p>{% endif %}
@@ -261,22 +281,34 @@ def _legend_lines(legend: Sequence[Mapping[str, Any]]) -> int:
     return math.ceil(sum(lines) / 2) + (1 if len(lines) > 1 else 0)
 
 
+def _fixed_mm(link_host: str, link_path: str, footer: str) -> float:
+    """The height (mm) of what a crew's page prints whatever its stops: the header (the QR
+    code with its address under it when taller than the names beside it), the table's head,
+    the footer (``footer``, wrapped) and the gaps round the map and the legend."""
+    lines = math.ceil(len(link_host) / QR_CHARS) + (1 if link_path else 0)
+    header = max(HEADER_MM, QR_MM + lines * QR_LINE_MM) if link_host else HEADER_MM
+    foot = 1.0 + math.ceil(len(footer) / FOOTER_CHARS) * FOOTER_LINE_MM
+    return header + TABLE_HEAD_MM + foot + GAPS_MM
+
+
 def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: int,
-                row_mm: float = ROW_MM) -> float:
-    """The map's height (mm): what the page has left at 10 pt once the header, the table
-    (``rows`` lines), the notes and the legend are laid out. While that is under
-    :data:`MAP_MIN_MM`, the legend drops the advice of its category at the fewest stops."""
-    fixed = 27.0 + 6.0 + 9.5 + 1.0  # header with the QR code; table head; footer; gaps
+                row_mm: float, fixed_mm: float) -> float:
+    """The map's height (mm): what the page has left at 10 pt once what every page prints
+    (``fixed_mm``, :func:`_fixed_mm`), the table (``rows`` lines), the notes and the legend
+    are laid out. While that is under :data:`MAP_MIN_MM`, the legend drops the advice of its
+    category at the fewest stops; then the map takes what is left, at least
+    :data:`MAP_FLOOR_MM`."""
 
     def left() -> float:
-        return PAGE_H_MM - fixed - rows * row_mm - (note_lines + _legend_lines(legend)) * LINE_MM
+        return (PAGE_H_MM - fixed_mm - rows * row_mm
+                - (note_lines + _legend_lines(legend)) * LINE_MM)
 
     for entry in sorted(legend, key=lambda k: k["n"]):
         if left() >= MAP_MIN_MM:
             break
         if entry["label"] != "Heritage sites nearby":
             entry["advice"] = ""
-    return max(MAP_MIN_MM, min(MAP_MAX_MM, left()))
+    return max(MAP_FLOOR_MM, min(MAP_MAX_MM, left()))
 
 
 def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = "",
@@ -303,17 +335,19 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
     basemaps = basemaps or {}
     crew_urls = crew_urls or {}
     warnings = _idle_warnings(document)
+    dwell = (document.get("options") or {}).get("dwell_min")
+    footer = (f"Grid ref: OS National Grid. Patrol: when to be there "
+              f"({_minutes(float(dwell)) if dwell else 'the set time'} on the spot); busiest: "
+              f"the hours the place is busiest. {document.get('attribution', '')}")
     crews = []
     for n, route in enumerate(document.get("routes") or []):
         label = route.get("label", "")
         crews.append(_crew_page(route, warnings.get(label, []), basemaps.get(label),
-                                crew_urls.get(label), ROUTE_COLOURS[n % len(ROUTE_COLOURS)]))
-    dwell = (document.get("options") or {}).get("dwell_min")
+                                crew_urls.get(label), ROUTE_COLOURS[n % len(ROUTE_COLOURS)],
+                                footer))
     draft = document.get("published") is False  # older plans (no flag) count as published
     return _PAGE.render(crews=crews, name=document.get("name"), shift=document["shift"],
-                        draft=draft,
-                        attribution=document.get("attribution", ""), nav=nav, nav_css=nav_css,
-                        narrow=NARROW, dwell=_minutes(float(dwell)) if dwell else "the set time")
+                        draft=draft, footer=footer, nav=nav, nav_css=nav_css, narrow=NARROW)
 
 
 def _idle_warnings(document: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -327,15 +361,17 @@ def _idle_warnings(document: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def _crew_page(route: Mapping[str, Any], warnings: list[str],
                basemap: Mapping[str, Any] | None, url: str | None,
-               colour: str) -> dict[str, Any]:
+               colour: str, footer: str) -> dict[str, Any]:
     """What one crew's page shows: the header's figures, the table's rows, the legend, the
     warnings, the QR code of ``url`` (the crew's field view) and the map in ``colour``, as
-    tall as the page leaves (:func:`_map_height`)."""
+    tall as the page leaves under its ``footer`` (:func:`_map_height`)."""
     legend, letters = _keys(route)
     rows = _rows(route, letters, _grid)
     stops = int((route.get("totals") or {}).get("stops") or 0)
     empty = None if stops else (route.get("empty_reason") or "nothing to visit in this plan")
-    roomy, height = _map_height(legend, rows, warnings, empty)
+    link = _link_lines(url or "")
+    roomy, height = _map_height(legend, rows, warnings, empty,
+                                _fixed_mm(link["link_host"], link["link_path"], footer))
     totals = route.get("totals") or {}
     return {
         "route": route, "title": _title(route), "stops": stops,
@@ -346,7 +382,7 @@ def _crew_page(route: Mapping[str, Any], warnings: list[str],
         "qr": qr_svg(url, title=f"Field view of {route.get('label', '')}") if url else "",
         # the address under the QR code: the host, then the path on a line of its own, so
         # that the code an officer may type is never broken across lines
-        **_link_lines(url or ""),
+        **link,
         "map": crew_map(route, basemap, colour=colour, height_mm=height),
     }
 
@@ -365,18 +401,19 @@ def _link_lines(url: str) -> dict[str, str]:
 
 
 def _map_height(legend: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]],
-                warnings: Sequence[str], empty: str | None) -> tuple[bool, float]:
+                warnings: Sequence[str], empty: str | None,
+                fixed_mm: float) -> tuple[bool, float]:
     """Whether the table gets roomy rows (when the map still gets :data:`ROOMY_MAP_MM` with
-    them), and the map's height (mm) with the rows chosen; the legend gives up advice in
-    place to make room (:func:`_fit_legend`). A page with no stops keeps its map at most
-    110 mm."""
+    them), and the map's height (mm) with the rows chosen, under what every page prints
+    (``fixed_mm``, :func:`_fixed_mm`); the legend gives up advice in place to make room
+    (:func:`_fit_legend`). A page with no stops keeps its map at most 110 mm."""
     wrapped = sum(1 for row in rows if len(str(row["where"])) > WHERE_CHARS or row["wait"]
                   or row["window"].count("–") > 1)
     notes = sum(2 + len(w) // 110 for w in warnings) + (3 if empty else 0)
     roomy = _fit_legend([dict(k) for k in legend], len(rows) + wrapped, notes,
-                        ROOMY_ROW_MM) >= ROOMY_MAP_MM
+                        ROOMY_ROW_MM, fixed_mm) >= ROOMY_MAP_MM
     height = _fit_legend(legend, len(rows) + wrapped, notes,
-                         ROOMY_ROW_MM if roomy else ROW_MM)
+                         ROOMY_ROW_MM if roomy else ROW_MM, fixed_mm)
     if empty:
         height = min(height, 110.0)
     return roomy, height

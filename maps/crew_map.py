@@ -96,11 +96,13 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
 
 
 def _svg_start(route: Mapping[str, Any], frame: _Frame) -> list[str]:
-    """The ``<svg>`` element, its clip path, the paper colour, and the clipped group opened."""
+    """The ``<svg>`` element, its clip path, the paper colour, and the clipped group opened.
+    A page that must give the map less height than it was drawn for shrinks the whole drawing
+    ("meet"), never cuts off its foot."""
     width_mm, height_mm = frame.width, frame.height
     return [f'<svg class="crew-map" viewBox="0 0 {width_mm:.1f} {height_mm:.1f}" '
             f'width="{width_mm:.1f}mm" height="{height_mm:.1f}mm" role="img" '
-            'preserveAspectRatio="xMidYMin slice" '
+            'preserveAspectRatio="xMidYMin meet" '
             f'aria-label="Map of the route of {escape(str(route.get("label", "")))}" '
             'font-family="system-ui, sans-serif">',
             f'<defs><clipPath id="clip-{id(route)}"><rect width="{width_mm:.1f}" '
@@ -207,7 +209,7 @@ def _stop_marks(frame: _Frame, route: Mapping[str, Any], colour: str,
         labels.block(bx, by, 3.0)
         marks.append(f'<rect class="base-mark" x="{bx - 2.4:.1f}" y="{by - 2.4:.1f}" '
                      'width="4.8" height="4.8" fill="#111" stroke="#fff" stroke-width="0.6"/>')
-        marks.append(labels.place(bx, by, "Base", 3.6, "700", "#111", gap=3.4))
+        marks.append(labels.place(bx, by, "Base", 3.6, "700", "#111", gaps=(3.4,)))
     return marks
 
 
@@ -219,12 +221,18 @@ def _reserve_scale_bar_and_north_arrow(frame: _Frame, labels: _Labels) -> None:
 
 _PLACE_ORDER = {"town": 0, "village": 1, "heritage": 2, "town_centre": 3}
 """The order place names are placed in (first placed wins a contested spot)."""
+_PLACE_GAPS_MM = {"town": (1.5, 4.0, 6.5), "village": (1.5, 4.0, 6.5)}
+"""How far from its point a town's or village's name may go (mm): just beside it first, then
+further out. A stop's chip keeps 3.1 mm round the stop (more for merged numbers), so in a town
+or village the route stops in the spots just beside the name's point are taken; other place
+names (heritage sites with their diamond, town centres) stay just beside their point."""
 
 
 def _place_names(frame: _Frame, features: Sequence[Mapping[str, Any]],
                  labels: _Labels) -> list[str]:
     """Names of towns, villages, heritage sites (with a diamond) and town centres, each
-    where it overlaps nothing placed."""
+    where it overlaps nothing placed (a town's or village's a little further out from its
+    point when the stops' chips cover the spots beside it: :data:`_PLACE_GAPS_MM`)."""
     texts = []
     found = _features_of(features, "label")
     found.sort(key=lambda f: _PLACE_ORDER.get(f["properties"].get("kind"), 9))
@@ -239,7 +247,8 @@ def _place_names(frame: _Frame, features: Sequence[Mapping[str, Any]],
             texts.append(f'<path d="M{x:.1f} {y - 1.4:.1f} L{x + 1.4:.1f} {y:.1f} '
                          f'L{x:.1f} {y + 1.4:.1f} L{x - 1.4:.1f} {y:.1f} Z" fill="{fill}"/>')
         texts.append(labels.place(x, y, str(p["name"]), size, weight, fill,
-                                  italic=p.get("kind") == "heritage"))
+                                  italic=p.get("kind") == "heritage",
+                                  gaps=_PLACE_GAPS_MM.get(p.get("kind"), (1.5,))))
     return texts
 
 ROAD_LABELS = 12
@@ -427,13 +436,15 @@ class _Labels:
                        for c0, d0, c1, d1 in self.taken)
 
     def place(self, x: float, y: float, text: str, size: float, weight: str,
-              colour: str, italic: bool = False, gap: float = 1.5) -> str:
-        """The label beside (x, y) where it is free: above, right, left or below, ``gap``
-        mm from the point; "" where none is."""
+              colour: str, italic: bool = False, gaps: Sequence[float] = (1.5,)) -> str:
+        """The label beside (x, y) where it is free: above, right, left or below, the first
+        of ``gaps`` (mm from the point) that has a free spot; "" where none has."""
         width = 0.56 * size * len(text) + 1.0
-        for dx, dy, anchor in ((0.0, -gap, "middle"), (gap + 1.0, size / 2.8, "start"),
-                               (-gap - 1.0, size / 2.8, "end"),
-                               (0.0, size + gap - 0.3, "middle")):
+        spots = [(dx, dy, anchor) for gap in gaps
+                 for dx, dy, anchor in ((0.0, -gap, "middle"), (gap + 1.0, size / 2.8, "start"),
+                                        (-gap - 1.0, size / 2.8, "end"),
+                                        (0.0, size + gap - 0.3, "middle"))]
+        for dx, dy, anchor in spots:
             left = x + dx - (width / 2 if anchor == "middle" else width if anchor == "end" else 0)
             box = (left, y + dy - size, left + width, y + dy + 0.8)
             if self.free(box):

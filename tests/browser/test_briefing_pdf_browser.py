@@ -40,6 +40,16 @@ def plan(server: Server) -> dict:
         "hotspots": {"method": "dbscan", "town": "Thornbury"}, "time_limit_s": 0.5})
 
 
+@pytest.fixture(scope="module")
+def night_plan(server: Server) -> dict:
+    # four vehicles through a night: long lists of stops, the pages left the least room
+    return server.json("/v1/patrol-plans", {
+        "name": "Night cover", "published": True,
+        "shift": {"start": "2024-06-14T20:00", "end": "2024-06-15T06:00"},
+        "rural_crime_team": {"vehicles": 4}, "hotspots": {"method": "dbscan"},
+        "time_limit_s": 0.5})
+
+
 def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Server,
                                                    plan: dict) -> None:
     routes = plan["routes"]
@@ -101,3 +111,34 @@ def test_the_printed_page_shows_roads_names_and_the_qr_code(browser: Browser, se
         assert 0.5 < crew["pathLines"] < 1.5, crew  # the code on one line, never broken
         assert crew["smallest"] >= 10 * 96 / 72 - 0.01, crew  # 10 pt in CSS pixels
     assert any("Thornbury" in n for crew in found for n in crew["names"])
+
+
+def test_every_map_prints_whole_inside_its_page(browser: Browser, server: Server,
+                                                night_plan: dict) -> None:
+    routes = night_plan["routes"]
+    assert len(routes) == 4 and min(r["totals"]["stops"] for r in routes) > 0
+    assert max(r["totals"]["stops"] for r in routes) >= 20  # a page with a long stop list
+    page = browser.new_page()
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/v1/patrol-plans/{night_plan['plan_id']}/briefing")
+    page.emulate_media(media="print")
+    # CSS pixels: each crew's page (its section, one printed page), its map's box on the page,
+    # the map's drawing (its border, the last thing drawn) and the footer
+    found = page.evaluate("""() => [...document.querySelectorAll('section.crew')].map(s => {
+        const box = e => (b => [b.left, b.top, b.right, b.bottom])(e.getBoundingClientRect());
+        const map = s.querySelector('svg.crew-map');
+        return {label: s.getAttribute('aria-label'), page: box(s), map: box(map),
+                drawing: box(map.lastElementChild), footer: box(s.querySelector('footer'))};
+    })""")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.close()
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == len(found) == len(routes)
+
+    def inside(inner: list[float], outer: list[float]) -> bool:
+        return (inner[0] >= outer[0] - 1 and inner[1] >= outer[1] - 1
+                and inner[2] <= outer[2] + 1 and inner[3] <= outer[3] + 1)
+
+    for crew in found:
+        # the whole map on its page: none of it cut off at its foot, nor the page's footer
+        assert inside(crew["drawing"], crew["map"]), crew
+        assert inside(crew["map"], crew["page"]) and inside(crew["footer"], crew["page"]), crew

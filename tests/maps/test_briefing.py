@@ -114,6 +114,20 @@ def test_the_map_draws_roads_names_the_route_a_scale_bar_and_north() -> None:
     assert crew_map(EMPTY | {"stops": []}, None).startswith('<p class="no-map">')
 
 
+def test_a_village_the_route_stops_in_is_named_beside_its_stop() -> None:
+    # the village's name point is under stop 1, whose chip covers every spot just beside it:
+    # the name goes a little further out instead of being left off
+    village = {"type": "Feature", "properties": {"layer": "label", "kind": "village",
+                                                 "name": "Ashby"},
+               "geometry": {"type": "Point", "coordinates": [-1.25, 54.22]}}
+    svg = crew_map(ROUTE, {"type": "FeatureCollection", "features": [village]}, height_mm=90.0)
+    name = re.search(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>Ashby</text>', svg)
+    chip = re.search(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>1</text>', svg)
+    assert name and chip, svg
+    (nx, ny), (cx, cy) = (map(float, m.groups()) for m in (name, chip))
+    assert abs(ny - cy) < 10 and abs(nx - cx) < 20  # mm: beside the stop, not across the map
+
+
 def test_route_box_has_a_least_span_and_a_margin() -> None:
     w, s, e, n = route_bbox(ROUTE) or (0, 0, 0, 0)
     assert w < -1.30 and e > -1.20 and s < 54.20 and n > 54.25
