@@ -56,7 +56,9 @@ body > nav.hs-nav { position: relative; z-index: 1100; min-height: 44px; box-siz
 body > nav.hs-nav form { position: sticky; right: 0; background: #0b3d91;
   box-shadow: 12px 0 0 #0b3d91, -6px 0 6px #0b3d91; }
 body > nav.hs-nav ~ .folium-map { height: calc(100% - var(--hs-nav-h)) !important; }
-@media (max-width: 900px) { body > nav.hs-nav .hs-nav-who { display: none; } }
+@media (max-width: 900px) {
+  body > nav.hs-nav .hs-nav-who, body > nav.hs-nav .hs-nav-brand { display: none; }
+}
 @media (pointer: coarse) {
   .leaflet-touch .leaflet-bar a { width: 44px; height: 44px; line-height: 44px; font-size: 22px; }
 }
@@ -64,7 +66,8 @@ body > nav.hs-nav ~ .folium-map { height: calc(100% - var(--hs-nav-h)) !importan
 """With the bar above it, a whole-page map (folium's) takes the height that is left; its
 panels read ``--hs-nav-h`` (the bar's height) to keep clear of it, so the bar stays one row
 (sideways scrolling on a tablet, sign-out always in view at its right; on a narrow screen
-without the signed-in name, to leave the links room). On a touch screen the map's zoom buttons
+without the signed-in name and the brand, to leave the links room: a Rural Crime Team tablet's
+links fit 800 px whole). On a touch screen the map's zoom buttons
 are 44 px, a finger's width."""
 
 

@@ -126,3 +126,26 @@ def test_on_a_tablet_the_legend_rows_and_zoom_buttons_take_a_finger(browser: Bro
     form = page.locator("nav.hs-nav form").bounding_box()
     assert form is not None and form["x"] + form["width"] <= 800
     context.close()
+
+
+def test_a_rural_team_tablet_sees_every_link_of_the_bar_above_the_map(browser: Browser,
+                                                                      server: Server) -> None:
+    """800 x 1280, touch, the Rural Crime Team's key: the bar above the planner's map is one
+    row, and each of its links shows whole, left of sign-out (none scrolled under it)."""
+    key = str(server.json("/v1/keys", {"name": "rural bar", "role": "rural_team"})["key"])
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    sign_in(page, server.url, key)
+    page.goto(f"{server.url}/?from=&to=")
+    page.wait_for_selector("nav.hs-nav form", timeout=20_000)
+    form = page.locator("nav.hs-nav form").bounding_box()
+    links = page.evaluate("""() => [...document.querySelectorAll('nav.hs-nav a')].map(a => {
+        const b = a.getBoundingClientRect(); return [a.textContent, b.left, b.right, b.top]; })""")
+    assert form is not None and form["x"] + form["width"] <= 800
+    assert [t for t, *_ in links] == ["Hotspot map", "Patrol plans", "Persistent ASB",
+                                      "Leaflets", "Products", "API docs"]
+    hidden = [t for t, left, right, top in links
+              if left < 0 or right > form["x"] + 0.5 or top != links[0][3]]
+    assert hidden == [], (hidden, form, links)
+    context.close()
