@@ -34,6 +34,7 @@
   var UNDO_MS = 60000;        // a visit can be undone for a minute after it is marked
   var ON_TIME_MIN = 5;        // within this many minutes of the plan is "on time"
   var STALE_MS = 120000;      // a position older than this is "last known"
+  var AT_STOP_M = 30;         // nearer than this, no distance and bearing: "At the stop"
   var FAR_M = 2000;           // "Arrived" this far from the stop (beyond the fix's accuracy) asks first
   var statusEl = document.getElementById("status");
   var state = { plan: null, heritage: null, route: null, sent: {}, sending: false, position: null,
@@ -436,6 +437,10 @@
   function distanceText(stop) {
     if (!state.position) return "Distance: waiting for your position (tap \u25CE on the map)";
     var d = distanceBearing(state.position, stop.lat, stop.lon);
+    if (d.m < AT_STOP_M) {
+      return "At the stop" + (Date.now() - (state.positionAt || 0) > STALE_MS ?
+        " when you were last seen, at " + clock(new Date(state.positionAt)) : "");
+    }
     var far = d.m >= 1000 ? (d.m / 1000).toFixed(d.m >= 10000 ? 0 : 1) + " km" : (Math.round(d.m / 10) * 10) + " m";
     var text = far + " " + d.word + " (bearing " + Math.round(d.deg) + "\u00b0)";
     if (Date.now() - (state.positionAt || 0) > STALE_MS) {
