@@ -179,6 +179,11 @@ def _say_serving(info: dict[str, Any], store: AccessStore, settings: Settings, u
                   f"published): sign in with the partner key, or curl -H 'Authorization: "
                   f"Bearer {info['keys']['partner']}' {info['url']}v1/hotspots",
                   markup=False, highlight=False)
+        if info["keys"].get("rural_team"):
+            out.print(f"  A Rural Crime Team tablet signs in with {info['keys']['rural_team']} "
+                      "(published plans and their field views; for a real tablet, serve over "
+                      "HTTPS at an address it reaches and set HOTSPOT_PUBLIC_URL: docs/"
+                      "operations.md)", markup=False, highlight=False)
     elif not store.list_keys():
         out.print("  No API keys yet: make the first with "
                   "hotspot keys create --name YOU --role admin")

@@ -364,3 +364,21 @@ def test_serve_refuses_a_malformed_advice_file_naming_it_and_the_line(tmp_path: 
     assert "Traceback" not in proc.stderr
     assert f"{advice}, line 1: [advice.shoplifting] needs a source" in proc.stderr
     assert "serving" not in proc.stdout.lower()
+
+
+def test_serving_the_demo_says_how_each_role_gets_in(tmp_path: Path, capsys) -> None:
+    """What `make run` prints: the admin's key to sign in, the analyst's curl, the partner's
+    products, and the Rural Crime Team tablet's key with what a real tablet needs."""
+    from api.cli.serve import _say_serving
+    from tests.api.test_api import settings_for
+
+    keys = {"admin": "hsk_admin1", "analyst": "hsk_analyst1", "partner": "hsk_partner1",
+            "rural_team": "hsk_rural1"}
+    info = {"url": "http://127.0.0.1:8000/", "docs": "http://127.0.0.1:8000/docs",
+            "incidents": 5000, "login": "http://127.0.0.1:8000/login", "products": 2,
+            "keys": keys}
+    _say_serving(info, None, settings_for(tmp_path), "demo.sqlite", True)  # type: ignore[arg-type]
+    said = " ".join(capsys.readouterr().out.split())
+    assert "hsk_admin1" in said and "Bearer hsk_analyst1" in said and "hsk_partner1" in said
+    assert "Rural Crime Team tablet signs in with hsk_rural1" in said
+    assert "HOTSPOT_PUBLIC_URL" in said
