@@ -594,6 +594,9 @@ one taken to a meeting opens unchanged later.</p>
 <form id="report-form" novalidate>
 <div class="row"><div>
 <label for="r-period">Period</label>
+{% if not choices %}<p class="hint" id="no-periods">No period can be reported yet: a report
+compares a period with the same months a year before, so the store needs more than a year of
+data{% if span[0] and span[1] %} (it runs from {{ span[0] }} to {{ span[1] }}){% endif %}.</p>{% endif %}
 <select id="r-period" name="period" required>
 {% for group, options in choices %}
 <optgroup label="{{ group }}">
@@ -643,32 +646,44 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
                 "September", "October", "November", "December")
 
 
-def period_choices(latest: str | None) -> list[tuple[str, list[tuple[str, str]]]]:
+def period_choices(latest: str | None, earliest: str | None = None,
+                   ) -> list[tuple[str, list[tuple[str, str]]]]:
     """The periods the form offers, newest first, up to ``latest`` (the store's last whole
     month, ``YYYY-MM``; None: the store is empty, nothing offered): the last 12 months, the
-    last 4 whole quarters, the year to date, the last 2 whole years."""
+    last 4 whole quarters, the year to date (but for December's, which is the year), the last
+    2 whole years. With ``earliest`` (the store's first month) only the periods whose same
+    months a year before are in the store too: a report compares the two, and is refused
+    without them."""
     if not latest:
         return []
     year, month = (int(x) for x in latest.split("-"))
-    months = []
+    months = []  # (first month as year * 12 + month - 1, value, words)
     for k in range(12):
         y, m = divmod(year * 12 + month - 1 - k, 12)
-        months.append((f"{y:04d}-{m + 1:02d}", f"{_MONTH_NAMES[m]} {y}"))
+        months.append((y * 12 + m, f"{y:04d}-{m + 1:02d}", f"{_MONTH_NAMES[m]} {y}"))
     quarters = []
     q_end = year * 12 + month - (month % 3)  # months before the end of the last whole quarter
     for k in range(4):
         y, m = divmod(q_end - 1 - 3 * k, 12)
         q = m // 3 + 1
-        quarters.append((f"{y:04d}-Q{q}",
+        quarters.append((y * 12 + 3 * q - 3, f"{y:04d}-Q{q}",
                          f"{_MONTH_NAMES[3 * q - 3]} to {_MONTH_NAMES[3 * q - 1]} {y} (Q{q})"))
-    ytd = [(f"{year:04d}-{month:02d}-YTD", f"January to {_MONTH_NAMES[month - 1]} {year}")]
+    ytd = [(year * 12, f"{year:04d}-{month:02d}-YTD",
+            f"January to {_MONTH_NAMES[month - 1]} {year}")] if month < 12 else []
     last_whole = year if month == 12 else year - 1
-    years = [(f"{y:04d}", f"The year {y}") for y in (last_whole, last_whole - 1)]
-    return [("Month", months), ("Quarter", quarters), ("Year to date", ytd), ("Year", years)]
+    years = [(y * 12, f"{y:04d}", f"The year {y}") for y in (last_whole, last_whole - 1)]
+    first = None
+    if earliest:
+        ey, em = (int(x) for x in earliest.split("-"))
+        first = ey * 12 + em - 1
+    groups = [("Month", months), ("Quarter", quarters), ("Year to date", ytd), ("Year", years)]
+    kept = [(name, [(value, words) for start, value, words in options
+                    if first is None or start - 12 >= first]) for name, options in groups]
+    return [(name, options) for name, options in kept if options]
 
 
 def reports_list_html(reports: list[dict[str, Any]], *, latest: str | None, nav: str = "",
-                      assets: str = "/static") -> str:
+                      assets: str = "/static", earliest: str | None = None) -> str:
     """The reports page: the form that makes a report (posted by ``maps/static/reports.js``
     with the session's CSRF token) and the stored reports (``GET /v1/reports`` entries),
     newest first.
@@ -680,11 +695,15 @@ def reports_list_html(reports: list[dict[str, Any]], *, latest: str | None, nav:
     latest
         The store's last whole month (``YYYY-MM``), the form's default; None when the store
         holds no incidents.
+    earliest
+        The store's first month (``YYYY-MM``): periods without their year before in the store
+        are not offered.
     nav
         The navigation bar's HTML.
     assets
         The base URL of the service's static files.
     """
-    return _LIST.render(reports=reports, choices=period_choices(latest), default=latest,
+    choices = period_choices(latest, earliest)
+    return _LIST.render(reports=reports, choices=choices, default=latest, span=(earliest, latest),
                         css=LIST_CSS, nav=nav, nav_css=NAV_CSS,
                         script=versioned(assets, "maps/reports.js"))

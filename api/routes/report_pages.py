@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import SettingsDep, StoreDep
 from api.pages import caller, page_nav
-from api.services.hotspots import latest_complete_month
+from api.services.hotspots import first_month, latest_complete_month
 from api.services.pdf import html_to_pdf
 from api.services.reports import download_name, listed_reports, stored_report
 from api.services.stored_plans import public_base
@@ -32,6 +32,7 @@ def reports_page(request: Request, store: StoreDep) -> HTMLResponse:
     and a form that makes one for a period (a month, a quarter, a year to date, a year)."""
     return HTMLResponse(
         reports_list_html(listed_reports(store), latest=latest_complete_month(store),
+                          earliest=first_month(store),
                           nav=page_nav(request, store, "reports"), assets=ASSETS),
         headers=_PAGE_HEADERS)
 

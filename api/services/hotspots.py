@@ -209,6 +209,16 @@ def latest_complete_month(store: IncidentStore) -> str | None:
     return str(month)
 
 
+def first_month(store: IncidentStore) -> str | None:
+    """The month of the store's first incident ("YYYY-MM", local time), None when the store
+    is empty (from the store's summaries: no incident is read)."""
+    span = store.time_span()
+    if span is None:
+        return None
+    first = pd.Timestamp(span[0], unit="s", tz="UTC").tz_convert(store.timezone)
+    return f"{first.year:04d}-{first.month:02d}"
+
+
 def force_area(store: LayerStore) -> Any:
     """The force boundary as one shapely geometry (store CRS, metres), None without one."""
     layer = store.get_layer(FORCE_BOUNDARY)

@@ -362,3 +362,24 @@ def test_hotspots_that_share_a_name_in_the_dosage_table_get_their_ids(
     assert f"{place} (dbscan-7f3a)" in html and f"{place} (dbscan-9c01)" in html
     others = [h["place"] for h in spots[1:] if h["place"] != place]
     assert all(f"{p} (" not in html for p in others)  # a name used once stays as it is
+
+
+def test_the_form_offers_only_periods_with_their_year_before_in_the_store() -> None:
+    """A report compares a period with the same months a year before and is refused without
+    them: the form offers no period it would refuse. The store runs from March 2023 to
+    August 2024 here."""
+    from maps.report_page import period_choices, reports_list_html
+
+    offered = dict(period_choices("2024-08", "2023-03"))
+    assert [v for v, _ in offered["Month"]] == ["2024-08", "2024-07", "2024-06", "2024-05",
+                                               "2024-04", "2024-03"]
+    assert [v for v, _ in offered["Quarter"]] == ["2024-Q2"]  # Q1 2024 needs Jan-Mar 2023
+    assert "Year to date" not in offered and "Year" not in offered  # both need January 2023
+    everything = dict(period_choices("2024-08"))  # no first month known: all, as before
+    assert len(everything["Month"]) == 12 and everything["Year to date"][0][0] == "2024-08-YTD"
+    assert dict(period_choices("2024-12", "2022-01"))["Year"] == [
+        ("2024", "The year 2024"), ("2023", "The year 2023")]
+    assert "Year to date" not in dict(period_choices("2024-12", "2022-01"))  # the year itself
+    page = reports_list_html([], latest="2024-06", earliest="2023-09")
+    assert 'id="no-periods"' in page and "from 2023-09 to 2024-06" in page
+    assert 'id="no-periods"' not in reports_list_html([], latest="2024-08", earliest="2023-03")
