@@ -124,7 +124,7 @@ _PLANS_PAGE = _ENV.from_string("""<!DOCTYPE html>
 <p id="preview-summary" role="status" aria-live="polite"></p>
 <div id="preview-map" role="region" aria-label="Map of the previewed plan"></div>
 <ul id="preview-routes" class="route-keys"></ul>
-<div class="actions"><button type="button" id="save-preview">Save this plan</button>
+<div class="actions"><button type="button" id="save-preview">Save as draft</button>
 <button type="button" id="save-publish" class="secondary">Save and publish</button></div>
 </div>
 <h2 id="list-title">Plans <span class="muted">(newest first)</span></h2>

@@ -101,7 +101,8 @@ _PLAN_PAGE = _ENV.from_string("""<!DOCTYPE html>
 </head><body class="plan-page">
 {{ nav|safe }}
 <header><h1>Patrol plan {{ name or plan_id }}
-{%- if published is false %} <span class="draft-tag">draft</span>{% endif %}</h1>
+{%- if published is false %} <span class="draft-tag">draft</span>
+{%- elif published %} <span class="published-tag">published</span>{% endif %}</h1>
 <p>{{ shift.start|when }} to {{ shift.end|when }} &middot; {{ "{:,}".format(totals.stops) }}
 stop{{ "" if totals.stops == 1 else "s" }} on {{ totals.routes }} route{{ "" if totals.routes == 1 else "s" }}
 &middot; {{ "{:,}".format(totals.hotspots_visited) }} hotspots planned for a visit,

@@ -93,6 +93,7 @@ def test_a_planner_makes_previews_saves_publishes_and_copies_a_plan(
     assert [p["name"] for p in server.json("/v1/patrol-plans")] == [DEMO_PLAN_NAME]
 
     # save: the plan's page with each crew's short link and QR code, marked draft
+    assert page.locator("#save-preview").inner_text() == "Save as draft"  # what it does
     with page.expect_navigation():
         page.click("#save-preview")
     assert re.search(r"/plans/[0-9a-f]{16}$", page.url)
@@ -101,6 +102,7 @@ def test_a_planner_makes_previews_saves_publishes_and_copies_a_plan(
     assert page.locator("#crews .crew-qr svg").count() == 3
     assert page.locator("#crews a.short").count() == 3
     assert "draft" in page.locator("#crews .draft-note").inner_text()
+    assert page.locator("header h1 .draft-tag").inner_text() == "draft"
     stored = server.json(f"/v1/patrol-plans/{pid}")
     assert stored["name"] == "Browser Friday" and stored["published"] is False
     assert stored["request"]["dwell_min"] == 15
@@ -117,6 +119,11 @@ def test_a_planner_makes_previews_saves_publishes_and_copies_a_plan(
     row = page.locator(f"tr[data-plan='{pid}']")
     assert "Published" in row.inner_text()
     assert server.json(f"/v1/patrol-plans/{pid}")["published"] is True
+    page.goto(f"{server.url}/plans/{pid}")  # its page says so too, as it said draft before
+    assert page.locator("header h1 .published-tag").inner_text() == "published"
+    assert page.locator("header h1 .draft-tag").count() == 0
+    page.goto(f"{server.url}/plans")
+    row = page.locator(f"tr[data-plan='{pid}']")
 
     # copy to another shift: the dialog offers the same time a week later
     row.locator("button.copy").click()
