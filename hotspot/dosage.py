@@ -15,6 +15,13 @@ without one is counted as made, its minutes as **not recorded**, never guessed).
 :func:`patrol_dosage` is one plan's dosage; :func:`plans_dosage` sums it over several plans
 (a month's published plans, for a report): crews and teams by their labels, hotspots by id and
 place (an id names a rank in one result, so the place keeps two places of one rank apart).
+
+**Which plans count** (:func:`shift_status`, :func:`counts_as_dosage`; the priority report and a
+hotspot's page both ask them): a plan's planned visits count against those made only when the
+plan is published (a draft was never seen by a crew) and its shift has started (nobody could
+have visited a shift still to come). A shift under way counts: its visits so far against
+everything it plans. A plan whose shift start has no UTC offset is not counted (its time is not
+known; never guessed).
 """
 
 from __future__ import annotations
@@ -23,10 +30,90 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from hotspot.errors import InvalidParameter
 
 MAX_VISIT_MIN = 12 * 60.0
 """Longest time on site one visit can count, minutes (a timer left running past a shift)."""
+
+
+ShiftStatus = Literal["draft", "to_come", "under_way", "done", "unknown"]
+"""Where a plan stands for its dosage (:func:`shift_status`)."""
+COUNTED: frozenset[str] = frozenset({"under_way", "done"})
+"""The :data:`ShiftStatus` values whose planned visits count against those made."""
+
+
+def _aware_time(value: Any) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, or None (missing, unreadable or no offset)."""
+    if isinstance(value, datetime):
+        stamp = value
+    elif isinstance(value, str) and value:
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return stamp if stamp.utcoffset() is not None else None
+
+
+def shift_status(listing: Mapping[str, Any], now: datetime) -> ShiftStatus:
+    """Where a stored plan stands at ``now`` for its patrol dosage (see the module's
+    docstring).
+
+    Parameters
+    ----------
+    listing
+        The plan's columns as a store lists them: ``published_at`` (None for a draft),
+        ``shift_start`` and ``shift_end`` (ISO 8601 with their UTC offset).
+    now
+        The time to judge at (an aware datetime).
+
+    Returns
+    -------
+    str
+        ``"draft"`` (not published), ``"unknown"`` (no shift start with a UTC offset),
+        ``"to_come"`` (the shift starts after ``now``), ``"under_way"`` (started, ends after
+        ``now``) or ``"done"`` (ended, or started with no readable end). Only ``"under_way"``
+        and ``"done"`` count (:data:`COUNTED`).
+
+    Raises
+    ------
+    InvalidParameter
+        ``now`` has no time zone.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> plan = {"published_at": "2024-06-14T09:00:00+00:00",
+    ...         "shift_start": "2024-06-14T16:00:00+01:00",
+    ...         "shift_end": "2024-06-15T02:00:00+01:00"}
+    >>> shift_status(plan, datetime(2024, 6, 14, 12, tzinfo=UTC))
+    'to_come'
+    >>> shift_status(plan, datetime(2024, 6, 14, 20, tzinfo=UTC))
+    'under_way'
+    >>> shift_status({**plan, "published_at": None}, datetime(2025, 1, 1, tzinfo=UTC))
+    'draft'
+    """
+    if now.utcoffset() is None:
+        raise InvalidParameter(f"now needs a time zone (an aware datetime), got {now!r}",
+                               "now")
+    if not listing.get("published_at"):
+        return "draft"
+    start = _aware_time(listing.get("shift_start"))
+    if start is None:
+        return "unknown"
+    if start > now:
+        return "to_come"
+    end = _aware_time(listing.get("shift_end"))
+    return "under_way" if end is not None and end > now else "done"
+
+
+def counts_as_dosage(listing: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a stored plan's planned visits count against those made at ``now``: it is
+    published and its shift has started (:func:`shift_status` is in :data:`COUNTED`)."""
+    return shift_status(listing, now) in COUNTED
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from hotspot.dosage import COUNTED
 from hotspot.placecounts import PlaceCounts
 from maps.assets import OWN_DIR, static_version
 from maps.charts import MonthCount, bar_chart, heat_grid, month_chart, month_label, number
@@ -69,7 +70,11 @@ class PlaceAdviceBlock:
 @dataclass(frozen=True)
 class PlanVisit:
     """One patrol plan's dosage at the hotspot (times are local ISO 8601; the figures are
-    :func:`hotspot.dosage.patrol_dosage`'s ``totals`` over the plan's stops here)."""
+    :func:`hotspot.dosage.patrol_dosage`'s ``totals`` over the plan's stops here).
+
+    Only a plan whose :attr:`status` counts (:data:`hotspot.dosage.COUNTED`: published, its
+    shift started) is counted against the visits made; the page lists the others apart, with
+    their planned visits only."""
 
     plan_id: str
     name: str
@@ -91,6 +96,21 @@ class PlanVisit:
     """``made / planned`` (None when nothing was planned)."""
     crews: tuple[str, ...] = ()
     last_visit: str | None = None
+    status: str = "done"
+    """:func:`hotspot.dosage.shift_status` when the page was made: ``"done"``,
+    ``"under_way"`` (counted: its visits so far), ``"to_come"``, ``"draft"`` or ``"unknown"``
+    (not counted)."""
+
+    @property
+    def counted(self) -> bool:
+        """Whether its planned visits count against those made (published, shift started)."""
+        return self.status in COUNTED
+
+
+WAITING_REASONS = {"to_come": "shift still to come",
+                   "draft": "draft, not published (no crew has it)",
+                   "unknown": "shift time not known"}
+"""Why a plan with stops here is not counted, in words (by :attr:`PlanVisit.status`)."""
 
 
 @dataclass
@@ -121,8 +141,10 @@ class HotspotPageData:
     place_advice: PlaceAdviceBlock | None = None
     """The steps for this place's audience (from its mix and class) and its leaflet."""
     plans: Sequence[PlanVisit] = ()
+    """Every plan with stops here, counted or not (:attr:`PlanVisit.counted`)."""
     dosage: Mapping[str, Any] = field(default_factory=dict)
-    """The dosage over all :attr:`plans` (a :class:`hotspot.dosage.Tally`'s ``to_dict``)."""
+    """The dosage over the counted :attr:`plans` (a :class:`hotspot.dosage.Tally`'s
+    ``to_dict``)."""
     plans_scanned: int = 200
     match_m: float = 50.0
     emerging_months: int | None = None
@@ -227,11 +249,29 @@ def _facts(data: HotspotPageData) -> list[tuple[str, str, str]]:
     return facts
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _to_come_text(to_come: Sequence[PlanVisit]) -> str:
+    """``3 more planned in 2 shifts still to come`` (empty when there are none)."""
+    if not to_come:
+        return ""
+    planned = sum(p.planned for p in to_come)
+    return f"{planned:,} more planned in {_plural(len(to_come), 'shift')} still to come"
+
+
 def _dosage_fact(data: HotspotPageData) -> tuple[str, str, str] | None:
-    """The patrol dosage here in a line (visits made of planned, minutes on site recorded),
-    or None when no plan came here."""
+    """The patrol dosage here in a line (visits made of planned, minutes on site recorded,
+    over the plans counted; the visits of shifts still to come apart), or None when no
+    published plan has a stop here."""
     dose = data.dosage
-    if not data.plans or not dose.get("planned_visits"):
+    counted = [p for p in data.plans if p.counted]
+    to_come = _to_come_text([p for p in data.plans if p.status == "to_come"])
+    if not counted or not dose.get("planned_visits"):
+        if to_come:
+            return ("Patrol visits", "None due yet",
+                    f"{to_come[0].upper()}{to_come[1:]}: see Patrols here, below")
         return None
     made, planned = int(dose["visits_made"]), int(dose["planned_visits"])
     untimed = int(dose.get("untimed_visits") or 0)
@@ -239,8 +279,13 @@ def _dosage_fact(data: HotspotPageData) -> tuple[str, str, str] | None:
     detail = (f"{minutes(on_site)} on site recorded" if on_site else "No time on site recorded")
     if untimed:
         detail += f" ({untimed} visit{'' if untimed == 1 else 's'} with no end time)"
-    plans = len(data.plans)
-    detail += f", {plans} plan{'' if plans == 1 else 's'}: see Patrols here, below"
+    detail += f", {_plural(len(counted), 'plan')}"
+    under_way = sum(1 for p in counted if p.status == "under_way")
+    if under_way:
+        detail += f" ({under_way} still under way: visits so far)"
+    if to_come:
+        detail += f"; {to_come}"
+    detail += ": see Patrols here, below"
     return ("Patrol visits", f"{made} of {planned} planned made ({percent(dose.get('share'))})",
             detail)
 
@@ -341,7 +386,9 @@ def hotspot_page(data: HotspotPageData) -> str:
     month_rows = [{"name": month_label(m),
                    "count": "no data" if m in data.no_data_months
                    else number(counts.by_month.get(m, 0))} for m in data.months]
-    plans = list(data.plans)
+    plans = [p for p in data.plans if p.counted]
+    waiting = [p for p in data.plans if not p.counted]
+    to_come = [p for p in waiting if p.status == "to_come"]
     return PAGE.render(
         title=_title(row), base=data.asset_base.rstrip("/"), version=static_version(),
         nav_css=str(NAV_CSS), nav=str(nav_html("map", **dict(data.nav))),
@@ -357,6 +404,12 @@ def hotspot_page(data: HotspotPageData) -> str:
         advice_note=data.advice_note, audience_labels=AUDIENCE_LABELS,
         place_advice=data.place_advice,
         plans=plans, dosage=dict(data.dosage), any_untimed=any(p.untimed for p in plans),
+        under_way=sum(1 for p in plans if p.status == "under_way"),
+        waiting=waiting, reasons=WAITING_REASONS, to_come=len(to_come),
+        to_come_visits=sum(p.planned for p in to_come),
+        drafts=sum(1 for p in waiting if p.status == "draft"),
+        draft_visits=sum(p.planned for p in waiting if p.status == "draft"),
+        unknown_visits=sum(p.planned for p in waiting if p.status == "unknown"),
         plans_scanned=data.plans_scanned, match_m=data.match_m,
         attribution=data.attribution, row_id=str(row.get("id") or ""),
         method_name=METHOD_NAMES.get(data.method, data.method), data_version=data.data_version,

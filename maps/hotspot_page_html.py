@@ -84,6 +84,9 @@ tfoot td { font-weight: 600; }
 .plans td a { display: inline-flex; min-height: 44px; align-items: center; }
 .plans td .detail { display: block; color: #52606d; font-size: 0.88rem; }
 .dose-summary { margin: 0.2rem 0 0.6rem; }
+.plans-waiting { padding-left: 1.2rem; margin: 0.2rem 0 0.6rem; }
+.plans-waiting a { display: inline-flex; min-height: 44px; align-items: center; }
+.plans-waiting .detail { display: block; color: #52606d; font-size: 0.88rem; }
 footer { margin-top: 2rem; color: #52606d; font-size: 0.88rem; }
 @media (max-width: 900px) {
   .top { grid-template-columns: minmax(0, 1fr); }
@@ -202,6 +205,12 @@ planned visit{{ "" if dosage.planned_visits == 1 else "s" }} made</strong>
 {{ dosage.planned_min|mins }} planned{% if dosage.untimed_visits %}, not counting
 {{ dosage.untimed_visits|n }} visit{{ "" if dosage.untimed_visits == 1 else "s" }} with no end
 time{% endif %}.</p>
+{% if under_way %}
+<p class="note dose-under-way">{% if plans|length == 1 %}This shift is{% else %}{{ under_way|n }}
+of these shifts {{ "is" if under_way == 1 else "are" }}{% endif %} still under way:
+{{ "its" if under_way == 1 else "their" }} visits so far are counted against all
+{{ "it plans" if under_way == 1 else "they plan" }} here.</p>
+{% endif %}
 <table class="dose">
 <thead><tr><th scope="col">Plan and shift</th><th scope="col">Crew</th>
 <th scope="col" class="n">Visits made</th><th scope="col" class="n">Share</th>
@@ -211,7 +220,8 @@ time{% endif %}.</p>
 <tbody>
 {% for p in plans %}
 <tr><td data-label="Plan"><span><a href="/plans/{{ p.plan_id }}">{{ p.name or "Unnamed plan" }}</a>
-<span class="detail">{{ p.shift_start|when }} to {{ p.shift_end|when }}</span></span></td>
+<span class="detail">{{ p.shift_start|when }} to {{ p.shift_end|when }}
+{%- if p.status == "under_way" %} (under way: visits so far){% endif %}</span></span></td>
 <td data-label="Crew">{{ p.crews|join(", ") }}</td>
 <td class="n" data-label="Visits made">{{ p.made|n }} of {{ p.planned|n }}</td>
 <td class="n" data-label="Share">{{ p.share|pct }}</td>
@@ -238,12 +248,44 @@ site come only from visits whose end was recorded (the field view's dwell timer,
 to leaving); a visit logged with no end time counts as made, but its minutes are not known and
 are not counted{% if any_untimed %} ("visits with no end time"){% endif %}. Research on
 hot-spot patrols (the Koper curve) puts the useful visit at about 10 to 15 minutes.</p>
+{% elif to_come %}
+<p class="empty">No patrol shift with a stop here has started yet.</p>
 {% else %}
 <p class="empty">No patrol plan has visited this place yet.</p>
 {% endif %}
-<p class="note">A plan counts when one of its stops is this hotspot: the same hotspot number in
-the same place (within {{ match_m|round|int }} m of the outline, as numbers change when the
-data does). The latest {{ plans_scanned|n }} plans are checked.</p>
+{% if waiting %}
+{% if to_come %}
+<p class="dose-to-come"><strong>{{ to_come_visits|n }} more planned
+visit{{ "" if to_come_visits == 1 else "s" }}</strong> in {{ to_come|n }}
+shift{{ "" if to_come == 1 else "s" }} still to come: not counted, as nobody could have
+visited yet.</p>
+{% endif %}
+{% if draft_visits %}
+<p class="dose-not-counted">{{ draft_visits|n }} planned
+visit{{ "" if draft_visits == 1 else "s" }} in {{ drafts|n }} draft
+plan{{ "" if drafts == 1 else "s" }} (never published, so no crew had
+{{ "it" if drafts == 1 else "them" }}): not counted.</p>
+{% endif %}
+{% if unknown_visits %}
+<p class="dose-not-counted">{{ unknown_visits|n }} planned
+visit{{ "" if unknown_visits == 1 else "s" }} in plans with no known shift time: not
+counted.</p>
+{% endif %}
+<ul class="plans-waiting">
+{% for p in waiting %}
+<li><a href="/plans/{{ p.plan_id }}">{{ p.name or "Unnamed plan" }}</a>:
+{{ p.planned|n }} planned visit{{ "" if p.planned == 1 else "s" }}
+{%- if p.crews %} ({{ p.crews|join(", ") }}){% endif %}
+<span class="detail">{% if p.shift_start %}{{ p.shift_start|when }} to {{ p.shift_end|when }}
+&middot; {% endif %}{{ reasons.get(p.status, p.status) }}</span></li>
+{% endfor %}
+</ul>
+{% endif %}
+<p class="note">Only published plans are counted, once their shift has started (a shift still
+under way with the visits made so far), as in the priority report. A plan is listed when one of
+its stops is this hotspot: the same hotspot number in the same place (within
+{{ match_m|round|int }} m of the outline, as numbers change when the data does). The latest
+{{ plans_scanned|n }} plans are checked.</p>
 </section>
 
 <footer>

@@ -19,6 +19,12 @@ advice for the main categories (:mod:`geodata.advice`). The patrol plans that we
 the patrol dosage they delivered: visits made against planned, and minutes on site only from
 visits whose end was recorded (visits with none are counted, never given a guessed time).
 
+**Which plans count.** The priority report's rule (:func:`hotspot.dosage.shift_status`): only
+published plans whose shift has started by now count against the visits made; a shift under
+way counts its visits so far. Plans of shifts still to come are shown apart ("N more
+planned"), and so are drafts (listed to the staff who see drafts: no crew ever had them),
+never as visits missed.
+
 **Which plans visited it.** A stop matches when its ``hotspot_id`` is this id *and* its
 position lies within :data:`MATCH_M` of this polygon. Both, because an id names a rank, not a
 place: after a new ingest (or in a plan made with other parameters) ``dbscan-001`` may be
@@ -33,6 +39,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -60,7 +67,7 @@ from geodata.coords import WGS84
 from geodata.schema import IncidentFilter
 from geodata.stores import IncidentStore, LayerStore, Store
 from geodata.taxonomy import Taxonomy
-from hotspot.dosage import patrol_dosage, plans_dosage
+from hotspot.dosage import COUNTED, patrol_dosage, plans_dosage, shift_status
 from hotspot.inside import prepared_copies
 from hotspot.placecounts import PlaceCounts, month_range, place_counts
 from maps.hotspot_page import (
@@ -231,17 +238,25 @@ def _here_plan(stops: list[_Stop]) -> dict[str, Any]:
 
 def plan_visits(store: Store, hotspot_id: str, polygon: Any,
                 known: dict[tuple[str, str], list[_Stop]] | None = None, *,
-                drafts: bool = True) -> tuple[list[PlanVisit], dict[str, Any]]:
+                drafts: bool = True, now: datetime | None = None
+                ) -> tuple[list[PlanVisit], dict[str, Any]]:
     """The plans (of the latest :data:`PLANS_SCANNED`) with stops at this hotspot (same id and
-    within :data:`MATCH_M` of ``polygon``, store CRS), each with the patrol dosage delivered
-    here (:func:`hotspot.dosage.patrol_dosage` of those stops: planned visits, visits made,
-    minutes on site from the visits that recorded an end, visits with none), and the dosage
-    over them all (:func:`hotspot.dosage.plans_dosage`'s ``totals``).
+    within :data:`MATCH_M` of ``polygon``, store CRS), each with its
+    :func:`hotspot.dosage.shift_status` at ``now`` (an aware datetime, default the present)
+    and the patrol dosage delivered here (:func:`hotspot.dosage.patrol_dosage` of those stops:
+    planned visits, visits made, minutes on site from the visits that recorded an end, visits
+    with none), and the dosage over the plans that count (:func:`hotspot.dosage.plans_dosage`'s
+    ``totals`` over the published plans whose shift has started: the priority report's rule).
+    A plan that does not count (a draft, a shift still to come) carries its planned visits
+    only: its visits are not read.
 
     ``known`` keeps each plan's stops between calls (a plan's routes never change once
     stored: a copy is a new plan), keyed by plan id and creation time; without it every plan
     is read (a plan document is about 120 kB: 200 of them take about a second). ``drafts``:
-    False leaves out plans not yet published (the Rural Crime Team sees published plans only)."""
+    False leaves out plans not yet published (the Rural Crime Team sees published plans only);
+    True lists them too, never counted."""
+    if now is None:
+        now = datetime.now(UTC)
     polygon = prepared_copies(polygon)  # the cached result's is shared by other requests
     cache: dict[tuple[str, str], list[_Stop]] = {} if known is None else known
     out: list[PlanVisit] = []
@@ -261,11 +276,14 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
         if not here:
             continue
         ids = {s.stop_id for s in here}
-        logged = summary.get("visits", 1) != 0  # the listing counts them: none, no query
+        status = shift_status(summary, now)
+        # the listing counts the visits: none (or a plan not counted), no query
+        logged = summary.get("visits", 1) != 0 and status in COUNTED
         visits = [v for v in store.plan_visits(key[0]) if v["stop_id"] in ids] if logged \
             else []
         plan = _here_plan(here)
-        delivered.append((summary, plan, visits))
+        if status in COUNTED:
+            delivered.append((summary, plan, visits))
         dose = patrol_dosage(plan, visits)["totals"]
         out.append(PlanVisit(
             plan_id=key[0], name=str(summary.get("name") or ""),
@@ -275,7 +293,8 @@ def plan_visits(store: Store, hotspot_id: str, polygon: Any,
             planned=dose["planned_visits"], planned_minutes=dose["planned_min"],
             made=dose["visits_made"], share=dose["share"], logged=len(visits),
             minutes=dose["minutes_on_site"], untimed=dose["untimed_visits"],
-            last_visit=max((v["visited_at"] for v in visits), default=None)))
+            last_visit=max((v["visited_at"] for v in visits), default=None),
+            status=status))
     return out, plans_dosage(delivered)["totals"]
 
 

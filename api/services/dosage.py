@@ -1,20 +1,23 @@
 """Patrol dosage over a period: what the published plans of a month (a quarter, a year) planned
 and what their crews delivered, for the priority report (:func:`period_dosage`).
 
-A plan belongs to the period its shift starts in. Drafts are left out: nobody patrolled them.
-The figures are :func:`hotspot.dosage.plans_dosage`'s (minutes on site only from visits that
+A plan belongs to the period its shift starts in. Which plans count is
+:func:`hotspot.dosage.counts_as_dosage`'s rule, the one a hotspot's page uses too: drafts are
+left out (nobody patrolled them), and so are shifts not yet started when the dosage is worked
+out (nobody could have visited them yet); a shift under way counts its visits so far. The
+figures are :func:`hotspot.dosage.plans_dosage`'s (minutes on site only from visits that
 recorded an end).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from api.service_errors import InvalidInput
 from geodata.stores import PlanStore
-from hotspot.dosage import plans_dosage
+from hotspot.dosage import counts_as_dosage, plans_dosage
 
 LISTED = 500
 """Plans listed at a time while looking for a period's (the listing grows until it holds
@@ -37,28 +40,30 @@ def _published(store: PlanStore, batch: int) -> list[dict[str, Any]]:
 
 
 def period_plans(store: PlanStore, start: datetime, end: datetime, *,
-                 batch: int = LISTED) -> list[dict[str, Any]]:
+                 batch: int = LISTED, now: datetime | None = None) -> list[dict[str, Any]]:
     """The listings of the published plans whose shift starts in ``[start, end)`` (aware
-    datetimes), earliest shift first (``batch``: plans listed at a first go, see
-    :data:`LISTED`).
+    datetimes) and had started by ``now`` (an aware datetime, default the present:
+    :func:`hotspot.dosage.counts_as_dosage`), earliest shift first (``batch``: plans listed at
+    a first go, see :data:`LISTED`).
 
     Raises
     ------
     InvalidInput
-        ``start`` or ``end`` has no time zone, or ``end`` is not after ``start``.
+        ``start``, ``end`` or ``now`` has no time zone, or ``end`` is not after ``start``.
     """
     _aware(start, "start")
     _aware(end, "end")
     if end <= start:
         raise InvalidInput("the period's end is not after its start", field="end")
+    if now is None:
+        now = datetime.now(UTC)
+    _aware(now, "now")
     found: list[tuple[datetime, dict[str, Any]]] = []
     for listing in _published(store, batch):
-        try:
-            shift = datetime.fromisoformat(str(listing["shift_start"]))
-        except (KeyError, ValueError):
+        # published, and a shift start with its offset (never guessed) by now
+        if not counts_as_dosage(listing, now):
             continue
-        if shift.tzinfo is None:  # stored plans carry their offset; never guess one
-            continue
+        shift = datetime.fromisoformat(str(listing["shift_start"]))
         if start <= shift < end:
             found.append((shift, listing))
     found.sort(key=lambda pair: (pair[0], str(pair[1]["plan_id"])))
@@ -76,10 +81,12 @@ def _plans_with_visits(store: PlanStore, listings: Sequence[Mapping[str, Any]]
         yield listing, stored["plan"], visits
 
 
-def period_dosage(store: PlanStore, start: datetime, end: datetime) -> dict[str, Any]:
+def period_dosage(store: PlanStore, start: datetime, end: datetime, *,
+                  now: datetime | None = None) -> dict[str, Any]:
     """Patrol dosage delivered over a period: the published plans whose shift starts in
-    ``[start, end)`` (aware datetimes), their planned visits and minutes against the visits
-    logged, summed over the plans.
+    ``[start, end)`` (aware datetimes) and had started by ``now`` (default the present; see
+    :func:`period_plans`), their planned visits and minutes against the visits logged, summed
+    over the plans.
 
     Returns
     -------
@@ -95,6 +102,6 @@ def period_dosage(store: PlanStore, start: datetime, end: datetime) -> dict[str,
     Raises
     ------
     InvalidInput
-        ``start`` or ``end`` has no time zone, or ``end`` is not after ``start``.
+        ``start``, ``end`` or ``now`` has no time zone, or ``end`` is not after ``start``.
     """
-    return plans_dosage(_plans_with_visits(store, period_plans(store, start, end)))
+    return plans_dosage(_plans_with_visits(store, period_plans(store, start, end, now=now)))

@@ -1,6 +1,6 @@
 """Patrol dosage over a period (api.services.dosage.period_dosage), in both stores, against a
 hand count: three published plans of June 2024 (one at each edge of the month, in local time),
-a draft and a July plan left out."""
+a draft and a July plan left out; shifts not yet started left out, one under way counted."""
 
 from __future__ import annotations
 
@@ -126,6 +126,29 @@ def test_a_months_dosage_matches_a_hand_count(june: Store) -> None:
         ("b", "dbscan-003", "Church Lane, Ashby", "Vehicle 1")]
 
 
+def test_shifts_not_yet_started_are_left_out_and_one_under_way_counts(store: Store) -> None:
+    # the rule a hotspot's page shares (hotspot.dosage.counts_as_dosage): judged at ``now``
+    now = datetime(2024, 6, 20, 12, 0, tzinfo=BST)
+    _put(store, "a" * 16, "2024-06-14T16:00:00+01:00", PLAN_B)    # done: counted
+    _put(store, "b" * 16, "2024-06-20T08:00:00+01:00", PLAN_B)    # under way at noon: counted
+    _put(store, "c" * 16, "2024-06-21T08:00:00+01:00", PLAN_B)    # tomorrow: left out
+    _put(store, "d" * 16, "2024-06-19T08:00:00+01:00", PLAN_B, published=False)  # a draft
+    _visit(store, "b" * 16, 1, "Vehicle 1|1|dbscan-007|1", "2024-06-20T09:00:00+01:00",
+           "2024-06-20T09:25:00+01:00")
+    assert [p["plan_id"][0] for p in period_plans(store, *JUNE, now=now)] == ["a", "b"]
+    dose = period_dosage(store, *JUNE, now=now)
+    assert dose["plans"] == 2
+    assert dose["totals"] == _tally(4, 50.0, 1, 25.0, 0)
+    assert [(n["plan_id"][0], n["hotspot_id"]) for n in dose["never_visited"]] == [
+        ("a", "dbscan-007"), ("a", "dbscan-003"), ("b", "dbscan-003")]
+    # by default judged at the present: a shift tomorrow is left out of this month's
+    tomorrow = datetime.now(BST).replace(microsecond=0) + timedelta(days=1)
+    _put(store, "f" * 16, tomorrow.isoformat(), PLAN_B)
+    period = (tomorrow - timedelta(days=30), tomorrow + timedelta(days=1))
+    assert [p["plan_id"] for p in period_plans(store, *period)] == []
+    assert period_plans(store, *period, now=tomorrow + timedelta(hours=1))[0]["plan_id"] == "f" * 16
+
+
 def test_the_listing_is_read_whole_when_it_is_longer_than_a_batch(june: Store) -> None:
     assert len(period_plans(june, *JUNE, batch=1)) == 3
     assert period_dosage(june, *JUNE)["totals"]["planned_visits"] == 8
@@ -137,13 +160,14 @@ def test_a_period_with_no_plans_has_no_share(june: Store) -> None:
     assert dose["hotspots"] == [] and dose["never_visited"] == []
 
 
-@pytest.mark.parametrize(("start", "end", "field"), [
-    (datetime(2024, 6, 1), JUNE[1], "start"),
-    (JUNE[0], datetime(2024, 7, 1), "end"),
-    (JUNE[1], JUNE[0], "end"),
+@pytest.mark.parametrize(("start", "end", "now", "field"), [
+    (datetime(2024, 6, 1), JUNE[1], None, "start"),
+    (JUNE[0], datetime(2024, 7, 1), None, "end"),
+    (JUNE[1], JUNE[0], None, "end"),
+    (JUNE[0], JUNE[1], datetime(2024, 7, 1), "now"),
 ])
 def test_a_period_needs_aware_times_in_order(store: Store, start: datetime, end: datetime,
-                                             field: str) -> None:
+                                             now: datetime | None, field: str) -> None:
     with pytest.raises(InvalidInput) as err:
-        period_dosage(store, start, end)
+        period_dosage(store, start, end, now=now)
     assert err.value.field == field

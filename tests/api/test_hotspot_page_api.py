@@ -2,22 +2,26 @@
 charts count what a direct count of the store's incidents inside its outline gives; month-only
 data shows no heat grid; an id not in the result is a 404 page; partners are refused; bad
 parameters are a 422 naming the field; the plans that visited it are those with a stop of the
-same id in the same place."""
+same id in the same place; only published plans whose shift has started count (the priority
+report's rule): a draft and a shift still to come are shown apart, never as visits missed."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 
 from api.app import create_app
 from api.services.hotspots import AnalysisOptions, run_analysis
@@ -54,6 +58,24 @@ def _hotspot(c: TestClient, hotspot_id: str) -> Any:
                                  options=AnalysisOptions())
     table = result.hotspots
     return table[table["id"] == hotspot_id].iloc[0], selection
+
+
+def _hotspot_no_plan_visits(c: TestClient) -> tuple[Any, tuple[float, float]]:
+    """A hotspot of the result (computed directly) that no stored plan has a stop of its id
+    at, and a point inside it (WGS84 longitude, latitude)."""
+    store = c.app.state.store
+    selection = Selection(start=period_bound("2024-01", store.timezone, end=False, field="from"),
+                          end=period_bound("2024-06", store.timezone, end=True, field="to"))
+    result, _meta = run_analysis(store, Taxonomy.load(), method="dbscan", selection=selection,
+                                 options=AnalysisOptions())
+    used = {str(s.get("hotspot_id")) for p in store.list_plans(500)
+            for r in store.get_plan(p["plan_id"])["plan"].get("routes", [])
+            for s in r.get("stops", [])}
+    row = next(r for _, r in result.hotspots.iterrows() if r["id"] not in used)
+    inside = shapely.point_on_surface(row.geometry)
+    lon, lat = Transformer.from_crs(store.crs, "EPSG:4326", always_xy=True).transform(
+        inside.x, inside.y)
+    return row, (float(lon), float(lat))
 
 
 def _titles(page: str, cls: str) -> list[str]:
@@ -170,7 +192,7 @@ def test_partners_are_refused(app: TestClient) -> None:
 
 def test_the_plans_that_went_there(app: TestClient) -> None:
     plan = app.post("/v1/patrol-plans", json={
-        "name": "Lates <b>&amp;</b>", "shift": {"start": "2024-06-14T16:00",
+        "name": "Lates <b>&amp;</b>", "published": True, "shift": {"start": "2024-06-14T16:00",
                                                 "end": "2024-06-15T02:00"},
         "rural_crime_team": {"vehicles": 1}, "town_centre_officers": {"Thornbury": 1},
         "hotspots": {"method": "dbscan", "from": "2024-01", "to": "2024-06"},
@@ -194,7 +216,8 @@ def test_the_plans_that_went_there(app: TestClient) -> None:
            "lat": stop["lat"], "dwell_min": 15.0, "kind": "hotspot"}
     store.put_plan("00000000000000aa", shift_start="2024-06-01T08:00+01:00",
                    shift_end="2024-06-01T16:00+01:00", data_version="old",
-                   request={"name": "Elsewhere"}, plan={"routes": [{"stops": [far]}]})
+                   request={"name": "Elsewhere"}, plan={"routes": [{"stops": [far]}]},
+                   published_at="2024-05-31T12:00+01:00")
     page = app.get(f"/hotspots/{hotspot_id}?{QUERY}").text
     rows = re.findall(r"<tr><td[^>]*><span><a href=\"/plans/([0-9a-f]{16})\">(.*?)</a>", page,
                       re.S)
@@ -217,6 +240,101 @@ def test_the_plans_that_went_there(app: TestClient) -> None:
                        f"({1 / len(mine):.0%}) in 1 plan \u00b7 12 min on site of "
                        f"{minutes(planned_minutes)} planned, not counting 1 visit with no end time.")
     assert "\u2248" not in page and "&asymp;" not in page  # nothing estimated
+
+
+def _summary(page: str, cls: str) -> str:
+    """The text of the page's ``<p class="{cls}">`` in one line, tags dropped."""
+    found = re.search(rf'<p class="{cls}">(.*?)</p>', page, re.S)
+    assert found is not None, cls
+    return re.sub(r"<[^>]+>", "", re.sub(r"\s+", " ", html.unescape(found.group(1)))).strip()
+
+
+def test_drafts_and_shifts_to_come_are_not_counted_as_missed(app: TestClient) -> None:
+    # the priority report's rule: published plans whose shift has started count (one under way
+    # with its visits so far); a draft and a shift tomorrow, with stops here, are shown apart
+    store = app.app.state.store
+    row, (lon, lat) = _hotspot_no_plan_visits(app)
+    hotspot_id = str(row["id"])
+    local = ZoneInfo(store.timezone)
+    now = datetime.now(local).replace(microsecond=0)
+
+    def put(plan_id: str, name: str, start: datetime, stops: int, *, published: bool) -> None:
+        crew = f"Vehicle {plan_id[-1]}"
+        route = {"label": crew, "unit": "rural_team", "stops": [
+            {"seq": n, "kind": "hotspot", "name": f"#{row['rank']} here",
+             "stop_id": f"{crew}|{n}|{hotspot_id}|1", "hotspot_id": hotspot_id,
+             "lon": lon, "lat": lat, "dwell_min": 15.0} for n in range(1, stops + 1)]}
+        store.put_plan(plan_id, shift_start=start.isoformat(),
+                       shift_end=(start + timedelta(hours=8)).isoformat(), data_version="1",
+                       request={"name": name}, plan={"routes": [route]},
+                       published_at=(now - timedelta(days=1)).isoformat() if published else None)
+
+    def visit(plan_id: str, n: int, at: datetime, minutes_on_site: int) -> None:
+        store.add_visit({"visit_id": f"{plan_id}-visit-{n:04d}", "plan_id": plan_id,
+                         "stop_id": f"Vehicle {plan_id[-1]}|{n}|{hotspot_id}|1",
+                         "hotspot_id": hotspot_id, "visited_at": at.isoformat(),
+                         "ended_at": (at + timedelta(minutes=minutes_on_site)).isoformat(),
+                         "note": "", "officer": "PC 1"})
+
+    past = datetime(2024, 6, 10, 8, tzinfo=local)
+    put("00000000000000b1", "Past earlies", past, 2, published=True)
+    visit("00000000000000b1", 1, past + timedelta(hours=1), 10)   # 1 of 2 made, 10 min
+    put("00000000000000b2", "Lates now", now - timedelta(hours=2), 1, published=True)
+    visit("00000000000000b2", 1, now - timedelta(hours=1), 15)    # under way: 1 of 1 so far
+    put("00000000000000b3", "Draft earlies", past + timedelta(days=1), 1, published=False)
+    visit("00000000000000b3", 1, past + timedelta(days=1, hours=1), 20)  # a draft's: nothing
+    put("00000000000000b4", "Tomorrow", now + timedelta(days=1), 2, published=True)
+
+    page = app.get(f"/hotspots/{hotspot_id}?{QUERY}").text
+    assert _summary(page, "dose-summary") == (
+        "2 of 3 planned visits made (67%) in 2 plans \u00b7 25 min on site of 45 min planned.")
+    rows = re.findall(r"<tr><td[^>]*><span><a href=\"/plans/([0-9a-f]{16})\">", page)
+    assert sorted(rows) == ["00000000000000b1", "00000000000000b2"]  # the plans counted
+    under_way = re.search(r'/plans/00000000000000b2".*?</tr>', page, re.S)
+    assert under_way is not None and "(under way: visits so far)" in under_way.group(0)
+    assert _summary(page, "note dose-under-way").startswith("1 of these shifts is still under way")
+    assert _summary(page, "dose-to-come") == (
+        "2 more planned visits in 1 shift still to come: not counted, as nobody could have "
+        "visited yet.")
+    assert _summary(page, "dose-not-counted") == (
+        "1 planned visit in 1 draft plan (never published, so no crew had it): not counted.")
+    waiting = re.search(r'<ul class="plans-waiting">(.*?)</ul>', page, re.S)
+    assert waiting is not None
+    assert sorted(re.findall(r'href="/plans/([0-9a-f]{16})"', waiting.group(1))) == [
+        "00000000000000b3", "00000000000000b4"]
+    assert "shift still to come" in waiting.group(1)
+    assert "draft, not published" in waiting.group(1)
+    fact = re.search(r"<dt>Patrol visits</dt><dd>(.*?)</dd>", page, re.S)
+    assert fact is not None
+    assert fact.group(1).startswith("2 of 3 planned made (67%)")
+    assert "2 more planned in 1 shift still to come" in html.unescape(fact.group(1))
+
+    # the Rural Crime Team sees published plans only: the draft is not even listed
+    team = as_role(TestClient(app.app), "rural_team")
+    seen = team.get(f"/hotspots/{hotspot_id}?{QUERY}").text
+    assert _summary(seen, "dose-summary").startswith("2 of 3 planned visits made (67%)")
+    assert "00000000000000b3" not in seen and 'class="dose-not-counted"' not in seen
+    assert "00000000000000b4" in seen
+
+
+def test_a_shift_still_to_come_alone_is_no_visit_missed(app: TestClient) -> None:
+    store = app.app.state.store
+    row, (lon, lat) = _hotspot_no_plan_visits(app)
+    hotspot_id = str(row["id"])
+    start = datetime.now(ZoneInfo(store.timezone)).replace(microsecond=0) + timedelta(days=1)
+    stop = {"seq": 1, "kind": "hotspot", "name": "here", "stop_id": f"V|1|{hotspot_id}|1",
+            "hotspot_id": hotspot_id, "lon": lon, "lat": lat, "dwell_min": 15.0}
+    store.put_plan("00000000000000c1", shift_start=start.isoformat(),
+                   shift_end=(start + timedelta(hours=8)).isoformat(), data_version="1",
+                   request={"name": "Tomorrow"},
+                   plan={"routes": [{"label": "V", "unit": "rural_team", "stops": [stop]}]},
+                   published_at=start.isoformat())
+    page = app.get(f"/hotspots/{hotspot_id}?{QUERY}").text
+    assert 'class="dose-summary"' not in page and "0 of 1" not in page
+    assert "No patrol shift with a stop here has started yet." in page
+    assert _summary(page, "dose-to-come").startswith("1 more planned visit in 1 shift still to come")
+    fact = re.search(r"<dt>Patrol visits</dt><dd>(.*?)</dd>", page, re.S)
+    assert fact is not None and fact.group(1).startswith("None due yet")
 
 
 def _month_only_store(request: pytest.FixtureRequest, root: Path, files: DemoFiles) -> Any:

@@ -34,10 +34,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_files) -> Iterator[Ser
 
 @pytest.fixture(scope="module")
 def visited(server: Server) -> dict:
-    """A plan over the same hotspots, with one of its stops visited (no end time: no minutes
-    on site are counted for it)."""
+    """A published plan over the same hotspots (a draft's visits are not counted), with one of
+    its stops visited (no end time: no minutes on site are counted for it)."""
     plan = server.json("/v1/patrol-plans", {
-        "name": "Friday lates", "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "name": "Friday lates", "published": True,
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
         "rural_crime_team": {"vehicles": 1}, "town_centre_officers": {"Thornbury": 1},
         "hotspots": {"method": "dbscan", "from": "2024-01", "to": "2024-06"},
         "time_limit_s": 0.5})

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from hotspot.dosage import MAX_VISIT_MIN, minutes_on_site, patrol_dosage, plans_dosage
+import pytest
+
+from hotspot.dosage import (
+    MAX_VISIT_MIN,
+    counts_as_dosage,
+    minutes_on_site,
+    patrol_dosage,
+    plans_dosage,
+    shift_status,
+)
+from hotspot.errors import InvalidParameter
 
 
 def _stop(crew: str, n: int, hotspot: str, dwell: float = 15.0) -> dict[str, Any]:
@@ -133,3 +144,31 @@ def test_dosage_summed_over_plans() -> None:
     assert rows[("1", "1")]["planned_visits"] == 2 and rows[("1", "Market Square")]
     assert [(n["plan_id"], n["hotspot_id"], n["crew"]) for n in dose["never_visited"]] == [
         ("p1", "9", "Vehicle 1"), ("p1", "1", "Thornbury officer 1"), ("p2", "1", "Vehicle 1")]
+
+
+BST = timezone(timedelta(hours=1))
+SHIFT = {"published_at": "2024-06-14T09:00:00+01:00", "shift_start": "2024-06-14T16:00:00+01:00",
+         "shift_end": "2024-06-15T02:00:00+01:00"}
+
+
+@pytest.mark.parametrize(("listing", "now", "status"), [
+    (SHIFT, datetime(2024, 6, 14, 15, 59, tzinfo=BST), "to_come"),
+    (SHIFT, datetime(2024, 6, 14, 15, 0, tzinfo=UTC), "under_way"),   # 16:00 BST: started
+    (SHIFT, datetime(2024, 6, 15, 1, 59, tzinfo=BST), "under_way"),
+    (SHIFT, datetime(2024, 6, 15, 2, 0, tzinfo=BST), "done"),
+    ({**SHIFT, "published_at": None}, datetime(2025, 1, 1, tzinfo=UTC), "draft"),
+    ({**SHIFT, "shift_start": "2024-06-14T16:00:00"}, datetime(2025, 1, 1, tzinfo=UTC),
+     "unknown"),                                                      # no offset: never guessed
+    ({**SHIFT, "shift_start": "soon"}, datetime(2025, 1, 1, tzinfo=UTC), "unknown"),
+    ({**SHIFT, "shift_end": None}, datetime(2024, 6, 14, 17, tzinfo=BST), "done"),
+])
+def test_which_plans_count_as_dosage(listing: dict[str, Any], now: datetime,
+                                     status: str) -> None:
+    assert shift_status(listing, now) == status
+    assert counts_as_dosage(listing, now) is (status in ("under_way", "done"))
+
+
+def test_the_time_to_judge_at_needs_a_time_zone() -> None:
+    with pytest.raises(InvalidParameter, match="time zone") as err:
+        shift_status(SHIFT, datetime(2024, 6, 14, 17))
+    assert err.value.parameter == "now"
