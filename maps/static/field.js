@@ -644,7 +644,9 @@
       }
       var cls = done[s.stop_id] ? "visited" : (next && next.stop_id === s.stop_id ? "next" : "");
       var icon = el("div", "stop-icon " + cls, s.seq);
-      L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: icon, iconSize: [44, 44] }) })
+      // the next stop on top of the others where they crowd, the visited ones beneath
+      L.marker([s.lat, s.lon], { icon: L.divIcon({ className: "", html: icon, iconSize: [44, 44] }),
+                                 zIndexOffset: cls === "next" ? 1000 : (cls === "visited" ? -1000 : 0) })
         .bindTooltip(tip(s.seq + ". " + s.name)).addTo(routeLayer);
       var li = el("li", cls);
       li.appendChild(el("span", "num", s.seq));

@@ -256,6 +256,12 @@ def test_arrived_far_from_the_stop_asks_first(browser: Browser, server: Server,
     page.wait_for_function("() => document.querySelector('#next .distance').textContent"
                            ".startsWith('20 km south')", timeout=10_000)
     timer = "hotspot-arrived-" + plan["plan_id"]
+    # where stop icons crowd, the next stop's is drawn on top of the others
+    assert page.evaluate("""() => {
+      const z = e => Number(e.closest('.leaflet-marker-icon').style.zIndex);
+      const next = z(document.querySelector('.stop-icon.next'));
+      const rest = [...document.querySelectorAll('.stop-icon:not(.next)')];
+      return rest.length > 0 && rest.every(e => z(e) < next); }""")
 
     page.locator("#next button.arrive").tap()
     warning = page.locator("#next .far-warning")
