@@ -211,6 +211,14 @@ _ERROR_TITLES = {400: "The request could not be read", 403: "Not open to your ro
                  503: "Busy: try again shortly"}
 
 
+def _sentence(text: str) -> str:
+    """The service's message as a sentence for a page: a capital first letter, a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
+
+
 def error_page(status: int, detail: str, field: str | None, role: str | None = None) -> bytes:
     """A plain HTML page for an error a person met by following a link or a form: the
     service's own message (as text), the field it names, and the way on: with the caller's
@@ -225,16 +233,17 @@ def error_page(status: int, detail: str, field: str | None, role: str | None = N
                   '<a href="/login">sign in with another key</a>.</p>' if status == 403 else "")
     else:
         bar = ""
-        onward = '<p><a href="/">Hotspot map</a><a href="/login">Sign in</a></p>'
+        onward = '<p class="onward"><a href="/">Hotspot map</a><a href="/login">Sign in</a></p>'
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{NAV_CSS}"
         "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
-        "padding:0 1rem}main a{display:inline-block;min-height:44px;line-height:44px;"
-        "margin-right:1.2rem;color:#0b3d91}code{background:#f0f4f8;padding:0 .3em}</style>"
+        "padding:0 1rem}main a{color:#0b3d91;padding:0.6rem 0}.onward a{display:inline-block;"
+        "min-height:44px;line-height:44px;margin-right:1.2rem;padding:0}"
+        "code{background:#f0f4f8;padding:0 .3em}</style>"
         f"</head><body>{bar}<main>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p>{where}{onward}"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(_sentence(detail))}</p>{where}{onward}"
         f"<p><small>HTTP {status}</small></p></main></body></html>").encode()
 
 

@@ -158,7 +158,7 @@ def test_a_person_following_a_bad_link_gets_a_page_programs_get_json(demo: TestC
     page = {"Sec-Fetch-Dest": "document", "Accept": "text/html"}
     for path, status, words in (
             ("/plans/not-a-plan", 404, "16 hexadecimal characters"),
-            ("/field/0123456789abcdef", 404, "no patrol plan 0123456789abcdef"),
+            ("/field/0123456789abcdef", 404, "No patrol plan 0123456789abcdef"),
             ("/?town=<b>Atlantis</b>", 422, "Atlantis")):
         r = demo.get(path, headers=page)
         assert r.status_code == status, (path, r.text)
@@ -186,6 +186,8 @@ def test_a_page_refused_to_a_role_offers_the_pages_it_may_open(
         assert 'href="/login"' in r.text
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), path
         assert "Not open to your role" in r.text and "partner role" in r.text
+        # the service's message as a sentence for a person
+        assert re.search(r"<p>The partner role may not do this;[^<]*\.</p>", r.text), r.text
         bar = re.search(r'<nav class="hs-nav".*?</nav>', r.text)
         assert bar, r.text
         assert 'href="/products"' in bar[0] and 'href="/report-incident"' in bar[0]
