@@ -3,10 +3,12 @@
 Each page holds the crew's name, the shift, a QR code of the crew's link to its field view,
 the crew's map (:func:`maps.crew_map.crew_map`: inline SVG of the store's roads and place
 names under the route and its numbered stops; no tiles, no script), and the stops in order
-with their OS grid references, times, patrol windows, what to look for, a tick box and room
-for notes. A crew with no stops still gets its page, saying why. The map takes the height the
-page has left once the header, the table, the notes, the legend and the footer are laid out
-(:func:`_fit_legend`); should the page still have to squeeze it, the whole map shrinks.
+with their OS grid references, times, the place's busiest hours, what to look for, a tick box
+and room for notes. A crew with no stops still gets its page, saying why. The map takes the
+height the page has left once the header, the table, the notes, the legend and the footer are
+laid out (:func:`_fit_legend`; text measured with the narrow face's widths, :func:`_text_mm`);
+should the page still have to squeeze it, the whole map shrinks. :func:`map_heights` tells
+the service those heights, so that each map's basemap covers all the map shows.
 
 Every text from data is escaped (Jinja2 autoescape). Sizes are in millimetres on the page;
 no printed text is smaller than 10 pt.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +28,7 @@ from maps.crew_map import PAGE_W_MM, crew_map, route_bbox
 from maps.qr import qr_svg
 from maps.styles import ROUTE_COLOURS, TEAM_LABELS
 
-__all__ = ["PAGE_W_MM", "briefing_page", "crew_map", "route_bbox"]
+__all__ = ["PAGE_W_MM", "briefing_page", "crew_map", "map_heights", "route_bbox"]
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -62,17 +64,25 @@ TABLE_HEAD_MM = 4.8
 """Height of the stop table's head row, millimetres."""
 FOOTER_LINE_MM = 10 * 1.15 * PT_MM
 """Height of a line of the footer (10 pt), millimetres."""
-FOOTER_CHARS = 125
-"""About how many characters fit on a line of the footer (190 mm)."""
+FOOTER_MM = 186.0
+"""How much of a line of the footer's 190 mm its words fill before it wraps, millimetres."""
 GAPS_MM = 3.0
 """The room under the map and above the legend, millimetres."""
-WHERE_CHARS = 38
-"""About how many characters of a place's name fit on one line of the table."""
-LEGEND_CHARS = 62
-"""About how many characters fit on a line of one of the legend's two columns."""
+WHERE_MM = 57.8
+"""Width of a line of the table's "Where" column (59.8 mm less its padding), millimetres."""
+WARN_MM = 184.8
+"""Width of a line of a warning (190 mm less its border and padding), millimetres."""
+LEGEND_MM = 88.0
+"""How much of a line of one of the legend's two columns (92.5 mm) its words fill, mm."""
 NARROW = ('"Liberation Sans Narrow", "Arial Narrow", "Roboto Condensed", '
           '"DejaVu Sans Condensed", sans-serif')
 """Narrow faces first: 10 pt text that still fits a stop on one line."""
+_WIDTHS = {191: "'", 222: "ijl", 278: " !,./:;I[]ft\\", 333: "()-r`", 355: '"', 389: "*",
+           500: "Jckvxyzs", 584: "+<=>", 611: "FTZ", 667: "&ABEKPSVXY", 722: "CDHNRUw",
+           778: "GOQ", 833: "Mm", 889: "%", 944: "W", 1015: "@"}
+"""Helvetica's advance widths (thousandths of the size) of the characters not 556 wide (the
+digits, most lower-case letters): Arial's and Liberation Sans's too."""
+_WIDTH = {c: w for w, chars in _WIDTHS.items() for c in chars}
 
 
 def _hhmm(iso: Any) -> str:
@@ -126,10 +136,14 @@ def _keys(route: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str
 
 
 def _rows(route: Mapping[str, Any], letters: Mapping[str, str],
-          grid: Callable[[Mapping[str, Any]], str]) -> list[dict[str, Any]]:
+          grid: Callable[[Mapping[str, Any]], str],
+          busy: Mapping[str, Sequence[Sequence[str]] | None] | None = None
+          ) -> list[dict[str, Any]]:
     """The table's rows: the base at each end (leave, back) and each stop with its grid
-    reference (``grid``), patrol time, the busy hours the visit falls in, the letters of what
-    to look for (:func:`_keys`) and any idle wait there (``idle_min``)."""
+    reference (``grid``), patrol time, the place's busiest hours the visit falls in (``busy``,
+    by hotspot id: :func:`_busy_hours`; "any time" where they are not known; a stop's own
+    windows in a plan without them), the letters of what to look for (:func:`_keys`) and any
+    idle wait there (``idle_min``)."""
     rows = []
     stops = list(route.get("stops") or [])
     for i, s in enumerate(stops):
@@ -139,11 +153,15 @@ def _rows(route: Mapping[str, Any], letters: Mapping[str, str],
                              s.get("departure") if i == 0 else s.get("arrival")),
                          "window": "", "look": "", "wait": ""})
             continue
-        windows = s.get("windows") or []
+        # not the stop's own windows: a place visited k times has its busiest hours cut into
+        # k parts, one for each visit
+        hours = (busy or {}).get(str(s.get("hotspot_id")), s.get("windows") or [])
         start = str(s.get("start", ""))
         # the busy hours the visit falls in (the first ones when it falls in none)
-        inside = [(a, b) for a, b in windows if str(a) <= start <= str(b)] or windows[:1]
+        inside = [(a, b) for a, b in hours or [] if str(a) <= start <= str(b)] or (hours or [])[:1]
         window = " ".join(f"{_hhmm(a)}–{_hhmm(b)}" for a, b in inside[:1])
+        if hours is None:
+            window = "any time"
         cats = [i for i in s.get("look_for") or [] if i.get("category") != "heritage_sites"]
         keys = [letters[c["category"]] for c in cats[:2] if c["category"] in letters]
         if any(i.get("category") == "heritage_sites" for i in s.get("look_for") or []):
@@ -206,6 +224,7 @@ tr.base td { background: #f3f3f3; }
 .wait { display: block; color: #9a3412; font-weight: 600; }
 dl.legend { margin: 1.5mm 0 0; columns: 2; column-gap: 5mm; }
 dl.legend div { margin: 0 0 0.5mm; break-inside: avoid; }
+p.given-up { margin: 0.5mm 0 0; font-family: {{ narrow|safe }}; font-style: italic; }
 dl.legend dt { display: inline; font-weight: 700; } dl.legend dd { display: inline;
   margin: 0; }
 footer { margin-top: auto; padding-top: 1mm; font-size: 10pt; color: #333;
@@ -257,6 +276,8 @@ directs, and scan the code to see the plan.</p>
 {% for k in c.legend %}<div><dt>{{ k.key }} {{ k.label }}{% if k.advice %}:{% endif %}</dt>
 {% if k.advice %} <dd>{{ k.advice }}</dd>{% endif %}</div>{% endfor %}
 </dl>{% endif %}
+{% if c.given_up %}<p class="given-up">What to do for {{ c.given_up }}: in the field view
+{%- if c.qr %} (scan the code){% endif %}.</p>{% endif %}
 <footer>{{ footer }}</footer>
 </section>
 {% endfor %}
@@ -275,10 +296,27 @@ def _grid(stop: Mapping[str, Any]) -> str:
     return str(stop.get("grid_ref") or "")  # api.services.briefing.add_grid_refs fills older plans
 
 
+def _text_mm(text: str, bold: bool = False) -> float:
+    """About how wide ``text`` prints at 10 pt in the page's narrow face (mm): Liberation Sans
+    Narrow's and Arial Narrow's widths are Helvetica's (:data:`_WIDTHS`) times 0.82 (within
+    2% of what Chromium prints); bold about 8% wider."""
+    em = sum(_WIDTH.get(c, 556) for c in text) / 1000
+    return em * 10 * PT_MM * 0.82 * (1.08 if bold else 1.0)
+
+
+def _lines(width_mm: float, line_mm: float) -> int:
+    """How many lines text ``width_mm`` wide takes, wrapped on lines ``line_mm`` long."""
+    return max(1, math.ceil(width_mm / line_mm))
+
+
 def _legend_lines(legend: Sequence[Mapping[str, Any]]) -> int:
-    lines = [1 + (len(k["key"]) + len(k["label"]) + len(k["advice"]) + 3) // LEGEND_CHARS
-             for k in legend]
-    return math.ceil(sum(lines) / 2) + (1 if len(lines) > 1 else 0)
+    """The legend's height in lines: its two columns (each key's name in bold, then its
+    advice), and the line under them that names the keys whose advice was given up
+    (:func:`_fit_legend`)."""
+    lines = [_lines(_text_mm(f"{k['key']} {k['label']}: ", bold=True) + _text_mm(k["advice"]),
+                    LEGEND_MM) for k in legend]
+    given_up = any(k.get("given_up") for k in legend)
+    return math.ceil(sum(lines) / 2) + (1 if len(lines) > 1 else 0) + (1 if given_up else 0)
 
 
 def _fixed_mm(link_host: str, link_path: str, footer: str) -> float:
@@ -287,16 +325,17 @@ def _fixed_mm(link_host: str, link_path: str, footer: str) -> float:
     the footer (``footer``, wrapped) and the gaps round the map and the legend."""
     lines = math.ceil(len(link_host) / QR_CHARS) + (1 if link_path else 0)
     header = max(HEADER_MM, QR_MM + lines * QR_LINE_MM) if link_host else HEADER_MM
-    foot = 1.0 + math.ceil(len(footer) / FOOTER_CHARS) * FOOTER_LINE_MM
+    foot = 1.0 + _lines(_text_mm(footer), FOOTER_MM) * FOOTER_LINE_MM
     return header + TABLE_HEAD_MM + foot + GAPS_MM
 
 
-def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: int,
+def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: float,
                 row_mm: float, fixed_mm: float) -> float:
     """The map's height (mm): what the page has left at 10 pt once what every page prints
     (``fixed_mm``, :func:`_fixed_mm`), the table (``rows`` lines), the notes and the legend
     are laid out. While that is under :data:`MAP_MIN_MM`, the legend drops the advice of its
-    category at the fewest stops; then the map takes what is left, at least
+    category at the fewest stops (marked ``given_up``: a line under the legend sends the
+    crew to its field view for it); then the map takes what is left, at least
     :data:`MAP_FLOOR_MM`."""
 
     def left() -> float:
@@ -306,8 +345,9 @@ def _fit_legend(legend: list[dict[str, Any]], rows: int, note_lines: int,
     for entry in sorted(legend, key=lambda k: k["n"]):
         if left() >= MAP_MIN_MM:
             break
-        if entry["label"] != "Heritage sites nearby":
+        if entry["label"] != "Heritage sites nearby" and entry["advice"]:
             entry["advice"] = ""
+            entry["given_up"] = True  # the page says where to find it
     return max(MAP_FLOOR_MM, min(MAP_MAX_MM, left()))
 
 
@@ -333,21 +373,67 @@ def briefing_page(document: Mapping[str, Any], *, nav: str = "", nav_css: str = 
     the Rural Crime Team cannot open until the plan is published.
     """
     basemaps = basemaps or {}
-    crew_urls = crew_urls or {}
-    warnings = _idle_warnings(document)
-    dwell = (document.get("options") or {}).get("dwell_min")
-    footer = (f"Grid ref: OS National Grid. Patrol: when to be there "
-              f"({_minutes(float(dwell)) if dwell else 'the set time'} on the spot); busiest: "
-              f"the hours the place is busiest. {document.get('attribution', '')}")
     crews = []
-    for n, route in enumerate(document.get("routes") or []):
-        label = route.get("label", "")
-        crews.append(_crew_page(route, warnings.get(label, []), basemaps.get(label),
-                                crew_urls.get(label), ROUTE_COLOURS[n % len(ROUTE_COLOURS)],
-                                footer))
+    for n, (route, layout) in enumerate(_layouts(document, crew_urls)):
+        crews.append(_crew_page(route, layout, basemaps.get(route.get("label", "")),
+                                ROUTE_COLOURS[n % len(ROUTE_COLOURS)]))
     draft = document.get("published") is False  # older plans (no flag) count as published
     return _PAGE.render(crews=crews, name=document.get("name"), shift=document["shift"],
-                        draft=draft, footer=footer, nav=nav, nav_css=nav_css, narrow=NARROW)
+                        draft=draft, footer=_footer(document), nav=nav, nav_css=nav_css,
+                        narrow=NARROW)
+
+
+def map_heights(document: Mapping[str, Any],
+                crew_urls: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Per route label, the height (mm) of the crew's map as :func:`briefing_page` lays out
+    the page with these ``crew_urls``: with :func:`maps.crew_map.map_bbox`, the box its
+    basemap has to cover."""
+    return {route.get("label", ""): layout["height"]
+            for route, layout in _layouts(document, crew_urls)}
+
+
+def _footer(document: Mapping[str, Any]) -> str:
+    """The footer every page prints: what the grid references, patrol times and busiest
+    hours (:func:`_busy_hours`) are, and the data's attribution."""
+    dwell = (document.get("options") or {}).get("dwell_min")
+    on_spot = _minutes(float(dwell)) if dwell else "the set time"
+    by = ""
+    try:
+        end = datetime.fromisoformat(str(document["shift"]["end"]))
+        if dwell:  # the plan cuts the busy hours there, so that a visit still fits the shift
+            by = (f", ending by {end - timedelta(minutes=float(dwell)):%H:%M} to leave "
+                  f"{on_spot} on the spot")
+    except (KeyError, TypeError, ValueError):
+        pass
+    return (f"Grid ref: OS National Grid. Patrol: when to be there ({on_spot} on the spot). "
+            f"Busiest: the place's busiest hours within the shift{by}; any time: too few "
+            f"incidents with a time of day to tell. {document.get('attribution', '')}")
+
+
+def _layouts(document: Mapping[str, Any], crew_urls: Mapping[str, str] | None
+             ) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Each route with its page's layout (:func:`_layout`)."""
+    crew_urls = crew_urls or {}
+    warnings = _idle_warnings(document)
+    footer = _footer(document)
+    busy = _busy_hours(document)
+    return [(route, _layout(route, warnings.get(route.get("label", ""), []),
+                            crew_urls.get(route.get("label", "")), footer, busy))
+            for route in document.get("routes") or []]
+
+
+def _busy_hours(document: Mapping[str, Any]) -> dict[str, list[list[str]] | None]:
+    """Per hotspot id, the place's busiest hours within the shift as the plan saw them
+    (``peak_windows``: the last ending the dwell before the shift ends, so that a visit
+    still fits); None where they are not known (too few incidents with a time of day:
+    ``profile_used`` false, the whole shift its window)."""
+    busy: dict[str, list[list[str]] | None] = {}
+    for h in document.get("hotspots") or []:
+        if h.get("profile_used") is False:
+            busy[str(h.get("hotspot_id"))] = None
+        elif h.get("peak_windows") is not None:
+            busy[str(h.get("hotspot_id"))] = list(h["peak_windows"])
+    return busy
 
 
 def _idle_warnings(document: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -359,31 +445,43 @@ def _idle_warnings(document: Mapping[str, Any]) -> dict[str, list[str]]:
     return warnings
 
 
-def _crew_page(route: Mapping[str, Any], warnings: list[str],
-               basemap: Mapping[str, Any] | None, url: str | None,
-               colour: str, footer: str) -> dict[str, Any]:
-    """What one crew's page shows: the header's figures, the table's rows, the legend, the
-    warnings, the QR code of ``url`` (the crew's field view) and the map in ``colour``, as
-    tall as the page leaves under its ``footer`` (:func:`_map_height`)."""
+def _layout(route: Mapping[str, Any], warnings: list[str], url: str | None, footer: str,
+            busy: Mapping[str, list[list[str]] | None]) -> dict[str, Any]:
+    """One crew's page laid out: the legend (its advice given up where the map needs the
+    room), the table's rows (``busy``: the places' busiest hours, :func:`_busy_hours`), the
+    warnings, the address under the QR code of ``url``, whether the rows are roomy and the
+    map's height under the ``footer`` (:func:`_map_height`)."""
     legend, letters = _keys(route)
-    rows = _rows(route, letters, _grid)
+    rows = _rows(route, letters, _grid, busy)
     stops = int((route.get("totals") or {}).get("stops") or 0)
     empty = None if stops else (route.get("empty_reason") or "nothing to visit in this plan")
     link = _link_lines(url or "")
     roomy, height = _map_height(legend, rows, warnings, empty,
                                 _fixed_mm(link["link_host"], link["link_path"], footer))
+    return {"legend": legend, "rows": rows, "stops": stops, "empty_reason": empty,
+            "warnings": warnings, "url": url, "link": link, "roomy": roomy, "height": height}
+
+
+def _crew_page(route: Mapping[str, Any], layout: Mapping[str, Any],
+               basemap: Mapping[str, Any] | None, colour: str) -> dict[str, Any]:
+    """What one crew's page shows, as :func:`_layout` laid it out: the header's figures, the
+    table's rows, the legend, the warnings, the QR code of the crew's field view and the map
+    in ``colour``."""
     totals = route.get("totals") or {}
+    url = layout["url"]
+    legend = layout["legend"]
     return {
-        "route": route, "title": _title(route), "stops": stops,
+        "route": route, "title": _title(route), "stops": layout["stops"],
         "km": f"{float(totals.get('distance_m') or 0) / 1000:.1f}",
         "out": _hhmm(totals.get("start")), "back": _hhmm(totals.get("end")),
-        "rows": rows, "legend": legend, "roomy": roomy,
-        "warnings": warnings, "empty_reason": empty,
+        "rows": layout["rows"], "legend": legend, "roomy": layout["roomy"],
+        "given_up": ", ".join(k["key"] for k in legend if k.get("given_up")),
+        "warnings": layout["warnings"], "empty_reason": layout["empty_reason"],
         "qr": qr_svg(url, title=f"Field view of {route.get('label', '')}") if url else "",
         # the address under the QR code: the host, then the path on a line of its own, so
         # that the code an officer may type is never broken across lines
-        **link,
-        "map": crew_map(route, basemap, colour=colour, height_mm=height),
+        **layout["link"],
+        "map": crew_map(route, basemap, colour=colour, height_mm=layout["height"]),
     }
 
 
@@ -407,9 +505,10 @@ def _map_height(legend: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]],
     them), and the map's height (mm) with the rows chosen, under what every page prints
     (``fixed_mm``, :func:`_fixed_mm`); the legend gives up advice in place to make room
     (:func:`_fit_legend`). A page with no stops keeps its map at most 110 mm."""
-    wrapped = sum(1 for row in rows if len(str(row["where"])) > WHERE_CHARS or row["wait"]
+    wrapped = sum(1 for row in rows if _text_mm(str(row["where"])) > WHERE_MM or row["wait"]
                   or row["window"].count("–") > 1)
-    notes = sum(2 + len(w) // 110 for w in warnings) + (3 if empty else 0)
+    # a warning: its lines, and its border, padding and margin (about a line)
+    notes = sum(1.2 + _lines(_text_mm(w), WARN_MM) for w in warnings) + (3 if empty else 0)
     roomy = _fit_legend([dict(k) for k in legend], len(rows) + wrapped, notes,
                         ROOMY_ROW_MM, fixed_mm) >= ROOMY_MAP_MM
     height = _fit_legend(legend, len(rows) + wrapped, notes,

@@ -1,12 +1,15 @@
 """One crew's map for the printed briefing, drawn as inline SVG (1 user unit = 1 mm).
 
 :func:`crew_map` draws, in this order: the basemap's built-up areas, roads by class (casing,
-then fill) and force boundary; the route's legs; the stops as numbered chips and the base as a
-black square; the names of towns, villages, heritage sites and town centres and of the longest
-roads, each placed only where it overlaps nothing drawn; a scale bar and a north arrow. No
-tiles and no script. The basemap comes in as GeoJSON (WGS84), as
-:func:`api.services.basemap.basemap_features` gives it; every text from data is escaped
-(:func:`html.escape`). Sizes are millimetres on the page.
+then fill) and force boundary; the route's legs; the stops as numbered chips (stops close on
+the page share one; a chip that would cover another moves beside its stop, a line pointing to
+it) and the base as a black square; the names of towns, villages, heritage sites and town
+centres and of the longest roads, each placed only where it overlaps nothing drawn; a scale bar
+and a north arrow. The route's box fits the map with room for a chip on its edge
+(:data:`FRAME_PAD_MM`); where the map's shape differs from the box's it shows more round it,
+and its basemap should cover all it shows (:func:`map_bbox`). No tiles and no script. The
+basemap comes in as GeoJSON (WGS84), as :func:`api.services.basemap.basemap_features` gives
+it; every text from data is escaped (:func:`html.escape`). Sizes are millimetres on the page.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ fill colour, width in mm."""
 _LABEL_STYLE = {"town": (4.6, "700", "#111"), "village": (3.6, "600", "#222"),
                 "town_centre": (3.6, "400", "#333"), "heritage": (3.6, "400", "#5b2a86")}
 """Label kind: font size (mm; 3.53 mm is 10 pt), weight, colour."""
+FRAME_PAD_MM = 3.5
+"""Room (mm) between the route's box and the map's border: a stop's chip (2.6 mm each side
+of the stop and its outline) and the route's line on the box's edge print whole."""
 _NICE_M = (50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000)
 """The lengths a scale bar may show, metres."""
 
@@ -60,6 +66,16 @@ def route_bbox(route: Mapping[str, Any], margin: float = 0.08,
     return (cx - dx / 2, cy - dy / 2, cx + dx / 2, cy + dy / 2)
 
 
+def map_bbox(route: Mapping[str, Any], *, height_mm: float = 100.0,
+             width_mm: float = PAGE_W_MM) -> tuple[float, float, float, float] | None:
+    """The WGS84 box (west, south, east, north) that :func:`crew_map` of ``route`` at this
+    size shows from border to border: :func:`route_bbox` widened (or heightened) to the
+    drawing's shape. The basemap under the map has to cover this box, not only the route's,
+    or its roads stop short of the border. None when the route has no finite point."""
+    box = route_bbox(route)
+    return None if box is None else _Frame(box, width_mm, height_mm).shown
+
+
 def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
              colour: str = ROUTE_COLOURS[0], height_mm: float = 100.0,
              width_mm: float = PAGE_W_MM,
@@ -71,7 +87,9 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
     :func:`api.services.basemap.basemap_features` gives it; None draws the route on white).
     On it: the route's legs, the base (a black square) and the stops numbered as in the
     table; a scale bar and a north arrow. ``bbox``: the WGS84 box (west, south, east, north)
-    to show, by default :func:`route_bbox`.
+    to show, by default :func:`route_bbox`; it fits the drawing with :data:`FRAME_PAD_MM` to
+    spare, and the drawing shows more round it where their shapes differ
+    (:func:`map_bbox`: what the basemap should cover).
     """
     box = bbox or route_bbox(route)
     if box is None:
@@ -86,8 +104,8 @@ def crew_map(route: Mapping[str, Any], basemap: Mapping[str, Any] | None, *,
     parts += _force_boundary(frame, features)
     parts += _route_legs(frame, route, colour)
     # the stops first, then every name placed round them where it overlaps nothing
-    marks = _stop_marks(frame, route, colour, labels)
     _reserve_scale_bar_and_north_arrow(frame, labels)
+    marks = _stop_marks(frame, route, colour, labels)
     parts += _place_names(frame, features, labels)
     parts += _road_names(frame, roads, labels)
     parts += marks
@@ -150,10 +168,11 @@ def _road_lines(frame: _Frame, roads: Sequence[Mapping[str, Any]]) -> list[str]:
             d = "".join(_path(frame, line) for line in _lines_of(f["geometry"]))
             if rank == len(_ROAD_STYLE) - 1:  # tracks: one dashed line
                 if casing:
-                    out.append(f'<path d="{d}" fill="none" stroke="{edge}" '
+                    out.append(f'<path class="road" d="{d}" fill="none" stroke="{edge}" '
                                f'stroke-width="{w}" stroke-dasharray="1.2 0.8"/>')
                 continue
-            out.append(f'<path d="{d}" fill="none" stroke="{edge if casing else fill}" '
+            out.append(f'<path class="road" d="{d}" fill="none" '
+                       f'stroke="{edge if casing else fill}" '
                        f'stroke-width="{w + 0.35 if casing else w:.2f}" '
                        'stroke-linecap="round" stroke-linejoin="round"/>')
     return out
@@ -174,10 +193,10 @@ def _route_legs(frame: _Frame, route: Mapping[str, Any], colour: str) -> list[st
     for leg in route.get("legs") or []:
         d = _path(frame, leg)
         if d:
-            out.append(f'<path d="{d}" fill="none" stroke="#fff" stroke-width="2.2" '
-                       'stroke-linejoin="round" stroke-linecap="round"/>'
-                       f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="1.2" '
-                       'stroke-linejoin="round" stroke-linecap="round"/>')
+            out.append(f'<path class="leg" d="{d}" fill="none" stroke="#fff" '
+                       'stroke-width="2.2" stroke-linejoin="round" stroke-linecap="round"/>'
+                       f'<path class="leg" d="{d}" fill="none" stroke="{colour}" '
+                       'stroke-width="1.2" stroke-linejoin="round" stroke-linecap="round"/>')
     return out
 
 
@@ -197,13 +216,25 @@ def _stop_marks(frame: _Frame, route: Mapping[str, Any], colour: str,
                 base_mark = (x, y)
             continue
         points.append((x, y, str(s.get("seq", ""))))
+    # the chips keep off one another, the base, the scale bar and the north arrow
+    taken = [*labels.taken, *([(base_mark[0] - 2.7, base_mark[1] - 2.7, base_mark[0] + 2.7,
+                                base_mark[1] + 2.7)] if base_mark else [])]
+    leaders: list[str] = []
     for x, y, text in _chips(points):
         w = _chip_width(text)
-        labels.taken.append((x - w / 2 - 0.5, y - 3.1, x + w / 2 + 0.5, y + 3.1))
-        marks.append(f'<rect x="{x - w / 2:.1f}" y="{y - 2.6:.1f}" width="{w:.1f}" '
+        cx, cy = _chip_spot(frame, x, y, w, taken)
+        taken.append((cx - w / 2 - 0.3, cy - 2.9, cx + w / 2 + 0.3, cy + 2.9))
+        labels.taken.append((cx - w / 2 - 0.5, cy - 3.1, cx + w / 2 + 0.5, cy + 3.1))
+        if math.hypot(cx - x, cy - y) > 2.0:  # moved off its stop: a line to a dot on it
+            leaders.append(f'<path class="leader" d="M{x:.1f} {y:.1f}L{cx:.1f} {cy:.1f}" '
+                           'stroke="#111" stroke-width="0.35"/>'
+                           f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1" fill="{colour}" '
+                           'stroke="#fff" stroke-width="0.4"/>')
+        marks.append(f'<rect x="{cx - w / 2:.1f}" y="{cy - 2.6:.1f}" width="{w:.1f}" '
                      f'height="5.2" rx="2.6" fill="{colour}" stroke="#fff" stroke-width="0.5"/>'
-                     f'<text x="{x:.1f}" y="{y + 1.25:.1f}" font-size="3.6" font-weight="700" '
+                     f'<text x="{cx:.1f}" y="{cy + 1.25:.1f}" font-size="3.6" font-weight="700" '
                      f'fill="#fff" text-anchor="middle">{escape(text)}</text>')
+    marks[:0] = leaders
     if base_mark is not None:  # on top of the stops, named
         bx, by = base_mark
         labels.block(bx, by, 3.0)
@@ -211,6 +242,32 @@ def _stop_marks(frame: _Frame, route: Mapping[str, Any], colour: str,
                      'width="4.8" height="4.8" fill="#111" stroke="#fff" stroke-width="0.6"/>')
         marks.append(labels.place(bx, by, "Base", 3.6, "700", "#111", gaps=(3.4,)))
     return marks
+
+
+def _chip_spot(frame: _Frame, x: float, y: float, width: float,
+               taken: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """Where the chip ``width`` mm wide of the stop at (x, y) goes: on the stop, or, where it
+    would cover a chip placed before (or ``taken``: the base, the scale bar, the north
+    arrow), beside it (above, below, right, left, then the corners; one chip's room away,
+    then two), its stop then marked by a dot and a line to it; on the stop when nowhere near
+    is free. Always whole on the map: a chip wider than the room beside its stop at the
+    border moves in."""
+    def inside(cx: float, cy: float) -> tuple[float, float]:
+        return (min(max(cx, width / 2 + 0.5), frame.width - width / 2 - 0.5),
+                min(max(cy, 3.1), frame.height - 3.1))
+
+    def free(cx: float, cy: float) -> bool:
+        a0, b0, a1, b1 = cx - width / 2 - 0.3, cy - 2.9, cx + width / 2 + 0.3, cy + 2.9
+        return not any(a0 < c1 and c0 < a1 and b0 < d1 and d0 < b1 for c0, d0, c1, d1 in taken)
+
+    across, up = width / 2 + 3.2, 6.0
+    for dx, dy in ((0.0, 0.0), *((k * dx, k * dy) for k in (1, 2) for dx, dy in (
+            (0.0, -up), (0.0, up), (across, 0.0), (-across, 0.0),
+            (across, -up), (-across, -up), (across, up), (-across, up)))):
+        spot = inside(x + dx, y + dy)
+        if free(*spot):
+            return spot
+    return inside(x, y)
 
 
 def _reserve_scale_bar_and_north_arrow(frame: _Frame, labels: _Labels) -> None:
@@ -302,15 +359,17 @@ def _road_names(frame: _Frame, roads: Sequence[Mapping[str, Any]], labels: _Labe
 class _Frame:
     """A north-up projection of a WGS84 box onto a ``width`` x ``height`` mm drawing
     (equirectangular, longitudes scaled by the cosine of the middle latitude: true to a few
-    parts in a thousand over a county)."""
+    parts in a thousand over a county). The box fits inside the drawing with ``pad`` mm to
+    spare on every side, so that a stop's chip on the box's edge still prints whole."""
 
     def __init__(self, bbox: tuple[float, float, float, float], width: float,
-                 height: float) -> None:
+                 height: float, pad: float = FRAME_PAD_MM) -> None:
         w, s, e, n = bbox
         self.cos_lat = math.cos(math.radians((s + n) / 2))
         span_x = max((e - w) * self.cos_lat, 1e-9)
         span_y = max(n - s, 1e-9)
-        self.scale = min(width / span_x, height / span_y)  # mm per degree of latitude
+        # mm per degree of latitude
+        self.scale = min(max(width - 2 * pad, 1.0) / span_x, max(height - 2 * pad, 1.0) / span_y)
         cx, cy = (w + e) / 2, (s + n) / 2
         self.x0 = width / 2 - cx * self.cos_lat * self.scale
         self.y0 = height / 2 + cy * self.scale
@@ -318,6 +377,18 @@ class _Frame:
 
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
         return (self.x0 + lon * self.cos_lat * self.scale, self.y0 - lat * self.scale)
+
+    def lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """The WGS84 (longitude, latitude) at (x, y) mm on the drawing."""
+        return ((x - self.x0) / (self.cos_lat * self.scale), (self.y0 - y) / self.scale)
+
+    @property
+    def shown(self) -> tuple[float, float, float, float]:
+        """The WGS84 box (west, south, east, north) the whole drawing shows: wider (or
+        taller) than the box it was made for when the drawing's shape differs from the box's."""
+        w, n = self.lonlat(0.0, 0.0)
+        e, s = self.lonlat(self.width, self.height)
+        return (w, s, e, n)
 
     @property
     def metres_per_mm(self) -> float:
@@ -378,29 +449,46 @@ def _chip_width(text: str) -> float:
     return max(5.2, 2.1 * len(text) + 1.6)
 
 
+CHIP_JOIN_MM = 4.0
+"""A chip stands only for stops this close (mm on the page) to its first stop, about under
+it (a chip is 5.2 mm high): revisits and next-door stops share a chip, but a chain of
+neighbours never joins stops far apart on the page (:func:`_chips`)."""
+
+
 def _chips(points: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """Stop numbers as chips (x, y, "3,7,12"): stops whose chips would overlap (revisits,
-    neighbours at this scale) share one chip at the first one's place."""
-    chips: list[list[Any]] = []
+    neighbours at this scale) share one chip at the first one's place, as long as every stop
+    of the chip is within :data:`CHIP_JOIN_MM` of that place. Chips further apart keep their
+    own numbers even where they touch: one chip for stops kilometres apart would send a
+    crew to the wrong place."""
+    chips: list[tuple[float, float, list[str], list[tuple[float, float]]]] = []
+
+    def close(c: tuple[float, float, list[str], list[tuple[float, float]]],
+              where: Sequence[tuple[float, float]]) -> bool:
+        return all(math.hypot(x - c[0], y - c[1]) <= CHIP_JOIN_MM for x, y in where)
+
     for x, y, number in points:
         for c in chips:
             w = _chip_width(_runs([*c[2], number]))
-            if abs(x - c[0]) < w / 2 + 2.8 and abs(y - c[1]) < 5.6:
+            if abs(x - c[0]) < w / 2 + 2.8 and abs(y - c[1]) < 5.6 and close(c, [(x, y)]):
                 c[2].append(number)
+                c[3].append((x, y))
                 break
         else:
-            chips.append([x, y, [number]])
+            chips.append((x, y, [number], [(x, y)]))
     merged = True
-    while merged:  # a chip that grew may now overlap another
+    while merged:  # a chip that grew may now overlap another: one chip if it stays close
         merged = False
         for a, b in ((a, b) for a in chips for b in chips if a is not b):
             wa, wb = _chip_width(_runs(a[2])), _chip_width(_runs(b[2]))
-            if abs(a[0] - b[0]) < (wa + wb) / 2 + 0.4 and abs(a[1] - b[1]) < 5.6:
-                a[2] += b[2]
+            if (abs(a[0] - b[0]) < (wa + wb) / 2 + 0.4 and abs(a[1] - b[1]) < 5.6
+                    and close(a, b[3])):
+                a[2].extend(b[2])
+                a[3].extend(b[3])
                 chips.remove(b)
                 merged = True
                 break
-    return [(x, y, _runs(nums)) for x, y, nums in chips]
+    return [(x, y, _runs(nums)) for x, y, nums, _where in chips]
 
 
 def _runs(numbers: Sequence[str]) -> str:

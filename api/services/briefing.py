@@ -1,8 +1,9 @@
 """What the printed briefing needs beyond the plan: each crew's map data and link.
 
-:func:`briefing_extras` gathers, per crew (route label), the store's roads, areas, boundary and
-place names around its route (from :func:`api.services.basemap.basemap_features`, WGS84) and the
-absolute URL of the crew's field view (its short link when the plan has one), for
+:func:`briefing_extras` gathers, per crew (route label), the absolute URL of the crew's field
+view (its short link when the plan has one) and the store's roads, areas, boundary and place
+names over the whole of its map as the page lays it out (from
+:func:`api.services.basemap.basemap_features`, WGS84), for
 :func:`maps.plan_pages.briefing_page`.
 """
 
@@ -16,7 +17,8 @@ from urllib.parse import quote
 from api.services.basemap import basemap_features
 from geodata.stores import Store
 from hotspot.gridref import grid_reference_of
-from maps.crew_map import PAGE_W_MM, route_bbox
+from maps.briefing import map_heights
+from maps.crew_map import PAGE_W_MM, map_bbox
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,13 @@ def _zoom(bbox: tuple[float, float, float, float]) -> int:
     return int(min(16, max(8, math.floor(zoom))))
 
 
-def crew_basemap(store: Store, route: dict[str, Any]) -> dict[str, Any] | None:
-    """The basemap (GeoJSON, WGS84) under one route's map: roads for the map's scale and every
-    place name in its box; None when the route has no position."""
-    bbox = route_bbox(route)
+def crew_basemap(store: Store, route: dict[str, Any],
+                 height_mm: float = 100.0) -> dict[str, Any] | None:
+    """The basemap (GeoJSON, WGS84) under one route's map, ``height_mm`` tall on the page:
+    roads for the map's scale and every place name in the box the map shows
+    (:func:`maps.crew_map.map_bbox`: the route's box widened to the map's shape); None when
+    the route has no position."""
+    bbox = map_bbox(route, height_mm=height_mm)
     if bbox is None:
         return None
     roads = basemap_features(store, bbox, _zoom(bbox))
@@ -78,15 +83,18 @@ def add_grid_refs(document: dict[str, Any]) -> None:
 
 def briefing_extras(store: Store, document: dict[str, Any], base_url: str) -> dict[str, Any]:
     """``basemaps`` and ``crew_urls`` for :func:`maps.plan_pages.briefing_page` (and the grid
-    references of an older plan's stops, :func:`add_grid_refs`)."""
+    references of an older plan's stops, :func:`add_grid_refs`); each basemap covers its map
+    at the height the page gives it (:func:`maps.briefing.map_heights`)."""
     add_grid_refs(document)
+    urls = crew_urls(document, base_url)
+    heights = map_heights(document, urls)
     basemaps: dict[str, Any] = {}
     for r in document.get("routes") or []:
         try:
-            found = crew_basemap(store, r)
+            found = crew_basemap(store, r, heights.get(r.get("label", ""), 100.0))
         except Exception:  # a map with no roads is better than no briefing
             log.exception("the briefing's basemap for %r failed", r.get("label"))
             found = None
         if found is not None:
             basemaps[r.get("label", "")] = found
-    return {"basemaps": basemaps, "crew_urls": crew_urls(document, base_url)}
+    return {"basemaps": basemaps, "crew_urls": urls}

@@ -50,6 +50,17 @@ def night_plan(server: Server) -> dict:
         "time_limit_s": 0.5})
 
 
+@pytest.fixture(scope="module")
+def lates_plan(server: Server) -> dict:
+    # the demo plan a reader reported: Rural Crime Team vehicles over the whole force and a
+    # town officer, through an evening; routes reach the map's top and bottom edges
+    return server.json("/v1/patrol-plans", {
+        "name": "Friday lates", "published": True,
+        "shift": {"start": "2024-06-14T16:00", "end": "2024-06-15T02:00"},
+        "rural_crime_team": {"vehicles": 3}, "town_centre_officers": {"Thornbury": 1},
+        "hotspots": {"method": "dbscan"}, "time_limit_s": 0.5})
+
+
 def test_the_briefing_prints_one_a4_page_per_crew(browser: Browser, server: Server,
                                                    plan: dict) -> None:
     routes = plan["routes"]
@@ -142,3 +153,76 @@ def test_every_map_prints_whole_inside_its_page(browser: Browser, server: Server
         # the whole map on its page: none of it cut off at its foot, nor the page's footer
         assert inside(crew["drawing"], crew["map"]), crew
         assert inside(crew["map"], crew["page"]) and inside(crew["footer"], crew["page"]), crew
+
+
+def _printed(browser: Browser, server: Server, plan: dict, script: str) -> list[dict]:
+    """``script`` (a function of a crew's section) run on each crew's printed page."""
+    page = browser.new_page(viewport={"width": 794, "height": 1123})
+    sign_in(page, server.url, server.key)
+    page.goto(f"{server.url}/v1/patrol-plans/{plan['plan_id']}/briefing")
+    page.emulate_media(media="print")
+    found = page.evaluate(f"""() => [...document.querySelectorAll('section.crew')].map(s => (
+        {{label: s.getAttribute('aria-label'), ...({script})(s)}}))""")
+    page.close()
+    return found
+
+
+_BOX = "e => (b => [b.left, b.top, b.right, b.bottom])(e.getBoundingClientRect())"
+"""A page element's box in CSS pixels (left, top, right, bottom), as a script."""
+
+
+@pytest.mark.parametrize("which", ["plan", "night_plan", "lates_plan"])
+def test_every_stop_and_the_route_print_inside_the_map(browser: Browser, server: Server,
+                                                        which: str,
+                                                        request: pytest.FixtureRequest) -> None:
+    found = _printed(browser, server, request.getfixturevalue(which), f"""s => {{
+        const box = {_BOX}, map = s.querySelector('svg.crew-map');
+        return {{map: box(map),
+                 chips: [...map.querySelectorAll('rect[rx]')].map(r => [
+                     ...box(r), r.nextElementSibling.textContent]),
+                 legs: [...map.querySelectorAll('path.leg')].map(box)}}; }}""")
+    for crew in found:
+        left, top, right, bottom = crew["map"]
+        for x0, y0, x1, y1, *text in crew["chips"] + crew["legs"]:
+            # whole inside the map's border (CSS pixels; a chip's outline 1 px at most)
+            assert (x0 >= left - 1 and y0 >= top - 1 and x1 <= right + 1
+                    and y1 <= bottom + 1), (crew["label"], text, crew["map"], [x0, y0, x1, y1])
+
+
+def test_the_roads_reach_across_a_town_officer_s_map(browser: Browser, server: Server,
+                                                     plan: dict) -> None:
+    # a town officer's route fits a small square: the map, as wide as the page, shows much
+    # more round it, and its roads must reach out there too, not stop at the square
+    found = _printed(browser, server, plan, f"""s => {{
+        const box = {_BOX}, map = s.querySelector('svg.crew-map');
+        return {{map: box(map), roads: [...map.querySelectorAll('path.road')].map(box),
+                 legs: [...map.querySelectorAll('path.leg')].map(box)}}; }}""")
+    towns = [c for c in found if "officer" in c["label"] and c["legs"]]
+    assert towns
+    for crew in towns:
+        left, _top, right, _bottom = crew["map"]
+        roads = [r for r in crew["roads"] if r[2] > left and r[0] < right]
+        reach = min(right, max(r[2] for r in roads)) - max(left, min(r[0] for r in roads))
+        # the demo's roads run out past Thornbury on both sides: drawn across nearly all
+        # the map, not only the middle square the route's box makes of it
+        assert reach > 0.9 * (right - left), (crew["label"], reach, crew["map"])
+
+
+@pytest.mark.parametrize("which", ["plan", "night_plan", "lates_plan"])
+def test_the_legend_gives_up_advice_only_for_want_of_room(browser: Browser, server: Server,
+                                                          which: str,
+                                                          request: pytest.FixtureRequest
+                                                          ) -> None:
+    found = _printed(browser, server, request.getfixturevalue(which), f"""s => {{
+        const box = {_BOX}, foot = s.querySelector('footer');
+        return {{given_up: (s.querySelector('p.given-up') || {{}}).textContent || '',
+                 blank: box(foot)[1] - box(foot.previousElementSibling)[3],
+                 named: [...s.querySelectorAll('dl.legend dt')].filter(
+                     dt => !dt.nextElementSibling).map(dt => dt.textContent.split(' ')[0])}}; }}""")
+    for crew in found:
+        if crew["named"]:  # a key printed without its advice
+            # for want of room: at most a couple of lines of the 10 pt text (4.4 mm, 17 CSS
+            # pixels each) left blank above the footer
+            assert crew["blank"] < 3 * 17, crew
+            # and the page says where the advice is
+            assert crew["given_up"].startswith(f"What to do for {', '.join(crew['named'])}:")
