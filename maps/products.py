@@ -96,9 +96,13 @@ once a month or quarter is over and its data is in.</p>
 <td data-label="Place">{{ h.place or "(no place name)" }}</td>
 <td data-label="Setting">{{ classes.get(h.context_class, h.context_class) }}</td>
 <td class="n" data-label="Incidents">{{ "{:,}".format(h.incidents) }}</td>
-<td data-label="By priority">{% for k, v in h.category_mix.items() %}
+<td data-label="By priority">
+{%- if h.category_mix|length == 1 and "not broken down" in h.category_mix -%}
+<span class="held-back">Only the total is published: some priorities have small counts in its
+squares, and they could be worked out from the rest</span>
+{%- else %}{% for k, v in h.category_mix.items() %}
 {{- labels.get(k, k) }}: {{ "{:,}".format(v) }}
-{%- if not loop.last %}; {% endif %}{% endfor %}</td>
+{%- if not loop.last %}; {% endif %}{% endfor %}{% endif %}</td>
 <td data-label="Trend">{{ trends.get(h.trend, h.trend) }}
 {%- if h.previous_incidents is not none %} (was {{ "{:,}".format(h.previous_incidents) }})
 {%- endif %}</td>

@@ -32,5 +32,13 @@ def test_a_held_back_share_is_not_called_a_small_count() -> None:
                "summary": {"squares": 10, "hotspots": 1}}
     page = products_page([product], [hotspot], latest="2024-12", labels={}, note="n",
                          grid_m=250, attribution="a")
-    assert "not broken down (held back to protect small counts): 245" in page
-    assert "(small counts): 245" not in page
+    # every priority held back: said in words, not as a count that reads like an error
+    assert "Only the total is published: some priorities have small counts" in page
+    assert "(small counts): 245" not in page and "not broken down" not in page
+    # part held back: the rest named, the held-back part counted
+    hotspot["category_mix"] = {"theft_burglary_robbery": 8, "not broken down": 26}
+    page = products_page([product], [hotspot], latest="2024-12",
+                         labels={"theft_burglary_robbery": "Theft, burglary and robbery"},
+                         note="n", grid_m=250, attribution="a")
+    assert ("Theft, burglary and robbery: 8; not broken down (held back to protect small "
+            "counts): 26") in page
