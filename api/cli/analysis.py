@@ -126,13 +126,20 @@ def _print_analysis(result: Any, metadata: dict[str, Any]) -> None:
                   f"{auto['min_samples_range'][1]:g} (median {auto['min_samples_median']:g})")
 
 
+def _cell(text: object, width: int) -> str:
+    """``text`` in a column ``width`` characters wide: padded, or cut with an ellipsis (a
+    place's name is read as a whole: "... near Sax" would send nobody anywhere)."""
+    words = str(text)
+    return f"{words:<{width}}" if len(words) <= width else words[:width - 1] + "\u2026"
+
+
 def _print_hotspots(table: Any, top: int) -> None:
     """List the ``top`` hotspots of ``table``, one a line."""
     for _, row in table.head(top).iterrows():
         hours = ",".join(f"{h:02d}h" for h in row["peak_hours"]) or "-"
         out.print(
             f"  {row['rank']:>3}. {row['id']}  {row['context_class']:<13} "
-            f"{row['name'] or ''!s:<32.32} {row['incidents']:>6,} incidents "
+            f"{_cell(row['name'] or '', 42)} {row['incidents']:>6,} incidents "
             f"{row['harm']:>8,.0f} harm  {row['area_m2'] / 1e6:6.3f} km2  "
             f"{row['top_category']!s:<20.20} trend {row['trend']:<7} "
             f"{(row['emerging'] or '-').replace('_', ' '):<16} peak {hours}", markup=False)

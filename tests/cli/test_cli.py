@@ -382,3 +382,18 @@ def test_serving_the_demo_says_how_each_role_gets_in(tmp_path: Path, capsys) -> 
     assert "hsk_admin1" in said and "Bearer hsk_analyst1" in said and "hsk_partner1" in said
     assert "Rural Crime Team tablet signs in with hsk_rural1" in said
     assert "HOTSPOT_PUBLIC_URL" in said
+
+
+def test_a_place_name_in_the_analysis_list_is_whole_or_visibly_cut() -> None:
+    """`hotspot analyse` lists places a line each: a name up to 42 characters is whole (the
+    demo's "#150 Farm/Agricultural Area, near Thornbury" was cut to "... near Sax" at 32), a
+    longer one ends in an ellipsis, and the columns after it stay in line."""
+    from api.cli.analysis import _cell
+
+    name = "#150 Farm/Agricultural Area, near Saxby Carr"[:42]
+    assert _cell(name, 42) == name
+    assert _cell("Farm/Agricultural Area, near Saxby Carr", 42).rstrip() == \
+        "Farm/Agricultural Area, near Saxby Carr"
+    long = _cell("Farm/Agricultural Area, near Great Snoring and Little Snoring", 42)
+    assert len(long) == 42 and long.endswith("\u2026") and long.startswith("Farm/Agri")
+    assert len(_cell("", 42)) == 42
