@@ -604,7 +604,10 @@ class RedisJobs(Jobs):
 
         try:
             return {"queued": int(self.queue.count),
-                    "running": int(StartedJobRegistry(queue=self.queue).count),
+                    # read only: RQ's ``count`` would first clean the registry up (fail
+                    # abandoned jobs, run their callbacks), which is the workers' to do
+                    "running": int(StartedJobRegistry(queue=self.queue)
+                                   .get_job_count(cleanup=False)),
                     "workers": int(Worker.count(queue=self.queue))}
         except RedisError:
             return {}
