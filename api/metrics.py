@@ -122,6 +122,9 @@ class _CacheCollector(Collector):
     def __init__(self, stats: Callable[[], dict[str, int | None]]) -> None:
         self._stats = stats
 
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # not a collect() at registration
+
     def collect(self) -> Iterator[Metric]:
         s = self._stats()
         for name, what in (("hits", "Answers served from the result cache"),
@@ -163,6 +166,9 @@ class _JobsCollector(Collector):
 
     def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
         self._counts = counts
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # not a collect() at registration: that would read Redis again
 
     def collect(self) -> Iterator[Metric]:
         try:

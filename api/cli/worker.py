@@ -12,7 +12,8 @@ policy), and run several for several jobs at once (each runs one at a time).
 
 Its metrics: each job it runs is timed in ``hotspot_analysis_duration_seconds`` as
 ``job-<kind>`` (``ok`` or ``failed``), as the service times the jobs it runs itself. They are
-served at ``/metrics`` on ``127.0.0.1:--metrics-port`` (``HOTSPOT_METRICS_PORT`` by default)
+served at ``/metrics`` on ``127.0.0.1:--metrics-port`` (a port of its own: not
+``HOTSPOT_METRICS_PORT``, which a worker restarted before the service would take from it)
 and, with ``PROMETHEUS_MULTIPROC_DIR`` naming the service's folder, added up with the
 service's own in its answer."""
 
@@ -36,9 +37,9 @@ def worker(
     max_jobs: Annotated[int | None, typer.Option(
         help="Stop after this many jobs (a supervisor starts a fresh worker).", min=1)] = None,
     metrics_port: Annotated[int | None, typer.Option(
-        help="Serve this worker's metrics (its jobs' times) at /metrics on 127.0.0.1:PORT "
-        "(default: HOTSPOT_METRICS_PORT; taken already: left to the process holding it).",
-        min=1, max=65535)] = None,
+        help="Serve this worker's metrics (its jobs' times) at /metrics on 127.0.0.1:PORT, a "
+        "port of its own (never HOTSPOT_METRICS_PORT, the service's; taken already: left to "
+        "the process holding it).", min=1, max=65535)] = None,
     as_json: JsonOpt = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "info",
 ) -> None:
@@ -73,7 +74,7 @@ def worker(
             store.close()
             raise fail(f"Redis cannot be reached at {safe_url(settings.redis_url)}: {exc}",
                        as_json) from None
-    port = metrics_port or settings.metrics_port
+    port = metrics_port  # never the service's HOTSPOT_METRICS_PORT, which it would take
     served = MetricsPort(counted, port) if port else None
     info = {"queue": queue_name(settings), "worker": runner.name, "burst": burst,
             "store_kind": store.kind,
@@ -87,7 +88,7 @@ def worker(
         if info["metrics_port"]:
             out.print(f"Its metrics: http://127.0.0.1:{port}/metrics", markup=False)
         elif port:
-            out.print(f"Its metrics: port {port} is taken (by the service?); with "
+            out.print(f"Its metrics: port {port} is taken by another process; with "
                       "PROMETHEUS_MULTIPROC_DIR set for both, the service's /metrics counts "
                       "this worker's jobs", markup=False)
     configure(log_level, settings.log_format)

@@ -598,17 +598,24 @@ class RedisJobs(Jobs):
             summary=dict(meta.get("summary") or {}))
 
     def counts(self) -> dict[str, int]:
+        """Read only, and alive only: RQ's own counts would clean the started registry up
+        first (fail abandoned jobs, run their callbacks: the workers' to do), and they keep
+        a worker that died without stopping (killed, out of memory) and its job for ever."""
         from redis.exceptions import RedisError
-        from rq import Worker
+        from rq import worker_registration
         from rq.registry import StartedJobRegistry
 
         try:
-            return {"queued": int(self.queue.count),
-                    # read only: RQ's ``count`` would first clean the registry up (fail
-                    # abandoned jobs, run their callbacks), which is the workers' to do
-                    "running": int(StartedJobRegistry(queue=self.queue)
-                                   .get_job_count(cleanup=False)),
-                    "workers": int(Worker.count(queue=self.queue))}
+            started = StartedJobRegistry(queue=self.queue).key
+            # a running job's entry is scored with its deadline; a dead worker's job is past it
+            running = self.connection.zcount(started, f"({time.time():.0f}", "+inf")
+            names = sorted(worker_registration.get_keys(queue=self.queue))
+            with self.connection.pipeline() as pipe:
+                for name in names:
+                    pipe.exists(name)  # a worker's key expires soon after it stops beating
+                alive = sum(bool(n) for n in pipe.execute()) if names else 0
+            return {"queued": int(self.queue.count), "running": int(running),
+                    "workers": int(alive)}
         except RedisError:
             return {}
 

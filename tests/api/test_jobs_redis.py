@@ -13,6 +13,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -133,6 +134,10 @@ def test_a_running_jobs_progress_is_read_from_any_instance(served, monkeypatch) 
                 assert running["status"] == "running" and running["progress"] == 0.5, running
                 assert running["stage"] == "half way: waiting for the test"
                 assert instance.get(location, headers=keys["b"]).status_code == 404
+                # /metrics of either instance: the job running, on the one worker there is
+                gauges = _metrics(instance.get("/metrics", headers=keys["admin"]).text)
+                assert gauges[("hotspot_jobs_running", ())] == 1
+                assert gauges[("hotspot_job_workers", ())] == 1
             release.set()
             worker.join(120)
             done = wait_for(other, location, keys["a"])
@@ -292,6 +297,35 @@ def test_hotspot_worker_runs_the_queued_jobs(served, tmp_path: Path) -> None:
     at_once = client.get("/v1/cross-border", params=CROSS, headers=keys["a"]).json()
     got["metadata"].pop("generated_at"), at_once["metadata"].pop("generated_at")
     assert got["features"] and got == at_once
+
+
+def test_a_worker_that_died_without_stopping_is_not_counted(served) -> None:
+    """A worker killed outright leaves its name in the queue's set of workers and its job in
+    the started registry; once its key has expired and its job's deadline has passed, the
+    gauges count neither (nothing queued with 'one worker' that is long dead), and reading
+    them changes nothing in Redis."""
+    client, keys, _work = served
+    jobs = client.app.state.jobs
+    conn = jobs.connection
+    from rq.registry import StartedJobRegistry
+
+    workers = f"rq:workers:{jobs.queue.name}"
+    started = StartedJobRegistry(queue=jobs.queue).key
+    ghost, job = "rq:worker:ghost-" + uuid.uuid4().hex[:8], "ghost-job:" + uuid.uuid4().hex
+    conn.sadd(workers, ghost)  # its key rq:worker:ghost-... has expired: not there
+    conn.zadd(started, {job: time.time() - 60})  # its deadline a minute ago
+    try:
+        gauges = _metrics(client.get("/metrics", headers=keys["admin"]).text)
+        assert gauges[("hotspot_job_workers", ())] == 0
+        assert gauges[("hotspot_jobs_running", ())] == 0
+        assert conn.sismember(workers, ghost) and conn.zscore(started, job) is not None
+        conn.hset(ghost, "name", "alive again")  # a worker whose key is there counts
+        gauges = _metrics(client.get("/metrics", headers=keys["admin"]).text)
+        assert gauges[("hotspot_job_workers", ())] == 1
+    finally:
+        conn.srem(workers, ghost)
+        conn.zrem(started, job)
+        conn.delete(ghost)
 
 
 def test_a_worker_serves_the_times_of_its_jobs_on_its_metrics_port(served) -> None:
