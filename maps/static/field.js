@@ -350,6 +350,7 @@
     save(POSITION, p);
     drawPosition(p, true);
     if (centre) { map.setView(e.latlng, Math.max(map.getZoom() || 0, 14)); centre = false; }
+    if (state.askArrive) render();  // "Start anyway?" asked far away: maybe near by now
     tick();
   });
   map.on("locationerror", function (e) {
@@ -502,6 +503,9 @@
 
     var arrived = load(ARRIVED, null);
     var running = arrived && arrived.stop_id === next.stop_id;
+    if (state.askArrive && !(state.askArrive === next.stop_id && farFrom(next))) {
+      state.askArrive = null;  // near now (or another stop next): nothing left to ask
+    }
     var dwell = el("div", "dwell");
     var actions = el("div", "actions");
     if (running) {
@@ -518,8 +522,7 @@
       actions.appendChild(stop);
     } else if (state.askArrive === next.stop_id) {
       // "Arrived" with a fresh fix far from the stop: a wrong stop or a wrong tap, most often
-      var far = farFrom(next);
-      box.appendChild(el("p", "far-warning", "Your position is " + (far || "far") + " from " +
+      box.appendChild(el("p", "far-warning", "Your position is " + farFrom(next) + " from " +
         next.seq + ". " + next.name + ". Start its timer anyway?"));
       var anyway = button("Start timer anyway", "arrive arrive-anyway");
       anyway.addEventListener("click", function () {

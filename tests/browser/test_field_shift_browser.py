@@ -287,10 +287,16 @@ def test_arrived_far_from_the_stop_asks_first(browser: Browser, server: Server,
         first["stop_id"]
     page.locator("#next .stop-timer").tap()
 
-    # at the stop: no question
+    # asked far away, then near: the question goes by itself
+    page.locator("#next button.arrive").tap()
+    assert warning.count() == 1
     context.set_geolocation({"latitude": first["lat"], "longitude": first["lon"]})
     page.wait_for_function("() => document.querySelector('#next .distance').textContent"
                            " === 'At the stop'", timeout=10_000)
+    warning.wait_for(state="detached", timeout=10_000)
+    assert page.locator("#next button.arrive-anyway").count() == 0
+
+    # at the stop: no question
     page.locator("#next button.arrive").tap()
     assert page.locator("#next .dwell-time").inner_text() == "15:00 left of 15 min"
     assert page.locator("#next .far-warning").count() == 0
