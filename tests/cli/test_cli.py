@@ -386,8 +386,8 @@ def test_serving_the_demo_says_how_each_role_gets_in(tmp_path: Path, capsys) -> 
 
 def test_a_place_name_in_the_analysis_list_is_whole_or_visibly_cut() -> None:
     """`hotspot analyse` lists places a line each: a name up to 42 characters is whole (the
-    demo's "#150 Farm/Agricultural Area, near Thornbury" was cut to "... near Sax" at 32), a
-    longer one ends in an ellipsis, and the columns after it stay in line."""
+    demo's "Farm/Agricultural Area, near Saxby Carr" was cut to "... near Sax" at 32), a
+    longer one ends in an ellipsis, and every name takes the same 42 columns."""
     from api.cli.analysis import _cell
 
     name = "#150 Farm/Agricultural Area, near Saxby Carr"[:42]
