@@ -211,6 +211,15 @@ _ERROR_TITLES = {400: "The request could not be read", 403: "Not open to your ro
                  503: "Busy: try again shortly"}
 
 
+NOTICE_CSS = (
+    "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
+    "padding:0 1rem}main a{color:#0b3d91;padding:0.6rem 0}.onward a{display:inline-block;"
+    "min-height:44px;line-height:44px;margin-right:1.2rem;padding:0}"
+    "code{background:#f0f4f8;padding:0 .3em}")
+"""The style of a page that only tells something (an error, a wait) under the bar of pages:
+a column of text, its onward links (``p.onward``) a finger's height."""
+
+
 def _sentence(text: str) -> str:
     """The service's message as a sentence for a page: a capital first letter, a full stop."""
     text = text.strip()
@@ -237,11 +246,7 @@ def error_page(status: int, detail: str, field: str | None, role: str | None = N
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{NAV_CSS}"
-        "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
-        "padding:0 1rem}main a{color:#0b3d91;padding:0.6rem 0}.onward a{display:inline-block;"
-        "min-height:44px;line-height:44px;margin-right:1.2rem;padding:0}"
-        "code{background:#f0f4f8;padding:0 .3em}</style>"
+        f"<title>{html.escape(title)}</title><style>{NAV_CSS}{NOTICE_CSS}</style>"
         f"</head><body>{bar}<main>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(_sentence(detail))}</p>{where}{onward}"
         f"<p><small>HTTP {status}</small></p></main></body></html>").encode()

@@ -12,6 +12,7 @@ import pandas as pd
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from api.delivery import NOTICE_CSS
 from api.formats import ATTRIBUTION, percent, tile_url
 from api.service_errors import Unavailable
 from api.services.basemap import force_basemap, page_tile_url
@@ -217,15 +218,12 @@ def backtest_running_page(request: Request, q: HotspotQuery, why: Unavailable,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"refresh\" content=\"{BACKTEST_RELOAD_S}; url={e(here)}\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>Preparing the best method</title><style>{NAV_CSS}"
-        "body{font:17px/1.5 system-ui,sans-serif;margin:0}main{max-width:40rem;margin:3rem auto;"
-        "padding:0 1rem}main a{display:inline-block;min-height:44px;line-height:44px;"
-        "margin-right:1.2rem;color:#0b3d91}</style>"
+        f"<title>Preparing the best method</title><style>{NAV_CSS}{NOTICE_CSS}</style>"
         f"</head><body>{nav}<main><h1>Preparing \u201cBest in backtest\u201d</h1>"
         "<p>The service is testing every hotspot method on the months in the store, to choose "
         "the one that predicted best here. It takes a minute or two the first time and is kept "
         f"after that. This page reloads itself in {BACKTEST_RELOAD_S} seconds.</p>{detail}"
-        f"<p><a href=\"{e(here)}\">Reload now</a>"
+        f"<p class=\"onward\"><a href=\"{e(here)}\">Reload now</a>"
         f"<a href=\"{e(other)}\">Show DBSCAN clusters instead</a></p></main></body></html>")
     return HTMLResponse(page, status_code=503,
                         headers={"Retry-After": str(BACKTEST_RELOAD_S), "Cache-Control": "no-store"})
